@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target in BUILD_DIR/fuzz for SECONDS each, seeded from tests/fuzz/corpus/<name>.
+set -euo pipefail
+BUILD_DIR=${1:-build-fuzz}
+SECONDS_EACH=${2:-20}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+shopt -s nullglob
+n=0
+for bin in "$BUILD_DIR"/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=$(basename "$bin")
+  corpus="$ROOT/tests/fuzz/corpus/${name#fuzz_}"
+  work=$(mktemp -d)
+  [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
+  echo "fuzz: $name for ${SECONDS_EACH}s"
+  "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 "$work" >"$work.log" 2>&1 || {
+    tail -50 "$work.log"; echo "fuzz: $name FAILED"; exit 1; }
+  grep -E "^(Done|#[0-9]+ *DONE)" "$work.log" | tail -1 || true
+  rm -rf "$work" "$work.log"
+  n=$((n+1))
+done
+echo "fuzz: $n targets ran without crashes"

@@ -1,0 +1,263 @@
+#include "core/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t jsonw_format_double(double v, char *out)
+{
+	if (isnan(v))
+		return (size_t)sprintf(out, "NaN");
+	if (isinf(v))
+		return (size_t)sprintf(out, v > 0 ? "Infinity" : "-Infinity");
+	if (v == 0.0)
+		return (size_t)sprintf(out, signbit(v) ? "-0.0" : "0.0");
+
+	char tmp[40];
+	int prec;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	/* tmp = [-]d[.ddd]e[+-]XX */
+	char digits[24];
+	size_t nd = 0;
+	const char *p = tmp;
+	bool neg = false;
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	int exp10 = atoi(p + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+
+	char *o = out;
+	if (neg)
+		*o++ = '-';
+	if (exp10 >= -5 && exp10 < 16) {
+		if (exp10 >= 0) {
+			for (int i = 0; i <= exp10; i++)
+				*o++ = (size_t)i < nd ? digits[i] : '0';
+			*o++ = '.';
+			if ((size_t)exp10 + 1 < nd) {
+				for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+					*o++ = digits[i];
+			} else {
+				*o++ = '0';
+			}
+		} else {
+			*o++ = '0';
+			*o++ = '.';
+			for (int i = 0; i < -exp10 - 1; i++)
+				*o++ = '0';
+			for (size_t i = 0; i < nd; i++)
+				*o++ = digits[i];
+		}
+		/* Python switches to exponent form below 1e-4 */
+		if (exp10 < -4) {
+			o = out + (neg ? 1 : 0);
+			goto sci;
+		}
+		*o = '\0';
+		return (size_t)(o - out);
+	}
+sci:
+	*o++ = digits[0];
+	if (nd > 1) {
+		*o++ = '.';
+		for (size_t i = 1; i < nd; i++)
+			*o++ = digits[i];
+	}
+	o += sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+	return (size_t)(o - out);
+}
+
+double jsonw_py_round(double v, int ndigits)
+{
+	if (!isfinite(v))
+		return v;
+	/* Python rounds the exact binary value correctly; printf with %.*f does the same
+	 * (correctly rounded, half-even on exact ties). */
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "%.*f", ndigits, v);
+	return strtod(tmp, NULL);
+}
+
+void jsonw_init(struct jsonw *w, struct buf *out, int indent)
+{
+	w->out = out;
+	w->indent = indent;
+	w->depth = 0;
+	w->first[0] = true;
+	w->after_key = false;
+}
+
+static void jsonw_newline(struct jsonw *w)
+{
+	buf_putc(w->out, '\n');
+	for (int i = 0; i < w->depth * w->indent; i++)
+		buf_putc(w->out, ' ');
+}
+
+static void jsonw_before_value(struct jsonw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (!w->first[w->depth])
+		buf_puts(w->out, w->indent ? "," : ", ");
+	w->first[w->depth] = false;
+	if (w->indent)
+		jsonw_newline(w);
+}
+
+static void jsonw_open(struct jsonw *w, char c)
+{
+	jsonw_before_value(w);
+	buf_putc(w->out, c);
+	if (w->depth + 1 < JSONW_MAX_DEPTH)
+		w->depth++;
+	w->first[w->depth] = true;
+}
+
+static void jsonw_close(struct jsonw *w, char c)
+{
+	bool empty = w->first[w->depth];
+	if (w->depth > 0)
+		w->depth--;
+	if (w->indent && !empty)
+		jsonw_newline(w);
+	buf_putc(w->out, c);
+}
+
+void jsonw_obj_begin(struct jsonw *w) { jsonw_open(w, '{'); }
+void jsonw_obj_end(struct jsonw *w) { jsonw_close(w, '}'); }
+void jsonw_arr_begin(struct jsonw *w) { jsonw_open(w, '['); }
+void jsonw_arr_end(struct jsonw *w) { jsonw_close(w, ']'); }
+
+void jsonw_escape(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_reserve(b, n + 2);
+	buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			const unsigned char *q = p;
+			while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+				q++;
+			buf_append(b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		char esc[16];
+		switch (c) {
+		case '"': buf_puts(b, "\\\""); p++; continue;
+		case '\\': buf_puts(b, "\\\\"); p++; continue;
+		case '\n': buf_puts(b, "\\n"); p++; continue;
+		case '\r': buf_puts(b, "\\r"); p++; continue;
+		case '\t': buf_puts(b, "\\t"); p++; continue;
+		case '\b': buf_puts(b, "\\b"); p++; continue;
+		case '\f': buf_puts(b, "\\f"); p++; continue;
+		default: break;
+		}
+		uint32_t cp;
+		size_t len = 1;
+		if (c < 0x80) {
+			cp = c;
+		} else if ((c & 0xe0) == 0xc0 && p + 1 < end && (p[1] & 0xc0) == 0x80) {
+			cp = ((c & 0x1fu) << 6) | (p[1] & 0x3fu);
+			len = 2;
+		} else if ((c & 0xf0) == 0xe0 && p + 2 < end && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+			cp = ((c & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+			len = 3;
+		} else if ((c & 0xf8) == 0xf0 && p + 3 < end && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+			   (p[3] & 0xc0) == 0x80) {
+			cp = ((c & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) | (p[3] & 0x3fu);
+			len = 4;
+		} else {
+			cp = 0xfffd; /* invalid UTF-8 byte */
+		}
+		p += len;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			unsigned hi = 0xd800 + (cp >> 10), lo = 0xdc00 + (cp & 0x3ff);
+			snprintf(esc, sizeof esc, "\\u%c%c%c%c\\u%c%c%c%c", hex[hi >> 12], hex[(hi >> 8) & 15],
+				 hex[(hi >> 4) & 15], hex[hi & 15], hex[lo >> 12], hex[(lo >> 8) & 15], hex[(lo >> 4) & 15],
+				 hex[lo & 15]);
+		} else {
+			snprintf(esc, sizeof esc, "\\u%c%c%c%c", hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+				 hex[cp & 15]);
+		}
+		buf_puts(b, esc);
+	}
+	buf_putc(b, '"');
+}
+
+void jsonw_key(struct jsonw *w, const char *key)
+{
+	jsonw_before_value(w);
+	jsonw_escape(w->out, key, strlen(key));
+	buf_puts(w->out, ": ");
+	w->after_key = true;
+}
+
+void jsonw_strn(struct jsonw *w, const char *s, size_t n)
+{
+	jsonw_before_value(w);
+	jsonw_escape(w->out, s, n);
+}
+
+void jsonw_str(struct jsonw *w, const char *s)
+{
+	if (!s) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_strn(w, s, strlen(s));
+}
+
+void jsonw_int(struct jsonw *w, int64_t v)
+{
+	jsonw_before_value(w);
+	buf_printf(w->out, "%lld", (long long)v);
+}
+
+void jsonw_double(struct jsonw *w, double v)
+{
+	jsonw_before_value(w);
+	char tmp[48];
+	size_t n = jsonw_format_double(v, tmp);
+	buf_append(w->out, tmp, n);
+}
+
+void jsonw_double_round(struct jsonw *w, double v, int ndigits) { jsonw_double(w, jsonw_py_round(v, ndigits)); }
+
+void jsonw_bool(struct jsonw *w, bool v)
+{
+	jsonw_before_value(w);
+	buf_puts(w->out, v ? "true" : "false");
+}
+
+void jsonw_null(struct jsonw *w)
+{
+	jsonw_before_value(w);
+	buf_puts(w->out, "null");
+}
+
+void jsonw_raw(struct jsonw *w, const char *json)
+{
+	jsonw_before_value(w);
+	buf_puts(w->out, json);
+}

@@ -1,0 +1,48 @@
+#ifndef VK_CORE_JSONW_H
+#define VK_CORE_JSONW_H
+/* Streaming JSON writer producing exactly what Python's json.dumps produces:
+ *  - indent 0: one line with ", " and ": " separators (json.dumps default);
+ *  - indent N: pretty printed like json.dumps(indent=N);
+ *  - floats in Python repr (shortest round-trip: 0.1, 1e-05, 2.0), Infinity/NaN spelled as Python does;
+ *  - non-ASCII escaped as \uXXXX (ensure_ascii=True).
+ * Appends to a struct buf. Not thread-safe. No allocation beyond the buffer's growth. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+#define JSONW_MAX_DEPTH 64
+
+struct jsonw {
+	struct buf *out;
+	int indent;
+	int depth;
+	bool first[JSONW_MAX_DEPTH]; /* no element written yet at this depth */
+	bool after_key;
+};
+
+/* Python repr of a double into out (at least 32 bytes). Returns length. */
+size_t jsonw_format_double(double v, char *out);
+
+void jsonw_init(struct jsonw *w, struct buf *out, int indent);
+void jsonw_obj_begin(struct jsonw *w);
+void jsonw_obj_end(struct jsonw *w);
+void jsonw_arr_begin(struct jsonw *w);
+void jsonw_arr_end(struct jsonw *w);
+void jsonw_key(struct jsonw *w, const char *key);
+void jsonw_str(struct jsonw *w, const char *s);       /* NULL writes null */
+void jsonw_strn(struct jsonw *w, const char *s, size_t n);
+void jsonw_int(struct jsonw *w, int64_t v);
+void jsonw_double(struct jsonw *w, double v);
+void jsonw_double_round(struct jsonw *w, double v, int ndigits); /* Python round(v, ndigits) then repr */
+void jsonw_bool(struct jsonw *w, bool v);
+void jsonw_null(struct jsonw *w);
+void jsonw_raw(struct jsonw *w, const char *json);    /* pre-serialised value */
+/* Escape s as a JSON string (with quotes) into b. */
+void jsonw_escape(struct buf *b, const char *s, size_t n);
+
+/* Python round(v, ndigits) (round-half-even on the decimal representation). */
+double jsonw_py_round(double v, int ndigits);
+
+#endif

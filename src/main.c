@@ -1,0 +1,56 @@
+/* veeksha: one binary, many subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct main_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct main_command main_commands[] = {
+	{"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},
+	{"capacity-search", meta_capacity_search_main, "find the highest load that meets the SLOs"},
+	{"microbench", meta_microbench_main, "prefill | decode | stress microbenchmarks"},
+	{"sim-server", sim_server_main, "run the built-in simulated inference server"},
+	{"config", config_cli_main, "show | describe | export-schema for configurations"},
+	{"gpus", server_gpus_main, "list GPUs, their free memory and current leases"},
+	{"tokenize", tokenizer_cli_main, "tokenize / count / decode with a tokenizer.json"},
+	{"report", meta_report_main, "compare runs or sweeps side by side"},
+};
+
+static void main_usage(FILE *out)
+{
+	fprintf(out, "usage: veeksha <command> [options]\n\n"
+		     "Benchmarks LLM inference servers (vLLM, SGLang, Vajra or the built-in simulator).\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
+		fprintf(out, "  %-16s %s\n", main_commands[i].name, main_commands[i].help);
+	fprintf(out, "  %-16s %s\n", "version", "print the version");
+	fprintf(out, "\nRun 'veeksha <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		main_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("veeksha %s\n", VK_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
+		if (!strcmp(cmd, main_commands[i].name))
+			return main_commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "veeksha: unknown command '%s'\n", cmd);
+	main_usage(stderr);
+	return 2;
+}

@@ -1,0 +1,1 @@
+/* placeholder so vk_traffic has a source */ typedef int vk_traffic_placeholder;

@@ -1,0 +1,57 @@
+#ifndef VK_WORKLOAD_REQUEST_H
+#define VK_WORKLOAD_REQUEST_H
+/* The workload model shared by session generators (src/workload), traffic schedulers
+ * (src/traffic) and the client (src/client).
+ *
+ * A session is a DAG of requests (nodes). Node ids are 0..n_nodes-1 and index `requests`.
+ * Ownership: a session owns its requests, their strings and its edges. The traffic scheduler owns
+ * sessions handed to it and frees them (wl_session_free) when they are finished. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wl_message {
+	char *role;    /* "user" | "assistant" | "system" */
+	char *content;
+};
+
+enum wl_api_mode { WL_API_CHAT = 0, WL_API_COMPLETIONS = 1 };
+
+struct wl_request {
+	uint64_t id;                   /* global, increasing in generation order */
+	uint64_t session_id;
+	uint32_t node_id;
+	char *prompt_text;             /* the current user message text */
+	int64_t target_prompt_tokens;  /* prompt tokens the generator aimed for */
+	int64_t target_output_tokens;  /* requested output tokens; 0 = no target */
+	double wait_after_ready_s;     /* think time after all parents completed */
+	uint32_t *parent_nodes;        /* incoming edges' sources, ascending */
+	size_t n_parents;
+	int32_t history_parent;        /* node whose conversation this one continues; -1 = none */
+	struct wl_message *history;    /* messages sent before the current user message; set by the
+	                                * scheduler at dispatch (or pre-populated by trace replay) */
+	size_t n_history;
+	bool history_prepopulated;     /* trace replay supplied `history`: the scheduler keeps it */
+	enum wl_api_mode api_mode;
+	double arrival_offset_s;       /* trace timestamp replay: absolute offset of this session from
+	                                * the run start (seconds), < 0 when unused */
+};
+
+struct wl_edge {
+	uint32_t src, dst;
+	bool is_history_parent;
+};
+
+struct wl_session {
+	uint64_t id;
+	size_t n_nodes;
+	struct wl_request *requests; /* requests[i].node_id == i */
+	struct wl_edge *edges;
+	size_t n_edges;
+};
+
+void wl_message_list_free(struct wl_message *msgs, size_t n);
+struct wl_message *wl_message_list_copy(const struct wl_message *msgs, size_t n);
+void wl_session_free(struct wl_session *s);
+
+#endif
