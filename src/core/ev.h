@@ -1,0 +1,42 @@
+#ifndef VK_CORE_EV_H
+#define VK_CORE_EV_H
+/* A small epoll event loop: fd watchers, absolute monotonic-ns timers (timerfd, ns resolution),
+ * cross-thread wake-ups (eventfd) and signals (signalfd). One loop per thread; a loop's functions
+ * must be called from its thread, except ev_wake()/ev_stop_async() which are thread-safe. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EV_READ 0x1u
+#define EV_WRITE 0x4u
+
+struct ev_loop;
+typedef void (*ev_fd_cb)(struct ev_loop *loop, int fd, uint32_t events, void *ctx);
+typedef void (*ev_timer_cb)(struct ev_loop *loop, void *ctx);
+typedef void (*ev_signal_cb)(struct ev_loop *loop, int signo, void *ctx);
+typedef void (*ev_wake_cb)(struct ev_loop *loop, void *ctx);
+
+struct ev_loop *ev_loop_create(void);
+void ev_loop_free(struct ev_loop *loop);
+
+/* fd watchers: events is a mask of EV_READ|EV_WRITE. add twice = modify. */
+int ev_fd_set(struct ev_loop *loop, int fd, uint32_t events, ev_fd_cb cb, void *ctx);
+void ev_fd_del(struct ev_loop *loop, int fd);
+
+/* Timers fire once at an absolute CLOCK_MONOTONIC deadline. Returns an id > 0. */
+uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, void *ctx);
+void ev_timer_cancel(struct ev_loop *loop, uint64_t id);
+
+/* Block the given signals in the calling thread and deliver them through the loop. */
+int ev_signal_watch(struct ev_loop *loop, const int *signals, int n, ev_signal_cb cb, void *ctx);
+/* Cross-thread wake-up: cb runs on the loop's thread after ev_wake(). */
+void ev_set_wake_cb(struct ev_loop *loop, ev_wake_cb cb, void *ctx);
+void ev_wake(struct ev_loop *loop);
+
+int ev_run(struct ev_loop *loop);       /* until ev_stop */
+void ev_stop(struct ev_loop *loop);
+void ev_stop_async(struct ev_loop *loop);
+/* One iteration: wait at most max_wait_ns (-1 = until an event) and dispatch. */
+int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns);
+int64_t ev_now_ns(struct ev_loop *loop); /* time of the last wake-up (cached) */
+
+#endif
