@@ -1,0 +1,108 @@
+#include "core/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/xalloc.h"
+
+int fs_mkdir_p(const char *path)
+{
+	char *tmp = xstrdup(path);
+	size_t n = strlen(tmp);
+	for (size_t i = 1; i <= n; i++) {
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char c = tmp[i];
+			tmp[i] = '\0';
+			if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+				int e = errno;
+				free(tmp);
+				return -e;
+			}
+			tmp[i] = c;
+		}
+	}
+	free(tmp);
+	return 0;
+}
+
+int fs_write_file(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		return -e;
+	}
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return -e;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	close(fd);
+	int r = rename(tmp, path) == 0 ? 0 : -errno;
+	if (r)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+char *fs_read_file(const char *path, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *data = xmalloc(cap);
+	for (;;) {
+		if (len + 1 >= cap) {
+			cap *= 2;
+			data = xrealloc(data, cap);
+		}
+		size_t r = fread(data + len, 1, cap - len - 1, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		free(data);
+		errno = EIO;
+		return NULL;
+	}
+	data[len] = '\0';
+	if (len_out)
+		*len_out = len;
+	return data;
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+char *fs_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	if (la > 0 && a[la - 1] == '/')
+		return xasprintf("%s%s", a, b);
+	return xasprintf("%s/%s", a, b);
+}
