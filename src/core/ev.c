@@ -1,0 +1,509 @@
+/* Small epoll event loop (see ev.h).
+ *
+ * - fd watchers live in a table indexed by fd; each registration bumps a generation that is carried
+ *   in the epoll user data so an event of a deleted (or deleted-and-reused) fd is never delivered to
+ *   the wrong watcher within one epoll batch.
+ * - timers are slots in a slab, ordered by a binary min-heap on (deadline, seq); one timerfd armed
+ *   with TFD_TIMER_ABSTIME at the earliest deadline gives ns resolution. Timer ids encode
+ *   (generation << 32 | slot + 1) so cancelling a fired/cancelled id is a harmless no-op.
+ * - an eventfd provides thread-safe ev_wake()/ev_stop_async(); a signalfd delivers signals.
+ */
+#include "core/ev.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+enum ev_kind { EV_KIND_NONE = 0, EV_KIND_USER, EV_KIND_TIMERFD, EV_KIND_WAKEFD, EV_KIND_SIGNALFD };
+
+struct ev_fdw {
+	enum ev_kind kind;
+	uint32_t gen;
+	uint32_t events;
+	ev_fd_cb cb;
+	void *ctx;
+};
+
+struct ev_timer {
+	int64_t deadline_ns;
+	uint64_t seq;      /* creation order: ties fire in creation order */
+	uint32_t gen;
+	int32_t heap_pos;  /* -1 = free slot */
+	ev_timer_cb cb;
+	void *ctx;
+	uint32_t next_free;
+};
+
+#define EV_NSIG 65
+
+struct ev_loop {
+	int epfd;
+	int tfd;
+	int wakefd;
+	int sigfd;
+	sigset_t sigmask;
+	ev_signal_cb sig_cb[EV_NSIG];
+	void *sig_ctx[EV_NSIG];
+
+	struct ev_fdw *fds;
+	size_t n_fds;
+
+	struct ev_timer *timers;   /* slab */
+	size_t cap_timers;
+	uint32_t free_head;        /* slot + 1; 0 = none */
+	uint32_t *heap;            /* slot indices */
+	size_t n_heap, cap_heap;
+	uint64_t next_seq;
+	int64_t armed_ns;          /* deadline the timerfd is armed for; INT64_MAX = disarmed */
+
+	ev_wake_cb wake_cb;
+	void *wake_ctx;
+
+	atomic_bool stop;
+	int64_t now_ns;
+};
+
+/* ---- fd table ---- */
+
+static struct ev_fdw *ev_fd_slot(struct ev_loop *loop, int fd)
+{
+	if ((size_t)fd >= loop->n_fds) {
+		size_t n = loop->n_fds ? loop->n_fds : 64;
+		while (n <= (size_t)fd)
+			n *= 2;
+		loop->fds = xrealloc(loop->fds, n * sizeof *loop->fds);
+		memset(loop->fds + loop->n_fds, 0, (n - loop->n_fds) * sizeof *loop->fds);
+		loop->n_fds = n;
+	}
+	return &loop->fds[fd];
+}
+
+static uint32_t ev_to_epoll(uint32_t events)
+{
+	uint32_t e = 0;
+	if (events & EV_READ)
+		e |= EPOLLIN | EPOLLRDHUP;
+	if (events & EV_WRITE)
+		e |= EPOLLOUT;
+	return e;
+}
+
+static int ev_register(struct ev_loop *loop, int fd, enum ev_kind kind, uint32_t events, ev_fd_cb cb,
+		       void *ctx)
+{
+	if (fd < 0)
+		return -1;
+	struct ev_fdw *w = ev_fd_slot(loop, fd);
+	bool existed = w->kind != EV_KIND_NONE;
+	struct epoll_event ee = {.events = ev_to_epoll(events)};
+	uint32_t gen = existed ? w->gen : w->gen + 1;
+	ee.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)gen << 32);
+	if (epoll_ctl(loop->epfd, existed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ee) < 0) {
+		if (existed && errno == ENOENT) {
+			/* fd was closed and reused without ev_fd_del: re-add */
+			if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ee) < 0)
+				return -1;
+		} else if (!existed && errno == EEXIST) {
+			if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ee) < 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	w->kind = kind;
+	w->gen = gen;
+	w->events = events;
+	w->cb = cb;
+	w->ctx = ctx;
+	return 0;
+}
+
+int ev_fd_set(struct ev_loop *loop, int fd, uint32_t events, ev_fd_cb cb, void *ctx)
+{
+	return ev_register(loop, fd, EV_KIND_USER, events, cb, ctx);
+}
+
+void ev_fd_del(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || (size_t)fd >= loop->n_fds || loop->fds[fd].kind == EV_KIND_NONE)
+		return;
+	/* may fail with EBADF/ENOENT when the fd was already closed: the kernel removed it then */
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	loop->fds[fd].kind = EV_KIND_NONE;
+	loop->fds[fd].cb = NULL;
+	loop->fds[fd].ctx = NULL;
+}
+
+/* ---- timers ---- */
+
+static bool ev_timer_less(const struct ev_loop *loop, uint32_t a, uint32_t b)
+{
+	const struct ev_timer *ta = &loop->timers[a], *tb = &loop->timers[b];
+	if (ta->deadline_ns != tb->deadline_ns)
+		return ta->deadline_ns < tb->deadline_ns;
+	return ta->seq < tb->seq;
+}
+
+static void ev_heap_set(struct ev_loop *loop, size_t pos, uint32_t slot)
+{
+	loop->heap[pos] = slot;
+	loop->timers[slot].heap_pos = (int32_t)pos;
+}
+
+static void ev_heap_up(struct ev_loop *loop, size_t pos)
+{
+	uint32_t slot = loop->heap[pos];
+	while (pos > 0) {
+		size_t parent = (pos - 1) / 2;
+		if (!ev_timer_less(loop, slot, loop->heap[parent]))
+			break;
+		ev_heap_set(loop, pos, loop->heap[parent]);
+		pos = parent;
+	}
+	ev_heap_set(loop, pos, slot);
+}
+
+static void ev_heap_down(struct ev_loop *loop, size_t pos)
+{
+	uint32_t slot = loop->heap[pos];
+	for (;;) {
+		size_t l = 2 * pos + 1, r = l + 1, m = pos;
+		uint32_t ms = slot;
+		if (l < loop->n_heap && ev_timer_less(loop, loop->heap[l], ms)) {
+			m = l;
+			ms = loop->heap[l];
+		}
+		if (r < loop->n_heap && ev_timer_less(loop, loop->heap[r], ms)) {
+			m = r;
+			ms = loop->heap[r];
+		}
+		if (m == pos)
+			break;
+		ev_heap_set(loop, pos, ms);
+		pos = m;
+	}
+	ev_heap_set(loop, pos, slot);
+}
+
+static void ev_heap_remove(struct ev_loop *loop, uint32_t slot)
+{
+	size_t pos = (size_t)loop->timers[slot].heap_pos;
+	loop->timers[slot].heap_pos = -1;
+	loop->n_heap--;
+	if (pos == loop->n_heap)
+		return;
+	uint32_t moved = loop->heap[loop->n_heap];
+	ev_heap_set(loop, pos, moved);
+	ev_heap_up(loop, pos);
+	if (loop->timers[moved].heap_pos == (int32_t)pos)
+		ev_heap_down(loop, pos);
+}
+
+static void ev_slot_free(struct ev_loop *loop, uint32_t slot)
+{
+	struct ev_timer *t = &loop->timers[slot];
+	t->heap_pos = -1;
+	t->cb = NULL;
+	t->ctx = NULL;
+	t->gen++;
+	t->next_free = loop->free_head;
+	loop->free_head = slot + 1;
+}
+
+static void ev_timerfd_arm(struct ev_loop *loop)
+{
+	int64_t want = loop->n_heap ? loop->timers[loop->heap[0]].deadline_ns : INT64_MAX;
+	if (want == loop->armed_ns)
+		return;
+	struct itimerspec its;
+	memset(&its, 0, sizeof its);
+	if (want != INT64_MAX) {
+		int64_t d = want < 1 ? 1 : want; /* 0 would disarm */
+		its.it_value.tv_sec = d / 1000000000LL;
+		its.it_value.tv_nsec = d % 1000000000LL;
+	}
+	if (timerfd_settime(loop->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_error("ev: timerfd_settime: %s", strerror(errno));
+	loop->armed_ns = want;
+}
+
+uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, void *ctx)
+{
+	uint32_t slot;
+	if (loop->free_head) {
+		slot = loop->free_head - 1;
+		loop->free_head = loop->timers[slot].next_free;
+	} else {
+		size_t old = loop->cap_timers;
+		xgrow((void **)&loop->timers, &loop->cap_timers, old + 1, sizeof *loop->timers);
+		for (size_t i = old; i < loop->cap_timers; i++) {
+			loop->timers[i].heap_pos = -1;
+			loop->timers[i].gen = 1;
+		}
+		/* thread the extra slots onto the free list (highest first so low slots are used first) */
+		for (size_t i = loop->cap_timers; i-- > old + 1;) {
+			loop->timers[i].next_free = loop->free_head;
+			loop->free_head = (uint32_t)i + 1;
+		}
+		slot = (uint32_t)old;
+	}
+	struct ev_timer *t = &loop->timers[slot];
+	t->deadline_ns = deadline_ns;
+	t->seq = loop->next_seq++;
+	t->cb = cb;
+	t->ctx = ctx;
+	if (loop->n_heap == loop->cap_heap)
+		xgrow((void **)&loop->heap, &loop->cap_heap, loop->n_heap + 1, sizeof *loop->heap);
+	loop->heap[loop->n_heap] = slot;
+	t->heap_pos = (int32_t)loop->n_heap;
+	loop->n_heap++;
+	ev_heap_up(loop, loop->n_heap - 1);
+	ev_timerfd_arm(loop);
+	return ((uint64_t)t->gen << 32) | (uint64_t)(slot + 1);
+}
+
+void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
+{
+	if (!id)
+		return;
+	uint32_t slot = (uint32_t)(id & 0xffffffffu) - 1;
+	uint32_t gen = (uint32_t)(id >> 32);
+	if (slot >= loop->cap_timers)
+		return;
+	struct ev_timer *t = &loop->timers[slot];
+	if (t->gen != gen || t->heap_pos < 0)
+		return;
+	ev_heap_remove(loop, slot);
+	ev_slot_free(loop, slot);
+	ev_timerfd_arm(loop);
+}
+
+/* Run timers due at loop->now_ns that existed before this call (timers added by callbacks wait for
+ * the next iteration, so a callback re-adding a past-due timer cannot starve the loop). */
+static void ev_run_timers(struct ev_loop *loop)
+{
+	uint64_t seq_limit = loop->next_seq;
+	while (loop->n_heap && !atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
+		uint32_t slot = loop->heap[0];
+		struct ev_timer *t = &loop->timers[slot];
+		if (t->deadline_ns > loop->now_ns || t->seq >= seq_limit)
+			break;
+		ev_timer_cb cb = t->cb;
+		void *ctx = t->ctx;
+		ev_heap_remove(loop, slot);
+		ev_slot_free(loop, slot);
+		cb(loop, ctx);
+		/* callbacks may have taken more time; keep the cached clock honest */
+		loop->now_ns = clock_mono_ns();
+	}
+	ev_timerfd_arm(loop);
+}
+
+/* ---- signals ---- */
+
+int ev_signal_watch(struct ev_loop *loop, const int *signals, int n, ev_signal_cb cb, void *ctx)
+{
+	sigset_t add;
+	sigemptyset(&add);
+	for (int i = 0; i < n; i++) {
+		if (signals[i] <= 0 || signals[i] >= EV_NSIG)
+			return -1;
+		sigaddset(&add, signals[i]);
+		sigaddset(&loop->sigmask, signals[i]);
+		loop->sig_cb[signals[i]] = cb;
+		loop->sig_ctx[signals[i]] = ctx;
+	}
+	if (pthread_sigmask(SIG_BLOCK, &add, NULL) != 0)
+		return -1;
+	int fd = signalfd(loop->sigfd, &loop->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (loop->sigfd < 0) {
+		loop->sigfd = fd;
+		if (ev_register(loop, fd, EV_KIND_SIGNALFD, EV_READ, NULL, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void ev_handle_signals(struct ev_loop *loop)
+{
+	struct signalfd_siginfo si[8];
+	for (;;) {
+		ssize_t r = read(loop->sigfd, si, sizeof si);
+		if (r <= 0)
+			break;
+		size_t n = (size_t)r / sizeof si[0];
+		for (size_t i = 0; i < n; i++) {
+			int signo = (int)si[i].ssi_signo;
+			if (signo > 0 && signo < EV_NSIG && loop->sig_cb[signo])
+				loop->sig_cb[signo](loop, signo, loop->sig_ctx[signo]);
+		}
+	}
+}
+
+/* ---- wake-ups ---- */
+
+void ev_set_wake_cb(struct ev_loop *loop, ev_wake_cb cb, void *ctx)
+{
+	loop->wake_cb = cb;
+	loop->wake_ctx = ctx;
+}
+
+void ev_wake(struct ev_loop *loop)
+{
+	uint64_t one = 1;
+	/* EAGAIN only when the counter is saturated: a wake-up is pending anyway */
+	ssize_t r = write(loop->wakefd, &one, sizeof one);
+	(void)r;
+}
+
+void ev_stop(struct ev_loop *loop) { atomic_store(&loop->stop, true); }
+
+void ev_stop_async(struct ev_loop *loop)
+{
+	atomic_store(&loop->stop, true);
+	ev_wake(loop);
+}
+
+/* ---- lifecycle and dispatch ---- */
+
+struct ev_loop *ev_loop_create(void)
+{
+	struct ev_loop *loop = xcalloc(1, sizeof *loop);
+	loop->epfd = loop->tfd = loop->wakefd = loop->sigfd = -1;
+	sigemptyset(&loop->sigmask);
+	loop->armed_ns = INT64_MAX;
+	atomic_init(&loop->stop, false);
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (loop->epfd < 0 || loop->tfd < 0 || loop->wakefd < 0 ||
+	    ev_register(loop, loop->tfd, EV_KIND_TIMERFD, EV_READ, NULL, NULL) < 0 ||
+	    ev_register(loop, loop->wakefd, EV_KIND_WAKEFD, EV_READ, NULL, NULL) < 0) {
+		log_error("ev: cannot create event loop: %s", strerror(errno));
+		ev_loop_free(loop);
+		return NULL;
+	}
+	loop->now_ns = clock_mono_ns();
+	return loop;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+	if (!loop)
+		return;
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->tfd >= 0)
+		close(loop->tfd);
+	if (loop->wakefd >= 0)
+		close(loop->wakefd);
+	if (loop->sigfd >= 0) {
+		close(loop->sigfd);
+		/* leave the signals blocked: unblocking would deliver pending ones with default action */
+	}
+	free(loop->fds);
+	free(loop->timers);
+	free(loop->heap);
+	free(loop);
+}
+
+int64_t ev_now_ns(struct ev_loop *loop) { return loop->now_ns; }
+
+#define EV_BATCH 64
+
+int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
+{
+	struct epoll_event evs[EV_BATCH];
+	int timeout_ms;
+	loop->now_ns = clock_mono_ns();
+	if (loop->n_heap && loop->timers[loop->heap[0]].deadline_ns <= loop->now_ns)
+		timeout_ms = 0; /* due timers (e.g. added by a callback after the last run) */
+	else if (max_wait_ns < 0)
+		timeout_ms = -1;
+	else
+		timeout_ms = (int)((max_wait_ns + 999999) / 1000000 > 0x7fffffff
+					   ? 0x7fffffff
+					   : (max_wait_ns + 999999) / 1000000);
+	int n = epoll_wait(loop->epfd, evs, EV_BATCH, timeout_ms);
+	loop->now_ns = clock_mono_ns();
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_error("ev: epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = (int)(uint32_t)(evs[i].data.u64 & 0xffffffffu);
+		uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+		if ((size_t)fd >= loop->n_fds)
+			continue;
+		struct ev_fdw *w = &loop->fds[fd];
+		if (w->kind == EV_KIND_NONE || w->gen != gen)
+			continue; /* deleted (or replaced) earlier in this batch */
+		switch (w->kind) {
+		case EV_KIND_TIMERFD: {
+			uint64_t exp;
+			ssize_t r = read(loop->tfd, &exp, sizeof exp);
+			(void)r;
+			break;
+		}
+		case EV_KIND_WAKEFD: {
+			uint64_t cnt;
+			ssize_t r = read(loop->wakefd, &cnt, sizeof cnt);
+			(void)r;
+			if (loop->wake_cb)
+				loop->wake_cb(loop, loop->wake_ctx);
+			break;
+		}
+		case EV_KIND_SIGNALFD:
+			ev_handle_signals(loop);
+			break;
+		case EV_KIND_USER: {
+			uint32_t e = 0;
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				e |= EV_READ;
+			if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+				e |= EV_WRITE;
+			e &= w->events ? w->events : e;
+			if (!e)
+				e = w->events;
+			w->cb(loop, fd, e, w->ctx);
+			break;
+		}
+		default:
+			break;
+		}
+		if (atomic_load_explicit(&loop->stop, memory_order_relaxed))
+			return 0;
+	}
+	/* run due timers whether or not the timerfd fired in this batch (cheap heap-top check) */
+	if (loop->n_heap && loop->timers[loop->heap[0]].deadline_ns <= loop->now_ns)
+		ev_run_timers(loop);
+	return 0;
+}
+
+int ev_run(struct ev_loop *loop)
+{
+	int rc = 0;
+	while (!atomic_load(&loop->stop)) {
+		if (ev_run_once(loop, -1) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	atomic_store(&loop->stop, false);
+	return rc;
+}

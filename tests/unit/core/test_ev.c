@@ -1,0 +1,366 @@
+/* Unit tests for the epoll event loop (core/ev.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/ev.h"
+
+#define MS 1000000LL
+
+struct order_log {
+	int fired[2048];
+	int n;
+	int64_t fire_ns[2048];
+	int64_t deadline_ns[2048];
+};
+
+struct tctx {
+	struct order_log *log;
+	int idx;
+};
+
+static void on_order_timer(struct ev_loop *loop, void *ctx)
+{
+	struct tctx *t = ctx;
+	t->log->fired[t->log->n] = t->idx;
+	t->log->fire_ns[t->log->n] = ev_now_ns(loop);
+	t->log->n++;
+}
+
+/* Run the loop until cond() or the bound expires. */
+static void run_until(struct ev_loop *loop, const int *counter, int target, int64_t bound_ns)
+{
+	int64_t end = clock_mono_ns() + bound_ns;
+	while (*counter < target && clock_mono_ns() < end)
+		assert_int_equal(ev_run_once(loop, 10 * MS), 0);
+}
+
+static void test_timer_order(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	assert_non_null(loop);
+	static struct order_log log;
+	memset(&log, 0, sizeof log);
+	struct tctx c[5];
+	int64_t now = clock_mono_ns();
+	int64_t dl[5] = {now + 3 * MS, now + 1 * MS, now + 2 * MS, now + 2 * MS, now - 5 * MS};
+	for (int i = 0; i < 5; i++) {
+		c[i].log = &log;
+		c[i].idx = i;
+		uint64_t id = ev_timer_at(loop, dl[i], on_order_timer, &c[i]);
+		assert_true(id > 0);
+	}
+	run_until(loop, &log.n, 5, 2000 * MS);
+	assert_int_equal(log.n, 5);
+	int want[5] = {4, 1, 2, 3, 0}; /* ties (2, 3) in creation order */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(log.fired[i], want[i]);
+		/* never early */
+		assert_true(log.fire_ns[i] >= dl[want[i]]);
+	}
+	ev_loop_free(loop);
+}
+
+static void test_timer_cancel(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	static struct order_log log;
+	memset(&log, 0, sizeof log);
+	struct tctx c[3] = {{&log, 0}, {&log, 1}, {&log, 2}};
+	int64_t now = clock_mono_ns();
+	uint64_t a = ev_timer_at(loop, now + 1 * MS, on_order_timer, &c[0]);
+	uint64_t b = ev_timer_at(loop, now + 2 * MS, on_order_timer, &c[1]);
+	uint64_t d = ev_timer_at(loop, now + 3 * MS, on_order_timer, &c[2]);
+	assert_true(a != b && b != d);
+	ev_timer_cancel(loop, b);
+	ev_timer_cancel(loop, b); /* double cancel: no-op */
+	ev_timer_cancel(loop, 0);
+	run_until(loop, &log.n, 2, 2000 * MS);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.fired[0], 0);
+	assert_int_equal(log.fired[1], 2);
+	/* cancelling fired ids is harmless and does not hit a reused slot */
+	uint64_t e = ev_timer_at(loop, clock_mono_ns() + 1 * MS, on_order_timer, &c[1]);
+	ev_timer_cancel(loop, a);
+	ev_timer_cancel(loop, d);
+	assert_true(e != a && e != d);
+	run_until(loop, &log.n, 3, 2000 * MS);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.fired[2], 1);
+	/* no more events: a bounded wait returns without firing anything */
+	assert_int_equal(ev_run_once(loop, 5 * MS), 0);
+	assert_int_equal(log.n, 3);
+	ev_loop_free(loop);
+}
+
+/* Heap stress: random deadlines and random cancels; survivors fire in deadline order. */
+static void test_timer_heap_random(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	static struct order_log log;
+	memset(&log, 0, sizeof log);
+	enum { N = 1000 };
+	static struct tctx c[N];
+	static uint64_t ids[N];
+	static int64_t dl[N];
+	static int cancelled[N];
+	int64_t base = clock_mono_ns() + 2 * MS;
+	srand(42);
+	for (int i = 0; i < N; i++) {
+		c[i].log = &log;
+		c[i].idx = i;
+		dl[i] = base + (rand() % 20000) * 1000LL; /* within 20 ms */
+		ids[i] = ev_timer_at(loop, dl[i], on_order_timer, &c[i]);
+	}
+	int live = N;
+	for (int i = 0; i < N; i += 3) {
+		ev_timer_cancel(loop, ids[i]);
+		cancelled[i] = 1;
+		live--;
+	}
+	run_until(loop, &log.n, live, 5000 * MS);
+	assert_int_equal(log.n, live);
+	for (int i = 0; i < log.n; i++) {
+		assert_false(cancelled[log.fired[i]]);
+		if (i > 0)
+			assert_true(dl[log.fired[i - 1]] <= dl[log.fired[i]]);
+	}
+	ev_loop_free(loop);
+}
+
+/* A callback that re-adds a past-due timer must not starve fd events. */
+struct starve {
+	int rearms;
+	int fd_seen;
+};
+
+static void on_rearm(struct ev_loop *loop, void *ctx)
+{
+	struct starve *s = ctx;
+	s->rearms++;
+	if (s->rearms < 100000 && !s->fd_seen)
+		ev_timer_at(loop, 0, on_rearm, s);
+}
+
+static void on_starve_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct starve *s = ctx;
+	char b[8];
+	assert_true(events & EV_READ);
+	ssize_t r = read(fd, b, sizeof b);
+	assert_true(r > 0);
+	s->fd_seen = 1;
+	ev_fd_del(loop, fd);
+}
+
+static void test_timer_no_starvation(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	struct starve s = {0, 0};
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_fd_set(loop, p[0], EV_READ, on_starve_fd, &s), 0);
+	ev_timer_at(loop, 0, on_rearm, &s);
+	run_until(loop, &s.fd_seen, 1, 2000 * MS);
+	assert_int_equal(s.fd_seen, 1);
+	assert_true(s.rearms < 100);
+	close(p[0]);
+	close(p[1]);
+	ev_loop_free(loop);
+}
+
+struct fdctx {
+	int reads;
+	int writes;
+	char last;
+};
+
+static void on_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	struct fdctx *f = ctx;
+	if (events & EV_READ) {
+		char b;
+		if (read(fd, &b, 1) == 1) {
+			f->last = b;
+			f->reads++;
+		}
+	}
+	if (events & EV_WRITE)
+		f->writes++;
+}
+
+static void test_fd_callbacks(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct fdctx rf = {0, 0, 0}, wf = {0, 0, 0};
+	assert_int_equal(ev_fd_set(loop, p[0], EV_READ, on_fd, &rf), 0);
+	assert_int_equal(ev_fd_set(loop, p[1], EV_WRITE, on_fd, &wf), 0);
+	run_until(loop, &wf.writes, 1, 1000 * MS);
+	assert_true(wf.writes >= 1);
+	assert_int_equal(rf.reads, 0);
+	/* modify: stop watching writability */
+	assert_int_equal(ev_fd_set(loop, p[1], EV_READ, on_fd, &wf), 0);
+	int w0 = wf.writes;
+	assert_int_equal(write(p[1], "a", 1), 1);
+	run_until(loop, &rf.reads, 1, 1000 * MS);
+	assert_int_equal(rf.reads, 1);
+	assert_int_equal(rf.last, 'a');
+	assert_int_equal(wf.writes, w0);
+	/* delete: data stays unread, no callback */
+	ev_fd_del(loop, p[0]);
+	assert_int_equal(write(p[1], "b", 1), 1);
+	assert_int_equal(ev_run_once(loop, 5 * MS), 0);
+	assert_int_equal(rf.reads, 1);
+	ev_fd_del(loop, p[0]); /* double delete: no-op */
+	ev_fd_del(loop, p[1]);
+	close(p[0]);
+	close(p[1]);
+	ev_loop_free(loop);
+}
+
+/* Cross-thread wake-ups and async stop. */
+struct wakectx {
+	struct ev_loop *loop;
+	atomic_int wakes;
+	atomic_int posted;
+};
+
+static void on_wake(struct ev_loop *loop, void *ctx)
+{
+	struct wakectx *w = ctx;
+	atomic_fetch_add(&w->wakes, 1);
+	if (atomic_load(&w->posted) >= 3)
+		ev_stop(loop);
+}
+
+static void *waker_thread(void *arg)
+{
+	struct wakectx *w = arg;
+	for (int i = 0; i < 3; i++) {
+		atomic_fetch_add(&w->posted, 1);
+		ev_wake(w->loop);
+		clock_sleep_until_ns(clock_mono_ns() + 1 * MS);
+	}
+	return NULL;
+}
+
+static void on_safety(struct ev_loop *loop, void *ctx)
+{
+	*(int *)ctx = 1;
+	ev_stop(loop);
+}
+
+static void test_wake_from_thread(void **state)
+{
+	(void)state;
+	struct wakectx w;
+	w.loop = ev_loop_create();
+	atomic_init(&w.wakes, 0);
+	atomic_init(&w.posted, 0);
+	ev_set_wake_cb(w.loop, on_wake, &w);
+	int safety = 0;
+	uint64_t sid = ev_timer_at(w.loop, clock_mono_ns() + 5000 * MS, on_safety, &safety);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, waker_thread, &w), 0);
+	assert_int_equal(ev_run(w.loop), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(safety, 0);
+	assert_true(atomic_load(&w.wakes) >= 1);
+	assert_int_equal(atomic_load(&w.posted), 3);
+	ev_timer_cancel(w.loop, sid);
+	ev_loop_free(w.loop);
+}
+
+static void *stopper_thread(void *arg)
+{
+	clock_sleep_until_ns(clock_mono_ns() + 2 * MS);
+	ev_stop_async(arg);
+	return NULL;
+}
+
+static void test_stop_async(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	int safety = 0;
+	ev_timer_at(loop, clock_mono_ns() + 5000 * MS, on_safety, &safety);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stopper_thread, loop), 0);
+	int64_t t0 = clock_mono_ns();
+	assert_int_equal(ev_run(loop), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(safety, 0);
+	assert_true(clock_mono_ns() - t0 < 4000 * MS);
+	/* stop requested before run: run returns at once, then the loop is reusable */
+	ev_stop_async(loop);
+	assert_int_equal(ev_run(loop), 0);
+	ev_loop_free(loop);
+}
+
+static void on_sig(struct ev_loop *loop, int signo, void *ctx)
+{
+	*(int *)ctx = signo;
+	ev_stop(loop);
+}
+
+static void test_signal(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	int got = 0;
+	int sigs[1] = {SIGUSR1};
+	assert_int_equal(ev_signal_watch(loop, sigs, 1, on_sig, &got), 0);
+	assert_int_equal(pthread_kill(pthread_self(), SIGUSR1), 0);
+	int safety = 0;
+	uint64_t sid = ev_timer_at(loop, clock_mono_ns() + 5000 * MS, on_safety, &safety);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(got, SIGUSR1);
+	assert_int_equal(safety, 0);
+	ev_timer_cancel(loop, sid);
+	ev_loop_free(loop);
+}
+
+static void test_now_cached(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	int64_t a = ev_now_ns(loop);
+	assert_true(a > 0);
+	assert_int_equal(ev_run_once(loop, 1 * MS), 0);
+	int64_t b = ev_now_ns(loop);
+	assert_true(b >= a + 1 * MS / 2);
+	assert_true(b <= clock_mono_ns());
+	ev_loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timer_order),       cmocka_unit_test(test_timer_cancel),
+		cmocka_unit_test(test_timer_heap_random), cmocka_unit_test(test_timer_no_starvation),
+		cmocka_unit_test(test_fd_callbacks),      cmocka_unit_test(test_wake_from_thread),
+		cmocka_unit_test(test_stop_async),        cmocka_unit_test(test_signal),
+		cmocka_unit_test(test_now_cached),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
