@@ -1,11 +1,35 @@
-/* Placeholder until the module lands: announces itself and exits 2. */
+/* veeksha benchmark: parse the config (one run or a sweep) and run it. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "runner/run.h"
+#include "runner/sweep.h"
 
 int runner_benchmark_main(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "veeksha: '%s' is not implemented yet\n", argv[0]);
-	return 2;
+	struct config_benchmark_set set;
+	memset(&set, 0, sizeof set);
+	int r = config_parse_benchmark_args(argc, argv, &set);
+	if (r == CONFIG_HELP_PRINTED)
+		return 0;
+	if (r != CONFIG_OK)
+		return CONFIG_EXIT_USAGE;
+	if (set.opts.quiet)
+		log_set_level(LOG_WARN);
+	int code;
+	if (set.count == 1) {
+		struct runner_result res;
+		runner_run_one(&set.items[0], &set.opts, NULL, &res);
+		code = res.exit_code;
+		free(res.run_dir);
+	} else {
+		code = sweep_run(set.items, set.count, &set.opts);
+	}
+	config_benchmark_set_free(&set);
+	return code;
 }

@@ -1,0 +1,454 @@
+/* The benchmark loop. One thread: the traffic scheduler decides what is ready, the client streams
+ * it, the evaluator records it. Timers are absolute monotonic deadlines, so a late wake-up never
+ * shifts later arrivals (the scheduler computes arrivals from the run start). */
+#include "runner/run.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/ev.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "metrics/evaluator.h"
+#include "metrics/record.h"
+#include "runner/progress.h"
+#include "runner/rundir.h"
+#include "server/server.h"
+#include "tokenizer/tokenizer.h"
+#include "traffic/traffic.h"
+#include "workload/session_gen.h"
+
+#define RUN_TICK_NS 250000000LL              /* progress / liveness tick */
+#define RUN_SIGNAL_DEFAULT_GRACE_S 5.0       /* wait for in-flight after a signal when grace = -1 */
+
+struct run_state {
+	const struct cfg_benchmark *cfg;
+	const struct cfg_run_opts *opts;
+	struct ev_loop *loop;
+	struct traffic *traffic;
+	struct client *client;
+	struct evaluator *eval;
+	struct wl_session_gen *gen;
+	struct server_handle *server;
+	struct progress progress;
+
+	int64_t start_ns;
+	int64_t sessions_pulled;
+	bool gen_failed;
+	bool stopping;       /* no further dispatch */
+	bool server_died;
+	int signo;
+	int64_t stop_reason_timeout;
+
+	uint64_t sched_timer;
+	int64_t sched_timer_at;
+	uint64_t grace_timer;
+	bool pump_pending;
+	uint64_t pump_timer;
+
+	struct rec_record **free_recs; /* record pool: no allocation per request once warm */
+	size_t n_free, cap_free;
+	uint64_t dispatched;
+};
+
+static struct rec_record *run_rec_get(struct run_state *st)
+{
+	if (st->n_free > 0)
+		return st->free_recs[--st->n_free];
+	struct rec_record *r = xmalloc(sizeof *r);
+	rec_init(r);
+	return r;
+}
+
+static void run_rec_put(struct run_state *st, struct rec_record *r)
+{
+	rec_reset(r);
+	xgrow((void **)&st->free_recs, &st->cap_free, st->n_free + 1, sizeof *st->free_recs);
+	st->free_recs[st->n_free++] = r;
+}
+
+static struct wl_session *run_source(void *ctx)
+{
+	struct run_state *st = ctx;
+	if (st->stopping || st->gen_failed)
+		return NULL;
+	int64_t max = st->cfg->runtime.max_sessions;
+	if (max >= 0 && st->sessions_pulled >= max)
+		return NULL;
+	struct wl_session *s = NULL;
+	int r = wl_session_gen_next(st->gen, &s);
+	if (r != 0) {
+		if (r < 0) {
+			log_error("session generator failed; no further sessions");
+			st->gen_failed = true;
+		}
+		return NULL;
+	}
+	st->sessions_pulled++;
+	return s;
+}
+
+static void run_check_done(struct run_state *st)
+{
+	if (client_in_flight(st->client) > 0)
+		return;
+	if (st->stopping || !traffic_has_pending(st->traffic))
+		ev_stop(st->loop);
+}
+
+static void run_pump(struct run_state *st);
+
+static void run_on_sched_timer(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct run_state *st = ctx;
+	st->sched_timer = 0;
+	run_pump(st);
+}
+
+static void run_on_pump_timer(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct run_state *st = ctx;
+	st->pump_timer = 0;
+	st->pump_pending = false;
+	run_pump(st);
+}
+
+/* Ask for a pump soon, from contexts where dispatching directly would re-enter the client. */
+static void run_request_pump(struct run_state *st)
+{
+	if (st->pump_pending)
+		return;
+	st->pump_pending = true;
+	st->pump_timer = ev_timer_at(st->loop, 0, run_on_pump_timer, st);
+}
+
+static void run_dispatch(struct run_state *st, const struct wl_request *req, int64_t intended_ns)
+{
+	struct rec_record *rec = run_rec_get(st);
+	int64_t now = clock_mono_ns();
+	rec->intended_ns = intended_ns;
+	rec->dispatched_ns = now;
+	rec->session_total_requests = traffic_session_size(st->traffic, req->session_id);
+	eval_register_request(st->eval, req, rec->session_total_requests, intended_ns, now);
+	st->dispatched++;
+	if (client_submit(st->client, req, rec) != 0) {
+		/* client_submit reports failures through the done callback; nothing else to do */
+	}
+}
+
+static void run_pump(struct run_state *st)
+{
+	if (!st->stopping) {
+		for (;;) {
+			int64_t intended = 0;
+			const struct wl_request *req = traffic_pop_ready(st->traffic, clock_mono_ns(), &intended);
+			if (!req)
+				break;
+			run_dispatch(st, req, intended);
+		}
+		int64_t next = traffic_next_event_ns(st->traffic);
+		if (next != INT64_MAX && (st->sched_timer == 0 || next != st->sched_timer_at)) {
+			if (st->sched_timer)
+				ev_timer_cancel(st->loop, st->sched_timer);
+			st->sched_timer = ev_timer_at(st->loop, next, run_on_sched_timer, st);
+			st->sched_timer_at = next;
+		}
+	}
+	run_check_done(st);
+}
+
+static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_request *req)
+{
+	struct run_state *st = ctx;
+	int64_t now = clock_mono_ns();
+	rec->processed_ns = now;
+	eval_record_completed(st->eval, rec, true);
+	traffic_on_advance(st->traffic, req->id);
+	traffic_on_complete(st->traffic, req->id, now, rec->success, rec->text ? rec->text : "");
+	run_rec_put(st, rec);
+	run_request_pump(st);
+}
+
+static void run_on_event(void *ctx, struct rec_record *rec, int event)
+{
+	struct run_state *st = ctx;
+	const struct cfg_traffic *t = &st->cfg->traffic_scheduler;
+	if (t->type != CFG_TRAFFIC_SEQUENTIAL_LAUNCH)
+		return;
+	if ((event == CLIENT_EVENT_HEADERS && t->ordering == CFG_ORDERING_DISPATCH) ||
+	    (event == CLIENT_EVENT_FIRST_CHUNK && t->ordering == CFG_ORDERING_PREFILL)) {
+		traffic_on_advance(st->traffic, rec->request_id);
+		run_request_pump(st);
+	}
+}
+
+static void run_on_grace_timer(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct run_state *st = ctx;
+	st->grace_timer = 0;
+	if (client_in_flight(st->client) > 0) {
+		log_warn("grace period over: cancelling %zu in-flight request(s)", client_in_flight(st->client));
+		client_cancel_all(st->client, "benchmark stopped");
+	}
+	run_check_done(st);
+}
+
+/* Stop dispatching; wait for in-flight requests up to grace_s (< 0: wait for all). */
+static void run_begin_stop(struct run_state *st, double grace_s, const char *why)
+{
+	if (!st->stopping) {
+		st->stopping = true;
+		traffic_stop_new_sessions(st->traffic);
+		if (st->sched_timer) {
+			ev_timer_cancel(st->loop, st->sched_timer);
+			st->sched_timer = 0;
+		}
+		size_t n = client_in_flight(st->client);
+		if (!st->opts->quiet || n > 0)
+			log_info("%s: no new requests; %zu in flight", why, n);
+	}
+	if (grace_s >= 0) {
+		if (st->grace_timer)
+			ev_timer_cancel(st->loop, st->grace_timer);
+		st->grace_timer = ev_timer_at(st->loop, clock_mono_ns() + clock_s_to_ns(grace_s), run_on_grace_timer, st);
+	}
+	run_check_done(st);
+}
+
+static void run_on_timeout(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct run_state *st = ctx;
+	progress_clear(&st->progress);
+	run_begin_stop(st, (double)st->cfg->runtime.post_timeout_grace_seconds, "benchmark_timeout reached");
+}
+
+static void run_on_signal_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)events;
+	struct run_state *st = ctx;
+	char buf[16];
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n <= 0)
+		return;
+	progress_clear(&st->progress);
+	if (!st->signo) {
+		st->signo = runner_signal_pending();
+		double grace = (double)st->cfg->runtime.post_timeout_grace_seconds;
+		if (grace < 0)
+			grace = RUN_SIGNAL_DEFAULT_GRACE_S;
+		log_warn("signal %d: stopping; waiting up to %.1f s for in-flight requests (signal again to stop now)",
+			 st->signo, grace);
+		run_begin_stop(st, grace, "interrupted");
+	} else {
+		log_warn("second signal: cancelling in-flight requests");
+		client_cancel_all(st->client, "interrupted");
+		run_check_done(st);
+	}
+}
+
+static void run_on_tick(struct ev_loop *loop, void *ctx)
+{
+	struct run_state *st = ctx;
+	int64_t now = clock_mono_ns();
+	eval_tick(st->eval, now);
+	struct eval_live live;
+	eval_live_stats(st->eval, &live);
+	progress_update(&st->progress, now - st->start_ns, &live, client_in_flight(st->client));
+	if (st->server && !st->server_died && !server_is_alive(st->server)) {
+		st->server_died = true;
+		progress_clear(&st->progress);
+		log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+		run_begin_stop(st, 5.0, "server died");
+	}
+	ev_timer_at(loop, now + RUN_TICK_NS, run_on_tick, st);
+}
+
+static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *server, char *err, size_t err_len)
+{
+	if (server) {
+		free(cfg->client.api_base);
+		cfg->client.api_base = xstrdup(server_api_base(server));
+		free(cfg->client.model);
+		cfg->client.model = xstrdup(cfg->server.model);
+		free(cfg->client.api_key);
+		cfg->client.api_key = xstrdup(cfg->server.api_key);
+		return 0;
+	}
+	if (!cfg->client.api_base && !getenv("OPENAI_API_BASE")) {
+		snprintf(err, err_len,
+			 "client.api_base is not set: set client.api_base (or --client-api-base / env OPENAI_API_BASE), "
+			 "or add a server: section to launch one");
+		return -1;
+	}
+	return 0;
+}
+
+static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
+			    struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->exit_code = 1;
+	char err[1024] = "";
+	struct cfg_benchmark cfg;
+	config_benchmark_copy(&cfg, cfg_in);
+
+	struct run_state st;
+	memset(&st, 0, sizeof st);
+	st.cfg = &cfg;
+	st.opts = opts;
+
+	/* Checks that need no files first: a config error must leave no run directory behind. */
+	if (!cfg.has_server && run_resolve_client(&cfg, NULL, err, sizeof err) != 0) {
+		log_error("%s", err);
+		out->exit_code = 2;
+		goto out_cfg;
+	}
+	const struct tok *tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
+	st.gen = wl_session_gen_create(&cfg, tok, err, sizeof err);
+	if (!st.gen) {
+		log_error("%s", err);
+		out->exit_code = 2;
+		goto out_cfg;
+	}
+
+	out->run_dir = rundir_create(cfg_in, err, sizeof err);
+	if (!out->run_dir) {
+		log_error("%s", err);
+		goto out_gen;
+	}
+	if (!opts->quiet)
+		log_info("run directory: %s", out->run_dir);
+
+	runner_signals_install();
+	struct server_handle *owned = NULL;
+	if (cfg.has_server) {
+		if (shared) {
+			st.server = shared;
+		} else {
+			owned = server_start(&cfg.server, out->run_dir, err, sizeof err);
+			if (!owned) {
+				log_error("failed to launch server: %s", err);
+				out->server_failed = true;
+				goto out_gen;
+			}
+			st.server = owned;
+			if (server_wait_ready(owned, &runner_interrupted, err, sizeof err) != 0) {
+				log_error("server failed to become ready: %s", err);
+				out->server_failed = true;
+				server_stop(owned);
+				server_handle_free(owned);
+				owned = NULL;
+				if (runner_signal_pending())
+					out->exit_code = 128 + runner_signal_pending();
+				goto out_gen;
+			}
+		}
+		run_resolve_client(&cfg, st.server, err, sizeof err);
+	}
+
+	st.loop = ev_loop_create();
+	st.client = client_create(&cfg.client, st.loop, tok, run_on_done, run_on_event, &st, err, sizeof err);
+	if (!st.client) {
+		log_error("%s", err);
+		out->exit_code = 2;
+		goto out_loop;
+	}
+	{
+		size_t want = 1024;
+		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT)
+			want += (size_t)cfg.traffic_scheduler.target_concurrent_sessions * 2;
+		else
+			want += 16384;
+		char msg[512] = "";
+		if (client_raise_nofile(want, msg, sizeof msg) != 0 && msg[0])
+			log_warn("%s", msg);
+	}
+
+	st.start_ns = clock_mono_ns();
+	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, tok_name(tok));
+	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
+	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
+
+	if (runner_signal_fd() >= 0)
+		ev_fd_set(st.loop, runner_signal_fd(), EV_READ, run_on_signal_fd, &st);
+	if (cfg.runtime.benchmark_timeout > 0)
+		ev_timer_at(st.loop, st.start_ns + clock_s_to_ns((double)cfg.runtime.benchmark_timeout), run_on_timeout,
+			    &st);
+	ev_timer_at(st.loop, st.start_ns + RUN_TICK_NS, run_on_tick, &st);
+	if (runner_signal_pending()) {
+		st.signo = runner_signal_pending();
+		st.stopping = true;
+	}
+	run_pump(&st);
+	if (!st.stopping || client_in_flight(st.client) > 0)
+		ev_run(st.loop);
+
+	int64_t end_ns = clock_mono_ns();
+	progress_clear(&st.progress);
+	int slo = eval_finalize(st.eval, end_ns);
+	eval_print_summary(st.eval, stdout);
+	fflush(stdout);
+	out->all_slos_met = slo == 1;
+	out->interrupted = st.signo != 0;
+	if (slo < 0)
+		out->exit_code = 1;
+	else if (st.server_died)
+		out->exit_code = 1;
+	else if (st.signo)
+		out->exit_code = 128 + st.signo;
+	else if (opts->fail_on_slo && slo == 0)
+		out->exit_code = 3;
+	else
+		out->exit_code = 0;
+	if (st.server_died)
+		out->server_failed = true;
+
+	traffic_free(st.traffic);
+	eval_free(st.eval);
+	client_free(st.client);
+out_loop:
+	for (size_t i = 0; i < st.n_free; i++) {
+		rec_free(st.free_recs[i]);
+		free(st.free_recs[i]);
+	}
+	free(st.free_recs);
+	if (st.loop)
+		ev_loop_free(st.loop);
+	if (owned && keep_out && !st.server_died && server_is_alive(owned)) {
+		*keep_out = owned;
+		owned = NULL;
+	}
+	if (owned) {
+		server_stop(owned);
+		server_handle_free(owned);
+	}
+out_gen:
+	wl_session_gen_free(st.gen);
+out_cfg:
+	config_benchmark_free(&cfg);
+}
+
+void runner_run_one(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts, struct server_handle *server,
+		    struct runner_result *out)
+{
+	runner_run_impl(cfg, opts, server, NULL, out);
+}
+
+void runner_run_one_keep_server(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts,
+				struct server_handle **server_out, struct runner_result *out)
+{
+	*server_out = NULL;
+	runner_run_impl(cfg, opts, NULL, server_out, out);
+}

@@ -1,0 +1,14 @@
+#ifndef VK_RUNNER_RUNDIR_H
+#define VK_RUNNER_RUNDIR_H
+/* Run directories: <output_dir>/<UTC %d_%m_%Y-%H_%M_%S>-<sha1(config.yml)[:8]>/ with -2, -3 ...
+ * suffixes on collision (reference §5.6). config.yml is the resolved config, secrets redacted. */
+#include "config/config_types.h"
+
+/* Creates the directory and writes config.yml into it. Returns the run dir path (xmalloc'd) or
+ * NULL with a message in err. */
+char *rundir_create(const struct cfg_benchmark *cfg, char *err, size_t err_len);
+/* Create a unique directory named <parent>/<prefix><UTC time in fmt>[-N] (sweeps, capacity search). */
+char *rundir_create_timestamped(const char *parent, const char *prefix, const char *strftime_fmt,
+				const char *suffix, char *err, size_t err_len);
+
+#endif

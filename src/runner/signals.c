@@ -1,0 +1,45 @@
+/* SIGINT/SIGTERM handling shared by every phase of a run: a flag plus a self-pipe that the event
+ * loop watches. A second signal while stopping escalates (in-flight requests are cancelled). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner/run.h"
+
+volatile sig_atomic_t runner_interrupted;
+static volatile sig_atomic_t runner_first_signal;
+static int runner_pipe[2] = {-1, -1};
+
+static void runner_on_signal(int signo)
+{
+	int saved = errno;
+	if (!runner_first_signal)
+		runner_first_signal = signo;
+	runner_interrupted++;
+	if (runner_pipe[1] >= 0) {
+		char c = (char)signo;
+		ssize_t w = write(runner_pipe[1], &c, 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+void runner_signals_install(void)
+{
+	if (runner_pipe[0] < 0) {
+		if (pipe2(runner_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+			runner_pipe[0] = runner_pipe[1] = -1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = runner_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int runner_signal_pending(void) { return runner_first_signal; }
+int runner_signal_fd(void) { return runner_pipe[0]; }

@@ -1,0 +1,14 @@
+#ifndef VK_RUNNER_SWEEP_H
+#define VK_RUNNER_SWEEP_H
+/* Sweeps: a config that expands to several runs (!expand, top-level list). Runs are grouped by
+ * their output_dir; a group of several runs goes under <output_dir>/sweep_<UTC %d:%m:%Y-%H:%M:%S>/
+ * with sweep_manifest.json, sweep_summary.json and sweep_summary.csv (reference §6.3). Runs whose
+ * server: sections are identical share one launched server. A failed run is recorded and the
+ * sweep continues. */
+#include <stddef.h>
+
+#include "config/config_types.h"
+
+int sweep_run(const struct cfg_benchmark *items, size_t n, const struct cfg_run_opts *opts);
+
+#endif
