@@ -77,6 +77,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 	}
 	log_info("sweep of %zu runs in %s", n, sweep_dir);
 	char **run_dirs = xcalloc(n, sizeof *run_dirs);
+	struct cfg_benchmark *cfgs = xcalloc(n, sizeof *cfgs);
 	int worst = 0;
 	struct server_handle *server = NULL;
 	char *server_key = NULL;
@@ -109,6 +110,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		}
 		free(key);
 		run_dirs[k] = res.run_dir;
+		config_benchmark_copy(&cfgs[k], &cfg);
 		if (res.exit_code != 0) {
 			log_warn("sweep: run %zu of %zu ended with exit code %d%s", k + 1, n, res.exit_code,
 				 res.interrupted ? " (interrupted)" : "");
@@ -123,10 +125,14 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 	}
 	free(server_key);
 	sweep_write_manifest(sweep_dir, run_dirs, n);
-	sweep_summary_write(sweep_dir, (const char *const *)run_dirs, n);
+	sweep_summary_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
 	printf("sweep directory: %s\n", sweep_dir);
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
 		free(run_dirs[k]);
+		if (cfgs[k].output_dir)
+			config_benchmark_free(&cfgs[k]);
+	}
+	free(cfgs);
 	free(run_dirs);
 	free(sweep_dir);
 	return worst;

@@ -2,9 +2,12 @@
 #define VK_RUNNER_SWEEP_SUMMARY_H
 /* sweep_summary.json / sweep_summary.csv / decode_stats.json / decode_stats.csv from the run
  * directories of a sweep (reference §6.3). A NULL run_dir (a run that failed before creating its
- * directory) is recorded as a failed run. */
+ * directory) is recorded with empty metrics. cfgs[i] is the config of run i. */
 #include <stddef.h>
 
-int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, size_t n);
+#include "config/config_types.h"
+
+int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs,
+			size_t n);
 
 #endif
