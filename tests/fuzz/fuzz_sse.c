@@ -1,0 +1,77 @@
+/* libFuzzer target for the incremental SSE parser (src/client/sse.c).
+ * Differential property: feeding the input in one piece, byte by byte, and split at positions
+ * derived from the input must dispatch exactly the same events. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/sse.h"
+
+struct digest {
+	uint64_t h;
+	size_t n;
+	size_t bytes;
+};
+
+static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
+{
+	struct digest *d = ctx;
+	/* FNV-1a over type, data and separators */
+	for (const char *t = ev->type; *t; t++)
+		d->h = (d->h ^ (uint8_t)*t) * 1099511628211ULL;
+	d->h = (d->h ^ 0x100) * 1099511628211ULL;
+	for (size_t i = 0; i < ev->data_len; i++)
+		d->h = (d->h ^ (uint8_t)ev->data[i]) * 1099511628211ULL;
+	if (ev->data[ev->data_len] != '\0')
+		abort();
+	d->h = (d->h ^ 0x200) * 1099511628211ULL;
+	d->n++;
+	d->bytes += ev->data_len;
+	(void)sse_is_done(ev->data, ev->data_len);
+	return 0;
+}
+
+static struct digest fuzz_sse_run(const uint8_t *data, size_t size, size_t step_seed)
+{
+	struct digest d = {1469598103934665603ULL, 0, 0};
+	struct sse_parser p;
+	sse_init(&p, fuzz_sse_on_event, &d);
+	size_t i = 0;
+	uint64_t s = step_seed;
+	while (i < size) {
+		size_t step;
+		if (step_seed == 0) {
+			step = size;
+		} else if (step_seed == 1) {
+			step = 1;
+		} else {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			step = 1 + (size_t)((s >> 33) % 17);
+		}
+		if (step > size - i)
+			step = size - i;
+		if (sse_feed(&p, (const char *)data + i, step) != 0)
+			abort(); /* the callback never stops and inputs are far below the size limit */
+		i += step;
+	}
+	if (sse_finish(&p) != 0)
+		abort();
+	if (p.n_events != d.n)
+		abort();
+	sse_free(&p);
+	return d;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 1 << 16)
+		return 0;
+	struct digest whole = fuzz_sse_run(data, size, 0);
+	struct digest bytewise = fuzz_sse_run(data, size, 1);
+	uint64_t seed = 2 + (size ? data[0] : 0);
+	struct digest split = fuzz_sse_run(data, size, seed);
+	if (whole.h != bytewise.h || whole.n != bytewise.n || whole.h != split.h || whole.n != split.n)
+		abort();
+	return 0;
+}
