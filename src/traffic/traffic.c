@@ -1,0 +1,783 @@
+/* Traffic schedulers: rate, concurrent, sequential_launch. See traffic.h and docs/WORKLOAD.md. */
+#include "traffic/traffic.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "workload/generators.h"
+
+/* ---- u64 -> (ptr, u32) hash map: open addressing, linear probing, backward-shift deletion ---- */
+struct tr_map {
+	uint64_t *keys;
+	void **vals;
+	uint32_t *aux;
+	uint8_t *used;
+	size_t cap, n; /* cap: power of two */
+};
+
+static uint64_t tr_mix(uint64_t z)
+{
+	z ^= z >> 33;
+	z *= 0xff51afd7ed558ccdULL;
+	z ^= z >> 33;
+	z *= 0xc4ceb9fe1a85ec53ULL;
+	return z ^ (z >> 33);
+}
+
+static void tr_map_alloc(struct tr_map *m, size_t cap)
+{
+	m->cap = cap;
+	m->n = 0;
+	m->keys = xcalloc(cap, sizeof *m->keys);
+	m->vals = xcalloc(cap, sizeof *m->vals);
+	m->aux = xcalloc(cap, sizeof *m->aux);
+	m->used = xcalloc(cap, sizeof *m->used);
+}
+
+static void tr_map_release(struct tr_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->aux);
+	free(m->used);
+	memset(m, 0, sizeof *m);
+}
+
+static void tr_map_put(struct tr_map *m, uint64_t key, void *val, uint32_t aux);
+
+static void tr_map_grow(struct tr_map *m)
+{
+	struct tr_map old = *m;
+	tr_map_alloc(m, old.cap ? old.cap * 2 : 64);
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.used[i])
+			tr_map_put(m, old.keys[i], old.vals[i], old.aux[i]);
+	tr_map_release(&old);
+}
+
+static void tr_map_put(struct tr_map *m, uint64_t key, void *val, uint32_t aux)
+{
+	if ((m->n + 1) * 2 > m->cap)
+		tr_map_grow(m);
+	size_t mask = m->cap - 1, i = tr_mix(key) & mask;
+	while (m->used[i]) {
+		if (m->keys[i] == key) {
+			m->vals[i] = val;
+			m->aux[i] = aux;
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+	m->used[i] = 1;
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->aux[i] = aux;
+	m->n++;
+}
+
+static long tr_map_find(const struct tr_map *m, uint64_t key)
+{
+	if (m->cap == 0)
+		return -1;
+	size_t mask = m->cap - 1, i = tr_mix(key) & mask;
+	while (m->used[i]) {
+		if (m->keys[i] == key)
+			return (long)i;
+		i = (i + 1) & mask;
+	}
+	return -1;
+}
+
+static void tr_map_del_at(struct tr_map *m, size_t i)
+{
+	size_t mask = m->cap - 1;
+	m->used[i] = 0;
+	m->n--;
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!m->used[j])
+			return;
+		size_t home = tr_mix(m->keys[j]) & mask;
+		/* move j into the hole i if its home is not in (i, j] cyclically */
+		bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+		if (!in_range) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->aux[i] = m->aux[j];
+			m->used[i] = 1;
+			m->used[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* ---- per-session state ---- */
+enum { TN_PENDING = 0, TN_QUEUED, TN_INFLIGHT, TN_DONE, TN_DROPPED };
+
+struct tr_sess {
+	struct wl_session *s;
+	struct tr_sess *prev, *next; /* live list */
+	int64_t start_ns;
+	uint8_t *state;
+	uint32_t *parents_left;
+	int64_t *ready_base_ns;   /* latest parent completion (roots: session start) */
+	uint32_t *child_off;      /* CSR: children of node i are child[child_off[i] .. child_off[i+1]) */
+	uint32_t *child;
+	int32_t *hparent;         /* history parent from the edges, -1 = none */
+	uint32_t *hist_children;  /* history children not yet dispatched */
+	struct wl_message **hist; /* conversation after node i (only for history parents) */
+	size_t *n_hist;
+	size_t n_left;            /* nodes neither done nor dropped */
+	bool cancelled;
+};
+
+struct tr_heap_ent {
+	int64_t ready_ns;
+	uint64_t seq;
+	struct tr_sess *ss;
+	uint32_t node;
+};
+
+struct tr_root {
+	struct tr_sess *ss;
+	uint32_t node;
+};
+
+struct traffic {
+	enum cfg_traffic_type type;
+	bool cancel_on_failure;
+	int64_t start_ns;
+	int64_t last_now_ns;
+	traffic_source_fn src;
+	void *src_ctx;
+	bool src_done, stopped, stop_all;
+
+	/* rate */
+	struct wl_intervalgen iv;
+	double cum_s;
+	struct wl_session *la; /* pulled, not yet arrived */
+	int64_t la_arrival_ns;
+
+	/* concurrent */
+	int64_t target;
+	int64_t rampup_ns;
+	size_t active;
+	int64_t last_free_ns;
+
+	/* sequential_launch */
+	struct tr_root *roots; /* FIFO of unreleased roots */
+	size_t roots_head, roots_n, roots_cap;
+	bool root_outstanding;
+	uint64_t outstanding_root_id;
+
+	/* ready heap */
+	struct tr_heap_ent *heap;
+	size_t heap_n, heap_cap;
+	uint64_t seq;
+
+	struct tr_map inflight; /* request id -> (tr_sess, node) */
+	struct tr_map sessions; /* session id -> tr_sess */
+	struct tr_sess *live;
+	size_t n_live;
+
+	uint64_t started, finished, cancelled_req, cancelled_sess, dropped_req, rejected;
+};
+
+/* ---- heap ---- */
+static bool tr_less(const struct tr_heap_ent *a, const struct tr_heap_ent *b)
+{
+	if (a->ready_ns != b->ready_ns)
+		return a->ready_ns < b->ready_ns;
+	return a->seq < b->seq;
+}
+
+static void tr_heap_push(struct traffic *t, int64_t ready_ns, struct tr_sess *ss, uint32_t node)
+{
+	xgrow((void **)&t->heap, &t->heap_cap, t->heap_n + 1, sizeof *t->heap);
+	size_t i = t->heap_n++;
+	struct tr_heap_ent e = { .ready_ns = ready_ns, .seq = t->seq++, .ss = ss, .node = node };
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!tr_less(&e, &t->heap[p]))
+			break;
+		t->heap[i] = t->heap[p];
+		i = p;
+	}
+	t->heap[i] = e;
+	ss->state[node] = TN_QUEUED;
+}
+
+static struct tr_heap_ent tr_heap_pop(struct traffic *t)
+{
+	struct tr_heap_ent top = t->heap[0];
+	struct tr_heap_ent last = t->heap[--t->heap_n];
+	size_t i = 0, n = t->heap_n;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		const struct tr_heap_ent *best = &last;
+		if (l < n && tr_less(&t->heap[l], best)) {
+			m = l;
+			best = &t->heap[l];
+		}
+		if (r < n && tr_less(&t->heap[r], best))
+			m = r;
+		if (m == i)
+			break;
+		t->heap[i] = t->heap[m];
+		i = m;
+	}
+	if (n > 0)
+		t->heap[i] = last;
+	return top;
+}
+
+/* ---- helpers ---- */
+static int64_t tr_s_to_ns(double s)
+{
+	if (!(s > 0.0))
+		return 0;
+	double ns = s * 1e9;
+	if (ns > 9.0e18)
+		return INT64_C(9000000000000000000);
+	return (int64_t)llround(ns);
+}
+
+static int64_t tr_sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	return a + b;
+}
+
+static int64_t tr_conc_target(const struct traffic *t, int64_t now_ns)
+{
+	if (t->rampup_ns <= 0)
+		return t->target;
+	int64_t e = now_ns - t->start_ns;
+	if (e >= t->rampup_ns)
+		return t->target;
+	if (e <= 0)
+		return 0;
+	return (int64_t)(((__int128)t->target * e) / t->rampup_ns);
+}
+
+/* earliest time at which the target reaches k (1 <= k <= target) */
+static int64_t tr_conc_step_ns(const struct traffic *t, int64_t k)
+{
+	if (t->rampup_ns <= 0)
+		return t->start_ns;
+	__int128 num = (__int128)k * t->rampup_ns;
+	int64_t e = (int64_t)((num + t->target - 1) / t->target);
+	return t->start_ns + e;
+}
+
+static void tr_sess_free(struct tr_sess *ss)
+{
+	size_t n = ss->s->n_nodes;
+	for (size_t i = 0; i < n; i++)
+		wl_message_list_free(ss->hist[i], ss->n_hist[i]);
+	wl_session_free(ss->s);
+	free(ss->state);
+	free(ss->parents_left);
+	free(ss->ready_base_ns);
+	free(ss->child_off);
+	free(ss->child);
+	free(ss->hparent);
+	free(ss->hist_children);
+	free(ss->hist);
+	free(ss->n_hist);
+	free(ss);
+}
+
+static void tr_finish_session(struct traffic *t, struct tr_sess *ss, int64_t now_ns)
+{
+	long i = tr_map_find(&t->sessions, ss->s->id);
+	if (i >= 0 && t->sessions.vals[i] == ss)
+		tr_map_del_at(&t->sessions, (size_t)i);
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		t->live = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+	t->n_live--;
+	t->active--;
+	t->finished++;
+	if (now_ns > t->last_free_ns)
+		t->last_free_ns = now_ns;
+	tr_sess_free(ss);
+}
+
+static void tr_drop_node(struct tr_sess *ss, uint32_t node)
+{
+	ss->state[node] = TN_DROPPED;
+	ss->n_left--;
+}
+
+static void tr_root_push(struct traffic *t, struct tr_sess *ss, uint32_t node)
+{
+	if (t->roots_n == t->roots_cap) {
+		size_t ncap = t->roots_cap ? t->roots_cap * 2 : 16;
+		struct tr_root *nr = xmalloc(ncap * sizeof *nr);
+		for (size_t i = 0; i < t->roots_n; i++)
+			nr[i] = t->roots[(t->roots_head + i) % t->roots_cap];
+		free(t->roots);
+		t->roots = nr;
+		t->roots_cap = ncap;
+		t->roots_head = 0;
+	}
+	t->roots[(t->roots_head + t->roots_n) % t->roots_cap] = (struct tr_root){ ss, node };
+	t->roots_n++;
+}
+
+static struct tr_root tr_root_pop(struct traffic *t)
+{
+	struct tr_root r = t->roots[t->roots_head];
+	t->roots_head = (t->roots_head + 1) % t->roots_cap;
+	t->roots_n--;
+	return r;
+}
+
+/* Build the scheduling state of a session and queue its roots. Invalid sessions are rejected. */
+static void tr_activate(struct traffic *t, struct wl_session *s, int64_t start_ns)
+{
+	size_t n = s->n_nodes;
+	if (n == 0 || n > UINT32_MAX / 2) {
+		log_error("traffic: session %llu has %zu requests; skipped", (unsigned long long)s->id, n);
+		t->rejected++;
+		wl_session_free(s);
+		return;
+	}
+	struct tr_sess *ss = xcalloc(1, sizeof *ss);
+	ss->s = s;
+	ss->start_ns = start_ns;
+	ss->state = xcalloc(n, sizeof *ss->state);
+	ss->parents_left = xcalloc(n, sizeof *ss->parents_left);
+	ss->ready_base_ns = xmalloc(n * sizeof *ss->ready_base_ns);
+	ss->child_off = xcalloc(n + 1, sizeof *ss->child_off);
+	ss->child = xmalloc((s->n_edges ? s->n_edges : 1) * sizeof *ss->child);
+	ss->hparent = xmalloc(n * sizeof *ss->hparent);
+	ss->hist_children = xcalloc(n, sizeof *ss->hist_children);
+	ss->hist = xcalloc(n, sizeof *ss->hist);
+	ss->n_hist = xcalloc(n, sizeof *ss->n_hist);
+	ss->n_left = n;
+	const char *bad = NULL;
+	uint32_t bad_node = 0;
+	for (size_t i = 0; i < n; i++) {
+		ss->hparent[i] = -1;
+		ss->ready_base_ns[i] = start_ns;
+	}
+	for (size_t e = 0; e < s->n_edges && !bad; e++) {
+		const struct wl_edge *ed = &s->edges[e];
+		if (ed->src >= n || ed->dst >= n || ed->src == ed->dst) {
+			bad = "invalid edge";
+			bad_node = ed->dst;
+			break;
+		}
+		ss->parents_left[ed->dst]++;
+		ss->child_off[ed->src + 1]++;
+		if (ed->is_history_parent) {
+			if (ss->hparent[ed->dst] >= 0) {
+				bad = "Ambiguous history inheritance for node";
+				bad_node = ed->dst;
+				break;
+			}
+			ss->hparent[ed->dst] = (int32_t)ed->src;
+			ss->hist_children[ed->src]++;
+		}
+	}
+	if (!bad) {
+		for (size_t i = 0; i < n; i++)
+			ss->child_off[i + 1] += ss->child_off[i];
+		uint32_t *fill = xmalloc(n * sizeof *fill);
+		memcpy(fill, ss->child_off, n * sizeof *fill);
+		for (size_t e = 0; e < s->n_edges; e++)
+			ss->child[fill[s->edges[e].src]++] = s->edges[e].dst;
+		/* Kahn: reject cycles (they would never finish) */
+		uint32_t *indeg = fill, *stack = xmalloc(n * sizeof *stack);
+		size_t sp = 0, seen = 0;
+		for (size_t i = 0; i < n; i++) {
+			indeg[i] = ss->parents_left[i];
+			if (!indeg[i])
+				stack[sp++] = (uint32_t)i;
+		}
+		while (sp) {
+			uint32_t v = stack[--sp];
+			seen++;
+			for (uint32_t k = ss->child_off[v]; k < ss->child_off[v + 1]; k++)
+				if (--indeg[ss->child[k]] == 0)
+					stack[sp++] = ss->child[k];
+		}
+		free(stack);
+		free(fill);
+		if (seen != n)
+			bad = "dependency cycle through node";
+	}
+	if (bad) {
+		log_error("traffic: session %llu rejected: %s %u", (unsigned long long)s->id, bad, bad_node);
+		t->rejected++;
+		tr_sess_free(ss);
+		return;
+	}
+	ss->next = t->live;
+	if (t->live)
+		t->live->prev = ss;
+	t->live = ss;
+	t->n_live++;
+	t->active++;
+	t->started++;
+	tr_map_put(&t->sessions, s->id, ss, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (ss->parents_left[i])
+			continue;
+		if (t->type == CFG_TRAFFIC_SEQUENTIAL_LAUNCH)
+			tr_root_push(t, ss, (uint32_t)i);
+		else
+			tr_heap_push(t, tr_sat_add(start_ns, tr_s_to_ns(s->requests[i].wait_after_ready_s)), ss,
+				     (uint32_t)i);
+	}
+}
+
+static struct wl_session *tr_pull(struct traffic *t)
+{
+	if (t->stopped || t->src_done)
+		return NULL;
+	struct wl_session *s = t->src(t->src_ctx);
+	if (!s)
+		t->src_done = true;
+	return s;
+}
+
+/* rate: make sure the next arrival is known */
+static void tr_rate_lookahead(struct traffic *t)
+{
+	if (t->la || t->stopped || t->src_done)
+		return;
+	struct wl_session *s = tr_pull(t);
+	if (!s)
+		return;
+	t->la = s;
+	if (s->n_nodes > 0 && s->requests[0].arrival_offset_s >= 0.0) {
+		t->la_arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(s->requests[0].arrival_offset_s));
+	} else {
+		t->la_arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(t->cum_s));
+		t->cum_s += wl_intervalgen_next_s(&t->iv);
+	}
+}
+
+/* Do every piece of scheduling work that is due at now_ns. */
+static void tr_advance(struct traffic *t, int64_t now_ns)
+{
+	switch (t->type) {
+	case CFG_TRAFFIC_RATE:
+		for (;;) {
+			tr_rate_lookahead(t);
+			if (!t->la || t->la_arrival_ns > now_ns)
+				break;
+			struct wl_session *s = t->la;
+			t->la = NULL;
+			tr_activate(t, s, t->la_arrival_ns);
+		}
+		break;
+	case CFG_TRAFFIC_CONCURRENT:
+		while (!t->stopped && !t->src_done && (int64_t)t->active < tr_conc_target(t, now_ns)) {
+			int64_t start = tr_conc_step_ns(t, (int64_t)t->active + 1);
+			if (t->last_free_ns > start)
+				start = t->last_free_ns;
+			if (start > now_ns)
+				start = now_ns;
+			struct wl_session *s = tr_pull(t);
+			if (!s)
+				break;
+			tr_activate(t, s, start);
+		}
+		break;
+	case CFG_TRAFFIC_SEQUENTIAL_LAUNCH:
+		while (!t->root_outstanding && !t->stop_all) {
+			if (t->roots_n == 0) {
+				struct wl_session *s = tr_pull(t);
+				if (!s)
+					break;
+				tr_activate(t, s, now_ns);
+				continue;
+			}
+			struct tr_root r = tr_root_pop(t);
+			if (r.ss->state[r.node] != TN_PENDING)
+				continue; /* dropped by cancellation */
+			int64_t ready = tr_sat_add(r.ss->start_ns,
+						   tr_s_to_ns(r.ss->s->requests[r.node].wait_after_ready_s));
+			if (ready < now_ns)
+				ready = now_ns;
+			tr_heap_push(t, ready, r.ss, r.node);
+			t->root_outstanding = true;
+			t->outstanding_root_id = r.ss->s->requests[r.node].id;
+		}
+		break;
+	}
+}
+
+struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int64_t start_ns,
+			       traffic_source_fn src, void *src_ctx)
+{
+	struct traffic *t = xcalloc(1, sizeof *t);
+	t->type = cfg->type;
+	t->cancel_on_failure = cfg->cancel_session_on_failure;
+	t->start_ns = start_ns;
+	t->last_now_ns = start_ns;
+	t->last_free_ns = INT64_MIN;
+	t->src = src;
+	t->src_ctx = src_ctx;
+	char err[256];
+	switch (cfg->type) {
+	case CFG_TRAFFIC_RATE:
+		if (wl_intervalgen_init(&t->iv, &cfg->interval_generator, seed, "traffic/interval", err, sizeof err)) {
+			log_error("traffic_scheduler.interval_generator: %s", err);
+			free(t);
+			return NULL;
+		}
+		break;
+	case CFG_TRAFFIC_CONCURRENT:
+		if (cfg->target_concurrent_sessions < 1 || cfg->rampup_seconds < 0) {
+			log_error("traffic_scheduler: concurrent needs target_concurrent_sessions >= 1 and "
+				  "rampup_seconds >= 0 (got %lld, %lld)",
+				  (long long)cfg->target_concurrent_sessions, (long long)cfg->rampup_seconds);
+			free(t);
+			return NULL;
+		}
+		t->target = cfg->target_concurrent_sessions;
+		t->rampup_ns = cfg->rampup_seconds * INT64_C(1000000000);
+		break;
+	case CFG_TRAFFIC_SEQUENTIAL_LAUNCH:
+		break;
+	default:
+		log_error("traffic_scheduler: unknown type %d", (int)cfg->type);
+		free(t);
+		return NULL;
+	}
+	tr_map_alloc(&t->inflight, 64);
+	tr_map_alloc(&t->sessions, 64);
+	return t;
+}
+
+void traffic_free(struct traffic *t)
+{
+	if (!t)
+		return;
+	while (t->live) {
+		struct tr_sess *ss = t->live;
+		t->live = ss->next;
+		tr_sess_free(ss);
+	}
+	wl_session_free(t->la);
+	free(t->heap);
+	free(t->roots);
+	tr_map_release(&t->inflight);
+	tr_map_release(&t->sessions);
+	free(t);
+}
+
+int64_t traffic_next_event_ns(struct traffic *t)
+{
+	int64_t next = t->heap_n ? t->heap[0].ready_ns : INT64_MAX;
+	switch (t->type) {
+	case CFG_TRAFFIC_RATE:
+		tr_rate_lookahead(t);
+		if (t->la && t->la_arrival_ns < next)
+			next = t->la_arrival_ns;
+		break;
+	case CFG_TRAFFIC_CONCURRENT:
+		if (!t->stopped && !t->src_done && (int64_t)t->active < t->target) {
+			int64_t step = tr_conc_step_ns(t, (int64_t)t->active + 1);
+			if (step < next)
+				next = step;
+		}
+		break;
+	case CFG_TRAFFIC_SEQUENTIAL_LAUNCH:
+		if (!t->root_outstanding && !t->stop_all && (t->roots_n > 0 || (!t->stopped && !t->src_done)) &&
+		    t->last_now_ns < next)
+			next = t->last_now_ns;
+		break;
+	}
+	return next;
+}
+
+static void tr_populate_history(struct tr_sess *ss, uint32_t node)
+{
+	struct wl_request *r = &ss->s->requests[node];
+	if (r->history_prepopulated)
+		return;
+	wl_message_list_free(r->history, r->n_history);
+	r->history = NULL;
+	r->n_history = 0;
+	int32_t hp = ss->hparent[node];
+	if (hp < 0)
+		return;
+	r->history = wl_message_list_copy(ss->hist[hp], ss->n_hist[hp]);
+	r->n_history = ss->n_hist[hp];
+	if (--ss->hist_children[hp] == 0 && ss->state[hp] == TN_DONE) {
+		wl_message_list_free(ss->hist[hp], ss->n_hist[hp]);
+		ss->hist[hp] = NULL;
+		ss->n_hist[hp] = 0;
+	}
+}
+
+struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t *intended_ns)
+{
+	if (now_ns > t->last_now_ns)
+		t->last_now_ns = now_ns;
+	tr_advance(t, now_ns);
+	if (t->heap_n == 0 || t->heap[0].ready_ns > now_ns)
+		return NULL;
+	struct tr_heap_ent e = tr_heap_pop(t);
+	struct tr_sess *ss = e.ss;
+	struct wl_request *r = &ss->s->requests[e.node];
+	ss->state[e.node] = TN_INFLIGHT;
+	tr_populate_history(ss, e.node);
+	tr_map_put(&t->inflight, r->id, ss, e.node);
+	if (intended_ns)
+		*intended_ns = e.ready_ns;
+	return r;
+}
+
+void traffic_on_advance(struct traffic *t, uint64_t request_id)
+{
+	if (t->type == CFG_TRAFFIC_SEQUENTIAL_LAUNCH && t->root_outstanding && t->outstanding_root_id == request_id)
+		t->root_outstanding = false;
+}
+
+static void tr_cancel_session(struct traffic *t, struct tr_sess *ss)
+{
+	ss->cancelled = true;
+	t->cancelled_sess++;
+	for (size_t i = 0; i < ss->s->n_nodes; i++) {
+		if (ss->state[i] == TN_PENDING) {
+			tr_drop_node(ss, (uint32_t)i);
+			t->cancelled_req++;
+		}
+	}
+}
+
+void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns, bool success,
+			 const char *assistant_text)
+{
+	if (now_ns > t->last_now_ns)
+		t->last_now_ns = now_ns;
+	traffic_on_advance(t, request_id);
+	long mi = tr_map_find(&t->inflight, request_id);
+	if (mi < 0) {
+		log_debug("traffic: completion for unknown request %llu ignored", (unsigned long long)request_id);
+		return;
+	}
+	struct tr_sess *ss = t->inflight.vals[mi];
+	uint32_t node = t->inflight.aux[mi];
+	tr_map_del_at(&t->inflight, (size_t)mi);
+	struct wl_request *r = &ss->s->requests[node];
+	ss->state[node] = TN_DONE;
+	ss->n_left--;
+
+	if (ss->hist_children[node] > 0 && !ss->cancelled) {
+		bool with_reply = success && assistant_text && assistant_text[0];
+		size_t n = r->n_history + 1 + (with_reply ? 1 : 0);
+		struct wl_message *h = xcalloc(n, sizeof *h);
+		for (size_t i = 0; i < r->n_history; i++) {
+			h[i].role = xstrdup(r->history[i].role);
+			h[i].content = xstrdup(r->history[i].content);
+		}
+		h[r->n_history].role = xstrdup("user");
+		h[r->n_history].content = xstrdup(r->prompt_text ? r->prompt_text : "");
+		if (with_reply) {
+			h[n - 1].role = xstrdup("assistant");
+			h[n - 1].content = xstrdup(assistant_text);
+		}
+		ss->hist[node] = h;
+		ss->n_hist[node] = n;
+	}
+	if (!success && t->cancel_on_failure && !ss->cancelled)
+		tr_cancel_session(t, ss);
+
+	for (uint32_t k = ss->child_off[node]; k < ss->child_off[node + 1]; k++) {
+		uint32_t c = ss->child[k];
+		if (ss->parents_left[c] > 0)
+			ss->parents_left[c]--;
+		if (now_ns > ss->ready_base_ns[c])
+			ss->ready_base_ns[c] = now_ns;
+		if (ss->state[c] != TN_PENDING || ss->parents_left[c] > 0)
+			continue;
+		if (t->stop_all) {
+			tr_drop_node(ss, c);
+			t->dropped_req++;
+			continue;
+		}
+		tr_heap_push(t, tr_sat_add(ss->ready_base_ns[c], tr_s_to_ns(ss->s->requests[c].wait_after_ready_s)),
+			     ss, c);
+	}
+	if (ss->n_left == 0)
+		tr_finish_session(t, ss, now_ns);
+}
+
+bool traffic_has_pending(struct traffic *t)
+{
+	return t->heap_n > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL ||
+	       (!t->stopped && !t->src_done);
+}
+
+void traffic_stop_new_sessions(struct traffic *t)
+{
+	t->stopped = true;
+	if (t->la) {
+		wl_session_free(t->la);
+		t->la = NULL;
+	}
+}
+
+void traffic_stop_dispatch(struct traffic *t)
+{
+	traffic_stop_new_sessions(t);
+	t->stop_all = true;
+	while (t->heap_n) {
+		struct tr_heap_ent e = tr_heap_pop(t);
+		tr_drop_node(e.ss, e.node);
+		t->dropped_req++;
+	}
+	t->roots_n = 0;
+	t->roots_head = 0;
+	struct tr_sess *ss = t->live;
+	while (ss) {
+		struct tr_sess *next = ss->next;
+		for (size_t i = 0; i < ss->s->n_nodes; i++) {
+			if (ss->state[i] == TN_PENDING) {
+				tr_drop_node(ss, (uint32_t)i);
+				t->dropped_req++;
+			}
+		}
+		if (ss->n_left == 0)
+			tr_finish_session(t, ss, t->last_now_ns);
+		ss = next;
+	}
+}
+
+size_t traffic_in_flight(const struct traffic *t)
+{
+	return t->inflight.n;
+}
+
+uint32_t traffic_session_size(const struct traffic *t, uint64_t session_id)
+{
+	long i = tr_map_find(&t->sessions, session_id);
+	if (i < 0)
+		return 0;
+	const struct tr_sess *ss = t->sessions.vals[i];
+	return (uint32_t)ss->s->n_nodes;
+}
+
+uint64_t traffic_sessions_started(const struct traffic *t) { return t->started; }
+uint64_t traffic_sessions_finished(const struct traffic *t) { return t->finished; }
+size_t traffic_live_sessions(const struct traffic *t) { return t->n_live; }
+uint64_t traffic_cancelled_requests(const struct traffic *t) { return t->cancelled_req; }
+uint64_t traffic_cancelled_sessions(const struct traffic *t) { return t->cancelled_sess; }
+uint64_t traffic_dropped_requests(const struct traffic *t) { return t->dropped_req; }
+uint64_t traffic_rejected_sessions(const struct traffic *t) { return t->rejected; }

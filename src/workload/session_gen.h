@@ -1,0 +1,43 @@
+#ifndef VK_WORKLOAD_SESSION_GEN_H
+#define VK_WORKLOAD_SESSION_GEN_H
+/* Session generators (veeksha_reference.md §4.5). Only `type: synthetic` exists so far; `trace` and
+ * `lmeval` fail at creation with a "not supported yet" message.
+ *
+ * Synthetic: a graph from the session graph generator, then for each node (in node-id order) an
+ * output target (output_spec.text.output_length_generator) and a text prompt of exactly the target
+ * token count built with tok_prompt_build(), optionally starting with a shared prefix and ending
+ * with the min-tokens fallback instruction. Session and request ids are global and increasing
+ * (both start at 0). Deterministic for a given config seed; each component draws from its own
+ * named rng stream (docs/WORKLOAD.md). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config_types.h"
+#include "core/buf.h"
+#include "core/rng.h"
+#include "tokenizer/tokenizer.h"
+#include "workload/request.h"
+
+struct wl_session_gen;
+
+/* NULL + message in err on an invalid or unsupported configuration. `tok` must outlive the
+ * generator; cfg is only read during the call. */
+struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, const struct tok *tok, char *err,
+					     size_t err_len);
+/* 0 = *out is a new session (caller owns it), 1 = exhausted, < 0 = error (see wl_session_gen_error). */
+int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out);
+const char *wl_session_gen_error(const struct wl_session_gen *g);
+void wl_session_gen_free(struct wl_session_gen *g);
+
+/* Text backend (defaults: tok_prompt_build, tok_count). Tests substitute their own. */
+struct wl_text_backend {
+	int (*prompt_build)(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
+			    struct buf *out);
+	size_t (*count)(const struct tok *t, const char *text, size_t len);
+};
+void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_text_backend *b);
+
+/* The min-tokens fallback instruction appended to prompts ("\n\nGenerate at least N tokens."). */
+#define WL_MIN_TOKENS_SUFFIX_FMT "\n\nGenerate at least %lld tokens."
+
+#endif
