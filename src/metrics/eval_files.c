@@ -1,0 +1,402 @@
+/* throughput_metrics.json, prefill_stats.json, chrome_trace.json, slo_results.json,
+ * decode_window_metrics.json. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "metrics/eval_internal.h"
+#include "metrics/pct.h"
+#include "output/outfile.h"
+
+static int write_json_file(struct evaluator *e, const char *name, const struct buf *b)
+{
+	char *p = out_path_join(e->metrics_dir, name);
+	int rc = out_write_file_atomic(p, b->data, b->len);
+	free(p);
+	return rc;
+}
+
+static double r5(double v) { return jsonw_py_round(v, 5); }
+
+/* ---- throughput_metrics.json ---- */
+
+int eval_write_throughput(struct evaluator *e)
+{
+	double tpot_tp = 0.0, tbc_tp = 0.0;
+	if (e->n_rows) {
+		double *t = xmalloc(e->n_rows * sizeof *t);
+		for (size_t i = 0; i < e->n_rows; i++)
+			t[i] = e->rows[i].tpot;
+		double m = pct_mean(t, e->n_rows);
+		free(t);
+		tpot_tp = m != 0.0 ? 1.0 / m : INFINITY;
+	}
+	if (e->tbc_all.n) {
+		double *g = xmalloc(e->tbc_all.n * sizeof *g);
+		memcpy(g, e->tbc_all.v, e->tbc_all.n * sizeof *g);
+		pct_sort(g, e->tbc_all.n);
+		double p99 = pct_linear_sorted(g, e->tbc_all.n, 0.99);
+		free(g);
+		tbc_tp = p99 != 0.0 ? 1.0 / p99 : INFINITY;
+	}
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "tpot_based_throughput");
+	jsonw_double(&w, tpot_tp);
+	jsonw_key(&w, "tbc_based_throughput");
+	jsonw_double(&w, tbc_tp);
+	jsonw_obj_end(&w);
+	int rc = write_json_file(e, "throughput_metrics.json", &b);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- prefill_stats.json ---- */
+
+struct kv {
+	int64_t k;
+	double v;
+};
+
+static int cmp_kv(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	if (x->k != y->k)
+		return (x->k > y->k) - (x->k < y->k);
+	return 0;
+}
+
+static void stats_obj(struct jsonw *w, double *v, size_t n, bool with_count, bool sorted_already)
+{
+	if (!sorted_already)
+		pct_sort(v, n);
+	if (with_count) {
+		jsonw_key(w, "count");
+		jsonw_int(w, (int64_t)n);
+	}
+	jsonw_key(w, "mean");
+	jsonw_double(w, pct_mean(v, n));
+	jsonw_key(w, "median");
+	jsonw_double(w, pct_median_sorted(v, n));
+	jsonw_key(w, "std");
+	jsonw_double(w, pct_std_pop(v, n));
+	jsonw_key(w, "min");
+	jsonw_double(w, v[0]);
+	jsonw_key(w, "max");
+	jsonw_double(w, v[n - 1]);
+	jsonw_key(w, "p90");
+	jsonw_double(w, pct_linear_sorted(v, n, 0.9));
+	jsonw_key(w, "p99");
+	jsonw_double(w, pct_linear_sorted(v, n, 0.99));
+}
+
+int eval_write_prefill(struct evaluator *e)
+{
+	if (!e->n_rows)
+		return 0;
+	bool have_target = false;
+	for (size_t i = 0; i < e->n_rows; i++)
+		if (e->rows[i].target_prompt_tokens > 0)
+			have_target = true;
+	struct kv *a = xmalloc(e->n_rows * sizeof *a);
+	for (size_t i = 0; i < e->n_rows; i++) {
+		a[i].k = have_target ? e->rows[i].target_prompt_tokens : e->rows[i].num_delta_prompt_tokens;
+		a[i].v = e->rows[i].ttfc;
+	}
+	/* stable grouping: sort by key, keep row order inside a group (values get sorted anyway) */
+	qsort(a, e->n_rows, sizeof *a, cmp_kv);
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "metric");
+	jsonw_str(&w, "ttfc");
+	jsonw_key(&w, "group_by");
+	jsonw_str(&w, have_target ? "target_num_delta_prompt_tokens" : "num_delta_prompt_tokens");
+	jsonw_key(&w, "groups");
+	jsonw_obj_begin(&w);
+	double *v = xmalloc(e->n_rows * sizeof *v);
+	for (size_t i = 0; i < e->n_rows;) {
+		size_t j = i;
+		while (j < e->n_rows && a[j].k == a[i].k)
+			j++;
+		for (size_t k = i; k < j; k++)
+			v[k - i] = a[k].v;
+		char key[32];
+		snprintf(key, sizeof key, "%lld", (long long)a[i].k);
+		jsonw_key(&w, key);
+		jsonw_obj_begin(&w);
+		stats_obj(&w, v, j - i, true, false);
+		jsonw_obj_end(&w);
+		i = j;
+	}
+	free(v);
+	free(a);
+	jsonw_obj_end(&w);
+	jsonw_obj_end(&w);
+	int rc = write_json_file(e, "prefill_stats.json", &b);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- chrome_trace.json ---- */
+
+int eval_write_chrome_trace(struct evaluator *e)
+{
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 0);
+	jsonw_arr_begin(&w);
+	double epoch = INFINITY;
+	for (size_t i = 0; i < e->n_rows; i++)
+		if (e->rows[i].dispatched_s < epoch)
+			epoch = e->rows[i].dispatched_s;
+	for (size_t i = 0; i < e->n_rows; i++) {
+		const struct eval_row *r = &e->rows[i];
+		char tid[128];
+		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
+			 (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
+		double ttfc = r5(r->ttfc);
+		double start_us = (r->picked_s - epoch) * 1e6;
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "name");
+		jsonw_str(&w, "Prefill");
+		jsonw_key(&w, "cat");
+		jsonw_str(&w, "prefill");
+		jsonw_key(&w, "ph");
+		jsonw_str(&w, "X");
+		jsonw_key(&w, "ts");
+		jsonw_double(&w, start_us);
+		jsonw_key(&w, "dur");
+		jsonw_double(&w, ttfc * 1e6);
+		jsonw_key(&w, "pid");
+		jsonw_int(&w, 1);
+		jsonw_key(&w, "tid");
+		jsonw_str(&w, tid);
+		jsonw_key(&w, "args");
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "request_id");
+		jsonw_int(&w, (int64_t)r->request_id);
+		jsonw_key(&w, "session_id");
+		jsonw_int(&w, (int64_t)r->session_id);
+		jsonw_key(&w, "num_delta_prompt_tokens");
+		jsonw_int(&w, r->num_delta_prompt_tokens);
+		jsonw_key(&w, "num_total_prompt_tokens");
+		jsonw_int(&w, r->num_total_prompt_tokens);
+		jsonw_key(&w, "num_output_tokens");
+		jsonw_int(&w, r->num_output_tokens);
+		jsonw_key(&w, "num_total_tokens");
+		jsonw_int(&w, r->num_total_tokens);
+		jsonw_key(&w, "ttfc");
+		jsonw_double(&w, ttfc);
+		jsonw_key(&w, "tpot");
+		jsonw_double(&w, r5(r->tpot));
+		jsonw_key(&w, "end_to_end_latency");
+		jsonw_double(&w, r5(r->e2e));
+		jsonw_key(&w, "output_throughput");
+		jsonw_double(&w, r5(r->output_throughput));
+		jsonw_obj_end(&w);
+		jsonw_obj_end(&w);
+		double c = start_us + ttfc * 1e6;
+		if (r->n_tbc > 0) {
+			for (size_t j = 0; j < r->n_tbc; j++) {
+				double g = r5(e->tbc_all.v[r->tbc_off + j]);
+				char name[32];
+				snprintf(name, sizeof name, "T%zu", j + 1);
+				jsonw_obj_begin(&w);
+				jsonw_key(&w, "name");
+				jsonw_str(&w, name);
+				jsonw_key(&w, "cat");
+				jsonw_str(&w, "decode");
+				jsonw_key(&w, "ph");
+				jsonw_str(&w, "X");
+				jsonw_key(&w, "ts");
+				jsonw_double(&w, c);
+				jsonw_key(&w, "dur");
+				jsonw_double(&w, g * 1e6);
+				jsonw_key(&w, "pid");
+				jsonw_int(&w, 1);
+				jsonw_key(&w, "tid");
+				jsonw_str(&w, tid);
+				jsonw_key(&w, "args");
+				jsonw_obj_begin(&w);
+				jsonw_key(&w, "token_index");
+				jsonw_int(&w, (int64_t)j + 1);
+				jsonw_key(&w, "tbc_s");
+				jsonw_double(&w, g);
+				jsonw_obj_end(&w);
+				jsonw_obj_end(&w);
+				c += g * 1e6;
+			}
+		} else if (r->completed_s > r->picked_s + ttfc) {
+			jsonw_obj_begin(&w);
+			jsonw_key(&w, "name");
+			jsonw_str(&w, "Decode");
+			jsonw_key(&w, "cat");
+			jsonw_str(&w, "decode");
+			jsonw_key(&w, "ph");
+			jsonw_str(&w, "X");
+			jsonw_key(&w, "ts");
+			jsonw_double(&w, c);
+			jsonw_key(&w, "dur");
+			jsonw_double(&w, (r->completed_s - r->picked_s - ttfc) * 1e6);
+			jsonw_key(&w, "pid");
+			jsonw_int(&w, 1);
+			jsonw_key(&w, "tid");
+			jsonw_str(&w, tid);
+			jsonw_key(&w, "args");
+			jsonw_obj_begin(&w);
+			jsonw_key(&w, "num_output_tokens");
+			jsonw_int(&w, r->num_output_tokens);
+			jsonw_obj_end(&w);
+			jsonw_obj_end(&w);
+		}
+	}
+	jsonw_arr_end(&w);
+	int rc = write_json_file(e, "chrome_trace.json", &b);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- SLOs ---- */
+
+static const char *slo_metric_name(enum cfg_slo_metric m)
+{
+	switch (m) {
+	case CFG_SLO_TTFC: return "ttfc";
+	case CFG_SLO_TBC: return "tbc";
+	case CFG_SLO_TPOT: return "tpot";
+	case CFG_SLO_E2E: return "e2e";
+	}
+	return "?";
+}
+
+static bool slo_ok(double v, double thr) { return pct_isclose(v, thr, 1e-9, 1e-12) || v < thr; }
+
+bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r)
+{
+	if (!e->ecfg)
+		return true;
+	for (size_t i = 0; i < e->ecfg->n_slos; i++) {
+		const struct cfg_slo *s = &e->ecfg->slos[i];
+		double v;
+		switch (s->metric) {
+		case CFG_SLO_TTFC: v = r->ttfc; break;
+		case CFG_SLO_TPOT: v = r->tpot; break;
+		case CFG_SLO_E2E: v = r->e2e; break;
+		case CFG_SLO_TBC:
+		default:
+			if (!r->n_tbc)
+				continue;
+			{
+				double *g = xmalloc(r->n_tbc * sizeof *g);
+				memcpy(g, e->tbc_all.v + r->tbc_off, r->n_tbc * sizeof *g);
+				pct_sort(g, r->n_tbc);
+				v = pct_interp_sorted(g, r->n_tbc, s->percentile);
+				free(g);
+			}
+			break;
+		}
+		if (!slo_ok(v, s->value))
+			return false;
+	}
+	return true;
+}
+
+int eval_compute_slos(struct evaluator *e)
+{
+	for (size_t i = 0; i < e->n_slo_results; i++)
+		free(e->slo_results[i].name);
+	free(e->slo_results);
+	e->slo_results = NULL;
+	e->n_slo_results = 0;
+	if (!e->ecfg || !e->ecfg->n_slos)
+		return 1;
+	e->slo_results = xcalloc(e->ecfg->n_slos, sizeof *e->slo_results);
+	e->n_slo_results = e->ecfg->n_slos;
+	int all = 1;
+	/* values as request_level_metrics.jsonl holds them (rounded to 5 dp) */
+	size_t cap = e->n_rows > e->tbc_all.n ? e->n_rows : e->tbc_all.n;
+	double *v = xmalloc((cap ? cap : 1) * sizeof *v);
+	for (size_t i = 0; i < e->ecfg->n_slos; i++) {
+		const struct cfg_slo *s = &e->ecfg->slos[i];
+		struct eval_slo_result *res = &e->slo_results[i];
+		size_t n = 0;
+		if (s->metric == CFG_SLO_TBC) {
+			for (size_t k = 0; k < e->n_rows; k++)
+				for (size_t j = 0; j < e->rows[k].n_tbc; j++)
+					v[n++] = r5(e->tbc_all.v[e->rows[k].tbc_off + j]);
+		} else {
+			for (size_t k = 0; k < e->n_rows; k++) {
+				const struct eval_row *r = &e->rows[k];
+				v[n++] = r5(s->metric == CFG_SLO_TTFC ? r->ttfc : s->metric == CFG_SLO_TPOT ? r->tpot : r->e2e);
+			}
+		}
+		res->metric = slo_metric_name(s->metric);
+		snprintf(res->key, sizeof res->key, "%s_p%d", res->metric, (int)nearbyint(s->percentile * 100.0));
+		res->name = xstrdup(s->name);
+		res->percentile = s->percentile;
+		res->threshold = s->value;
+		if (n == 0) {
+			res->observed = INFINITY;
+			res->met = false;
+		} else {
+			pct_sort(v, n);
+			res->observed = pct_interp_sorted(v, n, s->percentile);
+			res->met = slo_ok(res->observed, s->value);
+		}
+		if (!res->met)
+			all = 0;
+	}
+	free(v);
+	return all;
+}
+
+int eval_write_slos(struct evaluator *e)
+{
+	if (!e->ecfg || !e->ecfg->n_slos)
+		return 0;
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "all_slos_met");
+	jsonw_bool(&w, e->slo_all_met == 1);
+	jsonw_key(&w, "results");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < e->n_slo_results; i++) {
+		const struct eval_slo_result *r = &e->slo_results[i];
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "met");
+		jsonw_bool(&w, r->met);
+		jsonw_key(&w, "slo_metric_key");
+		jsonw_str(&w, r->key);
+		jsonw_key(&w, "observed_value");
+		jsonw_double(&w, r->observed);
+		jsonw_key(&w, "threshold");
+		jsonw_double(&w, r->threshold);
+		jsonw_key(&w, "percentile");
+		jsonw_double(&w, r->percentile);
+		jsonw_key(&w, "metric");
+		jsonw_str(&w, r->metric);
+		jsonw_key(&w, "name");
+		jsonw_str(&w, r->name);
+		jsonw_key(&w, "lower_is_better");
+		jsonw_bool(&w, true);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	int rc = write_json_file(e, "slo_results.json", &b);
+	buf_free(&b);
+	return rc;
+}

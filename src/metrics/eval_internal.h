@@ -1,0 +1,155 @@
+#ifndef VK_METRICS_EVAL_INTERNAL_H
+#define VK_METRICS_EVAL_INTERNAL_H
+/* Evaluator state shared by the evaluator's source files (not a public interface). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "metrics/evaluator.h"
+#include "metrics/sketch.h"
+
+#define EVAL_N_SERIES 12
+enum eval_series {
+	ES_NUM_PROMPT_TOKENS = 0,
+	ES_NUM_OUTPUT_TOKENS,
+	ES_NUM_TOTAL_TOKENS,
+	ES_TPOT,
+	ES_TTFC,
+	ES_TBC,
+	ES_E2E,
+	ES_NORM_E2E,
+	ES_OUTPUT_THROUGHPUT,
+	ES_SESSION_SIZE,
+	ES_SESSION_DURATION,
+	ES_SESSION_THINK_TIME
+};
+
+struct eval_series_info {
+	const char *key;     /* file stem and metric key */
+	const char *display; /* display name (CSV header, summary keys) */
+	const char *unit;    /* axis unit or NULL */
+	bool is_int;         /* integer samples (CSV prints ints) */
+};
+extern const struct eval_series_info eval_series_infos[EVAL_N_SERIES];
+
+struct dvec {
+	double *v;
+	size_t n, cap;
+};
+void dvec_push(struct dvec *d, double x);
+void dvec_free(struct dvec *d);
+
+/* One successful, included request (a line of request_level_metrics.jsonl). */
+struct eval_row {
+	uint64_t request_id, session_id;
+	uint32_t node_id, session_total_requests;
+	int64_t intended_ns, dispatched_ns, sent_ns, headers_ns, completed_ns, processed_ns;
+	double ready_s, dispatched_s, picked_s, completed_s, processed_s; /* rounded, relative */
+	int64_t num_delta_prompt_tokens, num_total_prompt_tokens, target_prompt_tokens;
+	int64_t num_output_tokens, requested_output_tokens, num_total_tokens;
+	bool is_stream;
+	double tpot, ttfc, e2e, norm_e2e, output_throughput; /* raw (unrounded) seconds */
+	double itl;                                         /* mean inter-token latency after the first chunk */
+	size_t tbc_off, n_tbc;                              /* raw gaps in e->tbc_all */
+	bool meets_slos;
+};
+
+/* Registration of a dispatched request (dispatch trace + health checks). */
+struct eval_reg {
+	uint64_t request_id, session_id;
+	uint32_t node_id, session_size;
+	double wait_after_ready_s;
+	uint32_t *parents;
+	size_t n_parents;
+	int64_t intended_ns, dispatched_ns;
+};
+
+enum eval_session_state { SESS_OPEN = 0, SESS_SUCCESS, SESS_ERRORED, SESS_CANCELLED, SESS_INCOMPLETE };
+
+struct eval_session {
+	uint64_t id;
+	uint32_t total_requests;
+	uint32_t observed, errors, successes, dropped;
+	int64_t first_dispatch_ns, last_completion_ns;
+	bool has_completion, cancelled;
+	enum eval_session_state state;
+};
+
+struct u64map {
+	uint64_t *keys;
+	size_t *vals;
+	bool *used;
+	size_t cap, n;
+};
+
+struct eval_errcode {
+	int code;
+	uint64_t count;
+};
+
+struct evaluator {
+	const struct cfg_benchmark *cfg;
+	const struct cfg_evaluator *ecfg; /* performance evaluator config or NULL */
+	char *run_dir, *metrics_dir, *traces_dir;
+	char *tokenizer_name;
+	int64_t bench_start_ns, end_ns, last_stream_ns;
+	bool dirty, finalized;
+
+	struct sketch sk[EVAL_N_SERIES];
+	struct dvec raw[EVAL_N_SERIES];
+	struct dvec tbc_all; /* raw gaps of every row (rows index into it) */
+
+	struct eval_row *rows;
+	size_t n_rows, cap_rows;
+	struct eval_reg *regs;
+	size_t n_regs, cap_regs;
+	struct u64map reg_by_id;
+	struct eval_session *sessions;
+	size_t n_sessions, cap_sessions;
+	struct u64map sess_by_id;
+
+	uint64_t n_requests, n_errored, n_completed, n_cancelled, n_post_timeout, n_dropped;
+	uint64_t n_good; /* completed requests meeting every SLO */
+	uint64_t output_tokens_total;
+	struct eval_errcode *errcodes;
+	size_t n_errcodes;
+
+	FILE *jsonl;          /* request_level_metrics.jsonl */
+	FILE *trace;          /* traces/dispatch_trace.jsonl or NULL */
+	size_t trace_pending; /* lines since the last flush */
+	struct buf line;      /* scratch */
+
+	int slo_all_met; /* result of the last SLO evaluation */
+	struct eval_slo_result *slo_results;
+	size_t n_slo_results;
+};
+
+struct eval_slo_result {
+	char key[64];
+	const char *metric;
+	char *name;
+	double percentile, threshold, observed;
+	bool met;
+};
+
+/* evaluator.c */
+size_t u64map_get(const struct u64map *m, uint64_t key, bool *found);
+double eval_rel_s(const struct evaluator *e, int64_t t_ns); /* max(0, t - start) rounded to 5 dp */
+int eval_write_summary(struct evaluator *e);
+int eval_write_csvs(struct evaluator *e, bool final);
+/* eval_files.c */
+int eval_write_throughput(struct evaluator *e);
+int eval_write_prefill(struct evaluator *e);
+int eval_write_chrome_trace(struct evaluator *e);
+int eval_compute_slos(struct evaluator *e);  /* fills slo_results, returns all_met */
+int eval_write_slos(struct evaluator *e);
+bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r);
+int eval_write_decode_window(struct evaluator *e);
+/* eval_health.c */
+int eval_write_health(struct evaluator *e);
+/* eval_plots.c */
+void eval_write_plots(struct evaluator *e);
+
+#endif

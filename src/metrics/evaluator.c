@@ -1,0 +1,942 @@
+/* Performance evaluator: counters, per-request rows, sketches, request_level_metrics.jsonl,
+ * summary_stats.json and the per-series CSVs. Other files: eval_files.c, eval_health.c,
+ * eval_plots.c. Definitions: docs/METRICS.md; formats: docs/OUTPUTS.md. */
+#include "metrics/evaluator.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "metrics/eval_internal.h"
+#include "metrics/pct.h"
+#include "output/outfile.h"
+
+#define SKETCH_ALPHA 0.001
+
+const struct eval_series_info eval_series_infos[EVAL_N_SERIES] = {
+	[ES_NUM_PROMPT_TOKENS] = {"num_prompt_tokens", "Number of Prompt Tokens", NULL, true},
+	[ES_NUM_OUTPUT_TOKENS] = {"num_output_tokens", "Number of Output Tokens", NULL, true},
+	[ES_NUM_TOTAL_TOKENS] = {"num_total_tokens", "Number of Total Tokens", NULL, true},
+	[ES_TPOT] = {"tpot", "Time per Output Token", "s", false},
+	[ES_TTFC] = {"ttfc", "Time to First Chunk", "s", false},
+	[ES_TBC] = {"tbc", "Time Between Chunks", "s", false},
+	[ES_E2E] = {"end_to_end_latency", "End to End Latency", "s", false},
+	[ES_NORM_E2E] = {"normalized_end_to_end_latency", "Normalized End to End Latency", "s/token", false},
+	[ES_OUTPUT_THROUGHPUT] = {"output_throughput", "Output Throughput", "tokens/s", false},
+	[ES_SESSION_SIZE] = {"session_size", "Requests per Session", NULL, true},
+	[ES_SESSION_DURATION] = {"session_duration", "Session Duration", "s", false},
+	[ES_SESSION_THINK_TIME] = {"session_think_time", "Intra-session Think Time", "s", false},
+};
+
+/* ---- small containers ---- */
+
+void dvec_push(struct dvec *d, double x)
+{
+	if (d->n == d->cap)
+		xgrow((void **)&d->v, &d->cap, d->n + 1, sizeof *d->v);
+	d->v[d->n++] = x;
+}
+
+void dvec_free(struct dvec *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof *d);
+}
+
+static size_t u64_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+size_t u64map_get(const struct u64map *m, uint64_t key, bool *found)
+{
+	*found = false;
+	if (!m->cap)
+		return 0;
+	for (size_t i = u64_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->used[i])
+			return 0;
+		if (m->keys[i] == key) {
+			*found = true;
+			return m->vals[i];
+		}
+	}
+}
+
+static void u64map_put(struct u64map *m, uint64_t key, size_t val);
+
+static void u64map_grow(struct u64map *m)
+{
+	struct u64map old = *m;
+	m->cap = old.cap ? old.cap * 2 : 64;
+	m->n = 0;
+	m->keys = xcalloc(m->cap, sizeof *m->keys);
+	m->vals = xcalloc(m->cap, sizeof *m->vals);
+	m->used = xcalloc(m->cap, sizeof *m->used);
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.used[i])
+			u64map_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+	free(old.used);
+}
+
+static void u64map_put(struct u64map *m, uint64_t key, size_t val)
+{
+	if ((m->n + 1) * 2 > m->cap)
+		u64map_grow(m);
+	size_t i = u64_hash(key, m->cap);
+	while (m->used[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->used[i])
+		m->n++;
+	m->used[i] = true;
+	m->keys[i] = key;
+	m->vals[i] = val;
+}
+
+static void u64map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- helpers ---- */
+
+double eval_rel_s(const struct evaluator *e, int64_t t_ns)
+{
+	int64_t d = t_ns - e->bench_start_ns;
+	if (d < 0)
+		d = 0;
+	return jsonw_py_round((double)d / 1e9, 5);
+}
+
+static double ns_to_s(int64_t ns) { return (double)ns / 1e9; }
+
+static struct eval_session *session_get(struct evaluator *e, uint64_t id, bool create)
+{
+	bool found;
+	size_t idx = u64map_get(&e->sess_by_id, id, &found);
+	if (found)
+		return &e->sessions[idx];
+	if (!create)
+		return NULL;
+	if (e->n_sessions == e->cap_sessions)
+		xgrow((void **)&e->sessions, &e->cap_sessions, e->n_sessions + 1, sizeof *e->sessions);
+	struct eval_session *s = &e->sessions[e->n_sessions];
+	memset(s, 0, sizeof *s);
+	s->id = id;
+	u64map_put(&e->sess_by_id, id, e->n_sessions);
+	e->n_sessions++;
+	return s;
+}
+
+static void session_add_samples(struct evaluator *e, const struct eval_session *s)
+{
+	if (!s->has_completion)
+		return;
+	double size = (double)s->observed;
+	double dur = ns_to_s(s->last_completion_ns - s->first_dispatch_ns);
+	sketch_add(&e->sk[ES_SESSION_SIZE], size);
+	dvec_push(&e->raw[ES_SESSION_SIZE], size);
+	if (dur >= 0) {
+		sketch_add(&e->sk[ES_SESSION_DURATION], dur);
+		dvec_push(&e->raw[ES_SESSION_DURATION], dur);
+	}
+}
+
+static void session_maybe_finalize(struct evaluator *e, struct eval_session *s)
+{
+	if (s->state != SESS_OPEN || s->total_requests == 0)
+		return;
+	if ((uint64_t)s->observed + s->dropped < s->total_requests)
+		return;
+	if (s->cancelled)
+		s->state = SESS_CANCELLED;
+	else if (s->errors)
+		s->state = SESS_ERRORED;
+	else
+		s->state = SESS_SUCCESS;
+	session_add_samples(e, s);
+}
+
+/* ---- create ---- */
+
+struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+			      const char *tokenizer_name)
+{
+	struct evaluator *e = xcalloc(1, sizeof *e);
+	e->cfg = cfg;
+	for (size_t i = 0; cfg && i < cfg->n_evaluators; i++)
+		if (cfg->evaluators[i].type == CFG_EVAL_PERFORMANCE) {
+			e->ecfg = &cfg->evaluators[i];
+			break;
+		}
+	e->run_dir = xstrdup(run_dir);
+	e->metrics_dir = out_path_join(run_dir, "metrics");
+	e->traces_dir = out_path_join(run_dir, "traces");
+	e->tokenizer_name = xstrdup(tokenizer_name);
+	e->bench_start_ns = bench_start_ns;
+	e->last_stream_ns = bench_start_ns;
+	e->slo_all_met = 1;
+	buf_init(&e->line);
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		sketch_init(&e->sk[i], SKETCH_ALPHA);
+
+	if (out_mkdir_p(e->metrics_dir) != 0) {
+		log_error("cannot create %s: %s", e->metrics_dir, strerror(errno));
+		eval_free(e);
+		return NULL;
+	}
+	char *p = out_path_join(e->metrics_dir, "request_level_metrics.jsonl");
+	e->jsonl = fopen(p, "w");
+	if (!e->jsonl) {
+		log_error("cannot open %s: %s", p, strerror(errno));
+		free(p);
+		eval_free(e);
+		return NULL;
+	}
+	free(p);
+	if (cfg && cfg->trace_recorder.enabled) {
+		if (out_mkdir_p(e->traces_dir) != 0) {
+			log_error("cannot create %s: %s", e->traces_dir, strerror(errno));
+			eval_free(e);
+			return NULL;
+		}
+		p = out_path_join(e->traces_dir, "dispatch_trace.jsonl");
+		e->trace = fopen(p, "w");
+		if (!e->trace) {
+			log_error("cannot open %s: %s", p, strerror(errno));
+			free(p);
+			eval_free(e);
+			return NULL;
+		}
+		free(p);
+	}
+	return e;
+}
+
+/* ---- registration + dispatch trace ---- */
+
+static void trace_write(struct evaluator *e, const struct wl_request *req, uint32_t session_size,
+			int64_t dispatched_ns)
+{
+	struct buf *b = &e->line;
+	buf_reset(b);
+	struct jsonw w;
+	jsonw_init(&w, b, 0);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "request_id");
+	jsonw_int(&w, (int64_t)req->id);
+	jsonw_key(&w, "session_id");
+	jsonw_int(&w, (int64_t)req->session_id);
+	jsonw_key(&w, "session_size");
+	jsonw_int(&w, session_size);
+	jsonw_key(&w, "dispatched_at");
+	jsonw_double(&w, eval_rel_s(e, dispatched_ns));
+	jsonw_key(&w, "session_context");
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "node_id");
+	jsonw_int(&w, req->node_id);
+	jsonw_key(&w, "wait_after_ready");
+	if (req->n_parents == 0 && req->wait_after_ready_s == 0.0)
+		jsonw_int(&w, 0);
+	else
+		jsonw_double(&w, req->wait_after_ready_s);
+	jsonw_key(&w, "parent_nodes");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < req->n_parents; i++)
+		jsonw_int(&w, req->parent_nodes[i]);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "history_parent");
+	if (req->history_parent < 0)
+		jsonw_null(&w);
+	else
+		jsonw_int(&w, req->history_parent);
+	jsonw_obj_end(&w);
+	if (e->cfg->trace_recorder.include_content) {
+		jsonw_key(&w, "channels");
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "text");
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "input_text");
+		jsonw_str(&w, req->prompt_text ? req->prompt_text : "");
+		jsonw_key(&w, "target_prompt_tokens");
+		jsonw_int(&w, req->target_prompt_tokens);
+		jsonw_obj_end(&w);
+		jsonw_obj_end(&w);
+		jsonw_key(&w, "history");
+		jsonw_arr_begin(&w);
+		for (size_t i = 0; i < req->n_history; i++) {
+			jsonw_obj_begin(&w);
+			jsonw_key(&w, "role");
+			jsonw_str(&w, req->history[i].role);
+			jsonw_key(&w, "content");
+			jsonw_str(&w, req->history[i].content);
+			jsonw_obj_end(&w);
+		}
+		jsonw_arr_end(&w);
+	}
+	jsonw_obj_end(&w);
+	buf_putc(b, '\n');
+	fwrite(b->data, 1, b->len, e->trace);
+	if (++e->trace_pending >= 100) {
+		fflush(e->trace);
+		e->trace_pending = 0;
+	}
+}
+
+void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
+			   int64_t intended_ns, int64_t dispatched_ns)
+{
+	if (e->n_regs == e->cap_regs)
+		xgrow((void **)&e->regs, &e->cap_regs, e->n_regs + 1, sizeof *e->regs);
+	struct eval_reg *r = &e->regs[e->n_regs];
+	memset(r, 0, sizeof *r);
+	r->request_id = req->id;
+	r->session_id = req->session_id;
+	r->node_id = req->node_id;
+	r->session_size = session_total_requests;
+	r->wait_after_ready_s = req->wait_after_ready_s;
+	if (req->n_parents) {
+		r->parents = xmalloc(req->n_parents * sizeof *r->parents);
+		memcpy(r->parents, req->parent_nodes, req->n_parents * sizeof *r->parents);
+		r->n_parents = req->n_parents;
+	}
+	r->intended_ns = intended_ns;
+	r->dispatched_ns = dispatched_ns;
+	u64map_put(&e->reg_by_id, req->id, e->n_regs);
+	e->n_regs++;
+
+	struct eval_session *s = session_get(e, req->session_id, true);
+	if (!s->first_dispatch_ns || dispatched_ns < s->first_dispatch_ns)
+		s->first_dispatch_ns = dispatched_ns;
+	s->total_requests = session_total_requests;
+	e->n_requests++;
+	e->dirty = true;
+	if (e->trace)
+		trace_write(e, req, session_total_requests, dispatched_ns);
+}
+
+/* ---- per-request metrics ---- */
+
+void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct dvec *gaps);
+void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct dvec *gaps)
+{
+	memset(row, 0, sizeof *row);
+	row->request_id = rec->request_id;
+	row->session_id = rec->session_id;
+	row->node_id = rec->node_id;
+	row->session_total_requests = rec->session_total_requests;
+	row->intended_ns = rec->intended_ns;
+	row->dispatched_ns = rec->dispatched_ns;
+	row->sent_ns = rec->sent_ns;
+	row->headers_ns = rec->headers_ns;
+	row->completed_ns = rec->completed_ns;
+	row->processed_ns = rec->processed_ns;
+	row->num_delta_prompt_tokens = rec->num_delta_prompt_tokens;
+	row->num_total_prompt_tokens = rec->num_total_prompt_tokens;
+	row->target_prompt_tokens = rec->target_prompt_tokens;
+	int64_t n = rec->num_output_tokens;
+	row->num_output_tokens = n;
+	row->requested_output_tokens = rec->requested_output_tokens;
+	row->num_total_tokens = (rec->num_total_prompt_tokens ? rec->num_total_prompt_tokens : rec->num_delta_prompt_tokens) + n;
+	row->tbc_off = gaps->n;
+
+	double ttfc = 0, e2e = 0;
+	bool stream = rec->is_stream;
+	if (!stream) {
+		if (rec->sent_ns && rec->completed_ns)
+			ttfc = e2e = ns_to_s(rec->completed_ns - rec->sent_ns);
+	} else if (rec->n_chunks == 0) {
+		stream = false; /* no text channel: all zeros */
+	} else {
+		ttfc = ns_to_s(rec->chunks[0].t_ns - rec->sent_ns);
+		e2e = ttfc;
+		for (size_t i = 1; i < rec->n_chunks; i++) {
+			double g = ns_to_s(rec->chunks[i].t_ns - rec->chunks[i - 1].t_ns);
+			dvec_push(gaps, g);
+			e2e += g;
+		}
+	}
+	row->n_tbc = gaps->n - row->tbc_off;
+	row->is_stream = stream;
+	row->ttfc = ttfc;
+	row->e2e = e2e;
+	row->tpot = n > 1 ? (e2e - ttfc) / (double)(n - 1) : 0.0;
+	row->norm_e2e = n > 0 ? e2e / (double)n : 0.0;
+	row->output_throughput = e2e > 0 ? (double)n / e2e : 0.0;
+	/* itl: decode time spread over the tokens that arrived after the first chunk, when the chunks
+	 * carry token counts; otherwise tpot. */
+	row->itl = row->tpot;
+	if (stream && rec->n_chunks > 1) {
+		int64_t after = 0;
+		bool known = true;
+		for (size_t i = 1; i < rec->n_chunks; i++) {
+			if (rec->chunks[i].tokens <= 0)
+				known = false;
+			after += rec->chunks[i].tokens;
+		}
+		if (known && after > 0)
+			row->itl = (e2e - ttfc) / (double)after;
+	}
+}
+
+static void json_round_or_null(struct jsonw *w, const char *key, bool have, double v)
+{
+	jsonw_key(w, key);
+	if (have)
+		jsonw_double_round(w, v, 5);
+	else
+		jsonw_null(w);
+}
+
+static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
+{
+	struct buf *b = &e->line;
+	buf_reset(b);
+	struct jsonw w;
+	jsonw_init(&w, b, 0);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "request_id");
+	jsonw_int(&w, (int64_t)r->request_id);
+	jsonw_key(&w, "session_id");
+	jsonw_int(&w, (int64_t)r->session_id);
+	jsonw_key(&w, "session_total_requests");
+	jsonw_int(&w, r->session_total_requests);
+	jsonw_key(&w, "scheduler_ready_at");
+	jsonw_double(&w, r->ready_s);
+	jsonw_key(&w, "scheduler_dispatched_at");
+	jsonw_double(&w, r->dispatched_s);
+	jsonw_key(&w, "client_picked_up_at");
+	jsonw_double(&w, r->picked_s);
+	jsonw_key(&w, "client_completed_at");
+	jsonw_double(&w, r->completed_s);
+	jsonw_key(&w, "result_processed_at");
+	jsonw_double(&w, r->processed_s);
+	jsonw_key(&w, "num_delta_prompt_tokens");
+	jsonw_int(&w, r->num_delta_prompt_tokens);
+	jsonw_key(&w, "num_total_prompt_tokens");
+	jsonw_int(&w, r->num_total_prompt_tokens);
+	jsonw_key(&w, "target_num_delta_prompt_tokens");
+	jsonw_int(&w, r->target_prompt_tokens);
+	jsonw_key(&w, "num_output_tokens");
+	jsonw_int(&w, r->num_output_tokens);
+	jsonw_key(&w, "num_requested_output_tokens");
+	jsonw_int(&w, r->requested_output_tokens);
+	jsonw_key(&w, "num_total_tokens");
+	jsonw_int(&w, r->num_total_tokens);
+	jsonw_key(&w, "is_stream");
+	jsonw_bool(&w, r->is_stream);
+	jsonw_key(&w, "tpot");
+	jsonw_double_round(&w, r->tpot, 5);
+	jsonw_key(&w, "ttfc");
+	jsonw_double_round(&w, r->ttfc, 5);
+	jsonw_key(&w, "end_to_end_latency");
+	jsonw_double_round(&w, r->e2e, 5);
+	jsonw_key(&w, "normalized_end_to_end_latency");
+	jsonw_double_round(&w, r->norm_e2e, 5);
+	jsonw_key(&w, "output_throughput");
+	jsonw_double_round(&w, r->output_throughput, 5);
+	jsonw_key(&w, "tbc");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < r->n_tbc; i++)
+		jsonw_double_round(&w, e->tbc_all.v[r->tbc_off + i], 5);
+	jsonw_arr_end(&w);
+	/* ours, after the reference's keys (docs/METRICS.md) */
+	json_round_or_null(&w, "dispatch_lateness", r->intended_ns != 0, ns_to_s(r->dispatched_ns - r->intended_ns));
+	json_round_or_null(&w, "e2e_from_intended", r->intended_ns != 0 && r->sent_ns != 0,
+			   ns_to_s(r->sent_ns - r->intended_ns) + r->e2e);
+	json_round_or_null(&w, "time_to_headers", r->headers_ns != 0 && r->sent_ns != 0,
+			   ns_to_s(r->headers_ns - r->sent_ns));
+	jsonw_key(&w, "itl");
+	jsonw_double_round(&w, r->itl, 5);
+	jsonw_obj_end(&w);
+	buf_putc(b, '\n');
+	if (fwrite(b->data, 1, b->len, e->jsonl) != b->len || fflush(e->jsonl) != 0)
+		log_warn("writing request_level_metrics.jsonl failed: %s", strerror(errno));
+}
+
+static void add_sample(struct evaluator *e, enum eval_series s, double v)
+{
+	sketch_add(&e->sk[s], v);
+	dvec_push(&e->raw[s], v);
+}
+
+static void count_error_code(struct evaluator *e, int code)
+{
+	for (size_t i = 0; i < e->n_errcodes; i++)
+		if (e->errcodes[i].code == code) {
+			e->errcodes[i].count++;
+			return;
+		}
+	e->errcodes = xrealloc(e->errcodes, (e->n_errcodes + 1) * sizeof *e->errcodes);
+	e->errcodes[e->n_errcodes].code = code;
+	e->errcodes[e->n_errcodes].count = 1;
+	e->n_errcodes++;
+}
+
+void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included)
+{
+	struct eval_session *s = session_get(e, rec->session_id, true);
+	if (s->total_requests == 0)
+		s->total_requests = rec->session_total_requests;
+	bool found;
+	size_t ri = u64map_get(&e->reg_by_id, rec->request_id, &found);
+	const struct eval_reg *reg = found ? &e->regs[ri] : NULL;
+	e->dirty = true;
+	s->observed++;
+
+	if (!included) {
+		e->n_post_timeout++;
+		if (e->n_requests > 0)
+			e->n_requests--;
+		session_maybe_finalize(e, s);
+		return;
+	}
+	if (!reg)
+		e->n_requests++; /* never registered: still a request */
+	if (!rec->success) {
+		if (rec->error_kind == REC_ERR_CANCELLED) {
+			e->n_cancelled++;
+			s->cancelled = true;
+		} else {
+			e->n_errored++;
+			s->errors++;
+			count_error_code(e, rec->error_code);
+		}
+		session_maybe_finalize(e, s);
+		return;
+	}
+
+	if (e->n_rows == e->cap_rows)
+		xgrow((void **)&e->rows, &e->cap_rows, e->n_rows + 1, sizeof *e->rows);
+	struct eval_row *r = &e->rows[e->n_rows];
+	eval_compute_row(rec, r, &e->tbc_all);
+	if (!r->dispatched_ns && reg)
+		r->dispatched_ns = reg->dispatched_ns;
+	if (!r->intended_ns && reg)
+		r->intended_ns = reg->intended_ns;
+	if (!r->intended_ns)
+		r->intended_ns = r->dispatched_ns;
+	if (!r->processed_ns)
+		r->processed_ns = clock_mono_ns();
+	if (!r->session_total_requests)
+		r->session_total_requests = s->total_requests;
+	r->ready_s = eval_rel_s(e, r->intended_ns);
+	r->dispatched_s = eval_rel_s(e, r->dispatched_ns);
+	r->picked_s = eval_rel_s(e, r->sent_ns);
+	r->completed_s = eval_rel_s(e, r->completed_ns);
+	r->processed_s = eval_rel_s(e, r->processed_ns);
+	r->meets_slos = eval_row_meets_slos(e, r);
+	e->n_rows++;
+	e->n_completed++;
+	e->output_tokens_total += (uint64_t)(r->num_output_tokens > 0 ? r->num_output_tokens : 0);
+	if (r->meets_slos)
+		e->n_good++;
+
+	add_sample(e, ES_NUM_PROMPT_TOKENS, (double)r->num_delta_prompt_tokens);
+	add_sample(e, ES_NUM_OUTPUT_TOKENS, (double)r->num_output_tokens);
+	add_sample(e, ES_NUM_TOTAL_TOKENS, (double)r->num_total_tokens);
+	if (r->is_stream) {
+		add_sample(e, ES_TPOT, r->tpot);
+		for (size_t i = 0; i < r->n_tbc; i++)
+			add_sample(e, ES_TBC, e->tbc_all.v[r->tbc_off + i]);
+	}
+	add_sample(e, ES_TTFC, r->ttfc);
+	add_sample(e, ES_E2E, r->e2e);
+	add_sample(e, ES_NORM_E2E, r->norm_e2e);
+	add_sample(e, ES_OUTPUT_THROUGHPUT, r->output_throughput);
+
+	if (s->has_completion && r->dispatched_ns >= s->last_completion_ns)
+		add_sample(e, ES_SESSION_THINK_TIME, ns_to_s(r->dispatched_ns - s->last_completion_ns));
+	if (!s->has_completion || r->completed_ns > s->last_completion_ns)
+		s->last_completion_ns = r->completed_ns;
+	s->has_completion = true;
+	s->successes++;
+
+	row_write_jsonl(e, r);
+	session_maybe_finalize(e, s);
+}
+
+void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped)
+{
+	struct eval_session *s = session_get(e, session_id, true);
+	s->cancelled = true;
+	s->dropped += n_requests_dropped;
+	e->n_dropped += n_requests_dropped;
+	e->n_cancelled += n_requests_dropped;
+	e->dirty = true;
+	session_maybe_finalize(e, s);
+}
+
+/* ---- summary_stats.json ---- */
+
+static void count_sessions(const struct evaluator *e, uint64_t c[5], bool at_end)
+{
+	memset(c, 0, 5 * sizeof *c);
+	for (size_t i = 0; i < e->n_sessions; i++) {
+		const struct eval_session *s = &e->sessions[i];
+		enum eval_session_state st = s->state;
+		if (st == SESS_OPEN && at_end) {
+			if (s->cancelled)
+				st = SESS_CANCELLED;
+			else if (s->errors)
+				st = SESS_ERRORED;
+			else if (s->total_requests && s->observed >= s->total_requests)
+				st = SESS_SUCCESS;
+			else
+				st = SESS_INCOMPLETE;
+		}
+		c[st]++;
+	}
+}
+
+static double session_dispatch_rate(const struct evaluator *e)
+{
+	if (e->n_sessions <= 1)
+		return 0.0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t i = 0; i < e->n_sessions; i++) {
+		int64_t t = e->sessions[i].first_dispatch_ns;
+		if (!t)
+			continue;
+		if (t < lo)
+			lo = t;
+		if (t > hi)
+			hi = t;
+	}
+	if (hi <= lo)
+		return 0.0;
+	return (double)(e->n_sessions - 1) / ns_to_s(hi - lo);
+}
+
+static double q_or_zero(const struct sketch *s, double q)
+{
+	double v = sketch_quantile(s, q);
+	return isnan(v) ? 0.0 : v;
+}
+
+static double elapsed_s(const struct evaluator *e)
+{
+	int64_t end = e->end_ns ? e->end_ns : clock_mono_ns();
+	return ns_to_s(end - e->bench_start_ns);
+}
+
+int eval_write_summary(struct evaluator *e)
+{
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	uint64_t sc[5];
+	count_sessions(e, sc, e->finalized);
+	uint64_t denom_cancel = e->n_requests + e->n_dropped;
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "Number of Requests");
+	jsonw_int(&w, (int64_t)e->n_requests);
+	jsonw_key(&w, "Number of Errored Requests");
+	jsonw_int(&w, (int64_t)e->n_errored);
+	jsonw_key(&w, "Number of Completed Requests");
+	jsonw_int(&w, (int64_t)e->n_completed);
+	jsonw_key(&w, "Number of Cancelled Requests");
+	jsonw_int(&w, (int64_t)e->n_cancelled);
+	jsonw_key(&w, "Error Rate");
+	jsonw_double(&w, e->n_requests ? (double)e->n_errored / (double)e->n_requests : 0.0);
+	jsonw_key(&w, "Cancellation Rate");
+	jsonw_double(&w, denom_cancel ? (double)e->n_cancelled / (double)denom_cancel : 0.0);
+	jsonw_key(&w, "Number of Sessions Seen");
+	jsonw_double(&w, (double)e->n_sessions);
+	jsonw_key(&w, "Successful Sessions");
+	jsonw_double(&w, (double)sc[SESS_SUCCESS]);
+	jsonw_key(&w, "Errored Sessions");
+	jsonw_double(&w, (double)sc[SESS_ERRORED]);
+	jsonw_key(&w, "Cancelled Sessions");
+	jsonw_double(&w, (double)sc[SESS_CANCELLED]);
+	jsonw_key(&w, "Incomplete Sessions");
+	jsonw_double(&w, (double)(sc[SESS_INCOMPLETE] + (e->finalized ? 0 : sc[SESS_OPEN])));
+	jsonw_key(&w, "Observed Session Dispatch Rate");
+	jsonw_double(&w, session_dispatch_rate(e));
+	jsonw_key(&w, "error_code_freq");
+	jsonw_obj_begin(&w);
+	for (size_t i = 0; i < e->n_errcodes; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "%d", e->errcodes[i].code);
+		jsonw_key(&w, k);
+		jsonw_int(&w, (int64_t)e->errcodes[i].count);
+	}
+	jsonw_obj_end(&w);
+	/* ours */
+	jsonw_key(&w, "Number of Post-Timeout Requests");
+	jsonw_int(&w, (int64_t)e->n_post_timeout);
+	for (int i = 0; i < EVAL_N_SERIES; i++) {
+		const struct sketch *s = &e->sk[i];
+		char k[128];
+		snprintf(k, sizeof k, "%s (Mean)", eval_series_infos[i].display);
+		jsonw_key(&w, k);
+		jsonw_double(&w, sketch_mean(s));
+		static const double qs[3] = {0.5, 0.9, 0.99};
+		static const char *qn[3] = {"P50", "P90", "P99"};
+		for (int j = 0; j < 3; j++) {
+			snprintf(k, sizeof k, "%s (%s)", eval_series_infos[i].display, qn[j]);
+			jsonw_key(&w, k);
+			jsonw_double(&w, q_or_zero(s, qs[j]));
+		}
+	}
+	double el = elapsed_s(e);
+	jsonw_key(&w, "Goodput (requests/s)");
+	jsonw_double(&w, el > 0 ? (double)e->n_good / el : 0.0);
+	jsonw_key(&w, "Goodput Fraction");
+	jsonw_double(&w, e->n_completed ? (double)e->n_good / (double)e->n_completed : 0.0);
+	jsonw_key(&w, "Output Token Throughput (tokens/s)");
+	jsonw_double(&w, el > 0 ? (double)e->output_tokens_total / el : 0.0);
+	jsonw_key(&w, "tokenizer");
+	jsonw_str(&w, e->tokenizer_name);
+	jsonw_obj_end(&w);
+	char *p = out_path_join(e->metrics_dir, "summary_stats.json");
+	int rc = out_write_file_atomic(p, b.data, b.len);
+	free(p);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- <metric>.csv ---- */
+
+static void csv_value(struct buf *b, double v, bool is_int)
+{
+	if (isnan(v))
+		return; /* pandas writes NaN as an empty field */
+	if (is_int && v == floor(v) && fabs(v) < 9e15) {
+		buf_printf(b, "%lld", (long long)v);
+		return;
+	}
+	char t[48];
+	jsonw_format_double(v, t);
+	buf_puts(b, t);
+}
+
+/* final: exact order statistics (index floor(q*(n-1)), DDSketch's rank rule applied to the exact
+ * samples) with the pandas index column; streaming: the live sketch, without the index column. */
+static int write_csv(struct evaluator *e, int series, bool final)
+{
+	const struct eval_series_info *info = &eval_series_infos[series];
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "%scdf,%s\n", final ? "," : "", info->display);
+	double *sorted = NULL;
+	size_t n = 0;
+	if (final) {
+		n = e->raw[series].n;
+		if (n) {
+			sorted = xmalloc(n * sizeof *sorted);
+			memcpy(sorted, e->raw[series].v, n * sizeof *sorted);
+			pct_sort(sorted, n);
+		}
+	}
+	char qs[48];
+	for (int i = 0; i <= 100; i++) {
+		double q = i == 100 ? 1.0 : (double)i * 0.01;
+		jsonw_format_double(q, qs);
+		if (final)
+			buf_printf(&b, "%d,", i);
+		buf_printf(&b, "%s,", qs);
+		if (final)
+			csv_value(&b, n ? pct_lower_sorted(sorted, n, q) : NAN, info->is_int);
+		else
+			csv_value(&b, sketch_quantile(&e->sk[series], q), false);
+		buf_putc(&b, '\n');
+	}
+	free(sorted);
+	char *name = xasprintf("%s.csv", info->key);
+	char *p = out_path_join(e->metrics_dir, name);
+	int rc = out_write_file_atomic(p, b.data, b.len);
+	free(p);
+	free(name);
+	buf_free(&b);
+	return rc;
+}
+
+int eval_write_csvs(struct evaluator *e, bool final)
+{
+	int rc = 0;
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		if (write_csv(e, i, final) != 0)
+			rc = -1;
+	return rc;
+}
+
+/* ---- periodic / live ---- */
+
+void eval_tick(struct evaluator *e, int64_t now_ns)
+{
+	if (e->finalized)
+		return;
+	if (e->trace && e->trace_pending) {
+		fflush(e->trace);
+		e->trace_pending = 0;
+	}
+	if (!e->ecfg || !e->ecfg->stream_metrics || !e->dirty)
+		return;
+	double iv = e->ecfg->stream_metrics_interval > 0 ? e->ecfg->stream_metrics_interval : 5.0;
+	if (now_ns - e->last_stream_ns < clock_s_to_ns(iv))
+		return;
+	e->last_stream_ns = now_ns;
+	e->dirty = false;
+	eval_write_summary(e);
+	eval_write_csvs(e, false);
+}
+
+void eval_live_stats(const struct evaluator *e, struct eval_live *out)
+{
+	memset(out, 0, sizeof *out);
+	out->requests = e->n_requests;
+	out->completed = e->n_completed;
+	out->errors = e->n_errored;
+	out->sessions = e->n_sessions;
+	out->ttfc_p50_s = q_or_zero(&e->sk[ES_TTFC], 0.5);
+	out->ttfc_p99_s = q_or_zero(&e->sk[ES_TTFC], 0.99);
+	double el = elapsed_s(e);
+	out->output_tokens_per_s = el > 0 ? (double)e->output_tokens_total / el : 0.0;
+}
+
+/* ---- finalize ---- */
+
+int eval_finalize(struct evaluator *e, int64_t end_ns)
+{
+	if (e->finalized)
+		return e->slo_all_met;
+	e->end_ns = end_ns ? end_ns : clock_mono_ns();
+	/* close open sessions (their samples count too) */
+	for (size_t i = 0; i < e->n_sessions; i++) {
+		struct eval_session *s = &e->sessions[i];
+		if (s->state != SESS_OPEN)
+			continue;
+		if (s->cancelled)
+			s->state = SESS_CANCELLED;
+		else if (s->errors)
+			s->state = SESS_ERRORED;
+		else if (s->total_requests && s->observed >= s->total_requests)
+			s->state = SESS_SUCCESS;
+		else
+			s->state = SESS_INCOMPLETE;
+		session_add_samples(e, s);
+	}
+	e->finalized = true;
+	int rc = 0;
+	if (e->trace) {
+		if (fflush(e->trace) != 0)
+			rc = -1;
+		e->trace_pending = 0;
+	}
+	if (e->jsonl && fflush(e->jsonl) != 0)
+		rc = -1;
+	int met = eval_compute_slos(e);
+	e->slo_all_met = met;
+	if (eval_write_summary(e) != 0)
+		rc = -1;
+	if (eval_write_prefill(e) != 0)
+		rc = -1;
+	if (eval_write_csvs(e, true) != 0)
+		rc = -1;
+	if (eval_write_throughput(e) != 0)
+		rc = -1;
+	if (eval_write_decode_window(e) != 0)
+		rc = -1;
+	eval_write_plots(e);
+	if (eval_write_chrome_trace(e) != 0)
+		rc = -1;
+	if (eval_write_slos(e) != 0)
+		rc = -1;
+	if (eval_write_health(e) != 0)
+		rc = -1;
+	if (rc != 0)
+		return -1;
+	return met;
+}
+
+/* ---- end-of-run table ---- */
+
+static void print_lat_row(FILE *out, const struct evaluator *e, const char *name, int series)
+{
+	const struct sketch *s = &e->sk[series];
+	if (!sketch_count(s)) {
+		fprintf(out, "  %-22s %10s %10s %10s %10s\n", name, "-", "-", "-", "-");
+		return;
+	}
+	fprintf(out, "  %-22s %10.2f %10.2f %10.2f %10.2f\n", name, sketch_mean(s) * 1e3, q_or_zero(s, 0.5) * 1e3,
+		q_or_zero(s, 0.9) * 1e3, q_or_zero(s, 0.99) * 1e3);
+}
+
+void eval_print_summary(const struct evaluator *e, FILE *out)
+{
+	double el = elapsed_s(e);
+	fprintf(out, "\n==================== Benchmark summary ====================\n");
+	fprintf(out, "  Requests: %" PRIu64 " dispatched, %" PRIu64 " completed, %" PRIu64 " errored, %" PRIu64
+		     " cancelled, %" PRIu64 " after timeout\n",
+		e->n_requests, e->n_completed, e->n_errored, e->n_cancelled, e->n_post_timeout);
+	fprintf(out, "  Sessions: %zu seen\n", e->n_sessions);
+	fprintf(out, "  Duration: %.2f s\n\n", el);
+	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
+	print_lat_row(out, e, "TTFC", ES_TTFC);
+	print_lat_row(out, e, "TBC", ES_TBC);
+	print_lat_row(out, e, "TPOT", ES_TPOT);
+	print_lat_row(out, e, "E2E", ES_E2E);
+	fprintf(out, "\n  Throughput: %.2f requests/s, %.2f output tokens/s\n", el > 0 ? (double)e->n_completed / el : 0.0,
+		el > 0 ? (double)e->output_tokens_total / el : 0.0);
+	fprintf(out, "  Goodput:    %.2f requests/s meeting every SLO (%.1f%% of completed)\n",
+		el > 0 ? (double)e->n_good / el : 0.0,
+		e->n_completed ? 100.0 * (double)e->n_good / (double)e->n_completed : 0.0);
+	if (e->n_slo_results) {
+		fprintf(out, "  SLOs:\n");
+		for (size_t i = 0; i < e->n_slo_results; i++) {
+			const struct eval_slo_result *r = &e->slo_results[i];
+			fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n", r->name ? r->name : r->key,
+				r->observed * 1e3, r->threshold * 1e3, r->met ? "MET" : "MISSED");
+		}
+		fprintf(out, "  All SLOs met: %s\n", e->slo_all_met ? "yes" : "no");
+	}
+	fprintf(out, "===========================================================\n");
+}
+
+void eval_free(struct evaluator *e)
+{
+	if (!e)
+		return;
+	if (e->jsonl)
+		fclose(e->jsonl);
+	if (e->trace)
+		fclose(e->trace);
+	for (int i = 0; i < EVAL_N_SERIES; i++) {
+		sketch_free(&e->sk[i]);
+		dvec_free(&e->raw[i]);
+	}
+	dvec_free(&e->tbc_all);
+	for (size_t i = 0; i < e->n_regs; i++)
+		free(e->regs[i].parents);
+	free(e->regs);
+	free(e->rows);
+	free(e->sessions);
+	free(e->errcodes);
+	for (size_t i = 0; i < e->n_slo_results; i++)
+		free(e->slo_results[i].name);
+	free(e->slo_results);
+	u64map_free(&e->reg_by_id);
+	u64map_free(&e->sess_by_id);
+	buf_free(&e->line);
+	free(e->run_dir);
+	free(e->metrics_dir);
+	free(e->traces_dir);
+	free(e->tokenizer_name);
+	free(e);
+}

@@ -1,0 +1,51 @@
+#ifndef VK_METRICS_EVALUATOR_H
+#define VK_METRICS_EVALUATOR_H
+/* The performance evaluator: turns per-request records into the files of <run>/metrics/
+ * (docs/OUTPUTS.md, docs/METRICS.md), the dispatch trace and health_check_results.txt.
+ *
+ * Single-threaded: every call comes from the runner's loop thread. Sketches stay mergeable
+ * (metrics/sketch.h) for a future multi-worker split. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config_types.h"
+#include "metrics/record.h"
+#include "workload/request.h"
+
+struct evaluator;
+
+struct eval_live {
+	uint64_t requests;        /* registered (dispatched) */
+	uint64_t completed;       /* successful, included */
+	uint64_t errors;
+	uint64_t sessions;        /* seen */
+	double ttfc_p50_s, ttfc_p99_s; /* 0 when no data */
+	double output_tokens_per_s;    /* output tokens of completed requests / time since start */
+};
+
+/* run_dir must exist or be creatable; <run_dir>/metrics (and traces/ when the trace recorder is
+ * enabled) are created. bench_start_ns: CLOCK_MONOTONIC start of the benchmark (times in files
+ * are relative to it). tokenizer_name may be NULL. Returns NULL on I/O failure (logged). */
+struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+			      const char *tokenizer_name);
+/* A request was dispatched. Also writes the dispatch trace line when the recorder is enabled. */
+void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
+			   int64_t intended_ns, int64_t dispatched_ns);
+/* A request finished (success or error). included=false: dispatched after the benchmark timeout;
+ * not in metrics, counted in "Number of Post-Timeout Requests". Successful included requests
+ * are appended (and flushed) to request_level_metrics.jsonl immediately. */
+void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included);
+/* The scheduler cancelled a session; n_requests_dropped of its requests will never be sent. */
+void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped);
+/* Periodic: with stream_metrics, rewrites summary_stats.json and the CSVs every
+ * stream_metrics_interval seconds (when something changed); flushes the dispatch trace. */
+void eval_tick(struct evaluator *e, int64_t now_ns);
+void eval_live_stats(const struct evaluator *e, struct eval_live *out);
+/* Writes every file. Returns 1 if all SLOs are met (or there are none), 0 if not, -1 on I/O error. */
+int eval_finalize(struct evaluator *e, int64_t end_ns);
+/* End-of-run table with units (after eval_finalize). */
+void eval_print_summary(const struct evaluator *e, FILE *out);
+void eval_free(struct evaluator *e);
+
+#endif

@@ -1,0 +1,127 @@
+#include "metrics/pct.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+void pct_sort(double *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_double);
+}
+
+double pct_linear_sorted(const double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	if (q <= 0)
+		return v[0];
+	if (q >= 1)
+		return v[n - 1];
+	double rank = q * (double)(n - 1);
+	double lo_f = floor(rank);
+	size_t lo = (size_t)lo_f;
+	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
+	double t = rank - lo_f;
+	double a = v[lo], b = v[hi];
+	double d = b - a;
+	if (t >= 0.5)
+		return b - d * (1.0 - t);
+	return a + d * t;
+}
+
+double pct_interp_sorted(const double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	if (q <= 0)
+		return v[0];
+	if (q >= 1)
+		return v[n - 1];
+	double rank = q * (double)(n - 1);
+	double lo_f = floor(rank);
+	size_t lo = (size_t)lo_f;
+	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
+	return v[lo] + (v[hi] - v[lo]) * (rank - lo_f);
+}
+
+double pct_lower_sorted(const double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	double rank = q * (double)(n - 1);
+	if (rank <= 0)
+		return v[0];
+	size_t i = (size_t)floor(rank);
+	return v[i < n ? i : n - 1];
+}
+
+/* numpy uses pairwise summation for float64 reductions; for blocks < 8 elements it is a plain
+ * loop, otherwise an 8-way unrolled loop up to 128 elements and recursive halving above. */
+static double pairwise_sum(const double *a, size_t n)
+{
+	if (n < 8) {
+		double r = 0.0;
+		for (size_t i = 0; i < n; i++)
+			r += a[i];
+		return r;
+	}
+	if (n <= 128) {
+		double r[8];
+		for (int j = 0; j < 8; j++)
+			r[j] = a[j];
+		size_t i;
+		for (i = 8; i < n - (n % 8); i += 8)
+			for (int j = 0; j < 8; j++)
+				r[j] += a[i + j];
+		double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+		for (; i < n; i++)
+			res += a[i];
+		return res;
+	}
+	size_t n2 = n / 2;
+	n2 -= n2 % 8;
+	return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+double pct_mean(const double *v, size_t n) { return n ? pairwise_sum(v, n) / (double)n : 0.0; }
+
+double pct_std_pop(const double *v, size_t n)
+{
+	if (n == 0)
+		return 0.0;
+	double m = pct_mean(v, n);
+	double *d = malloc(n * sizeof *d);
+	if (!d)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		d[i] = (v[i] - m) * (v[i] - m);
+	double s = pairwise_sum(d, n) / (double)n;
+	free(d);
+	return sqrt(s);
+}
+
+double pct_median_sorted(const double *v, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	if (n % 2)
+		return v[n / 2];
+	/* numpy.median = mean of the two middle elements */
+	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+int pct_isclose(double a, double b, double rel_tol, double abs_tol)
+{
+	if (a == b)
+		return 1;
+	if (isinf(a) || isinf(b))
+		return 0;
+	double diff = fabs(b - a);
+	return diff <= fabs(rel_tol * b) || diff <= fabs(rel_tol * a) || diff <= abs_tol;
+}

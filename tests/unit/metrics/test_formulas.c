@@ -1,0 +1,166 @@
+/* Per-request metric formulas (veeksha_reference.md 5.1) with hand-computed inputs, and the
+ * Python float formatting the files rely on. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
+
+#include "core/jsonw.h"
+#include "metrics/eval_internal.h"
+#include "metrics/record.h"
+
+void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct dvec *gaps);
+
+#define MS 1000000LL
+
+static void mk(struct rec_record *r, int64_t sent, const int64_t *chunk_ms, size_t n, int64_t out_tokens)
+{
+	rec_init(r);
+	r->is_stream = true;
+	r->success = true;
+	r->sent_ns = sent * MS;
+	for (size_t i = 0; i < n; i++)
+		rec_add_chunk(r, chunk_ms[i] * MS, 1);
+	r->completed_ns = n ? chunk_ms[n - 1] * MS + 5 * MS : sent * MS;
+	r->num_output_tokens = out_tokens;
+	r->num_delta_prompt_tokens = 10;
+	r->num_total_prompt_tokens = 30;
+}
+
+static void test_tpot_015(void **state)
+{
+	(void)state;
+	/* ict = [0.1, 0.1, 0.2]: ttfc 0.1, e2e 0.4, n = 3 -> tpot (0.4-0.1)/2 = 0.15 */
+	int64_t c[] = {1100, 1200, 1400};
+	struct rec_record r;
+	mk(&r, 1000, c, 3, 3);
+	struct eval_row row;
+	struct dvec gaps = {0};
+	eval_compute_row(&r, &row, &gaps);
+	assert_near(row.ttfc, 0.1, 1e-12);
+	assert_near(row.e2e, 0.4, 1e-12);
+	assert_near(row.tpot, 0.15, 1e-12);
+	assert_near(row.norm_e2e, 0.4 / 3, 1e-12);
+	assert_near(row.output_throughput, 3 / 0.4, 1e-9);
+	assert_int_equal(row.n_tbc, 2);
+	assert_near(gaps.v[0], 0.1, 1e-12);
+	assert_near(gaps.v[1], 0.2, 1e-12);
+	assert_int_equal(row.num_total_tokens, 33); /* total prompt + output */
+	assert_true(row.is_stream);
+	/* e2e is the sum of the inter-chunk times; it excludes the 5 ms after the last chunk */
+	assert_near(row.e2e, gaps.v[0] + gaps.v[1] + row.ttfc, 1e-15);
+	/* chunks carry one token each: itl == tpot */
+	assert_near(row.itl, row.tpot, 1e-15);
+	rec_free(&r);
+	dvec_free(&gaps);
+}
+
+static void test_single_token_and_multi_token_chunks(void **state)
+{
+	(void)state;
+	int64_t c[] = {1050};
+	struct rec_record r;
+	mk(&r, 1000, c, 1, 1);
+	struct eval_row row;
+	struct dvec gaps = {0};
+	eval_compute_row(&r, &row, &gaps);
+	assert_near(row.tpot, 0.0, 0);    /* n <= 1 */
+	assert_near(row.ttfc, 0.05, 1e-12);
+	assert_int_equal(row.n_tbc, 0);
+	rec_free(&r);
+
+	/* 3 chunks, 1 + 4 + 5 tokens: itl = decode time / 9 tokens; tpot = decode time / (n-1) */
+	rec_init(&r);
+	r.is_stream = true;
+	r.success = true;
+	r.sent_ns = 0;
+	rec_add_chunk(&r, 100 * MS, 1);
+	rec_add_chunk(&r, 190 * MS, 4);
+	rec_add_chunk(&r, 280 * MS, 5);
+	r.num_output_tokens = 10;
+	r.num_delta_prompt_tokens = 5;
+	eval_compute_row(&r, &row, &gaps);
+	assert_near(row.itl, 0.18 / 9, 1e-12);
+	assert_near(row.tpot, 0.18 / 9, 1e-12);
+	assert_int_equal(row.num_total_tokens, 15); /* no total prompt count -> delta + n */
+	rec_free(&r);
+	dvec_free(&gaps);
+}
+
+static void test_non_stream_ttfc(void **state)
+{
+	(void)state;
+	struct rec_record r;
+	rec_init(&r);
+	r.is_stream = false;
+	r.success = true;
+	r.sent_ns = 1000 * MS;
+	r.completed_ns = 1750 * MS;
+	r.num_output_tokens = 5;
+	struct eval_row row;
+	struct dvec gaps = {0};
+	eval_compute_row(&r, &row, &gaps);
+	assert_near(row.ttfc, 0.75, 1e-12); /* whole latency */
+	assert_near(row.e2e, 0.75, 1e-12);
+	assert_false(row.is_stream);
+	assert_int_equal(row.n_tbc, 0);
+	assert_near(row.tpot, 0.0, 1e-12); /* (e2e - ttfc)/(n-1) = 0 */
+	rec_free(&r);
+
+	/* streaming request without any content chunk: all zeros, is_stream false */
+	rec_init(&r);
+	r.is_stream = true;
+	r.success = true;
+	r.sent_ns = 10;
+	r.completed_ns = 20;
+	eval_compute_row(&r, &row, &gaps);
+	assert_false(row.is_stream);
+	assert_near(row.ttfc, 0, 0);
+	assert_near(row.e2e, 0, 0);
+	assert_near(row.output_throughput, 0, 0);
+	rec_free(&r);
+	dvec_free(&gaps);
+}
+
+static void fmt_eq(double v, const char *want)
+{
+	char t[48];
+	jsonw_format_double(v, t);
+	assert_string_equal(t, want);
+}
+
+static void test_python_float_format(void **state)
+{
+	(void)state;
+	fmt_eq(0.1, "0.1");
+	fmt_eq(1e-05, "1e-05");
+	fmt_eq(2.0, "2.0");
+	fmt_eq(111.99751, "111.99751");
+	fmt_eq(3.1326499993156176e-05, "3.1326499993156176e-05");
+	fmt_eq(8.200156668206873, "8.200156668206873");
+	fmt_eq(INFINITY, "Infinity");
+	fmt_eq(0.0001, "0.0001");
+	fmt_eq(1e16, "1e+16");
+	fmt_eq(123456789012345.0, "123456789012345.0");
+	fmt_eq(0.35000000000000003, "0.35000000000000003");
+	fmt_eq(5619.999999999996, "5619.999999999996");
+	fmt_eq(jsonw_py_round(0.098216471, 5), "0.09822");
+	fmt_eq(jsonw_py_round(111.9975080346934, 5), "111.99751");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tpot_015),
+		cmocka_unit_test(test_single_token_and_multi_token_chunks),
+		cmocka_unit_test(test_non_stream_ttfc),
+		cmocka_unit_test(test_python_float_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
