@@ -53,6 +53,8 @@ void config_microbench_set_free(struct config_microbench_set *set);
 /* Deep copy and free of one benchmark config. */
 void config_benchmark_copy(struct cfg_benchmark *dst, const struct cfg_benchmark *src);
 void config_benchmark_free(struct cfg_benchmark *c);
+/* Deep copy of a server section (config_server_copy.c). */
+void config_server_copy(struct cfg_server *dst, const struct cfg_server *src);
 
 /* Serialise the resolved config as the reference's config.yml (declaration order, `type:` last per
  * polymorphic section, secrets redacted as "***" when redact is true). */

@@ -1,11 +1,303 @@
-/* Placeholder until the module lands: announces itself and exits 2. */
+/* veeksha capacity-search: the highest load (arrival rate or concurrent sessions) at which every
+ * SLO is met (reference §6.1, with the improvements of capsearch_algo.h). One managed server is
+ * launched once and reused by every attempt. A probe passes when all SLOs are met AND at most half
+ * of its requests errored (SLOs are computed over successful requests only, so a server failing
+ * most requests must not pass). */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/fsutil.h"
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "core/sha1.h"
+#include "core/xalloc.h"
+#include "meta/capsearch_algo.h"
+#include "runner/run.h"
+#include "runner/rundir.h"
+#include "server/server.h"
+
+#define CAPSEARCH_MAX_ERROR_RATE 0.5
+
+struct capsearch_ctx {
+	const struct cfg_capacity_search *cs;
+	const struct cfg_run_opts *opts;
+	char *runs_dir;
+	struct server_handle *server;
+	char *run_dirs[CAPSEARCH_MAX_HISTORY];
+	cJSON *slo_results[CAPSEARCH_MAX_HISTORY];
+	bool slos_met[CAPSEARCH_MAX_HISTORY];
+	size_t n;
+	char err[512];
+};
+
+static cJSON *capsearch_read_json(const char *dir, const char *name)
+{
+	if (!dir)
+		return NULL;
+	char *path = xasprintf("%s/metrics/%s", dir, name);
+	char *text = fs_read_file(path, NULL);
+	free(path);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	return j;
+}
+
+/* Patch the searched knob into a copy of the benchmark config. */
+static int capsearch_patch(struct cfg_benchmark *b, double value, char *err, size_t err_len)
+{
+	struct cfg_traffic *t = &b->traffic_scheduler;
+	if (t->type == CFG_TRAFFIC_RATE) {
+		if (t->interval_generator.type == CFG_INTERVAL_FIXED)
+			t->interval_generator.interval = 1.0 / value;
+		else
+			t->interval_generator.arrival_rate = value;
+		return 0;
+	}
+	if (t->type == CFG_TRAFFIC_CONCURRENT) {
+		if (value != floor(value)) {
+			snprintf(err, err_len, "concurrent capacity search needs integer values, got %g", value);
+			return -1;
+		}
+		t->target_concurrent_sessions = (int64_t)value;
+		t->rampup_seconds = (int64_t)value;
+		return 0;
+	}
+	snprintf(err, err_len, "capacity search supports the rate and concurrent traffic schedulers only");
+	return -1;
+}
+
+static int capsearch_probe(void *vctx, double value)
+{
+	struct capsearch_ctx *c = vctx;
+	if (runner_signal_pending() || c->n >= CAPSEARCH_MAX_HISTORY)
+		return -1;
+	struct cfg_benchmark b;
+	config_benchmark_copy(&b, &c->cs->benchmark_config);
+	free(b.output_dir);
+	b.output_dir = xstrdup(c->runs_dir);
+	if (capsearch_patch(&b, value, c->err, sizeof c->err) != 0) {
+		config_benchmark_free(&b);
+		return -1;
+	}
+	printf("capacity-search: probing %s = %g\n",
+	       b.traffic_scheduler.type == CFG_TRAFFIC_RATE ? "arrival_rate" : "target_concurrent_sessions", value);
+	fflush(stdout);
+	struct runner_result res;
+	if (b.has_server && !c->server)
+		runner_run_one_keep_server(&b, c->opts, &c->server, &res);
+	else
+		runner_run_one(&b, c->opts, c->server, &res);
+	config_benchmark_free(&b);
+
+	size_t k = c->n++;
+	c->run_dirs[k] = res.run_dir;
+	if (res.exit_code == 2 || (res.exit_code != 0 && !res.run_dir)) {
+		snprintf(c->err, sizeof c->err, "benchmark at value %g failed (exit code %d)", value, res.exit_code);
+		return -1;
+	}
+	if (res.interrupted)
+		return -1;
+	cJSON *slo = capsearch_read_json(res.run_dir, "slo_results.json");
+	cJSON *summary = capsearch_read_json(res.run_dir, "summary_stats.json");
+	const cJSON *met = slo ? cJSON_GetObjectItemCaseSensitive(slo, "all_slos_met") : NULL;
+	const cJSON *er = summary ? cJSON_GetObjectItemCaseSensitive(summary, "Error Rate") : NULL;
+	bool pass = met && cJSON_IsTrue(met);
+	double error_rate = er && cJSON_IsNumber(er) ? er->valuedouble : 0.0;
+	if (error_rate > CAPSEARCH_MAX_ERROR_RATE) {
+		pass = false;
+		log_warn("capacity-search: value %g has error rate %.0f%% (> 50%%): counted as failing", value,
+			 error_rate * 100);
+	}
+	if (res.server_failed)
+		pass = false;
+	c->slos_met[k] = pass;
+	c->slo_results[k] = slo ? cJSON_DetachItemFromObjectCaseSensitive(slo, "results") : NULL;
+	cJSON_Delete(slo);
+	cJSON_Delete(summary);
+	printf("capacity-search: %g %s\n", value, pass ? "PASSED" : "FAILED");
+	return pass ? 1 : 0;
+}
+
+static void capsearch_write_results(const char *dir, const struct cfg_capacity_search *cs,
+				    const struct capsearch_result *r, const struct capsearch_ctx *c)
+{
+	const struct cfg_traffic *t = &cs->benchmark_config.traffic_scheduler;
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "traffic_scheduler_type");
+	jsonw_str(&w, config_traffic_type_name(t->type));
+	jsonw_key(&w, "searched_knob");
+	jsonw_str(&w, t->type == CFG_TRAFFIC_RATE
+			      ? (t->interval_generator.type == CFG_INTERVAL_FIXED ? "traffic_scheduler.interval_generator.interval"
+										 : "traffic_scheduler.interval_generator.arrival_rate")
+			      : "traffic_scheduler.target_concurrent_sessions");
+	jsonw_key(&w, "start_value");
+	jsonw_double(&w, cs->start_value);
+	jsonw_key(&w, "max_value");
+	jsonw_double(&w, cs->max_value);
+	jsonw_key(&w, "expansion_factor");
+	jsonw_double(&w, cs->expansion_factor);
+	jsonw_key(&w, "max_iterations");
+	jsonw_int(&w, cs->max_iterations);
+	jsonw_key(&w, "precision");
+	jsonw_int(&w, cs->precision);
+	jsonw_key(&w, "iterations_run");
+	jsonw_int(&w, r->iterations_run);
+	jsonw_key(&w, "best_value");
+	if (r->found) {
+		if (t->type == CFG_TRAFFIC_CONCURRENT)
+			jsonw_int(&w, (int64_t)r->best_value);
+		else
+			jsonw_double(&w, r->best_value);
+	} else {
+		jsonw_null(&w);
+	}
+	const char *best_dir = NULL;
+	for (size_t i = 0; i < r->n_history && i < c->n; i++)
+		if (r->found && r->passed[i] && r->values[i] == r->best_value)
+			best_dir = c->run_dirs[i];
+	jsonw_key(&w, "best_run_dir");
+	jsonw_str(&w, best_dir);
+	jsonw_key(&w, "history");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < r->n_history && i < c->n; i++) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "value");
+		if (t->type == CFG_TRAFFIC_CONCURRENT)
+			jsonw_int(&w, (int64_t)r->values[i]);
+		else
+			jsonw_double(&w, r->values[i]);
+		jsonw_key(&w, "all_slos_met");
+		jsonw_bool(&w, r->passed[i]);
+		jsonw_key(&w, "run_dir");
+		jsonw_str(&w, c->run_dirs[i]);
+		jsonw_key(&w, "slo_results");
+		if (c->slo_results[i]) {
+			char *s = cJSON_PrintUnformatted(c->slo_results[i]);
+			jsonw_raw(&w, s);
+			free(s);
+		} else {
+			jsonw_null(&w);
+		}
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	char *path = fs_path_join(dir, "capacity_search_results.json");
+	if (fs_write_file(path, b.data, b.len) != 0)
+		log_error("cannot write %s", path);
+	free(path);
+	buf_free(&b);
+}
+
+static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_run_opts *opts)
+{
+	char err[512];
+	const struct cfg_traffic *t = &cs->benchmark_config.traffic_scheduler;
+	if (t->type != CFG_TRAFFIC_RATE && t->type != CFG_TRAFFIC_CONCURRENT) {
+		log_error("capacity search supports the rate and concurrent traffic schedulers only");
+		return 2;
+	}
+	size_t has_slos = 0;
+	for (size_t i = 0; i < cs->benchmark_config.n_evaluators; i++)
+		has_slos += cs->benchmark_config.evaluators[i].n_slos;
+	if (!has_slos) {
+		log_error("capacity search needs at least one SLO in benchmark_config.evaluators");
+		return 2;
+	}
+	/* <output_dir>/<UTC %d:%m:%Y-%H:%M:%S>-<sha1(config.yml)[:8]>/ */
+	char *yaml = NULL;
+	size_t yaml_len = 0;
+	FILE *mem = open_memstream(&yaml, &yaml_len);
+	config_capacity_write_yaml(cs, mem, 1);
+	fclose(mem);
+	char hash[9];
+	sha1_hex(yaml, yaml_len, hash, 8);
+	char *suffix = xasprintf("-%s", hash);
+	char *dir = rundir_create_timestamped(cs->output_dir, "", "%d:%m:%Y-%H:%M:%S", suffix, err, sizeof err);
+	free(suffix);
+	if (!dir) {
+		free(yaml);
+		log_error("%s", err);
+		return 1;
+	}
+	char *cfg_path = fs_path_join(dir, "config.yml");
+	fs_write_file(cfg_path, yaml, yaml_len);
+	free(cfg_path);
+	free(yaml);
+	printf("capacity-search: output in %s\n", dir);
+
+	struct capsearch_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cs = cs;
+	ctx.opts = opts;
+	ctx.runs_dir = fs_path_join(dir, "runs");
+	fs_mkdir_p(ctx.runs_dir);
+	struct capsearch_params p = {.start_value = cs->start_value,
+				     .max_value = cs->max_value,
+				     .expansion_factor = cs->expansion_factor,
+				     .max_iterations = cs->max_iterations,
+				     .precision = cs->precision,
+				     .integer_domain = t->type == CFG_TRAFFIC_CONCURRENT};
+	struct capsearch_result r;
+	runner_signals_install();
+	int rc = capsearch_run(&p, capsearch_probe, &ctx, &r, err, sizeof err);
+	int code = 0;
+	if (rc != 0) {
+		log_error("%s", err);
+		code = 2;
+	} else {
+		if (r.aborted) {
+			if (ctx.err[0])
+				log_error("capacity-search: %s", ctx.err);
+			code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
+		}
+		capsearch_write_results(dir, cs, &r, &ctx);
+		if (r.found)
+			printf("capacity-search: best value %g (%lld iterations)\n", r.best_value,
+			       (long long)r.iterations_run);
+		else
+			printf("capacity-search: no value met the SLOs (%lld iterations)\n", (long long)r.iterations_run);
+	}
+	if (ctx.server) {
+		server_stop(ctx.server);
+		server_handle_free(ctx.server);
+	}
+	for (size_t i = 0; i < ctx.n; i++) {
+		free(ctx.run_dirs[i]);
+		cJSON_Delete(ctx.slo_results[i]);
+	}
+	free(ctx.runs_dir);
+	free(dir);
+	return code;
+}
 
 int meta_capacity_search_main(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "veeksha: '%s' is not implemented yet\n", argv[0]);
-	return 2;
+	struct config_capacity_set set;
+	memset(&set, 0, sizeof set);
+	int r = config_parse_capacity_args(argc, argv, &set);
+	if (r == CONFIG_HELP_PRINTED)
+		return 0;
+	if (r != CONFIG_OK)
+		return CONFIG_EXIT_USAGE;
+	if (set.opts.quiet)
+		log_set_level(LOG_WARN);
+	int worst = 0;
+	for (size_t i = 0; i < set.count && !runner_signal_pending(); i++) {
+		int c = capsearch_one(&set.items[i], &set.opts);
+		if (c > worst)
+			worst = c;
+	}
+	config_capacity_set_free(&set);
+	return worst;
 }

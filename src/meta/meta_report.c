@@ -1,11 +1,315 @@
-/* Placeholder until the module lands: announces itself and exits 2. */
+/* veeksha report A B ...: a side-by-side table of the key metrics of runs or sweeps, printed and
+ * written as Markdown and CSV (--output PREFIX, default "report": report.md, report.csv).
+ * Each argument may be a run directory (has metrics/), an output directory holding runs (the newest
+ * run is used) or a sweep directory (every run of the sweep becomes a column). */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
+#include "core/buf.h"
+#include "core/fsutil.h"
+#include "core/jsonw.h"
+#include "core/xalloc.h"
+
+#define REPORT_MAX_COLS 256
+
+struct report_col {
+	char *label;
+	char *run_dir;
+	cJSON *summary;
+	cJSON *throughput;
+	cJSON *slo;
+	double duration_s;
+	double output_tokens;
+};
+
+static bool report_is_run(const char *dir)
+{
+	char *p = xasprintf("%s/metrics/summary_stats.json", dir);
+	bool r = fs_exists(p);
+	free(p);
+	return r;
+}
+
+static cJSON *report_json(const char *path)
+{
+	char *t = fs_read_file(path, NULL);
+	cJSON *j = t ? cJSON_Parse(t) : NULL;
+	free(t);
+	return j;
+}
+
+static const char *report_base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s && s[1] ? s + 1 : p;
+}
+
+static void report_load_rows(struct report_col *c)
+{
+	/* duration and output tokens for the run's overall output throughput */
+	char *p = xasprintf("%s/metrics/request_level_metrics.jsonl", c->run_dir);
+	FILE *f = fopen(p, "r");
+	free(p);
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	double t0 = INFINITY, t1 = -INFINITY;
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *o = cJSON_Parse(line);
+		if (!o)
+			continue;
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "scheduler_dispatched_at");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "client_completed_at");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "num_output_tokens");
+		if (cJSON_IsNumber(d) && d->valuedouble < t0)
+			t0 = d->valuedouble;
+		if (cJSON_IsNumber(e) && e->valuedouble > t1)
+			t1 = e->valuedouble;
+		if (cJSON_IsNumber(n))
+			c->output_tokens += n->valuedouble;
+		cJSON_Delete(o);
+	}
+	free(line);
+	fclose(f);
+	c->duration_s = t1 > t0 ? t1 - t0 : 0;
+}
+
+static void report_add_run(struct report_col *cols, size_t *n, const char *run_dir, const char *label)
+{
+	if (*n >= REPORT_MAX_COLS)
+		return;
+	struct report_col *c = &cols[(*n)++];
+	memset(c, 0, sizeof *c);
+	c->label = xstrdup(label);
+	c->run_dir = xstrdup(run_dir);
+	char *p = xasprintf("%s/metrics/summary_stats.json", run_dir);
+	c->summary = report_json(p);
+	free(p);
+	p = xasprintf("%s/metrics/throughput_metrics.json", run_dir);
+	c->throughput = report_json(p);
+	free(p);
+	p = xasprintf("%s/metrics/slo_results.json", run_dir);
+	c->slo = report_json(p);
+	free(p);
+	report_load_rows(c);
+}
+
+/* Newest run directory directly below dir, or NULL. */
+static char *report_newest_run(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	char *best = NULL;
+	time_t best_t = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *sub = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (report_is_run(sub) && stat(sub, &st) == 0 && (!best || st.st_mtime >= best_t)) {
+			free(best);
+			best = xstrdup(sub);
+			best_t = st.st_mtime;
+		}
+		free(sub);
+	}
+	closedir(d);
+	return best;
+}
+
+static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
+{
+	if (report_is_run(arg)) {
+		report_add_run(cols, n, arg, report_base(arg));
+		return 0;
+	}
+	char *manifest = xasprintf("%s/sweep_manifest.json", arg);
+	cJSON *m = report_json(manifest);
+	free(manifest);
+	if (m) {
+		const cJSON *runs = cJSON_GetObjectItemCaseSensitive(m, "runs"), *r;
+		size_t k = 0;
+		cJSON_ArrayForEach(r, runs)
+		{
+			const cJSON *rd = cJSON_GetObjectItemCaseSensitive(r, "run_dir");
+			if (cJSON_IsString(rd) && report_is_run(rd->valuestring)) {
+				char *label = xasprintf("%s#%zu", report_base(arg), k);
+				report_add_run(cols, n, rd->valuestring, label);
+				free(label);
+			}
+			k++;
+		}
+		cJSON_Delete(m);
+		return 0;
+	}
+	char *newest = report_newest_run(arg);
+	if (newest) {
+		report_add_run(cols, n, newest, arg);
+		free(newest);
+		return 0;
+	}
+	fprintf(stderr, "veeksha report: '%s' is not a run directory, a sweep directory or a directory holding runs\n",
+		arg);
+	return -1;
+}
+
+struct report_metric {
+	const char *label;
+	const char *key;  /* summary_stats.json key, or NULL for computed */
+	double scale;     /* e.g. 1000 for s -> ms */
+	int kind;         /* 0 summary number, 1 output tok/s overall, 2 all_slos_met, 3 tpot_based_throughput */
+};
+
+static const struct report_metric report_metrics[] = {
+	{"Requests", "Number of Requests", 1, 0},
+	{"Completed", "Number of Completed Requests", 1, 0},
+	{"Error rate", "Error Rate", 1, 0},
+	{"TTFC p50 (ms)", "Time to First Chunk (P50)", 1000, 0},
+	{"TTFC p90 (ms)", "Time to First Chunk (P90)", 1000, 0},
+	{"TTFC p99 (ms)", "Time to First Chunk (P99)", 1000, 0},
+	{"TBC p50 (ms)", "Time Between Chunks (P50)", 1000, 0},
+	{"TBC p99 (ms)", "Time Between Chunks (P99)", 1000, 0},
+	{"TPOT p50 (ms)", "Time per Output Token (P50)", 1000, 0},
+	{"TPOT p99 (ms)", "Time per Output Token (P99)", 1000, 0},
+	{"E2E p50 (s)", "End to End Latency (P50)", 1, 0},
+	{"E2E p99 (s)", "End to End Latency (P99)", 1, 0},
+	{"Output tokens/s (run)", NULL, 1, 1},
+	{"All SLOs met", NULL, 1, 2},
+};
+
+static void report_cell(const struct report_col *c, const struct report_metric *m, char *out, size_t len)
+{
+	snprintf(out, len, "-");
+	if (m->kind == 0) {
+		const cJSON *v = c->summary ? cJSON_GetObjectItemCaseSensitive(c->summary, m->key) : NULL;
+		if (v && cJSON_IsNumber(v)) {
+			double x = v->valuedouble * m->scale;
+			if (x == floor(x) && fabs(x) < 1e12 && m->scale == 1 && strstr(m->label, "rate") == NULL)
+				snprintf(out, len, "%.0f", x);
+			else
+				snprintf(out, len, "%.4g", x);
+		}
+	} else if (m->kind == 1) {
+		if (c->duration_s > 0)
+			snprintf(out, len, "%.1f", c->output_tokens / c->duration_s);
+	} else if (m->kind == 2) {
+		const cJSON *v = c->slo ? cJSON_GetObjectItemCaseSensitive(c->slo, "all_slos_met") : NULL;
+		if (v)
+			snprintf(out, len, "%s", cJSON_IsTrue(v) ? "yes" : "no");
+	}
+}
 
 int meta_report_main(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "veeksha: '%s' is not implemented yet\n", argv[0]);
-	return 2;
+	const char *prefix = "report";
+	const char *args[REPORT_MAX_COLS];
+	size_t n_args = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: veeksha report [--output PREFIX] DIR [DIR ...]\n"
+			       "Compares runs side by side. DIR: a run directory, an output directory holding runs\n"
+			       "(its newest run is used) or a sweep directory (each run becomes a column).\n"
+			       "Writes PREFIX.md and PREFIX.csv (default prefix: report).\n");
+			return 0;
+		}
+		if (!strcmp(argv[i], "--output") || !strcmp(argv[i], "-o")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "veeksha report: --output needs a value\n");
+				return 2;
+			}
+			prefix = argv[++i];
+			continue;
+		}
+		if (argv[i][0] == '-') {
+			fprintf(stderr, "veeksha report: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+		if (n_args < REPORT_MAX_COLS)
+			args[n_args++] = argv[i];
+	}
+	if (n_args == 0) {
+		fprintf(stderr, "usage: veeksha report [--output PREFIX] DIR [DIR ...]\n");
+		return 2;
+	}
+	struct report_col *cols = xcalloc(REPORT_MAX_COLS, sizeof *cols);
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n_args; i++)
+		if (report_add_arg(cols, &n, args[i]) != 0)
+			rc = 2;
+	if (rc) {
+		free(cols);
+		return rc;
+	}
+	size_t nm = sizeof report_metrics / sizeof report_metrics[0];
+	struct buf md, csv;
+	buf_init(&md);
+	buf_init(&csv);
+	/* widths for the terminal table */
+	size_t w0 = 22, *w = xcalloc(n, sizeof *w);
+	for (size_t c = 0; c < n; c++)
+		w[c] = strlen(cols[c].label) > 10 ? strlen(cols[c].label) : 10;
+	printf("%-*s", (int)w0, "metric");
+	buf_puts(&md, "| metric |");
+	buf_puts(&csv, "metric");
+	for (size_t c = 0; c < n; c++) {
+		printf("  %*s", (int)w[c], cols[c].label);
+		buf_printf(&md, " %s |", cols[c].label);
+		buf_putc(&csv, ',');
+		buf_puts(&csv, cols[c].label);
+	}
+	printf("\n");
+	buf_puts(&md, "\n|---|");
+	for (size_t c = 0; c < n; c++)
+		buf_puts(&md, "---:|");
+	buf_putc(&md, '\n');
+	buf_putc(&csv, '\n');
+	for (size_t m = 0; m < nm; m++) {
+		printf("%-*s", (int)w0, report_metrics[m].label);
+		buf_printf(&md, "| %s |", report_metrics[m].label);
+		buf_printf(&csv, "\"%s\"", report_metrics[m].label);
+		for (size_t c = 0; c < n; c++) {
+			char cell[64];
+			report_cell(&cols[c], &report_metrics[m], cell, sizeof cell);
+			printf("  %*s", (int)w[c], cell);
+			buf_printf(&md, " %s |", cell);
+			buf_printf(&csv, ",%s", strcmp(cell, "-") ? cell : "");
+		}
+		printf("\n");
+		buf_putc(&md, '\n');
+		buf_putc(&csv, '\n');
+	}
+	buf_puts(&md, "\nRuns:\n\n");
+	for (size_t c = 0; c < n; c++)
+		buf_printf(&md, "- %s: `%s`\n", cols[c].label, cols[c].run_dir);
+	char *pmd = xasprintf("%s.md", prefix), *pcsv = xasprintf("%s.csv", prefix);
+	if (fs_write_file(pmd, md.data, md.len) != 0 || fs_write_file(pcsv, csv.data, csv.len) != 0) {
+		fprintf(stderr, "veeksha report: cannot write %s / %s\n", pmd, pcsv);
+		rc = 1;
+	} else {
+		printf("\nwrote %s and %s\n", pmd, pcsv);
+	}
+	free(pmd);
+	free(pcsv);
+	buf_free(&md);
+	buf_free(&csv);
+	for (size_t c = 0; c < n; c++) {
+		free(cols[c].label);
+		free(cols[c].run_dir);
+		cJSON_Delete(cols[c].summary);
+		cJSON_Delete(cols[c].throughput);
+		cJSON_Delete(cols[c].slo);
+	}
+	free(w);
+	free(cols);
+	return rc;
 }

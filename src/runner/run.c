@@ -208,7 +208,7 @@ static void run_begin_stop(struct run_state *st, double grace_s, const char *why
 {
 	if (!st->stopping) {
 		st->stopping = true;
-		traffic_stop_new_sessions(st->traffic);
+		traffic_stop_dispatch(st->traffic);
 		if (st->sched_timer) {
 			ev_timer_cancel(st->loop, st->sched_timer);
 			st->sched_timer = 0;
@@ -315,7 +315,12 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		out->exit_code = 2;
 		goto out_cfg;
 	}
-	const struct tok *tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
+	if (cfg.has_server && server_validate(&cfg.server, err, sizeof err) != 0) {
+		log_error("server: %s", err);
+		out->exit_code = 2;
+		goto out_cfg;
+	}
+	struct tok *tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
 	st.gen = wl_session_gen_create(&cfg, tok, err, sizeof err);
 	if (!st.gen) {
 		log_error("%s", err);
@@ -436,6 +441,7 @@ out_loop:
 	}
 out_gen:
 	wl_session_gen_free(st.gen);
+	tok_free(tok);
 out_cfg:
 	config_benchmark_free(&cfg);
 }

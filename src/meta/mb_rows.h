@@ -1,0 +1,32 @@
+#ifndef VK_META_MB_ROWS_H
+#define VK_META_MB_ROWS_H
+/* Rows of a run's metrics/request_level_metrics.jsonl, as the microbenchmarks need them. */
+#include <stddef.h>
+#include <stdint.h>
+
+struct mb_row {
+	int64_t request_id;
+	double dispatched_s, picked_up_s, completed_s;
+	double ttfc_s, tpot_s, e2e_s;
+	int64_t prompt_tokens, output_tokens, requested_output_tokens, target_prompt_tokens;
+	int is_stream;
+};
+
+struct mb_rows {
+	struct mb_row *v;
+	size_t n, cap;
+	char *run_dir; /* the benchmark run directory found under the parent */
+};
+
+/* Finds the (single, newest) run directory under parent_dir and reads its rows. 0 or -1. */
+int mb_rows_load(const char *parent_dir, struct mb_rows *out);
+void mb_rows_free(struct mb_rows *r);
+
+/* Statistics in seconds over a filtered copy: {mean, median, p99, min, max, count}. */
+struct mb_stats {
+	double mean, median, p50, p99, min, max;
+	size_t count;
+};
+void mb_stats_of(double *values, size_t n, struct mb_stats *out); /* sorts values */
+
+#endif
