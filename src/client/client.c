@@ -1,0 +1,909 @@
+/* The streaming OpenAI-compatible client: libcurl multi_socket_action on a core/ev.h loop.
+ * This file (with nothing else in src/client) includes curl.h. See docs/CLIENT.md. */
+#include "client/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "client/openai.h"
+#include "client/sse.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define CLIENT_ERR_BODY_MAX ((size_t)64 << 10)   /* kept of a non-2xx body for the message */
+#define CLIENT_JSON_BODY_MAX ((size_t)64 << 20)  /* non-streamed JSON response limit */
+
+struct client_seg {
+	size_t text_end;
+	size_t reasoning_end;
+};
+
+struct creq {
+	struct client *c;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;          /* request body (curl reads it during the transfer) */
+	struct buf raw;           /* non-SSE response body (JSON or error text) */
+	struct buf reasoning;     /* reasoning_content text */
+	struct sse_parser sse;
+	struct client_seg *segs;  /* per chunk: end offsets in rec->text and reasoning */
+	size_t n_segs, cap_segs;
+
+	const struct wl_request *req;
+	struct rec_record *rec;
+	bool chat;
+	bool headers_seen;
+	bool is_sse;
+	bool done_seen;           /* "[DONE]" */
+	bool finish_seen;         /* a finish_reason was received */
+	bool deferred;            /* queued while the client was inside curl; not started yet */
+	long status;
+	int64_t cb_t_ns;          /* arrival time of the bytes being parsed */
+	int64_t last_byte_ns;
+	int64_t usage_completion; /* -1 = none */
+	int64_t usage_prompt;
+	int64_t cont_last;        /* last cumulative completion_tokens seen on a content event */
+	bool cont_usage;          /* usage arrives with content events (continuous usage stats) */
+
+	char errbuf[CURL_ERROR_SIZE];
+	enum rec_error err_kind;  /* REC_OK = none yet */
+	int err_code;
+	char err_msg[256];
+
+	struct creq *prev, *next; /* in-flight / deferred list, or free list (next only) */
+};
+
+struct client {
+	const struct cfg_client *cfg;
+	struct ev_loop *loop;
+	const struct tok *tok;
+	client_done_fn done;
+	client_event_fn event;
+	void *ctx;
+	struct oai_spec spec;
+
+	CURLM *multi;
+	uint64_t timer_id;        /* curl's timeout timer; 0 = none */
+	uint64_t kick_id;         /* timer starting deferred requests; 0 = none */
+	int in_action;            /* > 0 while inside curl_multi_socket_action (curl callbacks) */
+	char *url_chat, *url_completions;
+	char *auth_header;        /* NULL when no API key */
+	struct curl_slist *resolve;
+	size_t pool_size;         /* CURLMOPT_MAXCONNECTS currently set */
+
+	struct creq *active;      /* in flight (started) */
+	struct creq *deferred_head, *deferred_tail;
+	struct creq *free_list;
+	size_t n_active, n_deferred;
+
+	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
+};
+
+/* ---- global init ---- */
+
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+
+static void client_global_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_ALL);
+	/* a peer closing a keep-alive socket must not kill the process */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void client_global_init(void) { pthread_once(&client_once, client_global_init_once); }
+
+/* ---- small helpers ---- */
+
+static void client_list_add(struct creq **head, struct creq *r)
+{
+	r->prev = NULL;
+	r->next = *head;
+	if (*head)
+		(*head)->prev = r;
+	*head = r;
+}
+
+static void client_list_del(struct creq **head, struct creq *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		*head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void client_fail(struct creq *r, enum rec_error kind, int code, const char *msg)
+{
+	if (r->err_kind != REC_OK)
+		return; /* first error wins */
+	r->err_kind = kind;
+	r->err_code = code;
+	snprintf(r->err_msg, sizeof r->err_msg, "%s", msg);
+}
+
+/* ---- response handling (curl callbacks) ---- */
+
+static void client_record_content(struct creq *r, const struct oai_event *ev)
+{
+	struct rec_record *rec = r->rec;
+	bool has_content = ev->content && ev->content_len;
+	bool has_reasoning = ev->reasoning && ev->reasoning_len;
+	int32_t tokens = 0;
+	if (ev->has_usage && ev->completion_tokens >= 0) {
+		if (has_content || has_reasoning) {
+			r->cont_usage = true;
+			int64_t d = ev->completion_tokens - r->cont_last;
+			tokens = d > 0 ? (int32_t)d : 0;
+			r->cont_last = ev->completion_tokens;
+		}
+	}
+	if (!has_content && !has_reasoning)
+		return;
+	if (has_content)
+		rec_append_text(rec, ev->content, ev->content_len);
+	if (has_reasoning)
+		buf_append(&r->reasoning, ev->reasoning, ev->reasoning_len);
+	rec_add_chunk(rec, r->cb_t_ns, tokens);
+	if (r->n_segs == r->cap_segs)
+		xgrow((void **)&r->segs, &r->cap_segs, r->n_segs + 1, sizeof *r->segs);
+	r->segs[r->n_segs].text_end = rec->text_len;
+	r->segs[r->n_segs].reasoning_end = r->reasoning.len;
+	r->n_segs++;
+	if (rec->n_chunks == 1 && r->c->event)
+		r->c->event(r->c->ctx, rec, CLIENT_EVENT_FIRST_CHUNK);
+}
+
+static void client_apply_event(struct creq *r, const struct oai_event *ev)
+{
+	if (ev->has_usage) {
+		if (ev->completion_tokens >= 0)
+			r->usage_completion = ev->completion_tokens;
+		if (ev->prompt_tokens >= 0)
+			r->usage_prompt = ev->prompt_tokens;
+	}
+	client_record_content(r, ev);
+	if (ev->finish_reason)
+		r->finish_seen = true;
+}
+
+static int client_on_sse(void *ctx, const struct sse_event *sev)
+{
+	struct creq *r = ctx;
+	if (sse_is_done(sev->data, sev->data_len)) {
+		r->done_seen = true;
+		return 0;
+	}
+	struct oai_event ev;
+	if (oai_parse(sev->data, sev->data_len, &ev) != OAI_PARSE_OK) {
+		char m[160];
+		snprintf(m, sizeof m, "Malformed stream event: %.100s", sev->data);
+		client_fail(r, REC_ERR_MALFORMED, 520, m);
+		return 1;
+	}
+	if (ev.is_error) {
+		client_fail(r, REC_ERR_STREAM, ev.error_code, ev.error_msg);
+		oai_event_clear(&ev);
+		return 1;
+	}
+	client_apply_event(r, &ev);
+	oai_event_clear(&ev);
+	return 0;
+}
+
+static bool client_status_ok(long status) { return status >= 200 && status < 300; }
+
+static void client_headers_done(struct creq *r)
+{
+	long status = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 100 && status < 200)
+		return; /* interim response (e.g. 100 Continue): the final headers follow */
+	r->status = status;
+	r->headers_seen = true;
+	r->rec->headers_ns = clock_mono_ns();
+	r->rec->http_status = (int)status;
+	const char *ct = NULL;
+	curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
+	r->is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
+	if (r->c->event)
+		r->c->event(r->c->ctx, r->rec, CLIENT_EVENT_HEADERS);
+}
+
+static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct creq *r = ud;
+	size_t n = size * nmemb;
+	if (!r->headers_seen && (n == 2 && ptr[0] == '\r' && ptr[1] == '\n'))
+		client_headers_done(r);
+	else if (!r->headers_seen && n == 1 && ptr[0] == '\n')
+		client_headers_done(r);
+	return n;
+}
+
+static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct creq *r = ud;
+	size_t n = size * nmemb;
+	/* one timestamp per receive batch, before any parsing */
+	int64_t t = clock_mono_ns();
+	r->cb_t_ns = t;
+	r->last_byte_ns = t;
+	if (!r->headers_seen)
+		client_headers_done(r);
+	if (!client_status_ok(r->status)) {
+		size_t room = CLIENT_ERR_BODY_MAX > r->raw.len ? CLIENT_ERR_BODY_MAX - r->raw.len : 0;
+		buf_append(&r->raw, ptr, n < room ? n : room);
+		return n;
+	}
+	if (r->is_sse) {
+		int rc = sse_feed(&r->sse, ptr, n);
+		if (rc == -1)
+			client_fail(r, REC_ERR_MALFORMED, 520, "Malformed stream: event too large");
+		return rc ? 0 : n; /* 0 aborts the transfer (CURLE_WRITE_ERROR); the error is recorded */
+	}
+	if (r->raw.len + n > CLIENT_JSON_BODY_MAX) {
+		client_fail(r, REC_ERR_MALFORMED, 520, "Malformed response: body too large");
+		return 0;
+	}
+	buf_append(&r->raw, ptr, n);
+	return n;
+}
+
+/* ---- completion ---- */
+
+static size_t client_count(const struct client *c, const char *s, size_t n)
+{
+	if (!s || !n)
+		return 0;
+	return tok_count(c->tok, s, n);
+}
+
+static void client_count_tokens(struct creq *r)
+{
+	struct client *c = r->c;
+	struct rec_record *rec = r->rec;
+	const struct wl_request *req = r->req;
+	const char *p = req->prompt_text ? req->prompt_text : "";
+	rec->num_delta_prompt_tokens = (int64_t)client_count(c, p, strlen(p));
+	int64_t total = rec->num_delta_prompt_tokens;
+	if (r->chat) {
+		for (size_t i = 0; i < req->n_history; i++) {
+			const char *h = req->history[i].content;
+			if (h)
+				total += (int64_t)client_count(c, h, strlen(h));
+		}
+	}
+	rec->num_total_prompt_tokens = total;
+	/* tokens per chunk where the server did not say: count each chunk's text */
+	size_t t0 = 0, r0 = 0;
+	for (size_t i = 0; i < r->n_segs && i < rec->n_chunks; i++) {
+		size_t t1 = r->segs[i].text_end, r1 = r->segs[i].reasoning_end;
+		if (rec->chunks[i].tokens == 0) {
+			size_t k = client_count(c, rec->text + t0, t1 - t0) +
+				   client_count(c, r->reasoning.data + r0, r1 - r0);
+			rec->chunks[i].tokens = (int32_t)(k ? k : 1);
+		}
+		t0 = t1;
+		r0 = r1;
+	}
+	if (r->usage_completion >= 0) {
+		rec->num_output_tokens = r->usage_completion;
+		rec->usage_from_server = true;
+	} else {
+		rec->num_output_tokens = (int64_t)(client_count(c, rec->text, rec->text_len) +
+						   client_count(c, r->reasoning.data, r->reasoning.len));
+		rec->usage_from_server = false;
+	}
+}
+
+static void client_map_curl_error(struct creq *r, CURLcode res, const char *errbuf)
+{
+	char m[256];
+	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(res);
+	switch (res) {
+	case CURLE_OPERATION_TIMEDOUT:
+		client_fail(r, REC_ERR_TIMEOUT, 408, "Request timed out");
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		snprintf(m, sizeof m, "Connection error: %s", detail);
+		client_fail(r, REC_ERR_CONNECT, 503, m);
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+		snprintf(m, sizeof m, "Connection closed mid-response: %s", detail);
+		client_fail(r, REC_ERR_RESET, 520, m);
+		break;
+	default:
+		snprintf(m, sizeof m, "Request failed: %s", detail);
+		client_fail(r, REC_ERR_RESET, 520, m);
+		break;
+	}
+}
+
+static void client_finish_json(struct creq *r)
+{
+	if (r->raw.len == 0)
+		return; /* success without content: 0 output tokens */
+	struct oai_event ev;
+	if (oai_parse(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK) {
+		char m[160];
+		snprintf(m, sizeof m, "Malformed response: %.100s", r->raw.data);
+		client_fail(r, REC_ERR_MALFORMED, 520, m);
+		return;
+	}
+	if (ev.is_error) {
+		client_fail(r, REC_ERR_STREAM, ev.error_code, ev.error_msg);
+	} else {
+		r->cb_t_ns = r->last_byte_ns;
+		client_apply_event(r, &ev);
+	}
+	oai_event_clear(&ev);
+}
+
+static void client_recycle(struct client *c, struct creq *r)
+{
+	if (r->headers) {
+		curl_slist_free_all(r->headers);
+		r->headers = NULL;
+	}
+	r->req = NULL;
+	r->rec = NULL;
+	r->next = c->free_list;
+	r->prev = NULL;
+	c->free_list = r;
+}
+
+/* Transfer ended (or was cancelled): fill the record and hand it over. r is already detached
+ * from curl and from the in-flight list. */
+static void client_complete(struct creq *r, bool transferred, CURLcode res, const char *errbuf)
+{
+	struct client *c = r->c;
+	struct rec_record *rec = r->rec;
+	rec->completed_ns = clock_mono_ns();
+	if (transferred && r->err_kind == REC_OK) {
+		if (res != CURLE_OK) {
+			client_map_curl_error(r, res, errbuf);
+		} else if (!client_status_ok(r->status)) {
+			char m[256];
+			oai_error_message(r->raw.data, r->raw.len, m, sizeof m);
+			if (!*m)
+				snprintf(m, sizeof m, "HTTP %ld", r->status);
+			client_fail(r, REC_ERR_HTTP, (int)r->status, m);
+		} else if (r->is_sse) {
+			int rc = sse_finish(&r->sse);
+			if (rc == -1)
+				client_fail(r, REC_ERR_MALFORMED, 520, "Malformed stream: event too large");
+			if (r->err_kind == REC_OK && !r->done_seen && !r->finish_seen)
+				client_fail(r, REC_ERR_RESET, 520,
+					    "Stream closed before completion (no [DONE] and no finish_reason)");
+		} else {
+			client_finish_json(r);
+		}
+	}
+	rec->is_stream = r->is_sse;
+	if (!r->is_sse && r->err_kind == REC_OK && rec->n_chunks == 0 && rec->text_len == 0)
+		rec->is_stream = false;
+	client_count_tokens(r);
+	if (r->err_kind == REC_OK) {
+		rec->success = true;
+		rec->error_kind = REC_OK;
+		rec->error_code = 0;
+		rec->error_msg[0] = '\0';
+	} else {
+		rec_set_error(rec, r->err_kind, r->err_code, "%s", r->err_msg);
+	}
+	const struct wl_request *req = r->req;
+	client_recycle(c, r);
+	c->done(c->ctx, rec, req);
+}
+
+static void client_check_info(struct client *c)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(c->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		CURL *easy = msg->easy_handle;
+		CURLcode res = msg->data.result;
+		struct creq *r = NULL;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+		curl_multi_remove_handle(c->multi, easy);
+		if (!r)
+			continue;
+		client_list_del(&c->active, r);
+		c->n_active--;
+		client_complete(r, true, res, r->errbuf);
+	}
+}
+
+static void client_action(struct client *c, curl_socket_t s, int flags)
+{
+	int running = 0;
+	c->in_action++;
+	CURLMcode mc = curl_multi_socket_action(c->multi, s, flags, &running);
+	c->in_action--;
+	if (mc != CURLM_OK)
+		log_warn("client: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+	client_check_info(c);
+}
+
+/* ---- curl multi <-> ev loop ---- */
+
+static void client_on_socket(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	struct client *c = ctx;
+	int flags = 0;
+	if (events & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	client_action(c, fd, flags);
+}
+
+static int client_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	(void)easy;
+	(void)socketp;
+	struct client *c = userp;
+	if (what == CURL_POLL_REMOVE) {
+		ev_fd_del(c->loop, s);
+		return 0;
+	}
+	uint32_t ev = 0;
+	if (what & CURL_POLL_IN)
+		ev |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		ev |= EV_WRITE;
+	if (ev_fd_set(c->loop, s, ev, client_on_socket, c) < 0)
+		log_warn("client: cannot watch socket %d: %s", (int)s, strerror(errno));
+	return 0;
+}
+
+static void client_on_timer(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct client *c = ctx;
+	/* this timer has fired: forget it before curl possibly re-arms one (stale-timer busy loop) */
+	c->timer_id = 0;
+	c->timer_fires++;
+	client_action(c, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int client_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	(void)multi;
+	struct client *c = userp;
+	if (c->timer_id) {
+		ev_timer_cancel(c->loop, c->timer_id);
+		c->timer_id = 0;
+	}
+	if (timeout_ms >= 0)
+		c->timer_id = ev_timer_at(c->loop, clock_mono_ns() + (int64_t)timeout_ms * 1000000LL,
+					  client_on_timer, c);
+	return 0;
+}
+
+/* ---- creation ---- */
+
+static bool client_is_ip_literal(const char *h)
+{
+	if (!h || !*h)
+		return false;
+	if (strchr(h, ':'))
+		return true; /* IPv6 */
+	for (const char *p = h; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return false;
+	return true;
+}
+
+/* Resolve the API host once and pin it (CURLOPT_RESOLVE) so that thousands of handles starting at
+ * once do not each resolve it (DNS storms). Failure just leaves resolution to curl. */
+static void client_preresolve(struct client *c, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	if (client_is_ip_literal(host) || host[0] == '[')
+		goto out;
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+		goto out;
+	struct buf entry;
+	buf_init(&entry);
+	buf_printf(&entry, "%s:%s:", host, port);
+	int n = 0;
+	for (struct addrinfo *ai = res; ai && n < 8; ai = ai->ai_next) {
+		char ip[NI_MAXHOST];
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof ip, NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		buf_printf(&entry, ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s", n ? "," : "", ip);
+		n++;
+	}
+	freeaddrinfo(res);
+	if (n)
+		c->resolve = curl_slist_append(NULL, entry.data);
+	buf_free(&entry);
+out:
+	curl_free(host);
+	curl_free(port);
+	if (u)
+		curl_url_cleanup(u);
+}
+
+static const char *client_env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop, const struct tok *tok,
+			     client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len)
+{
+	client_global_init();
+	const char *base = cfg->api_base && *cfg->api_base ? cfg->api_base : client_env("OPENAI_API_BASE");
+	if (!base) {
+		snprintf(err, err_len, "no API base: set client.api_base or OPENAI_API_BASE");
+		return NULL;
+	}
+	if (!done || !loop || !tok) {
+		snprintf(err, err_len, "client_create: loop, tokenizer and done callback are required");
+		return NULL;
+	}
+	struct client *c = xcalloc(1, sizeof *c);
+	c->cfg = cfg;
+	c->loop = loop;
+	c->tok = tok;
+	c->done = done;
+	c->event = event;
+	c->ctx = ctx;
+	if (oai_spec_init(&c->spec, cfg, err, err_len) < 0) {
+		free(c);
+		return NULL;
+	}
+	size_t bl = strlen(base);
+	const char *slash = bl && base[bl - 1] == '/' ? "" : "/";
+	struct wl_request probe;
+	memset(&probe, 0, sizeof probe);
+	probe.api_mode = WL_API_CHAT;
+	c->url_chat = xasprintf("%s%s%s", base, slash, oai_path(cfg, &probe));
+	probe.api_mode = WL_API_COMPLETIONS;
+	c->url_completions = xasprintf("%s%s%s", base, slash, oai_path(cfg, &probe));
+	const char *key = cfg->api_key && *cfg->api_key ? cfg->api_key : client_env("OPENAI_API_KEY");
+	if (key)
+		c->auth_header = xasprintf("Authorization: Bearer %s", key);
+	client_preresolve(c, c->url_chat);
+
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		snprintf(err, err_len, "curl_multi_init failed");
+		client_free(c);
+		return NULL;
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, client_socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, client_timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+	client_set_pool_size(c, 16);
+	return c;
+}
+
+void client_set_pool_size(struct client *c, size_t n)
+{
+	if (n <= c->pool_size)
+		return;
+	c->pool_size = n;
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)n);
+}
+
+const char *client_url(const struct client *c, const struct wl_request *req)
+{
+	return oai_is_chat(c->cfg, req) ? c->url_chat : c->url_completions;
+}
+
+/* ---- submission ---- */
+
+static struct creq *client_creq_get(struct client *c)
+{
+	struct creq *r = c->free_list;
+	if (r) {
+		c->free_list = r->next;
+		r->next = NULL;
+		curl_easy_reset(r->easy);
+	} else {
+		r = xcalloc(1, sizeof *r);
+		r->c = c;
+		r->easy = curl_easy_init();
+		if (!r->easy) {
+			free(r);
+			return NULL;
+		}
+		buf_init(&r->body);
+		buf_init(&r->raw);
+		buf_init(&r->reasoning);
+		sse_init(&r->sse, client_on_sse, r);
+	}
+	buf_reset(&r->body);
+	buf_reset(&r->raw);
+	buf_reset(&r->reasoning);
+	sse_reset(&r->sse);
+	r->n_segs = 0;
+	r->headers_seen = r->is_sse = r->done_seen = r->finish_seen = r->deferred = false;
+	r->status = 0;
+	r->cb_t_ns = r->last_byte_ns = 0;
+	r->usage_completion = r->usage_prompt = -1;
+	r->cont_last = 0;
+	r->cont_usage = false;
+	r->err_kind = REC_OK;
+	r->err_code = 0;
+	r->err_msg[0] = '\0';
+	return r;
+}
+
+static void client_creq_destroy(struct creq *r)
+{
+	if (r->headers)
+		curl_slist_free_all(r->headers);
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	buf_free(&r->body);
+	buf_free(&r->raw);
+	buf_free(&r->reasoning);
+	sse_free(&r->sse);
+	free(r->segs);
+	free(r);
+}
+
+static int client_prepare(struct client *c, struct creq *r)
+{
+	const struct cfg_client *cfg = c->cfg;
+	const struct wl_request *req = r->req;
+	bool stream = cfg->stream;
+	r->chat = oai_is_chat(cfg, req);
+	if (oai_build_body(&c->spec, req, stream, &r->body) < 0)
+		return -1;
+	CURL *e = r->easy;
+	char idh[64];
+	snprintf(idh, sizeof idh, "X-Request-Id: %llu", (unsigned long long)req->id);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, stream ? "Accept: text/event-stream" : "Accept: application/json");
+	h = curl_slist_append(h, "Expect:");
+	h = curl_slist_append(h, idh);
+	if (c->auth_header)
+		h = curl_slist_append(h, c->auth_header);
+	r->headers = h;
+	curl_easy_setopt(e, CURLOPT_URL, client_url(c, req));
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+	if (cfg->request_timeout > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->request_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 3600L);
+	if (c->resolve)
+		curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, client_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+	r->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	return 0;
+}
+
+static int client_start(struct client *c, struct creq *r)
+{
+	if (c->n_active + 1 > c->pool_size)
+		client_set_pool_size(c, c->pool_size * 2 > c->n_active + 1 ? c->pool_size * 2 : c->n_active + 1);
+	r->rec->sent_ns = clock_mono_ns();
+	CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
+	if (mc != CURLM_OK) {
+		log_warn("client: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+		return -1;
+	}
+	client_list_add(&c->active, r);
+	c->n_active++;
+	return 0;
+}
+
+static void client_on_kick(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct client *c = ctx;
+	c->kick_id = 0;
+	/* start requests submitted from inside curl callbacks */
+	while (c->deferred_head) {
+		struct creq *r = c->deferred_head;
+		client_list_del(&c->deferred_head, r);
+		if (!c->deferred_head)
+			c->deferred_tail = NULL;
+		c->n_deferred--;
+		r->deferred = false;
+		if (client_start(c, r) < 0) {
+			client_fail(r, REC_ERR_CONNECT, 503, "Could not start the transfer");
+			client_complete(r, false, CURLE_OK, NULL);
+		}
+	}
+	client_action(c, CURL_SOCKET_TIMEOUT, 0);
+}
+
+int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec)
+{
+	struct creq *r = client_creq_get(c);
+	if (!r)
+		return -1;
+	int64_t intended = rec->intended_ns, dispatched = rec->dispatched_ns;
+	uint32_t total = rec->session_total_requests;
+	rec_reset(rec);
+	rec->intended_ns = intended;
+	rec->dispatched_ns = dispatched;
+	rec->session_total_requests = total;
+	rec->request_id = req->id;
+	rec->session_id = req->session_id;
+	rec->node_id = req->node_id;
+	rec->target_prompt_tokens = req->target_prompt_tokens;
+	rec->requested_output_tokens = req->target_output_tokens;
+	rec->is_stream = c->cfg->stream;
+	r->req = req;
+	r->rec = rec;
+	if (client_prepare(c, r) < 0) {
+		client_recycle(c, r);
+		return -1;
+	}
+	if (c->in_action) {
+		/* inside a curl callback (e.g. an event callback submitting the next request): curl does
+		 * not allow re-entry, start it from the loop right after */
+		r->deferred = true;
+		r->prev = c->deferred_tail;
+		r->next = NULL;
+		if (c->deferred_tail)
+			c->deferred_tail->next = r;
+		else
+			c->deferred_head = r;
+		c->deferred_tail = r;
+		c->n_deferred++;
+		if (!c->kick_id)
+			c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+		return 0;
+	}
+	if (client_start(c, r) < 0) {
+		client_recycle(c, r);
+		return -1;
+	}
+	/* drive it right away (connect or send on a pooled connection); completions found here are
+	 * handed over from the loop, never from inside client_submit */
+	int running = 0;
+	c->in_action++;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	c->in_action--;
+	if (!c->kick_id)
+		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+	return 0;
+}
+
+size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred; }
+
+uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
+
+void client_cancel_all(struct client *c, const char *why)
+{
+	const char *msg = why && *why ? why : "Cancelled";
+	/* detach everything first: done callbacks may submit new requests */
+	struct creq *list = c->active;
+	struct creq *def = c->deferred_head;
+	c->active = NULL;
+	c->deferred_head = c->deferred_tail = NULL;
+	c->n_active = 0;
+	c->n_deferred = 0;
+	for (struct creq *r = list; r;) {
+		struct creq *next = r->next;
+		curl_multi_remove_handle(c->multi, r->easy);
+		r->prev = r->next = NULL;
+		r->err_kind = REC_OK;
+		client_fail(r, REC_ERR_CANCELLED, 499, msg);
+		client_complete(r, false, CURLE_OK, NULL);
+		r = next;
+	}
+	for (struct creq *r = def; r;) {
+		struct creq *next = r->next;
+		r->prev = r->next = NULL;
+		r->rec->sent_ns = 0;
+		client_fail(r, REC_ERR_CANCELLED, 499, msg);
+		client_complete(r, false, CURLE_OK, NULL);
+		r = next;
+	}
+}
+
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	if (c->active || c->deferred_head)
+		client_cancel_all(c, "Client shut down");
+	if (c->timer_id)
+		ev_timer_cancel(c->loop, c->timer_id);
+	if (c->kick_id)
+		ev_timer_cancel(c->loop, c->kick_id);
+	while (c->free_list) {
+		struct creq *r = c->free_list;
+		c->free_list = r->next;
+		client_creq_destroy(r);
+	}
+	if (c->multi)
+		curl_multi_cleanup(c->multi); /* closes pooled connections (socket callback removes fds) */
+	if (c->timer_id)
+		ev_timer_cancel(c->loop, c->timer_id);
+	curl_slist_free_all(c->resolve);
+	free(c->url_chat);
+	free(c->url_completions);
+	free(c->auth_header);
+	oai_spec_free(&c->spec);
+	free(c);
+}
+
+/* ---- file descriptors ---- */
+
+int client_raise_nofile(size_t wanted, char *msg, size_t msg_len)
+{
+	struct rlimit rl;
+	if (msg_len)
+		msg[0] = '\0';
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(msg, msg_len, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	rlim_t target = rl.rlim_max;
+	if (target == RLIM_INFINITY)
+		target = wanted > (size_t)1 << 20 ? (rlim_t)wanted : (rlim_t)1 << 20;
+	if (rl.rlim_cur < target) {
+		struct rlimit nl = {.rlim_cur = target, .rlim_max = rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+			rl.rlim_cur = target;
+	}
+	if ((size_t)rl.rlim_cur < wanted) {
+		snprintf(msg, msg_len,
+			 "open-file limit is %llu (hard limit %llu) but the configured load needs about %zu "
+			 "descriptors; connections may fail with 'Too many open files'. Raise it (ulimit -n "
+			 "or /etc/security/limits.conf) or lower the concurrency",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, wanted);
+		return 1;
+	}
+	return 0;
+}

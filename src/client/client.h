@@ -1,0 +1,55 @@
+#ifndef VK_CLIENT_CLIENT_H
+#define VK_CLIENT_CLIENT_H
+/* The streaming OpenAI-compatible HTTP client: libcurl multi_socket_action driven by one
+ * core/ev.h loop. One `struct client` per loop/thread; every function must be called on the loop's
+ * thread. See docs/CLIENT.md for timestamps, token counting and error codes. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config_types.h"
+#include "core/ev.h"
+#include "metrics/record.h"
+#include "tokenizer/tokenizer.h"
+#include "workload/request.h"
+
+struct client;
+
+enum client_event {
+	CLIENT_EVENT_HEADERS = 1,     /* response headers received (rec->headers_ns set) */
+	CLIENT_EVENT_FIRST_CHUNK = 2  /* first content event recorded (rec->chunks[0] set) */
+};
+
+typedef void (*client_done_fn)(void *ctx, struct rec_record *rec, const struct wl_request *req);
+typedef void (*client_event_fn)(void *ctx, struct rec_record *rec, int event);
+
+/* cfg, loop and tok must outlive the client. event may be NULL. NULL + message in err on failure
+ * (no api_base in config nor OPENAI_API_BASE, bad additional_sampling_params, curl init failure). */
+struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop, const struct tok *tok,
+			     client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len);
+/* Start req now. rec is reset (allocations kept), its ids are filled from req, rec->sent_ns is set
+ * immediately before the transfer starts (intended_ns, dispatched_ns and session_total_requests
+ * are kept as the caller set them). req and rec must stay valid until done(ctx, rec, req) returns; done is called exactly once
+ * per successful submit, on the loop thread, never from inside client_submit.
+ * Returns 0, or -1 when the transfer could not even be created (done is then not called). */
+int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec);
+size_t client_in_flight(const struct client *c);
+/* Complete every in-flight request as REC_ERR_CANCELLED (code 499, message `why`) via done. */
+void client_cancel_all(struct client *c, const char *why);
+void client_free(struct client *c);
+
+/* Keep-alive pool: at least n idle connections are kept (CURLMOPT_MAXCONNECTS). The pool also
+ * grows automatically to the number of requests in flight. */
+void client_set_pool_size(struct client *c, size_t n);
+/* The URL the client posts to for req (api_base + '/' + path). */
+const char *client_url(const struct client *c, const struct wl_request *req);
+/* Times curl's timeout timer fired (diagnostics; a stale timer would make this grow while idle). */
+uint64_t client_timer_fires(const struct client *c);
+/* Call once before any thread is started (client_create also calls it, once per process). */
+void client_global_init(void);
+
+/* Raise RLIMIT_NOFILE toward the hard limit so that `wanted` descriptors fit. Returns 0 when the
+ * resulting soft limit is >= wanted, 1 when it stays below (msg holds a clear warning), -1 on error. */
+int client_raise_nofile(size_t wanted, char *msg, size_t msg_len);
+
+#endif

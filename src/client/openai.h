@@ -1,0 +1,70 @@
+#ifndef VK_CLIENT_OPENAI_H
+#define VK_CLIENT_OPENAI_H
+/* OpenAI-compatible request bodies and response decoding (no HTTP here; see client.h).
+ *
+ * Bodies:
+ *  - chat (`openai_chat_completions`, router with api_mode chat):
+ *      {"model","messages": history + {"role":"user","content":prompt}, "stream", "ignore_eos"}
+ *      + additional_sampling_params (key-by-key, replacing), then when target_output_tokens > 0:
+ *      max_tokens_param = target and min_tokens_param = target (each when set and absent),
+ *      then "stream_options": {"include_usage": true} when streaming and include_usage.
+ *  - completions (`openai_completions`, router with api_mode completions):
+ *      {"model","prompt","stream"} + sampling params; the max-tokens param (completions:
+ *      max_tokens_param; router: completions_max_tokens_param) = target when target > 0 and neither
+ *      "max_tokens" nor the param is present; no ignore_eos/min_tokens (as the reference).
+ *  Sampling-param aliases (lm-eval style): "until" -> "stop" (unless "stop" is set),
+ *  "max_gen_toks" -> the max-tokens param (unless already set). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config_types.h"
+#include "core/buf.h"
+#include "workload/request.h"
+
+struct cJSON;
+
+/* Parsed, validated form of the client config used for every body. */
+struct oai_spec {
+	const struct cfg_client *cfg;
+	struct cJSON *sampling;   /* additional_sampling_params parsed (object), owned */
+};
+
+int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, size_t err_len);
+void oai_spec_free(struct oai_spec *s);
+
+/* Which endpoint a request goes to: true = chat, false = completions. */
+bool oai_is_chat(const struct cfg_client *cfg, const struct wl_request *req);
+/* Path appended to api_base (with its trailing '/') for this request. */
+const char *oai_path(const struct cfg_client *cfg, const struct wl_request *req);
+/* Build the JSON body of req into out (appended). stream: request a streamed response. */
+int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool stream, struct buf *out);
+
+/* One decoded response object (an SSE event or a whole non-streamed JSON response). Pointers point
+ * into the parsed tree held in `tree` and stay valid until oai_event_clear(). */
+struct oai_event {
+	struct cJSON *tree;
+	const char *content;        /* choices[0].delta.content (chat stream), .message.content (chat
+	                             * JSON) or choices[0].text (completions); NULL when absent */
+	size_t content_len;
+	const char *reasoning;      /* delta/message reasoning_content (or "reasoning") */
+	size_t reasoning_len;
+	const char *finish_reason;  /* NULL when absent/null */
+	bool has_usage;
+	int64_t prompt_tokens;      /* -1 when absent */
+	int64_t completion_tokens;  /* -1 when absent */
+	bool is_error;
+	int error_code;             /* error.code when an integer (or a numeric string), else 400 */
+	char error_msg[256];
+};
+
+enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1 };
+/* Parse one JSON document. Returns OAI_PARSE_INVALID when it is not a JSON object. */
+int oai_parse(const char *json, size_t len, struct oai_event *ev);
+void oai_event_clear(struct oai_event *ev);
+
+/* Extract a human-readable error message from an HTTP error body (JSON error object, "message",
+ * "detail", or the body text itself, truncated). */
+void oai_error_message(const char *body, size_t len, char *msg, size_t msg_len);
+
+#endif

@@ -1,0 +1,241 @@
+/* OpenAI request bodies (exact JSON) and response decoding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "client/openai.h"
+
+static struct cfg_client chat_cfg(void)
+{
+	struct cfg_client c;
+	memset(&c, 0, sizeof c);
+	c.type = CFG_CLIENT_CHAT;
+	c.model = "m";
+	c.address_append_value = "chat/completions";
+	c.request_timeout = 300;
+	c.additional_sampling_params = "{}";
+	c.max_tokens_param = "max_completion_tokens";
+	c.ignore_eos = true;
+	c.completions_max_tokens_param = "max_tokens";
+	c.verify_tls = true;
+	c.stream = true;
+	c.include_usage = true;
+	return c;
+}
+
+static struct wl_request mkreq(const char *prompt, int64_t target, struct wl_message *hist, size_t nh)
+{
+	struct wl_request r;
+	memset(&r, 0, sizeof r);
+	r.id = 42;
+	r.prompt_text = (char *)prompt;
+	r.target_output_tokens = target;
+	r.history = hist;
+	r.n_history = nh;
+	r.history_parent = -1;
+	return r;
+}
+
+static void expect_body(const struct cfg_client *cfg, const struct wl_request *req, bool stream, const char *want)
+{
+	struct oai_spec s;
+	char err[256];
+	assert_int_equal(oai_spec_init(&s, cfg, err, sizeof err), 0);
+	struct buf b;
+	buf_init(&b);
+	assert_int_equal(oai_build_body(&s, req, stream, &b), 0);
+	assert_string_equal(b.data, want);
+	buf_free(&b);
+	oai_spec_free(&s);
+}
+
+static void test_chat_body(void **state)
+{
+	(void)state;
+	struct cfg_client c = chat_cfg();
+	struct wl_message hist[2] = {{"user", "hi"}, {"assistant", "hello \"there\""}};
+	struct wl_request r = mkreq("next?", 16, hist, 2);
+	expect_body(&c, &r, true,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+		    "\"content\":\"hello \\\"there\\\"\"},{\"role\":\"user\",\"content\":\"next?\"}],\"stream\":true,"
+		    "\"ignore_eos\":true,\"max_completion_tokens\":16,\"stream_options\":{\"include_usage\":true}}");
+	/* no target: no max tokens; include_usage off; not streaming */
+	r = mkreq("p", 0, NULL, 0);
+	c.include_usage = false;
+	c.ignore_eos = false;
+	expect_body(&c, &r, true,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+		    "\"ignore_eos\":false}");
+	c.include_usage = true;
+	expect_body(&c, &r, false,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+		    "\"ignore_eos\":false}");
+}
+
+static void test_chat_min_and_additional(void **state)
+{
+	(void)state;
+	struct cfg_client c = chat_cfg();
+	c.min_tokens_param = "min_tokens";
+	c.additional_sampling_params = "{\"temperature\":0.5,\"max_completion_tokens\":3,\"top_p\":1}";
+	struct wl_request r = mkreq("p", 8, NULL, 0);
+	/* max param already present (from additional params) is kept; min added */
+	expect_body(&c, &r, true,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+		    "\"ignore_eos\":true,\"temperature\":0.5,\"max_completion_tokens\":3,\"top_p\":1,"
+		    "\"min_tokens\":8,\"stream_options\":{\"include_usage\":true}}");
+	/* aliases: until -> stop, max_gen_toks -> max param; caller-provided stream_options kept */
+	c.min_tokens_param = NULL;
+	c.additional_sampling_params = "{\"until\":[\"\\n\"],\"max_gen_toks\":5,\"stream_options\":{\"x\":1}}";
+	expect_body(&c, &r, true,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+		    "\"ignore_eos\":true,\"stop\":[\"\\n\"],\"max_completion_tokens\":5,\"stream_options\":{\"x\":1}}");
+	/* an existing key is replaced in place (dict.update semantics) */
+	c.additional_sampling_params = "{\"ignore_eos\":false}";
+	expect_body(&c, &r, false,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+		    "\"ignore_eos\":false,\"max_completion_tokens\":8}");
+	/* bad additional params */
+	struct oai_spec s;
+	char err[256];
+	c.additional_sampling_params = "[1,2]";
+	assert_int_equal(oai_spec_init(&s, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "additional_sampling_params"));
+	c.additional_sampling_params = "{nope";
+	assert_int_equal(oai_spec_init(&s, &c, err, sizeof err), -1);
+}
+
+static void test_completions_body(void **state)
+{
+	(void)state;
+	struct cfg_client c = chat_cfg();
+	c.type = CFG_CLIENT_COMPLETIONS;
+	c.address_append_value = "completions";
+	c.max_tokens_param = "max_tokens";
+	c.min_tokens_param = "min_tokens"; /* not sent for completions (as the reference) */
+	struct wl_message hist[1] = {{"user", "ignored for completions"}};
+	struct wl_request r = mkreq("Once upon", 4, hist, 1);
+	expect_body(&c, &r, true,
+		    "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":true,\"max_tokens\":4,"
+		    "\"stream_options\":{\"include_usage\":true}}");
+	expect_body(&c, &r, false, "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":false,\"max_tokens\":4}");
+	/* max_tokens present in additional params: not overridden even with another param name */
+	c.max_tokens_param = "max_new";
+	c.additional_sampling_params = "{\"max_tokens\":2}";
+	expect_body(&c, &r, false, "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":false,\"max_tokens\":2}");
+	assert_string_equal(oai_path(&c, &r), "completions");
+	c.address_append_value = "chat/completions";
+	assert_string_equal(oai_path(&c, &r), "completions");
+	c.address_append_value = "v2/generate";
+	assert_string_equal(oai_path(&c, &r), "v2/generate");
+}
+
+static void test_router_body(void **state)
+{
+	(void)state;
+	struct cfg_client c = chat_cfg();
+	c.type = CFG_CLIENT_ROUTER;
+	c.completions_max_tokens_param = "max_tokens";
+	struct wl_request r = mkreq("p", 3, NULL, 0);
+	r.api_mode = WL_API_CHAT;
+	assert_true(oai_is_chat(&c, &r));
+	assert_string_equal(oai_path(&c, &r), "chat/completions");
+	expect_body(&c, &r, false,
+		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+		    "\"ignore_eos\":true,\"max_completion_tokens\":3}");
+	r.api_mode = WL_API_COMPLETIONS;
+	assert_false(oai_is_chat(&c, &r));
+	assert_string_equal(oai_path(&c, &r), "completions");
+	expect_body(&c, &r, false, "{\"model\":\"m\",\"prompt\":\"p\",\"stream\":false,\"max_tokens\":3}");
+}
+
+static void test_parse_events(void **state)
+{
+	(void)state;
+	struct oai_event ev;
+	const char *s = "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\",\"reasoning_content\":\"hmm\"},"
+			"\"finish_reason\":null}],\"usage\":null}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_false(ev.is_error);
+	assert_int_equal(ev.content_len, 2);
+	assert_memory_equal(ev.content, "Hi", 2);
+	assert_int_equal(ev.reasoning_len, 3);
+	assert_null(ev.finish_reason);
+	assert_false(ev.has_usage);
+	oai_event_clear(&ev);
+
+	s = "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":9}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_null(ev.content);
+	assert_true(ev.has_usage);
+	assert_int_equal(ev.prompt_tokens, 5);
+	assert_int_equal(ev.completion_tokens, 9);
+	oai_event_clear(&ev);
+
+	s = "{\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"length\"}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.content_len, 3);
+	assert_string_equal(ev.finish_reason, "length");
+	oai_event_clear(&ev);
+
+	s = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"full\"}}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_string_equal(ev.content, "full");
+	oai_event_clear(&ev);
+
+	s = "{\"error\":{\"message\":\"too long\",\"code\":413}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_true(ev.is_error);
+	assert_int_equal(ev.error_code, 413);
+	assert_string_equal(ev.error_msg, "too long");
+	oai_event_clear(&ev);
+
+	s = "{\"error\":{\"code\":\"context_length_exceeded\"}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_true(ev.is_error);
+	assert_int_equal(ev.error_code, 400);
+	assert_string_equal(ev.error_msg, "Unknown error");
+	oai_event_clear(&ev);
+
+	s = "{\"object\":\"error\",\"message\":\"bad\",\"code\":422}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_true(ev.is_error);
+	assert_int_equal(ev.error_code, 422);
+	oai_event_clear(&ev);
+
+	assert_int_equal(oai_parse("{nope", 5, &ev), OAI_PARSE_INVALID);
+	assert_int_equal(oai_parse("[1]", 3, &ev), OAI_PARSE_INVALID);
+	assert_int_equal(oai_parse("", 0, &ev), OAI_PARSE_INVALID);
+}
+
+static void test_error_message(void **state)
+{
+	(void)state;
+	char m[64];
+	const char *b = "{\"error\":{\"message\":\"internal boom\",\"code\":500}}";
+	oai_error_message(b, strlen(b), m, sizeof m);
+	assert_string_equal(m, "internal boom");
+	b = "{\"detail\":\"Not Found\"}";
+	oai_error_message(b, strlen(b), m, sizeof m);
+	assert_string_equal(m, "Not Found");
+	b = "plain\ntext";
+	oai_error_message(b, strlen(b), m, sizeof m);
+	assert_string_equal(m, "plain text");
+	oai_error_message(NULL, 0, m, sizeof m);
+	assert_string_equal(m, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chat_body),        cmocka_unit_test(test_chat_min_and_additional),
+		cmocka_unit_test(test_completions_body), cmocka_unit_test(test_router_body),
+		cmocka_unit_test(test_parse_events),     cmocka_unit_test(test_error_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
