@@ -288,7 +288,7 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
 	}
 	if (!cfg->client.api_base && !getenv("OPENAI_API_BASE")) {
 		snprintf(err, err_len,
-			 "client.api_base is not set: set client.api_base (or --client-api-base / env OPENAI_API_BASE), "
+			 "client.api_base is not set: set client.api_base (e.g. --openai-chat-completions-client-api-base, or env OPENAI_API_BASE), "
 			 "or add a server: section to launch one");
 		return -1;
 	}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Clock accuracy: against the simulated server in fixed mode (TTFT 50 ms, ITL 10 ms, 64 output
+# tokens) at 100 concurrent streams, TTFC p50 must be within 1 ms of 50 ms and TBC p50 within
+# 0.5 ms of 10 ms (issue 4's acceptance).
+source "$(dirname "$0")/lib.sh" "$@"
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 50 --itl-ms 10
+cat > "$TMP/cfg.yml" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: 100, rampup_seconds: 0}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 32}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 64}}}
+runtime: {max_sessions: 400, benchmark_timeout: 60}
+trace_recorder: {enabled: false}
+evaluators: [{type: performance, stream_metrics: false, slos: []}]
+YML
+"$VEEKSHA" benchmark --config "$TMP/cfg.yml" --output_dir "$TMP/out" --quiet > "$TMP/stdout.txt"
+check "benchmark exits 0" test $? -eq 0
+s=$(ls "$TMP"/out/*/metrics/summary_stats.json)
+ttfc=$(jq '."Time to First Chunk (P50)"' "$s")
+tbc=$(jq '."Time Between Chunks (P50)"' "$s")
+echo "TTFC p50 = $ttfc s, TBC p50 = $tbc s"
+check "400 requests completed" jq -e '."Number of Completed Requests" == 400' "$s"
+check "TTFC p50 within 1 ms of 50 ms ($ttfc)" python3 -c "import sys; sys.exit(0 if abs($ttfc-0.050) <= 0.001 else 1)"
+check "TBC p50 within 0.5 ms of 10 ms ($tbc)" python3 -c "import sys; sys.exit(0 if abs($tbc-0.010) <= 0.0005 else 1)"
+e2e_finish

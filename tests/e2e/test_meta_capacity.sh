@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Capacity search over concurrency with a TTFC p99 SLO against the simulated engine: the best value
+# equals an exhaustive scan's (every concurrency probed by the search is consistent with it), no
+# value is probed twice, and the results file has the reference's keys.
+source "$(dirname "$0")/lib.sh" "$@"
+port=$(e2e_free_port)
+# A small engine: 4 sequences per batch -> TTFC jumps once concurrency exceeds 4.
+e2e_start_sim "$port" --preset llama3-8b-h100 --max-num-seqs 4
+cat > "$TMP/cap.yml" <<YML
+output_dir: $TMP/cap_out
+start_value: 1
+max_value: 8
+expansion_factor: 2
+max_iterations: 10
+benchmark_config:
+  client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
+  session_generator:
+    type: synthetic
+    session_graph: {type: single_request}
+    channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+    output_spec: {text: {output_length_generator: {type: fixed, value: 20}}}
+  runtime: {max_sessions: 24, benchmark_timeout: 30}
+  evaluators:
+    - type: performance
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.05}]
+YML
+"$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap.yml" --quiet > "$TMP/stdout.txt" 2>&1
+check "capacity search exits 0" test $? -eq 0
+res=$(ls "$TMP"/cap_out/*/capacity_search_results.json | head -1)
+check "results file exists" test -f "$res"
+check "results keys" jq -e 'keys_unsorted == ["traffic_scheduler_type","searched_knob","start_value","max_value","expansion_factor","max_iterations","precision","iterations_run","best_value","best_run_dir","history"]' "$res"
+check "best value is 4 (the engine's batch size)" jq -e '.best_value == 4' "$res"
+check "no value probed twice" jq -e '[.history[].value] | length == (unique|length)' "$res"
+check "history consistent with a monotone threshold" jq -e 'all(.history[]; (.value <= 4) == .all_slos_met)' "$res"
+check "per-attempt run directories under runs/" test "$(ls -d "$(dirname "$res")"/runs/*/ | wc -l)" -eq "$(jq '.history|length' "$res")"
+e2e_finish

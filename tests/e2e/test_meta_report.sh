@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# veeksha report on two output directories (the seed's "Comparing servers" shape: results/vllm and
+# results/sglang) prints one table covering both and writes Markdown and CSV.
+source "$(dirname "$0")/lib.sh" "$@"
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 10 --itl-ms 1
+for name in vllm sglang; do
+  "$VEEKSHA" benchmark --benchmark-config-from-file "$SRC/examples/base_config.yml" \
+    --openai-chat-completions-client-api-base "http://127.0.0.1:$port/v1" --openai-chat-completions-client-model sim \
+    --runtime-max-sessions 4 --runtime-benchmark-timeout 30 --output-dir "$TMP/results/$name" --quiet > /dev/null
+  check "benchmark for $name exits 0" test $? -eq 0
+done
+cd "$TMP"
+"$VEEKSHA" report results/vllm results/sglang --output "$TMP/cmp" > report.txt
+check "report exits 0" test $? -eq 0
+check "table has both columns" bash -c "head -1 report.txt | grep -q results/vllm && head -1 report.txt | grep -q results/sglang"
+check "table has TTFC p99" grep -q "TTFC p99" report.txt
+check "markdown written" grep -q "| TTFC p50 (ms) |" "$TMP/cmp.md"
+check "csv written with 3 columns" bash -c "head -1 '$TMP/cmp.csv' | awk -F, '{exit (NF==3)?0:1}'"
+rc=0; "$VEEKSHA" report "$TMP/nope" 2>/dev/null || rc=$?
+check "bad directory exits 2" test "$rc" -eq 2
+e2e_finish

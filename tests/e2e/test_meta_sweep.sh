@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A sweep over 3 arrival rates x 2 prompt lengths produces 6 run directories under one sweep
+# directory with sweep_manifest.json, sweep_summary.json and sweep_summary.csv (reference §6.3).
+source "$(dirname "$0")/lib.sh" "$@"
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1
+cat > "$TMP/sweep.yml" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler:
+  type: rate
+  interval_generator: {type: poisson, arrival_rate: !expand [20, 40, 80]}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels:
+    - type: text
+      body_length_generator: {type: fixed, value: !expand [32, 64]}
+  output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
+runtime: {max_sessions: 10, benchmark_timeout: 30}
+YML
+"$VEEKSHA" benchmark --config "$TMP/sweep.yml" --output_dir "$TMP/out" --quiet > "$TMP/stdout.txt"
+check "sweep exits 0" test $? -eq 0
+sweep=$(ls -d "$TMP"/out/sweep_*/ | head -1)
+check "one sweep directory" test -n "$sweep"
+check "6 run directories" test "$(find "$sweep" -mindepth 2 -maxdepth 2 -name config.yml | wc -l)" -eq 6
+check "manifest lists 6 runs" jq -e '.num_runs == 6 and (.runs|length) == 6' "$sweep/sweep_manifest.json"
+check "summary has 6 entries with the reference keys" jq -e 'length == 6 and (.[0]|keys_unsorted) == ["run_index","run_dir","context_length","batch_size","output_length","traffic","runtime","summary_stats","throughput_metrics","prefill_group_stats","decode_window_stats","all_slos_met","slo_results"]' "$sweep/sweep_summary.json"
+check "csv header is the reference's" bash -c "head -1 '$sweep/sweep_summary.csv' | grep -qx 'run_index,run_dir,traffic_type,target_concurrent_sessions,arrival_rate,context_length,output_length,max_sessions,benchmark_timeout_s,num_requests,num_completed_requests,error_rate,all_slos_met,tpot_based_throughput,tbc_based_throughput'"
+check "csv has 6 rows" test "$(tail -n +2 "$sweep/sweep_summary.csv" | wc -l)" -eq 6
+# order: first key (arrival_rate) outermost -> rates 20,20,40,40,80,80 and lengths 32,64,32,64,...
+check "expansion order (first key outermost)" bash -c "cut -d, -f5,6 '$sweep/sweep_summary.csv' | tail -n +2 | tr '\n' ' ' | grep -q '^20.0,32 20.0,64 40.0,32 40.0,64 80.0,32 80.0,64 $'"
+e2e_finish
