@@ -500,8 +500,8 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 
 	if (!included) {
 		e->n_post_timeout++;
-		if (e->n_requests > 0)
-			e->n_requests--;
+		if (reg && e->n_requests > 0)
+			e->n_requests--; /* registered at dispatch, but not part of the measured run */
 		session_maybe_finalize(e, s);
 		return;
 	}

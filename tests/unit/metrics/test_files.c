@@ -1,11 +1,413 @@
+/* A small synthetic run through the public evaluator API; every file is compared with
+ * hand-computed expected text (key order, number formats, layouts). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <cmocka.h>
-static void test_placeholder(void **state) { (void)state; assert_true(1); }
+
+#include "metrics/evaluator.h"
+
+#define MS 1000000LL
+#define START (10000 * MS)
+
+static char *slurp(const char *dir, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)n + 1);
+	size_t got = fread(s, 1, (size_t)n, f);
+	s[got] = '\0';
+	fclose(f);
+	return s;
+}
+
+static void expect_file(const char *dir, const char *name, const char *want)
+{
+	char *got = slurp(dir, name);
+	if (!got)
+		fail_msg("missing %s/%s", dir, name);
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "---- %s: got\n%s\n---- want\n%s\n", name, got, want);
+		fail_msg("%s differs", name);
+	}
+	free(got);
+}
+
+static char *mkrun(void)
+{
+	char tmpl[] = "/tmp/vk_metrics_test_XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rm_rf(const char *dir)
+{
+	if (getenv("VK_TEST_KEEP")) {
+		fprintf(stderr, "kept %s\n", dir);
+		return;
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void add_req(struct evaluator *e, uint64_t id, uint64_t sess, uint32_t node, uint32_t total, uint32_t *parents,
+		    size_t n_parents, double wait, int64_t intended_ms, int64_t sent_ms, const int64_t *chunks_ms,
+		    size_t n_chunks, int64_t out_tokens, int64_t prompt, int64_t total_prompt, bool ok, int code)
+{
+	struct wl_request q = {0};
+	q.id = id;
+	q.session_id = sess;
+	q.node_id = node;
+	q.prompt_text = "hello world";
+	q.target_prompt_tokens = prompt;
+	q.target_output_tokens = out_tokens;
+	q.wait_after_ready_s = wait;
+	q.parent_nodes = parents;
+	q.n_parents = n_parents;
+	q.history_parent = n_parents ? (int32_t)parents[0] : -1;
+	eval_register_request(e, &q, total, START + intended_ms * MS, START + intended_ms * MS);
+	struct rec_record r;
+	rec_init(&r);
+	r.request_id = id;
+	r.session_id = sess;
+	r.node_id = node;
+	r.session_total_requests = total;
+	r.intended_ns = START + intended_ms * MS;
+	r.dispatched_ns = START + intended_ms * MS;
+	r.sent_ns = START + sent_ms * MS;
+	r.headers_ns = START + (sent_ms + 10) * MS;
+	for (size_t i = 0; i < n_chunks; i++)
+		rec_add_chunk(&r, START + chunks_ms[i] * MS, 1);
+	r.completed_ns = START + ((n_chunks ? chunks_ms[n_chunks - 1] : sent_ms) + 10) * MS;
+	r.processed_ns = r.completed_ns + 10 * MS;
+	r.num_delta_prompt_tokens = prompt;
+	r.num_total_prompt_tokens = total_prompt;
+	r.target_prompt_tokens = prompt;
+	r.num_output_tokens = out_tokens;
+	r.requested_output_tokens = out_tokens;
+	r.is_stream = true;
+	r.success = ok;
+	if (!ok)
+		rec_set_error(&r, REC_ERR_HTTP, code, "HTTP %d", code);
+	eval_record_completed(e, &r, true);
+	rec_free(&r);
+}
+
+static struct cfg_slo slos[2] = {
+	{.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
+	{.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.15},
+};
+
+static void base_cfg(struct cfg_benchmark *cfg, struct cfg_evaluator *ev)
+{
+	memset(cfg, 0, sizeof *cfg);
+	memset(ev, 0, sizeof *ev);
+	ev->type = CFG_EVAL_PERFORMANCE;
+	ev->slos = slos;
+	ev->n_slos = 2;
+	ev->stream_metrics = false;
+	ev->stream_metrics_interval = 5.0;
+	cfg->evaluators = ev;
+	cfg->n_evaluators = 1;
+	cfg->trace_recorder.enabled = true;
+	cfg->trace_recorder.include_content = true;
+	cfg->traffic_scheduler.type = CFG_TRAFFIC_RATE;
+	cfg->traffic_scheduler.interval_generator.type = CFG_INTERVAL_POISSON;
+	cfg->traffic_scheduler.interval_generator.arrival_rate = 4.0;
+}
+
+static void test_small_run_files(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, "test-tok");
+	assert_non_null(e);
+	/* session 0: R0 (ict 0.05, 0.1, 0.1; 3 tokens), R1 after R0 + 0.5 s think time */
+	int64_t c0[] = {160, 260, 360};
+	add_req(e, 0, 0, 0, 2, NULL, 0, 0, 100, 110, c0, 3, 3, 10, 10, true, 0);
+	uint32_t par[] = {0};
+	int64_t c1[] = {960, 1060};
+	add_req(e, 1, 0, 1, 2, par, 1, 0.5, 870, 880, c1, 2, 2, 12, 25, true, 0);
+	/* session 1: one request failing with HTTP 500 */
+	add_req(e, 2, 1, 0, 1, NULL, 0, 0, 350, 360, NULL, 0, 0, 8, 8, false, 500);
+	int slo = eval_finalize(e, START + 2000 * MS);
+	assert_int_equal(slo, 1);
+
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	expect_file(mdir, "request_level_metrics.jsonl",
+		    "{\"request_id\": 0, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.1, "
+		    "\"scheduler_dispatched_at\": 0.1, \"client_picked_up_at\": 0.11, \"client_completed_at\": 0.37, "
+		    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
+		    "\"target_num_delta_prompt_tokens\": 10, \"num_output_tokens\": 3, \"num_requested_output_tokens\": 3, "
+		    "\"num_total_tokens\": 13, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.05, "
+		    "\"end_to_end_latency\": 0.25, \"normalized_end_to_end_latency\": 0.08333, \"output_throughput\": 12.0, "
+		    "\"tbc\": [0.1, 0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.26, "
+		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
+		    "{\"request_id\": 1, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.87, "
+		    "\"scheduler_dispatched_at\": 0.87, \"client_picked_up_at\": 0.88, \"client_completed_at\": 1.07, "
+		    "\"result_processed_at\": 1.08, \"num_delta_prompt_tokens\": 12, \"num_total_prompt_tokens\": 25, "
+		    "\"target_num_delta_prompt_tokens\": 12, \"num_output_tokens\": 2, \"num_requested_output_tokens\": 2, "
+		    "\"num_total_tokens\": 27, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.08, "
+		    "\"end_to_end_latency\": 0.18, \"normalized_end_to_end_latency\": 0.09, \"output_throughput\": 11.11111, "
+		    "\"tbc\": [0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.19, "
+		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n");
+
+	char *sum = slurp(mdir, "summary_stats.json");
+	assert_non_null(sum);
+	const char *head = "{\n"
+			   "  \"Number of Requests\": 3,\n"
+			   "  \"Number of Errored Requests\": 1,\n"
+			   "  \"Number of Completed Requests\": 2,\n"
+			   "  \"Number of Cancelled Requests\": 0,\n"
+			   "  \"Error Rate\": 0.3333333333333333,\n"
+			   "  \"Cancellation Rate\": 0.0,\n"
+			   "  \"Number of Sessions Seen\": 2.0,\n"
+			   "  \"Successful Sessions\": 1.0,\n"
+			   "  \"Errored Sessions\": 1.0,\n"
+			   "  \"Cancelled Sessions\": 0.0,\n"
+			   "  \"Incomplete Sessions\": 0.0,\n"
+			   "  \"Observed Session Dispatch Rate\": 4.0,\n"
+			   "  \"error_code_freq\": {\n"
+			   "    \"500\": 1\n"
+			   "  },\n"
+			   "  \"Number of Post-Timeout Requests\": 0,\n";
+	if (strncmp(sum, head, strlen(head)) != 0) {
+		fprintf(stderr, "%s\n", sum);
+		fail_msg("summary_stats.json head differs");
+	}
+	assert_non_null(strstr(sum, "\"Goodput Fraction\": 1.0,\n"));
+	assert_non_null(strstr(sum, "\"tokenizer\": \"test-tok\"\n}"));
+	free(sum);
+
+	expect_file(mdir, "throughput_metrics.json",
+		    "{\n  \"tpot_based_throughput\": 10.0,\n  \"tbc_based_throughput\": 10.0\n}");
+	expect_file(mdir, "slo_results.json",
+		    "{\n  \"all_slos_met\": true,\n  \"results\": [\n    {\n      \"met\": true,\n"
+		    "      \"slo_metric_key\": \"ttfc_p99\",\n      \"observed_value\": 0.0797,\n"
+		    "      \"threshold\": 0.5,\n      \"percentile\": 0.99,\n      \"metric\": \"ttfc\",\n"
+		    "      \"name\": \"P99 TTFC\",\n      \"lower_is_better\": true\n    },\n    {\n"
+		    "      \"met\": true,\n      \"slo_metric_key\": \"tbc_p90\",\n      \"observed_value\": 0.1,\n"
+		    "      \"threshold\": 0.15,\n      \"percentile\": 0.9,\n      \"metric\": \"tbc\",\n"
+		    "      \"name\": \"P90 TBC\",\n      \"lower_is_better\": true\n    }\n  ]\n}");
+
+	/* CSV: pandas index column, 101 rows, exact order statistics; ints for token series */
+	char *csv = slurp(mdir, "ttfc.csv");
+	assert_non_null(csv);
+	assert_true(strncmp(csv, ",cdf,Time to First Chunk\n0,0.0,0.05\n1,0.01,0.05\n", 48) == 0);
+	assert_non_null(strstr(csv, "\n35,0.35000000000000003,0.05\n"));
+	assert_non_null(strstr(csv, "\n100,1.0,0.08\n"));
+	free(csv);
+	csv = slurp(mdir, "num_output_tokens.csv");
+	assert_true(strncmp(csv, ",cdf,Number of Output Tokens\n0,0.0,2\n", 37) == 0);
+	free(csv);
+	csv = slurp(mdir, "session_think_time.csv");
+	assert_non_null(strstr(csv, "\n50,0.5,0.5\n"));
+	free(csv);
+	csv = slurp(mdir, "session_duration.csv"); /* last completion 1.07 - first dispatch 0.1 */
+	assert_non_null(strstr(csv, "\n0,0.0,0.97\n"));
+	free(csv);
+
+	/* dispatch trace */
+	expect_file(dir, "traces/dispatch_trace.jsonl",
+		    "{\"request_id\": 0, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.1, \"session_context\": "
+		    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
+		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 10}}, \"history\": []}\n"
+		    "{\"request_id\": 1, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.87, \"session_context\": "
+		    "{\"node_id\": 1, \"wait_after_ready\": 0.5, \"parent_nodes\": [0], \"history_parent\": 0}, \"channels\": "
+		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 12}}, \"history\": []}\n"
+		    "{\"request_id\": 2, \"session_id\": 1, \"session_size\": 1, \"dispatched_at\": 0.35, \"session_context\": "
+		    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
+		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 8}}, \"history\": []}\n");
+
+	/* chrome trace: epoch = min dispatch (0.1); Prefill at pickup, T1.. at each chunk */
+	char *ct = slurp(mdir, "chrome_trace.json");
+	assert_non_null(ct);
+	const char *want_ct = "[{\"name\": \"Prefill\", \"cat\": \"prefill\", \"ph\": \"X\", \"ts\": 9999.999999999995, "
+			    "\"dur\": 50000.0, \"pid\": 1, \"tid\": \"R0 / 0 / 10\\u21923\", \"args\": {\"request_id\": 0, "
+			    "\"session_id\": 0, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
+			    "\"num_output_tokens\": 3, \"num_total_tokens\": 13, \"ttfc\": 0.05, \"tpot\": 0.1, "
+			    "\"end_to_end_latency\": 0.25, \"output_throughput\": 12.0}}, {\"name\": \"T1\", \"cat\": \"decode\", "
+			    "\"ph\": \"X\", \"ts\": 59999.99999999999, \"dur\": 100000.0, \"pid\": 1, \"tid\": \"R0 / 0 / 10\\u21923\", "
+			    "\"args\": {\"token_index\": 1, \"tbc_s\": 0.1}}";
+	assert_true(strncmp(ct, want_ct, strlen(want_ct)) == 0 || (fprintf(stderr, "%s\n", ct), 0));
+	assert_true(ct[strlen(ct) - 1] == ']');
+	free(ct);
+
+	/* prefill stats: one group per target length */
+	char *pf = slurp(mdir, "prefill_stats.json");
+	assert_non_null(pf);
+	const char *want_pf = "{\n  \"metric\": \"ttfc\",\n  \"group_by\": \"target_num_delta_prompt_tokens\",\n  \"groups\": {\n"
+			    "    \"10\": {\n      \"count\": 1,\n      \"mean\": 0.05,\n      \"median\": 0.05,\n      \"std\": 0.0,\n";
+	assert_true(strncmp(pf, want_pf, strlen(want_pf)) == 0 || (fprintf(stderr, "%s\n", pf), 0));
+	assert_non_null(strstr(pf, "    \"12\": {\n"));
+	free(pf);
+
+	/* health checks: the five sections in order, the reference's text layout */
+	char *hc = slurp(dir, "health_check_results.txt");
+	assert_non_null(hc);
+	const char *h1 = "============================================================\n"
+			 "INTRA-SESSION REQUEST ARRIVAL CHECK\n"
+			 "============================================================\n"
+			 "Result: PASSED\n"
+			 "\n"
+			 "Description:\n"
+			 "  Metric                         Scheduler delay (actual_dispatch - ready_time)\n"
+			 "  Ready Time                     Parent requests completion + wait_after_ready (if available)\n"
+			 "\n"
+			 "Deviation Statistics (seconds):\n"
+			 "  Requests w/ Dependencies       1\n"
+			 "  Min                            0.0000s\n";
+	assert_true(strncmp(hc, h1, strlen(h1)) == 0 || (fprintf(stderr, "%s\n", hc), 0));
+	const char *order[] = {"SESSION DISPATCH RATE CHECK", "PROMPT LENGTH CHECK", "OUTPUT LENGTH CHECK",
+			       "LIFECYCLE TIMING DELAYS CHECK"};
+	const char *p = hc;
+	for (size_t i = 0; i < 4; i++) {
+		p = strstr(p, order[i]);
+		assert_non_null(p);
+	}
+	assert_non_null(strstr(hc, "  Late Threshold                 5.0s (dispatched >5.0s after ready)\n"
+				   "  Violations                     0\n\n\n"));
+	assert_non_null(strstr(hc, "  Exact Matches                  2 (100.0%)\n"));
+	assert_non_null(strstr(hc, "  Expected Rate                  4.0000 sessions/sec\n"));
+	free(hc);
+
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* The reference's decode-window example: two requests whose decode phases overlap on [0.15, 0.3]
+ * -> one window, 3 TBC samples, mean 0.1. */
+static void test_decode_window(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.n_slos = 0;
+	ev.decode_window_enabled = true;
+	ev.has_decode_window_config = true;
+	ev.decode_window_config.min_active_max_observed = true;
+	ev.decode_window_config.selection_strategy = CFG_WINDOW_LONGEST;
+	ev.decode_window_config.anchor_to_client_pickup = true;
+	ev.decode_window_config.require_streaming = true;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	int64_t a[] = {100, 200, 300}; /* decode [0.1, 0.3], arrivals 0.2, 0.3 */
+	int64_t b[] = {150, 250, 350}; /* decode [0.15, 0.35], arrivals 0.25, 0.35 */
+	add_req(e, 0, 0, 0, 1, NULL, 0, 0, 0, 0, a, 3, 3, 10, 10, true, 0);
+	add_req(e, 1, 1, 0, 1, NULL, 0, 0, 0, 0, b, 3, 3, 10, 10, true, 0);
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 1);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "decode_window_metrics.json");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"resolved_min_active_requests\": 2,"));
+	assert_non_null(strstr(s, "\"num_selected_segments\": 1,"));
+	/* 0.0 + 0.1 + 0.1 + 0.1 in binary floating point, exactly as Python sums it */
+	assert_non_null(strstr(s, "\"start\": 0.15,\n        \"end\": 0.30000000000000004,"));
+	assert_non_null(strstr(s, "\"tbc_count\": 3,\n        \"tbc_mean\": 0.10000000000000002,"));
+	assert_non_null(strstr(s, "\"window\": {\n    \"start\": 0.15,\n    \"end\": 0.30000000000000004,"));
+	/* no SLOs: slo_results.json is not written, finalize reports "met" */
+	assert_null(slurp(mdir, "slo_results.json"));
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* SLO miss, no data -> Infinity, post-timeout and cancelled accounting. */
+static void test_slo_infinity_and_counters(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	struct cfg_slo s2[2] = {
+		{.percentile = 0.5, .name = "P50 TTFC", .metric = CFG_SLO_TTFC, .value = 0.01},
+		{.percentile = 0.5, .name = NULL, .metric = CFG_SLO_E2E, .value = 1.0},
+	};
+	ev.slos = s2;
+	cfg.trace_recorder.enabled = false;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	int64_t a[] = {100, 200};
+	add_req(e, 0, 0, 0, 3, NULL, 0, 0, 0, 0, a, 2, 2, 10, 10, true, 0);
+	/* request 1 of the session: dispatched after the timeout -> excluded */
+	struct rec_record r;
+	rec_init(&r);
+	r.request_id = 1;
+	r.session_id = 0;
+	r.success = true;
+	r.is_stream = true;
+	eval_record_completed(e, &r, false);
+	rec_free(&r);
+	eval_session_cancelled(e, 0, 1);
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "slo_results.json");
+	assert_non_null(strstr(s, "\"all_slos_met\": false"));
+	assert_non_null(strstr(s, "\"slo_metric_key\": \"ttfc_p50\",\n      \"observed_value\": 0.1,"));
+	assert_non_null(strstr(s, "\"slo_metric_key\": \"e2e_p50\""));
+	assert_non_null(strstr(s, "\"name\": null"));
+	free(s);
+	s = slurp(mdir, "summary_stats.json");
+	assert_non_null(strstr(s, "\"Number of Requests\": 1,"));
+	assert_non_null(strstr(s, "\"Number of Cancelled Requests\": 1,"));
+	assert_non_null(strstr(s, "\"Cancellation Rate\": 0.5,"));
+	assert_non_null(strstr(s, "\"Cancelled Sessions\": 1.0,"));
+	assert_non_null(strstr(s, "\"Number of Post-Timeout Requests\": 1,"));
+	assert_non_null(strstr(s, "\"Goodput Fraction\": 0.0,"));
+	free(s);
+	assert_null(slurp(dir, "traces/dispatch_trace.jsonl"));
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+
+	/* no data at all: observed Infinity, empty health check file */
+	dir = mkrun();
+	e = eval_create(&cfg, dir, START, NULL);
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	s = slurp(mdir, "slo_results.json");
+	assert_non_null(strstr(s, "\"observed_value\": Infinity,"));
+	free(s);
+	expect_file(dir, "health_check_results.txt", "");
+	expect_file(mdir, "chrome_trace.json", "[]");
+	expect_file(mdir, "throughput_metrics.json", "{\n  \"tpot_based_throughput\": 0.0,\n  \"tbc_based_throughput\": 0.0\n}");
+	assert_null(slurp(mdir, "prefill_stats.json"));
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_placeholder) };
+	setenv("VK_NO_PLOTS", "1", 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_small_run_files),
+		cmocka_unit_test(test_decode_window),
+		cmocka_unit_test(test_slo_infinity_and_counters),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
