@@ -1,0 +1,377 @@
+/* Tiny canned-response HTTP server for client tests (see httpd.h). */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTPD_MAX_REQ 256
+#define HTTPD_MAX_CONN 128
+
+struct httpd {
+	int lfd;
+	int port;
+	atomic_bool stop;
+	pthread_t acceptor;
+	pthread_mutex_t mu;
+	struct httpd_req *reqs;
+	size_t n_reqs;
+	int n_conns;
+	pthread_t conn_threads[HTTPD_MAX_CONN];
+	int n_threads;
+};
+
+struct conn {
+	struct httpd *h;
+	int fd;
+};
+
+static void ms_sleep(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_str(int fd, const char *s) { return send_all(fd, s, strlen(s)); }
+
+static int send_chunk(int fd, const char *s)
+{
+	char hdr[32];
+	snprintf(hdr, sizeof hdr, "%zx\r\n", strlen(s));
+	if (send_str(fd, hdr) || send_str(fd, s) || send_str(fd, "\r\n"))
+		return -1;
+	return 0;
+}
+
+static int send_event(int fd, const char *json)
+{
+	char b[2048];
+	snprintf(b, sizeof b, "data: %s\n\n", json);
+	return send_chunk(fd, b);
+}
+
+static const char SSE_HDR[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			      "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n";
+
+static int send_json(int fd, int status, const char *reason, const char *ctype, const char *body)
+{
+	char hdr[256];
+	snprintf(hdr, sizeof hdr, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", status,
+		 reason, ctype, strlen(body));
+	if (send_str(fd, hdr))
+		return -1;
+	return send_str(fd, body);
+}
+
+/* Returns 1 to keep the connection, 0 to close it normally, -1 to abort (RST). */
+static int respond(int fd, const char *scenario, const char *body)
+{
+	bool usage = strstr(body, "\"include_usage\":true") != NULL;
+	if (!strcmp(scenario, "sse") || !strcmp(scenario, "sse_nousage") || !strcmp(scenario, "sse_gap")) {
+		if (send_str(fd, SSE_HDR))
+			return 0;
+		send_event(fd, "{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},"
+			       "\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
+		if (!strcmp(scenario, "sse_gap"))
+			ms_sleep(30);
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+		if (usage && strcmp(scenario, "sse_nousage") != 0)
+			send_event(fd, "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":3,"
+				       "\"total_tokens\":14}}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "sse_cont")) {
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"a b\"}}],\"usage\":{\"prompt_tokens\":4,"
+			       "\"completion_tokens\":2}}");
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\" c d e\"},\"finish_reason\":\"length\"}],"
+			       "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5}}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "cmpl")) {
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"index\":0,\"text\":\"foo\",\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"text\":\" bar\",\"finish_reason\":\"length\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "json")) {
+		send_json(fd, 200, "OK", "application/json",
+			  "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+			  "\"content\":\"Hello world\"},\"finish_reason\":\"stop\"}],"
+			  "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7}}");
+		return 1;
+	}
+	if (!strcmp(scenario, "empty")) {
+		send_str(fd, SSE_HDR);
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "http500")) {
+		send_json(fd, 500, "Internal Server Error", "application/json",
+			  "{\"error\":{\"message\":\"internal boom\",\"type\":\"server_error\",\"code\":500}}");
+		return 1;
+	}
+	if (!strcmp(scenario, "http404")) {
+		send_json(fd, 404, "Not Found", "text/plain", "no such route\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "midstream") || !strcmp(scenario, "midstr_nocode")) {
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");
+		if (!strcmp(scenario, "midstream"))
+			send_event(fd, "{\"error\":{\"message\":\"engine died\",\"code\":503}}");
+		else
+			send_event(fd, "{\"error\":{\"message\":\"bad thing\",\"code\":\"oops\"}}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "malformed")) {
+		send_str(fd, SSE_HDR);
+		send_chunk(fd, "data: {not json\n\n");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "reset")) {
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");
+		ms_sleep(20);
+		return -1;
+	}
+	if (!strcmp(scenario, "eof")) {
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+		send_str(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+		return 0;
+	}
+	if (!strcmp(scenario, "slow")) {
+		send_str(fd, SSE_HDR);
+		/* wait (bounded) until the client closes */
+		for (int i = 0; i < 100; i++) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (poll(&p, 1, 100) > 0) {
+				char b[256];
+				if (recv(fd, b, sizeof b, 0) <= 0)
+					break;
+			}
+		}
+		return 0;
+	}
+	send_json(fd, 400, "Bad Request", "text/plain", "unknown scenario");
+	return 1;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *cn = arg;
+	struct httpd *h = cn->h;
+	int fd = cn->fd;
+	free(cn);
+	static __thread char buf[65536];
+	size_t len = 0;
+	for (int served = 0; served < 64 && !atomic_load(&h->stop);) {
+		/* read a request head (bounded wait: 10 s idle) */
+		char *end = NULL;
+		int idle = 0;
+		while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			int pr = poll(&p, 1, 100);
+			if (atomic_load(&h->stop) || ++idle > 100)
+				goto out;
+			if (pr <= 0)
+				continue;
+			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+			if (r <= 0)
+				goto out;
+			len += (size_t)r;
+			if (len >= sizeof buf - 1)
+				goto out;
+		}
+		size_t head_len = (size_t)(end - buf) + 4;
+		buf[head_len - 1] = '\0';
+		size_t clen = 0;
+		for (char *l = buf; l && l < buf + head_len;) {
+			if (!strncasecmp(l, "Content-Length:", 15))
+				clen = strtoul(l + 15, NULL, 10);
+			l = strstr(l, "\r\n");
+			if (l)
+				l += 2;
+		}
+		while (len < head_len + clen) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (poll(&p, 1, 2000) <= 0)
+				goto out;
+			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+			if (r <= 0)
+				goto out;
+			len += (size_t)r;
+		}
+		struct httpd_req rq;
+		memset(&rq, 0, sizeof rq);
+		char *sp1 = strchr(buf, ' ');
+		char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		if (sp1 && sp2 && (size_t)(sp2 - sp1 - 1) < sizeof rq.path)
+			memcpy(rq.path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+		snprintf(rq.headers, sizeof rq.headers, "%.*s", (int)head_len, buf);
+		rq.body_len = clen < sizeof rq.body - 1 ? clen : sizeof rq.body - 1;
+		memcpy(rq.body, buf + head_len, rq.body_len);
+		pthread_mutex_lock(&h->mu);
+		if (h->n_reqs < HTTPD_MAX_REQ)
+			h->reqs[h->n_reqs++] = rq;
+		pthread_mutex_unlock(&h->mu);
+		memmove(buf, buf + head_len + clen, len - head_len - clen);
+		len -= head_len + clen;
+		char scenario[64] = "";
+		const char *p = rq.path[0] == '/' ? rq.path + 1 : rq.path;
+		size_t k = strcspn(p, "/");
+		snprintf(scenario, sizeof scenario, "%.*s", (int)k, p);
+		int keep = respond(fd, scenario, rq.body);
+		served++;
+		if (keep < 0) {
+			struct linger lg = {1, 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+			goto out;
+		}
+		if (keep == 0)
+			goto out;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct httpd *h = arg;
+	while (!atomic_load(&h->stop)) {
+		struct pollfd p = {.fd = h->lfd, .events = POLLIN};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		int fd = accept(h->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&h->mu);
+		bool room = h->n_threads < HTTPD_MAX_CONN;
+		if (room)
+			h->n_conns++;
+		pthread_mutex_unlock(&h->mu);
+		if (!room) {
+			close(fd);
+			continue;
+		}
+		struct conn *cn = malloc(sizeof *cn);
+		cn->h = h;
+		cn->fd = fd;
+		pthread_t th;
+		if (pthread_create(&th, NULL, conn_main, cn) != 0) {
+			close(fd);
+			free(cn);
+			continue;
+		}
+		pthread_mutex_lock(&h->mu);
+		h->conn_threads[h->n_threads++] = th;
+		pthread_mutex_unlock(&h->mu);
+	}
+	return NULL;
+}
+
+struct httpd *httpd_start(void)
+{
+	struct httpd *h = calloc(1, sizeof *h);
+	h->reqs = calloc(HTTPD_MAX_REQ, sizeof *h->reqs);
+	pthread_mutex_init(&h->mu, NULL);
+	atomic_init(&h->stop, false);
+	h->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(h->lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(h->lfd, 128) < 0) {
+		close(h->lfd);
+		free(h->reqs);
+		free(h);
+		return NULL;
+	}
+	socklen_t al = sizeof a;
+	getsockname(h->lfd, (struct sockaddr *)&a, &al);
+	h->port = ntohs(a.sin_port);
+	pthread_create(&h->acceptor, NULL, accept_main, h);
+	return h;
+}
+
+int httpd_port(const struct httpd *h) { return h->port; }
+
+void httpd_stop(struct httpd *h)
+{
+	atomic_store(&h->stop, true);
+	pthread_join(h->acceptor, NULL);
+	for (int i = 0; i < h->n_threads; i++)
+		pthread_join(h->conn_threads[i], NULL);
+	close(h->lfd);
+	pthread_mutex_destroy(&h->mu);
+	free(h->reqs);
+	free(h);
+}
+
+size_t httpd_n_requests(struct httpd *h)
+{
+	pthread_mutex_lock(&h->mu);
+	size_t n = h->n_reqs;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+int httpd_n_connections(struct httpd *h)
+{
+	pthread_mutex_lock(&h->mu);
+	int n = h->n_conns;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+int httpd_request(struct httpd *h, size_t i, struct httpd_req *out)
+{
+	int rc = -1;
+	pthread_mutex_lock(&h->mu);
+	if (i < h->n_reqs) {
+		*out = h->reqs[i];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}

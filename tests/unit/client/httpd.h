@@ -1,0 +1,39 @@
+#ifndef VK_TEST_HTTPD_H
+#define VK_TEST_HTTPD_H
+/* A tiny HTTP/1.1 server on 127.0.0.1 for client tests: one thread accepting, one thread per
+ * connection (keep-alive), canned responses chosen by the first path segment ("/<scenario>/..."):
+ *   sse        200 SSE (chunked): "Hello", " world", finish, usage (when include_usage), [DONE]
+ *   sse_nousage  same without any usage chunk
+ *   sse_cont   continuous usage: each content event carries cumulative usage (2, then 5 tokens)
+ *   sse_gap    "Hello", 30 ms pause, " world"
+ *   cmpl       completions stream: choices[0].text "foo", " bar"
+ *   json       non-streamed chat JSON response (message.content "Hello world", usage 7)
+ *   empty      SSE with only [DONE]
+ *   http500    500 with {"error":{"message":"internal boom","code":500}}
+ *   http404    404 text/plain "no such route"
+ *   midstream  "Hi" then {"error":{"message":"engine died","code":503}}
+ *   midstr_nocode  {"error":{"message":"bad thing","code":"oops"}}
+ *   malformed  "data: {not json"
+ *   reset      one event then RST
+ *   eof        close-delimited stream ending without [DONE]/finish_reason
+ *   slow       headers, then nothing until the client goes away (bounded 10 s)
+ * Every request is recorded (headers + body) for assertions. All loops are bounded. */
+#include <stddef.h>
+
+struct httpd;
+struct httpd_req {
+	char path[256];
+	char headers[4096];
+	char body[16384];
+	size_t body_len;
+};
+
+struct httpd *httpd_start(void);
+int httpd_port(const struct httpd *h);
+void httpd_stop(struct httpd *h);
+size_t httpd_n_requests(struct httpd *h);
+int httpd_n_connections(struct httpd *h);
+/* Copy of request i (0-based, arrival order). Returns 0 or -1. */
+int httpd_request(struct httpd *h, size_t i, struct httpd_req *out);
+
+#endif

@@ -1,0 +1,572 @@
+/* HTTP client against the in-test server (httpd.c): streaming, tokens, timestamps, headers,
+ * keep-alive, error mapping, cancellation, deferred submits, stale-timer busy loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "core/clock.h"
+#include "httpd.h"
+
+#define MS 1000000LL
+#define MAXR 64
+
+struct harness {
+	struct httpd *srv;
+	struct ev_loop *loop;
+	struct client *cl;
+	struct cfg_client cfg;
+	char base[128];
+	struct wl_request reqs[MAXR];
+	struct rec_record recs[MAXR];
+	int done_count[MAXR];
+	int n_done;
+	int events[MAXR][4];
+	int event_order[MAXR][4];
+	int n_events[MAXR];
+	/* submit-from-event test */
+	int submit_on_first_chunk; /* index to submit when request 0 gets its first chunk; -1 = off */
+};
+
+static struct harness H;
+
+static int idx_of(const struct rec_record *rec) { return (int)(rec - H.recs); }
+
+static void on_done(void *ctx, struct rec_record *rec, const struct wl_request *req)
+{
+	assert_ptr_equal(ctx, &H);
+	int i = idx_of(rec);
+	assert_true(i >= 0 && i < MAXR);
+	assert_ptr_equal(req, &H.reqs[i]);
+	H.done_count[i]++;
+	H.n_done++;
+}
+
+static void on_event(void *ctx, struct rec_record *rec, int event)
+{
+	(void)ctx;
+	int i = idx_of(rec);
+	if (H.n_events[i] < 4)
+		H.event_order[i][H.n_events[i]++] = event;
+	H.events[i][event]++;
+	if (event == CLIENT_EVENT_FIRST_CHUNK && i == 0 && H.submit_on_first_chunk > 0) {
+		int j = H.submit_on_first_chunk;
+		H.submit_on_first_chunk = -1;
+		assert_int_equal(client_submit(H.cl, &H.reqs[j], &H.recs[j]), 0);
+	}
+}
+
+static void setup_cfg(const char *scenario)
+{
+	memset(&H.cfg, 0, sizeof H.cfg);
+	H.cfg.type = CFG_CLIENT_CHAT;
+	snprintf(H.base, sizeof H.base, "http://127.0.0.1:%d/%s", httpd_port(H.srv), scenario);
+	H.cfg.api_base = H.base; /* no trailing slash: the client adds it */
+	H.cfg.model = "test-model";
+	H.cfg.address_append_value = "chat/completions";
+	H.cfg.request_timeout = 5;
+	H.cfg.additional_sampling_params = "{}";
+	H.cfg.max_tokens_param = "max_completion_tokens";
+	H.cfg.ignore_eos = true;
+	H.cfg.completions_max_tokens_param = "max_tokens";
+	H.cfg.verify_tls = true;
+	H.cfg.stream = true;
+	H.cfg.include_usage = true;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof H);
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_API_BASE");
+	H.srv = httpd_start();
+	assert_non_null(H.srv);
+	H.loop = ev_loop_create();
+	assert_non_null(H.loop);
+	for (int i = 0; i < MAXR; i++) {
+		rec_init(&H.recs[i]);
+		H.reqs[i].id = 1000 + (uint64_t)i;
+		H.reqs[i].session_id = 7;
+		H.reqs[i].node_id = (uint32_t)i;
+		H.reqs[i].prompt_text = "say hello to the world";
+		H.reqs[i].target_output_tokens = 2;
+		H.reqs[i].target_prompt_tokens = 5;
+		H.reqs[i].history_parent = -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (H.cl)
+		client_free(H.cl);
+	ev_loop_free(H.loop);
+	httpd_stop(H.srv);
+	for (int i = 0; i < MAXR; i++)
+		rec_free(&H.recs[i]);
+	return 0;
+}
+
+static void make_client(const char *scenario)
+{
+	setup_cfg(scenario);
+	char err[256] = "";
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+}
+
+static void run_until_done(int n, int64_t bound_ns)
+{
+	int64_t end = clock_mono_ns() + bound_ns;
+	while (H.n_done < n && clock_mono_ns() < end)
+		assert_int_equal(ev_run_once(H.loop, 20 * MS), 0);
+	assert_int_equal(H.n_done, n);
+}
+
+static void submit(int i) { assert_int_equal(client_submit(H.cl, &H.reqs[i], &H.recs[i]), 0); }
+
+static void test_stream_success(void **state)
+{
+	(void)state;
+	make_client("sse");
+	H.recs[0].intended_ns = 123;
+	H.recs[0].dispatched_ns = 456;
+	int64_t before = clock_mono_ns();
+	submit(0);
+	assert_int_equal(client_in_flight(H.cl), 1);
+	assert_int_equal(H.n_done, 0); /* never completes inside submit */
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_int_equal(H.done_count[0], 1);
+	assert_true(r->success);
+	assert_int_equal(r->error_code, 0);
+	assert_int_equal(r->http_status, 200);
+	assert_true(r->is_stream);
+	assert_string_equal(r->text, "Hello world");
+	assert_int_equal(r->n_chunks, 2);
+	/* server usage wins over the tokenizer (which would say 2) */
+	assert_true(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 3);
+	/* prompt tokens: approx tokenizer = words */
+	assert_int_equal(r->num_delta_prompt_tokens, 5);
+	assert_int_equal(r->num_total_prompt_tokens, 5);
+	/* ids and preserved fields */
+	assert_int_equal(r->request_id, 1000);
+	assert_int_equal(r->session_id, 7);
+	assert_int_equal(r->intended_ns, 123);
+	assert_int_equal(r->dispatched_ns, 456);
+	assert_int_equal(r->requested_output_tokens, 2);
+	/* timestamps ordered */
+	assert_true(r->sent_ns >= before);
+	assert_true(r->headers_ns >= r->sent_ns);
+	assert_true(r->chunks[0].t_ns >= r->headers_ns);
+	assert_true(r->chunks[1].t_ns >= r->chunks[0].t_ns);
+	assert_true(r->completed_ns >= r->chunks[1].t_ns);
+	assert_true(r->chunks[0].tokens >= 1 && r->chunks[1].tokens >= 1);
+	/* events: headers then first chunk, once each */
+	assert_int_equal(H.events[0][CLIENT_EVENT_HEADERS], 1);
+	assert_int_equal(H.events[0][CLIENT_EVENT_FIRST_CHUNK], 1);
+	assert_int_equal(H.event_order[0][0], CLIENT_EVENT_HEADERS);
+	assert_int_equal(H.event_order[0][1], CLIENT_EVENT_FIRST_CHUNK);
+	assert_int_equal(client_in_flight(H.cl), 0);
+}
+
+static void test_request_headers_and_body(void **state)
+{
+	(void)state;
+	make_client("sse");
+	struct wl_message hist[2] = {{"user", "one two"}, {"assistant", "three"}};
+	H.reqs[0].history = hist;
+	H.reqs[0].n_history = 2;
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_true(H.recs[0].success);
+	assert_int_equal(H.recs[0].num_delta_prompt_tokens, 5);
+	assert_int_equal(H.recs[0].num_total_prompt_tokens, 8);
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, 0, &rq), 0);
+	assert_string_equal(rq.path, "/sse/chat/completions");
+	assert_non_null(strstr(rq.headers, "POST /sse/chat/completions HTTP/1.1\r\n"));
+	assert_non_null(strstr(rq.headers, "\r\nContent-Type: application/json\r\n"));
+	assert_non_null(strstr(rq.headers, "\r\nAccept: text/event-stream\r\n"));
+	assert_non_null(strstr(rq.headers, "\r\nX-Request-Id: 1000\r\n"));
+	assert_null(strstr(rq.headers, "Authorization"));
+	assert_null(strstr(rq.headers, "Expect"));
+	assert_string_equal(rq.body,
+			    "{\"model\":\"test-model\",\"messages\":[{\"role\":\"user\",\"content\":\"one two\"},"
+			    "{\"role\":\"assistant\",\"content\":\"three\"},{\"role\":\"user\",\"content\":"
+			    "\"say hello to the world\"}],\"stream\":true,\"ignore_eos\":true,"
+			    "\"max_completion_tokens\":2,\"stream_options\":{\"include_usage\":true}}");
+}
+
+static void test_auth_header(void **state)
+{
+	(void)state;
+	/* key from the environment (the reference sent "Bearer None" in the config-less case) */
+	setenv("OPENAI_API_KEY", "sk-env", 1);
+	make_client("sse");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	client_free(H.cl);
+	unsetenv("OPENAI_API_KEY");
+	/* key from the config wins */
+	setup_cfg("sse");
+	H.cfg.api_key = "sk-cfg";
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, 0, &rq), 0);
+	assert_non_null(strstr(rq.headers, "\r\nAuthorization: Bearer sk-env\r\n"));
+	assert_int_equal(httpd_request(H.srv, 1, &rq), 0);
+	assert_non_null(strstr(rq.headers, "\r\nAuthorization: Bearer sk-cfg\r\n"));
+	assert_null(strstr(rq.headers, "None"));
+}
+
+static void test_api_base_from_env(void **state)
+{
+	(void)state;
+	setup_cfg("sse");
+	H.cfg.api_base = NULL;
+	char err[256] = "";
+	struct client *c = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_null(c);
+	assert_non_null(strstr(err, "OPENAI_API_BASE"));
+	char base[128];
+	snprintf(base, sizeof base, "http://127.0.0.1:%d/sse/", httpd_port(H.srv));
+	setenv("OPENAI_API_BASE", base, 1);
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	unsetenv("OPENAI_API_BASE");
+	assert_non_null(H.cl);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_true(H.recs[0].success);
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, 0, &rq), 0);
+	assert_string_equal(rq.path, "/sse/chat/completions"); /* single slash */
+}
+
+static void test_tokens_without_usage(void **state)
+{
+	(void)state;
+	make_client("sse_nousage");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_false(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 2); /* tokenizer count of "Hello world", not chunks */
+	assert_int_equal(r->n_chunks, 2);
+	assert_int_equal(r->chunks[0].tokens, 1);
+	assert_int_equal(r->chunks[1].tokens, 1);
+}
+
+static void test_continuous_usage(void **state)
+{
+	(void)state;
+	make_client("sse_cont");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_string_equal(r->text, "a b c d e");
+	assert_int_equal(r->n_chunks, 2);
+	assert_int_equal(r->chunks[0].tokens, 2);
+	assert_int_equal(r->chunks[1].tokens, 3);
+	assert_true(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 5);
+}
+
+static void test_chunk_times_follow_arrival(void **state)
+{
+	(void)state;
+	make_client("sse_gap");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 2);
+	/* the server paused 30 ms between the two content events */
+	assert_true(r->chunks[1].t_ns - r->chunks[0].t_ns >= 25 * MS);
+}
+
+static void test_completions_stream(void **state)
+{
+	(void)state;
+	setup_cfg("cmpl");
+	H.cfg.type = CFG_CLIENT_COMPLETIONS;
+	H.cfg.address_append_value = "completions";
+	H.cfg.max_tokens_param = "max_tokens";
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_true(r->is_stream);
+	assert_string_equal(r->text, "foo bar");
+	assert_int_equal(r->n_chunks, 2);
+	assert_int_equal(r->num_output_tokens, 2);
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, 0, &rq), 0);
+	assert_string_equal(rq.path, "/cmpl/completions");
+	assert_non_null(strstr(rq.body, "\"prompt\":\"say hello to the world\""));
+	assert_non_null(strstr(rq.body, "\"max_tokens\":2"));
+}
+
+static void test_non_streaming_json(void **state)
+{
+	(void)state;
+	setup_cfg("json");
+	H.cfg.stream = false;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_false(r->is_stream);
+	assert_string_equal(r->text, "Hello world");
+	assert_int_equal(r->n_chunks, 1);
+	assert_int_equal(r->num_output_tokens, 7);
+	assert_true(r->chunks[0].t_ns >= r->headers_ns);
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, 0, &rq), 0);
+	assert_non_null(strstr(rq.body, "\"stream\":false"));
+	assert_null(strstr(rq.body, "stream_options"));
+	assert_non_null(strstr(rq.headers, "Accept: application/json"));
+}
+
+static void test_empty_stream_is_success(void **state)
+{
+	(void)state;
+	make_client("empty");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 0);
+	assert_int_equal(r->num_output_tokens, 0);
+}
+
+struct err_case {
+	const char *scenario;
+	enum rec_error kind;
+	int code;
+	const char *msg_part;
+};
+
+static void check_error_case(const struct err_case *ec)
+{
+	make_client(ec->scenario);
+	submit(0);
+	run_until_done(1, 8000 * MS);
+	struct rec_record *r = &H.recs[0];
+	if (r->success || r->error_kind != ec->kind || r->error_code != ec->code ||
+	    !strstr(r->error_msg, ec->msg_part))
+		fprintf(stderr, "scenario %s: success=%d kind=%d code=%d msg=%s\n", ec->scenario, r->success,
+			r->error_kind, r->error_code, r->error_msg);
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, ec->kind);
+	assert_int_equal(r->error_code, ec->code);
+	assert_non_null(strstr(r->error_msg, ec->msg_part));
+	assert_int_equal(H.done_count[0], 1);
+	assert_true(r->completed_ns >= r->sent_ns);
+}
+
+static void test_err_http500(void **s) { (void)s; check_error_case(&(struct err_case){"http500", REC_ERR_HTTP, 500, "internal boom"}); }
+static void test_err_http404(void **s) { (void)s; check_error_case(&(struct err_case){"http404", REC_ERR_HTTP, 404, "no such route"}); }
+static void test_err_midstream(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"midstream", REC_ERR_STREAM, 503, "engine died"});
+	assert_string_equal(H.recs[0].text, "Hi"); /* content before the error is kept */
+	assert_int_equal(H.recs[0].n_chunks, 1);
+}
+static void test_err_midstream_nocode(void **s) { (void)s; check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_STREAM, 400, "bad thing"}); }
+static void test_err_malformed(void **s) { (void)s; check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, 520, "Malformed"}); }
+static void test_err_reset(void **s) { (void)s; check_error_case(&(struct err_case){"reset", REC_ERR_RESET, 520, ""}); }
+static void test_err_eof(void **s) { (void)s; check_error_case(&(struct err_case){"eof", REC_ERR_RESET, 520, "closed"}); }
+
+static void test_err_timeout(void **state)
+{
+	(void)state;
+	setup_cfg("slow");
+	H.cfg.request_timeout = 1;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	int64_t t0 = clock_mono_ns();
+	submit(0);
+	run_until_done(1, 8000 * MS);
+	int64_t el = clock_mono_ns() - t0;
+	struct rec_record *r = &H.recs[0];
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_TIMEOUT);
+	assert_int_equal(r->error_code, 408);
+	assert_string_equal(r->error_msg, "Request timed out");
+	assert_true(el >= 900 * MS && el < 4000 * MS);
+	assert_true(r->headers_ns > 0);
+}
+
+static void test_err_connect(void **state)
+{
+	(void)state;
+	/* a port nobody listens on: bind, read the port, close */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t al = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	close(fd);
+	setup_cfg("sse");
+	snprintf(H.base, sizeof H.base, "http://127.0.0.1:%d/v1/", ntohs(a.sin_port));
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_CONNECT);
+	assert_int_equal(r->error_code, 503);
+	assert_int_equal(r->headers_ns, 0);
+	assert_int_equal(H.events[0][CLIENT_EVENT_HEADERS], 0);
+}
+
+static void test_keepalive_reuse(void **state)
+{
+	(void)state;
+	make_client("sse");
+	for (int i = 0; i < 5; i++) {
+		submit(i);
+		run_until_done(i + 1, 5000 * MS);
+		assert_true(H.recs[i].success);
+	}
+	assert_int_equal(httpd_n_requests(H.srv), 5);
+	assert_int_equal(httpd_n_connections(H.srv), 1);
+}
+
+static void test_concurrent(void **state)
+{
+	(void)state;
+	make_client("sse");
+	enum { N = 40 };
+	for (int i = 0; i < N; i++)
+		submit(i);
+	assert_int_equal(client_in_flight(H.cl), N);
+	run_until_done(N, 10000 * MS);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(H.done_count[i], 1);
+		assert_true(H.recs[i].success);
+		assert_string_equal(H.recs[i].text, "Hello world");
+		assert_int_equal(H.recs[i].request_id, 1000 + (uint64_t)i);
+	}
+	/* a second wave reuses the pooled connections */
+	int conns = httpd_n_connections(H.srv);
+	assert_true(conns <= N);
+	for (int i = 0; i < N; i++)
+		H.done_count[i] = 0;
+	H.n_done = 0;
+	for (int i = 0; i < N; i++)
+		submit(i);
+	run_until_done(N, 10000 * MS);
+	assert_int_equal(httpd_n_connections(H.srv), conns);
+}
+
+static void test_cancel_all(void **state)
+{
+	(void)state;
+	make_client("slow");
+	for (int i = 0; i < 3; i++)
+		submit(i);
+	/* wait (bounded) until all three have their headers */
+	int64_t end = clock_mono_ns() + 5000 * MS;
+	while ((H.events[0][1] + H.events[1][1] + H.events[2][1]) < 3 && clock_mono_ns() < end)
+		ev_run_once(H.loop, 20 * MS);
+	assert_int_equal(H.events[0][1] + H.events[1][1] + H.events[2][1], 3);
+	client_cancel_all(H.cl, "benchmark stopped");
+	assert_int_equal(H.n_done, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(H.done_count[i], 1);
+		assert_int_equal(H.recs[i].error_kind, REC_ERR_CANCELLED);
+		assert_int_equal(H.recs[i].error_code, 499);
+		assert_string_equal(H.recs[i].error_msg, "benchmark stopped");
+	}
+	assert_int_equal(client_in_flight(H.cl), 0);
+	/* nothing else completes afterwards */
+	ev_run_once(H.loop, 20 * MS);
+	assert_int_equal(H.n_done, 3);
+}
+
+static void test_submit_from_event_callback(void **state)
+{
+	(void)state;
+	make_client("sse");
+	H.submit_on_first_chunk = 1;
+	submit(0);
+	run_until_done(2, 5000 * MS);
+	assert_true(H.recs[0].success);
+	assert_true(H.recs[1].success);
+	assert_true(H.recs[1].sent_ns >= H.recs[0].chunks[0].t_ns);
+}
+
+/* After the work is done, curl's timer must not keep firing (stale 0 ms timer = busy loop). */
+static void test_no_busy_loop_when_idle(void **state)
+{
+	(void)state;
+	make_client("sse");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	uint64_t f0 = client_timer_fires(H.cl);
+	int iters = 0;
+	int64_t end = clock_mono_ns() + 100 * MS;
+	while (clock_mono_ns() < end) {
+		ev_run_once(H.loop, 10 * MS);
+		iters++;
+	}
+	assert_true(client_timer_fires(H.cl) - f0 <= 2);
+	assert_true(iters <= 20); /* each iteration waited instead of spinning */
+}
+
+static void test_raise_nofile(void **state)
+{
+	(void)state;
+	char msg[512];
+	assert_int_equal(client_raise_nofile(64, msg, sizeof msg), 0);
+	assert_int_equal(client_raise_nofile((size_t)1 << 40, msg, sizeof msg), 1);
+	assert_non_null(strstr(msg, "open-file limit"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_stream_success),       T(test_request_headers_and_body), T(test_auth_header),
+		T(test_api_base_from_env),    T(test_tokens_without_usage),     T(test_continuous_usage),
+		T(test_chunk_times_follow_arrival), T(test_completions_stream), T(test_non_streaming_json),
+		T(test_empty_stream_is_success), T(test_err_http500),           T(test_err_http404),
+		T(test_err_midstream),        T(test_err_midstream_nocode),     T(test_err_malformed),
+		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
+		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
+		T(test_cancel_all),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
+		T(test_raise_nofile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
