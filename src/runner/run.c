@@ -12,6 +12,7 @@
 
 #include "client/client.h"
 #include "config/config.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/ev.h"
 #include "core/log.h"
@@ -52,6 +53,9 @@ struct run_state {
 	uint64_t grace_timer;
 	bool pump_pending;
 	uint64_t pump_timer;
+
+	FILE *chunk_log; /* VEEKSHA_CHUNK_LOG: raw per-chunk monotonic ns, for timing-fidelity benchmarks */
+	struct buf chunk_buf;
 
 	struct rec_record **free_recs; /* record pool: no allocation per request once warm */
 	size_t n_free, cap_free;
@@ -166,11 +170,29 @@ static void run_pump(struct run_state *st)
 	run_check_done(st);
 }
 
+/* One JSONL line per request: {"request_id", "sent_ns", "headers_ns", "chunk_ns": [...]} (CLOCK_MONOTONIC). */
+static void run_chunk_log(struct run_state *st, const struct rec_record *rec)
+{
+	struct buf *b = &st->chunk_buf;
+	buf_printf(b, "{\"request_id\": %llu, \"success\": %s, \"sent_ns\": %lld, \"headers_ns\": %lld, \"chunk_ns\": [",
+		   (unsigned long long)rec->request_id, rec->success ? "true" : "false", (long long)rec->sent_ns,
+		   (long long)rec->headers_ns);
+	for (size_t i = 0; i < rec->n_chunks; i++)
+		buf_printf(b, i ? ", %lld" : "%lld", (long long)rec->chunks[i].t_ns);
+	buf_puts(b, "]}\n");
+	if (b->len > (1u << 20)) {
+		fwrite(b->data, 1, b->len, st->chunk_log);
+		buf_reset(b);
+	}
+}
+
 static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_request *req)
 {
 	struct run_state *st = ctx;
 	int64_t now = clock_mono_ns();
 	rec->processed_ns = now;
+	if (st->chunk_log)
+		run_chunk_log(st, rec);
 	eval_record_completed(st->eval, rec, true);
 	traffic_on_advance(st->traffic, req->id);
 	traffic_on_complete(st->traffic, req->id, now, rec->success, rec->text ? rec->text : "");
@@ -381,6 +403,13 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			log_warn("%s", msg);
 	}
 
+	const char *chunk_log = getenv("VEEKSHA_CHUNK_LOG");
+	if (chunk_log && *chunk_log) {
+		st.chunk_log = fopen(chunk_log, "w");
+		if (!st.chunk_log)
+			log_warn("cannot open VEEKSHA_CHUNK_LOG file %s: %s", chunk_log, strerror(errno));
+		buf_init(&st.chunk_buf);
+	}
 	st.start_ns = clock_mono_ns();
 	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, tok_name(tok));
 	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
@@ -420,6 +449,11 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	if (st.server_died)
 		out->server_failed = true;
 
+	if (st.chunk_log) {
+		fwrite(st.chunk_buf.data ? st.chunk_buf.data : "", 1, st.chunk_buf.len, st.chunk_log);
+		fclose(st.chunk_log);
+		buf_free(&st.chunk_buf);
+	}
 	traffic_free(st.traffic);
 	eval_free(st.eval);
 	client_free(st.client);

@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""Veeksha performance harness (issue 10). Every scenario runs the project's own binary against the
+built-in simulated server on 127.0.0.1, bounded in time, and writes bench/out/<scenario>.json.
+
+  bench/bench.py [--veeksha build/veeksha] [--quick] SCENARIO...
+  scenarios: rate tokens fidelity scale endurance startup components all
+
+Client and sim server share the 2-core machine; when 2+ CPUs exist the sim is pinned to CPU 0 and the
+client to CPU 1 (taskset), so the client's CPU time is its own."""
+import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+PIN = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def pin(cpu, argv):
+    return (["taskset", "-c", str(cpu)] + argv) if PIN else argv
+
+
+class Sim:
+    def __init__(self, veeksha, args, cpu=0):
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="vk-bench-sim-")
+        self.emit = os.path.join(self.tmp, "emit.jsonl")
+        argv = [veeksha, "sim-server", "--host", "127.0.0.1", "--port", str(self.port)] + args
+        self.proc = subprocess.Popen(pin(cpu, argv), stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.tmp, "sim.log"), "w"))
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as c:
+                    c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if b" 200 " in c.recv(200):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("sim-server did not become healthy")
+
+    def api(self):
+        return "http://127.0.0.1:%d/v1" % self.port
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def write_cfg(path, api, traffic, prompt, output, max_sessions, timeout, trace=True, extra="", pregenerate=False):
+    with open(path, "w") as f:
+        f.write(f"""client: {{type: openai_chat_completions, api_base: "{api}", model: sim-model, request_timeout: 120}}
+traffic_scheduler: {traffic}
+session_generator:
+  type: synthetic
+  session_graph: {{type: single_request}}
+  channels: [{{type: text, body_length_generator: {{type: fixed, value: {prompt}}}}}]
+  output_spec: {{text: {{output_length_generator: {{type: fixed, value: {output}}}}}}}
+runtime: {{max_sessions: {max_sessions}, benchmark_timeout: {timeout}, post_timeout_grace_seconds: 10, pregenerate_sessions: {str(pregenerate).lower()}}}
+trace_recorder: {{enabled: {str(trace).lower()}}}
+evaluators: [{{type: performance, stream_metrics: false, slos: []}}]
+{extra}""")
+
+
+def run_client(veeksha, cfg, outdir, env=None, cpu=1, sample_rss=False):
+    """Runs `veeksha benchmark` under /usr/bin/time -v; returns (rc, cpu_s, peak_rss_kb, rss_samples, run_dir)."""
+    timef = os.path.join(outdir, "time.txt")
+    argv = ["/usr/bin/time", "-v", "-o", timef] + pin(cpu, [veeksha, "benchmark", "--config", cfg, "--output_dir", outdir, "--quiet"])
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(os.path.join(outdir, "stderr.txt"), "w"), env=e)
+    samples = []
+    while p.poll() is None:
+        if sample_rss:
+            try:
+                for child in open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split():
+                    samples.extend(rss_tree(int(child)))
+            except OSError:
+                pass
+        time.sleep(0.2)
+    rc = p.wait()
+    t = open(timef).read() if os.path.exists(timef) else ""
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) if t else 0
+    sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1)) if t else 0
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) if t else 0
+    runs = [os.path.join(outdir, d) for d in os.listdir(outdir) if os.path.isdir(os.path.join(outdir, d, "metrics"))]
+    return rc, user + sys_, rss, samples, (runs[0] if runs else None)
+
+
+def rss_tree(pid):
+    out = []
+    try:
+        for line in open("/proc/%d/status" % pid):
+            if line.startswith("VmRSS:"):
+                out.append((time.time(), int(line.split()[1])))
+        for child in open("/proc/%d/task/%d/children" % (pid, pid)).read().split():
+            out.extend(rss_tree(int(child)))
+    except OSError:
+        pass
+    return out
+
+
+def rows(run_dir):
+    with open(os.path.join(run_dir, "metrics", "request_level_metrics.jsonl")) as f:
+        return [json.loads(l) for l in f]
+
+
+def summary(run_dir):
+    return json.load(open(os.path.join(run_dir, "metrics", "summary_stats.json")))
+
+
+def pct(v, q):
+    v = sorted(v)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def dispatch_times(run_dir):
+    with open(os.path.join(run_dir, "traces", "dispatch_trace.jsonl")) as f:
+        return sorted(json.loads(l)["dispatched_at"] for l in f)
+
+
+# ---------------------------------------------------------------- scenario 1
+def rate_point(veeksha, rate, output, seconds):
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-rate-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        n = int(rate * seconds)
+        write_cfg(cfg, sim.api(), "{type: rate, interval_generator: {type: poisson, arrival_rate: %s}}" % rate, 128, output, n, seconds + 30)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        if rc != 0 or not run:
+            return {"rate": rate, "ok": False, "error": "exit %d" % rc}
+        d = dispatch_times(run)
+        observed = (len(d) - 1) / (d[-1] - d[0]) if len(d) > 1 else 0
+        late = [r.get("dispatch_lateness") or 0 for r in rows(run)]
+        s = summary(run)
+        res = {"rate": rate, "output_tokens": output, "requests": len(d), "observed_rate": observed,
+               "rate_error_pct": abs(observed - rate) / rate * 100, "lateness_p50_ms": pct(late, 0.5) * 1e3,
+               "lateness_p99_ms": pct(late, 0.99) * 1e3, "errors": s.get("Number of Errored Requests"),
+               "client_cpu_s": cpu, "client_peak_rss_mb": rss / 1024}
+        res["ok"] = res["rate_error_pct"] <= 2 and res["lateness_p99_ms"] < 1 and res["errors"] == 0
+        return res
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
+def scenario_rate(veeksha, quick):
+    out = {}
+    for output, ladder in ((64, [1000, 2000, 5000, 7500, 10000]), (1, [2000, 5000, 10000, 15000, 20000])):
+        if quick:
+            ladder = ladder[:2]
+        pts = []
+        best = 0
+        for r in ladder:
+            p = rate_point(veeksha, r, output, 3 if quick else 5)
+            pts.append(p)
+            print("  rate %6d req/s, %d-token outputs: observed %.1f (%.2f%% off), lateness p99 %.3f ms, errors %s -> %s" % (
+                r, output, p.get("observed_rate", 0), p.get("rate_error_pct", 0), p.get("lateness_p99_ms", 0), p.get("errors"), "ok" if p["ok"] else "MISS"), flush=True)
+            if p["ok"]:
+                best = r
+            else:
+                break
+        out["output_%d" % output] = {"max_rate_meeting_targets": best, "points": pts}
+    return out
+
+
+# ---------------------------------------------------------------- scenario 2
+def scenario_tokens(veeksha, quick):
+    res = {}
+    # (a) 1,000 concurrent sessions x 512 tokens, zero-delay server (coalesced chunks)
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-tok-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        n = 2000 if not quick else 1000
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 1000, rampup_seconds: 0}", 64, 512, n, 120, trace=False)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        tokens = sum(r["num_output_tokens"] for r in rows(run)) if run else 0
+        res["a_coalesced"] = {"rc": rc, "requests": n, "tokens": tokens, "client_cpu_s": cpu,
+                              "cpu_ms_per_1000_tokens": cpu * 1e3 / (tokens / 1000) if tokens else None,
+                              "client_peak_rss_mb": rss / 1024}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    # (b) 2,000 concurrent streams, ITL 20 ms: each token its own arrival (~100k tokens/s)
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "20", "--itl-ms", "20"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-tok-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        streams = 2000 if not quick else 500
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % streams, 32, 250, streams * 2, 120, trace=False)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        rr = rows(run) if run else []
+        tokens = sum(r["num_output_tokens"] for r in rr)
+        chunks = sum(len(r["tbc"]) + 1 for r in rr)
+        res["b_per_token"] = {"rc": rc, "streams": streams, "tokens": tokens, "chunks": chunks, "client_cpu_s": cpu,
+                              "cpu_us_per_token": cpu * 1e6 / tokens if tokens else None, "client_peak_rss_mb": rss / 1024,
+                              "tbc_p50_ms": pct([g for r in rr for g in r["tbc"]], 0.5) * 1e3 if rr else None}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+# ---------------------------------------------------------------- scenario 3
+def fidelity_point(veeksha, conc, quick):
+    tmp = tempfile.mkdtemp(prefix="vk-bench-fid-")
+    emit = os.path.join(tmp, "emit.jsonl")
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "50", "--itl-ms", "10", "--emit-log", emit])
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % conc, 32, 128, conc * 2, 120, trace=False)
+        chunk_log = os.path.join(tmp, "chunks.jsonl")
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, env={"VEEKSHA_CHUNK_LOG": chunk_log})
+        sim.stop()
+        server = {}
+        for l in open(emit):
+            try:
+                e = json.loads(l)
+            except ValueError:
+                continue
+            rid = str(e.get("request_id"))
+            ts = [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
+            server[rid] = ts
+        diffs = []
+        for l in open(chunk_log):
+            c = json.loads(l)
+            s = server.get(str(c["request_id"]))
+            if not s:
+                continue
+            for a, b in zip(c["chunk_ns"], s):
+                diffs.append(abs(a - b) / 1e3)
+        return {"concurrency": conc, "rc": rc, "pairs": len(diffs), "abs_diff_us_p50": pct(diffs, 0.5),
+                "abs_diff_us_p99": pct(diffs, 0.99), "abs_diff_us_max": max(diffs) if diffs else None}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scenario_fidelity(veeksha, quick):
+    pts = [fidelity_point(veeksha, c, quick) for c in ((100, 1000) if quick else (100, 1000, 5000))]
+    for p in pts:
+        print("  %5d streams: |client - server| p50 %.1f us, p99 %.1f us, max %.1f us over %d chunks" % (
+            p["concurrency"], p["abs_diff_us_p50"], p["abs_diff_us_p99"], p["abs_diff_us_max"] or 0, p["pairs"]), flush=True)
+    # client-added TTFC at 64 concurrent sessions against the zero-delay server
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-ttfc-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 64, rampup_seconds: 0}", 128, 64, 3000, 120, trace=False)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        t = [r["ttfc"] for r in rows(run)] if run else []
+        added = {"rc": rc, "requests": len(t), "ttfc_p50_ms": pct(t, 0.5) * 1e3, "ttfc_p99_ms": pct(t, 0.99) * 1e3}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("  client-added TTFC at 64 sessions (zero-delay server): p50 %.3f ms, p99 %.3f ms" % (added["ttfc_p50_ms"], added["ttfc_p99_ms"]))
+    return {"points": pts, "client_added_ttfc_64": added}
+
+
+# ---------------------------------------------------------------- scenario 4
+def scenario_scale(veeksha, quick):
+    streams = 10000 if not quick else 2000
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "100", "--itl-ms", "100"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-scale-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % streams, 16, 300, -1, 30 if not quick else 10, trace=False)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        s = summary(run) if run else {}
+        return {"streams": streams, "rc": rc, "errors": s.get("Number of Errored Requests"), "requests": s.get("Number of Requests"),
+                "completed": s.get("Number of Completed Requests"), "client_peak_rss_mb": rss / 1024, "client_cpu_s": cpu}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- scenario 5
+def scenario_endurance(veeksha, quick):
+    total = 1000000 if not quick else 50000
+    rate = 10000
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-endure-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: rate, interval_generator: {type: fixed, interval: %s}}" % (1.0 / rate), 16, 4, total, total // rate + 60, trace=False)
+        t0 = time.time()
+        rc, cpu, rss, samples, run = run_client(veeksha, cfg, tmp, sample_rss=True)
+        dur = time.time() - t0
+        marks = {}
+        if samples:
+            ts = [s[0] for s in samples]
+            for frac in (0.1, 0.5, 1.0):
+                tt = ts[0] + (ts[-1] - ts[0]) * frac
+                best = min(samples, key=lambda s: abs(s[0] - tt))
+                marks["rss_mb_at_%d_pct" % int(frac * 100)] = best[1] / 1024
+        s = summary(run) if run else {}
+        return {"requests": total, "rc": rc, "seconds": dur, "completed": s.get("Number of Completed Requests"),
+                "errors": s.get("Number of Errored Requests"), "client_peak_rss_mb": rss / 1024, **marks}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- scenario 6
+def scenario_startup(veeksha, quick):
+    res = []
+    for _ in range(5):
+        tmp = tempfile.mkdtemp(prefix="vk-bench-start-")
+        emit = os.path.join(tmp, "emit.jsonl")
+        sim = Sim(veeksha, ["--mode", "zero", "--emit-log", emit])
+        try:
+            cfg = os.path.join(tmp, "cfg.yml")
+            write_cfg(cfg, sim.api(), "{type: rate, interval_generator: {type: poisson, arrival_rate: 1000}}", 128, 4, 10000, 1,
+                      trace=False, pregenerate=True)
+            t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, cpu=1)
+            sim.stop()
+            first = None
+            for l in open(emit):
+                try:
+                    e = json.loads(l)
+                except ValueError:
+                    continue
+                a = e.get("arrival_mono_ns") or e.get("arrival_ns")
+                if a and (first is None or a < first):
+                    first = a
+            if first:
+                res.append((first - t0) / 1e6)
+        finally:
+            sim.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {"runs_ms": res, "median_ms_to_first_request": statistics.median(res) if res else None,
+            "note": "10,000 pre-generated sessions (pregenerate_sessions: true); time from process start to the first request's arrival at the server"}
+
+
+# ---------------------------------------------------------------- scenario 7
+def scenario_components(veeksha, quick):
+    exe = os.path.join(os.path.dirname(veeksha), "bench", "bench_components")
+    tokdir = os.path.join(ROOT, ".cache", "tokenizers")
+    tokjson = ""
+    for root, _, files in os.walk(tokdir) if os.path.isdir(tokdir) else []:
+        if "tokenizer.json" in files and "llama3" in root:
+            tokjson = os.path.join(root, "tokenizer.json")
+            break
+    runs = []
+    for _ in range(3 if quick else 5):
+        out = subprocess.run([exe, tokjson, os.path.join(ROOT, "examples", "demo.veeksha.yml")], capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout))
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], (int, float))}
+    for k in runs[0]:
+        if not isinstance(runs[0][k], (int, float)):
+            med[k] = runs[0][k]
+    return {"median_of_runs": len(runs), **med}
+
+
+SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "fidelity": scenario_fidelity, "scale": scenario_scale,
+             "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--veeksha", default=os.path.join(ROOT, "build", "veeksha"))
+    ap.add_argument("--quick", action="store_true", help="smaller, faster versions (smoke)")
+    ap.add_argument("scenarios", nargs="*", default=["all"])
+    a = ap.parse_args()
+    names = list(SCENARIOS) if "all" in a.scenarios else a.scenarios
+    os.makedirs(OUT, exist_ok=True)
+    for n in names:
+        print("== %s" % n, flush=True)
+        t0 = time.time()
+        r = SCENARIOS[n](os.path.abspath(a.veeksha), a.quick)
+        r["_seconds"] = round(time.time() - t0, 1)
+        r["_date"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        r["_pinned"] = PIN
+        json.dump(r, open(os.path.join(OUT, n + ".json"), "w"), indent=2)
+        print(json.dumps(r, indent=2)[:3000], flush=True)
+
+
+if __name__ == "__main__":
+    main()
