@@ -119,7 +119,8 @@ int wl_session_finish_edges(struct wl_session *s, char *err, size_t err_len)
 			return -1;
 		}
 	}
-	qsort(s->edges, s->n_edges, sizeof *s->edges, gg_edge_cmp);
+	if (s->n_edges > 1)
+		qsort(s->edges, s->n_edges, sizeof *s->edges, gg_edge_cmp);
 	for (size_t e = 1; e < s->n_edges; e++) {
 		if (gg_edge_cmp(&s->edges[e - 1], &s->edges[e]) == 0) {
 			snprintf(err, err_len, "session %llu: duplicate edge %u -> %u", (unsigned long long)s->id,
