@@ -32,7 +32,9 @@ extern char **environ;
 #define SERVER_MAX_GROUPS 64
 #define SERVER_TAIL_LINES 50
 
-static volatile sig_atomic_t server_groups[SERVER_MAX_GROUPS]; /* process group ids, 0 = free slot */
+/* Registry for the emergency path: supervisor pid and engine process group per running server. */
+static volatile sig_atomic_t server_sups[SERVER_MAX_GROUPS];   /* 0 = free slot */
+static volatile sig_atomic_t server_groups[SERVER_MAX_GROUPS];
 static volatile sig_atomic_t *server_interrupt_flag;
 
 void server_set_interrupt_flag(volatile sig_atomic_t *flag)
@@ -44,19 +46,118 @@ void server_kill_all_emergency(void)
 {
 	for (int i = 0; i < SERVER_MAX_GROUPS; i++) {
 		pid_t g = (pid_t)server_groups[i];
+		pid_t s = (pid_t)server_sups[i];
 		if (g > 0)
 			kill(-g, SIGKILL);
+		if (s > 0)
+			kill(s, SIGKILL);
 	}
 }
 
-static int group_register(pid_t pgid)
+static int group_register(pid_t sup, pid_t engine)
 {
 	for (int i = 0; i < SERVER_MAX_GROUPS; i++)
-		if (server_groups[i] == 0) {
-			server_groups[i] = (sig_atomic_t)pgid;
+		if (server_sups[i] == 0) {
+			server_groups[i] = (sig_atomic_t)engine;
+			server_sups[i] = (sig_atomic_t)sup;
 			return i;
 		}
 	return -1;
+}
+
+/* ---- supervisor ----
+ * veeksha forks a small supervisor (our code, no exec) which forks the engine into its own process
+ * group and waits. The supervisor has PR_SET_PDEATHSIG(SIGUSR1): when veeksha dies (even by
+ * SIGKILL) it SIGKILLs the engine's whole process group - including engine workers that a
+ * parent-death signal on the engine alone would orphan. The engine has PR_SET_PDEATHSIG(SIGKILL)
+ * on the supervisor. Protocol (signals to the supervisor): SIGTERM -> SIGTERM to the engine group;
+ * SIGUSR2 -> SIGKILL to the engine group. When the engine exits, the supervisor SIGKILLs what is
+ * left of its group, reaps it and exits with the same status (re-raising a fatal signal).
+ * Only async-signal-safe calls after fork. */
+struct sup_msg {
+	int tag; /* 'P' engine pid, 'E' exec errno */
+	int val;
+};
+
+static void reset_signals(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (int sg = 1; sg < NSIG; sg++)
+		if (sg != SIGKILL && sg != SIGSTOP)
+			sigaction(sg, &dfl, NULL);
+}
+
+static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv, char **envp, int nullfd,
+				      int logfd, int msgfd)
+{
+	reset_signals();
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0 || getppid() != parent)
+		_exit(127);
+	pid_t me = getpid();
+	pid_t eng = fork();
+	if (eng == 0) {
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != me)
+			_exit(127);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(nullfd, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		execve(exe, argv, envp);
+		struct sup_msg em = {'E', errno};
+		(void)!write(msgfd, &em, sizeof em);
+		_exit(127);
+	}
+	if (eng < 0)
+		_exit(127);
+	setpgid(eng, eng);
+	struct sup_msg pm = {'P', (int)eng};
+	(void)!write(msgfd, &pm, sizeof pm);
+	close(msgfd);
+	close(logfd);
+	close(nullfd);
+	for (;;) {
+		siginfo_t si;
+		int sg = sigwaitinfo(&all, &si);
+		if (sg == SIGUSR1 || sg == SIGHUP) { /* veeksha died */
+			kill(-eng, SIGKILL);
+			_exit(137);
+		} else if (sg == SIGTERM || sg == SIGINT) {
+			kill(-eng, SIGTERM);
+		} else if (sg == SIGUSR2) {
+			kill(-eng, SIGKILL);
+		}
+		siginfo_t wi;
+		memset(&wi, 0, sizeof wi);
+		if (waitid(P_PID, (id_t)eng, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 && wi.si_pid == eng) {
+			kill(-eng, SIGKILL); /* leftovers of the engine's group */
+			int st = 0;
+			while (waitpid(eng, &st, 0) < 0 && errno == EINTR)
+				;
+			if (WIFSIGNALED(st)) {
+				int ts = WTERMSIG(st);
+				struct sigaction dfl;
+				memset(&dfl, 0, sizeof dfl);
+				dfl.sa_handler = SIG_DFL;
+				sigaction(ts, &dfl, NULL);
+				sigset_t one;
+				sigemptyset(&one);
+				sigaddset(&one, ts);
+				kill(me, ts);
+				sigprocmask(SIG_UNBLOCK, &one, NULL);
+				_exit(128 + ts);
+			}
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
+		}
+	}
 }
 
 struct server_handle {
@@ -74,7 +175,8 @@ struct server_handle {
 	const char *gpu_source;
 	struct gpu_lease *lease;
 	char *engine_version;
-	pid_t pid;
+	pid_t pid;        /* supervisor */
+	pid_t engine_pid; /* the engine (leader of its own process group) */
 	int slot;
 	bool exited;         /* leader exit observed (zombie kept until reaped) */
 	bool reaped;
@@ -242,7 +344,7 @@ static void write_server_json(struct server_handle *h)
 	jsonw_key(&w, "log_file");
 	jsonw_str(&w, h->log_path ? strrchr(h->log_path, '/') + 1 : NULL);
 	jsonw_key(&w, "pid");
-	jsonw_int(&w, h->pid);
+	jsonw_int(&w, h->engine_pid);
 	char ts[64];
 	const char *names[3] = {"start_time", "ready_time", "stop_time"};
 	int64_t vals[3] = {h->start_real_ns, h->ready_real_ns, h->stop_real_ns};
@@ -458,8 +560,6 @@ static void reap(struct server_handle *h)
 {
 	if (h->reaped || h->pid <= 0)
 		return;
-	/* stragglers of the group (engine workers) die with the leader */
-	kill(-h->pid, SIGKILL);
 	int st;
 	pid_t r;
 	while ((r = waitpid(h->pid, &st, 0)) < 0 && errno == EINTR)
@@ -469,8 +569,10 @@ static void reap(struct server_handle *h)
 		h->wait_status = st;
 		h->status_known = true;
 	}
-	if (h->slot >= 0)
+	if (h->slot >= 0) {
+		server_sups[h->slot] = 0;
 		server_groups[h->slot] = 0;
+	}
 	h->slot = -1;
 	if (!h->stop_real_ns)
 		h->stop_real_ns = clock_real_ns();
@@ -503,7 +605,7 @@ const char *server_log_path(const struct server_handle *h)
 
 pid_t server_pid(const struct server_handle *h)
 {
-	return h->pid;
+	return h->engine_pid;
 }
 
 const int64_t *server_gpu_ids(const struct server_handle *h, size_t *n)
@@ -660,28 +762,8 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 	h->start_real_ns = clock_real_ns();
 	h->start_mono_ns = clock_mono_ns();
 	pid_t pid = fork();
-	if (pid == 0) {
-		/* child: async-signal-safe calls only */
-		setpgid(0, 0);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() != parent)
-			_exit(127);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof dfl);
-		dfl.sa_handler = SIG_DFL;
-		for (int s = 1; s < NSIG; s++)
-			if (s != SIGKILL && s != SIGSTOP)
-				sigaction(s, &dfl, NULL);
-		dup2(nullfd, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execve(h->exe, h->argv, envp);
-		int e = errno;
-		(void)!write(pfd[1], &e, sizeof e);
-		_exit(127);
-	}
+	if (pid == 0)
+		supervisor_main(parent, h->exe, h->argv, envp, nullfd, logfd, pfd[1]);
 	int fork_errno = errno;
 	close(pfd[1]);
 	close(nullfd);
@@ -692,24 +774,32 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		snprintf(err, err_len, "fork failed: %s", strerror(fork_errno));
 		goto fail;
 	}
-	setpgid(pid, pid); /* also from the parent: no window where signals miss the group */
+	setpgid(pid, pid);
 	h->pid = pid;
-	h->slot = group_register(pid);
-	int child_errno = 0;
+	/* the supervisor reports the engine's pid, then (only if exec fails) an errno; EOF = exec'd */
+	struct sup_msg m;
 	ssize_t r;
-	while ((r = read(pfd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
+	while ((r = read(pfd[0], &m, sizeof m)) < 0 && errno == EINTR)
 		;
+	if (r == (ssize_t)sizeof m && m.tag == 'P') {
+		h->engine_pid = (pid_t)m.val;
+		h->slot = group_register(h->pid, h->engine_pid);
+		while ((r = read(pfd[0], &m, sizeof m)) < 0 && errno == EINTR)
+			;
+	}
 	close(pfd[0]);
-	if (r > 0) {
-		snprintf(err, err_len, "cannot execute %s: %s", h->exe, strerror(child_errno));
+	if (h->engine_pid <= 0 || (r == (ssize_t)sizeof m && m.tag == 'E')) {
+		if (h->engine_pid <= 0)
+			snprintf(err, err_len, "cannot start the server process (supervisor failed)");
+		else
+			snprintf(err, err_len, "cannot execute %s: %s", h->exe, strerror((int)m.val));
 		reap(h);
-		h->exited = true;
 		h->stop_real_ns = clock_real_ns();
 		write_server_json(h);
 		goto fail;
 	}
-	fprintf(stderr, "veeksha: started %s server (pid %ld) on %s:%lld%s; log: %s\n", server_type_name(cfg->type),
-		(long)pid, cfg->host, (long long)cfg->port, "", h->log_path);
+	fprintf(stderr, "veeksha: started %s server (pid %ld) on %s:%lld; log: %s\n", server_type_name(cfg->type),
+		(long)h->engine_pid, cfg->host, (long long)cfg->port, h->log_path);
 	write_server_json(h);
 	return h;
 fail:
@@ -842,13 +932,17 @@ int server_stop(struct server_handle *h)
 	if (!h->reaped) {
 		if (!leader_exited(h)) {
 			h->stop_requested = true;
-			kill(-h->pid, SIGTERM);
+			kill(h->pid, SIGTERM); /* supervisor: SIGTERM to the engine's group */
 			double grace = env_double("VEEKSHA_SERVER_STOP_GRACE_S", 30.0);
 			if (!wait_leader(h, grace)) {
 				fprintf(stderr, "veeksha: server did not stop within %.0f s of SIGTERM; sending SIGKILL\n", grace);
 				h->killed = true;
-				kill(-h->pid, SIGKILL);
-				wait_leader(h, 10.0);
+				kill(h->pid, SIGUSR2); /* supervisor: SIGKILL to the engine's group */
+				if (!wait_leader(h, 10.0)) {
+					kill(-h->engine_pid, SIGKILL);
+					kill(h->pid, SIGKILL);
+					wait_leader(h, 5.0);
+				}
 			}
 		}
 		reap(h);

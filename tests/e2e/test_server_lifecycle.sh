@@ -18,6 +18,8 @@ export VEEKSHA_BIN=$VEEKSHA
 KEY=sk-e2e-secret-7f3a
 MODEL=meta-llama/Llama-3-8B-Instruct
 
+# jqe FILE FILTER: jq -e, quiet
+jqe() { jq -e "$2" "$1" >/dev/null; }
 # wait_line FILE REGEX SECS: poll until a line matches, bounded.
 wait_line() {
   local i
@@ -47,8 +49,8 @@ check "vllm: engine module + flags" grep -q -- "module=vllm.entrypoints.openai.a
 check "vllm: --tensor-parallel-size 2 passed" grep -q -- "--tensor-parallel-size 2" "$log"
 check "server.json written" test -s "$run/server.json"
 check "server.json: type, gpu ids, engine version" \
-  jq -e '.type=="vllm" and .gpu_ids==[0,1] and .engine_version=="0.0.0+fake" and .exit_status.requested_stop==true and .ready_time!=null and .stop_time!=null' "$run/server.json"
-check "server.json: api key redacted" jq -e '.argv | index("***") != null' "$run/server.json"
+  jqe "$run/server.json" '.type=="vllm" and .gpu_ids==[0,1] and .engine_version=="0.0.0+fake" and .exit_status.requested_stop==true and .ready_time!=null and .stop_time!=null'
+check "server.json: api key redacted" jqe "$run/server.json" '.argv | index("***") != null'
 check "api key absent from server.json" bash -c "! grep -q '$KEY' '$run/server.json'"
 check "api key absent from stdout/stderr" bash -c "! grep -q '$KEY' '$TMP/out1' '$TMP/err1'"
 spid=$(awk '/^PID/{print $2}' "$TMP/out1")
@@ -89,7 +91,7 @@ check "crash: log content shown" grep -q "CUDA out of memory" "$TMP/err4"
 check "crash: GPU OOM hint" grep -q "hint: the GPU ran out of memory" "$TMP/err4"
 check "crash: exit code reported" grep -q "exited with code 1" "$TMP/out4"
 check "crash: log kept" bash -c "ls '$TMP/run4'/server_logs_vllm_* >/dev/null"
-check "crash: server.json records exit code 1" jq -e '.exit_status.code==1 and .exit_status.requested_stop==false' "$TMP/run4/server.json"
+check "crash: server.json records exit code 1" jqe "$TMP/run4/server.json" '.exit_status.code==1 and .exit_status.requested_stop==false'
 
 # ---- 5. unknown argument: hint
 port=$(e2e_free_port)
@@ -153,7 +155,7 @@ spid=$(awk '/^PID/{print $2}' "$TMP/out10")
 kill -9 "$spid"
 check "mid-run: driver notices the death" wait_line "$TMP/out10" '^DIED unexpectedly' 10
 check "mid-run: exit reported" wait_line "$TMP/out10" '^STOPPED 137 terminated by SIGKILL' 10
-check "mid-run: server.json says unrequested" jq -e '.exit_status.requested_stop==false and .exit_status.signal=="SIGKILL"' "$TMP/run10/server.json"
+check "mid-run: server.json says unrequested" jqe "$TMP/run10/server.json" '.exit_status.requested_stop==false and .exit_status.signal=="SIGKILL"'
 
 # ---- 11. env_path without bin/python: config error, nothing started
 rc=0
