@@ -655,7 +655,7 @@ static void sim_stream_pump(struct sim_stream *st, int64_t now)
 			return;
 		}
 		if (st->first_token_ns == 0)
-			sim_stream_record_ttft(st, now);
+			sim_stream_record_ttft(st, cfg->mode == SIM_MODE_FIXED ? st->first_chunk_at_ns : now);
 		sim_stream_finish_json(st, st->last_event_ns ? st->last_event_ns : now);
 		sim_stream_done(st);
 		return;
@@ -1393,6 +1393,8 @@ static void sim_worker_drain_queue(struct sim_worker *w)
 		struct sim_stream *st = q[i].st;
 		if (st->dead)
 			continue;
+		if (st->ready_tokens == 0 && !st->stream && st->first_token_ns == 0)
+			sim_stream_record_ttft(st, q[i].t_ns);
 		st->ready_tokens++;
 		st->last_event_ns = q[i].t_ns;
 		if (q[i].finished)
