@@ -147,6 +147,13 @@ int eval_compute_slos(struct evaluator *e);  /* fills slo_results, returns all_m
 int eval_write_slos(struct evaluator *e);
 bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r);
 int eval_write_decode_window(struct evaluator *e);
+/* eval_window.c */
+struct dw_seg {
+	double start, end;
+};
+/* Decode windows; returns the number of selected segments (caller frees *sel). */
+size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
+			   size_t skipped[4], size_t *eligible);
 /* eval_health.c */
 int eval_write_health(struct evaluator *e);
 /* eval_plots.c */

@@ -1,3 +1,165 @@
-#include "metrics/eval_internal.h"
+/* PNG plots of a run (gnuplot via output/plot.h): <key>.png CDFs (+ _log_x / _symlog_x),
+ * ttfc_violin_plot.png (TTFC by prompt length, box plot), decode_window_plot.png.
+ * .dat/.gp files go to metrics/plots_src/. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
-void eval_write_plots(struct evaluator *e) { (void)e; }
+#include "core/xalloc.h"
+#include "metrics/eval_internal.h"
+#include "metrics/pct.h"
+#include "output/outfile.h"
+#include "output/plot.h"
+
+static void plot_series(struct evaluator *e, const char *src, int s)
+{
+	const struct eval_series_info *info = &eval_series_infos[s];
+	size_t n = e->raw[s].n;
+	double *v = xmalloc((n ? n : 1) * sizeof *v);
+	memcpy(v, e->raw[s].v, n * sizeof *v);
+	pct_sort(v, n);
+	char xl[160];
+	if (info->unit)
+		snprintf(xl, sizeof xl, "%s [%s]", info->display, info->unit);
+	else
+		snprintf(xl, sizeof xl, "%s", info->display);
+	char *png = xasprintf("%s/%s.png", e->metrics_dir, info->key);
+	plot_cdf(png, src, info->key, info->display, xl, v, n, PLOT_LINEAR);
+	free(png);
+	enum plot_scale sc = plot_recommend_scale(v, n);
+	if (sc != PLOT_LINEAR) {
+		const char *suffix = sc == PLOT_LOG ? "log_x" : "symlog_x";
+		char *stem = xasprintf("%s_%s", info->key, suffix);
+		png = xasprintf("%s/%s.png", e->metrics_dir, stem);
+		plot_cdf(png, src, stem, info->display, xl, v, n, sc);
+		free(png);
+		free(stem);
+	}
+	free(v);
+}
+
+#define TTFC_BINS 12
+
+static void plot_ttfc_by_prompt(struct evaluator *e, const char *src)
+{
+	size_t n = e->n_rows;
+	if (!n)
+		return;
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		double p = (double)e->rows[i].num_delta_prompt_tokens;
+		lo = p < lo ? p : lo;
+		hi = p > hi ? p : hi;
+	}
+	/* ~12 equal-width integer bins over [min, max] prompt length */
+	int64_t ilo = (int64_t)lo, ihi = (int64_t)hi, span = ihi - ilo + 1;
+	int64_t nbi = span < TTFC_BINS ? span : TTFC_BINS;
+	int64_t w = (span + nbi - 1) / nbi;
+	nbi = (span + w - 1) / w;
+	size_t nb = (size_t)nbi;
+	double **vals = xcalloc(nb, sizeof *vals);
+	size_t *cnt = xcalloc(nb, sizeof *cnt);
+	char **labels = xcalloc(nb, sizeof *labels);
+	double *all = xmalloc(n * sizeof *all);
+	for (size_t b = 0; b < nb; b++) {
+		vals[b] = xmalloc(n * sizeof **vals);
+		int64_t a = ilo + (int64_t)b * w, z = a + w - 1 < ihi ? a + w - 1 : ihi;
+		labels[b] = a == z ? xasprintf("%lld", (long long)a) : xasprintf("%lld-%lld", (long long)a, (long long)z);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t b = (size_t)((e->rows[i].num_delta_prompt_tokens - ilo) / w);
+		if (b >= nb)
+			b = nb - 1;
+		vals[b][cnt[b]++] = e->rows[i].ttfc;
+		all[i] = e->rows[i].ttfc;
+	}
+	char *png = xasprintf("%s/ttfc_violin_plot.png", e->metrics_dir);
+	plot_boxes(png, src, "ttfc_violin_plot", "Time to First Chunk by prompt length", "Number of Prompt Tokens (bin)",
+		   "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
+		   PLOT_LINEAR);
+	free(png);
+	enum plot_scale sc = plot_recommend_scale(all, n);
+	if (sc != PLOT_LINEAR) {
+		const char *stem = sc == PLOT_LOG ? "ttfc_violin_plot_log_y" : "ttfc_violin_plot_symlog_y";
+		png = xasprintf("%s/%s.png", e->metrics_dir, stem);
+		plot_boxes(png, src, stem, "Time to First Chunk by prompt length", "Number of Prompt Tokens (bin)",
+			   "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
+			   sc);
+		free(png);
+	}
+	for (size_t b = 0; b < nb; b++) {
+		free(vals[b]);
+		free(labels[b]);
+	}
+	free(vals);
+	free(cnt);
+	free(labels);
+	free(all);
+}
+
+struct ev2 {
+	double t;
+	int d;
+};
+
+static int cmp_ev2(const void *a, const void *b)
+{
+	const struct ev2 *x = a, *y = b;
+	if (x->t != y->t)
+		return (x->t > y->t) - (x->t < y->t);
+	return y->d - x->d;
+}
+
+static void plot_decode_window(struct evaluator *e, const char *src)
+{
+	if (!e->ecfg || !e->ecfg->decode_window_enabled)
+		return;
+	struct dw_seg *segs;
+	size_t ncand, skipped[4], eligible;
+	int64_t thr;
+	size_t nsel = eval_decode_windows(e, &segs, &ncand, &thr, skipped, &eligible);
+	/* active decoding requests over time (same intervals as the window computation) */
+	struct ev2 *ev = xmalloc((2 * e->n_rows + 1) * sizeof *ev);
+	size_t nev = 0;
+	for (size_t i = 0; i < e->n_rows; i++) {
+		const struct eval_row *r = &e->rows[i];
+		if (!r->n_tbc)
+			continue;
+		double a = r->sent_ns ? r->picked_s : r->dispatched_s;
+		ev[nev++] = (struct ev2){a + r->ttfc, +1};
+		ev[nev++] = (struct ev2){a + r->e2e, -1};
+	}
+	qsort(ev, nev, sizeof *ev, cmp_ev2);
+	double *t = xmalloc((nev + 1) * sizeof *t), *y = xmalloc((nev + 1) * sizeof *y);
+	int64_t act = 0;
+	for (size_t i = 0; i < nev; i++) {
+		act += ev[i].d;
+		t[i] = ev[i].t;
+		y[i] = (double)act;
+	}
+	double *ss = xmalloc((nsel + 1) * sizeof *ss), *se = xmalloc((nsel + 1) * sizeof *se);
+	for (size_t k = 0; k < nsel; k++) {
+		ss[k] = segs[k].start;
+		se[k] = segs[k].end;
+	}
+	char *png = xasprintf("%s/decode_window_plot.png", e->metrics_dir);
+	plot_steps_with_spans(png, src, "decode_window_plot", "Active decoding requests (selected windows shaded)",
+			      "Time since benchmark start [s]", "Active requests", t, y, nev, ss, se, nsel);
+	free(png);
+	free(ev);
+	free(t);
+	free(y);
+	free(ss);
+	free(se);
+	free(segs);
+}
+
+void eval_write_plots(struct evaluator *e)
+{
+	char *src = out_path_join(e->metrics_dir, "plots_src");
+	for (int s = 0; s < EVAL_N_SERIES; s++)
+		plot_series(e, src, s);
+	plot_ttfc_by_prompt(e, src);
+	plot_decode_window(e, src);
+	free(src);
+}

@@ -59,14 +59,6 @@ static void stats_or_null(struct jsonw *w, double *v, size_t n, bool full)
 	}
 }
 
-struct dw_seg {
-	double start, end;
-};
-
-/* Computes the windows; also used by the decode window plot. Returns the number of selected
- * segments (caller frees *sel). */
-size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
-			   size_t skipped[4], size_t *eligible);
 size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
 			   size_t skipped[4], size_t *eligible)
 {

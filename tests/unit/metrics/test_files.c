@@ -403,7 +403,8 @@ static void test_slo_infinity_and_counters(void **state)
 
 int main(void)
 {
-	setenv("VK_NO_PLOTS", "1", 1);
+	if (!getenv("VK_TEST_PLOTS"))
+		setenv("VK_NO_PLOTS", "1", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_run_files),
 		cmocka_unit_test(test_decode_window),

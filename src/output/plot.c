@@ -1,0 +1,285 @@
+#include "output/plot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "output/outfile.h"
+
+extern char **environ;
+
+#define PLOT_TIMEOUT_S 60
+#define PLOT_MAX_POINTS 2000
+
+static int plot_state = -1; /* -1 unknown, 0 unavailable, 1 available */
+
+/* Runs argv; waits at most PLOT_TIMEOUT_S (then SIGKILL of that pid). Output to /dev/null. */
+static int run_quiet(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > PLOT_TIMEOUT_S) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		struct timespec d = {0, 5 * 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+}
+
+bool plot_available(void)
+{
+	if (plot_state >= 0)
+		return plot_state == 1;
+	const char *no = getenv("VK_NO_PLOTS");
+	if (no && *no && strcmp(no, "0") != 0) {
+		plot_state = 0;
+		log_info("plots disabled (VK_NO_PLOTS set)");
+		return false;
+	}
+	char *argv[] = {"gnuplot", "--version", NULL};
+	plot_state = run_quiet(argv) == 0 ? 1 : 0;
+	if (!plot_state)
+		log_warn("gnuplot not found: PNG plots are skipped (install gnuplot-nox); all other outputs are written");
+	return plot_state == 1;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+enum plot_scale plot_recommend_scale(const double *v, size_t n)
+{
+	size_t finite = 0, pos = 0;
+	bool outside01 = false, nonpos = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]))
+			continue;
+		finite++;
+		if (v[i] < 0 || v[i] > 1)
+			outside01 = true;
+		if (v[i] > 0)
+			pos++;
+		else
+			nonpos = true;
+	}
+	if (finite < 10 || !outside01 || pos == 0)
+		return PLOT_LINEAR;
+	double *p = xmalloc(pos * sizeof *p);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]) && v[i] > 0)
+			p[k++] = v[i];
+	qsort(p, pos, sizeof *p, cmp_d);
+	/* numpy linear percentiles */
+	double r5 = 0.05 * (double)(pos - 1), r95 = 0.95 * (double)(pos - 1);
+	size_t l5 = (size_t)r5, l95 = (size_t)r95;
+	double p5 = p[l5] + (p[l5 + 1 < pos ? l5 + 1 : l5] - p[l5]) * (r5 - (double)l5);
+	double p95 = p[l95] + (p[l95 + 1 < pos ? l95 + 1 : l95] - p[l95]) * (r95 - (double)l95);
+	free(p);
+	if (p5 <= 0 || p95 / p5 < 50)
+		return PLOT_LINEAR;
+	return nonpos ? PLOT_SYMLOG : PLOT_LOG;
+}
+
+static double symlog(double x) { return x >= 0 ? log10(1 + x) : -log10(1 - x); }
+
+static void gp_escape(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+}
+
+static void gp_head(struct buf *gp, const char *png_path, const char *title, const char *xlabel, const char *ylabel)
+{
+	buf_puts(gp, "set terminal pngcairo size 1000,640 enhanced font \"sans,11\"\nset output ");
+	gp_escape(gp, png_path);
+	buf_puts(gp, "\nset title ");
+	gp_escape(gp, title);
+	buf_puts(gp, " noenhanced\nset xlabel ");
+	gp_escape(gp, xlabel);
+	buf_puts(gp, " noenhanced\nset ylabel ");
+	gp_escape(gp, ylabel);
+	buf_puts(gp, " noenhanced\nset grid\nset key off\n");
+}
+
+static enum plot_result finish(const char *png_path, const char *src_dir, const char *stem, struct buf *dat,
+			       struct buf *gp)
+{
+	enum plot_result res = PLOT_FAILED;
+	if (out_mkdir_p(src_dir) != 0) {
+		log_warn("plot: cannot create %s", src_dir);
+		goto out;
+	}
+	char *datp = xasprintf("%s/%s.dat", src_dir, stem);
+	char *gpp = xasprintf("%s/%s.gp", src_dir, stem);
+	if (out_write_file_atomic(datp, dat->data ? dat->data : "", dat->len) == 0 &&
+	    out_write_file_atomic(gpp, gp->data, gp->len) == 0) {
+		if (!plot_available()) {
+			res = PLOT_SKIPPED;
+		} else {
+			char *argv[] = {"gnuplot", gpp, NULL};
+			res = run_quiet(argv) == 0 ? PLOT_OK : PLOT_FAILED;
+			if (res != PLOT_OK) {
+				log_warn("gnuplot failed on %s (run it by hand to see why)", gpp);
+				unlink(png_path); /* no empty or truncated PNG left behind */
+			}
+		}
+	}
+	free(datp);
+	free(gpp);
+out:
+	buf_free(dat);
+	buf_free(gp);
+	return res;
+}
+
+static void datpath(struct buf *gp, const char *src_dir, const char *stem)
+{
+	char *p = xasprintf("%s/%s.dat", src_dir, stem);
+	gp_escape(gp, p);
+	free(p);
+}
+
+enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char *stem, const char *title,
+			  const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale)
+{
+	struct buf dat, gp;
+	buf_init(&dat);
+	buf_init(&gp);
+	buf_puts(&dat, "# value cdf\n");
+	size_t step = n > PLOT_MAX_POINTS ? n / PLOT_MAX_POINTS : 1;
+	for (size_t i = 0; i < n; i += step) {
+		double x = xscale == PLOT_SYMLOG ? symlog(sorted[i]) : sorted[i];
+		buf_printf(&dat, "%.17g %.17g\n", x, (double)(i + 1) / (double)n);
+	}
+	if (n && (n - 1) % step) {
+		double x = xscale == PLOT_SYMLOG ? symlog(sorted[n - 1]) : sorted[n - 1];
+		buf_printf(&dat, "%.17g 1\n", x);
+	}
+	char xl[256];
+	snprintf(xl, sizeof xl, "%s%s", xlabel, xscale == PLOT_SYMLOG ? " (symlog: sign(x)*log10(1+|x|))" : "");
+	gp_head(&gp, png_path, title, xl, "CDF");
+	buf_puts(&gp, "set yrange [0:1]\n");
+	if (xscale == PLOT_LOG)
+		buf_puts(&gp, "set logscale x\n");
+	if (n == 0) {
+		buf_puts(&gp, "set label 1 \"no data\" at graph 0.5, graph 0.5 center\nplot [0:1][0:1] NaN notitle\n");
+	} else {
+		buf_puts(&gp, "plot ");
+		datpath(&gp, src_dir, stem);
+		buf_puts(&gp, " using 1:2 with lines lw 2 lc rgb \"#1f77b4\"\n");
+	}
+	return finish(png_path, src_dir, stem, &dat, &gp);
+}
+
+enum plot_result plot_boxes(const char *png_path, const char *src_dir, const char *stem, const char *title,
+			    const char *xlabel, const char *ylabel, const char *const *labels,
+			    const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale)
+{
+	struct buf dat, gp;
+	buf_init(&dat);
+	buf_init(&gp);
+	buf_puts(&dat, "# category_index value   (labels: see xtics in the .gp)\n");
+	for (size_t c = 0; c < n_cats; c++)
+		for (size_t i = 0; i < counts[c]; i++) {
+			double y = yscale == PLOT_SYMLOG ? symlog(values[c][i]) : values[c][i];
+			buf_printf(&dat, "%zu %.17g\n", c, y);
+		}
+	gp_head(&gp, png_path, title, xlabel, ylabel);
+	buf_puts(&gp, "set style boxplot outliers pointtype 7\nset pointsize 0.4\n"
+		      "set style fill solid 0.35 border -1\nset xtics rotate by -30\nset boxwidth 0.6\n");
+	buf_printf(&gp, "set xrange [-0.5:%.1f]\n", (double)n_cats - 0.5);
+	buf_puts(&gp, "set xtics (");
+	for (size_t c = 0; c < n_cats; c++) {
+		if (c)
+			buf_puts(&gp, ", ");
+		gp_escape(&gp, labels[c]);
+		buf_printf(&gp, " %zu", c);
+	}
+	buf_puts(&gp, ")\n");
+	if (yscale == PLOT_LOG)
+		buf_puts(&gp, "set logscale y\n");
+	bool any = false;
+	for (size_t c = 0; c < n_cats; c++)
+		any = any || counts[c] > 0;
+	if (!any) {
+		buf_puts(&gp, "set label 1 \"no data\" at graph 0.5, graph 0.5 center\nplot [0:1][0:1] NaN notitle\n");
+	} else {
+		buf_puts(&gp, "plot");
+		bool first = true;
+		for (size_t c = 0; c < n_cats; c++) {
+			if (!counts[c])
+				continue;
+			buf_puts(&gp, first ? " " : ", \\\n     ");
+			first = false;
+			datpath(&gp, src_dir, stem);
+			buf_printf(&gp, " using (%zu):($1 == %zu ? $2 : NaN) with boxplot lc rgb \"#1f77b4\"", c, c);
+		}
+		buf_putc(&gp, '\n');
+	}
+	return finish(png_path, src_dir, stem, &dat, &gp);
+}
+
+enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem,
+				       const char *title, const char *xlabel, const char *ylabel, const double *t,
+				       const double *y, size_t n, const double *span_start, const double *span_end,
+				       size_t n_spans)
+{
+	struct buf dat, gp;
+	buf_init(&dat);
+	buf_init(&gp);
+	buf_puts(&dat, "# time active\n");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&dat, "%.17g %.17g\n", t[i], y[i]);
+	gp_head(&gp, png_path, title, xlabel, ylabel);
+	for (size_t k = 0; k < n_spans; k++)
+		buf_printf(&gp,
+			   "set object %zu rect from %.17g, graph 0 to %.17g, graph 1 behind fc rgb \"#ffd27f\" "
+			   "fs solid 0.5 noborder\n",
+			   k + 1, span_start[k], span_end[k]);
+	if (n == 0) {
+		buf_puts(&gp, "set label 1 \"no data\" at graph 0.5, graph 0.5 center\nplot [0:1][0:1] NaN notitle\n");
+	} else {
+		buf_puts(&gp, "plot ");
+		datpath(&gp, src_dir, stem);
+		buf_puts(&gp, " using 1:2 with steps lw 2 lc rgb \"#1f77b4\"\n");
+	}
+	return finish(png_path, src_dir, stem, &dat, &gp);
+}

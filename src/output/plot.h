@@ -1,0 +1,35 @@
+#ifndef VK_OUTPUT_PLOT_H
+#define VK_OUTPUT_PLOT_H
+/* PNG plots drawn by gnuplot (pngcairo) run as a subprocess. Every plot leaves its data (.dat)
+ * and script (.gp) in `src_dir` so users can restyle and re-run them (`gnuplot file.gp`).
+ * Without gnuplot (or with VK_NO_PLOTS=1 in the environment) nothing is drawn: one warning is
+ * logged per process and every call returns PLOT_SKIPPED; plotting never fails a run. */
+#include <stdbool.h>
+#include <stddef.h>
+
+enum plot_result { PLOT_OK = 0, PLOT_SKIPPED = 1, PLOT_FAILED = -1 };
+enum plot_scale { PLOT_LINEAR = 0, PLOT_LOG, PLOT_SYMLOG };
+
+/* true when gnuplot can be run (checked once, warns once when it cannot). */
+bool plot_available(void);
+
+/* The reference's axis-scale rule: >= 10 finite values, not all within [0, 1], and
+ * p95/p5 of the positive values >= 50 -> log (symlog when any value <= 0); else linear. */
+enum plot_scale plot_recommend_scale(const double *v, size_t n);
+
+/* CDF line of sorted values (ascending). png_path: output; src_dir/<stem>.dat/.gp are kept. */
+enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char *stem, const char *title,
+			  const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale);
+
+/* One box (min/quartiles/max + outliers) per category. values[i] has counts[i] samples. */
+enum plot_result plot_boxes(const char *png_path, const char *src_dir, const char *stem, const char *title,
+			    const char *xlabel, const char *ylabel, const char *const *labels,
+			    const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale);
+
+/* Step plot of (t[i], y[i]) with shaded spans [span_start[k], span_end[k]]. */
+enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem,
+				       const char *title, const char *xlabel, const char *ylabel, const double *t,
+				       const double *y, size_t n, const double *span_start, const double *span_end,
+				       size_t n_spans);
+
+#endif

@@ -1,0 +1,116 @@
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "output/outfile.h"
+#include "output/plot.h"
+
+static bool expect_no_gnuplot;
+static char tmpdir[64];
+
+static long fsize(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_scale_rule(void **state)
+{
+	(void)state;
+	double v[20];
+	for (int i = 0; i < 20; i++)
+		v[i] = 0.01 * (i + 1);
+	assert_int_equal(plot_recommend_scale(v, 20), PLOT_LINEAR); /* all within [0, 1] */
+	for (int i = 0; i < 20; i++)
+		v[i] = pow(10, i / 4.0); /* 1 .. ~56000: p95/p5 >> 50 */
+	assert_int_equal(plot_recommend_scale(v, 20), PLOT_LOG);
+	assert_int_equal(plot_recommend_scale(v, 9), PLOT_LINEAR); /* fewer than 10 values */
+	v[0] = -1;
+	assert_int_equal(plot_recommend_scale(v, 20), PLOT_SYMLOG);
+	for (int i = 0; i < 20; i++)
+		v[i] = 2 + i; /* p95/p5 < 50 */
+	assert_int_equal(plot_recommend_scale(v, 20), PLOT_LINEAR);
+}
+
+static void test_cdf_and_boxes(void **state)
+{
+	(void)state;
+	double v[500];
+	for (int i = 0; i < 500; i++)
+		v[i] = 0.01 + i * 0.0002;
+	char png[256], src[256], p[300];
+	snprintf(png, sizeof png, "%s/ttfc.png", tmpdir);
+	snprintf(src, sizeof src, "%s/plots_src", tmpdir);
+	enum plot_result r = plot_cdf(png, src, "ttfc", "Time to First Chunk", "Time to First Chunk [s]", v, 500, PLOT_LINEAR);
+	snprintf(p, sizeof p, "%s/ttfc.dat", src);
+	assert_true(fsize(p) > 1000);
+	snprintf(p, sizeof p, "%s/ttfc.gp", src);
+	assert_true(fsize(p) > 50);
+	if (expect_no_gnuplot) {
+		assert_int_equal(r, PLOT_SKIPPED);
+		assert_false(plot_available());
+		assert_true(fsize(png) < 0);
+	} else if (plot_available()) {
+		assert_int_equal(r, PLOT_OK);
+		assert_true(fsize(png) > 5000); /* a real image, not an empty file */
+	}
+	const char *labels[2] = {"10-20", "20-30"};
+	const double *vals[2] = {v, v + 250};
+	size_t cnt[2] = {250, 250};
+	snprintf(png, sizeof png, "%s/box.png", tmpdir);
+	r = plot_boxes(png, src, "box", "TTFC by prompt length", "prompt", "ttfc [s]", labels, vals, cnt, 2, PLOT_LINEAR);
+	if (!expect_no_gnuplot && plot_available()) {
+		assert_int_equal(r, PLOT_OK);
+		assert_true(fsize(png) > 5000);
+	} else {
+		assert_int_equal(r, PLOT_SKIPPED);
+	}
+	double t[3] = {0.1, 0.15, 0.3}, y[3] = {1, 2, 1}, ss[1] = {0.15}, se[1] = {0.3};
+	snprintf(png, sizeof png, "%s/dw.png", tmpdir);
+	r = plot_steps_with_spans(png, src, "dw", "windows", "t", "active", t, y, 3, ss, se, 1);
+	assert_true(r == PLOT_OK || r == PLOT_SKIPPED);
+	if (r == PLOT_OK)
+		assert_true(fsize(png) > 3000);
+}
+
+static void test_outfile(void **state)
+{
+	(void)state;
+	char d[256], f[300];
+	snprintf(d, sizeof d, "%s/a/b/c", tmpdir);
+	assert_int_equal(out_mkdir_p(d), 0);
+	assert_int_equal(out_mkdir_p(d), 0); /* exists: fine */
+	snprintf(f, sizeof f, "%s/x.json", d);
+	assert_int_equal(out_write_file_atomic(f, "{}", 2), 0);
+	assert_int_equal(fsize(f), 2);
+	snprintf(f, sizeof f, "%s/x.json.tmp", d);
+	assert_true(fsize(f) < 0); /* temp file renamed away */
+	assert_int_equal(out_write_file_atomic("/nonexistent-dir/x", "a", 1), -1);
+}
+
+int main(int argc, char **argv)
+{
+	expect_no_gnuplot = argc > 1 && strcmp(argv[1], "--expect-no-gnuplot") == 0;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/vk_plot_test_XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scale_rule),
+		cmocka_unit_test(test_cdf_and_boxes),
+		cmocka_unit_test(test_outfile),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
