@@ -199,10 +199,29 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 		if (body > 0)
 			buf_putc(&g->tmp, ' ');
 	}
-	if (body > 0 && g->be.prompt_build(g->tok, &g->corpus_rng, body, suffix, &g->tmp) != 0) {
-		snprintf(g->err, sizeof g->err, "cannot build a prompt of %lld tokens%s", (long long)body,
-			 suffix ? " with the min-tokens instruction" : "");
-		return -1;
+	if (body > 0) {
+		size_t head = g->tmp.len;
+		struct rng saved = g->corpus_rng;
+		int64_t want = body;
+		for (int attempt = 0;; attempt++) {
+			g->tmp.len = head;
+			if (g->tmp.data)
+				g->tmp.data[head] = 0;
+			g->corpus_rng = saved;
+			if (g->be.prompt_build(g->tok, &g->corpus_rng, want, suffix, &g->tmp) != 0) {
+				snprintf(g->err, sizeof g->err, "cannot build a prompt of %lld tokens%s",
+					 (long long)want, suffix ? " with the min-tokens instruction" : "");
+				return -1;
+			}
+			if (head == 0 || attempt == 3)
+				break;
+			/* prefix + " " + body may merge tokens at the join under BPE: correct the body
+			 * length until the whole prompt has exactly L tokens (a few attempts at most) */
+			int64_t got = (int64_t)g->be.count(g->tok, g->tmp.data, g->tmp.len);
+			if (got == L || want + (L - got) < 1)
+				break;
+			want += L - got;
+		}
 	}
 	r->prompt_text = xstrndup(g->tmp.data ? g->tmp.data : "", g->tmp.len);
 	return 0;
