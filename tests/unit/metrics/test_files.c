@@ -34,6 +34,8 @@ static char *slurp(const char *dir, const char *name)
 	return s;
 }
 
+static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
 static void expect_file(const char *dir, const char *name, const char *want)
 {
 	char *got = slurp(dir, name);
@@ -212,12 +214,12 @@ static void test_small_run_files(void **state)
 	/* CSV: pandas index column, 101 rows, exact order statistics; ints for token series */
 	char *csv = slurp(mdir, "ttfc.csv");
 	assert_non_null(csv);
-	assert_true(strncmp(csv, ",cdf,Time to First Chunk\n0,0.0,0.05\n1,0.01,0.05\n", 48) == 0);
+	assert_true(starts_with(csv, ",cdf,Time to First Chunk\n0,0.0,0.05\n1,0.01,0.05\n"));
 	assert_non_null(strstr(csv, "\n35,0.35000000000000003,0.05\n"));
 	assert_non_null(strstr(csv, "\n100,1.0,0.08\n"));
 	free(csv);
 	csv = slurp(mdir, "num_output_tokens.csv");
-	assert_true(strncmp(csv, ",cdf,Number of Output Tokens\n0,0.0,2\n", 37) == 0);
+	assert_true(starts_with(csv, ",cdf,Number of Output Tokens\n0,0.0,2\n"));
 	free(csv);
 	csv = slurp(mdir, "session_think_time.csv");
 	assert_non_null(strstr(csv, "\n50,0.5,0.5\n"));
@@ -401,6 +403,61 @@ static void test_slo_infinity_and_counters(void **state)
 	free(dir);
 }
 
+/* stream_metrics: summary + CSVs (no index column, live sketch) rewritten every interval */
+static void test_stream_metrics_and_summary_table(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.stream_metrics = true;
+	ev.stream_metrics_interval = 1.0;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	int64_t a[] = {100, 200};
+	add_req(e, 0, 0, 0, 1, NULL, 0, 0, 0, 0, a, 2, 2, 10, 10, true, 0);
+	/* the row is on disk as soon as the request completed */
+	char *s = slurp(mdir, "request_level_metrics.jsonl");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"request_id\": 0,"));
+	free(s);
+	eval_tick(e, START + 500 * MS);
+	assert_null(slurp(mdir, "summary_stats.json"));
+	eval_tick(e, START + 1500 * MS);
+	s = slurp(mdir, "summary_stats.json");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"Number of Completed Requests\": 1,"));
+	free(s);
+	s = slurp(mdir, "ttfc.csv");
+	assert_non_null(s);
+	assert_true(starts_with(s, "cdf,Time to First Chunk\n0.0,"));
+	free(s);
+	struct eval_live live;
+	eval_live_stats(e, &live);
+	assert_int_equal(live.completed, 1);
+	assert_int_equal(live.requests, 1);
+	assert_true(fabs(live.ttfc_p50_s - 0.1) <= 0.1 * 0.001 + 1e-12);
+	assert_int_equal(eval_finalize(e, START + 2000 * MS), 1);
+	s = slurp(mdir, "ttfc.csv");
+	assert_true(starts_with(s, ",cdf,Time to First Chunk\n0,0.0,0.1\n"));
+	free(s);
+	char *out = NULL;
+	size_t outn = 0;
+	FILE *f = open_memstream(&out, &outn);
+	eval_print_summary(e, f);
+	fclose(f);
+	assert_non_null(strstr(out, "Latency (ms)"));
+	assert_non_null(strstr(out, "TTFC"));
+	assert_non_null(strstr(out, "100.00")); /* TTFC 0.1 s in ms */
+	assert_non_null(strstr(out, "All SLOs met: yes"));
+	free(out);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (!getenv("VK_TEST_PLOTS"))
@@ -409,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_small_run_files),
 		cmocka_unit_test(test_decode_window),
 		cmocka_unit_test(test_slo_infinity_and_counters),
+		cmocka_unit_test(test_stream_metrics_and_summary_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
