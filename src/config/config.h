@@ -71,6 +71,18 @@ const char *config_server_type_name(enum cfg_server_type t);
 const char *config_client_type_name(enum cfg_client_type t);
 const char *config_slo_metric_name(enum cfg_slo_metric m);
 
+/* Load YAML text from memory (fuzzing, tests); name is used in messages. */
+int config_load_benchmark_string(const char *yaml, size_t len, const char *name,
+				 struct config_benchmark_set *out);
+
+/* Diagnostics: messages go to stderr by default; NULL silences them (fuzzing). */
+void config_set_diagnostics(FILE *f);
+/* The last error message (without newline), for tests. */
+const char *config_last_error(void);
+
+/* Print the `veeksha benchmark` flag reference (every flag, default, help). */
+void config_print_benchmark_help(FILE *out);
+
 /* `veeksha config show|describe|export-schema` (argv[0] = "config"). Returns the exit code. */
 int config_cli_main(int argc, char **argv);
 

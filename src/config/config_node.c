@@ -1,0 +1,1001 @@
+/* Arena, node tree, PyYAML-1.1 scalar typing, YAML parsing (libfyaml events), !expand, errors. */
+#include <errno.h>
+#include <libfyaml.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/config_internal.h"
+#include "core/xalloc.h"
+
+/* ================= arena ================= */
+struct cfg_arena_blk {
+	struct cfg_arena_blk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+void *cfg_ar_alloc(struct cfg_arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	struct cfg_arena_blk *b = a->head;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 16384 ? n : 16384;
+		b = xmalloc(sizeof *b + cap);
+		b->cap = cap;
+		b->used = 0;
+		b->next = a->head;
+		a->head = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *cfg_ar_strndup(struct cfg_arena *a, const char *s, size_t n)
+{
+	char *d = cfg_ar_alloc(a, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *cfg_ar_strdup(struct cfg_arena *a, const char *s)
+{
+	return s ? cfg_ar_strndup(a, s, strlen(s)) : NULL;
+}
+
+void cfg_ar_free(struct cfg_arena *a)
+{
+	struct cfg_arena_blk *b = a->head;
+	while (b) {
+		struct cfg_arena_blk *n = b->next;
+		free(b);
+		b = n;
+	}
+	a->head = NULL;
+}
+
+/* ================= errors ================= */
+static char cfg_last_err[2048];
+static FILE *cfg_diag_stream;
+static bool cfg_diag_set;
+
+void config_set_diagnostics(FILE *f)
+{
+	cfg_diag_stream = f;
+	cfg_diag_set = true;
+}
+
+const char *cfg_last_error(void)
+{
+	return cfg_last_err;
+}
+
+const char *config_last_error(void)
+{
+	return cfg_last_err;
+}
+
+static void cfg_vmessage(const char *level, const struct cn_src *src, const char *path, const char *fmt,
+			 va_list ap)
+{
+	char msg[1536];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	char line[2048];
+	const char *sep = path && path[0] ? ": " : "";
+	if (!path)
+		path = "";
+	if (src && src->file)
+		snprintf(line, sizeof line, "%s:%d:%d: %s: %s%s%s", src->file, src->line, src->col, level, path,
+			 sep, msg);
+	else if (src && src->flag)
+		snprintf(line, sizeof line, "veeksha: %s: %s: %s%s%s", level, src->flag, path, sep, msg);
+	else
+		snprintf(line, sizeof line, "veeksha: %s: %s%s%s", level, path, sep, msg);
+	if (!strcmp(level, "error"))
+		snprintf(cfg_last_err, sizeof cfg_last_err, "%s", line);
+	FILE *out = cfg_diag_set ? cfg_diag_stream : stderr;
+	if (out)
+		fprintf(out, "%s\n", line);
+}
+
+void cfg_report(const struct cn_src *src, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cfg_vmessage("error", src, path, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_warn(const struct cn_src *src, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cfg_vmessage("warning", src, path, fmt, ap);
+	va_end(ap);
+}
+
+static size_t lev(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return 1000;
+	size_t d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+const char *cfg_did_you_mean(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = lev(word, cands[i]);
+		if (d < bd) {
+			bd = d;
+			best = cands[i];
+		}
+	}
+	size_t len = strlen(word);
+	size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : len / 3 + 1;
+	if (best && bd <= limit)
+		return best;
+	/* substring match helps with long flattened names */
+	for (size_t i = 0; i < n; i++)
+		if (len >= 4 && strstr(cands[i], word))
+			return cands[i];
+	return NULL;
+}
+
+/* ================= scalars ================= */
+static bool in_list(const char *t, const char *const *l)
+{
+	for (; *l; l++)
+		if (!strcmp(t, *l))
+			return true;
+	return false;
+}
+
+static const char *const yaml_nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+static const char *const yaml_trues[] = {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", NULL};
+static const char *const yaml_falses[] = {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", NULL};
+
+/* digits in base with underscores allowed anywhere after the first char (PyYAML) */
+static bool parse_digits(const char *s, int base, bool allow_empty, uint64_t *out, bool *ovf)
+{
+	uint64_t v = 0;
+	bool any = false;
+	*ovf = false;
+	for (; *s; s++) {
+		if (*s == '_')
+			continue;
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return false;
+		if (d >= base)
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			*ovf = true;
+		v = v * (uint64_t)base + (uint64_t)d;
+		any = true;
+	}
+	*out = v;
+	return any || allow_empty;
+}
+
+static bool yaml_int(const char *t, struct sval *o)
+{
+	const char *s = t;
+	bool neg = false;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (!*s)
+		return false;
+	uint64_t v = 0;
+	bool ovf = false;
+	if (s[0] == '0' && s[1] == 'b') {
+		if (!parse_digits(s + 2, 2, false, &v, &ovf))
+			return false;
+	} else if (s[0] == '0' && s[1] == 'x') {
+		if (!parse_digits(s + 2, 16, false, &v, &ovf))
+			return false;
+	} else if (s[0] == '0' && s[1]) {
+		if (!parse_digits(s + 1, 8, false, &v, &ovf))
+			return false;
+	} else if (s[0] >= '0' && s[0] <= '9') {
+		if (strchr(s, ':')) {
+			/* sexagesimal: [1-9][0-9_]*(:[0-5]?[0-9])+ */
+			if (s[0] == '0')
+				return false;
+			char buf[128];
+			snprintf(buf, sizeof buf, "%s", s);
+			char *save = NULL;
+			bool first = true;
+			for (char *part = strtok_r(buf, ":", &save); part; part = strtok_r(NULL, ":", &save)) {
+				uint64_t pv;
+				bool o2;
+				if (!parse_digits(part, 10, false, &pv, &o2))
+					return false;
+				if (!first && (strlen(part) > 2 || pv > 59))
+					return false;
+				v = v * 60 + pv;
+				first = false;
+			}
+		} else if (!parse_digits(s, 10, false, &v, &ovf)) {
+			return false;
+		}
+	} else {
+		return false;
+	}
+	if (ovf || v > (uint64_t)INT64_MAX + (neg ? 1 : 0)) {
+		o->k = SV_FLOAT;
+		o->d = neg ? -(double)v : (double)v;
+		return true;
+	}
+	o->k = SV_INT;
+	o->i = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+static bool yaml_float(const char *t, struct sval *o)
+{
+	const char *s = t;
+	bool neg = false;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF")) {
+		o->k = SV_FLOAT;
+		o->d = neg ? -INFINITY : INFINITY;
+		return true;
+	}
+	if (s == t && (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))) {
+		o->k = SV_FLOAT;
+		o->d = NAN;
+		return true;
+	}
+	/* (digits[.digits*] | .digits)([eE][-+]?digits)? with '_' between digits; needs '.' or 'e' */
+	char buf[128];
+	size_t n = 0;
+	bool digits = false, dot = false, exp = false;
+	if (neg)
+		buf[n++] = '-';
+	for (const char *p = s; *p; p++) {
+		if (n >= sizeof buf - 2)
+			return false;
+		if (*p >= '0' && *p <= '9') {
+			buf[n++] = *p;
+			digits = true;
+		} else if (*p == '_') {
+			if (!digits || exp)
+				return false;
+		} else if (*p == '.') {
+			if (dot || exp)
+				return false;
+			dot = true;
+			buf[n++] = '.';
+		} else if ((*p == 'e' || *p == 'E') && digits && !exp) {
+			exp = true;
+			buf[n++] = 'e';
+			if (p[1] == '+' || p[1] == '-')
+				buf[n++] = *++p;
+			if (!(p[1] >= '0' && p[1] <= '9'))
+				return false;
+		} else {
+			return false;
+		}
+	}
+	if (!digits || (!dot && !exp))
+		return false;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	double d = strtod(buf, &end);
+	if (*end)
+		return false;
+	o->k = SV_FLOAT;
+	o->d = d;
+	return true;
+}
+
+void cfg_scalar_resolve(const char *text, bool quoted, struct sval *o)
+{
+	memset(o, 0, sizeof *o);
+	o->k = SV_STR;
+	if (quoted || !text)
+		return;
+	if (in_list(text, yaml_nulls)) {
+		o->k = SV_NULL;
+		return;
+	}
+	if (in_list(text, yaml_trues)) {
+		o->k = SV_BOOL;
+		o->b = true;
+		return;
+	}
+	if (in_list(text, yaml_falses)) {
+		o->k = SV_BOOL;
+		o->b = false;
+		return;
+	}
+	if (strlen(text) > 100)
+		return;
+	if (yaml_int(text, o))
+		return;
+	if (yaml_float(text, o))
+		return;
+	o->k = SV_STR;
+}
+
+static const char *skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	return s;
+}
+
+bool cfg_parse_int_text(const char *s, int64_t *out)
+{
+	s = skip_ws(s);
+	bool neg = false;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	uint64_t v = 0;
+	char prev = 0;
+	for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
+		if (*s == '_') {
+			if (prev == '_' || !(s[1] >= '0' && s[1] <= '9'))
+				return false;
+			prev = '_';
+			continue;
+		}
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		prev = *s;
+	}
+	if (*skip_ws(s))
+		return false;
+	if (v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+		return false;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+bool cfg_parse_float_text(const char *s, double *out)
+{
+	s = skip_ws(s);
+	char buf[128];
+	size_t n = 0;
+	for (const char *p = s; *p && n < sizeof buf - 1; p++) {
+		if (*p == '_')
+			continue;
+		if (*p == 'x' || *p == 'X' || *p == 'p' || *p == 'P')
+			return false;
+		buf[n++] = *p;
+	}
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\n'))
+		buf[--n] = '\0';
+	if (!n)
+		return false;
+	char *end;
+	double d = strtod(buf, &end);
+	if (*end || end == buf)
+		return false;
+	*out = d;
+	return true;
+}
+
+/* ================= nodes ================= */
+struct cnode *cn_new(struct cfg_arena *a, enum cn_kind k, const struct cn_src *src)
+{
+	struct cnode *n = cfg_ar_alloc(a, sizeof *n);
+	n->kind = k;
+	if (src)
+		n->src = *src;
+	return n;
+}
+
+struct cnode *cn_scalar(struct cfg_arena *a, const char *text, const struct cn_src *src)
+{
+	struct cnode *n = cn_new(a, CN_SCALAR, src);
+	n->text = cfg_ar_strdup(a, text);
+	return n;
+}
+
+struct cn_entry *cn_find(const struct cnode *map, const char *key)
+{
+	if (!map || map->kind != CN_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->n_ents; i++)
+		if (!strcmp(map->ents[i].key, key))
+			return &map->ents[i];
+	return NULL;
+}
+
+/* capacity = next power of two >= n (arrays are re-allocated in the arena when they fill up) */
+static size_t pow2cap(size_t n)
+{
+	size_t c = 4;
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
+void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const struct cn_src *ksrc,
+		struct cnode *val)
+{
+	size_t n = map->n_ents;
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+		struct cn_entry *e = cfg_ar_alloc(a, pow2cap(n + 1) * sizeof *e);
+		if (n)
+			memcpy(e, map->ents, n * sizeof *e);
+		map->ents = e;
+	}
+	map->ents[n].key = key;
+	if (ksrc)
+		map->ents[n].ksrc = *ksrc;
+	map->ents[n].val = val;
+	map->n_ents = n + 1;
+}
+
+void cn_seq_add(struct cfg_arena *a, struct cnode *seq, struct cnode *item)
+{
+	size_t n = seq->n_items;
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+		struct cnode **v = cfg_ar_alloc(a, pow2cap(n + 1) * sizeof *v);
+		if (n)
+			memcpy(v, seq->items, n * sizeof *v);
+		seq->items = v;
+	}
+	seq->items[n] = item;
+	seq->n_items = n + 1;
+}
+
+bool cn_is_null(const struct cnode *n)
+{
+	if (!n || n->kind != CN_SCALAR)
+		return false;
+	if (n->cli)
+		return !strcmp(n->text, "None") || !strcmp(n->text, "null");
+	struct sval v;
+	cfg_scalar_resolve(n->text, n->quoted, &v);
+	return v.k == SV_NULL;
+}
+
+/* ================= YAML parsing ================= */
+struct yp_anchor {
+	const char *name;
+	struct cnode *node;
+};
+
+struct yp {
+	struct cfg_arena *a;
+	struct fy_parser *p;
+	struct fy_diag *diag;
+	const char *name;
+	const char *flag;
+	struct yp_anchor *anchors;
+	size_t n_anchors, cap_anchors;
+	struct cn_src last;
+	bool failed;
+	int depth;
+};
+
+static struct cn_src yp_src(struct yp *y, struct fy_event *e)
+{
+	const struct fy_mark *m = e ? fy_event_start_mark(e) : NULL;
+	if (m && m->line >= 0) {
+		y->last.line = m->line + 1;
+		y->last.col = m->column + 1;
+	}
+	struct cn_src s = y->last;
+	s.file = y->name;
+	s.flag = y->flag;
+	return s;
+}
+
+static void yp_syntax_error(struct yp *y)
+{
+	if (y->failed)
+		return;
+	y->failed = true;
+	void *it = NULL;
+	struct fy_diag_error *er;
+	while ((er = fy_diag_errors_iterate(y->diag, &it))) {
+		if (er->type < FYET_ERROR)
+			continue;
+		struct cn_src s = {y->name, er->line, er->column, y->flag};
+		if (s.line <= 0)
+			s = y->last;
+		s.file = y->name;
+		s.flag = y->flag;
+		cfg_report(&s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
+		return;
+	}
+	struct cn_src s = y->last;
+	s.file = y->name;
+	s.flag = y->flag;
+	cfg_report(&s, "", "YAML syntax error");
+}
+
+static void yp_error(struct yp *y, const struct cn_src *s, const char *fmt, const char *arg)
+{
+	if (y->failed)
+		return;
+	y->failed = true;
+	cfg_report(s, "", fmt, arg);
+}
+
+static struct fy_event *yp_next(struct yp *y)
+{
+	struct fy_event *e = fy_parser_parse(y->p);
+	if (!e)
+		yp_syntax_error(y);
+	return e;
+}
+
+static void yp_anchor(struct yp *y, struct fy_token *anchor, struct cnode *n)
+{
+	if (!anchor)
+		return;
+	size_t len;
+	const char *t = fy_token_get_text(anchor, &len);
+	if (!t)
+		return;
+	xgrow((void **)&y->anchors, &y->cap_anchors, y->n_anchors + 1, sizeof *y->anchors);
+	y->anchors[y->n_anchors].name = cfg_ar_strndup(y->a, t, len);
+	y->anchors[y->n_anchors].node = n;
+	y->n_anchors++;
+}
+
+/* tag: 0 none/standard, 1 !expand, 2 !!str, -1 unsupported */
+static int yp_tag(struct fy_token *tag)
+{
+	if (!tag)
+		return 0;
+	const char *h = fy_tag_token_handle0(tag);
+	const char *s = fy_tag_token_suffix0(tag);
+	if (!h || !s)
+		return -1;
+	if (!strcmp(h, "!") && !strcmp(s, "expand"))
+		return 1;
+	if (!strcmp(h, "!!")) {
+		if (!strcmp(s, "str"))
+			return 2;
+		if (!strcmp(s, "int") || !strcmp(s, "float") || !strcmp(s, "bool") || !strcmp(s, "null") ||
+		    !strcmp(s, "map") || !strcmp(s, "seq"))
+			return 0;
+	}
+	return -1;
+}
+
+static const char *yp_tag_text(struct fy_token *tag)
+{
+	const char *t = tag ? fy_token_get_text0(tag) : NULL;
+	return t ? t : "?";
+}
+
+static struct cnode *yp_node(struct yp *y, struct fy_event *e);
+
+static void yp_merge_into(struct yp *y, struct cnode *map, struct cnode *src, const struct cn_src *at)
+{
+	if (src->kind == CN_SEQ) {
+		for (size_t i = 0; i < src->n_items; i++)
+			yp_merge_into(y, map, src->items[i], at);
+		return;
+	}
+	if (src->kind != CN_MAP) {
+		yp_error(y, at, "%s", "merge key '<<' needs a mapping or a list of mappings");
+		return;
+	}
+	for (size_t i = 0; i < src->n_ents; i++)
+		if (!cn_find(map, src->ents[i].key))
+			cn_map_add(y->a, map, src->ents[i].key, &src->ents[i].ksrc, src->ents[i].val);
+}
+
+static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
+{
+	struct cn_src s = yp_src(y, e);
+	int tag = yp_tag(e->mapping_start.tag);
+	if (tag != 0) {
+		yp_error(y, &s, "unsupported tag '%s' on a mapping (only !expand on lists)",
+			 yp_tag_text(e->mapping_start.tag));
+		fy_parser_event_free(y->p, e);
+		return NULL;
+	}
+	struct cnode *m = cn_new(y->a, CN_MAP, &s);
+	yp_anchor(y, e->mapping_start.anchor, m);
+	fy_parser_event_free(y->p, e);
+	struct cnode *merges[8];
+	size_t n_merges = 0;
+	for (;;) {
+		struct fy_event *k = yp_next(y);
+		if (!k)
+			return NULL;
+		if (k->type == FYET_MAPPING_END) {
+			fy_parser_event_free(y->p, k);
+			break;
+		}
+		struct cn_src ks = yp_src(y, k);
+		if (k->type != FYET_SCALAR) {
+			fy_parser_event_free(y->p, k);
+			yp_error(y, &ks, "%s", "complex (non-scalar) mapping keys are not supported");
+			return NULL;
+		}
+		size_t len;
+		const char *kt = fy_token_get_text(k->scalar.value, &len);
+		char *key = cfg_ar_strndup(y->a, kt ? kt : "", kt ? len : 0);
+		fy_parser_event_free(y->p, k);
+		struct fy_event *v = yp_next(y);
+		if (!v)
+			return NULL;
+		struct cnode *val = yp_node(y, v);
+		if (!val)
+			return NULL;
+		if (!strcmp(key, "<<")) {
+			if (n_merges < 8)
+				merges[n_merges++] = val;
+			continue;
+		}
+		if (cn_find(m, key)) {
+			yp_error(y, &ks, "duplicate key '%s'", key);
+			return NULL;
+		}
+		cn_map_add(y->a, m, key, &ks, val);
+	}
+	for (size_t i = 0; i < n_merges; i++)
+		yp_merge_into(y, m, merges[i], &s);
+	return y->failed ? NULL : m;
+}
+
+static struct cnode *yp_sequence(struct yp *y, struct fy_event *e)
+{
+	struct cn_src s = yp_src(y, e);
+	int tag = yp_tag(e->sequence_start.tag);
+	if (tag < 0 || tag == 2) {
+		yp_error(y, &s, "unsupported tag '%s' (only !expand is supported)", yp_tag_text(e->sequence_start.tag));
+		fy_parser_event_free(y->p, e);
+		return NULL;
+	}
+	struct cnode *q = cn_new(y->a, CN_SEQ, &s);
+	q->expand = tag == 1;
+	yp_anchor(y, e->sequence_start.anchor, q);
+	fy_parser_event_free(y->p, e);
+	for (;;) {
+		struct fy_event *it = yp_next(y);
+		if (!it)
+			return NULL;
+		if (it->type == FYET_SEQUENCE_END) {
+			fy_parser_event_free(y->p, it);
+			break;
+		}
+		struct cnode *item = yp_node(y, it);
+		if (!item)
+			return NULL;
+		cn_seq_add(y->a, q, item);
+	}
+	return q;
+}
+
+static struct cnode *yp_node(struct yp *y, struct fy_event *e)
+{
+	if (++y->depth > 200) {
+		struct cn_src s = yp_src(y, e);
+		fy_parser_event_free(y->p, e);
+		yp_error(y, &s, "%s", "nesting too deep");
+		return NULL;
+	}
+	struct cnode *r = NULL;
+	switch (e->type) {
+	case FYET_MAPPING_START:
+		r = yp_mapping(y, e);
+		break;
+	case FYET_SEQUENCE_START:
+		r = yp_sequence(y, e);
+		break;
+	case FYET_SCALAR: {
+		struct cn_src s = yp_src(y, e);
+		int tag = yp_tag(e->scalar.tag);
+		if (tag == 1 || tag < 0) {
+			yp_error(y, &s, tag == 1 ? "%s" : "unsupported tag '%s'",
+				 tag == 1 ? "!expand can only be used with YAML sequences" : yp_tag_text(e->scalar.tag));
+			fy_parser_event_free(y->p, e);
+			break;
+		}
+		size_t len = 0;
+		const char *t = fy_token_get_text(e->scalar.value, &len);
+		r = cn_new(y->a, CN_SCALAR, &s);
+		r->text = cfg_ar_strndup(y->a, t ? t : "", t ? len : 0);
+		enum fy_scalar_style st = fy_token_scalar_style(e->scalar.value);
+		r->quoted = tag == 2 || (st != FYSS_PLAIN && st != FYSS_ANY);
+		yp_anchor(y, e->scalar.anchor, r);
+		fy_parser_event_free(y->p, e);
+		break;
+	}
+	case FYET_ALIAS: {
+		struct cn_src s = yp_src(y, e);
+		size_t len;
+		const char *t = fy_token_get_text(e->alias.anchor, &len);
+		char name[256];
+		snprintf(name, sizeof name, "%.*s", (int)(t ? len : 0), t ? t : "");
+		fy_parser_event_free(y->p, e);
+		for (size_t i = y->n_anchors; i-- > 0;)
+			if (!strcmp(y->anchors[i].name, name)) {
+				r = y->anchors[i].node;
+				break;
+			}
+		if (!r)
+			yp_error(y, &s, "unknown alias '*%s'", name);
+		break;
+	}
+	default: {
+		struct cn_src s = yp_src(y, e);
+		fy_parser_event_free(y->p, e);
+		yp_error(y, &s, "%s", "unexpected YAML event");
+		break;
+	}
+	}
+	y->depth--;
+	return r;
+}
+
+struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name,
+			     const char *flag)
+{
+	struct yp y = {.a = a, .name = name, .flag = flag};
+	y.last.line = 1;
+	y.last.col = 1;
+	struct fy_diag_cfg dc;
+	fy_diag_cfg_default(&dc);
+	dc.fp = NULL;
+	dc.colorize = false;
+	y.diag = fy_diag_create(&dc);
+	if (!y.diag) {
+		struct cn_src s = {name, 1, 1, flag};
+		cfg_report(&s, "", "cannot create the YAML parser");
+		return NULL;
+	}
+	fy_diag_set_collect_errors(y.diag, true);
+	struct fy_parse_cfg pc = {0};
+	pc.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_1 | FYPCF_JSON_NONE;
+	pc.diag = y.diag;
+	y.p = fy_parser_create(&pc);
+	if (!y.p) {
+		fy_diag_destroy(y.diag);
+		struct cn_src s = {name, 1, 1, flag};
+		cfg_report(&s, "", "cannot create the YAML parser");
+		return NULL;
+	}
+	struct cnode *root = NULL;
+	bool have_doc = false;
+	if (fy_parser_set_string(y.p, text, len) != 0) {
+		yp_syntax_error(&y);
+		goto out;
+	}
+	for (;;) {
+		struct fy_event *e = fy_parser_parse(y.p);
+		if (!e) {
+			if (fy_parser_get_stream_error(y.p))
+				yp_syntax_error(&y);
+			break;
+		}
+		enum fy_event_type t = e->type;
+		if (t == FYET_STREAM_START || t == FYET_DOCUMENT_END) {
+			fy_parser_event_free(y.p, e);
+			continue;
+		}
+		if (t == FYET_STREAM_END) {
+			fy_parser_event_free(y.p, e);
+			break;
+		}
+		if (t == FYET_DOCUMENT_START) {
+			struct cn_src s = yp_src(&y, e);
+			fy_parser_event_free(y.p, e);
+			if (have_doc) {
+				yp_error(&y, &s, "%s", "multiple YAML documents in one file are not supported");
+				break;
+			}
+			have_doc = true;
+			continue;
+		}
+		root = yp_node(&y, e);
+		if (!root)
+			break;
+	}
+	if (!y.failed && fy_parser_get_stream_error(y.p))
+		yp_syntax_error(&y);
+out:
+	fy_parser_destroy(y.p);
+	fy_diag_destroy(y.diag);
+	free(y.anchors);
+	if (y.failed)
+		return NULL;
+	if (!root || (root->kind == CN_SCALAR && cn_is_null(root))) {
+		struct cn_src s = {name, 1, 1, flag};
+		root = cn_new(a, CN_MAP, &s);
+	}
+	if (root->kind == CN_SCALAR) {
+		cfg_report(&root->src, "", "the configuration must be a mapping or a list of mappings");
+		return NULL;
+	}
+	return root;
+}
+
+/* ================= !expand ================= */
+#define EXP_LIMIT 10000u
+
+static size_t sat_mul(size_t a, size_t b)
+{
+	if (a == 0 || b == 0)
+		return 0;
+	if (a > (EXP_LIMIT + 1) / b + 1)
+		return EXP_LIMIT + 1;
+	size_t r = a * b;
+	return r > EXP_LIMIT + 1 ? EXP_LIMIT + 1 : r;
+}
+
+static size_t sat_add(size_t a, size_t b)
+{
+	size_t r = a + b;
+	return r > EXP_LIMIT + 1 ? EXP_LIMIT + 1 : r;
+}
+
+static const struct cnode *exp_empty;
+
+static size_t exp_count(const struct cnode *n, bool *has, int depth)
+{
+	if (depth > 250)
+		return 1;
+	size_t c = 1;
+	switch (n->kind) {
+	case CN_SCALAR:
+		return 1;
+	case CN_SEQ:
+		if (n->expand) {
+			*has = true;
+			if (n->n_items == 0 && !exp_empty)
+				exp_empty = n;
+			c = 0;
+			for (size_t i = 0; i < n->n_items; i++)
+				c = sat_add(c, exp_count(n->items[i], has, depth + 1));
+			return c;
+		}
+		for (size_t i = 0; i < n->n_items; i++)
+			c = sat_mul(c, exp_count(n->items[i], has, depth + 1));
+		return c;
+	case CN_MAP:
+		for (size_t i = 0; i < n->n_ents; i++)
+			c = sat_mul(c, exp_count(n->ents[i].val, has, depth + 1));
+		return c;
+	}
+	return 1;
+}
+
+/* Fill out[0..count) with the alternatives of n (count = exp_count(n)). */
+static void exp_all(struct cfg_arena *a, struct cnode *n, struct cnode **out, size_t count)
+{
+	bool has = false;
+	if (n->kind == CN_SCALAR) {
+		out[0] = n;
+		return;
+	}
+	size_t c = exp_count(n, &has, 0);
+	if (!has) {
+		out[0] = n;
+		return;
+	}
+	(void)c;
+	if (n->kind == CN_SEQ && n->expand) {
+		size_t k = 0;
+		for (size_t i = 0; i < n->n_items; i++) {
+			bool h2 = false;
+			size_t ci = exp_count(n->items[i], &h2, 0);
+			exp_all(a, n->items[i], out + k, ci);
+			k += ci;
+		}
+		return;
+	}
+	size_t nch = n->kind == CN_SEQ ? n->n_items : n->n_ents;
+	struct cnode ***alts = cfg_ar_alloc(a, (nch + 1) * sizeof *alts);
+	size_t *cnt = cfg_ar_alloc(a, (nch + 1) * sizeof *cnt);
+	for (size_t i = 0; i < nch; i++) {
+		struct cnode *ch = n->kind == CN_SEQ ? n->items[i] : n->ents[i].val;
+		bool h2 = false;
+		cnt[i] = exp_count(ch, &h2, 0);
+		alts[i] = cfg_ar_alloc(a, cnt[i] * sizeof(struct cnode *));
+		exp_all(a, ch, alts[i], cnt[i]);
+	}
+	for (size_t idx = 0; idx < count; idx++) {
+		struct cnode *m = cn_new(a, n->kind, &n->src);
+		m->implied = n->implied;
+		size_t rem = idx;
+		size_t *pick = cfg_ar_alloc(a, (nch + 1) * sizeof *pick);
+		for (size_t i = nch; i-- > 0;) {
+			pick[i] = rem % cnt[i];
+			rem /= cnt[i];
+		}
+		for (size_t i = 0; i < nch; i++) {
+			if (n->kind == CN_SEQ)
+				cn_seq_add(a, m, alts[i][pick[i]]);
+			else
+				cn_map_add(a, m, n->ents[i].key, &n->ents[i].ksrc, alts[i][pick[i]]);
+		}
+		out[idx] = m;
+	}
+}
+
+size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out)
+{
+	bool has = false;
+	exp_empty = NULL;
+	struct cnode **variants;
+	size_t n_variants;
+	if (root->kind == CN_SEQ) {
+		if (root->n_items == 0) {
+			cfg_report(&root->src, "", "the top-level list of configurations is empty");
+			return 0;
+		}
+		variants = root->items;
+		n_variants = root->n_items;
+	} else {
+		variants = &root;
+		n_variants = 1;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < n_variants; i++) {
+		if (variants[i]->kind != CN_MAP) {
+			cfg_report(&variants[i]->src, "", "each configuration in a top-level list must be a mapping");
+			return 0;
+		}
+		total = sat_add(total, exp_count(variants[i], &has, 0));
+	}
+	if (exp_empty) {
+		cfg_report(&exp_empty->src, "", "!expand needs at least one value");
+		return 0;
+	}
+	if (total > EXP_LIMIT) {
+		cfg_report(&root->src, "", "!expand produces more than %u configurations", EXP_LIMIT);
+		return 0;
+	}
+	if (total == 0) {
+		cfg_report(&root->src, "", "no configuration to run");
+		return 0;
+	}
+	struct cnode **res = cfg_ar_alloc(a, total * sizeof *res);
+	size_t k = 0;
+	for (size_t i = 0; i < n_variants; i++) {
+		bool h2 = false;
+		size_t c = exp_count(variants[i], &h2, 0);
+		exp_all(a, variants[i], res + k, c);
+		k += c;
+	}
+	*out = res;
+	return total;
+}
