@@ -756,6 +756,10 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 			c->deferred_tail = NULL;
 		c->n_deferred--;
 		r->deferred = false;
+		if (r->err_kind != REC_OK) {
+			client_complete(r, false, CURLE_OK, NULL); /* failed before it could start */
+			continue;
+		}
 		if (client_start(c, r) < 0) {
 			client_fail(r, REC_ERR_CONNECT, 503, "Could not start the transfer");
 			client_complete(r, false, CURLE_OK, NULL);
@@ -764,8 +768,25 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 	client_action(c, CURL_SOCKET_TIMEOUT, 0);
 }
 
+static void client_defer(struct client *c, struct creq *r)
+{
+	r->deferred = true;
+	r->prev = c->deferred_tail;
+	r->next = NULL;
+	if (c->deferred_tail)
+		c->deferred_tail->next = r;
+	else
+		c->deferred_head = r;
+	c->deferred_tail = r;
+	c->n_deferred++;
+	if (!c->kick_id)
+		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+}
+
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec)
 {
+	if (!c || !req || !rec)
+		return -1;
 	struct creq *r = client_creq_get(c);
 	if (!r)
 		return -1;
@@ -784,28 +805,21 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	r->req = req;
 	r->rec = rec;
 	if (client_prepare(c, r) < 0) {
-		client_recycle(c, r);
-		return -1;
+		/* reported through done, from the loop (never from inside client_submit) */
+		client_fail(r, REC_ERR_MALFORMED, 500, "Could not build the request body");
+		client_defer(c, r);
+		return 0;
 	}
 	if (c->in_action) {
 		/* inside a curl callback (e.g. an event callback submitting the next request): curl does
 		 * not allow re-entry, start it from the loop right after */
-		r->deferred = true;
-		r->prev = c->deferred_tail;
-		r->next = NULL;
-		if (c->deferred_tail)
-			c->deferred_tail->next = r;
-		else
-			c->deferred_head = r;
-		c->deferred_tail = r;
-		c->n_deferred++;
-		if (!c->kick_id)
-			c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+		client_defer(c, r);
 		return 0;
 	}
 	if (client_start(c, r) < 0) {
-		client_recycle(c, r);
-		return -1;
+		client_fail(r, REC_ERR_CONNECT, 503, "Could not start the transfer");
+		client_defer(c, r);
+		return 0;
 	}
 	/* drive it right away (connect or send on a pooled connection); completions found here are
 	 * handed over from the loop, never from inside client_submit */
@@ -844,7 +858,7 @@ void client_cancel_all(struct client *c, const char *why)
 	for (struct creq *r = def; r;) {
 		struct creq *next = r->next;
 		r->prev = r->next = NULL;
-		r->rec->sent_ns = 0;
+		r->err_kind = REC_OK;
 		client_fail(r, REC_ERR_CANCELLED, 499, msg);
 		client_complete(r, false, CURLE_OK, NULL);
 		r = next;

@@ -29,9 +29,12 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 			     client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len);
 /* Start req now. rec is reset (allocations kept), its ids are filled from req, rec->sent_ns is set
  * immediately before the transfer starts (intended_ns, dispatched_ns and session_total_requests
- * are kept as the caller set them). req and rec must stay valid until done(ctx, rec, req) returns; done is called exactly once
- * per successful submit, on the loop thread, never from inside client_submit.
- * Returns 0, or -1 when the transfer could not even be created (done is then not called). */
+ * are kept as the caller set them). req and rec must stay valid until done(ctx, rec, req) returns.
+ * done is called exactly once per submitted request, on the loop thread, never from inside
+ * client_submit -- also for requests that could not be started (error recorded in rec).
+ * Returns 0; -1 only for NULL arguments or out of curl handles (then done is not called).
+ * May be called from done and event callbacks (a submit from inside curl is started from the loop
+ * right after). */
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec);
 size_t client_in_flight(const struct client *c);
 /* Complete every in-flight request as REC_ERR_CANCELLED (code 499, message `why`) via done. */
