@@ -155,6 +155,24 @@ static void pb_extend(struct pb *b, struct rng *rng, size_t need_tokens)
 	}
 }
 
+/* Replace the line of segment j with another random line and recompute the predicted positions. */
+static void pb_reroll(struct pb *b, struct rng *rng, size_t j)
+{
+	size_t nl = b->p->n_lines;
+	if (nl > 1) {
+		uint32_t cur = b->seg[j].line, nw;
+		do
+			nw = (uint32_t)rng_below(rng, nl);
+		while (nw == cur);
+		b->seg[j].line = nw;
+	}
+	for (size_t i = j; i < b->n_seg; i++) {
+		size_t n;
+		seg_ids(b, i, &n);
+		b->cum[i + 1] = b->cum[i] + n;
+	}
+}
+
 static size_t seg_of(const struct pb *b, size_t k)
 {
 	/* largest j with cum[j] <= k, j < n_seg */
@@ -293,10 +311,19 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 	size_t h = (size_t)-1, base = 0;
 	bool base_exact = false;
 	size_t anchor = 0;
-	for (int attempt = 0; attempt < 40 && rc != 0; attempt++) {
+	int local = 0;
+	for (int attempt = 0; attempt < 200 && rc != 0; attempt++, local++) {
 		if (k + 64 > b.cum[b.n_seg])
 			pb_extend(&b, rng, k + 128);
 		size_t j = seg_of(&b, k);
+		if (local >= 14) {
+			/* no exact cut near here: replace the line being cut with another one */
+			pb_reroll(&b, rng, j);
+			h = (size_t)-1;
+			local = 0;
+			k = anchor;
+			continue;
+		}
 		size_t hh = j > TAIL_SEGS ? j - TAIL_SEGS : 0;
 		if (hh != h) {
 			h = hh;
@@ -304,14 +331,18 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 			base_exact = tok_is_approx(t) || h == 0;
 		}
 		buf_reset(&tail);
-		if (body_text(&b, k, h, &tail) != 0)
-			goto next;
+		if (body_text(&b, k, h, &tail) != 0) {
+			k++;
+			continue;
+		}
 		append_suffix(&tail, suffix);
 		size_t g = base + tok_count(t, tail.data, tail.len);
 		if (g == T) {
 			buf_reset(&text);
-			if (body_text(&b, k, 0, &text) != 0)
-				goto next;
+			if (body_text(&b, k, 0, &text) != 0) {
+				k++;
+				continue;
+			}
 			append_suffix(&text, suffix);
 			size_t full = tok_is_approx(t) && base_exact ? g : tok_count(t, text.data, text.len);
 			if (full == T) {
@@ -328,21 +359,16 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 			}
 			g = full;
 		}
-		/* move k by the difference; when stuck, probe neighbours */
-		if (g != T) {
-			long d = (long)T - (long)g;
-			if (attempt < 6 && d != 0) {
-				anchor = (size_t)((long)k + d < 0 ? 0 : (long)k + d);
-				k = anchor;
-				continue;
-			}
-			static const int probe[] = {1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8, -8};
-			long nk = (long)anchor + probe[attempt % 16];
-			k = nk < 0 ? 0 : (size_t)nk;
+		/* move k by the difference; when stuck, probe neighbours of the best guess */
+		long d = (long)T - (long)g;
+		if (local < 6) {
+			anchor = (size_t)((long)k + d < 0 ? 0 : (long)k + d);
+			k = anchor;
 			continue;
 		}
-next:
-		k++;
+		static const int probe[] = {1, -1, 2, -2, 3, -3, 4, -4};
+		long nk = (long)anchor + probe[(local - 6) % 8];
+		k = nk < 0 ? 0 : (size_t)nk;
 	}
 	if (rc == 0)
 		buf_append(out, text.data, text.len);
