@@ -393,7 +393,9 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 				 "the built-in 'sim' server type needs none",
 				 why);
 		else
-			snprintf(err, err_len, "no GPUs found on this host (%s reports 0 devices)",
+			snprintf(err, err_len,
+				 "no GPUs found on this host (%s reports 0 devices). vllm/sglang/vajra servers need "
+				 "GPUs; the built-in 'sim' server type needs none",
 				 gpu_source_name(src));
 		free(g);
 		return -2;
