@@ -545,6 +545,36 @@ static void test_concurrent_rampup_timer(void **state)
 	src_free(&src);
 }
 
+static void test_concurrent_activation_on_cancel(void **state)
+{
+	(void)state;
+	struct src src;
+	src_init(&src, 2);
+	src.v[0] = mk_chain(0, 3, 0.0, true);
+	src.v[1] = mk_single(1);
+	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 1,
+				 .rampup_seconds = 0, .cancel_session_on_failure = true };
+	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
+	int64_t in;
+	struct wl_request *r = traffic_pop_ready(t, T0, &in);
+	assert_int_equal(r->session_id, 0);
+	assert_null(traffic_pop_ready(t, T0, &in));
+	traffic_on_complete(t, r->id, T0 + S, false, NULL); /* cancels the rest of session 0 */
+	assert_int_equal(traffic_cancelled_requests(t), 2);
+	assert_int_equal(traffic_live_sessions(t), 0);
+	r = traffic_pop_ready(t, T0 + S, &in); /* the freed slot goes to the next session */
+	assert_non_null(r);
+	assert_int_equal(r->session_id, 1);
+	assert_int_equal(in, T0 + S);
+	traffic_on_complete(t, r->id, T0 + 2 * S, true, "");
+	assert_true(traffic_has_pending(t)); /* the source is not known to be exhausted yet */
+	assert_null(traffic_pop_ready(t, T0 + 2 * S, &in));
+	assert_false(traffic_has_pending(t));
+	assert_int_equal(traffic_next_event_ns(t), INT64_MAX);
+	traffic_free(t);
+	src_free(&src);
+}
+
 /* ---- sequential_launch ---- */
 static void test_sequential_launch(void **state)
 {
@@ -732,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_on_failure),
 		cmocka_unit_test(test_concurrent_cap_and_completion),
 		cmocka_unit_test(test_concurrent_rampup_timer),
+		cmocka_unit_test(test_concurrent_activation_on_cancel),
 		cmocka_unit_test(test_sequential_launch),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_scale_rate),
