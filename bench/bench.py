@@ -31,7 +31,7 @@ class Sim:
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="vk-bench-sim-")
         self.emit = os.path.join(self.tmp, "emit.jsonl")
-        argv = [veeksha, "sim-server", "--host", "127.0.0.1", "--port", str(self.port)] + args
+        argv = [veeksha, "sim-server", "--host", "127.0.0.1", "--port", str(self.port), "--model", "sim-model"] + args
         self.proc = subprocess.Popen(pin(cpu, argv), stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.tmp, "sim.log"), "w"))
         deadline = time.time() + 15
         while time.time() < deadline:

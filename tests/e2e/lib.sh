@@ -59,9 +59,12 @@ e2e_wait_gone() {
 }
 
 # Start the simulated server: e2e_start_sim PORT [sim-server flags...]; waits for /health = 200.
+# It serves the model id `sim-model` unless --model is given.
 e2e_start_sim() {
   local port=$1; shift
-  e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" "$@"
+  local model_args=(--model sim-model)
+  case " $* " in *" --model "*) model_args=();; esac
+  e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" "${model_args[@]}" "$@"
   E2E_SIM_PID=$E2E_LAST_PID
   e2e_wait_http "http://127.0.0.1:$port/health" 15
 }
