@@ -308,7 +308,8 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 	int rc = -1;
 	size_t k = T - s_n;
 	/* base: exact count of the head (segments before h), or predicted when not yet known */
-	size_t h = (size_t)-1, base = 0;
+	size_t h = (size_t)-1;
+	long base = 0;
 	bool base_exact = false;
 	size_t anchor = 0;
 	int local = 0;
@@ -327,7 +328,7 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 		size_t hh = j > TAIL_SEGS ? j - TAIL_SEGS : 0;
 		if (hh != h) {
 			h = hh;
-			base = b.cum[h]; /* predicted; replaced by an exact count if verification fails */
+			base = (long)b.cum[h]; /* predicted; replaced by an exact count if verification fails */
 			base_exact = tok_is_approx(t) || h == 0;
 		}
 		buf_reset(&tail);
@@ -336,7 +337,8 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 			continue;
 		}
 		append_suffix(&tail, suffix);
-		size_t g = base + tok_count(t, tail.data, tail.len);
+		long gl = base + (long)tok_count(t, tail.data, tail.len);
+		size_t g = gl < 0 ? 0 : (size_t)gl;
 		if (g == T) {
 			buf_reset(&text);
 			if (body_text(&b, k, 0, &text) != 0) {
@@ -349,13 +351,11 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 				rc = 0;
 				break;
 			}
-			/* joins before the tail did not add up: count the head exactly */
+			/* head and tail did not add up (joins, a prepended normalizer piece, ...): calibrate
+			 * the head's contribution from this exact count; it holds while the head is the same */
 			if (!base_exact) {
-				buf_reset(&text);
-				body_text(&b, b.cum[h], 0, &text);
-				base = tok_count(t, text.data, text.len);
+				base = (long)full - ((long)g - base);
 				base_exact = true;
-				continue;
 			}
 			g = full;
 		}

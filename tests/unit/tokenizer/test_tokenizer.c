@@ -1,0 +1,375 @@
+/* Unit tests for src/tokenizer: approximation, tokenizer.json fixtures, prompt builder, resolution,
+ * thread safety. The Llama 3 property test runs when tests/tokenizer/fetch-tokenizers.sh has
+ * filled the cache ($VK_CACHE_DIR/tokenizers, default <source>/.cache/tokenizers). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/rng.h"
+#include "tokenizer/tokenizer.h"
+
+static const char *src_dir(void)
+{
+	const char *s = getenv("VK_SOURCE_DIR");
+	return s ? s : ".";
+}
+
+static char *fixture(const char *name)
+{
+	static char path[4096];
+	snprintf(path, sizeof path, "%s/tests/data/tokenizer/%s", src_dir(), name);
+	return path;
+}
+
+static struct tok *load_or_fail(const char *path)
+{
+	char err[512] = "";
+	struct tok *t = tok_load(path, err, sizeof err);
+	if (!t)
+		fail_msg("cannot load %s: %s", path, err);
+	return t;
+}
+
+static void encode_str(const struct tok *t, const char *s, struct tok_ids *ids)
+{
+	ids->n = 0;
+	assert_int_equal(tok_encode(t, s, strlen(s), ids), 0);
+}
+
+static void test_approx_basics(void **state)
+{
+	(void)state;
+	struct tok *t = tok_approx();
+	assert_true(tok_is_approx(t));
+	assert_string_equal(tok_name(t), "approx-words");
+	assert_true(tok_vocab_size(t) > 1000);
+	const char *s = "  The morning\tfog \n rolled   xyzzy ";
+	assert_int_equal(tok_count(t, s, strlen(s)), 5);
+	assert_int_equal(tok_count(t, "", 0), 0);
+	assert_int_equal(tok_count(t, " \n\t ", 4), 0);
+	struct tok_ids ids = {0};
+	encode_str(t, s, &ids);
+	assert_int_equal(ids.n, 5);
+	for (size_t i = 0; i < ids.n; i++)
+		assert_true(ids.v[i] >= 0 && (size_t)ids.v[i] < tok_vocab_size(t));
+	struct buf b;
+	buf_init(&b);
+	assert_int_equal(tok_decode(t, ids.v, 4, &b), 0);
+	assert_string_equal(b.data, "The morning fog rolled");
+	/* an unknown word decodes to a one-word placeholder, so counts survive a round trip */
+	buf_reset(&b);
+	assert_int_equal(tok_decode(t, ids.v, ids.n, &b), 0);
+	assert_int_equal(tok_count(t, b.data, b.len), 5);
+	int32_t bad = -1;
+	assert_int_equal(tok_decode(t, &bad, 1, &b), -1);
+	tok_free(t); /* no-op on the singleton */
+	assert_true(tok_is_approx(tok_approx()));
+	buf_free(&b);
+	tok_ids_free(&ids);
+}
+
+static void check_prompts(const struct tok *t, int64_t max_target, const char *suffix, uint64_t seed)
+{
+	struct rng r;
+	rng_init(&r, seed);
+	struct buf b;
+	buf_init(&b);
+	size_t s_n = suffix ? tok_count(t, suffix, strlen(suffix)) : 0;
+	for (int64_t n = 1; n <= max_target; n++) {
+		buf_reset(&b);
+		int rc = tok_prompt_build(t, &r, n, suffix, &b);
+		if ((size_t)n < s_n) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("%s: no prompt for target %lld", tok_name(t), (long long)n);
+		size_t got = tok_count(t, b.data, b.len);
+		if (got != (size_t)n)
+			fail_msg("%s: target %lld got %zu tokens: [%s]", tok_name(t), (long long)n, got, b.data);
+		if (suffix)
+			assert_true(b.len >= strlen(suffix) && !strcmp(b.data + b.len - strlen(suffix), suffix));
+	}
+	buf_free(&b);
+}
+
+static const char SUFFIX[] = "\n\nGenerate at least 128 tokens.";
+
+static void test_approx_prompts(void **state)
+{
+	(void)state;
+	check_prompts(tok_approx(), 4096, NULL, 1);
+	check_prompts(tok_approx(), 4096, SUFFIX, 2);
+	/* deterministic for a given rng state, different for another */
+	struct rng r1, r2, r3;
+	rng_init(&r1, 7);
+	rng_init(&r2, 7);
+	rng_init(&r3, 8);
+	struct buf a, b, c;
+	buf_init(&a);
+	buf_init(&b);
+	buf_init(&c);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r1, 500, NULL, &a), 0);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r2, 500, NULL, &b), 0);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r3, 500, NULL, &c), 0);
+	assert_string_equal(a.data, b.data);
+	assert_true(strcmp(a.data, c.data) != 0);
+	/* impossible targets */
+	buf_reset(&a);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r1, -1, NULL, &a), -1);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r1, 2, SUFFIX, &a), -1);
+	assert_int_equal(tok_prompt_build(tok_approx(), &r1, 0, NULL, &a), 0);
+	assert_int_equal(a.len, 0);
+	/* large prompt: longer than the corpus, still exact */
+	assert_int_equal(tok_prompt_build(tok_approx(), &r1, 100000, SUFFIX, &a), 0);
+	assert_int_equal(tok_count(tok_approx(), a.data, a.len), 100000);
+	/* output text */
+	buf_reset(&b);
+	assert_int_equal(tok_output_text(tok_approx(), &r1, 37, &b), 0);
+	assert_int_equal(tok_count(tok_approx(), b.data, b.len), 37);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+static void test_bytelevel_fixture(void **state)
+{
+	(void)state;
+	struct tok *t = load_or_fail(fixture("tiny_bytelevel.json"));
+	assert_false(tok_is_approx(t));
+	assert_true(strncmp(tok_name(t), "hf:", 3) == 0);
+	assert_int_equal(tok_vocab_size(t), 558);
+	struct tok_ids ids = {0};
+	/* ids from HuggingFace tokenizers 0.23 on the same file */
+	encode_str(t, "Hello world, how are you?", &ids);
+	static const int32_t want[] = {72, 458, 111, 379, 306, 44, 537, 405, 555, 63};
+	assert_int_equal(ids.n, sizeof want / sizeof want[0]);
+	assert_memory_equal(ids.v, want, sizeof want);
+	/* added tokens are matched before pre-tokenization */
+	encode_str(t, "a<|endoftext|>b", &ids);
+	assert_int_equal(ids.n, 3);
+	assert_int_equal(ids.v[1], 556);
+	static const char *const rt[] = {
+		"", " ", "\n\n\n", "  two  spaces\t\ttabs\r\n", "naïve café — “quotes” 你好世界 🎉👩‍👩‍👧",
+		"x = f(1234567, 'a') # comment\n\tif (y) { return z; }", "<|endoftext|><|tiny_sep|> <|endoftext",
+	};
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
+		encode_str(t, rt[i], &ids);
+		buf_reset(&b);
+		assert_int_equal(tok_decode(t, ids.v, ids.n, &b), 0);
+		assert_int_equal(b.len, strlen(rt[i]));
+		assert_memory_equal(b.data ? b.data : "", rt[i], b.len);
+		assert_int_equal(tok_count(t, rt[i], strlen(rt[i])), ids.n);
+	}
+	/* invalid UTF-8 is encoded as U+FFFD, never rejected */
+	ids.n = 0;
+	assert_int_equal(tok_encode(t, "a\xff\xc0z", 4, &ids), 0);
+	assert_true(ids.n >= 2);
+	int32_t bad = 100000;
+	assert_int_equal(tok_decode(t, &bad, 1, &b), -1);
+	buf_free(&b);
+	tok_ids_free(&ids);
+	tok_free(t);
+}
+
+static void test_sentencepiece_fixture(void **state)
+{
+	(void)state;
+	struct tok *t = load_or_fail(fixture("tiny_sentencepiece.json"));
+	struct tok_ids ids = {0};
+	encode_str(t, "Hello world, how are you?", &ids);
+	static const int32_t want[] = {314, 272, 530, 302, 443, 366, 260, 610, 471, 410, 343, 264};
+	assert_int_equal(ids.n, sizeof want / sizeof want[0]);
+	assert_memory_equal(ids.v, want, sizeof want);
+	/* byte fallback for characters outside the vocab, and back */
+	static const char *const rt[] = {"Hello world", "  spaces   and\n\nnewlines", "你好 🎉 Ω", "The fog."};
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof rt / sizeof rt[0]; i++) {
+		encode_str(t, rt[i], &ids);
+		buf_reset(&b);
+		assert_int_equal(tok_decode(t, ids.v, ids.n, &b), 0);
+		assert_string_equal(b.data, rt[i]);
+	}
+	check_prompts(t, 600, SUFFIX, 3);
+	buf_free(&b);
+	tok_ids_free(&ids);
+	tok_free(t);
+}
+
+static void test_fixture_prompts(void **state)
+{
+	(void)state;
+	struct tok *t = load_or_fail(fixture("tiny_bytelevel.json"));
+	check_prompts(t, 4096, NULL, 11);
+	check_prompts(t, 2048, SUFFIX, 12);
+	tok_free(t);
+}
+
+static char *llama3_path(void)
+{
+	static char path[4096];
+	const char *cache = getenv("VK_CACHE_DIR");
+	if (cache && *cache)
+		snprintf(path, sizeof path, "%s/tokenizers/llama3/package/models/tokenizer.json", cache);
+	else
+		snprintf(path, sizeof path, "%s/.cache/tokenizers/llama3/package/models/tokenizer.json", src_dir());
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+static void test_llama3_prompts(void **state)
+{
+	(void)state;
+	char *p = llama3_path();
+	if (!p) {
+		printf("SKIP: Llama 3 tokenizer not cached (run tests/tokenizer/fetch-tokenizers.sh)\n");
+		skip();
+	}
+	struct tok *t = load_or_fail(p);
+	check_prompts(t, 4096, NULL, 21);
+	check_prompts(t, 4096, SUFFIX, 22);
+	tok_free(t);
+}
+
+static void write_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static void test_load_errors(void **state)
+{
+	(void)state;
+	char err[512];
+	char dir[] = "/tmp/vk-tok-test.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[600];
+	assert_null(tok_load("/nonexistent/tokenizer.json", err, sizeof err));
+	assert_non_null(strstr(err, "no such file"));
+	snprintf(path, sizeof path, "%s/bad.json", dir);
+	write_file(path, "{ not json");
+	assert_null(tok_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "JSON"));
+	write_file(path, "{\"model\":{\"type\":\"Unigram\",\"vocab\":{}, \"merges\":[]}}");
+	assert_null(tok_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "BPE"));
+	write_file(path, "{\"normalizer\":{\"type\":\"Lowercase\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+	assert_null(tok_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "Lowercase"));
+	write_file(path, "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"},"
+			 "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+	assert_null(tok_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "regex"));
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vk-tok-hf.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char p[1024], cmd[8192];
+	snprintf(p, sizeof p, "%s/hub/models--acme--tiny-1b/snapshots/0123abcd", dir);
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/tokenizer.json'", p, fixture("tiny_bytelevel.json"), p);
+	assert_int_equal(system(cmd), 0);
+	setenv("HF_HOME", dir, 1);
+	unsetenv("HF_HUB_CACHE");
+	unsetenv("HUGGINGFACE_HUB_CACHE");
+	struct tok *t = tok_resolve(NULL, "acme/tiny-1b");
+	assert_false(tok_is_approx(t));
+	assert_non_null(strstr(tok_name(t), "models--acme--tiny-1b"));
+	tok_free(t);
+	/* explicit directory wins */
+	snprintf(p, sizeof p, "%s/tests/data/tokenizer", src_dir());
+	t = tok_resolve(fixture("tiny_sentencepiece.json"), "acme/tiny-1b");
+	assert_non_null(strstr(tok_name(t), "tiny_sentencepiece.json"));
+	tok_free(t);
+	/* fallbacks */
+	assert_true(tok_is_approx(tok_resolve(NULL, "acme/other")));
+	assert_true(tok_is_approx(tok_resolve("/nonexistent/dir", "acme/tiny-1b")));
+	assert_true(tok_is_approx(tok_resolve(NULL, NULL)));
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+struct thr_arg {
+	const struct tok *t;
+	const char *const *texts;
+	size_t n;
+	size_t *counts;
+	int failures;
+};
+
+static void *thr_main(void *p)
+{
+	struct thr_arg *a = p;
+	struct tok_ids ids = {0};
+	struct buf b;
+	buf_init(&b);
+	struct rng r;
+	rng_init(&r, 99);
+	for (int rep = 0; rep < 20; rep++) {
+		for (size_t i = 0; i < a->n; i++) {
+			ids.n = 0;
+			tok_encode(a->t, a->texts[i], strlen(a->texts[i]), &ids);
+			if (ids.n != a->counts[i])
+				a->failures++;
+		}
+		buf_reset(&b);
+		if (tok_prompt_build(a->t, &r, 300 + rep, NULL, &b) != 0 ||
+		    tok_count(a->t, b.data, b.len) != (size_t)(300 + rep))
+			a->failures++;
+	}
+	buf_free(&b);
+	tok_ids_free(&ids);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	struct tok *t = load_or_fail(fixture("tiny_bytelevel.json"));
+	static const char *const texts[] = {"The morning fog rolled down from the hills.", "x = 12345 + y;\n\n",
+					    "你好世界 🎉 <|endoftext|> end", "   spaced    out   "};
+	size_t counts[4];
+	for (size_t i = 0; i < 4; i++)
+		counts[i] = tok_count(t, texts[i], strlen(texts[i]));
+	pthread_t th[4];
+	struct thr_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thr_arg){.t = t, .texts = texts, .n = 4, .counts = counts};
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	tok_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
+		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
+		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_llama3_prompts),
+		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
