@@ -25,6 +25,7 @@ wait_line() {
   return 1
 }
 now_ms() { date +%s%3N; }
+jqe() { jq -e "$2" "$1" >/dev/null; }
 
 # ---- two concurrent runs, TP 2, on 4 GPUs: disjoint pairs
 pa=$(e2e_free_port); pb=$(e2e_free_port)
@@ -43,7 +44,7 @@ if [ "$have_gpus_cmd" = 1 ]; then
   check "veeksha gpus: 4 GPUs via nvml" grep -q "^4 GPU(s) via nvml" "$TMP/gpus.txt"
   check "veeksha gpus: lease of A shown with its pid" grep -Eq "^${ga%%,*} .* no +pid $da job server_127.0.0.1_${pa}_" "$TMP/gpus.txt"
   "$VEEKSHA" gpus --json >"$TMP/gpus.json"
-  check "veeksha gpus --json: all 4 leased" jq -e '[.gpus[] | select(.lease != null)] | length == 4' "$TMP/gpus.json"
+  check "veeksha gpus --json: all 4 leased" jqe "$TMP/gpus.json" '[.gpus[] | select(.lease != null)] | length == 4'
 else
   echo "note - veeksha gpus not available in this build; listing checks skipped"
 fi
