@@ -901,8 +901,13 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 		fprintf(out, "  SLOs:\n");
 		for (size_t i = 0; i < e->n_slo_results; i++) {
 			const struct eval_slo_result *r = &e->slo_results[i];
-			fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n", r->name ? r->name : r->key,
-				r->observed * 1e3, r->threshold * 1e3, r->met ? "MET" : "MISSED");
+			if (isinf(r->observed))
+				fprintf(out, "    %-24s observed    no data     threshold %10.2f ms  MISSED\n",
+					r->name ? r->name : r->key, r->threshold * 1e3);
+			else
+				fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n",
+					r->name ? r->name : r->key, r->observed * 1e3, r->threshold * 1e3,
+					r->met ? "MET" : "MISSED");
 		}
 		fprintf(out, "  All SLOs met: %s\n", e->slo_all_met ? "yes" : "no");
 	}
