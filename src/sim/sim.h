@@ -159,7 +159,11 @@ bool sim_str_eq(struct sim_str s, const char *lit);
 bool sim_str_case_eq(struct sim_str s, const char *lit);
 
 /* ---------------------------------------------------------------- tokens (sim_tokens.c) */
-/* Word approximation (one whitespace-separated word = one token) until src/tokenizer lands. */
+/* Tokenizer selection (before any thread starts): --tokenizer PATH, else tok_resolve(NULL, model)
+ * (HuggingFace cache of the served model, else the word approximation). Without a call, the word
+ * approximation is used. Returns 0 or -1 (message printed). */
+int sim_tok_init(const char *path, const char *model);
+bool sim_tok_is_approx(void);
 int64_t sim_tok_count(const char *text, size_t len);
 /* Token id <-> text for /tokenize and /detokenize. */
 int sim_tok_encode(const char *text, size_t len, int32_t **ids, size_t *n);

@@ -37,7 +37,8 @@ static void sim_main_usage(FILE *out)
 		"  --kv-capacity-tokens N       override the derived KV-cache capacity\n"
 		"  --ttft-ms X --itl-ms Y --tokens-per-chunk K   fixed mode timing (defaults 50, 10, 1)\n"
 		"  --output-len-median N (200) --output-len-sigma S (0.6)   natural output length (log-normal)\n"
-		"  --tokenizer PATH             tokenizer.json (not yet used: word approximation, see docs)\n"
+		"  --tokenizer PATH             tokenizer.json (file or directory) for token counts and output text;\n"
+		"                               default: HF cache of --model, else one word = one token\n"
 		"measurement and faults:\n"
 		"  --emit-log FILE              JSONL: per request, server timestamps of arrival/first byte/every chunk\n"
 		"  --fail-rate F                fraction of generation requests answered 500\n"
@@ -316,9 +317,14 @@ int sim_server_main(int argc, char **argv)
 	cfg.output_len_sigma = sigma;
 	cfg.log_requests = log_req;
 
-	fprintf(stderr, "sim-server: notice: token counts use the word approximation (%s: one whitespace-separated word "
-			"= one token)%s\n",
-		sim_tok_name(), tokenizer ? "; --tokenizer is accepted but not used yet" : "");
+	if (sim_tok_init(tokenizer, cfg.served_model) != 0)
+		return 2;
+	if (sim_tok_is_approx())
+		fprintf(stderr, "sim-server: notice: token counts use the word approximation (%s: one whitespace-separated "
+				"word = one token); pass --tokenizer to count with a real tokenizer\n",
+			sim_tok_name());
+	else
+		fprintf(stderr, "sim-server: tokenizer %s\n", sim_tok_name());
 	if (cfg.mode == SIM_MODE_ROOFLINE) {
 		const struct sim_engine_params *p = &cfg.engine;
 		fprintf(stderr,
