@@ -16,6 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HTTPD_TLS
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
+
 #define HTTPD_MAX_REQ 256
 #define HTTPD_MAX_CONN 128
 
@@ -30,12 +37,16 @@ struct httpd {
 	int n_conns;
 	pthread_t conn_threads[HTTPD_MAX_CONN];
 	int n_threads;
+	void *ssl_ctx; /* SSL_CTX * in TLS mode */
 };
 
 struct conn {
 	struct httpd *h;
 	int fd;
+	void *ssl; /* SSL * in TLS mode */
 };
+
+static __thread struct conn *cur_conn;
 
 static void ms_sleep(int ms)
 {
@@ -45,6 +56,18 @@ static void ms_sleep(int ms)
 
 static int send_all(int fd, const char *p, size_t n)
 {
+#ifdef HTTPD_TLS
+	if (cur_conn && cur_conn->ssl) {
+		while (n) {
+			int w = SSL_write(cur_conn->ssl, p, (int)n);
+			if (w <= 0)
+				return -1;
+			p += w;
+			n -= (size_t)w;
+		}
+		return 0;
+	}
+#endif
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
@@ -74,6 +97,33 @@ static int send_event(int fd, const char *json)
 	char b[2048];
 	snprintf(b, sizeof b, "data: %s\n\n", json);
 	return send_chunk(fd, b);
+}
+
+/* Read with a bounded wait: >0 bytes, 0 = closed, -1 = error, -2 = timeout. */
+static ssize_t conn_read(struct conn *cn, char *b, size_t n, int timeout_ms)
+{
+#ifdef HTTPD_TLS
+	if (cn->ssl && SSL_pending(cn->ssl) > 0) {
+		int r = SSL_read(cn->ssl, b, (int)n);
+		return r > 0 ? r : -1;
+	}
+#endif
+	struct pollfd p = {.fd = cn->fd, .events = POLLIN};
+	int pr = poll(&p, 1, timeout_ms);
+	if (pr == 0)
+		return -2;
+	if (pr < 0)
+		return -1;
+#ifdef HTTPD_TLS
+	if (cn->ssl) {
+		int r = SSL_read(cn->ssl, b, (int)n);
+		if (r > 0)
+			return r;
+		int e = SSL_get_error(cn->ssl, r);
+		return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+	}
+#endif
+	return recv(cn->fd, b, n, 0);
 }
 
 static const char SSE_HDR[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -201,21 +251,30 @@ static void *conn_main(void *arg)
 	struct conn *cn = arg;
 	struct httpd *h = cn->h;
 	int fd = cn->fd;
-	free(cn);
+	cur_conn = cn;
 	static __thread char buf[65536];
+#ifdef HTTPD_TLS
+	if (h->ssl_ctx) {
+		struct timeval tv = {5, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		cn->ssl = SSL_new(h->ssl_ctx);
+		SSL_set_fd(cn->ssl, fd);
+		if (SSL_accept(cn->ssl) <= 0)
+			goto out; /* e.g. the client rejected our self-signed certificate */
+	}
+#endif
 	size_t len = 0;
 	for (int served = 0; served < 64 && !atomic_load(&h->stop);) {
 		/* read a request head (bounded wait: 10 s idle) */
 		char *end = NULL;
 		int idle = 0;
 		while (!(end = memmem(buf, len, "\r\n\r\n", 4))) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			int pr = poll(&p, 1, 100);
+			ssize_t r = conn_read(cn, buf + len, sizeof buf - 1 - len, 100);
 			if (atomic_load(&h->stop) || ++idle > 100)
 				goto out;
-			if (pr <= 0)
+			if (r == -2)
 				continue;
-			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
@@ -233,10 +292,7 @@ static void *conn_main(void *arg)
 				l += 2;
 		}
 		while (len < head_len + clen) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			if (poll(&p, 1, 2000) <= 0)
-				goto out;
-			ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+			ssize_t r = conn_read(cn, buf + len, sizeof buf - 1 - len, 2000);
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
@@ -271,7 +327,14 @@ static void *conn_main(void *arg)
 			goto out;
 	}
 out:
+#ifdef HTTPD_TLS
+	if (cn->ssl) {
+		SSL_shutdown(cn->ssl);
+		SSL_free(cn->ssl);
+	}
+#endif
 	close(fd);
+	free(cn);
 	return NULL;
 }
 
@@ -297,6 +360,7 @@ static void *accept_main(void *arg)
 		struct conn *cn = malloc(sizeof *cn);
 		cn->h = h;
 		cn->fd = fd;
+		cn->ssl = NULL;
 		pthread_t th;
 		if (pthread_create(&th, NULL, conn_main, cn) != 0) {
 			close(fd);
@@ -310,9 +374,50 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
-struct httpd *httpd_start(void)
+static struct httpd *httpd_start_ctx(void *ssl_ctx);
+
+#ifdef HTTPD_TLS
+/* A fresh self-signed certificate for CN=localhost (P-256), valid for a day. */
+static SSL_CTX *httpd_tls_ctx(void)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	if (!key || !x)
+		return NULL;
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_sign(x, key, EVP_sha256());
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX_use_certificate(ctx, x);
+	SSL_CTX_use_PrivateKey(ctx, key);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ctx;
+}
+
+struct httpd *httpd_start_tls(void)
+{
+	SSL_CTX *ctx = httpd_tls_ctx();
+	if (!ctx)
+		return NULL;
+	struct httpd *h = httpd_start_ctx(ctx);
+	if (!h)
+		SSL_CTX_free(ctx);
+	return h;
+}
+#endif
+
+struct httpd *httpd_start(void) { return httpd_start_ctx(NULL); }
+
+static struct httpd *httpd_start_ctx(void *ssl_ctx)
 {
 	struct httpd *h = calloc(1, sizeof *h);
+	h->ssl_ctx = ssl_ctx;
 	h->reqs = calloc(HTTPD_MAX_REQ, sizeof *h->reqs);
 	pthread_mutex_init(&h->mu, NULL);
 	atomic_init(&h->stop, false);
@@ -343,6 +448,10 @@ void httpd_stop(struct httpd *h)
 	for (int i = 0; i < h->n_threads; i++)
 		pthread_join(h->conn_threads[i], NULL);
 	close(h->lfd);
+#ifdef HTTPD_TLS
+	if (h->ssl_ctx)
+		SSL_CTX_free(h->ssl_ctx);
+#endif
 	pthread_mutex_destroy(&h->mu);
 	free(h->reqs);
 	free(h);

@@ -29,6 +29,8 @@ struct httpd_req {
 };
 
 struct httpd *httpd_start(void);
+/* TLS variant (built with -DHTTPD_TLS and OpenSSL): a fresh self-signed certificate for localhost. */
+struct httpd *httpd_start_tls(void);
 int httpd_port(const struct httpd *h);
 void httpd_stop(struct httpd *h);
 size_t httpd_n_requests(struct httpd *h);

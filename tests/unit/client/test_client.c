@@ -544,6 +544,71 @@ static void test_no_busy_loop_when_idle(void **state)
 	assert_true(iters <= 20); /* each iteration waited instead of spinning */
 }
 
+/* "localhost" is resolved once and pinned (all addresses); the server only listens on 127.0.0.1, so
+ * curl must fall back from ::1 when that comes first. */
+static void test_localhost_preresolved(void **state)
+{
+	(void)state;
+	setup_cfg("sse");
+	snprintf(H.base, sizeof H.base, "http://localhost:%d/sse/", httpd_port(H.srv));
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	for (int i = 0; i < 3; i++)
+		submit(i);
+	run_until_done(3, 8000 * MS);
+	for (int i = 0; i < 3; i++)
+		assert_true(H.recs[i].success);
+	char want[192];
+	snprintf(want, sizeof want, "%schat/completions", H.base);
+	assert_string_equal(client_url(H.cl, &H.reqs[0]), want);
+}
+
+#ifdef HTTPD_TLS
+static void tls_case(bool verify)
+{
+	struct httpd *tls = httpd_start_tls();
+	assert_non_null(tls);
+	setup_cfg("sse");
+	snprintf(H.base, sizeof H.base, "https://localhost:%d/sse", httpd_port(tls));
+	H.cfg.verify_tls = verify;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(0);
+	run_until_done(1, 8000 * MS);
+	struct rec_record *r = &H.recs[0];
+	if (verify) {
+		/* self-signed certificate: rejected by default */
+		assert_false(r->success);
+		assert_int_equal(r->error_kind, REC_ERR_CONNECT);
+		assert_int_equal(r->error_code, 503);
+		assert_int_equal(httpd_n_requests(tls), 0);
+	} else {
+		if (!r->success)
+			fprintf(stderr, "tls: %d %s\n", r->error_code, r->error_msg);
+		assert_true(r->success);
+		assert_string_equal(r->text, "Hello world");
+		assert_int_equal(httpd_n_requests(tls), 1);
+	}
+	client_free(H.cl);
+	H.cl = NULL;
+	httpd_stop(tls);
+}
+
+static void test_tls_verify_default_rejects_self_signed(void **state)
+{
+	(void)state;
+	tls_case(true);
+}
+
+static void test_tls_verify_off(void **state)
+{
+	(void)state;
+	tls_case(false);
+}
+#endif
+
 static void test_raise_nofile(void **state)
 {
 	(void)state;
@@ -566,7 +631,10 @@ int main(void)
 		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
 		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
 		T(test_cancel_all),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
-		T(test_raise_nofile),
+		T(test_localhost_preresolved), T(test_raise_nofile),
+#ifdef HTTPD_TLS
+		T(test_tls_verify_default_rejects_self_signed), T(test_tls_verify_off),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
