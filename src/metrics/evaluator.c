@@ -524,6 +524,8 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 		xgrow((void **)&e->rows, &e->cap_rows, e->n_rows + 1, sizeof *e->rows);
 	struct eval_row *r = &e->rows[e->n_rows];
 	eval_compute_row(rec, r, &e->tbc_all);
+	if (reg)
+		r->node_id = reg->node_id; /* the registration is authoritative */
 	if (!r->dispatched_ns && reg)
 		r->dispatched_ns = reg->dispatched_ns;
 	if (!r->intended_ns && reg)
