@@ -266,6 +266,39 @@ static void test_replay(void **state)
 	free(a);
 	free(b);
 
+	/* integer series' CSVs (values independent of the 5-dp rounding): byte-identical */
+	const char *csvs[] = {"num_prompt_tokens.csv", "num_output_tokens.csv", "num_total_tokens.csv",
+			      "session_size.csv"};
+	for (size_t i = 0; i < 4; i++) {
+		a = out(mdir, csvs[i]);
+		b = ref(csvs[i]);
+		expect_same(csvs[i], a, b);
+		free(a);
+		free(b);
+	}
+
+	/* prefill_stats.json: same groups (keys, order, counts) and keys per group; the values are
+	 * exact-TTFC statistics, which differ below the file's 5-dp resolution */
+	a = out(mdir, "prefill_stats.json");
+	b = ref("prefill_stats.json");
+	cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+	cJSON *ga = cJSON_GetObjectItem(ja, "groups"), *gb = cJSON_GetObjectItem(jb, "groups");
+	assert_string_equal(cJSON_GetObjectItem(ja, "group_by")->valuestring, cJSON_GetObjectItem(jb, "group_by")->valuestring);
+	assert_int_equal(cJSON_GetArraySize(ga), cJSON_GetArraySize(gb));
+	for (cJSON *x = ga->child, *y = gb->child; x && y; x = x->next, y = y->next) {
+		assert_string_equal(x->string, y->string);
+		assert_int_equal(cJSON_GetObjectItem(x, "count")->valuedouble, cJSON_GetObjectItem(y, "count")->valuedouble);
+		for (cJSON *kx = x->child, *ky = y->child; kx || ky; kx = kx->next, ky = ky->next) {
+			assert_true(kx && ky);
+			assert_string_equal(kx->string, ky->string);
+			assert_true(fabs(kx->valuedouble - ky->valuedouble) <= 2e-5);
+		}
+	}
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+	free(a);
+	free(b);
+
 	/* request rows: the reference's keys and values up to the tbc list (the derived floats are
 	 * recomputed from 5-dp inputs, so compare only the measured fields) */
 	a = out(mdir, "request_level_metrics.jsonl");
