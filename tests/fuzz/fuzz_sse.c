@@ -1,13 +1,16 @@
-/* libFuzzer target for the incremental SSE parser (src/client/sse.c).
+/* libFuzzer target for the incremental SSE parser (src/client/sse.c) and the OpenAI event decoder
+ * (src/client/openai.c, run on every event of the whole-input pass).
  * Differential property: feeding the input in one piece, byte by byte, and split at positions
  * derived from the input must dispatch exactly the same events. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/openai.h"
 #include "client/sse.h"
 
 struct digest {
+	int decode; /* also run the OpenAI decoder on each event */
 	uint64_t h;
 	size_t n;
 	size_t bytes;
@@ -28,12 +31,24 @@ static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 	d->n++;
 	d->bytes += ev->data_len;
 	(void)sse_is_done(ev->data, ev->data_len);
+	if (d->decode) {
+		struct oai_event oe;
+		if (oai_parse(ev->data, ev->data_len, &oe) == OAI_PARSE_OK) {
+			if (oe.content && strlen(oe.content) != oe.content_len)
+				abort();
+			if (oe.is_error && oe.error_msg[0] == '\0')
+				abort();
+			oai_event_clear(&oe);
+		}
+		char msg[64];
+		oai_error_message(ev->data, ev->data_len, msg, sizeof msg);
+	}
 	return 0;
 }
 
 static struct digest fuzz_sse_run(const uint8_t *data, size_t size, size_t step_seed)
 {
-	struct digest d = {1469598103934665603ULL, 0, 0};
+	struct digest d = {step_seed == 0, 1469598103934665603ULL, 0, 0};
 	struct sse_parser p;
 	sse_init(&p, fuzz_sse_on_event, &d);
 	size_t i = 0;
