@@ -87,6 +87,7 @@ struct client {
 	size_t n_active, n_deferred;
 
 	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
+	char *cancel_why;         /* cancel requested from inside a curl callback: done from the loop */
 };
 
 /* ---- global init ---- */
@@ -399,9 +400,8 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 			client_finish_json(r);
 		}
 	}
-	rec->is_stream = r->is_sse;
-	if (!r->is_sse && r->err_kind == REC_OK && rec->n_chunks == 0 && rec->text_len == 0)
-		rec->is_stream = false;
+	/* what the server sent when it answered, else what was asked for */
+	rec->is_stream = r->headers_seen ? r->is_sse : c->cfg->stream;
 	client_count_tokens(r);
 	if (r->err_kind == REC_OK) {
 		rec->success = true;
@@ -748,6 +748,12 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 	(void)loop;
 	struct client *c = ctx;
 	c->kick_id = 0;
+	if (c->cancel_why) {
+		char *why = c->cancel_why;
+		c->cancel_why = NULL;
+		client_cancel_all(c, why);
+		free(why);
+	}
 	/* start requests submitted from inside curl callbacks */
 	while (c->deferred_head) {
 		struct creq *r = c->deferred_head;
@@ -839,6 +845,14 @@ uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
 void client_cancel_all(struct client *c, const char *why)
 {
 	const char *msg = why && *why ? why : "Cancelled";
+	if (c->in_action) {
+		/* called from an event callback, i.e. inside curl: curl cannot remove handles now */
+		if (!c->cancel_why)
+			c->cancel_why = xstrdup(msg);
+		if (!c->kick_id)
+			c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+		return;
+	}
 	/* detach everything first: done callbacks may submit new requests */
 	struct creq *list = c->active;
 	struct creq *def = c->deferred_head;
@@ -885,6 +899,7 @@ void client_free(struct client *c)
 	if (c->timer_id)
 		ev_timer_cancel(c->loop, c->timer_id);
 	curl_slist_free_all(c->resolve);
+	free(c->cancel_why);
 	free(c->url_chat);
 	free(c->url_completions);
 	free(c->auth_header);

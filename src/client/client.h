@@ -37,8 +37,11 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
  * right after). */
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec);
 size_t client_in_flight(const struct client *c);
-/* Complete every in-flight request as REC_ERR_CANCELLED (code 499, message `why`) via done. */
+/* Complete every in-flight request as REC_ERR_CANCELLED (code 499, message `why`) via done, before
+ * returning. Called from an event callback (inside curl), it takes effect from the loop right after.
+ * Not to be called from inside done/event callbacks of client_free's cancellation. */
 void client_cancel_all(struct client *c, const char *why);
+/* Cancels what is still in flight (through done), then frees. Not from inside client callbacks. */
 void client_free(struct client *c);
 
 /* Keep-alive pool: at least n idle connections are kept (CURLMOPT_MAXCONNECTS). The pool also

@@ -37,6 +37,8 @@ struct harness {
 	int n_events[MAXR];
 	/* submit-from-event test */
 	int submit_on_first_chunk; /* index to submit when request 0 gets its first chunk; -1 = off */
+	int cancel_on_headers;     /* cancel everything when this many headers events were seen */
+	int n_headers;
 };
 
 static struct harness H;
@@ -60,6 +62,10 @@ static void on_event(void *ctx, struct rec_record *rec, int event)
 	if (H.n_events[i] < 4)
 		H.event_order[i][H.n_events[i]++] = event;
 	H.events[i][event]++;
+	if (event == CLIENT_EVENT_HEADERS && H.cancel_on_headers && ++H.n_headers == H.cancel_on_headers) {
+		client_cancel_all(H.cl, "from callback");
+		assert_int_equal(H.n_done, 0); /* inside curl: deferred to the loop */
+	}
 	if (event == CLIENT_EVENT_FIRST_CHUNK && i == 0 && H.submit_on_first_chunk > 0) {
 		int j = H.submit_on_first_chunk;
 		H.submit_on_first_chunk = -1;
@@ -514,6 +520,22 @@ static void test_cancel_all(void **state)
 	assert_int_equal(H.n_done, 3);
 }
 
+static void test_cancel_from_event_callback(void **state)
+{
+	(void)state;
+	make_client("slow");
+	H.cancel_on_headers = 2;
+	submit(0);
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(H.done_count[i], 1);
+		assert_int_equal(H.recs[i].error_code, 499);
+		assert_string_equal(H.recs[i].error_msg, "from callback");
+	}
+	assert_int_equal(client_in_flight(H.cl), 0);
+}
+
 static void test_submit_from_event_callback(void **state)
 {
 	(void)state;
@@ -630,7 +652,7 @@ int main(void)
 		T(test_err_midstream),        T(test_err_midstream_nocode),     T(test_err_malformed),
 		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
 		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
-		T(test_cancel_all),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
+		T(test_cancel_all),           T(test_cancel_from_event_callback),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
 		T(test_localhost_preresolved), T(test_raise_nofile),
 #ifdef HTTPD_TLS
 		T(test_tls_verify_default_rejects_self_signed), T(test_tls_verify_off),
