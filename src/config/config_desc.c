@@ -1545,8 +1545,24 @@ static void obj_free_fields(const struct cfg_class *c, char *p)
 	}
 }
 
+static bool is_mb_root(const struct cfg_class *c)
+{
+	return c == &cfg_cls_mb_prefill || c == &cfg_cls_mb_decode || c == &cfg_cls_mb_manual ||
+	       c == &cfg_cls_mb_range || c == &cfg_cls_mb_auto;
+}
+
 void cfg_obj_free(const struct cfg_class *c, void *p)
 {
+	if (is_mb_root(c)) {
+		/* the microbench classes share one struct but cover different fields: free them all
+		 * (freeing NULLs each pointer, so nothing is freed twice) */
+		obj_free_fields(&cfg_cls_mb_prefill, p);
+		obj_free_fields(&cfg_cls_mb_decode, p);
+		obj_free_fields(&cfg_cls_mb_manual, p);
+		obj_free_fields(&cfg_cls_mb_range, p);
+		obj_free_fields(&cfg_cls_mb_auto, p);
+		return;
+	}
 	obj_free_fields(c, p);
 }
 

@@ -579,14 +579,6 @@ char *cfg_flag_default_text(const struct cfg_class *root, int root_type, const s
 		r = cfg_field_value_text(f, base);
 	}
 	cfg_obj_free(root, obj);
-	if (root->poly) {
-		/* microbench roots: every variant's pointers */
-		cfg_obj_free(&cfg_cls_mb_prefill, obj);
-		cfg_obj_free(&cfg_cls_mb_decode, obj);
-		cfg_obj_free(&cfg_cls_mb_manual, obj);
-		cfg_obj_free(&cfg_cls_mb_range, obj);
-		cfg_obj_free(&cfg_cls_mb_auto, obj);
-	}
 	free(obj);
 	return r;
 }

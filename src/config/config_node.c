@@ -766,9 +766,53 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 	return r;
 }
 
+/* Position of the first invalid UTF-8 sequence (libfyaml leaks on some of them), or 0 if valid. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (n == 0 || (n == 2 && c < 0xC2) || (n == 4 && c > 0xF4) || i + n > len)
+			return i + 1;
+		for (size_t k = 1; k < n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i + 1;
+		if (n == 3) {
+			unsigned cp = ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
+			if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))
+				return i + 1;
+		}
+		if (n == 4) {
+			unsigned cp = ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
+				      (s[i + 3] & 0x3Fu);
+			if (cp < 0x10000 || cp > 0x10FFFF)
+				return i + 1;
+		}
+		if (c == 0)
+			return i + 1;
+		if (c == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+		i += n;
+	}
+	return 0;
+}
+
 struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name,
 			     const char *flag)
 {
+	int bl, bc;
+	if (utf8_invalid_at((const unsigned char *)text, len, &bl, &bc)) {
+		struct cn_src s = {name, bl, bc, flag};
+		cfg_report(&s, "", "invalid UTF-8 (or NUL byte) in the file");
+		return NULL;
+	}
 	struct yp y = {.a = a, .name = name, .flag = flag};
 	y.last.line = 1;
 	y.last.col = 1;
