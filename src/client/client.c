@@ -923,8 +923,14 @@ int client_raise_nofile(size_t wanted, char *msg, size_t msg_len)
 		target = wanted > (size_t)1 << 20 ? (rlim_t)wanted : (rlim_t)1 << 20;
 	if (rl.rlim_cur < target) {
 		struct rlimit nl = {.rlim_cur = target, .rlim_max = rl.rlim_max};
-		if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+		if (setrlimit(RLIMIT_NOFILE, &nl) == 0) {
 			rl.rlim_cur = target;
+		} else if ((rlim_t)wanted > rl.rlim_cur && (rlim_t)wanted < target) {
+			/* e.g. an unlimited hard limit above fs.nr_open: ask for just what is needed */
+			nl.rlim_cur = (rlim_t)wanted;
+			if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+				rl.rlim_cur = (rlim_t)wanted;
+		}
 	}
 	if ((size_t)rl.rlim_cur < wanted) {
 		snprintf(msg, msg_len,

@@ -1,5 +1,6 @@
 #include "core/jsonw.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,16 @@ size_t jsonw_format_double(double v, char *out)
 	if (v == 0.0)
 		return (size_t)sprintf(out, signbit(v) ? "-0.0" : "0.0");
 
+	/* Shortest round-trip digits. If some k <= 15 digit decimal reads back as v, the correctly
+	 * rounded 15-digit form is that decimal zero-padded (15-digit spacing > 2 ulp), so trying
+	 * 15, 16, 17 digits and stripping trailing zeros below gives Python's repr with at most
+	 * three snprintf/strtod rounds instead of up to seventeen. */
 	char tmp[40];
 	int prec;
-	for (prec = 1; prec <= 17; prec++) {
+	/* (subnormals have fewer significant bits: search every length for them) */
+	for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-		if (strtod(tmp, NULL) == v)
+		if (prec == 17 || strtod(tmp, NULL) == v)
 			break;
 	}
 	/* tmp = [-]d[.ddd]e[+-]XX */

@@ -2,7 +2,9 @@
  * decode_window_metrics.json. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/jsonw.h"
 #include "core/log.h"
@@ -148,8 +150,28 @@ int eval_write_prefill(struct evaluator *e)
 
 /* ---- chrome_trace.json ---- */
 
+/* chrome_trace.json can be large (one event per chunk gap): it is streamed to <path>.tmp in
+ * 1 MiB pieces and renamed at the end. */
+static bool spill(struct buf *b, FILE *f, bool *ok)
+{
+	if (fwrite(b->data, 1, b->len, f) != b->len)
+		*ok = false;
+	buf_reset(b);
+	return *ok;
+}
+
 int eval_write_chrome_trace(struct evaluator *e)
 {
+	char *path = out_path_join(e->metrics_dir, "chrome_trace.json");
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f) {
+		log_error("cannot write %s", tmp);
+		free(path);
+		free(tmp);
+		return -1;
+	}
+	bool ok = true;
 	struct buf b;
 	buf_init(&b);
 	struct jsonw w;
@@ -161,6 +183,8 @@ int eval_write_chrome_trace(struct evaluator *e)
 			epoch = e->rows[i].dispatched_s;
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
+		if (b.len > (1u << 20))
+			spill(&b, f, &ok);
 		char tid[128];
 		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
 			 (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
@@ -261,9 +285,18 @@ int eval_write_chrome_trace(struct evaluator *e)
 		}
 	}
 	jsonw_arr_end(&w);
-	int rc = write_json_file(e, "chrome_trace.json", &b);
+	spill(&b, f, &ok);
 	buf_free(&b);
-	return rc;
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0) {
+		log_error("cannot write %s", path);
+		unlink(tmp);
+		ok = false;
+	}
+	free(path);
+	free(tmp);
+	return ok ? 0 : -1;
 }
 
 /* ---- SLOs ---- */

@@ -65,12 +65,36 @@ static void hc_stats_dev(struct buf *b, double *v, size_t n)
 	hc_line(b, "Std Dev", "%.2f", pct_std_pop(v, n));
 }
 
-static const struct eval_row *find_row(const struct evaluator *e, uint64_t session, uint32_t node)
+/* (session, node) -> row, by binary search over a sorted index (built once per file). */
+struct row_key {
+	uint64_t session;
+	uint32_t node;
+	size_t idx;
+};
+
+static int cmp_row_key(const void *a, const void *b)
 {
+	const struct row_key *x = a, *y = b;
+	if (x->session != y->session)
+		return (x->session > y->session) - (x->session < y->session);
+	return (x->node > y->node) - (x->node < y->node);
+}
+
+static struct row_key *row_index(const struct evaluator *e)
+{
+	struct row_key *k = xmalloc((e->n_rows + 1) * sizeof *k);
 	for (size_t i = 0; i < e->n_rows; i++)
-		if (e->rows[i].session_id == session && e->rows[i].node_id == node)
-			return &e->rows[i];
-	return NULL;
+		k[i] = (struct row_key){e->rows[i].session_id, e->rows[i].node_id, i};
+	qsort(k, e->n_rows, sizeof *k, cmp_row_key);
+	return k;
+}
+
+static const struct eval_row *find_row(const struct evaluator *e, const struct row_key *ix, uint64_t session,
+				       uint32_t node)
+{
+	struct row_key key = {session, node, 0};
+	const struct row_key *f = bsearch(&key, ix, e->n_rows, sizeof *ix, cmp_row_key);
+	return f ? &e->rows[f->idx] : NULL;
 }
 
 static const struct eval_reg *find_reg(const struct evaluator *e, uint64_t request_id)
@@ -86,6 +110,7 @@ static void hc_intra_session(const struct evaluator *e, struct buf *b)
 	double *d = xmalloc((e->n_rows + 1) * sizeof *d);
 	size_t n = 0, viol = 0;
 	bool have_trace = e->n_regs > 0;
+	struct row_key *ix = row_index(e);
 	for (size_t i = 0; have_trace && i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
 		const struct eval_reg *g = find_reg(e, r->request_id);
@@ -94,7 +119,7 @@ static void hc_intra_session(const struct evaluator *e, struct buf *b)
 		double ready = -INFINITY;
 		bool ok = true;
 		for (size_t k = 0; k < g->n_parents; k++) {
-			const struct eval_row *p = find_row(e, r->session_id, g->parents[k]);
+			const struct eval_row *p = find_row(e, ix, r->session_id, g->parents[k]);
 			if (!p) {
 				ok = false;
 				break;
@@ -110,6 +135,7 @@ static void hc_intra_session(const struct evaluator *e, struct buf *b)
 			viol++;
 		n++;
 	}
+	free(ix);
 	hc_header(b, "Intra-Session Request Arrival Check", viol == 0);
 	buf_puts(b, "Description:\n");
 	hc_line(b, "Metric", "Scheduler delay (actual_dispatch - ready_time)");
@@ -208,27 +234,32 @@ static void hc_concurrency(const struct evaluator *e, struct buf *b)
 	double bench_end = e->end_ns ? (double)(e->end_ns - e->bench_start_ns) / 1e9 : 0;
 	struct cc_ev *ev = xmalloc((2 * e->n_sessions + 1) * sizeof *ev);
 	size_t nev = 0;
-	for (size_t i = 0; i < e->n_sessions; i++) {
-		const struct eval_session *s = &e->sessions[i];
-		double st = INFINITY, en = -INFINITY;
-		size_t rows = 0;
-		for (size_t k = 0; k < e->n_rows; k++) {
-			const struct eval_row *r = &e->rows[k];
-			if (r->session_id != s->id)
-				continue;
-			rows++;
-			if (r->dispatched_s < st)
-				st = r->dispatched_s;
-			if (r->dispatched_s + r->e2e > en)
-				en = r->dispatched_s + r->e2e;
-		}
-		if (!rows)
+	double *st = xmalloc((e->n_sessions + 1) * sizeof *st), *en = xmalloc((e->n_sessions + 1) * sizeof *en);
+	size_t *rows = xcalloc(e->n_sessions + 1, sizeof *rows);
+	for (size_t k = 0; k < e->n_rows; k++) {
+		const struct eval_row *r = &e->rows[k];
+		bool found;
+		size_t si = u64map_get(&e->sess_by_id, r->session_id, &found);
+		if (!found)
 			continue;
-		if (rows < s->total_requests)
-			en = bench_end > en ? bench_end : en;
-		ev[nev++] = (struct cc_ev){st, +1};
-		ev[nev++] = (struct cc_ev){en, -1};
+		if (!rows[si] || r->dispatched_s < st[si])
+			st[si] = r->dispatched_s;
+		if (!rows[si] || r->dispatched_s + r->e2e > en[si])
+			en[si] = r->dispatched_s + r->e2e;
+		rows[si]++;
 	}
+	for (size_t i = 0; i < e->n_sessions; i++) {
+		if (!rows[i])
+			continue;
+		double end = en[i];
+		if (rows[i] < e->sessions[i].total_requests && bench_end > end)
+			end = bench_end;
+		ev[nev++] = (struct cc_ev){st[i], +1};
+		ev[nev++] = (struct cc_ev){end, -1};
+	}
+	free(st);
+	free(en);
+	free(rows);
 	qsort(ev, nev, sizeof *ev, cmp_cc);
 	int64_t act = 0, peak = 0, peak_steady = 0;
 	size_t viol = 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -458,6 +459,76 @@ static void test_stream_metrics_and_summary_table(void **state)
 	free(dir);
 }
 
+/* Session Concurrency Check (concurrent scheduler): overlap above the target fails. */
+static void test_concurrency_check(void **state)
+{
+	(void)state;
+	for (int overlap = 0; overlap <= 1; overlap++) {
+		struct cfg_benchmark cfg;
+		struct cfg_evaluator ev;
+		base_cfg(&cfg, &ev);
+		ev.n_slos = 0;
+		cfg.traffic_scheduler.type = CFG_TRAFFIC_CONCURRENT;
+		cfg.traffic_scheduler.target_concurrent_sessions = 1;
+		cfg.traffic_scheduler.rampup_seconds = 0;
+		char *dir = mkrun();
+		struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+		int64_t a[] = {200, 300};
+		int64_t b_ovl[] = {300, 400}, b_seq[] = {600, 700};
+		add_req(e, 0, 0, 0, 1, NULL, 0, 0, 100, 100, a, 2, 2, 10, 10, true, 0);
+		if (overlap)
+			add_req(e, 1, 1, 0, 1, NULL, 0, 0, 150, 150, b_ovl, 2, 2, 10, 10, true, 0);
+		else
+			add_req(e, 1, 1, 0, 1, NULL, 0, 0, 500, 500, b_seq, 2, 2, 10, 10, true, 0);
+		eval_finalize(e, START + 1000 * MS);
+		char *hc = slurp(dir, "health_check_results.txt");
+		char *sec = strstr(hc, "SESSION CONCURRENCY CHECK\n");
+		assert_non_null(sec);
+		assert_non_null(strstr(sec, overlap ? "Result: FAILED" : "Result: PASSED"));
+		assert_non_null(strstr(sec, overlap ? "  Peak Concurrency               2\n" : "  Peak Concurrency               1\n"));
+		assert_null(strstr(hc, "SESSION DISPATCH RATE CHECK"));
+		free(hc);
+		eval_free(e);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+
+/* 10k requests x 64 chunks through the evaluator and every file: bounded time (no quadratic paths) */
+static void test_scale(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	cfg.trace_recorder.include_content = false;
+	ev.decode_window_enabled = true;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t c[64];
+	uint32_t par[1] = {0};
+	for (int i = 0; i < 10000; i++) {
+		int64_t base = i * 5;
+		for (int k = 0; k < 64; k++)
+			c[k] = base + 30 + k * 2 + (i % 3);
+		add_req(e, (uint64_t)i, (uint64_t)(i / 2), (uint32_t)(i % 2), 2, (i % 2) ? par : NULL, (size_t)(i % 2), 0,
+			base, base + 1, c, 64, 64, 100 + i % 50, 100 + i % 50, true, 0);
+	}
+	assert_int_equal(eval_finalize(e, START + 200000 * MS), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "10000 requests: %.2f s\n", el);
+	assert_true(el < 30.0);
+	struct eval_live live;
+	eval_live_stats(e, &live);
+	assert_int_equal(live.completed, 10000);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (!getenv("VK_TEST_PLOTS"))
@@ -467,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_decode_window),
 		cmocka_unit_test(test_slo_infinity_and_counters),
 		cmocka_unit_test(test_stream_metrics_and_summary_table),
+		cmocka_unit_test(test_concurrency_check),
+		cmocka_unit_test(test_scale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
