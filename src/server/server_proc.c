@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,19 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 	setpgid(0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0 || getppid() != parent)
 		_exit(127);
+	/* Keep only what the engine needs: 0 = /dev/null, 1 and 2 = log, 3 = message pipe (close-on-exec).
+	 * Everything else of veeksha (sockets, other servers' GPU lease locks, output files) is closed so
+	 * neither the supervisor nor the engine holds it. */
+	int m = fcntl(msgfd, F_DUPFD, 10);
+	int l = fcntl(logfd, F_DUPFD, 10);
+	int nl = fcntl(nullfd, F_DUPFD, 10);
+	if (m < 0 || l < 0 || nl < 0 || dup2(nl, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 || dup2(m, 3) < 0)
+		_exit(127);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	msgfd = 3;
 	pid_t me = getpid();
 	pid_t eng = fork();
 	if (eng == 0) {
@@ -108,9 +122,6 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(nullfd, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
 		execve(exe, argv, envp);
 		struct sup_msg em = {'E', errno};
 		(void)!write(msgfd, &em, sizeof em);
@@ -122,8 +133,6 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 	struct sup_msg pm = {'P', (int)eng};
 	(void)!write(msgfd, &pm, sizeof pm);
 	close(msgfd);
-	close(logfd);
-	close(nullfd);
 	for (;;) {
 		siginfo_t si;
 		int sg = sigwaitinfo(&all, &si);

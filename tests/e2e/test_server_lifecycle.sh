@@ -37,7 +37,7 @@ port=$(e2e_free_port)
 run=$TMP/run1
 rc=0
 "$DRIVER" --type vllm --env "$FAKE_ENV" --model "$MODEL" --api-key "$KEY" --port "$port" --run-dir "$run" \
-  --tp 2 --hold 0.3 >"$TMP/out1" 2>"$TMP/err1" || rc=$?
+  --tp 2 --hold 0.3 >"$TMP/out1" 2>"$TMP/err1" 7>"$TMP/leak-canary" || rc=$?
 check "vllm: driver exit 0 (rc=$rc)" test "$rc" = 0
 check "vllm: ready at api base" grep -q "^READY http://127.0.0.1:$port/v1$" "$TMP/out1"
 check "vllm: got 2 contiguous GPUs" grep -q '^GPUS 0,1$' "$TMP/out1"
@@ -45,6 +45,8 @@ log=$(ls "$run"/server_logs_vllm_127.0.0.1_"$port"_*.log 2>/dev/null | head -1)
 check "vllm: log file has the documented name" bash -c "[[ '$(basename "${log:-none}")' =~ ^server_logs_vllm_127\.0\.0\.1_${port}_[0-9]{8}-[0-9]{6}\.log$ ]]"
 check "vllm: engine got CUDA_VISIBLE_DEVICES=0,1 and PATH from env_path" \
   grep -q "CUDA_VISIBLE_DEVICES=0,1 CUDA_DEVICE_ORDER=PCI_BUS_ID PATH0=$FAKE_ENV/bin" "$log"
+check "vllm: engine inherits only stdin/stdout/stderr (fd 7 of the parent not leaked)" \
+  bash -c "grep -q 'fake python: fds: 0 1 2 ' '$log' && ! grep -q 'fake python: fds: .* 7 ' '$log'"
 check "vllm: engine module + flags" grep -q -- "module=vllm.entrypoints.openai.api_server" "$log"
 check "vllm: --tensor-parallel-size 2 passed" grep -q -- "--tensor-parallel-size 2" "$log"
 check "server.json written" test -s "$run/server.json"
