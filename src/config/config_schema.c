@@ -382,6 +382,11 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 					snprintf(applies + strlen(applies), sizeof applies - strlen(applies), "%s%s",
 						 applies[0] ? ", " : "", c->variants[v].name);
 				}
+			bool all = true;
+			for (size_t v = 0; v < c->n_variants; v++)
+				all &= cfg_class_find(c, (int)v, comp[d]) != NULL;
+			if (all)
+				applies[0] = '\0';
 			if (!f && first >= 0) {
 				cfg_obj_reset(c, base, first);
 				variant = first;
