@@ -483,16 +483,19 @@ static void test_concurrent(void **state)
 		assert_string_equal(H.recs[i].text, "Hello world");
 		assert_int_equal(H.recs[i].request_id, 1000 + (uint64_t)i);
 	}
-	/* a second wave reuses the pooled connections */
+	/* a second wave reuses the pooled connections: with every idle connection kept, at most
+	 * N connections exist in total (timing decides how many the first wave needed; without a
+	 * pool sized to the concurrency the second wave would open most of its N anew) */
 	int conns = httpd_n_connections(H.srv);
-	assert_true(conns <= N);
+	assert_true(conns >= 1 && conns <= N);
 	for (int i = 0; i < N; i++)
 		H.done_count[i] = 0;
 	H.n_done = 0;
 	for (int i = 0; i < N; i++)
 		submit(i);
 	run_until_done(N, 10000 * MS);
-	assert_int_equal(httpd_n_connections(H.srv), conns);
+	assert_true(httpd_n_connections(H.srv) <= N);
+	assert_int_equal(httpd_n_requests(H.srv), 2 * N);
 }
 
 static void test_cancel_all(void **state)
