@@ -81,4 +81,19 @@ check "help has from-file flags" grep -q -- "--server-from-file FILE" help.txt
 check "help: 250+ flags" test "$(grep -c '^  --' help.txt)" -ge 250
 "$VEEKSHA" config --config-type capacity_search show -f json --max-iterations 5 --benchmark-config-seed 3 >cap.json
 check "capacity flags" test "$(jq -c '[.max_iterations, .benchmark_config.seed]' cap.json)" = '[5,3]'
+"$VEEKSHA" capacity-search --help >cap_help.txt
+check "capacity-search --help lists --max-iterations" grep -q -- "--max-iterations MAX_ITERATIONS" cap_help.txt
+"$VEEKSHA" microbench stress --stress-mode range --help >mb_help.txt
+check "microbench stress range --help" grep -q -- "--concurrency-points" mb_help.txt
+
+# CLI type switch drops the file's keys of the old variant (warning), keeps common keys
+printf 'traffic_scheduler: {type: concurrent, target_concurrent_sessions: 4, cancel_session_on_failure: false}\n' >ts.yml
+"$VEEKSHA" config show -f json --config ts.yml --traffic-scheduler-type rate >ts.json 2>ts.err
+check "type switch: new type" test "$(jq -r .traffic_scheduler.type ts.json)" = rate
+check "type switch: common key kept" test "$(jq -r .traffic_scheduler.cancel_session_on_failure ts.json)" = false
+check "type switch: warning" grep -q "target_concurrent_sessions: ignored" ts.err
+# config.yml written by us loads back unchanged
+"$VEEKSHA" config show --config "$SRC/examples/managed_benchmark.veeksha.yml" >rt1.yml
+"$VEEKSHA" config show --config rt1.yml >rt2.yml
+check "config.yml round trip" cmp rt1.yml rt2.yml
 e2e_finish
