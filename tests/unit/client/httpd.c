@@ -150,7 +150,7 @@ static int respond(int fd, const char *scenario, const char *body)
 			       "\"finish_reason\":null}]}");
 		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
 		if (!strcmp(scenario, "sse_gap"))
-			ms_sleep(30);
+			ms_sleep(50);
 		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}]}");
 		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
 		if (usage && strcmp(scenario, "sse_nousage") != 0)

@@ -5,7 +5,7 @@
  *   sse        200 SSE (chunked): "Hello", " world", finish, usage (when include_usage), [DONE]
  *   sse_nousage  same without any usage chunk
  *   sse_cont   continuous usage: each content event carries cumulative usage (2, then 5 tokens)
- *   sse_gap    "Hello", 30 ms pause, " world"
+ *   sse_gap    "Hello", 50 ms pause, " world"
  *   cmpl       completions stream: choices[0].text "foo", " bar"
  *   json       non-streamed chat JSON response (message.content "Hello world", usage 7)
  *   empty      SSE with only [DONE]
