@@ -16,7 +16,8 @@ static void plot_series(struct evaluator *e, const char *src, int s)
 	const struct eval_series_info *info = &eval_series_infos[s];
 	size_t n = e->raw[s].n;
 	double *v = xmalloc((n ? n : 1) * sizeof *v);
-	memcpy(v, e->raw[s].v, n * sizeof *v);
+	if (n)
+		memcpy(v, e->raw[s].v, n * sizeof *v);
 	pct_sort(v, n);
 	char xl[160];
 	if (info->unit)
