@@ -64,8 +64,10 @@ static int capsearch_patch(struct cfg_benchmark *b, double value, char *err, siz
 			snprintf(err, err_len, "concurrent capacity search needs integer values, got %g", value);
 			return -1;
 		}
+		/* The reference also sets rampup_seconds = value, so a short probe at a high concurrency
+		 * spends its whole run ramping and never reaches the target; we keep the configured
+		 * rampup_seconds (docs/META.md). */
 		t->target_concurrent_sessions = (int64_t)value;
-		t->rampup_seconds = (int64_t)value;
 		return 0;
 	}
 	snprintf(err, err_len, "capacity search supports the rate and concurrent traffic schedulers only");

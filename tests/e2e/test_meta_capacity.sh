@@ -20,7 +20,7 @@ benchmark_config:
     session_graph: {type: single_request}
     channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
     output_spec: {text: {output_length_generator: {type: fixed, value: 20}}}
-  runtime: {max_sessions: 24, benchmark_timeout: 30}
+  runtime: {max_sessions: 40, benchmark_timeout: 30}
   evaluators:
     - type: performance
       slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.05}]
