@@ -56,6 +56,7 @@ struct creq {
 	bool cont_usage;          /* usage arrives with content events (continuous usage stats) */
 
 	char errbuf[CURL_ERROR_SIZE];
+	CURLcode res;             /* curl's result, once the transfer is done */
 	enum rec_error err_kind;  /* REC_OK = none yet */
 	int err_code;
 	char err_msg[256];
@@ -83,8 +84,9 @@ struct client {
 
 	struct creq *active;      /* in flight (started) */
 	struct creq *deferred_head, *deferred_tail;
+	struct creq *fin_head, *fin_tail; /* transfers done, record not yet handed over */
 	struct creq *free_list;
-	size_t n_active, n_deferred;
+	size_t n_active, n_deferred, n_fin;
 
 	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
 	char *cancel_why;         /* cancel requested from inside a curl callback: done from the loop */
@@ -379,7 +381,8 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 {
 	struct client *c = r->c;
 	struct rec_record *rec = r->rec;
-	rec->completed_ns = clock_mono_ns();
+	if (!transferred || !rec->completed_ns)
+		rec->completed_ns = clock_mono_ns();
 	if (transferred && r->err_kind == REC_OK) {
 		if (res != CURLE_OK) {
 			client_map_curl_error(r, res, errbuf);
@@ -416,6 +419,8 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 	c->done(c->ctx, rec, req);
 }
 
+static void client_want_kick(struct client *c);
+
 static void client_check_info(struct client *c)
 {
 	CURLMsg *msg;
@@ -432,7 +437,19 @@ static void client_check_info(struct client *c)
 			continue;
 		client_list_del(&c->active, r);
 		c->n_active--;
-		client_complete(r, true, res, r->errbuf);
+		/* hand the record over after the current batch of socket events: chunks of other streams
+		 * that are already readable get stamped before token counting and the done callback */
+		r->rec->completed_ns = clock_mono_ns();
+		r->res = res;
+		r->prev = c->fin_tail;
+		r->next = NULL;
+		if (c->fin_tail)
+			c->fin_tail->next = r;
+		else
+			c->fin_head = r;
+		c->fin_tail = r;
+		c->n_fin++;
+		client_want_kick(c);
 	}
 }
 
@@ -743,11 +760,26 @@ static int client_start(struct client *c, struct creq *r)
 	return 0;
 }
 
+/* Hand over finished transfers in completion order. */
+static void client_flush_finished(struct client *c)
+{
+	while (c->fin_head) {
+		struct creq *r = c->fin_head;
+		c->fin_head = r->next;
+		if (!c->fin_head)
+			c->fin_tail = NULL;
+		c->n_fin--;
+		r->prev = r->next = NULL;
+		client_complete(r, true, r->res, r->errbuf);
+	}
+}
+
 static void client_on_kick(struct ev_loop *loop, void *ctx)
 {
 	(void)loop;
 	struct client *c = ctx;
 	c->kick_id = 0;
+	client_flush_finished(c);
 	if (c->cancel_why) {
 		char *why = c->cancel_why;
 		c->cancel_why = NULL;
@@ -772,6 +804,12 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 		}
 	}
 	client_action(c, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static void client_want_kick(struct client *c)
+{
+	if (!c->kick_id)
+		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
 }
 
 static void client_defer(struct client *c, struct creq *r)
@@ -838,7 +876,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	return 0;
 }
 
-size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred; }
+size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred + c->n_fin; }
 
 uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
 
@@ -853,6 +891,8 @@ void client_cancel_all(struct client *c, const char *why)
 			c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
 		return;
 	}
+	/* transfers that already finished keep their real result */
+	client_flush_finished(c);
 	/* detach everything first: done callbacks may submit new requests */
 	struct creq *list = c->active;
 	struct creq *def = c->deferred_head;
@@ -883,7 +923,7 @@ void client_free(struct client *c)
 {
 	if (!c)
 		return;
-	if (c->active || c->deferred_head)
+	if (c->active || c->deferred_head || c->fin_head)
 		client_cancel_all(c, "Client shut down");
 	if (c->timer_id)
 		ev_timer_cancel(c->loop, c->timer_id);
