@@ -350,6 +350,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		goto out_cfg;
 	}
 
+	if (cfg.wandb.enabled)
+		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
+			 "the wandb section is accepted and ignored (docs/CONFIG.md)");
 	out->run_dir = rundir_create(cfg_in, err, sizeof err);
 	if (!out->run_dir) {
 		log_error("%s", err);
