@@ -520,7 +520,7 @@ static void test_scale(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	fprintf(stderr, "10000 requests: %.2f s\n", el);
-	assert_true(el < 30.0);
+	assert_true(el < 45.0); /* ~3 s normally; generous for loaded CI and sanitizers */
 	struct eval_live live;
 	eval_live_stats(e, &live);
 	assert_int_equal(live.completed, 10000);
