@@ -83,6 +83,12 @@ struct tok_hf {
 	size_t n_added;
 	uint32_t added_first[256][2]; /* [first byte] -> [begin, end) in added (sorted by first byte, len desc) */
 
+	/* SentencePiece-style (not byte-level): characters c such that some token contains c + U+2581.
+	 * The text may be cut before any U+2581 whose left neighbour is not one of these without
+	 * changing the BPE result (no merge can cross such a cut). */
+	bool sp_chunk;
+	struct tok_strmap sp_unsafe;
+
 	struct norm_op *norm;
 	size_t n_norm;
 	struct pre_op *pre;
@@ -674,6 +680,27 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 		}
 		h->byte_id[b] = id;
 	}
+	/* SentencePiece-style chunking safety: characters that precede U+2581 inside some token */
+	tok_strmap_init(&h->sp_unsafe, 16);
+	if (!h->byte_level) {
+		h->sp_chunk = true;
+		for (size_t id = 0; id < h->n_ids; id++) {
+			if (!present[id])
+				continue;
+			const char *t = h->arena + h->tok_off[id];
+			size_t tl = h->tok_len[id];
+			for (size_t i = 1; i + 3 <= tl; i++) {
+				if (memcmp(t + i, "\xE2\x96\x81", 3) != 0)
+					continue;
+				size_t l = i - 1;
+				while (l > 0 && ((unsigned char)t[l] & 0xC0) == 0x80)
+					l--;
+				if (i - l == 3 && !memcmp(t + l, "\xE2\x96\x81", 3))
+					continue;
+				tok_strmap_put(&h->sp_unsafe, t + l, i - l, 1);
+			}
+		}
+	}
 	const char *unk = jstr(model, "unk_token");
 	if (unk && !tok_strmap_get(&h->vocab, unk, strlen(unk), &h->unk_id))
 		h->unk_id = -1;
@@ -792,6 +819,8 @@ void tok_hf_free(struct tok_hf *h)
 	free(h->is_added);
 	free(h->byte_of_id);
 	tok_strmap_free(&h->vocab);
+	if (h->sp_unsafe.slots)
+		tok_strmap_free(&h->sp_unsafe);
 	free(h->merges.keys);
 	free(h->merges.rank);
 	free(h->merges.merged);
@@ -825,6 +854,16 @@ struct enc {
 	uint64_t *heap;
 	size_t cap_heap, n_heap;
 	struct tok_ids *out;
+	/* per-call cache of BPE results per pre-token word (long texts only) */
+	uint32_t *wc_slot;  /* index+1 into wc entries, 0 = empty */
+	size_t wc_mask, wc_n, wc_cap;
+	struct wc_entry {
+		uint64_t hash;
+		size_t key_off, ids_off;
+		uint32_t key_len, ids_n;
+	} *wc;
+	struct buf wc_keys;
+	struct tok_ids wc_ids;
 };
 
 static void pc2_push(struct enc *e, size_t off, size_t len)
@@ -1168,7 +1207,7 @@ static void bpe_merge_heap(struct enc *e, size_t n)
 
 #define SMALL_BPE 64
 
-static int bpe_word(struct enc *e, const char *w, size_t len)
+static int bpe_word_uncached(struct enc *e, const char *w, size_t len)
 {
 	const struct tok_hf *h = e->h;
 	int32_t id;
@@ -1215,6 +1254,70 @@ static int bpe_word(struct enc *e, const char *w, size_t len)
 	else
 		bpe_merge_heap(e, n);
 	return 0;
+}
+
+
+static int bpe_word(struct enc *e, const char *w, size_t len)
+{
+	if (!e->wc_slot)
+		return bpe_word_uncached(e, w, len);
+	uint64_t hv = tok_hash_bytes(w, len);
+	size_t i = (size_t)hv & e->wc_mask;
+	while (e->wc_slot[i]) {
+		const struct wc_entry *c = &e->wc[e->wc_slot[i] - 1];
+		if (c->hash == hv && c->key_len == len && !memcmp(e->wc_keys.data + c->key_off, w, len)) {
+			for (uint32_t k = 0; k < c->ids_n; k++)
+				tok_ids_push(e->out, e->wc_ids.v[c->ids_off + k]);
+			return 0;
+		}
+		i = (i + 1) & e->wc_mask;
+	}
+	size_t before = e->out->n;
+	if (bpe_word_uncached(e, w, len) != 0)
+		return -1;
+	if (e->wc_n * 2 >= e->wc_mask || len > 256)
+		return 0; /* table full enough, or a word too long to be worth keeping */
+	if (e->wc_n == e->wc_cap)
+		xgrow((void **)&e->wc, &e->wc_cap, e->wc_n + 1, sizeof *e->wc);
+	struct wc_entry *c = &e->wc[e->wc_n];
+	c->hash = hv;
+	c->key_off = e->wc_keys.len;
+	c->key_len = (uint32_t)len;
+	buf_append(&e->wc_keys, w, len);
+	c->ids_off = e->wc_ids.n;
+	c->ids_n = (uint32_t)(e->out->n - before);
+	for (size_t k = before; k < e->out->n; k++)
+		tok_ids_push(&e->wc_ids, e->out->v[k]);
+	e->wc_slot[i] = (uint32_t)++e->wc_n;
+	return 0;
+}
+
+#define SP_MARK "\xE2\x96\x81"
+
+/* BPE of one pre-token; SentencePiece-style pieces are first cut at safe U+2581 boundaries. */
+static int bpe_piece(struct enc *e, const char *w, size_t len)
+{
+	const struct tok_hf *h = e->h;
+	if (!h->sp_chunk || len < 8)
+		return bpe_word(e, w, len);
+	size_t start = 0;
+	for (size_t i = 1; i + 3 <= len; i++) {
+		if (memcmp(w + i, SP_MARK, 3) != 0)
+			continue;
+		/* left neighbour character */
+		size_t l = i - 1;
+		while (l > 0 && ((unsigned char)w[l] & 0xC0) == 0x80)
+			l--;
+		if (i - l == 3 && !memcmp(w + l, SP_MARK, 3))
+			continue; /* inside a run of U+2581 */
+		int32_t dummy;
+		if (tok_strmap_get(&h->sp_unsafe, w + l, i - l, &dummy))
+			continue;
+		if (i > start && bpe_word(e, w + start, i - start) != 0)
+			return -1;
+		start = i;
+	}
+	return bpe_word(e, w + start, len - start);
 }
 
 static void normalize(struct enc *e, const char *s, size_t len, struct buf *tmp)
@@ -1267,7 +1370,7 @@ static int encode_segment(struct enc *e, const char *s, size_t len, bool first, 
 	if (pretokenize(e, first) != 0)
 		return -1;
 	for (size_t i = 0; i < e->n_pc; i++)
-		if (bpe_word(e, e->text.data + e->pc[i].off, e->pc[i].len) != 0)
+		if (bpe_piece(e, e->text.data + e->pc[i].off, e->pc[i].len) != 0)
 			return -1;
 	return 0;
 }
@@ -1285,6 +1388,14 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 	struct enc e = {.h = h, .out = out};
 	buf_init(&e.text);
 	e.md = pcre2_match_data_create(4, NULL);
+	buf_init(&e.wc_keys);
+	if (len >= 1024) {
+		size_t slots = 1024;
+		while (slots < len / 2 && slots < (1u << 17))
+			slots <<= 1;
+		e.wc_slot = xcalloc(slots, sizeof *e.wc_slot);
+		e.wc_mask = slots - 1;
+	}
 	int rc = 0;
 	size_t seg = 0;
 	bool first = true;
@@ -1320,6 +1431,10 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 	free(e.prev);
 	free(e.next);
 	free(e.heap);
+	free(e.wc_slot);
+	free(e.wc);
+	buf_free(&e.wc_keys);
+	tok_ids_free(&e.wc_ids);
 	buf_free(&lossy);
 	buf_free(&tmp);
 	return rc;
