@@ -384,14 +384,15 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 	if (!transferred || !rec->completed_ns)
 		rec->completed_ns = clock_mono_ns();
 	if (transferred && r->err_kind == REC_OK) {
-		if (res != CURLE_OK) {
-			client_map_curl_error(r, res, errbuf);
-		} else if (!client_status_ok(r->status)) {
+		if (r->headers_seen && !client_status_ok(r->status)) {
+			/* an error status wins even when its body was cut short */
 			char m[256];
 			oai_error_message(r->raw.data, r->raw.len, m, sizeof m);
 			if (!*m)
 				snprintf(m, sizeof m, "HTTP %ld", r->status);
 			client_fail(r, REC_ERR_HTTP, (int)r->status, m);
+		} else if (res != CURLE_OK) {
+			client_map_curl_error(r, res, errbuf);
 		} else if (r->is_sse) {
 			int rc = sse_finish(&r->sse);
 			if (rc == -1)
