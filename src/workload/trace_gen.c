@@ -95,9 +95,13 @@ struct wl_trace_gen {
 	double first_ts_ms, last_ts_ms, prev_ts_ms, period_ms;
 	uint64_t ts_rows;
 
-	/* user corpus (corpus_file), token ids */
+	/* user corpus (corpus_file): token ids, or words under the word-approximation tokenizer
+	 * (whose ids of unknown words do not decode back to the words) */
 	int32_t *corpus_ids;
 	size_t n_corpus_ids;
+	char *corpus_text_all; /* words, NUL-separated */
+	char **corpus_words;
+	size_t n_corpus_words;
 
 	struct rng rng_prompt, rng_lineage;
 	int32_t *ids;
@@ -409,7 +413,14 @@ static int corpus_text(struct wl_trace_gen *g, struct rng *r, int64_t n, struct 
 	if (n <= 0)
 		return 0;
 	buf_reset(&g->tmp);
-	if (g->corpus_ids) {
+	if (g->corpus_words) {
+		size_t start = (size_t)rng_below(r, g->n_corpus_words);
+		for (int64_t i = 0; i < n; i++) {
+			if (i)
+				buf_putc(&g->tmp, ' ');
+			buf_puts(&g->tmp, g->corpus_words[(start + (size_t)i) % g->n_corpus_words]);
+		}
+	} else if (g->corpus_ids) {
 		size_t start = (size_t)rng_below(r, g->n_corpus_ids);
 		xgrow((void **)&g->ids, &g->cap_ids, (size_t)n, sizeof *g->ids);
 		for (int64_t i = 0; i < n; i++)
@@ -1323,6 +1334,24 @@ static int load_corpus(struct wl_trace_gen *g, const char *path)
 		gfail(g, "%s: cannot read corpus_file", path);
 		return -1;
 	}
+	if (tok_is_approx(g->tok)) {
+		/* one whitespace-separated word = one token: keep the words themselves */
+		size_t cap = 0;
+		for (char *w = strtok(all.data ? all.data : (char *)"", " \t\r\n\f\v"); w;
+		     w = strtok(NULL, " \t\r\n\f\v")) {
+			xgrow((void **)&g->corpus_words, &cap, g->n_corpus_words + 1, sizeof *g->corpus_words);
+			g->corpus_words[g->n_corpus_words++] = w;
+		}
+		if (g->n_corpus_words == 0) {
+			free(g->corpus_words);
+			g->corpus_words = NULL;
+			buf_free(&all);
+			log_warn("trace: corpus_file %s has no text; prompts use the packaged corpus", path);
+			return 0;
+		}
+		g->corpus_text_all = all.data; /* the words point into it */
+		return 0;
+	}
 	struct tok_ids ids = {0};
 	char *p = all.data;
 	while (p && *p) {
@@ -1333,13 +1362,7 @@ static int load_corpus(struct wl_trace_gen *g, const char *path)
 			if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
 				blank = false;
 		if (!blank) {
-			if (ids.n && tok_encode(g->tok, " ", 1, &ids) != 0) {
-				buf_free(&all);
-				tok_ids_free(&ids);
-				gfail(g, "%s: tokenizer failed on corpus_file", path);
-				return -1;
-			}
-			if (tok_encode(g->tok, p, len, &ids) != 0) {
+			if ((ids.n && tok_encode(g->tok, " ", 1, &ids) != 0) || tok_encode(g->tok, p, len, &ids) != 0) {
 				buf_free(&all);
 				tok_ids_free(&ids);
 				gfail(g, "%s: tokenizer failed on corpus_file", path);
@@ -1500,6 +1523,8 @@ void wl_trace_gen_free(struct wl_trace_gen *g)
 			free(g->blocks[i].text);
 	free(g->blocks);
 	free(g->corpus_ids);
+	free(g->corpus_words);
+	free(g->corpus_text_all);
 	free(g->ids);
 	buf_free(&g->key);
 	buf_free(&g->key2);
