@@ -99,6 +99,7 @@ static void test_defaults(void **state)
 	free(j);
 	struct cfg_benchmark tmp;
 	config_benchmark_defaults(&tmp);
+	cfg_obj_free(&cfg_cls_server, &tmp.server);
 	tmp.server = s; /* hand over ownership to be freed with tmp */
 	tmp.has_server = true;
 	config_benchmark_free(&tmp);
