@@ -158,9 +158,11 @@ static void plot_decode_window(struct evaluator *e, const char *src)
 void eval_write_plots(struct evaluator *e)
 {
 	char *src = out_path_join(e->metrics_dir, "plots_src");
+	plot_batch_begin();
 	for (int s = 0; s < EVAL_N_SERIES; s++)
 		plot_series(e, src, s);
 	plot_ttfc_by_prompt(e, src);
 	plot_decode_window(e, src);
+	plot_batch_end();
 	free(src);
 }

@@ -24,6 +24,13 @@ extern char **environ;
 
 static int plot_state = -1; /* -1 unknown, 0 unavailable, 1 available */
 
+struct plot_job {
+	char *gp, *png;
+};
+static bool batch_on;
+static struct plot_job *batch;
+static size_t batch_n, batch_cap;
+
 /* Runs argv; waits at most PLOT_TIMEOUT_S (then SIGKILL of that pid). Output to /dev/null. */
 static int run_quiet(char *const argv[])
 {
@@ -153,6 +160,14 @@ static enum plot_result finish(const char *png_path, const char *src_dir, const 
 	    out_write_file_atomic(gpp, gp->data, gp->len) == 0) {
 		if (!plot_available()) {
 			res = PLOT_SKIPPED;
+		} else if (batch_on) {
+			if (batch_n == batch_cap)
+				xgrow((void **)&batch, &batch_cap, batch_n + 1, sizeof *batch);
+			batch[batch_n].gp = gpp;
+			batch[batch_n].png = xstrdup(png_path);
+			batch_n++;
+			gpp = NULL;
+			res = PLOT_OK;
 		} else {
 			char *argv[] = {"gnuplot", gpp, NULL};
 			res = run_quiet(argv) == 0 ? PLOT_OK : PLOT_FAILED;
@@ -282,4 +297,43 @@ enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir
 		buf_puts(&gp, " using 1:2 with steps lw 2 lc rgb \"#1f77b4\"\n");
 	}
 	return finish(png_path, src_dir, stem, &dat, &gp);
+}
+
+void plot_batch_begin(void)
+{
+	batch_on = true;
+	batch_n = 0;
+}
+
+int plot_batch_end(void)
+{
+	batch_on = false;
+	int failed = 0;
+	if (batch_n) {
+		char **argv = xcalloc(batch_n + 2, sizeof *argv);
+		argv[0] = "gnuplot";
+		for (size_t i = 0; i < batch_n; i++)
+			argv[i + 1] = batch[i].gp;
+		bool ok = run_quiet(argv) == 0;
+		free(argv);
+		if (!ok) {
+			/* find the failing script(s); keep every good plot */
+			for (size_t i = 0; i < batch_n; i++) {
+				char *one[] = {"gnuplot", batch[i].gp, NULL};
+				if (run_quiet(one) != 0) {
+					log_warn("gnuplot failed on %s (run it by hand to see why)", batch[i].gp);
+					unlink(batch[i].png);
+					failed++;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < batch_n; i++) {
+		free(batch[i].gp);
+		free(batch[i].png);
+	}
+	free(batch);
+	batch = NULL;
+	batch_n = batch_cap = 0;
+	return failed;
 }

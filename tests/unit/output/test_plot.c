@@ -81,6 +81,27 @@ static void test_cdf_and_boxes(void **state)
 		assert_true(fsize(png) > 3000);
 }
 
+/* batch: one gnuplot for all; a failing script falls back to per-plot runs, good plots kept */
+static void test_batch(void **state)
+{
+	(void)state;
+	if (expect_no_gnuplot || !plot_available())
+		skip();
+	double good[3] = {1, 2, 3}, bad[2] = {NAN, NAN};
+	char png1[256], png2[256], src[256];
+	snprintf(src, sizeof src, "%s/plots_src", tmpdir);
+	snprintf(png1, sizeof png1, "%s/good.png", tmpdir);
+	snprintf(png2, sizeof png2, "%s/bad.png", tmpdir);
+	plot_batch_begin();
+	assert_int_equal(plot_cdf(png1, src, "good", "g", "x", good, 3, PLOT_LINEAR), PLOT_OK);
+	assert_int_equal(plot_cdf(png2, src, "bad", "b", "x", bad, 2, PLOT_LINEAR), PLOT_OK); /* queued */
+	assert_int_equal(plot_batch_end(), 1);
+	assert_true(fsize(png1) > 3000);
+	assert_true(fsize(png2) < 0);
+	plot_batch_begin();
+	assert_int_equal(plot_batch_end(), 0); /* empty batch */
+}
+
 static void test_outfile(void **state)
 {
 	(void)state;
@@ -105,6 +126,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scale_rule),
 		cmocka_unit_test(test_cdf_and_boxes),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_outfile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
