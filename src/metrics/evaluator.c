@@ -887,7 +887,11 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	fprintf(out, "  Requests: %" PRIu64 " dispatched, %" PRIu64 " completed, %" PRIu64 " errored, %" PRIu64
 		     " cancelled, %" PRIu64 " after timeout\n",
 		e->n_requests, e->n_completed, e->n_errored, e->n_cancelled, e->n_post_timeout);
-	fprintf(out, "  Sessions: %zu seen\n", e->n_sessions);
+	uint64_t sc[5];
+	count_sessions(e, sc, true);
+	fprintf(out, "  Sessions: %zu seen, %" PRIu64 " successful, %" PRIu64 " errored, %" PRIu64 " cancelled, %" PRIu64
+		     " incomplete\n",
+		e->n_sessions, sc[SESS_SUCCESS], sc[SESS_ERRORED], sc[SESS_CANCELLED], sc[SESS_INCOMPLETE] + sc[SESS_OPEN]);
 	fprintf(out, "  Duration: %.2f s\n\n", el);
 	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
 	print_lat_row(out, e, "TTFC", ES_TTFC);
