@@ -11,6 +11,7 @@ void sse_init(struct sse_parser *p, sse_event_fn cb, void *ctx)
 	buf_init(&p->line);
 	buf_init(&p->data);
 	p->max_event_bytes = SSE_DEFAULT_MAX_EVENT_BYTES;
+	p->at_start = true;
 }
 
 void sse_reset(struct sse_parser *p)
@@ -20,6 +21,8 @@ void sse_reset(struct sse_parser *p)
 	p->type[0] = '\0';
 	p->has_data = false;
 	p->last_cr = false;
+	p->at_start = true;
+	p->bom_pos = 0;
 	p->stopped = 0;
 	p->n_events = 0;
 }
@@ -88,15 +91,40 @@ static int sse_line(struct sse_parser *p, const char *s, size_t n)
 	return 0;
 }
 
+static const char SSE_BOM[3] = {'\xEF', '\xBB', '\xBF'};
+
+/* Leading byte order mark: matched bytes are held back; on a mismatch they become line data. */
+static size_t sse_skip_bom(struct sse_parser *p, const char *bytes, size_t len)
+{
+	size_t i = 0;
+	while (p->at_start && i < len) {
+		if (bytes[i] == SSE_BOM[p->bom_pos]) {
+			p->bom_pos++;
+			i++;
+			if (p->bom_pos == sizeof SSE_BOM)
+				p->at_start = false;
+		} else {
+			buf_append(&p->line, SSE_BOM, p->bom_pos);
+			p->at_start = false;
+		}
+	}
+	return i;
+}
+
 int sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 {
 	if (p->stopped)
 		return p->stopped;
 	size_t i = 0;
-	if (p->last_cr && len) {
+	if (p->at_start) {
+		i = sse_skip_bom(p, bytes, len);
+		if (i == len)
+			return 0;
+	}
+	if (p->last_cr && i < len) {
 		p->last_cr = false;
-		if (bytes[0] == '\n')
-			i = 1;
+		if (bytes[i] == '\n')
+			i++;
 	}
 	while (i < len) {
 		/* find the next line terminator */
@@ -142,6 +170,10 @@ int sse_finish(struct sse_parser *p)
 	if (p->stopped)
 		return p->stopped;
 	int rc = 0;
+	if (p->at_start && p->bom_pos) {
+		buf_append(&p->line, SSE_BOM, p->bom_pos); /* stream ended inside a partial mark */
+		p->at_start = false;
+	}
 	if (p->line.len) {
 		rc = sse_line(p, p->line.data, p->line.len);
 		buf_reset(&p->line);

@@ -8,7 +8,8 @@
  * - several "data:" lines of one event are joined with "\n";
  * - "event:" sets the event type (truncated to SSE_EVENT_TYPE_MAX-1 bytes); "id" and "retry" are
  *   ignored;
- * - an event is dispatched on a blank line when it has at least one data line.
+ * - an event is dispatched on a blank line when it has at least one data line;
+ * - one UTF-8 byte order mark at the very start of the stream is skipped.
  * sse_finish() treats the end of the stream as the end of the last line and of the last event (a
  * lenient choice: many servers close right after "data: [DONE]\n").
  *
@@ -39,6 +40,8 @@ struct sse_parser {
 	char type[SSE_EVENT_TYPE_MAX];
 	bool has_data;
 	bool last_cr;      /* previous byte was '\r': a following '\n' belongs to the same line end */
+	bool at_start;     /* no byte consumed yet (byte order mark check) */
+	unsigned bom_pos;  /* bytes of a byte order mark matched so far */
 	int stopped;       /* non-zero: the callback stopped parsing (or the event grew too large) */
 	size_t max_event_bytes;
 	size_t n_events;   /* events dispatched since init/reset */

@@ -222,6 +222,47 @@ static void test_crlf_split_exactly(void **state)
 	sse_free(&p);
 }
 
+/* A leading UTF-8 byte order mark is skipped at every split; a partial one is data. */
+static void test_bom(void **state)
+{
+	(void)state;
+	static char with_bom[sizeof SAMPLE + 3];
+	memcpy(with_bom, "\xEF\xBB\xBF", 3);
+	memcpy(with_bom + 3, SAMPLE, sizeof SAMPLE);
+	size_t n = strlen(with_bom);
+	struct sse_parser p;
+	static struct rec r;
+	sse_init(&p, on_event, &r);
+	for (size_t a = 0; a <= 8; a++) {
+		for (size_t b = a; b <= 8; b++) {
+			memset(&r, 0, sizeof r);
+			sse_reset(&p);
+			feed_split(&p, with_bom, n, a, b);
+			check_sample(&r);
+		}
+	}
+	/* a BOM in the middle of the stream is not skipped: that line is an unknown field */
+	memset(&r, 0, sizeof r);
+	sse_reset(&p);
+	const char *mid = "data: 1\n\n\xEF\xBB\xBF" "data: 2\n\n";
+	assert_int_equal(sse_feed(&p, mid, strlen(mid)), 0);
+	assert_int_equal(r.n, 1);
+	/* a partial mark followed by other bytes is kept as line data (field "\xEFdata": ignored) */
+	memset(&r, 0, sizeof r);
+	sse_reset(&p);
+	assert_int_equal(sse_feed(&p, "\xEF", 1), 0);
+	assert_int_equal(sse_feed(&p, "data: x\n\ndata: y\n\n", 20), 0);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.data[0], "y");
+	/* stream ending inside a partial mark */
+	memset(&r, 0, sizeof r);
+	sse_reset(&p);
+	assert_int_equal(sse_feed(&p, "\xEF\xBB", 2), 0);
+	assert_int_equal(sse_finish(&p), 0);
+	assert_int_equal(r.n, 0);
+	sse_free(&p);
+}
+
 static void test_is_done(void **state)
 {
 	(void)state;
@@ -240,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_byte_by_byte),    cmocka_unit_test(test_no_realloc_when_warm),
 		cmocka_unit_test(test_finish_semantics), cmocka_unit_test(test_stop_and_overflow),
 		cmocka_unit_test(test_crlf_split_exactly), cmocka_unit_test(test_is_done),
+		cmocka_unit_test(test_bom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
