@@ -20,6 +20,7 @@
 #include "workload/trace_reader.h"
 
 #define MAX_TURNS 100000
+#define MAX_LEN_TOKENS ((int64_t)1 << 24) /* bound on any length column (prompt, output) */
 #define N_BLOCK_SLOTS 4096 /* direct-mapped cache of full hash-id blocks */
 #define MAX_CORPUS_BYTES ((size_t)64 << 20)
 
@@ -199,9 +200,11 @@ static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, cons
 		if (end == v->valuestring || *end || errno)
 			d = NAN;
 	}
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > 9.0e15) {
+	double max = strcmp(key, "turn_idx") == 0 ? 9.0e15 : (double)MAX_LEN_TOKENS;
+	if (!isfinite(d) || d != floor(d) || d < (double)min || d > max) {
 		value_repr(v, rep, sizeof rep);
-		gfail(g, "%s: expected an integer >= %lld, got %s", where(g, line, key, w, sizeof w), (long long)min, rep);
+		gfail(g, "%s: expected an integer >= %lld and <= %.0f, got %s", where(g, line, key, w, sizeof w),
+		      (long long)min, max, rep);
 		return -1;
 	}
 	*out = (int64_t)d;
@@ -712,10 +715,10 @@ static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 		buf_reset(&b);
 		if (i == 0) {
 			size_t n = (size_t)cJSON_GetArraySize(ids);
-			if (n == 0) {
+			if (n == 0 || (int64_t)n > MAX_LEN_TOKENS / g->block_size) {
 				char w[300];
-				gfail(g, "%s: the first turn of a session needs at least one hash id",
-				      where(g, line, "hash_ids", w, sizeof w));
+				gfail(g, "%s: the first turn of a session needs between 1 and %lld hash ids (got %zu)",
+				      where(g, line, "hash_ids", w, sizeof w), (long long)(MAX_LEN_TOKENS / g->block_size), n);
 				goto fail;
 			}
 			size_t k = 0;
@@ -1417,6 +1420,8 @@ struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const 
 	g->content_key = xstrdup(f->content_key && *f->content_key ? f->content_key : "value");
 	g->user_role = xstrdup(f->user_role_value && *f->user_role_value ? f->user_role_value : "human");
 	g->asst_role = xstrdup(f->assistant_role_value && *f->assistant_role_value ? f->assistant_role_value : "gpt");
+	if (g->page_size > MAX_LEN_TOKENS || g->block_size > MAX_LEN_TOKENS)
+		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld", (long long)MAX_LEN_TOKENS);
 	g->replay_ts = f->type == CFG_FLAVOR_MOONCAKE && f->replay_timestamps;
 	g->time_scale = f->time_scale > 0 ? f->time_scale : 1.0;
 	rng_stream_init(&g->rng_prompt, g->seed, "trace/prompt");

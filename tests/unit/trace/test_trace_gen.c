@@ -591,11 +591,11 @@ static void test_errors(void **state)
 	expect_gen_error(".jsonl", "{\"input_length\": 3, \"output_length\": 1}\n\n{\"input_length\": 3,\n",
 			 CFG_FLAVOR_REQUEST_LOG, 1, ":3:");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,many\n", CFG_FLAVOR_REQUEST_LOG, 1,
-			 ":3: column 2 'output_length': expected an integer >= 0, got \"many\"");
+			 ":3: column 2 'output_length': expected an integer >= 0 and <= 16777216, got \"many\"");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,1,9\n", CFG_FLAVOR_REQUEST_LOG, 1,
 			 ":3: row has 3 fields but the header has 2 columns");
 	expect_gen_error(".jsonl", "{\"input_length\": 0, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer >= 1, got 0");
+			 ":1: key 'input_length': expected an integer >= 1 and <= 16777216, got 0");
 	expect_gen_error(".jsonl",
 			 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
 			 "{\"session_id\": 2, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
