@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -74,6 +76,8 @@ struct sim_stream {
 	char req_id[128];
 	int status;
 	const char *fault;
+	bool log_wanted;
+	int64_t end_ns;
 	struct sim_stream *zombie_next;
 };
 
@@ -104,6 +108,7 @@ struct sim_worker {
 	pthread_t th;
 	int epfd, lfd, tfd, efd;
 	int tag_listen, tag_timer, tag_wake;
+	bool use_pwait2;
 	struct sim_stream **heap;
 	size_t heap_n, heap_cap;
 	int64_t armed_ns;
@@ -144,9 +149,13 @@ struct sim_server {
 	pthread_cond_t ecv;
 	pthread_t eth;
 	bool engine_thread_started, engine_stop;
-	/* emit log */
+	/* emit log: finished streams go to the logger thread */
 	FILE *emit_fp;
 	pthread_mutex_t logmu;
+	pthread_cond_t logcv;
+	struct sim_stream *log_head, *log_tail;
+	bool log_stop;
+	pthread_t lth;
 };
 
 /* ------------------------------------------------------------------ timer heap */
@@ -344,14 +353,23 @@ static void sim_log_chunk(struct sim_stream *st, int64_t sched_ns, int32_t token
 	st->log_n++;
 }
 
-static void sim_log_write(struct sim_server *srv, struct sim_stream *st, const char *endpoint)
+/* ------------------------------------------------------------------ streams */
+static void sim_stream_free(struct sim_stream *st)
 {
-	if (!srv->emit_fp)
-		return;
-	struct buf b;
-	buf_init(&b);
+	free(st->prefix);
+	free(st->log_mono);
+	free(st->log_real);
+	free(st->log_sched);
+	free(st->log_tok);
+	free(st);
+}
+
+static void sim_log_format(struct buf *out, const struct sim_stream *st)
+{
+	struct buf *b = out;
+	const char *endpoint = st->kind == SIM_API_CHAT ? "chat" : "completions";
 	struct jsonw w;
-	jsonw_init(&w, &b, 0);
+	jsonw_init(&w, b, 0);
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "request_id");
 	jsonw_str(&w, st->req_id);
@@ -372,7 +390,7 @@ static void sim_log_write(struct sim_server *srv, struct sim_stream *st, const c
 	jsonw_key(&w, "first_byte_real_ns");
 	jsonw_int(&w, st->first_byte_real_ns);
 	jsonw_key(&w, "end_mono_ns");
-	jsonw_int(&w, clock_mono_ns());
+	jsonw_int(&w, st->end_ns);
 	jsonw_key(&w, "prompt_tokens");
 	jsonw_int(&w, st->prompt_tokens);
 	jsonw_key(&w, "completion_tokens");
@@ -391,24 +409,57 @@ static void sim_log_write(struct sim_server *srv, struct sim_stream *st, const c
 		jsonw_arr_end(&w);
 	}
 	jsonw_obj_end(&w);
-	buf_putc(&b, '\n');
-	pthread_mutex_lock(&srv->logmu);
-	fwrite(b.data, 1, b.len, srv->emit_fp);
-	fflush(srv->emit_fp);
-	pthread_mutex_unlock(&srv->logmu);
-	buf_free(&b);
+	buf_putc(b, '\n');
 }
 
-/* ------------------------------------------------------------------ streams */
-static void sim_stream_free(struct sim_stream *st)
+/* Mark a stream for the emit log; the line is formatted and written by the logger thread after the
+ * worker is done with the stream, so no formatting or file I/O happens on the worker's clock. */
+static void sim_log_write(struct sim_server *srv, struct sim_stream *st, const char *endpoint)
 {
-	free(st->prefix);
-	free(st->log_mono);
-	free(st->log_real);
-	free(st->log_sched);
-	free(st->log_tok);
-	free(st);
+	(void)endpoint;
+	if (!srv->emit_fp || st->log_wanted)
+		return;
+	st->log_wanted = true;
+	st->end_ns = clock_mono_ns();
 }
+
+static void *sim_logger_thread(void *arg)
+{
+	struct sim_server *srv = arg;
+	/* background work: never compete with the workers (which may run with a real-time policy) */
+	struct sched_param sp = {.sched_priority = 0};
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	struct buf b;
+	buf_init(&b);
+	pthread_mutex_lock(&srv->logmu);
+	for (;;) {
+		while (!srv->log_head && !srv->log_stop)
+			pthread_cond_wait(&srv->logcv, &srv->logmu);
+		struct sim_stream *list = srv->log_head;
+		srv->log_head = srv->log_tail = NULL;
+		bool stop = srv->log_stop;
+		pthread_mutex_unlock(&srv->logmu);
+		buf_reset(&b);
+		while (list) {
+			struct sim_stream *st = list;
+			list = st->zombie_next;
+			sim_log_format(&b, st);
+			sim_stream_free(st);
+		}
+		if (b.len) {
+			fwrite(b.data, 1, b.len, srv->emit_fp);
+			fflush(srv->emit_fp);
+		}
+		pthread_mutex_lock(&srv->logmu);
+		if (stop && !srv->log_head)
+			break;
+	}
+	pthread_mutex_unlock(&srv->logmu);
+	buf_free(&b);
+	return NULL;
+}
+
 
 /* Detach a stream from its connection and the engine; freed at the end of the loop iteration. */
 static void sim_stream_kill(struct sim_stream *st)
@@ -1420,10 +1471,31 @@ static void sim_worker_reap(struct sim_worker *w)
 				w->q[k++] = w->q[i];
 		w->qn = k;
 		pthread_mutex_unlock(&w->qmu);
+		struct sim_stream *to_log = NULL, *to_log_tail = NULL;
 		while (w->zombie_streams) {
 			struct sim_stream *st = w->zombie_streams;
 			w->zombie_streams = st->zombie_next;
-			sim_stream_free(st);
+			if (st->log_wanted) {
+				st->zombie_next = NULL;
+				if (to_log_tail)
+					to_log_tail->zombie_next = st;
+				else
+					to_log = st;
+				to_log_tail = st;
+			} else {
+				sim_stream_free(st);
+			}
+		}
+		if (to_log) {
+			struct sim_server *srv = w->srv;
+			pthread_mutex_lock(&srv->logmu);
+			if (srv->log_tail)
+				srv->log_tail->zombie_next = to_log;
+			else
+				srv->log_head = to_log;
+			srv->log_tail = to_log_tail;
+			pthread_cond_signal(&srv->logcv);
+			pthread_mutex_unlock(&srv->logmu);
 		}
 	}
 	while (w->zombie_conns) {
@@ -1449,8 +1521,10 @@ static void *sim_engine_thread(void *arg)
 			continue;
 		}
 		int64_t now = clock_mono_ns();
-		if (t_start == 0 || t_start < now - 5000000)
-			t_start = now; /* idle before, or fell far behind real time: re-anchor */
+		/* Steps chain on the virtual timeline (a late wake-up is caught up by the next steps, so
+		 * the token rate stays right); re-anchor to now after idling or when hopelessly behind. */
+		if (t_start == 0 || t_start < now - 200000000)
+			t_start = now;
 		int64_t t_end = t_start + (int64_t)llround(step.duration_s * 1e9);
 		pthread_mutex_unlock(&srv->emu);
 		clock_sleep_until_ns(t_end);
@@ -1532,6 +1606,16 @@ static void sim_worker_start_drain(struct sim_worker *w)
 	}
 }
 
+static void sim_worker_run_timers(struct sim_worker *w)
+{
+	int64_t now = clock_mono_ns();
+	while (w->heap_n && w->heap[0]->next_ns <= now) {
+		struct sim_stream *st = w->heap[0];
+		sim_heap_remove(w, st);
+		sim_stream_pump(st, now);
+	}
+}
+
 static void *sim_worker_main(void *arg)
 {
 	struct sim_worker *w = arg;
@@ -1551,9 +1635,33 @@ static void *sim_worker_main(void *arg)
 				break;
 			}
 		}
-		sim_timer_arm(w);
-		int timeout = w->draining ? 50 : -1;
-		int n = epoll_wait(w->epfd, evs, 256, timeout);
+		sim_worker_run_timers(w);
+		int n;
+		if (w->use_pwait2) {
+			/* ns-resolution timeout straight from the heap: one syscall per wake-up */
+			struct timespec ts, *tsp = NULL;
+			int64_t d = -1;
+			if (w->heap_n) {
+				d = w->heap[0]->next_ns - clock_mono_ns();
+				if (d < 0)
+					d = 0;
+			}
+			if (w->draining && (d < 0 || d > 50000000))
+				d = 50000000;
+			if (d >= 0) {
+				ts.tv_sec = d / 1000000000LL;
+				ts.tv_nsec = d % 1000000000LL;
+				tsp = &ts;
+			}
+			n = epoll_pwait2(w->epfd, evs, 256, tsp, NULL);
+			if (n < 0 && errno == ENOSYS) {
+				w->use_pwait2 = false;
+				continue;
+			}
+		} else {
+			sim_timer_arm(w);
+			n = epoll_wait(w->epfd, evs, 256, w->draining ? 50 : -1);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1568,12 +1676,7 @@ static void *sim_worker_main(void *arg)
 				ssize_t r = read(w->tfd, &x, sizeof x);
 				(void)r;
 				w->armed_ns = 0;
-				int64_t now = clock_mono_ns();
-				while (w->heap_n && w->heap[0]->next_ns <= now) {
-					struct sim_stream *st = w->heap[0];
-					sim_heap_remove(w, st);
-					sim_stream_pump(st, now);
-				}
+				sim_worker_run_timers(w);
 			} else if (p == &w->tag_wake) {
 				uint64_t x;
 				ssize_t r = read(w->efd, &x, sizeof x);
@@ -1593,6 +1696,7 @@ static int sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx
 	memset(w, 0, sizeof *w);
 	w->srv = srv;
 	w->idx = idx;
+	w->use_pwait2 = true;
 	w->lfd = sim_listen_socket(srv->cfg, err, err_len);
 	if (w->lfd < 0)
 		return -1;
@@ -1635,6 +1739,7 @@ int sim_server_run(const struct sim_cfg *cfg)
 	pthread_mutex_init(&srv->emu, NULL);
 	pthread_cond_init(&srv->ecv, NULL);
 	pthread_mutex_init(&srv->logmu, NULL);
+	pthread_cond_init(&srv->logcv, NULL);
 	struct buf mj;
 	buf_init(&mj);
 	jsonw_escape(&mj, cfg->served_model, strlen(cfg->served_model));
@@ -1671,6 +1776,8 @@ int sim_server_run(const struct sim_cfg *cfg)
 			sim_worker_fini(&srv->workers[i]);
 		return 1;
 	}
+	if (srv->emit_fp)
+		pthread_create(&srv->lth, NULL, sim_logger_thread, srv);
 	if (srv->engine) {
 		pthread_create(&srv->eth, NULL, sim_engine_thread, srv);
 		srv->engine_thread_started = true;
@@ -1702,8 +1809,14 @@ int sim_server_run(const struct sim_cfg *cfg)
 	}
 	for (int i = 0; i < srv->n_workers; i++)
 		sim_worker_fini(&srv->workers[i]);
-	if (srv->emit_fp)
+	if (srv->emit_fp) {
+		pthread_mutex_lock(&srv->logmu);
+		srv->log_stop = true;
+		pthread_cond_signal(&srv->logcv);
+		pthread_mutex_unlock(&srv->logmu);
+		pthread_join(srv->lth, NULL);
 		fclose(srv->emit_fp);
+	}
 	sim_engine_free(srv->engine);
 	fprintf(stderr, "sim-server: stopped (%lld requests served)\n", (long long)atomic_load(&srv->n_completed));
 	free(srv->model_json);
