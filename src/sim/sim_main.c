@@ -56,8 +56,13 @@ static void sim_main_list(void)
 	printf("presets:\n");
 	for (size_t i = 0; i < sim_preset_count(); i++) {
 		const struct sim_preset *p = sim_preset_at(i);
-		printf("  %-22s arch=%-12s gpu=%-5s tp=%d max_model_len=%d\n", p->name, p->arch, p->gpu, p->tp,
-		       p->max_model_len);
+		struct sim_engine_params ep;
+		sim_engine_params_default(&ep, sim_arch_find(p->arch), sim_gpu_find(p->gpu), p->tp);
+		printf("  %-22s arch=%-12s gpu=%-5s tp=%d max_model_len=%-6d kv_tokens=%-8lld decode_b1_1k=%.2fms "
+		       "decode_b64_1k=%.2fms prefill_1k=%.2fms\n",
+		       p->name, p->arch, p->gpu, p->tp, p->max_model_len, (long long)sim_kv_capacity_tokens(&ep),
+		       1e3 * sim_step_time_s(&ep, 0, 0, 1, 1000), 1e3 * sim_step_time_s(&ep, 0, 0, 64, 64000),
+		       1e3 * sim_step_time_s(&ep, 1000, 1000.0 * 1001 / 2, 0, 0));
 	}
 	printf("gpus:\n");
 	for (size_t i = 0; i < sim_gpu_count(); i++) {
