@@ -21,6 +21,7 @@
 
 #define MAX_TURNS 100000
 #define MAX_LEN_TOKENS ((int64_t)1 << 24) /* bound on any length column (prompt, output) */
+#define MAX_SEEN_SESSIONS ((size_t)2 << 20) /* contiguity check: ids remembered (<= 32 MiB) */
 #define N_BLOCK_SLOTS 4096 /* direct-mapped cache of full hash-id blocks */
 #define MAX_CORPUS_BYTES ((size_t)64 << 20)
 
@@ -79,6 +80,7 @@ struct wl_trace_gen {
 	size_t n_rows, cap_rows;
 	struct buf key, key2;
 	struct u64set seen;
+	bool seen_full_warned;
 
 	/* rag */
 	struct docmap docs;
@@ -1119,7 +1121,12 @@ static int read_group(struct wl_trace_gen *g)
 		}
 		push_row(g, row, line);
 	}
-	if (g->epoch == 0 && !u64set_insert(&g->seen, fnv1a(g->key.data, g->key.len))) {
+	if (g->epoch == 0 && g->seen.n >= MAX_SEEN_SESSIONS && !g->seen_full_warned) {
+		g->seen_full_warned = true;
+		log_warn("trace %s: more than %zu sessions; rows of a session reappearing later are no longer detected",
+			 wl_trace_reader_name(g->rd), MAX_SEEN_SESSIONS);
+	}
+	if (g->epoch == 0 && g->seen.n < MAX_SEEN_SESSIONS && !u64set_insert(&g->seen, fnv1a(g->key.data, g->key.len))) {
 		gfail(g,
 		      "%s:%llu: session_id '%s' appears again after other sessions; the rows of a session must be "
 		      "contiguous (sort the trace by session_id, keeping turn order)",
