@@ -251,7 +251,8 @@ static void test_bom(void **state)
 	memset(&r, 0, sizeof r);
 	sse_reset(&p);
 	assert_int_equal(sse_feed(&p, "\xEF", 1), 0);
-	assert_int_equal(sse_feed(&p, "data: x\n\ndata: y\n\n", 20), 0);
+	const char *rest = "data: x\n\ndata: y\n\n";
+	assert_int_equal(sse_feed(&p, rest, strlen(rest)), 0);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.data[0], "y");
 	/* stream ending inside a partial mark */
