@@ -12,7 +12,7 @@ FAKE_ENV=$DATA/fake_env
 export VEEKSHA_NVML_LIB=$BUILD/tests/unit/server/libfake_nvml.so
 export FAKE_NVML_GPUS=80000:80000,80000:80000,80000:80000,80000:80000
 export VEEKSHA_GPU_LOCK_DIR=$TMP/locks
-export FAKE_ENGINE_NO_SIM=1 # the stand-in engine is enough here
+export VEEKSHA_BIN=$VEEKSHA # fake engines run this build's sim-server when usable
 have_gpus_cmd=0
 "$VEEKSHA" gpus --help >/dev/null 2>&1 && have_gpus_cmd=1
 
