@@ -196,6 +196,12 @@ static int respond(int fd, const char *scenario, const char *body)
 			  "{\"error\":{\"message\":\"internal boom\",\"type\":\"server_error\",\"code\":500}}");
 		return 1;
 	}
+	if (!strcmp(scenario, "http503cut")) {
+		/* error status whose body is cut short by a close */
+		send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+			     "Content-Length: 100\r\n\r\noverloaded");
+		return 0;
+	}
 	if (!strcmp(scenario, "http404")) {
 		send_json(fd, 404, "Not Found", "text/plain", "no such route\n");
 		return 1;

@@ -11,6 +11,7 @@
  *   empty      SSE with only [DONE]
  *   http500    500 with {"error":{"message":"internal boom","code":500}}
  *   http404    404 text/plain "no such route"
+ *   http503cut 503 whose body is cut short by a close
  *   midstream  "Hi" then {"error":{"message":"engine died","code":503}}
  *   midstr_nocode  {"error":{"message":"bad thing","code":"oops"}}
  *   malformed  "data: {not json"

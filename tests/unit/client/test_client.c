@@ -400,6 +400,7 @@ static void check_error_case(const struct err_case *ec)
 
 static void test_err_http500(void **s) { (void)s; check_error_case(&(struct err_case){"http500", REC_ERR_HTTP, 500, "internal boom"}); }
 static void test_err_http404(void **s) { (void)s; check_error_case(&(struct err_case){"http404", REC_ERR_HTTP, 404, "no such route"}); }
+static void test_err_http_cut(void **s) { (void)s; check_error_case(&(struct err_case){"http503cut", REC_ERR_HTTP, 503, "overloaded"}); }
 static void test_err_midstream(void **s)
 {
 	(void)s;
@@ -653,7 +654,7 @@ int main(void)
 		T(test_stream_success),       T(test_request_headers_and_body), T(test_auth_header),
 		T(test_api_base_from_env),    T(test_tokens_without_usage),     T(test_continuous_usage),
 		T(test_chunk_times_follow_arrival), T(test_completions_stream), T(test_non_streaming_json),
-		T(test_empty_stream_is_success), T(test_err_http500),           T(test_err_http404),
+		T(test_empty_stream_is_success), T(test_err_http500),           T(test_err_http404),           T(test_err_http_cut),
 		T(test_err_midstream),        T(test_err_midstream_nocode),     T(test_err_malformed),
 		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
 		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
