@@ -16,7 +16,8 @@ TMP=$(mktemp -d)
 trap 'kill $SIM 2>/dev/null || true; rm -rf "$TMP"' EXIT
 cc -O2 -o "$TMP/sim_load" "$SRC/bench/sim/sim_load.c"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-taskset -c 0 "$BUILD/veeksha-sim" sim-server --host 127.0.0.1 --port "$PORT" --mode fixed --ttft-ms 50 --itl-ms 10 \
+# SIM_RT=1: run the server with SCHED_FIFO priority 10 (root), as for a ground-truth measurement
+${SIM_RT:+chrt -f 10} taskset -c 0 "$BUILD/veeksha-sim" sim-server --host 127.0.0.1 --port "$PORT" --mode fixed --ttft-ms 50 --itl-ms 10 ${SIM_SPIN_US:+--spin-us $SIM_SPIN_US} \
   --workers "$WORKERS" --emit-log "$TMP/emit.jsonl" 2>"$TMP/sim.err" &
 SIM=$!
 for _ in $(seq 1 100); do grep -q listening "$TMP/sim.err" && break; sleep 0.05; done

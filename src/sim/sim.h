@@ -222,6 +222,7 @@ struct sim_cfg {
 	bool refuse_connections;
 	double output_len_median, output_len_sigma;
 	bool log_requests;
+	double spin_us;               /* busy-poll when the next timer is closer than this (0 = never) */
 	struct sim_engine_params engine;
 };
 

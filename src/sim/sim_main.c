@@ -27,6 +27,7 @@ static void sim_main_usage(FILE *out)
 		"  --shutdown-grace-s S         on SIGTERM/SIGINT finish in-flight streams for at most S (default 5)\n"
 		"  --seed N                     seed of every random choice (default 0)\n"
 		"  --log-requests               one stderr line per generation request\n"
+		"  --spin-us N                  busy-poll when the next chunk is due within N us (timing benches; burns CPU)\n"
 		"engine model:\n"
 		"  --mode roofline|fixed|zero   timing model (default roofline)\n"
 		"  --preset NAME                model/GPU/TP triple (default llama3-8b-h100; --list-presets)\n"
@@ -104,6 +105,7 @@ int sim_server_main(int argc, char **argv)
 	double max_num_seqs = 256, max_batched = 8192, block = 16, gmu = 0.9, mfu = 0.5, mbu = 0.8, overhead_ms = 1.5;
 	double kv_cap = 0, fail = 0, disc = 0, everr = 0, stall_ms = 0, stall_rate = 1, crash = 0;
 	bool refuse = false, list = false, log_req = false;
+	double spin_us = 0;
 
 	struct {
 		const char *name;
@@ -156,6 +158,7 @@ int sim_server_main(int argc, char **argv)
 		{"--tokenizer", SIM_OPT_STR, &tokenizer, 0, 0},
 		{"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
 		{"--log-requests", SIM_OPT_FLAG, &log_req, 0, 0},
+		{"--spin-us", SIM_OPT_NUM, &spin_us, 0, 1e6},
 	};
 	const size_t n_opts = sizeof opts / sizeof opts[0];
 
@@ -321,6 +324,7 @@ int sim_server_main(int argc, char **argv)
 	cfg.output_len_median = median;
 	cfg.output_len_sigma = sigma;
 	cfg.log_requests = log_req;
+	cfg.spin_us = spin_us;
 
 	if (sim_tok_init(tokenizer, cfg.served_model) != 0)
 		return 2;

@@ -109,6 +109,7 @@ struct sim_worker {
 	int epfd, lfd, tfd, efd;
 	int tag_listen, tag_timer, tag_wake;
 	bool use_pwait2;
+	int64_t spin_ns;
 	struct sim_stream **heap;
 	size_t heap_n, heap_cap;
 	int64_t armed_ns;
@@ -1645,6 +1646,9 @@ static void *sim_worker_main(void *arg)
 				d = w->heap[0]->next_ns - clock_mono_ns();
 				if (d < 0)
 					d = 0;
+				/* --spin-us: poll instead of sleeping when the next chunk is that close */
+				if (d > 0 && d <= w->spin_ns)
+					d = 0;
 			}
 			if (w->draining && (d < 0 || d > 50000000))
 				d = 50000000;
@@ -1697,6 +1701,7 @@ static int sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx
 	w->srv = srv;
 	w->idx = idx;
 	w->use_pwait2 = true;
+	w->spin_ns = (int64_t)(srv->cfg->spin_us * 1000.0);
 	w->lfd = sim_listen_socket(srv->cfg, err, err_len);
 	if (w->lfd < 0)
 		return -1;
