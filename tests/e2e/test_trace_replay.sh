@@ -42,6 +42,20 @@ YML
   check "$name: dispatch trace written" test -s "$tr"
 }
 
+# Every completed request's measured prompt tokens (client tokenizer: the word approximation)
+# equal the target the trace generator built the prompt for.
+prompt_tokens_match() {
+  python3 - "$tr" "$run/metrics/request_level_metrics.jsonl" <<'PY'
+import json, sys
+target = {t["request_id"]: t["channels"]["text"]["target_prompt_tokens"] for t in map(json.loads, open(sys.argv[1]))}
+rows = [json.loads(l) for l in open(sys.argv[2])]
+bad = [(r["request_id"], r["num_delta_prompt_tokens"], target.get(r["request_id"])) for r in rows
+       if r["num_delta_prompt_tokens"] != target.get(r["request_id"])]
+print(f"{len(rows)} requests, mismatches: {bad[:5]}")
+sys.exit(1 if bad or not rows else 0)
+PY
+}
+
 set +e
 # request_log (CSV with the reference's column renames): 3 single-request sessions
 run_trace request_log '{type: request_log}' "$DATA/request_log.csv" 3
@@ -49,16 +63,20 @@ check "request_log: 3 requests in order with target prompt tokens 12, 7, 20" \
   bash -c "jq -s -c '[sort_by(.request_id)[] | .channels.text.target_prompt_tokens]' '$tr' | grep -qx '\[12,7,20\]'"
 check "request_log: output tokens 5, 3, 9" \
   bash -c "jq -s -c '[sort_by(.request_id)[] | .num_output_tokens]' '$run/metrics/request_level_metrics.jsonl' | grep -qx '\[5,3,9\]'"
+check "request_log: measured prompt tokens 12, 7, 20" \
+  bash -c "jq -s -c '[sort_by(.request_id)[] | .num_delta_prompt_tokens]' '$run/metrics/request_level_metrics.jsonl' | grep -qx '\[12,7,20\]'"
 
 # timed synthetic multi-turn: turns in turn_idx order, history = previous turns
 run_trace timed '{type: timed_synthetic_multi_turn, page_size: 4}' "$DATA/timed_synthetic.jsonl" 2
 check "timed: session 0 has 3 turns with prompt targets 40, 30, 25" \
   bash -c "jq -s -c '[.[] | select(.session_id == 0)] | sort_by(.session_context.node_id) | [.[].channels.text.target_prompt_tokens]' '$tr' | grep -qx '\[40,30,25\]'"
+check "timed: measured prompt tokens equal the targets" prompt_tokens_match
 check "timed: turn k carries 2k history messages" \
   bash -c "jq -s -e 'all(.[]; (.history | length) == 2 * .session_context.node_id)' '$tr' >/dev/null"
 
 # shared prefix: sessions 0 and 2 have the same hash ids -> identical first prompts
 run_trace shared '{type: shared_prefix, block_size: 8}' "$DATA/shared_prefix.jsonl" 3
+check "shared_prefix: measured prompt tokens equal the targets" prompt_tokens_match
 check "shared_prefix: same hash ids give identical prompt text" \
   bash -c "jq -s -e '([.[] | select(.session_context.node_id == 0)] | sort_by(.session_id)) as \$f | \$f[0].channels.text.input_text == \$f[2].channels.text.input_text and \$f[0].channels.text.input_text != \$f[1].channels.text.input_text' '$tr' >/dev/null"
 
@@ -89,6 +107,7 @@ for scale in 1.0 0.5; do
   run_trace "mooncake$scale" "{type: mooncake, block_size: 8, replay_timestamps: true, time_scale: $scale}" \
     "$TMP/mooncake.jsonl" 200
   rl="$run/metrics/request_level_metrics.jsonl"
+  check "mooncake x$scale: measured prompt tokens equal the targets" prompt_tokens_match
   check "mooncake x$scale: scheduled arrivals = timestamp / 1000 * time_scale" python3 - "$rl" "$TMP/mooncake.jsonl" "$scale" <<'PY'
 import json, sys
 rows = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda r: r["session_id"])
