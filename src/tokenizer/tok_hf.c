@@ -1389,7 +1389,7 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 	buf_init(&e.text);
 	e.md = pcre2_match_data_create(4, NULL);
 	buf_init(&e.wc_keys);
-	if (len >= 1024) {
+	if (len >= 4096) {
 		size_t slots = 1024;
 		while (slots < len / 2 && slots < (1u << 17))
 			slots <<= 1;

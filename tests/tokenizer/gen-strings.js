@@ -81,8 +81,8 @@ for (let i = 0; i < N; i++) {
   let s;
   if (i < 20) s = ['', ' ', '\n', 'a', '  ', '\t\n', '<|eot_id|>', 'Hello world', ' Hello', '12345678901234567890'][i % 10];
   else {
-    // every 100th string is long (exercises the per-call word cache, which starts at 1 KiB)
-    const parts = i % 100 === 99 ? 60 + ri(120) : 1 + ri(6);
+    // every 100th string is long (exercises the per-call word cache, which starts at 4 KiB)
+    const parts = i % 100 === 99 ? 200 + ri(200) : 1 + ri(6);
     s = '';
     for (let k = 0; k < parts; k++) s += (k && rnd() < 0.6 ? pick(ws) : '') + pick(gens)();
     if (rnd() < 0.05) s = pick(ws) + s;
