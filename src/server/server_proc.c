@@ -683,9 +683,14 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 	h->interval_s = cfg->health_check_interval;
 	h->env_abs = server_env_abs(cfg->env_path);
 	h->run_dir = xstrdup(run_dir ? run_dir : ".");
-	h->api_base = xasprintf("http://%s:%lld/v1", cfg->host, (long long)cfg->port);
-	h->health_url = xasprintf("http://%s:%lld/health", cfg->host, (long long)cfg->port);
-	h->models_url = xasprintf("http://%s:%lld/v1/models", cfg->host, (long long)cfg->port);
+	{
+		/* IPv6 literals go in brackets in URLs */
+		bool v6 = strchr(cfg->host, ':') && cfg->host[0] != '[';
+		const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+		h->api_base = xasprintf("http://%s%s%s:%lld/v1", lb, cfg->host, rb, (long long)cfg->port);
+		h->health_url = xasprintf("http://%s%s%s:%lld/health", lb, cfg->host, rb, (long long)cfg->port);
+		h->models_url = xasprintf("http://%s%s%s:%lld/v1/models", lb, cfg->host, rb, (long long)cfg->port);
+	}
 	h->json_path = xasprintf("%s/server.json", h->run_dir);
 	h->gpu_source = "none";
 
