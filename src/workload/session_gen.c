@@ -10,6 +10,7 @@
 #include "core/xalloc.h"
 #include "workload/generators.h"
 #include "workload/graph.h"
+#include "workload/trace_gen.h"
 
 struct sg_prefix {
 	int64_t len_tokens;
@@ -17,6 +18,7 @@ struct sg_prefix {
 };
 
 struct wl_session_gen {
+	struct wl_trace_gen *trace; /* session_generator.type: trace (everything else unused) */
 	const struct tok *tok;
 	struct wl_text_backend be;
 	struct wl_graphgen *graph;
@@ -52,13 +54,19 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 {
 	const struct cfg_session_gen *sc = &cfg->session_generator;
 	if (sc->type == CFG_SESSION_GEN_TRACE) {
-		snprintf(err, err_len,
-			 "session_generator: type: trace is not supported yet (only type: synthetic)");
-		return NULL;
+		struct wl_trace_gen *t = wl_trace_gen_create(cfg, tok, err, err_len);
+		if (!t)
+			return NULL;
+		struct wl_session_gen *g = xcalloc(1, sizeof *g);
+		g->trace = t;
+		buf_init(&g->tmp);
+		buf_init(&g->suffix);
+		return g;
 	}
 	if (sc->type == CFG_SESSION_GEN_LMEVAL) {
 		snprintf(err, err_len,
-			 "session_generator: type: lmeval is not supported yet (only type: synthetic)");
+			 "session_generator: type: lmeval is not supported by the C Veeksha (it needs the Python "
+			 "lm-eval harness and its datasets); use type: synthetic or type: trace");
 		return NULL;
 	}
 	if (sc->type != CFG_SESSION_GEN_SYNTHETIC) {
@@ -121,6 +129,8 @@ void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_t
 
 const char *wl_session_gen_error(const struct wl_session_gen *g)
 {
+	if (g->trace)
+		return wl_trace_gen_error(g->trace);
 	return g->err;
 }
 
@@ -128,6 +138,7 @@ void wl_session_gen_free(struct wl_session_gen *g)
 {
 	if (!g)
 		return;
+	wl_trace_gen_free(g->trace);
 	wl_graphgen_free(g->graph);
 	wl_lengthgen_free(&g->body_len);
 	wl_lengthgen_free(&g->out_len);
@@ -230,6 +241,12 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 {
 	*out = NULL;
+	if (g->trace) {
+		int r = wl_trace_gen_next(g->trace, out);
+		if (r < 0)
+			log_error("trace: %s", wl_trace_gen_error(g->trace));
+		return r;
+	}
 	struct wl_session *s = wl_graphgen_next(g->graph);
 	s->id = g->next_session_id;
 	for (size_t i = 0; i < s->n_nodes; i++) {

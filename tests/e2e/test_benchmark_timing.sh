@@ -24,6 +24,10 @@ ttfc=$(jq '."Time to First Chunk (P50)"' "$s")
 tbc=$(jq '."Time Between Chunks (P50)"' "$s")
 echo "TTFC p50 = $ttfc s, TBC p50 = $tbc s"
 check "400 requests completed" jq -e '."Number of Completed Requests" == 400' "$s"
+if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
+  echo "SKIP: accuracy bounds are not checked in sanitizer builds (instrumentation slows the client ~3x)"
+  e2e_finish; exit $?
+fi
 check "TTFC p50 within 1 ms of 50 ms ($ttfc)" python3 -c "import sys; sys.exit(0 if abs($ttfc-0.050) <= 0.001 else 1)"
 check "TBC p50 within 0.5 ms of 10 ms ($tbc)" python3 -c "import sys; sys.exit(0 if abs($tbc-0.010) <= 0.0005 else 1)"
 e2e_finish
