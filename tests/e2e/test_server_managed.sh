@@ -6,6 +6,7 @@
 #    of the server's group is alive afterwards, the api_key never appears in config.yml, server.json
 #    or stdout;
 #  - kill -9 of veeksha during a managed run leaves no server process behind;
+#  - the server dying mid-benchmark -> errors recorded, outputs written, non-zero exit, message;
 #  - SIGINT stops the server cleanly; port already in use -> clear error, non-zero, nothing launched.
 # Deviations from the seed text: ports are free ports (not 30000/8000, which may be busy on a shared
 # test host) and benchmark_timeout is a few seconds.
@@ -199,6 +200,23 @@ run=$(ls -d results/sigint/*/ | head -1)
 spid=$(jq '.pid' "${run%/}/server.json")
 check "SIGINT: server stopped on request" jqe "${run%/}/server.json" '.exit_status.requested_stop==true and .stop_time!=null'
 check "SIGINT: no server process left" bash -c "! kill -0 $spid 2>/dev/null"
+
+# ---- server killed mid-benchmark: errors recorded, outputs written, non-zero exit with a message
+p7=$(e2e_free_port)
+e2e_bg "$VEEKSHA" benchmark --benchmark-config-from-file base_config.yml --server-type vllm \
+  --vllm-server-env-path vllm_env --vllm-server-port "$p7" --vllm-server-health-check-interval 0.2 \
+  --runtime-benchmark-timeout 60 --output-dir results/mid >mid.out 2>mid.err
+vk=$E2E_LAST_PID
+check "mid-run death: server ready" wait_line mid.err 'server ready at' 30
+run=$(ls -d results/mid/*/ | head -1)
+spid=$(jq '.pid' "${run%/}/server.json")
+kill -9 "$spid"
+check "mid-run death: veeksha exits" e2e_wait_gone "$vk" 60
+rc=0; wait "$vk" || rc=$?
+check "mid-run death: non-zero exit (rc=$rc)" test "$rc" != 0
+check "mid-run death: message about the server" grep -qi "server.*\(exited\|died\)" mid.err
+check "mid-run death: outputs written" test -s "${run%/}/metrics/summary_stats.json"
+check "mid-run death: server.json records the unrequested SIGKILL" jqe "${run%/}/server.json" '.exit_status.signal=="SIGKILL" and .exit_status.requested_stop==false'
 
 # ---- port already in use
 p6=$(e2e_free_port)
