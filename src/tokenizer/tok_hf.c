@@ -1030,8 +1030,13 @@ static int pretokenize(struct enc *e, bool first_segment)
 			for (size_t i = 0; i < e->n_pc; i++) {
 				struct piece *p = &e->pc[i];
 				size_t noff = e->text.len;
+				/* as tokenizers does: spaces are replaced first, then the replacement is prepended
+				 * unless the piece already starts with it */
 				bool prepend = op->prepend_scheme == 2 || (op->prepend_scheme == 1 && first_segment && i == 0);
-				if (prepend && !(p->len >= op->repl_len && !memcmp(e->text.data + p->off, op->repl, op->repl_len)))
+				bool starts = p->len > 0 && (e->text.data[p->off] == ' ' ||
+							     (p->len >= op->repl_len &&
+							      !memcmp(e->text.data + p->off, op->repl, op->repl_len)));
+				if (prepend && !starts)
 					buf_append(&e->text, op->repl, op->repl_len);
 				for (size_t k = 0; k < p->len; k++) {
 					char ch = e->text.data[p->off + k];
@@ -1499,13 +1504,9 @@ int tok_hf_decode(const struct tok_hf *h, const int32_t *ids, size_t n, struct b
 				if (op->kind == DEC_REPLACE) {
 					replace_into(&b, s, sl, op->a, op->a_len, op->b, op->b_len);
 				} else {
-					size_t mark = b.len;
-					replace_into(&b, s, sl, op->repl, op->repl_len, " ", 1);
-					if (i == 0 && op->ms_prepend && b.len > mark && b.data[mark] == ' ') {
-						memmove(b.data + mark, b.data + mark + 1, b.len - mark - 1);
-						b.len--;
-						b.data[b.len] = 0;
-					}
+					/* tokenizers drops every replacement character of the first token */
+					bool drop = i == 0 && op->ms_prepend;
+					replace_into(&b, s, sl, op->repl, op->repl_len, " ", drop ? 0 : 1);
 				}
 				tb[nb].len = b.len - tb[nb].off;
 				nb++;

@@ -106,7 +106,24 @@ def sentencepiece():
     }
 
 
-for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_sentencepiece.json", sentencepiece())):
+def gpt2_style():
+    """GPT-2 style: ByteLevel pre-tokenizer with its own regex (and a prefix space)."""
+    tj = bytelevel()
+    tj["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    return tj
+
+
+def metaspace():
+    """Metaspace pre-tokenizer/decoder (older SentencePiece conversions) instead of normalizers."""
+    tj = sentencepiece()
+    tj["normalizer"] = None
+    tj["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    tj["decoder"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    return tj
+
+
+for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_sentencepiece.json", sentencepiece()),
+                 ("tiny_gpt2.json", gpt2_style()), ("tiny_metaspace.json", metaspace())):
     with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
         json.dump(tj, f, ensure_ascii=False, indent=1)
         f.write("\n")

@@ -225,6 +225,30 @@ static void test_fixture_prompts(void **state)
 	tok_free(t);
 }
 
+/* GPT-2 style ByteLevel(use_regex, add_prefix_space) and Metaspace fixtures: round trips and prompts */
+static void test_more_fixtures(void **state)
+{
+	(void)state;
+	static const char *const files[] = {"tiny_gpt2.json", "tiny_metaspace.json"};
+	for (size_t f = 0; f < 2; f++) {
+		struct tok *t = load_or_fail(fixture(files[f]));
+		struct tok_ids ids = {0};
+		struct buf b;
+		buf_init(&b);
+		encode_str(t, "Hello world, how are you?", &ids);
+		assert_true(ids.n > 3);
+		assert_int_equal(tok_decode(t, ids.v, ids.n, &b), 0);
+		/* both add a leading space when encoding; only the Metaspace decoder drops it again
+		 * (the ByteLevel decoder keeps it, as in tokenizers) */
+		assert_string_equal(b.data, f == 0 ? " Hello world, how are you?" : "Hello world, how are you?");
+		check_prompts(t, 600, NULL, 31 + f);
+		check_prompts_step(t, 600, 7, SUFFIX, 41 + f);
+		buf_free(&b);
+		tok_ids_free(&ids);
+		tok_free(t);
+	}
+}
+
 static char *llama3_path(void)
 {
 	static char path[4096];
@@ -381,7 +405,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
 		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
-		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_llama3_prompts),
+		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
+		cmocka_unit_test(test_llama3_prompts),
 		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_threads),
 	};
