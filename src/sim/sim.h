@@ -222,7 +222,8 @@ struct sim_cfg {
 	bool refuse_connections;
 	double output_len_median, output_len_sigma;
 	bool log_requests;
-	double spin_us;               /* busy-poll when the next timer is closer than this (0 = never) */
+	double spin_us;
+	int rt_priority;              /* SCHED_FIFO priority of workers/engine (0 = normal scheduling) */               /* busy-poll when the next timer is closer than this (0 = never) */
 	struct sim_engine_params engine;
 };
 

@@ -27,6 +27,8 @@ static void sim_main_usage(FILE *out)
 		"  --shutdown-grace-s S         on SIGTERM/SIGINT finish in-flight streams for at most S (default 5)\n"
 		"  --seed N                     seed of every random choice (default 0)\n"
 		"  --log-requests               one stderr line per generation request\n"
+		"  --rt-priority N              SCHED_FIFO priority of worker/engine threads (default 1, 0 in zero mode;\n"
+		"                               0 = normal scheduling; falls back with a notice when not permitted)\n"
 		"  --spin-us N                  busy-poll when the next chunk is due within N us (timing benches; burns CPU)\n"
 		"engine model:\n"
 		"  --mode roofline|fixed|zero   timing model (default roofline)\n"
@@ -105,7 +107,7 @@ int sim_server_main(int argc, char **argv)
 	double max_num_seqs = 256, max_batched = 8192, block = 16, gmu = 0.9, mfu = 0.5, mbu = 0.8, overhead_ms = 1.5;
 	double kv_cap = 0, fail = 0, disc = 0, everr = 0, stall_ms = 0, stall_rate = 1, crash = 0;
 	bool refuse = false, list = false, log_req = false;
-	double spin_us = 0;
+	double spin_us = 0, rt_prio = -1;
 
 	struct {
 		const char *name;
@@ -159,6 +161,7 @@ int sim_server_main(int argc, char **argv)
 		{"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
 		{"--log-requests", SIM_OPT_FLAG, &log_req, 0, 0},
 		{"--spin-us", SIM_OPT_NUM, &spin_us, 0, 1e6},
+		{"--rt-priority", SIM_OPT_INT, &rt_prio, 0, 99},
 	};
 	const size_t n_opts = sizeof opts / sizeof opts[0];
 
@@ -325,6 +328,9 @@ int sim_server_main(int argc, char **argv)
 	cfg.output_len_sigma = sigma;
 	cfg.log_requests = log_req;
 	cfg.spin_us = spin_us;
+	/* default: SCHED_FIFO 1 where the schedule is the product (roofline, fixed) and CPU use is
+	 * bounded by it; never in zero mode, which runs flat out */
+	cfg.rt_priority = rt_prio >= 0 ? (int)rt_prio : cfg.mode == SIM_MODE_ZERO ? 0 : 1;
 
 	if (sim_tok_init(tokenizer, cfg.served_model) != 0)
 		return 2;

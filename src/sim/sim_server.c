@@ -90,6 +90,7 @@ struct sim_conn {
 	struct buf out;
 	size_t out_off;
 	bool epollout, closed, close_after, busy, in_process;
+	int64_t rx_real_ns; /* kernel receive time of the last bytes read (0 = unknown) */
 	struct sim_stream *st;
 	struct sim_conn *prev, *next, *zombie_next;
 };
@@ -243,6 +244,7 @@ static void sim_timer_arm(struct sim_worker *w)
 
 /* ------------------------------------------------------------------ output */
 static void sim_conn_close(struct sim_conn *c);
+static void sim_thread_realtime(const struct sim_cfg *cfg);
 static void sim_stream_pump(struct sim_stream *st, int64_t now);
 static void sim_conn_process(struct sim_conn *c);
 
@@ -1190,6 +1192,15 @@ static void sim_handle_request(struct sim_conn *c, const struct sim_http_req *h,
 	struct sim_server *srv = w->srv;
 	const struct sim_cfg *cfg = srv->cfg;
 	int64_t arrival_ns = clock_mono_ns(), arrival_real_ns = clock_real_ns();
+	/* Arrival = when the kernel received the request's last bytes, when known: the worker's own
+	 * wake-up latency then neither delays the schedule nor hides in the emit log. */
+	if (c->rx_real_ns > 0) {
+		int64_t rx_mono = c->rx_real_ns - (arrival_real_ns - arrival_ns);
+		if (rx_mono <= arrival_ns && arrival_ns - rx_mono < 1000000000LL) {
+			arrival_ns = rx_mono;
+			arrival_real_ns = c->rx_real_ns;
+		}
+	}
 	long long n = atomic_fetch_add(&srv->n_arrived, 1) + 1;
 	char req_id[128];
 	if (h->request_id.n) {
@@ -1353,8 +1364,21 @@ static void sim_conn_readable(struct sim_conn *c)
 {
 	for (;;) {
 		buf_reserve(&c->in, 16384);
-		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
+		/* recvmsg for the kernel receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME) of the bytes */
+		struct iovec iov = {.iov_base = c->in.data + c->in.len, .iov_len = c->in.cap - c->in.len - 1};
+		union {
+			char buf[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} ctrl;
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
+		ssize_t n = recvmsg(c->fd, &mh, 0);
 		if (n > 0) {
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+					memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+					c->rx_real_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+				}
 			c->in.len += (size_t)n;
 			c->in.data[c->in.len] = 0;
 			if (c->in.len - c->in_off > SIM_IN_MAX) {
@@ -1413,6 +1437,7 @@ static void sim_accept(struct sim_worker *w)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
 		struct sim_conn *c = xcalloc(1, sizeof *c);
 		c->tag = SIM_TAG_CONN;
 		c->fd = fd;
@@ -1511,6 +1536,8 @@ static void sim_worker_reap(struct sim_worker *w)
 static void *sim_engine_thread(void *arg)
 {
 	struct sim_server *srv = arg;
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	sim_thread_realtime(srv->cfg);
 	bool *touched = xcalloc((size_t)srv->n_workers, sizeof *touched);
 	pthread_mutex_lock(&srv->emu);
 	int64_t t_start = 0;
@@ -1607,6 +1634,19 @@ static void sim_worker_start_drain(struct sim_worker *w)
 	}
 }
 
+/* Real-time scheduling for the threads whose wake-ups are the schedule (workers, engine). */
+static void sim_thread_realtime(const struct sim_cfg *cfg)
+{
+	static atomic_int warned;
+	if (cfg->rt_priority <= 0)
+		return;
+	struct sched_param sp = {.sched_priority = cfg->rt_priority};
+	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (rc && atomic_fetch_add(&warned, 1) == 0)
+		fprintf(stderr, "sim-server: notice: cannot use SCHED_FIFO priority %d (%s); timing runs at normal priority\n",
+			cfg->rt_priority, strerror(rc));
+}
+
 static void sim_worker_run_timers(struct sim_worker *w)
 {
 	int64_t now = clock_mono_ns();
@@ -1623,6 +1663,7 @@ static void *sim_worker_main(void *arg)
 	struct sim_server *srv = w->srv;
 	struct epoll_event evs[256];
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake timers on time, not up to 50 us late */
+	sim_thread_realtime(srv->cfg);
 	for (;;) {
 		if (atomic_load(&srv->stopping))
 			sim_worker_start_drain(w);
