@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 
 extern char **environ;
@@ -438,8 +439,8 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 			l->ids[i] = (int)req->explicit_ids[i];
 			for (size_t j = 0; j < ng; j++)
 				if (g[j].index == l->ids[i] && !gpu_is_free_mem(&g[j]))
-					fprintf(stderr,
-						"veeksha: warning: GPU %d has only %llu of %llu MiB free; using it because server.gpu_ids names it\n",
+					log_warn(
+						"GPU %d has only %llu of %llu MiB free; using it because server.gpu_ids names it",
 						g[j].index, (unsigned long long)g[j].free_mib,
 						(unsigned long long)g[j].total_mib);
 		}
@@ -550,7 +551,7 @@ struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, c
 			return NULL;
 		}
 		if (!reported) {
-			fprintf(stderr, "veeksha: waiting up to %.0f s for GPUs: %s\n", req->wait_timeout_s, err);
+			log_warn("waiting up to %.0f s for GPUs: %s", req->wait_timeout_s, err);
 			reported = true;
 		}
 		int64_t next = clock_mono_ns() + clock_s_to_ns(poll_s);
@@ -570,7 +571,7 @@ struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, c
 		}
 	}
 	if (reported)
-		fprintf(stderr, "veeksha: got GPUs after waiting %.1f s\n", clock_ns_to_s(clock_mono_ns() - start));
+		log_info("got GPUs after waiting %.1f s", clock_ns_to_s(clock_mono_ns() - start));
 	for (size_t i = 0; i < n; i++)
 		ids_out[i] = l->ids[i];
 	return l;

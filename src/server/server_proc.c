@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
@@ -395,7 +396,7 @@ static void write_server_json(struct server_handle *h)
 	jsonw_obj_end(&w);
 	buf_putc(&b, '\n');
 	if (fs_write_file(h->json_path, b.data, b.len))
-		fprintf(stderr, "veeksha: warning: cannot write %s: %s\n", h->json_path, strerror(errno));
+		log_warn("cannot write %s: %s", h->json_path, strerror(errno));
 	buf_free(&b);
 }
 
@@ -515,7 +516,7 @@ static const char *print_diagnosis(const struct server_handle *h)
 		fprintf(stderr, "veeksha: ---- end of server log ----\n");
 	}
 	if (hint)
-		fprintf(stderr, "veeksha: hint: %s\n", hint);
+		log_error("hint: %s", hint);
 	free(t);
 	return hint;
 }
@@ -858,7 +859,7 @@ static int check_models(struct server_handle *h, double timeout_s, char *err, si
 		snprintf(err, err_len, "the server rejected the API key on GET /v1/models (HTTP %ld)", code);
 		rc = -1;
 	} else if (code == 404) {
-		fprintf(stderr, "veeksha: warning: %s answers 404; cannot confirm the served model\n", h->models_url);
+		log_warn("%s answers 404; cannot confirm the served model", h->models_url);
 		rc = 1;
 	}
 	free(body);
@@ -880,7 +881,7 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		}
 		if (leader_exited(h)) {
 			reap(h);
-			fprintf(stderr, "veeksha: error: the %s server %s during startup\n", server_type_name(h->type),
+			log_error("the %s server %s during startup", server_type_name(h->type),
 				h->exit_desc);
 			const char *hint = print_diagnosis(h);
 			snprintf(err, err_len, "server process %s before becoming ready (log: %s)%s%s", h->exit_desc,
@@ -916,7 +917,7 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 				clock_sleep_until_ns(clock_mono_ns() + step);
 		}
 		if (clock_mono_ns() >= deadline && !(interrupted && *interrupted) && !leader_exited(h)) {
-			fprintf(stderr, "veeksha: error: the %s server did not become healthy within %lld s (GET %s)\n",
+			log_error("the %s server did not become healthy within %lld s (GET %s)",
 				server_type_name(h->type), (long long)h->startup_timeout_s, h->health_url);
 			const char *hint = print_diagnosis(h);
 			snprintf(err, err_len, "Server failed to become ready within startup_timeout=%lld s (log: %s)%s%s",
@@ -949,7 +950,7 @@ int server_stop(struct server_handle *h)
 			kill(h->pid, SIGTERM); /* supervisor: SIGTERM to the engine's group */
 			double grace = env_double("VEEKSHA_SERVER_STOP_GRACE_S", 30.0);
 			if (!wait_leader(h, grace)) {
-				fprintf(stderr, "veeksha: server did not stop within %.0f s of SIGTERM; sending SIGKILL\n", grace);
+				log_warn("server did not stop within %.0f s of SIGTERM; sending SIGKILL", grace);
 				h->killed = true;
 				kill(h->pid, SIGUSR2); /* supervisor: SIGKILL to the engine's group */
 				if (!wait_leader(h, 10.0)) {
