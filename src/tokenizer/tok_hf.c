@@ -55,6 +55,7 @@ struct added_tok {
 	const char *s;
 	size_t len;
 	int32_t id;
+	bool lstrip, rstrip, single_word;
 };
 
 struct pairmap {
@@ -81,6 +82,7 @@ struct tok_hf {
 
 	struct added_tok *added;
 	size_t n_added;
+	pcre2_code *word_re; /* \w, for single_word added tokens */
 	uint32_t added_first[256][2]; /* [first byte] -> [begin, end) in added (sorted by first byte, len desc) */
 
 	/* SentencePiece-style (not byte-level): characters c such that some token contains c + U+2581.
@@ -767,9 +769,13 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 		h->added[na].s = o;
 		h->added[na].len = cl;
 		h->added[na].id = id;
+		h->added[na].lstrip = jbool(e, "lstrip", false);
+		h->added[na].rstrip = jbool(e, "rstrip", false);
+		h->added[na].single_word = jbool(e, "single_word", false);
 		na++;
 	}
 	h->n_added = na;
+	h->word_re = compile_re(&c, "\\w", 2);
 	qsort(h->added, h->n_added, sizeof *h->added, added_cmp);
 	for (size_t i = 0; i < h->n_added; i++) {
 		unsigned char f = (unsigned char)h->added[i].s[0];
@@ -813,6 +819,7 @@ void tok_hf_free(struct tok_hf *h)
 	free(h->pre);
 	free(h->dec);
 	free(h->added);
+	pcre2_code_free(h->word_re);
 	free(h->arena);
 	free(h->tok_off);
 	free(h->tok_len);
@@ -1380,6 +1387,27 @@ static int encode_segment(struct enc *e, const char *s, size_t len, bool first, 
 	return 0;
 }
 
+/* Unicode White_Space (what Rust's char::is_whitespace tests). */
+static bool cp_is_space(uint32_t c)
+{
+	return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* Is the character at byte offset pos a word character (\w, Unicode)? For single_word tokens. */
+static bool is_word_at(const struct tok_hf *h, pcre2_match_data *md, const char *text, size_t len, size_t pos)
+{
+	return pcre2_match(h->word_re, (PCRE2_SPTR)text, len, pos, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, NULL) > 0;
+}
+
+static bool ends_with_word(const struct tok_hf *h, pcre2_match_data *md, const char *text, size_t len, size_t end)
+{
+	size_t l = end - 1;
+	while (l > 0 && ((unsigned char)text[l] & 0xC0) == 0x80)
+		l--;
+	return is_word_at(h, md, text, len, l);
+}
+
 int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct tok_ids *out)
 {
 	struct buf lossy, tmp;
@@ -1418,10 +1446,37 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 			i++;
 			continue;
 		}
-		rc = encode_segment(&e, text + seg, i - seg, first, &tmp);
+		size_t start = i, stop = i + hit->len;
+		if (hit->single_word && ((start > 0 && ends_with_word(h, e.md, text, len, start)) ||
+					 (stop < len && is_word_at(h, e.md, text, len, stop)))) {
+			i = stop; /* not a match; searching resumes after it, as in tokenizers */
+			continue;
+		}
+		if (hit->lstrip) {
+			size_t ns = start;
+			while (ns > seg) {
+				size_t l = ns - 1;
+				while (l > 0 && ((unsigned char)text[l] & 0xC0) == 0x80)
+					l--;
+				size_t cl;
+				if (!cp_is_space(utf8_cp((const unsigned char *)text + l, &cl)))
+					break;
+				ns = l;
+			}
+			start = ns;
+		}
+		if (hit->rstrip) {
+			while (stop < len) {
+				size_t cl;
+				if (!cp_is_space(utf8_cp((const unsigned char *)text + stop, &cl)))
+					break;
+				stop += cl;
+			}
+		}
+		rc = encode_segment(&e, text + seg, start - seg, first, &tmp);
 		first = false;
 		tok_ids_push(out, hit->id);
-		i += hit->len;
+		i = stop;
 		seg = i;
 	}
 	if (rc == 0)

@@ -122,7 +122,19 @@ def metaspace():
     return tj
 
 
-for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_sentencepiece.json", sentencepiece()),
+def added_flags():
+    """Added tokens with lstrip / rstrip / single_word (byte-level model otherwise)."""
+    tj = bytelevel()
+    n = len(tj["model"]["vocab"]) + 2
+    for i, (content, l, r, w) in enumerate((("<mask>", True, False, False), ("<sep>", False, True, False),
+                                             ("<both>", True, True, False), ("word", False, False, True),
+                                             ("[X]", True, True, True))):
+        tj["added_tokens"].append({"id": n + i, "content": content, "single_word": w, "lstrip": l, "rstrip": r,
+                                   "normalized": False, "special": i % 2 == 0})
+    return tj
+
+
+for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_added.json", added_flags()), ("tiny_sentencepiece.json", sentencepiece()),
                  ("tiny_gpt2.json", gpt2_style()), ("tiny_metaspace.json", metaspace())):
     with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
         json.dump(tj, f, ensure_ascii=False, indent=1)

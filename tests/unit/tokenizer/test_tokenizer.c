@@ -249,6 +249,36 @@ static void test_more_fixtures(void **state)
 	}
 }
 
+/* Added tokens with lstrip / rstrip / single_word; expected ids from HuggingFace tokenizers 0.23. */
+static void test_added_flags(void **state)
+{
+	(void)state;
+	struct tok *t = load_or_fail(fixture("tiny_added.json"));
+	static const struct {
+		const char *text;
+		int32_t ids[6];
+		size_t n;
+	} cases[] = {
+		{"a <mask> b", {97, 558, 268}, 3},      /* lstrip eats the space before */
+		{"a  <mask>  b", {97, 558, 32, 268}, 4},
+		{"a <sep>  b", {97, 32, 559, 98}, 4},   /* rstrip eats the spaces after */
+		{"a<sep>\n\nb", {97, 559, 98}, 3},
+		{"  <both>  ", {560}, 1},
+		{"a word b", {97, 32, 561, 268}, 4},    /* single_word: only as a whole word */
+		{"aword b", {97, 119, 275, 100, 268}, 5},
+		{"a wordy", {97, 379, 100, 121}, 4},
+		{"word", {561}, 1},
+	};
+	struct tok_ids ids = {0};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		encode_str(t, cases[i].text, &ids);
+		if (ids.n != cases[i].n || memcmp(ids.v, cases[i].ids, ids.n * sizeof *ids.v) != 0)
+			fail_msg("added-token flags: wrong ids for '%s'", cases[i].text);
+	}
+	tok_ids_free(&ids);
+	tok_free(t);
+}
+
 static char *llama3_path(void)
 {
 	static char path[4096];
@@ -406,7 +436,7 @@ int main(void)
 		cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
 		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
 		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
-		cmocka_unit_test(test_llama3_prompts),
+		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_llama3_prompts),
 		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_threads),
 	};
