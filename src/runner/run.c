@@ -362,6 +362,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		log_info("run directory: %s", out->run_dir);
 
 	runner_signals_install();
+	server_set_interrupt_flag(&runner_interrupted);
 	struct server_handle *owned = NULL;
 	if (cfg.has_server) {
 		if (shared) {
@@ -431,6 +432,11 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	run_pump(&st);
 	if (!st.stopping || client_in_flight(st.client) > 0)
 		ev_run(st.loop);
+	if (st.server && !st.server_died && server_exited_unexpectedly(st.server)) {
+		/* The run may have drained (every request errored) before a tick noticed the death. */
+		st.server_died = true;
+		log_error("the managed server exited during the benchmark (see its log in the run directory)");
+	}
 
 	int64_t end_ns = clock_mono_ns();
 	progress_clear(&st.progress);

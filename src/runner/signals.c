@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runner/run.h"
+#include "server/server.h"
 
 volatile sig_atomic_t runner_interrupted;
 static volatile sig_atomic_t runner_first_signal;
@@ -26,8 +27,25 @@ static void runner_on_signal(int signo)
 	errno = saved;
 }
 
+/* Fatal signals: kill every server process group we started, then die with the same signal. */
+static void runner_on_fatal(int signo)
+{
+	server_kill_all_emergency();
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
 void runner_signals_install(void)
 {
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+		struct sigaction fa;
+		memset(&fa, 0, sizeof fa);
+		fa.sa_handler = runner_on_fatal;
+		sigemptyset(&fa.sa_mask);
+		fa.sa_flags = (int)SA_RESETHAND;
+		sigaction(fatal[i], &fa, NULL);
+	}
 	if (runner_pipe[0] < 0) {
 		if (pipe2(runner_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 			runner_pipe[0] = runner_pipe[1] = -1;
