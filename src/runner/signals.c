@@ -37,6 +37,8 @@ static void runner_on_fatal(int signo)
 
 void runner_signals_install(void)
 {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* (sanitizer builds keep their own reports for these signals) */
 	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
 		struct sigaction fa;
@@ -46,6 +48,7 @@ void runner_signals_install(void)
 		fa.sa_flags = (int)SA_RESETHAND;
 		sigaction(fatal[i], &fa, NULL);
 	}
+#endif
 	if (runner_pipe[0] < 0) {
 		if (pipe2(runner_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 			runner_pipe[0] = runner_pipe[1] = -1;
