@@ -15,10 +15,11 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "tokenizer/tok_internal.h"
+#include "tokenizer/tok_nfc.h"
 
 /* ---------------------------------------------------------------- structures */
 
-enum norm_kind { NORM_PREPEND, NORM_REPLACE, NORM_IDENTITY };
+enum norm_kind { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_IDENTITY };
 struct norm_op {
 	enum norm_kind kind;
 	char *a, *b; /* prepend: a; replace: a -> b */
@@ -348,7 +349,9 @@ static void load_normalizer(struct tok_hf *h, struct load_ctx *c, const cJSON *n
 		op.a_len = strlen(s);
 		op.b = xstrdup(content);
 		op.b_len = strlen(content);
-	} else if (!strcmp(type, "NFC") || !strcmp(type, "NFKC") || !strcmp(type, "NFD") || !strcmp(type, "NFKD")) {
+	} else if (!strcmp(type, "NFC")) {
+		op.kind = NORM_NFC;
+	} else if (!strcmp(type, "NFKC") || !strcmp(type, "NFD") || !strcmp(type, "NFKD")) {
 		bool expected = false;
 		if (atomic_compare_exchange_strong(&nfc_warned, &expected, true))
 			log_warn("tokenizer: the %s normalizer is not implemented; text is assumed to be already "
@@ -1358,6 +1361,11 @@ static void normalize(struct enc *e, const char *s, size_t len, struct buf *tmp)
 					k++;
 				}
 			}
+		} else if (op->kind == NORM_NFC) {
+			if (tok_nfc_trivial(e->text.data, e->text.len))
+				continue;
+			buf_reset(tmp);
+			tok_nfc(e->text.data, e->text.len, tmp);
 		} else {
 			continue;
 		}

@@ -43,6 +43,13 @@ run_one() { # name tokenizer.json bytelevel(0/1)
 for name in llama3 qwen3 deepseek_v3; do
   run_one "$name" "$CACHE/$name/package/models/tokenizer.json" 1
 done
+# Qwen's normalizer is NFC: compare on text that is mostly not NFC
+node "$SRC/tests/tokenizer/gen-strings.js" 3000 7 --non-nfc >"$TMP/nonnfc.jsonl"
+node "$SRC/tests/tokenizer/oracle.js" "$CACHE/qwen3/package/models/tokenizer.json" "$TMP/nonnfc.jsonl" "$TMP/nfc.hf.ids" "$TMP/nfc.hf.dec"
+"$VEEKSHA" tokenize --jsonl --tokenizer "$CACHE/qwen3/package/models/tokenizer.json" <"$TMP/nonnfc.jsonl" >"$TMP/nfc.vk.ids"
+check "qwen3: ids equal HuggingFace tokenizers on 3000 non-NFC strings (NFC normalizer)" \
+  node "$SRC/tests/tokenizer/compare.js" "qwen3 non-NFC ids" "$TMP/nonnfc.jsonl" "$TMP/nfc.hf.ids" "$TMP/nfc.vk.ids"
+
 for name in llama2 gemma3; do
   run_one "$name" "$CACHE/$name/package/models/tokenizer.json" 0
 done

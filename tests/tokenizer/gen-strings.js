@@ -1,5 +1,8 @@
 // Deterministic varied test strings for the tokenizer oracle comparison.
-// usage: node gen-strings.js N SEED > strings.jsonl   (one JSON string per line, NFC-normalized)
+// usage: node gen-strings.js N SEED [--non-nfc] > strings.jsonl
+// One JSON string per line, NFC-normalized; with --non-nfc, strings that are mostly NOT in NFC
+// (decomposed accents, singletons, out-of-order marks, Hangul jamo) for tokenizers with an NFC
+// normalizer.
 const N = Number(process.argv[2] || 10000);
 let seed = Number(process.argv[3] || 1) >>> 0;
 function rnd() { // mulberry32
@@ -77,6 +80,26 @@ const gens = [
   () => rep(() => pick(punct), 1, 6),
 ];
 const out = [];
+if (process.argv[4] === '--non-nfc') {
+  const bases = ['a', 'e', 'i', 'o', 'u', 'A', 'E', 'n', 'c', 's', 'z', 'y', 'w', 'α', 'ω', 'и', 'к', 'ᄀ', '가', 'ᅡ', 'ᆨ', ' ', 'x'];
+  const marks = ['\u0301', '\u0300', '\u0308', '\u0303', '\u0327', '\u030c', '\u0323', '\u0302', '\u0345', '\u0313', '\u0306',
+    '\u031b', '\u0328', '\u0338', '\u05b0', '\u093c', '\u3099', '\u302a'];
+  const singles = ['\u212b', '\u2126', '\u0958', '\u2000', '\u0340', '\u0374', '\u037e', '\uf900', '\u1e9b\u0323', '\u0344',
+    '\u2adc', '\u1100\u1161\u11a8', '\u1100\u1161', '\uac00\u11a8', 'e\u0301\u0301', 'a\u0323\u0302', 'a\u0302\u0323',
+    'か\u3099', 'ｶ\uff9e'];
+  for (let i = 0; i < N; i++) {
+    let s = '';
+    const n = 1 + ri(12);
+    for (let k = 0; k < n; k++) {
+      if (rnd() < 0.3) s += pick(singles);
+      else s += pick(bases) + rep(() => pick(marks), 0, 3);
+      if (rnd() < 0.3) s += pick([' ', 'word ', '. ', '\n']);
+    }
+    out.push(JSON.stringify(s));
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  process.exit(0);
+}
 for (let i = 0; i < N; i++) {
   let s;
   if (i < 20) s = ['', ' ', '\n', 'a', '  ', '\t\n', '<|eot_id|>', 'Hello world', ' Hello', '12345678901234567890'][i % 10];

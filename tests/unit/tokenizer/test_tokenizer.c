@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/rng.h"
+#include "tokenizer/tok_nfc.h"
 #include "tokenizer/tokenizer.h"
 
 static const char *src_dir(void)
@@ -279,6 +280,29 @@ static void test_added_flags(void **state)
 	tok_free(t);
 }
 
+static void test_nfc(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"plain ascii", "plain ascii"},
+		{"e\xCC\x81", "\xC3\xA9"},                         /* e + acute -> é */
+		{"\xE2\x84\xAB", "\xC3\x85"},                      /* ANGSTROM SIGN -> Å (singleton) */
+		{"a\xCC\x82\xCC\xA3", "\xE1\xBA\xAD"},             /* a + circumflex + dot below -> ậ (reordered) */
+		{"\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"}, /* Hangul jamo L V T -> 각 */
+		{"\xEA\xB0\x80\xE1\x86\xA8", "\xEA\xB0\x81"},      /* LV + T -> LVT */
+		{"\xCC\x81x", "\xCC\x81x"},                         /* leading combining mark stays */
+		{"\xE0\xA5\x98", "\xE0\xA4\x95\xE0\xA4\xBC"},       /* composition exclusion: stays decomposed */
+	};
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		buf_reset(&b);
+		tok_nfc(cases[i][0], strlen(cases[i][0]), &b);
+		assert_string_equal(b.data, cases[i][1]);
+	}
+	buf_free(&b);
+}
+
 static char *llama3_path(void)
 {
 	static char path[4096];
@@ -436,7 +460,8 @@ int main(void)
 		cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
 		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
 		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
-		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_llama3_prompts),
+		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
+		cmocka_unit_test(test_llama3_prompts),
 		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_threads),
 	};
