@@ -2,7 +2,8 @@
  * approximation and the tiny tokenizer.json fixtures (tests/data/tokenizer/).
  * Properties: never crash; count == number of ids; for valid UTF-8 input the byte-level fixture
  * round-trips exactly (decode(encode(x)) == x); decoding arbitrary ids never reads out of bounds and
- * rejects out-of-range ids; prompts built for small targets have exactly that many tokens. */
+ * rejects out-of-range ids; prompts built for small targets have exactly that many tokens; NFC is
+ * idempotent on valid UTF-8. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/rng.h"
+#include "tokenizer/tok_nfc.h"
 #include "tokenizer/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -99,6 +101,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_check(tok_approx(), data, size, false);
 	fz_check(fz_bytelevel, data, size, valid);
 	fz_check(fz_sp, data, size, false);
+
+	if (valid) {
+		struct buf n1, n2;
+		buf_init(&n1);
+		buf_init(&n2);
+		tok_nfc((const char *)data, size, &n1);
+		tok_nfc(n1.data ? n1.data : "", n1.len, &n2);
+		if (n1.len != n2.len || (n1.len && memcmp(n1.data, n2.data, n1.len) != 0))
+			abort();
+		buf_free(&n1);
+		buf_free(&n2);
+	}
 
 	/* arbitrary ids: in-range ones decode, out-of-range ones are rejected */
 	size_t n = size / 4;
