@@ -443,6 +443,17 @@ static void load_pretok(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 		op.behavior = SB_ISOLATED;
 		op.invert = true; /* matches are kept, gaps (whitespace) removed */
 		op.behavior = SB_REMOVED;
+	} else if (!strcmp(type, "Punctuation")) {
+		/* each punctuation character (Unicode P* or ASCII punctuation) is a delimiter */
+		static const char punct[] = "[\\p{P}\\x21-\\x2F\\x3A-\\x40\\x5B-\\x60\\x7B-\\x7E]";
+		const char *beh = jstr(n, "behavior");
+		op.kind = PRE_SPLIT;
+		op.re = compile_re(c, punct, strlen(punct));
+		op.behavior = !beh || !strcmp(beh, "Isolated")       ? SB_ISOLATED
+			      : !strcmp(beh, "Removed")              ? SB_REMOVED
+			      : !strcmp(beh, "MergedWithPrevious")   ? SB_MERGED_PREV
+			      : !strcmp(beh, "MergedWithNext")       ? SB_MERGED_NEXT
+									     : SB_CONTIGUOUS;
 	} else if (!strcmp(type, "WhitespaceSplit")) {
 		op.kind = PRE_SPLIT;
 		op.re = compile_re(c, "\\s+", 3);

