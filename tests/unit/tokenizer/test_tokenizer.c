@@ -303,15 +303,42 @@ static void test_nfc(void **state)
 	buf_free(&b);
 }
 
-static char *llama3_path(void)
+static char *cached_path(const char *name)
 {
 	static char path[4096];
 	const char *cache = getenv("VK_CACHE_DIR");
 	if (cache && *cache)
-		snprintf(path, sizeof path, "%s/tokenizers/llama3/package/models/tokenizer.json", cache);
+		snprintf(path, sizeof path, "%s/tokenizers/%s/package/models/tokenizer.json", cache, name);
 	else
-		snprintf(path, sizeof path, "%s/.cache/tokenizers/llama3/package/models/tokenizer.json", src_dir());
+		snprintf(path, sizeof path, "%s/.cache/tokenizers/%s/package/models/tokenizer.json", src_dir(), name);
 	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+static char *llama3_path(void)
+{
+	return cached_path("llama3");
+}
+
+/* The other real tokenizers, on a sample of targets (each load costs seconds). */
+static void test_other_real_prompts(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"qwen3", "deepseek_v3", "llama2", "gemma3"};
+	int ran = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *p = cached_path(names[i]);
+		if (!p)
+			continue;
+		struct tok *t = load_or_fail(p);
+		check_prompts_step(t, 4096, 13, NULL, 51 + i);
+		check_prompts_step(t, 4096, 17, SUFFIX, 61 + i);
+		tok_free(t);
+		ran++;
+	}
+	if (!ran) {
+		printf("SKIP: no real tokenizer cached (run tests/tokenizer/fetch-tokenizers.sh)\n");
+		skip();
+	}
 }
 
 static void test_llama3_prompts(void **state)
@@ -461,7 +488,7 @@ int main(void)
 		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
 		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
 		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
-		cmocka_unit_test(test_llama3_prompts),
+		cmocka_unit_test(test_llama3_prompts),    cmocka_unit_test(test_other_real_prompts),
 		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_threads),
 	};
