@@ -150,8 +150,6 @@ static char *hf_hub_dir(void)
 	return NULL;
 }
 
-/* Path of tokenizer.json for `model` (ORG/NAME) in the HuggingFace hub cache, or NULL. */
-char *tok_hf_cache_path(const char *model);
 char *tok_hf_cache_path(const char *model)
 {
 	if (!model || !*model || strstr(model, ".."))

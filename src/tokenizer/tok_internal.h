@@ -69,4 +69,7 @@ int tok_hf_decode(const struct tok_hf *h, const int32_t *ids, size_t n, struct b
 
 void tok_ids_push(struct tok_ids *ids, int32_t v);
 
+/* Path of tokenizer.json for `model` (ORG/NAME) in the HuggingFace hub cache (malloc'd), or NULL. */
+char *tok_hf_cache_path(const char *model);
+
 #endif
