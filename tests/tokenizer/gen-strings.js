@@ -100,9 +100,15 @@ if (process.argv[4] === '--non-nfc') {
   process.stdout.write(out.join('\n') + '\n');
   process.exit(0);
 }
+// long runs of one kind of character: single pre-token words of hundreds of symbols (the heap BPE path)
+const runs = [() => range(0x4e00, 0x9fa5), () => 'a', () => range(97, 122), () => ' ', () => '\n', () => '😀',
+  () => range(48, 57), () => 'ab', () => '=', () => 'é', () => '\t', () => range(65, 122)];
 for (let i = 0; i < N; i++) {
   let s;
-  if (i < 20) s = ['', ' ', '\n', 'a', '  ', '\t\n', '<|eot_id|>', 'Hello world', ' Hello', '12345678901234567890'][i % 10];
+  if (i % 250 === 123) {
+    s = rep(runs[(i / 250 | 0) % runs.length], 50, 1500);
+    if (rnd() < 0.5) s = 'x ' + s + ' y';
+  } else if (i < 20) s = ['', ' ', '\n', 'a', '  ', '\t\n', '<|eot_id|>', 'Hello world', ' Hello', '12345678901234567890'][i % 10];
   else {
     // every 100th string is long (exercises the per-call word cache, which starts at 4 KiB)
     const parts = i % 100 === 99 ? 200 + ri(200) : 1 + ri(6);
