@@ -27,6 +27,7 @@ static void runner_on_signal(int signo)
 	errno = saved;
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* Fatal signals: kill every server process group we started, then die with the same signal. */
 static void runner_on_fatal(int signo)
 {
@@ -34,6 +35,7 @@ static void runner_on_fatal(int signo)
 	signal(signo, SIG_DFL);
 	raise(signo);
 }
+#endif
 
 void runner_signals_install(void)
 {
