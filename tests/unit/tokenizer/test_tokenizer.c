@@ -363,6 +363,52 @@ static void write_file(const char *path, const char *content)
 	fclose(f);
 }
 
+/* A file the fast vocab/merges scanner refuses (an id written as 0.0) loads through cJSON instead
+ * and must tokenize identically. */
+static void test_cjson_fallback(void **state)
+{
+	(void)state;
+	FILE *f = fopen(fixture("tiny_bytelevel.json"), "rb");
+	assert_non_null(f);
+	struct buf b;
+	buf_init(&b);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	char *hit = strstr(b.data, "\"!\": 33,");
+	assert_non_null(hit);
+	struct buf v;
+	buf_init(&v);
+	buf_append(&v, b.data, (size_t)(hit - b.data));
+	buf_puts(&v, "\"!\": 33.0,");
+	buf_puts(&v, hit + strlen("\"!\": 33,"));
+	char path[] = "/tmp/vk-tok-fallback.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, v.data, v.len), (ssize_t)v.len);
+	close(fd);
+	struct tok *fast = load_or_fail(fixture("tiny_bytelevel.json"));
+	struct tok *slow = load_or_fail(path);
+	static const char *const texts[] = {"Hello world, how are you?", "!!! 12345 <|endoftext|> 你好", "  x\n\ny"};
+	struct tok_ids a = {0}, c = {0};
+	for (size_t i = 0; i < 3; i++) {
+		encode_str(fast, texts[i], &a);
+		encode_str(slow, texts[i], &c);
+		assert_int_equal(a.n, c.n);
+		assert_memory_equal(a.v, c.v, a.n * sizeof *a.v);
+	}
+	assert_int_equal(tok_vocab_size(fast), tok_vocab_size(slow));
+	tok_ids_free(&a);
+	tok_ids_free(&c);
+	tok_free(fast);
+	tok_free(slow);
+	unlink(path);
+	buf_free(&b);
+	buf_free(&v);
+}
+
 static void test_load_errors(void **state)
 {
 	(void)state;
@@ -489,7 +535,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
 		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
 		cmocka_unit_test(test_llama3_prompts),    cmocka_unit_test(test_other_real_prompts),
-		cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_cjson_fallback),    cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_threads),
 	};
 #endif
