@@ -109,7 +109,8 @@ struct sim_worker {
 	pthread_t th;
 	int epfd, lfd, tfd, efd;
 	int tag_listen, tag_timer, tag_wake;
-	bool use_pwait2;
+	bool use_pwait2, warned_emfile;
+	int64_t relisten_at_ns;
 	int64_t spin_ns;
 	struct sim_stream **heap;
 	size_t heap_n, heap_cap;
@@ -1427,7 +1428,17 @@ static void sim_accept(struct sim_worker *w)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN, EMFILE, ... */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop polling the (level-triggered) listener for a while
+				 * instead of spinning on it */
+				epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+				w->relisten_at_ns = clock_mono_ns() + 100000000LL;
+				if (!w->warned_emfile) {
+					w->warned_emfile = true;
+					fprintf(stderr, "sim-server: accept: %s; pausing accepts (raise ulimit -n)\n", strerror(errno));
+				}
+			}
+			return; /* EAGAIN, ... */
 		}
 		if (srv->cfg->refuse_connections) {
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -1678,6 +1689,11 @@ static void *sim_worker_main(void *arg)
 			}
 		}
 		sim_worker_run_timers(w);
+		if (w->relisten_at_ns && clock_mono_ns() >= w->relisten_at_ns && w->lfd >= 0) {
+			struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &w->tag_listen};
+			epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &lev);
+			w->relisten_at_ns = 0;
+		}
 		int n;
 		if (w->use_pwait2) {
 			/* ns-resolution timeout straight from the heap: one syscall per wake-up */
@@ -1693,6 +1709,8 @@ static void *sim_worker_main(void *arg)
 			}
 			if (w->draining && (d < 0 || d > 50000000))
 				d = 50000000;
+			if (w->relisten_at_ns && (d < 0 || d > 100000000))
+				d = 100000000;
 			if (d >= 0) {
 				ts.tv_sec = d / 1000000000LL;
 				ts.tv_nsec = d % 1000000000LL;
@@ -1705,7 +1723,7 @@ static void *sim_worker_main(void *arg)
 			}
 		} else {
 			sim_timer_arm(w);
-			n = epoll_wait(w->epfd, evs, 256, w->draining ? 50 : -1);
+			n = epoll_wait(w->epfd, evs, 256, w->draining ? 50 : w->relisten_at_ns ? 100 : -1);
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1801,6 +1819,13 @@ int sim_server_run(const struct sim_cfg *cfg)
 	}
 	if (cfg->mode == SIM_MODE_ROOFLINE)
 		srv->engine = sim_engine_new(&cfg->engine);
+
+	/* many concurrent streams need many descriptors: soft limit up to the hard limit */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	/* signals: blocked in every thread, taken by sigwait in this one */
 	sigset_t set;
