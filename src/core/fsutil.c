@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/xalloc.h"
 
 int fs_mkdir_p(const char *path)
@@ -21,6 +22,7 @@ int fs_mkdir_p(const char *path)
 			if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
 				int e = errno;
 				free(tmp);
+				errno = e;
 				return -e;
 			}
 			tmp[i] = c;
@@ -55,12 +57,22 @@ int fs_write_file(const char *path, const void *data, size_t len)
 		p += w;
 		left -= (size_t)w;
 	}
-	close(fd);
-	int r = rename(tmp, path) == 0 ? 0 : -errno;
+	int r = close(fd) == 0 && rename(tmp, path) == 0 ? 0 : -errno;
 	if (r)
 		unlink(tmp);
 	free(tmp);
+	if (r)
+		errno = -r;
 	return r;
+}
+
+int fs_write_file_or_log(const char *path, const void *data, size_t len)
+{
+	int r = fs_write_file(path, data, len);
+	if (r == 0)
+		return 0;
+	log_error("cannot write %s: %s", path, strerror(-r));
+	return -1;
 }
 
 char *fs_read_file(const char *path, size_t *len_out)

@@ -4,8 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int fs_mkdir_p(const char *path);                 /* 0 or -errno */
-int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tmp + rename */
+int fs_mkdir_p(const char *path);                 /* 0 or -errno (errno set too) */
+int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tmp + rename; 0 or -errno */
+/* fs_write_file, logging the error: 0 on success, -1 on failure. */
+int fs_write_file_or_log(const char *path, const void *data, size_t len);
 char *fs_read_file(const char *path, size_t *len_out); /* NULL on error (errno set) */
 bool fs_exists(const char *path);
 char *fs_path_join(const char *a, const char *b); /* xmalloc'd */

@@ -11,12 +11,12 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 
 static int write_json_file(struct evaluator *e, const char *name, const struct buf *b)
 {
-	char *p = out_path_join(e->metrics_dir, name);
-	int rc = out_write_file_atomic(p, b->data, b->len);
+	char *p = fs_path_join(e->metrics_dir, name);
+	int rc = fs_write_file_or_log(p, b->data, b->len);
 	free(p);
 	return rc;
 }
@@ -162,7 +162,7 @@ static bool spill(struct buf *b, FILE *f, bool *ok)
 
 int eval_write_chrome_trace(struct evaluator *e)
 {
-	char *path = out_path_join(e->metrics_dir, "chrome_trace.json");
+	char *path = fs_path_join(e->metrics_dir, "chrome_trace.json");
 	char *tmp = xasprintf("%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
 	if (!f) {

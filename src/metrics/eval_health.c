@@ -7,7 +7,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 
 #define HC_LATE_THRESHOLD_S 5.0
 #define HC_RATE_THRESHOLD_PCT 15.0
@@ -369,8 +369,8 @@ int eval_write_health(struct evaluator *e)
 		hc_length(e, &b, true);
 		hc_lifecycle(e, &b);
 	}
-	char *p = out_path_join(e->run_dir, "health_check_results.txt");
-	int rc = out_write_file_atomic(p, b.data ? b.data : "", b.len);
+	char *p = fs_path_join(e->run_dir, "health_check_results.txt");
+	int rc = fs_write_file_or_log(p, b.data ? b.data : "", b.len);
 	free(p);
 	buf_free(&b);
 	return rc;

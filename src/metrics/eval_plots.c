@@ -8,7 +8,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 #include "output/plot.h"
 
 static void plot_series(struct evaluator *e, const char *src, int s)
@@ -157,7 +157,7 @@ static void plot_decode_window(struct evaluator *e, const char *src)
 
 void eval_write_plots(struct evaluator *e)
 {
-	char *src = out_path_join(e->metrics_dir, "plots_src");
+	char *src = fs_path_join(e->metrics_dir, "plots_src");
 	plot_batch_begin();
 	for (int s = 0; s < EVAL_N_SERIES; s++)
 		plot_series(e, src, s);

@@ -7,7 +7,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 
 struct dw_ev {
 	double t;
@@ -315,8 +315,8 @@ int eval_write_decode_window(struct evaluator *e)
 	jsonw_obj_end(&w);
 	dvec_free(&all);
 	free(segs);
-	char *p = out_path_join(e->metrics_dir, "decode_window_metrics.json");
-	int rc = out_write_file_atomic(p, b.data, b.len);
+	char *p = fs_path_join(e->metrics_dir, "decode_window_metrics.json");
+	int rc = fs_write_file_or_log(p, b.data, b.len);
 	free(p);
 	buf_free(&b);
 	return rc;

@@ -15,7 +15,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 
 #define SKETCH_ALPHA 0.001
 
@@ -184,8 +184,8 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 			break;
 		}
 	e->run_dir = xstrdup(run_dir);
-	e->metrics_dir = out_path_join(run_dir, "metrics");
-	e->traces_dir = out_path_join(run_dir, "traces");
+	e->metrics_dir = fs_path_join(run_dir, "metrics");
+	e->traces_dir = fs_path_join(run_dir, "traces");
 	e->tokenizer_name = xstrdup(tokenizer_name);
 	e->bench_start_ns = bench_start_ns;
 	e->last_stream_ns = bench_start_ns;
@@ -194,12 +194,12 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 	for (int i = 0; i < EVAL_N_SERIES; i++)
 		sketch_init(&e->sk[i], SKETCH_ALPHA);
 
-	if (out_mkdir_p(e->metrics_dir) != 0) {
+	if (fs_mkdir_p(e->metrics_dir) != 0) {
 		log_error("cannot create %s: %s", e->metrics_dir, strerror(errno));
 		eval_free(e);
 		return NULL;
 	}
-	char *p = out_path_join(e->metrics_dir, "request_level_metrics.jsonl");
+	char *p = fs_path_join(e->metrics_dir, "request_level_metrics.jsonl");
 	e->jsonl = fopen(p, "w");
 	if (!e->jsonl) {
 		log_error("cannot open %s: %s", p, strerror(errno));
@@ -209,12 +209,12 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 	}
 	free(p);
 	if (cfg && cfg->trace_recorder.enabled) {
-		if (out_mkdir_p(e->traces_dir) != 0) {
+		if (fs_mkdir_p(e->traces_dir) != 0) {
 			log_error("cannot create %s: %s", e->traces_dir, strerror(errno));
 			eval_free(e);
 			return NULL;
 		}
-		p = out_path_join(e->traces_dir, "dispatch_trace.jsonl");
+		p = fs_path_join(e->traces_dir, "dispatch_trace.jsonl");
 		e->trace = fopen(p, "w");
 		if (!e->trace) {
 			log_error("cannot open %s: %s", p, strerror(errno));
@@ -706,8 +706,8 @@ int eval_write_summary(struct evaluator *e)
 	jsonw_key(&w, "tokenizer");
 	jsonw_str(&w, e->tokenizer_name);
 	jsonw_obj_end(&w);
-	char *p = out_path_join(e->metrics_dir, "summary_stats.json");
-	int rc = out_write_file_atomic(p, b.data, b.len);
+	char *p = fs_path_join(e->metrics_dir, "summary_stats.json");
+	int rc = fs_write_file_or_log(p, b.data, b.len);
 	free(p);
 	buf_free(&b);
 	return rc;
@@ -761,8 +761,8 @@ static int write_csv(struct evaluator *e, int series, bool final)
 	}
 	free(sorted);
 	char *name = xasprintf("%s.csv", info->key);
-	char *p = out_path_join(e->metrics_dir, name);
-	int rc = out_write_file_atomic(p, b.data, b.len);
+	char *p = fs_path_join(e->metrics_dir, name);
+	int rc = fs_write_file_or_log(p, b.data, b.len);
 	free(p);
 	free(name);
 	buf_free(&b);

@@ -15,7 +15,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "output/outfile.h"
+#include "core/fsutil.h"
 
 extern char **environ;
 
@@ -150,14 +150,14 @@ static enum plot_result finish(const char *png_path, const char *src_dir, const 
 			       struct buf *gp)
 {
 	enum plot_result res = PLOT_FAILED;
-	if (out_mkdir_p(src_dir) != 0) {
+	if (fs_mkdir_p(src_dir) != 0) {
 		log_warn("plot: cannot create %s", src_dir);
 		goto out;
 	}
 	char *datp = xasprintf("%s/%s.dat", src_dir, stem);
 	char *gpp = xasprintf("%s/%s.gp", src_dir, stem);
-	if (out_write_file_atomic(datp, dat->data ? dat->data : "", dat->len) == 0 &&
-	    out_write_file_atomic(gpp, gp->data, gp->len) == 0) {
+	if (fs_write_file_or_log(datp, dat->data ? dat->data : "", dat->len) == 0 &&
+	    fs_write_file_or_log(gpp, gp->data, gp->len) == 0) {
 		if (!plot_available()) {
 			res = PLOT_SKIPPED;
 		} else if (batch_on) {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "output/outfile.h"
+#include "core/fsutil.h"
 #include "output/plot.h"
 
 static bool expect_no_gnuplot;
@@ -107,14 +107,14 @@ static void test_outfile(void **state)
 	(void)state;
 	char d[256], f[300];
 	snprintf(d, sizeof d, "%s/a/b/c", tmpdir);
-	assert_int_equal(out_mkdir_p(d), 0);
-	assert_int_equal(out_mkdir_p(d), 0); /* exists: fine */
+	assert_int_equal(fs_mkdir_p(d), 0);
+	assert_int_equal(fs_mkdir_p(d), 0); /* exists: fine */
 	snprintf(f, sizeof f, "%s/x.json", d);
-	assert_int_equal(out_write_file_atomic(f, "{}", 2), 0);
+	assert_int_equal(fs_write_file_or_log(f, "{}", 2), 0);
 	assert_int_equal(fsize(f), 2);
 	snprintf(f, sizeof f, "%s/x.json.tmp", d);
 	assert_true(fsize(f) < 0); /* temp file renamed away */
-	assert_int_equal(out_write_file_atomic("/nonexistent-dir/x", "a", 1), -1);
+	assert_int_equal(fs_write_file_or_log("/nonexistent-dir/x", "a", 1), -1);
 }
 
 int main(int argc, char **argv)
