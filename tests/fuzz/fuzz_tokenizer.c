@@ -3,11 +3,13 @@
  * Properties: never crash; count == number of ids; for valid UTF-8 input the byte-level fixture
  * round-trips exactly (decode(encode(x)) == x); decoding arbitrary ids never reads out of bounds and
  * rejects out-of-range ids; prompts built for small targets have exactly that many tokens; NFC is
- * idempotent on valid UTF-8. */
+ * idempotent on valid UTF-8. Inputs starting with '{' are also loaded as a tokenizer.json (loader
+ * robustness: any outcome but a crash is fine; a loaded tokenizer must encode and decode). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -91,12 +93,37 @@ static void fz_check(const struct tok *t, const uint8_t *data, size_t size, bool
 	tok_ids_free(&ids);
 }
 
+static void fz_load_json(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz-tokenizer-json", 0);
+	if (fd < 0)
+		return;
+	size_t off = 0;
+	while (off < size) {
+		ssize_t w = write(fd, data + off, size - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	char path[64], err[256];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	struct tok *t = tok_load(path, err, sizeof err);
+	close(fd);
+	if (!t)
+		return;
+	fz_check(t, (const uint8_t *)"Hello world, 123 <s>", 20, false);
+	fz_check(t, data, size, false);
+	tok_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!fz_bytelevel) {
 		fz_bytelevel = fz_load("tiny_bytelevel.json");
 		fz_sp = fz_load("tiny_sentencepiece.json");
 	}
+	if (size > 0 && data[0] == '{')
+		fz_load_json(data, size);
 	bool valid = fz_valid_utf8(data, size);
 	fz_check(tok_approx(), data, size, false);
 	fz_check(fz_bytelevel, data, size, valid);
