@@ -141,6 +141,7 @@ struct sim_http_req {
 	uint64_t content_length;
 	bool chunked;
 	bool conn_close, conn_keep_alive;
+	bool expect_continue;      /* Expect: 100-continue */
 	struct sim_str authorization, request_id;
 	size_t head_len;           /* bytes up to and including the blank line */
 };

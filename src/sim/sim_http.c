@@ -179,6 +179,9 @@ enum sim_http_rc sim_http_parse(const char *d, size_t len, struct sim_http_req *
 				r->conn_close = true;
 			if (sim_http_has_token(val, "keep-alive"))
 				r->conn_keep_alive = true;
+		} else if (sim_str_case_eq(name, "expect")) {
+			if (sim_str_case_eq(val, "100-continue"))
+				r->expect_continue = true;
 		} else if (sim_str_case_eq(name, "authorization")) {
 			r->authorization = val;
 		} else if (sim_str_case_eq(name, "x-request-id")) {

@@ -89,7 +89,7 @@ struct sim_conn {
 	size_t in_off;
 	struct buf out;
 	size_t out_off;
-	bool epollout, closed, close_after, busy, in_process;
+	bool epollout, closed, close_after, busy, in_process, sent_continue;
 	int64_t rx_real_ns; /* kernel receive time of the last bytes read (0 = unknown) */
 	struct sim_stream *st;
 	struct sim_conn *prev, *next, *zombie_next;
@@ -1315,8 +1315,16 @@ static void sim_conn_process(struct sim_conn *c)
 			break;
 		}
 		size_t body_len = h.has_content_length ? (size_t)h.content_length : 0;
-		if (len < h.head_len + body_len)
-			break; /* body incomplete */
+		if (len < h.head_len + body_len) {
+			/* body incomplete; a client waiting for "100 Continue" (curl does above 1 KiB) gets it */
+			if (h.expect_continue && !c->sent_continue && h.version_minor >= 1) {
+				c->sent_continue = true;
+				buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+				sim_conn_flush(c);
+			}
+			break;
+		}
+		c->sent_continue = false;
 		c->in_off += h.head_len + body_len;
 		sim_handle_request(c, &h, d + h.head_len, body_len);
 		if (c->closed)

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero --api-key sekret --max-model-len 64 2>"$TMP/sim.err"
+e2e_start_sim "$port" --mode zero --api-key sekret --max-model-len 4096 2>"$TMP/sim.err"
 sim=$E2E_SIM_PID
 base="http://127.0.0.1:$port"
 auth=(-H 'Authorization: Bearer sekret')
@@ -27,8 +27,8 @@ check "400 missing messages" [ "$(status "$base/v1/chat/completions" "${auth[@]}
 check "400 wrong type max_tokens" [ "$(status "$base/v1/chat/completions" "${auth[@]}" -d '{"messages":[{"role":"user","content":"a"}],"max_tokens":"3"}')" = 400 ]
 check "400 unknown model" [ "$(status "$base/v1/chat/completions" "${auth[@]}" -d '{"model":"nope/model","messages":[{"role":"user","content":"a"}]}')" = 400 ]
 check "400 unknown model message" bash -c "jq -r .error.message '$TMP/body.json' | grep -q 'does not exist'"
-check "400 prompt+max_tokens beyond max-model-len" [ "$(status "$base/v1/completions" "${auth[@]}" -d '{"prompt":"a b c","max_tokens":62}')" = 400 ]
-check "200 exactly at max-model-len" [ "$(status "$base/v1/completions" "${auth[@]}" -d '{"prompt":"a b c","max_tokens":61}')" = 200 ]
+check "400 prompt+max_tokens beyond max-model-len" [ "$(status "$base/v1/completions" "${auth[@]}" -d '{"prompt":"a b c","max_tokens":4094}')" = 400 ]
+check "200 exactly at max-model-len" [ "$(status "$base/v1/completions" "${auth[@]}" -d '{"prompt":"a b c","max_tokens":4093}')" = 200 ]
 check "400 n=2" [ "$(status "$base/v1/completions" "${auth[@]}" -d '{"prompt":"a","n":2}')" = 400 ]
 check "404 unknown path" [ "$(status "$base/v1/nothing" "${auth[@]}")" = 404 ]
 check "404 body is an OpenAI error" errshape
@@ -54,7 +54,7 @@ fi
 # tokenize / detokenize
 curl -s "$base/tokenize" -d '{"prompt":"the model data"}' >"$TMP/tok.json"
 check "tokenize count" [ "$(jq .count "$TMP/tok.json")" = 3 ]
-check "tokenize max_model_len" [ "$(jq .max_model_len "$TMP/tok.json")" = 64 ]
+check "tokenize max_model_len" [ "$(jq .max_model_len "$TMP/tok.json")" = 4096 ]
 ids=$(jq -c .tokens "$TMP/tok.json")
 curl -s "$base/detokenize" -d "{\"tokens\":$ids}" >"$TMP/detok.json"
 check "detokenize round trip" [ "$(jq -r .prompt "$TMP/detok.json" | xargs)" = "the model data" ]
@@ -93,6 +93,10 @@ while True:
     d+=c
 print(d.count(b"HTTP/1.1 200"))')
 check "3 pipelined requests answered ($resp)" [ "$resp" = 3 ]
+# Expect: 100-continue (curl sends it for bodies above 1 KiB and would wait 1 s without the 100)
+python3 -c "print('{\"prompt\":\"' + ' '.join(['w']*3000) + '\",\"max_tokens\":2}')" >"$TMP/big.json"
+t=$(curl -s -o /dev/null -w '%{time_total}' "$base/v1/completions" "${auth[@]}" -H 'Expect: 100-continue' -d @"$TMP/big.json")
+check "100-continue answered: large body served in < 0.5 s ($t s)" python3 -c "import sys; sys.exit(0 if $t < 0.5 else 1)"
 check "server still alive" kill -0 "$sim"
 check "health after abuse" [ "$(status "$base/health")" = 200 ]
 kill -TERM "$sim"; e2e_wait_gone "$sim" 10; wait "$sim" && rc=0 || rc=$?

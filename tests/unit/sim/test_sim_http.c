@@ -31,6 +31,10 @@ static void test_parse_basic(void **state)
 	assert_true(sim_str_eq(r.request_id, "abc-1"));
 	assert_true(r.conn_keep_alive);
 	assert_false(r.conn_close);
+	assert_false(r.expect_continue);
+	assert_int_equal(parse("POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n", &r), SIM_HTTP_OK);
+	assert_true(r.expect_continue);
+	assert_int_equal(parse(req, &r), SIM_HTTP_OK);
 	assert_int_equal(r.head_len, strstr(req, "{") - req);
 }
 
