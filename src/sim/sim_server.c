@@ -922,6 +922,15 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	st->text_tokens = st->gen_tokens;
 	sim_stop_scan(st, &r);
 	st->prefix = sim_make_prefix(srv, st, r.stream);
+	if (srv->emit_fp) {
+		/* one slot per chunk (+ finish/error events) up front: no allocation per token */
+		size_t cap = (size_t)(st->text_tokens / cfg->tokens_per_chunk) + 3;
+		st->log_mono = xmalloc(cap * sizeof *st->log_mono);
+		st->log_real = xmalloc(cap * sizeof *st->log_real);
+		st->log_sched = xmalloc(cap * sizeof *st->log_sched);
+		st->log_tok = xmalloc(cap * sizeof *st->log_tok);
+		st->log_cap = cap;
+	}
 
 	if (u_fail < cfg->fail_rate) {
 		st->status = 500;
