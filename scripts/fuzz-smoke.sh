@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target in BUILD_DIR/fuzz for SECONDS each, seeded from tests/fuzz/corpus/<name>.
+# Runs every libFuzzer target BUILD_DIR/fuzz_<name> (where tests/fuzz/CMakeLists.txt puts them) for SECONDS
+# each, seeded from tests/fuzz/corpus/<name>. Fails on a crash, leak or timeout, and when no target is found.
 set -euo pipefail
 BUILD_DIR=${1:-build-fuzz}
 SECONDS_EACH=${2:-20}
@@ -19,4 +20,7 @@ for bin in "$BUILD_DIR"/fuzz_*; do
   rm -rf "$work" "$work.log"
   n=$((n+1))
 done
+if [ "$n" -eq 0 ]; then
+  echo "fuzz: no fuzz_* executables in $BUILD_DIR (configure with CC=clang -DVK_FUZZ=ON)"; exit 1
+fi
 echo "fuzz: $n targets ran without crashes"

@@ -10,7 +10,7 @@ PKGS=(
   libpcre2-dev           # tokenizer pre-tokenizer regexes (src/tokenizer)
   libcmocka-dev          # unit tests
   gnuplot-nox            # PNG plots
-  jq curl                # end-to-end test scripts
+  jq curl python3        # end-to-end test scripts (python3: free ports, bench/smoke)
   clang libclang-rt-14-dev  # libFuzzer targets
   procps psmisc          # ps/pgrep used by process-lifecycle tests
 )
