@@ -75,9 +75,26 @@ int tokenizer_cli_main(int argc, char **argv)
 		case 'c': mode = MODE_COUNT; break;
 		case 'd': mode = MODE_DECODE; break;
 		case 'j': jsonl = true; break;
-		case 'p': mode = MODE_PROMPT; prompt_n = strtoll(optarg, NULL, 10); break;
+		case 'p': {
+			char *end;
+			mode = MODE_PROMPT;
+			prompt_n = strtoll(optarg, &end, 10);
+			if (*optarg == 0 || *end || prompt_n < 0) {
+				fprintf(stderr, "veeksha tokenize: --prompt needs a token count >= 0, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 's': suffix = optarg; break;
-		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'S': {
+			char *end;
+			seed = strtoull(optarg, &end, 10);
+			if (*optarg == 0 || *end) {
+				fprintf(stderr, "veeksha tokenize: --seed needs an integer, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'n': mode = MODE_NAME; break;
 		case 'h': cli_usage(stdout); return 0;
 		default: cli_usage(stderr); return 2;

@@ -47,6 +47,8 @@ check "missing tokenizer file exits 1" test "$rc" -eq 1
 check "missing tokenizer file is named" grep -q "/nonexistent/tokenizer.json" "$TMP/err3"
 "${V[@]}" --bogus </dev/null 2>/dev/null; rc=$?
 check "unknown option exits 2" test "$rc" -eq 2
+"${V[@]}" --prompt abc </dev/null >/dev/null 2>&1; rc=$?
+check "non-numeric --prompt exits 2" test "$rc" -eq 2
 echo 'not json' | "${V[@]}" --decode --tokenizer "$TINY" >/dev/null 2>&1; rc=$?
 check "bad --decode input exits 1" test "$rc" -eq 1
 echo '[999999]' | "${V[@]}" --decode --tokenizer "$TINY" >/dev/null 2>&1; rc=$?
