@@ -20,6 +20,7 @@
 #include "meta/capsearch_algo.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
+#include "runner/sweep_summary.h"
 #include "server/server.h"
 
 #define CAPSEARCH_MAX_ERROR_RATE 0.5
@@ -36,17 +37,6 @@ struct capsearch_ctx {
 	char err[512];
 };
 
-static cJSON *capsearch_read_json(const char *dir, const char *name)
-{
-	if (!dir)
-		return NULL;
-	char *path = xasprintf("%s/metrics/%s", dir, name);
-	char *text = fs_read_file(path, NULL);
-	free(path);
-	cJSON *j = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	return j;
-}
 
 /* Patch the searched knob into a copy of the benchmark config. */
 static int capsearch_patch(struct cfg_benchmark *b, double value, char *err, size_t err_len)
@@ -105,8 +95,8 @@ static int capsearch_probe(void *vctx, double value)
 	}
 	if (res.interrupted)
 		return -1;
-	cJSON *slo = capsearch_read_json(res.run_dir, "slo_results.json");
-	cJSON *summary = capsearch_read_json(res.run_dir, "summary_stats.json");
+	cJSON *slo = sweep_read_metrics_json(res.run_dir, "slo_results.json");
+	cJSON *summary = sweep_read_metrics_json(res.run_dir, "summary_stats.json");
 	const cJSON *met = slo ? cJSON_GetObjectItemCaseSensitive(slo, "all_slos_met") : NULL;
 	const cJSON *er = summary ? cJSON_GetObjectItemCaseSensitive(summary, "Error Rate") : NULL;
 	bool pass = met && cJSON_IsTrue(met);

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-static cJSON *sweep_read_json(const char *run_dir, const char *name)
+cJSON *sweep_read_metrics_json(const char *run_dir, const char *name)
 {
 	if (!run_dir)
 		return NULL;
@@ -140,11 +140,11 @@ int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, cons
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_benchmark *c = &cfgs[i];
 		const char *rd = run_dirs[i];
-		cJSON *summary = sweep_read_json(rd, "summary_stats.json");
-		cJSON *thr = sweep_read_json(rd, "throughput_metrics.json");
-		cJSON *prefill = sweep_read_json(rd, "prefill_stats.json");
-		cJSON *decode = sweep_read_json(rd, "decode_window_metrics.json");
-		cJSON *slo = sweep_read_json(rd, "slo_results.json");
+		cJSON *summary = sweep_read_metrics_json(rd, "summary_stats.json");
+		cJSON *thr = sweep_read_metrics_json(rd, "throughput_metrics.json");
+		cJSON *prefill = sweep_read_metrics_json(rd, "prefill_stats.json");
+		cJSON *decode = sweep_read_metrics_json(rd, "decode_window_metrics.json");
+		cJSON *slo = sweep_read_metrics_json(rd, "slo_results.json");
 		int64_t ctx_len = sweep_context_length(c, prefill);
 		int64_t batch = sweep_batch_size(c);
 		int64_t out_len = sweep_output_length(c);

@@ -7,6 +7,12 @@
 
 #include "config/config_types.h"
 
+struct cJSON;
+
+/* Parsed <run_dir>/metrics/<name> (caller frees with cJSON_Delete); NULL when run_dir is NULL or
+ * the file is missing or not JSON. Shared with the capacity search. */
+struct cJSON *sweep_read_metrics_json(const char *run_dir, const char *name);
+
 int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs,
 			size_t n);
 
