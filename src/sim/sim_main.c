@@ -228,6 +228,10 @@ int sim_server_main(int argc, char **argv)
 		sim_main_list();
 		return 0;
 	}
+	if (model && !*model)
+		model = NULL; /* `--model ""` from a config without a model */
+	if (served && !*served)
+		served = NULL;
 
 	/* engine configuration: preset, then model id, then explicit overrides */
 	const struct sim_preset *preset = sim_preset_find(preset_name ? preset_name : "llama3-8b-h100");
