@@ -11,19 +11,30 @@ s=$E2E_SIM_PID
 base="http://127.0.0.1:$port"
 words() { python3 -c "print(' '.join(['w']*$1))"; }
 p100=$(words 100)
-for i in $(seq 1 6); do
-  curl -s -N -H "X-Request-Id: q$i" "$base/v1/completions" \
-    -d "{\"prompt\":\"$p100\",\"max_tokens\":60,\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}" \
-    -o "$TMP/q$i.txt" &
-done
+# one process fires all 6 requests at once (separate curl processes may start too far apart on a
+# busy machine for any queue to form)
+python3 - "$port" "$TMP" "$p100" <<'PY' &
+import http.client, json, sys, threading
+port, tmp, prompt = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+body = json.dumps({"prompt": prompt, "max_tokens": 60, "ignore_eos": True, "stream": True,
+                   "stream_options": {"include_usage": True}})
+def one(i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/v1/completions", body, {"X-Request-Id": "q%d" % i, "Content-Type": "application/json"})
+    data = c.getresponse().read()
+    open("%s/q%d.txt" % (tmp, i), "wb").write(data)
+ts = [threading.Thread(target=one, args=(i,)) for i in range(1, 7)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
 maxwait=0; maxkv=0; maxrun=0
 for _ in $(seq 1 100); do
   m=$(curl -s "$base/metrics")
   w=$(awk '/^vllm:num_requests_waiting/{print $2}' <<<"$m"); [ "$w" -gt "$maxwait" ] && maxwait=$w
   r=$(awk '/^vllm:num_requests_running/{print $2}' <<<"$m"); [ "$r" -gt "$maxrun" ] && maxrun=$r
-  kv=$(awk '/^vllm:kv_cache_usage_perc/{print $2}' <<<"$m"); maxkv=$(python3 -c "print(max($maxkv,$kv))")
+  kv=$(awk '/^vllm:kv_cache_usage_perc/{print $2}' <<<"$m"); maxkv=$(awk -v a="$maxkv" -v b="$kv" 'BEGIN{print (b>a)?b:a}')
   [ "$(ls "$TMP"/q*.txt 2>/dev/null | xargs grep -l DONE 2>/dev/null | wc -l)" = 6 ] && break
-  sleep 0.05
+  sleep 0.02
 done
 for j in $(jobs -p); do [ "$j" = "$s" ] || wait "$j" || true; done
 check "requests waited ($maxwait waiting at most)" [ "$maxwait" -ge 1 ]
