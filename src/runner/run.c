@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "client/client.h"
 #include "config/config.h"
 #include "core/buf.h"
@@ -297,6 +299,27 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 	ev_timer_at(loop, now + RUN_TICK_NS, run_on_tick, st);
 }
 
+/* A managed sim server counts tokens with the same tokenizer as the client (client.tokenizer). */
+static void run_forward_tokenizer(struct cfg_benchmark *cfg)
+{
+	if (cfg->server.type != CFG_SERVER_SIM || !cfg->client.tokenizer || !*cfg->client.tokenizer)
+		return;
+	cJSON *args = cJSON_Parse(cfg->server.additional_args ? cfg->server.additional_args : "{}");
+	if (!cJSON_IsObject(args)) {
+		cJSON_Delete(args);
+		return;
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(args, "tokenizer"))
+		cJSON_AddStringToObject(args, "tokenizer", cfg->client.tokenizer);
+	char *text = cJSON_PrintUnformatted(args);
+	cJSON_Delete(args);
+	if (text) {
+		free(cfg->server.additional_args);
+		cfg->server.additional_args = xstrdup(text);
+		cJSON_free(text);
+	}
+}
+
 static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *server, char *err, size_t err_len)
 {
 	if (server) {
@@ -368,6 +391,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		if (shared) {
 			st.server = shared;
 		} else {
+			run_forward_tokenizer(&cfg);
 			owned = server_start(&cfg.server, out->run_dir, err, sizeof err);
 			if (!owned) {
 				log_error("failed to launch server: %s", err);
