@@ -13,6 +13,7 @@ PKGS=(
   jq curl python3        # end-to-end test scripts (python3: free ports, bench/smoke)
   clang libclang-rt-14-dev  # libFuzzer targets
   procps psmisc          # ps/pgrep used by process-lifecycle tests
+  time                   # /usr/bin/time -v: client CPU and peak RSS in bench/
 )
 missing=()
 for p in "${PKGS[@]}"; do
