@@ -79,6 +79,7 @@ def run_client(veeksha, cfg, outdir, env=None, cpu=1, sample_rss=False):
     timef = os.path.join(outdir, "time.txt")
     argv = ["/usr/bin/time", "-v", "-o", timef] + pin(cpu, [veeksha, "benchmark", "--config", cfg, "--output_dir", outdir, "--quiet"])
     e = dict(os.environ)
+    e["VK_NO_PLOTS"] = "1"  # gnuplot children would be counted as client CPU
     e.update(env or {})
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(os.path.join(outdir, "stderr.txt"), "w"), env=e)
     samples = []

@@ -31,7 +31,11 @@ struct client_seg {
 struct creq {
 	struct client *c;
 	CURL *easy;
-	struct curl_slist *headers;
+	/* request headers as a curl_slist chain in place (no allocation per request): Content-Type,
+	 * Accept, Expect, X-Request-Id, optionally Authorization */
+	struct curl_slist hdr[5];
+	char idh[48];             /* "X-Request-Id: <id>" */
+	const char *cur_url;      /* URL currently set on the easy handle */
 	struct buf body;          /* request body (curl reads it during the transfer) */
 	struct buf raw;           /* non-SSE response body (JSON or error text) */
 	struct buf reasoning;     /* reasoning_content text */
@@ -364,10 +368,6 @@ static void client_finish_json(struct creq *r)
 
 static void client_recycle(struct client *c, struct creq *r)
 {
-	if (r->headers) {
-		curl_slist_free_all(r->headers);
-		r->headers = NULL;
-	}
 	r->req = NULL;
 	r->rec = NULL;
 	r->next = c->free_list;
@@ -650,13 +650,60 @@ const char *client_url(const struct client *c, const struct wl_request *req)
 
 /* ---- submission ---- */
 
+static char client_hdr_ctype[] = "Content-Type: application/json";
+static char client_hdr_accept_sse[] = "Accept: text/event-stream";
+static char client_hdr_accept_json[] = "Accept: application/json";
+static char client_hdr_expect[] = "Expect:";
+
+/* Options that are the same for every request, set once per easy handle (handles are reused
+ * without curl_easy_reset, which would also make curl re-parse CURLOPT_RESOLVE every time). */
+static void client_easy_setup(struct client *c, struct creq *r)
+{
+	const struct cfg_client *cfg = c->cfg;
+	CURL *e = r->easy;
+	memcpy(r->idh, "X-Request-Id: ", 15);
+	struct curl_slist *h = r->hdr;
+	h[0].data = client_hdr_ctype;
+	h[1].data = cfg->stream ? client_hdr_accept_sse : client_hdr_accept_json;
+	h[2].data = client_hdr_expect;
+	h[3].data = r->idh;
+	h[4].data = c->auth_header;
+	for (int i = 0; i < 4; i++)
+		h[i].next = &h[i + 1];
+	h[3].next = c->auth_header ? &h[4] : NULL;
+	h[4].next = NULL;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+	if (cfg->request_timeout > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->request_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 3600L);
+	if (c->resolve)
+		curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, client_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	if (getenv("VK_CURL_VERBOSE"))
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	r->cur_url = NULL;
+}
+
 static struct creq *client_creq_get(struct client *c)
 {
 	struct creq *r = c->free_list;
 	if (r) {
 		c->free_list = r->next;
 		r->next = NULL;
-		curl_easy_reset(r->easy);
+		/* no curl_easy_reset: the options set once in client_easy_setup stay; the per-request
+		 * ones are set again in client_prepare */
 	} else {
 		r = xcalloc(1, sizeof *r);
 		r->c = c;
@@ -669,6 +716,7 @@ static struct creq *client_creq_get(struct client *c)
 		buf_init(&r->raw);
 		buf_init(&r->reasoning);
 		sse_init(&r->sse, client_on_sse, r);
+		client_easy_setup(c, r);
 	}
 	buf_reset(&r->body);
 	buf_reset(&r->raw);
@@ -689,8 +737,6 @@ static struct creq *client_creq_get(struct client *c)
 
 static void client_creq_destroy(struct creq *r)
 {
-	if (r->headers)
-		curl_slist_free_all(r->headers);
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
 	buf_free(&r->body);
@@ -710,39 +756,26 @@ static int client_prepare(struct client *c, struct creq *r)
 	if (oai_build_body(&c->spec, req, stream, &r->body) < 0)
 		return -1;
 	CURL *e = r->easy;
-	char idh[64];
-	snprintf(idh, sizeof idh, "X-Request-Id: %llu", (unsigned long long)req->id);
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, stream ? "Accept: text/event-stream" : "Accept: application/json");
-	h = curl_slist_append(h, "Expect:");
-	h = curl_slist_append(h, idh);
-	if (c->auth_header)
-		h = curl_slist_append(h, c->auth_header);
-	r->headers = h;
-	curl_easy_setopt(e, CURLOPT_URL, client_url(c, req));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	/* "X-Request-Id: " + decimal id, written without printf */
+	char tmp[24];
+	int n = 0;
+	unsigned long long id = (unsigned long long)req->id;
+	do {
+		tmp[n++] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id);
+	char *p = r->idh + 14;
+	while (n)
+		*p++ = tmp[--n];
+	*p = '\0';
+	const char *url = client_url(c, req);
+	if (url != r->cur_url) {
+		curl_easy_setopt(e, CURLOPT_URL, url);
+		r->cur_url = url;
+	}
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
-	if (cfg->request_timeout > 0)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->request_timeout * 1000));
-	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 3600L);
-	if (c->resolve)
-		curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, client_header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
 	r->errbuf[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	return 0;
 }
 
