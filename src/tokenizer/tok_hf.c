@@ -5,6 +5,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <cjson/cJSON.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ struct pairmap {
 };
 
 struct tok_hf {
+	uint64_t gen; /* unique per loaded tokenizer: keys the per-thread word cache */
 	bool byte_level;
 	bool ignore_merges, byte_fallback, fuse_unk;
 	int32_t unk_id;
@@ -312,6 +314,7 @@ static const char GPT2_PATTERN[] =
 	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 static atomic_bool nfc_warned;
+static atomic_uint_fast64_t wc_next_gen = 1; /* generation numbers of loaded tokenizers */
 
 static void load_normalizer(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 {
@@ -957,6 +960,7 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 	}
 	struct tok_hf *h = xcalloc(1, sizeof *h);
 	h->unk_id = -1;
+	h->gen = atomic_fetch_add(&wc_next_gen, 1);
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
 	const char *mtype = jstr(model, "type");
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -1235,6 +1239,77 @@ struct piece {
 	size_t off, len; /* into enc.text */
 };
 
+/* Per-thread cache of BPE results per pre-token word. It belongs to one thread (pthread key with
+ * a destructor), so nothing mutable is shared between threads; it is keyed by the generation
+ * number of the tokenizer that filled it and emptied when another tokenizer uses it or when full. */
+struct wc_entry {
+	uint64_t hash;
+	size_t key_off, ids_off;
+	uint32_t key_len, ids_n;
+};
+
+#define WC_SLOTS (1u << 16)
+#define WC_MAX_ENTRIES (1u << 15)
+#define WC_MAX_KEY 64
+
+struct wcache {
+	uint64_t gen;
+	uint32_t *slot; /* index+1 into e[], 0 = empty */
+	struct wc_entry *e;
+	size_t n;
+	struct buf keys;
+	struct tok_ids ids;
+};
+
+static pthread_key_t wc_key;
+static pthread_once_t wc_once = PTHREAD_ONCE_INIT;
+
+static void wc_destroy(void *p)
+{
+	struct wcache *c = p;
+	if (!c)
+		return;
+	free(c->slot);
+	free(c->e);
+	buf_free(&c->keys);
+	tok_ids_free(&c->ids);
+	free(c);
+}
+
+static void wc_key_init(void)
+{
+	pthread_key_create(&wc_key, wc_destroy);
+}
+
+static void wc_reset(struct wcache *c, uint64_t gen)
+{
+	memset(c->slot, 0, WC_SLOTS * sizeof *c->slot);
+	c->n = 0;
+	c->keys.len = 0;
+	c->ids.n = 0;
+	c->gen = gen;
+}
+
+static struct wcache *wc_get(uint64_t gen)
+{
+	pthread_once(&wc_once, wc_key_init);
+	struct wcache *c = pthread_getspecific(wc_key);
+	if (!c) {
+		c = xcalloc(1, sizeof *c);
+		c->slot = xcalloc(WC_SLOTS, sizeof *c->slot);
+		c->e = xcalloc(WC_MAX_ENTRIES, sizeof *c->e);
+		buf_init(&c->keys);
+		c->gen = gen;
+		if (pthread_setspecific(wc_key, c) != 0) {
+			wc_destroy(c);
+			return NULL;
+		}
+	}
+	if (c->gen != gen)
+		wc_reset(c, gen);
+	return c;
+}
+
 struct enc {
 	const struct tok_hf *h;
 	struct buf text;     /* normalized segment + strings made by pre-tokenizers */
@@ -1251,16 +1326,7 @@ struct enc {
 	uint64_t *heap;
 	size_t cap_heap, n_heap;
 	struct tok_ids *out;
-	/* per-call cache of BPE results per pre-token word (long texts only) */
-	uint32_t *wc_slot;  /* index+1 into wc entries, 0 = empty */
-	size_t wc_mask, wc_n, wc_cap;
-	struct wc_entry {
-		uint64_t hash;
-		size_t key_off, ids_off;
-		uint32_t key_len, ids_n;
-	} *wc;
-	struct buf wc_keys;
-	struct tok_ids wc_ids;
+	struct wcache *wc; /* this thread's word cache (NULL: none) */
 };
 
 static void pc2_push(struct enc *e, size_t off, size_t len)
@@ -1661,36 +1727,42 @@ static int bpe_word_uncached(struct enc *e, const char *w, size_t len)
 
 static int bpe_word(struct enc *e, const char *w, size_t len)
 {
-	if (!e->wc_slot)
+	struct wcache *c = e->wc;
+	int32_t id;
+	if (e->h->ignore_merges && tok_strmap_get(&e->h->vocab, w, len, &id)) {
+		tok_ids_push(e->out, id); /* a whole-word hit costs no more than a cache hit */
+		return 0;
+	}
+	if (!c || len > WC_MAX_KEY)
 		return bpe_word_uncached(e, w, len);
 	uint64_t hv = tok_hash_bytes(w, len);
-	size_t i = (size_t)hv & e->wc_mask;
-	while (e->wc_slot[i]) {
-		const struct wc_entry *c = &e->wc[e->wc_slot[i] - 1];
-		if (c->hash == hv && c->key_len == len && !memcmp(e->wc_keys.data + c->key_off, w, len)) {
-			for (uint32_t k = 0; k < c->ids_n; k++)
-				tok_ids_push(e->out, e->wc_ids.v[c->ids_off + k]);
+	size_t i = (size_t)hv & (WC_SLOTS - 1);
+	while (c->slot[i]) {
+		const struct wc_entry *x = &c->e[c->slot[i] - 1];
+		if (x->hash == hv && x->key_len == len && !memcmp(c->keys.data + x->key_off, w, len)) {
+			for (uint32_t k = 0; k < x->ids_n; k++)
+				tok_ids_push(e->out, c->ids.v[x->ids_off + k]);
 			return 0;
 		}
-		i = (i + 1) & e->wc_mask;
+		i = (i + 1) & (WC_SLOTS - 1);
 	}
 	size_t before = e->out->n;
 	if (bpe_word_uncached(e, w, len) != 0)
 		return -1;
-	if (e->wc_n * 2 >= e->wc_mask || len > 256)
-		return 0; /* table full enough, or a word too long to be worth keeping */
-	if (e->wc_n == e->wc_cap)
-		xgrow((void **)&e->wc, &e->wc_cap, e->wc_n + 1, sizeof *e->wc);
-	struct wc_entry *c = &e->wc[e->wc_n];
-	c->hash = hv;
-	c->key_off = e->wc_keys.len;
-	c->key_len = (uint32_t)len;
-	buf_append(&e->wc_keys, w, len);
-	c->ids_off = e->wc_ids.n;
-	c->ids_n = (uint32_t)(e->out->n - before);
+	if (c->n >= WC_MAX_ENTRIES) {
+		wc_reset(c, c->gen); /* full: start over */
+		i = (size_t)hv & (WC_SLOTS - 1);
+	}
+	struct wc_entry *x = &c->e[c->n];
+	x->hash = hv;
+	x->key_off = c->keys.len;
+	x->key_len = (uint32_t)len;
+	buf_append(&c->keys, w, len);
+	x->ids_off = c->ids.n;
+	x->ids_n = (uint32_t)(e->out->n - before);
 	for (size_t k = before; k < e->out->n; k++)
-		tok_ids_push(&e->wc_ids, e->out->v[k]);
-	e->wc_slot[i] = (uint32_t)++e->wc_n;
+		tok_ids_push(&c->ids, e->out->v[k]);
+	c->slot[i] = (uint32_t)++c->n;
 	return 0;
 }
 
@@ -1816,14 +1888,7 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 	struct enc e = {.h = h, .out = out};
 	buf_init(&e.text);
 	e.md = pcre2_match_data_create(4, NULL);
-	buf_init(&e.wc_keys);
-	if (len >= 4096) {
-		size_t slots = 1024;
-		while (slots < len / 2 && slots < (1u << 17))
-			slots <<= 1;
-		e.wc_slot = xcalloc(slots, sizeof *e.wc_slot);
-		e.wc_mask = slots - 1;
-	}
+	e.wc = wc_get(h->gen);
 	int rc = 0;
 	size_t seg = 0;
 	bool first = true;
@@ -1886,10 +1951,6 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 	free(e.prev);
 	free(e.next);
 	free(e.heap);
-	free(e.wc_slot);
-	free(e.wc);
-	buf_free(&e.wc_keys);
-	tok_ids_free(&e.wc_ids);
 	buf_free(&lossy);
 	buf_free(&tmp);
 	return rc;

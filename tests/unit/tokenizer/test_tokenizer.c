@@ -468,13 +468,15 @@ static void test_resolve(void **state)
 #endif
 
 struct thr_arg {
-	const struct tok *t;
+	const struct tok *t[2];
 	const char *const *texts;
 	size_t n;
-	size_t *counts;
+	size_t *counts[2];
 	int failures;
 };
 
+/* Encodes with two tokenizers in turn (each thread's word cache switches between them), builds
+ * prompts; every result must equal the single-threaded one. */
 static void *thr_main(void *p)
 {
 	struct thr_arg *a = p;
@@ -483,16 +485,17 @@ static void *thr_main(void *p)
 	buf_init(&b);
 	struct rng r;
 	rng_init(&r, 99);
-	for (int rep = 0; rep < 20; rep++) {
+	for (int rep = 0; rep < 40; rep++) {
+		int k = rep % 2;
 		for (size_t i = 0; i < a->n; i++) {
 			ids.n = 0;
-			tok_encode(a->t, a->texts[i], strlen(a->texts[i]), &ids);
-			if (ids.n != a->counts[i])
+			tok_encode(a->t[k], a->texts[i], strlen(a->texts[i]), &ids);
+			if (ids.n != a->counts[k][i])
 				a->failures++;
 		}
 		buf_reset(&b);
-		if (tok_prompt_build(a->t, &r, 300 + rep, NULL, &b) != 0 ||
-		    tok_count(a->t, b.data, b.len) != (size_t)(300 + rep))
+		if (tok_prompt_build(a->t[k], &r, 300 + rep, NULL, &b) != 0 ||
+		    tok_count(a->t[k], b.data, b.len) != (size_t)(300 + rep))
 			a->failures++;
 	}
 	buf_free(&b);
@@ -503,23 +506,30 @@ static void *thr_main(void *p)
 static void test_threads(void **state)
 {
 	(void)state;
-	struct tok *t = load_or_fail(fixture("tiny_bytelevel.json"));
+	struct tok *t0 = load_or_fail(fixture("tiny_bytelevel.json"));
+	struct tok *t1 = load_or_fail(fixture("tiny_sentencepiece.json"));
 	static const char *const texts[] = {"The morning fog rolled down from the hills.", "x = 12345 + y;\n\n",
-					    "你好世界 🎉 <|endoftext|> end", "   spaced    out   "};
-	size_t counts[4];
-	for (size_t i = 0; i < 4; i++)
-		counts[i] = tok_count(t, texts[i], strlen(texts[i]));
+					    "你好世界 🎉 <|endoftext|> end", "   spaced    out   ",
+					    "Fishermen untied their boats in silence, listening for the bell that marked the channel."};
+	enum { NT = sizeof texts / sizeof texts[0] };
+	size_t c0[NT], c1[NT];
+	for (size_t i = 0; i < NT; i++) {
+		c0[i] = tok_count(t0, texts[i], strlen(texts[i]));
+		c1[i] = tok_count(t1, texts[i], strlen(texts[i]));
+	}
 	pthread_t th[4];
 	struct thr_arg args[4];
 	for (int i = 0; i < 4; i++) {
-		args[i] = (struct thr_arg){.t = t, .texts = texts, .n = 4, .counts = counts};
+		args[i] = (struct thr_arg){.t = {i % 2 ? t1 : t0, i % 2 ? t0 : t1}, .texts = texts, .n = NT,
+					   .counts = {i % 2 ? c1 : c0, i % 2 ? c0 : c1}};
 		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &args[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(args[i].failures, 0);
 	}
-	tok_free(t);
+	tok_free(t0);
+	tok_free(t1);
 }
 
 int main(void)
