@@ -110,7 +110,7 @@ for (let i = 0; i < N; i++) {
     if (rnd() < 0.5) s = 'x ' + s + ' y';
   } else if (i < 20) s = ['', ' ', '\n', 'a', '  ', '\t\n', '<|eot_id|>', 'Hello world', ' Hello', '12345678901234567890'][i % 10];
   else {
-    // every 100th string is long (exercises the per-call word cache, which starts at 4 KiB)
+    // every 100th string is long (many repeated words: the word cache)
     const parts = i % 100 === 99 ? 200 + ri(200) : 1 + ri(6);
     s = '';
     for (let k = 0; k < parts; k++) s += (k && rnd() < 0.6 ? pick(ws) : '') + pick(gens)();
