@@ -1,7 +1,8 @@
 /* HuggingFace tokenizer.json: BPE model (byte-level and SentencePiece-style), normalizers,
  * pre-tokenizers, added tokens and decoders as used by Llama 2/3, Qwen 2/3, DeepSeek V3, Gemma,
  * Mistral and GPT-2 style files. Everything here is immutable after tok_hf_load(); encode and
- * decode use per-call scratch only, so one struct tok_hf serves many threads. */
+ * decode use per-call scratch plus a per-thread word cache, so one struct tok_hf serves many
+ * threads. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <cjson/cJSON.h>
 #include <pcre2.h>
