@@ -73,11 +73,17 @@ static bool fz_valid_utf8(const uint8_t *s, size_t n)
 	return true;
 }
 
-static void fz_check(const struct tok *t, const uint8_t *data, size_t size, bool roundtrip)
+/* may_fail: a fuzzed tokenizer.json may have no way to encode a character (no unk token and no
+ * byte fallback); encode then fails cleanly, as tokenizers does. */
+static void fz_check(const struct tok *t, const uint8_t *data, size_t size, bool roundtrip, bool may_fail)
 {
 	struct tok_ids ids = {0};
-	if (tok_encode(t, (const char *)data, size, &ids) != 0)
+	if (tok_encode(t, (const char *)data, size, &ids) != 0) {
+		tok_ids_free(&ids);
+		if (may_fail)
+			return;
 		abort();
+	}
 	if (tok_count(t, (const char *)data, size) != ids.n)
 		abort();
 	for (size_t i = 0; i < ids.n; i++)
@@ -111,8 +117,8 @@ static void fz_load_json(const uint8_t *data, size_t size)
 	close(fd);
 	if (!t)
 		return;
-	fz_check(t, (const uint8_t *)"Hello world, 123 <s>", 20, false);
-	fz_check(t, data, size, false);
+	fz_check(t, (const uint8_t *)"Hello world, 123 <s>", 20, false, true);
+	fz_check(t, data, size, false, true);
 	tok_free(t);
 }
 
@@ -125,9 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0 && data[0] == '{')
 		fz_load_json(data, size);
 	bool valid = fz_valid_utf8(data, size);
-	fz_check(tok_approx(), data, size, false);
-	fz_check(fz_bytelevel, data, size, valid);
-	fz_check(fz_sp, data, size, false);
+	fz_check(tok_approx(), data, size, false, false);
+	fz_check(fz_bytelevel, data, size, valid, false);
+	fz_check(fz_sp, data, size, false, false);
 
 	if (valid) {
 		struct buf n1, n2;
