@@ -248,7 +248,56 @@ void jsonw_double(struct jsonw *w, double v)
 	buf_append(w->out, tmp, n);
 }
 
-void jsonw_double_round(struct jsonw *w, double v, int ndigits) { jsonw_double(w, jsonw_py_round(v, ndigits)); }
+/* Fast path of repr(round(v, ndigits)) for 1 <= ndigits <= 5 and |v| < 1e9: "%.*f" is the correctly
+ * rounded decimal D (at most 9 + 5 = 14 significant digits); Python's round() returns the double
+ * nearest to D, and since every decimal of <= 15 significant digits survives a trip through a
+ * double, the shortest repr of that double is D without its trailing zeros. Returns 0 when the
+ * fast path does not apply (zero or below-1e-4 result, out of range): the caller takes the general path. */
+size_t jsonw_format_round_fast(double v, int ndigits, char *out)
+{
+	if (ndigits < 1 || ndigits > 5 || !(fabs(v) < 1e9))
+		return 0;
+	int n = snprintf(out, 32, "%.*f", ndigits, v);
+	if (n <= 0 || n >= 32)
+		return 0;
+	/* position of the first nonzero digit after the point (0 when the integer part is nonzero) */
+	int first = -1, dec = 0;
+	bool after_point = false;
+	for (int i = 0; i < n; i++) {
+		char ch = out[i];
+		if (ch == '.') {
+			after_point = true;
+			continue;
+		}
+		if (after_point)
+			dec++;
+		if (ch >= '1' && ch <= '9') {
+			first = after_point ? dec : 0;
+			break;
+		}
+	}
+	/* 0.0 / -0.0 (the general path spells the sign as Python does) and results below 1e-4, which
+	 * Python prints in exponent form */
+	if (first < 0 || first > 4)
+		return 0;
+	/* strip trailing zeros, keeping one digit after the point */
+	while (out[n - 1] == '0' && out[n - 2] != '.')
+		n--;
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+void jsonw_double_round(struct jsonw *w, double v, int ndigits)
+{
+	char tmp[48];
+	size_t n = jsonw_format_round_fast(v, ndigits, tmp);
+	if (!n) {
+		jsonw_double(w, jsonw_py_round(v, ndigits));
+		return;
+	}
+	jsonw_before_value(w);
+	buf_append(w->out, tmp, n);
+}
 
 void jsonw_bool(struct jsonw *w, bool v)
 {

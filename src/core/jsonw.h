@@ -44,5 +44,8 @@ void jsonw_escape(struct buf *b, const char *s, size_t n);
 
 /* Python round(v, ndigits) (round-half-even on the decimal representation). */
 double jsonw_py_round(double v, int ndigits);
+/* repr(round(v, ndigits)) into out (at least 32 bytes) with one snprintf, for 1 <= ndigits <= 5 and
+ * |v| < 1e9 with a result of at least 1e-4; returns its length, or 0 when that fast path does not apply. */
+size_t jsonw_format_round_fast(double v, int ndigits, char *out);
 
 #endif

@@ -222,11 +222,11 @@ int eval_write_chrome_trace(struct evaluator *e)
 		jsonw_key(&w, "ttfc");
 		jsonw_double(&w, ttfc);
 		jsonw_key(&w, "tpot");
-		jsonw_double(&w, r5(r->tpot));
+		jsonw_double_round(&w, r->tpot, 5);
 		jsonw_key(&w, "end_to_end_latency");
-		jsonw_double(&w, r5(r->e2e));
+		jsonw_double_round(&w, r->e2e, 5);
 		jsonw_key(&w, "output_throughput");
-		jsonw_double(&w, r5(r->output_throughput));
+		jsonw_double_round(&w, r->output_throughput, 5);
 		jsonw_obj_end(&w);
 		jsonw_obj_end(&w);
 		double c = start_us + ttfc * 1e6;

@@ -119,6 +119,8 @@ struct evaluator {
 	FILE *jsonl;          /* request_level_metrics.jsonl */
 	FILE *trace;          /* traces/dispatch_trace.jsonl or NULL */
 	size_t trace_pending; /* lines since the last flush */
+	size_t jsonl_pending; /* request_level_metrics.jsonl rows since the last flush */
+	int64_t jsonl_pending_since_ns; /* when the oldest unflushed row was written */
 	struct buf line;      /* scratch */
 
 	int slo_all_met; /* result of the last SLO evaluation */

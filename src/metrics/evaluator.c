@@ -208,6 +208,7 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 		return NULL;
 	}
 	free(p);
+	setvbuf(e->jsonl, NULL, _IOFBF, (size_t)1 << 18); /* rows are flushed in batches */
 	if (cfg && cfg->trace_recorder.enabled) {
 		if (fs_mkdir_p(e->traces_dir) != 0) {
 			log_error("cannot create %s: %s", e->traces_dir, strerror(errno));
@@ -402,6 +403,15 @@ static void json_round_or_null(struct jsonw *w, const char *key, bool have, doub
 		jsonw_null(w);
 }
 
+static void eval_flush_jsonl(struct evaluator *e)
+{
+	if (!e->jsonl || !e->jsonl_pending)
+		return;
+	e->jsonl_pending = 0;
+	if (fflush(e->jsonl) != 0)
+		log_warn("writing request_level_metrics.jsonl failed: %s", strerror(errno));
+}
+
 static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 {
 	struct buf *b = &e->line;
@@ -464,8 +474,15 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	jsonw_double_round(&w, r->itl, 5);
 	jsonw_obj_end(&w);
 	buf_putc(b, '\n');
-	if (fwrite(b->data, 1, b->len, e->jsonl) != b->len || fflush(e->jsonl) != 0)
+	if (fwrite(b->data, 1, b->len, e->jsonl) != b->len)
 		log_warn("writing request_level_metrics.jsonl failed: %s", strerror(errno));
+	/* rows are flushed in batches: here once the oldest unflushed row is EVAL_JSONL_FLUSH_NS old,
+	 * and from eval_tick (the runner calls it at least that often), at finalize and on signals */
+	int64_t now = clock_mono_ns();
+	if (!e->jsonl_pending++)
+		e->jsonl_pending_since_ns = now;
+	else if (now - e->jsonl_pending_since_ns >= EVAL_JSONL_FLUSH_NS)
+		eval_flush_jsonl(e);
 }
 
 static void add_sample(struct evaluator *e, enum eval_series s, double v)
@@ -788,6 +805,7 @@ void eval_tick(struct evaluator *e, int64_t now_ns)
 		fflush(e->trace);
 		e->trace_pending = 0;
 	}
+	eval_flush_jsonl(e);
 	if (!e->ecfg || !e->ecfg->stream_metrics || !e->dirty)
 		return;
 	double iv = e->ecfg->stream_metrics_interval > 0 ? e->ecfg->stream_metrics_interval : 5.0;

@@ -40,6 +40,9 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped);
 /* Periodic: with stream_metrics, rewrites summary_stats.json and the CSVs every
  * stream_metrics_interval seconds (when something changed); flushes the dispatch trace. */
+/* Rows of request_level_metrics.jsonl are written in batches; eval_tick flushes them. Call it at
+ * least every EVAL_JSONL_FLUSH_NS so that no row stays unflushed longer than about that. */
+#define EVAL_JSONL_FLUSH_NS 50000000LL
 void eval_tick(struct evaluator *e, int64_t now_ns);
 void eval_live_stats(const struct evaluator *e, struct eval_live *out);
 /* Writes every file. Returns 1 if all SLOs are met (or there are none), 0 if not, -1 on I/O error. */

@@ -282,6 +282,15 @@ static void run_on_signal_fd(struct ev_loop *loop, int fd, uint32_t events, void
 	}
 }
 
+/* Flushes batched output rows (request_level_metrics.jsonl, dispatch trace) at a bounded age. */
+static void run_on_flush(struct ev_loop *loop, void *ctx)
+{
+	struct run_state *st = ctx;
+	int64_t now = clock_mono_ns();
+	eval_tick(st->eval, now);
+	ev_timer_at(loop, now + EVAL_JSONL_FLUSH_NS, run_on_flush, st);
+}
+
 static void run_on_tick(struct ev_loop *loop, void *ctx)
 {
 	struct run_state *st = ctx;
@@ -449,6 +458,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		ev_timer_at(st.loop, st.start_ns + clock_s_to_ns((double)cfg.runtime.benchmark_timeout), run_on_timeout,
 			    &st);
 	ev_timer_at(st.loop, st.start_ns + RUN_TICK_NS, run_on_tick, &st);
+	ev_timer_at(st.loop, st.start_ns + EVAL_JSONL_FLUSH_NS, run_on_flush, &st);
 	if (runner_signal_pending()) {
 		st.signo = runner_signal_pending();
 		st.stopping = true;

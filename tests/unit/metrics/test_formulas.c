@@ -154,6 +154,60 @@ static void test_python_float_format(void **state)
 	fmt_eq(jsonw_py_round(111.9975080346934, 5), "111.99751");
 }
 
+/* the one-snprintf fast path of jsonw_double_round must print exactly what the general path
+ * (round, then shortest repr) prints, over many magnitudes and ndigits, and on exact ties */
+static void fast_eq(double v, int nd)
+{
+	char fast[48], slow[48];
+	size_t n = jsonw_format_round_fast(v, nd, fast);
+	jsonw_format_double(jsonw_py_round(v, nd), slow);
+	if (n) {
+		if (strcmp(fast, slow) != 0)
+			fail_msg("v=%.17g nd=%d fast=%s slow=%s", v, nd, fast, slow);
+	} else {
+		/* the fast path only declines zero or exponent-form results and out-of-range inputs */
+		assert_true(nd < 1 || nd > 5 || !(fabs(v) < 1e9) || fabs(jsonw_py_round(v, nd)) < 1e-4);
+	}
+}
+
+static void test_round_fast_path(void **state)
+{
+	(void)state;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	long tried = 0;
+	for (int i = 0; i < 400000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double mant = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+		int e = (int)(x % 19) - 9;                             /* 1e-9 .. 1e9 */
+		double v = mant * pow(10.0, e);
+		if (x & (1ull << 5))
+			v = -v;
+		fast_eq(v, 1 + (int)((x >> 7) % 5));
+		tried++;
+	}
+	/* short decimals, exact binary ties (x.5 at the last place) and boundaries */
+	for (int i = 0; i < 200000; i++) {
+		double v = (double)i / 1e5 + 0.000005;
+		fast_eq(v, 5);
+		fast_eq(-v, 5);
+		fast_eq((double)i / 64.0, 5); /* exact binary fractions with ties at 6 decimals */
+		fast_eq((double)i * 0.125, 2);
+	}
+	double edge[] = {0.0, -0.0, 1e-4, 4.9999e-6, 5e-6, 5.000001e-6, 999999999.999994, 999999999.999996,
+			 1e9, -1e9, 0.125, 2.5, 1e-10, 123.456785, 0.000015};
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+		for (int nd = 1; nd <= 5; nd++)
+			fast_eq(edge[i], nd);
+	assert_true(tried > 0);
+	char t[48];
+	assert_int_equal(jsonw_format_round_fast(111.9975080346934, 5, t), 9);
+	assert_string_equal(t, "111.99751");
+	assert_int_equal(jsonw_format_round_fast(2.0, 5, t), 3);
+	assert_string_equal(t, "2.0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_single_token_and_multi_token_chunks),
 		cmocka_unit_test(test_non_stream_ttfc),
 		cmocka_unit_test(test_python_float_format),
+		cmocka_unit_test(test_round_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
