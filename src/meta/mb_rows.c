@@ -16,7 +16,7 @@ static double mb_num(const cJSON *o, const char *k)
 	return j && cJSON_IsNumber(j) ? j->valuedouble : 0.0;
 }
 
-static char *mb_find_run_dir(const char *parent)
+char *mb_newest_run_dir(const char *parent)
 {
 	DIR *d = opendir(parent);
 	if (!d)
@@ -43,7 +43,7 @@ static char *mb_find_run_dir(const char *parent)
 int mb_rows_load(const char *parent_dir, struct mb_rows *out)
 {
 	memset(out, 0, sizeof *out);
-	out->run_dir = mb_find_run_dir(parent_dir);
+	out->run_dir = mb_newest_run_dir(parent_dir);
 	if (!out->run_dir)
 		return -1;
 	char *path = xasprintf("%s/metrics/request_level_metrics.jsonl", out->run_dir);

@@ -18,6 +18,9 @@ struct mb_rows {
 	char *run_dir; /* the benchmark run directory found under the parent */
 };
 
+/* The newest run directory (one holding metrics/) directly below parent; xmalloc'd, NULL if none. */
+char *mb_newest_run_dir(const char *parent);
+
 /* Finds the (single, newest) run directory under parent_dir and reads its rows. 0 or -1. */
 int mb_rows_load(const char *parent_dir, struct mb_rows *out);
 void mb_rows_free(struct mb_rows *r);

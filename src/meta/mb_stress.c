@@ -364,24 +364,17 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 				(*fails)++;
 	}
 	qsort(s->pts, s->n, sizeof s->pts[0], mb_cmp_point);
-	struct buf js, csv;
-	buf_init(&js);
-	buf_init(&csv);
-	struct jsonw w;
-	jsonw_init(&w, &js, 2);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "type");
-	jsonw_str(&w, "stress");
-	jsonw_key(&w, "traffic_mode");
-	jsonw_str(&w, m->traffic_mode);
-	jsonw_key(&w, "input_length");
-	jsonw_int(&w, m->input_length);
-	jsonw_key(&w, "output_length");
-	jsonw_int(&w, m->output_length);
-	jsonw_key(&w, "results");
-	jsonw_arr_begin(&w);
-	buf_puts(&csv, "concurrency,num_requests,duration_s,input_throughput_tps,output_throughput_tps,requests_per_s,"
-		       "e2e_p50_s,e2e_p99_s,ttfc_p50_s,ttfc_p99_s,tpot_p50_s,tpot_p99_s,interactivity_p50,run_dir\n");
+	struct mb_results res;
+	mb_results_begin(&res, "stress",
+			 "concurrency,num_requests,duration_s,input_throughput_tps,output_throughput_tps,requests_per_s,"
+			 "e2e_p50_s,e2e_p99_s,ttfc_p50_s,ttfc_p99_s,tpot_p50_s,tpot_p99_s,interactivity_p50,run_dir\n");
+	jsonw_key(&res.w, "traffic_mode");
+	jsonw_str(&res.w, m->traffic_mode);
+	jsonw_key(&res.w, "input_length");
+	jsonw_int(&res.w, m->input_length);
+	jsonw_key(&res.w, "output_length");
+	jsonw_int(&res.w, m->output_length);
+	mb_results_list_begin(&res);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct mb_stress_point *p = &s->pts[i];
 		struct {
@@ -398,32 +391,25 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 			 {"tpot_p50_s", p->tpot_p50_s},
 			 {"tpot_p99_s", p->tpot_p99_s},
 			 {"interactivity_p50", p->interactivity_p50}};
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "concurrency");
-		jsonw_int(&w, p->concurrency);
-		jsonw_key(&w, "num_requests");
-		jsonw_int(&w, (int64_t)p->num_requests);
-		buf_printf(&csv, "%lld,%zu", (long long)p->concurrency, p->num_requests);
+		jsonw_obj_begin(&res.w);
+		jsonw_key(&res.w, "concurrency");
+		jsonw_int(&res.w, p->concurrency);
+		jsonw_key(&res.w, "num_requests");
+		jsonw_int(&res.w, (int64_t)p->num_requests);
+		buf_printf(&res.csv, "%lld,%zu", (long long)p->concurrency, p->num_requests);
 		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
-			jsonw_key(&w, f[k].k);
-			jsonw_double(&w, f[k].v);
+			jsonw_key(&res.w, f[k].k);
+			jsonw_double(&res.w, f[k].v);
 			char tmp[48];
 			jsonw_format_double(f[k].v, tmp);
-			buf_printf(&csv, ",%s", tmp);
+			buf_printf(&res.csv, ",%s", tmp);
 		}
-		jsonw_key(&w, "run_dir");
-		jsonw_str(&w, p->run_dir);
-		jsonw_obj_end(&w);
-		buf_printf(&csv, ",%s\n", p->run_dir);
+		jsonw_key(&res.w, "run_dir");
+		jsonw_str(&res.w, p->run_dir);
+		jsonw_obj_end(&res.w);
+		buf_printf(&res.csv, ",%s\n", p->run_dir);
 	}
-	jsonw_arr_end(&w);
-	jsonw_obj_end(&w);
-	char *path = fs_path_join(run_dir, "stress_results.json");
-	fs_write_file(path, js.data, js.len);
-	free(path);
-	path = fs_path_join(run_dir, "stress_results.csv");
-	fs_write_file(path, csv.data, csv.len);
-	free(path);
+	mb_results_end(&res, run_dir, "stress_results.json", "stress_results.csv");
 	if (s->n >= 1) {
 		char *plots = fs_path_join(run_dir, "plots");
 		fs_mkdir_p(plots);
@@ -432,8 +418,6 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 	}
 	if (s->n == 0)
 		(*fails)++;
-	buf_free(&js);
-	buf_free(&csv);
 	free(s);
 	return 0;
 }

@@ -174,6 +174,36 @@ static void mb_write(const char *dir, const char *name, struct buf *b)
 	free(p);
 }
 
+void mb_results_begin(struct mb_results *r, const char *type, const char *csv_header)
+{
+	buf_init(&r->js);
+	buf_init(&r->csv);
+	jsonw_init(&r->w, &r->js, 2);
+	jsonw_obj_begin(&r->w);
+	jsonw_key(&r->w, "type");
+	jsonw_str(&r->w, type);
+	buf_puts(&r->csv, csv_header);
+}
+
+void mb_results_list_begin(struct mb_results *r)
+{
+	jsonw_key(&r->w, "results");
+	jsonw_arr_begin(&r->w);
+}
+
+/* Closes the JSON and writes both files into dir (dir NULL: only frees). */
+void mb_results_end(struct mb_results *r, const char *dir, const char *json_name, const char *csv_name)
+{
+	jsonw_arr_end(&r->w);
+	jsonw_obj_end(&r->w);
+	if (dir) {
+		mb_write(dir, json_name, &r->js);
+		mb_write(dir, csv_name, &r->csv);
+	}
+	buf_free(&r->js);
+	buf_free(&r->csv);
+}
+
 static void mb_stats_json(struct jsonw *w, const struct mb_stats *s)
 {
 	jsonw_obj_begin(w);
@@ -230,19 +260,11 @@ static int mb_prefill(struct mb_ctx *c)
 	}
 	free(bench_dir);
 
-	struct buf js, csv;
-	buf_init(&js);
-	buf_init(&csv);
-	struct jsonw w;
-	jsonw_init(&w, &js, 2);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "type");
-	jsonw_str(&w, "prefill");
-	jsonw_key(&w, "metric");
-	jsonw_str(&w, "ttfc");
-	jsonw_key(&w, "results");
-	jsonw_arr_begin(&w);
-	buf_puts(&csv, "input_length,mean_ms,p50_ms,p99_ms,min_ms,max_ms,count\n");
+	struct mb_results res;
+	mb_results_begin(&res, "prefill", "input_length,mean_ms,p50_ms,p99_ms,min_ms,max_ms,count\n");
+	jsonw_key(&res.w, "metric");
+	jsonw_str(&res.w, "ttfc");
+	mb_results_list_begin(&res);
 	size_t nl = m->n_input_lengths;
 	double *xs = xcalloc(nl, sizeof *xs), *mean = xcalloc(nl, sizeof *mean), *p50 = xcalloc(nl, sizeof *p50),
 	       *p99 = xcalloc(nl, sizeof *p99);
@@ -257,13 +279,13 @@ static int mb_prefill(struct mb_ctx *c)
 		mb_stats_of(vals, n, &s);
 		if ((int64_t)n != m->samples_per_length)
 			missing++;
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "input_length");
-		jsonw_int(&w, m->input_lengths[i]);
-		jsonw_key(&w, "ttfc");
-		mb_stats_json(&w, &s);
-		jsonw_obj_end(&w);
-		buf_printf(&csv, "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)m->input_lengths[i], s.mean * 1e3,
+		jsonw_obj_begin(&res.w);
+		jsonw_key(&res.w, "input_length");
+		jsonw_int(&res.w, m->input_lengths[i]);
+		jsonw_key(&res.w, "ttfc");
+		mb_stats_json(&res.w, &s);
+		jsonw_obj_end(&res.w);
+		buf_printf(&res.csv, "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)m->input_lengths[i], s.mean * 1e3,
 			   s.p50 * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
 		xs[i] = (double)m->input_lengths[i];
 		mean[i] = s.mean * 1e3;
@@ -272,10 +294,7 @@ static int mb_prefill(struct mb_ctx *c)
 		printf("  input %6lld tokens: TTFC mean %8.2f ms  p50 %8.2f ms  p99 %8.2f ms  (n=%zu)\n",
 		       (long long)m->input_lengths[i], s.mean * 1e3, s.p50 * 1e3, s.p99 * 1e3, s.count);
 	}
-	jsonw_arr_end(&w);
-	jsonw_obj_end(&w);
-	mb_write(c->run_dir, "prefill_results.json", &js);
-	mb_write(c->run_dir, "prefill_results.csv", &csv);
+	mb_results_end(&res, c->run_dir, "prefill_results.json", "prefill_results.csv");
 	if (nl >= 2) {
 		char *plots = fs_path_join(c->run_dir, "plots");
 		fs_mkdir_p(plots);
@@ -315,8 +334,6 @@ static int mb_prefill(struct mb_ctx *c)
 	free(p50);
 	free(p99);
 	free(vals);
-	buf_free(&js);
-	buf_free(&csv);
 	mb_rows_free(&rows);
 	return 0;
 }
@@ -335,19 +352,11 @@ static int mb_decode(struct mb_ctx *c)
 	}
 	size_t nb = m->n_batch_sizes, nl = m->n_input_lengths;
 	double *p50 = xcalloc(nb * nl, sizeof *p50), *p99 = xcalloc(nb * nl, sizeof *p99);
-	struct buf js, csv;
-	buf_init(&js);
-	buf_init(&csv);
-	struct jsonw w;
-	jsonw_init(&w, &js, 2);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "type");
-	jsonw_str(&w, "decode");
-	jsonw_key(&w, "metric");
-	jsonw_str(&w, "tbt");
-	jsonw_key(&w, "results");
-	jsonw_arr_begin(&w);
-	buf_puts(&csv, "batch_size,input_length,mean_ms,p50_ms,p99_ms,min_ms,max_ms,samples\n");
+	struct mb_results res;
+	mb_results_begin(&res, "decode", "batch_size,input_length,mean_ms,p50_ms,p99_ms,min_ms,max_ms,samples\n");
+	jsonw_key(&res.w, "metric");
+	jsonw_str(&res.w, "tbt");
+	mb_results_list_begin(&res);
 	int rc = 0;
 	if (!m->skip_validation && !m->validate_only)
 		printf("decode validation:\n");
@@ -397,15 +406,15 @@ static int mb_decode(struct mb_ctx *c)
 				rc = 1;
 			}
 			free(sub);
-			jsonw_obj_begin(&w);
-			jsonw_key(&w, "batch_size");
-			jsonw_int(&w, bs);
-			jsonw_key(&w, "input_length");
-			jsonw_int(&w, il);
-			jsonw_key(&w, "tbt");
-			mb_stats_json(&w, &s);
-			jsonw_obj_end(&w);
-			buf_printf(&csv, "%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)bs, (long long)il,
+			jsonw_obj_begin(&res.w);
+			jsonw_key(&res.w, "batch_size");
+			jsonw_int(&res.w, bs);
+			jsonw_key(&res.w, "input_length");
+			jsonw_int(&res.w, il);
+			jsonw_key(&res.w, "tbt");
+			mb_stats_json(&res.w, &s);
+			jsonw_obj_end(&res.w);
+			buf_printf(&res.csv, "%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)bs, (long long)il,
 				   s.mean * 1e3, s.median * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
 			p50[li * nb + bi] = s.median * 1e3;
 			p99[li * nb + bi] = s.p99 * 1e3;
@@ -430,11 +439,8 @@ static int mb_decode(struct mb_ctx *c)
 			mb_rows_free(&rows);
 		}
 	}
-	jsonw_arr_end(&w);
-	jsonw_obj_end(&w);
 	if (!m->validate_only) {
-		mb_write(c->run_dir, "decode_results.json", &js);
-		mb_write(c->run_dir, "decode_results.csv", &csv);
+		mb_results_end(&res, c->run_dir, "decode_results.json", "decode_results.csv");
 		char *plots = fs_path_join(c->run_dir, "plots");
 		fs_mkdir_p(plots);
 		double *xs = xcalloc(nb, sizeof *xs);
@@ -461,10 +467,10 @@ static int mb_decode(struct mb_ctx *c)
 		free(xs);
 		free(plots);
 	}
+	if (m->validate_only)
+		mb_results_end(&res, NULL, NULL, NULL);
 	free(p50);
 	free(p99);
-	buf_free(&js);
-	buf_free(&csv);
 	return rc;
 }
 

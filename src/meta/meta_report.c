@@ -15,6 +15,7 @@
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
+#include "meta/mb_rows.h"
 
 #define REPORT_MAX_COLS 256
 
@@ -101,31 +102,6 @@ static void report_add_run(struct report_col *cols, size_t *n, const char *run_d
 	report_load_rows(c);
 }
 
-/* Newest run directory directly below dir, or NULL. */
-static char *report_newest_run(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return NULL;
-	char *best = NULL;
-	time_t best_t = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *sub = xasprintf("%s/%s", dir, e->d_name);
-		struct stat st;
-		if (report_is_run(sub) && stat(sub, &st) == 0 && (!best || st.st_mtime >= best_t)) {
-			free(best);
-			best = xstrdup(sub);
-			best_t = st.st_mtime;
-		}
-		free(sub);
-	}
-	closedir(d);
-	return best;
-}
-
 static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 {
 	if (report_is_run(arg)) {
@@ -151,7 +127,7 @@ static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 		cJSON_Delete(m);
 		return 0;
 	}
-	char *newest = report_newest_run(arg);
+	char *newest = mb_newest_run_dir(arg);
 	if (newest) {
 		report_add_run(cols, n, newest, arg);
 		free(newest);

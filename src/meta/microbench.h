@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "config/config_types.h"
+#include "core/buf.h"
+#include "core/jsonw.h"
 #include "meta/mb_rows.h"
 
 struct server_handle;
@@ -19,6 +21,15 @@ void mb_base_config(const struct cfg_microbench *m, const char *output_dir, stru
 int64_t mb_decode_output_tokens(int64_t samples, int64_t batch, int64_t input_len, int64_t chunk);
 /* tbc_in_window_stats of a decode_window_metrics.json text (seconds). 0 or -1. */
 int mb_decode_window_stats(const char *json_text, struct mb_stats *out);
+
+/* The results JSON/CSV of a microbenchmark: {"type": <type>, <caller's keys>, "results": [...]}. */
+struct mb_results {
+	struct buf js, csv;
+	struct jsonw w;
+};
+void mb_results_begin(struct mb_results *r, const char *type, const char *csv_header);
+void mb_results_list_begin(struct mb_results *r); /* writes "results": [ */
+void mb_results_end(struct mb_results *r, const char *dir, const char *json_name, const char *csv_name);
 
 /* Stress levels. */
 size_t mb_stress_range_levels(int64_t lo, int64_t hi, int64_t points, int64_t *out, size_t cap);
