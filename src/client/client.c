@@ -79,6 +79,7 @@ struct client {
 
 	CURLM *multi;
 	uint64_t timer_id;        /* curl's timeout timer; 0 = none */
+	int64_t timer_deadline_ns; /* its deadline */
 	uint64_t kick_id;         /* timer starting deferred requests; 0 = none */
 	int in_action;            /* > 0 while inside curl_multi_socket_action (curl callbacks) */
 	char *url_chat, *url_completions;
@@ -512,13 +513,18 @@ static int client_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	(void)multi;
 	struct client *c = userp;
-	if (c->timer_id) {
+	/* Re-arming the loop's timer costs a timerfd_settime each time the earliest deadline moves:
+	 * keep a pending timer that fires no later than curl asks (an early or unneeded expiry only
+	 * makes curl re-check its timeouts and ask again). */
+	if (timeout_ms < 0)
+		return 0; /* the pending timer, if any, fires once more: harmless */
+	int64_t want = clock_mono_ns() + (int64_t)timeout_ms * 1000000LL;
+	if (c->timer_id && c->timer_deadline_ns <= want)
+		return 0;
+	if (c->timer_id)
 		ev_timer_cancel(c->loop, c->timer_id);
-		c->timer_id = 0;
-	}
-	if (timeout_ms >= 0)
-		c->timer_id = ev_timer_at(c->loop, clock_mono_ns() + (int64_t)timeout_ms * 1000000LL,
-					  client_on_timer, c);
+	c->timer_id = ev_timer_at(c->loop, want, client_on_timer, c);
+	c->timer_deadline_ns = want;
 	return 0;
 }
 
@@ -900,13 +906,9 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 		return 0;
 	}
 	/* drive it right away (connect or send on a pooled connection); completions found here are
-	 * handed over from the loop, never from inside client_submit */
-	int running = 0;
-	c->in_action++;
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	c->in_action--;
-	if (!c->kick_id)
-		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+	 * queued and handed over from the loop (client_check_info asks for a kick only then), never
+	 * from inside client_submit */
+	client_action(c, CURL_SOCKET_TIMEOUT, 0);
 	return 0;
 }
 

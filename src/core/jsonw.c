@@ -6,6 +6,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "e+05" / "e-310" as printf's "e%c%02d" writes it; returns the end. */
+static char *jsonw_put_exp(char *o, int e)
+{
+	*o++ = 'e';
+	*o++ = e < 0 ? '-' : '+';
+	unsigned u = (unsigned)(e < 0 ? -e : e);
+	if (u >= 100)
+		*o++ = (char)('0' + u / 100);
+	*o++ = (char)('0' + u / 10 % 10);
+	*o++ = (char)('0' + u % 10);
+	*o = '\0';
+	return o;
+}
+
+/* Writes into tmp the shortest of the 15-, 16- and 17-digit "%.*e" forms of v that reads back as v,
+ * with a single snprintf: the 15- and 16-digit forms are rounded from the correctly rounded
+ * 17-digit one. That double rounding is exact unless the dropped digits are exactly a tie
+ * ("5", "50"), which may hide which side of the midpoint v lies on: then it returns false and the
+ * caller formats with printf for each length. */
+static bool jsonw_shortest_from17(double v, char *tmp)
+{
+	char s17[40];
+	int n = snprintf(s17, sizeof s17, "%.16e", v);
+	if (n <= 0 || n >= (int)sizeof s17)
+		return false;
+	const char *p = s17;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	char d[17];
+	int nd = 0;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && nd < 17)
+			d[nd++] = *p;
+	if (nd != 17 || *p != 'e')
+		return false;
+	int exp10 = atoi(p + 1);
+	for (int prec = 15; prec <= 16; prec++) {
+		bool tie = d[prec] == '5';
+		for (int i = prec + 1; i < 17 && tie; i++)
+			tie = d[i] == '0';
+		if (tie)
+			return false;
+		char r[17];
+		memcpy(r, d, (size_t)prec);
+		int e = exp10;
+		if (d[prec] >= '5') {
+			int i = prec - 1;
+			while (i >= 0 && r[i] == '9')
+				r[i--] = '0';
+			if (i >= 0) {
+				r[i]++;
+			} else {
+				r[0] = '1'; /* 9.99..e+E -> 1.00..e+(E+1) */
+				e++;
+			}
+		}
+		char *o = tmp;
+		if (neg)
+			*o++ = '-';
+		*o++ = r[0];
+		*o++ = '.';
+		memcpy(o, r + 1, (size_t)prec - 1);
+		o += prec - 1;
+		jsonw_put_exp(o, e);
+		if (strtod(tmp, NULL) == v)
+			return true;
+	}
+	memcpy(tmp, s17, (size_t)n + 1);
+	return true;
+}
+
 size_t jsonw_format_double(double v, char *out)
 {
 	if (isnan(v))
@@ -20,12 +92,13 @@ size_t jsonw_format_double(double v, char *out)
 	 * 15, 16, 17 digits and stripping trailing zeros below gives Python's repr with at most
 	 * three snprintf/strtod rounds instead of up to seventeen. */
 	char tmp[40];
-	int prec;
-	/* (subnormals have fewer significant bits: search every length for them) */
-	for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-		if (prec == 17 || strtod(tmp, NULL) == v)
-			break;
+	if (fabs(v) < DBL_MIN || !jsonw_shortest_from17(v, tmp)) {
+		/* (subnormals have fewer significant bits: search every length for them) */
+		for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+			snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+			if (prec == 17 || strtod(tmp, NULL) == v)
+				break;
+		}
 	}
 	/* tmp = [-]d[.ddd]e[+-]XX */
 	char digits[24];
@@ -81,7 +154,7 @@ sci:
 		for (size_t i = 1; i < nd; i++)
 			*o++ = digits[i];
 	}
-	o += sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+	o = jsonw_put_exp(o, exp10);
 	return (size_t)(o - out);
 }
 
@@ -237,7 +310,16 @@ void jsonw_str(struct jsonw *w, const char *s)
 void jsonw_int(struct jsonw *w, int64_t v)
 {
 	jsonw_before_value(w);
-	buf_printf(w->out, "%lld", (long long)v);
+	char tmp[24];
+	char *e = tmp + sizeof tmp, *p = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	buf_append(w->out, p, (size_t)(e - p));
 }
 
 void jsonw_double(struct jsonw *w, double v)

@@ -233,11 +233,17 @@ int eval_write_chrome_trace(struct evaluator *e)
 		if (r->n_tbc > 0) {
 			for (size_t j = 0; j < r->n_tbc; j++) {
 				double g = r5(e->tbc_all.v[r->tbc_off + j]);
-				char name[32];
-				snprintf(name, sizeof name, "T%zu", j + 1);
+				char name[32], *ne = name + sizeof name, *np = ne;
+				*--np = '\0';
+				size_t k = j + 1;
+				do {
+					*--np = (char)('0' + k % 10);
+					k /= 10;
+				} while (k);
+				*--np = 'T';
 				jsonw_obj_begin(&w);
 				jsonw_key(&w, "name");
-				jsonw_str(&w, name);
+				jsonw_strn(&w, np, (size_t)(ne - np - 1));
 				jsonw_key(&w, "cat");
 				jsonw_str(&w, "decode");
 				jsonw_key(&w, "ph");

@@ -1,7 +1,10 @@
 #include "metrics/pct.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -9,10 +12,71 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Order-preserving map of a double's bits to an unsigned key (negative: all bits flipped;
+ * positive: sign bit set). */
+static inline uint64_t pct_key(uint64_t u) { return (u >> 63) ? ~u : u | ((uint64_t)1 << 63); }
+static inline uint64_t pct_unkey(uint64_t k) { return (k >> 63) ? k & ~((uint64_t)1 << 63) : ~k; }
+
+#define PCT_RADIX_BITS 11
+#define PCT_RADIX_SIZE (1u << PCT_RADIX_BITS)
+
+/* Stable LSD radix sort of the keys (the same order as the stable merge sort qsort uses for
+ * distinct values; equal values are identical, except -0.0 vs 0.0 which the caller excludes). */
+static bool pct_radix_sort(double *v, size_t n)
+{
+	uint64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+	size_t *cnt = malloc(PCT_RADIX_SIZE * sizeof *cnt);
+	if (!a || !b || !cnt) {
+		free(a);
+		free(b);
+		free(cnt);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+		memcpy(&u, &v[i], sizeof u);
+		a[i] = pct_key(u);
+	}
+	for (unsigned shift = 0; shift < 64; shift += PCT_RADIX_BITS) {
+		memset(cnt, 0, PCT_RADIX_SIZE * sizeof *cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & (PCT_RADIX_SIZE - 1)]++;
+		if (cnt[(a[0] >> shift) & (PCT_RADIX_SIZE - 1)] == n)
+			continue; /* every key has the same digit here */
+		size_t sum = 0;
+		for (size_t d = 0; d < PCT_RADIX_SIZE; d++) {
+			size_t c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i] >> shift) & (PCT_RADIX_SIZE - 1)]++] = a[i];
+		uint64_t *t = a;
+		a = b;
+		b = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u = pct_unkey(a[i]);
+		memcpy(&v[i], &u, sizeof u);
+	}
+	free(a);
+	free(b);
+	free(cnt);
+	return true;
+}
+
 void pct_sort(double *v, size_t n)
 {
-	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_double);
+	if (n < 2)
+		return;
+	if (n >= 512) {
+		bool plain = true; /* no NaN and no -0.0 (whose order next to 0.0 qsort keeps as given) */
+		for (size_t i = 0; i < n && plain; i++)
+			plain = !isnan(v[i]) && !(v[i] == 0.0 && signbit(v[i]));
+		if (plain && pct_radix_sort(v, n))
+			return;
+	}
+	qsort(v, n, sizeof *v, cmp_double);
 }
 
 double pct_linear_sorted(const double *v, size_t n, double q)

@@ -1,6 +1,9 @@
 /* Per-request metric formulas (veeksha_reference.md 5.1) with hand-computed inputs, and the
  * Python float formatting the files rely on. */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
 
 #include "core/jsonw.h"
+#include "metrics/pct.h"
 #include "metrics/eval_internal.h"
 #include "metrics/record.h"
 
@@ -152,6 +156,21 @@ static void test_python_float_format(void **state)
 	fmt_eq(5619.999999999996, "5619.999999999996");
 	fmt_eq(jsonw_py_round(0.098216471, 5), "0.09822");
 	fmt_eq(jsonw_py_round(111.9975080346934, 5), "111.99751");
+	fmt_eq(1e-310, "1e-310");
+	fmt_eq(-2.5e+300, "-2.5e+300");
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 0);
+	jsonw_arr_begin(&w);
+	jsonw_int(&w, INT64_MIN);
+	jsonw_int(&w, 0);
+	jsonw_int(&w, -5);
+	jsonw_int(&w, INT64_MAX);
+	jsonw_arr_end(&w);
+	buf_putc(&b, '\0');
+	assert_string_equal(b.data, "[-9223372036854775808, 0, -5, 9223372036854775807]");
+	buf_free(&b);
 }
 
 /* the one-snprintf fast path of jsonw_double_round must print exactly what the general path
@@ -208,6 +227,165 @@ static void test_round_fast_path(void **state)
 	assert_string_equal(t, "2.0");
 }
 
+/* the formatter before its single-snprintf fast path (three snprintf + strtod rounds), kept here as
+ * the reference the fast path must match byte for byte */
+static size_t ref_format_double(double v, char *out)
+{
+	if (isnan(v))
+		return (size_t)sprintf(out, "NaN");
+	if (isinf(v))
+		return (size_t)sprintf(out, v > 0 ? "Infinity" : "-Infinity");
+	if (v == 0.0)
+		return (size_t)sprintf(out, signbit(v) ? "-0.0" : "0.0");
+
+	/* Shortest round-trip digits. If some k <= 15 digit decimal reads back as v, the correctly
+	 * rounded 15-digit form is that decimal zero-padded (15-digit spacing > 2 ulp), so trying
+	 * 15, 16, 17 digits and stripping trailing zeros below gives Python's repr with at most
+	 * three snprintf/strtod rounds instead of up to seventeen. */
+	char tmp[40];
+	int prec;
+	/* (subnormals have fewer significant bits: search every length for them) */
+	for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+		if (prec == 17 || strtod(tmp, NULL) == v)
+			break;
+	}
+	/* tmp = [-]d[.ddd]e[+-]XX */
+	char digits[24];
+	size_t nd = 0;
+	const char *p = tmp;
+	bool neg = false;
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	int exp10 = atoi(p + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+
+	char *o = out;
+	if (neg)
+		*o++ = '-';
+	if (exp10 >= -5 && exp10 < 16) {
+		if (exp10 >= 0) {
+			for (int i = 0; i <= exp10; i++)
+				*o++ = (size_t)i < nd ? digits[i] : '0';
+			*o++ = '.';
+			if ((size_t)exp10 + 1 < nd) {
+				for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+					*o++ = digits[i];
+			} else {
+				*o++ = '0';
+			}
+		} else {
+			*o++ = '0';
+			*o++ = '.';
+			for (int i = 0; i < -exp10 - 1; i++)
+				*o++ = '0';
+			for (size_t i = 0; i < nd; i++)
+				*o++ = digits[i];
+		}
+		/* Python switches to exponent form below 1e-4 */
+		if (exp10 < -4) {
+			o = out + (neg ? 1 : 0);
+			goto sci;
+		}
+		*o = '\0';
+		return (size_t)(o - out);
+	}
+sci:
+	*o++ = digits[0];
+	if (nd > 1) {
+		*o++ = '.';
+		for (size_t i = 1; i < nd; i++)
+			*o++ = digits[i];
+	}
+	o += sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+	return (size_t)(o - out);
+}
+
+static void test_format_double_matches_reference(void **state)
+{
+	(void)state;
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+	char got[48], want[48];
+	for (int i = 0; i < 300000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		switch (i % 4) {
+		case 0: /* any finite bit pattern */
+			memcpy(&v, &x, sizeof v);
+			if (!isfinite(v))
+				continue;
+			break;
+		case 1: /* timestamps-like magnitudes */
+			v = (double)(x >> 11) / 9007199254740992.0 * pow(10.0, (int)(x % 13) - 3);
+			break;
+		case 2: /* short decimals and their sums (ties, carries) */
+			v = (double)(x % 100000000) / 1e5 + (double)((x >> 40) % 1000) * 1e6;
+			break;
+		default: /* near powers of ten: 9.999...e+E carries */
+			v = pow(10.0, (int)(x % 40) - 20) * (1.0 - (double)(x >> 54) * 1e-16);
+			break;
+		}
+		jsonw_format_double(v, got);
+		ref_format_double(v, want);
+		if (strcmp(got, want) != 0)
+			fail_msg("v=%a got=%s want=%s", v, got, want);
+	}
+	double edge[] = {0.1, 0.3, 1e23, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 9.999999999999999e22,
+			 123456789012345680.0, 0.5, 1234567.8900000001, 99999999999999.99, 0.09999999999999999};
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+		jsonw_format_double(edge[i], got);
+		ref_format_double(edge[i], want);
+		assert_string_equal(got, want);
+	}
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* pct_sort (radix sort for large arrays) gives exactly what qsort gives */
+static void test_pct_sort_matches_qsort(void **state)
+{
+	(void)state;
+	uint64_t x = 0x853c49e6748fea9bull;
+	size_t sizes[] = {0, 1, 2, 511, 512, 513, 5000, 100000};
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t n = sizes[k];
+		double *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			switch (x % 5) {
+			case 0: a[i] = (double)(x % 7); break;                         /* many duplicates */
+			case 1: a[i] = -(double)(x >> 11) / 9007199254740992.0; break; /* negatives */
+			case 2: a[i] = 0.0; break;
+			case 3: a[i] = (double)(x >> 11) * 1e-3; break;
+			default: a[i] = ldexp((double)(x >> 40), (int)(x % 200) - 100); break;
+			}
+		}
+		memcpy(b, a, n * sizeof *a);
+		pct_sort(a, n);
+		if (n > 1)
+			qsort(b, n, sizeof *b, ref_cmp);
+		if (n)
+			assert_memory_equal(a, b, n * sizeof *a);
+		free(a);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +394,8 @@ int main(void)
 		cmocka_unit_test(test_non_stream_ttfc),
 		cmocka_unit_test(test_python_float_format),
 		cmocka_unit_test(test_round_fast_path),
+		cmocka_unit_test(test_format_double_matches_reference),
+		cmocka_unit_test(test_pct_sort_matches_qsort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
