@@ -240,7 +240,8 @@ def fidelity_point(veeksha, conc, quick):
             except ValueError:
                 continue
             rid = str(e.get("request_id"))
-            ts = [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
+            # sim --emit-log: "chunk_mono_ns" (older logs: "chunks")
+            ts = e.get("chunk_mono_ns") or [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
             server[rid] = ts
         diffs = []
         for l in open(chunk_log):
