@@ -197,7 +197,438 @@ static void oai_fill_error(const cJSON *err, struct oai_event *ev)
 	snprintf(ev->error_msg, sizeof ev->error_msg, "%s", msg && *msg ? msg : "Unknown error");
 }
 
+/* ---- fast path: the common streaming chunk without cJSON ----
+ * A strict, allocation-free scanner for plain documents: it either extracts exactly what the cJSON
+ * path would, or declines (OAI_FAST_NO) and the cJSON path decides. It declines on anything it
+ * does not fully handle: escapes in strings or keys, control bytes, error objects, usage values
+ * other than small non-negative integers, nesting deeper than 32, trailing bytes. */
+enum { OAI_FAST_OK = 0, OAI_FAST_NO = 1 };
+
+struct oai_scan {
+	const char *p, *end;
+};
+
+struct oai_strv {
+	bool seen;          /* the key appeared (the first occurrence counts, as in cJSON) */
+	const char *s;      /* NULL when that first value is not a string */
+	size_t n;
+};
+
+struct oai_msgv {
+	bool seen, is_obj;
+	struct oai_strv content, reasoning_content, reasoning;
+};
+
+static void oai_ws(struct oai_scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+/* at '"': the raw bytes of a string without escapes */
+static int oai_scan_str(struct oai_scan *sc, const char **s, size_t *n)
+{
+	const char *q = ++sc->p;
+	while (q < sc->end && *q != '"') {
+		unsigned char c = (unsigned char)*q;
+		if (c == '\\' || c < 0x20)
+			return OAI_FAST_NO;
+		q++;
+	}
+	if (q >= sc->end)
+		return OAI_FAST_NO;
+	*s = sc->p;
+	*n = (size_t)(q - sc->p);
+	sc->p = q + 1;
+	return OAI_FAST_OK;
+}
+
+static int oai_skip(struct oai_scan *sc, int depth);
+
+/* at '{': calls on_key for each key with the scanner at its value; on_key consumes the value */
+typedef int (*oai_key_fn)(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth);
+
+static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void *ctx)
+{
+	if (depth > 32)
+		return OAI_FAST_NO;
+	sc->p++;
+	oai_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		return OAI_FAST_OK;
+	}
+	for (;;) {
+		oai_ws(sc);
+		if (sc->p >= sc->end || *sc->p != '"')
+			return OAI_FAST_NO;
+		const char *k;
+		size_t kn;
+		if (oai_scan_str(sc, &k, &kn))
+			return OAI_FAST_NO;
+		oai_ws(sc);
+		if (sc->p >= sc->end || *sc->p != ':')
+			return OAI_FAST_NO;
+		sc->p++;
+		oai_ws(sc);
+		if (sc->p >= sc->end)
+			return OAI_FAST_NO;
+		if ((on_key ? on_key(sc, k, kn, ctx, depth + 1) : oai_skip(sc, depth + 1)) != OAI_FAST_OK)
+			return OAI_FAST_NO;
+		oai_ws(sc);
+		if (sc->p >= sc->end)
+			return OAI_FAST_NO;
+		if (*sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (*sc->p == '}') {
+			sc->p++;
+			return OAI_FAST_OK;
+		}
+		return OAI_FAST_NO;
+	}
+}
+
+static bool oai_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int oai_skip_num(struct oai_scan *sc)
+{
+	const char *q = sc->p;
+	if (q < sc->end && *q == '-')
+		q++;
+	if (q >= sc->end || !oai_digit(*q))
+		return OAI_FAST_NO;
+	if (*q == '0')
+		q++;
+	else
+		while (q < sc->end && oai_digit(*q))
+			q++;
+	if (q < sc->end && *q == '.') {
+		q++;
+		if (q >= sc->end || !oai_digit(*q))
+			return OAI_FAST_NO;
+		while (q < sc->end && oai_digit(*q))
+			q++;
+	}
+	if (q < sc->end && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (q < sc->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= sc->end || !oai_digit(*q))
+			return OAI_FAST_NO;
+		while (q < sc->end && oai_digit(*q))
+			q++;
+	}
+	sc->p = q;
+	return OAI_FAST_OK;
+}
+
+static int oai_lit(struct oai_scan *sc, const char *lit, size_t n)
+{
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
+		return OAI_FAST_NO;
+	sc->p += n;
+	return OAI_FAST_OK;
+}
+
+static int oai_skip(struct oai_scan *sc, int depth)
+{
+	if (depth > 32 || sc->p >= sc->end)
+		return OAI_FAST_NO;
+	switch (*sc->p) {
+	case '"': {
+		const char *s;
+		size_t n;
+		return oai_scan_str(sc, &s, &n);
+	}
+	case '{':
+		return oai_scan_obj(sc, depth, NULL, NULL);
+	case '[':
+		sc->p++;
+		oai_ws(sc);
+		if (sc->p < sc->end && *sc->p == ']') {
+			sc->p++;
+			return OAI_FAST_OK;
+		}
+		for (;;) {
+			oai_ws(sc);
+			if (oai_skip(sc, depth + 1))
+				return OAI_FAST_NO;
+			oai_ws(sc);
+			if (sc->p >= sc->end)
+				return OAI_FAST_NO;
+			if (*sc->p == ',') {
+				sc->p++;
+				continue;
+			}
+			if (*sc->p == ']') {
+				sc->p++;
+				return OAI_FAST_OK;
+			}
+			return OAI_FAST_NO;
+		}
+	case 't': return oai_lit(sc, "true", 4);
+	case 'f': return oai_lit(sc, "false", 5);
+	case 'n': return oai_lit(sc, "null", 4);
+	default: return oai_skip_num(sc);
+	}
+}
+
+static bool oai_key_is(const char *k, size_t kn, const char *name)
+{
+	size_t n = strlen(name);
+	return kn == n && memcmp(k, name, n) == 0;
+}
+
+/* a string-or-not value for a key whose first occurrence counts */
+static int oai_take_str(struct oai_scan *sc, struct oai_strv *v, int depth)
+{
+	if (v->seen)
+		return oai_skip(sc, depth);
+	v->seen = true;
+	if (*sc->p == '"')
+		return oai_scan_str(sc, &v->s, &v->n);
+	return oai_skip(sc, depth);
+}
+
+static int oai_on_msg_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_msgv *m = ctx;
+	if (oai_key_is(k, kn, "content"))
+		return oai_take_str(sc, &m->content, depth);
+	if (oai_key_is(k, kn, "reasoning_content"))
+		return oai_take_str(sc, &m->reasoning_content, depth);
+	if (oai_key_is(k, kn, "reasoning"))
+		return oai_take_str(sc, &m->reasoning, depth);
+	return oai_skip(sc, depth);
+}
+
+static int oai_take_msg(struct oai_scan *sc, struct oai_msgv *m, int depth)
+{
+	if (m->seen)
+		return oai_skip(sc, depth);
+	m->seen = true;
+	if (*sc->p != '{')
+		return oai_skip(sc, depth);
+	m->is_obj = true;
+	return oai_scan_obj(sc, depth, oai_on_msg_key, m);
+}
+
+struct oai_choicev {
+	struct oai_msgv delta, message;
+	struct oai_strv text, finish_reason;
+};
+
+static int oai_on_choice_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_choicev *c = ctx;
+	if (oai_key_is(k, kn, "delta"))
+		return oai_take_msg(sc, &c->delta, depth);
+	if (oai_key_is(k, kn, "message"))
+		return oai_take_msg(sc, &c->message, depth);
+	if (oai_key_is(k, kn, "text"))
+		return oai_take_str(sc, &c->text, depth);
+	if (oai_key_is(k, kn, "finish_reason"))
+		return oai_take_str(sc, &c->finish_reason, depth);
+	return oai_skip(sc, depth);
+}
+
+struct oai_usagev {
+	bool p_seen, c_seen;
+	int64_t prompt, completion; /* -1 = not a number */
+};
+
+/* usage numbers: plain non-negative integers below 1e15 (else the cJSON path decides) */
+static int oai_take_int(struct oai_scan *sc, bool *seen, int64_t *out, int depth)
+{
+	if (*seen)
+		return oai_skip(sc, depth);
+	*seen = true;
+	char c = *sc->p;
+	if (c == '-' || oai_digit(c)) {
+		const char *q = sc->p;
+		int64_t v = 0;
+		int nd = 0;
+		while (q < sc->end && oai_digit(*q) && nd < 16) {
+			v = v * 10 + (*q - '0');
+			q++;
+			nd++;
+		}
+		if (nd == 0 || nd > 15 || (nd > 1 && *sc->p == '0') ||
+		    (q < sc->end && (*q == '.' || *q == 'e' || *q == 'E' || oai_digit(*q))))
+			return OAI_FAST_NO;
+		*out = v;
+		sc->p = q;
+		return OAI_FAST_OK;
+	}
+	*out = -1;
+	return oai_skip(sc, depth);
+}
+
+static int oai_on_usage_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_usagev *u = ctx;
+	if (oai_key_is(k, kn, "prompt_tokens"))
+		return oai_take_int(sc, &u->p_seen, &u->prompt, depth);
+	if (oai_key_is(k, kn, "completion_tokens"))
+		return oai_take_int(sc, &u->c_seen, &u->completion, depth);
+	return oai_skip(sc, depth);
+}
+
+struct oai_topv {
+	bool choices_seen, usage_seen, usage_is_obj, object_seen, have_c0;
+	struct oai_choicev c0;
+	struct oai_usagev usage;
+};
+
+static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_topv *t = ctx;
+	if (oai_key_is(k, kn, "error")) {
+		if (*sc->p != 'n')
+			return OAI_FAST_NO; /* an error object: the cJSON path */
+		return oai_skip(sc, depth);
+	}
+	if (oai_key_is(k, kn, "object") && !t->object_seen) {
+		t->object_seen = true;
+		const char *s;
+		size_t n;
+		if (*sc->p != '"')
+			return oai_skip(sc, depth);
+		if (oai_scan_str(sc, &s, &n))
+			return OAI_FAST_NO;
+		return n == 5 && memcmp(s, "error", 5) == 0 ? OAI_FAST_NO : OAI_FAST_OK;
+	}
+	if (oai_key_is(k, kn, "choices") && !t->choices_seen) {
+		t->choices_seen = true;
+		if (*sc->p != '[')
+			return oai_skip(sc, depth);
+		/* the first element is choices[0]; the rest are only validated */
+		sc->p++;
+		oai_ws(sc);
+		if (sc->p < sc->end && *sc->p == ']') {
+			sc->p++;
+			return OAI_FAST_OK;
+		}
+		bool first = true;
+		for (;;) {
+			oai_ws(sc);
+			if (sc->p >= sc->end)
+				return OAI_FAST_NO;
+			int rc;
+			if (first && *sc->p == '{') {
+				t->have_c0 = true;
+				rc = oai_scan_obj(sc, depth + 1, oai_on_choice_key, &t->c0);
+			} else {
+				rc = oai_skip(sc, depth + 1);
+			}
+			if (rc)
+				return OAI_FAST_NO;
+			first = false;
+			oai_ws(sc);
+			if (sc->p >= sc->end)
+				return OAI_FAST_NO;
+			if (*sc->p == ',') {
+				sc->p++;
+				continue;
+			}
+			if (*sc->p == ']') {
+				sc->p++;
+				return OAI_FAST_OK;
+			}
+			return OAI_FAST_NO;
+		}
+	}
+	if (oai_key_is(k, kn, "usage") && !t->usage_seen) {
+		t->usage_seen = true;
+		if (*sc->p != '{')
+			return oai_skip(sc, depth);
+		t->usage_is_obj = true;
+		return oai_scan_obj(sc, depth, oai_on_usage_key, &t->usage);
+	}
+	return oai_skip(sc, depth);
+}
+
+static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
+{
+	struct oai_scan sc = {json, json + len};
+	struct oai_topv t;
+	memset(&t, 0, sizeof t);
+	t.usage.prompt = t.usage.completion = -1;
+	oai_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{')
+		return OAI_FAST_NO;
+	if (oai_scan_obj(&sc, 1, oai_on_top_key, &t))
+		return OAI_FAST_NO;
+	oai_ws(&sc);
+	if (sc.p != sc.end)
+		return OAI_FAST_NO;
+	/* the strings are copied, NUL-terminated, into ev->inl (the cJSON path handles longer ones) */
+	ev->tree = NULL;
+	ev->content = ev->reasoning = ev->finish_reason = NULL;
+	ev->content_len = ev->reasoning_len = 0;
+	ev->has_usage = false;
+	ev->prompt_tokens = ev->completion_tokens = -1;
+	ev->is_error = false;
+	ev->error_code = 0;
+	ev->error_msg[0] = '\0';
+	if (t.have_c0) {
+		const struct oai_msgv *d = t.c0.delta.is_obj ? &t.c0.delta : t.c0.message.is_obj ? &t.c0.message : NULL;
+		if (d) {
+			ev->content = d->content.s;
+			ev->content_len = d->content.n;
+			ev->reasoning = d->reasoning_content.s;
+			ev->reasoning_len = d->reasoning_content.n;
+			if (!ev->reasoning) {
+				ev->reasoning = d->reasoning.s;
+				ev->reasoning_len = d->reasoning.n;
+			}
+		}
+		if (!ev->content) {
+			ev->content = t.c0.text.s;
+			ev->content_len = t.c0.text.n;
+		}
+		ev->finish_reason = t.c0.finish_reason.s;
+		size_t need = (ev->content ? ev->content_len + 1 : 0) + (ev->reasoning ? ev->reasoning_len + 1 : 0) +
+			      (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0);
+		if (need > sizeof ev->inl)
+			return OAI_FAST_NO;
+		char *o = ev->inl;
+		if (ev->content) {
+			memcpy(o, ev->content, ev->content_len);
+			o[ev->content_len] = '\0';
+			ev->content = o;
+			o += ev->content_len + 1;
+		}
+		if (ev->reasoning) {
+			memcpy(o, ev->reasoning, ev->reasoning_len);
+			o[ev->reasoning_len] = '\0';
+			ev->reasoning = o;
+			o += ev->reasoning_len + 1;
+		}
+		if (ev->finish_reason) {
+			memcpy(o, ev->finish_reason, t.c0.finish_reason.n);
+			o[t.c0.finish_reason.n] = '\0';
+			ev->finish_reason = o;
+		}
+	}
+	if (t.usage_is_obj) {
+		ev->prompt_tokens = t.usage.prompt;
+		ev->completion_tokens = t.usage.completion;
+		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
+	}
+	return OAI_FAST_OK;
+}
+
 int oai_parse(const char *json, size_t len, struct oai_event *ev)
+{
+	if (oai_parse_fast(json, len, ev) == OAI_FAST_OK)
+		return OAI_PARSE_OK;
+	return oai_parse_cjson(json, len, ev);
+}
+
+int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->prompt_tokens = ev->completion_tokens = -1;
@@ -256,7 +687,7 @@ void oai_error_message(const char *body, size_t len, char *msg, size_t msg_len)
 		return;
 	msg[0] = '\0';
 	struct oai_event ev;
-	if (body && len && oai_parse(body, len, &ev) == OAI_PARSE_OK) {
+	if (body && len && oai_parse_cjson(body, len, &ev) == OAI_PARSE_OK) {
 		bool got = false;
 		if (ev.is_error && strcmp(ev.error_msg, "Unknown error") != 0) {
 			snprintf(msg, msg_len, "%s", ev.error_msg);

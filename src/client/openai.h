@@ -56,12 +56,17 @@ struct oai_event {
 	bool is_error;
 	int error_code;             /* error.code when an integer (or a numeric string), else 400 */
 	char error_msg[256];
+	/* storage of content/reasoning/finish_reason when parsed without cJSON (short chunks) */
+	char inl[480];
 };
 
 enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1 };
 /* Parse one JSON document. Returns OAI_PARSE_INVALID when it is not a JSON object. */
 int oai_parse(const char *json, size_t len, struct oai_event *ev);
 void oai_event_clear(struct oai_event *ev);
+/* The same with cJSON only (oai_parse first tries an allocation-free scanner for plain chunks and
+ * falls back to this); exposed for the differential test. */
+int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev);
 
 /* Extract a human-readable error message from an HTTP error body (JSON error object, "message",
  * "detail", or the body text itself, truncated). */

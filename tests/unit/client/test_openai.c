@@ -230,9 +230,93 @@ static void test_error_message(void **state)
 	assert_string_equal(m, "");
 }
 
+static void same_str(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (!a || !b) {
+		assert_true(a == b);
+		return;
+	}
+	assert_int_equal(an, bn);
+	assert_memory_equal(a, b, an);
+}
+
+static void diff_one(const char *s, size_t n)
+{
+	struct oai_event f, c;
+	int rf = oai_parse(s, n, &f);
+	int rc = oai_parse_cjson(s, n, &c);
+	assert_int_equal(rf, rc);
+	if (rf == OAI_PARSE_OK) {
+		same_str(f.content, f.content_len, c.content, c.content_len);
+		same_str(f.reasoning, f.reasoning_len, c.reasoning, c.reasoning_len);
+		if (f.finish_reason || c.finish_reason) {
+			assert_non_null(f.finish_reason);
+			assert_non_null(c.finish_reason);
+			assert_string_equal(f.finish_reason, c.finish_reason);
+		}
+		assert_int_equal(f.has_usage, c.has_usage);
+		assert_int_equal(f.prompt_tokens, c.prompt_tokens);
+		assert_int_equal(f.completion_tokens, c.completion_tokens);
+		assert_int_equal(f.is_error, c.is_error);
+		assert_int_equal(f.error_code, c.error_code);
+		assert_string_equal(f.error_msg, c.error_msg);
+		oai_event_clear(&f);
+	}
+	if (rc == OAI_PARSE_OK)
+		oai_event_clear(&c);
+}
+
+/* the cJSON-free fast path extracts exactly what cJSON does, on typical chunks and on mutations */
+static void test_fast_path_matches_cjson(void **state)
+{
+	(void)state;
+	const char *docs[] = {
+		"{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+		"\"delta\":{\"role\":\"assistant\",\"content\":\"Hi there\"},\"finish_reason\":null}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+		"\"completion_tokens\":64,\"total_tokens\":76}}",
+		"{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.5}}",
+		"{\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"length\"}, {\"text\":\"x\"}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\",\"reasoning_content\":\"r\"}}]}",
+		"{\"choices\":[{\"delta\":5,\"message\":{\"content\":\"m\",\"reasoning\":\"z\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":null},\"text\":\"t\"}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"esc\\n\\u00e9\"}}]}",
+		"{\"error\":{\"message\":\"bad\",\"code\":429}}",
+		"{\"object\":\"error\",\"message\":\"x\",\"code\":400}",
+		"{\"error\":null,\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}",
+		"{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":0}}",
+		"{\"usage\":{\"prompt_tokens\":01,\"completion_tokens\":7}}",
+		"{\"usage\":null,\"choices\":[{\"delta\":{\"content\":\"\\u00\"}}]}",
+		"  {\"a\":[1,2,{\"b\":[true,false,null,-0.5e+3]}],\"choices\":[{\"delta\":{\"content\":\"\xc3\xa9\"}}]}  ",
+		"[1,2]",
+		"{\"choices\":[{\"delta\":{\"content\":\"trailing\"}}]} x",
+	};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+		diff_one(docs[i], strlen(docs[i]));
+	/* mutations: truncations and byte replacements of every document */
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	const char repl[] = "{}[]\",:\\0123456789-+.eEtrufalsn \t\x01\xc3";
+	char m[512];
+	for (int it = 0; it < 40000; it++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		const char *d = docs[x % (sizeof docs / sizeof docs[0])];
+		size_t n = strlen(d);
+		memcpy(m, d, n);
+		size_t at = (size_t)(x >> 8) % n;
+		if (x & 0x10000)
+			n = at; /* truncate */
+		else
+			m[at] = repl[(x >> 20) % (sizeof repl - 1)];
+		diff_one(m, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_path_matches_cjson),
 		cmocka_unit_test(test_chat_body),        cmocka_unit_test(test_chat_min_and_additional),
 		cmocka_unit_test(test_completions_body), cmocka_unit_test(test_router_body),
 		cmocka_unit_test(test_parse_events),     cmocka_unit_test(test_error_message),
