@@ -6,6 +6,8 @@ BUILD_DIR=${1:-build-fuzz}
 SECONDS_EACH=${2:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 shopt -s nullglob
+# Known leaks inside system libraries only (see the file).
+export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 n=0
 for bin in "$BUILD_DIR"/fuzz_*; do
   [ -x "$bin" ] || continue
