@@ -86,6 +86,9 @@ struct client {
 	char *auth_header;        /* NULL when no API key */
 	struct curl_slist *resolve;
 	size_t pool_size;         /* CURLMOPT_MAXCONNECTS currently set */
+	size_t pool_floor;        /* never shrink below (16, or what client_set_pool_size asked) */
+	size_t win_peak;          /* most transfers in flight during the current window */
+	int64_t win_start_ns;     /* start of that window (pool shrink policy) */
 
 	struct creq *active;      /* in flight (started) */
 	struct creq *deferred_head, *deferred_tail;
@@ -423,6 +426,8 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 
 static void client_want_kick(struct client *c);
 
+static void client_pool_policy(struct client *c);
+
 static void client_check_info(struct client *c)
 {
 	CURLMsg *msg;
@@ -439,6 +444,7 @@ static void client_check_info(struct client *c)
 			continue;
 		client_list_del(&c->active, r);
 		c->n_active--;
+		client_pool_policy(c);
 		/* hand the record over after the current batch of socket events: chunks of other streams
 		 * that are already readable get stamped before token counting and the done callback */
 		r->rec->completed_ns = clock_mono_ns();
@@ -641,12 +647,36 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	return c;
 }
 
-void client_set_pool_size(struct client *c, size_t n)
+static void client_pool_set(struct client *c, size_t n)
 {
-	if (n <= c->pool_size)
-		return;
 	c->pool_size = n;
 	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)n);
+}
+
+void client_set_pool_size(struct client *c, size_t n)
+{
+	if (n > c->pool_floor)
+		c->pool_floor = n;
+	if (n > c->pool_size)
+		client_pool_set(c, n);
+}
+
+/* The pool grows with the transfers in flight; after a burst it shrinks again to twice the peak of
+ * the last second (curl then closes the oldest idle connections as they come back). Without that
+ * a transient stall leaves thousands of idle connections that curl walks on every request
+ * (connection lookup, handle removal), which made the client fall further behind for good. */
+static void client_pool_policy(struct client *c)
+{
+	int64_t now = clock_mono_ns();
+	if (now - c->win_start_ns < 1000000000LL)
+		return;
+	size_t target = 2 * c->win_peak;
+	if (target < c->pool_floor)
+		target = c->pool_floor;
+	if (target < c->pool_size / 2)
+		client_pool_set(c, target);
+	c->win_peak = c->n_active;
+	c->win_start_ns = now;
 }
 
 const char *client_url(const struct client *c, const struct wl_request *req)
@@ -788,7 +818,9 @@ static int client_prepare(struct client *c, struct creq *r)
 static int client_start(struct client *c, struct creq *r)
 {
 	if (c->n_active + 1 > c->pool_size)
-		client_set_pool_size(c, c->pool_size * 2 > c->n_active + 1 ? c->pool_size * 2 : c->n_active + 1);
+		client_pool_set(c, c->pool_size * 2 > c->n_active + 1 ? c->pool_size * 2 : c->n_active + 1);
+	if (c->n_active + 1 > c->win_peak)
+		c->win_peak = c->n_active + 1;
 	r->rec->sent_ns = clock_mono_ns();
 	CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
 	if (mc != CURLM_OK) {
