@@ -22,7 +22,15 @@ def free_port():
     return p
 
 
+# VK_BENCH_RT=1: also run the pinned processes with SCHED_FIFO priority 10 (chrt; needs root or
+# CAP_SYS_NICE), so that other processes on a shared machine cannot preempt them for a CFS time
+# slice (~3-4 ms), which otherwise dominates the dispatch-lateness p99 on a loaded box.
+RT = os.environ.get("VK_BENCH_RT") == "1" and shutil.which("chrt") is not None
+
+
 def pin(cpu, argv):
+    if RT:
+        argv = ["chrt", "-f", "10"] + argv
     return (["taskset", "-c", str(cpu)] + argv) if PIN else argv
 
 
