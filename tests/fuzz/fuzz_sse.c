@@ -32,13 +32,32 @@ static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 	d->bytes += ev->data_len;
 	(void)sse_is_done(ev->data, ev->data_len);
 	if (d->decode) {
-		struct oai_event oe;
-		if (oai_parse(ev->data, ev->data_len, &oe) == OAI_PARSE_OK) {
+		struct oai_event oe, ce;
+		int rf = oai_parse(ev->data, ev->data_len, &oe);
+		int rc = oai_parse_cjson(ev->data, ev->data_len, &ce);
+		/* the allocation-free chunk scanner must agree with the cJSON path */
+		if (rf != rc)
+			abort();
+		if (rf == OAI_PARSE_OK) {
 			if (oe.content && strlen(oe.content) != oe.content_len)
 				abort();
 			if (oe.is_error && oe.error_msg[0] == '\0')
 				abort();
+			if (!oe.content != !ce.content || oe.content_len != ce.content_len ||
+			    (oe.content && memcmp(oe.content, ce.content, oe.content_len) != 0))
+				abort();
+			if (!oe.reasoning != !ce.reasoning || oe.reasoning_len != ce.reasoning_len ||
+			    (oe.reasoning && memcmp(oe.reasoning, ce.reasoning, oe.reasoning_len) != 0))
+				abort();
+			if (!oe.finish_reason != !ce.finish_reason ||
+			    (oe.finish_reason && strcmp(oe.finish_reason, ce.finish_reason) != 0))
+				abort();
+			if (oe.has_usage != ce.has_usage || oe.prompt_tokens != ce.prompt_tokens ||
+			    oe.completion_tokens != ce.completion_tokens || oe.is_error != ce.is_error ||
+			    oe.error_code != ce.error_code || strcmp(oe.error_msg, ce.error_msg) != 0)
+				abort();
 			oai_event_clear(&oe);
+			oai_event_clear(&ce);
 		}
 		char msg[64];
 		oai_error_message(ev->data, ev->data_len, msg, sizeof msg);
