@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ struct ev_loop {
 	size_t n_heap, cap_heap;
 	uint64_t next_seq;
 	int64_t armed_ns;          /* deadline the timerfd is armed for; INT64_MAX = disarmed */
+	bool use_pwait2;           /* epoll_pwait2 available: timers need no timerfd */
 
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
@@ -269,7 +271,6 @@ uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, 
 	t->heap_pos = (int32_t)loop->n_heap;
 	loop->n_heap++;
 	ev_heap_up(loop, loop->n_heap - 1);
-	ev_timerfd_arm(loop);
 	return ((uint64_t)t->gen << 32) | (uint64_t)(slot + 1);
 }
 
@@ -286,7 +287,6 @@ void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
 		return;
 	ev_heap_remove(loop, slot);
 	ev_slot_free(loop, slot);
-	ev_timerfd_arm(loop);
 }
 
 /* Run timers due at loop->now_ns that existed before this call (timers added by callbacks wait for
@@ -307,7 +307,6 @@ static void ev_run_timers(struct ev_loop *loop)
 		/* callbacks may have taken more time; keep the cached clock honest */
 		loop->now_ns = clock_mono_ns();
 	}
-	ev_timerfd_arm(loop);
 }
 
 /* ---- signals ---- */
@@ -385,6 +384,9 @@ struct ev_loop *ev_loop_create(void)
 	loop->epfd = loop->tfd = loop->wakefd = loop->sigfd = -1;
 	sigemptyset(&loop->sigmask);
 	loop->armed_ns = INT64_MAX;
+	loop->use_pwait2 = true;
+	/* wake-ups within ~1 us of the deadline instead of the default 50 us timer slack */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	atomic_init(&loop->stop, false);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -424,20 +426,49 @@ int64_t ev_now_ns(struct ev_loop *loop) { return loop->now_ns; }
 
 #define EV_BATCH 64
 
-int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
+/* Wait for events for at most timeout_ns (< 0: forever). Timers are armed lazily here, once per
+ * wait, instead of on every ev_timer_at/cancel: epoll_pwait2 takes a nanosecond timeout, so no
+ * timerfd_settime syscall is needed at all (the timerfd is the fallback for kernels without
+ * epoll_pwait2). */
+static int ev_wait(struct ev_loop *loop, struct epoll_event *evs, int64_t timeout_ns, int64_t max_wait_ns)
 {
-	struct epoll_event evs[EV_BATCH];
+	if (loop->use_pwait2) {
+		struct timespec ts, *tp = NULL;
+		if (timeout_ns >= 0) {
+			ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+			ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+			tp = &ts;
+		}
+		int n = epoll_pwait2(loop->epfd, evs, EV_BATCH, tp, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		loop->use_pwait2 = false;
+	}
+	ev_timerfd_arm(loop);
 	int timeout_ms;
-	loop->now_ns = clock_mono_ns();
-	if (loop->n_heap && loop->timers[loop->heap[0]].deadline_ns <= loop->now_ns)
-		timeout_ms = 0; /* due timers (e.g. added by a callback after the last run) */
+	if (timeout_ns == 0)
+		timeout_ms = 0;
 	else if (max_wait_ns < 0)
 		timeout_ms = -1;
 	else
-		timeout_ms = (int)((max_wait_ns + 999999) / 1000000 > 0x7fffffff
-					   ? 0x7fffffff
-					   : (max_wait_ns + 999999) / 1000000);
-	int n = epoll_wait(loop->epfd, evs, EV_BATCH, timeout_ms);
+		timeout_ms = (int)((max_wait_ns + 999999) / 1000000 > 0x7fffffff ? 0x7fffffff
+										 : (max_wait_ns + 999999) / 1000000);
+	return epoll_wait(loop->epfd, evs, EV_BATCH, timeout_ms);
+}
+
+int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
+{
+	struct epoll_event evs[EV_BATCH];
+	loop->now_ns = clock_mono_ns();
+	int64_t next = loop->n_heap ? loop->timers[loop->heap[0]].deadline_ns : INT64_MAX;
+	int64_t timeout_ns;
+	if (next <= loop->now_ns)
+		timeout_ns = 0; /* due timers (e.g. added by a callback after the last run) */
+	else if (next == INT64_MAX)
+		timeout_ns = max_wait_ns;
+	else
+		timeout_ns = max_wait_ns >= 0 && max_wait_ns < next - loop->now_ns ? max_wait_ns : next - loop->now_ns;
+	int n = ev_wait(loop, evs, timeout_ns, max_wait_ns);
 	loop->now_ns = clock_mono_ns();
 	if (n < 0) {
 		if (errno == EINTR)
