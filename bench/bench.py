@@ -181,7 +181,7 @@ def rate_point(veeksha, rate, output, seconds):
 
 def scenario_rate(veeksha, quick):
     out = {}
-    for output, ladder in ((64, [1000, 2000, 5000, 7500, 10000]), (1, [2000, 5000, 10000, 15000, 20000])):
+    for output, ladder in ((64, [1000, 2000, 3000, 4000, 5000, 7500]), (1, [2000, 5000, 7500, 10000, 15000])):
         if quick:
             ladder = ladder[:2]
         pts = []
