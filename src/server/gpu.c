@@ -466,8 +466,20 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 	for (size_t j = 0; j < ng; j++)
 		if (gpu_is_free_mem(&g[j]))
 			cand[nc++] = g[j].index;
-	if (pick_walk(cand, nc, req->n, req->contiguous, take_lease, drop_lease, (void *)req->job, l->ids,
-		      l->fds) == 0) {
+	/* One allocation at a time on this host: without this, two processes taking per-GPU locks one by
+	 * one can split a block between them (A gets 1,2 and leaves B the non-adjacent 0 and 3). The
+	 * per-GPU leases stay the source of truth; this lock only serialises the picking. */
+	char *alloc_path = xasprintf("%s/alloc.lock", gpu_lock_dir());
+	int alloc_fd = open(alloc_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	free(alloc_path);
+	if (alloc_fd >= 0)
+		while (flock(alloc_fd, LOCK_EX) != 0 && errno == EINTR) {
+		}
+	int picked = pick_walk(cand, nc, req->n, req->contiguous, take_lease, drop_lease, (void *)req->job, l->ids,
+			       l->fds);
+	if (alloc_fd >= 0)
+		close(alloc_fd); /* releases the allocation lock */
+	if (picked == 0) {
 		free(cand);
 		free(g);
 		return 0;
