@@ -360,16 +360,23 @@ static void add_common_tail(struct argv_vec *av, const struct cfg_server *s, con
 	}
 }
 
-static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
+/* "-m <module> <model flag> M --host H --port P": the start of every Python engine's argv. */
+static void push_engine_head(struct argv_vec *av, const struct cfg_server *s, const char *module,
+			     const char *model_flag)
 {
 	av_push(av, "-m");
-	av_push(av, "vllm.entrypoints.openai.api_server");
-	av_push(av, "--model");
+	av_push(av, module);
+	av_push(av, model_flag);
 	av_push(av, s->model ? s->model : "");
 	av_push(av, "--host");
 	av_push(av, s->host ? s->host : "");
 	av_push(av, "--port");
 	av_push_own(av, xasprintf("%lld", (long long)s->port));
+}
+
+static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
+{
+	push_engine_head(av, s, "vllm.entrypoints.openai.api_server", "--model");
 	av_push(av, "--api-key");
 	av_push(av, s->api_key ? s->api_key : "");
 	add_common_tail(av, s, "--max-model-len");
@@ -402,14 +409,7 @@ static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const st
 
 static void build_sglang(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
 {
-	av_push(av, "-m");
-	av_push(av, "sglang.launch_server");
-	av_push(av, "--model-path");
-	av_push(av, s->model ? s->model : "");
-	av_push(av, "--host");
-	av_push(av, s->host ? s->host : "");
-	av_push(av, "--port");
-	av_push_own(av, xasprintf("%lld", (long long)s->port));
+	push_engine_head(av, s, "sglang.launch_server", "--model-path");
 	/* deliberate difference: the reference never passes the key to SGLang */
 	if (s->api_key && *s->api_key) {
 		av_push(av, "--api-key");
@@ -447,14 +447,7 @@ static void build_sglang(struct argv_vec *av, const struct cfg_server *s, const 
 
 static void build_vajra(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
 {
-	av_push(av, "-m");
-	av_push(av, "vajra_server.server");
-	av_push(av, "--model");
-	av_push(av, s->model ? s->model : "");
-	av_push(av, "--host");
-	av_push(av, s->host ? s->host : "");
-	av_push(av, "--port");
-	av_push_own(av, xasprintf("%lld", (long long)s->port));
+	push_engine_head(av, s, "vajra_server.server", "--model");
 	if (s->tensor_parallel_size > 1) {
 		av_push(av, "--tensor-parallel-size");
 		av_push_own(av, xasprintf("%lld", (long long)s->tensor_parallel_size));
