@@ -16,6 +16,7 @@
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "meta/mb_rows.h"
+#include "runner/sweep_summary.h"
 
 #define REPORT_MAX_COLS 256
 
@@ -90,15 +91,9 @@ static void report_add_run(struct report_col *cols, size_t *n, const char *run_d
 	memset(c, 0, sizeof *c);
 	c->label = xstrdup(label);
 	c->run_dir = xstrdup(run_dir);
-	char *p = xasprintf("%s/metrics/summary_stats.json", run_dir);
-	c->summary = report_json(p);
-	free(p);
-	p = xasprintf("%s/metrics/throughput_metrics.json", run_dir);
-	c->throughput = report_json(p);
-	free(p);
-	p = xasprintf("%s/metrics/slo_results.json", run_dir);
-	c->slo = report_json(p);
-	free(p);
+	c->summary = sweep_read_metrics_json(run_dir, "summary_stats.json");
+	c->throughput = sweep_read_metrics_json(run_dir, "throughput_metrics.json");
+	c->slo = sweep_read_metrics_json(run_dir, "slo_results.json");
 	report_load_rows(c);
 }
 

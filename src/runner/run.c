@@ -220,7 +220,6 @@ static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_reque
 	if (st->chunk_log)
 		run_chunk_log(st, rec);
 	eval_record_completed(st->eval, rec, true);
-	traffic_on_advance(st->traffic, req->id);
 	traffic_on_complete(st->traffic, req->id, now, rec->success, rec->text ? rec->text : "");
 	run_rec_put(st, rec);
 	run_request_pump(st);
