@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "client/client_tokcount.h"
 #include "client/openai.h"
 #include "client/sse.h"
 #include "core/buf.h"
@@ -98,6 +99,16 @@ struct client {
 
 	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
 	char *cancel_why;         /* cancel requested from inside a curl callback: done from the loop */
+
+	/* token counting by the server's /tokenize (client_use_server_count) */
+	struct client_tokcount *tc;
+	struct creq *counting;    /* records waiting for their counts */
+	size_t n_counting;
+	uint64_t tc_records, tc_failed, tc_cancelled;
+	bool tc_warned;
+	uint32_t *tc_w;           /* scratch for the per-chunk split */
+	int32_t *tc_out;
+	size_t tc_cap;
 };
 
 /* ---- global init ---- */
@@ -319,6 +330,127 @@ static void client_count_tokens(struct creq *r)
 	}
 }
 
+/* ---- counting with the server's /tokenize (docs/CLIENT.md "Token counting") ---- */
+
+static void client_hand_over(struct creq *r);
+
+/* Texts of a job, in this order: prompt, each history message (chat), and, when the response had
+ * no usage, the output text and the reasoning text. */
+static void client_count_remote(struct creq *r)
+{
+	struct client *c = r->c;
+	const struct wl_request *req = r->req;
+	struct client_tokcount_job *job = client_tokcount_job_new(r);
+	const char *p = req->prompt_text ? req->prompt_text : "";
+	client_tokcount_job_add(job, p, strlen(p));
+	if (r->chat)
+		for (size_t i = 0; i < req->n_history; i++) {
+			const char *h = req->history[i].content;
+			client_tokcount_job_add(job, h, h ? strlen(h) : 0);
+		}
+	if (r->usage_completion < 0) {
+		client_tokcount_job_add(job, r->rec->text, r->rec->text_len);
+		client_tokcount_job_add(job, r->reasoning.data, r->reasoning.len);
+	}
+	client_list_add(&c->counting, r);
+	c->n_counting++;
+	client_tokcount_submit(c->tc, job);
+}
+
+/* Chunks the server gave no count for share total minus the counted ones, in proportion to the
+ * approximation's count of their text (at least 1 each). */
+static void client_split_chunks(struct creq *r, int64_t total)
+{
+	struct client *c = r->c;
+	struct rec_record *rec = r->rec;
+	size_t n = r->n_segs < rec->n_chunks ? r->n_segs : rec->n_chunks;
+	if (n > c->tc_cap) {
+		c->tc_w = xrealloc(c->tc_w, n * sizeof *c->tc_w);
+		c->tc_out = xrealloc(c->tc_out, n * sizeof *c->tc_out);
+		c->tc_cap = n;
+	}
+	size_t k = 0, t0 = 0, r0 = 0;
+	int64_t known = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t t1 = r->segs[i].text_end, r1 = r->segs[i].reasoning_end;
+		if (rec->chunks[i].tokens == 0)
+			c->tc_w[k++] = (uint32_t)(tok_count(tok_approx(), rec->text + t0, t1 - t0) +
+						  tok_count(tok_approx(), r->reasoning.data + r0, r1 - r0));
+		else
+			known += rec->chunks[i].tokens;
+		t0 = t1;
+		r0 = r1;
+	}
+	if (!k)
+		return;
+	client_tokcount_split(c->tc_w, k, total > known ? total - known : 0, c->tc_out);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rec->chunks[i].tokens == 0)
+			rec->chunks[i].tokens = c->tc_out[k++];
+}
+
+static void client_on_counts(void *ctx, void *owner, const int64_t *counts, size_t n, const char *why)
+{
+	struct client *c = ctx;
+	struct creq *r = owner;
+	struct rec_record *rec = r->rec;
+	const struct wl_request *req = r->req;
+	client_list_del(&c->counting, r);
+	c->n_counting--;
+	c->tc_records++;
+	size_t need = 1 + (r->chat ? req->n_history : 0) + (r->usage_completion < 0 ? 2 : 0);
+	if (!counts || n != need) {
+		if (why && strcmp(why, "cancelled") == 0) {
+			c->tc_cancelled++;
+		} else {
+			c->tc_failed++;
+			if (!c->tc_warned) {
+				c->tc_warned = true;
+				log_warn("tokenizer: counting with %s failed (%s); such records are counted with the "
+					 "whitespace-word approximation (reported at the end of the run)",
+					 client_tokcount_url(c->tc), why ? why : "wrong number of counts");
+			}
+		}
+		client_count_tokens(r);
+		client_hand_over(r);
+		return;
+	}
+	size_t k = 0;
+	rec->num_delta_prompt_tokens = counts[k++];
+	int64_t total = rec->num_delta_prompt_tokens;
+	if (r->chat)
+		for (size_t i = 0; i < req->n_history; i++)
+			total += counts[k++];
+	rec->num_total_prompt_tokens = total;
+	if (r->usage_completion >= 0) {
+		rec->num_output_tokens = r->usage_completion;
+		rec->usage_from_server = true;
+	} else {
+		rec->num_output_tokens = counts[k] + counts[k + 1];
+		rec->usage_from_server = false;
+	}
+	client_split_chunks(r, rec->num_output_tokens);
+	client_hand_over(r);
+}
+
+int client_use_server_count(struct client *c, const char *url, char *err, size_t err_len)
+{
+	if (c->tc) {
+		snprintf(err, err_len, "server counting is already on");
+		return -1;
+	}
+	c->tc = client_tokcount_create(url, c->cfg, c->loop, client_on_counts, c, err, err_len);
+	return c->tc ? 0 : -1;
+}
+
+void client_server_count_stats(const struct client *c, uint64_t *records, uint64_t *failed, uint64_t *cancelled)
+{
+	*records = c->tc_records;
+	*failed = c->tc_failed;
+	*cancelled = c->tc_cancelled;
+}
+
 static void client_map_curl_error(struct creq *r, CURLcode res, const char *errbuf)
 {
 	char m[256];
@@ -410,7 +542,19 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 	}
 	/* what the server sent when it answered, else what was asked for */
 	rec->is_stream = r->headers_seen ? r->is_sse : c->cfg->stream;
+	if (transferred && c->tc) {
+		client_count_remote(r); /* handed over when the counts arrive (client_on_counts) */
+		return;
+	}
 	client_count_tokens(r);
+	client_hand_over(r);
+}
+
+/* Final status into the record, then hand it over through done. */
+static void client_hand_over(struct creq *r)
+{
+	struct client *c = r->c;
+	struct rec_record *rec = r->rec;
 	if (r->err_kind == REC_OK) {
 		rec->success = true;
 		rec->error_kind = REC_OK;
@@ -944,7 +1088,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	return 0;
 }
 
-size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred + c->n_fin; }
+size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred + c->n_fin + c->n_counting; }
 
 uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
 
@@ -985,14 +1129,19 @@ void client_cancel_all(struct client *c, const char *why)
 		client_complete(r, false, CURLE_OK, NULL);
 		r = next;
 	}
+	/* records waiting for server counts: counted ones keep them, the others are counted locally */
+	client_tokcount_cancel_all(c->tc);
 }
 
 void client_free(struct client *c)
 {
 	if (!c)
 		return;
-	if (c->active || c->deferred_head || c->fin_head)
+	if (c->active || c->deferred_head || c->fin_head || c->counting)
 		client_cancel_all(c, "Client shut down");
+	client_tokcount_free(c->tc);
+	free(c->tc_w);
+	free(c->tc_out);
 	if (c->timer_id)
 		ev_timer_cancel(c->loop, c->timer_id);
 	if (c->kick_id)

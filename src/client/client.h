@@ -44,6 +44,16 @@ void client_cancel_all(struct client *c, const char *why);
 /* Cancels what is still in flight (through done), then frees. Not from inside client callbacks. */
 void client_free(struct client *c);
 
+/* Count tokens with the server's /tokenize endpoint at url (from client_tokcount_probe(), see
+ * client/client_tokcount.h) instead of the client's tokenizer: each finished request's texts go to a
+ * counting thread and its record is handed over (done) when the counts come back; the loop never
+ * waits. Records whose counts fail, or that are cancelled while waiting, are counted with the
+ * client's tokenizer. Call on the loop's thread before submitting. Returns 0, or -1 with err. */
+int client_use_server_count(struct client *c, const char *url, char *err, size_t err_len);
+/* Records counted through the server so far, how many of them failed, and how many were cancelled
+ * while waiting (both of these were counted with the client's tokenizer). */
+void client_server_count_stats(const struct client *c, uint64_t *records, uint64_t *failed, uint64_t *cancelled);
+
 /* Keep-alive pool: at least n idle connections are kept (CURLMOPT_MAXCONNECTS). The pool also
  * grows automatically to the number of requests in flight. */
 void client_set_pool_size(struct client *c, size_t n);

@@ -25,6 +25,7 @@
 #include "runner/rundir.h"
 #include "server/server.h"
 #include "tokenizer/tokenizer.h"
+#include "client/client_tokcount.h"
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
 
@@ -352,6 +353,40 @@ static void run_forward_tokenizer(struct cfg_benchmark *cfg)
 	}
 }
 
+/* Resolution step 3 (docs/TOKENIZER.md): no tokenizer file was found (and none was configured), so
+ * ask the server's /tokenize endpoint. Returns the tokenizer name for summary_stats.json
+ * ("server:<url>") when the server counts, else NULL. Prompts are still built with tok. */
+static char *run_server_count(const struct cfg_benchmark *cfg, struct client *client, const struct tok *tok)
+{
+	if (!tok_is_approx(tok) || (cfg->client.tokenizer && *cfg->client.tokenizer))
+		return NULL;
+	char err[768] = "";
+	char *url = client_tokcount_probe(&cfg->client, NULL, err, sizeof err);
+	if (!url || client_use_server_count(client, url, err, sizeof err) != 0) {
+		log_warn("tokenizer: the server offers no usable /tokenize endpoint (%s); token counts use the "
+			 "whitespace-word approximation", err);
+		free(url);
+		return NULL;
+	}
+	log_warn("tokenizer: token counts come from the server's tokenizer (%s); prompt lengths are approximate "
+		 "targets (built with the whitespace-word approximation, see docs/TOKENIZER.md)", url);
+	char *name = xasprintf("server:%s", url);
+	free(url);
+	return name;
+}
+
+/* Records the server could not count were counted with the approximation: say how many. */
+static void run_server_count_report(struct client *client, const char *name)
+{
+	uint64_t records, failed, cancelled;
+	client_server_count_stats(client, &records, &failed, &cancelled);
+	if (failed || cancelled)
+		log_warn("tokenizer: %llu of %llu records were counted with the whitespace-word approximation instead "
+			 "of %s (%llu failed /tokenize calls, %llu cancelled while waiting for their counts)",
+			 (unsigned long long)(failed + cancelled), (unsigned long long)records, name,
+			 (unsigned long long)failed, (unsigned long long)cancelled);
+}
+
 static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *server, char *err, size_t err_len)
 {
 	if (server) {
@@ -452,6 +487,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		out->exit_code = 2;
 		goto out_loop;
 	}
+	char *count_name = run_server_count(&cfg, st.client, tok);
 	{
 		size_t want = 1024;
 		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT)
@@ -477,7 +513,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		st.first_ready = true;
 	}
 	st.start_ns = clock_mono_ns();
-	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, tok_name(tok));
+	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, count_name ? count_name : tok_name(tok));
 	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
 	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
 
@@ -528,7 +564,10 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 	traffic_free(st.traffic);
 	eval_free(st.eval);
+	if (count_name)
+		run_server_count_report(st.client, count_name);
 	client_free(st.client);
+	free(count_name);
 out_loop:
 	for (size_t i = 0; i < st.n_free; i++) {
 		rec_free(st.free_recs[i]);
