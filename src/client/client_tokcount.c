@@ -500,6 +500,8 @@ void client_tokcount_cancel_all(struct client_tokcount *tc)
 		return;
 	pthread_mutex_lock(&tc->mu);
 	struct client_tokcount_job *fin = tc->done_head, *todo = tc->todo_head, *cur = tc->current;
+	if (cur && cur->abandoned)
+		cur = NULL; /* already delivered by an earlier cancellation */
 	tc->done_head = tc->done_tail = NULL;
 	tc->todo_head = tc->todo_tail = NULL;
 	void *cur_owner = NULL;

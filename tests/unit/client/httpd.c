@@ -235,6 +235,23 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n");
 		return 0;
 	}
+	if (!strcmp(scenario, "tok") || !strcmp(scenario, "tok_nocount")) {
+		/* vLLM-style /tokenize: "count" = bytes of the (unescaped ASCII) "prompt" string */
+		const char *p = strstr(body, "\"prompt\":\"");
+		size_t n = 0;
+		if (p) {
+			p += 10;
+			while (p[n] && p[n] != '"')
+				n++;
+		}
+		char out[128];
+		if (!strcmp(scenario, "tok"))
+			snprintf(out, sizeof out, "{\"count\":%zu,\"max_model_len\":8192,\"tokens\":[]}", n);
+		else
+			snprintf(out, sizeof out, "{\"tokens\":[]}");
+		send_json(fd, p ? 200 : 400, p ? "OK" : "Bad Request", "application/json", out);
+		return 1;
+	}
 	if (!strcmp(scenario, "slow")) {
 		send_str(fd, SSE_HDR);
 		/* wait (bounded) until the client closes */

@@ -18,6 +18,8 @@
  *   reset      one event then RST
  *   eof        close-delimited stream ending without [DONE]/finish_reason
  *   slow       headers, then nothing until the client goes away (bounded 10 s)
+ *   tok        /tokenize: {"count": <bytes of the body's "prompt" string>, ...} (keep-alive)
+ *   tok_nocount  /tokenize answer without "count"
  * Every request is recorded (headers + body) for assertions. All loops are bounded. */
 #include <stddef.h>
 
