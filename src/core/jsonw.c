@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const double jsonw_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 /* "e+05" / "e-310" as printf's "e%c%02d" writes it; returns the end. */
 static char *jsonw_put_exp(char *o, int e)
 {
@@ -78,6 +82,64 @@ static bool jsonw_shortest_from17(double v, char *tmp)
 	return true;
 }
 
+
+/* Shortest repr digits without printf/strtod, for the common case of a value whose shortest repr
+ * has at most 15 significant digits (e.g. nanosecond counts / 1e9). With k chosen so that
+ * |v| * 10^k < 10^15, the candidate D = m * 10^-k, m = round(v * 10^k), is checked exactly:
+ * (double)m / 10^k is the correctly rounded value of D (m and 10^k, k <= 22, are exact doubles
+ * and IEEE division rounds correctly), so it equals v iff D reads back as v. Any other decimal of
+ * <= 15 significant digits lies more than 2 ulp away from D, so D without its trailing zeros is
+ * the unique shortest repr. If v's shortest repr needs 16-17 digits (or |v| is out of range) the
+ * check fails and the caller takes the printf path. Digits (no sign) go to digits[], the
+ * decimal exponent of the first digit to *exp10. */
+static bool jsonw_shortest_int(double v, char *digits, size_t *nd, int *exp10)
+{
+	double a = fabs(v);
+	if (!(a >= 1e-7 && a < 1e15))
+		return false;
+	/* lead = floor(log10(a)) by table (a in [1e-7, 1e15)) */
+	int lead;
+	if (a >= 1.0) {
+		lead = 0;
+		while (lead < 15 && a >= jsonw_pow10[lead + 1])
+			lead++;
+	} else {
+		lead = -1;
+		while (a < 1.0 / jsonw_pow10[-lead] && lead > -8)
+			lead--;
+	}
+	int k = 14 - lead; /* 15 significant digits: a * 10^k in [1e14, 1e15) (roughly) */
+	if (k < 0 || k > 22)
+		return false;
+	double p = jsonw_pow10[k];
+	double x = a * p;
+	if (!(x < 9.0e15))
+		return false;
+	int64_t m = llrint(x);
+	if (m <= 0 || (double)m / p != a)
+		return false;
+	/* digits of m, trailing zeros dropped */
+	char t[24];
+	int n = 0;
+	uint64_t u = (uint64_t)m;
+	while (u) {
+		t[n++] = (char)('0' + u % 10);
+		u /= 10;
+	}
+	int lo = 0;
+	while (lo < n - 1 && t[lo] == '0')
+		lo++;
+	if (n - lo > 15)
+		return false; /* uniqueness above holds for <= 15 significant digits only */
+	size_t o = 0;
+	for (int i = n - 1; i >= lo; i--)
+		digits[o++] = t[i];
+	digits[o] = '\0';
+	*nd = o;
+	*exp10 = n - 1 - k;
+	return true;
+}
+
 size_t jsonw_format_double(double v, char *out)
 {
 	if (isnan(v))
@@ -91,6 +153,14 @@ size_t jsonw_format_double(double v, char *out)
 	 * rounded 15-digit form is that decimal zero-padded (15-digit spacing > 2 ulp), so trying
 	 * 15, 16, 17 digits and stripping trailing zeros below gives Python's repr with at most
 	 * three snprintf/strtod rounds instead of up to seventeen. */
+	char digits[24];
+	size_t nd = 0;
+	int exp10 = 0;
+	bool neg = false;
+	if (jsonw_shortest_int(v, digits, &nd, &exp10)) {
+		neg = v < 0;
+		goto emit;
+	}
 	char tmp[40];
 	if (fabs(v) < DBL_MIN || !jsonw_shortest_from17(v, tmp)) {
 		/* (subnormals have fewer significant bits: search every length for them) */
@@ -101,10 +171,7 @@ size_t jsonw_format_double(double v, char *out)
 		}
 	}
 	/* tmp = [-]d[.ddd]e[+-]XX */
-	char digits[24];
-	size_t nd = 0;
 	const char *p = tmp;
-	bool neg = false;
 	if (*p == '-') {
 		neg = true;
 		p++;
@@ -112,11 +179,12 @@ size_t jsonw_format_double(double v, char *out)
 	for (; *p && *p != 'e'; p++)
 		if (*p >= '0' && *p <= '9')
 			digits[nd++] = *p;
-	int exp10 = atoi(p + 1);
+	exp10 = atoi(p + 1);
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
 	digits[nd] = '\0';
 
+emit:;
 	char *o = out;
 	if (neg)
 		*o++ = '-';
@@ -158,10 +226,35 @@ sci:
 	return (size_t)(o - out);
 }
 
+
+/* m = v * 10^ndigits rounded to the nearest integer, half-even on the exact binary value (what
+ * Python's round() and printf's %.*f do), without printf: for |v| < 1e9 and ndigits <= 5 the
+ * product is below 2^53, fma gives its exact rounding error, and only a product that lands
+ * exactly on a half needs that error to decide the side. False when out of that range. */
+static bool jsonw_round_scaled(double v, int ndigits, int64_t *m)
+{
+	if (ndigits < 0 || ndigits > 5 || !(fabs(v) < 1e9))
+		return false;
+	double p = jsonw_pow10[ndigits];
+	double prod = v * p;
+	double err = fma(v, p, -prod); /* v * p == prod + err exactly */
+	double r = nearbyint(prod);    /* half-even (default rounding mode) */
+	double frac = prod - r;        /* exact */
+	if (frac == 0.5 && err > 0)
+		r += 1.0;
+	else if (frac == -0.5 && err < 0)
+		r -= 1.0;
+	*m = (int64_t)r;
+	return true;
+}
+
 double jsonw_py_round(double v, int ndigits)
 {
 	if (!isfinite(v))
 		return v;
+	int64_t m;
+	if (jsonw_round_scaled(v, ndigits, &m))
+		return m ? (double)m / jsonw_pow10[ndigits] : copysign(0.0, v);
 	/* Python rounds the exact binary value correctly; printf with %.*f does the same
 	 * (correctly rounded, half-even on exact ties). */
 	char tmp[64];
@@ -337,36 +430,39 @@ void jsonw_double(struct jsonw *w, double v)
  * fast path does not apply (zero or below-1e-4 result, out of range): the caller takes the general path. */
 size_t jsonw_format_round_fast(double v, int ndigits, char *out)
 {
-	if (ndigits < 1 || ndigits > 5 || !(fabs(v) < 1e9))
+	int64_t m;
+	if (ndigits < 1 || ndigits > 5 || !jsonw_round_scaled(v, ndigits, &m))
 		return 0;
-	int n = snprintf(out, 32, "%.*f", ndigits, v);
-	if (n <= 0 || n >= 32)
-		return 0;
-	/* position of the first nonzero digit after the point (0 when the integer part is nonzero) */
-	int first = -1, dec = 0;
-	bool after_point = false;
-	for (int i = 0; i < n; i++) {
-		char ch = out[i];
-		if (ch == '.') {
-			after_point = true;
-			continue;
-		}
-		if (after_point)
-			dec++;
-		if (ch >= '1' && ch <= '9') {
-			first = after_point ? dec : 0;
-			break;
-		}
-	}
+	uint64_t u = (uint64_t)(m < 0 ? -m : m);
+	uint64_t p = (uint64_t)jsonw_pow10[ndigits];
 	/* 0.0 / -0.0 (the general path spells the sign as Python does) and results below 1e-4, which
 	 * Python prints in exponent form */
-	if (first < 0 || first > 4)
+	if (u == 0 || u * 10000 < p)
 		return 0;
-	/* strip trailing zeros, keeping one digit after the point */
-	while (out[n - 1] == '0' && out[n - 2] != '.')
-		n--;
-	out[n] = '\0';
-	return (size_t)n;
+	char *o = out;
+	if (m < 0)
+		*o++ = '-';
+	char t[24];
+	int n = 0;
+	uint64_t ip = u / p, fp = u % p;
+	do {
+		t[n++] = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	while (n)
+		*o++ = t[--n];
+	*o++ = '.';
+	for (int i = ndigits - 1; i >= 0; i--) {
+		t[i] = (char)('0' + fp % 10);
+		fp /= 10;
+	}
+	int keep = ndigits;
+	while (keep > 1 && t[keep - 1] == '0')
+		keep--;
+	memcpy(o, t, (size_t)keep);
+	o += keep;
+	*o = '\0';
+	return (size_t)(o - out);
 }
 
 void jsonw_double_round(struct jsonw *w, double v, int ndigits)

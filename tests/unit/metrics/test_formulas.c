@@ -177,7 +177,12 @@ static void test_python_float_format(void **state)
  * (round, then shortest repr) prints, over many magnitudes and ndigits, and on exact ties */
 static void fast_eq(double v, int nd)
 {
-	char fast[48], slow[48];
+	char fast[48], slow[48], ref[64];
+	/* jsonw_py_round (integer path) against printf's correctly rounded, half-even %.*f */
+	snprintf(ref, sizeof ref, "%.*f", nd, v);
+	double want = strtod(ref, NULL), got = jsonw_py_round(v, nd);
+	if (memcmp(&want, &got, sizeof want) != 0)
+		fail_msg("py_round v=%.17g nd=%d got=%a want=%a", v, nd, got, want);
 	size_t n = jsonw_format_round_fast(v, nd, fast);
 	jsonw_format_double(jsonw_py_round(v, nd), slow);
 	if (n) {
@@ -213,6 +218,8 @@ static void test_round_fast_path(void **state)
 		fast_eq(-v, 5);
 		fast_eq((double)i / 64.0, 5); /* exact binary fractions with ties at 6 decimals */
 		fast_eq((double)i * 0.125, 2);
+		fast_eq((double)i / 4096.0 + 1e6, 5); /* ties at the 6th+ decimal, large integer part */
+		fast_eq(-(double)i / 8.0 / 1e4, 4);
 	}
 	double edge[] = {0.0, -0.0, 1e-4, 4.9999e-6, 5e-6, 5.000001e-6, 999999999.999994, 999999999.999996,
 			 1e9, -1e9, 0.125, 2.5, 1e-10, 123.456785, 0.000015};
@@ -313,12 +320,12 @@ static void test_format_double_matches_reference(void **state)
 	(void)state;
 	uint64_t x = 0x2545F4914F6CDD1Dull;
 	char got[48], want[48];
-	for (int i = 0; i < 300000; i++) {
+	for (int i = 0; i < 400000; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
 		double v;
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0: /* any finite bit pattern */
 			memcpy(&v, &x, sizeof v);
 			if (!isfinite(v))
@@ -329,6 +336,11 @@ static void test_format_double_matches_reference(void **state)
 			break;
 		case 2: /* short decimals and their sums (ties, carries) */
 			v = (double)(x % 100000000) / 1e5 + (double)((x >> 40) % 1000) * 1e6;
+			break;
+		case 3: /* nanosecond counts in seconds and microseconds (the integer fast path) */
+			v = (double)(int64_t)(x % 1000000000000000ull) / ((x >> 60) & 1 ? 1e9 : 1e3);
+			if ((x >> 59) & 1)
+				v = -v;
 			break;
 		default: /* near powers of ten: 9.999...e+E carries */
 			v = pow(10.0, (int)(x % 40) - 20) * (1.0 - (double)(x >> 54) * 1e-16);
