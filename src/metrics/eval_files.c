@@ -152,7 +152,7 @@ int eval_write_prefill(struct evaluator *e)
 
 /* chrome_trace.json can be large (one event per chunk gap): it is streamed to <path>.tmp in
  * 1 MiB pieces and renamed at the end. */
-static bool spill(struct buf *b, FILE *f, bool *ok)
+static bool trace_flush(struct buf *b, FILE *f, bool *ok)
 {
 	if (fwrite(b->data, 1, b->len, f) != b->len)
 		*ok = false;
@@ -184,7 +184,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
 		if (b.len > (1u << 20))
-			spill(&b, f, &ok);
+			trace_flush(&b, f, &ok);
 		char tid[128];
 		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
 			 (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
@@ -291,7 +291,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 		}
 	}
 	jsonw_arr_end(&w);
-	spill(&b, f, &ok);
+	trace_flush(&b, f, &ok);
 	buf_free(&b);
 	if (fclose(f) != 0)
 		ok = false;
@@ -320,7 +320,7 @@ static const char *slo_metric_name(enum cfg_slo_metric m)
 
 static bool slo_ok(double v, double thr) { return pct_isclose(v, thr, 1e-9, 1e-12) || v < thr; }
 
-bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r)
+bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, const double *gaps)
 {
 	if (!e->ecfg)
 		return true;
@@ -337,7 +337,7 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r)
 				continue;
 			{
 				double *g = xmalloc(r->n_tbc * sizeof *g);
-				memcpy(g, e->tbc_all.v + r->tbc_off, r->n_tbc * sizeof *g);
+				memcpy(g, gaps, r->n_tbc * sizeof *g);
 				pct_sort(g, r->n_tbc);
 				v = pct_interp_sorted(g, r->n_tbc, s->percentile);
 				free(g);

@@ -119,7 +119,7 @@ static void hc_intra_session(const struct evaluator *e, struct buf *b)
 		double ready = -INFINITY;
 		bool ok = true;
 		for (size_t k = 0; k < g->n_parents; k++) {
-			const struct eval_row *p = find_row(e, ix, r->session_id, g->parents[k]);
+			const struct eval_row *p = find_row(e, ix, r->session_id, e->parents_all[g->parents_off + k]);
 			if (!p) {
 				ok = false;
 				break;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/spill.h"
 #include "metrics/evaluator.h"
 #include "metrics/sketch.h"
 
@@ -40,6 +41,11 @@ struct dvec {
 };
 void dvec_push(struct dvec *d, double x);
 void dvec_free(struct dvec *d);
+/* A read-only array of doubles (a mapped spill). */
+struct dview {
+	const double *v;
+	size_t n;
+};
 
 /* One successful, included request (a line of request_level_metrics.jsonl). */
 struct eval_row {
@@ -56,13 +62,20 @@ struct eval_row {
 	bool meets_slos;
 };
 
+/* What completion needs of a registration, kept from dispatch to completion. */
+struct eval_inflight {
+	uint64_t request_id;
+	uint32_t node_id;
+	int64_t intended_ns, dispatched_ns;
+};
+
 /* Registration of a dispatched request (dispatch trace + health checks). */
 struct eval_reg {
 	uint64_t request_id, session_id;
 	uint32_t node_id, session_size;
 	double wait_after_ready_s;
-	uint32_t *parents;
-	size_t n_parents;
+	uint64_t parents_off; /* into e->parents_all */
+	uint32_t n_parents;
 	int64_t intended_ns, dispatched_ns;
 };
 
@@ -74,6 +87,7 @@ struct eval_session {
 	uint32_t observed, errors, successes, dropped;
 	int64_t first_dispatch_ns, last_completion_ns;
 	bool has_completion, cancelled;
+	bool live; /* an open session's pool slot is in use */
 	enum eval_session_state state;
 };
 
@@ -98,17 +112,38 @@ struct evaluator {
 	bool dirty, finalized;
 
 	struct sketch sk[EVAL_N_SERIES];
-	struct dvec raw[EVAL_N_SERIES];
-	struct dvec tbc_all; /* raw gaps of every row (rows index into it) */
 
-	struct eval_row *rows;
-	size_t n_rows, cap_rows;
-	struct eval_reg *regs;
-	size_t n_regs, cap_regs;
-	struct u64map reg_by_id;
-	struct eval_session *sessions;
-	size_t n_sessions, cap_sessions;
-	struct u64map sess_by_id;
+	/* Everything kept per request for the end-of-run statistics goes to spill files (core/spill.h),
+	 * so memory stays flat however many requests the run has. eval_finalize maps them back: the
+	 * views below (rows, regs, parents_all, sessions, raw, tbc_all, reg_by_id, sess_by_id) are only
+	 * valid after eval_views_open(), i.e. in eval_finalize and the writers it calls. During the run,
+	 * n_rows / n_regs / n_sessions / tbc_total count what was spilled. */
+	struct spill rows_sp, regs_sp, parents_sp, sessions_sp, tbc_sp, raw_sp[EVAL_N_SERIES];
+	bool views_open;
+	struct dview raw[EVAL_N_SERIES];
+	struct dview tbc_all; /* raw gaps of every row (rows index into it) */
+	const struct eval_row *rows;
+	size_t n_rows;
+	const struct eval_reg *regs;
+	size_t n_regs;
+	const uint32_t *parents_all;
+	size_t n_parents_all;
+	const struct eval_session *sessions; /* every session (finished ones, in order of finishing) */
+	size_t n_sessions;                   /* sessions seen (open + finished) */
+	struct u64map reg_by_id;             /* request id -> regs index (views) */
+	struct u64map sess_by_id;            /* session id -> sessions index (views) */
+
+	/* during the run */
+	struct dvec tbc_cur;                 /* gaps of the row being completed */
+	size_t tbc_total;                    /* gaps spilled so far */
+	struct eval_inflight *inflight;      /* registrations awaiting their completion */
+	size_t cap_inflight, *inflight_free, n_inflight_free;
+	struct u64map inflight_by_id;        /* request id -> inflight slot */
+	struct eval_session *open;           /* open sessions (pool slots; live = in use) */
+	size_t cap_open, *open_free, n_open_free;
+	struct u64map open_by_id;            /* session id -> open slot */
+	uint64_t n_finished_state[5];        /* finished sessions per state */
+	int64_t fin_first_lo_ns, fin_first_hi_ns; /* first dispatch range of finished sessions */
 
 	uint64_t n_requests, n_errored, n_completed, n_cancelled, n_post_timeout, n_dropped;
 	uint64_t n_good; /* completed requests meeting every SLO */
@@ -138,6 +173,8 @@ struct eval_slo_result {
 
 /* evaluator.c */
 size_t u64map_get(const struct u64map *m, uint64_t key, bool *found);
+/* Map the spilled per-request data back (idempotent); eval_finalize calls it. */
+void eval_views_open(struct evaluator *e);
 double eval_rel_s(const struct evaluator *e, int64_t t_ns); /* max(0, t - start) rounded to 5 dp */
 int eval_write_summary(struct evaluator *e);
 int eval_write_csvs(struct evaluator *e, bool final);
@@ -147,7 +184,8 @@ int eval_write_prefill(struct evaluator *e);
 int eval_write_chrome_trace(struct evaluator *e);
 int eval_compute_slos(struct evaluator *e);  /* fills slo_results, returns all_met */
 int eval_write_slos(struct evaluator *e);
-bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r);
+/* gaps: the row's r->n_tbc gaps */
+bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, const double *gaps);
 int eval_write_decode_window(struct evaluator *e);
 /* eval_window.c */
 struct dw_seg {

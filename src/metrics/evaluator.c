@@ -104,6 +104,47 @@ static void u64map_put(struct u64map *m, uint64_t key, size_t val)
 	m->vals[i] = val;
 }
 
+/* Linear probing with backward-shift deletion: no tombstones, so a map whose keys come and go
+ * (requests in flight, open sessions) stays as small as its peak population. */
+static void u64map_del(struct u64map *m, uint64_t key)
+{
+	bool found;
+	u64map_get(m, key, &found);
+	if (!found)
+		return;
+	size_t mask = m->cap - 1, i = u64_hash(key, m->cap);
+	while (m->keys[i] != key)
+		i = (i + 1) & mask;
+	for (size_t j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
+		size_t home = u64_hash(m->keys[j], m->cap);
+		/* the entry at j may move to the hole at i unless its home lies cyclically in (i, j] */
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (stays)
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		i = j;
+	}
+	m->used[i] = false;
+	m->n--;
+}
+
+/* A pool slot: reuse a freed one or grow. */
+static size_t slot_take(void **arr, size_t *cap, size_t **free_list, size_t *n_free, size_t elem)
+{
+	if (*n_free)
+		return (*free_list)[--*n_free];
+	size_t idx = *cap;
+	size_t new_cap = *cap ? *cap * 2 : 64;
+	*arr = xrealloc(*arr, new_cap * elem);
+	*free_list = xrealloc(*free_list, new_cap * sizeof **free_list);
+	/* the new slots beyond idx go on the free list, highest first so idx+1 is taken next */
+	for (size_t k = new_cap; k > idx + 1; k--)
+		(*free_list)[(*n_free)++] = k - 1;
+	*cap = new_cap;
+	return idx;
+}
+
 static void u64map_free(struct u64map *m)
 {
 	free(m->keys);
@@ -124,22 +165,42 @@ double eval_rel_s(const struct evaluator *e, int64_t t_ns)
 
 static double ns_to_s(int64_t ns) { return (double)ns / 1e9; }
 
+/* Open sessions live in a pool; a finished one is written to sessions_sp and its slot reused. */
 static struct eval_session *session_get(struct evaluator *e, uint64_t id, bool create)
 {
 	bool found;
-	size_t idx = u64map_get(&e->sess_by_id, id, &found);
+	size_t idx = u64map_get(&e->open_by_id, id, &found);
 	if (found)
-		return &e->sessions[idx];
+		return &e->open[idx];
 	if (!create)
 		return NULL;
-	if (e->n_sessions == e->cap_sessions)
-		xgrow((void **)&e->sessions, &e->cap_sessions, e->n_sessions + 1, sizeof *e->sessions);
-	struct eval_session *s = &e->sessions[e->n_sessions];
+	idx = slot_take((void **)&e->open, &e->cap_open, &e->open_free, &e->n_open_free, sizeof *e->open);
+	struct eval_session *s = &e->open[idx];
 	memset(s, 0, sizeof *s);
 	s->id = id;
-	u64map_put(&e->sess_by_id, id, e->n_sessions);
+	s->live = true;
+	u64map_put(&e->open_by_id, id, idx);
 	e->n_sessions++;
 	return s;
+}
+
+/* A session reached a final state: account it, spill it, free its slot. */
+static void session_retire(struct evaluator *e, struct eval_session *s)
+{
+	e->n_finished_state[s->state]++;
+	if (s->first_dispatch_ns) {
+		if (!e->fin_first_lo_ns || s->first_dispatch_ns < e->fin_first_lo_ns)
+			e->fin_first_lo_ns = s->first_dispatch_ns;
+		if (s->first_dispatch_ns > e->fin_first_hi_ns)
+			e->fin_first_hi_ns = s->first_dispatch_ns;
+	}
+	s->live = false;
+	spill_push(&e->sessions_sp, s, 1);
+	bool found;
+	size_t idx = u64map_get(&e->open_by_id, s->id, &found);
+	u64map_del(&e->open_by_id, s->id);
+	if (found)
+		e->open_free[e->n_open_free++] = idx;
 }
 
 static void session_add_samples(struct evaluator *e, const struct eval_session *s)
@@ -149,10 +210,10 @@ static void session_add_samples(struct evaluator *e, const struct eval_session *
 	double size = (double)s->observed;
 	double dur = ns_to_s(s->last_completion_ns - s->first_dispatch_ns);
 	sketch_add(&e->sk[ES_SESSION_SIZE], size);
-	dvec_push(&e->raw[ES_SESSION_SIZE], size);
+	spill_push(&e->raw_sp[ES_SESSION_SIZE], &size, 1);
 	if (dur >= 0) {
 		sketch_add(&e->sk[ES_SESSION_DURATION], dur);
-		dvec_push(&e->raw[ES_SESSION_DURATION], dur);
+		spill_push(&e->raw_sp[ES_SESSION_DURATION], &dur, 1);
 	}
 }
 
@@ -169,6 +230,7 @@ static void session_maybe_finalize(struct evaluator *e, struct eval_session *s)
 	else
 		s->state = SESS_SUCCESS;
 	session_add_samples(e, s);
+	session_retire(e, s);
 }
 
 /* ---- create ---- */
@@ -209,6 +271,13 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 	}
 	free(p);
 	setvbuf(e->jsonl, NULL, _IOFBF, (size_t)1 << 18); /* rows are flushed in batches */
+	spill_open(&e->rows_sp, e->metrics_dir, "evaluator rows", sizeof(struct eval_row));
+	spill_open(&e->regs_sp, e->metrics_dir, "evaluator registrations", sizeof(struct eval_reg));
+	spill_open(&e->parents_sp, e->metrics_dir, "evaluator parents", sizeof(uint32_t));
+	spill_open(&e->sessions_sp, e->metrics_dir, "evaluator sessions", sizeof(struct eval_session));
+	spill_open(&e->tbc_sp, e->metrics_dir, "evaluator gaps", sizeof(double));
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		spill_open(&e->raw_sp[i], e->metrics_dir, "evaluator samples", sizeof(double));
 	if (cfg && cfg->trace_recorder.enabled) {
 		if (fs_mkdir_p(e->traces_dir) != 0) {
 			log_error("cannot create %s: %s", e->traces_dir, strerror(errno));
@@ -301,24 +370,24 @@ static void trace_write(struct evaluator *e, const struct wl_request *req, uint3
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
 			   int64_t intended_ns, int64_t dispatched_ns)
 {
-	if (e->n_regs == e->cap_regs)
-		xgrow((void **)&e->regs, &e->cap_regs, e->n_regs + 1, sizeof *e->regs);
-	struct eval_reg *r = &e->regs[e->n_regs];
-	memset(r, 0, sizeof *r);
-	r->request_id = req->id;
-	r->session_id = req->session_id;
-	r->node_id = req->node_id;
-	r->session_size = session_total_requests;
-	r->wait_after_ready_s = req->wait_after_ready_s;
-	if (req->n_parents) {
-		r->parents = xmalloc(req->n_parents * sizeof *r->parents);
-		memcpy(r->parents, req->parent_nodes, req->n_parents * sizeof *r->parents);
-		r->n_parents = req->n_parents;
-	}
-	r->intended_ns = intended_ns;
-	r->dispatched_ns = dispatched_ns;
-	u64map_put(&e->reg_by_id, req->id, e->n_regs);
+	struct eval_reg r;
+	memset(&r, 0, sizeof r);
+	r.request_id = req->id;
+	r.session_id = req->session_id;
+	r.node_id = req->node_id;
+	r.session_size = session_total_requests;
+	r.wait_after_ready_s = req->wait_after_ready_s;
+	r.parents_off = spill_count(&e->parents_sp);
+	r.n_parents = (uint32_t)req->n_parents;
+	spill_push(&e->parents_sp, req->parent_nodes, req->n_parents);
+	r.intended_ns = intended_ns;
+	r.dispatched_ns = dispatched_ns;
+	spill_push(&e->regs_sp, &r, 1);
 	e->n_regs++;
+	size_t slot = slot_take((void **)&e->inflight, &e->cap_inflight, &e->inflight_free, &e->n_inflight_free,
+				sizeof *e->inflight);
+	e->inflight[slot] = (struct eval_inflight){req->id, req->node_id, intended_ns, dispatched_ns};
+	u64map_put(&e->inflight_by_id, req->id, slot);
 
 	struct eval_session *s = session_get(e, req->session_id, true);
 	if (!s->first_dispatch_ns || dispatched_ns < s->first_dispatch_ns)
@@ -462,7 +531,7 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	jsonw_key(&w, "tbc");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < r->n_tbc; i++)
-		jsonw_double_round(&w, e->tbc_all.v[r->tbc_off + i], 5);
+		jsonw_double_round(&w, e->tbc_cur.v[i], 5);
 	jsonw_arr_end(&w);
 	/* ours, after the reference's keys (docs/METRICS.md) */
 	json_round_or_null(&w, "dispatch_lateness", r->intended_ns != 0, ns_to_s(r->dispatched_ns - r->intended_ns));
@@ -488,7 +557,7 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 static void add_sample(struct evaluator *e, enum eval_series s, double v)
 {
 	sketch_add(&e->sk[s], v);
-	dvec_push(&e->raw[s], v);
+	spill_push(&e->raw_sp[s], &v, 1);
 }
 
 static void count_error_code(struct evaluator *e, int code)
@@ -510,8 +579,15 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	if (s->total_requests == 0)
 		s->total_requests = rec->session_total_requests;
 	bool found;
-	size_t ri = u64map_get(&e->reg_by_id, rec->request_id, &found);
-	const struct eval_reg *reg = found ? &e->regs[ri] : NULL;
+	size_t ri = u64map_get(&e->inflight_by_id, rec->request_id, &found);
+	struct eval_inflight reg_copy;
+	const struct eval_inflight *reg = NULL;
+	if (found) {
+		reg_copy = e->inflight[ri];
+		reg = &reg_copy;
+		u64map_del(&e->inflight_by_id, rec->request_id);
+		e->inflight_free[e->n_inflight_free++] = ri;
+	}
 	e->dirty = true;
 	s->observed++;
 
@@ -537,10 +613,13 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 		return;
 	}
 
-	if (e->n_rows == e->cap_rows)
-		xgrow((void **)&e->rows, &e->cap_rows, e->n_rows + 1, sizeof *e->rows);
-	struct eval_row *r = &e->rows[e->n_rows];
-	eval_compute_row(rec, r, &e->tbc_all);
+	struct eval_row row;
+	struct eval_row *r = &row;
+	e->tbc_cur.n = 0;
+	eval_compute_row(rec, r, &e->tbc_cur);
+	r->tbc_off = e->tbc_total;
+	spill_push(&e->tbc_sp, e->tbc_cur.v, e->tbc_cur.n);
+	e->tbc_total += e->tbc_cur.n;
 	if (reg)
 		r->node_id = reg->node_id; /* the registration is authoritative */
 	if (!r->dispatched_ns && reg)
@@ -558,7 +637,8 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	r->picked_s = eval_rel_s(e, r->sent_ns);
 	r->completed_s = eval_rel_s(e, r->completed_ns);
 	r->processed_s = eval_rel_s(e, r->processed_ns);
-	r->meets_slos = eval_row_meets_slos(e, r);
+	r->meets_slos = eval_row_meets_slos(e, r, e->tbc_cur.v);
+	spill_push(&e->rows_sp, r, 1);
 	e->n_rows++;
 	e->n_completed++;
 	e->output_tokens_total += (uint64_t)(r->num_output_tokens > 0 ? r->num_output_tokens : 0);
@@ -571,7 +651,7 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	if (r->is_stream) {
 		add_sample(e, ES_TPOT, r->tpot);
 		for (size_t i = 0; i < r->n_tbc; i++)
-			add_sample(e, ES_TBC, e->tbc_all.v[r->tbc_off + i]);
+			add_sample(e, ES_TBC, e->tbc_cur.v[i]);
 	}
 	add_sample(e, ES_TTFC, r->ttfc);
 	add_sample(e, ES_E2E, r->e2e);
@@ -602,23 +682,27 @@ void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n
 
 /* ---- summary_stats.json ---- */
 
+static enum eval_session_state session_final_state(const struct eval_session *s)
+{
+	if (s->cancelled)
+		return SESS_CANCELLED;
+	if (s->errors)
+		return SESS_ERRORED;
+	if (s->total_requests && s->observed >= s->total_requests)
+		return SESS_SUCCESS;
+	return SESS_INCOMPLETE;
+}
+
+/* Sessions per state: the finished ones' counters plus the open pool (classified as they would end
+ * when at_end). */
 static void count_sessions(const struct evaluator *e, uint64_t c[5], bool at_end)
 {
-	memset(c, 0, 5 * sizeof *c);
-	for (size_t i = 0; i < e->n_sessions; i++) {
-		const struct eval_session *s = &e->sessions[i];
-		enum eval_session_state st = s->state;
-		if (st == SESS_OPEN && at_end) {
-			if (s->cancelled)
-				st = SESS_CANCELLED;
-			else if (s->errors)
-				st = SESS_ERRORED;
-			else if (s->total_requests && s->observed >= s->total_requests)
-				st = SESS_SUCCESS;
-			else
-				st = SESS_INCOMPLETE;
-		}
-		c[st]++;
+	memcpy(c, e->n_finished_state, 5 * sizeof *c);
+	for (size_t i = 0; i < e->cap_open; i++) {
+		const struct eval_session *s = &e->open[i];
+		if (!s->live)
+			continue;
+		c[at_end ? session_final_state(s) : SESS_OPEN]++;
 	}
 }
 
@@ -626,10 +710,12 @@ static double session_dispatch_rate(const struct evaluator *e)
 {
 	if (e->n_sessions <= 1)
 		return 0.0;
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	for (size_t i = 0; i < e->n_sessions; i++) {
-		int64_t t = e->sessions[i].first_dispatch_ns;
-		if (!t)
+	int64_t lo = e->fin_first_lo_ns ? e->fin_first_lo_ns : INT64_MAX;
+	int64_t hi = e->fin_first_hi_ns ? e->fin_first_hi_ns : INT64_MIN;
+	for (size_t i = 0; i < e->cap_open; i++) {
+		const struct eval_session *s = &e->open[i];
+		int64_t t = s->first_dispatch_ns;
+		if (!s->live || !t)
 			continue;
 		if (t < lo)
 			lo = t;
@@ -832,27 +918,44 @@ void eval_live_stats(const struct evaluator *e, struct eval_live *out)
 
 /* ---- finalize ---- */
 
+void eval_views_open(struct evaluator *e)
+{
+	if (e->views_open)
+		return;
+	e->views_open = true;
+	e->rows = spill_map(&e->rows_sp);
+	e->n_rows = spill_count(&e->rows_sp);
+	e->regs = spill_map(&e->regs_sp);
+	e->n_regs = spill_count(&e->regs_sp);
+	e->parents_all = spill_map(&e->parents_sp);
+	e->n_parents_all = spill_count(&e->parents_sp);
+	e->sessions = spill_map(&e->sessions_sp);
+	e->n_sessions = spill_count(&e->sessions_sp);
+	e->tbc_all = (struct dview){spill_map(&e->tbc_sp), spill_count(&e->tbc_sp)};
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		e->raw[i] = (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
+	for (size_t i = 0; i < e->n_regs; i++)
+		u64map_put(&e->reg_by_id, e->regs[i].request_id, i);
+	for (size_t i = 0; i < e->n_sessions; i++)
+		u64map_put(&e->sess_by_id, e->sessions[i].id, i);
+}
+
 int eval_finalize(struct evaluator *e, int64_t end_ns)
 {
 	if (e->finalized)
 		return e->slo_all_met;
 	e->end_ns = end_ns ? end_ns : clock_mono_ns();
 	/* close open sessions (their samples count too) */
-	for (size_t i = 0; i < e->n_sessions; i++) {
-		struct eval_session *s = &e->sessions[i];
-		if (s->state != SESS_OPEN)
+	for (size_t i = 0; i < e->cap_open; i++) {
+		struct eval_session *s = &e->open[i];
+		if (!s->live)
 			continue;
-		if (s->cancelled)
-			s->state = SESS_CANCELLED;
-		else if (s->errors)
-			s->state = SESS_ERRORED;
-		else if (s->total_requests && s->observed >= s->total_requests)
-			s->state = SESS_SUCCESS;
-		else
-			s->state = SESS_INCOMPLETE;
+		s->state = session_final_state(s);
 		session_add_samples(e, s);
+		session_retire(e, s);
 	}
 	e->finalized = true;
+	eval_views_open(e);
 	int rc = 0;
 	if (e->trace) {
 		if (fflush(e->trace) != 0)
@@ -948,14 +1051,20 @@ void eval_free(struct evaluator *e)
 		fclose(e->trace);
 	for (int i = 0; i < EVAL_N_SERIES; i++) {
 		sketch_free(&e->sk[i]);
-		dvec_free(&e->raw[i]);
+		spill_close(&e->raw_sp[i]);
 	}
-	dvec_free(&e->tbc_all);
-	for (size_t i = 0; i < e->n_regs; i++)
-		free(e->regs[i].parents);
-	free(e->regs);
-	free(e->rows);
-	free(e->sessions);
+	spill_close(&e->rows_sp);
+	spill_close(&e->regs_sp);
+	spill_close(&e->parents_sp);
+	spill_close(&e->sessions_sp);
+	spill_close(&e->tbc_sp);
+	dvec_free(&e->tbc_cur);
+	free(e->inflight);
+	free(e->inflight_free);
+	free(e->open);
+	free(e->open_free);
+	u64map_free(&e->inflight_by_id);
+	u64map_free(&e->open_by_id);
 	free(e->errcodes);
 	for (size_t i = 0; i < e->n_slo_results; i++)
 		free(e->slo_results[i].name);
