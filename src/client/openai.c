@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, size_t err_len)
 {
@@ -225,17 +228,35 @@ static void oai_ws(struct oai_scan *sc)
 		sc->p++;
 }
 
+/* First '"', '\\' or control byte (< 0x20) in [q, end), end when there is none: 16 bytes per step
+ * where SSE2 is available (every x86-64), else byte by byte. */
+static const char *oai_str_stop(const char *q, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
+	while (end - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+					 _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask)
+			return q + __builtin_ctz(mask);
+		q += 16;
+	}
+#endif
+	for (; q < end; q++) {
+		unsigned char c = (unsigned char)*q;
+		if (c == '"' || c == '\\' || c < 0x20)
+			return q;
+	}
+	return end;
+}
+
 /* at '"': the raw bytes of a string without escapes */
 static int oai_scan_str(struct oai_scan *sc, const char **s, size_t *n)
 {
-	const char *q = ++sc->p;
-	while (q < sc->end && *q != '"') {
-		unsigned char c = (unsigned char)*q;
-		if (c == '\\' || c < 0x20)
-			return OAI_FAST_NO;
-		q++;
-	}
-	if (q >= sc->end)
+	const char *q = oai_str_stop(++sc->p, sc->end);
+	if (q >= sc->end || *q != '"')
 		return OAI_FAST_NO;
 	*s = sc->p;
 	*n = (size_t)(q - sc->p);

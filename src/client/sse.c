@@ -111,6 +111,15 @@ static size_t sse_skip_bom(struct sse_parser *p, const char *bytes, size_t len)
 	return i;
 }
 
+/* Offset of the first '\n' or '\r' in s[0..n), n when there is none. */
+static size_t sse_find_eol(const char *s, size_t n)
+{
+	const char *nl = memchr(s, '\n', n);
+	size_t lim = nl ? (size_t)(nl - s) : n;
+	const char *cr = memchr(s, '\r', lim);
+	return cr ? (size_t)(cr - s) : lim;
+}
+
 int sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 {
 	if (p->stopped)
@@ -127,10 +136,8 @@ int sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 			i++;
 	}
 	while (i < len) {
-		/* find the next line terminator */
-		size_t j = i;
-		while (j < len && bytes[j] != '\n' && bytes[j] != '\r')
-			j++;
+		/* find the next line terminator (two vectorized scans instead of a byte loop) */
+		size_t j = sse_find_eol(bytes + i, len - i) + i;
 		if (j == len) {
 			/* partial line: keep it for the next feed */
 			if (p->line.len + (len - i) > p->max_event_bytes) {

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static const double jsonw_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -317,18 +320,58 @@ void jsonw_obj_end(struct jsonw *w) { jsonw_close(w, '}'); }
 void jsonw_arr_begin(struct jsonw *w) { jsonw_open(w, '['); }
 void jsonw_arr_end(struct jsonw *w) { jsonw_close(w, ']'); }
 
+/* End of the leading run of bytes that are written as they are (0x20..0x7e except '"' and '\\'):
+ * 16 bytes per step where SSE2 is available. */
+static const unsigned char *jsonw_plain_end(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i c1f = _mm_set1_epi8(0x1F), c7f = _mm_set1_epi8(0x7F);
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(x, c7f), x));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask)
+			return p + __builtin_ctz(mask);
+		p += 16;
+	}
+#endif
+	while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/* '"' + s + '"' + tail in one reservation, for s without bytes to escape */
+static void jsonw_put_plain(struct buf *b, const char *s, size_t n, const char *tail, size_t tail_n)
+{
+	buf_reserve(b, n + 2 + tail_n);
+	char *o = b->data + b->len;
+	*o++ = '"';
+	memcpy(o, s, n);
+	o += n;
+	*o++ = '"';
+	memcpy(o, tail, tail_n);
+	o += tail_n;
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
+}
+
 void jsonw_escape(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	if (jsonw_plain_end((const unsigned char *)s, (const unsigned char *)s + n) == (const unsigned char *)s + n) {
+		jsonw_put_plain(b, s, n, "", 0);
+		return;
+	}
 	buf_reserve(b, n + 2);
 	buf_putc(b, '"');
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		unsigned c = *p;
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			const unsigned char *q = p;
-			while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
-				q++;
+			const unsigned char *q = jsonw_plain_end(p, end);
 			buf_append(b, p, (size_t)(q - p));
 			p = q;
 			continue;
@@ -380,8 +423,14 @@ void jsonw_escape(struct buf *b, const char *s, size_t n)
 void jsonw_key(struct jsonw *w, const char *key)
 {
 	jsonw_before_value(w);
-	jsonw_escape(w->out, key, strlen(key));
-	buf_puts(w->out, ": ");
+	size_t n = strlen(key);
+	if (jsonw_plain_end((const unsigned char *)key, (const unsigned char *)key + n) ==
+	    (const unsigned char *)key + n) {
+		jsonw_put_plain(w->out, key, n, ": ", 2);
+	} else {
+		jsonw_escape(w->out, key, n);
+		buf_puts(w->out, ": ");
+	}
 	w->after_key = true;
 }
 
