@@ -23,6 +23,8 @@
 
 #define CLIENT_ERR_BODY_MAX ((size_t)64 << 10)   /* kept of a non-2xx body for the message */
 #define CLIENT_JSON_BODY_MAX ((size_t)64 << 20)  /* non-streamed JSON response limit */
+#define CLIENT_SMALL_RBUF_STREAMS 1024              /* in flight from which new transfers ... */
+#define CLIENT_SMALL_RBUF_BYTES 4096L               /* ... get a receive buffer of this size */
 
 struct client_seg {
 	size_t text_end;
@@ -37,6 +39,7 @@ struct creq {
 	struct curl_slist hdr[5];
 	char idh[48];             /* "X-Request-Id: <id>" */
 	const char *cur_url;      /* URL currently set on the easy handle */
+	long rbuf_bytes;          /* CURLOPT_BUFFERSIZE currently set (0 = curl's default, 16 KB) */
 	struct buf body;          /* request body (curl reads it during the transfer) */
 	struct buf raw;           /* non-SSE response body (JSON or error text) */
 	struct buf reasoning;     /* reasoning_content text */
@@ -374,8 +377,8 @@ static void client_split_chunks(struct creq *r, int64_t total)
 	for (size_t i = 0; i < n; i++) {
 		size_t t1 = r->segs[i].text_end, r1 = r->segs[i].reasoning_end;
 		if (rec->chunks[i].tokens == 0)
-			c->tc_w[k++] = (uint32_t)(tok_count(tok_approx(), rec->text + t0, t1 - t0) +
-						  tok_count(tok_approx(), r->reasoning.data + r0, r1 - r0));
+			c->tc_w[k++] = (uint32_t)((t1 > t0 ? tok_count(tok_approx(), rec->text + t0, t1 - t0) : 0) +
+						  (r1 > r0 ? tok_count(tok_approx(), r->reasoning.data + r0, r1 - r0) : 0));
 		else
 			known += rec->chunks[i].tokens;
 		t0 = t1;
@@ -965,6 +968,15 @@ static int client_start(struct client *c, struct creq *r)
 		client_pool_set(c, c->pool_size * 2 > c->n_active + 1 ? c->pool_size * 2 : c->n_active + 1);
 	if (c->n_active + 1 > c->win_peak)
 		c->win_peak = c->n_active + 1;
+	/* curl's receive buffer (16 KB by default, one per easy handle) is most of a stream's memory:
+	 * with many streams in flight each read carries a chunk or a few, so a small one does. Few
+	 * streams keep the large one (fewer reads for fast, coalesced responses). Changing it frees
+	 * the handle's buffer, so only when the wanted size differs. */
+	long rbuf = c->n_active >= CLIENT_SMALL_RBUF_STREAMS ? CLIENT_SMALL_RBUF_BYTES : 0;
+	if (rbuf != r->rbuf_bytes) {
+		curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, rbuf ? rbuf : (long)CURL_MAX_WRITE_SIZE);
+		r->rbuf_bytes = rbuf;
+	}
 	r->rec->sent_ns = clock_mono_ns();
 	CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
 	if (mc != CURLM_OK) {

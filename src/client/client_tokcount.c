@@ -66,7 +66,6 @@ struct client_tokcount {
 	atomic_bool abort_call;                             /* makes a call in progress fail now */
 
 	size_t pending;        /* loop thread: submitted and not delivered */
-	bool delivering;
 
 	/* counting thread only */
 	CURL *easy;
