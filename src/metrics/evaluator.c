@@ -914,6 +914,7 @@ void eval_live_stats(const struct evaluator *e, struct eval_live *out)
 	out->ttfc_p99_s = q_or_zero(&e->sk[ES_TTFC], 0.99);
 	double el = elapsed_s(e);
 	out->output_tokens_per_s = el > 0 ? (double)e->output_tokens_total / el : 0.0;
+	out->output_tokens = e->output_tokens_total;
 }
 
 /* ---- finalize ---- */

@@ -23,6 +23,7 @@
 #include "metrics/record.h"
 #include "runner/progress.h"
 #include "runner/rundir.h"
+#include "runner/run_usage.h"
 #include "server/server.h"
 #include "tokenizer/tokenizer.h"
 #include "client/client_tokcount.h"
@@ -512,7 +513,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		st.first_rc = wl_session_gen_next(st.gen, &st.first);
 		st.first_ready = true;
 	}
-	st.start_ns = clock_mono_ns();
+	struct run_usage usage;
+	run_usage_begin(&usage);
+	st.start_ns = usage.start_ns;
 	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, count_name ? count_name : tok_name(tok));
 	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
 	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
@@ -537,9 +540,16 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		log_error("the managed server exited during the benchmark (see its log in the run directory)");
 	}
 
-	int64_t end_ns = clock_mono_ns();
+	run_usage_run_end(&usage);
+	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	int slo = eval_finalize(st.eval, end_ns);
+	run_usage_done(&usage);
+	{
+		struct eval_live live;
+		eval_live_stats(st.eval, &live);
+		run_usage_write(&usage, out->run_dir, live.requests, live.output_tokens);
+	}
 	eval_print_summary(st.eval, stdout);
 	fflush(stdout);
 	out->all_slos_met = slo == 1;

@@ -35,6 +35,11 @@ check "request rows start with the reference keys" bash -c "head -1 '$rl' | jq -
 check "output tokens = 256 for every request" bash -c "jq -s 'all(.[]; .num_output_tokens == 256)' '$rl' | grep -qx true"
 check "prompt tokens = 512 for every request" bash -c "jq -s 'all(.[]; .num_delta_prompt_tokens == 512)' '$rl' | grep -qx true"
 check "255 tbc gaps per request" bash -c "jq -s 'all(.[]; (.tbc|length) == 255)' '$rl' | grep -qx true"
+cu="$run/metrics/client_usage.json"
+check "client_usage.json: requests = dispatched requests" jq -e --argjson n "$n_req" '.requests == $n' "$cu"
+check "client_usage.json: output tokens = 256 per completed request" jq -e --argjson n "$n_ok" '.output_tokens == 256 * $n' "$cu"
+check "client_usage.json: run wall time, CPU and loop-busy fraction are sane" \
+  jq -e '.run_wall_s > 0.5 and .run_cpu_s > 0 and .run_loop_thread_cpu_s <= .run_cpu_s + 0.01 and .loop_busy_fraction > 0 and .loop_busy_fraction < 0.8 and (.client_may_have_limited_load | not) and .peak_rss_kb > 1000' "$cu"
 tr="$run/traces/dispatch_trace.jsonl"
 check "trace has one line per dispatched request" test "$(wc -l < "$tr")" -eq "$n_req"
 # Dependencies: a node is dispatched only after its parent completed (+ wait 0.05 s).

@@ -1,0 +1,98 @@
+/* The client's own resource use during a run (see run_usage.h). */
+#include "runner/run_usage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/fsutil.h"
+#include "core/jsonw.h"
+#include "core/log.h"
+
+static double ru_cpu_s(const struct rusage *r)
+{
+	return (double)r->ru_utime.tv_sec + (double)r->ru_utime.tv_usec / 1e6 + (double)r->ru_stime.tv_sec +
+	       (double)r->ru_stime.tv_usec / 1e6;
+}
+
+void run_usage_begin(struct run_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	u->start_ns = clock_mono_ns();
+	getrusage(RUSAGE_SELF, &u->self_start);
+	getrusage(RUSAGE_THREAD, &u->loop_start);
+}
+
+void run_usage_run_end(struct run_usage *u)
+{
+	u->run_end_ns = clock_mono_ns();
+	getrusage(RUSAGE_SELF, &u->self_run_end);
+	getrusage(RUSAGE_THREAD, &u->loop_run_end);
+}
+
+void run_usage_done(struct run_usage *u)
+{
+	u->done_ns = clock_mono_ns();
+	getrusage(RUSAGE_SELF, &u->self_done);
+}
+
+double run_usage_loop_busy(const struct run_usage *u)
+{
+	double wall = (double)(u->run_end_ns - u->start_ns) / 1e9;
+	if (wall <= 0)
+		return 0.0;
+	return (ru_cpu_s(&u->loop_run_end) - ru_cpu_s(&u->loop_start)) / wall;
+}
+
+static void put_num(struct jsonw *w, const char *key, double v)
+{
+	jsonw_key(w, key);
+	jsonw_double_round(w, v, 6);
+}
+
+int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens)
+{
+	double run_wall = (double)(u->run_end_ns - u->start_ns) / 1e9;
+	double run_cpu = ru_cpu_s(&u->self_run_end) - ru_cpu_s(&u->self_start);
+	double loop_cpu = ru_cpu_s(&u->loop_run_end) - ru_cpu_s(&u->loop_start);
+	double out_wall = (double)(u->done_ns - u->run_end_ns) / 1e9;
+	double out_cpu = ru_cpu_s(&u->self_done) - ru_cpu_s(&u->self_run_end);
+	double busy = run_usage_loop_busy(u);
+
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	put_num(&w, "run_wall_s", run_wall);
+	put_num(&w, "run_cpu_s", run_cpu);
+	put_num(&w, "run_loop_thread_cpu_s", loop_cpu);
+	put_num(&w, "loop_busy_fraction", busy);
+	jsonw_key(&w, "requests");
+	jsonw_int(&w, (int64_t)requests);
+	jsonw_key(&w, "output_tokens");
+	jsonw_int(&w, (int64_t)output_tokens);
+	put_num(&w, "run_cpu_us_per_request", requests ? run_cpu * 1e6 / (double)requests : 0.0);
+	put_num(&w, "run_cpu_ms_per_1000_output_tokens",
+		output_tokens ? run_cpu * 1e6 / (double)output_tokens : 0.0);
+	put_num(&w, "outputs_wall_s", out_wall);
+	put_num(&w, "outputs_cpu_s", out_cpu);
+	jsonw_key(&w, "peak_rss_kb");
+	jsonw_int(&w, (int64_t)u->self_done.ru_maxrss);
+	jsonw_key(&w, "client_may_have_limited_load");
+	jsonw_bool(&w, busy > RUN_USAGE_BUSY_WARN);
+	jsonw_obj_end(&w);
+	buf_putc(&b, '\n');
+	char *metrics = fs_path_join(run_dir, "metrics");
+	char *p = fs_path_join(metrics, "client_usage.json");
+	int rc = fs_write_file_or_log(p, b.data, b.len);
+	free(p);
+	free(metrics);
+	buf_free(&b);
+	if (busy > RUN_USAGE_BUSY_WARN)
+		log_warn("the client's event loop was busy %.0f%% of the run (%.2f s CPU in %.2f s): the client may "
+			 "have limited the offered load and delayed timestamps; see metrics/client_usage.json",
+			 busy * 100.0, loop_cpu, run_wall);
+	return rc;
+}

@@ -1,0 +1,30 @@
+#ifndef VK_RUNNER_RUN_USAGE_H
+#define VK_RUNNER_RUN_USAGE_H
+/* The client's own resource use, so every run can say whether the client kept up.
+ *
+ * The runner marks the start of the measured run, its end (traffic drained or stopped) and the end
+ * of writing the outputs. run_usage_write() then writes <run_dir>/metrics/client_usage.json (CPU of
+ * the event-loop thread and of the whole process during the run, per request and per 1,000 output
+ * tokens; CPU and wall time of writing the outputs; peak RSS) and warns when the event-loop thread
+ * was busy for more than RUN_USAGE_BUSY_WARN of the run: the offered load and every timestamp then
+ * depend on the client, not only on the server. docs/OUTPUTS.md describes the file. */
+#include <stdint.h>
+#include <sys/resource.h>
+
+#define RUN_USAGE_BUSY_WARN 0.8
+
+struct run_usage {
+	int64_t start_ns, run_end_ns, done_ns;
+	struct rusage self_start, self_run_end, self_done;
+	struct rusage loop_start, loop_run_end; /* RUSAGE_THREAD of the loop (calling) thread */
+};
+
+void run_usage_begin(struct run_usage *u);
+void run_usage_run_end(struct run_usage *u);
+void run_usage_done(struct run_usage *u);
+/* Writes metrics/client_usage.json and warns when the loop was too busy. Returns 0 or -1. */
+int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens);
+/* Loop-thread CPU / wall time of the run (0 when the run had no duration). */
+double run_usage_loop_busy(const struct run_usage *u);
+
+#endif

@@ -1,0 +1,108 @@
+/* runner/run_usage: client_usage.json figures and the busy-loop flag. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "runner/run_usage.h"
+
+static struct timeval tv_s(double s)
+{
+	struct timeval t = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6 + 0.5)};
+	return t;
+}
+
+/* A run of 10 s wall whose loop thread used `loop_s` CPU and the process `self_s`. */
+static struct run_usage synthetic(double loop_s, double self_s)
+{
+	struct run_usage u;
+	memset(&u, 0, sizeof u);
+	u.start_ns = 1000000000LL;
+	u.run_end_ns = u.start_ns + 10000000000LL;
+	u.done_ns = u.run_end_ns + 500000000LL;
+	u.loop_run_end.ru_utime = tv_s(loop_s * 0.75);
+	u.loop_run_end.ru_stime = tv_s(loop_s * 0.25);
+	u.self_run_end.ru_utime = tv_s(self_s);
+	u.self_done.ru_utime = tv_s(self_s + 0.2);
+	u.self_done.ru_maxrss = 12345;
+	return u;
+}
+
+static cJSON *write_and_read(const struct run_usage *u, uint64_t requests, uint64_t tokens)
+{
+	char dir[] = "/tmp/vk-usage-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof path, "%s/metrics", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(run_usage_write(u, dir, requests, tokens), 0);
+	snprintf(path, sizeof path, "%s/metrics/client_usage.json", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char text[4096];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	remove(path);
+	snprintf(path, sizeof path, "%s/metrics", dir);
+	rmdir(path);
+	rmdir(dir);
+	cJSON *j = cJSON_Parse(text);
+	assert_non_null(j);
+	return j;
+}
+
+static double num(const cJSON *j, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+	assert_non_null(v);
+	return v->valuedouble;
+}
+
+static void test_figures(void **state)
+{
+	(void)state;
+	struct run_usage u = synthetic(4.0, 5.0);
+	assert_true(run_usage_loop_busy(&u) > 0.399 && run_usage_loop_busy(&u) < 0.401);
+	cJSON *j = write_and_read(&u, 1000, 64000);
+	assert_true(num(j, "run_wall_s") == 10.0);
+	assert_true(num(j, "run_cpu_s") == 5.0);
+	assert_true(num(j, "run_loop_thread_cpu_s") == 4.0);
+	assert_true(num(j, "loop_busy_fraction") == 0.4);
+	assert_true(num(j, "run_cpu_us_per_request") == 5000.0);
+	assert_true(num(j, "run_cpu_ms_per_1000_output_tokens") == 78.125);
+	assert_true(num(j, "outputs_wall_s") == 0.5);
+	assert_true(num(j, "outputs_cpu_s") > 0.199 && num(j, "outputs_cpu_s") < 0.201);
+	assert_true(num(j, "peak_rss_kb") == 12345);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "client_may_have_limited_load")));
+	/* key order is part of the format */
+	assert_string_equal(j->child->string, "run_wall_s");
+	cJSON_Delete(j);
+}
+
+static void test_busy_flag(void **state)
+{
+	(void)state;
+	struct run_usage u = synthetic(9.0, 9.5); /* loop busy 90% of the run */
+	cJSON *j = write_and_read(&u, 10, 0);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "client_may_have_limited_load")));
+	assert_true(num(j, "run_cpu_ms_per_1000_output_tokens") == 0.0); /* no tokens: 0, not a division by zero */
+	cJSON_Delete(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_figures),
+		cmocka_unit_test(test_busy_flag),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
