@@ -130,6 +130,14 @@ def summary(run_dir):
     return json.load(open(os.path.join(run_dir, "metrics", "summary_stats.json")))
 
 
+def usage(run_dir):
+    """metrics/client_usage.json: the client's CPU during the run (ingest) apart from writing outputs."""
+    try:
+        return json.load(open(os.path.join(run_dir, "metrics", "client_usage.json")))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
 def pct(v, q):
     v = sorted(v)
     if not v:
@@ -171,6 +179,9 @@ def rate_point(veeksha, rate, output, seconds):
                "rate_error_pct": abs(observed - rate) / rate * 100, "lateness_p50_ms": pct(late, 0.5) * 1e3,
                "lateness_p99_ms": pct(late, 0.99) * 1e3, "errors": s.get("Number of Errored Requests"),
                "client_cpu_s": cpu, "client_peak_rss_mb": rss / 1024}
+        u = usage(run)
+        res.update({"run_cpu_s": u.get("run_cpu_s"), "run_cpu_us_per_request": u.get("run_cpu_us_per_request"),
+                    "loop_busy_fraction": u.get("loop_busy_fraction"), "outputs_cpu_s": u.get("outputs_cpu_s")})
         res["ok"] = res["rate_error_pct"] <= 2 and res["lateness_p99_ms"] < 1 and res["errors"] == 0
         return res
     finally:
@@ -212,8 +223,12 @@ def scenario_tokens(veeksha, quick):
         write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 1000, rampup_seconds: 0}", 64, 512, n, 120, trace=False)
         rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
         tokens = sum(r["num_output_tokens"] for r in rows(run)) if run else 0
+        u = usage(run) if run else {}
         res["a_coalesced"] = {"rc": rc, "requests": n, "tokens": tokens, "client_cpu_s": cpu,
                               "cpu_ms_per_1000_tokens": cpu * 1e3 / (tokens / 1000) if tokens else None,
+                              "run_cpu_s": u.get("run_cpu_s"), "outputs_cpu_s": u.get("outputs_cpu_s"),
+                              "run_cpu_ms_per_1000_tokens": u["run_cpu_s"] * 1e3 / (tokens / 1000) if tokens and u else None,
+                              "loop_busy_fraction": u.get("loop_busy_fraction"),
                               "client_peak_rss_mb": rss / 1024}
     finally:
         sim.stop()
@@ -229,8 +244,12 @@ def scenario_tokens(veeksha, quick):
         rr = rows(run) if run else []
         tokens = sum(r["num_output_tokens"] for r in rr)
         chunks = sum(len(r["tbc"]) + 1 for r in rr)
+        u = usage(run) if run else {}
         res["b_per_token"] = {"rc": rc, "streams": streams, "tokens": tokens, "chunks": chunks, "client_cpu_s": cpu,
                               "cpu_us_per_token": cpu * 1e6 / tokens if tokens else None, "client_peak_rss_mb": rss / 1024,
+                              "run_cpu_s": u.get("run_cpu_s"), "outputs_cpu_s": u.get("outputs_cpu_s"),
+                              "run_cpu_us_per_token": u["run_cpu_s"] * 1e6 / tokens if tokens and u else None,
+                              "loop_busy_fraction": u.get("loop_busy_fraction"),
                               "tbc_p50_ms": pct([g for r in rr for g in r["tbc"]], 0.5) * 1e3 if rr else None}
     finally:
         sim.stop()
