@@ -35,6 +35,8 @@ check "request rows start with the reference keys" bash -c "head -1 '$rl' | jq -
 check "output tokens = 256 for every request" bash -c "jq -s 'all(.[]; .num_output_tokens == 256)' '$rl' | grep -qx true"
 check "prompt tokens = 512 for every request" bash -c "jq -s 'all(.[]; .num_delta_prompt_tokens == 512)' '$rl' | grep -qx true"
 check "255 tbc gaps per request" bash -c "jq -s 'all(.[]; (.tbc|length) == 255)' '$rl' | grep -qx true"
+check "chrome_trace.json = the reference's computation from the rows, byte for byte" \
+  python3 "$SRC/tests/tools/chrome_trace_oracle.py" "$run"
 cu="$run/metrics/client_usage.json"
 check "client_usage.json: requests = dispatched requests" jq -e --argjson n "$n_req" '.requests == $n' "$cu"
 check "client_usage.json: output tokens = 256 per completed request" jq -e --argjson n "$n_ok" '.output_tokens == 256 * $n' "$cu"
