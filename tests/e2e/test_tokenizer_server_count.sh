@@ -6,7 +6,7 @@
 # the server's count of their text (and differ from the approximation's). Part 2: a server without
 # /tokenize: announced fallback to the approximation.
 source "$(dirname "$0")/lib.sh" "$@"
-export HF_HUB_CACHE="$TMP/hf-empty" HF_HOME="$TMP/hf-empty" XDG_CACHE_HOME="$TMP/hf-empty" HOME="$TMP"
+export HF_HUB_CACHE="$TMP/hf-empty" HF_HOME="$TMP/hf-empty" XDG_CACHE_HOME="$TMP/hf-empty"
 unset HUGGINGFACE_HUB_CACHE OPENAI_API_BASE OPENAI_API_KEY
 mkdir -p "$HF_HUB_CACHE"
 fx="$SRC/tests/data/tokenizer/tiny_bytelevel.json"
