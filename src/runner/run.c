@@ -222,7 +222,10 @@ static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_reque
 	if (st->chunk_log)
 		run_chunk_log(st, rec);
 	eval_record_completed(st->eval, rec, true);
-	traffic_on_complete(st->traffic, req->id, now, rec->success, rec->text ? rec->text : "");
+	/* Think time and dependants start from the request's completion (the reference's
+	 * client_completed_at), not from this hand-over, which can come later (token counting). */
+	int64_t completed = rec->completed_ns > 0 && rec->completed_ns <= now ? rec->completed_ns : now;
+	traffic_on_complete(st->traffic, req->id, completed, rec->success, rec->text ? rec->text : "");
 	run_rec_put(st, rec);
 	run_request_pump(st);
 }
