@@ -26,10 +26,14 @@
 #define CLIENT_SMALL_RBUF_STREAMS 1024              /* in flight from which new transfers ... */
 #define CLIENT_SMALL_RBUF_BYTES 4096L               /* ... get a receive buffer of this size */
 
+/* 8 bytes per chunk of every stream in flight: offsets stay below 4 GiB (the text of one response
+ * is far smaller; a longer one is clamped, which only merges the last chunks' counts). */
 struct client_seg {
-	size_t text_end;
-	size_t reasoning_end;
+	uint32_t text_end;
+	uint32_t reasoning_end;
 };
+
+#define CLIENT_PREALLOC_CHUNKS_MAX 1024 /* per-stream chunk arrays sized up front up to this */
 
 struct creq {
 	struct client *c;
@@ -183,8 +187,9 @@ static void client_record_content(struct creq *r, const struct oai_event *ev)
 	rec_add_chunk(rec, r->cb_t_ns, tokens);
 	if (r->n_segs == r->cap_segs)
 		xgrow((void **)&r->segs, &r->cap_segs, r->n_segs + 1, sizeof *r->segs);
-	r->segs[r->n_segs].text_end = rec->text_len;
-	r->segs[r->n_segs].reasoning_end = r->reasoning.len;
+	r->segs[r->n_segs].text_end = rec->text_len < UINT32_MAX ? (uint32_t)rec->text_len : UINT32_MAX;
+	r->segs[r->n_segs].reasoning_end =
+		r->reasoning.len < UINT32_MAX ? (uint32_t)r->reasoning.len : UINT32_MAX;
 	r->n_segs++;
 	if (rec->n_chunks == 1 && r->c->event)
 		r->c->event(r->c->ctx, rec, CLIENT_EVENT_FIRST_CHUNK);
@@ -1055,6 +1060,25 @@ static void client_defer(struct client *c, struct creq *r)
 		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
 }
 
+/* Size the per-chunk arrays (the record's chunks, the segment offsets) for the expected number of
+ * chunks once, instead of doubling them while the stream runs (which leaves up to half of each
+ * unused: ~8 KB per stream of 300 tokens). Larger outputs still grow on demand. */
+static void client_reserve_chunks(struct creq *r, const struct wl_request *req)
+{
+	size_t want = req->target_output_tokens > 0 ? (size_t)req->target_output_tokens + 2 : 0;
+	if (want > CLIENT_PREALLOC_CHUNKS_MAX)
+		want = CLIENT_PREALLOC_CHUNKS_MAX;
+	struct rec_record *rec = r->rec;
+	if (rec->cap_chunks < want) {
+		rec->chunks = xrealloc(rec->chunks, want * sizeof *rec->chunks);
+		rec->cap_chunks = want;
+	}
+	if (r->cap_segs < want) {
+		r->segs = xrealloc(r->segs, want * sizeof *r->segs);
+		r->cap_segs = want;
+	}
+}
+
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec)
 {
 	if (!c || !req || !rec)
@@ -1076,6 +1100,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	rec->is_stream = c->cfg->stream;
 	r->req = req;
 	r->rec = rec;
+	client_reserve_chunks(r, req);
 	if (client_prepare(c, r) < 0) {
 		/* reported through done, from the loop (never from inside client_submit) */
 		client_fail(r, REC_ERR_MALFORMED, 500, "Could not build the request body");
