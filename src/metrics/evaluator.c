@@ -137,6 +137,7 @@ static size_t slot_take(void **arr, size_t *cap, size_t **free_list, size_t *n_f
 	size_t idx = *cap;
 	size_t new_cap = *cap ? *cap * 2 : 64;
 	*arr = xrealloc(*arr, new_cap * elem);
+	memset((char *)*arr + idx * elem, 0, (new_cap - idx) * elem); /* unused slots read as free */
 	*free_list = xrealloc(*free_list, new_cap * sizeof **free_list);
 	/* the new slots beyond idx go on the free list, highest first so idx+1 is taken next */
 	for (size_t k = new_cap; k > idx + 1; k--)
