@@ -191,6 +191,17 @@ static char *tc_auth_header(const struct cfg_client *cfg)
 
 /* ---- probe ---- */
 
+/* The built-in simulated server names its tokenizer in the /tokenize answer; when that is the
+ * approximation the client already has, asking the server would only add load. */
+static bool tc_same_approximation(const struct buf *resp)
+{
+	cJSON *root = cJSON_ParseWithLength(resp->data ? resp->data : "", resp->len);
+	const cJSON *t = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "tokenizer") : NULL;
+	bool same = cJSON_IsString(t) && strcmp(t->valuestring, "approx-words") == 0;
+	cJSON_Delete(root);
+	return same;
+}
+
 char *client_tokcount_probe(const struct cfg_client *cfg, const char *api_base, char *err, size_t err_len)
 {
 	if (!api_base)
@@ -228,6 +239,12 @@ char *client_tokcount_probe(const struct cfg_client *cfg, const char *api_base, 
 			char w[256];
 			if (tc_call(e, cands[i], h, &body, &resp, TC_PROBE_TIMEOUT_MS, NULL, &count, &status, w, sizeof w) == 0 &&
 			    count > 0) {
+				if (tc_same_approximation(&resp)) {
+					buf_printf(&why, "%sPOST %s: the server counts with the same whitespace-word "
+						   "approximation as the client (its answer names \"approx-words\")",
+						   why.len ? "; " : "", cands[i]);
+					break;
+				}
 				found = cands[i];
 				cands[i] = NULL;
 				break;

@@ -367,7 +367,7 @@ static char *run_server_count(const struct cfg_benchmark *cfg, struct client *cl
 	char err[768] = "";
 	char *url = client_tokcount_probe(&cfg->client, NULL, err, sizeof err);
 	if (!url || client_use_server_count(client, url, err, sizeof err) != 0) {
-		log_warn("tokenizer: the server offers no usable /tokenize endpoint (%s); token counts use the "
+		log_warn("tokenizer: not counting with the server's /tokenize (%s); token counts use the "
 			 "whitespace-word approximation", err);
 		free(url);
 		return NULL;

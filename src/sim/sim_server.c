@@ -1064,7 +1064,11 @@ static void sim_handle_tokenize(struct sim_conn *c, const char *body, size_t ble
 		buf_printf(&b, "{\"count\":%zu,\"max_model_len\":%lld,\"tokens\":[", n, (long long)srv->cfg->max_model_len);
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&b, i ? ",%d" : "%d", (int)ids[i]);
-		buf_puts(&b, "],\"token_strs\":null}");
+		/* "tokenizer" is ours (vLLM has no such field): a client whose own tokenizer is the same
+		 * approximation then has no reason to ask this server for counts */
+		buf_puts(&b, "],\"token_strs\":null,\"tokenizer\":");
+		jsonw_escape(&b, sim_tok_name(), strlen(sim_tok_name()));
+		buf_putc(&b, '}');
 		sim_respond(c, 200, "application/json", b.data, b.len, req_id);
 		buf_free(&b);
 		free(ids);

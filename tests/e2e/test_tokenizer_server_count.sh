@@ -175,7 +175,26 @@ check "no /tokenize: benchmark exits 0 ($rc)" test "$rc" -eq 0
 run2=$(ls -d "$TMP"/out2/*/ | head -1)
 check "no /tokenize: summary names the approximation" jq -e '.tokenizer == "approx-words"' "$run2/metrics/summary_stats.json"
 check "no /tokenize: announced with both URLs tried" \
-  grep -q "the server offers no usable /tokenize endpoint (POST http://127.0.0.1:$port2/tokenize: HTTP 404.*POST http://127.0.0.1:$port2/v1/tokenize: HTTP 404" "$TMP/stderr2.txt"
+  grep -q "not counting with the server's /tokenize (POST http://127.0.0.1:$port2/tokenize: HTTP 404.*POST http://127.0.0.1:$port2/v1/tokenize: HTTP 404" "$TMP/stderr2.txt"
 check "no /tokenize: output tokens = the approximation's 5 words" \
   bash -c "jq -s -e 'length >= 4 and all(.[]; .num_output_tokens == 5 and .num_delta_prompt_tokens == 64)' '$run2/metrics/request_level_metrics.jsonl' >/dev/null"
+
+# ---- part 3: a sim counting with the approximation itself: no /tokenize calls ----
+port3=$(e2e_free_port)
+e2e_start_sim "$port3" --mode fixed --ttft-ms 5 --itl-ms 0.2 --emit-log "$TMP/emit3.jsonl" 2>"$TMP/sim3.err"
+sim3=$E2E_SIM_PID
+check "sim: /tokenize names its tokenizer" bash -c "curl -s --max-time 5 http://127.0.0.1:$port3/tokenize \
+  -d '{\"model\":\"sim-model\",\"prompt\":\"a b c\"}' | jq -e '.count == 3 and .tokenizer == \"approx-words\"' >/dev/null"
+set +e
+timeout 60 "$VEEKSHA" benchmark --config "$TMP/cfg.yml" --client.api_base "http://127.0.0.1:$port3/v1" \
+  --client.model sim-model --runtime.max_sessions 2 --output_dir "$TMP/out3" --quiet >"$TMP/stdout3.txt" 2>"$TMP/stderr3.txt"
+rc=$?
+set -e
+check "same approximation: benchmark exits 0 ($rc)" test "$rc" -eq 0
+run3=$(ls -d "$TMP"/out3/*/ | head -1)
+check "same approximation: summary names the approximation" jq -e '.tokenizer == "approx-words"' "$run3/metrics/summary_stats.json"
+check "same approximation: announced" grep -q "the server counts with the same whitespace-word approximation" "$TMP/stderr3.txt"
+kill -TERM "$sim3"; e2e_wait_gone "$sim3" 10
+check "same approximation: the server's tokenizer was not used for counting" \
+  bash -c "! grep -q \"token counts come from the server's tokenizer\" '$TMP/stderr3.txt'"
 e2e_finish
