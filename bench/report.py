@@ -26,10 +26,11 @@ def main():
     t = load("tokens")
     if t:
         a, b = t["a_coalesced"], t["b_per_token"]
-        lines.append("| 2a | client CPU per 1,000 tokens (1,000 sessions x 512 tokens, zero-delay) | %s ms | <= 1 ms | %s |" % (
-            fmt(a["cpu_ms_per_1000_tokens"]), "yes" if (a["cpu_ms_per_1000_tokens"] or 9) <= 1 else "no"))
-        lines.append("| 2b | client CPU per token (%d streams, ITL 20 ms) | %s us | <= 8 us | %s |" % (
-            b["streams"], fmt(b["cpu_us_per_token"]), "yes" if (b["cpu_us_per_token"] or 99) <= 8 else "no"))
+        ra, rb = a.get("run_cpu_ms_per_1000_tokens"), b.get("run_cpu_us_per_token")
+        lines.append("| 2a | client CPU per 1,000 tokens (1,000 sessions x 512 tokens, zero-delay): during the run / whole process incl. writing outputs | %s / %s ms | <= 1 ms | %s |" % (
+            fmt(ra), fmt(a["cpu_ms_per_1000_tokens"]), "yes" if (ra or 9) <= 1 else "no"))
+        lines.append("| 2b | client CPU per token (%d streams, ITL 20 ms): during the run / whole process | %s / %s us | <= 8 us | %s |" % (
+            b["streams"], fmt(rb), fmt(b["cpu_us_per_token"]), "yes" if (rb or 99) <= 8 else "no"))
     f = load("fidelity")
     if f:
         for p in f["points"]:
@@ -37,16 +38,17 @@ def main():
                 p["concurrency"], fmt(p["abs_diff_us_p50"]), fmt(p["abs_diff_us_p99"]), fmt(p["abs_diff_us_max"]),
                 ("yes" if p["abs_diff_us_p99"] < 200 else "no") if p["concurrency"] == 1000 else "(info)"))
         c = f["client_added_ttfc_64"]
-        lines.append("| 3 | client-added TTFC, 64 sessions, zero-delay server (p50) | %s ms | < 1 ms | %s |" % (
-            fmt(c["ttfc_p50_ms"]), "yes" if c["ttfc_p50_ms"] < 1 else "no"))
+        ca = c.get("client_added_p50_ms")
+        lines.append("| 3 | client-added TTFC, 64 sessions, zero-delay server: p50 (send + receive path; raw TTFC p50) | %s ms (%s) | < 1 ms | %s |" % (
+            fmt(ca), fmt(c["ttfc_p50_ms"]), "yes" if ca is not None and ca < 1 else "no"))
     s = load("scale")
     if s:
         lines.append("| 4 | %d concurrent streams (ITL 100 ms): errors, peak RSS | %s errors, %s MB | 0, < 300 MB | %s |" % (
             s["streams"], s["errors"], fmt(s["client_peak_rss_mb"], "%.0f"), "yes" if s["errors"] == 0 and s["client_peak_rss_mb"] < 300 else "no"))
     e = load("endurance")
     if e:
-        lines.append("| 5 | %d requests at 10k/s: RSS at 10%% / 50%% / 100%% | %s / %s / %s MB | flat | %s |" % (
-            e["requests"], fmt(e.get("rss_mb_at_10_pct"), "%.0f"), fmt(e.get("rss_mb_at_50_pct"), "%.0f"), fmt(e.get("rss_mb_at_100_pct"), "%.0f"),
+        lines.append("| 5 | %d requests at 10k/s%s: RSS at 10%% / 50%% / 100%% | %s / %s / %s MB | flat | %s |" % (
+            e["requests"], "" if e.get("kept_up_with_schedule", True) else " (fell behind its schedule: RSS includes the backlog)", fmt(e.get("rss_mb_at_10_pct"), "%.0f"), fmt(e.get("rss_mb_at_50_pct"), "%.0f"), fmt(e.get("rss_mb_at_100_pct"), "%.0f"),
             "yes" if e.get("rss_mb_at_100_pct") and e["rss_mb_at_100_pct"] < 1.25 * e["rss_mb_at_10_pct"] + 10 else "no"))
     st = load("startup")
     if st:
