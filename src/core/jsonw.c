@@ -486,11 +486,20 @@ size_t jsonw_format_round_fast(double v, int ndigits, char *out)
 	uint64_t p = (uint64_t)jsonw_pow10[ndigits];
 	/* 0.0 / -0.0 (the general path spells the sign as Python does) and results below 1e-4, which
 	 * Python prints in exponent form */
-	if (u == 0 || u * 10000 < p)
+	if (u == 0)
 		return 0;
 	char *o = out;
 	if (m < 0)
 		*o++ = '-';
+	if (u * 10000 < p) {
+		/* below 1e-4: only ndigits = 5 gets here, with u in 1..9, i.e. u * 1e-5, which Python
+		 * prints as "<u>e-05" */
+		if (ndigits != 5 || u > 9)
+			return 0;
+		*o++ = (char)('0' + u);
+		memcpy(o, "e-05", 5);
+		return (size_t)(o + 4 - out);
+	}
 	char t[24];
 	int n = 0;
 	uint64_t ip = u / p, fp = u % p;

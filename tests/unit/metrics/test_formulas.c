@@ -189,8 +189,8 @@ static void fast_eq(double v, int nd)
 		if (strcmp(fast, slow) != 0)
 			fail_msg("v=%.17g nd=%d fast=%s slow=%s", v, nd, fast, slow);
 	} else {
-		/* the fast path only declines zero or exponent-form results and out-of-range inputs */
-		assert_true(nd < 1 || nd > 5 || !(fabs(v) < 1e9) || fabs(jsonw_py_round(v, nd)) < 1e-4);
+		/* the fast path only declines zero results and out-of-range inputs */
+		assert_true(nd < 1 || nd > 5 || !(fabs(v) < 1e9) || jsonw_py_round(v, nd) == 0.0);
 	}
 }
 
@@ -232,6 +232,12 @@ static void test_round_fast_path(void **state)
 	assert_string_equal(t, "111.99751");
 	assert_int_equal(jsonw_format_round_fast(2.0, 5, t), 3);
 	assert_string_equal(t, "2.0");
+	/* below 1e-4 (zero-delay chunk gaps): Python's exponent form */
+	assert_int_equal(jsonw_format_round_fast(0.0000312, 5, t), 5);
+	assert_string_equal(t, "3e-05");
+	assert_int_equal(jsonw_format_round_fast(-0.000018, 5, t), 6);
+	assert_string_equal(t, "-2e-05");
+	assert_int_equal(jsonw_format_round_fast(0.000004, 5, t), 0); /* rounds to 0.0: general path */
 }
 
 /* the formatter before its single-snprintf fast path (three snprintf + strtod rounds), kept here as
