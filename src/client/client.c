@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "client/client_tokcount.h"
 #include "client/openai.h"
@@ -644,7 +645,10 @@ static int client_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, 
 	(void)socketp;
 	struct client *c = userp;
 	if (what == CURL_POLL_REMOVE) {
-		ev_fd_del(c->loop, s);
+		/* mostly a keep-alive connection going idle between two requests: park it (no epoll_ctl
+		 * now nor when the next request watches it again); client_close_socket removes it for
+		 * good before curl closes it */
+		ev_fd_park(c->loop, s);
 		return 0;
 	}
 	uint32_t ev = 0;
@@ -843,6 +847,27 @@ static char client_hdr_accept_sse[] = "Accept: text/event-stream";
 static char client_hdr_accept_json[] = "Accept: application/json";
 static char client_hdr_expect[] = "Expect:";
 
+/* Every socket curl closes goes through here: drop it from the loop first (it may be parked, see
+ * client_socket_cb), so that a new socket with the same number is registered afresh. */
+static int client_close_socket(void *clientp, curl_socket_t s)
+{
+	struct client *c = clientp;
+	ev_fd_del(c->loop, s);
+	return close(s);
+}
+
+/* A new socket's number may be one that was closed while parked without passing through
+ * client_close_socket (should curl ever close one another way): forget any such registration. */
+static curl_socket_t client_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)purpose;
+	struct client *c = clientp;
+	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (s != CURL_SOCKET_BAD)
+		ev_fd_del(c->loop, s);
+	return s;
+}
+
 /* Options that are the same for every request, set once per easy handle (handles are reused
  * without curl_easy_reset, which would also make curl re-parse CURLOPT_RESOLVE every time). */
 static void client_easy_setup(struct client *c, struct creq *r)
@@ -878,6 +903,10 @@ static void client_easy_setup(struct client *c, struct creq *r)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, client_close_socket);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, client_open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	if (getenv("VK_CURL_VERBOSE"))
 		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);

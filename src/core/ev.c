@@ -30,6 +30,7 @@ enum ev_kind { EV_KIND_NONE = 0, EV_KIND_USER, EV_KIND_TIMERFD, EV_KIND_WAKEFD, 
 
 struct ev_fdw {
 	enum ev_kind kind;
+	bool parked;       /* still in the epoll set, no callbacks (ev_fd_park) */
 	uint32_t gen;
 	uint32_t events;
 	ev_fd_cb cb;
@@ -107,6 +108,14 @@ static int ev_register(struct ev_loop *loop, int fd, enum ev_kind kind, uint32_t
 	if (fd < 0)
 		return -1;
 	struct ev_fdw *w = ev_fd_slot(loop, fd);
+	if (w->parked && w->kind == kind && w->events == events) {
+		/* parked with the same interest: still registered as it should be */
+		w->parked = false;
+		w->cb = cb;
+		w->ctx = ctx;
+		return 0;
+	}
+	w->parked = false;
 	bool existed = w->kind != EV_KIND_NONE;
 	struct epoll_event ee = {.events = ev_to_epoll(events)};
 	uint32_t gen = existed ? w->gen : w->gen + 1;
@@ -143,8 +152,16 @@ void ev_fd_del(struct ev_loop *loop, int fd)
 	/* may fail with EBADF/ENOENT when the fd was already closed: the kernel removed it then */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 	loop->fds[fd].kind = EV_KIND_NONE;
+	loop->fds[fd].parked = false;
 	loop->fds[fd].cb = NULL;
 	loop->fds[fd].ctx = NULL;
+}
+
+void ev_fd_park(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || (size_t)fd >= loop->n_fds || loop->fds[fd].kind != EV_KIND_USER)
+		return;
+	loop->fds[fd].parked = true;
 }
 
 /* ---- timers ---- */
@@ -503,6 +520,11 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 			ev_handle_signals(loop);
 			break;
 		case EV_KIND_USER: {
+			if (w->parked) {
+				/* e.g. the peer closed an idle keep-alive connection: stop watching it */
+				ev_fd_del(loop, fd);
+				break;
+			}
 			uint32_t e = 0;
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				e |= EV_READ;

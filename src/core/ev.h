@@ -21,6 +21,11 @@ void ev_loop_free(struct ev_loop *loop);
 /* fd watchers: events is a mask of EV_READ|EV_WRITE. add twice = modify. */
 int ev_fd_set(struct ev_loop *loop, int fd, uint32_t events, ev_fd_cb cb, void *ctx);
 void ev_fd_del(struct ev_loop *loop, int fd);
+/* Stop calling back for fd without an epoll_ctl now: the fd stays in the epoll set, parked. An
+ * ev_fd_set with the same events un-parks it without a syscall (a keep-alive socket going idle
+ * between requests and back costs nothing); the first event that arrives while parked removes it
+ * (one epoll_ctl, no callback). The owner must ev_fd_del a parked fd before closing it. */
+void ev_fd_park(struct ev_loop *loop, int fd);
 
 /* Timers fire once at an absolute CLOCK_MONOTONIC deadline. Returns an id > 0. */
 uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, void *ctx);

@@ -238,6 +238,52 @@ static void test_fd_callbacks(void **state)
 	ev_loop_free(loop);
 }
 
+/* ev_fd_park: no callbacks while parked; un-parked by ev_fd_set with the same events (data that
+ * arrives after that is delivered); an event while parked drops the registration, after which
+ * ev_fd_set registers it again. */
+static void test_fd_park(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct fdctx rf = {0, 0, 0};
+	assert_int_equal(ev_fd_set(loop, p[0], EV_READ, on_fd, &rf), 0);
+	/* park, then un-park with the same interest: data is delivered */
+	ev_fd_park(loop, p[0]);
+	assert_int_equal(ev_fd_set(loop, p[0], EV_READ, on_fd, &rf), 0);
+	assert_int_equal(write(p[1], "a", 1), 1);
+	run_until(loop, &rf.reads, 1, 1000 * MS);
+	assert_int_equal(rf.reads, 1);
+	/* parked: an arriving byte gives no callback and drops the registration */
+	ev_fd_park(loop, p[0]);
+	assert_int_equal(write(p[1], "b", 1), 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ev_run_once(loop, 2 * MS), 0);
+	assert_int_equal(rf.reads, 1);
+	/* watched again (a fresh registration): the pending byte is delivered */
+	assert_int_equal(ev_fd_set(loop, p[0], EV_READ, on_fd, &rf), 0);
+	run_until(loop, &rf.reads, 2, 1000 * MS);
+	assert_int_equal(rf.reads, 2);
+	assert_int_equal(rf.last, 'b');
+	/* park then delete then close: the number can be reused by a new fd */
+	ev_fd_park(loop, p[0]);
+	ev_fd_del(loop, p[0]);
+	close(p[0]);
+	int q[2];
+	assert_int_equal(pipe(q), 0);
+	struct fdctx qf = {0, 0, 0};
+	assert_int_equal(ev_fd_set(loop, q[0], EV_READ, on_fd, &qf), 0);
+	assert_int_equal(write(q[1], "c", 1), 1);
+	run_until(loop, &qf.reads, 1, 1000 * MS);
+	assert_int_equal(qf.reads, 1);
+	ev_fd_del(loop, q[0]);
+	close(q[0]);
+	close(q[1]);
+	close(p[1]);
+	ev_loop_free(loop);
+}
+
 /* Cross-thread wake-ups and async stop. */
 struct wakectx {
 	struct ev_loop *loop;
@@ -360,7 +406,7 @@ int main(void)
 		cmocka_unit_test(test_timer_heap_random), cmocka_unit_test(test_timer_no_starvation),
 		cmocka_unit_test(test_fd_callbacks),      cmocka_unit_test(test_wake_from_thread),
 		cmocka_unit_test(test_stop_async),        cmocka_unit_test(test_signal),
-		cmocka_unit_test(test_now_cached),
+		cmocka_unit_test(test_now_cached),        cmocka_unit_test(test_fd_park),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
