@@ -121,10 +121,20 @@ static bool jsonw_shortest_int(double v, char *digits, size_t *nd, int *exp10)
 	int64_t m = llrint(x);
 	if (m <= 0 || (double)m / p != a)
 		return false;
-	/* digits of m, trailing zeros dropped */
+	/* digits of m, trailing zeros dropped (first, by whole groups: fewer divisions) */
 	char t[24];
 	int n = 0;
 	uint64_t u = (uint64_t)m;
+	int zeros = 0;
+	while (u % 100000 == 0) {
+		u /= 100000;
+		zeros += 5;
+	}
+	while (u % 10 == 0) {
+		u /= 10;
+		zeros++;
+	}
+	k -= zeros;
 	while (u) {
 		t[n++] = (char)('0' + u % 10);
 		u /= 10;
@@ -140,6 +150,124 @@ static bool jsonw_shortest_int(double v, char *digits, size_t *nd, int *exp10)
 	digits[o] = '\0';
 	*nd = o;
 	*exp10 = n - 1 - k;
+	return true;
+}
+
+typedef unsigned __int128 jsonw_u128;
+
+static const uint64_t jsonw_pow5[28] = {1ull,
+					1ull * 5,
+					25ull,
+					125ull,
+					625ull,
+					3125ull,
+					15625ull,
+					78125ull,
+					390625ull,
+					1953125ull,
+					9765625ull,
+					48828125ull,
+					244140625ull,
+					1220703125ull,
+					6103515625ull,
+					30517578125ull,
+					152587890625ull,
+					762939453125ull,
+					3814697265625ull,
+					19073486328125ull,
+					95367431640625ull,
+					476837158203125ull,
+					2384185791015625ull,
+					11920928955078125ull,
+					59604644775390625ull,
+					298023223876953125ull,
+					1490116119384765625ull,
+					7450580596923828125ull};
+
+/* round(p / 2^sh), half to even; 0 < sh < 128 */
+static jsonw_u128 jsonw_shr_round(jsonw_u128 p, int sh)
+{
+	jsonw_u128 q = p >> sh, r = p & ((((jsonw_u128)1) << sh) - 1), half = ((jsonw_u128)1) << (sh - 1);
+	return q + (r > half || (r == half && (q & 1)));
+}
+
+/* Shortest repr digits for the 16- and 17-digit cases, by exact integer arithmetic instead of
+ * printf + strtod, for 1e-7 <= |v| < 1e15 (normal doubles). v = f * 2^e exactly; the decimal
+ * candidates m * 10^-j are the correctly rounded v * 10^j = f * 5^j * 2^(e+j) (128-bit, exact);
+ * the 16-digit one is kept iff it lies inside v's rounding interval (half an ulp each side, the
+ * lower half-gap halved at a power of two, ends included only for an even f, as strtod rounds
+ * ties to even), else the correctly rounded 17-digit one is v's repr (the nearest of the shortest,
+ * as Python's repr). Callers try the <= 15-digit path first. */
+static bool jsonw_shortest_wide(double v, char *digits, size_t *nd, int *exp10)
+{
+	double a = fabs(v);
+	if (!(a >= 1e-7 && a < 1e15))
+		return false;
+	uint64_t bits;
+	memcpy(&bits, &a, sizeof bits);
+	int be = (int)((bits >> 52) & 0x7ff);
+	uint64_t f = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	int e = be - 1075;
+	int lead;
+	if (a >= 1.0) {
+		lead = 0;
+		while (lead < 15 && a >= jsonw_pow10[lead + 1])
+			lead++;
+	} else {
+		lead = -1;
+		while (a < 1.0 / jsonw_pow10[-lead] && lead > -8)
+			lead--;
+	}
+	static const jsonw_u128 e16 = (jsonw_u128)10000000000000000ull, e17 = (jsonw_u128)100000000000000000ull;
+	int k = 16 - lead; /* 17 significant digits */
+	jsonw_u128 m17 = 0;
+	for (int tries = 0; tries < 3; tries++) {
+		if (k < 1 || k > 27 || -(e + k) < 1 || -(e + k) > 120)
+			return false;
+		m17 = jsonw_shr_round((jsonw_u128)f * jsonw_pow5[k], -(e + k));
+		if (m17 < e16)
+			k++;
+		else if (m17 > e17)
+			k--;
+		else
+			break;
+	}
+	if (m17 < e16 || m17 > e17)
+		return false;
+	/* the 16-digit candidate at j = k - 1 */
+	int j = k - 1, sh = -(e + j);
+	if (j < 0 || sh < 1 || sh > 120)
+		return false;
+	jsonw_u128 p5 = jsonw_pow5[j];
+	jsonw_u128 P = (jsonw_u128)f * p5; /* v * 10^j * 2^sh */
+	jsonw_u128 m16 = jsonw_shr_round(P, sh);
+	jsonw_u128 ms = m16 << sh;
+	bool below = ms < P;
+	jsonw_u128 d2 = 2 * (below ? P - ms : ms - P); /* 2 |D - v| in units of 2^-sh * 10^-j */
+	jsonw_u128 t = p5;                             /* one ulp of v in the same units: 5^j * 2 / 2 */
+	bool inside;
+	if (below && f == (1ull << 52) && be > 1)
+		inside = 2 * d2 < t || (2 * d2 == t && (f & 1) == 0);
+	else
+		inside = d2 < t || (d2 == t && (f & 1) == 0);
+	jsonw_u128 m = inside ? m16 : m17;
+	int jj = inside ? j : k;
+	uint64_t m64 = (uint64_t)m; /* <= 10^17 */
+	char tmp[48];
+	int n = 0;
+	while (m64) {
+		tmp[n++] = (char)('0' + (int)(m64 % 10));
+		m64 /= 10;
+	}
+	int lo = 0;
+	while (lo < n - 1 && tmp[lo] == '0')
+		lo++;
+	size_t o = 0;
+	for (int i = n - 1; i >= lo; i--)
+		digits[o++] = tmp[i];
+	digits[o] = '\0';
+	*nd = o;
+	*exp10 = n - 1 - jj;
 	return true;
 }
 
@@ -160,7 +288,7 @@ size_t jsonw_format_double(double v, char *out)
 	size_t nd = 0;
 	int exp10 = 0;
 	bool neg = false;
-	if (jsonw_shortest_int(v, digits, &nd, &exp10)) {
+	if (jsonw_shortest_int(v, digits, &nd, &exp10) || jsonw_shortest_wide(v, digits, &nd, &exp10)) {
 		neg = v < 0;
 		goto emit;
 	}
@@ -405,17 +533,26 @@ void jsonw_escape(struct buf *b, const char *s, size_t n)
 			cp = 0xfffd; /* invalid UTF-8 byte */
 		}
 		p += len;
+		/* "\\uXXXX" (a surrogate pair above the BMP), without printf */
+		unsigned units[2];
+		int nu = 0;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
-			unsigned hi = 0xd800 + (cp >> 10), lo = 0xdc00 + (cp & 0x3ff);
-			snprintf(esc, sizeof esc, "\\u%c%c%c%c\\u%c%c%c%c", hex[hi >> 12], hex[(hi >> 8) & 15],
-				 hex[(hi >> 4) & 15], hex[hi & 15], hex[lo >> 12], hex[(lo >> 8) & 15], hex[(lo >> 4) & 15],
-				 hex[lo & 15]);
+			units[nu++] = 0xd800 + (cp >> 10);
+			units[nu++] = 0xdc00 + (cp & 0x3ff);
 		} else {
-			snprintf(esc, sizeof esc, "\\u%c%c%c%c", hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
-				 hex[cp & 15]);
+			units[nu++] = cp;
 		}
-		buf_puts(b, esc);
+		char *o = esc;
+		for (int u = 0; u < nu; u++) {
+			*o++ = '\\';
+			*o++ = 'u';
+			*o++ = hex[units[u] >> 12];
+			*o++ = hex[(units[u] >> 8) & 15];
+			*o++ = hex[(units[u] >> 4) & 15];
+			*o++ = hex[units[u] & 15];
+		}
+		buf_append(b, esc, (size_t)(o - esc));
 	}
 	buf_putc(b, '"');
 }
