@@ -372,14 +372,20 @@ def scenario_endurance(veeksha, quick):
         rc, cpu, rss, samples, run = run_client(veeksha, cfg, tmp, sample_rss=True)
         dur = time.time() - t0
         marks = {}
-        if samples:
-            ts = [s[0] for s in samples]
-            for frac in (0.1, 0.5, 1.0):
-                tt = ts[0] + (ts[-1] - ts[0]) * frac
-                best = min(samples, key=lambda s: abs(s[0] - tt))
-                marks["rss_mb_at_%d_pct" % int(frac * 100)] = best[1] / 1024
         s = summary(run) if run else {}
         u = usage(run) if run else {}
+        if samples:
+            # 10/50/100% of the run itself (client_usage.json's run_wall_s from the first sample);
+            # what follows is writing the output files, reported as its own peak
+            t_first = samples[0][0]
+            span = u.get("run_wall_s") or (samples[-1][0] - t_first)
+            for frac in (0.1, 0.5, 1.0):
+                tt = t_first + span * frac
+                inside = [x for x in samples if x[0] <= t_first + span] or samples
+                best = min(inside, key=lambda x: abs(x[0] - tt))
+                marks["rss_mb_at_%d_pct" % int(frac * 100)] = best[1] / 1024
+            after = [x[1] for x in samples if x[0] > t_first + span]
+            marks["rss_mb_peak_writing_outputs"] = max(after) / 1024 if after else None
         # An open-loop run whose server (or client) falls behind accumulates requests in flight, and
         # with them memory: RSS then measures the backlog, not per-request growth. Say so.
         kept_up = u.get("run_wall_s") is not None and u["run_wall_s"] < (total / rate) * 1.1 + 5

@@ -153,6 +153,12 @@ void *spill_map(struct spill *s)
 	return m;
 }
 
+void spill_drop_pages(struct spill *s)
+{
+	if (s->map)
+		madvise(s->map, s->map_len, MADV_DONTNEED);
+}
+
 void spill_close(struct spill *s)
 {
 	if (!s->elem_size)

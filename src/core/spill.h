@@ -33,6 +33,9 @@ static inline size_t spill_count(const struct spill *s) { return s->n; }
  * is writable and stays valid until spill_close(). */
 void *spill_map(struct spill *s);
 bool spill_on_disk(const struct spill *s);
+/* Let the kernel drop the resident pages of a file-backed map (they are read back from the file on
+ * the next access): the array stays valid, but changes made to it are lost. No-op in heap mode. */
+void spill_drop_pages(struct spill *s);
 /* Release everything; a zeroed, never opened spill may be closed too. */
 void spill_close(struct spill *s);
 

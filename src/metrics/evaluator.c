@@ -920,6 +920,17 @@ void eval_live_stats(const struct evaluator *e, struct eval_live *out)
 
 /* ---- finalize ---- */
 
+static void eval_views_drop_pages(struct evaluator *e)
+{
+	spill_drop_pages(&e->rows_sp);
+	spill_drop_pages(&e->regs_sp);
+	spill_drop_pages(&e->parents_sp);
+	spill_drop_pages(&e->sessions_sp);
+	spill_drop_pages(&e->tbc_sp);
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		spill_drop_pages(&e->raw_sp[i]);
+}
+
 void eval_views_open(struct evaluator *e)
 {
 	if (e->views_open)
@@ -966,25 +977,34 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	}
 	if (e->jsonl && fflush(e->jsonl) != 0)
 		rc = -1;
+	/* Each writer reads the mapped spills; dropping their pages after each one keeps the
+	 * resident set to what one writer needs (the data stays in the page cache). */
 	int met = eval_compute_slos(e);
 	e->slo_all_met = met;
+	eval_views_drop_pages(e);
 	if (eval_write_summary(e) != 0)
 		rc = -1;
 	if (eval_write_prefill(e) != 0)
 		rc = -1;
+	eval_views_drop_pages(e);
 	if (eval_write_csvs(e, true) != 0)
 		rc = -1;
+	eval_views_drop_pages(e);
 	if (eval_write_throughput(e) != 0)
 		rc = -1;
 	if (eval_write_decode_window(e) != 0)
 		rc = -1;
+	eval_views_drop_pages(e);
 	eval_write_plots(e);
+	eval_views_drop_pages(e);
 	if (eval_write_chrome_trace(e) != 0)
 		rc = -1;
+	eval_views_drop_pages(e);
 	if (eval_write_slos(e) != 0)
 		rc = -1;
 	if (eval_write_health(e) != 0)
 		rc = -1;
+	eval_views_drop_pages(e);
 	if (rc != 0)
 		return -1;
 	return met;

@@ -52,6 +52,10 @@ static void check_round_trip(const char *dir, bool expect_disk)
 		assert_true(all[i].v == (double)i * 0.5);
 		assert_int_equal(all[i].k, i % 7);
 	}
+	spill_drop_pages(&s); /* pages come back from the file */
+	for (uint64_t i = 0; i < next; i += 997)
+		assert_int_equal(all[i].id, i);
+	assert_int_equal(all[next - 1].id, next - 1);
 	all[0].id = 42; /* writable (private copy) */
 	assert_int_equal(all[0].id, 42);
 	spill_close(&s);
