@@ -166,6 +166,9 @@ void ev_fd_park(struct ev_loop *loop, int fd)
 
 /* ---- timers ---- */
 
+/* heap_pos of a timer that ev_run_timers took off the heap for the rest of its round */
+#define EV_HEAP_DEFERRED (-2)
+
 static bool ev_timer_less(const struct ev_loop *loop, uint32_t a, uint32_t b)
 {
 	const struct ev_timer *ta = &loop->timers[a], *tb = &loop->timers[b];
@@ -300,22 +303,43 @@ void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
 	if (slot >= loop->cap_timers)
 		return;
 	struct ev_timer *t = &loop->timers[slot];
-	if (t->gen != gen || t->heap_pos < 0)
+	if (t->gen != gen)
+		return;
+	if (t->heap_pos == EV_HEAP_DEFERRED) {
+		ev_slot_free(loop, slot); /* set aside by ev_run_timers: just forget it */
+		return;
+	}
+	if (t->heap_pos < 0)
 		return;
 	ev_heap_remove(loop, slot);
 	ev_slot_free(loop, slot);
 }
 
-/* Run timers due at loop->now_ns that existed before this call (timers added by callbacks wait for
- * the next iteration, so a callback re-adding a past-due timer cannot starve the loop). */
+/* Run timers due at loop->now_ns that existed before this call. Timers added by callbacks wait for
+ * the next iteration, so a callback re-adding a past-due timer cannot starve the loop's fds; and
+ * such a new timer is set aside (not left at the heap top), so it cannot hold back the other due
+ * timers either (e.g. a dispatch pump re-arming itself at deadline 0 for a long backlog must not
+ * delay benchmark_timeout). */
+#define EV_DEFER_MAX 64
 static void ev_run_timers(struct ev_loop *loop)
 {
 	uint64_t seq_limit = loop->next_seq;
+	uint32_t deferred[EV_DEFER_MAX], deferred_gen[EV_DEFER_MAX];
+	size_t n_deferred = 0;
 	while (loop->n_heap && !atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
 		uint32_t slot = loop->heap[0];
 		struct ev_timer *t = &loop->timers[slot];
-		if (t->deadline_ns > loop->now_ns || t->seq >= seq_limit)
+		if (t->deadline_ns > loop->now_ns)
 			break;
+		if (t->seq >= seq_limit) {
+			if (n_deferred == EV_DEFER_MAX)
+				break;
+			ev_heap_remove(loop, slot);
+			t->heap_pos = EV_HEAP_DEFERRED;
+			deferred_gen[n_deferred] = t->gen;
+			deferred[n_deferred++] = slot;
+			continue;
+		}
 		ev_timer_cb cb = t->cb;
 		void *ctx = t->ctx;
 		ev_heap_remove(loop, slot);
@@ -323,6 +347,15 @@ static void ev_run_timers(struct ev_loop *loop)
 		cb(loop, ctx);
 		/* callbacks may have taken more time; keep the cached clock honest */
 		loop->now_ns = clock_mono_ns();
+	}
+	for (size_t i = 0; i < n_deferred; i++) {
+		uint32_t slot = deferred[i];
+		if (loop->timers[slot].gen != deferred_gen[i])
+			continue; /* cancelled by a callback meanwhile (its slot may already serve a new timer) */
+		loop->heap[loop->n_heap] = slot;
+		loop->timers[slot].heap_pos = (int32_t)loop->n_heap;
+		loop->n_heap++;
+		ev_heap_up(loop, loop->n_heap - 1);
 	}
 }
 

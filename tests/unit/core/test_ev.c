@@ -185,6 +185,54 @@ static void test_timer_no_starvation(void **state)
 	ev_loop_free(loop);
 }
 
+/* A timer that re-adds itself at deadline 0 (a dispatch pump working through a backlog) must not
+ * hold back another due timer (benchmark_timeout): the latter fires within the first rounds. */
+struct pump_starve {
+	struct ev_loop *loop;
+	int pumps, other_fired_after_pumps, cancel_victim_fired;
+	uint64_t victim;
+};
+
+static void on_victim(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	((struct pump_starve *)ctx)->cancel_victim_fired = 1;
+}
+
+static void on_pump(struct ev_loop *loop, void *ctx)
+{
+	struct pump_starve *p = ctx;
+	p->pumps++;
+	if (p->pumps == 1)
+		/* a new past-due timer, set aside for this round, then cancelled (by on_other) */
+		p->victim = ev_timer_at(loop, 0, on_victim, p);
+	if (p->pumps < 100000 && !p->other_fired_after_pumps)
+		ev_timer_at(loop, 0, on_pump, p);
+}
+
+static void on_other(struct ev_loop *loop, void *ctx)
+{
+	struct pump_starve *p = ctx;
+	p->other_fired_after_pumps = p->pumps;
+	ev_timer_cancel(loop, p->victim);
+}
+
+static void test_timer_rearm_does_not_block_others(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	struct pump_starve p = {0};
+	ev_timer_at(loop, 0, on_pump, &p);
+	ev_timer_at(loop, clock_mono_ns(), on_other, &p); /* due now, later than the pump's deadline 0 */
+	for (int i = 0; i < 1000 && !p.other_fired_after_pumps; i++)
+		assert_int_equal(ev_run_once(loop, 1 * MS), 0);
+	assert_true(p.other_fired_after_pumps >= 1 && p.other_fired_after_pumps <= 3);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ev_run_once(loop, 1 * MS), 0);
+	assert_int_equal(p.cancel_victim_fired, 0); /* cancelled while set aside: never runs */
+	ev_loop_free(loop);
+}
+
 struct fdctx {
 	int reads;
 	int writes;
@@ -407,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_fd_callbacks),      cmocka_unit_test(test_wake_from_thread),
 		cmocka_unit_test(test_stop_async),        cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_now_cached),        cmocka_unit_test(test_fd_park),
+		cmocka_unit_test(test_timer_rearm_does_not_block_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
