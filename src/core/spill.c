@@ -40,6 +40,7 @@ void spill_open(struct spill *s, const char *dir, const char *what, size_t elem_
 	if (s->fd >= 0) {
 		s->buf_cap = SPILL_BUF_BYTES;
 		s->buf = xmalloc(s->buf_cap);
+		memset(s->buf, 0, s->buf_cap); /* fault the pages in now, not on the first appends */
 	}
 }
 

@@ -298,6 +298,12 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 	return e;
 }
 
+void eval_set_start(struct evaluator *e, int64_t bench_start_ns)
+{
+	e->bench_start_ns = bench_start_ns;
+	e->last_stream_ns = bench_start_ns;
+}
+
 /* ---- registration + dispatch trace ---- */
 
 static void trace_write(struct evaluator *e, const struct wl_request *req, uint32_t session_size,

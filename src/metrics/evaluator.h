@@ -31,6 +31,9 @@ struct eval_live {
 struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
 			      const char *tokenizer_name);
 /* A request was dispatched. Also writes the dispatch trace line when the recorder is enabled. */
+/* Move the benchmark's start (files and spills are set up by eval_create before the clock starts,
+ * so their set-up does not delay the first dispatch). Call before any request is registered. */
+void eval_set_start(struct evaluator *e, int64_t bench_start_ns);
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
 			   int64_t intended_ns, int64_t dispatched_ns);
 /* A request finished (success or error). included=false: dispatched after the benchmark timeout;

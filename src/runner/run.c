@@ -516,10 +516,19 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		st.first_rc = wl_session_gen_next(st.gen, &st.first);
 		st.first_ready = true;
 	}
+	/* the evaluator's files are opened before the clock starts (see eval_set_start) */
+	st.eval = eval_create(&cfg, out->run_dir, clock_mono_ns(), count_name ? count_name : tok_name(tok));
+	if (!st.eval) {
+		/* eval_create said why (the run directory's metrics/ cannot be created or written) */
+		out->exit_code = 1;
+		client_free(st.client);
+		free(count_name);
+		goto out_loop;
+	}
 	struct run_usage usage;
 	run_usage_begin(&usage);
 	st.start_ns = usage.start_ns;
-	st.eval = eval_create(&cfg, out->run_dir, st.start_ns, count_name ? count_name : tok_name(tok));
+	eval_set_start(st.eval, st.start_ns);
 	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
 	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
 
