@@ -160,7 +160,9 @@ static void client_fail(struct creq *r, enum rec_error kind, int code, const cha
 		return; /* first error wins */
 	r->err_kind = kind;
 	r->err_code = code;
-	snprintf(r->err_msg, sizeof r->err_msg, "%s", msg);
+	size_t n = strnlen(msg, sizeof r->err_msg - 1); /* long messages are cut, as intended */
+	memcpy(r->err_msg, msg, n);
+	r->err_msg[n] = '\0';
 }
 
 /* ---- response handling (curl callbacks) ---- */
@@ -474,18 +476,18 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
-		snprintf(m, sizeof m, "Connection error: %s", detail);
+		snprintf(m, sizeof m, "Connection error: %.200s", detail);
 		client_fail(r, REC_ERR_CONNECT, 503, m);
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_GOT_NOTHING:
-		snprintf(m, sizeof m, "Connection closed mid-response: %s", detail);
+		snprintf(m, sizeof m, "Connection closed mid-response: %.200s", detail);
 		client_fail(r, REC_ERR_RESET, 520, m);
 		break;
 	default:
-		snprintf(m, sizeof m, "Request failed: %s", detail);
+		snprintf(m, sizeof m, "Request failed: %.200s", detail);
 		client_fail(r, REC_ERR_RESET, 520, m);
 		break;
 	}
