@@ -130,6 +130,17 @@ def summary(run_dir):
     return json.load(open(os.path.join(run_dir, "metrics", "summary_stats.json")))
 
 
+def emit_log(path):
+    """The sim's --emit-log records (one JSON object per line; a torn last line is skipped)."""
+    out = []
+    for l in open(path):
+        try:
+            out.append(json.loads(l))
+        except ValueError:
+            continue
+    return out
+
+
 def usage(run_dir):
     """metrics/client_usage.json: the client's CPU during the run (ingest) apart from writing outputs."""
     try:
@@ -192,21 +203,28 @@ def rate_point(veeksha, rate, output, seconds):
 
 def scenario_rate(veeksha, quick):
     out = {}
-    for output, ladder in ((64, [1000, 2000, 3000, 4000, 5000, 7500]), (1, [2000, 5000, 7500, 10000, 15000])):
+    for output, ladder in ((64, [1000, 2000, 3000, 5000, 7500]), (1, [2000, 5000, 10000, 15000])):
         if quick:
             ladder = ladder[:2]
         pts = []
         best = 0
         for r in ladder:
-            # >= 20,000 arrivals per point so that Poisson sampling noise (1/sqrt(N)) stays ~0.7%
-            p = rate_point(veeksha, r, output, 3 if quick else max(5, int(20000 / r)))
+            # >= 20,000 arrivals per point so that Poisson sampling noise (1/sqrt(N)) stays ~0.7%.
+            # A shared VM preempts the client now and then for a few ms, which decides a single
+            # run's p99; each point is therefore run 3 times (1 in quick mode) and judged by the
+            # run with the median lateness p99 (all runs are kept in "runs").
+            runs = [rate_point(veeksha, r, output, 3 if quick else max(5, int(20000 / r))) for _ in range(1 if quick else 3)]
+            ranked = sorted(runs, key=lambda x: x.get("lateness_p99_ms", float("inf")))
+            p = dict(ranked[len(ranked) // 2])
+            p["runs"] = runs
+            p["runs_lateness_p99_ms"] = [x.get("lateness_p99_ms") for x in runs]
+            p["ok"] = p["ok"] and all(x.get("errors") == 0 and x.get("rate_error_pct", 100) <= 2 for x in runs)
             pts.append(p)
-            print("  rate %6d req/s, %d-token outputs: observed %.1f (%.2f%% off), lateness p99 %.3f ms, errors %s -> %s" % (
-                r, output, p.get("observed_rate", 0), p.get("rate_error_pct", 0), p.get("lateness_p99_ms", 0), p.get("errors"), "ok" if p["ok"] else "MISS"), flush=True)
+            print("  rate %6d req/s, %d-token outputs: observed %.1f (%.2f%% off), lateness p99 %.3f ms (runs: %s), errors %s -> %s" % (
+                r, output, p.get("observed_rate", 0), p.get("rate_error_pct", 0), p.get("lateness_p99_ms", 0),
+                ", ".join("%.2f" % (x or 0) for x in p["runs_lateness_p99_ms"]), p.get("errors"), "ok" if p["ok"] else "MISS"), flush=True)
             if p["ok"]:
-                best = r
-            else:
-                break
+                best = r  # every rung is run: a noisy rung does not hide the ones above it
         out["output_%d" % output] = {"max_rate_meeting_targets": best, "points": pts}
     return out
 
@@ -269,15 +287,10 @@ def fidelity_point(veeksha, conc, quick):
         rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, env={"VEEKSHA_CHUNK_LOG": chunk_log})
         sim.stop()
         server = {}
-        for l in open(emit):
-            try:
-                e = json.loads(l)
-            except ValueError:
-                continue
-            rid = str(e.get("request_id"))
+        for e in emit_log(emit):
             # sim --emit-log: "chunk_mono_ns" (older logs: "chunks")
             ts = e.get("chunk_mono_ns") or [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
-            server[rid] = ts
+            server[str(e.get("request_id"))] = ts
         diffs = []
         for l in open(chunk_log):
             c = json.loads(l)
@@ -313,11 +326,7 @@ def scenario_fidelity(veeksha, quick):
         sim.stop()
         t = [r["ttfc"] for r in rows(run)] if run else []
         server = {}
-        for l in open(emit):
-            try:
-                e = json.loads(l)
-            except ValueError:
-                continue
+        for e in emit_log(emit):
             if e.get("arrival_mono_ns") and e.get("chunk_mono_ns"):
                 server[str(e.get("request_id"))] = (e["arrival_mono_ns"], e["chunk_mono_ns"][0])
         send, recv, tot = [], [], []
@@ -413,11 +422,7 @@ def scenario_startup(veeksha, quick):
             rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, cpu=1)
             sim.stop()
             first = None
-            for l in open(emit):
-                try:
-                    e = json.loads(l)
-                except ValueError:
-                    continue
+            for e in emit_log(emit):
                 a = e.get("arrival_mono_ns") or e.get("arrival_ns")
                 if a and (first is None or a < first):
                     first = a

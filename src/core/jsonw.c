@@ -86,6 +86,22 @@ static bool jsonw_shortest_from17(double v, char *tmp)
 }
 
 
+/* floor(log10(a)) by table, for a in [1e-7, 1e15) */
+static int jsonw_lead10(double a)
+{
+	int lead;
+	if (a >= 1.0) {
+		lead = 0;
+		while (lead < 15 && a >= jsonw_pow10[lead + 1])
+			lead++;
+	} else {
+		lead = -1;
+		while (a < 1.0 / jsonw_pow10[-lead] && lead > -8)
+			lead--;
+	}
+	return lead;
+}
+
 /* Shortest repr digits without printf/strtod, for the common case of a value whose shortest repr
  * has at most 15 significant digits (e.g. nanosecond counts / 1e9). With k chosen so that
  * |v| * 10^k < 10^15, the candidate D = m * 10^-k, m = round(v * 10^k), is checked exactly:
@@ -100,17 +116,7 @@ static bool jsonw_shortest_int(double v, char *digits, size_t *nd, int *exp10)
 	double a = fabs(v);
 	if (!(a >= 1e-7 && a < 1e15))
 		return false;
-	/* lead = floor(log10(a)) by table (a in [1e-7, 1e15)) */
-	int lead;
-	if (a >= 1.0) {
-		lead = 0;
-		while (lead < 15 && a >= jsonw_pow10[lead + 1])
-			lead++;
-	} else {
-		lead = -1;
-		while (a < 1.0 / jsonw_pow10[-lead] && lead > -8)
-			lead--;
-	}
+	int lead = jsonw_lead10(a);
 	int k = 14 - lead; /* 15 significant digits: a * 10^k in [1e14, 1e15) (roughly) */
 	if (k < 0 || k > 22)
 		return false;
@@ -208,16 +214,7 @@ static bool jsonw_shortest_wide(double v, char *digits, size_t *nd, int *exp10)
 	int be = (int)((bits >> 52) & 0x7ff);
 	uint64_t f = (bits & ((1ull << 52) - 1)) | (1ull << 52);
 	int e = be - 1075;
-	int lead;
-	if (a >= 1.0) {
-		lead = 0;
-		while (lead < 15 && a >= jsonw_pow10[lead + 1])
-			lead++;
-	} else {
-		lead = -1;
-		while (a < 1.0 / jsonw_pow10[-lead] && lead > -8)
-			lead--;
-	}
+	int lead = jsonw_lead10(a);
 	static const jsonw_u128 e16 = (jsonw_u128)10000000000000000ull, e17 = (jsonw_u128)100000000000000000ull;
 	int k = 16 - lead; /* 17 significant digits */
 	jsonw_u128 m17 = 0;
