@@ -395,6 +395,10 @@ def scenario_endurance(veeksha, quick):
                 marks["rss_mb_at_%d_pct" % int(frac * 100)] = best[1] / 1024
             after = [x[1] for x in samples if x[0] > t_first + span]
             marks["rss_mb_peak_writing_outputs"] = max(after) / 1024 if after else None
+        if u.get("run_end_rss_kb", -1) > 0:
+            # exact: the client's own reading at the end of the run, before the outputs
+            marks["rss_mb_at_100_pct"] = u["run_end_rss_kb"] / 1024
+            marks["rss_mb_at_100_pct_source"] = "client_usage.json run_end_rss_kb"
         # An open-loop run whose server (or client) falls behind accumulates requests in flight, and
         # with them memory: RSS then measures the backlog, not per-request growth. Say so.
         kept_up = u.get("run_wall_s") is not None and u["run_wall_s"] < (total / rate) * 1.1 + 5

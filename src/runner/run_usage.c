@@ -1,8 +1,10 @@
 /* The client's own resource use during a run (see run_usage.h). */
 #include "runner/run_usage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -24,11 +26,26 @@ void run_usage_begin(struct run_usage *u)
 	getrusage(RUSAGE_THREAD, &u->loop_start);
 }
 
+/* Current resident set in KiB (/proc/self/statm), -1 when unknown. */
+static int64_t run_usage_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return -1;
+	long long size = 0, resident = -1;
+	if (fscanf(f, "%lld %lld", &size, &resident) != 2)
+		resident = -1;
+	fclose(f);
+	long page = sysconf(_SC_PAGESIZE);
+	return resident < 0 || page <= 0 ? -1 : (int64_t)(resident * (page / 1024));
+}
+
 void run_usage_run_end(struct run_usage *u)
 {
 	u->run_end_ns = clock_mono_ns();
 	getrusage(RUSAGE_SELF, &u->self_run_end);
 	getrusage(RUSAGE_THREAD, &u->loop_run_end);
+	u->run_end_rss_kb = run_usage_rss_kb();
 }
 
 void run_usage_done(struct run_usage *u)
@@ -78,6 +95,8 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 		output_tokens ? run_cpu * 1e6 / (double)output_tokens : 0.0);
 	put_num(&w, "outputs_wall_s", out_wall);
 	put_num(&w, "outputs_cpu_s", out_cpu);
+	jsonw_key(&w, "run_end_rss_kb");
+	jsonw_int(&w, u->run_end_rss_kb);
 	jsonw_key(&w, "peak_rss_kb");
 	jsonw_int(&w, (int64_t)u->self_done.ru_maxrss);
 	jsonw_key(&w, "client_may_have_limited_load");

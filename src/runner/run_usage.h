@@ -17,6 +17,7 @@ struct run_usage {
 	int64_t start_ns, run_end_ns, done_ns;
 	struct rusage self_start, self_run_end, self_done;
 	struct rusage loop_start, loop_run_end; /* RUSAGE_THREAD of the loop (calling) thread */
+	int64_t run_end_rss_kb;                 /* resident set when the run ended (before outputs) */
 };
 
 void run_usage_begin(struct run_usage *u);

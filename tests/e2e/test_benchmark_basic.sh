@@ -41,7 +41,7 @@ cu="$run/metrics/client_usage.json"
 check "client_usage.json: requests = dispatched requests" jq -e --argjson n "$n_req" '.requests == $n' "$cu"
 check "client_usage.json: output tokens = 256 per completed request" jq -e --argjson n "$n_ok" '.output_tokens == 256 * $n' "$cu"
 check "client_usage.json: run wall time, CPU and loop-busy fraction are sane" \
-  jq -e '.run_wall_s > 0.5 and .run_cpu_s > 0 and .run_loop_thread_cpu_s <= .run_cpu_s + 0.01 and .loop_busy_fraction > 0 and .loop_busy_fraction < 0.8 and (.client_may_have_limited_load | not) and .peak_rss_kb > 1000' "$cu"
+  jq -e '.run_wall_s > 0.5 and .run_cpu_s > 0 and .run_loop_thread_cpu_s <= .run_cpu_s + 0.01 and .loop_busy_fraction > 0 and .loop_busy_fraction < 0.8 and (.client_may_have_limited_load | not) and .peak_rss_kb > 1000 and .run_end_rss_kb > 1000 and .run_end_rss_kb <= .peak_rss_kb' "$cu"
 tr="$run/traces/dispatch_trace.jsonl"
 check "trace has one line per dispatched request" test "$(wc -l < "$tr")" -eq "$n_req"
 # Dependencies: a node is dispatched only after its parent completed (+ wait 0.05 s).

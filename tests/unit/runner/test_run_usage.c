@@ -33,6 +33,7 @@ static struct run_usage synthetic(double loop_s, double self_s)
 	u.self_run_end.ru_utime = tv_s(self_s);
 	u.self_done.ru_utime = tv_s(self_s + 0.2);
 	u.self_done.ru_maxrss = 12345;
+	u.run_end_rss_kb = 6789;
 	return u;
 }
 
@@ -82,6 +83,7 @@ static void test_figures(void **state)
 	assert_true(num(j, "outputs_wall_s") == 0.5);
 	assert_true(num(j, "outputs_cpu_s") > 0.199 && num(j, "outputs_cpu_s") < 0.201);
 	assert_true(num(j, "peak_rss_kb") == 12345);
+	assert_true(num(j, "run_end_rss_kb") == 6789);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "client_may_have_limited_load")));
 	/* key order is part of the format */
 	assert_string_equal(j->child->string, "run_wall_s");
