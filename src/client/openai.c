@@ -266,6 +266,24 @@ static int oai_scan_str(struct oai_scan *sc, const char **s, size_t *n)
 
 static int oai_skip(struct oai_scan *sc, int depth);
 
+/* After an object member or array element: ',' (another follows), the closer (done), or malformed. */
+enum { OAI_NEXT_MORE, OAI_NEXT_DONE, OAI_NEXT_BAD };
+static int oai_next_item(struct oai_scan *sc, char closer)
+{
+	oai_ws(sc);
+	if (sc->p >= sc->end)
+		return OAI_NEXT_BAD;
+	if (*sc->p == ',') {
+		sc->p++;
+		return OAI_NEXT_MORE;
+	}
+	if (*sc->p == closer) {
+		sc->p++;
+		return OAI_NEXT_DONE;
+	}
+	return OAI_NEXT_BAD;
+}
+
 /* at '{': calls on_key for each key with the scanner at its value; on_key consumes the value */
 typedef int (*oai_key_fn)(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth);
 
@@ -296,18 +314,9 @@ static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void 
 			return OAI_FAST_NO;
 		if ((on_key ? on_key(sc, k, kn, ctx, depth + 1) : oai_skip(sc, depth + 1)) != OAI_FAST_OK)
 			return OAI_FAST_NO;
-		oai_ws(sc);
-		if (sc->p >= sc->end)
-			return OAI_FAST_NO;
-		if (*sc->p == ',') {
-			sc->p++;
-			continue;
-		}
-		if (*sc->p == '}') {
-			sc->p++;
-			return OAI_FAST_OK;
-		}
-		return OAI_FAST_NO;
+		int next = oai_next_item(sc, '}');
+		if (next != OAI_NEXT_MORE)
+			return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
 	}
 }
 
@@ -376,18 +385,9 @@ static int oai_skip(struct oai_scan *sc, int depth)
 			oai_ws(sc);
 			if (oai_skip(sc, depth + 1))
 				return OAI_FAST_NO;
-			oai_ws(sc);
-			if (sc->p >= sc->end)
-				return OAI_FAST_NO;
-			if (*sc->p == ',') {
-				sc->p++;
-				continue;
-			}
-			if (*sc->p == ']') {
-				sc->p++;
-				return OAI_FAST_OK;
-			}
-			return OAI_FAST_NO;
+			int next = oai_next_item(sc, ']');
+			if (next != OAI_NEXT_MORE)
+				return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
 		}
 	case 't': return oai_lit(sc, "true", 4);
 	case 'f': return oai_lit(sc, "false", 5);
