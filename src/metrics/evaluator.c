@@ -657,8 +657,10 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	add_sample(e, ES_NUM_TOTAL_TOKENS, (double)r->num_total_tokens);
 	if (r->is_stream) {
 		add_sample(e, ES_TPOT, r->tpot);
+		/* the raw TBC samples are the gaps already spilled to tbc_sp (only streaming rows have
+		 * gaps): the sketch alone here, eval_views_open shares the gaps' map */
 		for (size_t i = 0; i < r->n_tbc; i++)
-			add_sample(e, ES_TBC, e->tbc_cur.v[i]);
+			sketch_add(&e->sk[ES_TBC], e->tbc_cur.v[i]);
 	}
 	add_sample(e, ES_TTFC, r->ttfc);
 	add_sample(e, ES_E2E, r->e2e);
@@ -953,6 +955,7 @@ void eval_views_open(struct evaluator *e)
 	e->tbc_all = (struct dview){spill_map(&e->tbc_sp), spill_count(&e->tbc_sp)};
 	for (int i = 0; i < EVAL_N_SERIES; i++)
 		e->raw[i] = (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
+	e->raw[ES_TBC] = e->tbc_all;
 	for (size_t i = 0; i < e->n_regs; i++)
 		u64map_put(&e->reg_by_id, e->regs[i].request_id, i);
 	for (size_t i = 0; i < e->n_sessions; i++)

@@ -245,6 +245,11 @@ static void test_small_run_files(void **state)
 		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 8}}, \"history\": []}\n");
 
 	/* chrome trace: epoch = min dispatch (0.1); Prefill at pickup, T1.. at each chunk */
+	/* tbc.csv: the exact samples are every gap of the streaming rows (0.1, 0.1, 0.1) */
+	char *tc = slurp(mdir, "tbc.csv");
+	assert_non_null(strstr(tc, ",cdf,Time Between Chunks\n0,0.0,0.1\n"));
+	assert_non_null(strstr(tc, "\n100,1.0,0.1\n"));
+	free(tc);
 	char *ct = slurp(mdir, "chrome_trace.json");
 	assert_non_null(ct);
 	const char *want_ct = "[{\"name\": \"Prefill\", \"cat\": \"prefill\", \"ph\": \"X\", \"ts\": 9999.999999999995, "
