@@ -678,6 +678,9 @@ static const struct cfg_field rt_fields[] = {
 	 "Client worker threads."},
 	{"pregenerate_sessions", FK_BOOL, OFF(RT, pregenerate_sessions), 0, 0, NULL, NULL, 0,
 	 "Generate all sessions before starting (only with max_sessions > 0)."},
+	{"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
+	 "Veeksha extension: for this many microseconds before each scheduled dispatch the client polls "
+	 "instead of sleeping, so a late wake-up (an idle VM vCPU) cannot delay the dispatch (0: sleep)."},
 };
 static void rt_defaults(void *p, int type)
 {
@@ -690,6 +693,7 @@ static void rt_defaults(void *p, int type)
 	r->num_completion_threads = 2;
 	r->num_client_threads = 3;
 	r->pregenerate_sessions = false;
+	r->dispatch_spin_us = 2000;
 }
 static const char *rt_validate(const void *p, int type, const char **key)
 {
@@ -705,6 +709,8 @@ static const char *rt_validate(const void *p, int type, const char **key)
 		VFAIL("num_completion_threads", "must be > 0");
 	if (r->num_client_threads <= 0)
 		VFAIL("num_client_threads", "must be > 0");
+	if (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000)
+		VFAIL("dispatch_spin_us", "must be between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
 	return NULL;
 }
 static const struct cfg_class cls_runtime = {

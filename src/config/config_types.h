@@ -171,6 +171,7 @@ struct cfg_runtime {
 	int64_t num_completion_threads;     /* 2 (accepted; see docs) */
 	int64_t num_client_threads;         /* 3: number of client worker threads */
 	bool pregenerate_sessions;          /* false */
+	int64_t dispatch_spin_us;           /* 2000: poll instead of sleeping this long before a dispatch */
 };
 
 /* ---- evaluators and SLOs ---- */

@@ -73,6 +73,10 @@ struct ev_loop {
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
 
+	int64_t spin_window_ns;    /* 0 = never spin */
+	int64_t spin_until_ns;     /* deadline to stay awake for; 0 = none */
+	int64_t spin_total_ns;     /* time in polls that found nothing while spinning */
+
 	atomic_bool stop;
 	int64_t now_ns;
 };
@@ -474,6 +478,28 @@ void ev_loop_free(struct ev_loop *loop)
 
 int64_t ev_now_ns(struct ev_loop *loop) { return loop->now_ns; }
 
+void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns) { loop->spin_window_ns = window_ns > 0 ? window_ns : 0; }
+
+void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns) { loop->spin_until_ns = deadline_ns; }
+
+int64_t ev_spin_ns(const struct ev_loop *loop) { return loop->spin_total_ns; }
+
+/* Shorten the wait for the spin window: 0 inside it, until its start before it. */
+static int64_t ev_spin_timeout(struct ev_loop *loop, int64_t timeout_ns)
+{
+	if (!loop->spin_window_ns || !loop->spin_until_ns)
+		return timeout_ns;
+	int64_t now = loop->now_ns;
+	if (now >= loop->spin_until_ns) {
+		loop->spin_until_ns = 0;
+		return timeout_ns;
+	}
+	int64_t to_start = loop->spin_until_ns - loop->spin_window_ns - now;
+	if (to_start <= 0)
+		return 0;
+	return timeout_ns < 0 || to_start < timeout_ns ? to_start : timeout_ns;
+}
+
 #define EV_BATCH 64
 
 /* Wait for events for at most timeout_ns (< 0: forever). Timers are armed lazily here, once per
@@ -518,8 +544,15 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 		timeout_ns = max_wait_ns;
 	else
 		timeout_ns = max_wait_ns >= 0 && max_wait_ns < next - loop->now_ns ? max_wait_ns : next - loop->now_ns;
+	int64_t spin_timeout_ns = ev_spin_timeout(loop, timeout_ns);
+	bool spinning = spin_timeout_ns == 0 && timeout_ns != 0;
+	if (spin_timeout_ns != timeout_ns)
+		max_wait_ns = timeout_ns = spin_timeout_ns;
+	int64_t before_ns = loop->now_ns;
 	int n = ev_wait(loop, evs, timeout_ns, max_wait_ns);
 	loop->now_ns = clock_mono_ns();
+	if (spinning && n == 0)
+		loop->spin_total_ns += loop->now_ns - before_ns;
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

@@ -37,6 +37,16 @@ int ev_signal_watch(struct ev_loop *loop, const int *signals, int n, ev_signal_c
 void ev_set_wake_cb(struct ev_loop *loop, ev_wake_cb cb, void *ctx);
 void ev_wake(struct ev_loop *loop);
 
+/* Keep the thread awake before a deadline that must be met to the microsecond. A thread that
+ * sleeps in the kernel can wake late: on a virtual machine an idle vCPU is halted, and waking it
+ * has been measured to take 1-11 ms (docs/ARCHITECTURE.md, Dispatch precision). With a window set,
+ * the loop polls without sleeping (epoll timeout 0, fd events still handled at once) from
+ * deadline - window_ns until the deadline given by the last ev_spin_before(). window_ns 0 (the
+ * default) turns this off. Time spent in polls that found nothing adds up in ev_spin_ns(). */
+void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns);
+void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
+int64_t ev_spin_ns(const struct ev_loop *loop);
+
 int ev_run(struct ev_loop *loop);       /* until ev_stop */
 void ev_stop(struct ev_loop *loop);
 void ev_stop_async(struct ev_loop *loop);

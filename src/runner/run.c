@@ -193,6 +193,7 @@ static void run_pump(struct run_state *st)
 				ev_timer_cancel(st->loop, st->sched_timer);
 			st->sched_timer = ev_timer_at(st->loop, next, run_on_sched_timer, st);
 			st->sched_timer_at = next;
+			ev_spin_before(st->loop, next);
 		}
 	}
 	run_check_done(st);
@@ -485,6 +486,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 
 	st.loop = ev_loop_create();
+	if (st.loop)
+		ev_set_spin_window(st.loop, cfg.runtime.dispatch_spin_us * 1000);
 	st.client = client_create(&cfg.client, st.loop, tok, run_on_done, run_on_event, &st, err, sizeof err);
 	if (!st.client) {
 		log_error("%s", err);
@@ -553,6 +556,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 
 	run_usage_run_end(&usage);
+	usage.loop_spin_ns = ev_spin_ns(st.loop);
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	int slo = eval_finalize(st.eval, end_ns);

@@ -59,7 +59,8 @@ double run_usage_loop_busy(const struct run_usage *u)
 	double wall = (double)(u->run_end_ns - u->start_ns) / 1e9;
 	if (wall <= 0)
 		return 0.0;
-	return (ru_cpu_s(&u->loop_run_end) - ru_cpu_s(&u->loop_start)) / wall;
+	double busy = (ru_cpu_s(&u->loop_run_end) - ru_cpu_s(&u->loop_start) - (double)u->loop_spin_ns / 1e9) / wall;
+	return busy > 0 ? busy : 0.0;
 }
 
 static void put_num(struct jsonw *w, const char *key, double v)
@@ -73,6 +74,9 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	double run_wall = (double)(u->run_end_ns - u->start_ns) / 1e9;
 	double run_cpu = ru_cpu_s(&u->self_run_end) - ru_cpu_s(&u->self_start);
 	double loop_cpu = ru_cpu_s(&u->loop_run_end) - ru_cpu_s(&u->loop_start);
+	double spin = (double)u->loop_spin_ns / 1e9;
+	/* the work per request, without the polling before dispatches (runtime.dispatch_spin_us) */
+	double work_cpu = run_cpu > spin ? run_cpu - spin : 0.0;
 	double out_wall = (double)(u->done_ns - u->run_end_ns) / 1e9;
 	double out_cpu = ru_cpu_s(&u->self_done) - ru_cpu_s(&u->self_run_end);
 	double busy = run_usage_loop_busy(u);
@@ -85,14 +89,15 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "run_wall_s", run_wall);
 	put_num(&w, "run_cpu_s", run_cpu);
 	put_num(&w, "run_loop_thread_cpu_s", loop_cpu);
+	put_num(&w, "run_loop_spin_s", spin);
 	put_num(&w, "loop_busy_fraction", busy);
 	jsonw_key(&w, "requests");
 	jsonw_int(&w, (int64_t)requests);
 	jsonw_key(&w, "output_tokens");
 	jsonw_int(&w, (int64_t)output_tokens);
-	put_num(&w, "run_cpu_us_per_request", requests ? run_cpu * 1e6 / (double)requests : 0.0);
+	put_num(&w, "run_cpu_us_per_request", requests ? work_cpu * 1e6 / (double)requests : 0.0);
 	put_num(&w, "run_cpu_ms_per_1000_output_tokens",
-		output_tokens ? run_cpu * 1e6 / (double)output_tokens : 0.0);
+		output_tokens ? work_cpu * 1e6 / (double)output_tokens : 0.0);
 	put_num(&w, "outputs_wall_s", out_wall);
 	put_num(&w, "outputs_cpu_s", out_cpu);
 	jsonw_key(&w, "run_end_rss_kb");
@@ -112,6 +117,6 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	if (busy > RUN_USAGE_BUSY_WARN)
 		log_warn("the client's event loop was busy %.0f%% of the run (%.2f s CPU in %.2f s): the client may "
 			 "have limited the offered load and delayed timestamps; see metrics/client_usage.json",
-			 busy * 100.0, loop_cpu, run_wall);
+			 busy * 100.0, loop_cpu - spin, run_wall);
 	return rc;
 }

@@ -18,6 +18,7 @@ struct run_usage {
 	struct rusage self_start, self_run_end, self_done;
 	struct rusage loop_start, loop_run_end; /* RUSAGE_THREAD of the loop (calling) thread */
 	int64_t run_end_rss_kb;                 /* resident set when the run ended (before outputs) */
+	int64_t loop_spin_ns;                   /* loop time polling before dispatches (ev_spin_ns) */
 };
 
 void run_usage_begin(struct run_usage *u);
@@ -25,7 +26,8 @@ void run_usage_run_end(struct run_usage *u);
 void run_usage_done(struct run_usage *u);
 /* Writes metrics/client_usage.json and warns when the loop was too busy. Returns 0 or -1. */
 int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens);
-/* Loop-thread CPU / wall time of the run (0 when the run had no duration). */
+/* Loop-thread CPU, less the spin before dispatches, / wall time of the run (0 when the run had no
+ * duration). */
 double run_usage_loop_busy(const struct run_usage *u);
 
 #endif

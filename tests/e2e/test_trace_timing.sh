@@ -2,7 +2,8 @@
 # End-to-end: Mooncake-style trace with replay_timestamps against the simulated server at time scale
 # 1.0 and 0.5: the scheduled arrivals equal timestamp/1000*time_scale exactly, prompts have their
 # target token counts, and the p99 dispatch error against the scaled schedule is <= 1 ms (not
-# checked in sanitizer builds). Registered RUN_SERIAL (name contains "timing").
+# checked in sanitizer builds; it relies on runtime.dispatch_spin_us, whose default is checked to be
+# in effect). Registered RUN_SERIAL (name contains "timing").
 # While `veeksha benchmark` does not support trace sessions yet, prints SKIP and exits 0.
 source "$(dirname "$0")/lib.sh" "$@"
 DATA="$SRC/tests/data/trace"
@@ -34,6 +35,11 @@ worst = max(abs(r["scheduler_ready_at"] - ts[i] / 1000.0 * scale) for i, r in en
 print(f"max |ready_at - scaled timestamp| = {worst * 1000:.3f} ms")
 sys.exit(0 if worst <= 2e-5 else 1)
 PY
+  # The dispatch precision below relies on polling before each dispatch (runtime.dispatch_spin_us,
+  # default 2000 us): it must have happened, and be reported apart from the loop's work.
+  check "mooncake x$scale: the loop polled before dispatches (run_loop_spin_s > 0, not counted as busy)" \
+    jq -e '.run_loop_spin_s > 0 and .run_loop_spin_s <= .run_loop_thread_cpu_s and .loop_busy_fraction < 0.5' \
+    "$run/metrics/client_usage.json"
   if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
     echo "SKIP: dispatch accuracy is not checked in sanitizer builds"
     continue

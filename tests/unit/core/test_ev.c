@@ -447,6 +447,55 @@ static void test_now_cached(void **state)
 	ev_loop_free(loop);
 }
 
+static void on_flag(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	*(int *)ctx = 1;
+}
+
+/* With a spin window the loop wakes at deadline - window and then polls without sleeping until
+ * the deadline; the polling time is counted. Without a window it sleeps straight to the timer. */
+static void test_spin_window(void **state)
+{
+	(void)state;
+	for (int with_spin = 0; with_spin <= 1; with_spin++) {
+		struct ev_loop *loop = ev_loop_create();
+		assert_non_null(loop);
+		ev_set_spin_window(loop, with_spin ? 5 * MS : 0);
+		int fired = 0;
+		int64_t t0 = clock_mono_ns();
+		int64_t deadline = t0 + 20 * MS;
+		ev_timer_at(loop, deadline, on_flag, &fired);
+		ev_spin_before(loop, deadline);
+		/* the first wait ends at the window's start (15 ms) with spin, at the timer without */
+		assert_int_equal(ev_run_once(loop, -1), 0);
+		int64_t first = clock_mono_ns();
+		assert_true(first - t0 >= 15 * MS);
+		assert_int_equal(fired, !with_spin);
+		if (with_spin) {
+			assert_true(first < deadline);
+			int polls = 0;
+			while (!fired && clock_mono_ns() < t0 + 2000 * MS) {
+				assert_int_equal(ev_run_once(loop, -1), 0);
+				polls++;
+			}
+			assert_int_equal(fired, 1);
+			assert_true(clock_mono_ns() >= deadline);
+			/* the last ~5 ms were polls (fewer when the thread was preempted) */
+			assert_true(polls > 1);
+			assert_true(ev_spin_ns(loop) > 0);
+			assert_true(ev_spin_ns(loop) <= deadline - t0);
+		} else {
+			assert_true(ev_spin_ns(loop) == 0);
+		}
+		/* after the deadline the window is over: the next wait sleeps (bounded by 1 ms here) */
+		int64_t spun = ev_spin_ns(loop);
+		assert_int_equal(ev_run_once(loop, 1 * MS), 0);
+		assert_true(ev_spin_ns(loop) == spun);
+		ev_loop_free(loop);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_stop_async),        cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_now_cached),        cmocka_unit_test(test_fd_park),
 		cmocka_unit_test(test_timer_rearm_does_not_block_others),
+		cmocka_unit_test(test_spin_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

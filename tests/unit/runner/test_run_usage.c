@@ -100,11 +100,31 @@ static void test_busy_flag(void **state)
 	cJSON_Delete(j);
 }
 
+/* Polling before dispatches (runtime.dispatch_spin_us) is reported, and left out of the busy
+ * fraction and of the per-request and per-token CPU: a spinning loop is not a saturated one. */
+static void test_spin_excluded(void **state)
+{
+	(void)state;
+	struct run_usage u = synthetic(9.0, 9.5);
+	u.loop_spin_ns = 8000000000LL; /* 8 of the loop's 9 CPU seconds were polling */
+	assert_true(run_usage_loop_busy(&u) > 0.099 && run_usage_loop_busy(&u) < 0.101);
+	cJSON *j = write_and_read(&u, 1000, 10000);
+	assert_true(num(j, "run_loop_spin_s") == 8.0);
+	assert_true(num(j, "run_loop_thread_cpu_s") == 9.0);
+	assert_true(num(j, "run_cpu_s") == 9.5);
+	assert_true(num(j, "loop_busy_fraction") == 0.1);
+	assert_true(num(j, "run_cpu_us_per_request") == 1500.0);
+	assert_true(num(j, "run_cpu_ms_per_1000_output_tokens") == 150.0);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "client_may_have_limited_load")));
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures),
 		cmocka_unit_test(test_busy_flag),
+		cmocka_unit_test(test_spin_excluded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
