@@ -191,7 +191,8 @@ def rate_point(veeksha, rate, output, seconds):
                "lateness_p99_ms": pct(late, 0.99) * 1e3, "errors": s.get("Number of Errored Requests"),
                "client_cpu_s": cpu, "client_peak_rss_mb": rss / 1024}
         u = usage(run)
-        res.update({"run_cpu_s": u.get("run_cpu_s"), "run_cpu_us_per_request": u.get("run_cpu_us_per_request"),
+        res.update({"run_cpu_s": u.get("run_cpu_s"), "run_loop_spin_s": u.get("run_loop_spin_s"),
+                    "run_cpu_us_per_request": u.get("run_cpu_us_per_request"),
                     "loop_busy_fraction": u.get("loop_busy_fraction"), "outputs_cpu_s": u.get("outputs_cpu_s")})
         res["ok"] = res["rate_error_pct"] <= 2 and res["lateness_p99_ms"] < 1 and res["errors"] == 0
         return res
@@ -306,11 +307,7 @@ def fidelity_point(veeksha, conc, quick):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def scenario_fidelity(veeksha, quick):
-    pts = [fidelity_point(veeksha, c, quick) for c in ((100, 1000) if quick else (100, 1000, 5000))]
-    for p in pts:
-        print("  %5d streams: |client - server| p50 %.1f us, p99 %.1f us, max %.1f us over %d chunks" % (
-            p["concurrency"], p["abs_diff_us_p50"], p["abs_diff_us_p99"], p["abs_diff_us_max"] or 0, p["pairs"]), flush=True)
+def ttfc_added_point(veeksha):
     # client-added TTFC at 64 concurrent sessions against the zero-delay server. Client and sim stamp
     # with the same CLOCK_MONOTONIC, so the client's share of each TTFC is exact: the send path
     # (server arrival - client send) plus the receive path (client first-chunk stamp - server first
@@ -345,6 +342,15 @@ def scenario_fidelity(veeksha, quick):
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    return added
+
+
+def scenario_fidelity(veeksha, quick):
+    pts = [fidelity_point(veeksha, c, quick) for c in ((100, 1000) if quick else (100, 1000, 5000))]
+    for p in pts:
+        print("  %5d streams: |client - server| p50 %.1f us, p99 %.1f us, max %.1f us over %d chunks" % (
+            p["concurrency"], p["abs_diff_us_p50"], p["abs_diff_us_p99"], p["abs_diff_us_max"] or 0, p["pairs"]), flush=True)
+    added = ttfc_added_point(veeksha)
     print("  TTFC at 64 sessions (zero-delay server): p50 %.3f ms; client-added p50 %.3f ms, p99 %.3f ms (send %.3f + receive %.3f)" % (
         added["ttfc_p50_ms"], added["client_added_p50_ms"] or 0, added["client_added_p99_ms"] or 0,
         added["send_path_p50_ms"] or 0, added["receive_path_p50_ms"] or 0))
@@ -361,8 +367,12 @@ def scenario_scale(veeksha, quick):
         write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % streams, 16, 300, -1, 30 if not quick else 10, trace=False)
         rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
         s = summary(run) if run else {}
+        u = usage(run) if run else {}
+        # peak of the whole process (/usr/bin/time) and the resident set at the end of the run,
+        # before the output files are written (client_usage.json)
         return {"streams": streams, "rc": rc, "errors": s.get("Number of Errored Requests"), "requests": s.get("Number of Requests"),
-                "completed": s.get("Number of Completed Requests"), "client_peak_rss_mb": rss / 1024, "client_cpu_s": cpu}
+                "completed": s.get("Number of Completed Requests"), "client_peak_rss_mb": rss / 1024, "client_cpu_s": cpu,
+                "run_end_rss_mb": (u.get("run_end_rss_kb") or 0) / 1024, "outputs_cpu_s": u.get("outputs_cpu_s")}
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@
 #include "runner/run.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,33 @@ static void run_server_count_report(struct client *client, const char *name)
 			 (unsigned long long)failed, (unsigned long long)cancelled);
 }
 
+static void run_free_recs(struct run_state *st)
+{
+	for (size_t i = 0; i < st->n_free; i++) {
+		rec_free(st->free_recs[i]);
+		free(st->free_recs[i]);
+	}
+	free(st->free_recs);
+	st->free_recs = NULL;
+	st->n_free = 0;
+}
+
+/* Traffic is over: free what only the run needed (curl handles and connections, one receive
+ * buffer each; the pool of request records with their chunk and text buffers) before the outputs
+ * are written, which map every request's data back in. With 10,000 streams this is ~90 MB less
+ * at the process's peak (bench scale scenario). */
+static void run_release_client(struct run_state *st, const char *count_name)
+{
+	if (!st->client)
+		return;
+	if (count_name)
+		run_server_count_report(st->client, count_name);
+	client_free(st->client); /* (requests still in flight were cancelled and handed over) */
+	st->client = NULL;
+	run_free_recs(st);
+	malloc_trim(0); /* give the freed heap back to the kernel */
+}
+
 static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *server, char *err, size_t err_len)
 {
 	if (server) {
@@ -559,6 +587,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	usage.loop_spin_ns = ev_spin_ns(st.loop);
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
+	run_release_client(&st, count_name);
 	int slo = eval_finalize(st.eval, end_ns);
 	run_usage_done(&usage);
 	{
@@ -590,16 +619,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 	traffic_free(st.traffic);
 	eval_free(st.eval);
-	if (count_name)
-		run_server_count_report(st.client, count_name);
-	client_free(st.client);
 	free(count_name);
 out_loop:
-	for (size_t i = 0; i < st.n_free; i++) {
-		rec_free(st.free_recs[i]);
-		free(st.free_recs[i]);
-	}
-	free(st.free_recs);
+	run_free_recs(&st);
 	if (st.loop)
 		ev_loop_free(st.loop);
 	if (owned && keep_out && !st.server_died && server_is_alive(owned)) {
