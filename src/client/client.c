@@ -1,6 +1,7 @@
 /* The streaming OpenAI-compatible client: libcurl multi_socket_action on a core/ev.h loop.
  * This file (with nothing else in src/client) includes curl.h. See docs/CLIENT.md. */
 #include "client/client.h"
+#include "client/client_rxstamp.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ struct creq {
 	bool finish_seen;         /* a finish_reason was received */
 	bool deferred;            /* queued while the client was inside curl; not started yet */
 	long status;
+	int fd;                   /* the transfer's socket once its headers arrived (-1: not yet) */
 	int64_t cb_t_ns;          /* arrival time of the bytes being parsed */
 	int64_t last_byte_ns;
 	int64_t usage_completion; /* -1 = none */
@@ -237,6 +239,15 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 
 static bool client_status_ok(long status) { return status >= 200 && status < 300; }
 
+/* Arrival time of the bytes just read for r: the kernel's receive timestamp of the last packet of
+ * that read (client_rxstamp.h), else now (no timestamp, or VEEKSHA_RX_STAMPS=0). */
+static int64_t client_rx_time(const struct creq *r)
+{
+	int64_t now = clock_mono_ns();
+	int64_t k = client_rxstamp_last(r->fd, now);
+	return k > 0 && k >= r->rec->sent_ns ? k : now;
+}
+
 static void client_headers_done(struct creq *r)
 {
 	long status = 0;
@@ -245,7 +256,10 @@ static void client_headers_done(struct creq *r)
 		return; /* interim response (e.g. 100 Continue): the final headers follow */
 	r->status = status;
 	r->headers_seen = true;
-	r->rec->headers_ns = clock_mono_ns();
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	if (curl_easy_getinfo(r->easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+		r->fd = (int)fd;
+	r->rec->headers_ns = client_rx_time(r);
 	r->rec->http_status = (int)status;
 	const char *ct = NULL;
 	curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
@@ -269,8 +283,8 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct creq *r = ud;
 	size_t n = size * nmemb;
-	/* one timestamp per receive batch, before any parsing */
-	int64_t t = clock_mono_ns();
+	/* one timestamp per receive batch, before any parsing: when its bytes arrived */
+	int64_t t = client_rx_time(r);
 	r->cb_t_ns = t;
 	r->last_byte_ns = t;
 	if (!r->headers_seen)
@@ -602,7 +616,8 @@ static void client_check_info(struct client *c)
 		client_pool_policy(c);
 		/* hand the record over after the current batch of socket events: chunks of other streams
 		 * that are already readable get stamped before token counting and the done callback */
-		r->rec->completed_ns = clock_mono_ns();
+		/* a stream that ended normally ended when its last bytes arrived */
+		r->rec->completed_ns = res == CURLE_OK && r->last_byte_ns > 0 ? r->last_byte_ns : clock_mono_ns();
 		r->res = res;
 		r->prev = c->fin_tail;
 		r->next = NULL;
@@ -865,8 +880,10 @@ static curl_socket_t client_open_socket(void *clientp, curlsocktype purpose, str
 	(void)purpose;
 	struct client *c = clientp;
 	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (s != CURL_SOCKET_BAD)
+	if (s != CURL_SOCKET_BAD) {
 		ev_fd_del(c->loop, s);
+		client_rxstamp_enable(s);
+	}
 	return s;
 }
 
@@ -945,6 +962,7 @@ static struct creq *client_creq_get(struct client *c)
 	r->headers_seen = r->is_sse = r->done_seen = r->finish_seen = r->deferred = false;
 	r->status = 0;
 	r->cb_t_ns = r->last_byte_ns = 0;
+	r->fd = -1;
 	r->usage_completion = r->usage_prompt = -1;
 	r->cont_last = 0;
 	r->cont_usage = false;
