@@ -62,7 +62,7 @@ struct creq {
 	bool finish_seen;         /* a finish_reason was received */
 	bool deferred;            /* queued while the client was inside curl; not started yet */
 	long status;
-	int fd;                   /* the transfer's socket once its headers arrived (-1: not yet) */
+	int fd;                   /* the transfer's socket, from the socket callback (-1: not yet) */
 	int64_t cb_t_ns;          /* arrival time of the bytes being parsed */
 	int64_t last_byte_ns;
 	int64_t usage_completion; /* -1 = none */
@@ -82,6 +82,7 @@ struct creq {
 struct client {
 	const struct cfg_client *cfg;
 	struct ev_loop *loop;
+	int rxstamp_fd; /* keeps the kernel's receive timestamping on (client_rxstamp_hold) */
 	const struct tok *tok;
 	client_done_fn done;
 	client_event_fn event;
@@ -245,7 +246,11 @@ static int64_t client_rx_time(const struct creq *r)
 {
 	int64_t now = clock_mono_ns();
 	int64_t k = client_rxstamp_last(r->fd, now);
-	return k > 0 && k >= r->rec->sent_ns ? k : now;
+	int64_t t = k > 0 && k >= r->rec->sent_ns ? k : now;
+	/* a stream's stamps never go backwards, also where kernel and clock stamps meet (a read without
+	 * a timestamp, e.g. before the kernel switched timestamping on, is stamped after its recv) */
+	int64_t floor_ns = r->last_byte_ns > r->rec->headers_ns ? r->last_byte_ns : r->rec->headers_ns;
+	return t > floor_ns ? t : floor_ns;
 }
 
 static void client_headers_done(struct creq *r)
@@ -256,9 +261,6 @@ static void client_headers_done(struct creq *r)
 		return; /* interim response (e.g. 100 Continue): the final headers follow */
 	r->status = status;
 	r->headers_seen = true;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-	if (curl_easy_getinfo(r->easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
-		r->fd = (int)fd;
 	r->rec->headers_ns = client_rx_time(r);
 	r->rec->http_status = (int)status;
 	const char *ct = NULL;
@@ -658,9 +660,15 @@ static void client_on_socket(struct ev_loop *loop, int fd, uint32_t events, void
 
 static int client_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	(void)easy;
 	(void)socketp;
 	struct client *c = userp;
+	if (what != CURL_POLL_REMOVE) {
+		/* the transfer's socket, for its receive timestamps (curl calls this with the transfer's
+		 * handle whenever it starts to watch a socket for it, a reused connection included) */
+		struct creq *r = NULL;
+		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) == CURLE_OK && r)
+			r->fd = (int)s;
+	}
 	if (what == CURL_POLL_REMOVE) {
 		/* mostly a keep-alive connection going idle between two requests: park it (no epoll_ctl
 		 * now nor when the next request watches it again); client_close_socket removes it for
@@ -781,6 +789,7 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 		return NULL;
 	}
 	struct client *c = xcalloc(1, sizeof *c);
+	c->rxstamp_fd = -1;
 	c->cfg = cfg;
 	c->loop = loop;
 	c->tok = tok;
@@ -804,6 +813,7 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 		c->auth_header = xasprintf("Authorization: Bearer %s", key);
 	client_preresolve(c, c->url_chat);
 
+	c->rxstamp_fd = client_rxstamp_hold();
 	c->multi = curl_multi_init();
 	if (!c->multi) {
 		snprintf(err, err_len, "curl_multi_init failed");
@@ -1247,6 +1257,7 @@ void client_free(struct client *c)
 	free(c->url_completions);
 	free(c->auth_header);
 	oai_spec_free(&c->spec);
+	client_rxstamp_release(c->rxstamp_fd);
 	free(c);
 }
 

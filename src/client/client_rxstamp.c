@@ -8,14 +8,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 
-/* what the last successful recv() on this thread read: its socket and the kernel's timestamp
- * (CLOCK_REALTIME ns) of the last packet it drained; fd -1 = none */
+/* what the last successful recv() on this thread read: its socket and the kernel's timestamp of
+ * the last packet it drained, moved onto CLOCK_MONOTONIC once (so that every lookup of one read
+ * gives the same value); fd -1 = none */
 struct rxstamp_last {
 	int fd;
-	int64_t real_ns;
+	int64_t mono_ns;
 };
 static _Thread_local struct rxstamp_last rxstamp_tls = {-1, 0};
 
@@ -42,6 +44,22 @@ void client_rxstamp_enable(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
 }
 
+int client_rxstamp_hold(void)
+{
+	if (!client_rxstamp_on())
+		return -1;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		client_rxstamp_enable(fd);
+	return fd;
+}
+
+void client_rxstamp_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
@@ -61,8 +79,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
 			struct timespec ts;
 			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			/* the kernel stamps with the wall clock: move it by the current offset */
+			int64_t real_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 			last->fd = fd;
-			last->real_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+			last->mono_ns = real_ns - (clock_real_ns() - clock_mono_ns());
 		}
 	}
 	errno = saved;
@@ -74,8 +94,7 @@ int64_t client_rxstamp_last(int fd, int64_t now_ns)
 	const struct rxstamp_last *last = &rxstamp_tls;
 	if (fd < 0 || last->fd != fd)
 		return 0;
-	/* the kernel stamps with the wall clock: move it onto CLOCK_MONOTONIC by the current offset */
-	int64_t mono = last->real_ns - (clock_real_ns() - clock_mono_ns());
+	int64_t mono = last->mono_ns;
 	if (mono > now_ns)
 		return now_ns;
 	if (now_ns - mono > RXSTAMP_MAX_AGE_NS)

@@ -20,6 +20,12 @@
 
 /* Ask the kernel to timestamp what arrives on fd (a client socket, before connect). */
 void client_rxstamp_enable(int fd);
+/* The kernel switches receive timestamping on for the whole system a moment after the first
+ * socket asks (deferred work), and off when the last one closes: packets in between carry no
+ * timestamp. A client holds a socket that asks for the whole run (from client_create, before any
+ * traffic). Returns the socket to close with client_rxstamp_release(), or -1. */
+int client_rxstamp_hold(void);
+void client_rxstamp_release(int fd);
 /* CLOCK_MONOTONIC arrival time of the bytes this thread last read from fd with recv(), or 0 when
  * the last read was from another socket or carried no timestamp. Never later than now_ns. */
 int64_t client_rxstamp_last(int fd, int64_t now_ns);
