@@ -662,13 +662,6 @@ static int client_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, 
 {
 	(void)socketp;
 	struct client *c = userp;
-	if (what != CURL_POLL_REMOVE) {
-		/* the transfer's socket, for its receive timestamps (curl calls this with the transfer's
-		 * handle whenever it starts to watch a socket for it, a reused connection included) */
-		struct creq *r = NULL;
-		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) == CURLE_OK && r)
-			r->fd = (int)s;
-	}
 	if (what == CURL_POLL_REMOVE) {
 		/* mostly a keep-alive connection going idle between two requests: park it (no epoll_ctl
 		 * now nor when the next request watches it again); client_close_socket removes it for
@@ -676,6 +669,11 @@ static int client_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, 
 		ev_fd_park(c->loop, s);
 		return 0;
 	}
+	/* the transfer's socket, for its receive timestamps (curl calls this with the transfer's handle
+	 * whenever it starts to watch a socket for it, a reused connection included) */
+	struct creq *r = NULL;
+	if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r) == CURLE_OK && r)
+		r->fd = (int)s;
 	uint32_t ev = 0;
 	if (what & CURL_POLL_IN)
 		ev |= EV_READ;

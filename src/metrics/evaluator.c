@@ -277,8 +277,10 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 	spill_open(&e->parents_sp, e->metrics_dir, "evaluator parents", sizeof(uint32_t));
 	spill_open(&e->sessions_sp, e->metrics_dir, "evaluator sessions", sizeof(struct eval_session));
 	spill_open(&e->tbc_sp, e->metrics_dir, "evaluator gaps", sizeof(double));
+	/* raw TBC samples are the gaps in tbc_sp (eval_views_open): no spill of their own */
 	for (int i = 0; i < EVAL_N_SERIES; i++)
-		spill_open(&e->raw_sp[i], e->metrics_dir, "evaluator samples", sizeof(double));
+		if (i != ES_TBC)
+			spill_open(&e->raw_sp[i], e->metrics_dir, "evaluator samples", sizeof(double));
 	if (cfg && cfg->trace_recorder.enabled) {
 		if (fs_mkdir_p(e->traces_dir) != 0) {
 			log_error("cannot create %s: %s", e->traces_dir, strerror(errno));
@@ -954,8 +956,7 @@ void eval_views_open(struct evaluator *e)
 	e->n_sessions = spill_count(&e->sessions_sp);
 	e->tbc_all = (struct dview){spill_map(&e->tbc_sp), spill_count(&e->tbc_sp)};
 	for (int i = 0; i < EVAL_N_SERIES; i++)
-		e->raw[i] = (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
-	e->raw[ES_TBC] = e->tbc_all;
+		e->raw[i] = i == ES_TBC ? e->tbc_all : (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
 	for (size_t i = 0; i < e->n_regs; i++)
 		u64map_put(&e->reg_by_id, e->regs[i].request_id, i);
 	for (size_t i = 0; i < e->n_sessions; i++)
