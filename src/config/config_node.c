@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
+#include "core/buf.h"
 #include "core/xalloc.h"
 
 /* ================= arena ================= */
@@ -498,6 +499,8 @@ struct yp_anchor {
 struct yp {
 	struct cfg_arena *a;
 	struct fy_parser *p;
+	const char *input; /* the YAML text being parsed */
+	size_t input_len;
 	struct fy_diag *diag;
 	const char *name;
 	const char *flag;
@@ -507,6 +510,44 @@ struct yp {
 	bool failed;
 	int depth;
 };
+
+/* A one-line single-quoted scalar, read from the input itself: libfyaml 0.7.12 (Debian 12) returns
+ * wrong text (and a wrong end mark) for one with several '' escapes ('ab''''cd' gave "ab'''"
+ * instead of "ab''cd"; found by fuzz_config). From the token's start, up to the closing quote,
+ * '' is one quote. Sets r->text and returns true; false leaves the scalar to libfyaml (a
+ * multi-line one, whose line folding it gets right, or a start mark not at a quote). */
+static bool yp_single_quoted(struct yp *y, struct fy_token *tok, struct cnode *r)
+{
+	const struct fy_mark *m = fy_token_start_mark(tok);
+	if (!m || m->input_pos >= y->input_len)
+		return false;
+	size_t i = m->input_pos;
+	if (y->input[i] != '\'' && i > 0 && y->input[i - 1] == '\'')
+		i--; /* a start mark at the content rather than at the quote */
+	if (y->input[i] != '\'')
+		return false;
+	const char *p = y->input + i + 1, *end = y->input + y->input_len;
+	struct buf b;
+	buf_init(&b);
+	for (;; p++) {
+		if (p >= end || *p == '\n' || *p == '\r') {
+			buf_free(&b);
+			return false;
+		}
+		if (*p == '\'') {
+			if (p + 1 < end && p[1] == '\'') {
+				buf_putc(&b, '\'');
+				p++;
+				continue;
+			}
+			break;
+		}
+		buf_putc(&b, *p);
+	}
+	r->text = cfg_ar_strndup(y->a, b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return true;
+}
 
 static struct cn_src yp_src(struct yp *y, struct fy_event *e)
 {
@@ -729,11 +770,13 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 			fy_parser_event_free(y->p, e);
 			break;
 		}
-		size_t len = 0;
-		const char *t = fy_token_get_text(e->scalar.value, &len);
-		r = cn_new(y->a, CN_SCALAR, &s);
-		r->text = cfg_ar_strndup(y->a, t ? t : "", t ? len : 0);
 		enum fy_scalar_style st = fy_token_scalar_style(e->scalar.value);
+		r = cn_new(y->a, CN_SCALAR, &s);
+		if (!(st == FYSS_SINGLE_QUOTED && yp_single_quoted(y, e->scalar.value, r))) {
+			size_t len = 0;
+			const char *t = fy_token_get_text(e->scalar.value, &len);
+			r->text = cfg_ar_strndup(y->a, t ? t : "", t ? len : 0);
+		}
 		r->quoted = tag == 2 || (st != FYSS_PLAIN && st != FYSS_ANY);
 		yp_anchor(y, e->scalar.anchor, r);
 		fy_parser_event_free(y->p, e);
@@ -839,6 +882,8 @@ struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, 
 	}
 	struct cnode *root = NULL;
 	bool have_doc = false;
+	y.input = text;
+	y.input_len = len;
 	if (fy_parser_set_string(y.p, text, len) != 0) {
 		yp_syntax_error(&y);
 		goto out;
