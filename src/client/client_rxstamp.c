@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/client_pollskip.h"
 #include "core/clock.h"
 
 /* what the last successful recv() on this thread read: its socket and the kernel's timestamp of
@@ -69,6 +70,9 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 	} ctl;
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
 	ssize_t n = recvmsg(fd, &m, flags);
+	int saved_errno = errno;
+	client_pollskip_note_read(fd, n, len, flags);
+	errno = saved_errno;
 	if (n <= 0 || (flags & MSG_PEEK))
 		return n;
 	int saved = errno;

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "client/client.h"
+#include "client/client_pollskip.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -176,10 +177,12 @@ static void run_pump(struct run_state *st)
 		 * reading of responses, so connections stay busy, every new request opens another one and
 		 * the client never catches up. The rest follows right after the pending socket events. */
 		int64_t t0 = clock_mono_ns();
+		bool yielded = false;
 		for (int n = 0;; n++) {
 			int64_t now = clock_mono_ns();
 			if (n >= RUN_PUMP_BATCH || now - t0 >= RUN_PUMP_BUDGET_NS) {
 				run_request_pump(st); /* (a spare pump finds nothing due: harmless) */
+				yielded = true;
 				break;
 			}
 			int64_t intended = 0;
@@ -189,7 +192,14 @@ static void run_pump(struct run_state *st)
 			run_dispatch(st, req, intended);
 		}
 		int64_t next = traffic_next_event_ns(st->traffic);
-		if (next != INT64_MAX && (st->sched_timer == 0 || next != st->sched_timer_at)) {
+		if (yielded) {
+			/* the pump timer carries on after the socket events; a schedule timer due now would
+			 * run a second pump in the same turn and halve the loop's share for reading */
+			if (st->sched_timer) {
+				ev_timer_cancel(st->loop, st->sched_timer);
+				st->sched_timer = 0;
+			}
+		} else if (next != INT64_MAX && (st->sched_timer == 0 || next != st->sched_timer_at)) {
 			if (st->sched_timer)
 				ev_timer_cancel(st->loop, st->sched_timer);
 			st->sched_timer = ev_timer_at(st->loop, next, run_on_sched_timer, st);
@@ -585,6 +595,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 
 	run_usage_run_end(&usage);
 	usage.loop_spin_ns = ev_spin_ns(st.loop);
+	usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	run_release_client(&st, count_name);

@@ -90,6 +90,8 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "run_cpu_s", run_cpu);
 	put_num(&w, "run_loop_thread_cpu_s", loop_cpu);
 	put_num(&w, "run_loop_spin_s", spin);
+	jsonw_key(&w, "read_polls_skipped");
+	jsonw_int(&w, (int64_t)u->polls_skipped);
 	put_num(&w, "loop_busy_fraction", busy);
 	jsonw_key(&w, "requests");
 	jsonw_int(&w, (int64_t)requests);

@@ -19,6 +19,7 @@ struct run_usage {
 	struct rusage loop_start, loop_run_end; /* RUSAGE_THREAD of the loop (calling) thread */
 	int64_t run_end_rss_kb;                 /* resident set when the run ended (before outputs) */
 	int64_t loop_spin_ns;                   /* loop time polling before dispatches (ev_spin_ns) */
+	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
 };
 
 void run_usage_begin(struct run_usage *u);
