@@ -596,6 +596,11 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	run_usage_run_end(&usage);
 	usage.loop_spin_ns = ev_spin_ns(st.loop);
 	usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
+	const struct loghist *lag = client_read_lag(st.client);
+	usage.reads_stamped = lag->n;
+	usage.read_lag_p50_ns = loghist_quantile(lag, 0.5);
+	usage.read_lag_p99_ns = loghist_quantile(lag, 0.99);
+	usage.read_lag_max_ns = lag->max;
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	run_release_client(&st, count_name);

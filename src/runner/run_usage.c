@@ -92,6 +92,11 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "run_loop_spin_s", spin);
 	jsonw_key(&w, "read_polls_skipped");
 	jsonw_int(&w, (int64_t)u->polls_skipped);
+	jsonw_key(&w, "reads_kernel_stamped");
+	jsonw_int(&w, (int64_t)u->reads_stamped);
+	put_num(&w, "read_lag_us_p50", (double)u->read_lag_p50_ns / 1e3);
+	put_num(&w, "read_lag_us_p99", (double)u->read_lag_p99_ns / 1e3);
+	put_num(&w, "read_lag_us_max", (double)u->read_lag_max_ns / 1e3);
 	put_num(&w, "loop_busy_fraction", busy);
 	jsonw_key(&w, "requests");
 	jsonw_int(&w, (int64_t)requests);

@@ -20,6 +20,8 @@ struct run_usage {
 	int64_t run_end_rss_kb;                 /* resident set when the run ended (before outputs) */
 	int64_t loop_spin_ns;                   /* loop time polling before dispatches (ev_spin_ns) */
 	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
+	uint64_t reads_stamped;                 /* read callbacks with a kernel receive stamp */
+	int64_t read_lag_p50_ns, read_lag_p99_ns, read_lag_max_ns; /* client_read_lag */
 };
 
 void run_usage_begin(struct run_usage *u);

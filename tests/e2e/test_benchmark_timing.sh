@@ -2,7 +2,8 @@
 # Clock accuracy: against the simulated server in fixed mode (TTFT 50 ms, ITL 10 ms, 64 output
 # tokens) at 100 concurrent streams, TTFC p50 must be within 1 ms of 50 ms and TBC p50 within
 # 0.5 ms of 10 ms (issue 4's acceptance). Also: libcurl's poll after a short read is answered
-# without a syscall (client_pollskip), and not with VEEKSHA_POLL_SKIP=0.
+# without a syscall (client_pollskip), and not with VEEKSHA_POLL_SKIP=0; the loop read every chunk
+# within the ITL of its arrival (client_usage.json read_lag_us_p99).
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode fixed --ttft-ms 50 --itl-ms 10
@@ -38,4 +39,7 @@ if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
 fi
 check "TTFC p50 within 1 ms of 50 ms ($ttfc)" python3 -c "import sys; sys.exit(0 if abs($ttfc-0.050) <= 0.001 else 1)"
 check "TBC p50 within 0.5 ms of 10 ms ($tbc)" python3 -c "import sys; sys.exit(0 if abs($tbc-0.010) <= 0.0005 else 1)"
+# every chunk was read before the next one of its stream arrived: its stamp is its own arrival
+check "read lag p99 $(jq .read_lag_us_p99 "$u") us below the 10 ms ITL (reads_kernel_stamped $(jq .reads_kernel_stamped "$u") >= 25,600)" \
+  jq -e '.read_lag_us_p99 < 10000 and .reads_kernel_stamped >= 25600' "$u"
 e2e_finish

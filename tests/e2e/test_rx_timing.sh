@@ -48,7 +48,12 @@ echo "arrival stamps: first chunk - server emit p50 $a50 us, p99 $a99 us ($an re
 check "arrival stamps: every request joined (2,000)" test "$an" -eq 2000
 check "arrival stamps: the loop was saturated (client_usage.json loop_busy_fraction > 0.5)" \
   jq -e '.loop_busy_fraction > 0.5' "$(ls "$TMP"/out-arrival/*/metrics/client_usage.json)"
+u=$(ls "$TMP"/out-arrival/*/metrics/client_usage.json)
+check "arrival stamps: every read was kernel-stamped and waited for the saturated loop (reads_kernel_stamped >= 2000, read_lag_us_p50 $(jq .read_lag_us_p50 "$u") > 50, p50 <= p99 <= max)" \
+  jq -e '.reads_kernel_stamped >= 2000 and .read_lag_us_p50 > 50 and .read_lag_us_p50 <= .read_lag_us_p99 and .read_lag_us_p99 <= .read_lag_us_max' "$u"
 run read VEEKSHA_RX_STAMPS=0
+check "read-time stamps: no read kernel-stamped, no read lag reported" \
+  jq -e '.reads_kernel_stamped == 0 and .read_lag_us_max == 0' "$(ls "$TMP"/out-read/*/metrics/client_usage.json)"
 read -r r50 r99 rn <<< "$(receive_path read)"
 echo "read-time stamps: first chunk - server emit p50 $r50 us, p99 $r99 us ($rn requests)"
 check "read-time stamps: every request joined (2,000)" test "$rn" -eq 2000
