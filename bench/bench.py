@@ -311,7 +311,9 @@ def fidelity_point(veeksha, conc, quick, itl_ms=10):
                 "share_over_200us": sum(1 for d in diffs if d > 200) / len(diffs) if diffs else None,
                 "chunks_per_s": len(diffs) / ((last - first) / 1e9) if diffs and last > first else None,
                 "sim_behind_schedule_us_p50": pct(lag, 0.5), "sim_behind_schedule_us_p99": pct(lag, 0.99),
-                "loop_busy_fraction": u.get("loop_busy_fraction")}
+                "loop_busy_fraction": u.get("loop_busy_fraction"),
+                # the client's own check, without the emit log (client_usage.json)
+                "read_lag_us_p50": u.get("read_lag_us_p50"), "read_lag_us_p99": u.get("read_lag_us_p99")}
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -361,9 +363,9 @@ def scenario_fidelity(veeksha, quick):
         # the same 1,000 streams at half the chunk rate (50k/s): a loop that keeps up
         pts.append(fidelity_point(veeksha, 1000, quick, itl_ms=20))
     for p in pts:
-        print("  %5d streams, ITL %d ms: |client - server| p50 %.1f us, p99 %.1f us, max %.1f us over %d chunks (%.0f chunks/s, sim behind schedule p50 %.0f us, loop busy %.2f)" % (
+        print("  %5d streams, ITL %d ms: |client - server| p50 %.1f us, p99 %.1f us, max %.1f us over %d chunks (%.0f chunks/s, sim behind schedule p50 %.0f us, loop busy %.2f, read lag p99 %.0f us)" % (
             p["concurrency"], p["itl_ms"], p["abs_diff_us_p50"], p["abs_diff_us_p99"], p["abs_diff_us_max"] or 0, p["pairs"],
-            p["chunks_per_s"] or 0, p["sim_behind_schedule_us_p50"] or 0, p["loop_busy_fraction"] or 0), flush=True)
+            p["chunks_per_s"] or 0, p["sim_behind_schedule_us_p50"] or 0, p["loop_busy_fraction"] or 0, p["read_lag_us_p99"] or 0), flush=True)
     added = ttfc_added_point(veeksha)
     print("  TTFC at 64 sessions (zero-delay server): p50 %.3f ms; client-added p50 %.3f ms, p99 %.3f ms (send %.3f + receive %.3f)" % (
         added["ttfc_p50_ms"], added["client_added_p50_ms"] or 0, added["client_added_p99_ms"] or 0,

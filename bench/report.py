@@ -38,8 +38,9 @@ def main():
             itl = p.get("itl_ms", 10)
             extra = ""
             if p.get("chunks_per_s"):
-                extra = " (%s chunks/s; sim behind its schedule p50 %s us; loop busy %s)" % (
-                    fmt(p["chunks_per_s"], "%.0f"), fmt(p.get("sim_behind_schedule_us_p50"), "%.0f"), fmt(p.get("loop_busy_fraction"), "%.2f"))
+                extra = " (%s chunks/s; sim behind its schedule p50 %s us; loop busy %s%s)" % (
+                    fmt(p["chunks_per_s"], "%.0f"), fmt(p.get("sim_behind_schedule_us_p50"), "%.0f"), fmt(p.get("loop_busy_fraction"), "%.2f"),
+                    "; client's read lag p99 %s us" % fmt(p["read_lag_us_p99"], "%.0f") if p.get("read_lag_us_p99") is not None else "")
             lines.append("| 3 | timing fidelity, %d streams, ITL %d ms: abs(client - server) p50 / p99 / max%s | %s / %s / %s us | p99 < 200 us at 1,000 (ITL 10 ms) | %s |" % (
                 p["concurrency"], itl, extra, fmt(p["abs_diff_us_p50"]), fmt(p["abs_diff_us_p99"]), fmt(p["abs_diff_us_max"]),
                 ("yes" if p["abs_diff_us_p99"] < 200 else "no") if p["concurrency"] == 1000 and itl == 10 else "(info)"))
