@@ -38,8 +38,10 @@ unsigned long long client_pollskip_count(void) { return pollskip_n; }
 
 /* glibc declares poll()'s array write-only (__attr_access), so gcc takes reading it for a read
  * of uninitialised memory; poll() reads it by definition */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
 	int skip = pollskip_fd;
@@ -55,4 +57,6 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 	struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
 	return ppoll(fds, nfds, &ts, NULL);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
