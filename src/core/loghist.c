@@ -60,3 +60,18 @@ int64_t loghist_quantile(const struct loghist *h, double q)
 	}
 	return h->max;
 }
+
+uint64_t loghist_count_at_least(const struct loghist *h, int64_t v)
+{
+	if (v <= 0)
+		return h->n;
+	int first = loghist_index((uint64_t)v);
+	uint64_t lo, width;
+	loghist_bounds(first, &lo, &width);
+	if (lo + width / 2 < (uint64_t)v)
+		first++;
+	uint64_t n = 0;
+	for (int i = first; i < LOGHIST_BUCKETS; i++)
+		n += h->counts[i];
+	return n;
+}

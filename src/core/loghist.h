@@ -21,4 +21,8 @@ void loghist_add(struct loghist *h, int64_t v);
  * maximum recorded; 0 when empty. */
 int64_t loghist_quantile(const struct loghist *h, double q);
 
+/* How many recorded values are at least v (to bucket precision: a value in v's bucket counts when
+ * the bucket's midpoint is at least v). */
+uint64_t loghist_count_at_least(const struct loghist *h, int64_t v);
+
 #endif

@@ -601,6 +601,12 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	usage.read_lag_p50_ns = loghist_quantile(lag, 0.5);
 	usage.read_lag_p99_ns = loghist_quantile(lag, 0.99);
 	usage.read_lag_max_ns = lag->max;
+	{
+		struct eval_live live; /* the TBC sketch is complete once traffic has drained */
+		eval_live_stats(st.eval, &live);
+		usage.tbc_p50_s = live.tbc_p50_s;
+		usage.reads_lagging_tbc = loghist_count_at_least(lag, clock_s_to_ns(live.tbc_p50_s));
+	}
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	run_release_client(&st, count_name);

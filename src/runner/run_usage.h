@@ -22,6 +22,8 @@ struct run_usage {
 	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
 	uint64_t reads_stamped;                 /* read callbacks with a kernel receive stamp */
 	int64_t read_lag_p50_ns, read_lag_p99_ns, read_lag_max_ns; /* client_read_lag */
+	double tbc_p50_s;                       /* the run's median time between chunks (0: none) */
+	uint64_t reads_lagging_tbc;             /* stamped reads that waited at least tbc_p50_s */
 };
 
 void run_usage_begin(struct run_usage *u);
@@ -29,6 +31,13 @@ void run_usage_run_end(struct run_usage *u);
 void run_usage_done(struct run_usage *u);
 /* Writes metrics/client_usage.json and warns when the loop was too busy. Returns 0 or -1. */
 int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens);
+/* Whether some chunk stamps may be their successor's arrival: at least RUN_USAGE_STAMP_LATE_SHARE
+ * of the stamped reads waited in their socket as long as the run's median time between chunks
+ * (only when that is at least RUN_USAGE_STAMP_TBC_MIN_S: below it the server sends chunks
+ * together anyway). */
+#define RUN_USAGE_STAMP_TBC_MIN_S 0.001
+#define RUN_USAGE_STAMP_LATE_SHARE 0.001
+int run_usage_stamps_may_be_late(const struct run_usage *u);
 /* Loop-thread CPU, less the spin before dispatches, / wall time of the run (0 when the run had no
  * duration). */
 double run_usage_loop_busy(const struct run_usage *u);

@@ -71,12 +71,27 @@ static void test_quantiles_by_rank(void **state)
 	assert_true(loghist_quantile(&h, 0.5) >= 470000 && loghist_quantile(&h, 0.5) <= 530000);
 }
 
+static void test_count_at_least(void **state)
+{
+	(void)state;
+	struct loghist h;
+	memset(&h, 0, sizeof h);
+	for (int i = 1; i <= 1000; i++)
+		loghist_add(&h, (int64_t)i * 1000); /* 1..1000 us */
+	assert_int_equal(loghist_count_at_least(&h, 0), 1000);
+	assert_int_equal(loghist_count_at_least(&h, 2000000), 0);
+	uint64_t n = loghist_count_at_least(&h, 900000); /* ~101 values >= 900 us */
+	assert_true(n >= 60 && n <= 140);
+	assert_int_equal(loghist_count_at_least(&h, 5), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_values_exact),
 		cmocka_unit_test(test_relative_error_and_max),
 		cmocka_unit_test(test_quantiles_by_rank),
+		cmocka_unit_test(test_count_at_least),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
