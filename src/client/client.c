@@ -109,7 +109,7 @@ struct client {
 	size_t n_active, n_deferred, n_fin;
 
 	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
-	struct loghist read_lag;  /* read time - kernel receive stamp of the bytes read (ns) */
+	struct sketch read_lag;   /* read time - kernel receive stamp of the bytes read (ns) */
 	char *cancel_why;         /* cancel requested from inside a curl callback: done from the loop */
 
 	/* token counting by the server's /tokenize (client_use_server_count) */
@@ -248,7 +248,7 @@ static int64_t client_rx_time(const struct creq *r)
 	int64_t now = clock_mono_ns();
 	int64_t k = client_rxstamp_last(r->fd, now);
 	if (k > 0)
-		loghist_add(&r->c->read_lag, now - k);
+		sketch_add(&r->c->read_lag, (double)(now - k));
 	int64_t t = k > 0 && k >= r->rec->sent_ns ? k : now;
 	/* a stream's stamps never go backwards, also where kernel and clock stamps meet (a read without
 	 * a timestamp, e.g. before the kernel switched timestamping on, is stamped after its recv) */
@@ -791,6 +791,7 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	}
 	struct client *c = xcalloc(1, sizeof *c);
 	c->rxstamp_fd = -1;
+	sketch_init(&c->read_lag, 0.001);
 	c->cfg = cfg;
 	c->loop = loop;
 	c->tok = tok;
@@ -1189,7 +1190,7 @@ size_t client_in_flight(const struct client *c) { return c->n_active + c->n_defe
 
 uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
 
-const struct loghist *client_read_lag(const struct client *c) { return &c->read_lag; }
+const struct sketch *client_read_lag(const struct client *c) { return &c->read_lag; }
 
 void client_cancel_all(struct client *c, const char *why)
 {
@@ -1261,6 +1262,7 @@ void client_free(struct client *c)
 	free(c->auth_header);
 	oai_spec_free(&c->spec);
 	client_rxstamp_release(c->rxstamp_fd);
+	sketch_free(&c->read_lag);
 	free(c);
 }
 

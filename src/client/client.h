@@ -9,8 +9,8 @@
 
 #include "config/config_types.h"
 #include "core/ev.h"
-#include "core/loghist.h"
 #include "metrics/record.h"
+#include "metrics/sketch.h"
 #include "tokenizer/tokenizer.h"
 #include "workload/request.h"
 
@@ -63,10 +63,11 @@ const char *client_url(const struct client *c, const struct wl_request *req);
 /* Times curl's timeout timer fired (diagnostics; a stale timer would make this grow while idle). */
 uint64_t client_timer_fires(const struct client *c);
 /* How long received bytes waited in their socket before the loop read them: read time minus the
- * kernel's receive stamp, one value per stamped read callback (headers, chunks), in ns. A chunk's
+ * kernel's receive stamp, one value per stamped read callback (headers, chunks), in ns (DDSketch,
+ * 0.1%; its store grows a few times per run, never per value once the range is seen). A chunk's
  * stamp is its own arrival unless the stream's next chunk arrived before that read (TCP then
  * reports the later one), so a lag well below the inter-chunk time means every stamp is exact. */
-const struct loghist *client_read_lag(const struct client *c);
+const struct sketch *client_read_lag(const struct client *c);
 /* Call once before any thread is started (client_create also calls it, once per process). */
 void client_global_init(void);
 

@@ -70,9 +70,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 	} ctl;
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
 	ssize_t n = recvmsg(fd, &m, flags);
-	int saved_errno = errno;
-	client_pollskip_note_read(fd, n, len, flags);
-	errno = saved_errno;
+	client_pollskip_note_read(fd, n, len, flags); /* (leaves errno alone) */
 	if (n <= 0 || (flags & MSG_PEEK))
 		return n;
 	int saved = errno;

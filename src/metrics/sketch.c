@@ -157,3 +157,14 @@ double sketch_quantile(const struct sketch *s, double q)
 }
 
 double sketch_mean(const struct sketch *s) { return s->count ? s->sum / (double)s->count : 0.0; }
+
+uint64_t sketch_count_at_least(const struct sketch *s, double v)
+{
+	const struct sketch_store *st = &s->pos;
+	if (!(v > s->min_indexable) || st->count == 0)
+		return v > 0 ? 0 : s->count - s->neg.count;
+	uint64_t n = 0;
+	for (int32_t k = sketch_key(s, v) > st->min_key ? sketch_key(s, v) : st->min_key; k <= st->max_key; k++)
+		n += st->counts[k - st->offset];
+	return n;
+}

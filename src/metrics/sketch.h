@@ -38,6 +38,9 @@ bool sketch_merge(struct sketch *dst, const struct sketch *src);
 /* NaN when empty or q outside [0,1]. */
 double sketch_quantile(const struct sketch *s, double q);
 double sketch_mean(const struct sketch *s); /* exact sum/count; 0 when empty */
+/* How many added values are at least v > 0, to the sketch's accuracy (a value counts when its
+ * bucket is v's bucket or above). */
+uint64_t sketch_count_at_least(const struct sketch *s, double v);
 static inline uint64_t sketch_count(const struct sketch *s) { return s->count; }
 
 #endif

@@ -596,16 +596,18 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	run_usage_run_end(&usage);
 	usage.loop_spin_ns = ev_spin_ns(st.loop);
 	usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
-	const struct loghist *lag = client_read_lag(st.client);
-	usage.reads_stamped = lag->n;
-	usage.read_lag_p50_ns = loghist_quantile(lag, 0.5);
-	usage.read_lag_p99_ns = loghist_quantile(lag, 0.99);
-	usage.read_lag_max_ns = lag->max;
+	const struct sketch *lag = client_read_lag(st.client);
+	usage.reads_stamped = sketch_count(lag);
+	if (usage.reads_stamped) {
+		usage.read_lag_p50_ns = (int64_t)sketch_quantile(lag, 0.5);
+		usage.read_lag_p99_ns = (int64_t)sketch_quantile(lag, 0.99);
+		usage.read_lag_max_ns = (int64_t)lag->max;
+	}
 	{
 		struct eval_live live; /* the TBC sketch is complete once traffic has drained */
 		eval_live_stats(st.eval, &live);
 		usage.tbc_p50_s = live.tbc_p50_s;
-		usage.reads_lagging_tbc = loghist_count_at_least(lag, clock_s_to_ns(live.tbc_p50_s));
+		usage.reads_lagging_tbc = sketch_count_at_least(lag, (double)clock_s_to_ns(live.tbc_p50_s));
 	}
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);

@@ -19,26 +19,7 @@
 
 #include "client/client_pollskip.h"
 #include "client/client_rxstamp.h"
-
-/* A connected loopback TCP pair: *rx reads, *tx writes. */
-static void tcp_pair(int *rx, int *tx)
-{
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(l >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t al = sizeof a;
-	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
-	assert_int_equal(listen(l, 1), 0);
-	*rx = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(*rx >= 0);
-	assert_int_equal(connect(*rx, (struct sockaddr *)&a, sizeof a), 0);
-	*tx = accept(l, NULL, NULL);
-	assert_true(*tx >= 0);
-	int on = 1;
-	setsockopt(*tx, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-	close(l);
-}
+#include "tcp_pair.h"
 
 /* poll(fd, events, timeout 0): the answer and whether it was skipped (no kernel call) */
 static int poll1(int fd, short events, short *revents, int *skipped)
@@ -67,7 +48,7 @@ static void test_short_read_then_poll_is_skipped_once(void **state)
 	 * link line, its recv interceptor would otherwise satisfy the reference) */
 	assert_true(client_rxstamp_on());
 	int rx, tx;
-	tcp_pair(&rx, &tx);
+	tcp_pair(&rx, &tx, false);
 	char buf[64];
 	short rev;
 	int skipped;
@@ -91,7 +72,7 @@ static void test_other_polls_go_to_the_kernel(void **state)
 {
 	(void)state;
 	int rx, tx;
-	tcp_pair(&rx, &tx);
+	tcp_pair(&rx, &tx, false);
 	char buf[64];
 	short rev;
 	int skipped;

@@ -131,6 +131,29 @@ static void test_exact_percentiles(void **state)
 	assert_false(pct_isclose(INFINITY, 0.5, 1e-9, 1e-12));
 }
 
+/* count_at_least: values at or above v, to the sketch's accuracy. */
+static void test_count_at_least(void **state)
+{
+	(void)state;
+	struct sketch s;
+	sketch_init(&s, 0.001);
+	assert_int_equal(sketch_count_at_least(&s, 1.0), 0); /* empty */
+	for (int i = 1; i <= 1000; i++)
+		sketch_add(&s, (double)i * 1000.0); /* 1..1000 us in ns */
+	sketch_add(&s, 0.0);
+	sketch_add(&s, -5.0);
+	/* a value 0.1% below v may share v's bucket: 899 us and 999 us do */
+	uint64_t n = sketch_count_at_least(&s, 900000.0);
+	assert_true(n == 101 || n == 102);
+	n = sketch_count_at_least(&s, 1000000.0);
+	assert_true(n == 1 || n == 2);
+	assert_int_equal(sketch_count_at_least(&s, 1000000.0 * 1.01), 0);
+	assert_int_equal(sketch_count_at_least(&s, 2000000.0), 0);
+	assert_int_equal(sketch_count_at_least(&s, 0.5), 1000);
+	assert_int_equal(sketch_count_at_least(&s, 0.0), 1001); /* zero and up, not the negative */
+	sketch_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_negative_and_zero),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_exact_percentiles),
+		cmocka_unit_test(test_count_at_least),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
