@@ -314,7 +314,7 @@ def fidelity_point(veeksha, conc, quick, itl_ms=10):
                 "loop_busy_fraction": u.get("loop_busy_fraction"),
                 # the client's own check, without the emit log (client_usage.json)
                 "read_lag_us_p50": u.get("read_lag_us_p50"), "read_lag_us_p99": u.get("read_lag_us_p99"),
-                "reads_lagging_tbc_p50_share": u.get("reads_lagging_tbc_p50_share"),
+                "reads_lagging_tbc_p90_share": u.get("reads_lagging_tbc_p90_share"),
                 "chunk_stamps_may_be_late": u.get("chunk_stamps_may_be_late")}
     finally:
         sim.stop()

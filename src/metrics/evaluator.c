@@ -923,7 +923,7 @@ void eval_live_stats(const struct evaluator *e, struct eval_live *out)
 	out->sessions = e->n_sessions;
 	out->ttfc_p50_s = q_or_zero(&e->sk[ES_TTFC], 0.5);
 	out->ttfc_p99_s = q_or_zero(&e->sk[ES_TTFC], 0.99);
-	out->tbc_p50_s = q_or_zero(&e->sk[ES_TBC], 0.5);
+	out->tbc_p90_s = q_or_zero(&e->sk[ES_TBC], 0.9);
 	double el = elapsed_s(e);
 	out->output_tokens_per_s = el > 0 ? (double)e->output_tokens_total / el : 0.0;
 	out->output_tokens = e->output_tokens_total;

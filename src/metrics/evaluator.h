@@ -21,7 +21,7 @@ struct eval_live {
 	uint64_t errors;
 	uint64_t sessions;        /* seen */
 	double ttfc_p50_s, ttfc_p99_s; /* 0 when no data */
-	double tbc_p50_s;              /* 0 when no data */
+	double tbc_p90_s;              /* 0 when no data */
 	double output_tokens_per_s;    /* output tokens of completed requests / time since start */
 	uint64_t output_tokens;        /* output tokens of completed requests */
 };

@@ -606,8 +606,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	{
 		struct eval_live live; /* the TBC sketch is complete once traffic has drained */
 		eval_live_stats(st.eval, &live);
-		usage.tbc_p50_s = live.tbc_p50_s;
-		usage.reads_lagging_tbc = sketch_count_at_least(lag, (double)clock_s_to_ns(live.tbc_p50_s));
+		usage.tbc_p90_s = live.tbc_p90_s;
+		usage.reads_lagging_tbc = sketch_count_at_least(lag, (double)clock_s_to_ns(live.tbc_p90_s));
 	}
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);

@@ -65,7 +65,7 @@ double run_usage_loop_busy(const struct run_usage *u)
 
 int run_usage_stamps_may_be_late(const struct run_usage *u)
 {
-	return u->reads_stamped > 0 && u->tbc_p50_s >= RUN_USAGE_STAMP_TBC_MIN_S &&
+	return u->reads_stamped > 0 && u->tbc_p90_s >= RUN_USAGE_STAMP_TBC_MIN_S &&
 	       (double)u->reads_lagging_tbc >= RUN_USAGE_STAMP_LATE_SHARE * (double)u->reads_stamped;
 }
 
@@ -103,7 +103,7 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "read_lag_us_p50", (double)u->read_lag_p50_ns / 1e3);
 	put_num(&w, "read_lag_us_p99", (double)u->read_lag_p99_ns / 1e3);
 	put_num(&w, "read_lag_us_max", (double)u->read_lag_max_ns / 1e3);
-	put_num(&w, "reads_lagging_tbc_p50_share",
+	put_num(&w, "reads_lagging_tbc_p90_share",
 		u->reads_stamped ? (double)u->reads_lagging_tbc / (double)u->reads_stamped : 0.0);
 	jsonw_key(&w, "chunk_stamps_may_be_late");
 	jsonw_bool(&w, run_usage_stamps_may_be_late(u));
@@ -136,11 +136,11 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 			 "have limited the offered load and delayed timestamps; see metrics/client_usage.json",
 			 busy * 100.0, loop_cpu - spin, run_wall);
 	if (run_usage_stamps_may_be_late(u))
-		log_warn("%.2f%% of the client's reads waited in their socket at least the median time between chunks "
-			 "(%.2f ms; read lag p99 %.2f ms): some chunks were probably read together with the next one of "
+		log_warn("%.2f%% of the client's reads waited in their socket at least the usual time between chunks "
+			 "(TBC p90 %.2f ms; read lag p99 %.2f ms): some chunks were probably read together with the next one of "
 			 "their stream and carry its arrival time (a TBC of 0, the one before it one gap too long); see "
 			 "metrics/client_usage.json (docs/CLIENT.md, Timestamps)",
-			 100.0 * (double)u->reads_lagging_tbc / (double)u->reads_stamped, u->tbc_p50_s * 1e3,
+			 100.0 * (double)u->reads_lagging_tbc / (double)u->reads_stamped, u->tbc_p90_s * 1e3,
 			 (double)u->read_lag_p99_ns / 1e6);
 	return rc;
 }

@@ -22,8 +22,8 @@ struct run_usage {
 	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
 	uint64_t reads_stamped;                 /* read callbacks with a kernel receive stamp */
 	int64_t read_lag_p50_ns, read_lag_p99_ns, read_lag_max_ns; /* client_read_lag */
-	double tbc_p50_s;                       /* the run's median time between chunks (0: none) */
-	uint64_t reads_lagging_tbc;             /* stamped reads that waited at least tbc_p50_s */
+	double tbc_p90_s;                       /* the run's TBC p90: the usual gap (0: none) */
+	uint64_t reads_lagging_tbc;             /* stamped reads that waited at least tbc_p90_s */
 };
 
 void run_usage_begin(struct run_usage *u);
@@ -32,9 +32,10 @@ void run_usage_done(struct run_usage *u);
 /* Writes metrics/client_usage.json and warns when the loop was too busy. Returns 0 or -1. */
 int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens);
 /* Whether some chunk stamps may be their successor's arrival: at least RUN_USAGE_STAMP_LATE_SHARE
- * of the stamped reads waited in their socket as long as the run's median time between chunks
- * (only when that is at least RUN_USAGE_STAMP_TBC_MIN_S: below it the server sends chunks
- * together anyway). */
+ * of the stamped reads waited in their socket as long as the run's TBC p90 (only when that is at
+ * least RUN_USAGE_STAMP_TBC_MIN_S: below it the server sends chunks together anyway). The p90,
+ * not the median: a client far behind reads most chunks in pairs, which makes most TBCs 0 and
+ * would hide the very problem. */
 #define RUN_USAGE_STAMP_TBC_MIN_S 0.001
 #define RUN_USAGE_STAMP_LATE_SHARE 0.001
 int run_usage_stamps_may_be_late(const struct run_usage *u);

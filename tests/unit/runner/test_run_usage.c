@@ -120,7 +120,7 @@ static void test_spin_excluded(void **state)
 }
 
 /* Chunk stamps are flagged when at least 0.1% of the reads waited in their socket as long as the
- * median time between chunks, and only when that median is 1 ms or more. */
+ * run's TBC p90, and only when that is 1 ms or more. */
 static void test_late_stamps_flag(void **state)
 {
 	(void)state;
@@ -129,14 +129,14 @@ static void test_late_stamps_flag(void **state)
 	u.read_lag_p50_ns = 50000;
 	u.read_lag_p99_ns = 7000000; /* 7 ms */
 	u.read_lag_max_ns = 30000000;
-	u.tbc_p50_s = 0.010;
+	u.tbc_p90_s = 0.010;
 	u.reads_lagging_tbc = 150; /* 1.5% of the reads waited >= 10 ms */
 	assert_true(run_usage_stamps_may_be_late(&u));
 	cJSON *j = write_and_read(&u, 100, 1000);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "chunk_stamps_may_be_late")));
 	assert_true(num(j, "read_lag_us_p99") == 7000.0);
 	assert_true(num(j, "reads_kernel_stamped") == 10000.0);
-	assert_true(num(j, "reads_lagging_tbc_p50_share") == 0.015);
+	assert_true(num(j, "reads_lagging_tbc_p90_share") == 0.015);
 	cJSON_Delete(j);
 	u.reads_lagging_tbc = 5; /* 0.05%: below the 0.1% that is flagged */
 	assert_false(run_usage_stamps_may_be_late(&u));
@@ -144,9 +144,9 @@ static void test_late_stamps_flag(void **state)
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "chunk_stamps_may_be_late")));
 	cJSON_Delete(j);
 	u.reads_lagging_tbc = 150;
-	u.tbc_p50_s = 0.0005; /* chunks sent together by the server: nothing to tell */
+	u.tbc_p90_s = 0.0005; /* chunks sent together by the server: nothing to tell */
 	assert_false(run_usage_stamps_may_be_late(&u));
-	u.tbc_p50_s = 0.010;
+	u.tbc_p90_s = 0.010;
 	u.reads_stamped = 0; /* no kernel stamps (TLS, VEEKSHA_RX_STAMPS=0): no lag measured */
 	assert_false(run_usage_stamps_may_be_late(&u));
 }
