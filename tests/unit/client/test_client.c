@@ -433,6 +433,36 @@ static void test_err_timeout(void **state)
 	assert_true(r->headers_ns > 0);
 }
 
+/* Each transfer times out at its own start + request_timeout (the client's timer, in start order),
+ * not at the oldest transfer's deadline. */
+static void test_err_timeout_each_own_deadline(void **state)
+{
+	(void)state;
+	setup_cfg("slow");
+	H.cfg.request_timeout = 1;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(0);
+	int64_t end = clock_mono_ns() + 2000 * MS;
+	while (!H.events[0][CLIENT_EVENT_HEADERS] && clock_mono_ns() < end)
+		assert_int_equal(ev_run_once(H.loop, 20 * MS), 0);
+	assert_int_equal(H.events[0][CLIENT_EVENT_HEADERS], 1);
+	submit(1);
+	run_until_done(2, 8000 * MS);
+	for (int i = 0; i < 2; i++) {
+		struct rec_record *r = &H.recs[i];
+		assert_false(r->success);
+		assert_int_equal(r->error_code, 408);
+		assert_string_equal(r->error_msg, "Request timed out");
+		assert_true(r->completed_ns >= r->sent_ns + 1000 * MS);
+		assert_true(r->completed_ns < r->sent_ns + 3000 * MS);
+	}
+	assert_true(H.recs[1].sent_ns > H.recs[0].sent_ns);
+	assert_true(H.recs[1].completed_ns >= H.recs[0].completed_ns);
+	assert_int_equal(client_in_flight(H.cl), 0);
+}
+
 static void test_err_connect(void **state)
 {
 	(void)state;
@@ -657,6 +687,7 @@ int main(void)
 		T(test_empty_stream_is_success), T(test_err_http500),           T(test_err_http404),           T(test_err_http_cut),
 		T(test_err_midstream),        T(test_err_midstream_nocode),     T(test_err_malformed),
 		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
+		T(test_err_timeout_each_own_deadline),
 		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
 		T(test_cancel_all),           T(test_cancel_from_event_callback),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
 		T(test_localhost_preresolved), T(test_raise_nofile),
