@@ -3,7 +3,7 @@
 built-in simulated server on 127.0.0.1, bounded in time, and writes bench/out/<scenario>.json.
 
   bench/bench.py [--veeksha build/veeksha] [--quick] SCENARIO...
-  scenarios: rate tokens fidelity scale endurance startup components all
+  scenarios: rate tokens floor fidelity scale endurance startup components all
 
 Client and sim server share the 2-core machine; when 2+ CPUs exist the sim is pinned to CPU 0 and the
 client to CPU 1 (taskset), so the client's CPU time is its own."""
@@ -276,6 +276,73 @@ def scenario_tokens(veeksha, quick):
     return res
 
 
+# ---------------------------------------------------------------- scenario 2c: the floor
+def floor_point(veeksha, streams, itl_ms, reqs_per_stream=2, tokens=250):
+    """The floor client (bench/floor/floor_client.c: one epoll event, one recvmsg with the kernel's
+    receive stamp and a byte scan per read, nothing else) against the same sim settings as
+    ours_point: what any client that stamps its chunks pays on this machine."""
+    exe = os.path.join(os.path.dirname(veeksha), "bench", "floor_client")
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "20", "--itl-ms", str(itl_ms)])
+    try:
+        p = subprocess.run(pin(1, [exe, str(sim.port), str(streams), str(reqs_per_stream), str(tokens)]),
+                           capture_output=True, text=True, timeout=120)
+        res = json.loads(p.stdout) if p.stdout.strip() else {}
+        res["rc"] = p.returncode
+        return res
+    finally:
+        sim.stop()
+
+
+def ours_point(veeksha, streams, itl_ms, reqs_per_stream=2, tokens=250):
+    """veeksha with the floor client's workload: client CPU during the run (client_usage.json) per chunk."""
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "20", "--itl-ms", str(itl_ms)])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-floor-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % streams, 32, tokens,
+                  streams * reqs_per_stream, 120, trace=False)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        rr = rows(run) if run else []
+        chunks = sum(len(r["tbc"]) + 1 for r in rr)
+        u = usage(run) if run else {}
+        return {"rc": rc, "chunks": chunks, "run_cpu_s": u.get("run_cpu_s"),
+                "cpu_us_per_chunk": u["run_cpu_s"] * 1e6 / chunks if chunks and u.get("run_cpu_s") else None,
+                "busy_fraction": u.get("loop_busy_fraction"), "read_lag_us_p50": u.get("read_lag_us_p50"),
+                "read_lag_us_p99": u.get("read_lag_us_p99")}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scenario_floor(veeksha, quick):
+    """Client CPU per chunk against the floor client, in interleaved pairs (this VM's speed drifts
+    by +-20% within minutes, so only figures measured side by side are compared): at 2b's load
+    (2,000 streams, ITL 20 ms: the loop saturates, reads carry more than one chunk) and at 1,000
+    streams, ITL 20 ms (50k chunks/s: every chunk its own read, the per-chunk cost as such). Then
+    the floor alone at the fidelity scenario's 1,000 streams / ITL 10 ms: whether even the least
+    possible work per chunk keeps up with 100k chunks/s here."""
+    out = {}
+    pairs = 1 if quick else 2
+    for name, streams, itl in (("saturated_2000_itl20", 2000 if not quick else 500, 20), ("unsaturated_1000_itl20", 1000 if not quick else 200, 20)):
+        ours, floor = [], []
+        for _ in range(pairs):
+            ours.append(ours_point(veeksha, streams, itl))
+            floor.append(floor_point(veeksha, streams, itl))
+        o = statistics.median([x["cpu_us_per_chunk"] for x in ours if x.get("cpu_us_per_chunk")] or [float("nan")])
+        f = statistics.median([x["cpu_us_per_chunk"] for x in floor if x.get("cpu_us_per_chunk")] or [float("nan")])
+        out[name] = {"streams": streams, "itl_ms": itl, "ours": ours, "floor": floor, "ours_cpu_us_per_chunk": o,
+                     "floor_cpu_us_per_chunk": f, "ratio": o / f if f else None}
+        print("  %d streams, ITL %d ms: veeksha %.2f us/chunk, floor %.2f us/chunk (x%.2f), floor reads per chunk %.2f" % (
+            streams, itl, o, f, o / f if f else 0,
+            statistics.median([x["reads"] / x["chunks"] for x in floor if x.get("chunks")] or [0])), flush=True)
+    fl = floor_point(veeksha, 1000 if not quick else 200, 10)
+    out["floor_fidelity_1000_itl10"] = fl
+    print("  floor alone, 1000 streams, ITL 10 ms: %.2f us/chunk, busy %.2f, %.2f reads per chunk, read lag p99 %.0f us" % (
+        fl.get("cpu_us_per_chunk") or 0, fl.get("busy_fraction") or 0, (fl.get("reads") or 0) / (fl.get("chunks") or 1),
+        fl.get("read_lag_us_p99") or 0), flush=True)
+    return out
+
+
 # ---------------------------------------------------------------- scenario 3
 def fidelity_point(veeksha, conc, quick, itl_ms=10):
     tmp = tempfile.mkdtemp(prefix="vk-bench-fid-")
@@ -487,7 +554,7 @@ def scenario_components(veeksha, quick):
     return {"median_of_runs": len(runs), **med}
 
 
-SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "fidelity": scenario_fidelity, "scale": scenario_scale,
+SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "floor": scenario_floor, "fidelity": scenario_fidelity, "scale": scenario_scale,
              "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components}
 
 

@@ -32,6 +32,18 @@ def main():
             fmt(ra), fmt(a["cpu_ms_per_1000_tokens"]), "yes" if (ra or 9) <= 1 else "no"))
         lines.append("| 2b | client CPU per token (%d streams, ITL 20 ms): during the run / whole process | %s / %s us | <= 8 us | %s |" % (
             b["streams"], fmt(rb), fmt(b["cpu_us_per_token"]), "yes" if (rb or 99) <= 8 else "no"))
+    fl = load("floor")
+    if fl:
+        for key, what in (("saturated_2000_itl20", "2b's load: the loop saturates, reads carry several chunks"),
+                          ("unsaturated_1000_itl20", "every chunk its own read")):
+            x = fl.get(key)
+            if x:
+                lines.append("| 2c | client CPU per chunk against the floor client (bench/floor: one epoll event + one stamped recvmsg per read, nothing else), %d streams, ITL %d ms (%s); median of %d interleaved pairs | %s us vs floor %s us (x%s) | (info) | |" % (
+                    x["streams"], x["itl_ms"], what, len(x["ours"]), fmt(x["ours_cpu_us_per_chunk"]), fmt(x["floor_cpu_us_per_chunk"]), fmt(x["ratio"], "%.2f")))
+        x = fl.get("floor_fidelity_1000_itl10")
+        if x and x.get("chunks"):
+            lines.append("| 2c | the floor client alone at the fidelity load (%d streams, ITL 10 ms): CPU per chunk, loop busy, reads per chunk, read lag p99 | %s us, %s busy, %s reads/chunk, %s us | (info) | |" % (
+                x.get("conns", 0), fmt(x.get("cpu_us_per_chunk")), fmt(x.get("busy_fraction"), "%.2f"), fmt(x["reads"] / x["chunks"], "%.2f"), fmt(x.get("read_lag_us_p99"), "%.0f")))
     f = load("fidelity")
     if f:
         for p in f["points"]:
