@@ -277,20 +277,27 @@ def scenario_tokens(veeksha, quick):
 
 
 # ---------------------------------------------------------------- scenario 2c: the floor
-def floor_point(veeksha, streams, itl_ms, reqs_per_stream=2, tokens=250):
+def floor_point(veeksha, streams, itl_ms, reqs_per_stream=2, tokens=250, ttft_ms=20, join=False):
     """The floor client (bench/floor/floor_client.c: one epoll event, one recvmsg with the kernel's
     receive stamp and a byte scan per read, nothing else) against the same sim settings as
-    ours_point: what any client that stamps its chunks pays on this machine."""
+    ours_point: what any client that stamps its chunks pays on this machine. join=True: also its
+    timing fidelity, joined with the sim's emit log like veeksha's (fidelity_join)."""
     exe = os.path.join(os.path.dirname(veeksha), "bench", "floor_client")
-    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "20", "--itl-ms", str(itl_ms)])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-floor-")
+    emit, chunk_log = os.path.join(tmp, "emit.jsonl"), os.path.join(tmp, "chunks.jsonl")
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms)] + (["--emit-log", emit] if join else []))
     try:
-        p = subprocess.run(pin(1, [exe, str(sim.port), str(streams), str(reqs_per_stream), str(tokens)]),
+        p = subprocess.run(pin(1, [exe, str(sim.port), str(streams), str(reqs_per_stream), str(tokens)] + ([chunk_log] if join else [])),
                            capture_output=True, text=True, timeout=120)
+        sim.stop()
         res = json.loads(p.stdout) if p.stdout.strip() else {}
         res["rc"] = p.returncode
+        if join and p.returncode == 0:
+            res["fidelity"] = fidelity_join(emit, chunk_log)
         return res
     finally:
         sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def ours_point(veeksha, streams, itl_ms, reqs_per_stream=2, tokens=250):
@@ -335,15 +342,46 @@ def scenario_floor(veeksha, quick):
         print("  %d streams, ITL %d ms: veeksha %.2f us/chunk, floor %.2f us/chunk (x%.2f), floor reads per chunk %.2f" % (
             streams, itl, o, f, o / f if f else 0,
             statistics.median([x["reads"] / x["chunks"] for x in floor if x.get("chunks")] or [0])), flush=True)
-    fl = floor_point(veeksha, 1000 if not quick else 200, 10)
+    # the fidelity scenario's workload (TTFT 50 ms, ITL 10 ms, 128 tokens, 2 requests per stream)
+    fl = floor_point(veeksha, 1000 if not quick else 200, 10, tokens=128, ttft_ms=50, join=True)
     out["floor_fidelity_1000_itl10"] = fl
-    print("  floor alone, 1000 streams, ITL 10 ms: %.2f us/chunk, busy %.2f, %.2f reads per chunk, read lag p99 %.0f us" % (
-        fl.get("cpu_us_per_chunk") or 0, fl.get("busy_fraction") or 0, (fl.get("reads") or 0) / (fl.get("chunks") or 1),
-        fl.get("read_lag_us_p99") or 0), flush=True)
+    fj = fl.get("fidelity") or {}
+    print("  floor alone, %d streams, ITL 10 ms: %.2f us/chunk, busy %.2f, %.2f reads per chunk, read lag p99 %.0f us; "
+          "abs(client - server) p50 / p99 / max %.1f / %.1f / %.1f us (sim behind schedule p50 %.0f us)" % (
+        fl.get("conns") or 0, fl.get("cpu_us_per_chunk") or 0, fl.get("busy_fraction") or 0, (fl.get("reads") or 0) / (fl.get("chunks") or 1),
+        fl.get("read_lag_us_p99") or 0, fj.get("abs_diff_us_p50") or 0, fj.get("abs_diff_us_p99") or 0, fj.get("abs_diff_us_max") or 0,
+        fj.get("sim_behind_schedule_us_p50") or 0), flush=True)
     return out
 
 
 # ---------------------------------------------------------------- scenario 3
+def fidelity_join(emit, chunk_log):
+    """Joins a client's per-chunk stamps (VEEKSHA_CHUNK_LOG lines: request_id, chunk_ns) with the
+    sim's emit log by request id and chunk index: |client - server| per chunk."""
+    server, lag = {}, []
+    for e in emit_log(emit):
+        # sim --emit-log: "chunk_mono_ns" (older logs: "chunks")
+        ts = e.get("chunk_mono_ns") or [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
+        server[str(e.get("request_id"))] = ts
+        # how far the sim itself fell behind its schedule (it shares the machine)
+        lag.extend((a - b) / 1e3 for a, b in zip(ts, e.get("chunk_sched_mono_ns", [])))
+    diffs, first, last = [], None, None
+    for l in open(chunk_log):
+        c = json.loads(l)
+        s = server.get(str(c["request_id"]))
+        if not s:
+            continue
+        for a, b in zip(c["chunk_ns"], s):
+            diffs.append(abs(a - b) / 1e3)
+        first = min(first or s[0], s[0])
+        last = max(last or s[-1], s[-1])
+    return {"pairs": len(diffs), "abs_diff_us_p50": pct(diffs, 0.5),
+            "abs_diff_us_p99": pct(diffs, 0.99), "abs_diff_us_max": max(diffs) if diffs else None,
+            "share_over_200us": sum(1 for d in diffs if d > 200) / len(diffs) if diffs else None,
+            "chunks_per_s": len(diffs) / ((last - first) / 1e9) if diffs and last > first else None,
+            "sim_behind_schedule_us_p50": pct(lag, 0.5), "sim_behind_schedule_us_p99": pct(lag, 0.99)}
+
+
 def fidelity_point(veeksha, conc, quick, itl_ms=10):
     tmp = tempfile.mkdtemp(prefix="vk-bench-fid-")
     emit = os.path.join(tmp, "emit.jsonl")
@@ -354,30 +392,8 @@ def fidelity_point(veeksha, conc, quick, itl_ms=10):
         chunk_log = os.path.join(tmp, "chunks.jsonl")
         rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, env={"VEEKSHA_CHUNK_LOG": chunk_log})
         sim.stop()
-        server, lag = {}, []
-        for e in emit_log(emit):
-            # sim --emit-log: "chunk_mono_ns" (older logs: "chunks")
-            ts = e.get("chunk_mono_ns") or [c["mono_ns"] if isinstance(c, dict) else c for c in e.get("chunks", [])]
-            server[str(e.get("request_id"))] = ts
-            # how far the sim itself fell behind its schedule (it shares the machine)
-            lag.extend((a - b) / 1e3 for a, b in zip(ts, e.get("chunk_sched_mono_ns", [])))
-        diffs, first, last = [], None, None
-        for l in open(chunk_log):
-            c = json.loads(l)
-            s = server.get(str(c["request_id"]))
-            if not s:
-                continue
-            for a, b in zip(c["chunk_ns"], s):
-                diffs.append(abs(a - b) / 1e3)
-            if s:
-                first = min(first or s[0], s[0])
-                last = max(last or s[-1], s[-1])
         u = usage(run) if run else {}
-        return {"concurrency": conc, "itl_ms": itl_ms, "rc": rc, "pairs": len(diffs), "abs_diff_us_p50": pct(diffs, 0.5),
-                "abs_diff_us_p99": pct(diffs, 0.99), "abs_diff_us_max": max(diffs) if diffs else None,
-                "share_over_200us": sum(1 for d in diffs if d > 200) / len(diffs) if diffs else None,
-                "chunks_per_s": len(diffs) / ((last - first) / 1e9) if diffs and last > first else None,
-                "sim_behind_schedule_us_p50": pct(lag, 0.5), "sim_behind_schedule_us_p99": pct(lag, 0.99),
+        return {"concurrency": conc, "itl_ms": itl_ms, "rc": rc, **fidelity_join(emit, chunk_log),
                 "loop_busy_fraction": u.get("loop_busy_fraction"),
                 # the client's own check, without the emit log (client_usage.json)
                 "read_lag_us_p50": u.get("read_lag_us_p50"), "read_lag_us_p99": u.get("read_lag_us_p99"),
