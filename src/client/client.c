@@ -79,6 +79,12 @@ struct creq {
 	struct creq *prev, *next; /* in-flight / deferred list, or free list (next only) */
 };
 
+/* A doubly linked queue of request slots through their prev/next (a slot is in at most one). */
+struct creq_queue {
+	struct creq *head, *tail;
+	size_t n;
+};
+
 struct client {
 	const struct cfg_client *cfg;
 	struct ev_loop *loop;
@@ -102,14 +108,12 @@ struct client {
 	size_t win_peak;          /* most transfers in flight during the current window */
 	int64_t win_start_ns;     /* start of that window (pool shrink policy) */
 
-	struct creq *active;      /* in flight (started), oldest first: deadlines in order */
-	struct creq *active_tail;
-	int64_t timeout_ns;       /* request_timeout (0 = none), enforced here (client_on_timeout) */
-	uint64_t timeout_id;      /* timer for the oldest transfer's deadline; 0 = none */
-	struct creq *deferred_head, *deferred_tail;
-	struct creq *fin_head, *fin_tail; /* transfers done, record not yet handed over */
+	struct creq_queue active;   /* in flight (started), oldest first: deadlines in order */
+	int64_t timeout_ns;         /* request_timeout (0 = none), enforced here (client_on_timeout) */
+	uint64_t timeout_id;        /* timer for the oldest transfer's deadline; 0 = none */
+	struct creq_queue deferred; /* submitted, to be started from the loop */
+	struct creq_queue fin;      /* transfers done, record not yet handed over */
 	struct creq *free_list;
-	size_t n_active, n_deferred, n_fin;
 
 	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
 	struct sketch read_lag;   /* read time - kernel receive stamp of the bytes read (ns) */
@@ -117,8 +121,7 @@ struct client {
 
 	/* token counting by the server's /tokenize (client_use_server_count) */
 	struct client_tokcount *tc;
-	struct creq *counting;    /* records waiting for their counts */
-	size_t n_counting;
+	struct creq_queue counting; /* records waiting for their counts */
 	uint64_t tc_records, tc_failed, tc_cancelled;
 	bool tc_warned;
 	uint32_t *tc_w;           /* scratch for the per-chunk split */
@@ -141,24 +144,48 @@ void client_global_init(void) { pthread_once(&client_once, client_global_init_on
 
 /* ---- small helpers ---- */
 
-static void client_list_add(struct creq **head, struct creq *r)
+static void client_q_push(struct creq_queue *q, struct creq *r)
 {
-	r->prev = NULL;
-	r->next = *head;
-	if (*head)
-		(*head)->prev = r;
-	*head = r;
+	r->prev = q->tail;
+	r->next = NULL;
+	if (q->tail)
+		q->tail->next = r;
+	else
+		q->head = r;
+	q->tail = r;
+	q->n++;
 }
 
-static void client_list_del(struct creq **head, struct creq *r)
+static void client_q_del(struct creq_queue *q, struct creq *r)
 {
 	if (r->prev)
 		r->prev->next = r->next;
 	else
-		*head = r->next;
+		q->head = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	else
+		q->tail = r->prev;
 	r->prev = r->next = NULL;
+	q->n--;
+}
+
+/* Removes and returns the oldest slot, NULL when empty. */
+static struct creq *client_q_pop(struct creq_queue *q)
+{
+	struct creq *r = q->head;
+	if (r)
+		client_q_del(q, r);
+	return r;
+}
+
+/* Empties q and returns its slots as a list through next (done callbacks may queue new ones). */
+static struct creq *client_q_take_all(struct creq_queue *q)
+{
+	struct creq *list = q->head;
+	q->head = q->tail = NULL;
+	q->n = 0;
+	return list;
 }
 
 static void client_fail(struct creq *r, enum rec_error kind, int code, const char *msg)
@@ -385,8 +412,7 @@ static void client_count_remote(struct creq *r)
 		client_tokcount_job_add(job, r->rec->text, r->rec->text_len);
 		client_tokcount_job_add(job, r->reasoning.data, r->reasoning.len);
 	}
-	client_list_add(&c->counting, r);
-	c->n_counting++;
+	client_q_push(&c->counting, r);
 	client_tokcount_submit(c->tc, job);
 }
 
@@ -429,8 +455,7 @@ static void client_on_counts(void *ctx, void *owner, const int64_t *counts, size
 	struct creq *r = owner;
 	struct rec_record *rec = r->rec;
 	const struct wl_request *req = r->req;
-	client_list_del(&c->counting, r);
-	c->n_counting--;
+	client_q_del(&c->counting, r);
 	c->tc_records++;
 	size_t need = 1 + (r->chat ? req->n_history : 0) + (r->usage_completion < 0 ? 2 : 0);
 	if (!counts || n != need) {
@@ -605,28 +630,6 @@ static void client_want_kick(struct client *c);
 
 static void client_pool_policy(struct client *c);
 
-/* ---- transfers in flight, oldest first ---- */
-
-static void client_active_push(struct client *c, struct creq *r)
-{
-	r->prev = c->active_tail;
-	r->next = NULL;
-	if (c->active_tail)
-		c->active_tail->next = r;
-	else
-		c->active = r;
-	c->active_tail = r;
-	c->n_active++;
-}
-
-static void client_active_del(struct client *c, struct creq *r)
-{
-	if (r == c->active_tail)
-		c->active_tail = r->prev;
-	client_list_del(&c->active, r);
-	c->n_active--;
-}
-
 /* A transfer left curl (done, or timed out here): its record is handed over from the loop after
  * the current batch of socket events, so that chunks of other streams that are already readable
  * get stamped before token counting and the done callback. */
@@ -635,14 +638,7 @@ static void client_finished(struct client *c, struct creq *r, CURLcode res, int6
 	client_pool_policy(c);
 	r->rec->completed_ns = completed_ns;
 	r->res = res;
-	r->prev = c->fin_tail;
-	r->next = NULL;
-	if (c->fin_tail)
-		c->fin_tail->next = r;
-	else
-		c->fin_head = r;
-	c->fin_tail = r;
-	c->n_fin++;
+	client_q_push(&c->fin, r);
 	client_want_kick(c);
 }
 
@@ -650,9 +646,9 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx);
 
 static void client_arm_timeout(struct client *c)
 {
-	if (c->timeout_id || !c->active || !c->timeout_ns)
+	if (c->timeout_id || !c->active.head || !c->timeout_ns)
 		return;
-	c->timeout_id = ev_timer_at(c->loop, c->active->rec->sent_ns + c->timeout_ns, client_on_timeout, c);
+	c->timeout_id = ev_timer_at(c->loop, c->active.head->rec->sent_ns + c->timeout_ns, client_on_timeout, c);
 }
 
 /* request_timeout. Every transfer has the same timeout and the active list is in start order, so
@@ -665,10 +661,9 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx)
 	struct client *c = ctx;
 	c->timeout_id = 0;
 	int64_t now = clock_mono_ns();
-	while (c->active && c->active->rec->sent_ns + c->timeout_ns <= now) {
-		struct creq *r = c->active;
+	while (c->active.head && c->active.head->rec->sent_ns + c->timeout_ns <= now) {
+		struct creq *r = client_q_pop(&c->active);
 		curl_multi_remove_handle(c->multi, r->easy);
-		client_active_del(c, r);
 		snprintf(r->errbuf, sizeof r->errbuf, "Operation timed out after %lld ms",
 			 (long long)(c->timeout_ns / 1000000));
 		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now);
@@ -690,7 +685,7 @@ static void client_check_info(struct client *c)
 		curl_multi_remove_handle(c->multi, easy);
 		if (!r)
 			continue;
-		client_active_del(c, r);
+		client_q_del(&c->active, r);
 		/* a stream that ended normally ended when its last bytes arrived */
 		client_finished(c, r, res, res == CURLE_OK && r->last_byte_ns > 0 ? r->last_byte_ns : clock_mono_ns());
 	}
@@ -921,7 +916,7 @@ static void client_pool_policy(struct client *c)
 		target = c->pool_floor;
 	if (target < c->pool_size / 2)
 		client_pool_set(c, target);
-	c->win_peak = c->n_active;
+	c->win_peak = c->active.n;
 	c->win_start_ns = now;
 }
 
@@ -1089,15 +1084,16 @@ static int client_prepare(struct client *c, struct creq *r)
 
 static int client_start(struct client *c, struct creq *r)
 {
-	if (c->n_active + 1 > c->pool_size)
-		client_pool_set(c, c->pool_size * 2 > c->n_active + 1 ? c->pool_size * 2 : c->n_active + 1);
-	if (c->n_active + 1 > c->win_peak)
-		c->win_peak = c->n_active + 1;
+	size_t n = c->active.n + 1;
+	if (n > c->pool_size)
+		client_pool_set(c, c->pool_size * 2 > n ? c->pool_size * 2 : n);
+	if (n > c->win_peak)
+		c->win_peak = n;
 	/* curl's receive buffer (16 KB by default, one per easy handle) is most of a stream's memory:
 	 * with many streams in flight each read carries a chunk or a few, so a small one does. Few
 	 * streams keep the large one (fewer reads for fast, coalesced responses). Changing it frees
 	 * the handle's buffer, so only when the wanted size differs. */
-	long rbuf = c->n_active >= CLIENT_SMALL_RBUF_STREAMS ? CLIENT_SMALL_RBUF_BYTES : 0;
+	long rbuf = c->active.n >= CLIENT_SMALL_RBUF_STREAMS ? CLIENT_SMALL_RBUF_BYTES : 0;
 	if (rbuf != r->rbuf_bytes) {
 		curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, rbuf ? rbuf : (long)CURL_MAX_WRITE_SIZE);
 		r->rbuf_bytes = rbuf;
@@ -1108,7 +1104,7 @@ static int client_start(struct client *c, struct creq *r)
 		log_warn("client: curl_multi_add_handle: %s", curl_multi_strerror(mc));
 		return -1;
 	}
-	client_active_push(c, r);
+	client_q_push(&c->active, r);
 	client_arm_timeout(c);
 	return 0;
 }
@@ -1116,15 +1112,9 @@ static int client_start(struct client *c, struct creq *r)
 /* Hand over finished transfers in completion order. */
 static void client_flush_finished(struct client *c)
 {
-	while (c->fin_head) {
-		struct creq *r = c->fin_head;
-		c->fin_head = r->next;
-		if (!c->fin_head)
-			c->fin_tail = NULL;
-		c->n_fin--;
-		r->prev = r->next = NULL;
+	struct creq *r;
+	while ((r = client_q_pop(&c->fin)))
 		client_complete(r, true, r->res, r->errbuf);
-	}
 }
 
 static void client_on_kick(struct ev_loop *loop, void *ctx)
@@ -1140,12 +1130,8 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 		free(why);
 	}
 	/* start requests submitted from inside curl callbacks */
-	while (c->deferred_head) {
-		struct creq *r = c->deferred_head;
-		client_list_del(&c->deferred_head, r);
-		if (!c->deferred_head)
-			c->deferred_tail = NULL;
-		c->n_deferred--;
+	struct creq *r;
+	while ((r = client_q_pop(&c->deferred))) {
 		r->deferred = false;
 		if (r->err_kind != REC_OK) {
 			client_complete(r, false, CURLE_OK, NULL); /* failed before it could start */
@@ -1168,16 +1154,8 @@ static void client_want_kick(struct client *c)
 static void client_defer(struct client *c, struct creq *r)
 {
 	r->deferred = true;
-	r->prev = c->deferred_tail;
-	r->next = NULL;
-	if (c->deferred_tail)
-		c->deferred_tail->next = r;
-	else
-		c->deferred_head = r;
-	c->deferred_tail = r;
-	c->n_deferred++;
-	if (!c->kick_id)
-		c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+	client_q_push(&c->deferred, r);
+	client_want_kick(c);
 }
 
 /* Size the per-chunk arrays (the record's chunks, the segment offsets) for the expected number of
@@ -1245,11 +1223,26 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	return 0;
 }
 
-size_t client_in_flight(const struct client *c) { return c->n_active + c->n_deferred + c->n_fin + c->n_counting; }
+size_t client_in_flight(const struct client *c) { return c->active.n + c->deferred.n + c->fin.n + c->counting.n; }
 
 uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
 
 const struct sketch *client_read_lag(const struct client *c) { return &c->read_lag; }
+
+/* Cancels the slots of a detached list (client_q_take_all); started ones leave curl first. */
+static void client_cancel_list(struct client *c, struct creq *list, bool started, const char *msg)
+{
+	for (struct creq *r = list; r;) {
+		struct creq *next = r->next;
+		if (started)
+			curl_multi_remove_handle(c->multi, r->easy);
+		r->prev = r->next = NULL;
+		r->err_kind = REC_OK;
+		client_fail(r, REC_ERR_CANCELLED, 499, msg);
+		client_complete(r, false, CURLE_OK, NULL);
+		r = next;
+	}
+}
 
 void client_cancel_all(struct client *c, const char *why)
 {
@@ -1258,36 +1251,16 @@ void client_cancel_all(struct client *c, const char *why)
 		/* called from an event callback, i.e. inside curl: curl cannot remove handles now */
 		if (!c->cancel_why)
 			c->cancel_why = xstrdup(msg);
-		if (!c->kick_id)
-			c->kick_id = ev_timer_at(c->loop, 0, client_on_kick, c);
+		client_want_kick(c);
 		return;
 	}
 	/* transfers that already finished keep their real result */
 	client_flush_finished(c);
 	/* detach everything first: done callbacks may submit new requests */
-	struct creq *list = c->active;
-	struct creq *def = c->deferred_head;
-	c->active = c->active_tail = NULL;
-	c->deferred_head = c->deferred_tail = NULL;
-	c->n_active = 0;
-	c->n_deferred = 0;
-	for (struct creq *r = list; r;) {
-		struct creq *next = r->next;
-		curl_multi_remove_handle(c->multi, r->easy);
-		r->prev = r->next = NULL;
-		r->err_kind = REC_OK;
-		client_fail(r, REC_ERR_CANCELLED, 499, msg);
-		client_complete(r, false, CURLE_OK, NULL);
-		r = next;
-	}
-	for (struct creq *r = def; r;) {
-		struct creq *next = r->next;
-		r->prev = r->next = NULL;
-		r->err_kind = REC_OK;
-		client_fail(r, REC_ERR_CANCELLED, 499, msg);
-		client_complete(r, false, CURLE_OK, NULL);
-		r = next;
-	}
+	struct creq *started = client_q_take_all(&c->active);
+	struct creq *waiting = client_q_take_all(&c->deferred);
+	client_cancel_list(c, started, true, msg);
+	client_cancel_list(c, waiting, false, msg);
 	/* records waiting for server counts: counted ones keep them, the others are counted locally */
 	client_tokcount_cancel_all(c->tc);
 }
@@ -1296,7 +1269,7 @@ void client_free(struct client *c)
 {
 	if (!c)
 		return;
-	if (c->active || c->deferred_head || c->fin_head || c->counting)
+	if (c->active.head || c->deferred.head || c->fin.head || c->counting.head)
 		client_cancel_all(c, "Client shut down");
 	client_tokcount_free(c->tc);
 	free(c->tc_w);
