@@ -436,6 +436,12 @@ def ttfc_added_point(veeksha):
         added = {"rc": rc, "requests": len(t), "ttfc_p50_ms": pct(t, 0.5) * 1e3, "ttfc_p99_ms": pct(t, 0.99) * 1e3,
                  "joined": len(tot), "client_added_p50_ms": pct(tot, 0.5), "client_added_p99_ms": pct(tot, 0.99),
                  "send_path_p50_ms": pct(send, 0.5), "receive_path_p50_ms": pct(recv, 0.5)}
+        # the same closed loop's throughput and CPU, for the ratios against the Python peers
+        # (their figures were taken at 64 concurrent sessions against a zero-delay server)
+        u = usage(run) if run else {}
+        tokens = sum(r["num_output_tokens"] for r in rows(run)) if run else 0
+        added["requests_per_s"] = len(t) / u["run_wall_s"] if u.get("run_wall_s") else None
+        added["run_cpu_ms_per_1000_tokens"] = u["run_cpu_s"] * 1e6 / tokens if tokens and u.get("run_cpu_s") else None
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)
