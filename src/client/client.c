@@ -27,6 +27,7 @@
 #define CLIENT_JSON_BODY_MAX ((size_t)64 << 20)  /* non-streamed JSON response limit */
 #define CLIENT_SMALL_RBUF_STREAMS 1024              /* in flight from which new transfers ... */
 #define CLIENT_SMALL_RBUF_BYTES 4096L               /* ... get a receive buffer of this size */
+#define CLIENT_TIMEOUT_MAX_S (3600LL * 24 * 3650)     /* longer request_timeouts are this */
 
 /* 8 bytes per chunk of every stream in flight: offsets stay below 4 GiB (the text of one response
  * is far smaller; a longer one is clamped, which only merges the last chunks' counts). */
@@ -853,7 +854,9 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	c->done = done;
 	c->event = event;
 	c->ctx = ctx;
-	c->timeout_ns = cfg->request_timeout > 0 ? cfg->request_timeout * 1000000000LL : 0;
+	/* (clamped to ~10 years so that start + timeout cannot overflow) */
+	int64_t timeout_s = cfg->request_timeout < CLIENT_TIMEOUT_MAX_S ? cfg->request_timeout : CLIENT_TIMEOUT_MAX_S;
+	c->timeout_ns = timeout_s > 0 ? timeout_s * 1000000000LL : 0;
 	if (oai_spec_init(&c->spec, cfg, err, err_len) < 0) {
 		free(c);
 		return NULL;
