@@ -665,9 +665,7 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx)
 	while (c->active.head && c->active.head->rec->sent_ns + c->timeout_ns <= now) {
 		struct creq *r = client_q_pop(&c->active);
 		curl_multi_remove_handle(c->multi, r->easy);
-		snprintf(r->errbuf, sizeof r->errbuf, "Operation timed out after %lld ms",
-			 (long long)(c->timeout_ns / 1000000));
-		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now);
+		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now); /* mapped to 408 "Request timed out" */
 	}
 	client_arm_timeout(c);
 }

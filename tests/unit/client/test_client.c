@@ -413,13 +413,20 @@ static void test_err_malformed(void **s) { (void)s; check_error_case(&(struct er
 static void test_err_reset(void **s) { (void)s; check_error_case(&(struct err_case){"reset", REC_ERR_RESET, 520, ""}); }
 static void test_err_eof(void **s) { (void)s; check_error_case(&(struct err_case){"eof", REC_ERR_RESET, 520, "closed"}); }
 
-static void test_err_timeout(void **state)
+/* a client with request_timeout 1 s against a server that never finishes its response */
+static void make_slow_client_1s(void)
 {
-	(void)state;
 	setup_cfg("slow");
 	H.cfg.request_timeout = 1;
 	char err[256];
 	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+}
+
+static void test_err_timeout(void **state)
+{
+	(void)state;
+	make_slow_client_1s();
 	int64_t t0 = clock_mono_ns();
 	submit(0);
 	run_until_done(1, 8000 * MS);
@@ -438,11 +445,7 @@ static void test_err_timeout(void **state)
 static void test_err_timeout_each_own_deadline(void **state)
 {
 	(void)state;
-	setup_cfg("slow");
-	H.cfg.request_timeout = 1;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
-	assert_non_null(H.cl);
+	make_slow_client_1s();
 	submit(0);
 	int64_t end = clock_mono_ns() + 2000 * MS;
 	while (!H.events[0][CLIENT_EVENT_HEADERS] && clock_mono_ns() < end)
