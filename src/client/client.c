@@ -261,7 +261,7 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 		return 1;
 	}
 	if (ev.is_error) {
-		client_fail(r, REC_ERR_STREAM, ev.error_code, ev.error_msg);
+		client_fail(r, REC_ERR_SERVER, ev.error_code, ev.error_msg);
 		oai_event_clear(&ev);
 		return 1;
 	}
@@ -553,7 +553,7 @@ static void client_finish_json(struct creq *r)
 		return;
 	}
 	if (ev.is_error) {
-		client_fail(r, REC_ERR_STREAM, ev.error_code, ev.error_msg);
+		client_fail(r, REC_ERR_SERVER, ev.error_code, ev.error_msg);
 	} else {
 		r->cb_t_ns = r->last_byte_ns;
 		client_apply_event(r, &ev);

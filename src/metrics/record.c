@@ -59,3 +59,22 @@ void rec_set_error(struct rec_record *r, enum rec_error kind, int code, const ch
 	vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
 	va_end(ap);
 }
+
+const char *rec_error_class_name(enum rec_error kind)
+{
+	switch (kind) {
+	case REC_OK: return "ok";
+	case REC_ERR_HTTP: return "http";
+	case REC_ERR_CONNECT: return "connect";
+	case REC_ERR_TLS: return "tls";
+	case REC_ERR_TIMEOUT: return "timeout";
+	case REC_ERR_RESET: return "reset";
+	case REC_ERR_SERVER: return "server_error";
+	case REC_ERR_MALFORMED: return "stream_protocol";
+	case REC_ERR_EMPTY: return "empty";
+	case REC_ERR_TOO_LARGE: return "too_large";
+	case REC_ERR_CLIENT: return "client";
+	case REC_ERR_CANCELLED: return "cancelled";
+	}
+	return "unknown";
+}

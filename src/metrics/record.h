@@ -16,16 +16,41 @@ struct rec_chunk {
 	int32_t tokens;  /* tokens carried (from continuous usage or the tokenizer); 0 = not yet known */
 };
 
+/* Why a request failed (docs/METRICS.md, Failure semantics). Each kind has a class name (written as
+ * `error_class` in request_level_metrics.jsonl) and, for failures the client detected itself, an
+ * error_code of 1000 or more, which no HTTP status can be: a server's own status or error event keeps
+ * its code (REC_ERR_HTTP, REC_ERR_SERVER), everything else uses REC_CODE_*. */
 enum rec_error {
 	REC_OK = 0,
-	REC_ERR_HTTP,        /* non-2xx status: error_code = status */
-	REC_ERR_CONNECT,     /* connect failure: error_code 503 */
-	REC_ERR_TIMEOUT,     /* request_timeout: error_code 408 */
-	REC_ERR_RESET,       /* connection reset / closed mid-stream: error_code 520 */
-	REC_ERR_STREAM,      /* mid-stream {"error": ...}: error_code from the event or 400 */
-	REC_ERR_MALFORMED,   /* malformed response: error_code 520 */
-	REC_ERR_CANCELLED    /* stopped by the benchmark (signal or grace expired): error_code 499 */
+	REC_ERR_HTTP,      /* "http": non-2xx status; error_code = the status */
+	REC_ERR_CONNECT,   /* "connect": could not connect / resolve: REC_CODE_CONNECT */
+	REC_ERR_TLS,       /* "tls": TLS handshake or certificate failure: REC_CODE_TLS */
+	REC_ERR_TIMEOUT,   /* "timeout": request_timeout expired: REC_CODE_TIMEOUT */
+	REC_ERR_RESET,     /* "reset": connection reset / closed before the response ended: REC_CODE_RESET */
+	REC_ERR_SERVER,    /* "server_error": an {"error": ...} event or body in a 2xx response; error_code from
+			    * the event, else 400 (as the reference) */
+	REC_ERR_MALFORMED, /* "stream_protocol": unparseable event/body, HTTP framing error: REC_CODE_PROTOCOL */
+	REC_ERR_EMPTY,     /* "empty": asked for N > 0 output tokens, got no content: REC_CODE_EMPTY */
+	REC_ERR_TOO_LARGE, /* "too_large": response exceeded client.max_response_bytes: REC_CODE_TOO_LARGE */
+	REC_ERR_CLIENT,    /* "client": the client could not build or start the request: REC_CODE_CLIENT */
+	REC_ERR_CANCELLED  /* "cancelled": stopped by the benchmark (signal, grace expired): REC_CODE_CANCELLED;
+			    * not an error: counted as cancelled */
 };
+#define REC_ERR_N_KINDS (REC_ERR_CANCELLED + 1)
+
+/* error_code of client-side failures: outside the HTTP status range (100-599, and any 3-digit code) */
+#define REC_CODE_CONNECT 1001
+#define REC_CODE_TLS 1002
+#define REC_CODE_TIMEOUT 1003
+#define REC_CODE_RESET 1004
+#define REC_CODE_PROTOCOL 1005
+#define REC_CODE_EMPTY 1006
+#define REC_CODE_TOO_LARGE 1007
+#define REC_CODE_CLIENT 1008
+#define REC_CODE_CANCELLED 1009
+
+/* "http", "connect", ... ("ok" for REC_OK); never NULL */
+const char *rec_error_class_name(enum rec_error kind);
 
 struct rec_record {
 	uint64_t request_id;

@@ -404,11 +404,11 @@ static void test_err_http_cut(void **s) { (void)s; check_error_case(&(struct err
 static void test_err_midstream(void **s)
 {
 	(void)s;
-	check_error_case(&(struct err_case){"midstream", REC_ERR_STREAM, 503, "engine died"});
+	check_error_case(&(struct err_case){"midstream", REC_ERR_SERVER, 503, "engine died"});
 	assert_string_equal(H.recs[0].text, "Hi"); /* content before the error is kept */
 	assert_int_equal(H.recs[0].n_chunks, 1);
 }
-static void test_err_midstream_nocode(void **s) { (void)s; check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_STREAM, 400, "bad thing"}); }
+static void test_err_midstream_nocode(void **s) { (void)s; check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_SERVER, 400, "bad thing"}); }
 static void test_err_malformed(void **s) { (void)s; check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, 520, "Malformed"}); }
 static void test_err_reset(void **s) { (void)s; check_error_case(&(struct err_case){"reset", REC_ERR_RESET, 520, ""}); }
 static void test_err_eof(void **s) { (void)s; check_error_case(&(struct err_case){"eof", REC_ERR_RESET, 520, "closed"}); }
