@@ -860,6 +860,8 @@ static const struct cfg_field ev_base[] = {
 	 "Seconds between streamed metric updates."},
 };
 static const struct cfg_field ev_perf[] = {
+	{"max_error_rate", FK_FLOAT, OFF(EV, max_error_rate), 0, 0, NULL, NULL, 0,
+	 "Largest fraction of errored requests, in [0, 1], for the SLOs to count as met (0.0: any error fails)."},
 	{"text_channel", FK_NESTED, 0, 0, 0, &cls_ev_text, NULL, 0, "Text channel settings."},
 	{"image_channel", FK_NESTED, 0, 0, 0, &cls_ev_image, NULL, 0, "Image channel settings."},
 	{"audio_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
@@ -903,6 +905,8 @@ static const char *ev_validate(const void *p, int type, const char **key)
 	const EV *e = p;
 	if (!(e->stream_metrics_interval > 0))
 		VFAIL("stream_metrics_interval", "must be > 0");
+	if (type == CFG_EVAL_PERFORMANCE && !(e->max_error_rate >= 0.0 && e->max_error_rate <= 1.0))
+		VFAIL("max_error_rate", "must be in [0, 1]");
 	if (type == CFG_EVAL_ACCURACY_LMEVAL && e->bootstrap_iters < 0)
 		VFAIL("bootstrap_iters", "must be >= 0");
 	return NULL;

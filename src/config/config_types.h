@@ -206,6 +206,7 @@ struct cfg_evaluator {
 	bool stream_metrics;                    /* true */
 	double stream_metrics_interval;         /* 5.0 s */
 	/* performance */
+	double max_error_rate;                  /* 0.0: any errored request fails the verdict (docs/FAILURES.md) */
 	bool decode_window_enabled;             /* text_channel.decode_window_enabled: false */
 	bool has_decode_window_config;          /* text_channel.decode_window_config: null */
 	struct cfg_decode_window decode_window_config;

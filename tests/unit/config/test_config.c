@@ -198,6 +198,8 @@ static void test_reference_roundtrip(void **state)
 		if (!strcmp(line, "  tokenizer: null") || !strcmp(line, "  verify_tls: true") ||
 		    !strcmp(line, "  stream: true") || !strcmp(line, "  include_usage: true"))
 			continue;
+		if (!strcmp(line, "  max_error_rate: 0.0")) /* ours too (docs/FAILURES.md) */
+			continue;
 		if (!strcmp(line, "      arrival_rate: 10.0"))
 			line = "      arrival_rate: 10";
 		strcat(o, line);
