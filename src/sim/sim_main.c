@@ -23,7 +23,7 @@ static void sim_main_usage(FILE *out)
 		"                               a known id (e.g. meta-llama/Llama-3-8B-Instruct) selects its architecture\n"
 		"  --api-key K                  require 'Authorization: Bearer K' on /v1/* (env VLLM_API_KEY)\n"
 		"  --max-model-len N            context length (also --context-length; default from preset, 8192)\n"
-		"  --workers N                  worker threads sharing the port with SO_REUSEPORT (default 1)\n"
+		"  --workers N                  worker threads sharing one listening socket (default 1)\n"
 		"  --shutdown-grace-s S         on SIGTERM/SIGINT finish in-flight streams for at most S (default 5)\n"
 		"  --seed N                     seed of every random choice (default 0)\n"
 		"  --log-requests               one stderr line per generation request\n"

@@ -1,4 +1,5 @@
-/* The HTTP side of the simulated engine: N worker threads (SO_REUSEPORT, one epoll loop each),
+/* The HTTP side of the simulated engine: N worker threads (one shared listening socket, one epoll
+ * loop each; see sim_listen_socket for why the port is not shared with SO_REUSEPORT),
  * keep-alive connections, chunked SSE streaming, endpoints, fault injection, the emit log, and (in
  * roofline mode) one engine thread that runs the continuous-batching step loop in real time and
  * hands the tokens of each step to the workers. */
@@ -107,7 +108,8 @@ struct sim_worker {
 	struct sim_server *srv;
 	int idx;
 	pthread_t th;
-	int epfd, lfd, tfd, efd;
+	int epfd, lfd, tfd, efd; /* lfd: the server's shared listener, -1 once this worker drains */
+	uint32_t listen_events;  /* EPOLLIN, plus EPOLLEXCLUSIVE when several workers share lfd */
 	int tag_listen, tag_timer, tag_wake;
 	bool use_pwait2, warned_emfile;
 	int64_t relisten_at_ns;
@@ -137,6 +139,7 @@ struct sim_server {
 	const struct sim_cfg *cfg;
 	struct sim_worker *workers;
 	int n_workers;
+	int lfd; /* the one listening socket, shared by every worker's epoll */
 	int64_t start_ns, loaded_at_ns;
 	atomic_int stopping;
 	atomic_llong n_arrived, n_completed;
@@ -1444,6 +1447,10 @@ static void sim_conn_event(struct sim_conn *c, uint32_t events)
 static void sim_accept(struct sim_worker *w)
 {
 	struct sim_server *srv = w->srv;
+	/* With several workers, take one connection per wake-up: the listener is level-triggered, so
+	 * connections left in the backlog wake this or another idle worker (EPOLLEXCLUSIVE skips busy
+	 * ones) instead of all of a burst landing on the first worker woken. */
+	bool one_per_wake = srv->n_workers > 1;
 	for (;;) {
 		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -1484,6 +1491,8 @@ static void sim_accept(struct sim_worker *w)
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			sim_conn_close(c);
+		if (one_per_wake)
+			return;
 	}
 }
 
@@ -1617,6 +1626,14 @@ static void *sim_engine_thread(void *arg)
 }
 
 /* ------------------------------------------------------------------ worker loop */
+/* The port belongs to this process alone (docs/SIM.md, "Port"). One listening socket, bound
+ * WITHOUT SO_REUSEPORT, is shared by all workers: each worker's epoll watches the same descriptor
+ * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all of them. With a
+ * SO_REUSEPORT socket per worker (the former design), a second sim-server (or any process of the
+ * same user setting SO_REUSEPORT) could bind the same port and silently take a share of the
+ * connections; a test-bind before the real binds would still leave a race and would not stop a
+ * later process from joining. SO_REUSEADDR only lets a restarted server bind while connections of
+ * its predecessor are in TIME_WAIT; it never lets two listeners share the port on Linux. */
 static int sim_listen_socket(const struct sim_cfg *cfg, char *err, size_t err_len)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
@@ -1636,10 +1653,14 @@ static int sim_listen_socket(const struct sim_cfg *cfg, char *err, size_t err_le
 			continue;
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
 			break;
-		snprintf(err, err_len, "cannot listen on %s:%d: %s", host ? host : "*", cfg->port, strerror(errno));
+		int e = errno;
+		if (e == EADDRINUSE)
+			snprintf(err, err_len, "cannot listen on %s:%d: port %d in use (%s)", host ? host : "*", cfg->port,
+				 cfg->port, strerror(e));
+		else
+			snprintf(err, err_len, "cannot listen on %s:%d: %s", host ? host : "*", cfg->port, strerror(e));
 		close(fd);
 		fd = -1;
 	}
@@ -1654,8 +1675,8 @@ static void sim_worker_start_drain(struct sim_worker *w)
 	w->draining = true;
 	w->drain_deadline_ns = clock_mono_ns() + clock_s_to_ns(w->srv->cfg->shutdown_grace_s);
 	if (w->lfd >= 0) {
+		/* the listener is shared: sim_server_run shuts it down and closes it */
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
-		close(w->lfd);
 		w->lfd = -1;
 	}
 	for (struct sim_conn *c = w->conns, *next; c; c = next) {
@@ -1711,7 +1732,7 @@ static void *sim_worker_main(void *arg)
 		}
 		sim_worker_run_timers(w);
 		if (w->relisten_at_ns && clock_mono_ns() >= w->relisten_at_ns && w->lfd >= 0) {
-			struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &w->tag_listen};
+			struct epoll_event lev = {.events = w->listen_events, .data.ptr = &w->tag_listen};
 			epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &lev);
 			w->relisten_at_ns = 0;
 		}
@@ -1775,35 +1796,31 @@ static void *sim_worker_main(void *arg)
 	return NULL;
 }
 
-static int sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx, char *err, size_t err_len)
+static void sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx)
 {
 	memset(w, 0, sizeof *w);
 	w->srv = srv;
 	w->idx = idx;
 	w->use_pwait2 = true;
 	w->spin_ns = (int64_t)(srv->cfg->spin_us * 1000.0);
-	w->lfd = sim_listen_socket(srv->cfg, err, err_len);
-	if (w->lfd < 0)
-		return -1;
+	w->lfd = srv->lfd;
+	w->listen_events = EPOLLIN | (srv->n_workers > 1 ? EPOLLEXCLUSIVE : 0);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&w->qmu, NULL);
 	buf_init(&w->scratch);
+	struct epoll_event lev = {.events = w->listen_events, .data.ptr = &w->tag_listen};
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &lev);
 	struct epoll_event ev = {.events = EPOLLIN};
-	ev.data.ptr = &w->tag_listen;
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &ev);
 	ev.data.ptr = &w->tag_timer;
 	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev);
 	ev.data.ptr = &w->tag_wake;
 	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &ev);
-	return 0;
 }
 
 static void sim_worker_fini(struct sim_worker *w)
 {
-	if (w->lfd >= 0)
-		close(w->lfd);
 	close(w->epfd);
 	close(w->tfd);
 	close(w->efd);
@@ -1816,8 +1833,16 @@ static void sim_worker_fini(struct sim_worker *w)
 
 int sim_server_run(const struct sim_cfg *cfg)
 {
+	/* the port first: a taken port is the likeliest start-up failure, and nothing is set up yet */
+	char err[256] = "";
+	int lfd = sim_listen_socket(cfg, err, sizeof err);
+	if (lfd < 0) {
+		fprintf(stderr, "sim-server: %s\n", err);
+		return 1;
+	}
 	struct sim_server *srv = xcalloc(1, sizeof *srv);
 	srv->cfg = cfg;
+	srv->lfd = lfd;
 	srv->n_workers = cfg->workers > 0 ? cfg->workers : 1;
 	srv->start_ns = clock_mono_ns();
 	srv->loaded_at_ns = srv->start_ns + clock_s_to_ns(cfg->startup_delay_s);
@@ -1835,6 +1860,9 @@ int sim_server_run(const struct sim_cfg *cfg)
 		srv->emit_fp = fopen(cfg->emit_log, "w");
 		if (!srv->emit_fp) {
 			fprintf(stderr, "sim-server: cannot open --emit-log %s: %s\n", cfg->emit_log, strerror(errno));
+			close(lfd);
+			free(srv->model_json);
+			free(srv);
 			return 1;
 		}
 	}
@@ -1857,17 +1885,8 @@ int sim_server_run(const struct sim_cfg *cfg)
 	signal(SIGPIPE, SIG_IGN);
 
 	srv->workers = xcalloc((size_t)srv->n_workers, sizeof *srv->workers);
-	char err[256] = "";
-	int inited = 0;
-	for (; inited < srv->n_workers; inited++)
-		if (sim_worker_init(srv, &srv->workers[inited], inited, err, sizeof err) < 0)
-			break;
-	if (inited < srv->n_workers) {
-		fprintf(stderr, "sim-server: %s\n", err);
-		for (int i = 0; i < inited; i++)
-			sim_worker_fini(&srv->workers[i]);
-		return 1;
-	}
+	for (int i = 0; i < srv->n_workers; i++)
+		sim_worker_init(srv, &srv->workers[i], i);
 	if (srv->emit_fp)
 		pthread_create(&srv->lth, NULL, sim_logger_thread, srv);
 	if (srv->engine) {
@@ -1885,6 +1904,9 @@ int sim_server_run(const struct sim_cfg *cfg)
 	fprintf(stderr, "sim-server: received %s, shutting down (grace %.1f s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
 		cfg->shutdown_grace_s);
 	atomic_store(&srv->stopping, 1);
+	/* stop listening now, as closing it would (new connections are refused during the grace
+	 * period); the descriptor is closed once no worker can be using it */
+	shutdown(srv->lfd, SHUT_RDWR);
 	for (int i = 0; i < srv->n_workers; i++) {
 		uint64_t one = 1;
 		ssize_t r = write(srv->workers[i].efd, &one, sizeof one);
@@ -1901,6 +1923,7 @@ int sim_server_run(const struct sim_cfg *cfg)
 	}
 	for (int i = 0; i < srv->n_workers; i++)
 		sim_worker_fini(&srv->workers[i]);
+	close(srv->lfd);
 	if (srv->emit_fp) {
 		pthread_mutex_lock(&srv->logmu);
 		srv->log_stop = true;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A port belongs to one sim-server (issue 21 item 9, docs/SIM.md "Port"): a second sim-server on a
+# port that a first one (with 2 workers) listens on exits non-zero at once with "port N in use", and
+# the first keeps serving every request; a managed `server: {type: sim}` on a taken port fails
+# clearly without sending a request to the process that holds the port.
+source "$(dirname "$0")/lib.sh" "$@"
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode zero --workers 2 --emit-log "$TMP/first.jsonl" 2>"$TMP/first.err"
+first=$E2E_SIM_PID
+
+rc=0; timeout 20 "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" --mode zero 2>"$TMP/second.err" || rc=$?
+check "second sim-server on the same port exits 1 (rc $rc)" test "$rc" -eq 1
+check "second sim-server says the port is in use" grep -q "port $port in use" "$TMP/second.err"
+check "second sim-server never said it listens" bash -c "! grep -q listening '$TMP/second.err'"
+# also with several workers of its own (the case that used SO_REUSEPORT on every socket)
+rc=0; timeout 20 "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" --mode zero --workers 3 2>"$TMP/third.err" || rc=$?
+check "a 3-worker sim-server on the same port exits 1 too (rc $rc)" test "$rc" -eq 1
+
+# the first still serves every request (with two servers on the port some would go elsewhere)
+n_ok=0
+for i in $(seq 1 20); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "X-Request-Id: p$i" \
+    "http://127.0.0.1:$port/v1/completions" -d '{"prompt":"a b","max_tokens":3}' || true)
+  [ "$code" = 200 ] && n_ok=$((n_ok + 1))
+done
+check "first sim-server answered 20 of 20 ($n_ok)" test "$n_ok" -eq 20
+kill -TERM "$first"; e2e_wait_gone "$first" 10 || true
+rc=0; wait "$first" || rc=$?
+check "first sim-server stops cleanly (rc $rc)" test "$rc" -eq 0
+check "first sim-server logged all 20 requests" test "$(wc -l < "$TMP/first.jsonl")" -eq 20
+
+# its workers shared the port among themselves: several concurrent connections all served
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 20 --itl-ms 2 --workers 2 2>/dev/null
+pids=()
+for i in $(seq 1 8); do
+  curl -s -o "$TMP/c$i.txt" --max-time 10 "http://127.0.0.1:$port/v1/completions" \
+    -d '{"prompt":"a","max_tokens":5,"stream":true}' & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+n_done=$(grep -l 'data: \[DONE\]' "$TMP"/c*.txt | wc -l)
+check "2 workers: 8 concurrent streams all complete ($n_done)" test "$n_done" -eq 8
+kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
+
+# a managed sim server whose port is taken (by another sim-server) fails clearly
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode zero --emit-log "$TMP/holder.jsonl" 2>/dev/null
+holder=$E2E_SIM_PID
+cat > "$TMP/managed.yml" <<YML
+server: {type: sim, model: sim-model, host: 127.0.0.1, port: $port, health_check_interval: 0.1, additional_args: {mode: zero}}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 4}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 2}}}
+runtime: {max_sessions: 3, benchmark_timeout: 20}
+YML
+rc=0; timeout 60 "$VEEKSHA" benchmark --config "$TMP/managed.yml" --output_dir "$TMP/managed_out" --quiet \
+  >"$TMP/managed.out" 2>"$TMP/managed.err" || rc=$?
+check "managed sim on a taken port: exit non-zero, not a signal (rc $rc)" test "$rc" -ne 0 -a "$rc" -lt 124
+check "managed sim on a taken port: the message names the port and says in use" \
+  grep -Eiq "port $port.*in use|$port.*already in use" "$TMP/managed.err"
+check "managed sim on a taken port: no request reached the process holding the port" \
+  test ! -s "$TMP/holder.jsonl"
+kill -TERM "$holder"; e2e_wait_gone "$holder" 10 || true
+e2e_finish
