@@ -24,7 +24,9 @@
 #include "core/xalloc.h"
 
 #define CLIENT_ERR_BODY_MAX ((size_t)64 << 10)   /* kept of a non-2xx body for the message */
-#define CLIENT_JSON_BODY_MAX ((size_t)64 << 20)  /* non-streamed JSON response limit */
+/* Buffers of a slot or record that grew beyond this (a huge response) are freed when it is done
+ * instead of being kept for the next request (docs/CLIENT.md "Response size cap"). */
+#define CLIENT_KEEP_BYTES ((size_t)1 << 20)
 #define CLIENT_SMALL_RBUF_STREAMS 1024              /* in flight from which new transfers ... */
 #define CLIENT_SMALL_RBUF_BYTES 4096L               /* ... get a receive buffer of this size */
 #define CLIENT_TIMEOUT_MAX_S (3600LL * 24 * 3650)     /* longer request_timeouts are this */
@@ -71,6 +73,9 @@ struct creq {
 	int64_t cont_last;        /* last cumulative completion_tokens seen on a content event */
 	bool cont_usage;          /* usage arrives with content events (continuous usage stats) */
 
+	uint64_t resp_bytes; /* response bytes so far, headers and body (client.max_response_bytes) */
+	int sock_errno;      /* errno of a socket() that failed for this transfer (0 = none) */
+
 	char errbuf[CURL_ERROR_SIZE];
 	CURLcode res;             /* curl's result, once the transfer is done */
 	enum rec_error err_kind;  /* REC_OK = none yet */
@@ -111,6 +116,7 @@ struct client {
 
 	struct creq_queue active;   /* in flight (started), oldest first: deadlines in order */
 	int64_t timeout_ns;         /* request_timeout (0 = none), enforced here (client_on_timeout) */
+	uint64_t max_resp_bytes;    /* client.max_response_bytes */
 	uint64_t timeout_id;        /* timer for the oldest transfer's deadline; 0 = none */
 	struct creq_queue deferred; /* submitted, to be started from the loop */
 	struct creq_queue fin;      /* transfers done, record not yet handed over */
@@ -256,8 +262,8 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 	struct oai_event ev;
 	if (oai_parse(sev->data, sev->data_len, &ev) != OAI_PARSE_OK) {
 		char m[160];
-		snprintf(m, sizeof m, "Malformed stream event: %.100s", sev->data);
-		client_fail(r, REC_ERR_MALFORMED, 520, m);
+		snprintf(m, sizeof m, "Malformed stream event (not a JSON object): %.100s", sev->data);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
 		return 1;
 	}
 	if (ev.is_error) {
@@ -304,15 +310,40 @@ static void client_headers_done(struct creq *r)
 		r->c->event(r->c->ctx, r->rec, CLIENT_EVENT_HEADERS);
 }
 
+/* client.max_response_bytes exceeded: the transfer is aborted (the callback returns 0). */
+static void client_fail_too_large(struct creq *r)
+{
+	char m[128];
+	snprintf(m, sizeof m, "Response too large: more than %llu bytes (client.max_response_bytes)",
+	         (unsigned long long)r->c->max_resp_bytes);
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+}
+
 static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct creq *r = ud;
 	size_t n = size * nmemb;
+	/* every response byte counts toward the cap: an endless header block is as hostile as an
+	 * endless body */
+	r->resp_bytes += n;
+	if (r->resp_bytes > r->c->max_resp_bytes) {
+		client_fail_too_large(r);
+		return 0;
+	}
 	if (!r->headers_seen && (n == 2 && ptr[0] == '\r' && ptr[1] == '\n'))
 		client_headers_done(r);
 	else if (!r->headers_seen && n == 1 && ptr[0] == '\n')
 		client_headers_done(r);
 	return n;
+}
+
+/* One SSE line or event above the parser's limit (only reachable when client.max_response_bytes is
+ * set above it). */
+static void client_fail_event_too_large(struct creq *r)
+{
+	char m[128];
+	snprintf(m, sizeof m, "Response too large: one stream event of more than %zu bytes", r->sse.max_event_bytes);
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
 }
 
 static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -323,6 +354,11 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	int64_t t = client_rx_time(r);
 	r->cb_t_ns = t;
 	r->last_byte_ns = t;
+	r->resp_bytes += n; /* body bytes after chunked decoding; one add and compare per read */
+	if (r->resp_bytes > r->c->max_resp_bytes) {
+		client_fail_too_large(r);
+		return 0;
+	}
 	if (!r->headers_seen)
 		client_headers_done(r);
 	if (!client_status_ok(r->status)) {
@@ -333,14 +369,10 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (r->is_sse) {
 		int rc = sse_feed(&r->sse, ptr, n);
 		if (rc == -1)
-			client_fail(r, REC_ERR_MALFORMED, 520, "Malformed stream: event too large");
+			client_fail_event_too_large(r);
 		return rc ? 0 : n; /* 0 aborts the transfer (CURLE_WRITE_ERROR); the error is recorded */
 	}
-	if (r->raw.len + n > CLIENT_JSON_BODY_MAX) {
-		client_fail(r, REC_ERR_MALFORMED, 520, "Malformed response: body too large");
-		return 0;
-	}
-	buf_append(&r->raw, ptr, n);
+	buf_append(&r->raw, ptr, n); /* bounded by client.max_response_bytes (above) */
 	return n;
 }
 
@@ -510,33 +542,151 @@ void client_server_count_stats(const struct client *c, uint64_t *records, uint64
 	*cancelled = c->tc_cancelled;
 }
 
+/* curl's message without the elapsed times it embeds (" after 12 ms"), so that equal failures have
+ * equal messages and are counted together in the summary's top errors. */
+static void client_curl_detail(char *out, size_t out_len, CURLcode res, const char *errbuf)
+{
+	const char *s = errbuf && *errbuf ? errbuf : curl_easy_strerror(res);
+	size_t k = 0;
+	while (*s && k + 1 < out_len) {
+		if (strncmp(s, " after ", 7) == 0 && s[7] >= '0' && s[7] <= '9') {
+			const char *q = s + 7;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (strncmp(q, " milliseconds", 13) == 0) {
+				s = q + 13;
+				continue;
+			}
+			if (strncmp(q, " ms", 3) == 0 && (q[3] < 'a' || q[3] > 'z')) {
+				s = q + 3;
+				continue;
+			}
+		}
+		out[k++] = *s++;
+	}
+	out[k] = '\0';
+}
+
+/* The error class, code and message of a transfer that curl ended with res (docs/FAILURES.md). */
 static void client_map_curl_error(struct creq *r, CURLcode res, const char *errbuf)
 {
-	char m[256];
-	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(res);
+	char d[192], m[sizeof d + 128]; /* client_fail keeps the first 255 bytes */
+	client_curl_detail(d, sizeof d, res, errbuf);
+	long os_errno = 0;
+	if (curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		os_errno = 0;
+	int e = r->sock_errno ? r->sock_errno : (int)os_errno;
+	if (e == EMFILE || e == ENFILE) {
+		/* the benchmark's own limit, not the server's fault: say which limit and how to raise it */
+		snprintf(m, sizeof m,
+		         "Too many open files (this process may open %zu descriptors; raise it with ulimit -n)",
+		         client_nofile_limit());
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		return;
+	}
 	switch (res) {
 	case CURLE_OPERATION_TIMEDOUT:
-		client_fail(r, REC_ERR_TIMEOUT, 408, "Request timed out");
+		if (!errbuf || !*errbuf) {
+			/* the client's own request_timeout timer (client_on_timeout) */
+			snprintf(m, sizeof m, "Request timed out after %lld s (client.request_timeout) %s",
+			         (long long)(r->c->timeout_ns / 1000000000LL),
+			         r->headers_seen ? "before the response ended" : "before any response");
+		} else {
+			snprintf(m, sizeof m, "Timed out: %s", d);
+		}
+		client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT, m);
 		break;
-	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
+		snprintf(m, sizeof m, "Could not resolve host: %s", d);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		break;
+	case CURLE_COULDNT_CONNECT: {
+		const char *why = e == ECONNREFUSED                       ? "Connection refused"
+		                  : e == ENETUNREACH || e == EHOSTUNREACH ? "Host unreachable"
+		                  : e == ETIMEDOUT                        ? "Connect timed out"
+		                                                          : "Could not connect";
+		snprintf(m, sizeof m, "%s: %s", why, d);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		break;
+	}
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
-		snprintf(m, sizeof m, "Connection error: %.200s", detail);
-		client_fail(r, REC_ERR_CONNECT, 503, m);
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		snprintf(m, sizeof m, "TLS: %s", d);
+		client_fail(r, REC_ERR_TLS, REC_CODE_TLS, m);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		snprintf(m, sizeof m, "Broken HTTP response: %s", d);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* a response without a status line is HTTP/0.9 to curl: the server's framing is broken */
+		if (strstr(d, "HTTP/0.9")) {
+			snprintf(m, sizeof m, "Broken HTTP response (no status line): %s", d);
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+		} else {
+			snprintf(m, sizeof m, "Could not start the request: %s", d);
+			client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, m);
+		}
 		break;
 	case CURLE_RECV_ERROR:
+		/* curl reports a broken chunked encoding as a receive error */
+		if (strstr(d, "chunked-encoding") || strstr(d, "content-encoding")) {
+			snprintf(m, sizeof m, "Broken HTTP response: %s", d);
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+			break;
+		}
+		/* fall through */
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
+		snprintf(m, sizeof m, "%s: %s",
+		         r->headers_seen ? "Connection closed mid-response" : "Connection closed before the response",
+		         d);
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
+		break;
 	case CURLE_GOT_NOTHING:
-		snprintf(m, sizeof m, "Connection closed mid-response: %.200s", detail);
-		client_fail(r, REC_ERR_RESET, 520, m);
+		snprintf(m, sizeof m, "Connection closed without a response: %s", d);
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
+		break;
+	case CURLE_FILESIZE_EXCEEDED:
+		snprintf(m, sizeof m, "Response too large: %s", d);
+		client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		/* curl rejects a header line above its own limit this way */
+		if (strstr(d, "header")) {
+			snprintf(m, sizeof m, "Response too large: %s", d);
+			client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+			break;
+		}
+		/* fall through */
+	case CURLE_URL_MALFORMAT:
+	case CURLE_FAILED_INIT:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_UNKNOWN_OPTION:
+	case CURLE_WRITE_ERROR:
+		snprintf(m, sizeof m, "Could not run the request: %s", d);
+		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, m);
 		break;
 	default:
-		snprintf(m, sizeof m, "Request failed: %.200s", detail);
-		client_fail(r, REC_ERR_RESET, 520, m);
+		snprintf(m, sizeof m, "Transfer failed (curl error %d): %s", (int)res, d);
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
 		break;
 	}
 }
@@ -548,8 +698,8 @@ static void client_finish_json(struct creq *r)
 	struct oai_event ev;
 	if (oai_parse(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK) {
 		char m[160];
-		snprintf(m, sizeof m, "Malformed response: %.100s", r->raw.data);
-		client_fail(r, REC_ERR_MALFORMED, 520, m);
+		snprintf(m, sizeof m, "Malformed response (not a JSON object): %.100s", r->raw.data);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
 		return;
 	}
 	if (ev.is_error) {
@@ -561,8 +711,57 @@ static void client_finish_json(struct creq *r)
 	oai_event_clear(&ev);
 }
 
+/* A 2xx response that asked for output and carried none is no answer (docs/FAILURES.md): it must not
+ * enter the latency distributions as a zero. Reasoning text counts as content. */
+static void client_check_empty(struct creq *r)
+{
+	const struct rec_record *rec = r->rec;
+	if (r->err_kind != REC_OK || rec->n_chunks > 0 || rec->requested_output_tokens <= 0)
+		return;
+	char m[160];
+	snprintf(m, sizeof m, "Empty response: asked for %lld output tokens, received no content",
+	         (long long)rec->requested_output_tokens);
+	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY, m);
+}
+
+/* A response over the size cap: what it delivered is dropped now (it is not counted, and its
+ * buffers are not kept for the next request). */
+static void client_drop_content(struct creq *r)
+{
+	struct rec_record *rec = r->rec;
+	free(rec->text);
+	rec->text = NULL;
+	rec->text_len = rec->text_cap = 0;
+	free(rec->chunks);
+	rec->chunks = NULL;
+	rec->n_chunks = rec->cap_chunks = 0;
+	r->n_segs = 0;
+	buf_free(&r->reasoning);
+	buf_free(&r->raw);
+	sse_free(&r->sse);
+}
+
+/* A slot keeps its buffers for the next request unless a huge response grew them. */
+static void client_trim(struct creq *r)
+{
+	if (r->raw.cap > CLIENT_KEEP_BYTES)
+		buf_free(&r->raw);
+	if (r->reasoning.cap > CLIENT_KEEP_BYTES)
+		buf_free(&r->reasoning);
+	if (r->sse.line.cap > CLIENT_KEEP_BYTES)
+		buf_free(&r->sse.line);
+	if (r->sse.data.cap > CLIENT_KEEP_BYTES)
+		buf_free(&r->sse.data);
+	if (r->cap_segs * sizeof *r->segs > CLIENT_KEEP_BYTES) {
+		free(r->segs);
+		r->segs = NULL;
+		r->n_segs = r->cap_segs = 0;
+	}
+}
+
 static void client_recycle(struct client *c, struct creq *r)
 {
+	client_trim(r);
 	r->req = NULL;
 	r->rec = NULL;
 	r->next = c->free_list;
@@ -591,14 +790,17 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 		} else if (r->is_sse) {
 			int rc = sse_finish(&r->sse);
 			if (rc == -1)
-				client_fail(r, REC_ERR_MALFORMED, 520, "Malformed stream: event too large");
+				client_fail_event_too_large(r);
 			if (r->err_kind == REC_OK && !r->done_seen && !r->finish_seen)
-				client_fail(r, REC_ERR_RESET, 520,
-					    "Stream closed before completion (no [DONE] and no finish_reason)");
+				client_fail(r, REC_ERR_RESET, REC_CODE_RESET,
+				            "Stream closed before completion (no [DONE] and no finish_reason)");
 		} else {
 			client_finish_json(r);
 		}
+		client_check_empty(r);
 	}
+	if (r->err_kind == REC_ERR_TOO_LARGE)
+		client_drop_content(r);
 	/* what the server sent when it answered, else what was asked for */
 	rec->is_stream = r->headers_seen ? r->is_sse : c->cfg->stream;
 	if (transferred && c->tc) {
@@ -665,7 +867,7 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx)
 	while (c->active.head && c->active.head->rec->sent_ns + c->timeout_ns <= now) {
 		struct creq *r = client_q_pop(&c->active);
 		curl_multi_remove_handle(c->multi, r->easy);
-		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now); /* mapped to 408 "Request timed out" */
+		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now); /* "Request timed out after ..." */
 	}
 	client_arm_timeout(c);
 }
@@ -855,6 +1057,8 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	/* (clamped to ~10 years so that start + timeout cannot overflow) */
 	int64_t timeout_s = cfg->request_timeout < CLIENT_TIMEOUT_MAX_S ? cfg->request_timeout : CLIENT_TIMEOUT_MAX_S;
 	c->timeout_ns = timeout_s > 0 ? timeout_s * 1000000000LL : 0;
+	/* 0 (a config built without defaults, e.g. in tests) means the documented default */
+	c->max_resp_bytes = cfg->max_response_bytes > 0 ? (uint64_t)cfg->max_response_bytes : (uint64_t)64 << 20;
 	if (oai_spec_init(&c->spec, cfg, err, err_len) < 0) {
 		free(c);
 		return NULL;
@@ -947,11 +1151,13 @@ static int client_close_socket(void *clientp, curl_socket_t s)
 static curl_socket_t client_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	(void)purpose;
-	struct client *c = clientp;
+	struct creq *r = clientp;
 	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	if (s != CURL_SOCKET_BAD) {
-		ev_fd_del(c->loop, s);
+		ev_fd_del(r->c->loop, s);
 		client_rxstamp_enable(s);
+	} else {
+		r->sock_errno = errno; /* EMFILE: client_map_curl_error names the descriptor limit */
 	}
 	return s;
 }
@@ -992,7 +1198,7 @@ static void client_easy_setup(struct client *c, struct creq *r)
 	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, client_close_socket);
 	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, client_open_socket);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	if (getenv("VK_CURL_VERBOSE"))
 		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
@@ -1036,6 +1242,8 @@ static struct creq *client_creq_get(struct client *c)
 	r->err_kind = REC_OK;
 	r->err_code = 0;
 	r->err_msg[0] = '\0';
+	r->resp_bytes = 0;
+	r->sock_errno = 0;
 	return r;
 }
 
@@ -1139,7 +1347,7 @@ static void client_on_kick(struct ev_loop *loop, void *ctx)
 			continue;
 		}
 		if (client_start(c, r) < 0) {
-			client_fail(r, REC_ERR_CONNECT, 503, "Could not start the transfer");
+			client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not start the transfer");
 			client_complete(r, false, CURLE_OK, NULL);
 		}
 	}
@@ -1178,6 +1386,21 @@ static void client_reserve_chunks(struct creq *r, const struct wl_request *req)
 	}
 }
 
+/* A record reused after a huge response does not keep its buffers. */
+static void client_trim_record(struct rec_record *rec)
+{
+	if (rec->text_cap > CLIENT_KEEP_BYTES) {
+		free(rec->text);
+		rec->text = NULL;
+		rec->text_len = rec->text_cap = 0;
+	}
+	if (rec->cap_chunks * sizeof *rec->chunks > CLIENT_KEEP_BYTES) {
+		free(rec->chunks);
+		rec->chunks = NULL;
+		rec->n_chunks = rec->cap_chunks = 0;
+	}
+}
+
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec)
 {
 	if (!c || !req || !rec)
@@ -1187,6 +1410,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 		return -1;
 	int64_t intended = rec->intended_ns, dispatched = rec->dispatched_ns;
 	uint32_t total = rec->session_total_requests;
+	client_trim_record(rec);
 	rec_reset(rec);
 	rec->intended_ns = intended;
 	rec->dispatched_ns = dispatched;
@@ -1202,7 +1426,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	client_reserve_chunks(r, req);
 	if (client_prepare(c, r) < 0) {
 		/* reported through done, from the loop (never from inside client_submit) */
-		client_fail(r, REC_ERR_MALFORMED, 500, "Could not build the request body");
+		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not build the request body");
 		client_defer(c, r);
 		return 0;
 	}
@@ -1213,7 +1437,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 		return 0;
 	}
 	if (client_start(c, r) < 0) {
-		client_fail(r, REC_ERR_CONNECT, 503, "Could not start the transfer");
+		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not start the transfer");
 		client_defer(c, r);
 		return 0;
 	}
@@ -1239,7 +1463,7 @@ static void client_cancel_list(struct client *c, struct creq *list, bool started
 			curl_multi_remove_handle(c->multi, r->easy);
 		r->prev = r->next = NULL;
 		r->err_kind = REC_OK;
-		client_fail(r, REC_ERR_CANCELLED, 499, msg);
+		client_fail(r, REC_ERR_CANCELLED, REC_CODE_CANCELLED, msg);
 		client_complete(r, false, CURLE_OK, NULL);
 		r = next;
 	}
@@ -1303,6 +1527,14 @@ void client_free(struct client *c)
 
 /* ---- file descriptors ---- */
 
+size_t client_nofile_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return (size_t)rl.rlim_cur;
+}
+
 int client_raise_nofile(size_t wanted, char *msg, size_t msg_len)
 {
 	struct rlimit rl;
@@ -1328,10 +1560,11 @@ int client_raise_nofile(size_t wanted, char *msg, size_t msg_len)
 	}
 	if ((size_t)rl.rlim_cur < wanted) {
 		snprintf(msg, msg_len,
-			 "open-file limit is %llu (hard limit %llu) but the configured load needs about %zu "
-			 "descriptors; connections may fail with 'Too many open files'. Raise it (ulimit -n "
-			 "or /etc/security/limits.conf) or lower the concurrency",
-			 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, wanted);
+		         "open-file limit: this process may open %llu descriptors (hard limit %llu) but the "
+		         "configured load needs about %zu; connections beyond the limit fail as 'Too many open "
+		         "files' (error class connect). Raise it with `ulimit -n %zu` (above the hard limit: "
+		         "/etc/security/limits.conf or LimitNOFILE) or lower the concurrency",
+		         (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, wanted, wanted);
 		return 1;
 	}
 	return 0;

@@ -38,7 +38,7 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
  * right after). */
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec);
 size_t client_in_flight(const struct client *c);
-/* Complete every in-flight request as REC_ERR_CANCELLED (code 499, message `why`) via done, before
+/* Complete every in-flight request as REC_ERR_CANCELLED (REC_CODE_CANCELLED, message `why`) via done, before
  * returning. Called from an event callback (inside curl), it takes effect from the loop right after.
  * Not to be called from inside done/event callbacks of client_free's cancellation. */
 void client_cancel_all(struct client *c, const char *why);
@@ -72,7 +72,10 @@ const struct sketch *client_read_lag(const struct client *c);
 void client_global_init(void);
 
 /* Raise RLIMIT_NOFILE toward the hard limit so that `wanted` descriptors fit. Returns 0 when the
- * resulting soft limit is >= wanted, 1 when it stays below (msg holds a clear warning), -1 on error. */
+ * resulting soft limit is >= wanted, 1 when it stays below (msg holds a clear warning naming both
+ * numbers and `ulimit -n`), -1 on error. */
 int client_raise_nofile(size_t wanted, char *msg, size_t msg_len);
+/* The descriptors this process may open now (soft RLIMIT_NOFILE; SIZE_MAX when unlimited). */
+size_t client_nofile_limit(void);
 
 #endif

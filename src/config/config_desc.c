@@ -612,12 +612,14 @@ static const struct cfg_field cl_router[] = {
 	 FF_NULLABLE, "Output-length field for completions-mode requests."},
 };
 static const struct cfg_field cl_ours[] = {
-	{"tokenizer", FK_STR, OFF(CL, tokenizer), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
-	 "Path of a tokenizer.json (or a directory holding one)."},
-	{"verify_tls", FK_BOOL, OFF(CL, verify_tls), 0, 0, NULL, NULL, FF_OURS, "Verify TLS certificates."},
-	{"stream", FK_BOOL, OFF(CL, stream), 0, 0, NULL, NULL, FF_OURS, "Stream responses (SSE)."},
-	{"include_usage", FK_BOOL, OFF(CL, include_usage), 0, 0, NULL, NULL, FF_OURS,
-	 "Request stream_options.include_usage."},
+    {"tokenizer", FK_STR, OFF(CL, tokenizer), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Path of a tokenizer.json (or a directory holding one)."},
+    {"verify_tls", FK_BOOL, OFF(CL, verify_tls), 0, 0, NULL, NULL, FF_OURS, "Verify TLS certificates."},
+    {"stream", FK_BOOL, OFF(CL, stream), 0, 0, NULL, NULL, FF_OURS, "Stream responses (SSE)."},
+    {"include_usage", FK_BOOL, OFF(CL, include_usage), 0, 0, NULL, NULL, FF_OURS,
+     "Request stream_options.include_usage."},
+    {"max_response_bytes", FK_INT, OFF(CL, max_response_bytes), 0, 0, NULL, NULL, FF_OURS,
+     "Largest response accepted (bytes of headers and body); a larger one fails the request."},
 };
 static const struct cfg_variant cl_variants[] = {
 	{"openai_chat_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},
@@ -639,6 +641,7 @@ static void cl_defaults(void *p, int type)
 	c->verify_tls = true;
 	c->stream = true;
 	c->include_usage = true;
+	c->max_response_bytes = (int64_t)64 << 20;
 }
 static const char *cl_validate(const void *p, int type, const char **key)
 {
@@ -646,6 +649,8 @@ static const char *cl_validate(const void *p, int type, const char **key)
 	const CL *c = p;
 	if (c->request_timeout <= 0)
 		VFAIL("request_timeout", "must be > 0 (got %lld)", (long long)c->request_timeout);
+	if (c->max_response_bytes <= 0)
+		VFAIL("max_response_bytes", "must be > 0 (got %lld)", (long long)c->max_response_bytes);
 	return NULL;
 }
 static const struct cfg_class cls_client = {

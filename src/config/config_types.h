@@ -160,6 +160,7 @@ struct cfg_client {
 	bool verify_tls;                  /* true */
 	bool stream;                      /* true: stream responses (also for openai_completions) */
 	bool include_usage;               /* true: request stream_options.include_usage */
+	int64_t max_response_bytes;       /* 64 MiB: a larger response fails (docs/CLIENT.md) */
 };
 
 /* ---- runtime ---- */

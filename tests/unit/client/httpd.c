@@ -191,6 +191,47 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "json_empty")) {
+		/* 200 with a well-formed body that carries no content */
+		send_json(fd, 200, "OK", "application/json",
+		          "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		          "\"content\":\"\"},\"finish_reason\":\"stop\"}]}");
+		return 1;
+	}
+	if (!strcmp(scenario, "json_blank")) {
+		send_json(fd, 200, "OK", "application/json", "");
+		return 1;
+	}
+	if (!strcmp(scenario, "badchunk")) {
+		/* a chunk size that is not hexadecimal */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");
+		send_str(fd, "zz\r\ndata: x\r\n");
+		ms_sleep(20);
+		return 0;
+	}
+	if (!strcmp(scenario, "nostatus")) {
+		/* no HTTP status line at all */
+		send_str(fd, "hello, this is not HTTP\r\n\r\n");
+		return 0;
+	}
+	if (!strcmp(scenario, "endless")) {
+		/* content events until the client goes away (bounded: 256 MiB or 20 s) */
+		if (send_str(fd, SSE_HDR))
+			return 0;
+		static const char ev[] = "{\"choices\":[{\"delta\":{\"content\":\"endless endless endless "
+		                         "endless endless endless endless endless endless endless\"}}]}";
+		struct timespec t0, t;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (size_t sent = 0; sent < ((size_t)256 << 20); sent += sizeof ev) {
+			if (send_event(fd, ev))
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 20)
+				break;
+		}
+		return 0;
+	}
 	if (!strcmp(scenario, "http500")) {
 		send_json(fd, 500, "Internal Server Error", "application/json",
 			  "{\"error\":{\"message\":\"internal boom\",\"type\":\"server_error\",\"code\":500}}");

@@ -9,6 +9,11 @@
  *   cmpl       completions stream: choices[0].text "foo", " bar"
  *   json       non-streamed chat JSON response (message.content "Hello world", usage 7)
  *   empty      SSE with only [DONE]
+ *   json_empty 200 JSON whose message.content is ""
+ *   json_blank 200 JSON with an empty body
+ *   badchunk   one event, then a chunk size that is not hexadecimal
+ *   nostatus   bytes without an HTTP status line
+ *   endless    content events until the client closes (bounded: 256 MiB or 20 s)
  *   http500    500 with {"error":{"message":"internal boom","code":500}}
  *   http404    404 text/plain "no such route"
  *   http503cut 503 whose body is cut short by a close

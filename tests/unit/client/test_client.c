@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -361,16 +362,56 @@ static void test_non_streaming_json(void **state)
 	assert_non_null(strstr(rq.headers, "Accept: application/json"));
 }
 
-static void test_empty_stream_is_success(void **state)
+/* Only [DONE] for a request that asked for 2 output tokens: no answer, not a perfect one. */
+static void test_empty_stream_fails(void **state)
 {
 	(void)state;
 	make_client("empty");
 	submit(0);
 	run_until_done(1, 5000 * MS);
 	struct rec_record *r = &H.recs[0];
-	assert_true(r->success);
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_EMPTY);
+	assert_int_equal(r->error_code, REC_CODE_EMPTY);
+	assert_string_equal(r->error_msg, "Empty response: asked for 2 output tokens, received no content");
 	assert_int_equal(r->n_chunks, 0);
-	assert_int_equal(r->num_output_tokens, 0);
+}
+
+/* A request without an output target may get no content. */
+static void test_empty_stream_without_target_is_success(void **state)
+{
+	(void)state;
+	make_client("empty");
+	H.reqs[0].target_output_tokens = 0;
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_true(H.recs[0].success);
+	assert_int_equal(H.recs[0].n_chunks, 0);
+	assert_int_equal(H.recs[0].num_output_tokens, 0);
+}
+
+/* Non-streamed 200 answers with an empty content string, or no body at all. */
+static void test_empty_json_fails(void **state)
+{
+	(void)state;
+	const char *scen[] = {"json_empty", "json_blank"};
+	for (int k = 0; k < 2; k++) {
+		setup_cfg(scen[k]);
+		H.cfg.stream = false;
+		char err[256];
+		H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+		assert_non_null(H.cl);
+		H.reqs[k].target_output_tokens = 128;
+		submit(k);
+		run_until_done(k + 1, 5000 * MS);
+		struct rec_record *r = &H.recs[k];
+		assert_false(r->success);
+		assert_int_equal(r->error_kind, REC_ERR_EMPTY);
+		assert_int_equal(r->error_code, REC_CODE_EMPTY);
+		assert_string_equal(r->error_msg, "Empty response: asked for 128 output tokens, received no content");
+		client_free(H.cl);
+		H.cl = NULL;
+	}
 }
 
 struct err_case {
@@ -409,9 +450,33 @@ static void test_err_midstream(void **s)
 	assert_int_equal(H.recs[0].n_chunks, 1);
 }
 static void test_err_midstream_nocode(void **s) { (void)s; check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_SERVER, 400, "bad thing"}); }
-static void test_err_malformed(void **s) { (void)s; check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, 520, "Malformed"}); }
-static void test_err_reset(void **s) { (void)s; check_error_case(&(struct err_case){"reset", REC_ERR_RESET, 520, ""}); }
-static void test_err_eof(void **s) { (void)s; check_error_case(&(struct err_case){"eof", REC_ERR_RESET, 520, "closed"}); }
+static void test_err_malformed(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Malformed stream event (not a JSON object): {not json"});
+}
+static void test_err_reset(void **s)
+{
+	(void)s;
+	check_error_case(
+	    &(struct err_case){"reset", REC_ERR_RESET, REC_CODE_RESET, "Connection closed mid-response: "});
+}
+static void test_err_eof(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"eof", REC_ERR_RESET, REC_CODE_RESET, "Stream closed before completion"});
+}
+static void test_err_bad_chunk(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"badchunk", REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "chunked-encoding"});
+}
+static void test_err_no_status_line(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"nostatus", REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Broken HTTP response"});
+}
 
 /* a client with request_timeout 1 s against a server that never finishes its response */
 static void make_slow_client_1s(void)
@@ -434,8 +499,9 @@ static void test_err_timeout(void **state)
 	struct rec_record *r = &H.recs[0];
 	assert_false(r->success);
 	assert_int_equal(r->error_kind, REC_ERR_TIMEOUT);
-	assert_int_equal(r->error_code, 408);
-	assert_string_equal(r->error_msg, "Request timed out");
+	assert_int_equal(r->error_code, REC_CODE_TIMEOUT);
+	assert_string_equal(r->error_msg,
+	                    "Request timed out after 1 s (client.request_timeout) before the response ended");
 	assert_true(el >= 900 * MS && el < 4000 * MS);
 	assert_true(r->headers_ns > 0);
 }
@@ -456,8 +522,8 @@ static void test_err_timeout_each_own_deadline(void **state)
 	for (int i = 0; i < 2; i++) {
 		struct rec_record *r = &H.recs[i];
 		assert_false(r->success);
-		assert_int_equal(r->error_code, 408);
-		assert_string_equal(r->error_msg, "Request timed out");
+		assert_int_equal(r->error_code, REC_CODE_TIMEOUT);
+		assert_non_null(strstr(r->error_msg, "Request timed out after 1 s"));
 		assert_true(r->completed_ns >= r->sent_ns + 1000 * MS);
 		assert_true(r->completed_ns < r->sent_ns + 3000 * MS);
 	}
@@ -486,7 +552,14 @@ static void test_err_connect(void **state)
 	struct rec_record *r = &H.recs[0];
 	assert_false(r->success);
 	assert_int_equal(r->error_kind, REC_ERR_CONNECT);
-	assert_int_equal(r->error_code, 503);
+	assert_int_equal(r->error_code, REC_CODE_CONNECT);
+	/* curl's text without its elapsed time, so that equal failures count together */
+	char want[128];
+	snprintf(want, sizeof want, "Connection refused: Failed to connect to 127.0.0.1 port %d", ntohs(a.sin_port));
+	if (strncmp(r->error_msg, want, strlen(want)) != 0)
+		fprintf(stderr, "connect: %s\n", r->error_msg);
+	assert_true(strncmp(r->error_msg, want, strlen(want)) == 0);
+	assert_null(strstr(r->error_msg, " ms"));
 	assert_int_equal(r->headers_ns, 0);
 	assert_int_equal(H.events[0][CLIENT_EVENT_HEADERS], 0);
 }
@@ -550,7 +623,7 @@ static void test_cancel_all(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(H.done_count[i], 1);
 		assert_int_equal(H.recs[i].error_kind, REC_ERR_CANCELLED);
-		assert_int_equal(H.recs[i].error_code, 499);
+		assert_int_equal(H.recs[i].error_code, REC_CODE_CANCELLED);
 		assert_string_equal(H.recs[i].error_msg, "benchmark stopped");
 	}
 	assert_int_equal(client_in_flight(H.cl), 0);
@@ -569,7 +642,7 @@ static void test_cancel_from_event_callback(void **state)
 	run_until_done(2, 5000 * MS);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(H.done_count[i], 1);
-		assert_int_equal(H.recs[i].error_code, 499);
+		assert_int_equal(H.recs[i].error_code, REC_CODE_CANCELLED);
 		assert_string_equal(H.recs[i].error_msg, "from callback");
 	}
 	assert_int_equal(client_in_flight(H.cl), 0);
@@ -642,8 +715,13 @@ static void tls_case(bool verify)
 	if (verify) {
 		/* self-signed certificate: rejected by default */
 		assert_false(r->success);
-		assert_int_equal(r->error_kind, REC_ERR_CONNECT);
-		assert_int_equal(r->error_code, 503);
+		assert_int_equal(r->error_kind, REC_ERR_TLS);
+		assert_int_equal(r->error_code, REC_CODE_TLS);
+		/* curl's reason: "TLS: SSL certificate problem: self-signed certificate" */
+		if (strncmp(r->error_msg, "TLS: ", 5) != 0 || !strstr(r->error_msg, "certificate"))
+			fprintf(stderr, "tls: %s\n", r->error_msg);
+		assert_true(strncmp(r->error_msg, "TLS: ", 5) == 0);
+		assert_non_null(strstr(r->error_msg, "certificate"));
 		assert_int_equal(httpd_n_requests(tls), 0);
 	} else {
 		if (!r->success)
@@ -677,6 +755,100 @@ static void test_raise_nofile(void **state)
 	assert_int_equal(client_raise_nofile(64, msg, sizeof msg), 0);
 	assert_int_equal(client_raise_nofile((size_t)1 << 40, msg, sizeof msg), 1);
 	assert_non_null(strstr(msg, "open-file limit"));
+	char want[64];
+	snprintf(want, sizeof want, "ulimit -n %zu", (size_t)1 << 40);
+	assert_non_null(strstr(msg, want));
+}
+
+/* socket() failing with EMFILE: a connect error that names the process's descriptor limit. */
+static void test_err_too_many_open_files(void **state)
+{
+	(void)state;
+	make_client("sse");
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	int lowest = dup(0); /* the lowest free descriptor: socket() would get this one */
+	assert_true(lowest >= 0);
+	close(lowest);
+	struct rlimit low = {.rlim_cur = (rlim_t)lowest, .rlim_max = old.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	struct rec_record *r = &H.recs[0];
+	char want[96];
+	snprintf(want, sizeof want, "Too many open files (this process may open %d descriptors", lowest);
+	if (!strstr(r->error_msg, want))
+		fprintf(stderr, "emfile: %s\n", r->error_msg);
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_CONNECT);
+	assert_int_equal(r->error_code, REC_CODE_CONNECT);
+	assert_non_null(strstr(r->error_msg, want));
+}
+
+/* client.max_response_bytes: an endless stream fails as too large once past the cap, its content
+ * is dropped (the record does not keep the memory), and the slot serves the next request. */
+static void test_err_response_too_large(void **state)
+{
+	(void)state;
+	setup_cfg("endless");
+	H.cfg.max_response_bytes = 1 << 20;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(0);
+	run_until_done(1, 10000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_TOO_LARGE);
+	assert_int_equal(r->error_code, REC_CODE_TOO_LARGE);
+	assert_string_equal(r->error_msg, "Response too large: more than 1048576 bytes (client.max_response_bytes)");
+	assert_int_equal(r->text_cap, 0);
+	assert_int_equal(r->cap_chunks, 0);
+	assert_int_equal(r->n_chunks, 0);
+	/* the same client (and slot) serves the next request normally */
+	client_free(H.cl);
+	setup_cfg("sse");
+	H.cfg.max_response_bytes = 1 << 20;
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	assert_true(H.recs[1].success);
+	assert_string_equal(H.recs[1].text, "Hello world");
+}
+
+/* The cap also holds for a non-streamed body, headers included. */
+static void test_err_json_too_large(void **state)
+{
+	(void)state;
+	setup_cfg("json");
+	H.cfg.stream = false;
+	H.cfg.max_response_bytes = 100; /* the headers alone are about 80 bytes, the body ~170 */
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_int_equal(H.recs[0].error_kind, REC_ERR_TOO_LARGE);
+	assert_non_null(strstr(H.recs[0].error_msg, "more than 100 bytes"));
+}
+
+/* A record that held a huge response does not keep that memory when reused. */
+static void test_record_buffers_trimmed_on_reuse(void **state)
+{
+	(void)state;
+	make_client("sse");
+	size_t big = (size_t)4 << 20;
+	char *junk = malloc(big);
+	assert_non_null(junk);
+	memset(junk, 'x', big);
+	rec_append_text(&H.recs[0], junk, big);
+	free(junk);
+	assert_true(H.recs[0].text_cap > big);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_true(H.recs[0].success);
+	assert_string_equal(H.recs[0].text, "Hello world");
+	assert_true(H.recs[0].text_cap < ((size_t)1 << 20));
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -684,18 +856,46 @@ static void test_raise_nofile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_stream_success),       T(test_request_headers_and_body), T(test_auth_header),
-		T(test_api_base_from_env),    T(test_tokens_without_usage),     T(test_continuous_usage),
-		T(test_chunk_times_follow_arrival), T(test_completions_stream), T(test_non_streaming_json),
-		T(test_empty_stream_is_success), T(test_err_http500),           T(test_err_http404),           T(test_err_http_cut),
-		T(test_err_midstream),        T(test_err_midstream_nocode),     T(test_err_malformed),
-		T(test_err_reset),            T(test_err_eof),                  T(test_err_timeout),
-		T(test_err_timeout_each_own_deadline),
-		T(test_err_connect),          T(test_keepalive_reuse),          T(test_concurrent),
-		T(test_cancel_all),           T(test_cancel_from_event_callback),           T(test_submit_from_event_callback), T(test_no_busy_loop_when_idle),
-		T(test_localhost_preresolved), T(test_raise_nofile),
+	    T(test_stream_success),
+	    T(test_request_headers_and_body),
+	    T(test_auth_header),
+	    T(test_api_base_from_env),
+	    T(test_tokens_without_usage),
+	    T(test_continuous_usage),
+	    T(test_chunk_times_follow_arrival),
+	    T(test_completions_stream),
+	    T(test_non_streaming_json),
+	    T(test_empty_stream_fails),
+	    T(test_empty_stream_without_target_is_success),
+	    T(test_empty_json_fails),
+	    T(test_err_bad_chunk),
+	    T(test_err_no_status_line),
+	    T(test_err_too_many_open_files),
+	    T(test_err_response_too_large),
+	    T(test_err_json_too_large),
+	    T(test_record_buffers_trimmed_on_reuse),
+	    T(test_err_http500),
+	    T(test_err_http404),
+	    T(test_err_http_cut),
+	    T(test_err_midstream),
+	    T(test_err_midstream_nocode),
+	    T(test_err_malformed),
+	    T(test_err_reset),
+	    T(test_err_eof),
+	    T(test_err_timeout),
+	    T(test_err_timeout_each_own_deadline),
+	    T(test_err_connect),
+	    T(test_keepalive_reuse),
+	    T(test_concurrent),
+	    T(test_cancel_all),
+	    T(test_cancel_from_event_callback),
+	    T(test_submit_from_event_callback),
+	    T(test_no_busy_loop_when_idle),
+	    T(test_localhost_preresolved),
+	    T(test_raise_nofile),
 #ifdef HTTPD_TLS
-		T(test_tls_verify_default_rejects_self_signed), T(test_tls_verify_off),
+	    T(test_tls_verify_default_rejects_self_signed),
+	    T(test_tls_verify_off),
 #endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
