@@ -57,6 +57,10 @@ int mb_rows_load(const char *parent_dir, struct mb_rows *out)
 		cJSON *o = cJSON_Parse(line);
 		if (!o)
 			continue;
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "success"))) {
+			cJSON_Delete(o); /* a failed request's row (docs/OUTPUTS.md): no latencies */
+			continue;
+		}
 		xgrow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
 		struct mb_row *r = &out->v[out->n++];
 		r->request_id = (int64_t)mb_num(o, "request_id");

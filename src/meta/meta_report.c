@@ -67,6 +67,10 @@ static void report_load_rows(struct report_col *c)
 		cJSON *o = cJSON_Parse(line);
 		if (!o)
 			continue;
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "success"))) {
+			cJSON_Delete(o); /* a failed request's row (docs/OUTPUTS.md): no output to count */
+			continue;
+		}
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "scheduler_dispatched_at");
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "client_completed_at");
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "num_output_tokens");

@@ -1,5 +1,6 @@
 /* throughput_metrics.json, prefill_stats.json, chrome_trace.json, slo_results.json,
  * decode_window_metrics.json. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -15,10 +16,7 @@
 
 static int write_json_file(struct evaluator *e, const char *name, const struct buf *b)
 {
-	char *p = fs_path_join(e->metrics_dir, name);
-	int rc = fs_write_file_or_log(p, b->data, b->len);
-	free(p);
-	return rc;
+	return eval_write_output(e, name, b);
 }
 
 static double r5(double v) { return jsonw_py_round(v, 5); }
@@ -165,10 +163,12 @@ static size_t u64_to_dec(uint64_t v, char *out)
 
 /* chrome_trace.json can be large (one event per chunk gap): it is streamed to <path>.tmp in
  * 1 MiB pieces and renamed at the end. */
-static bool trace_flush(struct buf *b, FILE *f, bool *ok)
+static bool trace_flush(struct buf *b, FILE *f, bool *ok, int *err)
 {
-	if (fwrite(b->data, 1, b->len, f) != b->len)
+	if (*ok && fwrite(b->data, 1, b->len, f) != b->len) {
 		*ok = false;
+		*err = errno;
+	}
 	buf_reset(b);
 	return *ok;
 }
@@ -179,12 +179,13 @@ int eval_write_chrome_trace(struct evaluator *e)
 	char *tmp = xasprintf("%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
 	if (!f) {
-		log_error("cannot write %s", tmp);
+		log_error("cannot write %s: %s", tmp, strerror(errno));
 		free(path);
 		free(tmp);
 		return -1;
 	}
 	bool ok = true;
+	int err = 0;
 	struct buf b, tidq;
 	buf_init(&b);
 	buf_init(&tidq);
@@ -198,7 +199,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
 		if (b.len > (1u << 20))
-			trace_flush(&b, f, &ok);
+			trace_flush(&b, f, &ok, &err);
 		char tid[128];
 		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
 			 (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
@@ -296,15 +297,20 @@ int eval_write_chrome_trace(struct evaluator *e)
 		}
 	}
 	jsonw_arr_end(&w);
-	trace_flush(&b, f, &ok);
+	trace_flush(&b, f, &ok, &err);
 	buf_free(&b);
 	buf_free(&tidq);
-	if (fclose(f) != 0)
+	if (fclose(f) != 0 && ok) {
 		ok = false;
-	if (!ok || rename(tmp, path) != 0) {
-		log_error("cannot write %s", path);
-		unlink(tmp);
+		err = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
 		ok = false;
+		err = errno;
+	}
+	if (!ok) {
+		log_error("cannot write %s: %s", path, strerror(err ? err : EIO));
+		unlink(tmp); /* the previous chrome_trace.json (if any) is left as it was */
 	}
 	free(path);
 	free(tmp);
@@ -356,6 +362,41 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, co
 	return true;
 }
 
+/* The percentile of sorted values that may end in +inf (errored requests): linear interpolation as
+ * pct_interp_sorted, without inf * 0 = NaN when the rank falls exactly on a finite value. */
+static double slo_percentile(const double *v, size_t n, double q)
+{
+	if (q <= 0)
+		return v[0];
+	if (q >= 1)
+		return v[n - 1];
+	double rank = q * (double)(n - 1);
+	double lo_f = floor(rank);
+	size_t lo = (size_t)lo_f;
+	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
+	if (isinf(v[lo]))
+		return INFINITY;
+	if (isinf(v[hi]))
+		return rank > lo_f ? INFINITY : v[lo];
+	return pct_interp_sorted(v, n, q);
+}
+
+/* "55.0%", or more digits for rates below 0.1% (a 0.01% error rate must not print as 0.0%) */
+static void fmt_pct(char *out, size_t n, double rate)
+{
+	double p = rate * 100.0;
+	if (p == 0.0 || p >= 0.1)
+		snprintf(out, n, "%.1f%%", p);
+	else
+		snprintf(out, n, "%.2g%%", p);
+}
+
+static void add_reason(struct evaluator *e, char *text)
+{
+	e->verdict_reasons = xrealloc(e->verdict_reasons, (e->n_verdict_reasons + 1) * sizeof *e->verdict_reasons);
+	e->verdict_reasons[e->n_verdict_reasons++] = text;
+}
+
 int eval_compute_slos(struct evaluator *e)
 {
 	for (size_t i = 0; i < e->n_slo_results; i++)
@@ -363,15 +404,23 @@ int eval_compute_slos(struct evaluator *e)
 	free(e->slo_results);
 	e->slo_results = NULL;
 	e->n_slo_results = 0;
-	if (!e->ecfg || !e->ecfg->n_slos)
-		return 1;
-	e->slo_results = xcalloc(e->ecfg->n_slos, sizeof *e->slo_results);
-	e->n_slo_results = e->ecfg->n_slos;
+	for (size_t i = 0; i < e->n_verdict_reasons; i++)
+		free(e->verdict_reasons[i]);
+	free(e->verdict_reasons);
+	e->verdict_reasons = NULL;
+	e->n_verdict_reasons = 0;
+
+	size_t n_slos = e->ecfg ? e->ecfg->n_slos : 0;
+	/* the configured SLOs, then the error-rate objective (always: docs/FAILURES.md, The verdict) */
+	e->slo_results = xcalloc(n_slos + 1, sizeof *e->slo_results);
+	e->n_slo_results = n_slos + 1;
 	int all = 1;
-	/* values as request_level_metrics.jsonl holds them (rounded to 5 dp) */
-	size_t cap = e->n_rows > e->tbc_all.n ? e->n_rows : e->tbc_all.n;
+	/* values as request_level_metrics.jsonl holds them (rounded to 5 dp); an errored request
+	 * delivered nothing in time, so it counts as +inf in the TTFC, TPOT and E2E percentiles */
+	size_t n_err = (size_t)e->n_errored;
+	size_t cap = e->n_rows + n_err > e->tbc_all.n ? e->n_rows + n_err : e->tbc_all.n;
 	double *v = xmalloc((cap ? cap : 1) * sizeof *v);
-	for (size_t i = 0; i < e->ecfg->n_slos; i++) {
+	for (size_t i = 0; i < n_slos; i++) {
 		const struct cfg_slo *s = &e->ecfg->slos[i];
 		struct eval_slo_result *res = &e->slo_results[i];
 		size_t n = 0;
@@ -384,31 +433,68 @@ int eval_compute_slos(struct evaluator *e)
 				const struct eval_row *r = &e->rows[k];
 				v[n++] = r5(s->metric == CFG_SLO_TTFC ? r->ttfc : s->metric == CFG_SLO_TPOT ? r->tpot : r->e2e);
 			}
+			for (size_t k = 0; k < n_err; k++)
+				v[n++] = INFINITY;
 		}
 		res->metric = slo_metric_name(s->metric);
 		snprintf(res->key, sizeof res->key, "%s_p%d", res->metric, (int)nearbyint(s->percentile * 100.0));
 		res->name = xstrdup(s->name);
 		res->percentile = s->percentile;
 		res->threshold = s->value;
+		const char *label = res->name ? res->name : res->key;
 		if (n == 0) {
 			res->observed = INFINITY;
 			res->met = false;
+			add_reason(e, xasprintf("%s: no data (no request delivered a value)", label));
 		} else {
 			pct_sort(v, n);
-			res->observed = pct_interp_sorted(v, n, s->percentile);
+			res->observed = slo_percentile(v, n, s->percentile);
 			res->met = slo_ok(res->observed, s->value);
+			if (!res->met && isinf(res->observed))
+				add_reason(e, xasprintf("%s inf > %g s (%zu errored requests count as infinitely slow)", label,
+							s->value, n_err));
+			else if (!res->met)
+				add_reason(e, xasprintf("%s %.4g s > %g s", label, res->observed, s->value));
 		}
 		if (!res->met)
 			all = 0;
 	}
 	free(v);
+
+	struct eval_slo_result *er = &e->slo_results[n_slos];
+	er->metric = "error_rate";
+	snprintf(er->key, sizeof er->key, "error_rate");
+	er->name = xstrdup("Error Rate");
+	er->is_rate = true;
+	er->percentile = NAN;
+	er->threshold = e->ecfg ? e->ecfg->max_error_rate : 0.0;
+	er->observed = e->n_requests ? (double)e->n_errored / (double)e->n_requests : 0.0;
+	er->met = er->observed <= er->threshold;
+	if (!er->met) {
+		all = 0;
+		char obs[32], thr[32], top[400] = "";
+		fmt_pct(obs, sizeof obs, er->observed);
+		fmt_pct(thr, sizeof thr, er->threshold);
+		struct eval_errmsg *t = eval_sorted_errors(e);
+		if (e->n_errmsgs)
+			snprintf(top, sizeof top, "; top error: %s %d '%s' x %llu", rec_error_class_name(t[0].kind), t[0].code,
+				 t[0].msg, (unsigned long long)t[0].count);
+		free(t);
+		add_reason(e, xasprintf("error rate %s > %s (%llu of %llu requests failed%s)", obs, thr,
+					(unsigned long long)e->n_errored, (unsigned long long)e->n_requests, top));
+	}
+
+	if (e->run_status != EVAL_RUN_COMPLETE) {
+		/* the workload was not fully measured: whatever was measured cannot pass */
+		all = 0;
+		add_reason(e, xasprintf("run %s%s%s", eval_run_status_name(e->run_status), e->run_status_reason[0] ? ": " : "",
+					e->run_status_reason));
+	}
 	return all;
 }
 
 int eval_write_slos(struct evaluator *e)
 {
-	if (!e->ecfg || !e->ecfg->n_slos)
-		return 0;
 	struct buf b;
 	buf_init(&b);
 	struct jsonw w;
@@ -416,6 +502,11 @@ int eval_write_slos(struct evaluator *e)
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "all_slos_met");
 	jsonw_bool(&w, e->slo_all_met == 1);
+	jsonw_key(&w, "verdict_reasons");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < e->n_verdict_reasons; i++)
+		jsonw_str(&w, e->verdict_reasons[i]);
+	jsonw_arr_end(&w);
 	jsonw_key(&w, "results");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < e->n_slo_results; i++) {
@@ -430,7 +521,10 @@ int eval_write_slos(struct evaluator *e)
 		jsonw_key(&w, "threshold");
 		jsonw_double(&w, r->threshold);
 		jsonw_key(&w, "percentile");
-		jsonw_double(&w, r->percentile);
+		if (r->is_rate)
+			jsonw_null(&w);
+		else
+			jsonw_double(&w, r->percentile);
 		jsonw_key(&w, "metric");
 		jsonw_str(&w, r->metric);
 		jsonw_key(&w, "name");

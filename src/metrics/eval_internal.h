@@ -103,6 +103,41 @@ struct eval_errcode {
 	uint64_t count;
 };
 
+/* A distinct error (class, code, message) and how often it occurred. The table is capped
+ * (EVAL_MAX_ERRMSGS): a server that puts a request id in every message must not grow it without
+ * bound; errors beyond the cap are counted in n_errmsg_other (and in the class and code counts). */
+#define EVAL_MAX_ERRMSGS 64
+#define EVAL_TOP_ERRORS 5
+struct eval_errmsg {
+	enum rec_error kind;
+	int code;
+	uint64_t count;
+	char msg[256];
+};
+
+/* A JSONL output (request_level_metrics.jsonl, the dispatch trace) written in whole lines: lines are
+ * collected in memory and written with write(); a write that fails part-way is cut back to the last
+ * complete line (ftruncate), so the file always parses line by line. After a failure the file takes no
+ * further lines (they are counted as dropped) and the failure is reported once, with its reason. */
+struct eval_linefile {
+	const char *name; /* for messages */
+	int fd;           /* -1: not open */
+	struct buf pending;
+	size_t n_pending;       /* lines in pending */
+	int64_t good_bytes;     /* file length after the last complete write */
+	bool failed;
+	int err;                /* errno of the failure */
+	uint64_t lines_dropped; /* lines not written because of the failure */
+};
+/* 0, or -1 with errno set */
+int eval_lf_open(struct eval_linefile *f, const char *path, const char *name);
+/* line: one whole line, ending in '\n'. Writes out when the pending lines pass 256 KiB. */
+void eval_lf_append(struct eval_linefile *f, const char *line, size_t len);
+/* Write the pending lines. 0, or -1 if this or an earlier write failed. */
+int eval_lf_flush(struct eval_linefile *f);
+bool eval_lf_is_open(const struct eval_linefile *f);
+void eval_lf_close(struct eval_linefile *f);
+
 struct evaluator {
 	const struct cfg_benchmark *cfg;
 	const struct cfg_evaluator *ecfg; /* performance evaluator config or NULL */
@@ -150,10 +185,20 @@ struct evaluator {
 	uint64_t output_tokens_total;
 	struct eval_errcode *errcodes;
 	size_t n_errcodes;
+	uint64_t n_class[REC_ERR_N_KINDS]; /* errored (included) requests per class */
+	struct eval_errmsg errmsgs[EVAL_MAX_ERRMSGS];
+	size_t n_errmsgs;
+	uint64_t n_errmsg_other; /* errors whose message did not fit in errmsgs */
 
-	FILE *jsonl;          /* request_level_metrics.jsonl */
-	FILE *trace;          /* traces/dispatch_trace.jsonl or NULL */
-	size_t trace_pending; /* lines since the last flush */
+	enum eval_run_status run_status;
+	char run_status_reason[256];
+	char **verdict_reasons; /* why the verdict failed (slo_results.json, console) */
+	size_t n_verdict_reasons;
+	bool warned_stream_write; /* a periodic rewrite failed (reported once) */
+
+	struct eval_linefile jsonl; /* request_level_metrics.jsonl */
+	struct eval_linefile trace; /* traces/dispatch_trace.jsonl (fd -1 when the recorder is off) */
+	size_t trace_pending;       /* lines since the last flush */
 	size_t jsonl_pending; /* request_level_metrics.jsonl rows since the last flush */
 	int64_t jsonl_pending_since_ns; /* when the oldest unflushed row was written */
 	struct buf line;      /* scratch */
@@ -169,6 +214,7 @@ struct eval_slo_result {
 	char *name;
 	double percentile, threshold, observed;
 	bool met;
+	bool is_rate; /* the error-rate objective: no percentile */
 };
 
 /* evaluator.c */
@@ -177,12 +223,18 @@ size_t u64map_get(const struct u64map *m, uint64_t key, bool *found);
 void eval_views_open(struct evaluator *e);
 double eval_rel_s(const struct evaluator *e, int64_t t_ns); /* max(0, t - start) rounded to 5 dp */
 int eval_write_summary(struct evaluator *e);
+/* <metrics_dir>/name, atomically (tmp + rename); reports a failure with its reason. 0 or -1. */
+int eval_write_output(struct evaluator *e, const char *name, const struct buf *b);
 int eval_write_csvs(struct evaluator *e, bool final);
 /* eval_files.c */
 int eval_write_throughput(struct evaluator *e);
 int eval_write_prefill(struct evaluator *e);
 int eval_write_chrome_trace(struct evaluator *e);
-int eval_compute_slos(struct evaluator *e);  /* fills slo_results, returns all_met */
+/* fills slo_results (the configured SLOs, then the error-rate objective) and verdict_reasons; returns
+ * 1 when the verdict is met (every objective, and the run was complete) */
+int eval_compute_slos(struct evaluator *e);
+/* the error table sorted by count (most frequent first, ties in order of first occurrence); caller frees */
+struct eval_errmsg *eval_sorted_errors(const struct evaluator *e);
 int eval_write_slos(struct evaluator *e);
 /* gaps: the row's r->n_tbc gaps */
 bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, const double *gaps);

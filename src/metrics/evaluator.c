@@ -240,6 +240,7 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 			      const char *tokenizer_name)
 {
 	struct evaluator *e = xcalloc(1, sizeof *e);
+	e->jsonl.fd = e->trace.fd = -1; /* (eval_free may run before they are opened) */
 	e->cfg = cfg;
 	for (size_t i = 0; cfg && i < cfg->n_evaluators; i++)
 		if (cfg->evaluators[i].type == CFG_EVAL_PERFORMANCE) {
@@ -263,15 +264,13 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 		return NULL;
 	}
 	char *p = fs_path_join(e->metrics_dir, "request_level_metrics.jsonl");
-	e->jsonl = fopen(p, "w");
-	if (!e->jsonl) {
+	if (eval_lf_open(&e->jsonl, p, "metrics/request_level_metrics.jsonl") != 0) {
 		log_error("cannot open %s: %s", p, strerror(errno));
 		free(p);
 		eval_free(e);
 		return NULL;
 	}
 	free(p);
-	setvbuf(e->jsonl, NULL, _IOFBF, (size_t)1 << 18); /* rows are flushed in batches */
 	spill_open(&e->rows_sp, e->metrics_dir, "evaluator rows", sizeof(struct eval_row));
 	spill_open(&e->regs_sp, e->metrics_dir, "evaluator registrations", sizeof(struct eval_reg));
 	spill_open(&e->parents_sp, e->metrics_dir, "evaluator parents", sizeof(uint32_t));
@@ -288,8 +287,7 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 			return NULL;
 		}
 		p = fs_path_join(e->traces_dir, "dispatch_trace.jsonl");
-		e->trace = fopen(p, "w");
-		if (!e->trace) {
+		if (eval_lf_open(&e->trace, p, "traces/dispatch_trace.jsonl") != 0) {
 			log_error("cannot open %s: %s", p, strerror(errno));
 			free(p);
 			eval_free(e);
@@ -369,9 +367,9 @@ static void trace_write(struct evaluator *e, const struct wl_request *req, uint3
 	}
 	jsonw_obj_end(&w);
 	buf_putc(b, '\n');
-	fwrite(b->data, 1, b->len, e->trace);
+	eval_lf_append(&e->trace, b->data, b->len);
 	if (++e->trace_pending >= 100) {
-		fflush(e->trace);
+		eval_lf_flush(&e->trace);
 		e->trace_pending = 0;
 	}
 }
@@ -404,7 +402,7 @@ void eval_register_request(struct evaluator *e, const struct wl_request *req, ui
 	s->total_requests = session_total_requests;
 	e->n_requests++;
 	e->dirty = true;
-	if (e->trace)
+	if (eval_lf_is_open(&e->trace))
 		trace_write(e, req, session_total_requests, dispatched_ns);
 }
 
@@ -483,11 +481,59 @@ static void json_round_or_null(struct jsonw *w, const char *key, bool have, doub
 
 static void eval_flush_jsonl(struct evaluator *e)
 {
-	if (!e->jsonl || !e->jsonl_pending)
+	if (!e->jsonl_pending)
 		return;
 	e->jsonl_pending = 0;
-	if (fflush(e->jsonl) != 0)
-		log_warn("writing request_level_metrics.jsonl failed: %s", strerror(errno));
+	eval_lf_flush(&e->jsonl); /* a failure is reported once, by the line file */
+}
+
+/* The keys every row of request_level_metrics.jsonl starts with, up to and including "is_stream"
+ * (a failed row has these too; docs/OUTPUTS.md). */
+static void row_write_leading_keys(struct jsonw *w, const struct eval_row *r)
+{
+	jsonw_obj_begin(w);
+	jsonw_key(w, "request_id");
+	jsonw_int(w, (int64_t)r->request_id);
+	jsonw_key(w, "session_id");
+	jsonw_int(w, (int64_t)r->session_id);
+	jsonw_key(w, "session_total_requests");
+	jsonw_int(w, r->session_total_requests);
+	jsonw_key(w, "scheduler_ready_at");
+	jsonw_double(w, r->ready_s);
+	jsonw_key(w, "scheduler_dispatched_at");
+	jsonw_double(w, r->dispatched_s);
+	jsonw_key(w, "client_picked_up_at");
+	jsonw_double(w, r->picked_s);
+	jsonw_key(w, "client_completed_at");
+	jsonw_double(w, r->completed_s);
+	jsonw_key(w, "result_processed_at");
+	jsonw_double(w, r->processed_s);
+	jsonw_key(w, "num_delta_prompt_tokens");
+	jsonw_int(w, r->num_delta_prompt_tokens);
+	jsonw_key(w, "num_total_prompt_tokens");
+	jsonw_int(w, r->num_total_prompt_tokens);
+	jsonw_key(w, "target_num_delta_prompt_tokens");
+	jsonw_int(w, r->target_prompt_tokens);
+	jsonw_key(w, "num_output_tokens");
+	jsonw_int(w, r->num_output_tokens);
+	jsonw_key(w, "num_requested_output_tokens");
+	jsonw_int(w, r->requested_output_tokens);
+	jsonw_key(w, "num_total_tokens");
+	jsonw_int(w, r->num_total_tokens);
+	jsonw_key(w, "is_stream");
+	jsonw_bool(w, r->is_stream);
+}
+
+/* rows are flushed in batches: here once the oldest unflushed row is EVAL_JSONL_FLUSH_NS old, and
+ * from eval_tick (the runner calls it at least that often), at finalize and on signals */
+static void row_emit(struct evaluator *e, const struct buf *b)
+{
+	eval_lf_append(&e->jsonl, b->data, b->len);
+	int64_t now = clock_mono_ns();
+	if (!e->jsonl_pending++)
+		e->jsonl_pending_since_ns = now;
+	else if (now - e->jsonl_pending_since_ns >= EVAL_JSONL_FLUSH_NS)
+		eval_flush_jsonl(e);
 }
 
 static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
@@ -496,37 +542,7 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	buf_reset(b);
 	struct jsonw w;
 	jsonw_init(&w, b, 0);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "request_id");
-	jsonw_int(&w, (int64_t)r->request_id);
-	jsonw_key(&w, "session_id");
-	jsonw_int(&w, (int64_t)r->session_id);
-	jsonw_key(&w, "session_total_requests");
-	jsonw_int(&w, r->session_total_requests);
-	jsonw_key(&w, "scheduler_ready_at");
-	jsonw_double(&w, r->ready_s);
-	jsonw_key(&w, "scheduler_dispatched_at");
-	jsonw_double(&w, r->dispatched_s);
-	jsonw_key(&w, "client_picked_up_at");
-	jsonw_double(&w, r->picked_s);
-	jsonw_key(&w, "client_completed_at");
-	jsonw_double(&w, r->completed_s);
-	jsonw_key(&w, "result_processed_at");
-	jsonw_double(&w, r->processed_s);
-	jsonw_key(&w, "num_delta_prompt_tokens");
-	jsonw_int(&w, r->num_delta_prompt_tokens);
-	jsonw_key(&w, "num_total_prompt_tokens");
-	jsonw_int(&w, r->num_total_prompt_tokens);
-	jsonw_key(&w, "target_num_delta_prompt_tokens");
-	jsonw_int(&w, r->target_prompt_tokens);
-	jsonw_key(&w, "num_output_tokens");
-	jsonw_int(&w, r->num_output_tokens);
-	jsonw_key(&w, "num_requested_output_tokens");
-	jsonw_int(&w, r->requested_output_tokens);
-	jsonw_key(&w, "num_total_tokens");
-	jsonw_int(&w, r->num_total_tokens);
-	jsonw_key(&w, "is_stream");
-	jsonw_bool(&w, r->is_stream);
+	row_write_leading_keys(&w, r);
 	jsonw_key(&w, "tpot");
 	jsonw_double_round(&w, r->tpot, 5);
 	jsonw_key(&w, "ttfc");
@@ -552,15 +568,28 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	jsonw_double_round(&w, r->itl, 5);
 	jsonw_obj_end(&w);
 	buf_putc(b, '\n');
-	if (fwrite(b->data, 1, b->len, e->jsonl) != b->len)
-		log_warn("writing request_level_metrics.jsonl failed: %s", strerror(errno));
-	/* rows are flushed in batches: here once the oldest unflushed row is EVAL_JSONL_FLUSH_NS old,
-	 * and from eval_tick (the runner calls it at least that often), at finalize and on signals */
-	int64_t now = clock_mono_ns();
-	if (!e->jsonl_pending++)
-		e->jsonl_pending_since_ns = now;
-	else if (now - e->jsonl_pending_since_ns >= EVAL_JSONL_FLUSH_NS)
-		eval_flush_jsonl(e);
+	row_emit(e, b);
+}
+
+/* A failed row: the leading keys, then success false and the error (no latency keys). */
+static void row_write_failed_jsonl(struct evaluator *e, const struct eval_row *r, const struct rec_record *rec)
+{
+	struct buf *b = &e->line;
+	buf_reset(b);
+	struct jsonw w;
+	jsonw_init(&w, b, 0);
+	row_write_leading_keys(&w, r);
+	jsonw_key(&w, "success");
+	jsonw_bool(&w, false);
+	jsonw_key(&w, "error_class");
+	jsonw_str(&w, rec_error_class_name(rec->error_kind));
+	jsonw_key(&w, "error_code");
+	jsonw_int(&w, rec->error_code);
+	jsonw_key(&w, "error_msg");
+	jsonw_str(&w, rec->error_msg);
+	jsonw_obj_end(&w);
+	buf_putc(b, '\n');
+	row_emit(e, b);
 }
 
 static void add_sample(struct evaluator *e, enum eval_series s, double v)
@@ -580,6 +609,68 @@ static void count_error_code(struct evaluator *e, int code)
 	e->errcodes[e->n_errcodes].code = code;
 	e->errcodes[e->n_errcodes].count = 1;
 	e->n_errcodes++;
+}
+
+/* An errored request's class and message (summary_stats.json error_class_freq and top_errors). */
+static void count_error(struct evaluator *e, const struct rec_record *rec)
+{
+	enum rec_error kind = (unsigned)rec->error_kind < REC_ERR_N_KINDS ? rec->error_kind : REC_ERR_CLIENT;
+	e->n_class[kind]++;
+	for (size_t i = 0; i < e->n_errmsgs; i++) {
+		struct eval_errmsg *m = &e->errmsgs[i];
+		if (m->kind == kind && m->code == rec->error_code && strcmp(m->msg, rec->error_msg) == 0) {
+			m->count++;
+			return;
+		}
+	}
+	if (e->n_errmsgs == EVAL_MAX_ERRMSGS) {
+		e->n_errmsg_other++;
+		return;
+	}
+	struct eval_errmsg *m = &e->errmsgs[e->n_errmsgs++];
+	m->kind = kind;
+	m->code = rec->error_code;
+	m->count = 1;
+	snprintf(m->msg, sizeof m->msg, "%s", rec->error_msg);
+}
+
+struct eval_errmsg *eval_sorted_errors(const struct evaluator *e)
+{
+	struct eval_errmsg *v = xmalloc((e->n_errmsgs ? e->n_errmsgs : 1) * sizeof *v);
+	memcpy(v, e->errmsgs, e->n_errmsgs * sizeof *v);
+	/* insertion sort (at most EVAL_MAX_ERRMSGS entries): stable, so equal counts keep the order of
+	 * first occurrence */
+	for (size_t i = 1; i < e->n_errmsgs; i++) {
+		struct eval_errmsg t = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1].count < t.count; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+	return v;
+}
+
+/* The fields a row takes from the registration and the session, and its times relative to the start. */
+static void row_fill(struct evaluator *e, struct eval_row *r, const struct eval_inflight *reg,
+		     const struct eval_session *s)
+{
+	if (reg)
+		r->node_id = reg->node_id; /* the registration is authoritative */
+	if (!r->dispatched_ns && reg)
+		r->dispatched_ns = reg->dispatched_ns;
+	if (!r->intended_ns && reg)
+		r->intended_ns = reg->intended_ns;
+	if (!r->intended_ns)
+		r->intended_ns = r->dispatched_ns;
+	if (!r->processed_ns)
+		r->processed_ns = clock_mono_ns();
+	if (!r->session_total_requests)
+		r->session_total_requests = s->total_requests;
+	r->ready_s = eval_rel_s(e, r->intended_ns);
+	r->dispatched_s = eval_rel_s(e, r->dispatched_ns);
+	r->picked_s = eval_rel_s(e, r->sent_ns);
+	r->completed_s = eval_rel_s(e, r->completed_ns);
+	r->processed_s = eval_rel_s(e, r->processed_ns);
 }
 
 void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included)
@@ -613,11 +704,21 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 		if (rec->error_kind == REC_ERR_CANCELLED) {
 			e->n_cancelled++;
 			s->cancelled = true;
-		} else {
-			e->n_errored++;
-			s->errors++;
-			count_error_code(e, rec->error_code);
+			session_maybe_finalize(e, s);
+			return;
 		}
+		e->n_errored++;
+		s->errors++;
+		count_error_code(e, rec->error_code);
+		count_error(e, rec);
+		/* the failed row of request_level_metrics.jsonl (its latencies are not computed: a request
+		 * that failed has none; the SLOs count it as infinitely slow, eval_compute_slos) */
+		struct eval_row frow;
+		e->tbc_cur.n = 0;
+		eval_compute_row(rec, &frow, &e->tbc_cur);
+		frow.is_stream = rec->is_stream;
+		row_fill(e, &frow, reg, s);
+		row_write_failed_jsonl(e, &frow, rec);
 		session_maybe_finalize(e, s);
 		return;
 	}
@@ -629,23 +730,7 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	r->tbc_off = e->tbc_total;
 	spill_push(&e->tbc_sp, e->tbc_cur.v, e->tbc_cur.n);
 	e->tbc_total += e->tbc_cur.n;
-	if (reg)
-		r->node_id = reg->node_id; /* the registration is authoritative */
-	if (!r->dispatched_ns && reg)
-		r->dispatched_ns = reg->dispatched_ns;
-	if (!r->intended_ns && reg)
-		r->intended_ns = reg->intended_ns;
-	if (!r->intended_ns)
-		r->intended_ns = r->dispatched_ns;
-	if (!r->processed_ns)
-		r->processed_ns = clock_mono_ns();
-	if (!r->session_total_requests)
-		r->session_total_requests = s->total_requests;
-	r->ready_s = eval_rel_s(e, r->intended_ns);
-	r->dispatched_s = eval_rel_s(e, r->dispatched_ns);
-	r->picked_s = eval_rel_s(e, r->sent_ns);
-	r->completed_s = eval_rel_s(e, r->completed_ns);
-	r->processed_s = eval_rel_s(e, r->processed_ns);
+	row_fill(e, r, reg, s);
 	r->meets_slos = eval_row_meets_slos(e, r, e->tbc_cur.v);
 	spill_push(&e->rows_sp, r, 1);
 	e->n_rows++;
@@ -689,6 +774,45 @@ void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n
 	e->n_cancelled += n_requests_dropped;
 	e->dirty = true;
 	session_maybe_finalize(e, s);
+}
+
+/* ---- run status, output files ---- */
+
+const char *eval_run_status_name(enum eval_run_status status)
+{
+	switch (status) {
+	case EVAL_RUN_COMPLETE: return "complete";
+	case EVAL_RUN_TRUNCATED: return "truncated";
+	case EVAL_RUN_INTERRUPTED: return "interrupted";
+	}
+	return "complete";
+}
+
+void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const char *reason)
+{
+	e->run_status = status;
+	snprintf(e->run_status_reason, sizeof e->run_status_reason, "%s", reason ? reason : "");
+	e->dirty = true;
+}
+
+int eval_write_output(struct evaluator *e, const char *name, const struct buf *b)
+{
+	char *p = fs_path_join(e->metrics_dir, name);
+	int r = fs_write_file(p, b->data ? b->data : "", b->len); /* atomic: a reader never sees half a file */
+	if (r != 0) {
+		/* the periodic rewrites (stream_metrics) report their first failure only; the final write of
+		 * each file reports its own */
+		if (e->finalized)
+			log_error("cannot write %s: %s", p, strerror(-r));
+		else if (!e->warned_stream_write)
+			log_warn("cannot write %s: %s (periodic updates of metrics/ are retried quietly until the end of "
+				 "the run)",
+				 p, strerror(-r));
+		if (!e->finalized)
+			e->warned_stream_write = true;
+	}
+	free(p);
+	return r == 0 ? 0 : -1;
 }
 
 /* ---- summary_stats.json ---- */
@@ -819,10 +943,38 @@ int eval_write_summary(struct evaluator *e)
 	jsonw_double(&w, el > 0 ? (double)e->output_tokens_total / el : 0.0);
 	jsonw_key(&w, "tokenizer");
 	jsonw_str(&w, e->tokenizer_name);
+	/* failure accounting (docs/FAILURES.md), after the reference's keys */
+	jsonw_key(&w, "error_class_freq");
+	jsonw_obj_begin(&w);
+	for (int k = 0; k < REC_ERR_N_KINDS; k++)
+		if (e->n_class[k]) {
+			jsonw_key(&w, rec_error_class_name((enum rec_error)k));
+			jsonw_int(&w, (int64_t)e->n_class[k]);
+		}
 	jsonw_obj_end(&w);
-	char *p = fs_path_join(e->metrics_dir, "summary_stats.json");
-	int rc = fs_write_file_or_log(p, b.data, b.len);
-	free(p);
+	jsonw_key(&w, "top_errors");
+	jsonw_arr_begin(&w);
+	struct eval_errmsg *top = eval_sorted_errors(e);
+	for (size_t i = 0; i < e->n_errmsgs && i < EVAL_TOP_ERRORS; i++) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "class");
+		jsonw_str(&w, rec_error_class_name(top[i].kind));
+		jsonw_key(&w, "code");
+		jsonw_int(&w, top[i].code);
+		jsonw_key(&w, "message");
+		jsonw_str(&w, top[i].msg);
+		jsonw_key(&w, "count");
+		jsonw_int(&w, (int64_t)top[i].count);
+		jsonw_obj_end(&w);
+	}
+	free(top);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "run_status");
+	jsonw_str(&w, eval_run_status_name(e->run_status));
+	jsonw_key(&w, "run_status_reason");
+	jsonw_str(&w, e->run_status_reason);
+	jsonw_obj_end(&w);
+	int rc = eval_write_output(e, "summary_stats.json", &b);
 	buf_free(&b);
 	return rc;
 }
@@ -875,9 +1027,7 @@ static int write_csv(struct evaluator *e, int series, bool final)
 	}
 	free(sorted);
 	char *name = xasprintf("%s.csv", info->key);
-	char *p = fs_path_join(e->metrics_dir, name);
-	int rc = fs_write_file_or_log(p, b.data, b.len);
-	free(p);
+	int rc = eval_write_output(e, name, &b);
 	free(name);
 	buf_free(&b);
 	return rc;
@@ -898,8 +1048,8 @@ void eval_tick(struct evaluator *e, int64_t now_ns)
 {
 	if (e->finalized)
 		return;
-	if (e->trace && e->trace_pending) {
-		fflush(e->trace);
+	if (e->trace_pending) {
+		eval_lf_flush(&e->trace);
 		e->trace_pending = 0;
 	}
 	eval_flush_jsonl(e);
@@ -981,12 +1131,12 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	e->finalized = true;
 	eval_views_open(e);
 	int rc = 0;
-	if (e->trace) {
-		if (fflush(e->trace) != 0)
-			rc = -1;
-		e->trace_pending = 0;
-	}
-	if (e->jsonl && fflush(e->jsonl) != 0)
+	/* a failed line file already said why (once) */
+	if (eval_lf_flush(&e->trace) != 0)
+		rc = -1;
+	e->trace_pending = 0;
+	e->jsonl_pending = 0;
+	if (eval_lf_flush(&e->jsonl) != 0)
 		rc = -1;
 	/* Each writer reads the mapped spills; dropping their pages after each one keeps the
 	 * resident set to what one writer needs (the data stays in the page cache). */
@@ -1057,19 +1207,40 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	fprintf(out, "  Goodput:    %.2f requests/s meeting every SLO (%.1f%% of completed)\n",
 		el > 0 ? (double)e->n_good / el : 0.0,
 		e->n_completed ? 100.0 * (double)e->n_good / (double)e->n_completed : 0.0);
-	if (e->n_slo_results) {
-		fprintf(out, "  SLOs:\n");
-		for (size_t i = 0; i < e->n_slo_results; i++) {
-			const struct eval_slo_result *r = &e->slo_results[i];
-			if (isinf(r->observed))
-				fprintf(out, "    %-24s observed    no data     threshold %10.2f ms  MISSED\n",
-					r->name ? r->name : r->key, r->threshold * 1e3);
-			else
-				fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n",
-					r->name ? r->name : r->key, r->observed * 1e3, r->threshold * 1e3,
-					r->met ? "MET" : "MISSED");
+	fprintf(out, "  SLOs:\n");
+	for (size_t i = 0; i < e->n_slo_results; i++) {
+		const struct eval_slo_result *r = &e->slo_results[i];
+		const char *name = r->name ? r->name : r->key;
+		if (r->is_rate)
+			fprintf(out, "    %-24s observed %10.2f %%   threshold %10.2f %%   %s\n", name, r->observed * 100.0,
+				r->threshold * 100.0, r->met ? "MET" : "MISSED");
+		else if (isinf(r->observed))
+			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MISSED\n", name,
+				e->n_rows || e->n_errored ? "inf" : "no data", r->threshold * 1e3);
+		else
+			fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n", name, r->observed * 1e3,
+				r->threshold * 1e3, r->met ? "MET" : "MISSED");
+	}
+	fprintf(out, "  All SLOs met: %s\n", e->slo_all_met == 1 ? "yes" : "no");
+	for (size_t i = 0; i < e->n_verdict_reasons; i++)
+		fprintf(out, "    because: %s\n", e->verdict_reasons[i]);
+	if (e->run_status != EVAL_RUN_COMPLETE && e->run_status_reason[0])
+		fprintf(out, "  Run status: %s (%s)\n", eval_run_status_name(e->run_status), e->run_status_reason);
+	else if (e->run_status != EVAL_RUN_COMPLETE)
+		fprintf(out, "  Run status: %s\n", eval_run_status_name(e->run_status));
+	if (e->n_errored) {
+		/* last, so that the reason of a failed run is what the user sees at the end */
+		fprintf(out, "  Top errors (%" PRIu64 " errored requests):\n", e->n_errored);
+		struct eval_errmsg *t = eval_sorted_errors(e);
+		uint64_t rest = e->n_errored;
+		for (size_t i = 0; i < e->n_errmsgs && i < EVAL_TOP_ERRORS; i++) {
+			fprintf(out, "    %8" PRIu64 " x %s %d: %s\n", t[i].count, rec_error_class_name(t[i].kind), t[i].code,
+				t[i].msg[0] ? t[i].msg : "(no message)");
+			rest -= t[i].count;
 		}
-		fprintf(out, "  All SLOs met: %s\n", e->slo_all_met ? "yes" : "no");
+		free(t);
+		if (rest)
+			fprintf(out, "    %8" PRIu64 " x other messages\n", rest);
 	}
 	fprintf(out, "===========================================================\n");
 }
@@ -1078,10 +1249,8 @@ void eval_free(struct evaluator *e)
 {
 	if (!e)
 		return;
-	if (e->jsonl)
-		fclose(e->jsonl);
-	if (e->trace)
-		fclose(e->trace);
+	eval_lf_close(&e->jsonl);
+	eval_lf_close(&e->trace);
 	for (int i = 0; i < EVAL_N_SERIES; i++) {
 		sketch_free(&e->sk[i]);
 		spill_close(&e->raw_sp[i]);
@@ -1099,6 +1268,9 @@ void eval_free(struct evaluator *e)
 	u64map_free(&e->inflight_by_id);
 	u64map_free(&e->open_by_id);
 	free(e->errcodes);
+	for (size_t i = 0; i < e->n_verdict_reasons; i++)
+		free(e->verdict_reasons[i]);
+	free(e->verdict_reasons);
 	for (size_t i = 0; i < e->n_slo_results; i++)
 		free(e->slo_results[i].name);
 	free(e->slo_results);

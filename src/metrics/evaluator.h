@@ -50,7 +50,16 @@ void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n
 #define EVAL_JSONL_FLUSH_NS 50000000LL
 void eval_tick(struct evaluator *e, int64_t now_ns);
 void eval_live_stats(const struct evaluator *e, struct eval_live *out);
-/* Writes every file. Returns 1 if all SLOs are met (or there are none), 0 if not, -1 on I/O error. */
+/* How the run ended (summary_stats.json "run_status", docs/FAILURES.md): complete (the workload or the
+ * benchmark_timeout ended it), truncated (the session generator, a dispatch or the managed server
+ * failed: the workload was not fully measured) or interrupted (a signal). */
+enum eval_run_status { EVAL_RUN_COMPLETE = 0, EVAL_RUN_TRUNCATED, EVAL_RUN_INTERRUPTED };
+const char *eval_run_status_name(enum eval_run_status status); /* "complete", "truncated", "interrupted" */
+/* Set before eval_finalize; reason (may be NULL) says what cut the run short. A truncated or interrupted
+ * run never has all_slos_met true. */
+void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const char *reason);
+/* Writes every file. Returns 1 if the verdict is met (every SLO, the error-rate objective and a complete
+ * run), 0 if not, -1 on I/O error (an output could not be written). */
 int eval_finalize(struct evaluator *e, int64_t end_ns);
 /* End-of-run table with units (after eval_finalize). */
 void eval_print_summary(const struct evaluator *e, FILE *out);

@@ -154,8 +154,10 @@ static void test_small_run_files(void **state)
 	add_req(e, 1, 0, 1, 2, par, 1, 0.5, 870, 880, c1, 2, 2, 12, 25, true, 0);
 	/* session 1: one request failing with HTTP 500 */
 	add_req(e, 2, 1, 0, 1, NULL, 0, 0, 350, 360, NULL, 0, 0, 8, 8, false, 500);
+	/* one error in three requests: the error-rate objective (max_error_rate 0.0) fails the verdict,
+	 * and the errored request is an infinite TTFC in the P99 (docs/FAILURES.md, The verdict) */
 	int slo = eval_finalize(e, START + 2000 * MS);
-	assert_int_equal(slo, 1);
+	assert_int_equal(slo, 0);
 
 	char mdir[512];
 	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
@@ -175,7 +177,13 @@ static void test_small_run_files(void **state)
 		    "\"num_total_tokens\": 27, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.08, "
 		    "\"end_to_end_latency\": 0.18, \"normalized_end_to_end_latency\": 0.09, \"output_throughput\": 11.11111, "
 		    "\"tbc\": [0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.19, "
-		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n");
+		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
+		    "{\"request_id\": 2, \"session_id\": 1, \"session_total_requests\": 1, \"scheduler_ready_at\": 0.35, "
+		    "\"scheduler_dispatched_at\": 0.35, \"client_picked_up_at\": 0.36, \"client_completed_at\": 0.37, "
+		    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 8, \"num_total_prompt_tokens\": 8, "
+		    "\"target_num_delta_prompt_tokens\": 8, \"num_output_tokens\": 0, \"num_requested_output_tokens\": 0, "
+		    "\"num_total_tokens\": 8, \"is_stream\": true, \"success\": false, \"error_class\": \"http\", "
+		    "\"error_code\": 500, \"error_msg\": \"HTTP 500\"}\n");
 
 	char *sum = slurp(mdir, "summary_stats.json");
 	assert_non_null(sum);
@@ -201,19 +209,30 @@ static void test_small_run_files(void **state)
 		fail_msg("summary_stats.json head differs");
 	}
 	assert_non_null(strstr(sum, "\"Goodput Fraction\": 1.0,\n"));
-	assert_non_null(strstr(sum, "\"tokenizer\": \"test-tok\"\n}"));
+	assert_non_null(strstr(sum, "\"tokenizer\": \"test-tok\",\n"
+				    "  \"error_class_freq\": {\n    \"http\": 1\n  },\n"
+				    "  \"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 500,\n"
+				    "      \"message\": \"HTTP 500\",\n      \"count\": 1\n    }\n  ],\n"
+				    "  \"run_status\": \"complete\",\n  \"run_status_reason\": \"\"\n}"));
 	free(sum);
 
 	expect_file(mdir, "throughput_metrics.json",
 		    "{\n  \"tpot_based_throughput\": 10.0,\n  \"tbc_based_throughput\": 10.0\n}");
 	expect_file(mdir, "slo_results.json",
-		    "{\n  \"all_slos_met\": true,\n  \"results\": [\n    {\n      \"met\": true,\n"
-		    "      \"slo_metric_key\": \"ttfc_p99\",\n      \"observed_value\": 0.0797,\n"
+		    "{\n  \"all_slos_met\": false,\n  \"verdict_reasons\": [\n"
+		    "    \"P99 TTFC inf > 0.5 s (1 errored requests count as infinitely slow)\",\n"
+		    "    \"error rate 33.3% > 0.0% (1 of 3 requests failed; top error: http 500 'HTTP 500' x 1)\"\n  ],\n"
+		    "  \"results\": [\n    {\n      \"met\": false,\n"
+		    "      \"slo_metric_key\": \"ttfc_p99\",\n      \"observed_value\": Infinity,\n"
 		    "      \"threshold\": 0.5,\n      \"percentile\": 0.99,\n      \"metric\": \"ttfc\",\n"
 		    "      \"name\": \"P99 TTFC\",\n      \"lower_is_better\": true\n    },\n    {\n"
 		    "      \"met\": true,\n      \"slo_metric_key\": \"tbc_p90\",\n      \"observed_value\": 0.1,\n"
 		    "      \"threshold\": 0.15,\n      \"percentile\": 0.9,\n      \"metric\": \"tbc\",\n"
-		    "      \"name\": \"P90 TBC\",\n      \"lower_is_better\": true\n    }\n  ]\n}");
+		    "      \"name\": \"P90 TBC\",\n      \"lower_is_better\": true\n    },\n    {\n"
+		    "      \"met\": false,\n      \"slo_metric_key\": \"error_rate\",\n"
+		    "      \"observed_value\": 0.3333333333333333,\n      \"threshold\": 0.0,\n      \"percentile\": null,\n"
+		    "      \"metric\": \"error_rate\",\n      \"name\": \"Error Rate\",\n      \"lower_is_better\": true\n"
+		    "    }\n  ]\n}");
 
 	/* CSV: pandas index column, 101 rows, exact order statistics; ints for token series */
 	char *csv = slurp(mdir, "ttfc.csv");
@@ -361,8 +380,12 @@ static void test_decode_window(void **state)
 	assert_non_null(strstr(s, "\"start\": 0.15,\n        \"end\": 0.30000000000000004,"));
 	assert_non_null(strstr(s, "\"tbc_count\": 3,\n        \"tbc_mean\": 0.10000000000000002,"));
 	assert_non_null(strstr(s, "\"window\": {\n    \"start\": 0.15,\n    \"end\": 0.30000000000000004,"));
-	/* no SLOs: slo_results.json is not written, finalize reports "met" */
-	assert_null(slurp(mdir, "slo_results.json"));
+	/* no latency SLOs: slo_results.json still holds the error-rate objective (met: no errors) */
+	free(s);
+	s = slurp(mdir, "slo_results.json");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"all_slos_met\": true,\n  \"verdict_reasons\": [],\n"));
+	assert_non_null(strstr(s, "\"slo_metric_key\": \"error_rate\",\n      \"observed_value\": 0.0,"));
 	free(s);
 	eval_free(e);
 	rm_rf(dir);
