@@ -31,6 +31,12 @@ int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t
 		      char *err, size_t err_len);
 void server_argv_free(char **argv);
 
+/* Name of the environment variable through which the engine takes its API key, or NULL when it
+ * takes the key only as --api-key on argv (SGLang, Vajra). A key on argv shows in `ps` to every
+ * user of the machine; the environment of a process only to its owner (docs/SERVERS.md). vLLM
+ * and the sim read VLLM_API_KEY. */
+const char *server_api_key_env(enum cfg_server_type t);
+
 /* Checks that need no side effects: env_path (after `~` expansion) has bin/python, additional_args
  * is a JSON object, port/host/model sane, explicit gpu_ids count == tensor_parallel_size.
  * 0 or -1 with a message. server_start calls it too. */

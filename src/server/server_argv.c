@@ -377,8 +377,7 @@ static void push_engine_head(struct argv_vec *av, const struct cfg_server *s, co
 static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
 {
 	push_engine_head(av, s, "vllm.entrypoints.openai.api_server", "--model");
-	av_push(av, "--api-key");
-	av_push(av, s->api_key ? s->api_key : "");
+	/* deliberate difference: the key goes through VLLM_API_KEY (server_api_key_env), not argv */
 	add_common_tail(av, s, "--max-model-len");
 	const cJSON *rope = NULL;
 	for (const cJSON *c = a->root->child; c; c = c->next) {
@@ -485,10 +484,7 @@ static void build_sim(struct argv_vec *av, const struct cfg_server *s, const str
 	av_push(av, s->host ? s->host : "");
 	av_push(av, "--port");
 	av_push_own(av, xasprintf("%lld", (long long)s->port));
-	if (s->api_key && *s->api_key) {
-		av_push(av, "--api-key");
-		av_push(av, s->api_key);
-	}
+	/* the key goes through VLLM_API_KEY (server_api_key_env) */
 	if (s->tensor_parallel_size > 1) {
 		av_push(av, "--tensor-parallel-size");
 		av_push_own(av, xasprintf("%lld", (long long)s->tensor_parallel_size));
@@ -515,6 +511,11 @@ static void build_sim(struct argv_vec *av, const struct cfg_server *s, const str
 			av_push_own(av, server_args_py_str(a, c));
 		}
 	}
+}
+
+const char *server_api_key_env(enum cfg_server_type t)
+{
+	return t == CFG_SERVER_VLLM || t == CFG_SERVER_SIM ? "VLLM_API_KEY" : NULL;
 }
 
 int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t n, char ***argv_out,

@@ -400,17 +400,23 @@ static void write_server_json(struct server_handle *h)
 	buf_free(&b);
 }
 
-/* Environment for the child: PATH and CUDA variables replaced. */
-static char **build_envp(const char *env_abs, const int64_t *gpus, size_t n_gpus)
+/* Environment for the child: PATH and CUDA variables replaced; the API key variable of engines
+ * that read one (server_api_key_env) set from the config, an inherited one dropped (the config
+ * decides which key the server requires, and the client sends that one). */
+static char **build_envp(const char *env_abs, const int64_t *gpus, size_t n_gpus, const char *key_env,
+			 const char *api_key)
 {
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **e = xcalloc(n + 4, sizeof *e);
+	char **e = xcalloc(n + 5, sizeof *e);
 	size_t k = 0;
 	bool have_order = false;
+	size_t key_env_len = key_env ? strlen(key_env) : 0;
 	for (size_t i = 0; i < n; i++) {
 		if (env_abs && !strncmp(environ[i], "PATH=", 5))
+			continue;
+		if (key_env && !strncmp(environ[i], key_env, key_env_len) && environ[i][key_env_len] == '=')
 			continue;
 		if (n_gpus && !strncmp(environ[i], "CUDA_VISIBLE_DEVICES=", 21))
 			continue;
@@ -433,6 +439,8 @@ static char **build_envp(const char *env_abs, const int64_t *gpus, size_t n_gpus
 	/* GPU ids are NVML / nvidia-smi indices (PCI order); make CUDA number them the same way */
 	if (!have_order)
 		e[k++] = xstrdup("CUDA_DEVICE_ORDER=PCI_BUS_ID");
+	if (key_env && api_key && *api_key)
+		e[k++] = xasprintf("%s=%s", key_env, api_key);
 	e[k] = NULL;
 	return e;
 }
@@ -771,7 +779,7 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 			close(nullfd);
 		goto fail;
 	}
-	char **envp = build_envp(h->env_abs, h->gpu_ids, h->n_gpus);
+	char **envp = build_envp(h->env_abs, h->gpu_ids, h->n_gpus, server_api_key_env(cfg->type), h->api_key);
 	h->engine_version = engine_version(cfg->type, h->env_abs);
 	pid_t parent = getpid();
 	h->start_real_ns = clock_real_ns();

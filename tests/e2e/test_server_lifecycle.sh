@@ -55,7 +55,9 @@ check "vllm: --tensor-parallel-size 2 passed" grep -q -- "--tensor-parallel-size
 check "server.json written" test -s "$run/server.json"
 check "server.json: type, gpu ids, engine version" \
   jqe "$run/server.json" '.type=="vllm" and .gpu_ids==[0,1] and .engine_version=="0.0.0+fake" and .exit_status.requested_stop==true and .ready_time!=null and .stop_time!=null'
-check "server.json: api key redacted" jqe "$run/server.json" '.argv | index("***") != null'
+check "vllm: api key passed in VLLM_API_KEY, not on argv (where ps shows it)" \
+  bash -c "grep -q 'fake python: VLLM_API_KEY=<set, ${#KEY} bytes>' '$log' && ! grep -q -- '--api-key' '$log'"
+check "server.json: no api key in argv" jqe "$run/server.json" '.argv | index("--api-key") == null'
 check "api key absent from server.json" bash -c "! grep -q '$KEY' '$run/server.json'"
 check "api key absent from stdout/stderr" bash -c "! grep -q '$KEY' '$TMP/out1' '$TMP/err1'"
 spid=$(awk '/^PID/{print $2}' "$TMP/out1")

@@ -55,7 +55,7 @@ static void test_vllm_defaults(void **st)
 	(void)st;
 	struct cfg_server s = base_cfg(CFG_SERVER_VLLM, NULL);
 	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001", "--api-key", "secret-key", "--dtype", "auto",
+			      "--host", "0.0.0.0", "--port", "9001", "--dtype", "auto",
 			      NULL};
 	expect_argv(&s, want);
 }
@@ -73,7 +73,7 @@ static void test_vllm_advanced(void **st)
 	s.dtype = "bfloat16";
 	s.max_model_len = 8192;
 	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001", "--api-key", "secret-key",
+			      "--host", "0.0.0.0", "--port", "9001",
 			      "--tensor-parallel-size", "2", "--dtype", "bfloat16", "--max-model-len", "8192",
 			      "--max-num-batched-tokens", "4096", "--trust-remote-code", "--some_list", "alpha", "beta",
 			      "--gpu-memory-utilization", "0.9", "--swap", "1.25", "--big", "1000.0", "--neg", "-3",
@@ -89,7 +89,7 @@ static void test_vllm_empty_dtype_and_compact_json(void **st)
 	struct cfg_server s = base_cfg(CFG_SERVER_VLLM, "{\"enable_prefix_caching\":true,\"rope_scaling\":{\"factor\":4}}");
 	s.dtype = "";
 	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001", "--api-key", "secret-key",
+			      "--host", "0.0.0.0", "--port", "9001",
 			      "--enable_prefix_caching", "--rope-scaling", "{\"factor\": 4}", NULL};
 	expect_argv(&s, want);
 	s.additional_args = "{ \"enable_prefix_caching\" : true ,\n \"rope_scaling\" : { \"factor\" : 4 } }";
@@ -150,10 +150,33 @@ static void test_sim(void **st)
 	s.max_model_len = 4096;
 	s.tensor_parallel_size = 2;
 	const char *want[] = {"/opt/vk/veeksha", "sim-server", "--model", "meta/test-model", "--host", "0.0.0.0",
-			      "--port", "9001", "--api-key", "secret-key", "--tensor-parallel-size", "2",
+			      "--port", "9001", "--tensor-parallel-size", "2",
 			      "--max-model-len", "4096", "--preset", "llama3-8b-h100", "--seed", "7", "--fast", NULL};
 	expect_argv(&s, want);
 	unsetenv("VEEKSHA_SELF_EXE");
+}
+
+/* vLLM and the sim get the key through VLLM_API_KEY, never on argv (where `ps` shows it); SGLang
+ * and Vajra take it only as --api-key. */
+static void test_api_key_channel(void **st)
+{
+	(void)st;
+	assert_string_equal(server_api_key_env(CFG_SERVER_VLLM), "VLLM_API_KEY");
+	assert_string_equal(server_api_key_env(CFG_SERVER_SIM), "VLLM_API_KEY");
+	assert_null(server_api_key_env(CFG_SERVER_SGLANG));
+	assert_null(server_api_key_env(CFG_SERVER_VAJRA));
+	static const enum cfg_server_type types[] = {CFG_SERVER_VLLM, CFG_SERVER_SIM};
+	for (size_t t = 0; t < 2; t++) {
+		struct cfg_server s = base_cfg(types[t], NULL);
+		char **argv = NULL;
+		char err[256];
+		assert_int_equal(server_build_argv(&s, NULL, 0, &argv, err, sizeof err), 0);
+		for (size_t i = 0; argv[i]; i++) {
+			assert_string_not_equal(argv[i], "--api-key");
+			assert_null(strstr(argv[i], "secret-key"));
+		}
+		server_argv_free(argv);
+	}
 }
 
 static char *make_env(const char *root)
@@ -302,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_vllm_empty_dtype_and_compact_json),
 		cmocka_unit_test(test_sglang),          cmocka_unit_test(test_sglang_no_key),
 		cmocka_unit_test(test_vajra),           cmocka_unit_test(test_sim),
+		cmocka_unit_test(test_api_key_channel),
 		cmocka_unit_test(test_env_path),        cmocka_unit_test(test_invalid_args),
 		cmocka_unit_test(test_validate_gpu_ids), cmocka_unit_test(test_diagnose),
 		cmocka_unit_test(test_expand_user),
