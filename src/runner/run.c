@@ -36,6 +36,7 @@
 #define RUN_PUMP_BATCH 64                    /* dispatches per pump before yielding to the loop */
 #define RUN_PUMP_BUDGET_NS 1000000LL         /* ... or this much time */
 #define RUN_SIGNAL_DEFAULT_GRACE_S 5.0       /* wait for in-flight after a signal when grace = -1 */
+#define RUN_NOFILE_BASE 48                   /* descriptors a run holds besides its connections (~32) */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -545,13 +546,30 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 	char *count_name = run_server_count(&cfg, st.client, tok);
 	{
-		size_t want = 1024;
-		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT)
+		size_t want = 1024, need = 0;
+		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT) {
 			want += (size_t)cfg.traffic_scheduler.target_concurrent_sessions * 2;
-		else
+			/* one connection per session, plus what the run itself holds open */
+			need = (size_t)cfg.traffic_scheduler.target_concurrent_sessions + RUN_NOFILE_BASE;
+		} else {
 			want += 16384;
+		}
 		char msg[512] = "";
-		if (client_raise_nofile(want, msg, sizeof msg) != 0 && msg[0])
+		int nofile_rc = client_raise_nofile(want, msg, sizeof msg);
+		size_t avail = client_nofile_limit();
+		if (avail < need) {
+			/* the configured load cannot run: say so before any request (docs/FAILURES.md) */
+			log_error("traffic_scheduler.target_concurrent_sessions is %lld: that needs about %zu open files, "
+				  "but this process may open only %zu (even after raising its soft limit to the hard "
+				  "limit). Raise it with `ulimit -n %zu` (above the hard limit: /etc/security/limits.conf "
+				  "or LimitNOFILE) or lower target_concurrent_sessions",
+				  (long long)cfg.traffic_scheduler.target_concurrent_sessions, need, avail, want);
+			out->exit_code = 2;
+			client_free(st.client);
+			free(count_name);
+			goto out_loop;
+		}
+		if (nofile_rc != 0 && msg[0])
 			log_warn("%s", msg);
 	}
 
