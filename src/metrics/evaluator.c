@@ -1224,9 +1224,7 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	fprintf(out, "  All SLOs met: %s\n", e->slo_all_met == 1 ? "yes" : "no");
 	for (size_t i = 0; i < e->n_verdict_reasons; i++)
 		fprintf(out, "    because: %s\n", e->verdict_reasons[i]);
-	if (e->run_status != EVAL_RUN_COMPLETE && e->run_status_reason[0])
-		fprintf(out, "  Run status: %s (%s)\n", eval_run_status_name(e->run_status), e->run_status_reason);
-	else if (e->run_status != EVAL_RUN_COMPLETE)
+	if (e->run_status != EVAL_RUN_COMPLETE) /* (its reason is among the reasons above) */
 		fprintf(out, "  Run status: %s\n", eval_run_status_name(e->run_status));
 	if (e->n_errored) {
 		/* last, so that the reason of a failed run is what the user sees at the end */

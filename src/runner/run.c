@@ -58,6 +58,8 @@ struct run_state {
 	struct wl_session *first;
 	bool stopping;       /* no further dispatch */
 	bool server_died;
+	/* what cut the run short (run_status truncated, docs/FAILURES.md); empty: nothing did */
+	char truncated_why[256];
 	int signo;
 	int64_t stop_reason_timeout;
 
@@ -111,8 +113,12 @@ static struct wl_session *run_source(void *ctx)
 	}
 	if (r != 0) {
 		if (r < 0) {
+			const char *why = wl_session_gen_error(st->gen); /* (the generator has logged it) */
 			log_error("session generator failed; no further sessions");
 			st->gen_failed = true;
+			if (!st->truncated_why[0])
+				snprintf(st->truncated_why, sizeof st->truncated_why, "session generator failed%s%s",
+					 why && *why ? ": " : "", why ? why : "");
 		}
 		return NULL;
 	}
@@ -156,6 +162,8 @@ static void run_request_pump(struct run_state *st)
 	st->pump_timer = ev_timer_at(st->loop, 0, run_on_pump_timer, st);
 }
 
+static void run_begin_stop(struct run_state *st, double grace_s, const char *why);
+
 static void run_dispatch(struct run_state *st, const struct wl_request *req, int64_t intended_ns)
 {
 	struct rec_record *rec = run_rec_get(st);
@@ -166,7 +174,20 @@ static void run_dispatch(struct run_state *st, const struct wl_request *req, int
 	eval_register_request(st->eval, req, rec->session_total_requests, intended_ns, now);
 	st->dispatched++;
 	if (client_submit(st->client, req, rec) != 0) {
-		/* client_submit reports failures through the done callback; nothing else to do */
+		/* The client could not take the request at all (no done callback will come): account it as a
+		 * failed request and stop, since every further dispatch would fail the same way. */
+		rec_set_error(rec, REC_ERR_CLIENT, REC_CODE_CLIENT, "the client could not accept the request");
+		rec->request_id = req->id;
+		rec->session_id = req->session_id;
+		rec->node_id = req->node_id;
+		rec->processed_ns = clock_mono_ns();
+		eval_record_completed(st->eval, rec, true);
+		run_rec_put(st, rec);
+		log_error("dispatch of request %llu failed; stopping the run", (unsigned long long)req->id);
+		if (!st->truncated_why[0])
+			snprintf(st->truncated_why, sizeof st->truncated_why, "dispatch of request %llu failed",
+				 (unsigned long long)req->id);
+		run_begin_stop(st, (double)st->cfg->runtime.post_timeout_grace_seconds, "dispatch failed");
 	}
 }
 
@@ -191,6 +212,8 @@ static void run_pump(struct run_state *st)
 			if (!req)
 				break;
 			run_dispatch(st, req, intended);
+			if (st->stopping)
+				break; /* the dispatch failed and stopped the run */
 		}
 		int64_t next = traffic_next_event_ns(st->traffic);
 		if (yielded) {
@@ -344,6 +367,8 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 		st->server_died = true;
 		progress_clear(&st->progress);
 		log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+		if (!st->truncated_why[0])
+			snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
 		run_begin_stop(st, 5.0, "server died");
 	}
 	ev_timer_at(loop, now + RUN_TICK_NS, run_on_tick, st);
@@ -628,6 +653,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		/* The run may have drained (every request errored) before a tick noticed the death. */
 		st.server_died = true;
 		log_error("the managed server exited during the benchmark (see its log in the run directory)");
+		if (!st.truncated_why[0])
+			snprintf(st.truncated_why, sizeof st.truncated_why, "the managed server exited during the benchmark");
 	}
 
 	run_usage_run_end(&usage);
@@ -649,6 +676,15 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	int64_t end_ns = usage.run_end_ns;
 	progress_clear(&st.progress);
 	run_release_client(&st, count_name);
+	/* run_status (docs/FAILURES.md): a run cut short is truncated whatever else happened; a signal
+	 * that stopped a run that was not cut short makes it interrupted */
+	if (st.truncated_why[0])
+		eval_set_run_status(st.eval, EVAL_RUN_TRUNCATED, st.truncated_why);
+	else if (st.signo) {
+		char why[64];
+		snprintf(why, sizeof why, "signal %d", st.signo);
+		eval_set_run_status(st.eval, EVAL_RUN_INTERRUPTED, why);
+	}
 	int slo = eval_finalize(st.eval, end_ns);
 	run_usage_done(&usage);
 	{
@@ -662,8 +698,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	out->interrupted = st.signo != 0;
 	if (slo < 0)
 		out->exit_code = 1;
-	else if (st.server_died)
-		out->exit_code = 1;
+	else if (st.server_died || st.truncated_why[0])
+		out->exit_code = 1; /* truncated: the workload was not fully measured */
 	else if (st.signo)
 		out->exit_code = 128 + st.signo;
 	else if (opts->fail_on_slo && slo == 0)
