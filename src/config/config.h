@@ -26,6 +26,14 @@ struct config_benchmark_set {
 void config_benchmark_defaults(struct cfg_benchmark *c);
 void config_server_defaults(struct cfg_server *s, enum cfg_server_type type);
 
+/* Checks of connection settings, shared by the config validators and the runner (which applies
+ * them to OPENAI_API_BASE / OPENAI_API_KEY from the environment). NULL when fine, else why (static
+ * text). An API base must be an http:// or https:// URL with a host (and a port in [1, 65535] if
+ * one is given), without spaces or control characters; an API key must not contain control
+ * characters (a CR or LF would inject HTTP headers). docs/CONFIG.md, "Limits". */
+const char *config_check_api_base(const char *url);
+const char *config_check_api_key(const char *key);
+
 /* Parse `veeksha benchmark` arguments (argv[0] is the subcommand name). */
 int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out);
 /* Load a YAML file with no CLI overrides (tests, examples). */

@@ -583,12 +583,77 @@ static const struct cfg_class cls_traffic = {
 	.help = "How sessions are launched: rate, concurrent or sequential_launch.",
 };
 
+/* ================= connection settings ================= */
+const char *config_check_api_base(const char *url)
+{
+	static const char *const schemes[] = {"http://", "https://"};
+	size_t sl = 0;
+	for (size_t i = 0; i < 2 && !sl; i++)
+		if (!strncasecmp(url, schemes[i], strlen(schemes[i])))
+			sl = strlen(schemes[i]);
+	if (!sl)
+		return "must be an http:// or https:// URL with a host (e.g. http://localhost:8000/v1)";
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return "must not contain spaces or control characters";
+	const char *auth = url + sl;
+	size_t alen = strcspn(auth, "/?#");
+	const char *host = auth;
+	for (size_t i = 0; i < alen; i++)
+		if (auth[i] == '@')
+			host = auth + i + 1; /* user:password@ */
+	const char *end = auth + alen, *port = NULL;
+	if (host < end && *host == '[') {
+		const char *close = NULL;
+		for (const char *q = host; q < end && !close; q++)
+			if (*q == ']')
+				close = q;
+		if (!close || close == host + 1)
+			return "has an invalid IPv6 host (expected [address])";
+		if (close + 1 < end) {
+			if (close[1] != ':')
+				return "has text after the IPv6 host";
+			port = close + 2;
+		}
+	} else {
+		const char *colon = NULL;
+		for (const char *q = host; q < end && !colon; q++)
+			if (*q == ':')
+				colon = q;
+		if ((colon ? colon : end) == host)
+			return "has no host (expected http://HOST[:PORT]/...)";
+		if (colon)
+			port = colon + 1;
+	}
+	if (port) {
+		long v = 0;
+		if (port == end)
+			return "has an empty port";
+		for (const char *q = port; q < end; q++) {
+			if (*q < '0' || *q > '9' || v > 65535)
+				return "has an invalid port (expected 1 to 65535)";
+			v = v * 10 + (*q - '0');
+		}
+		if (v < 1 || v > 65535)
+			return "has an invalid port (expected 1 to 65535)";
+	}
+	return NULL;
+}
+
+const char *config_check_api_key(const char *key)
+{
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "must not contain control characters (a CR or LF would inject HTTP headers)";
+	return NULL;
+}
+
 /* ================= clients ================= */
 #define CL struct cfg_client
 static const struct cfg_field cl_base[] = {
 	{"api_base", FK_STR, OFF(CL, api_base), 0, 0, NULL, NULL, FF_NULLABLE,
 	 "Server base URL (default: $OPENAI_API_BASE)."},
-	{"api_key", FK_STR, OFF(CL, api_key), 0, 0, NULL, NULL, FF_NULLABLE | FF_SECRET,
+	{"api_key", FK_STR, OFF(CL, api_key), 0, 0, NULL, NULL, FF_NULLABLE | FF_SECRET | FF_ENV_OPENAI_KEY,
 	 "API key (default: $OPENAI_API_KEY); redacted in files."},
 	{"model", FK_STR, OFF(CL, model), 0, 0, NULL, NULL, 0, "Model name sent with each request."},
 	{"address_append_value", FK_STR, OFF(CL, address_append_value), 0, 0, NULL, NULL, 0,
@@ -651,6 +716,11 @@ static const char *cl_validate(const void *p, int type, const char **key)
 		VFAIL("request_timeout", "must be > 0 (got %lld)", (long long)c->request_timeout);
 	if (c->max_response_bytes <= 0)
 		VFAIL("max_response_bytes", "must be > 0 (got %lld)", (long long)c->max_response_bytes);
+	const char *why;
+	if (c->api_base && *c->api_base && (why = config_check_api_base(c->api_base)))
+		VFAIL("api_base", "%s (got '%.200s')", why, c->api_base);
+	if (c->api_key && (why = config_check_api_key(c->api_key)))
+		VFAIL("api_key", "%s", why);
 	return NULL;
 }
 static const struct cfg_class cls_client = {
@@ -1021,6 +1091,9 @@ static const char *sv_validate(const void *p, int type, const char **key)
 			VFAIL("gpu_ids", "GPU ids must be >= 0");
 	if (s->has_gpu_ids && s->n_gpu_ids == 0)
 		VFAIL("gpu_ids", "must not be empty (use null to auto-assign)");
+	const char *why;
+	if (s->api_key && (why = config_check_api_key(s->api_key)))
+		VFAIL("api_key", "%s", why);
 	return NULL;
 }
 const struct cfg_class cfg_cls_server = {
@@ -1325,6 +1398,11 @@ static const char *mb_validate(const void *p, int type, const char **key)
 {
 	(void)type;
 	const MB *m = p;
+	const char *why;
+	if (m->api_base && (why = config_check_api_base(m->api_base)))
+		VFAIL("api_base", "%s (got '%.200s')", why, m->api_base);
+	if (m->api_key && (why = config_check_api_key(m->api_key)))
+		VFAIL("api_key", "%s", why);
 	if (m->samples_per_length <= 0)
 		VFAIL("samples_per_length", "must be > 0");
 	if (m->request_timeout <= 0)

@@ -86,6 +86,10 @@ struct onode *cfg_field_to_onode(struct cfg_arena *a, const struct cfg_field *f,
 		const char *s = *(char *const *)(base + f->off);
 		if (s && redact && (f->flags & FF_SECRET))
 			s = "***";
+		/* a key taken from the environment is recorded as such (still loadable: a string) */
+		const char *env_key = getenv("OPENAI_API_KEY");
+		if (!s && redact && (f->flags & FF_ENV_OPENAI_KEY) && env_key && *env_key)
+			s = "*** (from OPENAI_API_KEY)";
 		return on_str(a, s);
 	}
 	case FK_INT: {

@@ -124,6 +124,7 @@ enum cfg_fkind {
 #define FF_NULL0 0x8u  /* int: null <-> 0 */
 #define FF_ALIAS 0x10u /* deprecated alias: accepted on input only */
 #define FF_OURS 0x20u  /* not in the reference (documented) */
+#define FF_ENV_OPENAI_KEY 0x40u /* secret whose null means $OPENAI_API_KEY (said so when redacted) */
 
 struct cfg_class;
 struct cfg_field {

@@ -473,6 +473,18 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
 			 "or add a server: section to launch one");
 		return -1;
 	}
+	/* the environment's values get the checks the config's get (config_check_*) */
+	const char *env_base = cfg->client.api_base && *cfg->client.api_base ? NULL : getenv("OPENAI_API_BASE");
+	const char *env_key = cfg->client.api_key && *cfg->client.api_key ? NULL : getenv("OPENAI_API_KEY");
+	const char *why;
+	if (env_base && (why = config_check_api_base(env_base))) {
+		snprintf(err, err_len, "OPENAI_API_BASE (environment): %s (got '%.200s')", why, env_base);
+		return -1;
+	}
+	if (env_key && (why = config_check_api_key(env_key))) {
+		snprintf(err, err_len, "OPENAI_API_KEY (environment): %s", why);
+		return -1;
+	}
 	return 0;
 }
 

@@ -157,12 +157,71 @@ static void test_alias_bombs(void **state)
 	          "  output_spec:\n    text:\n      output_length_generator: *len\n");
 }
 
+static void test_api_base_and_key(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"not a url", "file:///etc/passwd", "gopher://h/", "http://", "https:///v1",
+					  "http://:8000/v1", "http://h:0/", "http://h:99999/", "http://h:80x/",
+					  "http://h /v1", "localhost:8000", "http://[::1/v1", "http://h:/v1"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char y[512];
+		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", bad[i]);
+		expect_error(y, "t.yml:3:14: error: client.api_base: ", NULL);
+	}
+	static const char *const good[] = {"http://localhost:8000/v1", "https://api.example.com/v1", "HTTP://h",
+					   "http://user:pw@h:1/x?y#z", "http://[::1]:8000/v1", "http://127.0.0.1:65535"};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char y[512];
+		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", good[i]);
+		expect_ok(y);
+		assert_null(config_check_api_base(good[i]));
+	}
+	/* CR/LF (header injection) and other control characters in keys: the message never echoes the key */
+	expect_error("client:\n  type: openai_chat_completions\n  api_key: \"sk-1\\r\\nX-Injected: 1\"\n",
+		     "t.yml:3:13: error: client.api_key: ", "control characters", NULL);
+	assert_null(strstr(config_last_error(), "X-Injected"));
+	expect_error("server:\n  type: vllm\n  api_key: \"a\\tb\"\n", "t.yml:3:13: error: server.api_key: ", NULL);
+	assert_non_null(config_check_api_key("a\nb"));
+	assert_non_null(config_check_api_key("a\x7f"));
+	assert_null(config_check_api_key("sk-abc_DEF.123 ok"));
+}
+
+/* A key taken from OPENAI_API_KEY is recorded as such in config.yml (redacted), and that file loads. */
+static void test_env_key_recorded(void **state)
+{
+	(void)state;
+	struct config_benchmark_set set;
+	assert_int_equal(load_str("seed: 1\n", &set), CONFIG_OK);
+	setenv("OPENAI_API_KEY", "sk-from-env-123", 1);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	config_benchmark_write_yaml(&set.items[0], f, 1);
+	fclose(f);
+	assert_non_null(strstr(buf, "  api_key: '*** (from OPENAI_API_KEY)'\n"));
+	assert_null(strstr(buf, "sk-from-env-123"));
+	struct config_benchmark_set again;
+	assert_int_equal(config_load_benchmark_string(buf, len, "config.yml", &again), CONFIG_OK);
+	config_benchmark_set_free(&again);
+	free(buf);
+	unsetenv("OPENAI_API_KEY");
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	config_benchmark_write_yaml(&set.items[0], f, 1);
+	fclose(f);
+	assert_non_null(strstr(buf, "  api_key: null\n"));
+	free(buf);
+	config_benchmark_set_free(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_non_finite_floats),
 	    cmocka_unit_test(test_non_finite_flags),
 	    cmocka_unit_test(test_alias_bombs),
+	    cmocka_unit_test(test_api_base_and_key),
+	    cmocka_unit_test(test_env_key_recorded),
 	};
 	config_set_diagnostics(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
