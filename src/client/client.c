@@ -711,16 +711,18 @@ static void client_finish_json(struct creq *r)
 	oai_event_clear(&ev);
 }
 
-/* A 2xx response that asked for output and carried none is no answer (docs/FAILURES.md): it must not
- * enter the latency distributions as a zero. Reasoning text counts as content. */
+/* A 2xx response that asked for output (the request's target, else a max-tokens sampling param) and
+ * carried none is no answer (docs/FAILURES.md): it must not enter the latency distributions as a
+ * zero. Reasoning text counts as content. */
 static void client_check_empty(struct creq *r)
 {
 	const struct rec_record *rec = r->rec;
-	if (r->err_kind != REC_OK || rec->n_chunks > 0 || rec->requested_output_tokens <= 0)
+	int64_t asked =
+	    rec->requested_output_tokens > 0 ? rec->requested_output_tokens : r->c->spec.sampling_max_tokens;
+	if (r->err_kind != REC_OK || rec->n_chunks > 0 || asked <= 0)
 		return;
 	char m[160];
-	snprintf(m, sizeof m, "Empty response: asked for %lld output tokens, received no content",
-	         (long long)rec->requested_output_tokens);
+	snprintf(m, sizeof m, "Empty response: asked for %lld output tokens, received no content", (long long)asked);
 	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY, m);
 }
 

@@ -21,6 +21,13 @@ int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, s
 		s->sampling = NULL;
 		return -1;
 	}
+	const char *keys[] = {cfg->max_tokens_param, cfg->completions_max_tokens_param, "max_tokens",
+	                      "max_completion_tokens", "max_gen_toks"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys && !s->sampling_max_tokens; i++) {
+		const cJSON *v = keys[i] ? cJSON_GetObjectItemCaseSensitive(s->sampling, keys[i]) : NULL;
+		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15)
+			s->sampling_max_tokens = (int64_t)v->valuedouble;
+	}
 	return 0;
 }
 

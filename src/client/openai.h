@@ -28,6 +28,9 @@ struct cJSON;
 struct oai_spec {
 	const struct cfg_client *cfg;
 	struct cJSON *sampling;   /* additional_sampling_params parsed (object), owned */
+	/* an output length the sampling params ask for on every request (max_tokens,
+	 * max_completion_tokens, max_gen_toks or the configured max-tokens params), 0 = none */
+	int64_t sampling_max_tokens;
 };
 
 int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, size_t err_len);

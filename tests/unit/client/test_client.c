@@ -390,6 +390,23 @@ static void test_empty_stream_without_target_is_success(void **state)
 	assert_int_equal(H.recs[0].num_output_tokens, 0);
 }
 
+/* Without a target, a max-tokens sampling param is what the request asked for. */
+static void test_empty_stream_sampling_max_tokens_fails(void **state)
+{
+	(void)state;
+	setup_cfg("empty");
+	H.cfg.additional_sampling_params = "{\"max_tokens\": 16}";
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	H.reqs[0].target_output_tokens = 0;
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_false(H.recs[0].success);
+	assert_int_equal(H.recs[0].error_kind, REC_ERR_EMPTY);
+	assert_string_equal(H.recs[0].error_msg, "Empty response: asked for 16 output tokens, received no content");
+}
+
 /* Non-streamed 200 answers with an empty content string, or no body at all. */
 static void test_empty_json_fails(void **state)
 {
@@ -868,6 +885,7 @@ int main(void)
 	    T(test_empty_stream_fails),
 	    T(test_empty_stream_without_target_is_success),
 	    T(test_empty_json_fails),
+	    T(test_empty_stream_sampling_max_tokens_fails),
 	    T(test_err_bad_chunk),
 	    T(test_err_no_status_line),
 	    T(test_err_too_many_open_files),
