@@ -356,7 +356,9 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	r->last_byte_ns = t;
 	r->resp_bytes += n; /* body bytes after chunked decoding; one add and compare per read */
 	if (r->resp_bytes > r->c->max_resp_bytes) {
-		client_fail_too_large(r);
+		/* an error status stays the error (client_complete), its endless body is not read on */
+		if (!r->headers_seen || client_status_ok(r->status))
+			client_fail_too_large(r);
 		return 0;
 	}
 	if (!r->headers_seen)

@@ -243,6 +243,17 @@ static int respond(int fd, const char *scenario, const char *body)
 			     "Content-Length: 100\r\n\r\noverloaded");
 		return 0;
 	}
+	if (!strcmp(scenario, "http500big")) {
+		/* an error status with a 2 MiB body */
+		send_str(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+		             "Content-Length: 2097152\r\n\r\n");
+		static char junk[65536];
+		memset(junk, 'e', sizeof junk);
+		for (int i = 0; i < 32; i++)
+			if (send_all(fd, junk, sizeof junk))
+				break;
+		return 0;
+	}
 	if (!strcmp(scenario, "http404")) {
 		send_json(fd, 404, "Not Found", "text/plain", "no such route\n");
 		return 1;

@@ -13,6 +13,7 @@
  *   json_blank 200 JSON with an empty body
  *   badchunk   one event, then a chunk size that is not hexadecimal
  *   nostatus   bytes without an HTTP status line
+ *   http500big 500 with a 2 MiB text body
  *   endless    content events until the client closes (bounded: 256 MiB or 20 s)
  *   http500    500 with {"error":{"message":"internal boom","code":500}}
  *   http404    404 text/plain "no such route"

@@ -849,6 +849,22 @@ static void test_err_json_too_large(void **state)
 	assert_non_null(strstr(H.recs[0].error_msg, "more than 100 bytes"));
 }
 
+/* An error status whose body is over the cap stays an HTTP error (the body is not read on). */
+static void test_err_http_big_body_keeps_status(void **state)
+{
+	(void)state;
+	setup_cfg("http500big");
+	H.cfg.max_response_bytes = 1 << 20;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_false(H.recs[0].success);
+	assert_int_equal(H.recs[0].error_kind, REC_ERR_HTTP);
+	assert_int_equal(H.recs[0].error_code, 500);
+	assert_true(strncmp(H.recs[0].error_msg, "eeee", 4) == 0);
+}
+
 /* A record that held a huge response does not keep that memory when reused. */
 static void test_record_buffers_trimmed_on_reuse(void **state)
 {
@@ -891,6 +907,7 @@ int main(void)
 	    T(test_err_too_many_open_files),
 	    T(test_err_response_too_large),
 	    T(test_err_json_too_large),
+	    T(test_err_http_big_body_keeps_status),
 	    T(test_record_buffers_trimmed_on_reuse),
 	    T(test_err_http500),
 	    T(test_err_http404),
