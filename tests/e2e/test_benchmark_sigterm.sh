@@ -50,4 +50,8 @@ print("server-completed before signal:", len(done), "recorded:", len(rows), "mis
 sys.exit(0 if done and not missing else 1)
 PY
 check "health check results written" test -f "$run/health_check_results.txt"
+check "run_status interrupted (signal 15)" \
+  jq -e '.run_status == "interrupted" and .run_status_reason == "signal 15"' "$run/metrics/summary_stats.json"
+check "an interrupted run does not meet its SLOs" \
+  jq -e '.all_slos_met == false and any(.verdict_reasons[]; . == "run interrupted: signal 15")' "$run/metrics/slo_results.json"
 e2e_finish
