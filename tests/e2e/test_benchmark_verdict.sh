@@ -6,7 +6,8 @@
 # 2. no errors and SLOs met: --fail-on-slo exits 0 and the summary says all SLOs are met;
 # 3. a trace with a bad row in the middle: the run is truncated, exits 1, keeps the rows measured
 #    before the bad row and does not meet its SLOs;
-# 4. max_error_rate outside [0, 1] is a config error (exit 2).
+# 4. the managed server dies during the run: truncated, exit 1;
+# 5. max_error_rate outside [0, 1] is a config error (exit 2).
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 
@@ -106,7 +107,43 @@ rc=0; "$VEEKSHA" benchmark --config trunc.yml --client.api_base "http://127.0.0.
   --output_dir "$TMP/trunc2" --quiet --fail-on-slo > /dev/null 2>&1 || rc=$?
 check "truncated: exits 1 with --fail-on-slo too (a runtime failure, not a missed SLO)" test "$rc" -eq 1
 
-# 4. max_error_rate out of range: config error
+# 4. the managed server dies during the run: truncated, exit 1, rows measured before are kept
+kill "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
+mport=$(e2e_free_port)
+cat > died.yml <<YML
+server: {type: sim, model: sim-model, host: 127.0.0.1, port: $mport, health_check_interval: 0.1, additional_args: {mode: fixed, ttft-ms: 2, itl-ms: 1}}
+traffic_scheduler: {type: rate, interval_generator: {type: fixed, interval: 0.01}}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
+runtime: {max_sessions: -1, benchmark_timeout: 60}
+YML
+e2e_bg "$VEEKSHA" benchmark --config died.yml --output_dir "$TMP/died" --quiet > died.out 2> died.err
+bpid=$E2E_LAST_PID
+spid=""
+for _ in $(seq 1 300); do # bounded: until the server runs and some rows are written
+  sj=$(ls "$TMP"/died/*/server.json 2>/dev/null | head -1 || true)
+  rl=$(ls "$TMP"/died/*/metrics/request_level_metrics.jsonl 2>/dev/null | head -1 || true)
+  if [ -n "$sj" ] && [ -n "$rl" ] && [ "$(wc -l < "$rl")" -ge 5 ]; then
+    spid=$(jq -r '.pid // empty' "$sj"); [ -n "$spid" ] && break
+  fi
+  sleep 0.05
+done
+check "server died: the managed server was running" test -n "$spid"
+[ -n "$spid" ] && kill -KILL "$spid"
+e2e_wait_gone "$bpid" 30 || kill -TERM "$bpid"
+rc=0; wait "$bpid" || rc=$?
+check "server died: exits 1 (got $rc)" test "$rc" -eq 1
+m="$(ls -d "$TMP"/died/*/)metrics"
+check "server died: run_status truncated with the reason" \
+  jq -e '.run_status == "truncated" and (.run_status_reason | test("managed server exited"))' "$m/summary_stats.json"
+check "server died: rows measured before are kept" test "$(jq -s '[.[] | select(has("ttfc"))] | length' "$m/request_level_metrics.jsonl")" -ge 5
+check "server died: all_slos_met false with the reason" \
+  jq -e '.all_slos_met == false and any(.verdict_reasons[]; startswith("run truncated: the managed server exited"))' "$m/slo_results.json"
+
+# 5. max_error_rate out of range: config error
 write_cfg range.yml "$port" ", max_error_rate: 1.5"
 rc=0; "$VEEKSHA" benchmark --config range.yml --output_dir "$TMP/range" > /dev/null 2> range.err || rc=$?
 check "max_error_rate 1.5: exits 2" test "$rc" -eq 2
