@@ -122,8 +122,9 @@ def rss_tree(pid):
 
 
 def rows(run_dir):
+    """Successful rows (a failed row has "success": false and no latencies, docs/OUTPUTS.md)."""
     with open(os.path.join(run_dir, "metrics", "request_level_metrics.jsonl")) as f:
-        return [json.loads(l) for l in f]
+        return [r for r in map(json.loads, f) if r.get("success", True)]
 
 
 def summary(run_dir):
