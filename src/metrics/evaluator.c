@@ -970,7 +970,9 @@ int eval_write_summary(struct evaluator *e)
 	free(top);
 	jsonw_arr_end(&w);
 	jsonw_key(&w, "run_status");
-	jsonw_str(&w, eval_run_status_name(e->run_status));
+	/* a periodic rewrite (stream_metrics) is of a run still going: "running", so that the file a
+	 * killed run leaves behind does not claim a complete run */
+	jsonw_str(&w, e->finalized ? eval_run_status_name(e->run_status) : "running");
 	jsonw_key(&w, "run_status_reason");
 	jsonw_str(&w, e->run_status_reason);
 	jsonw_obj_end(&w);

@@ -485,6 +485,7 @@ static void test_stream_metrics_and_summary_table(void **state)
 	s = slurp(mdir, "summary_stats.json");
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\"Number of Completed Requests\": 1,"));
+	assert_non_null(strstr(s, "\"run_status\": \"running\",")); /* not final yet */
 	free(s);
 	s = slurp(mdir, "ttfc.csv");
 	assert_non_null(s);
