@@ -13,6 +13,7 @@
 #define G00 G0, G0
 
 static char cfg_vmsg[512];
+static char cfg_vkey[160]; /* a dotted key path set by a validator */
 
 #define VFAIL(k, ...)                                                   \
 	do {                                                            \
@@ -756,6 +757,9 @@ static const struct cfg_field rt_fields[] = {
 	{"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
 	 "Veeksha extension: for this many microseconds before each scheduled dispatch the client polls "
 	 "instead of sleeping, so a late wake-up (an idle VM vCPU) cannot delay the dispatch (0: sleep)."},
+	{"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
+	 "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
+	 "row may ask for (server.max_model_len is the limit instead when it is smaller)."},
 };
 static void rt_defaults(void *p, int type)
 {
@@ -769,6 +773,7 @@ static void rt_defaults(void *p, int type)
 	r->num_client_threads = 3;
 	r->pregenerate_sessions = false;
 	r->dispatch_spin_us = 2000;
+	r->max_request_tokens = CFG_DEFAULT_MAX_REQUEST_TOKENS;
 }
 static const char *rt_validate(const void *p, int type, const char **key)
 {
@@ -786,6 +791,9 @@ static const char *rt_validate(const void *p, int type, const char **key)
 		VFAIL("num_client_threads", "must be > 0");
 	if (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000)
 		VFAIL("dispatch_spin_us", "must be between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
+	if (r->max_request_tokens < 1 || r->max_request_tokens > CFG_MAX_REQUEST_TOKENS_CEILING)
+		VFAIL("max_request_tokens", "must be between 1 and %lld (got %lld)",
+		      (long long)CFG_MAX_REQUEST_TOKENS_CEILING, (long long)r->max_request_tokens);
 	return NULL;
 }
 static const struct cfg_class cls_runtime = {
@@ -1177,6 +1185,103 @@ static void bm_defaults(void *p, int type)
 	sv_defaults(&b->server, CFG_SERVER_VLLM);
 	wb_defaults(&b->wandb, 0);
 }
+/* Largest value a length generator can return; -1 when unbounded (inverse_gaussian: its draws are
+ * clamped to the limit by the session generator instead). *field: the key that sets it. */
+static int64_t lg_max_value(const LG *g, const char **field)
+{
+	switch (g->type) {
+	case CFG_LENGTH_FIXED:
+		*field = "value";
+		return g->value;
+	case CFG_LENGTH_FIXED_STAIR: {
+		int64_t m = 0;
+		for (size_t i = 0; i < g->n_values; i++)
+			m = g->values[i] > m ? g->values[i] : m;
+		*field = "values";
+		return m;
+	}
+	case CFG_LENGTH_UNIFORM:
+	case CFG_LENGTH_ZIPF:
+		*field = "max";
+		return g->max;
+	case CFG_LENGTH_INVERSE_GAUSSIAN:
+		*field = "mean";
+		return -1;
+	}
+	return -1;
+}
+
+/* A length past the limit would make the prompt builder grow memory without end (a 2e9-token
+ * prompt: ~370 MB/s until the kernel killed the run), or ask the server for what it must refuse.
+ * Also bounds the number of requests per session (every node is built before the first dispatch).
+ * docs/CONFIG.md, "Limits". */
+static const char *bm_check_len(const LG *g, const char *path, int64_t lim, const char *why, const char **key)
+{
+	const char *field = NULL;
+	int64_t m = lg_max_value(g, &field);
+	bool bad = m > lim || (m < 0 && g->mean > (double)lim);
+	if (!bad)
+		return NULL;
+	snprintf(cfg_vkey, sizeof cfg_vkey, "%s.%s", path, field);
+	*key = cfg_vkey;
+	if (m < 0)
+		snprintf(cfg_vmsg, sizeof cfg_vmsg, "mean %g exceeds the limit of %lld (%s)", g->mean, (long long)lim,
+			 why);
+	else
+		snprintf(cfg_vmsg, sizeof cfg_vmsg, "%lld exceeds the limit of %lld (%s)", (long long)m, (long long)lim,
+			 why);
+	return cfg_vmsg;
+}
+
+static const char *bm_validate_sizes(const BM *b, const char **key)
+{
+	const struct cfg_session_gen *sg = &b->session_generator;
+	if (sg->type != CFG_SESSION_GEN_SYNTHETIC)
+		return NULL; /* trace rows are checked as they are read (the same limit) */
+	const char *why;
+	int64_t lim = config_max_request_tokens(b, &why);
+	const char *msg;
+	char path[96];
+	for (size_t i = 0; i < sg->n_channels; i++) {
+		snprintf(path, sizeof path, "session_generator.channels[%zu].body_length_generator", i);
+		if ((msg = bm_check_len(&sg->channels[i].body_length_generator, path, lim, why, key)))
+			return msg;
+	}
+	if (sg->output_spec.has_text &&
+	    (msg = bm_check_len(&sg->output_spec.text_output_length,
+				"session_generator.output_spec.text.output_length_generator", lim, why, key)))
+		return msg;
+	const struct cfg_session_graph *gr = &sg->session_graph;
+	const char *sw = "requests per session, a fixed limit";
+	if (gr->type == CFG_GRAPH_LINEAR &&
+	    (msg = bm_check_len(&gr->num_request_generator, "session_generator.session_graph.num_request_generator",
+				CFG_MAX_SESSION_REQUESTS, sw, key)))
+		return msg;
+	if (gr->type == CFG_GRAPH_BRANCHING) {
+		static const char *const names[] = {"num_layers_generator", "layer_width_generator",
+						    "fan_out_generator", "fan_in_generator",
+						    "connection_dist_generator"};
+		const LG *gens[] = {&gr->num_layers_generator, &gr->layer_width_generator, &gr->fan_out_generator,
+				    &gr->fan_in_generator, &gr->connection_dist_generator};
+		for (size_t i = 0; i < 5; i++) {
+			snprintf(path, sizeof path, "session_generator.session_graph.%s", names[i]);
+			if ((msg = bm_check_len(gens[i], path, CFG_MAX_SESSION_REQUESTS, sw, key)))
+				return msg;
+		}
+		const char *f1, *f2;
+		int64_t layers = lg_max_value(&gr->num_layers_generator, &f1);
+		int64_t width = lg_max_value(&gr->layer_width_generator, &f2);
+		if (layers > 0 && width > 0 && layers * width > CFG_MAX_SESSION_REQUESTS) {
+			*key = "session_generator.session_graph.num_layers_generator";
+			snprintf(cfg_vmsg, sizeof cfg_vmsg,
+				 "up to %lld layers of up to %lld requests exceed the limit of %lld requests per session",
+				 (long long)layers, (long long)width, (long long)CFG_MAX_SESSION_REQUESTS);
+			return cfg_vmsg;
+		}
+	}
+	return NULL;
+}
+
 static const char *bm_validate(const void *p, int type, const char **key)
 {
 	(void)type;
@@ -1189,7 +1294,7 @@ static const char *bm_validate(const void *p, int type, const char **key)
 			VFAIL("evaluators", "the accuracy_lmeval evaluator requires session_generator type lmeval");
 	if (!b->output_dir || !b->output_dir[0])
 		VFAIL("output_dir", "must not be empty");
-	return NULL;
+	return bm_validate_sizes(b, key);
 }
 const struct cfg_class cfg_cls_benchmark = {
 	.name = "BenchmarkConfig",
@@ -1411,11 +1516,14 @@ static const char *mb_validate(const void *p, int type, const char **key)
 		if (m->n_input_lengths == 0)
 			VFAIL("input_lengths", "must not be empty");
 		for (size_t i = 0; i < m->n_input_lengths; i++)
-			if (m->input_lengths[i] <= 0)
-				VFAIL("input_lengths", "all lengths must be > 0");
+			if (m->input_lengths[i] <= 0 || m->input_lengths[i] > CFG_DEFAULT_MAX_REQUEST_TOKENS)
+				VFAIL("input_lengths", "all lengths must be > 0 and <= %lld (got %lld)",
+				      (long long)CFG_DEFAULT_MAX_REQUEST_TOKENS, (long long)m->input_lengths[i]);
 	}
 	if (m->type == CFG_MICROBENCH_PREFILL && m->output_tokens <= 0)
 		VFAIL("output_tokens", "must be > 0");
+	if (m->output_tokens > CFG_DEFAULT_MAX_REQUEST_TOKENS)
+		VFAIL("output_tokens", "must be <= %lld", (long long)CFG_DEFAULT_MAX_REQUEST_TOKENS);
 	if (m->type == CFG_MICROBENCH_DECODE) {
 		if (m->engine_chunk_size <= 0)
 			VFAIL("engine_chunk_size", "must be > 0");
@@ -1427,10 +1535,10 @@ static const char *mb_validate(const void *p, int type, const char **key)
 				      (long long)m->engine_chunk_size);
 	}
 	if (m->type == CFG_MICROBENCH_STRESS) {
-		if (m->input_length <= 0)
-			VFAIL("input_length", "must be > 0");
-		if (m->output_length <= 0)
-			VFAIL("output_length", "must be > 0");
+		if (m->input_length <= 0 || m->input_length > CFG_DEFAULT_MAX_REQUEST_TOKENS)
+			VFAIL("input_length", "must be > 0 and <= %lld", (long long)CFG_DEFAULT_MAX_REQUEST_TOKENS);
+		if (m->output_length <= 0 || m->output_length > CFG_DEFAULT_MAX_REQUEST_TOKENS)
+			VFAIL("output_length", "must be > 0 and <= %lld", (long long)CFG_DEFAULT_MAX_REQUEST_TOKENS);
 		if (m->warmup_duration < 0)
 			VFAIL("warmup_duration", "must be >= 0");
 		if (m->point_duration <= m->warmup_duration)

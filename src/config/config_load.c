@@ -493,9 +493,36 @@ static int run_validate(struct conv *cv, const struct cfg_class *c, int variant,
 	const char *msg = c->validate(base, variant, &key);
 	if (!msg)
 		return 0;
-	const struct cn_entry *e = key ? cn_find(n, key) : NULL;
+	/* key may be a path below this section ("a.b[0].c"): point at the deepest node given */
+	const struct cnode *at = n;
+	for (const char *k = key; k && *k && at;) {
+		if (*k == '.') {
+			k++;
+			continue;
+		}
+		if (*k == '[') {
+			char *end;
+			unsigned long long i = strtoull(k + 1, &end, 10);
+			if (*end != ']' || at->kind != CN_SEQ || i >= at->n_items)
+				break;
+			at = at->items[i];
+			k = end + 1;
+			continue;
+		}
+		size_t len = strcspn(k, ".[");
+		char name[128];
+		if (len >= sizeof name || at->kind != CN_MAP)
+			break;
+		memcpy(name, k, len);
+		name[len] = '\0';
+		const struct cn_entry *e = cn_find(at, name);
+		if (!e)
+			break;
+		at = e->val;
+		k += len;
+	}
 	size_t save = key ? path_push(cv, key) : cv->plen;
-	cfg_report(e ? &e->val->src : &n->src, cv->path, "%s", msg);
+	cfg_report(&at->src, cv->path, "%s", msg);
 	path_pop(cv, save);
 	return -1;
 }

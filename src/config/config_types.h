@@ -163,6 +163,15 @@ struct cfg_client {
 	int64_t max_response_bytes;       /* 64 MiB: a larger response fails (docs/CLIENT.md) */
 };
 
+/* Size limits (docs/CONFIG.md, "Limits"). A prompt or output length above the limit is a config
+ * error (length generators) or a trace error (trace rows). The default, 2^20 tokens, is the
+ * largest context of current long-context models; it keeps one prompt's text to a few MB.
+ * runtime.max_request_tokens raises it up to the ceiling; server.max_model_len lowers it. */
+#define CFG_DEFAULT_MAX_REQUEST_TOKENS INT64_C(1048576)
+#define CFG_MAX_REQUEST_TOKENS_CEILING INT64_C(134217728)
+/* Requests per session (every node of a session is built before its first dispatch). */
+#define CFG_MAX_SESSION_REQUESTS INT64_C(10000)
+
 /* ---- runtime ---- */
 struct cfg_runtime {
 	int64_t max_sessions;               /* 25; -1 unlimited */
@@ -173,6 +182,7 @@ struct cfg_runtime {
 	int64_t num_client_threads;         /* 3: number of client worker threads */
 	bool pregenerate_sessions;          /* false */
 	int64_t dispatch_spin_us;           /* 2000: poll instead of sleeping this long before a dispatch */
+	int64_t max_request_tokens;         /* 1048576: largest prompt or output length (docs/CONFIG.md, Limits) */
 };
 
 /* ---- evaluators and SLOs ---- */
@@ -267,6 +277,21 @@ struct cfg_benchmark {
 	struct cfg_server server;
 	struct cfg_wandb wandb;
 };
+
+/* The largest prompt or output length in tokens the benchmark may ask for: runtime.max_request_tokens,
+ * or server.max_model_len when a managed server has a smaller one. *why names the source. (Inline:
+ * the trace unit tests compile the workload sources without the config module.) */
+static inline int64_t config_max_request_tokens(const struct cfg_benchmark *b, const char **why)
+{
+	/* (a config built by hand without the defaults has 0: the default limit) */
+	int64_t lim = b->runtime.max_request_tokens > 0 ? b->runtime.max_request_tokens : CFG_DEFAULT_MAX_REQUEST_TOKENS;
+	*why = "runtime.max_request_tokens";
+	if (b->has_server && b->server.max_model_len > 0 && b->server.max_model_len < lim) {
+		lim = b->server.max_model_len;
+		*why = "server.max_model_len, the model's context";
+	}
+	return lim;
+}
 
 /* ---- capacity search ---- */
 struct cfg_capacity_search {

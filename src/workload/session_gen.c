@@ -31,6 +31,7 @@ struct wl_session_gen {
 	double prefix_ratio, prefix_probability;
 	bool min_tokens_fallback;
 	bool warned_suffix;
+	int64_t max_tokens; /* config_max_request_tokens: inverse_gaussian draws are clamped to it */
 	struct sg_prefix *prefixes;
 	size_t n_prefixes, cap_prefixes;
 	uint64_t next_session_id, next_request_id;
@@ -116,6 +117,8 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 	g->prefix_ratio = ch->shared_prefix_ratio;
 	g->prefix_probability = ch->shared_prefix_probability;
 	g->min_tokens_fallback = cfg->client.use_min_tokens_prompt_fallback;
+	const char *why;
+	g->max_tokens = config_max_request_tokens(cfg, &why);
 	return g;
 fail:
 	wl_session_gen_free(g);
@@ -176,6 +179,8 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 	int64_t L = wl_lengthgen_next(&g->body_len);
 	if (L < 1)
 		L = 1;
+	if (L > g->max_tokens) /* only an unbounded distribution gets here; the config checked the rest */
+		L = g->max_tokens;
 	r->target_prompt_tokens = L;
 	int64_t prefix_len = 0;
 	if (is_root && g->prefix_ratio > 0.0 && rng_uniform01(&g->prefix_decision) < g->prefix_probability)
@@ -256,6 +261,8 @@ int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 		r->target_output_tokens = g->has_output_text ? wl_lengthgen_next(&g->out_len) : 0;
 		if (r->target_output_tokens < 0)
 			r->target_output_tokens = 0;
+		if (r->target_output_tokens > g->max_tokens)
+			r->target_output_tokens = g->max_tokens;
 		if (sg_text(g, r, r->n_parents == 0) != 0) {
 			wl_session_free(s);
 			return -1;

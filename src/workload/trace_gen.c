@@ -20,7 +20,6 @@
 #include "workload/trace_reader.h"
 
 #define MAX_TURNS 100000
-#define MAX_LEN_TOKENS ((int64_t)1 << 24) /* bound on any length column (prompt, output) */
 #define MAX_SEEN_SESSIONS ((size_t)2 << 20) /* contiguity check: ids remembered (<= 32 MiB) */
 #define N_BLOCK_SLOTS 4096 /* direct-mapped cache of full hash-id blocks */
 #define MAX_CORPUS_BYTES ((size_t)64 << 20)
@@ -64,6 +63,8 @@ struct wl_trace_gen {
 	bool wrap;
 	uint64_t seed;
 	int64_t page_size, block_size, num_documents;
+	int64_t max_len_tokens; /* bound on any length column (config_max_request_tokens) */
+	const char *max_len_why;
 	char *conv_col, *role_key, *content_key, *user_role, *asst_role;
 	bool replay_ts;
 	double time_scale;
@@ -202,11 +203,13 @@ static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, cons
 		if (end == v->valuestring || *end || errno)
 			d = NAN;
 	}
-	double max = strcmp(key, "turn_idx") == 0 ? 9.0e15 : (double)MAX_LEN_TOKENS;
+	bool is_len = strcmp(key, "turn_idx") != 0;
+	double max = is_len ? (double)g->max_len_tokens : 9.0e15;
 	if (!isfinite(d) || d != floor(d) || d < (double)min || d > max) {
 		value_repr(v, rep, sizeof rep);
-		gfail(g, "%s: expected an integer >= %lld and <= %.0f, got %s", where(g, line, key, w, sizeof w),
-		      (long long)min, max, rep);
+		gfail(g, "%s: expected an integer >= %lld and <= %.0f%s%s%s, got %s", where(g, line, key, w, sizeof w),
+		      (long long)min, max, is_len ? " (the limit: " : "", is_len ? g->max_len_why : "", is_len ? ")" : "",
+		      rep);
 		return -1;
 	}
 	*out = (int64_t)d;
@@ -717,10 +720,10 @@ static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 		buf_reset(&b);
 		if (i == 0) {
 			size_t n = (size_t)cJSON_GetArraySize(ids);
-			if (n == 0 || (int64_t)n > MAX_LEN_TOKENS / g->block_size) {
+			if (n == 0 || (int64_t)n > g->max_len_tokens / g->block_size) {
 				char w[300];
 				gfail(g, "%s: the first turn of a session needs between 1 and %lld hash ids (got %zu)",
-				      where(g, line, "hash_ids", w, sizeof w), (long long)(MAX_LEN_TOKENS / g->block_size), n);
+				      where(g, line, "hash_ids", w, sizeof w), (long long)(g->max_len_tokens / g->block_size), n);
 				goto fail;
 			}
 			size_t k = 0;
@@ -1422,13 +1425,14 @@ struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const 
 	g->page_size = f->page_size > 0 ? f->page_size : 16;
 	g->block_size = f->block_size > 0 ? f->block_size : 512;
 	g->num_documents = f->num_documents > 0 ? f->num_documents : 10;
+	g->max_len_tokens = config_max_request_tokens(cfg, &g->max_len_why);
 	g->conv_col = xstrdup(f->conversation_column && *f->conversation_column ? f->conversation_column : "conversations");
 	g->role_key = xstrdup(f->role_key && *f->role_key ? f->role_key : "from");
 	g->content_key = xstrdup(f->content_key && *f->content_key ? f->content_key : "value");
 	g->user_role = xstrdup(f->user_role_value && *f->user_role_value ? f->user_role_value : "human");
 	g->asst_role = xstrdup(f->assistant_role_value && *f->assistant_role_value ? f->assistant_role_value : "gpt");
-	if (g->page_size > MAX_LEN_TOKENS || g->block_size > MAX_LEN_TOKENS)
-		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld", (long long)MAX_LEN_TOKENS);
+	if (g->page_size > g->max_len_tokens || g->block_size > g->max_len_tokens)
+		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld", (long long)g->max_len_tokens);
 	g->replay_ts = f->type == CFG_FLAVOR_MOONCAKE && f->replay_timestamps;
 	g->time_scale = f->time_scale > 0 ? f->time_scale : 1.0;
 	rng_stream_init(&g->rng_prompt, g->seed, "trace/prompt");

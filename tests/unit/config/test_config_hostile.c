@@ -214,6 +214,56 @@ static void test_env_key_recorded(void **state)
 	config_benchmark_set_free(&set);
 }
 
+/* Length generators past the limit are config errors at the key that sets the length. */
+static void test_length_limits(void **state)
+{
+	(void)state;
+	const char *body = "session_generator:\n  type: synthetic\n  channels:\n  - type: text\n"
+			   "    body_length_generator:\n";
+	char y[1024];
+	snprintf(y, sizeof y, "%s      type: fixed\n      value: 2000000000\n", body);
+	expect_error(y, "t.yml:7:14: error: session_generator.channels[0].body_length_generator.value: ",
+		     "2000000000 exceeds the limit of 1048576 (runtime.max_request_tokens)", NULL);
+	snprintf(y, sizeof y, "%s      type: uniform\n      min: 1\n      max: 1048577\n", body);
+	expect_error(y, "t.yml:8:12: error: session_generator.channels[0].body_length_generator.max: ", NULL);
+	snprintf(y, sizeof y, "%s      type: fixed_stair\n      values: [1, 5000000]\n", body);
+	expect_error(y, "t.yml:7:15: error: session_generator.channels[0].body_length_generator.values: ", NULL);
+	snprintf(y, sizeof y, "%s      type: inverse_gaussian\n      mean: 2e6\n      shape: 10\n", body);
+	expect_error(y, "session_generator.channels[0].body_length_generator.mean: ", "mean 2e+06 exceeds", NULL);
+	/* exactly at the limit is fine; the limit is configurable */
+	snprintf(y, sizeof y, "%s      type: fixed\n      value: 1048576\n", body);
+	expect_ok(y);
+	snprintf(y, sizeof y, "runtime:\n  max_request_tokens: 4000000\n%s      type: fixed\n      value: 2000000\n",
+		 body);
+	expect_ok(y);
+	expect_error("runtime:\n  max_request_tokens: 0\n", "t.yml:2:23: error: runtime.max_request_tokens: ", NULL);
+	/* output lengths too */
+	expect_error("session_generator:\n  type: synthetic\n  output_spec:\n    text:\n      output_length_generator:\n"
+		     "        type: fixed\n        value: 2000000\n",
+		     "t.yml:7:16: error: session_generator.output_spec.text.output_length_generator.value: ", NULL);
+	/* a managed server's context is the limit when smaller */
+	snprintf(y, sizeof y, "server:\n  type: sim\n  max_model_len: 4096\n%s      type: uniform\n      min: 1\n      max: 5000\n",
+		 body);
+	expect_error(y, "t.yml:11:12: error: session_generator.channels[0].body_length_generator.max: ",
+		     "5000 exceeds the limit of 4096 (server.max_model_len, the model's context)", NULL);
+	/* requests per session */
+	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
+		     "    num_request_generator: {type: fixed, value: 2000000000}\n",
+		     "t.yml:5:49: error: session_generator.session_graph.num_request_generator.value: ", NULL);
+	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: branching\n"
+		     "    num_layers_generator: {type: fixed, value: 1000}\n"
+		     "    layer_width_generator: {type: fixed, value: 1000}\n",
+		     "session_generator.session_graph.num_layers_generator: ", "requests per session", NULL);
+	/* the same through a flag: the flag is named */
+	char *argv[] = {"veeksha", "--session_generator.channels", "[{type: text, body_length_generator: {type: fixed, value: 3000000}}]"};
+	struct config_benchmark_set set;
+	int rc = config_parse_benchmark_args(3, argv, &set);
+	if (rc == CONFIG_OK)
+		config_benchmark_set_free(&set);
+	assert_int_equal(rc, CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(config_last_error(), "exceeds the limit of 1048576"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +272,7 @@ int main(void)
 	    cmocka_unit_test(test_alias_bombs),
 	    cmocka_unit_test(test_api_base_and_key),
 	    cmocka_unit_test(test_env_key_recorded),
+	    cmocka_unit_test(test_length_limits),
 	};
 	config_set_diagnostics(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -591,11 +591,23 @@ static void test_errors(void **state)
 	expect_gen_error(".jsonl", "{\"input_length\": 3, \"output_length\": 1}\n\n{\"input_length\": 3,\n",
 			 CFG_FLAVOR_REQUEST_LOG, 1, ":3:");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,many\n", CFG_FLAVOR_REQUEST_LOG, 1,
-			 ":3: column 2 'output_length': expected an integer >= 0 and <= 16777216, got \"many\"");
+			 ":3: column 2 'output_length': expected an integer >= 0 and <= 1048576 (the limit: runtime.max_request_tokens), got \"many\"");
+	/* hostile values (issue 21): NaN, negative, huge, fractional: file, line and key named */
+	expect_gen_error(".csv", "input_length,output_length\n3,1\nnan,1\n", CFG_FLAVOR_REQUEST_LOG, 1,
+			 ":3: column 1 'input_length': expected an integer >= 1");
+	expect_gen_error(".csv", "input_length,output_length\n3,-5\n", CFG_FLAVOR_REQUEST_LOG, 0,
+			 ":2: column 2 'output_length': expected an integer >= 0");
+	expect_gen_error(".jsonl", "{\"input_length\": 2000000000, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
+			 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: "
+			 "runtime.max_request_tokens), got 2000000000");
+	expect_gen_error(".jsonl", "{\"input_length\": 1e300, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
+			 ":1: key 'input_length': expected an integer");
+	expect_gen_error(".jsonl", "{\"input_length\": 2.5, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
+			 ":1: key 'input_length': expected an integer");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,1,9\n", CFG_FLAVOR_REQUEST_LOG, 1,
 			 ":3: row has 3 fields but the header has 2 columns");
 	expect_gen_error(".jsonl", "{\"input_length\": 0, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer >= 1 and <= 16777216, got 0");
+			 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: runtime.max_request_tokens), got 0");
 	expect_gen_error(".jsonl",
 			 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
 			 "{\"session_id\": 2, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
@@ -623,6 +635,44 @@ static void test_errors(void **state)
 	assert_null(wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err));
 	assert_non_null(strstr(err, "trace_file"));
 	cfg_done(&cfg);
+}
+
+/* A managed server's max_model_len is the length limit of trace rows when smaller than
+ * runtime.max_request_tokens; a row past it fails naming the file, the line and the limit. */
+static void test_length_limit_model_context(void **state)
+{
+	(void)state;
+	char *path = write_tmp(".jsonl", "{\"input_length\": 100, \"output_length\": 10}\n"
+					 "{\"input_length\": 5000, \"output_length\": 10}\n");
+	struct cfg_benchmark cfg;
+	cfg_init(&cfg, path, CFG_FLAVOR_REQUEST_LOG, false);
+	cfg.has_server = true;
+	cfg.server.max_model_len = 4096;
+	char err[1024];
+	struct wl_trace_gen *g = wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err);
+	assert_non_null(g);
+	struct wl_session *s;
+	wl_session_free(next_ok(g)); /* line 1 is within the limit */
+	assert_true(wl_trace_gen_next(g, &s) < 0);
+	char *want = xasprintf("%s:2: key 'input_length': expected an integer >= 1 and <= 4096 (the limit: "
+			       "server.max_model_len, the model's context), got 5000",
+			       path);
+	if (!strstr(wl_trace_gen_error(g), want))
+		fail_msg("error '%s' does not contain '%s'", wl_trace_gen_error(g), want);
+	free(want);
+	wl_trace_gen_free(g);
+	/* runtime.max_request_tokens when there is no server */
+	cfg.has_server = false;
+	cfg.runtime.max_request_tokens = 1000;
+	g = wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err);
+	assert_non_null(g);
+	wl_session_free(next_ok(g));
+	assert_true(wl_trace_gen_next(g, &s) < 0);
+	assert_non_null(strstr(wl_trace_gen_error(g), "<= 1000 (the limit: runtime.max_request_tokens), got 5000"));
+	wl_trace_gen_free(g);
+	cfg_done(&cfg);
+	unlink(path);
+	free(path);
 }
 
 /* Timestamps going backwards are an error (sessions are handed out in arrival order). */
@@ -713,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_mooncake_blocks_and_timestamps),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_length_limit_model_context),
 		cmocka_unit_test(test_mooncake_timestamp_order),
 		cmocka_unit_test(test_large_trace_streams),
 	};
