@@ -600,14 +600,14 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		snprintf(m, sizeof m, "Could not resolve host: %s", d);
+		/* curl's text already reads "Could not resolve host: <name>" */
+		snprintf(m, sizeof m, "%s%s", strncmp(d, "Could not resolve", 17) ? "Could not resolve host: " : "", d);
 		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
 		break;
 	case CURLE_COULDNT_CONNECT: {
-		const char *why = e == ECONNREFUSED                       ? "Connection refused"
-		                  : e == ENETUNREACH || e == EHOSTUNREACH ? "Host unreachable"
-		                  : e == ETIMEDOUT                        ? "Connect timed out"
-		                                                          : "Could not connect";
+		/* the socket's reason first ("Connection refused", "No route to host", ...) */
+		char eb[64];
+		const char *why = e ? strerror_r(e, eb, sizeof eb) : "Could not connect";
 		snprintf(m, sizeof m, "%s: %s", why, d);
 		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
 		break;
