@@ -105,13 +105,16 @@ struct eval_errcode {
 
 /* A distinct error (class, code, message) and how often it occurred. The table is capped
  * (EVAL_MAX_ERRMSGS): a server that puts a request id in every message must not grow it without
- * bound; errors beyond the cap are counted in n_errmsg_other (and in the class and code counts). */
+ * bound. When it is full, a new message takes the slot of the least frequent one ("space saving":
+ * any message behind more than 1/EVAL_MAX_ERRMSGS of the errors keeps a slot) and inherits its count
+ * as `overcount`; count - overcount is how often the message certainly occurred, which is what
+ * eval_sorted_errors reports. */
 #define EVAL_MAX_ERRMSGS 64
 #define EVAL_TOP_ERRORS 5
 struct eval_errmsg {
 	enum rec_error kind;
 	int code;
-	uint64_t count;
+	uint64_t count, overcount;
 	char msg[256];
 };
 
@@ -188,7 +191,6 @@ struct evaluator {
 	uint64_t n_class[REC_ERR_N_KINDS]; /* errored (included) requests per class */
 	struct eval_errmsg errmsgs[EVAL_MAX_ERRMSGS];
 	size_t n_errmsgs;
-	uint64_t n_errmsg_other; /* errors whose message did not fit in errmsgs */
 
 	enum eval_run_status run_status;
 	char run_status_reason[256];
@@ -233,7 +235,8 @@ int eval_write_chrome_trace(struct evaluator *e);
 /* fills slo_results (the configured SLOs, then the error-rate objective) and verdict_reasons; returns
  * 1 when the verdict is met (every objective, and the run was complete) */
 int eval_compute_slos(struct evaluator *e);
-/* the error table sorted by count (most frequent first, ties in order of first occurrence); caller frees */
+/* the error table with certain counts (count - overcount, in count; overcount 0), most frequent
+ * first, ties in table order; caller frees */
 struct eval_errmsg *eval_sorted_errors(const struct evaluator *e);
 int eval_write_slos(struct evaluator *e);
 /* gaps: the row's r->n_tbc gaps */

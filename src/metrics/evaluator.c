@@ -571,6 +571,15 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	row_emit(e, b);
 }
 
+/* The class of a failed record; one without a kind (or with an unknown one) is the client's own
+ * failure, never "ok". */
+static enum rec_error failed_kind(const struct rec_record *rec)
+{
+	if (rec->error_kind <= REC_OK || rec->error_kind >= REC_ERR_N_KINDS)
+		return REC_ERR_CLIENT;
+	return rec->error_kind;
+}
+
 /* A failed row: the leading keys, then success false and the error (no latency keys). */
 static void row_write_failed_jsonl(struct evaluator *e, const struct eval_row *r, const struct rec_record *rec)
 {
@@ -582,7 +591,7 @@ static void row_write_failed_jsonl(struct evaluator *e, const struct eval_row *r
 	jsonw_key(&w, "success");
 	jsonw_bool(&w, false);
 	jsonw_key(&w, "error_class");
-	jsonw_str(&w, rec_error_class_name(rec->error_kind));
+	jsonw_str(&w, rec_error_class_name(failed_kind(rec)));
 	jsonw_key(&w, "error_code");
 	jsonw_int(&w, rec->error_code);
 	jsonw_key(&w, "error_msg");
@@ -614,7 +623,7 @@ static void count_error_code(struct evaluator *e, int code)
 /* An errored request's class and message (summary_stats.json error_class_freq and top_errors). */
 static void count_error(struct evaluator *e, const struct rec_record *rec)
 {
-	enum rec_error kind = (unsigned)rec->error_kind < REC_ERR_N_KINDS ? rec->error_kind : REC_ERR_CLIENT;
+	enum rec_error kind = failed_kind(rec);
 	e->n_class[kind]++;
 	for (size_t i = 0; i < e->n_errmsgs; i++) {
 		struct eval_errmsg *m = &e->errmsgs[i];
@@ -623,14 +632,22 @@ static void count_error(struct evaluator *e, const struct rec_record *rec)
 			return;
 		}
 	}
-	if (e->n_errmsgs == EVAL_MAX_ERRMSGS) {
-		e->n_errmsg_other++;
-		return;
+	struct eval_errmsg *m;
+	uint64_t inherited = 0;
+	if (e->n_errmsgs < EVAL_MAX_ERRMSGS) {
+		m = &e->errmsgs[e->n_errmsgs++];
+	} else {
+		/* full: take over the least frequent slot (see struct eval_errmsg) */
+		m = &e->errmsgs[0];
+		for (size_t i = 1; i < e->n_errmsgs; i++)
+			if (e->errmsgs[i].count < m->count)
+				m = &e->errmsgs[i];
+		inherited = m->count;
 	}
-	struct eval_errmsg *m = &e->errmsgs[e->n_errmsgs++];
 	m->kind = kind;
 	m->code = rec->error_code;
-	m->count = 1;
+	m->count = inherited + 1;
+	m->overcount = inherited;
 	snprintf(m->msg, sizeof m->msg, "%s", rec->error_msg);
 }
 
@@ -638,8 +655,12 @@ struct eval_errmsg *eval_sorted_errors(const struct evaluator *e)
 {
 	struct eval_errmsg *v = xmalloc((e->n_errmsgs ? e->n_errmsgs : 1) * sizeof *v);
 	memcpy(v, e->errmsgs, e->n_errmsgs * sizeof *v);
-	/* insertion sort (at most EVAL_MAX_ERRMSGS entries): stable, so equal counts keep the order of
-	 * first occurrence */
+	for (size_t i = 0; i < e->n_errmsgs; i++) {
+		v[i].count -= v[i].overcount;
+		v[i].overcount = 0;
+	}
+	/* insertion sort (at most EVAL_MAX_ERRMSGS entries): stable, so equal counts keep the table's
+	 * order */
 	for (size_t i = 1; i < e->n_errmsgs; i++) {
 		struct eval_errmsg t = v[i];
 		size_t j = i;

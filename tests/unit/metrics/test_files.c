@@ -516,6 +516,113 @@ static void test_stream_metrics_and_summary_table(void **state)
 }
 
 /* Session Concurrency Check (concurrent scheduler): overlap above the target fails. */
+static void add_err(struct evaluator *e, uint64_t id, enum rec_error kind, int code, const char *msg)
+{
+	struct wl_request q = {0};
+	q.id = id;
+	q.session_id = id;
+	q.prompt_text = "x";
+	q.history_parent = -1;
+	eval_register_request(e, &q, 1, START + 10 * MS, START + 10 * MS);
+	struct rec_record r;
+	rec_init(&r);
+	r.request_id = id;
+	r.session_id = id;
+	r.session_total_requests = 1;
+	r.sent_ns = START + 11 * MS;
+	r.completed_ns = START + 12 * MS;
+	r.is_stream = true;
+	r.success = false;
+	r.error_kind = kind;
+	r.error_code = code;
+	snprintf(r.error_msg, sizeof r.error_msg, "%s", msg);
+	eval_record_completed(e, &r, true);
+	rec_free(&r);
+}
+
+/* The error table: top 5 by count (ties in first-seen order), bounded at 64 distinct messages, a
+ * failed record without a class counted as "client"; max_error_rate; +inf values in the percentile
+ * (an exact rank on a finite value stays finite, docs/METRICS.md). */
+static void test_error_table_and_rate(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	struct cfg_slo s1[1] = {{.percentile = 0.5, .name = "P50 TTFC", .metric = CFG_SLO_TTFC, .value = 1.0}};
+	ev.slos = s1;
+	ev.n_slos = 1;
+	ev.max_error_rate = 0.5;
+	cfg.trace_recorder.enabled = false;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	int64_t c[] = {150};
+	for (uint64_t i = 0; i < 4; i++)
+		add_req(e, i, i, 0, 1, NULL, 0, 0, 100, 110, c, 1, 1, 10, 10, true, 0);
+	uint64_t id = 100;
+	for (int i = 0; i < 70; i++) { /* 70 distinct messages: 64 tracked, 6 beyond the cap */
+		char m[32];
+		snprintf(m, sizeof m, "err %d", i);
+		add_err(e, id++, REC_ERR_HTTP, 500, m);
+	}
+	for (int i = 0; i < 30; i++)
+		add_err(e, id++, REC_ERR_HTTP, 503, "boom");
+	add_err(e, id++, REC_OK, 0, "no class");
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "summary_stats.json");
+	assert_non_null(strstr(s, "\"error_class_freq\": {\n    \"http\": 100,\n    \"client\": 1\n  },"));
+	/* boom came after the table was full and still leads with its certain count (30); then the
+	 * messages that took over the first slots (err 64.., one each) */
+	assert_non_null(strstr(s, "\"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 503,\n"
+				  "      \"message\": \"boom\",\n      \"count\": 30\n    },\n    {\n      \"class\": \"http\",\n"
+				  "      \"code\": 500,\n      \"message\": \"err 64\",\n      \"count\": 1\n    },"));
+	assert_non_null(strstr(s, "\"message\": \"err 67\",\n      \"count\": 1\n    }\n  ],"));
+	free(s);
+	s = slurp(mdir, "slo_results.json");
+	/* 101 errors of 105: P50 TTFC is inf; the error rate exceeds 0.5 */
+	assert_non_null(strstr(s, "\"P50 TTFC inf > 1 s (101 errored requests count as infinitely slow)\""));
+	assert_non_null(strstr(s, "\"error rate 96.2% > 50.0% (101 of 105 requests failed; top error: http 503 'boom' x 30)\""));
+	assert_non_null(strstr(s, "\"observed_value\": 0.9619047619047619,\n      \"threshold\": 0.5,"));
+	free(s);
+	/* console: the top 5 and the rest (101 - 34) */
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	eval_print_summary(e, f);
+	fclose(f);
+	assert_non_null(strstr(out, "    Error Rate               observed      96.19 %   threshold      50.00 %   MISSED\n"));
+	assert_non_null(strstr(out, "  Top errors (101 errored requests):\n          30 x http 503: boom\n"));
+	assert_non_null(strstr(out, "           1 x http 500: err 67\n          67 x other messages\n===="));
+	free(out);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+
+	/* 3 successes and 1 error, percentile 2/3: the rank falls exactly on the third value, which is
+	 * finite (a plain interpolation would give inf * 0 = NaN); error rate 25% <= 50% */
+	dir = mkrun();
+	struct cfg_slo s2[1] = {{.percentile = 2.0 / 3.0, .name = "TTFC", .metric = CFG_SLO_TTFC, .value = 1.0}};
+	ev.slos = s2;
+	e = eval_create(&cfg, dir, START, NULL);
+	int64_t c1[] = {150}, c2[] = {160}, c3[] = {170};
+	add_req(e, 0, 0, 0, 1, NULL, 0, 0, 100, 110, c1, 1, 1, 10, 10, true, 0);
+	add_req(e, 1, 1, 0, 1, NULL, 0, 0, 100, 110, c2, 1, 1, 10, 10, true, 0);
+	add_req(e, 2, 2, 0, 1, NULL, 0, 0, 100, 110, c3, 1, 1, 10, 10, true, 0);
+	add_err(e, 3, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT, "Request timed out");
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 1);
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	s = slurp(mdir, "slo_results.json");
+	assert_non_null(strstr(s, "\"all_slos_met\": true,\n  \"verdict_reasons\": [],"));
+	assert_non_null(strstr(s, "\"observed_value\": 0.06,"));
+	assert_non_null(strstr(s, "\"observed_value\": 0.25,\n      \"threshold\": 0.5,"));
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_concurrency_check(void **state)
 {
 	(void)state;
@@ -647,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_decode_window),
 		cmocka_unit_test(test_slo_infinity_and_counters),
 		cmocka_unit_test(test_stream_metrics_and_summary_table),
+		cmocka_unit_test(test_error_table_and_rate),
 		cmocka_unit_test(test_concurrency_check),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_memory_flat),
