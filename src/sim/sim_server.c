@@ -54,6 +54,7 @@ struct sim_stream {
 	int64_t sent_tokens;
 	int64_t ready_tokens;
 	bool engine_submitted, engine_done, head_sent, finished, dead;
+	bool wait_out; /* paused at SIM_OUT_HIGH_WATER: only EPOLLOUT resumes it (sim_conn_flush) */
 	const char *finish_reason;
 	uint64_t text_seed;
 	char *prefix; /* JSON prefix of every chunk up to the choices array */
@@ -281,7 +282,10 @@ static int sim_conn_flush(struct sim_conn *c)
 	}
 	buf_reset(&c->out);
 	c->out_off = 0;
-	sim_conn_want_write(c, false);
+	/* A stream paused for room in the output must hear about it even when this flush (e.g. the one
+	 * after a request was handled) and not the EPOLLOUT handler drained the output: keep EPOLLOUT,
+	 * which fires at once on a writable socket and pumps the stream (sim_conn_event). */
+	sim_conn_want_write(c, c->st && c->st->wait_out);
 	if (c->close_after && !c->st) {
 		sim_conn_close(c);
 		return -1;
@@ -682,6 +686,7 @@ static void sim_stream_pump(struct sim_stream *st, int64_t now)
 	struct sim_conn *c = st->c;
 	if (st->dead || !c || c->closed)
 		return;
+	st->wait_out = false;
 	int64_t K = cfg->tokens_per_chunk;
 	int64_t next_ns = 0;
 	if (cfg->mode == SIM_MODE_FIXED)
@@ -729,8 +734,10 @@ static void sim_stream_pump(struct sim_stream *st, int64_t now)
 		if (avail < K && !all_ready)
 			break;
 		if (sim_conn_pending(c) > SIM_OUT_HIGH_WATER) {
+			st->wait_out = true;
 			if (sim_conn_flush(c) < 0 || sim_conn_pending(c) > 0)
 				return; /* resumed from the EPOLLOUT handler */
+			st->wait_out = false;
 		}
 		int64_t n = avail < K ? avail : K;
 		if (st->sent_tokens + n > st->text_tokens)
