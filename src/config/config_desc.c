@@ -1279,6 +1279,27 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 			return cfg_vmsg;
 		}
 	}
+	/* Every prompt of a session is built before its first request: bound the session's text too
+	 * (16 prompts of the largest length; ~75 MB of text at the default limit). */
+	const char *fr, *fb;
+	int64_t reqs = 1;
+	if (gr->type == CFG_GRAPH_LINEAR)
+		reqs = lg_max_value(&gr->num_request_generator, &fr);
+	else if (gr->type == CFG_GRAPH_BRANCHING) {
+		int64_t layers = lg_max_value(&gr->num_layers_generator, &fr);
+		int64_t width = lg_max_value(&gr->layer_width_generator, &fr);
+		reqs = layers < 0 || width < 0 ? -1 : layers * width;
+	}
+	int64_t body = sg->n_channels ? lg_max_value(&sg->channels[0].body_length_generator, &fb) : 0;
+	/* (an unbounded distribution - inverse_gaussian - is clamped where it is drawn instead) */
+	if (reqs > 1 && reqs <= CFG_MAX_SESSION_REQUESTS && body > 0 && reqs * body > 16 * lim) {
+		*key = "session_generator.channels[0].body_length_generator";
+		snprintf(cfg_vmsg, sizeof cfg_vmsg,
+			 "sessions of up to %lld requests with prompts of up to %lld tokens can need %lld prompt "
+			 "tokens, more than the limit of %lld per session (16 x %s)",
+			 (long long)reqs, (long long)body, (long long)(reqs * body), (long long)(16 * lim), why);
+		return cfg_vmsg;
+	}
 	return NULL;
 }
 

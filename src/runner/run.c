@@ -111,6 +111,10 @@ static struct wl_session *run_source(void *ctx)
 	} else {
 		r = wl_session_gen_next(st->gen, &s);
 	}
+	if (r < 0 && runner_signal_pending()) {
+		st->gen_failed = true; /* the generator saw the signal (wl_set_interrupt_flag): interrupted, not truncated */
+		return NULL;
+	}
 	if (r != 0) {
 		if (r < 0) {
 			const char *why = wl_session_gen_error(st->gen); /* (the generator has logged it) */
@@ -545,6 +549,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 
 	runner_signals_install();
 	server_set_interrupt_flag(&runner_interrupted);
+	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
 	struct server_handle *owned = NULL;
 	if (cfg.has_server) {
 		if (shared) {
@@ -622,6 +627,15 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	if (cfg.runtime.max_sessions != 0) {
 		st.first_rc = wl_session_gen_next(st.gen, &st.first);
 		st.first_ready = true;
+	}
+	if (runner_signal_pending()) {
+		/* interrupted while preparing (a large trace or prompt): nothing was measured */
+		log_error("interrupted while preparing the workload (signal %d)", runner_signal_pending());
+		out->exit_code = 128 + runner_signal_pending();
+		out->interrupted = true;
+		client_free(st.client);
+		free(count_name);
+		goto out_loop;
 	}
 	/* the evaluator's files are opened before the clock starts (see eval_set_start) */
 	st.eval = eval_create(&cfg, out->run_dir, clock_mono_ns(), count_name ? count_name : tok_name(tok));

@@ -166,6 +166,8 @@ static struct wl_session *gg_linear(struct wl_graphgen *g)
 	int64_t n = wl_lengthgen_next(&g->num_request);
 	if (n < 1)
 		n = 1;
+	if (n > CFG_MAX_SESSION_REQUESTS) /* an unbounded distribution (docs/CONFIG.md, Limits) */
+		n = CFG_MAX_SESSION_REQUESTS;
 	struct wl_session *s = gg_alloc((size_t)n);
 	size_t cap = 0;
 	for (int64_t i = 1; i < n; i++) {
@@ -209,7 +211,10 @@ static struct wl_session *gg_branching(struct wl_graphgen *g)
 	int64_t n_layers = wl_lengthgen_next(&g->num_layers);
 	if (n_layers < 1)
 		n_layers = 1;
+	if (n_layers > CFG_MAX_SESSION_REQUESTS) /* unbounded distributions (docs/CONFIG.md, Limits) */
+		n_layers = CFG_MAX_SESSION_REQUESTS;
 	size_t L = (size_t)n_layers;
+	int64_t max_width = CFG_MAX_SESSION_REQUESTS / n_layers; /* total <= CFG_MAX_SESSION_REQUESTS */
 	size_t *width = xmalloc(L * sizeof *width);
 	size_t *first = xmalloc((L + 1) * sizeof *first);
 	size_t total = 0;
@@ -217,6 +222,8 @@ static struct wl_session *gg_branching(struct wl_graphgen *g)
 		int64_t w = (l == 0 && g->single_root) ? 1 : wl_lengthgen_next(&g->layer_width);
 		if (w < 1)
 			w = 1;
+		if (w > max_width)
+			w = max_width;
 		width[l] = (size_t)w;
 		first[l] = total;
 		total += (size_t)w;
@@ -232,6 +239,8 @@ static struct wl_session *gg_branching(struct wl_graphgen *g)
 	for (size_t l = 0; l + 1 < L; l++) {
 		for (size_t i = first[l]; i < first[l + 1]; i++) {
 			int64_t fo = wl_lengthgen_next(&g->fan_out);
+			if (fo > (int64_t)total)
+				fo = (int64_t)total; /* each draw adds at most one parent */
 			for (int64_t c = 0; c < fo; c++) {
 				int64_t skip = wl_lengthgen_next(&g->connection_dist);
 				if (skip < 1)

@@ -4,6 +4,18 @@
 
 #include "core/xalloc.h"
 
+static volatile sig_atomic_t *wl_interrupt_flag;
+
+void wl_set_interrupt_flag(volatile sig_atomic_t *flag)
+{
+	wl_interrupt_flag = flag;
+}
+
+bool wl_interrupted(void)
+{
+	return wl_interrupt_flag && *wl_interrupt_flag;
+}
+
 void wl_message_list_free(struct wl_message *msgs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -6,9 +6,16 @@
  * A session is a DAG of requests (nodes). Node ids are 0..n_nodes-1 and index `requests`.
  * Ownership: a session owns its requests, their strings and its edges. The traffic scheduler owns
  * sessions handed to it and frees them (wl_session_free) when they are finished. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Interruption of long preparation work (prompt building, trace reading): once *flag != 0 (the
+ * runner passes its SIGINT/SIGTERM counter), session generators stop at the next request or trace
+ * row with the error "interrupted". NULL (the default): never. */
+void wl_set_interrupt_flag(volatile sig_atomic_t *flag);
+bool wl_interrupted(void);
 
 struct wl_message {
 	char *role;    /* "user" | "assistant" | "system" */

@@ -256,6 +256,11 @@ int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 	s->id = g->next_session_id;
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		struct wl_request *r = &s->requests[i];
+		if (wl_interrupted()) {
+			snprintf(g->err, sizeof g->err, "interrupted");
+			wl_session_free(s);
+			return -1;
+		}
 		r->session_id = s->id;
 		r->id = g->next_request_id + i;
 		r->target_output_tokens = g->has_output_text ? wl_lengthgen_next(&g->out_len) : 0;

@@ -593,11 +593,30 @@ static int check_required(struct wl_trace_gen *g, const cJSON *row, uint64_t lin
 	return 0;
 }
 
+/* Every prompt of a session is built before its first request, so a session's prompt text is
+ * bounded like a synthetic session's: 16 x the length limit (docs/CONFIG.md, Limits). Also the
+ * point where a signal stops the building (wl_interrupted). */
+static int session_budget(struct wl_trace_gen *g, uint64_t line, int64_t *acc, int64_t add)
+{
+	if (wl_interrupted()) {
+		gfail(g, "%s: interrupted while building prompts", wl_trace_reader_name(g->rd));
+		return -1;
+	}
+	*acc += add;
+	if (*acc <= 16 * g->max_len_tokens)
+		return 0;
+	gfail(g, "%s:%llu: the session needs more than %lld prompt tokens (16 x the limit: %s)",
+	      wl_trace_reader_name(g->rd), (unsigned long long)line, (long long)(16 * g->max_len_tokens),
+	      g->max_len_why);
+	return -1;
+}
+
 static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
 {
 	struct wl_session *s = sess_alloc(g, g->n_rows, true);
 	struct buf b;
 	buf_init(&b);
+	int64_t budget = 0;
 	for (size_t i = 0; i < g->n_rows; i++) {
 		const cJSON *row = g->rows[i].j;
 		uint64_t line = g->rows[i].line;
@@ -605,7 +624,8 @@ static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
 		int64_t in, outl;
 		double wait;
 		if (get_int(g, row, line, "input_length", true, 0, 1, &in) || get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait))
+		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
+		    session_budget(g, line, &budget, in))
 			goto fail;
 		buf_reset(&b);
 		if (random_text(g, &g->rng_prompt, in, &b))
@@ -666,6 +686,7 @@ static int build_timed(struct wl_trace_gen *g, struct wl_session **out)
 	struct wl_session *s = sess_alloc(g, g->n_rows, true);
 	struct buf b;
 	buf_init(&b);
+	int64_t budget = 0;
 	for (size_t i = 0; i < g->n_rows; i++) {
 		const cJSON *row = g->rows[i].j;
 		uint64_t line = g->rows[i].line;
@@ -675,7 +696,8 @@ static int build_timed(struct wl_trace_gen *g, struct wl_session **out)
 		if (get_int(g, row, line, "input_length", true, 0, 0, &in) ||
 		    get_int(g, row, line, "new_input_length", true, 0, 1, &newin) ||
 		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait))
+		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
+		    session_budget(g, line, &budget, newin))
 			goto fail;
 		/* unique head (page_size random tokens from the session's lineage seed) + corpus body */
 		struct rng r;
@@ -703,6 +725,7 @@ static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 	struct wl_session *s = sess_alloc(g, g->n_rows, true);
 	struct buf b;
 	buf_init(&b);
+	int64_t budget = 0;
 	for (size_t i = 0; i < g->n_rows; i++) {
 		const cJSON *row = g->rows[i].j;
 		uint64_t line = g->rows[i].line;
@@ -712,7 +735,8 @@ static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 		if (get_int(g, row, line, "input_length", true, 0, 0, &in) ||
 		    get_int(g, row, line, "new_input_length", true, 0, 0, &newin) ||
 		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait))
+		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
+		    session_budget(g, line, &budget, i == 0 ? in : newin))
 			goto fail;
 		const cJSON *ids = get_list(g, row, line, "hash_ids");
 		if (!ids)
@@ -1038,6 +1062,10 @@ fail:
 
 static int read_row(struct wl_trace_gen *g, cJSON **row, uint64_t *line)
 {
+	if (wl_interrupted()) {
+		gfail(g, "%s: interrupted while reading the trace", wl_trace_reader_name(g->rd));
+		return -1;
+	}
 	int rc = wl_trace_reader_next(g->rd, row);
 	if (rc < 0) {
 		gfail(g, "%s", wl_trace_reader_error(g->rd));

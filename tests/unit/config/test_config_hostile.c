@@ -254,6 +254,15 @@ static void test_length_limits(void **state)
 		     "    num_layers_generator: {type: fixed, value: 1000}\n"
 		     "    layer_width_generator: {type: fixed, value: 1000}\n",
 		     "session_generator.session_graph.num_layers_generator: ", "requests per session", NULL);
+	/* the prompt text of one session: requests x prompt length <= 16 x the limit */
+	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
+		     "    num_request_generator: {type: fixed, value: 100}\n"
+		     "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n",
+		     "t.yml:8:28: error: session_generator.channels[0].body_length_generator: ",
+		     "sessions of up to 100 requests with prompts of up to 1000000 tokens", NULL);
+	expect_ok("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
+		  "    num_request_generator: {type: fixed, value: 16}\n"
+		  "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n");
 	/* the same through a flag: the flag is named */
 	char *argv[] = {"veeksha", "--session_generator.channels", "[{type: text, body_length_generator: {type: fixed, value: 3000000}}]"};
 	struct config_benchmark_set set;

@@ -675,6 +675,45 @@ static void test_length_limit_model_context(void **state)
 	free(path);
 }
 
+/* A session's prompts are bounded (16 x the limit) and a signal stops reading and building. */
+static void test_session_budget_and_interrupt(void **state)
+{
+	(void)state;
+	struct buf t;
+	buf_init(&t);
+	buf_puts(&t, "session_id,input_length,output_length\n");
+	for (int i = 0; i < 20; i++)
+		buf_puts(&t, "1,100,1\n");
+	char *path = write_tmp(".csv", t.data);
+	buf_free(&t);
+	struct cfg_benchmark cfg;
+	cfg_init(&cfg, path, CFG_FLAVOR_REQUEST_LOG, false);
+	cfg.runtime.max_request_tokens = 100; /* budget 1600: the 17th row (line 18) crosses it */
+	char err[1024];
+	struct wl_trace_gen *g = wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err);
+	assert_non_null(g);
+	struct wl_session *s;
+	assert_true(wl_trace_gen_next(g, &s) < 0);
+	char *want = xasprintf("%s:18: the session needs more than 1600 prompt tokens", path);
+	if (!strstr(wl_trace_gen_error(g), want))
+		fail_msg("error '%s' does not contain '%s'", wl_trace_gen_error(g), want);
+	free(want);
+	wl_trace_gen_free(g);
+
+	cfg.runtime.max_request_tokens = 0; /* the default */
+	volatile sig_atomic_t flag = 1;
+	wl_set_interrupt_flag(&flag);
+	g = wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err);
+	assert_non_null(g);
+	assert_true(wl_trace_gen_next(g, &s) < 0);
+	assert_non_null(strstr(wl_trace_gen_error(g), "interrupted"));
+	wl_set_interrupt_flag(NULL);
+	wl_trace_gen_free(g);
+	cfg_done(&cfg);
+	unlink(path);
+	free(path);
+}
+
 /* Timestamps going backwards are an error (sessions are handed out in arrival order). */
 static void test_mooncake_timestamp_order(void **state)
 {
@@ -764,6 +803,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_length_limit_model_context),
+		cmocka_unit_test(test_session_budget_and_interrupt),
 		cmocka_unit_test(test_mooncake_timestamp_order),
 		cmocka_unit_test(test_large_trace_streams),
 	};

@@ -150,6 +150,34 @@ static void test_linear(void **state)
 	}
 }
 
+/* Unbounded counts (inverse_gaussian with a huge mean) are clamped to CFG_MAX_SESSION_REQUESTS
+ * requests per session instead of allocating billions of nodes (docs/CONFIG.md, Limits). */
+static void test_session_size_clamped(void **state)
+{
+	(void)state;
+	struct cfg_length_gen huge = {.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 1e15, .shape = 1e15};
+	struct cfg_session_graph c = {.type = CFG_GRAPH_LINEAR};
+	c.num_request_generator = huge;
+	c.request_wait_generator = (struct cfg_interval_gen){.type = CFG_INTERVAL_FIXED, .interval = 0.0};
+	char err[128];
+	struct wl_graphgen *g = wl_graphgen_create(&c, 3, err, sizeof err);
+	assert_non_null(g);
+	struct wl_session *s = wl_graphgen_next(g);
+	assert_int_equal(s->n_nodes, CFG_MAX_SESSION_REQUESTS);
+	wl_session_free(s);
+	wl_graphgen_free(g);
+	struct cfg_session_graph b = branching_cfg(false, true);
+	b.num_layers_generator = huge;
+	b.layer_width_generator = huge;
+	g = wl_graphgen_create(&b, 4, err, sizeof err);
+	assert_non_null(g);
+	s = wl_graphgen_next(g);
+	assert_true(s->n_nodes >= 1 && s->n_nodes <= CFG_MAX_SESSION_REQUESTS);
+	check_session(s, true);
+	wl_session_free(s);
+	wl_graphgen_free(g);
+}
+
 static void test_branching_single_root(void **state)
 {
 	(void)state;
@@ -315,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_single_request),
+		cmocka_unit_test(test_session_size_clamped),
 		cmocka_unit_test(test_linear),
 		cmocka_unit_test(test_branching_single_root),
 		cmocka_unit_test(test_branching_multiple_roots),

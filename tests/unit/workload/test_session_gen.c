@@ -147,6 +147,40 @@ static void test_ids_and_lengths(void **state)
 	wl_session_gen_free(g);
 }
 
+/* A signal (the runner's flag) stops session building with "interrupted"; unbounded length draws
+ * are clamped to the limit (docs/CONFIG.md, Limits). */
+static void test_interrupt_and_clamp(void **state)
+{
+	(void)state;
+	struct cfg_benchmark c;
+	base_cfg(&c);
+	struct wl_session_gen *g = mk(&c);
+	volatile sig_atomic_t flag = 0;
+	wl_set_interrupt_flag(&flag);
+	struct wl_session *s = NULL;
+	assert_int_equal(wl_session_gen_next(g, &s), 0);
+	wl_session_free(s);
+	flag = 1;
+	assert_true(wl_session_gen_next(g, &s) < 0);
+	assert_null(s);
+	assert_string_equal(wl_session_gen_error(g), "interrupted");
+	wl_set_interrupt_flag(NULL);
+	wl_session_gen_free(g);
+
+	channel.body_length_generator =
+		(struct cfg_length_gen){.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 1e12, .shape = 1e12};
+	c.session_generator.output_spec.text_output_length = channel.body_length_generator;
+	c.runtime.max_request_tokens = 50;
+	g = mk(&c);
+	assert_int_equal(wl_session_gen_next(g, &s), 0);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		assert_int_equal(s->requests[i].target_prompt_tokens, 50);
+		assert_int_equal(s->requests[i].target_output_tokens, 50);
+	}
+	wl_session_free(s);
+	wl_session_gen_free(g);
+}
+
 static void test_shared_prefix(void **state)
 {
 	(void)state;
@@ -335,6 +369,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids_and_lengths),
+		cmocka_unit_test(test_interrupt_and_clamp),
 		cmocka_unit_test(test_shared_prefix),
 		cmocka_unit_test(test_min_tokens_suffix),
 		cmocka_unit_test(test_determinism),
