@@ -5,6 +5,10 @@ set -euo pipefail
 BUILD_DIR=${1:-build-fuzz}
 SECONDS_EACH=${2:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd || echo "$BUILD_DIR")
+# from the source root: fuzz_config's seeds name trace files as tests/data/trace/... (it reads
+# no trace file outside that directory)
+cd "$ROOT"
 shopt -s nullglob
 # Known leaks inside system libraries only (see the file).
 export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
@@ -16,7 +20,7 @@ for bin in "$BUILD_DIR"/fuzz_*; do
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
   echo "fuzz: $name for ${SECONDS_EACH}s"
-  "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 "$work" >"$work.log" 2>&1 || {
+  "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work." "$work" >"$work.log" 2>&1 || {
     tail -50 "$work.log"; echo "fuzz: $name FAILED"; exit 1; }
   grep -E "^(Done|#[0-9]+ *DONE)" "$work.log" | tail -1 || true
   rm -rf "$work" "$work.log"
