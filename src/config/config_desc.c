@@ -1233,6 +1233,32 @@ static const char *bm_check_len(const LG *g, const char *path, int64_t lim, cons
 	return cfg_vmsg;
 }
 
+const char *config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source,
+				 const char **key)
+{
+	const struct cfg_session_gen *sg = &b->session_generator;
+	if (sg->type != CFG_SESSION_GEN_SYNTHETIC || context_tokens <= 0 || sg->n_channels == 0)
+		return NULL;
+	const char *fb = NULL, *fo = NULL;
+	int64_t body = lg_max_value(&sg->channels[0].body_length_generator, &fb);
+	int64_t out = sg->output_spec.has_text ? lg_max_value(&sg->output_spec.text_output_length, &fo) : 0;
+	if (body < 0 || out < 0)
+		return NULL; /* an unbounded distribution: the server answers each request */
+	if (body + out <= context_tokens && body < context_tokens)
+		return NULL;
+	/* the prompt alone does not fit: its generator; else the output's pushes it over */
+	if (body >= context_tokens || !fo)
+		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.channels[0].body_length_generator.%s", fb);
+	else
+		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.output_spec.text.output_length_generator.%s", fo);
+	*key = cfg_vkey;
+	snprintf(cfg_vmsg, sizeof cfg_vmsg,
+		 "prompts of up to %lld tokens and outputs of up to %lld tokens do not fit the model's context "
+		 "of %lld tokens (%s)",
+		 (long long)body, (long long)out, (long long)context_tokens, source);
+	return cfg_vmsg;
+}
+
 static const char *bm_validate_sizes(const BM *b, const char **key)
 {
 	const struct cfg_session_gen *sg = &b->session_generator;
@@ -1242,14 +1268,19 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	int64_t lim = config_max_request_tokens(b, &why);
 	const char *msg;
 	char path[96];
+	/* each length within our own limit; prompt + output within a managed server's context */
+	int64_t own = b->runtime.max_request_tokens;
+	const char *own_why = "runtime.max_request_tokens";
 	for (size_t i = 0; i < sg->n_channels; i++) {
 		snprintf(path, sizeof path, "session_generator.channels[%zu].body_length_generator", i);
-		if ((msg = bm_check_len(&sg->channels[i].body_length_generator, path, lim, why, key)))
+		if ((msg = bm_check_len(&sg->channels[i].body_length_generator, path, own, own_why, key)))
 			return msg;
 	}
 	if (sg->output_spec.has_text &&
 	    (msg = bm_check_len(&sg->output_spec.text_output_length,
-				"session_generator.output_spec.text.output_length_generator", lim, why, key)))
+				"session_generator.output_spec.text.output_length_generator", own, own_why, key)))
+		return msg;
+	if (b->has_server && (msg = config_check_context(b, b->server.max_model_len, "server.max_model_len", key)))
 		return msg;
 	const struct cfg_session_graph *gr = &sg->session_graph;
 	const char *sw = "requests per session, a fixed limit";

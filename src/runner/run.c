@@ -492,6 +492,22 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
 	return 0;
 }
 
+/* Prompts and outputs must fit the context the server reports (vLLM, the sim: max_model_len in
+ * GET /v1/models) when the config gave none (docs/CONFIG.md, Limits). -1 (logged) when not. */
+static int run_check_context(const struct cfg_benchmark *cfg)
+{
+	if (cfg->session_generator.type != CFG_SESSION_GEN_SYNTHETIC || (cfg->has_server && cfg->server.max_model_len > 0))
+		return 0;
+	const char *base = cfg->client.api_base && *cfg->client.api_base ? cfg->client.api_base : getenv("OPENAI_API_BASE");
+	const char *key = cfg->client.api_key && *cfg->client.api_key ? cfg->client.api_key : getenv("OPENAI_API_KEY");
+	int64_t ctx = server_models_context_len(base, key, cfg->client.model, 2.0);
+	const char *bad_key = NULL, *why = NULL;
+	if (ctx <= 0 || !(why = config_check_context(cfg, ctx, "max_model_len reported by GET /v1/models", &bad_key)))
+		return 0;
+	log_error("%s: %s", bad_key, why);
+	return -1;
+}
+
 static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
 			    struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
 {
@@ -535,6 +551,10 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		}
 		traffic_free(trial);
 	}
+	if (!cfg.has_server && run_check_context(&cfg) != 0) {
+		out->exit_code = 2;
+		goto out_gen;
+	}
 
 	if (cfg.wandb.enabled)
 		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
@@ -575,6 +595,10 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			}
 		}
 		run_resolve_client(&cfg, st.server, err, sizeof err);
+		if (run_check_context(&cfg) != 0) {
+			out->exit_code = 2;
+			goto out_loop;
+		}
 	}
 
 	st.loop = ev_loop_create();

@@ -31,6 +31,11 @@ int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t
 		      char *err, size_t err_len);
 void server_argv_free(char **argv);
 
+/* The context length (max_model_len) that an OpenAI-compatible server reports for `model` in
+ * GET <api_base>/models (vLLM and the sim report it; with a single listed model, that one's), or 0
+ * when it reports none or cannot be asked within timeout_s. */
+int64_t server_models_context_len(const char *api_base, const char *api_key, const char *model, double timeout_s);
+
 /* Name of the environment variable through which the engine takes its API key, or NULL when it
  * takes the key only as --api-key on argv (SGLang, Vajra). A key on argv shows in `ps` to every
  * user of the machine; the environment of a process only to its owner (docs/SERVERS.md). vLLM

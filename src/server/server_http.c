@@ -1,10 +1,14 @@
 /* Health probe: blocking libcurl GETs (one handle per probe; probes are seconds apart). */
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "core/xalloc.h"
+#include "server/server.h"
 #include "server/server_internal.h"
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
@@ -61,4 +65,33 @@ long server_http_get(const char *url, const char *bearer, double timeout_s, char
 		*body_out = b.data ? buf_steal(&b) : xstrdup("");
 	buf_free(&b);
 	return code;
+}
+
+int64_t server_models_context_len(const char *api_base, const char *api_key, const char *model, double timeout_s)
+{
+	if (!api_base || !*api_base)
+		return 0;
+	size_t n = strlen(api_base);
+	char *url = xasprintf("%.*s/models", (int)(n && api_base[n - 1] == '/' ? n - 1 : n), api_base);
+	char *body = NULL;
+	long code = server_http_get(url, api_key, timeout_s, &body);
+	free(url);
+	int64_t ctx = 0;
+	cJSON *j = code == 200 && body ? cJSON_Parse(body) : NULL;
+	const cJSON *data = j ? cJSON_GetObjectItemCaseSensitive(j, "data") : NULL;
+	const cJSON *pick = NULL, *m;
+	cJSON_ArrayForEach(m, data)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+		if (model && cJSON_IsString(id) && !strcmp(id->valuestring, model))
+			pick = m;
+	}
+	if (!pick && cJSON_GetArraySize(data) == 1)
+		pick = cJSON_GetArrayItem(data, 0);
+	const cJSON *len = pick ? cJSON_GetObjectItemCaseSensitive(pick, "max_model_len") : NULL;
+	if (cJSON_IsNumber(len) && isfinite(len->valuedouble) && len->valuedouble >= 1 && len->valuedouble < 1e15)
+		ctx = (int64_t)len->valuedouble;
+	cJSON_Delete(j);
+	free(body);
+	return ctx;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# SIGTERM while the workload is being prepared (issue 21, item 6): building the prompts of a large
-# trace session stops at the next row and the run exits 128+15 promptly, instead of finishing
-# (or exhausting memory) first. And a prompt length past the limit is refused before any run.
+# Sizes (issue 21, item 6). SIGTERM while the workload is being prepared: building the prompts of
+# a large trace session stops at the next row and the run exits 128+15 promptly, instead of
+# finishing (or exhausting memory) first. A prompt length past the limit, or prompts and outputs
+# that do not fit the context the server reports, are refused before the first request.
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode fixed --ttft-ms 1 --itl-ms 1
@@ -46,4 +47,38 @@ rc=0; out=$("$VEEKSHA" benchmark --openai-chat-completions-client-api-base "http
   --traffic_scheduler.interval_generator.arrival_rate 1e999 --output_dir "$TMP/out3" 2>&1) || rc=$?
 check "arrival_rate 1e999: exit 2 (got $rc)" test "$rc" -eq 2
 check "arrival_rate 1e999: message" grep -q "must be a finite number" <<<"$out"
+# the context the server reports (the sim: max_model_len 8192 in GET /v1/models) bounds prompt +
+# output when the config gives none: exit 2 before any run directory (unmanaged server) ...
+cat > "$TMP/ctx.yml" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 9000}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 4}}}
+runtime: {max_sessions: 1}
+YML
+rc=0; out=$("$VEEKSHA" benchmark --config "$TMP/ctx.yml" --output_dir "$TMP/out4" 2>&1) || rc=$?
+check "reported context: exit 2 (got $rc)" test "$rc" -eq 2
+check "reported context: message" grep -q "body_length_generator.value: prompts of up to 9000 tokens and outputs of up to 4 tokens do not fit the model's context of 8192 tokens (max_model_len reported by GET /v1/models)" <<<"$out"
+check "reported context: no run directory" test ! -e "$TMP/out4"
+# ... and after a managed sim is ready (the server is stopped again)
+mport=$(e2e_free_port)
+cat > "$TMP/ctx_managed.yml" <<YML
+server: {type: sim, model: sim-model, host: 127.0.0.1, port: $mport, startup_timeout: 30}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 8190}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 4}}}
+runtime: {max_sessions: 1}
+YML
+rc=0; out=$("$VEEKSHA" benchmark --config "$TMP/ctx_managed.yml" --output_dir "$TMP/out5" 2>&1) || rc=$?
+check "managed, reported context: exit 2 (got $rc)" test "$rc" -eq 2
+check "managed, reported context: message" grep -q "do not fit the model's context of 8192 tokens" <<<"$out"
+check "managed, reported context: server stopped" bash -c "! curl -s -o /dev/null --max-time 1 http://127.0.0.1:$mport/health"
+# within the context: runs
+sed -i 's/value: 8190/value: 8000/' "$TMP/ctx_managed.yml"
+rc=0; "$VEEKSHA" benchmark --config "$TMP/ctx_managed.yml" --output_dir "$TMP/out6" --quiet >/dev/null 2>&1 || rc=$?
+check "managed, within the reported context: exit 0 (got $rc)" test "$rc" -eq 0
 e2e_finish

@@ -245,7 +245,31 @@ static void test_length_limits(void **state)
 	snprintf(y, sizeof y, "server:\n  type: sim\n  max_model_len: 4096\n%s      type: uniform\n      min: 1\n      max: 5000\n",
 		 body);
 	expect_error(y, "t.yml:11:12: error: session_generator.channels[0].body_length_generator.max: ",
-		     "5000 exceeds the limit of 4096 (server.max_model_len, the model's context)", NULL);
+		     "prompts of up to 5000 tokens and outputs of up to 12 tokens do not fit the model's context of "
+		     "4096 tokens (server.max_model_len)",
+		     NULL);
+	/* prompt + output must fit: the output generator is named when the prompt alone fits */
+	snprintf(y, sizeof y,
+		 "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
+		 "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 100}\n",
+		 body);
+	expect_error(y, "t.yml:13:53: error: session_generator.output_spec.text.output_length_generator.value: ", NULL);
+	snprintf(y, sizeof y,
+		 "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
+		 "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 96}\n",
+		 body);
+	expect_ok(y);
+	/* the same rule for a context reported by the server (config_check_context) */
+	struct config_benchmark_set set0;
+	snprintf(y, sizeof y, "%s      type: fixed\n      value: 9000\n", body);
+	assert_int_equal(load_str(y, &set0), CONFIG_OK);
+	const char *bad = NULL;
+	const char *why = config_check_context(&set0.items[0], 8192, "reported", &bad);
+	assert_non_null(why);
+	assert_string_equal(bad, "session_generator.channels[0].body_length_generator.value");
+	assert_non_null(strstr(why, "do not fit the model's context of 8192 tokens (reported)"));
+	assert_null(config_check_context(&set0.items[0], 10000, "reported", &bad));
+	config_benchmark_set_free(&set0);
 	/* requests per session */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
 		     "    num_request_generator: {type: fixed, value: 2000000000}\n",
