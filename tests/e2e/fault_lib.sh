@@ -41,7 +41,7 @@ ${FAULT_EVALUATORS:-}
 YML
   local t0=$(date +%s%N)
   run_rc=0
-  timeout 60 "$VEEKSHA" benchmark --config "$TMP/$name.yml" --output_dir "$TMP/out-$name" --fail-on-slo \
+  timeout -k 5 60 "$VEEKSHA" benchmark --config "$TMP/$name.yml" --output_dir "$TMP/out-$name" --fail-on-slo \
     > "$TMP/$name.out" 2> "$TMP/$name.err" || run_rc=$?
   echo "# $name: exit $run_rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   run_dir=$(ls -d "$TMP/out-$name"/*/ 2>/dev/null | head -1 || true)
