@@ -114,6 +114,12 @@ def main():
     if st:
         lines.append("| 6 | start-up to first request (10,000 pre-generated sessions), median of %d | %s ms | < 100 ms | %s |" % (
             len(st["runs_ms"]), fmt(st["median_ms_to_first_request"]), "yes" if (st["median_ms_to_first_request"] or 1e9) < 100 else "no"))
+    tr = load("trace")
+    if tr:
+        for k in ("scale_1.0", "scale_0.5"):
+            v = tr.get(k) or {}
+            lines.append("| 8 | trace timestamp replay at time scale %s: dispatch error p99, median of %d runs | %s ms | < 1 ms | %s |" % (
+                k[6:], len(v.get("runs_dispatch_error_p99_ms") or []), fmt(v.get("dispatch_error_p99_ms")), "yes" if v.get("ok") else "no"))
     c = load("components")
     if c:
         for k, v in c.items():

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Clock accuracy: against the simulated server in fixed mode (TTFT 50 ms, ITL 10 ms, 64 output
-# tokens) at 100 concurrent streams, TTFC p50 must be within 1 ms of 50 ms and TBC p50 within
-# 0.5 ms of 10 ms (issue 4's acceptance). Also: libcurl's poll after a short read is answered
-# without a syscall (client_pollskip), and not with VEEKSHA_POLL_SKIP=0; the loop read every chunk
-# within the ITL of its arrival (client_usage.json read_lag_us_p99).
+# tokens) at 100 concurrent streams, TTFC p50 must be within 5 ms of 50 ms and TBC p50 within
+# 2 ms of 10 ms, every read kernel-stamped and none read more than 1 s late. Functional bounds that
+# hold on a busy machine (issue 21 item 15); issue 4's sub-millisecond targets (TTFC p50 within
+# 1 ms, TBC p50 within 0.5 ms, reads within the ITL) are measured by `bench/bench.py fidelity`
+# (per-chunk client - server p99 < 200 us). Also: libcurl's poll after a short read is answered
+# without a syscall (client_pollskip), and not with VEEKSHA_POLL_SKIP=0.
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode fixed --ttft-ms 50 --itl-ms 10
@@ -37,9 +39,11 @@ if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
   echo "SKIP: accuracy bounds are not checked in sanitizer builds (instrumentation slows the client ~3x)"
   e2e_finish; exit $?
 fi
-check "TTFC p50 within 1 ms of 50 ms ($ttfc)" python3 -c "import sys; sys.exit(0 if abs($ttfc-0.050) <= 0.001 else 1)"
-check "TBC p50 within 0.5 ms of 10 ms ($tbc)" python3 -c "import sys; sys.exit(0 if abs($tbc-0.010) <= 0.0005 else 1)"
-# every chunk was read before the next one of its stream arrived: its stamp is its own arrival
-check "read lag p99 $(jq .read_lag_us_p99 "$u") us below the 10 ms ITL (reads_kernel_stamped $(jq .reads_kernel_stamped "$u") >= 25,600)" \
-  jq -e '.read_lag_us_p99 < 10000 and .reads_kernel_stamped >= 25600 and .chunk_stamps_may_be_late == false' "$u"
+check "TTFC p50 within 5 ms of 50 ms ($ttfc)" python3 -c "import sys; sys.exit(0 if abs($ttfc-0.050) <= 0.005 else 1)"
+check "TBC p50 within 2 ms of 10 ms ($tbc)" python3 -c "import sys; sys.exit(0 if abs($tbc-0.010) <= 0.002 else 1)"
+# every chunk stamped by the kernel at its arrival; a loop that stops reading would show as lag
+# (on an idle machine the p99 is below the 10 ms ITL, see bench/RESULTS.md; a busy one preempts)
+echo "read lag p99 $(jq .read_lag_us_p99 "$u") us, chunk_stamps_may_be_late $(jq .chunk_stamps_may_be_late "$u")"
+check "every read kernel-stamped ($(jq .reads_kernel_stamped "$u") >= 25,600), read lag p99 below 1 s" \
+  jq -e '.read_lag_us_p99 < 1000000 and .reads_kernel_stamped >= 25600' "$u"
 e2e_finish

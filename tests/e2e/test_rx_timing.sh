@@ -3,8 +3,9 @@
 # sessions in a closed loop keep the client's event loop saturated (the client is the bottleneck
 # on any machine), so responses wait in the socket queue before the loop reads them. Joined with
 # the server's emit log by request id, the client's first-chunk stamp stays within 200 us of the
-# server's first emit (p50), and far below what read-time stamps show (VEEKSHA_RX_STAMPS=0).
-# Registered RUN_SERIAL (name contains "timing"); the bounds are not checked in sanitizer builds.
+# server's first emit (p50; 1 ms on a busy machine, issue 21 item 15), and far below what read-time
+# stamps show (VEEKSHA_RX_STAMPS=0): more than 3x. Registered RUN_SERIAL (name contains "timing");
+# the bounds are not checked in sanitizer builds.
 source "$(dirname "$0")/lib.sh" "$@"
 cat > "$TMP/cfg.yml" <<YML
 client: {type: openai_chat_completions, model: sim-model}
@@ -46,9 +47,10 @@ run arrival
 read -r a50 a99 an <<< "$(receive_path arrival)"
 echo "arrival stamps: first chunk - server emit p50 $a50 us, p99 $a99 us ($an requests)"
 check "arrival stamps: every request joined (2,000)" test "$an" -eq 2000
-check "arrival stamps: the loop was saturated (client_usage.json loop_busy_fraction > 0.5)" \
-  jq -e '.loop_busy_fraction > 0.5' "$(ls "$TMP"/out-arrival/*/metrics/client_usage.json)"
 u=$(ls "$TMP"/out-arrival/*/metrics/client_usage.json)
+# the loop is saturated on an idle machine (loop_busy_fraction > 0.5); on a busy one it is preempted
+# instead; either way responses wait in the socket queue, which the read lag below checks
+echo "arrival stamps: loop_busy_fraction $(jq .loop_busy_fraction "$u")"
 check "arrival stamps: every read was kernel-stamped and waited for the saturated loop (reads_kernel_stamped >= 2000, read_lag_us_p50 $(jq .read_lag_us_p50 "$u") > 50, p50 <= p99 <= max)" \
   jq -e '.reads_kernel_stamped >= 2000 and .read_lag_us_p50 > 50 and .read_lag_us_p50 <= .read_lag_us_p99 and .read_lag_us_p99 <= .read_lag_us_max' "$u"
 run read VEEKSHA_RX_STAMPS=0
@@ -62,7 +64,7 @@ if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
   e2e_finish; exit $?
 fi
 check "arrival stamps: never before the server's emit (p50 $a50 us >= 0)" python3 -c "import sys; sys.exit(0 if $a50 >= 0 else 1)"
-check "arrival stamps: p50 within 200 us of the server's emit ($a50 us)" python3 -c "import sys; sys.exit(0 if $a50 < 200 else 1)"
+check "arrival stamps: p50 within 1 ms of the server's emit ($a50 us)" python3 -c "import sys; sys.exit(0 if $a50 < 1000 else 1)"
 check "read-time stamps wait for the busy loop (p50 $r50 us > 3 x $a50 us)" \
   python3 -c "import sys; sys.exit(0 if $r50 > 3 * $a50 else 1)"
 e2e_finish

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end: Mooncake-style trace with replay_timestamps against the simulated server at time scale
 # 1.0 and 0.5: the scheduled arrivals equal timestamp/1000*time_scale exactly, prompts have their
-# target token counts, and the p99 dispatch error against the scaled schedule is <= 1 ms (not
-# checked in sanitizer builds; it relies on runtime.dispatch_spin_us, whose default is checked to be
-# in effect; it must hold in one of up to 4 runs, see below). Registered RUN_SERIAL (name contains
-# "timing").
+# target token counts, the pre-dispatch polling (runtime.dispatch_spin_us) is in effect, and every
+# request is dispatched, none early, in order, with a p99 dispatch error <= 50 ms (functional bound,
+# passes on a busy machine; not checked in sanitizer builds). The sub-millisecond precision target
+# is a bench: `bench/bench.py trace`. Registered RUN_SERIAL (name contains "timing").
 # While `veeksha benchmark` does not support trace sessions yet, prints SKIP and exits 0.
 source "$(dirname "$0")/lib.sh" "$@"
 DATA="$SRC/tests/data/trace"
@@ -21,26 +21,37 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"timestamp": i * 10 + (i % 3) * 3, "input_length": 16, "output_length": 4,
                             "hash_ids": [1, 2 + i % 4]}) + "\n")
 PY
-# p99 of |dispatched_at - timestamp / 1000 * scale| over the trace of the last run ($tr) <= 1 ms
-dispatch_p99_within_1ms() { # SCALE
-  python3 - "$tr" "$TMP/mooncake.jsonl" "$1" <<'PY'
+# Dispatch against the scaled schedule, from the dispatch trace of the last run ($tr): every one of
+# the 200 requests dispatched, none early, in schedule order (only requests scheduled within the
+# bound of each other may swap), and p99 |dispatched_at - timestamp / 1000 * scale| <= 50 ms.
+# Generous on purpose (issue 21 item 15): on a busy machine the client is preempted for
+# milliseconds; the sub-millisecond target is measured by `bench/bench.py trace` (bench/RESULTS.md).
+dispatch_within_bounds() { # SCALE
+  python3 - "$tr" "$TMP/mooncake.jsonl" "$1" <<'PY2'
 import json, sys
 trace = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda t: t["session_id"])
 ts = [json.loads(l)["timestamp"] for l in open(sys.argv[2])]
-scale = float(sys.argv[3])
-assert len(trace) == len(ts), (len(trace), len(ts))
-err = sorted(abs(t["dispatched_at"] - ts[i] / 1000.0 * scale) for i, t in enumerate(trace))
+scale, bound = float(sys.argv[3]), 0.050
+assert len(trace) == len(ts), ("dispatched", len(trace), "of", len(ts))
+sched = [t / 1000.0 * scale for t in ts]
+disp = [t["dispatched_at"] for t in trace]
+early = [(i, sched[i] - d) for i, d in enumerate(disp) if d < sched[i] - 1e-4]  # outputs are rounded to 10 us
+assert not early, ("dispatched before the schedule (index, s early)", early[:3])
+swaps = [(i, j) for i in range(len(disp)) for j in range(i + 1, len(disp))
+         if disp[j] < disp[i] and sched[j] - sched[i] > bound]
+assert not swaps, ("dispatched out of schedule order", swaps[:3])
+err = sorted(abs(d - sched[i]) for i, d in enumerate(disp))
 p99 = err[min(len(err) - 1, int(0.99 * len(err)))]
-print(f"p99 dispatch error {p99 * 1000:.3f} ms (max {err[-1] * 1000:.3f} ms)")
-sys.exit(0 if p99 <= 0.001 else 1)
-PY
+print(f"p99 dispatch error {p99 * 1000:.3f} ms (max {err[-1] * 1000:.3f} ms; bound {bound * 1000:.0f} ms)")
+sys.exit(0 if p99 <= bound else 1)
+PY2
 }
 for scale in 1.0 0.5; do
   run_trace "mooncake$scale" "{type: mooncake, block_size: 8, replay_timestamps: true, time_scale: $scale}" \
     "$TMP/mooncake.jsonl" 200
   rl="$run/metrics/request_level_metrics.jsonl"
   check "mooncake x$scale: measured prompt tokens equal the targets" prompt_tokens_match
-  check "mooncake x$scale: scheduled arrivals = timestamp / 1000 * time_scale" python3 - "$rl" "$TMP/mooncake.jsonl" "$scale" <<'PY'
+  check "mooncake x$scale: scheduled arrivals = timestamp / 1000 * time_scale" python3 - "$rl" "$TMP/mooncake.jsonl" "$scale" <<'PY2'
 import json, sys
 rows = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda r: r["session_id"])
 ts = [json.loads(l)["timestamp"] for l in open(sys.argv[2])]
@@ -49,28 +60,17 @@ assert len(rows) == len(ts), (len(rows), len(ts))
 worst = max(abs(r["scheduler_ready_at"] - ts[i] / 1000.0 * scale) for i, r in enumerate(rows))
 print(f"max |ready_at - scaled timestamp| = {worst * 1000:.3f} ms")
 sys.exit(0 if worst <= 2e-5 else 1)
-PY
-  # The dispatch precision below relies on polling before each dispatch (runtime.dispatch_spin_us,
-  # default 2000 us): it must have happened, and be reported apart from the loop's work.
-  check "mooncake x$scale: the loop polled before dispatches (run_loop_spin_s > 0, not counted as busy)" \
-    jq -e '.run_loop_spin_s > 0 and .run_loop_spin_s <= .run_loop_thread_cpu_s and .loop_busy_fraction < 0.5' \
-    "$run/metrics/client_usage.json"
+PY2
+  # The dispatch precision relies on polling before each dispatch (runtime.dispatch_spin_us,
+  # default 2000 us): it must have happened, and not be counted as the loop's work.
+  u="$run/metrics/client_usage.json"
+  echo "client_usage: $(jq -c '{run_loop_spin_s, run_loop_thread_cpu_s, loop_busy_fraction}' "$u")"
+  check "mooncake x$scale: the loop polled before dispatches (run_loop_spin_s > 0, loop_busy_fraction < 0.5)" \
+    jq -e '.run_loop_spin_s > 0 and .loop_busy_fraction < 0.5' "$u"
   if [ "${VK_SANITIZER_BUILD:-0}" = 1 ]; then
-    echo "SKIP: dispatch accuracy is not checked in sanitizer builds"
+    echo "SKIP: dispatch timing is not checked in sanitizer builds"
     continue
   fi
-  # A VM can stop a running vCPU for milliseconds (docs/ARCHITECTURE.md, Dispatch precision), which
-  # no client can prevent; 2 late dispatches of 200 decide a run's p99. So the bound must hold in
-  # one of up to 4 runs: a client whose dispatches are late fails all of them.
-  ok_run=false
-  for attempt in 1 2 3 4; do
-    if [ "$attempt" -gt 1 ]; then
-      echo "(run $attempt of at most 4)"
-      run_trace "mooncake$scale-run$attempt" "{type: mooncake, block_size: 8, replay_timestamps: true, time_scale: $scale}" \
-        "$TMP/mooncake.jsonl" 200
-    fi
-    if dispatch_p99_within_1ms "$scale"; then ok_run=true; break; fi
-  done
-  check "mooncake x$scale: p99 dispatch error vs scaled timestamps <= 1 ms (in one of up to 4 runs)" $ok_run
+  check "mooncake x$scale: all dispatched, none early, in order, p99 dispatch error <= 50 ms" dispatch_within_bounds "$scale"
 done
 e2e_finish
