@@ -100,7 +100,8 @@ sim_case() { # NAME EXPECT_RC CLASSES [sim flags...]
   kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
 }
 sim_case sim_ok 0 none --mode fixed --ttft-ms 5 --itl-ms 1
-sim_case sim_fail_rate 3 "http" --mode zero --fail-rate 0.5 --seed 3
+# seed 1: requests 0-5 get 200 500 500 200 500 500 (decided per X-Request-Id): a mixed run
+FAULT_SESSIONS=6 sim_case sim_fail_rate 3 "http" --mode zero --fail-rate 0.5 --seed 1
 fail_rate_dir=$run_dir
 sim_case sim_disconnect 3 "reset" --mode fixed --ttft-ms 5 --itl-ms 5 --disconnect-rate 1
 sim_case sim_error_event 3 "server_error" --mode fixed --ttft-ms 5 --itl-ms 5 --error-event-rate 1
@@ -113,6 +114,8 @@ if want sim_fail_rate; then
   check "sim_fail_rate: console names the top error message" grep -q "simulated internal server error" "$TMP/sim_fail_rate.out"
   check "sim_fail_rate: error_code 500 with class http" \
     jq -e '.top_errors[0] | .class == "http" and .code == 500' "$fail_rate_dir/metrics/summary_stats.json"
+  check "sim_fail_rate: 2 completed, 4 errored (a partly failed run fails its verdict)" \
+    jq -e '."Number of Completed Requests" == 2 and ."Number of Errored Requests" == 4' "$fail_rate_dir/metrics/summary_stats.json"
 fi
 # the server dies after 2 requests: later requests fail to connect; the run ends, accounted
 if want sim_crash; then

@@ -47,7 +47,14 @@ run_case() {
        return ;;
     2) check "$name: config error, exit 2 (got $rc)" test "$rc" -eq 2
        check "$name: no run directory left behind" test ! -e "$out" ;;
-    12) check "$name: exit 1 or 2 (got $rc)" test "$rc" -eq 1 -o "$rc" -eq 2 ;;
+    12) check "$name: exit 1 or 2 (got $rc)" test "$rc" -eq 1 -o "$rc" -eq 2
+        if [ "$rc" -eq 1 ]; then
+          # found while running: a truncated run, its outputs written and honest (docs/FAILURES.md)
+          local run; run=$(ls -d "$out"/*/ 2>/dev/null | head -1 || true)
+          check "$name: truncated run says so (run_status truncated, reason, all_slos_met false)" \
+            jq -e '.run_status == "truncated" and (.run_status_reason | length > 0)' "$run/metrics/summary_stats.json"
+          check "$name: truncated run's verdict is not met" jq -e '.all_slos_met == false' "$run/metrics/slo_results.json"
+        fi ;;
   esac
   local base; base=$(basename "$named")
   if [ "$line" = - ]; then
