@@ -22,10 +22,10 @@
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
 
-#define FUZZ_MAX_TOKENS 64   /* prompt and output lengths */
-#define FUZZ_MAX_COUNT 6     /* requests, layers, widths, fan-outs of a session graph */
-#define FUZZ_MAX_SESSIONS 8  /* sessions built per input */
-#define FUZZ_MAX_STEPS 256   /* scheduler steps per input */
+#define FUZZ_MAX_TOKENS 64  /* prompt and output lengths */
+#define FUZZ_MAX_COUNT 6    /* requests, layers, widths, fan-outs of a session graph */
+#define FUZZ_MAX_SESSIONS 8 /* sessions built per input */
+#define FUZZ_MAX_STEPS 256  /* scheduler steps per input */
 
 static char *fuzz_config_yaml(const struct cfg_benchmark *c, size_t *len)
 {

@@ -160,16 +160,18 @@ static void test_alias_bombs(void **state)
 static void test_api_base_and_key(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"not a url", "file:///etc/passwd", "gopher://h/", "http://", "https:///v1",
-					  "http://:8000/v1", "http://h:0/", "http://h:99999/", "http://h:80x/",
-					  "http://h /v1", "localhost:8000", "http://[::1/v1", "http://h:/v1"};
+	static const char *const bad[] = {"not a url",     "file:///etc/passwd", "gopher://h/",    "http://",
+	                                  "https:///v1",   "http://:8000/v1",    "http://h:0/",    "http://h:99999/",
+	                                  "http://h:80x/", "http://h /v1",       "localhost:8000", "http://[::1/v1",
+	                                  "http://h:/v1"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char y[512];
 		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", bad[i]);
 		expect_error(y, "t.yml:3:14: error: client.api_base: ", NULL);
 	}
-	static const char *const good[] = {"http://localhost:8000/v1", "https://api.example.com/v1", "HTTP://h",
-					   "http://user:pw@h:1/x?y#z", "http://[::1]:8000/v1", "http://127.0.0.1:65535"};
+	static const char *const good[] = {
+	    "http://localhost:8000/v1", "https://api.example.com/v1", "HTTP://h",
+	    "http://user:pw@h:1/x?y#z", "http://[::1]:8000/v1",       "http://127.0.0.1:65535"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		char y[512];
 		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", good[i]);
@@ -178,7 +180,7 @@ static void test_api_base_and_key(void **state)
 	}
 	/* CR/LF (header injection) and other control characters in keys: the message never echoes the key */
 	expect_error("client:\n  type: openai_chat_completions\n  api_key: \"sk-1\\r\\nX-Injected: 1\"\n",
-		     "t.yml:3:13: error: client.api_key: ", "control characters", NULL);
+	             "t.yml:3:13: error: client.api_key: ", "control characters", NULL);
 	assert_null(strstr(config_last_error(), "X-Injected"));
 	expect_error("server:\n  type: vllm\n  api_key: \"a\\tb\"\n", "t.yml:3:13: error: server.api_key: ", NULL);
 	assert_non_null(config_check_api_key("a\nb"));
@@ -219,11 +221,11 @@ static void test_length_limits(void **state)
 {
 	(void)state;
 	const char *body = "session_generator:\n  type: synthetic\n  channels:\n  - type: text\n"
-			   "    body_length_generator:\n";
+	                   "    body_length_generator:\n";
 	char y[1024];
 	snprintf(y, sizeof y, "%s      type: fixed\n      value: 2000000000\n", body);
 	expect_error(y, "t.yml:7:14: error: session_generator.channels[0].body_length_generator.value: ",
-		     "2000000000 exceeds the limit of 1048576 (runtime.max_request_tokens)", NULL);
+	             "2000000000 exceeds the limit of 1048576 (runtime.max_request_tokens)", NULL);
 	snprintf(y, sizeof y, "%s      type: uniform\n      min: 1\n      max: 1048577\n", body);
 	expect_error(y, "t.yml:8:12: error: session_generator.channels[0].body_length_generator.max: ", NULL);
 	snprintf(y, sizeof y, "%s      type: fixed_stair\n      values: [1, 5000000]\n", body);
@@ -234,30 +236,32 @@ static void test_length_limits(void **state)
 	snprintf(y, sizeof y, "%s      type: fixed\n      value: 1048576\n", body);
 	expect_ok(y);
 	snprintf(y, sizeof y, "runtime:\n  max_request_tokens: 4000000\n%s      type: fixed\n      value: 2000000\n",
-		 body);
+	         body);
 	expect_ok(y);
 	expect_error("runtime:\n  max_request_tokens: 0\n", "t.yml:2:23: error: runtime.max_request_tokens: ", NULL);
 	/* output lengths too */
-	expect_error("session_generator:\n  type: synthetic\n  output_spec:\n    text:\n      output_length_generator:\n"
-		     "        type: fixed\n        value: 2000000\n",
-		     "t.yml:7:16: error: session_generator.output_spec.text.output_length_generator.value: ", NULL);
+	expect_error(
+	    "session_generator:\n  type: synthetic\n  output_spec:\n    text:\n      output_length_generator:\n"
+	    "        type: fixed\n        value: 2000000\n",
+	    "t.yml:7:16: error: session_generator.output_spec.text.output_length_generator.value: ", NULL);
 	/* a managed server's context is the limit when smaller */
-	snprintf(y, sizeof y, "server:\n  type: sim\n  max_model_len: 4096\n%s      type: uniform\n      min: 1\n      max: 5000\n",
-		 body);
+	snprintf(y, sizeof y,
+	         "server:\n  type: sim\n  max_model_len: 4096\n%s      type: uniform\n      min: 1\n      max: 5000\n",
+	         body);
 	expect_error(y, "t.yml:11:12: error: session_generator.channels[0].body_length_generator.max: ",
-		     "prompts of up to 5000 tokens and outputs of up to 12 tokens do not fit the model's context of "
-		     "4096 tokens (server.max_model_len)",
-		     NULL);
+	             "prompts of up to 5000 tokens and outputs of up to 12 tokens do not fit the model's context of "
+	             "4096 tokens (server.max_model_len)",
+	             NULL);
 	/* prompt + output must fit: the output generator is named when the prompt alone fits */
 	snprintf(y, sizeof y,
-		 "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
-		 "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 100}\n",
-		 body);
+	         "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
+	         "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 100}\n",
+	         body);
 	expect_error(y, "t.yml:13:53: error: session_generator.output_spec.text.output_length_generator.value: ", NULL);
 	snprintf(y, sizeof y,
-		 "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
-		 "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 96}\n",
-		 body);
+	         "server:\n  type: sim\n  max_model_len: 4096\n%s      type: fixed\n      value: 4000\n"
+	         "  output_spec:\n    text:\n      output_length_generator: {type: fixed, value: 96}\n",
+	         body);
 	expect_ok(y);
 	/* the same rule for a context reported by the server (config_check_context) */
 	struct config_benchmark_set set0;
@@ -272,23 +276,24 @@ static void test_length_limits(void **state)
 	config_benchmark_set_free(&set0);
 	/* requests per session */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
-		     "    num_request_generator: {type: fixed, value: 2000000000}\n",
-		     "t.yml:5:49: error: session_generator.session_graph.num_request_generator.value: ", NULL);
+	             "    num_request_generator: {type: fixed, value: 2000000000}\n",
+	             "t.yml:5:49: error: session_generator.session_graph.num_request_generator.value: ", NULL);
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: branching\n"
-		     "    num_layers_generator: {type: fixed, value: 1000}\n"
-		     "    layer_width_generator: {type: fixed, value: 1000}\n",
-		     "session_generator.session_graph.num_layers_generator: ", "requests per session", NULL);
+	             "    num_layers_generator: {type: fixed, value: 1000}\n"
+	             "    layer_width_generator: {type: fixed, value: 1000}\n",
+	             "session_generator.session_graph.num_layers_generator: ", "requests per session", NULL);
 	/* the prompt text of one session: requests x prompt length <= 16 x the limit */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
-		     "    num_request_generator: {type: fixed, value: 100}\n"
-		     "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n",
-		     "t.yml:8:28: error: session_generator.channels[0].body_length_generator: ",
-		     "sessions of up to 100 requests with prompts of up to 1000000 tokens", NULL);
+	             "    num_request_generator: {type: fixed, value: 100}\n"
+	             "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n",
+	             "t.yml:8:28: error: session_generator.channels[0].body_length_generator: ",
+	             "sessions of up to 100 requests with prompts of up to 1000000 tokens", NULL);
 	expect_ok("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
-		  "    num_request_generator: {type: fixed, value: 16}\n"
-		  "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n");
+	          "    num_request_generator: {type: fixed, value: 16}\n"
+	          "  channels:\n  - type: text\n    body_length_generator: {type: fixed, value: 1000000}\n");
 	/* the same through a flag: the flag is named */
-	char *argv[] = {"veeksha", "--session_generator.channels", "[{type: text, body_length_generator: {type: fixed, value: 3000000}}]"};
+	char *argv[] = {"veeksha", "--session_generator.channels",
+	                "[{type: text, body_length_generator: {type: fixed, value: 3000000}}]"};
 	struct config_benchmark_set set;
 	int rc = config_parse_benchmark_args(3, argv, &set);
 	if (rc == CONFIG_OK)
@@ -300,12 +305,9 @@ static void test_length_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_non_finite_floats),
-	    cmocka_unit_test(test_non_finite_flags),
-	    cmocka_unit_test(test_alias_bombs),
-	    cmocka_unit_test(test_api_base_and_key),
-	    cmocka_unit_test(test_env_key_recorded),
-	    cmocka_unit_test(test_length_limits),
+	    cmocka_unit_test(test_non_finite_floats), cmocka_unit_test(test_non_finite_flags),
+	    cmocka_unit_test(test_alias_bombs),       cmocka_unit_test(test_api_base_and_key),
+	    cmocka_unit_test(test_env_key_recorded),  cmocka_unit_test(test_length_limits),
 	};
 	config_set_diagnostics(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
