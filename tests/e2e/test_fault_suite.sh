@@ -47,12 +47,23 @@ for c in "${cases[@]}"; do
   fault_check "$scen" "$rc" "$classes"
 done
 
+# non-streaming requests (client.stream false): a JSON answer is the baseline, and so is a complete
+# SSE stream (the client reads what the server sent, by its Content-Type); an empty answer or an
+# HTML page fail. Only a TTFC objective: a non-streamed answer has no time between chunks, and the
+# default TBC objective fails with "no data".
+ttfc_only="evaluators: [{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 30}]}]"
+for c in "json_ok 0 none" "json_empty 3 empty" "ok 0 none" "html 3 stream_protocol|empty"; do
+  read -r scen rc classes <<<"$c"
+  want "${scen}_nostream" || continue
+  FAULT_EVALUATORS=$ttfc_only fault_run "${scen}_nostream" "$(fs_base "$scen")" "stream: false"
+  fault_check "${scen}_nostream" "$rc" "$classes"
+done
+
 # a 10 MiB event: under the default 64 MiB cap it is a (large) answer; under a 1 MiB cap it fails.
 # (Only a TTFC objective: a one-chunk answer has no time between chunks, and the default TBC
 # objective fails with "no data".)
 if want big_event; then
-  FAULT_SESSIONS=2 FAULT_EVALUATORS="evaluators: [{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 30}]}]" \
-    fault_run big_event "$(fs_base big_event)"
+  FAULT_SESSIONS=2 FAULT_EVALUATORS=$ttfc_only fault_run big_event "$(fs_base big_event)"
   fault_check big_event 0 none
   FAULT_SESSIONS=2 fault_run big_event_capped "$(fs_base big_event)" "max_response_bytes: 1048576"
   fault_check big_event_capped 3 too_large

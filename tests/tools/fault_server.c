@@ -25,6 +25,8 @@
  *   stall_head       reads the request, never answers (connection kept open)
  *   stall_body       head and one content event, then nothing (connection kept open)
  *   slowloris        the "ok" response trickled one byte every 20 ms
+ *   json_ok          a non-streaming chat.completion with N words of content (baseline, stream: false)
+ *   json_empty       a non-streaming chat.completion with empty content and finish_reason "stop"
  * Other paths: GET /health and GET .../models answer 200; any other request (e.g. the client's
  * POST /tokenize probe) gets a 404 at once.
  */
@@ -66,9 +68,10 @@ struct fs_conn {
 	uint64_t endless_seq; /* endless: events generated so far */
 };
 
-static const char *const fs_scenarios[] = {"ok",          "garbage",         "bad_json",   "no_done",   "only_done",
-                                           "bad_chunked", "truncated_chunk", "endless",    "html",      "big_event",
-                                           "reset",       "stall_head",      "stall_body", "slowloris", NULL};
+static const char *const fs_scenarios[] = {
+    "ok",      "garbage",    "bad_json",  "no_done", "only_done",  "bad_chunked", "truncated_chunk",
+    "endless", "html",       "big_event", "reset",   "stall_head", "stall_body",  "slowloris",
+    "json_ok", "json_empty", NULL};
 
 static int64_t fs_now_ms(void)
 {
@@ -271,6 +274,33 @@ static void fs_respond(struct fs_conn *c, const char *scenario, const char *body
 		for (int i = 0; i < 3; i++)
 			fs_event(c, "tok ", NULL);
 		c->end = FS_END_RESET;
+	} else if (!strcmp(scenario, "json_ok") || !strcmp(scenario, "json_empty")) {
+		bool empty = !strcmp(scenario, "json_empty");
+		long words = empty ? 0 : n;
+		char *content = malloc((size_t)words * 4 + 1);
+		if (!content)
+			exit(1);
+		for (long i = 0; i < words; i++)
+			memcpy(content + i * 4, "tok ", 4);
+		content[words * 4] = 0;
+		size_t blen = (size_t)words * 4 + 512;
+		char *b = malloc(blen);
+		if (!b)
+			exit(1);
+		int bl = snprintf(
+		    b, blen,
+		    "{\"id\":\"chatcmpl-fault\",\"object\":\"chat.completion\",\"created\":0,\"model\":"
+		    "\"fault-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+		    "\"%s\"},\"finish_reason\":\"%s\"}],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":%ld,"
+		    "\"total_tokens\":%ld}}",
+		    content, empty ? "stop" : "length", words, words + 4);
+		char head[160];
+		snprintf(head, sizeof head,
+		         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", bl);
+		fs_out_str(c, head);
+		fs_out_put(c, b, (size_t)bl);
+		free(b);
+		free(content);
 	} else if (!strcmp(scenario, "stall_head")) {
 		c->end = FS_END_HANG;
 	} else if (!strcmp(scenario, "stall_body")) {
