@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A port belongs to one sim-server (issue 21 item 9, docs/SIM.md "Port"): a second sim-server on a
 # port that a first one (with 2 workers) listens on exits non-zero at once with "port N in use", and
-# the first keeps serving every request; a managed `server: {type: sim}` on a taken port fails
+# the first keeps serving every request; a stopped sim's port can be bound again at once (its
+# connections in TIME_WAIT do not block it); a managed `server: {type: sim}` on a taken port fails
 # clearly without sending a request to the process that holds the port.
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
@@ -41,6 +42,24 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 n_done=$(grep -l 'data: \[DONE\]' "$TMP"/c*.txt | wc -l)
 check "2 workers: 8 concurrent streams all complete ($n_done)" test "$n_done" -eq 8
 kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
+
+# a port freed by a stopped sim-server can be bound again at once, even while the connections it
+# closed (server-side TIME_WAIT) linger: SO_REUSEADDR without SO_REUSEPORT
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode zero 2>/dev/null
+exec 3<>"/dev/tcp/127.0.0.1/$port"   # an idle keep-alive connection the sim closes when it stops
+printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+read -r -t 5 status_line <&3 || true   # answered: the sim has accepted the connection
+kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
+timeout 5 cat <&3 > /dev/null || true   # read to the sim's FIN (unread data would make ours an RST)
+exec 3<&-
+# /proc/net/tcp: local address 0100007F:PORT (hex), state 06 = TIME_WAIT
+tw_pattern=$(printf '0100007F:%04X [0-9A-F:]* 06 ' "$port")
+check "restart: the old connection is in TIME_WAIT on the port" \
+  bash -c "for i in \$(seq 1 40); do grep -q '$tw_pattern' /proc/net/tcp && exit 0; sleep 0.05; done; exit 1"
+rc=0; e2e_start_sim "$port" --mode zero 2>"$TMP/restart.err" || rc=$?
+check "restart on the same port at once: serves (rc $rc)" test "$rc" -eq 0
+kill -TERM "$E2E_SIM_PID" 2>/dev/null || true; e2e_wait_gone "$E2E_SIM_PID" 10 || true
 
 # a managed sim server whose port is taken (by another sim-server) fails clearly
 port=$(e2e_free_port)
