@@ -362,25 +362,6 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, co
 	return true;
 }
 
-/* The percentile of sorted values that may end in +inf (errored requests): linear interpolation as
- * pct_interp_sorted, without inf * 0 = NaN when the rank falls exactly on a finite value. */
-static double slo_percentile(const double *v, size_t n, double q)
-{
-	if (q <= 0)
-		return v[0];
-	if (q >= 1)
-		return v[n - 1];
-	double rank = q * (double)(n - 1);
-	double lo_f = floor(rank);
-	size_t lo = (size_t)lo_f;
-	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
-	if (isinf(v[lo]))
-		return INFINITY;
-	if (isinf(v[hi]))
-		return rank > lo_f ? INFINITY : v[lo];
-	return pct_interp_sorted(v, n, q);
-}
-
 /* "55.0%", or more digits for rates below 0.1% (a 0.01% error rate must not print as 0.0%) */
 static void fmt_pct(char *out, size_t n, double rate)
 {
@@ -448,7 +429,7 @@ int eval_compute_slos(struct evaluator *e)
 			add_reason(e, xasprintf("%s: no data (no request delivered a value)", label));
 		} else {
 			pct_sort(v, n);
-			res->observed = slo_percentile(v, n, s->percentile);
+			res->observed = pct_interp_sorted(v, n, s->percentile);
 			res->met = slo_ok(res->observed, s->value);
 			if (!res->met && isinf(res->observed))
 				add_reason(e, xasprintf("%s inf > %g s (%zu errored requests count as infinitely slow)", label,

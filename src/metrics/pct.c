@@ -111,7 +111,12 @@ double pct_interp_sorted(const double *v, size_t n, double q)
 	double lo_f = floor(rank);
 	size_t lo = (size_t)lo_f;
 	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
-	return v[lo] + (v[hi] - v[lo]) * (rank - lo_f);
+	double t = rank - lo_f;
+	/* +inf values (errored requests in the SLO percentiles) end the array: a rank that falls on a
+	 * finite value stays finite instead of becoming inf * 0 = NaN */
+	if (isinf(v[hi]))
+		return t > 0 ? v[hi] : v[lo];
+	return v[lo] + (v[hi] - v[lo]) * t;
 }
 
 double pct_lower_sorted(const double *v, size_t n, double q)

@@ -9,7 +9,8 @@ void pct_sort(double *v, size_t n);
  * b - (b-a)(1-t) branch for t >= 0.5). v sorted ascending, n > 0; q <= 0 -> min, q >= 1 -> max. */
 double pct_linear_sorted(const double *v, size_t n, double q);
 /* lower + (upper - lower) * frac, the SLO evaluator's own interpolation (no numpy branch);
- * q <= 0 -> min, q >= 1 -> max. v sorted, n > 0. */
+ * q <= 0 -> min, q >= 1 -> max. v sorted, n > 0; may end in +inf values: a rank between a finite
+ * value and +inf is +inf, a rank exactly on a finite value is that value. */
 double pct_interp_sorted(const double *v, size_t n, double q);
 /* The element at index floor(q*(n-1)) ('lower'; the rank rule DDSketch uses). v sorted, n > 0. */
 double pct_lower_sorted(const double *v, size_t n, double q);
