@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -195,15 +196,19 @@ static struct creq *client_q_take_all(struct creq_queue *q)
 	return list;
 }
 
-static void client_fail(struct creq *r, enum rec_error kind, int code, const char *msg)
+/* The request failed: kind, code and a message (long messages are cut, as intended). */
+static void client_fail(struct creq *r, enum rec_error kind, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void client_fail(struct creq *r, enum rec_error kind, int code, const char *fmt, ...)
 {
 	if (r->err_kind != REC_OK)
 		return; /* first error wins */
 	r->err_kind = kind;
 	r->err_code = code;
-	size_t n = strnlen(msg, sizeof r->err_msg - 1); /* long messages are cut, as intended */
-	memcpy(r->err_msg, msg, n);
-	r->err_msg[n] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err_msg, sizeof r->err_msg, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- response handling (curl callbacks) ---- */
@@ -261,13 +266,11 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 	}
 	struct oai_event ev;
 	if (oai_parse(sev->data, sev->data_len, &ev) != OAI_PARSE_OK) {
-		char m[160];
-		snprintf(m, sizeof m, "Malformed stream event (not a JSON object): %.100s", sev->data);
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed stream event (not a JSON object): %.100s", sev->data);
 		return 1;
 	}
 	if (ev.is_error) {
-		client_fail(r, REC_ERR_SERVER, ev.error_code, ev.error_msg);
+		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
 		oai_event_clear(&ev);
 		return 1;
 	}
@@ -313,10 +316,8 @@ static void client_headers_done(struct creq *r)
 /* client.max_response_bytes exceeded: the transfer is aborted (the callback returns 0). */
 static void client_fail_too_large(struct creq *r)
 {
-	char m[128];
-	snprintf(m, sizeof m, "Response too large: more than %llu bytes (client.max_response_bytes)",
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: more than %llu bytes (client.max_response_bytes)",
 	         (unsigned long long)r->c->max_resp_bytes);
-	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
 }
 
 static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -341,9 +342,7 @@ static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
  * set above it). */
 static void client_fail_event_too_large(struct creq *r)
 {
-	char m[128];
-	snprintf(m, sizeof m, "Response too large: one stream event of more than %zu bytes", r->sse.max_event_bytes);
-	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: one stream event of more than %zu bytes", r->sse.max_event_bytes);
 }
 
 static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -572,7 +571,7 @@ static void client_curl_detail(char *out, size_t out_len, CURLcode res, const ch
 /* The error class, code and message of a transfer that curl ended with res (docs/FAILURES.md). */
 static void client_map_curl_error(struct creq *r, CURLcode res, const char *errbuf)
 {
-	char d[192], m[sizeof d + 128]; /* client_fail keeps the first 255 bytes */
+	char d[192]; /* client_fail keeps the first 255 bytes of the message */
 	client_curl_detail(d, sizeof d, res, errbuf);
 	long os_errno = 0;
 	if (curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
@@ -580,36 +579,33 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	int e = r->sock_errno ? r->sock_errno : (int)os_errno;
 	if (e == EMFILE || e == ENFILE) {
 		/* the benchmark's own limit, not the server's fault: say which limit and how to raise it */
-		snprintf(m, sizeof m,
-		         "Too many open files (this process may open %zu descriptors; raise it with ulimit -n)",
-		         client_nofile_limit());
-		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT,
+			    "Too many open files (this process may open %zu descriptors; raise it with ulimit -n)",
+			    client_nofile_limit());
 		return;
 	}
 	switch (res) {
 	case CURLE_OPERATION_TIMEDOUT:
 		if (!errbuf || !*errbuf) {
 			/* the client's own request_timeout timer (client_on_timeout) */
-			snprintf(m, sizeof m, "Request timed out after %lld s (client.request_timeout) %s",
-			         (long long)(r->c->timeout_ns / 1000000000LL),
-			         r->headers_seen ? "before the response ended" : "before any response");
+			client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT,
+				    "Request timed out after %lld s (client.request_timeout) %s",
+				    (long long)(r->c->timeout_ns / 1000000000LL),
+				    r->headers_seen ? "before the response ended" : "before any response");
 		} else {
-			snprintf(m, sizeof m, "Timed out: %s", d);
+			client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT, "Timed out: %s", d);
 		}
-		client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT, m);
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		/* curl's text already reads "Could not resolve host: <name>" */
-		snprintf(m, sizeof m, "%s%s", strncmp(d, "Could not resolve", 17) ? "Could not resolve host: " : "", d);
-		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, "%s%s", strncmp(d, "Could not resolve", 17) ? "Could not resolve host: " : "", d);
 		break;
 	case CURLE_COULDNT_CONNECT: {
 		/* the socket's reason first ("Connection refused", "No route to host", ...) */
 		char eb[64];
 		const char *why = e ? strerror_r(e, eb, sizeof eb) : "Could not connect";
-		snprintf(m, sizeof m, "%s: %s", why, d);
-		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, m);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, "%s: %s", why, d);
 		break;
 	}
 	case CURLE_SSL_CONNECT_ERROR:
@@ -626,54 +622,45 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
-		snprintf(m, sizeof m, "TLS: %s", d);
-		client_fail(r, REC_ERR_TLS, REC_CODE_TLS, m);
+		client_fail(r, REC_ERR_TLS, REC_CODE_TLS, "TLS: %s", d);
 		break;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_BAD_CONTENT_ENCODING:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-		snprintf(m, sizeof m, "Broken HTTP response: %s", d);
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Broken HTTP response: %s", d);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		/* a response without a status line is HTTP/0.9 to curl: the server's framing is broken */
 		if (strstr(d, "HTTP/0.9")) {
-			snprintf(m, sizeof m, "Broken HTTP response (no status line): %s", d);
-			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Broken HTTP response (no status line): %s", d);
 		} else {
-			snprintf(m, sizeof m, "Could not start the request: %s", d);
-			client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, m);
+			client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not start the request: %s", d);
 		}
 		break;
 	case CURLE_RECV_ERROR:
 		/* curl reports a broken chunked encoding as a receive error */
 		if (strstr(d, "chunked-encoding") || strstr(d, "content-encoding")) {
-			snprintf(m, sizeof m, "Broken HTTP response: %s", d);
-			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Broken HTTP response: %s", d);
 			break;
 		}
 		/* fall through */
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
-		snprintf(m, sizeof m, "%s: %s",
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, "%s: %s",
 		         r->headers_seen ? "Connection closed mid-response" : "Connection closed before the response",
 		         d);
-		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
 		break;
 	case CURLE_GOT_NOTHING:
-		snprintf(m, sizeof m, "Connection closed without a response: %s", d);
-		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, "Connection closed without a response: %s", d);
 		break;
 	case CURLE_FILESIZE_EXCEEDED:
-		snprintf(m, sizeof m, "Response too large: %s", d);
-		client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+		client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: %s", d);
 		break;
 	case CURLE_OUT_OF_MEMORY:
 		/* curl rejects a header line above its own limit this way */
 		if (strstr(d, "header")) {
-			snprintf(m, sizeof m, "Response too large: %s", d);
-			client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, m);
+			client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: %s", d);
 			break;
 		}
 		/* fall through */
@@ -683,12 +670,10 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	case CURLE_NOT_BUILT_IN:
 	case CURLE_UNKNOWN_OPTION:
 	case CURLE_WRITE_ERROR:
-		snprintf(m, sizeof m, "Could not run the request: %s", d);
-		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, m);
+		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not run the request: %s", d);
 		break;
 	default:
-		snprintf(m, sizeof m, "Transfer failed (curl error %d): %s", (int)res, d);
-		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, m);
+		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, "Transfer failed (curl error %d): %s", (int)res, d);
 		break;
 	}
 }
@@ -699,13 +684,11 @@ static void client_finish_json(struct creq *r)
 		return; /* success without content: 0 output tokens */
 	struct oai_event ev;
 	if (oai_parse(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK) {
-		char m[160];
-		snprintf(m, sizeof m, "Malformed response (not a JSON object): %.100s", r->raw.data);
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, m);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed response (not a JSON object): %.100s", r->raw.data);
 		return;
 	}
 	if (ev.is_error) {
-		client_fail(r, REC_ERR_SERVER, ev.error_code, ev.error_msg);
+		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
 	} else {
 		r->cb_t_ns = r->last_byte_ns;
 		client_apply_event(r, &ev);
@@ -723,9 +706,7 @@ static void client_check_empty(struct creq *r)
 	    rec->requested_output_tokens > 0 ? rec->requested_output_tokens : r->c->spec.sampling_max_tokens;
 	if (r->err_kind != REC_OK || rec->n_chunks > 0 || asked <= 0)
 		return;
-	char m[160];
-	snprintf(m, sizeof m, "Empty response: asked for %lld output tokens, received no content", (long long)asked);
-	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY, m);
+	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY, "Empty response: asked for %lld output tokens, received no content", (long long)asked);
 }
 
 /* A response over the size cap: what it delivered is dropped now (it is not counted, and its
@@ -786,9 +767,10 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 			/* an error status wins even when its body was cut short */
 			char m[256];
 			oai_error_message(r->raw.data, r->raw.len, m, sizeof m);
-			if (!*m)
-				snprintf(m, sizeof m, "HTTP %ld", r->status);
-			client_fail(r, REC_ERR_HTTP, (int)r->status, m);
+			if (*m)
+				client_fail(r, REC_ERR_HTTP, (int)r->status, "%s", m);
+			else
+				client_fail(r, REC_ERR_HTTP, (int)r->status, "HTTP %ld", r->status);
 		} else if (res != CURLE_OK) {
 			client_map_curl_error(r, res, errbuf);
 		} else if (r->is_sse) {
@@ -1467,7 +1449,7 @@ static void client_cancel_list(struct client *c, struct creq *list, bool started
 			curl_multi_remove_handle(c->multi, r->easy);
 		r->prev = r->next = NULL;
 		r->err_kind = REC_OK;
-		client_fail(r, REC_ERR_CANCELLED, REC_CODE_CANCELLED, msg);
+		client_fail(r, REC_ERR_CANCELLED, REC_CODE_CANCELLED, "%s", msg);
 		client_complete(r, false, CURLE_OK, NULL);
 		r = next;
 	}
