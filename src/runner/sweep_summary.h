@@ -10,7 +10,8 @@
 struct cJSON;
 
 /* Parsed <run_dir>/metrics/<name> (caller frees with cJSON_Delete); NULL when run_dir is NULL or
- * the file is missing or not JSON. Shared with the capacity search. */
+ * the file is missing or not JSON. Python's non-finite tokens are read too: Infinity as inf, NaN as
+ * null. Shared with the capacity search and `veeksha report`. */
 struct cJSON *sweep_read_metrics_json(const char *run_dir, const char *name);
 
 int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs,
