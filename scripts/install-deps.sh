@@ -14,6 +14,7 @@ PKGS=(
   clang libclang-rt-14-dev  # libFuzzer targets
   procps psmisc          # ps/pgrep used by process-lifecycle tests
   time                   # /usr/bin/time -v: client CPU and peak RSS in bench/
+  openssl                # openssl s_server: the self-signed https case of the fault suite
 )
 missing=()
 for p in "${PKGS[@]}"; do
