@@ -2,6 +2,7 @@
 #include "core/spill.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +29,24 @@ static int spill_tmpfile(const char *dir)
 	return fd;
 }
 
+/* A full disk makes every spill of the run fall back to memory (an evaluator has about 16): the
+ * first says so, the others would only repeat it (docs/FAILURES.md, A full disk). */
+static bool spill_first_fallback(void)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+	return !atomic_flag_test_and_set(&warned);
+}
+
 void spill_open(struct spill *s, const char *dir, const char *what, size_t elem_size)
 {
 	memset(s, 0, sizeof *s);
 	s->what = what;
 	s->elem_size = elem_size;
 	s->fd = dir ? spill_tmpfile(dir) : -1;
-	if (dir && s->fd < 0)
-		log_warn("%s: cannot create a spill file in %s (%s); keeping the values in memory", what, dir,
-			 strerror(errno));
+	if (dir && s->fd < 0 && spill_first_fallback())
+		log_warn("%s: cannot create a spill file in %s (%s); keeping the values in memory (other spills "
+			 "that fall back are not reported)",
+			 what, dir, strerror(errno));
 	if (s->fd >= 0) {
 		s->buf_cap = SPILL_BUF_BYTES;
 		s->buf = xmalloc(s->buf_cap);
@@ -70,7 +80,10 @@ static void spill_to_heap(struct spill *s, const char *why, int err)
 		memset(all + got, 0, on_file - got);
 	}
 	memcpy(all + on_file, s->buf, s->buf_len);
-	log_warn("%s: spill file %s (%s); keeping the values in memory", s->what, why, strerror(err));
+	if (spill_first_fallback())
+		log_warn("%s: spill file %s (%s); keeping the values in memory (other spills that fall back are "
+			 "not reported)",
+			 s->what, why, strerror(err));
 	free(s->buf);
 	close(s->fd);
 	s->fd = -1;

@@ -111,6 +111,40 @@ static void test_write_failure_keeps_everything(void **state)
 	free(d);
 }
 
+/* A full disk makes every spill fall back: the first says so, the others stay quiet (an evaluator
+ * has about 16 spills; each used to repeat the warning). Runs first: the note is once per process. */
+static void test_fallback_warned_once(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/vk-spill-log.XXXXXX";
+	int logfd = mkstemp(tmpl);
+	assert_true(logfd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(logfd, 2), 2);
+	struct spill s[4];
+	for (size_t i = 0; i < 4; i++)
+		spill_open(&s[i], "/nonexistent/veeksha-spill-dir", "test", sizeof(uint64_t));
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	for (size_t i = 0; i < 4; i++) {
+		assert_false(spill_on_disk(&s[i]));
+		spill_close(&s[i]);
+	}
+	char text[4096];
+	ssize_t n = pread(logfd, text, sizeof text - 1, 0);
+	close(logfd);
+	unlink(tmpl);
+	assert_true(n > 0);
+	text[n] = '\0';
+	size_t warnings = 0;
+	for (const char *p = text; (p = strstr(p, "keeping the values in memory")); p++)
+		warnings++;
+	assert_int_equal(warnings, 1);
+}
+
 static void test_zeroed_close(void **state)
 {
 	(void)state;
@@ -126,6 +160,7 @@ static void test_zeroed_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fallback_warned_once), /* first: the note is once per process */
 		cmocka_unit_test(test_file_mode),
 		cmocka_unit_test(test_heap_mode),
 		cmocka_unit_test(test_write_failure_keeps_everything),
