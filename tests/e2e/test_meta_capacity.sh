@@ -34,4 +34,15 @@ check "best value is 4 (the engine's batch size)" jq -e '.best_value == 4' "$res
 check "no value probed twice" jq -e '[.history[].value] | length == (unique|length)' "$res"
 check "history consistent with a monotone threshold" jq -e 'all(.history[]; (.value <= 4) == .all_slos_met)' "$res"
 check "per-attempt run directories under runs/" test "$(ls -d "$(dirname "$res")"/runs/*/ | wc -l)" -eq "$(jq '.history|length' "$res")"
+# A server that fails 30% of its requests has no capacity, however fast the rest are: every probe
+# fails on the error-rate objective (the old rule let through up to 50% errors).
+port2=$(e2e_free_port)
+e2e_start_sim "$port2" --mode fixed --ttft-ms 1 --itl-ms 1 --fail-rate 0.3 --seed 3
+sed -e "s/127.0.0.1:$port/127.0.0.1:$port2/" -e "s#$TMP/cap_out#$TMP/cap_fail#" -e 's/max_value: 8/max_value: 2/' \
+  "$TMP/cap.yml" > "$TMP/cap_fail.yml"
+"$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap_fail.yml" > "$TMP/fail_out.txt" 2>&1
+res2=$(ls "$TMP"/cap_fail/*/capacity_search_results.json | head -1)
+check "errored probes fail" jq -e '(.history | length) >= 1 and all(.history[]; .all_slos_met == false)' "$res2"
+check "no capacity found" jq -e '.best_value == null' "$res2"
+check "the console says why a probe failed" grep -q "value 1 failed: .*errored requests" "$TMP/fail_out.txt"
 e2e_finish
