@@ -107,6 +107,8 @@ int sim_server_main(int argc, char **argv)
 	double max_num_seqs = 256, max_batched = 8192, block = 16, gmu = 0.9, mfu = 0.5, mbu = 0.8, overhead_ms = 1.5;
 	double kv_cap = 0, fail = 0, disc = 0, everr = 0, stall_ms = 0, stall_rate = 1, crash = 0;
 	bool refuse = false, list = false, log_req = false;
+	bool mode_given = false;
+	const char *fixed_flag = NULL; /* --ttft-ms or --itl-ms: fixed mode's timing */
 	double spin_us = 0, rt_prio = -1;
 
 	struct {
@@ -223,6 +225,10 @@ int sim_server_main(int argc, char **argv)
 			}
 			*(double *)opts[k].dst = d;
 		}
+		if (opts[k].dst == &mode)
+			mode_given = true;
+		else if (opts[k].dst == &ttft || opts[k].dst == &itl)
+			fixed_flag = opts[k].name;
 	}
 	if (list) {
 		sim_main_list();
@@ -288,6 +294,15 @@ int sim_server_main(int argc, char **argv)
 	cfg.engine.overhead_s = overhead_ms / 1e3;
 	cfg.engine.kv_capacity_tokens = (int64_t)kv_cap;
 
+	/* --ttft-ms / --itl-ms describe fixed mode's timing: without --mode they select it, with another
+	 * mode they are an error (they used to be ignored silently, docs/SIM.md) */
+	if (fixed_flag && !mode_given) {
+		mode = "fixed";
+		fprintf(stderr, "sim-server: %s given: using --mode fixed\n", fixed_flag);
+	} else if (fixed_flag && strcmp(mode, "fixed") != 0) {
+		fprintf(stderr, "sim-server: %s applies to --mode fixed (got --mode %s)\n", fixed_flag, mode);
+		return 2;
+	}
 	if (!strcmp(mode, "roofline"))
 		cfg.mode = SIM_MODE_ROOFLINE;
 	else if (!strcmp(mode, "fixed"))

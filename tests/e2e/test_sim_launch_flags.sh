@@ -67,4 +67,22 @@ check "bad --port exits 2 ($rc)" [ "$rc" = 2 ]
 check "bad --preset exits 2 ($rc2)" [ "$rc2" = 2 ]
 set +e; "$VEEKSHA" sim-server --model-arch llama3-70b --gpu L40S 2>"$TMP/nofit.err"; rc=$?; set -e
 check "70B on one L40S does not fit: exit 2 ($rc)" [ "$rc" = 2 ]
+# Fixed mode's timing flags: without --mode they select fixed mode (they were silently ignored by
+# the roofline model); with another mode they are an error.
+set +e
+timeout -k 2 10 "$VEEKSHA" sim-server --host 127.0.0.1 --port "$(e2e_free_port)" --mode zero --ttft-ms 50 2>"$TMP/modeerr.txt"
+rc=$?
+set -e
+check "--ttft-ms with --mode zero: exit 2 ($rc)" [ "$rc" = 2 ]
+check "--ttft-ms with --mode zero: says why" grep -q -- "--ttft-ms applies to --mode fixed (got --mode zero)" "$TMP/modeerr.txt"
+port=$(e2e_free_port)
+e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" --model sim-model --ttft-ms 400 --itl-ms 1 2>"$TMP/fixed.err"
+s=$E2E_LAST_PID
+e2e_wait_http "http://127.0.0.1:$port/health" 15
+check "--ttft-ms alone selects fixed mode (notice)" grep -q "using --mode fixed" "$TMP/fixed.err"
+t=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/v1/chat/completions" \
+  -d '{"model":"sim-model","messages":[{"role":"user","content":"hi"}],"max_tokens":2,"stream":true}')
+check "--ttft-ms 400 alone: stream lasts >= 0.4 s (got $t s)" python3 -c "import sys; sys.exit(0 if float('$t') >= 0.39 else 1)"
+stop_sim "$s" fixed
+
 e2e_finish
