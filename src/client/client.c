@@ -1,7 +1,9 @@
 /* The streaming OpenAI-compatible client: libcurl multi_socket_action on a core/ev.h loop.
- * This file (with nothing else in src/client) includes curl.h. See docs/CLIENT.md. */
+ * curl.h is included by the client's files only (this one, client_tls.c, client_tokcount.c). See
+ * docs/CLIENT.md. */
 #include "client/client.h"
 #include "client/client_rxstamp.h"
+#include "client/client_tls.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -118,6 +120,7 @@ struct client {
 	struct creq_queue active;   /* in flight (started), oldest first: deadlines in order */
 	int64_t timeout_ns;         /* request_timeout (0 = none), enforced here (client_on_timeout) */
 	uint64_t max_resp_bytes;    /* client.max_response_bytes */
+	struct client_tls tls;      /* trusted CAs and client certificate (client_tls.h) */
 	uint64_t timeout_id;        /* timer for the oldest transfer's deadline; 0 = none */
 	struct creq_queue deferred; /* submitted, to be started from the loop */
 	struct creq_queue fin;      /* transfers done, record not yet handed over */
@@ -1045,7 +1048,8 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	c->timeout_ns = timeout_s > 0 ? timeout_s * 1000000000LL : 0;
 	/* 0 (a config built without defaults, e.g. in tests) means the documented default */
 	c->max_resp_bytes = cfg->max_response_bytes > 0 ? (uint64_t)cfg->max_response_bytes : (uint64_t)64 << 20;
-	if (oai_spec_init(&c->spec, cfg, err, err_len) < 0) {
+	if (oai_spec_init(&c->spec, cfg, err, err_len) < 0 || client_tls_resolve(cfg, &c->tls, err, err_len) < 0) {
+		oai_spec_free(&c->spec);
 		free(c);
 		return NULL;
 	}
@@ -1173,6 +1177,7 @@ static void client_easy_setup(struct client *c, struct creq *r)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+	client_tls_apply(e, &c->tls);
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 3600L);
 	if (c->resolve)
 		curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);

@@ -1,6 +1,7 @@
 /* Token counting through the server's /tokenize endpoint on a dedicated thread (see
  * client_tokcount.h and docs/CLIENT.md "Token counting"). */
 #include "client/client_tokcount.h"
+#include "client/client_tls.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -49,7 +50,6 @@ struct client_tokcount {
 	char *url;
 	char *auth_header;
 	char *model;
-	bool verify_tls;
 	struct ev_loop *loop;
 	client_tokcount_done_fn done;
 	void *ctx;
@@ -160,15 +160,19 @@ static int tc_call(CURL *e, const char *url, struct curl_slist *headers, const s
 	return rc;
 }
 
-static void tc_easy_common(CURL *e, bool verify_tls)
+static void tc_easy_common(CURL *e, const struct cfg_client *cfg)
 {
+	struct client_tls tls;
+	char err[256];
+	if (client_tls_resolve(cfg, &tls, err, sizeof err) == 0) /* checked at start (client_create) */
+		client_tls_apply(e, &tls);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, TC_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify_tls ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify_tls ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
 	if (getenv("VK_CURL_VERBOSE"))
 		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
 }
@@ -232,7 +236,7 @@ char *client_tokcount_probe(const struct cfg_client *cfg, const char *api_base, 
 	if (!e) {
 		buf_puts(&why, "curl_easy_init failed");
 	} else {
-		tc_easy_common(e, cfg->verify_tls);
+		tc_easy_common(e, cfg);
 		for (int i = 0; i < 2 && cands[i] && !found; i++) {
 			int64_t count = 0;
 			long status = 0;
@@ -422,7 +426,6 @@ struct client_tokcount *client_tokcount_create(const char *url, const struct cfg
 	tc->url = xstrdup(url);
 	tc->auth_header = tc_auth_header(cfg);
 	tc->model = cfg->model && *cfg->model ? xstrdup(cfg->model) : NULL;
-	tc->verify_tls = cfg->verify_tls;
 	tc->loop = loop;
 	tc->done = done;
 	tc->ctx = ctx;
@@ -441,7 +444,7 @@ struct client_tokcount *client_tokcount_create(const char *url, const struct cfg
 		snprintf(err, err_len, "curl_easy_init failed");
 		goto fail;
 	}
-	tc_easy_common(tc->easy, tc->verify_tls);
+	tc_easy_common(tc->easy, cfg);
 	tc->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (tc->efd < 0) {
 		snprintf(err, err_len, "eventfd: %s", strerror(errno));

@@ -686,6 +686,13 @@ static const struct cfg_field cl_ours[] = {
      "Request stream_options.include_usage."},
     {"max_response_bytes", FK_INT, OFF(CL, max_response_bytes), 0, 0, NULL, NULL, FF_OURS,
      "Largest response accepted (bytes of headers and body); a larger one fails the request."},
+    {"ca_bundle", FK_STR, OFF(CL, ca_bundle), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "CA certificates to trust: a PEM file or a directory of hashed certificates (default: CURL_CA_BUNDLE, "
+     "SSL_CERT_FILE, SSL_CERT_DIR, else the system's)."},
+    {"tls_cert", FK_STR, OFF(CL, tls_cert), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Client certificate (PEM) for servers that require mutual TLS."},
+    {"tls_key", FK_STR, OFF(CL, tls_key), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Private key (PEM) of tls_cert, when not in the same file."},
 };
 static const struct cfg_variant cl_variants[] = {
 	{"openai_chat_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},

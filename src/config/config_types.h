@@ -161,6 +161,8 @@ struct cfg_client {
 	bool stream;                      /* true: stream responses (also for openai_completions) */
 	bool include_usage;               /* true: request stream_options.include_usage */
 	int64_t max_response_bytes;       /* 64 MiB: a larger response fails (docs/CLIENT.md) */
+	char *ca_bundle;                  /* null: CA file or directory to trust (docs/CLIENT.md, TLS) */
+	char *tls_cert, *tls_key;         /* null: client certificate and key (mutual TLS) */
 };
 
 /* Size limits (docs/CONFIG.md, "Limits"). A prompt or output length above the limit is a config

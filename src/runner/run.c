@@ -15,6 +15,7 @@
 
 #include "client/client.h"
 #include "client/client_pollskip.h"
+#include "client/client_tls.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -489,7 +490,9 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
 		snprintf(err, err_len, "OPENAI_API_KEY (environment): %s", why);
 		return -1;
 	}
-	return 0;
+	/* CA bundle and client certificate files exist and are readable (docs/CLIENT.md, TLS) */
+	struct client_tls tls;
+	return client_tls_resolve(&cfg->client, &tls, err, err_len);
 }
 
 /* Prompts and outputs must fit the context the server reports (vLLM, the sim: max_model_len in
