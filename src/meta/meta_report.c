@@ -166,7 +166,9 @@ static void report_cell(const struct report_col *c, const struct report_metric *
 	snprintf(out, len, "-");
 	if (m->kind == 0) {
 		const cJSON *v = c->summary ? cJSON_GetObjectItemCaseSensitive(c->summary, m->key) : NULL;
-		if (v && cJSON_IsNumber(v)) {
+		if (v && cJSON_IsNull(v)) {
+			snprintf(out, len, "no samples"); /* a series without samples, not a perfect 0 */
+		} else if (v && cJSON_IsNumber(v)) {
 			double x = v->valuedouble * m->scale;
 			if (x == floor(x) && fabs(x) < 1e12 && m->scale == 1 && strstr(m->label, "rate") == NULL)
 				snprintf(out, len, "%.0f", x);

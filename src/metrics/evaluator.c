@@ -944,15 +944,24 @@ int eval_write_summary(struct evaluator *e)
 	for (int i = 0; i < EVAL_N_SERIES; i++) {
 		const struct sketch *s = &e->sk[i];
 		char k[128];
+		/* a series without samples (every request failed, no streaming request) is null, never a
+		 * perfect 0 (docs/OUTPUTS.md) */
+		bool empty = sketch_count(s) == 0;
 		snprintf(k, sizeof k, "%s (Mean)", eval_series_infos[i].display);
 		jsonw_key(&w, k);
-		jsonw_double(&w, sketch_mean(s));
+		if (empty)
+			jsonw_null(&w);
+		else
+			jsonw_double(&w, sketch_mean(s));
 		static const double qs[3] = {0.5, 0.9, 0.99};
 		static const char *qn[3] = {"P50", "P90", "P99"};
 		for (int j = 0; j < 3; j++) {
 			snprintf(k, sizeof k, "%s (%s)", eval_series_infos[i].display, qn[j]);
 			jsonw_key(&w, k);
-			jsonw_double(&w, q_or_zero(s, qs[j]));
+			if (empty)
+				jsonw_null(&w);
+			else
+				jsonw_double(&w, q_or_zero(s, qs[j]));
 		}
 	}
 	double el = elapsed_s(e);

@@ -19,4 +19,19 @@ check "markdown written" grep -q "| TTFC p50 (ms) |" "$TMP/cmp.md"
 check "csv written with 3 columns" bash -c "head -1 '$TMP/cmp.csv' | awk -F, '{exit (NF==3)?0:1}'"
 rc=0; "$VEEKSHA" report "$TMP/nope" 2>/dev/null || rc=$?
 check "bad directory exits 2" test "$rc" -eq 2
+# A run in which every request failed: its latency series have no samples, which the summary writes
+# as null and the report shows as "no samples" (never a perfect 0), and its verdict reads back "no"
+# (slo_results.json then holds Infinity, which the report must still parse).
+port2=$(e2e_free_port)
+e2e_start_sim "$port2" --fail-rate 1
+rc=0
+"$VEEKSHA" benchmark --benchmark-config-from-file "$SRC/examples/base_config.yml" \
+  --openai-chat-completions-client-api-base "http://127.0.0.1:$port2/v1" --openai-chat-completions-client-model sim \
+  --runtime-max-sessions 3 --runtime-benchmark-timeout 30 --output-dir "$TMP/results/broken" --quiet > /dev/null 2>&1 || rc=$?
+check "all-failed benchmark exits 0 without --fail-on-slo ($rc)" test "$rc" -eq 0
+sum=$(ls "$TMP"/results/broken/*/metrics/summary_stats.json | head -1)
+check "empty TTFC series is null in summary_stats.json" jq -e '."Time to First Chunk (P50)" == null' "$sum"
+"$VEEKSHA" report results/broken --output "$TMP/broken" > broken.txt
+check "report says no samples for TTFC" grep -q "^TTFC p50 (ms) .*no samples" broken.txt
+check "report reads the failed verdict" grep -q "^All SLOs met .*no" broken.txt
 e2e_finish
