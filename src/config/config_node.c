@@ -562,6 +562,71 @@ static struct cn_src yp_src(struct yp *y, struct fy_event *e)
 	return s;
 }
 
+/* Where the flow collection ('[' or '{') still open at line:col (1-based) began, for errors such
+ * as an unclosed `[1, 2` that the parser notices only lines later. A scan of the text: quoted
+ * scalars and comments are skipped; a bracket opens a collection only where a value
+ * can start (after ':', '-', ',', '?', another opening bracket, or at the start of a line). 0 when
+ * none is open. */
+static int yp_open_flow(const struct yp *y, int line, int col, int *open_line, int *open_col, char *open_ch)
+{
+	enum { YP_FLOW_MAX = 64 };
+	int st_line[YP_FLOW_MAX], st_col[YP_FLOW_MAX];
+	char st_ch[YP_FLOW_MAX];
+	int depth = 0, l = 1, c = 1;
+	char prev = '\n'; /* last non-blank character (a newline at a line's start) */
+	for (size_t i = 0; i < y->input_len; i++, c++) {
+		char ch = y->input[i];
+		if (l > line || (l == line && c >= col))
+			break;
+		if (ch == '\n') {
+			l++;
+			c = 0;
+			prev = '\n';
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\r')
+			continue;
+		if (ch == '#' && (prev == '\n' || i == 0 || y->input[i - 1] == ' ' || y->input[i - 1] == '\t')) {
+			while (i + 1 < y->input_len && y->input[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (ch == '\'' || ch == '"') {
+			for (i++, c++; i < y->input_len && y->input[i] != ch; i++, c++) {
+				if (y->input[i] == '\n') {
+					l++;
+					c = 0;
+				} else if (ch == '"' && y->input[i] == '\\' && i + 1 < y->input_len) {
+					i++;
+					c++;
+				}
+			}
+			/* a '' inside a single-quoted scalar closes and reopens it here: the same scan */
+			prev = '\'';
+			continue;
+		}
+		bool value_start = prev == '\n' || prev == ':' || prev == '-' || prev == ',' || prev == '?' ||
+				   prev == '[' || prev == '{';
+		if ((ch == '[' || ch == '{') && (value_start || depth > 0)) {
+			if (depth < YP_FLOW_MAX) {
+				st_line[depth] = l;
+				st_col[depth] = c;
+				st_ch[depth] = ch;
+			}
+			depth++;
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+		prev = ch;
+	}
+	if (depth <= 0 || depth > YP_FLOW_MAX)
+		return 0;
+	*open_line = st_line[depth - 1];
+	*open_col = st_col[depth - 1];
+	*open_ch = st_ch[depth - 1];
+	return 1;
+}
+
 static void yp_syntax_error(struct yp *y)
 {
 	if (y->failed)
@@ -577,7 +642,14 @@ static void yp_syntax_error(struct yp *y)
 			s = y->last;
 		s.file = y->name;
 		s.flag = y->flag;
-		cfg_report(&s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
+		int ol, oc;
+		char och;
+		if (er->msg && strstr(er->msg, "flow") && yp_open_flow(y, s.line, s.col, &ol, &oc, &och) &&
+		    ol < s.line)
+			cfg_report(&s, "", "YAML syntax error: %s (the flow %s '%c' opened at line %d, column %d is not closed)",
+				   er->msg, och == '[' ? "sequence" : "mapping", och, ol, oc);
+		else
+			cfg_report(&s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
 		return;
 	}
 	struct cn_src s = y->last;
