@@ -423,7 +423,13 @@ int eval_compute_slos(struct evaluator *e)
 		res->percentile = s->percentile;
 		res->threshold = s->value;
 		const char *label = res->name ? res->name : res->key;
-		if (n == 0) {
+		if (n == 0 && s->metric == CFG_SLO_TBC && e->n_rows > 0) {
+			/* requests succeeded, but none delivered two content chunks (non-streamed or one-chunk
+			 * answers): there is no gap to exceed the objective, so it cannot fail */
+			res->observed = NAN;
+			res->met = true;
+			res->not_applicable = true;
+		} else if (n == 0) {
 			res->observed = INFINITY;
 			res->met = false;
 			add_reason(e, xasprintf("%s: no data (no request delivered a value)", label));
@@ -498,7 +504,10 @@ int eval_write_slos(struct evaluator *e)
 		jsonw_key(&w, "slo_metric_key");
 		jsonw_str(&w, r->key);
 		jsonw_key(&w, "observed_value");
-		jsonw_double(&w, r->observed);
+		if (r->not_applicable)
+			jsonw_null(&w);
+		else
+			jsonw_double(&w, r->observed);
 		jsonw_key(&w, "threshold");
 		jsonw_double(&w, r->threshold);
 		jsonw_key(&w, "percentile");
@@ -512,6 +521,11 @@ int eval_write_slos(struct evaluator *e)
 		jsonw_str(&w, r->name);
 		jsonw_key(&w, "lower_is_better");
 		jsonw_bool(&w, true);
+		if (r->not_applicable) {
+			jsonw_key(&w, "note");
+			jsonw_str(&w, "not applicable: no request delivered two content chunks (non-streamed or "
+				      "one-chunk answers), so there is no gap to measure");
+		}
 		jsonw_obj_end(&w);
 	}
 	jsonw_arr_end(&w);

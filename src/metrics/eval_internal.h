@@ -216,6 +216,7 @@ struct eval_slo_result {
 	char *name;
 	double percentile, threshold, observed;
 	bool met;
+	bool not_applicable; /* a TBC objective over runs whose answers had no gaps (met, observed null) */
 	bool is_rate; /* the error-rate objective: no percentile */
 };
 

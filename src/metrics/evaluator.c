@@ -1243,7 +1243,10 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	for (size_t i = 0; i < e->n_slo_results; i++) {
 		const struct eval_slo_result *r = &e->slo_results[i];
 		const char *name = r->name ? r->name : r->key;
-		if (r->is_rate)
+		if (r->not_applicable)
+			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two chunks)\n",
+				name, "n/a", r->threshold * 1e3);
+		else if (r->is_rate)
 			fprintf(out, "    %-24s observed %10.2f %%   threshold %10.2f %%   %s\n", name, r->observed * 100.0,
 				r->threshold * 100.0, r->met ? "MET" : "MISSED");
 		else if (isinf(r->observed))
