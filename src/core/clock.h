@@ -6,6 +6,8 @@
 
 int64_t clock_mono_ns(void);
 int64_t clock_real_ns(void);
+/* CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID); a system call, not for hot paths. */
+int64_t clock_thread_cpu_ns(void);
 double clock_ns_to_s(int64_t ns);
 int64_t clock_s_to_ns(double s);
 /* Sleep until an absolute monotonic time (restarts on EINTR). */

@@ -548,11 +548,13 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 	bool spinning = spin_timeout_ns == 0 && timeout_ns != 0;
 	if (spin_timeout_ns != timeout_ns)
 		max_wait_ns = timeout_ns = spin_timeout_ns;
-	int64_t before_ns = loop->now_ns;
+	/* spin time is the thread's CPU in polls that found nothing: on a busy machine the thread may
+	 * be descheduled mid-poll, and counting wall time then made the spin exceed the loop's CPU */
+	int64_t cpu_before_ns = spinning ? clock_thread_cpu_ns() : 0;
 	int n = ev_wait(loop, evs, timeout_ns, max_wait_ns);
 	loop->now_ns = clock_mono_ns();
 	if (spinning && n == 0)
-		loop->spin_total_ns += loop->now_ns - before_ns;
+		loop->spin_total_ns += clock_thread_cpu_ns() - cpu_before_ns;
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

@@ -42,7 +42,7 @@ void ev_wake(struct ev_loop *loop);
  * has been measured to take 1-11 ms (docs/ARCHITECTURE.md, Dispatch precision). With a window set,
  * the loop polls without sleeping (epoll timeout 0, fd events still handled at once) from
  * deadline - window_ns until the deadline given by the last ev_spin_before(). window_ns 0 (the
- * default) turns this off. Time spent in polls that found nothing adds up in ev_spin_ns(). */
+ * default) turns this off. The thread CPU time of polls that found nothing adds up in ev_spin_ns(). */
 void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns);
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
 int64_t ev_spin_ns(const struct ev_loop *loop);

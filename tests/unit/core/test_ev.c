@@ -461,6 +461,7 @@ static bool spin_attempt(int64_t window_ns, int64_t *spin_ns, int *polls_out)
 	assert_non_null(loop);
 	ev_set_spin_window(loop, window_ns);
 	int fired = 0;
+	int64_t cpu0 = clock_thread_cpu_ns();
 	int64_t t0 = clock_mono_ns();
 	int64_t deadline = t0 + 60 * MS;
 	ev_timer_at(loop, deadline, on_flag, &fired);
@@ -476,6 +477,8 @@ static bool spin_attempt(int64_t window_ns, int64_t *spin_ns, int *polls_out)
 	}
 	assert_int_equal(fired, 1);
 	assert_true(ev_spin_ns(loop) <= deadline - t0);
+	/* the spin is CPU the thread used, never more (a descheduled poll's wall time is not spin) */
+	assert_true(ev_spin_ns(loop) <= clock_thread_cpu_ns() - cpu0);
 	/* after the deadline the window is over: the next wait sleeps (bounded by 1 ms here) */
 	int64_t spun = ev_spin_ns(loop);
 	assert_int_equal(ev_run_once(loop, 1 * MS), 0);
