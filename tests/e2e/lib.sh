@@ -69,6 +69,38 @@ e2e_start_sim() {
   e2e_wait_http "http://127.0.0.1:$port/health" 15
 }
 
+# e2e_single_cfg FILE PORT [key=value ...]: a benchmark config of single-request sessions against
+# the sim at 127.0.0.1:PORT. Keys (defaults): traffic ({type: concurrent, target_concurrent_sessions:
+# 4, rampup_seconds: 0, cancel_session_on_failure: false}), prompt (16), output (8), sessions (60),
+# timeout (60), client (extra client keys, e.g. ", stream: false"), evaluators (a YAML list; none:
+# the defaults), trace (true|false, the dispatch trace recorder).
+e2e_single_cfg() {
+  local file=$1 port=$2; shift 2
+  local traffic="{type: concurrent, target_concurrent_sessions: 4, rampup_seconds: 0, cancel_session_on_failure: false}"
+  local prompt=16 output=8 sessions=60 timeout=60 client="" evaluators="" trace=""
+  local kv
+  for kv in "$@"; do
+    case $kv in
+      traffic=*) traffic=${kv#*=} ;; prompt=*) prompt=${kv#*=} ;; output=*) output=${kv#*=} ;;
+      sessions=*) sessions=${kv#*=} ;; timeout=*) timeout=${kv#*=} ;; client=*) client=${kv#*=} ;;
+      evaluators=*) evaluators=${kv#*=} ;; trace=*) trace=${kv#*=} ;;
+      *) echo "e2e_single_cfg: unknown key in '$kv'" >&2; return 1 ;;
+    esac
+  done
+  {
+    echo "client: {type: openai_chat_completions, api_base: \"http://127.0.0.1:$port/v1\", model: sim-model$client}"
+    echo "traffic_scheduler: $traffic"
+    echo "session_generator:"
+    echo "  type: synthetic"
+    echo "  session_graph: {type: single_request}"
+    echo "  channels: [{type: text, body_length_generator: {type: fixed, value: $prompt}}]"
+    echo "  output_spec: {text: {output_length_generator: {type: fixed, value: $output}}}"
+    echo "runtime: {max_sessions: $sessions, benchmark_timeout: $timeout}"
+    [ -z "$trace" ] || echo "trace_recorder: {enabled: $trace}"
+    [ -z "$evaluators" ] || echo "evaluators: $evaluators"
+  } > "$file"
+}
+
 # Assertions: count passes/fails; e2e_finish prints "N passed, N failed" and sets the exit code.
 ok() { E2E_PASSES=$((E2E_PASSES+1)); echo "ok - $*"; }
 fail() { E2E_FAILS=$((E2E_FAILS+1)); echo "FAIL - $*"; }

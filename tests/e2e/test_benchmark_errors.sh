@@ -22,17 +22,8 @@ check "no run directory without api_base" test ! -e "$TMP/noapi"
 # 3. a server failing 30% of requests: errors recorded with their codes, run completes
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1 --fail-rate 0.3 --seed 7
-cat > cfg.yml <<YML
-client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
-traffic_scheduler: {type: concurrent, target_concurrent_sessions: 4, rampup_seconds: 0, cancel_session_on_failure: false}
-session_generator:
-  type: synthetic
-  session_graph: {type: single_request}
-  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-  output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
-runtime: {max_sessions: 60, benchmark_timeout: 60}
-evaluators: [{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.000001}]}]
-YML
+e2e_single_cfg cfg.yml "$port" \
+  "evaluators=[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.000001}]}]"
 rc=0; "$VEEKSHA" benchmark --config cfg.yml --output_dir "$TMP/out" --quiet > out.txt || rc=$?
 check "run with server errors exits 0 (SLOs not met is not a failure)" test "$rc" -eq 0
 s=$(ls "$TMP"/out/*/metrics/summary_stats.json)

@@ -18,17 +18,8 @@ for n, l in enumerate(open(sys.argv[1]), 1):
     assert isinstance(json.loads(l), dict), "line %d" % n' "$1"; }
 
 write_cfg() { # write_cfg FILE PORT [extra yaml for the evaluator]
-  cat > "$1" <<YML
-client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$2/v1", model: sim-model}
-traffic_scheduler: {type: concurrent, target_concurrent_sessions: 4, rampup_seconds: 0, cancel_session_on_failure: false}
-session_generator:
-  type: synthetic
-  session_graph: {type: single_request}
-  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-  output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
-runtime: {max_sessions: 60, benchmark_timeout: 60}
-evaluators: [{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.9, value: 5.0}]${3:-}}]
-YML
+  e2e_single_cfg "$1" "$2" \
+    "evaluators=[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.9, value: 5.0}]${3:-}}]"
 }
 
 # 1. half of the requests fail

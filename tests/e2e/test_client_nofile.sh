@@ -7,17 +7,8 @@ source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 20
-cat > conc.yml <<YML
-client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
-traffic_scheduler: {type: concurrent, target_concurrent_sessions: 100, rampup_seconds: 0}
-session_generator:
-  type: synthetic
-  session_graph: {type: single_request}
-  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-  output_spec: {text: {output_length_generator: {type: fixed, value: 50}}}
-runtime: {max_sessions: 100, benchmark_timeout: 60}
-trace_recorder: {enabled: false}
-YML
+e2e_single_cfg conc.yml "$port" "traffic={type: concurrent, target_concurrent_sessions: 100, rampup_seconds: 0}" \
+  output=50 sessions=100 trace=false
 # 1. concurrent: 100 sessions cannot fit in 64 descriptors -> exit 2 before any request
 rc=0; (ulimit -n 64; exec "$VEEKSHA" benchmark --config conc.yml --output_dir "$TMP/conc" --quiet) \
   >conc.out 2>conc.err || rc=$?
@@ -28,17 +19,8 @@ check "says how to raise it" grep -q "ulimit -n" conc.err
 check "no request was measured" test -z "$(cat "$TMP"/conc/*/metrics/request_level_metrics.jsonl 2>/dev/null)"
 
 # 2. rate: more connections in flight than descriptors -> connect errors naming the limit
-cat > rate.yml <<YML
-client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
-traffic_scheduler: {type: rate, interval_generator: {type: fixed, interval: 0.002}}
-session_generator:
-  type: synthetic
-  session_graph: {type: single_request}
-  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-  output_spec: {text: {output_length_generator: {type: fixed, value: 50}}}
-runtime: {max_sessions: 100, benchmark_timeout: 60}
-trace_recorder: {enabled: false}
-YML
+e2e_single_cfg rate.yml "$port" "traffic={type: rate, interval_generator: {type: fixed, interval: 0.002}}" \
+  output=50 sessions=100 trace=false
 rc=0; (ulimit -n 64; exec "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/rate" --quiet) \
   >rate.out 2>rate.err || rc=$?
 check "rate run completes (errors are not a run failure)" test "$rc" -eq 0
