@@ -38,6 +38,18 @@ static char *slurp(const char *dir, const char *name)
 	return s;
 }
 
+/* The end-of-run console summary as a string (caller frees). */
+static char *summary_text(const struct evaluator *e)
+{
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	assert_non_null(f);
+	eval_print_summary(e, f);
+	fclose(f);
+	return out;
+}
+
 static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 static void expect_file(const char *dir, const char *name, const char *want)
@@ -500,11 +512,7 @@ static void test_stream_metrics_and_summary_table(void **state)
 	s = slurp(mdir, "ttfc.csv");
 	assert_true(starts_with(s, ",cdf,Time to First Chunk\n0,0.0,0.1\n"));
 	free(s);
-	char *out = NULL;
-	size_t outn = 0;
-	FILE *f = open_memstream(&out, &outn);
-	eval_print_summary(e, f);
-	fclose(f);
+	char *out = summary_text(e);
 	assert_non_null(strstr(out, "Latency (ms)"));
 	assert_non_null(strstr(out, "TTFC"));
 	assert_non_null(strstr(out, "100.00")); /* TTFC 0.1 s in ms */
@@ -587,11 +595,7 @@ static void test_error_table_and_rate(void **state)
 	assert_non_null(strstr(s, "\"observed_value\": 0.9619047619047619,\n      \"threshold\": 0.5,"));
 	free(s);
 	/* console: the top 5 and the rest (101 - 34) */
-	char *out = NULL;
-	size_t out_len = 0;
-	FILE *f = open_memstream(&out, &out_len);
-	eval_print_summary(e, f);
-	fclose(f);
+	char *out = summary_text(e);
 	assert_non_null(strstr(out, "    Error Rate               observed      96.19 %   threshold      50.00 %   MISSED\n"));
 	assert_non_null(strstr(out, "  Top errors (101 errored requests):\n          30 x http 503: boom\n"));
 	assert_non_null(strstr(out, "           1 x http 500: err 67\n          67 x other messages\n===="));
