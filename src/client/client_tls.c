@@ -15,8 +15,8 @@ static const char *client_tls_env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* 0 when path is a readable file (want_dir false) or a directory (want_dir true, or either when
- * *is_dir is given); -1 with err otherwise. */
+/* 0 when path can be read: a file, or (when is_dir is given) a file or a directory, *is_dir saying
+ * which; -1 with err naming `what` otherwise. */
 static int client_tls_check(const char *what, const char *path, int *is_dir, char *err, size_t err_len)
 {
 	struct stat st;
