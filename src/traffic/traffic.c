@@ -124,14 +124,14 @@ struct tr_sess {
 	int64_t start_ns;
 	uint8_t *state;
 	uint32_t *parents_left;
-	int64_t *ready_base_ns;   /* latest parent completion (roots: session start) */
-	uint32_t *child_off;      /* CSR: children of node i are child[child_off[i] .. child_off[i+1]) */
+	int64_t *ready_base_ns; /* latest parent completion (roots: session start) */
+	uint32_t *child_off;    /* CSR: children of node i are child[child_off[i] .. child_off[i+1]) */
 	uint32_t *child;
 	int32_t *hparent;         /* history parent from the edges, -1 = none */
 	uint32_t *hist_children;  /* history children not yet dispatched */
 	struct wl_message **hist; /* conversation after node i (only for history parents) */
 	size_t *n_hist;
-	size_t n_left;            /* nodes neither done nor dropped */
+	size_t n_left; /* nodes neither done nor dropped */
 	bool cancelled;
 };
 
@@ -155,6 +155,12 @@ struct traffic {
 	traffic_source_fn src;
 	void *src_ctx;
 	bool src_done, stopped, stop_all;
+
+	/* shard `shard_index` of `shard_count` (docs/DISTRIBUTED.md): the source's sessions are numbered in
+	 * pull order; this shard keeps those whose number is its own and skips the others (rate: after
+	 * drawing their arrival, so the kept arrivals stay on the global schedule) */
+	uint32_t shard_index, shard_count;
+	uint64_t pulled, skipped;
 
 	/* rate */
 	struct wl_intervalgen iv;
@@ -199,7 +205,7 @@ static void tr_heap_push(struct traffic *t, int64_t ready_ns, struct tr_sess *ss
 {
 	xgrow((void **)&t->heap, &t->heap_cap, t->heap_n + 1, sizeof *t->heap);
 	size_t i = t->heap_n++;
-	struct tr_heap_ent e = { .ready_ns = ready_ns, .seq = t->seq++, .ss = ss, .node = node };
+	struct tr_heap_ent e = {.ready_ns = ready_ns, .seq = t->seq++, .ss = ss, .node = node};
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
 		if (!tr_less(&e, &t->heap[p]))
@@ -330,7 +336,7 @@ static void tr_root_push(struct traffic *t, struct tr_sess *ss, uint32_t node)
 		t->roots_cap = ncap;
 		t->roots_head = 0;
 	}
-	t->roots[(t->roots_head + t->roots_n) % t->roots_cap] = (struct tr_root){ ss, node };
+	t->roots[(t->roots_head + t->roots_n) % t->roots_cap] = (struct tr_root){ss, node};
 	t->roots_n++;
 }
 
@@ -438,34 +444,65 @@ static void tr_activate(struct traffic *t, struct wl_session *s, int64_t start_n
 			tr_root_push(t, ss, (uint32_t)i);
 		else
 			tr_heap_push(t, tr_sat_add(start_ns, tr_s_to_ns(s->requests[i].wait_after_ready_s)), ss,
-				     (uint32_t)i);
+			             (uint32_t)i);
 	}
 }
 
-static struct wl_session *tr_pull(struct traffic *t)
+/* The next session of the source, whoever's shard it belongs to; *mine tells. */
+static struct wl_session *tr_pull_any(struct traffic *t, bool *mine)
 {
 	if (t->stopped || t->src_done)
 		return NULL;
 	struct wl_session *s = t->src(t->src_ctx);
-	if (!s)
+	if (!s) {
 		t->src_done = true;
+		return NULL;
+	}
+	*mine = t->pulled++ % t->shard_count == t->shard_index;
 	return s;
 }
 
-/* rate: make sure the next arrival is known */
+static void tr_skip(struct traffic *t, struct wl_session *s)
+{
+	wl_session_free(s);
+	t->skipped++;
+}
+
+/* The next session of this shard (other shards' sessions are skipped). */
+static struct wl_session *tr_pull(struct traffic *t)
+{
+	for (;;) {
+		bool mine = true;
+		struct wl_session *s = tr_pull_any(t, &mine);
+		if (!s || mine)
+			return s;
+		tr_skip(t, s);
+	}
+}
+
+/* rate: make sure the next arrival of this shard is known. Every session of the source gets its
+ * arrival, in source order, so a shard's arrivals are exactly its sessions' arrivals in the
+ * unsharded schedule. */
 static void tr_rate_lookahead(struct traffic *t)
 {
-	if (t->la || t->stopped || t->src_done)
-		return;
-	struct wl_session *s = tr_pull(t);
-	if (!s)
-		return;
-	t->la = s;
-	if (s->n_nodes > 0 && s->requests[0].arrival_offset_s >= 0.0) {
-		t->la_arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(s->requests[0].arrival_offset_s));
-	} else {
-		t->la_arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(t->cum_s));
-		t->cum_s += wl_intervalgen_next_s(&t->iv);
+	while (!t->la && !t->stopped && !t->src_done) {
+		bool mine = true;
+		struct wl_session *s = tr_pull_any(t, &mine);
+		if (!s)
+			return;
+		int64_t arrival_ns;
+		if (s->n_nodes > 0 && s->requests[0].arrival_offset_s >= 0.0) {
+			arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(s->requests[0].arrival_offset_s));
+		} else {
+			arrival_ns = tr_sat_add(t->start_ns, tr_s_to_ns(t->cum_s));
+			t->cum_s += wl_intervalgen_next_s(&t->iv);
+		}
+		if (!mine) {
+			tr_skip(t, s);
+			continue;
+		}
+		t->la = s;
+		t->la_arrival_ns = arrival_ns;
 	}
 }
 
@@ -508,8 +545,8 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 			struct tr_root r = tr_root_pop(t);
 			if (r.ss->state[r.node] != TN_PENDING)
 				continue; /* dropped by cancellation */
-			int64_t ready = tr_sat_add(r.ss->start_ns,
-						   tr_s_to_ns(r.ss->s->requests[r.node].wait_after_ready_s));
+			int64_t ready =
+			    tr_sat_add(r.ss->start_ns, tr_s_to_ns(r.ss->s->requests[r.node].wait_after_ready_s));
 			if (ready < now_ns)
 				ready = now_ns;
 			tr_heap_push(t, ready, r.ss, r.node);
@@ -520,8 +557,8 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 	}
 }
 
-struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int64_t start_ns,
-			       traffic_source_fn src, void *src_ctx)
+struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int64_t start_ns, traffic_source_fn src,
+                               void *src_ctx)
 {
 	struct traffic *t = xcalloc(1, sizeof *t);
 	t->type = cfg->type;
@@ -543,8 +580,8 @@ struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int
 	case CFG_TRAFFIC_CONCURRENT:
 		if (cfg->target_concurrent_sessions < 1 || cfg->rampup_seconds < 0) {
 			log_error("traffic_scheduler: concurrent needs target_concurrent_sessions >= 1 and "
-				  "rampup_seconds >= 0 (got %lld, %lld)",
-				  (long long)cfg->target_concurrent_sessions, (long long)cfg->rampup_seconds);
+			          "rampup_seconds >= 0 (got %lld, %lld)",
+			          (long long)cfg->target_concurrent_sessions, (long long)cfg->rampup_seconds);
 			free(t);
 			return NULL;
 		}
@@ -558,9 +595,48 @@ struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int
 		free(t);
 		return NULL;
 	}
+	t->shard_index = 0;
+	t->shard_count = 1;
 	tr_map_alloc(&t->inflight, 64);
 	tr_map_alloc(&t->sessions, 64);
 	return t;
+}
+
+int traffic_set_shard(struct traffic *t, uint32_t shard_index, uint32_t shard_count)
+{
+	if (shard_count == 0 || shard_index >= shard_count || t->pulled > 0)
+		return -1;
+	t->shard_index = shard_index;
+	t->shard_count = shard_count;
+	if (t->type == CFG_TRAFFIC_CONCURRENT) {
+		/* the target divided as evenly as possible; with fewer sessions than shards, sessions are
+		 * dealt only to the shards that have a slot, and the others run nothing */
+		int64_t total = t->target;
+		if (total < (int64_t)shard_count) {
+			t->shard_count = (uint32_t)total;
+			if (shard_index >= t->shard_count) {
+				t->shard_count = 1;
+				t->shard_index = 0;
+				t->target = 0;
+				t->stopped = true;
+				return 0;
+			}
+			t->target = 1;
+		} else {
+			t->target = total / shard_count + ((int64_t)shard_index < total % (int64_t)shard_count ? 1 : 0);
+		}
+	}
+	return 0;
+}
+
+int64_t traffic_target_concurrency(const struct traffic *t)
+{
+	return t->type == CFG_TRAFFIC_CONCURRENT ? t->target : 0;
+}
+
+uint64_t traffic_sessions_skipped(const struct traffic *t)
+{
+	return t->skipped;
 }
 
 void traffic_free(struct traffic *t)
@@ -662,7 +738,7 @@ static void tr_cancel_session(struct traffic *t, struct tr_sess *ss)
 }
 
 void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns, bool success,
-			 const char *assistant_text)
+                         const char *assistant_text)
 {
 	if (now_ns > t->last_now_ns)
 		t->last_now_ns = now_ns;
@@ -712,8 +788,8 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 			t->dropped_req++;
 			continue;
 		}
-		tr_heap_push(t, tr_sat_add(ss->ready_base_ns[c], tr_s_to_ns(ss->s->requests[c].wait_after_ready_s)),
-			     ss, c);
+		tr_heap_push(t, tr_sat_add(ss->ready_base_ns[c], tr_s_to_ns(ss->s->requests[c].wait_after_ready_s)), ss,
+		             c);
 	}
 	if (ss->n_left == 0)
 		tr_finish_session(t, ss, now_ns);
@@ -721,8 +797,7 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 
 bool traffic_has_pending(struct traffic *t)
 {
-	return t->heap_n > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL ||
-	       (!t->stopped && !t->src_done);
+	return t->heap_n > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL || (!t->stopped && !t->src_done);
 }
 
 void traffic_stop_new_sessions(struct traffic *t)
@@ -774,10 +849,31 @@ uint32_t traffic_session_size(const struct traffic *t, uint64_t session_id)
 	return (uint32_t)ss->s->n_nodes;
 }
 
-uint64_t traffic_sessions_started(const struct traffic *t) { return t->started; }
-uint64_t traffic_sessions_finished(const struct traffic *t) { return t->finished; }
-size_t traffic_live_sessions(const struct traffic *t) { return t->n_live; }
-uint64_t traffic_cancelled_requests(const struct traffic *t) { return t->cancelled_req; }
-uint64_t traffic_cancelled_sessions(const struct traffic *t) { return t->cancelled_sess; }
-uint64_t traffic_dropped_requests(const struct traffic *t) { return t->dropped_req; }
-uint64_t traffic_rejected_sessions(const struct traffic *t) { return t->rejected; }
+uint64_t traffic_sessions_started(const struct traffic *t)
+{
+	return t->started;
+}
+uint64_t traffic_sessions_finished(const struct traffic *t)
+{
+	return t->finished;
+}
+size_t traffic_live_sessions(const struct traffic *t)
+{
+	return t->n_live;
+}
+uint64_t traffic_cancelled_requests(const struct traffic *t)
+{
+	return t->cancelled_req;
+}
+uint64_t traffic_cancelled_sessions(const struct traffic *t)
+{
+	return t->cancelled_sess;
+}
+uint64_t traffic_dropped_requests(const struct traffic *t)
+{
+	return t->dropped_req;
+}
+uint64_t traffic_rejected_sessions(const struct traffic *t)
+{
+	return t->rejected;
+}

@@ -28,6 +28,22 @@ struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int
 			       traffic_source_fn src, void *src_ctx);
 void traffic_free(struct traffic *t);
 
+/* Run as shard `shard_index` of `shard_count` (docs/DISTRIBUTED.md). Call before the first event.
+ * The source's sessions are numbered in the order they are pulled (0, 1, ...); this shard runs
+ * those whose number modulo shard_count is shard_index and frees the others unsent:
+ * - rate: every session still gets its arrival from the one global schedule (interval draws or
+ *   trace offsets), so the union of the shards' arrivals is the unsharded schedule;
+ * - concurrent: target_concurrent_sessions is divided as evenly as possible (the first
+ *   target % count shards get one more); with fewer targets than shards, sessions are dealt among
+ *   the first `target` shards only and the others run nothing;
+ * - sequential_launch: the roots of this shard's sessions, one after another.
+ * Returns -1 on an invalid pair or when called too late. */
+int traffic_set_shard(struct traffic *t, uint32_t shard_index, uint32_t shard_count);
+/* concurrent: this shard's target (after traffic_set_shard); 0 for other schedulers */
+int64_t traffic_target_concurrency(const struct traffic *t);
+/* sessions pulled from the source and left to other shards */
+uint64_t traffic_sessions_skipped(const struct traffic *t);
+
 /* Earliest time at which something may become ready (may be in the past: pop now);
  * INT64_MAX when nothing is scheduled (waiting for completions, or finished). */
 int64_t traffic_next_event_ns(struct traffic *t);

@@ -738,6 +738,141 @@ static void test_scale_concurrent(void **state)
 	run_scale(CFG_TRAFFIC_CONCURRENT);
 }
 
+
+/* ---- shards (docs/DISTRIBUTED.md) ---- */
+struct shard_seen {
+	uint64_t req_id, session_id;
+	int64_t intended_ns;
+};
+
+static int shard_seen_cmp(const void *a, const void *b)
+{
+	const struct shard_seen *x = a, *y = b;
+	return x->req_id < y->req_id ? -1 : x->req_id > y->req_id;
+}
+
+/* Sessions 0..n-1: chains of 1-3 requests with think time; every request takes 30 ms. Drives the
+ * scheduler on a virtual clock until it drains; appends every dispatch to seen. Returns the most
+ * requests in flight at once. */
+static size_t shard_drive(const struct cfg_traffic *c, size_t n, uint32_t k, uint32_t nshards, struct shard_seen *seen,
+			  size_t *n_seen)
+{
+	next_req_id = 0;
+	struct src src;
+	src_init(&src, n);
+	for (size_t i = 0; i < n; i++)
+		src.v[i] = mk_chain(i, 1 + i % 3, 0.02, true);
+	struct traffic *t = traffic_create(c, 99, T0, src_next, &src);
+	assert_non_null(t);
+	assert_int_equal(traffic_set_shard(t, k, nshards), 0);
+	struct {
+		uint64_t id;
+		int64_t done_ns;
+	} fl[64];
+	size_t n_fl = 0, max_fl = 0;
+	int64_t now = T0;
+	for (int guard = 0; guard < 100000 && (traffic_has_pending(t) || n_fl); guard++) {
+		int64_t in;
+		struct wl_request *r;
+		while ((r = traffic_pop_ready(t, now, &in)) != NULL) {
+			seen[*n_seen] = (struct shard_seen){ r->id, r->session_id, in };
+			(*n_seen)++;
+			assert_true(n_fl < 64);
+			fl[n_fl].id = r->id;
+			fl[n_fl].done_ns = now + 30 * MS;
+			n_fl++;
+		}
+		if (n_fl > max_fl)
+			max_fl = n_fl;
+		int64_t next = traffic_next_event_ns(t);
+		size_t first = 0;
+		for (size_t i = 1; i < n_fl; i++)
+			if (fl[i].done_ns < fl[first].done_ns)
+				first = i;
+		if (n_fl && fl[first].done_ns <= next) {
+			now = fl[first].done_ns > now ? fl[first].done_ns : now;
+			traffic_on_complete(t, fl[first].id, now, true, "ok");
+			fl[first] = fl[--n_fl];
+		} else if (next != INT64_MAX) {
+			now = next > now ? next : now;
+		} else {
+			break;
+		}
+	}
+	assert_false(traffic_has_pending(t));
+	traffic_free(t);
+	src_free(&src);
+	return max_fl;
+}
+
+static void test_shard_rate_union(void **state)
+{
+	(void)state;
+	enum { N = 120 };
+	struct cfg_traffic c = { .type = CFG_TRAFFIC_RATE,
+				 .cancel_session_on_failure = true,
+				 .interval_generator = { .type = CFG_INTERVAL_POISSON, .arrival_rate = 50.0 } };
+	static struct shard_seen whole[N * 3], parts[N * 3];
+	size_t n_whole = 0;
+	shard_drive(&c, N, 0, 1, whole, &n_whole);
+	assert_int_equal(n_whole, N / 3 * 6); /* 1+2+3 requests per 3 sessions */
+	qsort(whole, n_whole, sizeof *whole, shard_seen_cmp);
+	for (uint32_t shards = 2; shards <= 4; shards++) {
+		size_t n_parts = 0;
+		for (uint32_t k = 0; k < shards; k++) {
+			size_t before = n_parts;
+			shard_drive(&c, N, k, shards, parts, &n_parts);
+			for (size_t i = before; i < n_parts; i++)
+				assert_int_equal(parts[i].session_id % shards, k); /* sessions never span shards */
+		}
+		/* the union is the unsharded schedule: same requests, same intended times */
+		assert_int_equal(n_parts, n_whole);
+		qsort(parts, n_parts, sizeof *parts, shard_seen_cmp);
+		for (size_t i = 0; i < n_whole; i++) {
+			assert_int_equal(parts[i].req_id, whole[i].req_id);
+			assert_int_equal(parts[i].session_id, whole[i].session_id);
+			assert_int_equal(parts[i].intended_ns, whole[i].intended_ns);
+		}
+	}
+}
+
+static void test_shard_concurrent_split(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 5 };
+	static struct shard_seen parts[N * 3];
+	size_t n_parts = 0;
+	/* 5 over 2 shards: 3 + 2 sessions at a time (a session has at most one request in flight) */
+	size_t max0 = shard_drive(&c, N, 0, 2, parts, &n_parts);
+	size_t n0 = n_parts;
+	size_t max1 = shard_drive(&c, N, 1, 2, parts, &n_parts);
+	assert_int_equal(max0, 3);
+	assert_int_equal(max1, 2);
+	assert_int_equal(n_parts, 14 * 1 + 13 * 2 + 13 * 3); /* every request of sessions 0..39 (1 + i % 3 each) */
+	for (size_t i = 0; i < n_parts; i++)
+		assert_int_equal(parts[i].session_id % 2, i < n0 ? 0u : 1u);
+
+	/* fewer slots than shards: the third shard gets nothing, the first two one session at a time */
+	c.target_concurrent_sessions = 2;
+	n_parts = 0;
+	assert_int_equal(shard_drive(&c, 10, 0, 3, parts, &n_parts), 1);
+	assert_int_equal(shard_drive(&c, 10, 1, 3, parts, &n_parts), 1);
+	size_t before = n_parts;
+	assert_int_equal(shard_drive(&c, 10, 2, 3, parts, &n_parts), 0);
+	assert_int_equal(n_parts, before);
+	assert_int_equal(n_parts, 4 * 1 + 3 * 2 + 3 * 3);
+
+	/* invalid pairs */
+	struct src src;
+	src_init(&src, 0);
+	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
+	assert_int_equal(traffic_set_shard(t, 2, 2), -1);
+	assert_int_equal(traffic_set_shard(t, 0, 0), -1);
+	traffic_free(t);
+	src_free(&src);
+}
+
 static void test_invalid_config(void **state)
 {
 	(void)state;
@@ -768,6 +903,8 @@ int main(void)
 		cmocka_unit_test(test_scale_rate),
 		cmocka_unit_test(test_scale_concurrent),
 		cmocka_unit_test(test_invalid_config),
+		cmocka_unit_test(test_shard_rate_union),
+		cmocka_unit_test(test_shard_concurrent_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
