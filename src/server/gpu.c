@@ -25,9 +25,12 @@ extern char **environ;
 const char *gpu_source_name(enum gpu_source s)
 {
 	switch (s) {
-	case GPU_SOURCE_NVML: return "nvml";
-	case GPU_SOURCE_NVIDIA_SMI: return "nvidia-smi";
-	default: return "none";
+	case GPU_SOURCE_NVML:
+		return "nvml";
+	case GPU_SOURCE_NVIDIA_SMI:
+		return "nvidia-smi";
+	default:
+		return "none";
 	}
 }
 
@@ -58,9 +61,9 @@ static int nvml_discover(struct gpu_info **out, size_t *n, char *why, size_t why
 	vk_nvml_return (*init)(void) = (vk_nvml_return(*)(void))dlsym(h, "nvmlInit_v2");
 	vk_nvml_return (*count)(unsigned *) = (vk_nvml_return(*)(unsigned *))dlsym(h, "nvmlDeviceGetCount_v2");
 	vk_nvml_return (*byidx)(unsigned, vk_nvml_device *) =
-		(vk_nvml_return(*)(unsigned, vk_nvml_device *))dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+	    (vk_nvml_return(*)(unsigned, vk_nvml_device *))dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
 	vk_nvml_return (*meminfo)(vk_nvml_device, struct vk_nvml_memory *) =
-		(vk_nvml_return(*)(vk_nvml_device, struct vk_nvml_memory *))dlsym(h, "nvmlDeviceGetMemoryInfo");
+	    (vk_nvml_return(*)(vk_nvml_device, struct vk_nvml_memory *))dlsym(h, "nvmlDeviceGetMemoryInfo");
 	vk_nvml_return (*shutdown)(void) = (vk_nvml_return(*)(void))dlsym(h, "nvmlShutdown");
 	if (!init || !count || !byidx || !meminfo || !shutdown) {
 		snprintf(why, why_len, "NVML: %s lacks the expected symbols", lib);
@@ -112,8 +115,8 @@ static int smi_discover(struct gpu_info **out, size_t *n, char *why, size_t why_
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = {"nvidia-smi", "--query-gpu=index,memory.total,memory.free",
-			"--format=csv,noheader,nounits", NULL};
+	char *argv[] = {"nvidia-smi", "--query-gpu=index,memory.total,memory.free", "--format=csv,noheader,nounits",
+	                NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, "nvidia-smi", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -142,7 +145,7 @@ static int smi_discover(struct gpu_info **out, size_t *n, char *why, size_t why_
 		;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		snprintf(why, why_len, "nvidia-smi: failed (exit status %d)",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		buf_free(&b);
 		return -1;
 	}
@@ -191,6 +194,71 @@ enum gpu_source gpu_discover(struct gpu_info **out, size_t *n, char *why, size_t
 	if (*n > 1)
 		qsort(*out, *n, sizeof **out, gpu_cmp);
 	return src;
+}
+
+/* ---- visibility (CUDA_VISIBLE_DEVICES) ---- */
+
+int gpu_visible_parse(const char *value, int **ids, size_t *n, char *err, size_t err_len)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!value)
+		return 0;
+	size_t cap = 0;
+	const char *p = value;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || (*end && *end != ',' && *end != ' ')) {
+			snprintf(err, err_len,
+			         "CUDA_VISIBLE_DEVICES='%s': only GPU indices are understood by the GPU manager (not "
+			         "UUID or MIG names); set indices or unset it and use server.gpu_ids",
+			         value);
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (v < 0)
+			break; /* CUDA ignores everything from the first invalid index on */
+		xgrow((void **)ids, &cap, *n + 1, sizeof **ids);
+		(*ids)[(*n)++] = (int)v;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	return 1;
+}
+
+/* Keep only the GPUs CUDA_VISIBLE_DEVICES lets this process use. 0 ok (desc describes an active
+ * restriction, else is empty), -1 an unreadable value (err). */
+static int gpu_visible_filter(struct gpu_info *g, size_t *ng, char *desc, size_t desc_len, char *err, size_t err_len)
+{
+	desc[0] = '\0';
+	const char *value = getenv("CUDA_VISIBLE_DEVICES");
+	int *vis = NULL;
+	size_t nv = 0;
+	int rc = gpu_visible_parse(value, &vis, &nv, err, err_len);
+	if (rc <= 0)
+		return rc;
+	size_t k = 0;
+	for (size_t j = 0; j < *ng; j++) {
+		bool keep = false;
+		for (size_t v = 0; v < nv; v++)
+			keep |= vis[v] == g[j].index;
+		if (keep)
+			g[k++] = g[j];
+	}
+	snprintf(desc, desc_len, "CUDA_VISIBLE_DEVICES='%s' leaves %zu of %zu", value, k, *ng);
+	*ng = k;
+	free(vis);
+	return 0;
 }
 
 /* ---- leases ---- */
@@ -302,13 +370,13 @@ void gpu_release(struct gpu_lease *l)
 	free(l);
 }
 
-typedef int (*pick_take_fn)(int id, void *ctx);   /* >= 0 token, < 0 failed */
+typedef int (*pick_take_fn)(int id, void *ctx); /* >= 0 token, < 0 failed */
 typedef void (*pick_drop_fn)(int token, void *ctx);
 
 /* Walk ascending candidates, taking each; contiguous mode keeps a run of consecutive taken ids and
  * restarts it at gaps or failures. Holds at most n at any time. */
-static int pick_walk(const int *cand, size_t n_cand, size_t n, bool contiguous, pick_take_fn take,
-		     pick_drop_fn drop, void *ctx, int *out, int *tokens)
+static int pick_walk(const int *cand, size_t n_cand, size_t n, bool contiguous, pick_take_fn take, pick_drop_fn drop,
+                     void *ctx, int *out, int *tokens)
 {
 	size_t have = 0;
 	if (n == 0)
@@ -387,17 +455,31 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 	char why[600];
 	enum gpu_source src = gpu_discover(&g, &ng, why, sizeof why);
 	int rc = -1;
+	size_t n_host = ng;
+	char vis[300];
+	if (gpu_visible_filter(g, &ng, vis, sizeof vis, err, err_len)) {
+		free(g);
+		return -2;
+	}
+	if (ng == 0 && n_host > 0) {
+		snprintf(err, err_len,
+		         "no GPU of this host is visible to veeksha: %s GPU(s) (%s; under Slurm, request GPUs "
+		         "with --gres=gpu:N)",
+		         vis, gpu_source_name(src));
+		free(g);
+		return -2;
+	}
 	if (ng == 0) {
 		if (src == GPU_SOURCE_NONE)
 			snprintf(err, err_len,
-				 "no GPUs found on this host (%s). vllm/sglang/vajra servers need GPUs; "
-				 "the built-in 'sim' server type needs none",
-				 why);
+			         "no GPUs found on this host (%s). vllm/sglang/vajra servers need GPUs; "
+			         "the built-in 'sim' server type needs none",
+			         why);
 		else
 			snprintf(err, err_len,
-				 "no GPUs found on this host (%s reports 0 devices). vllm/sglang/vajra servers need "
-				 "GPUs; the built-in 'sim' server type needs none",
-				 gpu_source_name(src));
+			         "no GPUs found on this host (%s reports 0 devices). vllm/sglang/vajra servers need "
+			         "GPUs; the built-in 'sim' server type needs none",
+			         gpu_source_name(src));
 		free(g);
 		return -2;
 	}
@@ -411,8 +493,18 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 				buf_init(&b);
 				for (size_t j = 0; j < ng; j++)
 					buf_printf(&b, "%s%d", j ? ", " : "", g[j].index);
-				snprintf(err, err_len, "server.gpu_ids: GPU %lld does not exist on this host (GPUs: %s, via %s)",
-					 (long long)req->explicit_ids[i], b.data ? b.data : "", gpu_source_name(src));
+				if (vis[0])
+					snprintf(err, err_len,
+					         "server.gpu_ids: GPU %lld is not visible to veeksha (%s GPU(s): %s, "
+					         "via %s)",
+					         (long long)req->explicit_ids[i], vis, b.data ? b.data : "",
+					         gpu_source_name(src));
+				else
+					snprintf(
+					    err, err_len,
+					    "server.gpu_ids: GPU %lld does not exist on this host (GPUs: %s, via %s)",
+					    (long long)req->explicit_ids[i], b.data ? b.data : "",
+					    gpu_source_name(src));
 				buf_free(&b);
 				free(g);
 				return -2;
@@ -424,14 +516,15 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 			if (fd < 0) {
 				if (fd == -2) {
 					snprintf(err, err_len, "cannot open the lease file of GPU %lld in %s: %s",
-						 (long long)req->explicit_ids[i], gpu_lock_dir(), strerror(errno));
+					         (long long)req->explicit_ids[i], gpu_lock_dir(), strerror(errno));
 					rc = -2;
 				} else {
 					pid_t hp;
 					char job[256];
 					gpu_lease_query((int)req->explicit_ids[i], &hp, job, sizeof job);
-					snprintf(err, err_len, "GPU %lld is leased by another veeksha process (pid %ld, job %s)",
-						 (long long)req->explicit_ids[i], (long)hp, job[0] ? job : "?");
+					snprintf(err, err_len,
+					         "GPU %lld is leased by another veeksha process (pid %ld, job %s)",
+					         (long long)req->explicit_ids[i], (long)hp, job[0] ? job : "?");
 				}
 				break;
 			}
@@ -439,10 +532,10 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 			l->ids[i] = (int)req->explicit_ids[i];
 			for (size_t j = 0; j < ng; j++)
 				if (g[j].index == l->ids[i] && !gpu_is_free_mem(&g[j]))
-					log_warn(
-						"GPU %d has only %llu of %llu MiB free; using it because server.gpu_ids names it",
-						g[j].index, (unsigned long long)g[j].free_mib,
-						(unsigned long long)g[j].total_mib);
+					log_warn("GPU %d has only %llu of %llu MiB free; using it because "
+					         "server.gpu_ids names it",
+					         g[j].index, (unsigned long long)g[j].free_mib,
+					         (unsigned long long)g[j].total_mib);
 		}
 		if (i == req->n_explicit) {
 			free(g);
@@ -456,8 +549,12 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 		return rc;
 	}
 	if (req->n > ng) {
-		snprintf(err, err_len, "the server needs %zu GPUs but this host has only %zu (via %s)", req->n, ng,
-			 gpu_source_name(src));
+		if (vis[0])
+			snprintf(err, err_len, "the server needs %zu GPUs but only %zu are visible (%s, via %s)",
+			         req->n, ng, vis, gpu_source_name(src));
+		else
+			snprintf(err, err_len, "the server needs %zu GPUs but this host has only %zu (via %s)", req->n,
+			         ng, gpu_source_name(src));
 		free(g);
 		return -2;
 	}
@@ -475,8 +572,8 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 	if (alloc_fd >= 0)
 		while (flock(alloc_fd, LOCK_EX) != 0 && errno == EINTR) {
 		}
-	int picked = pick_walk(cand, nc, req->n, req->contiguous, take_lease, drop_lease, (void *)req->job, l->ids,
-			       l->fds);
+	int picked =
+	    pick_walk(cand, nc, req->n, req->contiguous, take_lease, drop_lease, (void *)req->job, l->ids, l->fds);
 	if (alloc_fd >= 0)
 		close(alloc_fd); /* releases the allocation lock */
 	if (picked == 0) {
@@ -487,8 +584,8 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 	/* explain the current state */
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "could not allocate %zu%s GPU(s): %zu on host (via %s); free memory (>= 90%%): ", req->n,
-		   req->contiguous ? " contiguous" : "", ng, gpu_source_name(src));
+	buf_printf(&b, "could not allocate %zu%s GPU(s): %zu on host (via %s)%s%s; free memory (>= 90%%): ", req->n,
+	           req->contiguous ? " contiguous" : "", n_host, gpu_source_name(src), vis[0] ? ", " : "", vis);
 	list_ids(&b, cand, nc);
 	int *leased = xcalloc(ng, sizeof *leased);
 	size_t nl = 0;
@@ -510,8 +607,10 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 		usable += !is_leased;
 	}
 	if (req->contiguous && usable >= req->n)
-		buf_printf(&b, "; no block of %zu consecutive free GPUs exists (set require_contiguous_gpus: false "
-			       "to accept non-contiguous GPUs)", req->n);
+		buf_printf(&b,
+		           "; no block of %zu consecutive free GPUs exists (set require_contiguous_gpus: false "
+		           "to accept non-contiguous GPUs)",
+		           req->n);
 	snprintf(err, err_len, "%s", b.data);
 	buf_free(&b);
 	free(leased);
@@ -545,7 +644,8 @@ struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, c
 	l->ids = xcalloc(n, sizeof *l->ids);
 	for (size_t i = 0; i < n; i++)
 		l->fds[i] = -1;
-	double poll_s = req->poll_interval_s > 0 ? req->poll_interval_s : env_double("VEEKSHA_GPU_POLL_INTERVAL_S", 3.0);
+	double poll_s =
+	    req->poll_interval_s > 0 ? req->poll_interval_s : env_double("VEEKSHA_GPU_POLL_INTERVAL_S", 3.0);
 	int64_t start = clock_mono_ns();
 	int64_t deadline = start + clock_s_to_ns(req->wait_timeout_s);
 	bool reported = false;
@@ -557,7 +657,7 @@ struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, c
 			if (rc == -1 && req->wait_timeout_s > 0) {
 				size_t m = strlen(err);
 				snprintf(err + m, err_len > m ? err_len - m : 0, " (waited %.0f s)",
-					 clock_ns_to_s(clock_mono_ns() - start));
+				         clock_ns_to_s(clock_mono_ns() - start));
 			}
 			gpu_release(l);
 			return NULL;

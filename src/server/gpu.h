@@ -36,13 +36,13 @@ int gpu_lease_query(int index, pid_t *pid, char *job, size_t job_len);
 struct gpu_lease;
 
 struct gpu_request {
-	size_t n;                 /* GPUs wanted (tensor_parallel_size) */
+	size_t n;                    /* GPUs wanted (tensor_parallel_size) */
 	const int64_t *explicit_ids; /* NULL = auto-assign */
 	size_t n_explicit;
-	bool contiguous;          /* require consecutive ids (auto-assign only) */
-	const char *job;          /* shown by `veeksha gpus` */
-	double wait_timeout_s;    /* bounded wait for busy GPUs; 0 = one attempt */
-	double poll_interval_s;   /* between attempts (default 3 s when <= 0) */
+	bool contiguous;                    /* require consecutive ids (auto-assign only) */
+	const char *job;                    /* shown by `veeksha gpus` */
+	double wait_timeout_s;              /* bounded wait for busy GPUs; 0 = one attempt */
+	double poll_interval_s;             /* between attempts (default 3 s when <= 0) */
 	volatile sig_atomic_t *interrupted; /* may be NULL */
 };
 
@@ -50,9 +50,15 @@ struct gpu_request {
  * in the given order for explicit ids. NULL with a clear message in err on failure (no GPUs, too
  * few, no contiguous block, unknown explicit id, wait timed out, interrupted). Waiting is reported
  * once on stderr. */
-struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, char *err,
-			      size_t err_len);
+struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, char *err, size_t err_len);
 void gpu_release(struct gpu_lease *l); /* NULL is fine */
+
+/* CUDA_VISIBLE_DEVICES of veeksha's own environment limits the GPUs it leases (Slurm sets it for a
+ * job's --gres GPUs; docs/SERVERS.md, GPU leasing). gpu_visible_parse reads a value (NULL = unset):
+ * 0 no restriction; 1 restricted to ids[0..*n) (may be empty: "" or a leading -1 hide every GPU;
+ * like CUDA, a negative entry ends the list); -1 not understood (UUID or MIG entries, garbage), with
+ * the reason in err. *ids is xmalloc'd (NULL when *n == 0). */
+int gpu_visible_parse(const char *value, int **ids, size_t *n, char *err, size_t err_len);
 
 /* Pure allocation policy (exposed for tests): choose n ids among candidates (ascending, already
  * filtered to usable GPUs). Returns 0 and fills out, or -1 (not enough / no contiguous block). */

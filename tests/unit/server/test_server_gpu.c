@@ -33,6 +33,8 @@ static int setup(void **st)
 	setenv("VEEKSHA_GPU_LOCK_DIR", lockdir, 1);
 	/* no real nvidia-smi fallback interferes */
 	setenv("PATH", "/usr/bin:/bin", 1);
+	/* the tests below see every fake GPU unless they set it (a CI job on a GPU node may have it set) */
+	unsetenv("CUDA_VISIBLE_DEVICES");
 	return 0;
 }
 
@@ -51,10 +53,10 @@ static void test_discover_counts(void **st)
 		const char *spec;
 		size_t n, n_free;
 	} cases[] = {
-		{"", 0, 0},
-		{"80000:80000", 1, 1},
-		{"80000:80000,80000:1000,80000:72000,80000:71999", 4, 2}, /* 90% boundary: 72000 free, 71999 not */
-		{"81920:81920,81920:81920,81920:100,81920:81920,81920:81920,81920:81920,81920:40000,81920:81920", 8, 6},
+	    {"", 0, 0},
+	    {"80000:80000", 1, 1},
+	    {"80000:80000,80000:1000,80000:72000,80000:71999", 4, 2}, /* 90% boundary: 72000 free, 71999 not */
+	    {"81920:81920,81920:81920,81920:100,81920:81920,81920:81920,81920:81920,81920:40000,81920:81920", 8, 6},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		use_nvml(cases[c].spec);
@@ -136,8 +138,8 @@ static void test_pick_policy(void **st)
 
 static struct gpu_request req_auto(size_t n, bool contiguous)
 {
-	struct gpu_request r = {.n = n, .contiguous = contiguous, .job = "unit-test", .wait_timeout_s = 0,
-				.poll_interval_s = 0.05};
+	struct gpu_request r = {
+	    .n = n, .contiguous = contiguous, .job = "unit-test", .wait_timeout_s = 0, .poll_interval_s = 0.05};
 	return r;
 }
 
@@ -321,14 +323,97 @@ static void test_cross_process(void **st)
 	close(to_child[1]);
 }
 
+static void test_visible_parse(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *value;
+		int rc;
+		size_t n;
+		int ids[4];
+	} cases[] = {
+	    {NULL, 0, 0, {0}},     {"", 1, 0, {0}},           {"0", 1, 1, {0}},
+	    {"1,3", 1, 2, {1, 3}}, {" 2 , 0 ", 1, 2, {2, 0}}, {"0,1,-1,2", 1, 2, {0, 1}},
+	    {"-1", 1, 0, {0}},     {"GPU-8a1b", -1, 0, {0}},  {"MIG-1/2/3", -1, 0, {0}},
+	    {"0,x", -1, 0, {0}},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		int *ids = NULL;
+		size_t n = 99;
+		char err[256] = "";
+		assert_int_equal(gpu_visible_parse(cases[c].value, &ids, &n, err, sizeof err), cases[c].rc);
+		assert_int_equal(n, cases[c].n);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(ids[i], cases[c].ids[i]);
+		if (cases[c].rc < 0)
+			assert_non_null(strstr(err, "CUDA_VISIBLE_DEVICES"));
+		free(ids);
+	}
+}
+
+/* A Slurm job with --gres=gpu:2 on a 4-GPU node sees CUDA_VISIBLE_DEVICES=1,3: leases are taken only
+ * among those, whatever the rest of the host looks like. */
+static void test_visible_devices_lease(void **st)
+{
+	(void)st;
+	use_nvml("80000:80000,80000:80000,80000:80000,80000:80000");
+	setenv("CUDA_VISIBLE_DEVICES", "1,3", 1);
+	int64_t ids[4];
+	char err[1024];
+	struct gpu_request r = req_auto(1, true);
+	struct gpu_lease *l = gpu_acquire(&r, ids, err, sizeof err);
+	assert_non_null(l);
+	assert_int_equal(ids[0], 1);
+	struct gpu_lease *l2 = gpu_acquire(&r, ids, err, sizeof err);
+	assert_non_null(l2);
+	assert_int_equal(ids[0], 3);
+	/* 0 and 2 are free on the host but not ours */
+	struct gpu_lease *l3 = gpu_acquire(&r, ids, err, sizeof err);
+	assert_null(l3);
+	assert_non_null(strstr(err, "CUDA_VISIBLE_DEVICES='1,3' leaves 2 of 4"));
+	gpu_release(l2);
+	gpu_release(l);
+	/* a block of 2 contiguous does not exist among {1, 3}; non-contiguous does */
+	r.n = 2;
+	assert_null(gpu_acquire(&r, ids, err, sizeof err));
+	r.contiguous = false;
+	l = gpu_acquire(&r, ids, err, sizeof err);
+	assert_non_null(l);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	gpu_release(l);
+	r.n = 3;
+	assert_null(gpu_acquire(&r, ids, err, sizeof err));
+	assert_non_null(strstr(err, "only 2 are visible"));
+	/* explicit ids outside the visible set */
+	int64_t want[] = {2};
+	struct gpu_request re = {.n = 1, .explicit_ids = want, .n_explicit = 1, .job = "explicit"};
+	assert_null(gpu_acquire(&re, ids, err, sizeof err));
+	assert_non_null(strstr(err, "GPU 2 is not visible"));
+	/* nothing visible; an unreadable value */
+	setenv("CUDA_VISIBLE_DEVICES", "", 1);
+	r.n = 1;
+	assert_null(gpu_acquire(&r, ids, err, sizeof err));
+	assert_non_null(strstr(err, "no GPU of this host is visible"));
+	setenv("CUDA_VISIBLE_DEVICES", "GPU-8a1b", 1);
+	assert_null(gpu_acquire(&r, ids, err, sizeof err));
+	assert_non_null(strstr(err, "only GPU indices"));
+	unsetenv("CUDA_VISIBLE_DEVICES");
+	l = gpu_acquire(&r, ids, err, sizeof err);
+	assert_non_null(l);
+	assert_int_equal(ids[0], 0);
+	gpu_release(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_discover_counts), cmocka_unit_test(test_discover_fallback_smi),
-		cmocka_unit_test(test_pick_policy),     cmocka_unit_test(test_acquire_auto),
-		cmocka_unit_test(test_no_contiguous_block), cmocka_unit_test(test_no_gpus),
-		cmocka_unit_test(test_explicit_ids),    cmocka_unit_test(test_bounded_wait),
-		cmocka_unit_test(test_cross_process),
+	    cmocka_unit_test(test_discover_counts),       cmocka_unit_test(test_discover_fallback_smi),
+	    cmocka_unit_test(test_pick_policy),           cmocka_unit_test(test_acquire_auto),
+	    cmocka_unit_test(test_no_contiguous_block),   cmocka_unit_test(test_no_gpus),
+	    cmocka_unit_test(test_explicit_ids),          cmocka_unit_test(test_bounded_wait),
+	    cmocka_unit_test(test_cross_process),         cmocka_unit_test(test_visible_parse),
+	    cmocka_unit_test(test_visible_devices_lease),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
