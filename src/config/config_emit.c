@@ -626,6 +626,14 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 		help_line(out, "--quiet", "no progress line (run option, not written to config.yml)", NULL);
 		help_line(out, "--fail-on-slo", "exit 3 when an SLO is not met (run option)", NULL);
 	}
+	if (root == &cfg_cls_benchmark) {
+		help_line(out, "--launcher NAME",
+			  "local (default) or slurm: submit a sweep as one Slurm job array (docs/SLURM.md)", NULL);
+		help_line(out, "--sbatch-arg=ARG", "an sbatch option for --launcher slurm, e.g. --sbatch-arg=--gres=gpu:1 "
+			  "(repeatable)", NULL);
+		help_line(out, "--sweep-point I", "with --sweep-dir DIR: run only point I of the sweep into DIR "
+			  "(what each array task runs)", NULL);
+	}
 	help_line(out, "--KEY.PATH VALUE", "dotted form of any key (VALUE is YAML: 20, true, [1, 2], {a: 1})",
 		  NULL);
 	for (size_t i = 0; i < t->n; i++) {

@@ -1126,6 +1126,38 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				out->opts.fail_on_slo = true;
 			continue;
 		}
+		if (allow_run_opts && root == &cfg_cls_benchmark &&
+		    (!strcmp(name, "launcher") || !strcmp(name, "sbatch_arg") || !strcmp(name, "sweep_point") ||
+		     !strcmp(name, "sweep_dir"))) {
+			const char *v;
+			NEED_VALUE(v);
+			if (!strcmp(name, "launcher")) {
+				if (strcmp(v, "local") != 0 && strcmp(v, "slurm") != 0) {
+					cfg_report(&tsrc, "", "'%s' is not a launcher (local or slurm)", v);
+					goto out;
+				}
+				out->opts.launcher = v;
+			} else if (!strcmp(name, "sbatch_arg")) {
+				if (out->opts.n_sbatch_args >= CFG_MAX_SBATCH_ARGS) {
+					cfg_report(&tsrc, "", "at most %d --sbatch-arg options", CFG_MAX_SBATCH_ARGS);
+					goto out;
+				}
+				out->opts.sbatch_args[out->opts.n_sbatch_args++] = v;
+			} else if (!strcmp(name, "sweep_point")) {
+				char *end;
+				errno = 0;
+				long long pt = strtoll(v, &end, 10);
+				if (end == v || *end || errno || pt < 0) {
+					cfg_report(&tsrc, "", "'%s' is not a sweep point index (0, 1, ...)", v);
+					goto out;
+				}
+				out->opts.has_sweep_point = true;
+				out->opts.sweep_point = pt;
+			} else {
+				out->opts.sweep_dir = v;
+			}
+			continue;
+		}
 		if (!strcmp(name, "config")) {
 			const char *v;
 			NEED_VALUE(v);
@@ -1287,8 +1319,30 @@ int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_s
 	struct cfg_parse_result r;
 	memset(out, 0, sizeof *out);
 	int rc = cfg_parse_args(&cfg_cls_benchmark, 0, "veeksha benchmark", argc, argv, &r, true);
-	if (rc == CONFIG_OK)
-		to_bset(&r, out);
+	if (rc != CONFIG_OK)
+		return rc;
+	to_bset(&r, out);
+	out->opts.argc = argc;
+	out->opts.argv = argv;
+	/* A job array is a sweep's way onto a cluster; a single run goes there through sbatch/srun
+	 * itself (docs/SLURM.md). */
+	const char *why = NULL;
+	if (out->opts.has_sweep_point != (out->opts.sweep_dir != NULL))
+		why = "--sweep-point and --sweep-dir go together (a task of a sweep's job array)";
+	else if (out->opts.has_sweep_point && out->opts.launcher && !strcmp(out->opts.launcher, "slurm"))
+		why = "--sweep-point runs one point here; it cannot be combined with --launcher slurm";
+	else if (out->opts.n_sbatch_args && !(out->opts.launcher && !strcmp(out->opts.launcher, "slurm")))
+		why = "--sbatch-arg needs --launcher slurm";
+	else if (out->count == 1 && out->opts.launcher && !strcmp(out->opts.launcher, "slurm"))
+		why = "--launcher slurm submits a sweep (a config that expands to several runs) as a job array; "
+		      "this config is one run: submit it with sbatch or srun directly (docs/SLURM.md)";
+	else if (out->count == 1 && out->opts.has_sweep_point)
+		why = "--sweep-point needs a config that expands to several runs (a sweep); this config is one run";
+	if (why) {
+		fprintf(stderr, "veeksha benchmark: %s\n", why);
+		config_benchmark_set_free(out);
+		return CONFIG_EXIT_USAGE;
+	}
 	return rc;
 }
 

@@ -353,9 +353,20 @@ struct cfg_microbench {
 };
 
 /* Options of `veeksha benchmark` that are not configuration (not written to config.yml). */
+#define CFG_MAX_SBATCH_ARGS 32
+
 struct cfg_run_opts {
 	bool quiet;       /* --quiet: no progress line */
 	bool fail_on_slo; /* --fail-on-slo: exit 3 when an SLO is not met */
+	/* Sweeps on a cluster (docs/SLURM.md). Strings point into argv. */
+	const char *launcher;                            /* --launcher local|slurm (NULL = local) */
+	const char *sbatch_args[CFG_MAX_SBATCH_ARGS];    /* --sbatch-arg ARG (repeatable), given to sbatch */
+	size_t n_sbatch_args;
+	bool has_sweep_point;                            /* --sweep-point I: run only point I of the sweep */
+	int64_t sweep_point;
+	const char *sweep_dir;                           /* --sweep-dir DIR: the sweep directory it goes into */
+	int argc;                                        /* the command line as given (argv[0] = subcommand), */
+	char **argv;                                     /* re-run by each task of a job array */
 };
 
 #endif
