@@ -1036,6 +1036,50 @@ static const struct cfg_class cls_trace_recorder = {
 	.help = "Dispatch trace recording.",
 };
 
+/* ================= server metrics scrape (docs/OBSERVABILITY.md) ================= */
+#define SM struct cfg_server_metrics
+static const struct cfg_field sm_fields[] = {
+	{"enabled", FK_BOOL, OFF(SM, enabled), 0, 0, NULL, NULL, FF_OURS,
+	 "Scrape the server's Prometheus endpoint during the run (metrics/server_metrics.csv, server_summary.json)."},
+	{"interval_s", FK_FLOAT, OFF(SM, interval_s), 0, 0, NULL, NULL, FF_OURS, "Seconds between scrapes."},
+	{"url", FK_STR, OFF(SM, url), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+	 "Endpoint (null: the managed server's /metrics, else scheme://host:port of client.api_base + /metrics)."},
+	{"prefixes", FK_STR_LIST, OFF(SM, prefixes), OFF(SM, n_prefixes), 0, NULL, NULL, FF_OURS,
+	 "Sample-name prefixes kept ([]: every sample)."},
+};
+static void sm_defaults(void *p, int type)
+{
+	(void)type;
+	SM *m = p;
+	memset(m, 0, sizeof *m);
+	m->enabled = true;
+	m->interval_s = 1.0;
+	static const char *const def[] = {"vllm:", "sglang:", "sim:"};
+	m->n_prefixes = sizeof def / sizeof def[0];
+	m->prefixes = xcalloc(m->n_prefixes, sizeof *m->prefixes);
+	for (size_t i = 0; i < m->n_prefixes; i++)
+		m->prefixes[i] = xstrdup(def[i]);
+}
+static const char *sm_validate(const void *p, int type, const char **key)
+{
+	(void)type;
+	const SM *m = p;
+	if (!(m->interval_s >= 0.05 && m->interval_s <= 3600))
+		VFAIL("interval_s", "must be between 0.05 and 3600 seconds (got %g)", m->interval_s);
+	if (m->url && *m->url && strncmp(m->url, "http://", 7) && strncmp(m->url, "https://", 8))
+		VFAIL("url", "must start with http:// or https:// (got '%s')", m->url);
+	return NULL;
+}
+static const struct cfg_class cls_server_metrics = {
+	.name = "ServerMetricsConfig",
+	.size = sizeof(SM),
+	.fields = G(sm_fields),
+	.from_file = true,
+	.defaults = sm_defaults,
+	.validate = sm_validate,
+	.help = "Scrape of the server's Prometheus metrics during the run (ours).",
+};
+
 /* ================= servers ================= */
 #define SV struct cfg_server
 static const struct cfg_field sv_fields[] = {
@@ -1169,6 +1213,8 @@ static const struct cfg_field bm_fields[] = {
 	{"runtime", FK_NESTED, OFF(BM, runtime), 0, 0, &cls_runtime, NULL, 0, "Run limits."},
 	{"trace_recorder", FK_NESTED, OFF(BM, trace_recorder), 0, 0, &cls_trace_recorder, NULL, 0,
 	 "Dispatch trace recording."},
+	{"server_metrics", FK_NESTED, OFF(BM, server_metrics), 0, 0, &cls_server_metrics, NULL, FF_OURS,
+	 "Server metrics scrape (docs/OBSERVABILITY.md)."},
 	{"server", FK_POLY, OFF(BM, server), OFF(BM, has_server), 0, &cfg_cls_server, NULL, FF_OPTIONAL,
 	 "Managed server (null: use an external server)."},
 	{"wandb", FK_NESTED, OFF(BM, wandb), 0, 0, &cls_wandb, NULL, 0, "Weights & Biases (accepted, unused)."},
@@ -1188,6 +1234,7 @@ static void bm_defaults(void *p, int type)
 	cl_defaults(&b->client, CFG_CLIENT_CHAT);
 	rt_defaults(&b->runtime, 0);
 	trr_defaults(&b->trace_recorder, 0);
+	sm_defaults(&b->server_metrics, 0);
 	b->has_server = false;
 	sv_defaults(&b->server, CFG_SERVER_VLLM);
 	wb_defaults(&b->wandb, 0);

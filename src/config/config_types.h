@@ -233,6 +233,15 @@ struct cfg_trace_recorder {
 	bool include_content;  /* false */
 };
 
+/* ---- server metrics scrape (docs/OBSERVABILITY.md) ---- */
+struct cfg_server_metrics {
+	bool enabled;      /* true */
+	double interval_s; /* 1.0 */
+	char *url;         /* NULL: the managed server's /metrics, else scheme://host:port of client.api_base + /metrics */
+	char **prefixes;   /* ["vllm:", "sglang:", "sim:"]: sample names kept */
+	size_t n_prefixes;
+};
+
 /* ---- managed servers ---- */
 enum cfg_server_type { CFG_SERVER_VLLM = 0, CFG_SERVER_VAJRA, CFG_SERVER_SGLANG, CFG_SERVER_SIM };
 
@@ -275,6 +284,7 @@ struct cfg_benchmark {
 	struct cfg_client client;
 	struct cfg_runtime runtime;
 	struct cfg_trace_recorder trace_recorder;
+	struct cfg_server_metrics server_metrics;
 	bool has_server;
 	struct cfg_server server;
 	struct cfg_wandb wandb;

@@ -36,6 +36,12 @@ void server_argv_free(char **argv);
  * when it reports none or cannot be asked within timeout_s. */
 int64_t server_models_context_len(const char *api_base, const char *api_key, const char *model, double timeout_s);
 
+/* Blocking GET with libcurl (the one place outside src/client that talks HTTP: health checks and the
+ * server-metrics scrape, docs/OBSERVABILITY.md). Waits at most max(timeout_s, 0.1) s; `bearer` may be
+ * NULL; the body (capped at 4 MiB) is returned in *body_out (xmalloc'd) when a status arrived.
+ * Returns the HTTP status, or 0 when no answer came. Thread-safe. */
+long server_http_get(const char *url, const char *bearer, double timeout_s, char **body_out);
+
 /* Name of the environment variable through which the engine takes its API key, or NULL when it
  * takes the key only as --api-key on argv (SGLang, Vajra). A key on argv shows in `ps` to every
  * user of the machine; the environment of a process only to its owner (docs/SERVERS.md). vLLM
