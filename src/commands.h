@@ -11,5 +11,7 @@ int tokenizer_cli_main(int argc, char **argv);         /* src/tokenizer: veeksha
 int meta_capacity_search_main(int argc, char **argv);  /* src/meta: veeksha capacity-search */
 int meta_microbench_main(int argc, char **argv);       /* src/meta: veeksha microbench prefill|decode|stress */
 int meta_report_main(int argc, char **argv);           /* src/meta: veeksha report */
+int sweep_cli_main(int argc, char **argv);             /* src/runner: veeksha sweep status|collect */
+int runner_merge_main(int argc, char **argv);          /* src/runner: veeksha merge */
 
 #endif

@@ -19,6 +19,8 @@ static const struct main_command main_commands[] = {
 	{"gpus", server_gpus_main, "list GPUs, their free memory and current leases"},
 	{"tokenize", tokenizer_cli_main, "tokenize / count / decode with a tokenizer.json"},
 	{"report", meta_report_main, "compare runs or sweeps side by side"},
+	{"sweep", sweep_cli_main, "status | collect of a sweep submitted as a Slurm job array"},
+	{"merge", runner_merge_main, "merge the shards of a sharded run into one run directory"},
 };
 
 static void main_usage(FILE *out)

@@ -1,5 +1,6 @@
 #include "runner/sweep.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "core/xalloc.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
+#include "runner/sweep_job.h"
 #include "runner/sweep_summary.h"
 #include "server/server.h"
 
@@ -21,56 +23,12 @@ struct sweep_group {
 	size_t n;
 };
 
-static void sweep_write_manifest(const char *sweep_dir, char **run_dirs, size_t n)
-{
-	struct buf b;
-	buf_init(&b);
-	struct jsonw w;
-	jsonw_init(&w, &b, 2);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "sweep_dir");
-	jsonw_str(&w, sweep_dir);
-	jsonw_key(&w, "num_runs");
-	jsonw_int(&w, (int64_t)n);
-	jsonw_key(&w, "runs");
-	jsonw_arr_begin(&w);
-	for (size_t i = 0; i < n; i++) {
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "run_dir");
-		jsonw_str(&w, run_dirs[i]);
-		char *cfgp = run_dirs[i] ? fs_path_join(run_dirs[i], "config.yml") : NULL;
-		char *metrics = run_dirs[i] ? fs_path_join(run_dirs[i], "metrics") : NULL;
-		char *prefill = metrics ? fs_path_join(metrics, "prefill_stats.json") : NULL;
-		char *dw = metrics ? fs_path_join(metrics, "decode_window_metrics.json") : NULL;
-		jsonw_key(&w, "config_path");
-		jsonw_str(&w, cfgp);
-		jsonw_key(&w, "metrics_dir");
-		jsonw_str(&w, metrics);
-		jsonw_key(&w, "prefill_stats_path");
-		jsonw_str(&w, prefill && fs_exists(prefill) ? prefill : NULL);
-		jsonw_key(&w, "decode_window_metrics_path");
-		jsonw_str(&w, dw && fs_exists(dw) ? dw : NULL);
-		free(cfgp);
-		free(metrics);
-		free(prefill);
-		free(dw);
-		jsonw_obj_end(&w);
-	}
-	jsonw_arr_end(&w);
-	jsonw_obj_end(&w);
-	char *path = fs_path_join(sweep_dir, "sweep_manifest.json");
-	if (fs_write_file(path, b.data, b.len) != 0)
-		log_error("cannot write %s", path);
-	free(path);
-	buf_free(&b);
-}
-
 static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx, size_t n,
-			   const struct cfg_run_opts *opts)
+                           const struct cfg_run_opts *opts)
 {
 	char err[512];
-	char *sweep_dir = rundir_create_timestamped(items[idx[0]].output_dir, "sweep_", "%d:%m:%Y-%H:%M:%S", NULL,
-						    err, sizeof err);
+	char *sweep_dir =
+	    rundir_create_timestamped(items[idx[0]].output_dir, "sweep_", "%d:%m:%Y-%H:%M:%S", NULL, err, sizeof err);
 	if (!sweep_dir) {
 		log_error("%s", err);
 		return 1;
@@ -113,7 +71,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		config_benchmark_copy(&cfgs[k], &cfg);
 		if (res.exit_code != 0) {
 			log_warn("sweep: run %zu of %zu ended with exit code %d%s", k + 1, n, res.exit_code,
-				 res.interrupted ? " (interrupted)" : "");
+			         res.interrupted ? " (interrupted)" : "");
 			if (worst == 0 || res.exit_code > worst)
 				worst = res.exit_code;
 		}
@@ -124,8 +82,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		server_handle_free(server);
 	}
 	free(server_key);
-	sweep_write_manifest(sweep_dir, run_dirs, n);
-	sweep_summary_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
+	sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
 	printf("sweep directory: %s\n", sweep_dir);
 	for (size_t k = 0; k < n; k++) {
 		free(run_dirs[k]);
@@ -140,6 +97,9 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 
 int sweep_run(const struct cfg_benchmark *items, size_t n, const struct cfg_run_opts *opts)
 {
+	if (opts->has_sweep_point)
+		return sweep_job_run_point(items, n, opts);
+	bool on_slurm = opts->launcher && !strcmp(opts->launcher, "slurm");
 	/* Group by output_dir, keeping first-appearance order. */
 	struct sweep_group *groups = xcalloc(n, sizeof *groups);
 	size_t n_groups = 0;
@@ -158,7 +118,10 @@ int sweep_run(const struct cfg_benchmark *items, size_t n, const struct cfg_run_
 	int worst = 0;
 	for (size_t g = 0; g < n_groups; g++) {
 		int r;
-		if (groups[g].n == 1) {
+		if (on_slurm) {
+			/* every group becomes one job array, even a group of one (it still gets a sweep dir) */
+			r = sweep_job_submit(items, groups[g].idx, groups[g].n, opts);
+		} else if (groups[g].n == 1) {
 			struct runner_result res;
 			runner_run_one(&items[groups[g].idx[0]], opts, NULL, &res);
 			free(res.run_dir);

@@ -4,7 +4,8 @@
  * their output_dir; a group of several runs goes under <output_dir>/sweep_<UTC %d:%m:%Y-%H:%M:%S>/
  * with sweep_manifest.json, sweep_summary.json and sweep_summary.csv (reference §6.3). Runs whose
  * server: sections are identical share one launched server. A failed run is recorded and the
- * sweep continues. */
+ * sweep continues. With --launcher slurm each group is submitted as one Slurm job array instead, and
+ * --sweep-point runs one point of it (runner/sweep_job.h, docs/SLURM.md). */
 #include <stddef.h>
 
 #include "config/config_types.h"

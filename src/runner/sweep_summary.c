@@ -160,8 +160,7 @@ static void sweep_csv_int_or_float(struct buf *b, const cJSON *j)
 	sweep_csv_num(b, j);
 }
 
-int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs,
-			size_t n)
+int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs, size_t n)
 {
 	struct buf js, csv, djs, dcsv;
 	buf_init(&js);
@@ -174,10 +173,10 @@ int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, cons
 	jsonw_arr_begin(&w);
 	jsonw_obj_begin(&dw);
 	buf_puts(&csv, "run_index,run_dir,traffic_type,target_concurrent_sessions,arrival_rate,context_length,"
-		       "output_length,max_sessions,benchmark_timeout_s,num_requests,num_completed_requests,error_rate,"
-		       "all_slos_met,tpot_based_throughput,tbc_based_throughput\n");
+	               "output_length,max_sessions,benchmark_timeout_s,num_requests,num_completed_requests,error_rate,"
+	               "all_slos_met,tpot_based_throughput,tbc_based_throughput\n");
 	buf_puts(&dcsv, "key,run_dir,context_length,batch_size,window_start,window_end,window_duration_s,tbc_count,"
-			"tbc_mean,tbc_p99\n");
+	                "tbc_mean,tbc_p99\n");
 	bool any_decode = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_benchmark *c = &cfgs[i];
@@ -260,12 +259,12 @@ int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, cons
 		if (out_len >= 0)
 			buf_printf(&csv, "%lld", (long long)out_len);
 		buf_printf(&csv, ",%lld,%lld,", (long long)c->runtime.max_sessions,
-			   (long long)c->runtime.benchmark_timeout);
-		sweep_csv_int_or_float(&csv, summary ? cJSON_GetObjectItemCaseSensitive(summary, "Number of Requests") : NULL);
+		           (long long)c->runtime.benchmark_timeout);
+		sweep_csv_int_or_float(&csv, summary ? cJSON_GetObjectItemCaseSensitive(summary, "Number of Requests")
+		                                     : NULL);
 		buf_putc(&csv, ',');
-		sweep_csv_int_or_float(&csv,
-				       summary ? cJSON_GetObjectItemCaseSensitive(summary, "Number of Completed Requests")
-					       : NULL);
+		sweep_csv_int_or_float(
+		    &csv, summary ? cJSON_GetObjectItemCaseSensitive(summary, "Number of Completed Requests") : NULL);
 		buf_putc(&csv, ',');
 		sweep_csv_num(&csv, summary ? cJSON_GetObjectItemCaseSensitive(summary, "Error Rate") : NULL);
 		buf_putc(&csv, ',');
@@ -334,9 +333,9 @@ int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, cons
 		struct buf *b;
 		bool want;
 	} files[] = {{"sweep_summary.json", &js, true},
-		     {"sweep_summary.csv", &csv, true},
-		     {"decode_stats.json", &djs, any_decode},
-		     {"decode_stats.csv", &dcsv, any_decode}};
+	             {"sweep_summary.csv", &csv, true},
+	             {"decode_stats.json", &djs, any_decode},
+	             {"decode_stats.csv", &dcsv, any_decode}};
 	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
 		if (!files[f].want)
 			continue;
@@ -351,5 +350,61 @@ int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, cons
 	buf_free(&csv);
 	buf_free(&djs);
 	buf_free(&dcsv);
+	return rc;
+}
+
+static int sweep_write_manifest(const char *sweep_dir, const char *const *run_dirs, size_t n)
+{
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "sweep_dir");
+	jsonw_str(&w, sweep_dir);
+	jsonw_key(&w, "num_runs");
+	jsonw_int(&w, (int64_t)n);
+	jsonw_key(&w, "runs");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "run_dir");
+		jsonw_str(&w, run_dirs[i]);
+		char *cfgp = run_dirs[i] ? fs_path_join(run_dirs[i], "config.yml") : NULL;
+		char *metrics = run_dirs[i] ? fs_path_join(run_dirs[i], "metrics") : NULL;
+		char *prefill = metrics ? fs_path_join(metrics, "prefill_stats.json") : NULL;
+		char *dw = metrics ? fs_path_join(metrics, "decode_window_metrics.json") : NULL;
+		jsonw_key(&w, "config_path");
+		jsonw_str(&w, cfgp);
+		jsonw_key(&w, "metrics_dir");
+		jsonw_str(&w, metrics);
+		jsonw_key(&w, "prefill_stats_path");
+		jsonw_str(&w, prefill && fs_exists(prefill) ? prefill : NULL);
+		jsonw_key(&w, "decode_window_metrics_path");
+		jsonw_str(&w, dw && fs_exists(dw) ? dw : NULL);
+		free(cfgp);
+		free(metrics);
+		free(prefill);
+		free(dw);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	char *path = fs_path_join(sweep_dir, "sweep_manifest.json");
+	int rc = 0;
+	if (fs_write_file(path, b.data, b.len) != 0) {
+		log_error("cannot write %s", path);
+		rc = -1;
+	}
+	free(path);
+	buf_free(&b);
+	return rc;
+}
+
+int sweep_outputs_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs, size_t n)
+{
+	int rc = sweep_write_manifest(sweep_dir, run_dirs, n);
+	if (sweep_summary_write(sweep_dir, run_dirs, cfgs, n) != 0)
+		rc = -1;
 	return rc;
 }

@@ -14,7 +14,11 @@ struct cJSON;
  * null. Shared with the capacity search and `veeksha report`. */
 struct cJSON *sweep_read_metrics_json(const char *run_dir, const char *name);
 
-int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs,
-			size_t n);
+int sweep_summary_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs, size_t n);
+
+/* Everything a finished sweep writes: sweep_manifest.json plus sweep_summary_write's files. The local
+ * sweep and `veeksha sweep collect` (a sweep run as a Slurm job array, docs/SLURM.md) both end here,
+ * so their files have the same keys and columns. 0, or -1 when a file could not be written. */
+int sweep_outputs_write(const char *sweep_dir, const char *const *run_dirs, const struct cfg_benchmark *cfgs, size_t n);
 
 #endif

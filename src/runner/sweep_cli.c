@@ -1,0 +1,219 @@
+/* veeksha sweep status|collect DIR: a sweep submitted as a Slurm job array (docs/SLURM.md). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/fsutil.h"
+#include "core/jsonw.h"
+#include "core/xalloc.h"
+#include "runner/sweep_job.h"
+#include "runner/sweep_summary.h"
+
+static void sweep_cli_usage(FILE *out)
+{
+	fprintf(out, "usage: veeksha sweep status DIR [--json]\n"
+	             "       veeksha sweep collect DIR\n\n"
+	             "For a sweep submitted with `veeksha benchmark --launcher slurm` (DIR is its sweep directory):\n"
+	             "  status   each point's state (pending, running, done, failed) from the points' files and,\n"
+	             "           when squeue answers, the job array's tasks. Exit 0 when every point is done, 1 when\n"
+	             "           one failed, 4 while points are pending or running.\n"
+	             "  collect  writes sweep_manifest.json, sweep_summary.json and sweep_summary.csv (and\n"
+	             "           decode_stats.*) exactly as a local sweep does; a point without results gets an\n"
+	             "           empty row. Exit 0 when every point is done, else 1 (the files are still written).\n"
+	             "See docs/SLURM.md.\n");
+}
+
+static int sweep_cli_exit_code(const struct sweep_point_status *st, size_t n)
+{
+	int code = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (st[k].state == SWEEP_POINT_FAILED)
+			return 1;
+		if (st[k].state != SWEEP_POINT_DONE)
+			code = 4;
+	}
+	return code;
+}
+
+static void sweep_cli_print_table(const char *dir, const struct sweep_job *job, const struct sweep_point_status *st)
+{
+	size_t counts[4] = {0};
+	for (size_t k = 0; k < job->n_points; k++)
+		counts[st[k].state]++;
+	printf("sweep %s: Slurm job %s, %zu points: %zu done, %zu running, %zu pending, %zu failed\n", dir,
+	       job->job_id ? job->job_id : "(not submitted)", job->n_points, counts[SWEEP_POINT_DONE],
+	       counts[SWEEP_POINT_RUNNING], counts[SWEEP_POINT_PENDING], counts[SWEEP_POINT_FAILED]);
+	printf("%-5s %-6s %-8s %-12s %s\n", "task", "point", "state", "slurm", "run directory / note");
+	for (size_t k = 0; k < job->n_points; k++) {
+		printf("%-5zu %-6ld %-8s %-12s %s%s%s\n", k, job->points[k].index, sweep_point_state_name(st[k].state),
+		       st[k].slurm_state[0] ? st[k].slurm_state : "-", st[k].run_dir ? st[k].run_dir : "",
+		       st[k].run_dir && st[k].note ? "; " : "", st[k].note ? st[k].note : "");
+	}
+}
+
+static void sweep_cli_print_json(const char *dir, const struct sweep_job *job, const struct sweep_point_status *st,
+                                 const char *note)
+{
+	struct buf b;
+	buf_init(&b);
+	struct jsonw w;
+	jsonw_init(&w, &b, 2);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "sweep_dir");
+	jsonw_str(&w, dir);
+	jsonw_key(&w, "slurm_job_id");
+	jsonw_str(&w, job->job_id);
+	jsonw_key(&w, "squeue_note");
+	jsonw_str(&w, note);
+	jsonw_key(&w, "points");
+	jsonw_arr_begin(&w);
+	for (size_t k = 0; k < job->n_points; k++) {
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "array_task_id");
+		jsonw_int(&w, (int64_t)k);
+		jsonw_key(&w, "index");
+		jsonw_int(&w, job->points[k].index);
+		jsonw_key(&w, "state");
+		jsonw_str(&w, sweep_point_state_name(st[k].state));
+		jsonw_key(&w, "slurm_state");
+		jsonw_str(&w, st[k].slurm_state[0] ? st[k].slurm_state : NULL);
+		jsonw_key(&w, "run_dir");
+		jsonw_str(&w, st[k].run_dir);
+		jsonw_key(&w, "exit_code");
+		if (st[k].exit_code >= 0)
+			jsonw_int(&w, st[k].exit_code);
+		else
+			jsonw_null(&w);
+		jsonw_key(&w, "note");
+		jsonw_str(&w, st[k].note);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	printf("%s\n", b.data);
+	buf_free(&b);
+}
+
+/* The configs of the points, from their snapshots (points/<i>.yml). NULL after a message naming the
+ * file that does not load. */
+static struct cfg_benchmark *sweep_cli_load_configs(const char *dir, const struct sweep_job *job)
+{
+	struct cfg_benchmark *cfgs = xcalloc(job->n_points, sizeof *cfgs);
+	for (size_t k = 0; k < job->n_points; k++) {
+		char *path = fs_path_join(dir, job->points[k].config);
+		struct config_benchmark_set set;
+		int r = config_load_benchmark_file(path, &set);
+		if (r != CONFIG_OK || set.count != 1) {
+			fprintf(stderr, "veeksha sweep collect: %s: point %ld's config snapshot does not load%s\n",
+			        path, job->points[k].index, r == CONFIG_OK ? " as one run" : " (message above)");
+			if (r == CONFIG_OK)
+				config_benchmark_set_free(&set);
+			free(path);
+			for (size_t j = 0; j < k; j++)
+				config_benchmark_free(&cfgs[j]);
+			free(cfgs);
+			return NULL;
+		}
+		config_benchmark_copy(&cfgs[k], &set.items[0]);
+		config_benchmark_set_free(&set);
+		free(path);
+	}
+	return cfgs;
+}
+
+int sweep_cli_main(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))) {
+		sweep_cli_usage(stdout);
+		return 0;
+	}
+	bool json = false;
+	const char *dir = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && sub && !strcmp(sub, "status")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			sweep_cli_usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-' || dir) {
+			fprintf(stderr, "veeksha sweep %s: unexpected argument '%s'\n", sub, argv[i]);
+			sweep_cli_usage(stderr);
+			return 2;
+		} else {
+			dir = argv[i];
+		}
+	}
+	if (!sub || (strcmp(sub, "status") != 0 && strcmp(sub, "collect") != 0) || !dir) {
+		fprintf(stderr, "veeksha sweep: %s\n",
+		        !sub                                                ? "missing subcommand"
+		        : (strcmp(sub, "status") && strcmp(sub, "collect")) ? "unknown subcommand (status or collect)"
+		                                                            : "missing the sweep directory");
+		sweep_cli_usage(stderr);
+		return 2;
+	}
+	/* DIR/ and DIR name the same sweep; run directories are shown under DIR as given */
+	char *d = xstrdup(dir);
+	for (size_t n = strlen(d); n > 1 && d[n - 1] == '/'; n--)
+		d[n - 1] = '\0';
+	char err[1024];
+	struct sweep_job job;
+	if (sweep_job_load(d, &job, err, sizeof err)) {
+		fprintf(stderr, "veeksha sweep %s: %s\n", sub, err);
+		free(d);
+		return 2;
+	}
+	char *note = NULL;
+	struct sweep_point_status *st = sweep_job_status(d, &job, &note);
+	int code = sweep_cli_exit_code(st, job.n_points);
+	if (!strcmp(sub, "status")) {
+		if (json) {
+			sweep_cli_print_json(d, &job, st, note);
+		} else {
+			sweep_cli_print_table(d, &job, st);
+			if (note)
+				printf("note: %s\n", note);
+		}
+	} else {
+		code = 0;
+		struct cfg_benchmark *cfgs = sweep_cli_load_configs(d, &job);
+		if (!cfgs) {
+			code = 2;
+		} else {
+			const char **run_dirs = xcalloc(job.n_points, sizeof *run_dirs);
+			for (size_t k = 0; k < job.n_points; k++)
+				run_dirs[k] = st[k].run_dir;
+			if (sweep_outputs_write(d, run_dirs, cfgs, job.n_points) != 0)
+				code = 1;
+			free(run_dirs);
+			for (size_t k = 0; k < job.n_points; k++)
+				config_benchmark_free(&cfgs[k]);
+			free(cfgs);
+			size_t missing = 0;
+			for (size_t k = 0; k < job.n_points; k++) {
+				if (st[k].state == SWEEP_POINT_DONE && st[k].run_dir)
+					continue;
+				missing++;
+				fprintf(stderr, "veeksha sweep collect: point %ld is %s%s%s: its row has no results\n",
+				        job.points[k].index, sweep_point_state_name(st[k].state),
+				        st[k].note ? " — " : "", st[k].note ? st[k].note : "");
+			}
+			if (missing && code == 0)
+				code = 1;
+			if (code != 2) {
+				printf("sweep directory: %s\n", d);
+				printf("collected %zu of %zu points into %s/sweep_summary.csv\n",
+				       job.n_points - missing, job.n_points, d);
+			}
+		}
+	}
+	free(note);
+	sweep_job_status_free(st, job.n_points);
+	sweep_job_free(&job);
+	free(d);
+	return code;
+}
