@@ -141,6 +141,8 @@ int eval_lf_flush(struct eval_linefile *f);
 bool eval_lf_is_open(const struct eval_linefile *f);
 void eval_lf_close(struct eval_linefile *f);
 
+struct eval_log;
+
 struct evaluator {
 	const struct cfg_benchmark *cfg;
 	const struct cfg_evaluator *ecfg; /* performance evaluator config or NULL */
@@ -205,6 +207,8 @@ struct evaluator {
 	int64_t jsonl_pending_since_ns; /* when the oldest unflushed row was written */
 	struct buf line;      /* scratch */
 
+	struct eval_log *log; /* the event log (eval_log.c), NULL when not enabled */
+
 	int slo_all_met; /* result of the last SLO evaluation */
 	struct eval_slo_result *slo_results;
 	size_t n_slo_results;
@@ -252,6 +256,16 @@ size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_
 			   size_t skipped[4], size_t *eligible);
 /* eval_health.c */
 int eval_write_health(struct evaluator *e);
+/* eval_log.c: the event log's lines, one per input call, each called (when e->log) from the call
+ * it is named after; processed_ns is the record's processing time as the evaluator uses it */
+void eval_log_register(struct evaluator *e, const struct wl_request *req, uint32_t session_size, int64_t intended_ns,
+		       int64_t dispatched_ns);
+void eval_log_completed(struct evaluator *e, const struct rec_record *rec, int64_t processed_ns, bool included);
+void eval_log_cancelled(struct evaluator *e, uint64_t session_id, uint32_t dropped, int64_t now_ns);
+void eval_log_status(struct evaluator *e);
+int eval_log_end(struct evaluator *e); /* the end record and a flush: 0, or -1 if the file failed */
+void eval_log_flush(struct evaluator *e);
+void eval_log_free(struct evaluator *e);
 /* eval_plots.c */
 void eval_write_plots(struct evaluator *e);
 

@@ -377,6 +377,8 @@ static void trace_write(struct evaluator *e, const struct wl_request *req, uint3
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
 			   int64_t intended_ns, int64_t dispatched_ns)
 {
+	if (e->log)
+		eval_log_register(e, req, session_total_requests, intended_ns, dispatched_ns);
 	struct eval_reg r;
 	memset(&r, 0, sizeof r);
 	r.request_id = req->id;
@@ -673,7 +675,7 @@ struct eval_errmsg *eval_sorted_errors(const struct evaluator *e)
 
 /* The fields a row takes from the registration and the session, and its times relative to the start. */
 static void row_fill(struct evaluator *e, struct eval_row *r, const struct eval_inflight *reg,
-		     const struct eval_session *s)
+		     const struct eval_session *s, int64_t processed_ns)
 {
 	if (reg)
 		r->node_id = reg->node_id; /* the registration is authoritative */
@@ -683,8 +685,7 @@ static void row_fill(struct evaluator *e, struct eval_row *r, const struct eval_
 		r->intended_ns = reg->intended_ns;
 	if (!r->intended_ns)
 		r->intended_ns = r->dispatched_ns;
-	if (!r->processed_ns)
-		r->processed_ns = clock_mono_ns();
+	r->processed_ns = processed_ns;
 	if (!r->session_total_requests)
 		r->session_total_requests = s->total_requests;
 	r->ready_s = eval_rel_s(e, r->intended_ns);
@@ -696,6 +697,11 @@ static void row_fill(struct evaluator *e, struct eval_row *r, const struct eval_
 
 void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included)
 {
+	/* a record without its processing time is processed now (read once: the event log records the
+	 * time the rows use) */
+	int64_t processed_ns = rec->processed_ns ? rec->processed_ns : clock_mono_ns();
+	if (e->log)
+		eval_log_completed(e, rec, processed_ns, included);
 	struct eval_session *s = session_get(e, rec->session_id, true);
 	if (s->total_requests == 0)
 		s->total_requests = rec->session_total_requests;
@@ -738,7 +744,7 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 		e->tbc_cur.n = 0;
 		eval_compute_row(rec, &frow, &e->tbc_cur);
 		frow.is_stream = rec->is_stream;
-		row_fill(e, &frow, reg, s);
+		row_fill(e, &frow, reg, s, processed_ns);
 		row_write_failed_jsonl(e, &frow, rec);
 		session_maybe_finalize(e, s);
 		return;
@@ -751,7 +757,7 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	r->tbc_off = e->tbc_total;
 	spill_push(&e->tbc_sp, e->tbc_cur.v, e->tbc_cur.n);
 	e->tbc_total += e->tbc_cur.n;
-	row_fill(e, r, reg, s);
+	row_fill(e, r, reg, s, processed_ns);
 	r->meets_slos = eval_row_meets_slos(e, r, e->tbc_cur.v);
 	spill_push(&e->rows_sp, r, 1);
 	e->n_rows++;
@@ -788,6 +794,13 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 
 void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped)
 {
+	eval_session_cancelled_at(e, session_id, n_requests_dropped, clock_mono_ns());
+}
+
+void eval_session_cancelled_at(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped, int64_t now_ns)
+{
+	if (e->log)
+		eval_log_cancelled(e, session_id, n_requests_dropped, now_ns);
 	struct eval_session *s = session_get(e, session_id, true);
 	s->cancelled = true;
 	s->dropped += n_requests_dropped;
@@ -814,6 +827,8 @@ void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const
 	e->run_status = status;
 	snprintf(e->run_status_reason, sizeof e->run_status_reason, "%s", reason ? reason : "");
 	e->dirty = true;
+	if (e->log)
+		eval_log_status(e);
 }
 
 int eval_write_output(struct evaluator *e, const char *name, const struct buf *b)
@@ -1085,6 +1100,8 @@ void eval_tick(struct evaluator *e, int64_t now_ns)
 		e->trace_pending = 0;
 	}
 	eval_flush_jsonl(e);
+	if (e->log)
+		eval_log_flush(e);
 	if (!e->ecfg || !e->ecfg->stream_metrics || !e->dirty)
 		return;
 	double iv = e->ecfg->stream_metrics_interval > 0 ? e->ecfg->stream_metrics_interval : 5.0;
@@ -1163,6 +1180,8 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	e->finalized = true;
 	eval_views_open(e);
 	int rc = 0;
+	if (e->log && eval_log_end(e) != 0)
+		rc = -1; /* (the line file said why) */
 	/* a failed line file already said why (once) */
 	if (eval_lf_flush(&e->trace) != 0)
 		rc = -1;
@@ -1282,6 +1301,7 @@ void eval_free(struct evaluator *e)
 {
 	if (!e)
 		return;
+	eval_log_free(e);
 	eval_lf_close(&e->jsonl);
 	eval_lf_close(&e->trace);
 	for (int i = 0; i < EVAL_N_SERIES; i++) {

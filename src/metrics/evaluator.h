@@ -43,6 +43,8 @@ void eval_register_request(struct evaluator *e, const struct wl_request *req, ui
 void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included);
 /* The scheduler cancelled a session; n_requests_dropped of its requests will never be sent. */
 void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped);
+/* The same at a given time (the event log's time of the call; eval_session_cancelled uses now). */
+void eval_session_cancelled_at(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped, int64_t now_ns);
 /* Periodic: with stream_metrics, rewrites summary_stats.json and the CSVs every
  * stream_metrics_interval seconds (when something changed); flushes the dispatch trace. */
 /* Rows of request_level_metrics.jsonl are written in batches; eval_tick flushes them. Call it at
