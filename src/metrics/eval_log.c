@@ -148,9 +148,9 @@ int eval_log_enable(struct evaluator *e, const char *path, const struct eval_sha
 	else if (gethostname(host, sizeof host) != 0)
 		snprintf(host, sizeof host, "unknown");
 	host[sizeof host - 1] = '\0';
-	int64_t epoch = info->start_epoch_ns;
-	if (!epoch)
-		epoch = clock_real_ns() - (clock_mono_ns() - e->bench_start_ns);
+	/* this host's CLOCK_REALTIME at the start as measured (the agreed start may be given instead) */
+	int64_t real = clock_real_ns() - (clock_mono_ns() - e->bench_start_ns);
+	int64_t epoch = info->start_epoch_ns ? info->start_epoch_ns : real;
 	struct buf *b = &l->line;
 	buf_printf(b, "{\"ev\":\"shard\",\"format\":%d", EVAL_LOG_FORMAT);
 	put_int(b, "index", info->index);
@@ -159,6 +159,7 @@ int eval_log_enable(struct evaluator *e, const char *path, const struct eval_sha
 	put_int(b, "pid", (int64_t)getpid());
 	put_str(b, "clock", "CLOCK_MONOTONIC");
 	put_int(b, "start_epoch_ns", epoch);
+	put_int(b, "start_realtime_ns", real);
 	put_str(b, "veeksha_version", VK_VERSION);
 	put_str(b, "tokenizer", e->tokenizer_name);
 	buf_puts(b, "}\n");
@@ -533,17 +534,18 @@ static cJSON *rd_parse(struct eval_log_reader *r)
 /* start_epoch_ns: nanoseconds since 1970 need 61 bits, more than a double holds exactly, so the
  * digits are read from the line itself (the occurrence of the key whose value cJSON read as the same
  * number: a string value cannot fake it beyond the precision of a double). */
-static int rd_epoch(struct eval_log_reader *r, const cJSON *o, int64_t *out)
+static int rd_epoch(struct eval_log_reader *r, const cJSON *o, const char *name, int64_t *out)
 {
-	static const char key[] = "\"start_epoch_ns\":";
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "start_epoch_ns");
+	char key[64];
+	snprintf(key, sizeof key, "\"%s\":", name);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	if (!v)
-		return rd_fail(r, "missing key 'start_epoch_ns'");
+		return rd_fail(r, "missing key '%s'", name);
 	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 9.2e18)
-		return rd_fail(r, "key 'start_epoch_ns': expected an integer (nanoseconds since 1970)");
+		return rd_fail(r, "key '%s': expected an integer (nanoseconds since 1970)", name);
 	*out = (int64_t)v->valuedouble;
 	for (const char *p = strstr(r->line, key); p; p = strstr(p + 1, key)) {
-		const char *q = p + sizeof key - 1;
+		const char *q = p + strlen(key);
 		while (*q == ' ')
 			q++;
 		char *end;
@@ -593,7 +595,9 @@ static int rd_header(struct eval_log_reader *r)
 	h->index = (uint32_t)idx;
 	h->count = (uint32_t)cnt;
 	if (rd_strcpy(r, o, "host", h->host, sizeof h->host) != 0 || rd_int(r, o, "pid", RD_I64, &h->pid) != 0 ||
-	    rd_strcpy(r, o, "clock", h->clock, sizeof h->clock) != 0 || rd_epoch(r, o, &h->start_epoch_ns) != 0 ||
+	    rd_strcpy(r, o, "clock", h->clock, sizeof h->clock) != 0 ||
+	    rd_epoch(r, o, "start_epoch_ns", &h->start_epoch_ns) != 0 ||
+	    rd_epoch(r, o, "start_realtime_ns", &h->start_realtime_ns) != 0 ||
 	    rd_strcpy(r, o, "veeksha_version", h->version, sizeof h->version) != 0 ||
 	    rd_strcpy(r, o, "tokenizer", h->tokenizer, sizeof h->tokenizer) != 0)
 		goto bad;

@@ -25,7 +25,7 @@
 struct eval_shard_info {
 	uint32_t index, count;  /* shard index of count (0 of 1: an unsharded run) */
 	const char *host;       /* NULL: gethostname() */
-	int64_t start_epoch_ns; /* CLOCK_REALTIME of the benchmark start; 0: derived from the clocks now */
+	int64_t start_epoch_ns; /* the agreed start (CLOCK_REALTIME ns); 0: none (the measured start is used) */
 };
 
 /* Start the event log of e at path (created or truncated) and write its header line. Call after
@@ -44,7 +44,8 @@ struct eval_log_header {
 	char host[256];
 	int64_t pid;
 	char clock[32];
-	int64_t start_epoch_ns;
+	int64_t start_epoch_ns;    /* the start the shard was given (or measured, when none was) */
+	int64_t start_realtime_ns; /* this host's CLOCK_REALTIME at its start, as measured */
 	char version[64];
 	char tokenizer[256];
 };

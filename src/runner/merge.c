@@ -204,6 +204,8 @@ static int write_shards_json(const char *out_dir, const struct merge_out_shard *
 		jsonw_str(&w, v[i].s->hdr.clock);
 		jsonw_key(&w, "start_epoch_ns");
 		jsonw_int(&w, v[i].s->hdr.start_epoch_ns);
+		jsonw_key(&w, "start_realtime_ns");
+		jsonw_int(&w, v[i].s->hdr.start_realtime_ns);
 		jsonw_key(&w, "veeksha_version");
 		jsonw_str(&w, v[i].s->hdr.version);
 		jsonw_key(&w, "requests");
@@ -238,9 +240,11 @@ static int write_shards_json(const char *out_dir, const struct merge_out_shard *
 	jsonw_key(&w, "clock_note");
 	jsonw_str(&w, "Each shard measures its requests on its own host's CLOCK_MONOTONIC, relative to its own start: "
 	              "per-request latencies are unaffected by clock offsets. The merged timeline puts every shard's "
-	              "start at 0; max_start_offset_ms is the largest difference between the shards' starts as their "
-	              "CLOCK_REALTIME announced them, the bound on how far absolute times (dispatch and completion "
-	              "times, throughput windows) of different hosts may be shifted against each other.");
+	              "start at 0. max_start_offset_ms is the largest difference between the shards' starts as each "
+	              "host's CLOCK_REALTIME read them (start_realtime_ns): how precisely they hit the common start. "
+	              "The offset between the hosts' realtime clocks themselves (NTP/PTP error) adds to it and cannot "
+	              "be seen from inside; absolute times of different hosts (dispatch and completion times, "
+	              "throughput windows) may be shifted against each other by the sum (docs/MERGE.md).");
 	jsonw_obj_end(&w);
 	buf_putc(&b, '\n');
 	char *m = fs_path_join(out_dir, "metrics");
@@ -265,8 +269,8 @@ static void print_ms(FILE *out, double v)
 static void print_shard_table(FILE *out, const struct merge_out_shard *v, size_t n, uint32_t count,
                               const uint32_t *missing, size_t n_missing, double offset_ms)
 {
-	fprintf(out, "  Shards (%zu of %u merged; starts up to %.3f ms apart by their realtime clocks):\n", n, count,
-	        offset_ms);
+	fprintf(out, "  Shards (%zu of %u merged; started up to %.3f ms apart by their hosts' realtime clocks):\n", n,
+	        count, offset_ms);
 	fprintf(out, "    %5s %-20s %9s %9s %9s %9s %9s %s\n", "shard", "host", "requests", "errors", "late p50",
 	        "late p99", "cpu s", "status");
 	for (size_t i = 0; i < n; i++) {
@@ -470,10 +474,10 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 		ov[i].s = &l.v[i];
 		ov[i].st = eval_replay_stats(rp, i);
 		ov[i].cpu_s = shard_cpu_s(l.v[i].dir);
-		if (l.v[i].hdr.start_epoch_ns < lo)
-			lo = l.v[i].hdr.start_epoch_ns;
-		if (l.v[i].hdr.start_epoch_ns > hi)
-			hi = l.v[i].hdr.start_epoch_ns;
+		if (l.v[i].hdr.start_realtime_ns < lo)
+			lo = l.v[i].hdr.start_realtime_ns;
+		if (l.v[i].hdr.start_realtime_ns > hi)
+			hi = l.v[i].hdr.start_realtime_ns;
 	}
 	double offset_ms = (double)(hi - lo) / 1e6;
 	int wrc = write_shards_json(outd, ov, l.n, count, missing, n_missing, offset_ms);

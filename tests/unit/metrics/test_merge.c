@@ -559,7 +559,7 @@ static int read_all(const char *text, char *err, size_t err_len, bool *tail_cut,
 #define HDR                                                                                                            \
 	"{\"ev\":\"shard\",\"format\":1,\"index\":0,\"count\":1,\"host\":\"h\",\"pid\":1,\"clock\":\"CLOCK_"           \
 	"MONOTONIC\","                                                                                                 \
-	"\"start_epoch_ns\":5,\"veeksha_version\":\"0.1.0\",\"tokenizer\":\"t\"}\n"
+	"\"start_epoch_ns\":5,\"start_realtime_ns\":6,\"veeksha_version\":\"0.1.0\",\"tokenizer\":\"t\"}\n"
 #define CANCEL "{\"ev\":\"cancel\",\"t\":5,\"session_id\":1,\"dropped\":2}\n"
 
 static void test_reader_errors(void **state)
@@ -568,6 +568,19 @@ static void test_reader_errors(void **state)
 	char err[512];
 	bool cut;
 	size_t n;
+	/* nanoseconds since 1970 need more digits than a double has: read exactly */
+	const char *big =
+	    "{\"ev\":\"shard\",\"format\":1,\"index\":1,\"count\":2,\"host\":\"h \\\"start_epoch_ns\\\":5\","
+	    "\"pid\":1,\"clock\":\"c\",\"start_epoch_ns\": 1796596590912805998,"
+	    "\"start_realtime_ns\":1796596590912805999,\"veeksha_version\":\"v\",\"tokenizer\":\"t\"}\n";
+	FILE *f = fmemopen((void *)big, strlen(big), "r");
+	struct eval_log_reader *r = eval_log_reader_open_stream(f, "big", err, sizeof err);
+	assert_non_null(r);
+	assert_true(eval_log_reader_header(r)->start_epoch_ns == 1796596590912805998LL);
+	assert_true(eval_log_reader_header(r)->start_realtime_ns == 1796596590912805999LL);
+	assert_string_equal(eval_log_reader_header(r)->host, "h \"start_epoch_ns\":5");
+	eval_log_reader_close(r);
+	fclose(f);
 	assert_int_equal(read_all(HDR CANCEL CANCEL, err, sizeof err, &cut, &n), 0);
 	assert_int_equal(n, 2);
 	assert_false(cut);
@@ -597,11 +610,11 @@ static void test_reader_errors(void **state)
 	assert_non_null(strstr(err, "ev.jsonl:1: no header line"));
 	assert_int_equal(read_all(CANCEL, err, sizeof err, &cut, &n), -1);
 	assert_non_null(strstr(err, "ev.jsonl:1: the first line is not the shard header"));
-	assert_int_equal(
-	    read_all("{\"ev\":\"shard\",\"format\":1,\"index\":2,\"count\":2,\"host\":\"h\",\"pid\":1,"
-	             "\"clock\":\"c\",\"start_epoch_ns\":5,\"veeksha_version\":\"v\",\"tokenizer\":\"t\"}\n",
-	             err, sizeof err, &cut, &n),
-	    -1);
+	assert_int_equal(read_all("{\"ev\":\"shard\",\"format\":1,\"index\":2,\"count\":2,\"host\":\"h\",\"pid\":1,"
+	                          "\"clock\":\"c\",\"start_epoch_ns\":5,\"start_realtime_ns\":6,\"veeksha_version\":"
+	                          "\"v\",\"tokenizer\":\"t\"}\n",
+	                          err, sizeof err, &cut, &n),
+	                 -1);
 	assert_non_null(strstr(err, "shard index 2 of count 2 does not exist"));
 	assert_int_equal(read_all("{\"ev\":\"shard\",\"format\":2}\n", err, sizeof err, &cut, &n), -1);
 	assert_non_null(strstr(err, "event log format 2; this veeksha reads format 1"));
