@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -213,7 +214,7 @@ int gpu_visible_parse(const char *value, int **ids, size_t *n, char *err, size_t
 			break;
 		char *end;
 		long v = strtol(p, &end, 10);
-		if (end == p || (*end && *end != ',' && *end != ' ')) {
+		if (end == p || (*end && *end != ',' && *end != ' ') || v > INT_MAX) {
 			snprintf(err, err_len,
 			         "CUDA_VISIBLE_DEVICES='%s': only GPU indices are understood by the GPU manager (not "
 			         "UUID or MIG names); set indices or unset it and use server.gpu_ids",
