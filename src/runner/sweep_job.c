@@ -4,10 +4,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -351,6 +354,21 @@ void sweep_job_free(struct sweep_job *job)
 
 /* ---- one point (an array task) ---- */
 
+/* A TCP port nobody listens on now, from the kernel (0 when it cannot say). */
+static int sweep_job_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY), .sin_port = 0};
+	socklen_t len = sizeof a;
+	int port = 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
 static void sweep_job_write_point(const char *sweep_dir, long index, const char *state, const char *run_dir,
                                   int exit_code, const char *started_at)
 {
@@ -451,6 +469,17 @@ int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struc
 	config_benchmark_copy(&cfg, &items[i]);
 	free(cfg.output_dir);
 	cfg.output_dir = xstrdup(abs);
+	/* Array tasks that share a node start at the same moment: with the configured server.port they
+	 * would all launch their managed servers on one port and all but one fail. Each takes a port
+	 * that is free on its node; config.yml and server.json record the one used (docs/SLURM.md). */
+	if (cfg.has_server) {
+		int port = sweep_job_free_port();
+		if (port > 0) {
+			log_info("sweep point %ld: managed server on free port %d (config: %lld)", i, port,
+			         (long long)cfg.server.port);
+			cfg.server.port = port;
+		}
+	}
 	char started[32];
 	sweep_job_utc_now(started, sizeof started);
 	sweep_job_write_point(abs, i, "running", NULL, -1, started);

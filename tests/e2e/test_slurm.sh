@@ -123,6 +123,34 @@ check "each point's config.yml is its submitted snapshot" test $same_cfg -eq 1
 check "the points ran as array tasks (their records name job $JOB)" \
   bash -c "for i in 0 1 2; do jq -e '.slurm_array_job_id == \"$JOB\"' '$SW/points/'\$i'.json' >/dev/null || exit 1; done"
 
+# ---- managed servers: the 3 tasks share this node and start together; each launches its own sim
+# server (server: section) on a port free on the node, not all on the configured one
+sport=$(e2e_free_port)
+cat > managed.yml <<EOF
+server: {type: sim, model: sim-model, host: 127.0.0.1, port: $sport, health_check_interval: 0.1, additional_args: {mode: fixed, ttft-ms: 5, itl-ms: 1}}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: !expand [1, 2, 4], rampup_seconds: 0}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
+runtime: {max_sessions: 8, benchmark_timeout: 60}
+EOF
+"$VEEKSHA" benchmark --config managed.yml --output_dir managed --quiet --launcher slurm >managed.out 2>managed.err
+SW3=$(sed -n 's/^sweep directory: //p' managed.out)
+check "the managed-server sweep's tasks finish (bounded wait)" wait_sweep "$SW3" 120
+set +e
+"$VEEKSHA" sweep collect "$SW3" >managed-collect.out 2>managed-collect.err
+rc=$?
+set -e
+check "managed-server sweep: every point done and collected ($rc)" test $rc -eq 0
+check "managed-server sweep: rows for concurrency 1, 2, 4" \
+  test "$(tail -n +2 "$SW3/sweep_summary.csv" | cut -d, -f4 | paste -sd' ')" = "1 2 4"
+check "managed-server sweep: each point launched its own server, on distinct ports" \
+  bash -c "test \$(find '$SW3' -name 'server_logs_sim_*.log' | wc -l) -eq 3 && test \$(find '$SW3' -name 'server_logs_sim_*.log' | sed 's/.*_127.0.0.1_\([0-9]*\)_.*/\1/' | sort -u | wc -l) -eq 3"
+check "managed-server sweep: every run completed its 8 requests" \
+  bash -c "for s in '$SW3'/*/metrics/summary_stats.json; do jq -e '.\"Number of Completed Requests\" == 8' \"\$s\" >/dev/null || exit 1; done"
+
 # ---- a config edited while the array waits in the queue: the points refuse to run it
 "$VEEKSHA" benchmark --config sweep.yml --output_dir stale --quiet --launcher slurm --sbatch-arg=--hold \
   >stale.out 2>stale.err
