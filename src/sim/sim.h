@@ -91,6 +91,8 @@ struct sim_seq {
 	int64_t prefilled;
 	int64_t blocks;          /* KV blocks held */
 	int64_t preemptions;
+	bool scheduled;          /* admitted at least once (reported once in sim_step.admitted) */
+	int64_t first_sched_ns;  /* set by the server: start of the step that first admitted it (0 = not yet) */
 	enum sim_seq_state state;
 	struct sim_seq *prev, *next;
 };
@@ -107,6 +109,10 @@ struct sim_step {
 	int64_t n_running, n_waiting;
 	size_t n_emit;
 	struct sim_emit *emit;   /* owned by the engine, valid until the next step */
+	/* sequences admitted for the first time in this step (queue time = step start - arrival);
+	 * owned by the engine, valid until the next step or an abort */
+	size_t n_admitted;
+	struct sim_seq **admitted;
 };
 
 struct sim_engine;
@@ -122,6 +128,8 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out);
 int64_t sim_engine_running(const struct sim_engine *e);
 int64_t sim_engine_waiting(const struct sim_engine *e);
 double sim_engine_kv_usage(const struct sim_engine *e); /* 0..1 */
+int64_t sim_engine_kv_used_tokens(const struct sim_engine *e); /* blocks in use x block size */
+int64_t sim_engine_preemptions(const struct sim_engine *e);    /* since creation */
 int64_t sim_engine_capacity_tokens(const struct sim_engine *e);
 const struct sim_engine_params *sim_engine_get_params(const struct sim_engine *e);
 
@@ -224,6 +232,7 @@ struct sim_cfg {
 	double output_len_median, output_len_sigma;
 	bool log_requests;
 	double spin_us;
+	bool metrics_sglang;          /* /metrics with SGLang's names (--metrics-names sglang, or -m sglang.*) */
 	int rt_priority;              /* SCHED_FIFO priority of workers/engine (0 = normal scheduling) */               /* busy-poll when the next timer is closer than this (0 = never) */
 	struct sim_engine_params engine;
 };

@@ -18,6 +18,9 @@ struct sim_engine {
 	struct sim_list waiting, running;
 	struct sim_emit *emit;
 	size_t n_emit, cap_emit;
+	struct sim_seq **admitted;
+	size_t n_admitted, cap_admitted;
+	int64_t preemptions_total;
 };
 
 static void sim_list_remove(struct sim_list *l, struct sim_seq *s)
@@ -86,6 +89,7 @@ void sim_engine_free(struct sim_engine *e)
 	if (!e)
 		return;
 	free(e->emit);
+	free(e->admitted);
 	free(e);
 }
 
@@ -98,6 +102,8 @@ int sim_engine_submit(struct sim_engine *e, struct sim_seq *s)
 	s->prefill_target = s->prompt_tokens > 0 ? s->prompt_tokens : 1;
 	s->blocks = 0;
 	s->preemptions = 0;
+	s->scheduled = false;
+	s->first_sched_ns = 0;
 	if (sim_engine_blocks_for(e, s->prefill_target) > e->total_blocks) {
 		s->state = SIM_SEQ_DONE;
 		return -1;
@@ -124,6 +130,9 @@ void sim_engine_abort(struct sim_engine *e, struct sim_seq *s)
 	for (size_t i = 0; i < e->n_emit; i++)
 		if (e->emit[i].seq == s)
 			e->emit[i].seq = NULL;
+	for (size_t i = 0; i < e->n_admitted; i++)
+		if (e->admitted[i] == s)
+			e->admitted[i] = NULL;
 }
 
 static void sim_engine_preempt(struct sim_engine *e, struct sim_seq *s)
@@ -135,6 +144,7 @@ static void sim_engine_preempt(struct sim_engine *e, struct sim_seq *s)
 	if (s->prefill_target < 1)
 		s->prefill_target = 1;
 	s->preemptions++;
+	e->preemptions_total++;
 	s->state = SIM_SEQ_WAITING;
 	sim_list_push_head(&e->waiting, s);
 }
@@ -161,6 +171,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 {
 	memset(out, 0, sizeof *out);
 	e->n_emit = 0;
+	e->n_admitted = 0;
 	if (!e->waiting.n && !e->running.n)
 		return false;
 
@@ -221,6 +232,11 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 		s->blocks = need;
 		s->state = SIM_SEQ_RUNNING;
 		sim_list_push_tail(&e->running, s);
+		if (!s->scheduled) {
+			s->scheduled = true;
+			xgrow((void **)&e->admitted, &e->cap_admitted, e->n_admitted + 1, sizeof *e->admitted);
+			e->admitted[e->n_admitted++] = s;
+		}
 		int64_t chunk = s->prefill_target - s->prefilled;
 		if (chunk > budget)
 			chunk = budget;
@@ -242,6 +258,8 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 			sim_engine_add_emit(e, s, false, true);
 			out->n_emit = e->n_emit;
 			out->emit = e->emit;
+			out->n_admitted = e->n_admitted;
+			out->admitted = e->admitted;
 			out->n_waiting = e->waiting.n;
 			out->duration_s = e->p.overhead_s;
 			return true;
@@ -266,10 +284,17 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 	out->n_waiting = e->waiting.n;
 	out->n_emit = e->n_emit;
 	out->emit = e->emit;
+	out->n_admitted = e->n_admitted;
+	out->admitted = e->admitted;
 	return true;
 }
 
 int64_t sim_engine_running(const struct sim_engine *e) { return e->running.n; }
+int64_t sim_engine_preemptions(const struct sim_engine *e) { return e->preemptions_total; }
+int64_t sim_engine_kv_used_tokens(const struct sim_engine *e)
+{
+	return (e->total_blocks - e->free_blocks) * e->p.block_size_tokens;
+}
 int64_t sim_engine_waiting(const struct sim_engine *e) { return e->waiting.n; }
 int64_t sim_engine_capacity_tokens(const struct sim_engine *e) { return e->total_blocks * e->p.block_size_tokens; }
 const struct sim_engine_params *sim_engine_get_params(const struct sim_engine *e) { return &e->p; }

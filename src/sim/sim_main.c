@@ -30,6 +30,8 @@ static void sim_main_usage(FILE *out)
 		"  --rt-priority N              SCHED_FIFO priority of worker/engine threads (default 1, 0 in zero mode;\n"
 		"                               0 = normal scheduling; falls back with a notice when not permitted)\n"
 		"  --spin-us N                  busy-poll when the next chunk is due within N us (timing benches; burns CPU)\n"
+		"  --metrics-names vllm|sglang  metric names on GET /metrics (default vllm; sglang when launched as\n"
+		"                               `-m sglang.launch_server`)\n"
 		"engine model:\n"
 		"  --mode roofline|fixed|zero   timing model (default roofline)\n"
 		"  --preset NAME                model/GPU/TP triple (default llama3-8b-h100; --list-presets)\n"
@@ -102,6 +104,8 @@ int sim_server_main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	const char *host = "127.0.0.1", *model = NULL, *served = NULL, *api_key = NULL, *preset_name = NULL;
 	const char *gpu_name = NULL, *arch_name = NULL, *mode = "roofline", *dtype = NULL, *tokenizer = NULL;
+	const char *metrics_names = NULL;
+	bool as_sglang = false; /* launched as `python -m sglang.launch_server` through a fake interpreter */
 	double port = 8000, tp = 0, max_model_len = 0, workers = 1, grace = 5, startup = 0, seed = 0;
 	double ttft = 50, itl = 10, tpc = 1, median = 200, sigma = 0.6;
 	double max_num_seqs = 256, max_batched = 8192, block = 16, gmu = 0.9, mfu = 0.5, mbu = 0.8, overhead_ms = 1.5;
@@ -160,6 +164,7 @@ int sim_server_main(int argc, char **argv)
 		{"--output-len-median", SIM_OPT_NUM, &median, 1, 1e9},
 		{"--output-len-sigma", SIM_OPT_NUM, &sigma, 0, 10},
 		{"--tokenizer", SIM_OPT_STR, &tokenizer, 0, 0},
+		{"--metrics-names", SIM_OPT_STR, &metrics_names, 0, 0},
 		{"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
 		{"--log-requests", SIM_OPT_FLAG, &log_req, 0, 0},
 		{"--spin-us", SIM_OPT_NUM, &spin_us, 0, 1e6},
@@ -168,8 +173,10 @@ int sim_server_main(int argc, char **argv)
 	const size_t n_opts = sizeof opts / sizeof opts[0];
 
 	int i = 1;
-	if (i + 1 < argc && !strcmp(argv[i], "-m")) /* python -m <module> left in by a fake interpreter */
+	if (i + 1 < argc && !strcmp(argv[i], "-m")) { /* python -m <module> left in by a fake interpreter */
+		as_sglang = !strncmp(argv[i + 1], "sglang", 6);
 		i += 2;
+	}
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -349,6 +356,11 @@ int sim_server_main(int argc, char **argv)
 	cfg.spin_us = spin_us;
 	/* default: SCHED_FIFO 1 where the schedule is the product (roofline, fixed) and CPU use is
 	 * bounded by it; never in zero mode, which runs flat out */
+	if (metrics_names && strcmp(metrics_names, "vllm") && strcmp(metrics_names, "sglang")) {
+		fprintf(stderr, "sim-server: --metrics-names must be vllm or sglang (got '%s')\n", metrics_names);
+		return 2;
+	}
+	cfg.metrics_sglang = metrics_names ? !strcmp(metrics_names, "sglang") : as_sglang;
 	cfg.rt_priority = rt_prio >= 0 ? (int)rt_prio : cfg.mode == SIM_MODE_ZERO ? 0 : 1;
 
 	if (sim_tok_init(tokenizer, cfg.served_model) != 0)

@@ -62,6 +62,7 @@ struct sim_stream {
 	int64_t created_s;
 	/* timing */
 	int64_t arrival_ns, arrival_real_ns, first_byte_ns, first_byte_real_ns, first_token_ns;
+	int64_t last_token_ns;      /* when the last tokens were sent (inter-token latency) */
 	int64_t first_chunk_at_ns;  /* fixed mode: schedule origin of the first chunk */
 	int64_t hold_until_ns;
 	int64_t last_event_ns;
@@ -131,10 +132,76 @@ struct sim_worker {
 	uint64_t n_local;
 };
 
-#define SIM_TTFT_NB 22
-static const double sim_ttft_buckets[SIM_TTFT_NB] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
-						     0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
-						     20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
+/* Server-side latency histograms of /metrics (docs/SIM.md, HTTP API). The bounds are finer than
+ * vLLM's so that quantiles read from the buckets are within about a millisecond where it matters
+ * (client-vs-server reconciliation, docs/OBSERVABILITY.md); the observations are the engine's. */
+#define SIM_HIST_MAX 512
+struct sim_hist {
+	const double *le;
+	int nb;
+	atomic_llong b[SIM_HIST_MAX + 1]; /* per bucket (not cumulative); b[nb] = above the last bound */
+	atomic_llong sum_us, count;
+};
+
+enum { SIM_H_TTFT = 0, SIM_H_E2E, SIM_H_QUEUE, SIM_H_ITL, SIM_H_N };
+
+/* time to first token (s): 1 ms steps to 300 ms, 10 ms to 1 s, 100 ms to 10 s, then vLLM's 20 .. 2560 s */
+static double sim_lat_le[SIM_HIST_MAX];
+static int sim_lat_nb;
+/* inter-token bounds (s): 0.5 ms steps to 50 ms, 5 ms to 200 ms, then vLLM's 0.25 .. 80 s */
+static double sim_itl_le[SIM_HIST_MAX];
+static int sim_itl_nb;
+/* queue time: a few below vLLM's request-latency bounds, then those */
+static const double sim_queue_le[] = {0.001, 0.002, 0.005, 0.01,  0.02,  0.05,  0.1,   0.2,   0.3,
+				      0.5,   0.8,   1.0,   1.5,   2.0,   2.5,   5.0,   10.0,  15.0,
+				      20.0,  30.0,  40.0,  50.0,  60.0,  120.0, 240.0, 480.0, 960.0,
+				      1920.0, 7680.0};
+/* end to end: vLLM's request-latency bounds */
+static const double sim_e2e_le[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+                                    30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+
+static int sim_le_steps(double *le, int n, long lo_us, long hi_us, long step_us)
+{
+	for (long us = lo_us + step_us; us <= hi_us && n < SIM_HIST_MAX; us += step_us)
+		le[n++] = (double)us / 1e6;
+	return n;
+}
+
+static void sim_hist_bounds_init(void)
+{
+	int n = 0;
+	n = sim_le_steps(sim_lat_le, n, 0, 300000, 1000);
+	n = sim_le_steps(sim_lat_le, n, 300000, 1000000, 10000);
+	n = sim_le_steps(sim_lat_le, n, 1000000, 10000000, 100000);
+	static const double tail[] = {20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+	for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+		sim_lat_le[n++] = tail[i];
+	sim_lat_nb = n;
+	n = sim_le_steps(sim_itl_le, 0, 0, 50000, 500);
+	n = sim_le_steps(sim_itl_le, n, 50000, 200000, 5000);
+	static const double itail[] = {0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+	for (size_t i = 0; i < sizeof itail / sizeof itail[0]; i++)
+		sim_itl_le[n++] = itail[i];
+	sim_itl_nb = n;
+}
+
+/* n observations of s seconds each (the ITL of n tokens that arrived together counts n times) */
+static void sim_hist_observe(struct sim_hist *h, double s, long long n)
+{
+	if (!(s >= 0))
+		s = 0;
+	int lo = 0, hi = h->nb; /* first bound >= s (Prometheus buckets are le) */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (h->le[mid] < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	atomic_fetch_add(&h->b[lo], n);
+	atomic_fetch_add(&h->sum_us, (long long)llround(s * 1e6 * (double)n));
+	atomic_fetch_add(&h->count, n);
+}
 
 struct sim_server {
 	const struct sim_cfg *cfg;
@@ -147,8 +214,7 @@ struct sim_server {
 	atomic_llong active_gen;
 	atomic_llong prompt_tokens_total, generation_tokens_total;
 	atomic_llong success_stop, success_length, n_errors;
-	atomic_llong ttft_bucket[SIM_TTFT_NB + 1];
-	atomic_llong ttft_sum_us, ttft_count;
+	struct sim_hist hist[SIM_H_N];
 	char *model_json; /* escaped served model id, with quotes */
 	/* roofline engine */
 	struct sim_engine *engine;
@@ -518,6 +584,12 @@ static void sim_stream_done(struct sim_stream *st)
 			atomic_fetch_add(&srv->success_stop, 1);
 		else
 			atomic_fetch_add(&srv->success_length, 1);
+		int64_t now = clock_mono_ns();
+		sim_hist_observe(&srv->hist[SIM_H_E2E], (double)(now - st->arrival_ns) / 1e9, 1);
+		/* queue time: arrival to the start of the engine step that first scheduled it (roofline) */
+		int64_t q = st->seq.first_sched_ns - st->arrival_ns;
+		if (st->engine_submitted && st->seq.first_sched_ns > 0)
+			sim_hist_observe(&srv->hist[SIM_H_QUEUE], (double)(q > 0 ? q : 0) / 1e9, 1);
 	}
 	sim_stream_kill(st);
 	sim_crash_check(srv, c);
@@ -539,13 +611,17 @@ static void sim_stream_record_ttft(struct sim_stream *st, int64_t now)
 {
 	struct sim_server *srv = st->w->srv;
 	st->first_token_ns = now;
-	double s = (double)(now - st->arrival_ns) / 1e9;
-	int b = 0;
-	while (b < SIM_TTFT_NB && s > sim_ttft_buckets[b])
-		b++;
-	atomic_fetch_add(&srv->ttft_bucket[b], 1);
-	atomic_fetch_add(&srv->ttft_sum_us, (long long)(s * 1e6));
-	atomic_fetch_add(&srv->ttft_count, 1);
+	st->last_token_ns = now;
+	sim_hist_observe(&srv->hist[SIM_H_TTFT], (double)(now - st->arrival_ns) / 1e9, 1);
+}
+
+/* n tokens sent at `now` after the previous ones: n inter-token latencies of (now - last) / n */
+static void sim_stream_record_itl(struct sim_stream *st, int64_t now, int64_t n)
+{
+	if (n <= 0 || st->last_token_ns == 0)
+		return;
+	sim_hist_observe(&st->w->srv->hist[SIM_H_ITL], (double)(now - st->last_token_ns) / 1e9 / (double)n, n);
+	st->last_token_ns = now;
 }
 
 static void sim_usage_json(struct buf *b, int64_t prompt, int64_t completion)
@@ -782,8 +858,12 @@ static void sim_stream_pump(struct sim_stream *st, int64_t now)
 			int64_t period = (int64_t)llround(cfg->itl_ms * 1e6) * K;
 			sched = st->first_chunk_at_ns + (st->sent_tokens / K) * period;
 		}
-		if (st->first_token_ns == 0)
+		if (st->first_token_ns == 0) {
 			sim_stream_record_ttft(st, now);
+			sim_stream_record_itl(st, now, n - 1); /* a first chunk of K tokens: K - 1 gaps of 0 */
+		} else {
+			sim_stream_record_itl(st, now, n);
+		}
 		bool last = st->sent_tokens + n >= st->text_tokens && all_ready;
 		sim_stream_put_tokens(st, n, last && st->text_tokens == st->gen_tokens, sched);
 		if (cfg->mode != SIM_MODE_ZERO && sim_conn_flush(c) < 0)
@@ -1130,64 +1210,119 @@ static void sim_handle_detokenize(struct sim_conn *c, const char *body, size_t b
 	cJSON_Delete(root);
 }
 
+static void sim_metric_head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sim_metric_hist(struct buf *b, const char *name, const char *help, const struct sim_hist *h, const char *m)
+{
+	sim_metric_head(b, name, "histogram", help);
+	long long cum = 0;
+	for (int i = 0; i <= h->nb; i++) {
+		cum += atomic_load(&h->b[i]);
+		if (i < h->nb)
+			buf_printf(b, "%s_bucket{le=\"%g\",model_name=%s} %lld\n", name, h->le[i], m, cum);
+		else
+			buf_printf(b, "%s_bucket{le=\"+Inf\",model_name=%s} %lld\n", name, m, cum);
+	}
+	buf_printf(b, "%s_sum{model_name=%s} %.6f\n", name, m, (double)atomic_load(&h->sum_us) / 1e6);
+	buf_printf(b, "%s_count{model_name=%s} %lld\n", name, m, (long long)atomic_load(&h->count));
+}
+
+/* GET /metrics: vLLM V1 names (with V0's gpu_cache_usage_perc too), or SGLang's with
+ * --metrics-names sglang; every value comes from the engine state or the requests served
+ * (docs/SIM.md, HTTP API; the mapping the benchmark reads: docs/OBSERVABILITY.md). */
 static void sim_handle_metrics(struct sim_conn *c, const char *req_id)
 {
 	struct sim_server *srv = c->w->srv;
-	long long running, waiting;
+	long long running, waiting, preempt = 0, used_tokens = 0;
 	double kv = 0;
 	if (srv->engine) {
 		pthread_mutex_lock(&srv->emu);
 		running = sim_engine_running(srv->engine);
 		waiting = sim_engine_waiting(srv->engine);
 		kv = sim_engine_kv_usage(srv->engine);
+		preempt = sim_engine_preemptions(srv->engine);
+		used_tokens = sim_engine_kv_used_tokens(srv->engine);
 		pthread_mutex_unlock(&srv->emu);
 	} else {
 		running = atomic_load(&srv->active_gen);
 		waiting = 0;
 	}
 	const char *m = srv->model_json;
+	long long prompt = atomic_load(&srv->prompt_tokens_total), gen = atomic_load(&srv->generation_tokens_total);
+	long long ok_stop = atomic_load(&srv->success_stop), ok_len = atomic_load(&srv->success_length);
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, "# HELP vllm:num_requests_running Number of requests in the model execution batch.\n"
-		       "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=%s} %lld\n", m, running);
-	buf_printf(&b, "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
-		       "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=%s} %lld\n", m, waiting);
-	buf_printf(&b, "# HELP vllm:gpu_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n"
-		       "# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc{model_name=%s} %.6f\n", m, kv);
-	buf_printf(&b, "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n"
-		       "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{model_name=%s} %.6f\n", m, kv);
-	buf_printf(&b, "# HELP vllm:prompt_tokens_total Number of prefill tokens processed.\n"
-		       "# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{model_name=%s} %lld\n", m,
-		   (long long)atomic_load(&srv->prompt_tokens_total));
-	buf_printf(&b, "# HELP vllm:generation_tokens_total Number of generation tokens processed.\n"
-		       "# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{model_name=%s} %lld\n", m,
-		   (long long)atomic_load(&srv->generation_tokens_total));
-	buf_printf(&b, "# HELP vllm:request_success_total Count of successfully processed requests.\n"
-		       "# TYPE vllm:request_success_total counter\n"
-		       "vllm:request_success_total{finished_reason=\"stop\",model_name=%s} %lld\n"
-		       "vllm:request_success_total{finished_reason=\"length\",model_name=%s} %lld\n",
-		   m, (long long)atomic_load(&srv->success_stop), m, (long long)atomic_load(&srv->success_length));
-	buf_printf(&b, "# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n"
-		       "# TYPE vllm:time_to_first_token_seconds histogram\n");
-	long long cum = 0;
-	for (int i = 0; i <= SIM_TTFT_NB; i++) {
-		cum += atomic_load(&srv->ttft_bucket[i]);
-		if (i < SIM_TTFT_NB)
-			buf_printf(&b, "vllm:time_to_first_token_seconds_bucket{le=\"%g\",model_name=%s} %lld\n",
-				   sim_ttft_buckets[i], m, cum);
-		else
-			buf_printf(&b, "vllm:time_to_first_token_seconds_bucket{le=\"+Inf\",model_name=%s} %lld\n", m, cum);
+	if (srv->cfg->metrics_sglang) {
+		sim_metric_head(&b, "sglang:num_running_reqs", "gauge", "The number of running requests.");
+		buf_printf(&b, "sglang:num_running_reqs{model_name=%s} %lld\n", m, running);
+		sim_metric_head(&b, "sglang:num_queue_reqs", "gauge", "The number of requests in the waiting queue.");
+		buf_printf(&b, "sglang:num_queue_reqs{model_name=%s} %lld\n", m, waiting);
+		sim_metric_head(&b, "sglang:token_usage", "gauge", "The token usage.");
+		buf_printf(&b, "sglang:token_usage{model_name=%s} %.6f\n", m, kv);
+		sim_metric_head(&b, "sglang:num_used_tokens", "gauge", "The number of used tokens.");
+		buf_printf(&b, "sglang:num_used_tokens{model_name=%s} %lld\n", m, used_tokens);
+		sim_metric_head(&b, "sglang:prompt_tokens_total", "counter", "Number of prefill tokens processed.");
+		buf_printf(&b, "sglang:prompt_tokens_total{model_name=%s} %lld\n", m, prompt);
+		sim_metric_head(&b, "sglang:generation_tokens_total", "counter",
+		                "Number of generation tokens processed.");
+		buf_printf(&b, "sglang:generation_tokens_total{model_name=%s} %lld\n", m, gen);
+		sim_metric_head(&b, "sglang:num_requests_total", "counter", "Number of requests processed.");
+		buf_printf(&b, "sglang:num_requests_total{model_name=%s} %lld\n", m, ok_stop + ok_len);
+		sim_metric_head(&b, "sglang:num_retracted_requests_total", "counter",
+		                "Total number of retracted requests.");
+		buf_printf(&b, "sglang:num_retracted_requests_total{model_name=%s} %lld\n", m, preempt);
+		sim_metric_hist(&b, "sglang:time_to_first_token_seconds",
+		                "Histogram of time to first token in seconds.", &srv->hist[SIM_H_TTFT], m);
+		sim_metric_hist(&b, "sglang:inter_token_latency_seconds",
+		                "Histogram of inter-token latency in seconds.", &srv->hist[SIM_H_ITL], m);
+		sim_metric_hist(&b, "sglang:e2e_request_latency_seconds",
+		                "Histogram of End-to-end request latency in seconds", &srv->hist[SIM_H_E2E], m);
+		if (srv->engine)
+			sim_metric_hist(&b, "sglang:queue_time_seconds", "Histogram of queueing time in seconds.",
+			                &srv->hist[SIM_H_QUEUE], m);
+	} else {
+		sim_metric_head(&b, "vllm:num_requests_running", "gauge",
+		                "Number of requests in the model execution batch.");
+		buf_printf(&b, "vllm:num_requests_running{model_name=%s} %lld\n", m, running);
+		sim_metric_head(&b, "vllm:num_requests_waiting", "gauge",
+		                "Number of requests waiting to be processed.");
+		buf_printf(&b, "vllm:num_requests_waiting{model_name=%s} %lld\n", m, waiting);
+		sim_metric_head(&b, "vllm:gpu_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
+		buf_printf(&b, "vllm:gpu_cache_usage_perc{model_name=%s} %.6f\n", m, kv);
+		sim_metric_head(&b, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
+		buf_printf(&b, "vllm:kv_cache_usage_perc{model_name=%s} %.6f\n", m, kv);
+		sim_metric_head(&b, "vllm:num_preemptions_total", "counter",
+		                "Cumulative number of preemption from the engine.");
+		buf_printf(&b, "vllm:num_preemptions_total{model_name=%s} %lld\n", m, preempt);
+		sim_metric_head(&b, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.");
+		buf_printf(&b, "vllm:prompt_tokens_total{model_name=%s} %lld\n", m, prompt);
+		sim_metric_head(&b, "vllm:generation_tokens_total", "counter",
+		                "Number of generation tokens processed.");
+		buf_printf(&b, "vllm:generation_tokens_total{model_name=%s} %lld\n", m, gen);
+		sim_metric_head(&b, "vllm:request_success_total", "counter",
+		                "Count of successfully processed requests.");
+		buf_printf(&b,
+		           "vllm:request_success_total{finished_reason=\"stop\",model_name=%s} %lld\n"
+		           "vllm:request_success_total{finished_reason=\"length\",model_name=%s} %lld\n",
+		           m, ok_stop, m, ok_len);
+		sim_metric_hist(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+		                &srv->hist[SIM_H_TTFT], m);
+		sim_metric_hist(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
+		                &srv->hist[SIM_H_ITL], m);
+		sim_metric_hist(&b, "vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
+		                &srv->hist[SIM_H_E2E], m);
+		if (srv->engine)
+			sim_metric_hist(&b, "vllm:request_queue_time_seconds",
+			                "Histogram of time spent in WAITING phase for request.",
+			                &srv->hist[SIM_H_QUEUE], m);
 	}
-	buf_printf(&b, "vllm:time_to_first_token_seconds_sum{model_name=%s} %.6f\n", m,
-		   (double)atomic_load(&srv->ttft_sum_us) / 1e6);
-	buf_printf(&b, "vllm:time_to_first_token_seconds_count{model_name=%s} %lld\n", m,
-		   (long long)atomic_load(&srv->ttft_count));
-	buf_printf(&b, "# HELP sim:requests_arrived_total Requests received by the simulated server.\n"
-		       "# TYPE sim:requests_arrived_total counter\nsim:requests_arrived_total %lld\n",
-		   (long long)atomic_load(&srv->n_arrived));
-	buf_printf(&b, "# HELP sim:error_responses_total Error responses sent.\n"
-		       "# TYPE sim:error_responses_total counter\nsim:error_responses_total %lld\n",
-		   (long long)atomic_load(&srv->n_errors));
+	sim_metric_head(&b, "sim:requests_arrived_total", "counter", "Requests received by the simulated server.");
+	buf_printf(&b, "sim:requests_arrived_total %lld\n", (long long)atomic_load(&srv->n_arrived));
+	sim_metric_head(&b, "sim:error_responses_total", "counter", "Error responses sent.");
+	buf_printf(&b, "sim:error_responses_total %lld\n", (long long)atomic_load(&srv->n_errors));
 	sim_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, req_id);
 	buf_free(&b);
 }
@@ -1521,6 +1656,8 @@ static void sim_worker_drain_queue(struct sim_worker *w)
 			continue;
 		if (st->ready_tokens == 0 && !st->stream && st->first_token_ns == 0)
 			sim_stream_record_ttft(st, q[i].t_ns);
+		else if (!st->stream)
+			sim_stream_record_itl(st, q[i].t_ns, 1); /* nothing is sent before the end: the engine's pace */
 		st->ready_tokens++;
 		st->last_event_ns = q[i].t_ns;
 		if (q[i].finished)
@@ -1601,6 +1738,9 @@ static void *sim_engine_thread(void *arg)
 		 * the token rate stays right); re-anchor to now after idling or when hopelessly behind. */
 		if (t_start == 0 || t_start < now - 200000000)
 			t_start = now;
+		for (size_t i = 0; i < step.n_admitted; i++)
+			if (step.admitted[i] && !step.admitted[i]->first_sched_ns)
+				step.admitted[i]->first_sched_ns = t_start;
 		int64_t t_end = t_start + (int64_t)llround(step.duration_s * 1e9);
 		pthread_mutex_unlock(&srv->emu);
 		clock_sleep_until_ns(t_end);
@@ -1875,6 +2015,15 @@ int sim_server_run(const struct sim_cfg *cfg)
 	}
 	if (cfg->mode == SIM_MODE_ROOFLINE)
 		srv->engine = sim_engine_new(&cfg->engine);
+	sim_hist_bounds_init();
+	srv->hist[SIM_H_TTFT].le = sim_lat_le;
+	srv->hist[SIM_H_TTFT].nb = sim_lat_nb;
+	srv->hist[SIM_H_QUEUE].le = sim_queue_le;
+	srv->hist[SIM_H_QUEUE].nb = (int)(sizeof sim_queue_le / sizeof sim_queue_le[0]);
+	srv->hist[SIM_H_ITL].le = sim_itl_le;
+	srv->hist[SIM_H_ITL].nb = sim_itl_nb;
+	srv->hist[SIM_H_E2E].le = sim_e2e_le;
+	srv->hist[SIM_H_E2E].nb = (int)(sizeof sim_e2e_le / sizeof sim_e2e_le[0]);
 
 	/* many concurrent streams need many descriptors: soft limit up to the hard limit */
 	struct rlimit rl;

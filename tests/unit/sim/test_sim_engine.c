@@ -18,10 +18,11 @@ struct req {
 	double first_s, done_s;
 	int64_t got;
 	bool submitted, rejected;
+	int admitted; /* times reported in sim_step.admitted (once: its queue time) */
 };
 
 struct run_stats {
-	int64_t max_waiting, max_running, steps, preemptions;
+	int64_t max_waiting, max_running, steps, preemptions, engine_preemptions;
 	double max_kv;
 	bool saw_waiting_with_free_slots;
 };
@@ -74,6 +75,8 @@ static void simulate(const struct sim_engine_params *p, struct req *r, size_t n,
 		assert_true(kv <= 1.0 + 1e-12);
 		if (kv > st->max_kv)
 			st->max_kv = kv;
+		for (size_t i = 0; i < s.n_admitted; i++)
+			((struct req *)s.admitted[i]->user)->admitted++;
 		for (size_t i = 0; i < s.n_emit; i++) {
 			struct req *q = s.emit[i].seq->user;
 			if (s.emit[i].first) {
@@ -90,6 +93,7 @@ static void simulate(const struct sim_engine_params *p, struct req *r, size_t n,
 	}
 	for (size_t i = 0; i < n; i++)
 		st->preemptions += r[i].seq.preemptions;
+	st->engine_preemptions = sim_engine_preemptions(e); /* what /metrics reports */
 	sim_engine_free(e);
 }
 
@@ -248,12 +252,14 @@ static void test_kv_exhaustion_queues_instead_of_failing(void **state)
 	for (size_t i = 0; i < N; i++) {
 		assert_false(r[i].rejected);
 		assert_int_equal(r[i].got, 300);  /* every token produced exactly once */
+		assert_int_equal(r[i].admitted, 1); /* first admission reported once, not after a preemption */
 		assert_true(r[i].done_s > 0);
 	}
 	assert_true(st.saw_waiting_with_free_slots); /* queued for memory, not for batch slots */
 	assert_true(st.max_running < N);
 	assert_true(st.max_kv > 0.8);
 	assert_true(st.preemptions > 0); /* decode growth forced preemption + recompute */
+	assert_int_equal(st.engine_preemptions, st.preemptions);
 }
 
 static void test_too_large_prompt_rejected(void **state)
