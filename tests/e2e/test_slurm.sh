@@ -181,6 +181,37 @@ check "collect still writes every row (empty metrics)" \
   bash -c "test \$(wc -l < '$SW2/sweep_summary.csv') -eq 4 && ! tail -n +2 '$SW2/sweep_summary.csv' | cut -d, -f10 | grep -q ."
 sed -i 's/max_sessions: 13/max_sessions: 12/' sweep.yml
 
+# ---- (a) one benchmark as 2 srun tasks: each finds its shard in SLURM_PROCID/SLURM_STEP_NUM_TASKS,
+# they meet in the default rendezvous directory under output_dir, shard 0 merges
+"$VEEKSHA" benchmark --help >bench-help.txt
+if grep -q -- '--shard K/N' bench-help.txt; then
+  e2e_single_cfg srun.yml "$port" \
+    "traffic={type: rate, interval_generator: {type: poisson, arrival_rate: 20}}" sessions=20
+  set +e
+  timeout 180 srun -n2 "$VEEKSHA" benchmark --config srun.yml --output_dir srunout --quiet >srun.out 2>srun.err
+  rc=$?
+  set -e
+  check "srun -n2 veeksha benchmark exits 0 ($rc)" test $rc -eq 0
+  [ $rc -eq 0 ] || tail -20 srun.err
+  RUN=$(find srunout -mindepth 1 -maxdepth 1 -type d ! -name '.*')
+  check "one run directory for the two tasks" test "$(printf '%s\n' "$RUN" | grep -c .)" -eq 1
+  check "it holds shard-0-of-2 and shard-1-of-2, each with its summary" \
+    test -s "$RUN/shard-0-of-2/metrics/summary_stats.json" -a -s "$RUN/shard-1-of-2/metrics/summary_stats.json"
+  n0=$(jq '."Number of Requests"' "$RUN/shard-0-of-2/metrics/summary_stats.json")
+  n1=$(jq '."Number of Requests"' "$RUN/shard-1-of-2/metrics/summary_stats.json")
+  nm=$(jq '."Number of Requests"' "$RUN/metrics/summary_stats.json")
+  check "merged request count = the shards' sum ($nm = $n0 + $n1) = max_sessions" \
+    test "$nm" -eq $((n0 + n1)) -a "$nm" -eq 20
+  check "both shards did work" test "$n0" -gt 0 -a "$n1" -gt 0
+  check "merged per-request records: 20 distinct requests" \
+    test "$(jq -r '.request_id // .id // empty' "$RUN/metrics/request_level_metrics.jsonl" | sort -u | wc -l)" -eq 20
+  check "shards.json: 2 shards from 2 processes" \
+    jqe '.count == 2 and (.shards | length) == 2 and (.shards[0].pid != .shards[1].pid)' "$RUN/metrics/shards.json"
+  check "one merged summary printed (by shard 0)" test "$(grep -c 'Benchmark summary' srun.out)" -eq 1
+else
+  echo "SKIP (a): veeksha benchmark has no --shard yet (docs/DISTRIBUTED.md)"
+fi
+
 # ---- usage errors
 set +e
 "$VEEKSHA" benchmark --config sweep.yml --launcher lsf >/dev/null 2>err.txt; rc1=$?
