@@ -758,7 +758,8 @@ static const struct cfg_field rt_fields[] = {
 	{"num_completion_threads", FK_INT, OFF(RT, num_completion_threads), 0, 0, NULL, NULL, 0,
 	 "Completion threads (accepted; the C engine uses one event loop)."},
 	{"num_client_threads", FK_INT, OFF(RT, num_client_threads), 0, 0, NULL, NULL, 0,
-	 "Client worker threads."},
+	 "Client event loops, each on its own thread as one shard of the workload, merged exactly at the end "
+	 "(docs/DISTRIBUTED.md); at most the CPUs this process may use. The reference's default is 3; ours is 1."},
 	{"pregenerate_sessions", FK_BOOL, OFF(RT, pregenerate_sessions), 0, 0, NULL, NULL, 0,
 	 "Generate all sessions before starting (only with max_sessions > 0)."},
 	{"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
@@ -777,7 +778,7 @@ static void rt_defaults(void *p, int type)
 	r->post_timeout_grace_seconds = -1;
 	r->num_dispatcher_threads = 2;
 	r->num_completion_threads = 2;
-	r->num_client_threads = 3;
+	r->num_client_threads = 1; /* the reference: 3 worker threads; here each thread is a whole client loop */
 	r->pregenerate_sessions = false;
 	r->dispatch_spin_us = 2000;
 	r->max_request_tokens = CFG_DEFAULT_MAX_REQUEST_TOKENS;

@@ -633,6 +633,14 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 			  "(repeatable)", NULL);
 		help_line(out, "--sweep-point I", "with --sweep-dir DIR: run only point I of the sweep into DIR "
 			  "(what each array task runs)", NULL);
+		help_line(out, "--shard K/N", "run as shard K of N (auto: from srun, a Slurm array or a Kubernetes "
+			  "Indexed Job; off: never; docs/DISTRIBUTED.md)", NULL);
+		help_line(out, "--start-at EPOCH_S", "every shard starts its schedule at this UTC time (seconds)", NULL);
+		help_line(out, "--rendezvous DIR", "shards agree on the start through files in DIR; shard 0 merges", NULL);
+		help_line(out, "--rendezvous-margin-s S", "start S seconds after the last shard is ready (default 3)", NULL);
+		help_line(out, "--rendezvous-timeout-s S", "give up waiting for the other shards after S s (default 600)",
+			  NULL);
+		help_line(out, "--shard-count N", "the shard count with JOB_COMPLETION_INDEX (Kubernetes)", NULL);
 	}
 	help_line(out, "--KEY.PATH VALUE", "dotted form of any key (VALUE is YAML: 20, true, [1, 2], {a: 1})",
 		  NULL);

@@ -1158,6 +1158,38 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			}
 			continue;
 		}
+		if (allow_run_opts && root == &cfg_cls_benchmark &&
+		    (!strcmp(name, "shard") || !strcmp(name, "shard_count") || !strcmp(name, "start_at") ||
+		     !strcmp(name, "rendezvous") || !strcmp(name, "rendezvous_margin_s") ||
+		     !strcmp(name, "rendezvous_timeout_s"))) {
+			/* shard options (docs/DISTRIBUTED.md); --shard K/N itself is checked by the runner */
+			const char *v;
+			NEED_VALUE(v);
+			if (!strcmp(name, "shard")) {
+				out->opts.shard = v;
+			} else if (!strcmp(name, "rendezvous")) {
+				out->opts.rendezvous = v;
+			} else {
+				char *end;
+				errno = 0;
+				double x = strtod(v, &end);
+				if (end == v || *end || errno || !isfinite(x) || x <= 0 ||
+				    (!strcmp(name, "shard_count") && (x != (double)(uint32_t)x || x > 65536))) {
+					cfg_report(&tsrc, "", "'%s' is not a positive %s", v,
+						   !strcmp(name, "shard_count") ? "integer" : "number");
+					goto out;
+				}
+				if (!strcmp(name, "shard_count"))
+					out->opts.shard_count = (uint32_t)x;
+				else if (!strcmp(name, "start_at"))
+					out->opts.start_at_s = x;
+				else if (!strcmp(name, "rendezvous_margin_s"))
+					out->opts.rendezvous_margin_s = x;
+				else
+					out->opts.rendezvous_timeout_s = x;
+			}
+			continue;
+		}
 		if (!strcmp(name, "config")) {
 			const char *v;
 			NEED_VALUE(v);

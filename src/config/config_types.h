@@ -377,6 +377,13 @@ struct cfg_run_opts {
 	const char *sweep_dir;                           /* --sweep-dir DIR: the sweep directory it goes into */
 	int argc;                                        /* the command line as given (argv[0] = subcommand), */
 	char **argv;                                     /* re-run by each task of a job array */
+	/* Shards (docs/DISTRIBUTED.md). Strings point into argv. */
+	const char *shard;           /* --shard K/N | auto | off (NULL = auto: from the launcher's environment) */
+	uint32_t shard_count;        /* --shard-count N: the shard count of a Kubernetes Indexed Job */
+	double start_at_s;           /* --start-at: UTC epoch seconds of the common start (0 = none) */
+	const char *rendezvous;      /* --rendezvous DIR: agree on the start through files in DIR */
+	double rendezvous_margin_s;  /* --rendezvous-margin-s: start this long after the last shard is ready (0: 3) */
+	double rendezvous_timeout_s; /* --rendezvous-timeout-s: give up waiting for the other shards (0: 600) */
 };
 
 #endif

@@ -208,7 +208,7 @@ static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_
 		}
 		b.runtime.benchmark_timeout = m->point_duration;
 		b.runtime.post_timeout_grace_seconds = 0;
-		b.runtime.num_client_threads = level > 3 ? level : 3;
+		b.runtime.num_client_threads = 1; /* (the reference sizes a worker pool; one loop serves any level) */
 		b.runtime.max_sessions = mb_stress_max_sessions(m, level);
 		b.runtime.pregenerate_sessions = false;
 		printf("stress: level %lld (%s) for %lld s\n", (long long)level,

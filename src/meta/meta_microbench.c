@@ -373,7 +373,7 @@ static int mb_decode(struct mb_ctx *c)
 			b.traffic_scheduler.ordering = CFG_ORDERING_DISPATCH;
 			b.traffic_scheduler.cancel_session_on_failure = false;
 			b.runtime.max_sessions = bs;
-			b.runtime.num_client_threads = bs;
+			b.runtime.num_client_threads = 1; /* (the reference: bs workers; one loop streams all bs) */
 			struct cfg_evaluator *e = &b.evaluators[0];
 			e->decode_window_enabled = true;
 			e->has_decode_window_config = true;

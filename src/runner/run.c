@@ -1,14 +1,24 @@
 /* The benchmark loop. One thread: the traffic scheduler decides what is ready, the client streams
  * it, the evaluator records it. Timers are absolute monotonic deadlines, so a late wake-up never
- * shifts later arrivals (the scheduler computes arrivals from the run start). */
+ * shifts later arrivals (the scheduler computes arrivals from the run start).
+ *
+ * With runtime.num_client_threads > 1 or --shard, several such loops run as shards of one workload
+ * (docs/DISTRIBUTED.md): each has its own scheduler, client, event loop and evaluator and shares
+ * nothing with the others while traffic runs; the process's own thread passes signals on and draws
+ * the progress line; at the end the shards' event logs are merged into the run directory. */
 #include "runner/run.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -19,14 +29,19 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/fsutil.h"
+#include "core/sha1.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "metrics/eval_log.h"
 #include "metrics/evaluator.h"
 #include "metrics/record.h"
+#include "runner/merge.h"
 #include "runner/progress.h"
 #include "runner/rundir.h"
 #include "runner/run_usage.h"
+#include "runner/shard.h"
 #include "server/server.h"
 #include "tokenizer/tokenizer.h"
 #include "client/client_tokcount.h"
@@ -38,6 +53,8 @@
 #define RUN_PUMP_BUDGET_NS 1000000LL         /* ... or this much time */
 #define RUN_SIGNAL_DEFAULT_GRACE_S 5.0       /* wait for in-flight after a signal when grace = -1 */
 #define RUN_NOFILE_BASE 48                   /* descriptors a run holds besides its connections (~32) */
+#define RUN_START_LATE_MAX_NS 50000000LL     /* a shard ready this long after the common start fails */
+#define RUN_THREAD_START_NS 2000000LL        /* client threads start together this long after all are ready */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -76,6 +93,44 @@ struct run_state {
 	struct rec_record **free_recs; /* record pool: no allocation per request once warm */
 	size_t n_free, cap_free;
 	uint64_t dispatched;
+
+	/* ---- one loop of several (docs/DISTRIBUTED.md) ---- */
+	struct run_group *grp;
+	uint32_t shard_g, shard_n;  /* global shard index and count (shard_n 1: not sharded) */
+	char *dir;                  /* where this loop's evaluator writes: the run dir or its shard dir */
+	const struct tok *tok;
+	char *count_name;           /* tokenizer name when the server counts tokens */
+	struct run_usage usage;
+	int slo;                    /* eval_finalize's result */
+	int exit_code;              /* this loop's own: 0, 1 runtime failure, 2 usage error */
+	pthread_t thread;
+	/* cross-thread: the group's thread asks this loop to react (ev_wake) */
+	atomic_int wake_signals;   /* signals received so far */
+	int signals_handled;
+	atomic_bool wake_server_died;
+	/* published by the loop's tick for the group's progress line */
+	pthread_mutex_t live_mu;
+	struct eval_live live_pub;
+	size_t in_flight_pub;
+};
+
+/* The loops of one process: one, or runtime.num_client_threads of them on their own threads. */
+struct run_group {
+	const struct cfg_benchmark *cfg;
+	const struct cfg_run_opts *opts;
+	struct server_handle *server;
+	struct run_state *loops;
+	uint32_t n_loops;
+	bool threaded;
+	bool sharded; /* loops write shard directories and event logs, merged at the end */
+	/* start barrier: every loop prepared, then one start for all */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint32_t n_prepared, n_finished;
+	bool go, abort;
+	int64_t start_ns;  /* CLOCK_MONOTONIC common start (0: when all are prepared) */
+	int64_t start_epoch_ns; /* the same instant in CLOCK_REALTIME, when agreed between processes */
+	int done_efd;      /* eventfd: a loop thread finished */
 };
 
 static struct rec_record *run_rec_get(struct run_state *st)
@@ -326,6 +381,28 @@ static void run_on_timeout(struct ev_loop *loop, void *ctx)
 	run_begin_stop(st, (double)st->cfg->runtime.post_timeout_grace_seconds, "benchmark_timeout reached");
 }
 
+/* A signal reached the process (read from the signal pipe by this loop, or passed on by the group's
+ * thread): the first stops dispatching and waits a grace period, a further one cancels at once. */
+static void run_on_signal(struct run_state *st, int signo)
+{
+	progress_clear(&st->progress);
+	if (!st->signo) {
+		st->signo = signo;
+		double grace = (double)st->cfg->runtime.post_timeout_grace_seconds;
+		if (grace < 0)
+			grace = RUN_SIGNAL_DEFAULT_GRACE_S;
+		if (st->shard_g == 0)
+			log_warn("signal %d: stopping; waiting up to %.1f s for in-flight requests (signal again to stop now)",
+				 st->signo, grace);
+		run_begin_stop(st, grace, "interrupted");
+	} else {
+		if (st->shard_g == 0)
+			log_warn("second signal: cancelling in-flight requests");
+		client_cancel_all(st->client, "interrupted");
+		run_check_done(st);
+	}
+}
+
 static void run_on_signal_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
 {
 	(void)loop;
@@ -335,20 +412,32 @@ static void run_on_signal_fd(struct ev_loop *loop, int fd, uint32_t events, void
 	ssize_t n = read(fd, buf, sizeof buf);
 	if (n <= 0)
 		return;
+	run_on_signal(st, runner_signal_pending());
+}
+
+static void run_server_died(struct run_state *st)
+{
+	st->server_died = true;
 	progress_clear(&st->progress);
-	if (!st->signo) {
-		st->signo = runner_signal_pending();
-		double grace = (double)st->cfg->runtime.post_timeout_grace_seconds;
-		if (grace < 0)
-			grace = RUN_SIGNAL_DEFAULT_GRACE_S;
-		log_warn("signal %d: stopping; waiting up to %.1f s for in-flight requests (signal again to stop now)",
-			 st->signo, grace);
-		run_begin_stop(st, grace, "interrupted");
-	} else {
-		log_warn("second signal: cancelling in-flight requests");
-		client_cancel_all(st->client, "interrupted");
-		run_check_done(st);
+	if (st->shard_g == 0)
+		log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+	if (!st->truncated_why[0])
+		snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
+	run_begin_stop(st, 5.0, "server died");
+}
+
+/* Several loops: the group's thread watches signals and the server and wakes each loop. */
+static void run_on_wake(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct run_state *st = ctx;
+	int sigs = atomic_load(&st->wake_signals);
+	while (st->signals_handled < sigs) {
+		st->signals_handled++;
+		run_on_signal(st, runner_signal_pending());
 	}
+	if (atomic_load(&st->wake_server_died) && !st->server_died)
+		run_server_died(st);
 }
 
 /* Flushes batched output rows (request_level_metrics.jsonl, dispatch trace) at a bounded age. */
@@ -367,14 +456,16 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 	eval_tick(st->eval, now);
 	struct eval_live live;
 	eval_live_stats(st->eval, &live);
-	progress_update(&st->progress, now - st->start_ns, &live, client_in_flight(st->client));
-	if (st->server && !st->server_died && !server_is_alive(st->server)) {
-		st->server_died = true;
-		progress_clear(&st->progress);
-		log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
-		if (!st->truncated_why[0])
-			snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
-		run_begin_stop(st, 5.0, "server died");
+	if (st->grp->threaded) {
+		/* the group's thread draws the progress line and watches the server */
+		pthread_mutex_lock(&st->live_mu);
+		st->live_pub = live;
+		st->in_flight_pub = client_in_flight(st->client);
+		pthread_mutex_unlock(&st->live_mu);
+	} else {
+		progress_update(&st->progress, now - st->start_ns, &live, client_in_flight(st->client));
+		if (st->server && !st->server_died && !server_is_alive(st->server))
+			run_server_died(st);
 	}
 	ev_timer_at(loop, now + RUN_TICK_NS, run_on_tick, st);
 }
@@ -403,19 +494,21 @@ static void run_forward_tokenizer(struct cfg_benchmark *cfg)
 /* Resolution step 3 (docs/TOKENIZER.md): no tokenizer file was found (and none was configured), so
  * ask the server's /tokenize endpoint. Returns the tokenizer name for summary_stats.json
  * ("server:<url>") when the server counts, else NULL. Prompts are still built with tok. */
-static char *run_server_count(const struct cfg_benchmark *cfg, struct client *client, const struct tok *tok)
+static char *run_server_count(const struct cfg_benchmark *cfg, struct client *client, const struct tok *tok, bool say)
 {
 	if (!tok_is_approx(tok) || (cfg->client.tokenizer && *cfg->client.tokenizer))
 		return NULL;
 	char err[768] = "";
 	char *url = client_tokcount_probe(&cfg->client, NULL, err, sizeof err);
 	if (!url || client_use_server_count(client, url, err, sizeof err) != 0) {
-		log_warn("tokenizer: not counting with the server's /tokenize (%s); token counts use the "
+		if (say)
+			log_warn("tokenizer: not counting with the server's /tokenize (%s); token counts use the "
 			 "whitespace-word approximation", err);
 		free(url);
 		return NULL;
 	}
-	log_warn("tokenizer: token counts come from the server's tokenizer (%s); prompt lengths are approximate "
+	if (say)
+		log_warn("tokenizer: token counts come from the server's tokenizer (%s); prompt lengths are approximate "
 		 "targets (built with the whitespace-word approximation, see docs/TOKENIZER.md)", url);
 	char *name = xasprintf("server:%s", url);
 	free(url);
@@ -511,6 +604,440 @@ static int run_check_context(const struct cfg_benchmark *cfg)
 	return -1;
 }
 
+/* ---- one loop: prepare, run, finish ---- */
+
+/* What a loop needs before the clock starts (the generator's one-time set-up, the client, the
+ * evaluator's files), so that none of it delays the first dispatch. 0, or an exit code (logged). */
+static int run_loop_prepare(struct run_state *st, uint32_t loop_index)
+{
+	const struct cfg_benchmark *cfg = st->cfg;
+	char err[1024] = "";
+	if (!st->gen) {
+		st->gen = wl_session_gen_create(cfg, st->tok, err, sizeof err);
+		if (!st->gen) {
+			log_error("%s", err);
+			return 2;
+		}
+	}
+	st->loop = ev_loop_create();
+	if (!st->loop) {
+		log_error("cannot create an event loop: %s", strerror(errno));
+		return 1;
+	}
+	ev_set_spin_window(st->loop, st->cfg->runtime.dispatch_spin_us * 1000);
+	if (st->grp->threaded)
+		ev_set_wake_cb(st->loop, run_on_wake, st);
+	st->client = client_create(&cfg->client, st->loop, st->tok, run_on_done, run_on_event, st, err, sizeof err);
+	if (!st->client) {
+		log_error("%s", err);
+		return 2;
+	}
+	st->count_name = run_server_count(cfg, st->client, st->tok, loop_index == 0); /* (said once per process) */
+	const char *chunk_log = getenv("VEEKSHA_CHUNK_LOG");
+	if (chunk_log && *chunk_log) {
+		/* one file per loop: the first as named, the others with their loop number appended */
+		char *path = loop_index ? xasprintf("%s.%u", chunk_log, loop_index) : xstrdup(chunk_log);
+		st->chunk_log = fopen(path, "w");
+		if (!st->chunk_log)
+			log_warn("cannot open VEEKSHA_CHUNK_LOG file %s: %s", path, strerror(errno));
+		free(path);
+		buf_init(&st->chunk_buf);
+	}
+	/* The generator's first call does one-time set-up (about 1.5 ms: prompt corpus and builders);
+	 * done before the clock starts, it does not make the first request late. */
+	if (cfg->runtime.max_sessions != 0) {
+		st->first_rc = wl_session_gen_next(st->gen, &st->first);
+		st->first_ready = true;
+	}
+	if (runner_signal_pending())
+		return 128 + runner_signal_pending();
+	/* the evaluator's files are opened before the clock starts (see eval_set_start) */
+	st->eval = eval_create(cfg, st->dir, clock_mono_ns(), st->count_name ? st->count_name : tok_name(st->tok));
+	if (!st->eval)
+		return 1; /* eval_create said why (the run directory's metrics/ cannot be created or written) */
+	return 0;
+}
+
+/* The measured run of one loop, from the start (start_ns; 0: now) until traffic drained or stopped. */
+static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_epoch_ns)
+{
+	const struct cfg_benchmark *cfg = st->cfg;
+	if (start_ns > 0) {
+		int64_t late_ns = clock_mono_ns() - start_ns;
+		if (late_ns > RUN_START_LATE_MAX_NS) {
+			/* a shard that missed the start would shift its part of the schedule: refuse */
+			log_error("shard %u of %u could not make the common start: ready %.1f ms after it (raise "
+				  "--rendezvous-margin-s, or give --start-at further ahead)",
+				  st->shard_g, st->shard_n, (double)late_ns / 1e6);
+			snprintf(st->truncated_why, sizeof st->truncated_why, "missed the common start by %.1f ms",
+				 (double)late_ns / 1e6);
+			return 1;
+		}
+		/* sleep, then poll the last stretch: a sleeping vCPU can wake milliseconds late (docs/ARCHITECTURE.md,
+		 * Dispatch precision), and the first arrivals are due at the start itself */
+		int64_t spin_ns = st->cfg->runtime.dispatch_spin_us * 1000;
+		clock_sleep_until_ns(start_ns - spin_ns);
+		while (clock_mono_ns() < start_ns)
+			;
+	}
+	run_usage_begin(&st->usage);
+	if (start_ns > 0)
+		st->usage.start_ns = start_ns;
+	st->start_ns = st->usage.start_ns;
+	eval_set_start(st->eval, st->start_ns);
+	if (st->grp->sharded) {
+		char err[512] = "";
+		char *path = xasprintf("%s/metrics/%s", st->dir, EVAL_LOG_FILE);
+		struct eval_shard_info info = {.index = st->shard_g, .count = st->shard_n, .host = NULL,
+					       .start_epoch_ns = start_epoch_ns};
+		int rc = eval_log_enable(st->eval, path, &info, err, sizeof err);
+		free(path);
+		if (rc != 0) {
+			log_error("%s", err);
+			return 1;
+		}
+	}
+	st->traffic = traffic_create(&cfg->traffic_scheduler, (uint64_t)cfg->seed, st->start_ns, run_source, st);
+	if (!st->traffic) {
+		log_error("cannot create the traffic scheduler (see the message above)");
+		return 1;
+	}
+	if (traffic_set_shard(st->traffic, st->shard_g, st->shard_n) != 0) {
+		log_error("invalid shard %u of %u", st->shard_g, st->shard_n);
+		return 1;
+	}
+	progress_init(&st->progress, st->opts->quiet || st->grp->threaded, cfg->runtime.max_sessions,
+		      cfg->runtime.benchmark_timeout);
+
+	if (!st->grp->threaded && runner_signal_fd() >= 0)
+		ev_fd_set(st->loop, runner_signal_fd(), EV_READ, run_on_signal_fd, st);
+	if (cfg->runtime.benchmark_timeout > 0)
+		ev_timer_at(st->loop, st->start_ns + clock_s_to_ns((double)cfg->runtime.benchmark_timeout), run_on_timeout,
+			    st);
+	ev_timer_at(st->loop, st->start_ns + RUN_TICK_NS, run_on_tick, st);
+	ev_timer_at(st->loop, st->start_ns + EVAL_JSONL_FLUSH_NS, run_on_flush, st);
+	if (runner_signal_pending()) {
+		st->signo = runner_signal_pending();
+		st->signals_handled = atomic_load(&st->wake_signals);
+		st->stopping = true;
+	}
+	run_pump(st);
+	if (!st->stopping || client_in_flight(st->client) > 0)
+		ev_run(st->loop);
+	if (!st->grp->threaded && st->server && !st->server_died && server_exited_unexpectedly(st->server)) {
+		/* The run may have drained (every request errored) before a tick noticed the death. */
+		st->server_died = true;
+		log_error("the managed server exited during the benchmark (see its log in the run directory)");
+		if (!st->truncated_why[0])
+			snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
+	}
+
+	run_usage_run_end(&st->usage);
+	st->usage.loop_spin_ns = ev_spin_ns(st->loop);
+	st->usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
+	const struct sketch *lag = client_read_lag(st->client);
+	st->usage.reads_stamped = sketch_count(lag);
+	if (st->usage.reads_stamped) {
+		st->usage.read_lag_p50_ns = (int64_t)sketch_quantile(lag, 0.5);
+		st->usage.read_lag_p99_ns = (int64_t)sketch_quantile(lag, 0.99);
+		st->usage.read_lag_max_ns = (int64_t)lag->max;
+	}
+	{
+		struct eval_live live; /* the TBC sketch is complete once traffic has drained */
+		eval_live_stats(st->eval, &live);
+		st->usage.tbc_p90_s = live.tbc_p90_s;
+		st->usage.reads_lagging_tbc = sketch_count_at_least(lag, (double)clock_s_to_ns(live.tbc_p90_s));
+	}
+	progress_clear(&st->progress);
+	run_release_client(st, st->count_name);
+	return 0;
+}
+
+/* After the run: the run status, every output file of this loop's directory, its exit code. */
+static int run_loop_finish(struct run_state *st)
+{
+	/* run_status (docs/FAILURES.md): a run cut short is truncated whatever else happened; a signal
+	 * that stopped a run that was not cut short makes it interrupted */
+	if (st->truncated_why[0])
+		eval_set_run_status(st->eval, EVAL_RUN_TRUNCATED, st->truncated_why);
+	else if (st->signo) {
+		char why[64];
+		snprintf(why, sizeof why, "signal %d", st->signo);
+		eval_set_run_status(st->eval, EVAL_RUN_INTERRUPTED, why);
+	}
+	st->slo = eval_finalize(st->eval, st->usage.run_end_ns);
+	run_usage_done(&st->usage);
+	{
+		struct eval_live live;
+		eval_live_stats(st->eval, &live);
+		run_usage_write(&st->usage, st->dir, live.requests, live.output_tokens);
+	}
+	if (st->chunk_log) {
+		fwrite(st->chunk_buf.data ? st->chunk_buf.data : "", 1, st->chunk_buf.len, st->chunk_log);
+		fclose(st->chunk_log);
+		st->chunk_log = NULL;
+		buf_free(&st->chunk_buf);
+	}
+	if (st->slo < 0 || st->server_died || st->truncated_why[0])
+		return 1; /* truncated: the workload was not fully measured */
+	if (st->signo)
+		return 128 + st->signo;
+	if (st->opts->fail_on_slo && st->slo == 0)
+		return 3;
+	return 0;
+}
+
+static void run_loop_free(struct run_state *st)
+{
+	if (st->client)
+		client_free(st->client);
+	st->client = NULL;
+	if (st->traffic)
+		traffic_free(st->traffic);
+	if (st->eval)
+		eval_free(st->eval);
+	free(st->count_name);
+	run_free_recs(st);
+	if (st->chunk_log) {
+		fclose(st->chunk_log);
+		buf_free(&st->chunk_buf);
+	}
+	if (st->loop)
+		ev_loop_free(st->loop);
+	if (st->first)
+		wl_session_free(st->first);
+	wl_session_gen_free(st->gen);
+	free(st->dir);
+	pthread_mutex_destroy(&st->live_mu);
+}
+
+/* ---- several loops on threads ---- */
+
+/* CPUs this process may run on (its affinity mask), at least 1. */
+static uint32_t run_cpus_allowed(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return 1;
+	int n = CPU_COUNT(&set);
+	return n > 0 ? (uint32_t)n : 1;
+}
+
+/* Pins the calling thread to the index-th CPU of the process's affinity mask, so that two loops never
+ * take turns on one CPU while another idles (best effort: a failure only costs that). */
+static void run_pin_thread(uint32_t index)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return;
+	uint32_t seen = 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (seen++ == index) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+			return;
+		}
+	}
+}
+
+static void *run_loop_thread(void *arg)
+{
+	struct run_state *st = arg;
+	struct run_group *g = st->grp;
+	run_pin_thread((uint32_t)(st - g->loops));
+	int rc = run_loop_prepare(st, (uint32_t)(st - g->loops));
+	pthread_mutex_lock(&g->mu);
+	if (rc != 0) {
+		st->exit_code = rc;
+		g->abort = true;
+	}
+	g->n_prepared++;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->go && !g->abort)
+		pthread_cond_wait(&g->cv, &g->mu);
+	bool go = g->go && !g->abort;
+	int64_t start_ns = g->start_ns, start_epoch_ns = g->start_epoch_ns;
+	pthread_mutex_unlock(&g->mu);
+	if (go)
+		st->exit_code = run_loop_run(st, start_ns, start_epoch_ns);
+	pthread_mutex_lock(&g->mu);
+	g->n_finished++;
+	pthread_mutex_unlock(&g->mu);
+	uint64_t one = 1;
+	ssize_t w = write(g->done_efd, &one, sizeof one);
+	(void)w;
+	return NULL;
+}
+
+/* The group's own thread while the loops run: passes signals and a server death on to every loop and
+ * draws one progress line for all of them. */
+static void run_group_watch(struct run_group *g)
+{
+	struct progress prog;
+	progress_init(&prog, g->opts->quiet, g->cfg->runtime.max_sessions, g->cfg->runtime.benchmark_timeout);
+	bool server_died = false;
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		bool all_done = g->n_finished == g->n_loops;
+		pthread_mutex_unlock(&g->mu);
+		if (all_done)
+			break;
+		struct pollfd pfd[2] = {{.fd = g->done_efd, .events = POLLIN}, {.fd = runner_signal_fd(), .events = POLLIN}};
+		int n = poll(pfd, runner_signal_fd() >= 0 ? 2 : 1, (int)(RUN_TICK_NS / 1000000));
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t r = read(g->done_efd, &v, sizeof v);
+			(void)r;
+		}
+		if (n > 0 && runner_signal_fd() >= 0 && (pfd[1].revents & POLLIN)) {
+			char buf[16];
+			ssize_t r = read(runner_signal_fd(), buf, sizeof buf);
+			for (ssize_t i = 0; i < r; i++)
+				for (uint32_t j = 0; j < g->n_loops; j++) {
+					atomic_fetch_add(&g->loops[j].wake_signals, 1);
+					if (g->loops[j].loop)
+						ev_wake(g->loops[j].loop);
+				}
+			progress_clear(&prog);
+		}
+		if (g->server && !server_died && !server_is_alive(g->server)) {
+			server_died = true;
+			progress_clear(&prog);
+			log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+			for (uint32_t j = 0; j < g->n_loops; j++) {
+				atomic_store(&g->loops[j].wake_server_died, true);
+				ev_wake(g->loops[j].loop);
+			}
+		}
+		/* one line for all loops: counts add up; latency percentiles are the slowest loop's */
+		struct eval_live sum;
+		memset(&sum, 0, sizeof sum);
+		size_t in_flight = 0;
+		for (uint32_t j = 0; j < g->n_loops; j++) {
+			struct run_state *st = &g->loops[j];
+			pthread_mutex_lock(&st->live_mu);
+			struct eval_live l = st->live_pub;
+			in_flight += st->in_flight_pub;
+			pthread_mutex_unlock(&st->live_mu);
+			sum.requests += l.requests;
+			sum.completed += l.completed;
+			sum.errors += l.errors;
+			sum.sessions += l.sessions;
+			sum.output_tokens += l.output_tokens;
+			sum.output_tokens_per_s += l.output_tokens_per_s;
+			sum.ttfc_p50_s = l.ttfc_p50_s > sum.ttfc_p50_s ? l.ttfc_p50_s : sum.ttfc_p50_s;
+			sum.ttfc_p99_s = l.ttfc_p99_s > sum.ttfc_p99_s ? l.ttfc_p99_s : sum.ttfc_p99_s;
+			sum.tbc_p90_s = l.tbc_p90_s > sum.tbc_p90_s ? l.tbc_p90_s : sum.tbc_p90_s;
+		}
+		if (g->start_ns > 0)
+			progress_update(&prog, clock_mono_ns() - g->start_ns, &sum, in_flight);
+	}
+	progress_clear(&prog);
+	if (server_died || (g->server && server_exited_unexpectedly(g->server)))
+		for (uint32_t j = 0; j < g->n_loops; j++) {
+			struct run_state *st = &g->loops[j];
+			st->server_died = true;
+			if (!st->truncated_why[0])
+				snprintf(st->truncated_why, sizeof st->truncated_why,
+					 "the managed server exited during the benchmark");
+		}
+}
+
+/* Runs every loop of the group; the start is start_epoch_ns (another process agreed on it), or now once
+ * every loop is prepared. Each loop's exit_code is set. */
+static void run_group_run(struct run_group *g, const struct runner_shard *sh, int64_t start_epoch_ns)
+{
+	if (!g->threaded) {
+		struct run_state *st = &g->loops[0];
+		st->exit_code = run_loop_prepare(st, 0);
+		if (st->exit_code == 0 && sh->rendezvous_dir && !start_epoch_ns) {
+			char err[1024];
+			if (shard_ready(sh, &start_epoch_ns, err, sizeof err) != 0) {
+				log_error("%s", err);
+				st->exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
+			}
+		}
+		if (st->exit_code == 0) {
+			int64_t start_ns = start_epoch_ns ? shard_epoch_to_mono_ns(start_epoch_ns) : 0;
+			g->start_ns = start_ns;
+			st->exit_code = run_loop_run(st, start_ns, start_epoch_ns);
+		}
+		return;
+	}
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint32_t started = 0;
+	for (uint32_t j = 0; j < g->n_loops; j++) {
+		if (pthread_create(&g->loops[j].thread, NULL, run_loop_thread, &g->loops[j]) != 0) {
+			log_error("cannot start client thread %u: %s", j, strerror(errno));
+			pthread_mutex_lock(&g->mu);
+			g->abort = true;
+			pthread_cond_broadcast(&g->cv);
+			pthread_mutex_unlock(&g->mu);
+			g->loops[j].exit_code = 1;
+			break;
+		}
+		started++;
+	}
+	/* every loop prepared: agree on the start (with the other processes when sharded) and go */
+	pthread_mutex_lock(&g->mu);
+	while (g->n_prepared < started && !g->abort)
+		pthread_cond_wait(&g->cv, &g->mu);
+	bool ok = !g->abort && started == g->n_loops;
+	pthread_mutex_unlock(&g->mu);
+	if (ok && sh->rendezvous_dir && !start_epoch_ns) {
+		char err[1024];
+		if (shard_ready(sh, &start_epoch_ns, err, sizeof err) != 0) {
+			log_error("%s", err);
+			ok = false;
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	if (ok) {
+		g->start_epoch_ns = start_epoch_ns;
+		/* a common start a little ahead, so that every thread is waiting for it */
+		g->start_ns = start_epoch_ns ? shard_epoch_to_mono_ns(start_epoch_ns) : clock_mono_ns() + RUN_THREAD_START_NS;
+		g->go = true;
+	} else {
+		g->abort = true;
+	}
+	pthread_cond_broadcast(&g->cv);
+	g->n_finished += g->n_loops - started; /* (threads that never started) */
+	pthread_mutex_unlock(&g->mu);
+	if (ok)
+		run_group_watch(g);
+	for (uint32_t j = 0; j < started; j++)
+		pthread_join(g->loops[j].thread, NULL);
+	close(g->done_efd);
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+	if (!ok)
+		for (uint32_t j = 0; j < g->n_loops; j++)
+			if (g->loops[j].exit_code == 0)
+				g->loops[j].exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
+}
+
+/* sha1 of the resolved config (what every shard must agree on), 8 hex digits. */
+static void run_config_sha(const struct cfg_benchmark *cfg, char out[9])
+{
+	char *yaml = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&yaml, &len);
+	if (mem) {
+		config_benchmark_write_yaml(cfg, mem, 1);
+		fclose(mem);
+	}
+	sha1_hex(yaml ? yaml : "", yaml ? len : 0, out, 8);
+	free(yaml);
+}
+
 static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
 			    struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
 {
@@ -519,13 +1046,22 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	char err[1024] = "";
 	struct cfg_benchmark cfg;
 	config_benchmark_copy(&cfg, cfg_in);
-
-	struct run_state st;
-	memset(&st, 0, sizeof st);
-	st.cfg = &cfg;
-	st.opts = opts;
+	struct runner_shard sh;
+	memset(&sh, 0, sizeof sh);
+	struct run_group grp;
+	memset(&grp, 0, sizeof grp);
+	grp.cfg = &cfg;
+	grp.opts = opts;
+	struct wl_session_gen *gen0 = NULL;
+	struct tok *tok = NULL;
+	char **shard_dirs = NULL;
 
 	/* Checks that need no files first: a config error must leave no run directory behind. */
+	if (shard_resolve(opts, cfg.output_dir, &sh, err, sizeof err) != 0) {
+		log_error("%s", err);
+		out->exit_code = 2;
+		goto out_cfg;
+	}
 	if (!cfg.has_server && run_resolve_client(&cfg, NULL, err, sizeof err) != 0) {
 		log_error("%s", err);
 		out->exit_code = 2;
@@ -536,9 +1072,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		out->exit_code = 2;
 		goto out_cfg;
 	}
-	struct tok *tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
-	st.gen = wl_session_gen_create(&cfg, tok, err, sizeof err);
-	if (!st.gen) {
+	tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
+	gen0 = wl_session_gen_create(&cfg, tok, err, sizeof err);
+	if (!gen0) {
 		log_error("%s", err);
 		out->exit_code = 2;
 		goto out_cfg;
@@ -546,46 +1082,94 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	{
 		/* The scheduler is built for real only once the clock starts; a trial build here turns
 		 * a configuration it rejects into a usage error before any run directory exists. */
-		struct traffic *trial = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &st);
+		struct run_state trial_st;
+		memset(&trial_st, 0, sizeof trial_st);
+		struct traffic *trial = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &trial_st);
 		if (!trial) {
 			log_error("invalid traffic_scheduler configuration (see the message above)");
 			out->exit_code = 2;
-			goto out_gen;
+			goto out_cfg;
 		}
 		traffic_free(trial);
 	}
 	if (!cfg.has_server && run_check_context(&cfg) != 0) {
 		out->exit_code = 2;
-		goto out_gen;
+		goto out_cfg;
 	}
+
+	/* Loops of this process and the shards they are (docs/DISTRIBUTED.md): host shard K of N with T
+	 * threads runs global shards K*T .. K*T+T-1 of N*T. */
+	uint32_t threads = cfg.runtime.num_client_threads > 1 ? (uint32_t)cfg.runtime.num_client_threads : 1;
+	uint32_t cpus = run_cpus_allowed();
+	if (threads > cpus) {
+		/* more loops than CPUs would only take turns on them, each late for the others' chunks */
+		log_warn("runtime.num_client_threads is %u, but this process may run on %u CPU%s: using %u client "
+			 "thread%s (docs/DISTRIBUTED.md)",
+			 threads, cpus, cpus == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
+		threads = cpus;
+	}
+	uint32_t shard_n = sh.count * threads;
+	bool sharded = shard_n > 1 || opts->shard != NULL;
+	if (opts->shard && !strcmp(opts->shard, "off"))
+		sharded = shard_n > 1;
+	char sha[9];
+	run_config_sha(&cfg, sha);
 
 	if (cfg.wandb.enabled)
 		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
 			 "the wandb section is accepted and ignored (docs/CONFIG.md)");
-	out->run_dir = rundir_create(cfg_in, err, sizeof err);
-	if (!out->run_dir) {
-		log_error("%s", err);
-		goto out_gen;
-	}
-	if (!opts->quiet)
-		log_info("run directory: %s", out->run_dir);
-
 	runner_signals_install();
 	server_set_interrupt_flag(&runner_interrupted);
 	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
+	if (sh.count > 1 && sh.rendezvous_dir) {
+		/* every shard names the run directory after shard 0's announcement */
+		int64_t run_epoch_ns = 0;
+		if (shard_hello(&sh, sha, &run_epoch_ns, err, sizeof err) != 0) {
+			log_error("%s", err);
+			out->exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
+			goto out_cfg;
+		}
+		out->run_dir = rundir_create_shared(&cfg, run_epoch_ns, err, sizeof err);
+	} else if (sh.count > 1) {
+		out->run_dir = rundir_create_shared(&cfg, sh.start_epoch_ns, err, sizeof err);
+	} else {
+		out->run_dir = rundir_create(&cfg, err, sizeof err);
+	}
+	if (!out->run_dir) {
+		log_error("%s", err);
+		goto out_cfg;
+	}
+	if (!opts->quiet)
+		log_info("run directory: %s", out->run_dir);
+	if (sharded) {
+		shard_dirs = xcalloc(threads, sizeof *shard_dirs);
+		for (uint32_t j = 0; j < threads; j++) {
+			uint32_t g = sh.index * threads + j;
+			shard_dirs[j] = rundir_create_shard(&cfg, out->run_dir, g, shard_n, err, sizeof err);
+			if (!shard_dirs[j]) {
+				log_error("%s", err);
+				goto out_dirs;
+			}
+		}
+		if (!opts->quiet)
+			log_info("shard%s %u%s of %u (%s%s%u client thread%s)", threads > 1 ? "s" : "", sh.index * threads,
+				 threads > 1 ? "+" : "", shard_n, sh.source, threads > 1 ? ", " : ", ", threads,
+				 threads > 1 ? "s" : "");
+	}
+
 	struct server_handle *owned = NULL;
 	if (cfg.has_server) {
 		if (shared) {
-			st.server = shared;
+			grp.server = shared;
 		} else {
 			run_forward_tokenizer(&cfg);
 			owned = server_start(&cfg.server, out->run_dir, err, sizeof err);
 			if (!owned) {
 				log_error("failed to launch server: %s", err);
 				out->server_failed = true;
-				goto out_gen;
+				goto out_dirs;
 			}
-			st.server = owned;
+			grp.server = owned;
 			if (server_wait_ready(owned, &runner_interrupted, err, sizeof err) != 0) {
 				log_error("server failed to become ready: %s", err);
 				out->server_failed = true;
@@ -594,32 +1178,21 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 				owned = NULL;
 				if (runner_signal_pending())
 					out->exit_code = 128 + runner_signal_pending();
-				goto out_gen;
+				goto out_dirs;
 			}
 		}
-		run_resolve_client(&cfg, st.server, err, sizeof err);
+		run_resolve_client(&cfg, grp.server, err, sizeof err);
 		if (run_check_context(&cfg) != 0) {
 			out->exit_code = 2;
-			goto out_loop;
+			goto out_server;
 		}
 	}
-
-	st.loop = ev_loop_create();
-	if (st.loop)
-		ev_set_spin_window(st.loop, cfg.runtime.dispatch_spin_us * 1000);
-	st.client = client_create(&cfg.client, st.loop, tok, run_on_done, run_on_event, &st, err, sizeof err);
-	if (!st.client) {
-		log_error("%s", err);
-		out->exit_code = 2;
-		goto out_loop;
-	}
-	char *count_name = run_server_count(&cfg, st.client, tok);
 	{
 		size_t want = 1024, need = 0;
 		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT) {
 			want += (size_t)cfg.traffic_scheduler.target_concurrent_sessions * 2;
 			/* one connection per session, plus what the run itself holds open */
-			need = (size_t)cfg.traffic_scheduler.target_concurrent_sessions + RUN_NOFILE_BASE;
+			need = (size_t)cfg.traffic_scheduler.target_concurrent_sessions + RUN_NOFILE_BASE * threads;
 		} else {
 			want += 16384;
 		}
@@ -634,147 +1207,113 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 				  "or LimitNOFILE) or lower target_concurrent_sessions",
 				  (long long)cfg.traffic_scheduler.target_concurrent_sessions, need, avail, want);
 			out->exit_code = 2;
-			client_free(st.client);
-			free(count_name);
-			goto out_loop;
+			goto out_server;
 		}
 		if (nofile_rc != 0 && msg[0])
 			log_warn("%s", msg);
 	}
 
-	const char *chunk_log = getenv("VEEKSHA_CHUNK_LOG");
-	if (chunk_log && *chunk_log) {
-		st.chunk_log = fopen(chunk_log, "w");
-		if (!st.chunk_log)
-			log_warn("cannot open VEEKSHA_CHUNK_LOG file %s: %s", chunk_log, strerror(errno));
-		buf_init(&st.chunk_buf);
+	grp.n_loops = threads;
+	grp.threaded = threads > 1;
+	grp.sharded = sharded;
+	grp.loops = xcalloc(threads, sizeof *grp.loops);
+	for (uint32_t j = 0; j < threads; j++) {
+		struct run_state *st = &grp.loops[j];
+		st->cfg = &cfg;
+		st->opts = opts;
+		st->grp = &grp;
+		st->server = grp.server;
+		st->tok = tok;
+		st->shard_g = sh.index * threads + j;
+		st->shard_n = shard_n;
+		st->dir = xstrdup(sharded ? shard_dirs[j] : out->run_dir);
+		pthread_mutex_init(&st->live_mu, NULL);
+		atomic_init(&st->wake_signals, 0);
+		atomic_init(&st->wake_server_died, false);
 	}
-	/* The generator's first call does one-time set-up (about 1.5 ms: prompt corpus and builders);
-	 * done before the clock starts, it does not make the first request late. */
-	if (cfg.runtime.max_sessions != 0) {
-		st.first_rc = wl_session_gen_next(st.gen, &st.first);
-		st.first_ready = true;
+	grp.loops[0].gen = gen0; /* (already built for the checks above) */
+	gen0 = NULL;
+	run_group_run(&grp, &sh, sh.start_epoch_ns);
+
+	/* every loop's files, then (sharded) the merged run directory */
+	int code = 0;
+	bool measured = false;
+	for (uint32_t j = 0; j < threads; j++) {
+		struct run_state *st = &grp.loops[j];
+		if (st->eval && st->start_ns > 0) {
+			int c = run_loop_finish(st);
+			measured = true;
+			if (st->exit_code == 0)
+				st->exit_code = c;
+		}
+		if (st->server_died)
+			out->server_failed = true;
+		if (st->signo)
+			out->interrupted = true;
+		/* the most serious wins: a usage error, a runtime failure, a signal, then a missed SLO */
+		int c = st->exit_code;
+		if (c == 2 || (c == 1 && code != 2) || (c > 3 && code != 1 && code != 2) || (c == 3 && code == 0))
+			code = c;
 	}
-	if (runner_signal_pending()) {
-		/* interrupted while preparing (a large trace or prompt): nothing was measured */
+	if (!measured && runner_signal_pending()) {
 		log_error("interrupted while preparing the workload (signal %d)", runner_signal_pending());
-		out->exit_code = 128 + runner_signal_pending();
 		out->interrupted = true;
-		client_free(st.client);
-		free(count_name);
-		goto out_loop;
+		code = 128 + runner_signal_pending();
 	}
-	/* the evaluator's files are opened before the clock starts (see eval_set_start) */
-	st.eval = eval_create(&cfg, out->run_dir, clock_mono_ns(), count_name ? count_name : tok_name(tok));
-	if (!st.eval) {
-		/* eval_create said why (the run directory's metrics/ cannot be created or written) */
-		out->exit_code = 1;
-		client_free(st.client);
-		free(count_name);
-		goto out_loop;
+	if (!sharded) {
+		struct run_state *st = &grp.loops[0];
+		if (st->eval && st->start_ns > 0) {
+			eval_print_summary(st->eval, stdout);
+			fflush(stdout);
+		}
+		out->all_slos_met = st->slo == 1;
+		out->exit_code = code;
+	} else if (sh.count > 1) {
+		/* one process of several: say that this shard is done; shard 0 merges everything */
+		out->exit_code = code;
+		for (uint32_t j = 0; j < threads; j++) {
+			struct eval_live live;
+			memset(&live, 0, sizeof live);
+			if (grp.loops[j].eval)
+				eval_live_stats(grp.loops[j].eval, &live);
+			log_info("shard %u of %u done: %llu requests, %llu errors (%s)", grp.loops[j].shard_g, shard_n,
+				 (unsigned long long)live.requests, (unsigned long long)live.errors, grp.loops[j].dir);
+		}
+		if (sh.rendezvous_dir) {
+			if (shard_done(&sh, code, out->run_dir, err, sizeof err) != 0)
+				log_error("%s", err);
+			if (sh.index == 0) {
+				double wait_s = sh.timeout_s + (cfg.runtime.benchmark_timeout > 0 ? (double)cfg.runtime.benchmark_timeout : 0);
+				uint32_t found = shard_wait_done(&sh, wait_s);
+				struct runner_result merged;
+				const char *dirs[1] = {out->run_dir};
+				runner_merge(dirs, 1, out->run_dir, opts, found < sh.count, &merged);
+				out->all_slos_met = merged.all_slos_met;
+				if (code == 0 || (code == 3 && merged.exit_code != 0))
+					out->exit_code = merged.exit_code;
+				free(merged.run_dir);
+			}
+		} else if (sh.index == 0) {
+			log_info("merge the shards when all have finished: veeksha merge %s", out->run_dir);
+		}
+	} else {
+		/* one process: its threads' shards merged into the run directory */
+		if (measured) {
+			struct runner_result merged;
+			runner_merge((const char *const *)shard_dirs, threads, out->run_dir, opts, false, &merged);
+			out->all_slos_met = merged.all_slos_met;
+			out->exit_code = code == 0 || code == 3 ? merged.exit_code : code;
+			free(merged.run_dir);
+		} else {
+			out->exit_code = code;
+		}
 	}
-	struct run_usage usage;
-	run_usage_begin(&usage);
-	st.start_ns = usage.start_ns;
-	eval_set_start(st.eval, st.start_ns);
-	st.traffic = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, st.start_ns, run_source, &st);
-	if (!st.traffic) {
-		log_error("cannot create the traffic scheduler (see the message above)");
-		out->exit_code = 1;
-		client_free(st.client);
-		eval_free(st.eval);
-		free(count_name);
-		goto out_loop;
-	}
-	progress_init(&st.progress, opts->quiet, cfg.runtime.max_sessions, cfg.runtime.benchmark_timeout);
 
-	if (runner_signal_fd() >= 0)
-		ev_fd_set(st.loop, runner_signal_fd(), EV_READ, run_on_signal_fd, &st);
-	if (cfg.runtime.benchmark_timeout > 0)
-		ev_timer_at(st.loop, st.start_ns + clock_s_to_ns((double)cfg.runtime.benchmark_timeout), run_on_timeout,
-			    &st);
-	ev_timer_at(st.loop, st.start_ns + RUN_TICK_NS, run_on_tick, &st);
-	ev_timer_at(st.loop, st.start_ns + EVAL_JSONL_FLUSH_NS, run_on_flush, &st);
-	if (runner_signal_pending()) {
-		st.signo = runner_signal_pending();
-		st.stopping = true;
-	}
-	run_pump(&st);
-	if (!st.stopping || client_in_flight(st.client) > 0)
-		ev_run(st.loop);
-	if (st.server && !st.server_died && server_exited_unexpectedly(st.server)) {
-		/* The run may have drained (every request errored) before a tick noticed the death. */
-		st.server_died = true;
-		log_error("the managed server exited during the benchmark (see its log in the run directory)");
-		if (!st.truncated_why[0])
-			snprintf(st.truncated_why, sizeof st.truncated_why, "the managed server exited during the benchmark");
-	}
-
-	run_usage_run_end(&usage);
-	usage.loop_spin_ns = ev_spin_ns(st.loop);
-	usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
-	const struct sketch *lag = client_read_lag(st.client);
-	usage.reads_stamped = sketch_count(lag);
-	if (usage.reads_stamped) {
-		usage.read_lag_p50_ns = (int64_t)sketch_quantile(lag, 0.5);
-		usage.read_lag_p99_ns = (int64_t)sketch_quantile(lag, 0.99);
-		usage.read_lag_max_ns = (int64_t)lag->max;
-	}
-	{
-		struct eval_live live; /* the TBC sketch is complete once traffic has drained */
-		eval_live_stats(st.eval, &live);
-		usage.tbc_p90_s = live.tbc_p90_s;
-		usage.reads_lagging_tbc = sketch_count_at_least(lag, (double)clock_s_to_ns(live.tbc_p90_s));
-	}
-	int64_t end_ns = usage.run_end_ns;
-	progress_clear(&st.progress);
-	run_release_client(&st, count_name);
-	/* run_status (docs/FAILURES.md): a run cut short is truncated whatever else happened; a signal
-	 * that stopped a run that was not cut short makes it interrupted */
-	if (st.truncated_why[0])
-		eval_set_run_status(st.eval, EVAL_RUN_TRUNCATED, st.truncated_why);
-	else if (st.signo) {
-		char why[64];
-		snprintf(why, sizeof why, "signal %d", st.signo);
-		eval_set_run_status(st.eval, EVAL_RUN_INTERRUPTED, why);
-	}
-	int slo = eval_finalize(st.eval, end_ns);
-	run_usage_done(&usage);
-	{
-		struct eval_live live;
-		eval_live_stats(st.eval, &live);
-		run_usage_write(&usage, out->run_dir, live.requests, live.output_tokens);
-	}
-	eval_print_summary(st.eval, stdout);
-	fflush(stdout);
-	out->all_slos_met = slo == 1;
-	out->interrupted = st.signo != 0;
-	if (slo < 0)
-		out->exit_code = 1;
-	else if (st.server_died || st.truncated_why[0])
-		out->exit_code = 1; /* truncated: the workload was not fully measured */
-	else if (st.signo)
-		out->exit_code = 128 + st.signo;
-	else if (opts->fail_on_slo && slo == 0)
-		out->exit_code = 3;
-	else
-		out->exit_code = 0;
-	if (st.server_died)
-		out->server_failed = true;
-
-	if (st.chunk_log) {
-		fwrite(st.chunk_buf.data ? st.chunk_buf.data : "", 1, st.chunk_buf.len, st.chunk_log);
-		fclose(st.chunk_log);
-		buf_free(&st.chunk_buf);
-	}
-	traffic_free(st.traffic);
-	eval_free(st.eval);
-	free(count_name);
-out_loop:
-	run_free_recs(&st);
-	if (st.loop)
-		ev_loop_free(st.loop);
-	if (owned && keep_out && !st.server_died && server_is_alive(owned)) {
+	for (uint32_t j = 0; j < threads; j++)
+		run_loop_free(&grp.loops[j]);
+	free(grp.loops);
+out_server:
+	if (owned && keep_out && !out->server_failed && server_is_alive(owned)) {
 		*keep_out = owned;
 		owned = NULL;
 	}
@@ -782,12 +1321,15 @@ out_loop:
 		server_stop(owned);
 		server_handle_free(owned);
 	}
-out_gen:
-	if (st.first)
-		wl_session_free(st.first);
-	wl_session_gen_free(st.gen);
-	tok_free(tok);
+out_dirs:
+	if (shard_dirs)
+		for (uint32_t j = 0; j < threads; j++)
+			free(shard_dirs[j]);
+	free(shard_dirs);
 out_cfg:
+	wl_session_gen_free(gen0);
+	tok_free(tok);
+	shard_free(&sh);
 	config_benchmark_free(&cfg);
 }
 

@@ -41,34 +41,97 @@ char *rundir_create_timestamped(const char *parent, const char *prefix, const ch
 	return NULL;
 }
 
-char *rundir_create(const struct cfg_benchmark *cfg, char *err, size_t err_len)
+/* The resolved config as written to config.yml (secrets redacted), and its hash's first 8 hex digits. */
+static char *rundir_config_yaml(const struct cfg_benchmark *cfg, size_t *len, char hash[9])
 {
 	char *yaml = NULL;
+	*len = 0;
+	FILE *mem = open_memstream(&yaml, len);
+	if (!mem)
+		return NULL;
+	config_benchmark_write_yaml(cfg, mem, 1);
+	fclose(mem);
+	sha1_hex(yaml, *len, hash, 8);
+	return yaml;
+}
+
+static int rundir_write_config(const char *dir, const char *yaml, size_t yaml_len, char *err, size_t err_len)
+{
+	char *path = fs_path_join(dir, "config.yml");
+	int r = fs_write_file(path, yaml, yaml_len);
+	if (r)
+		snprintf(err, err_len, "cannot write %s: %s", path, strerror(-r));
+	free(path);
+	return r ? -1 : 0;
+}
+
+char *rundir_create(const struct cfg_benchmark *cfg, char *err, size_t err_len)
+{
 	size_t yaml_len = 0;
-	FILE *mem = open_memstream(&yaml, &yaml_len);
-	if (!mem) {
+	char hash[9];
+	char *yaml = rundir_config_yaml(cfg, &yaml_len, hash);
+	if (!yaml) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	config_benchmark_write_yaml(cfg, mem, 1);
-	fclose(mem);
-	char hash[9];
-	sha1_hex(yaml, yaml_len, hash, 8);
 	char *suffix = xasprintf("-%s", hash);
 	char *dir = rundir_create_timestamped(cfg->output_dir, "", "%d_%m_%Y-%H_%M_%S", suffix, err, err_len);
 	free(suffix);
-	if (dir) {
-		char *path = fs_path_join(dir, "config.yml");
-		int r = fs_write_file(path, yaml, yaml_len);
-		if (r) {
-			snprintf(err, err_len, "cannot write %s: %s", path, strerror(-r));
-			free(path);
-			free(dir);
-			free(yaml);
-			return NULL;
-		}
-		free(path);
+	if (dir && rundir_write_config(dir, yaml, yaml_len, err, err_len) != 0) {
+		free(dir);
+		dir = NULL;
 	}
 	free(yaml);
+	return dir;
+}
+
+char *rundir_create_shared(const struct cfg_benchmark *cfg, int64_t epoch_ns, char *err, size_t err_len)
+{
+	size_t yaml_len = 0;
+	char hash[9];
+	char *yaml = rundir_config_yaml(cfg, &yaml_len, hash);
+	if (!yaml) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	free(yaml);
+	time_t t = (time_t)(epoch_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char stamp[64];
+	strftime(stamp, sizeof stamp, "%d_%m_%Y-%H_%M_%S", &tm);
+	char *dir = xasprintf("%s/%s-%s", cfg->output_dir, stamp, hash);
+	int r = fs_mkdir_p(dir);
+	if (r) {
+		snprintf(err, err_len, "cannot create run directory '%s': %s", dir, strerror(-r));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *rundir_create_shard(const struct cfg_benchmark *cfg, const char *run_dir, uint32_t index, uint32_t count,
+			  char *err, size_t err_len)
+{
+	char *dir = xasprintf("%s/shard-%u-of-%u", run_dir, index, count);
+	if (mkdir(dir, 0755) != 0) {
+		if (errno == EEXIST)
+			snprintf(err, err_len,
+				 "%s already exists: two processes ran as shard %u of %u (check --shard and the launcher)",
+				 dir, index, count);
+		else
+			snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	size_t yaml_len = 0;
+	char hash[9];
+	char *yaml = rundir_config_yaml(cfg, &yaml_len, hash);
+	int rc = yaml ? rundir_write_config(dir, yaml, yaml_len, err, err_len) : -1;
+	free(yaml);
+	if (rc) {
+		free(dir);
+		return NULL;
+	}
 	return dir;
 }

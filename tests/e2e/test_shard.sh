@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Shards (docs/DISTRIBUTED.md):
+# 1. a 2-shard rate run (two processes, --shard 0/2 and 1/2, one rendezvous directory) dispatches exactly
+#    the requests, sessions and intended times of the unsharded run (--shard 0/1) with the same seed,
+#    every session in one shard only, and shard 0 merges both into the run directory; the merged
+#    summary is what `veeksha merge` computes again from the same shard directories, byte for byte;
+# 2. runtime.num_client_threads: 2 in one process: the same requests and intended times, merged;
+# 3. the launcher's environment: srun's SLURM_STEP_NUM_TASKS/SLURM_PROCID pick the shard;
+# 4. refusals: a bad --shard, a shard count without a common start, a Kubernetes index without a
+#    count (exit 2), a shard that cannot make --start-at (exit 1, says so).
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 3 --itl-ms 1
+cat > rate.yml <<EOF
+seed: 17
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 60}}
+session_generator:
+  type: synthetic
+  session_graph: {type: linear, num_request_generator: {type: uniform, min: 1, max: 3}, request_wait_generator: {type: fixed, interval: 0.01}}
+  channels: [{type: text, body_length_generator: {type: uniform, min: 8, max: 40}}]
+  output_spec: {text: {output_length_generator: {type: uniform, min: 2, max: 12}}}
+runtime: {max_sessions: 48, benchmark_timeout: 60}
+EOF
+
+# (request_id, session_id, intended ns) of every dispatch, sorted, from a run's shard event logs. The
+# intended time of a session's first request is the schedule's; a later request's is its parent's
+# completion plus think time, measured, so only its ids are compared ("-").
+schedule() { python3 - "$@" <<'PY'
+import json, sys, glob
+rows = []
+for d in sys.argv[1:]:
+    for f in sorted(glob.glob(d + "/shard-*-of-*/metrics/eval_events.jsonl")):
+        for line in open(f):
+            e = json.loads(line)
+            if e.get("ev") == "reg":
+                rows.append((e["request_id"], e["session_id"], e["intended"] if e["node_id"] == 0 else "-"))
+for r in sorted(rows):
+    print(*r)
+PY
+}
+# sessions that appear in more than one shard directory (none expected)
+sessions_spanning() { python3 - "$1" <<'PY'
+import json, sys, glob, collections
+where = collections.defaultdict(set)
+for f in glob.glob(sys.argv[1] + "/shard-*-of-*/metrics/eval_events.jsonl"):
+    for line in open(f):
+        e = json.loads(line)
+        if e.get("ev") == "reg":
+            where[e["session_id"]].add(f)
+print(sum(1 for s in where.values() if len(s) > 1))
+PY
+}
+
+# 1. unsharded (one shard) and two processes
+rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/one" --shard 0/1 --quiet > one.out 2> one.err || rc=$?
+check "one shard: exit 0" test "$rc" -eq 0 || cat one.err
+one=$(ls -d "$TMP"/one/*/)
+check "one shard: shard directory and merged summary" test -f "$one/shard-0-of-1/metrics/eval_events.jsonl" -a -f "$one/metrics/summary_stats.json"
+
+rc0=0; rc1=0
+"$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/two" --shard 1/2 --rendezvous "$TMP/rdv" \
+  --rendezvous-margin-s 0.5 --rendezvous-timeout-s 60 --quiet > s1.out 2> s1.err &
+pid1=$!
+"$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/two" --shard 0/2 --rendezvous "$TMP/rdv" \
+  --rendezvous-margin-s 0.5 --rendezvous-timeout-s 60 --quiet > s0.out 2> s0.err || rc0=$?
+wait "$pid1" || rc1=$?
+check "two shards: both exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0 || cat s0.err s1.err
+check "two shards: one run directory" test "$(ls -d "$TMP"/two/*/ | wc -l)" -eq 1
+two=$(ls -d "$TMP"/two/*/)
+check "two shards: both shard directories" test -d "$two/shard-0-of-2" -a -d "$two/shard-1-of-2"
+schedule "$one" > sched_one.txt
+schedule "$two" > sched_two.txt
+check "two shards: a schedule was recorded (48 sessions, more requests)" \
+  test "$(grep -vc ' -$' sched_one.txt)" -eq 48 -a "$(wc -l < sched_one.txt)" -gt 48
+check "two shards: the union of the shards' dispatches is the unsharded schedule" cmp -s sched_one.txt sched_two.txt \
+  || diff sched_one.txt sched_two.txt | head
+check "two shards: no session spans two shards" test "$(sessions_spanning "$two")" = 0
+check "two shards: both shards dispatched" \
+  test "$(awk '$2 % 2 == 0' sched_two.txt | wc -l)" -gt 0 -a "$(awk '$2 % 2 == 1' sched_two.txt | wc -l)" -gt 0
+check "two shards: shard 0 merged the run" test -f "$two/metrics/summary_stats.json" -a -f "$two/metrics/shards.json"
+n_sched=$(wc -l < sched_two.txt)
+check "two shards: merged Number of Requests is every dispatch ($n_sched)" \
+  jq -e --argjson n "$n_sched" '.["Number of Requests"] == $n' "$two/metrics/summary_stats.json"
+rc=0; "$VEEKSHA" merge --quiet --output "$TMP/remerge" "$two" > remerge.out 2> remerge.err || rc=$?
+check "merge again: exit 0" test "$rc" -eq 0 || cat remerge.err
+for f in summary_stats.json slo_results.json request_level_metrics.jsonl ttfc.csv; do
+  check "merge again: $f is byte-identical to the merge shard 0 wrote" cmp -s "$two/metrics/$f" "$TMP/remerge/metrics/$f"
+done
+check "rendezvous: hello, ready and done of both shards" \
+  test "$(ls "$TMP"/rdv | grep -Ec '^(hello|ready|done)-[01]-of-2\.json$')" -eq 6
+
+# 2. two client threads in one process
+sed 's/^runtime: {/runtime: {num_client_threads: 2, /' rate.yml > threads.yml
+rc=0; "$VEEKSHA" benchmark --config threads.yml --output_dir "$TMP/thr" --quiet > thr.out 2> thr.err || rc=$?
+check "threads: exit 0" test "$rc" -eq 0 || cat thr.err
+thr=$(ls -d "$TMP"/thr/*/)
+schedule "$thr" > sched_thr.txt
+check "threads: the same requests and intended times as the unsharded run" cmp -s sched_one.txt sched_thr.txt
+check "threads: merged into the run directory" test -f "$thr/metrics/summary_stats.json" -a -f "$thr/metrics/shards.json"
+check "threads: two shard directories" test -d "$thr/shard-0-of-2" -a -d "$thr/shard-1-of-2"
+
+# 3. srun's environment picks the shard (shard 1 of 2 here; shard 0 is run with --shard)
+rc0=0; rc1=0
+SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 SLURM_JOB_ID=4242 SLURM_STEP_ID=0 \
+  "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/srun" --rendezvous-margin-s 0.5 \
+  --rendezvous-timeout-s 60 --quiet > e1.out 2> e1.err &
+pid1=$!
+SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_JOB_ID=4242 SLURM_STEP_ID=0 \
+  "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/srun" --rendezvous-margin-s 0.5 \
+  --rendezvous-timeout-s 60 --quiet > e0.out 2> e0.err || rc0=$?
+wait "$pid1" || rc1=$?
+check "srun environment: both exit 0" test "$rc0" -eq 0 -a "$rc1" -eq 0 || cat e0.err e1.err
+check "srun environment: rendezvous under output_dir/.rendezvous/slurm-<job>.<step>" \
+  test -f "$TMP/srun/.rendezvous/slurm-4242.0/done-1-of-2.json"
+srun_dir=$(ls -d "$TMP"/srun/*/ | grep -v rendezvous | head -1)
+schedule "$srun_dir" > sched_srun.txt
+check "srun environment: the same schedule" cmp -s sched_one.txt sched_srun.txt
+
+# 4. refusals
+rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/bad" --shard 2/2 > bad.out 2> bad.err || rc=$?
+check "--shard 2/2: exit 2" test "$rc" -eq 2
+check "--shard 2/2: says what is expected" grep -q "expected K/N" bad.err
+rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/bad" --shard 0/2 > bad2.out 2> bad2.err || rc=$?
+check "--shard 0/2 without a start: exit 2" test "$rc" -eq 2
+check "--shard 0/2 without a start: names --start-at and --rendezvous" grep -q "start-at.*rendezvous" bad2.err
+rc=0; JOB_COMPLETION_INDEX=1 "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/bad" > bad3.out 2> bad3.err || rc=$?
+check "JOB_COMPLETION_INDEX without a count: exit 2" test "$rc" -eq 2
+check "JOB_COMPLETION_INDEX without a count: names --shard-count" grep -q "shard-count" bad3.err
+check "refusals leave no run directory" test ! -e "$TMP/bad"
+past=$(python3 -c 'import time; print(time.time() - 30)')
+rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/late" --shard 1/2 --start-at "$past" --quiet > late.out 2> late.err || rc=$?
+check "a start already past: exit 1" test "$rc" -eq 1
+check "a start already past: says the shard missed it" grep -q "could not make the common start" late.err
+
+e2e_finish
