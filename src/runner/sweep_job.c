@@ -37,10 +37,10 @@ static void sweep_job_utc_now(char *out, size_t len)
 
 /* Point i's resolved config as its run will write config.yml: output_dir = the sweep dir, secrets
  * redacted. xmalloc'd; *len its length. */
-static char *sweep_job_point_yaml(const struct cfg_benchmark *item, const char *sweep_dir_abs, size_t *len)
+static char *sweep_job_benchmark_yaml(const void *items, size_t i, const char *sweep_dir_abs, size_t *len)
 {
 	struct cfg_benchmark cfg;
-	config_benchmark_copy(&cfg, item);
+	config_benchmark_copy(&cfg, &((const struct cfg_benchmark *)items)[i]);
 	free(cfg.output_dir);
 	cfg.output_dir = xstrdup(sweep_dir_abs);
 	char *yaml = NULL;
@@ -51,6 +51,22 @@ static char *sweep_job_point_yaml(const struct cfg_benchmark *item, const char *
 	fclose(mem);
 	config_benchmark_free(&cfg);
 	return yaml;
+}
+
+/* The manifest and an empty summary exist from the start, like a local sweep's at its end. */
+static int sweep_job_benchmark_init(const char *sweep_dir, const void *items, const size_t *idx, size_t n)
+{
+	const struct cfg_benchmark *b = items;
+	struct cfg_benchmark *cfgs = xcalloc(n, sizeof *cfgs);
+	const char **no_runs = xcalloc(n, sizeof *no_runs);
+	for (size_t k = 0; k < n; k++)
+		config_benchmark_copy(&cfgs[k], &b[idx[k]]);
+	int rc = sweep_outputs_write(sweep_dir, no_runs, cfgs, n);
+	for (size_t k = 0; k < n; k++)
+		config_benchmark_free(&cfgs[k]);
+	free(cfgs);
+	free(no_runs);
+	return rc;
 }
 
 /* Whether argv[i] is one of the options that only the submitting command has (the tasks must not
@@ -94,6 +110,8 @@ static void sweep_job_json_file(struct buf *b, const char *sweep_dir_abs, const 
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "launcher");
 	jsonw_str(&w, "slurm");
+	jsonw_key(&w, "kind");
+	jsonw_str(&w, argc > 0 ? argv[0] : NULL);
 	jsonw_key(&w, "slurm_job_id");
 	jsonw_str(&w, job_id);
 	jsonw_key(&w, "sweep_dir");
@@ -143,11 +161,12 @@ static void sweep_job_json_file(struct buf *b, const char *sweep_dir_abs, const 
 	buf_putc(b, '\n');
 }
 
-int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_t n, const struct cfg_run_opts *opts)
+int sweep_job_submit_items(const struct sweep_job_items *it, const size_t *idx, size_t n,
+                           const struct cfg_run_opts *opts)
 {
 	char err[1024];
 	char *sweep_dir =
-	    rundir_create_timestamped(items[idx[0]].output_dir, "sweep_", "%d:%m:%Y-%H:%M:%S", NULL, err, sizeof err);
+	    rundir_create_timestamped(it->output_dir, "sweep_", "%d:%m:%Y-%H:%M:%S", NULL, err, sizeof err);
 	if (!sweep_dir) {
 		log_error("%s", err);
 		return 1;
@@ -163,7 +182,6 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 	exe[el] = '\0';
 	int rc = 1;
 	char **shas = xcalloc(n, sizeof *shas);
-	char **no_runs = xcalloc(n, sizeof *no_runs);
 	struct buf b;
 	buf_init(&b);
 	char *points_dir = fs_path_join(abs, "points");
@@ -173,10 +191,9 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 		goto out;
 	}
 	/* Per point: the config snapshot the task checks itself against, and collect reads. */
-	struct cfg_benchmark *cfgs = xcalloc(n, sizeof *cfgs);
 	for (size_t k = 0; k < n; k++) {
 		size_t len = 0;
-		char *yaml = sweep_job_point_yaml(&items[idx[k]], abs, &len);
+		char *yaml = it->yaml(it->items, idx[k], abs, &len);
 		char hex[41];
 		sha1_hex(yaml, len, hex, 40);
 		shas[k] = xstrdup(hex);
@@ -188,20 +205,10 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 			log_error("cannot write %s: %s", path, strerror(-wr));
 		free(path);
 		free(yaml);
-		config_benchmark_copy(&cfgs[k], &items[idx[k]]);
-		if (wr) {
-			for (size_t j = 0; j <= k; j++)
-				config_benchmark_free(&cfgs[j]);
-			free(cfgs);
+		if (wr)
 			goto out;
-		}
 	}
-	/* The manifest and an empty summary exist from the start, like a local sweep's at its end. */
-	int wo = sweep_outputs_write(sweep_dir, (const char *const *)no_runs, cfgs, n);
-	for (size_t k = 0; k < n; k++)
-		config_benchmark_free(&cfgs[k]);
-	free(cfgs);
-	if (wo)
+	if (it->init && it->init(sweep_dir, it->items, idx, n))
 		goto out;
 	sweep_job_json_file(&b, abs, cwd, exe, opts->argv, opts->argc, opts, idx, shas, n, NULL);
 	if (sweep_job_write_json(abs, "sweep_job.json", &b))
@@ -216,7 +223,7 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 	char *q_exe = slurm_shell_quote(exe);
 	buf_printf(&s,
 	           "#!/bin/bash\n"
-	           "# Written by veeksha benchmark --launcher slurm (docs/SLURM.md). Task k of the array runs point\n"
+	           "# Written by veeksha %s --launcher slurm (docs/SLURM.md). Task k of the array runs point\n"
 	           "# VK_POINTS[k] of the sweep into the sweep directory.\n"
 	           "#SBATCH --job-name=veeksha-sweep\n"
 	           "#SBATCH --array=0-%zu\n"
@@ -224,7 +231,7 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 	           "#SBATCH --open-mode=append\n"
 	           "set -u\n"
 	           "VK_POINTS=(",
-	           n - 1, abs);
+	           opts->argc > 0 ? opts->argv[0] : "benchmark", n - 1, abs);
 	for (size_t k = 0; k < n; k++)
 		buf_printf(&s, "%s%zu", k ? " " : "", idx[k]);
 	buf_printf(&s, ")\ncd %s || exit 1\nexec %s", q_cwd, q_exe);
@@ -263,7 +270,7 @@ int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_
 	sweep_job_json_file(&b, abs, cwd, exe, opts->argv, opts->argc, opts, idx, shas, n, job_id);
 	if (sweep_job_write_json(abs, "sweep_job.json", &b))
 		goto out;
-	printf("sweep of %zu runs submitted as Slurm job array %s (tasks 0-%zu)\n", n, job_id, n - 1);
+	printf("sweep of %zu %s submitted as Slurm job array %s (tasks 0-%zu)\n", n, it->what, job_id, n - 1);
 	printf("sweep directory: %s\n", sweep_dir);
 	printf("  progress: veeksha sweep status %s\n", sweep_dir);
 	printf("  results:  veeksha sweep collect %s   (when the job has ended)\n", sweep_dir);
@@ -273,11 +280,20 @@ out:
 	for (size_t k = 0; k < n; k++)
 		free(shas[k]);
 	free(shas);
-	free(no_runs);
 	free(points_dir);
 	free(logs_dir);
 	free(sweep_dir);
 	return rc;
+}
+
+int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_t n, const struct cfg_run_opts *opts)
+{
+	struct sweep_job_items it = {.what = "runs",
+	                             .output_dir = items[idx[0]].output_dir,
+	                             .items = items,
+	                             .yaml = sweep_job_benchmark_yaml,
+	                             .init = sweep_job_benchmark_init};
+	return sweep_job_submit_items(&it, idx, n, opts);
 }
 
 /* ---- sweep_job.json ---- */
@@ -311,6 +327,7 @@ int sweep_job_load(const char *sweep_dir, struct sweep_job *job, char *err, size
 		return -1;
 	}
 	job->launcher = sweep_job_json_str(j, "launcher");
+	job->kind = sweep_job_json_str(j, "kind");
 	job->job_id = sweep_job_json_str(j, "slurm_job_id");
 	job->cwd = sweep_job_json_str(j, "cwd");
 	job->n_points = (size_t)cJSON_GetArraySize(pts);
@@ -347,6 +364,7 @@ void sweep_job_free(struct sweep_job *job)
 	}
 	free(job->points);
 	free(job->launcher);
+	free(job->kind);
 	free(job->job_id);
 	free(job->cwd);
 	memset(job, 0, sizeof *job);
@@ -367,6 +385,19 @@ static int sweep_job_free_port(void)
 		port = ntohs(a.sin_port);
 	close(fd);
 	return port;
+}
+
+void sweep_job_server_port(struct cfg_server *server, long index)
+{
+	/* Array tasks that share a node start at the same moment: with the configured server.port they
+	 * would all launch their managed servers on one port and all but one fail. Each takes a port
+	 * that is free on its node; config.yml and server.json record the one used (docs/SLURM.md). */
+	int port = sweep_job_free_port();
+	if (port > 0) {
+		log_info("sweep point %ld: managed server on free port %d (config: %lld)", index, port,
+		         (long long)server->port);
+		server->port = port;
+	}
 }
 
 static void sweep_job_write_point(const char *sweep_dir, long index, const char *state, const char *run_dir,
@@ -419,15 +450,15 @@ static void sweep_job_write_point(const char *sweep_dir, long index, const char 
 	buf_free(&b);
 }
 
-int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struct cfg_run_opts *opts)
+int sweep_job_point_begin(const struct sweep_job_items *it, size_t n, const struct cfg_run_opts *opts, char *abs,
+                          char *started)
 {
 	long i = (long)opts->sweep_point;
 	if (opts->sweep_point >= (int64_t)n) {
-		log_error("--sweep-point %lld: the config expands to %zu runs (points 0-%zu)",
-		          (long long)opts->sweep_point, n, n - 1);
+		log_error("--sweep-point %lld: the config expands to %zu %s (points 0-%zu)",
+		          (long long)opts->sweep_point, n, it->what, n - 1);
 		return 2;
 	}
-	char abs[PATH_MAX];
 	if (!realpath(opts->sweep_dir, abs)) {
 		log_error("--sweep-dir %s: %s", opts->sweep_dir, strerror(errno));
 		return 2;
@@ -447,9 +478,10 @@ int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struc
 		sweep_job_free(&job);
 		return 2;
 	}
+	sweep_job_utc_now(started, 32);
 	/* The config may have been edited while the task waited in the queue: run only what was submitted. */
 	size_t len = 0;
-	char *yaml = sweep_job_point_yaml(&items[i], abs, &len);
+	char *yaml = it->yaml(it->items, (size_t)i, abs, &len);
 	char hex[41];
 	sha1_hex(yaml, len, hex, 40);
 	free(yaml);
@@ -458,38 +490,41 @@ int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struc
 		    "sweep point %ld: its config is not the one submitted (sha1 %.12s, submitted %.12s in %s/%s); "
 		    "the config files or arguments changed since submission. Submit the sweep again",
 		    i, hex, pt->config_sha1, abs, pt->config);
-		char started[32];
-		sweep_job_utc_now(started, sizeof started);
 		sweep_job_write_point(abs, i, "failed", NULL, 2, started);
 		sweep_job_free(&job);
 		return 2;
 	}
 	sweep_job_free(&job);
-	struct cfg_benchmark cfg;
-	config_benchmark_copy(&cfg, &items[i]);
-	free(cfg.output_dir);
-	cfg.output_dir = xstrdup(abs);
-	/* Array tasks that share a node start at the same moment: with the configured server.port they
-	 * would all launch their managed servers on one port and all but one fail. Each takes a port
-	 * that is free on its node; config.yml and server.json record the one used (docs/SLURM.md). */
-	if (cfg.has_server) {
-		int port = sweep_job_free_port();
-		if (port > 0) {
-			log_info("sweep point %ld: managed server on free port %d (config: %lld)", i, port,
-			         (long long)cfg.server.port);
-			cfg.server.port = port;
-		}
-	}
-	char started[32];
-	sweep_job_utc_now(started, sizeof started);
 	sweep_job_write_point(abs, i, "running", NULL, -1, started);
 	log_info("sweep point %ld of %zu into %s", i, n, abs);
 	/* A task of a sweep's job array is one whole run, not one shard of a run split across the array
 	 * (docs/DISTRIBUTED.md reads SLURM_ARRAY_TASK_COUNT for that): hide the array from it. */
 	unsetenv("SLURM_ARRAY_TASK_COUNT");
+	return 0;
+}
+
+void sweep_job_point_end(const char *abs, long index, const char *run_dir, int exit_code, const char *started)
+{
+	sweep_job_write_point(abs, index, exit_code == 0 ? "done" : "failed", run_dir, exit_code, started);
+}
+
+int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struct cfg_run_opts *opts)
+{
+	struct sweep_job_items it = {.what = "runs", .items = items, .yaml = sweep_job_benchmark_yaml};
+	char abs[PATH_MAX], started[32];
+	int rc = sweep_job_point_begin(&it, n, opts, abs, started);
+	if (rc)
+		return rc;
+	long i = (long)opts->sweep_point;
+	struct cfg_benchmark cfg;
+	config_benchmark_copy(&cfg, &items[i]);
+	free(cfg.output_dir);
+	cfg.output_dir = xstrdup(abs);
+	if (cfg.has_server)
+		sweep_job_server_port(&cfg.server, i);
 	struct runner_result res;
 	runner_run_one(&cfg, opts, NULL, &res);
-	sweep_job_write_point(abs, i, res.exit_code == 0 ? "done" : "failed", res.run_dir, res.exit_code, started);
+	sweep_job_point_end(abs, i, res.run_dir, res.exit_code, started);
 	if (res.run_dir)
 		printf("run directory: %s\n", res.run_dir);
 	free(res.run_dir);

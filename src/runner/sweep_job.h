@@ -18,6 +18,32 @@
 
 #include "config/config_types.h"
 
+/* What a job array runs: benchmark runs of a sweep, or capacity searches (src/meta/meta_capacity.c). */
+struct sweep_job_items {
+	const char *what;       /* "runs", "capacity searches": for messages */
+	const char *output_dir; /* the sweep directory is created under it (submission only) */
+	const void *items;      /* the expansion */
+	/* item i's resolved config (secrets redacted) with output_dir = sweep_dir_abs: the snapshot that
+	 * points/<i>.yml holds and the task checks itself against. xmalloc'd. */
+	char *(*yaml)(const void *items, size_t i, const char *sweep_dir_abs, size_t *len);
+	/* files the sweep directory starts with (may be NULL) */
+	int (*init)(const char *sweep_dir, const void *items, const size_t *idx, size_t n);
+};
+
+/* Submits items idx[0..n) as one job array (layout above). 0, or 1 after a message. */
+int sweep_job_submit_items(const struct sweep_job_items *it, const size_t *idx, size_t n,
+                           const struct cfg_run_opts *opts);
+
+/* A task's point (--sweep-point of an expansion of n items into --sweep-dir): checks it against the
+ * submission, records it running. 0 with the sweep dir's absolute path in abs (PATH_MAX bytes) and
+ * the start time in started (32 bytes), or the exit code (2) after a message. */
+int sweep_job_point_begin(const struct sweep_job_items *it, size_t n, const struct cfg_run_opts *opts, char *abs,
+                          char *started);
+/* Records the point's end (done when exit_code is 0, else failed) and its run/search directory. */
+void sweep_job_point_end(const char *abs, long index, const char *run_dir, int exit_code, const char *started);
+/* A managed server of a task listens on a port free on its node (tasks share nodes). */
+void sweep_job_server_port(struct cfg_server *server, long index);
+
 /* --launcher slurm: submit the runs items[idx[0..n)] (one output_dir group) as one job array. */
 int sweep_job_submit(const struct cfg_benchmark *items, const size_t *idx, size_t n, const struct cfg_run_opts *opts);
 
@@ -33,6 +59,7 @@ struct sweep_job_point {
 };
 struct sweep_job {
 	char *launcher;
+	char *kind;   /* the subcommand: "benchmark" or "capacity-search" */
 	char *job_id; /* NULL when the submission failed */
 	char *cwd;    /* where the sweep was submitted from (the tasks run there) */
 	struct sweep_job_point *points;
