@@ -497,9 +497,6 @@ int sweep_job_point_begin(const struct sweep_job_items *it, size_t n, const stru
 	sweep_job_free(&job);
 	sweep_job_write_point(abs, i, "running", NULL, -1, started);
 	log_info("sweep point %ld of %zu into %s", i, n, abs);
-	/* A task of a sweep's job array is one whole run, not one shard of a run split across the array
-	 * (docs/DISTRIBUTED.md reads SLURM_ARRAY_TASK_COUNT for that): hide the array from it. */
-	unsetenv("SLURM_ARRAY_TASK_COUNT");
 	return 0;
 }
 
@@ -522,8 +519,12 @@ int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struc
 	cfg.output_dir = xstrdup(abs);
 	if (cfg.has_server)
 		sweep_job_server_port(&cfg.server, i);
+	/* A task of a sweep's job array is one whole run, never one shard of a run split across the
+	 * array (docs/DISTRIBUTED.md reads SLURM_ARRAY_TASK_ID/COUNT for that). */
+	struct cfg_run_opts point_opts = *opts;
+	point_opts.shard = "off";
 	struct runner_result res;
-	runner_run_one(&cfg, opts, NULL, &res);
+	runner_run_one(&cfg, &point_opts, NULL, &res);
 	sweep_job_point_end(abs, i, res.run_dir, res.exit_code, started);
 	if (res.run_dir)
 		printf("run directory: %s\n", res.run_dir);
