@@ -108,7 +108,16 @@ static int expand_dir(struct merge_list *l, const char *dir)
 	qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *sd = fs_path_join(dir, names[i]);
-		list_add(l, sd);
+		char *sm = fs_path_join(sd, "metrics");
+		char *sl = fs_path_join(sm, EVAL_LOG_FILE);
+		/* a shard that never started evaluating has no log: it is one of the missing shards */
+		if (fs_exists(sl))
+			list_add(l, sd);
+		else
+			log_warn("merge: %s has no metrics/%s (the shard did not start?): counted as missing", sd,
+			         EVAL_LOG_FILE);
+		free(sl);
+		free(sm);
 		free(sd);
 		free(names[i]);
 	}
@@ -315,6 +324,10 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 	for (size_t i = 0; i < n_dirs; i++)
 		if (expand_dir(&l, shard_dirs[i]) != 0)
 			goto done;
+	if (l.n == 0) {
+		log_error("merge: no shard has an event log (metrics/%s): nothing to merge", EVAL_LOG_FILE);
+		goto done;
+	}
 	/* headers: one count, each index once */
 	for (size_t i = 0; i < l.n; i++) {
 		struct eval_log_reader *r = eval_log_reader_open(l.v[i].log, err, sizeof err);
