@@ -145,6 +145,9 @@ int shard_resolve(const struct cfg_run_opts *opts, const char *output_dir, struc
 	sh->timeout_s = opts->rendezvous_timeout_s > 0 ? opts->rendezvous_timeout_s : 600.0;
 	if (opts->shard && !strcmp(opts->shard, "off"))
 		return 0;
+	/* a sweep point run by an array task is one whole benchmark, not a shard of one (docs/SLURM.md) */
+	if (!opts->shard && opts->has_sweep_point)
+		return 0;
 	if (opts->shard && strcmp(opts->shard, "auto") != 0) {
 		if (shard_parse(opts->shard, &sh->index, &sh->count) != 0) {
 			snprintf(err, err_len,

@@ -123,6 +123,11 @@ static void test_array_and_k8s_env(void **state)
 	assert_int_equal(sh.count, 3);
 	assert_string_equal(sh.rendezvous_dir, "/o/.rendezvous/slurm-900");
 	shard_free(&sh);
+	/* an array task of a sweep (--sweep-point) runs one point, not a shard */
+	o.has_sweep_point = true;
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), 0);
+	assert_int_equal(sh.count, 1);
+	o.has_sweep_point = false;
 	setenv("SLURM_ARRAY_TASK_ID", "9", 1); /* outside min + count */
 	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
 	clear_env(NULL);
