@@ -60,6 +60,9 @@ check "merged summary_stats.json" [ -s "$run/metrics/summary_stats.json" ]
 check "merged dispatch trace" [ -s "$run/traces/dispatch_trace.jsonl" ]
 check "merged config.yml is the shards'" cmp -s "$run/config.yml" "$run/shard-0-of-2/config.yml"
 check "console summary and shard table" grep -q "Shards (2 of 2 merged" "$TMP/merge.out"
+rc=0
+"$VEEKSHA" merge --quiet --fail-on-slo --output "$TMP/slo" "$run" > /dev/null 2>&1 || rc=$?
+check "--fail-on-slo: the error-rate objective fails against 10% failures, exit 3 (rc $rc)" [ "$rc" = 3 ]
 
 python3 - "$run" <<'EOF' && ok "merged counts are the shards' sums; requests unique" || fail "merged counts"
 import json, sys
