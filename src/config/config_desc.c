@@ -532,6 +532,9 @@ static const struct cfg_field tr_base[] = {
 static const struct cfg_field tr_rate[] = {
 	{"interval_generator", FK_POLY, OFF(TR, interval_generator), 0, 0, &cls_interval, NULL, 0,
 	 "Session arrival process (sessions per second)."},
+	{"max_concurrency", FK_INT, OFF(TR, max_concurrency), 0, 0, NULL, NULL, FF_OURS,
+	 "At most this many requests in flight (0: no cap; vLLM bench's --max-concurrency). A request due while "
+	 "the cap is reached waits; its wait counts in dispatch_lateness and e2e_from_intended."},
 };
 static const struct cfg_field tr_conc[] = {
 	{"target_concurrent_sessions", FK_INT, OFF(TR, target_concurrent_sessions), 0, 0, NULL, NULL, 0,
@@ -562,6 +565,8 @@ static void tr_defaults(void *p, int type)
 static const char *tr_validate(const void *p, int type, const char **key)
 {
 	const TR *t = p;
+	if (type == CFG_TRAFFIC_RATE && t->max_concurrency < 0)
+		VFAIL("max_concurrency", "must be >= 0 (0: no cap; got %lld)", (long long)t->max_concurrency);
 	if (type == CFG_TRAFFIC_CONCURRENT) {
 		if (t->target_concurrent_sessions <= 0)
 			VFAIL("target_concurrent_sessions", "must be > 0 (got %lld)",

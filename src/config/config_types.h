@@ -134,6 +134,7 @@ struct cfg_traffic {
 	enum cfg_traffic_type type;
 	bool cancel_session_on_failure;      /* true */
 	struct cfg_interval_gen interval_generator; /* rate: poisson(1.0) */
+	int64_t max_concurrency;             /* rate: at most this many requests in flight, 0 = no cap (ours) */
 	int64_t target_concurrent_sessions;  /* concurrent: 3 */
 	int64_t rampup_seconds;              /* concurrent: 10 */
 	enum cfg_launch_ordering ordering;   /* sequential_launch: "dispatch" */

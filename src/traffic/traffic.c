@@ -164,6 +164,7 @@ struct traffic {
 
 	/* rate */
 	struct wl_intervalgen iv;
+	int64_t max_in_flight; /* requests; 0 = no cap */
 	double cum_s;
 	struct wl_session *la; /* pulled, not yet arrived */
 	int64_t la_arrival_ns;
@@ -571,6 +572,7 @@ struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int
 	char err[256];
 	switch (cfg->type) {
 	case CFG_TRAFFIC_RATE:
+		t->max_in_flight = cfg->max_concurrency > 0 ? cfg->max_concurrency : 0;
 		if (wl_intervalgen_init(&t->iv, &cfg->interval_generator, seed, "traffic/interval", err, sizeof err)) {
 			log_error("traffic_scheduler.interval_generator: %s", err);
 			free(t);
@@ -608,6 +610,12 @@ int traffic_set_shard(struct traffic *t, uint32_t shard_index, uint32_t shard_co
 		return -1;
 	t->shard_index = shard_index;
 	t->shard_count = shard_count;
+	if (t->max_in_flight > 0) {
+		/* the cap divided like a concurrency target, at least 1 per shard */
+		int64_t cap = t->max_in_flight;
+		cap = cap / shard_count + ((int64_t)shard_index < cap % (int64_t)shard_count ? 1 : 0);
+		t->max_in_flight = cap > 0 ? cap : 1;
+	}
 	if (t->type == CFG_TRAFFIC_CONCURRENT) {
 		/* the target divided as evenly as possible; with fewer sessions than shards, sessions are
 		 * dealt only to the shards that have a slot, and the others run nothing */
@@ -659,6 +667,8 @@ void traffic_free(struct traffic *t)
 int64_t traffic_next_event_ns(struct traffic *t)
 {
 	int64_t next = t->heap_n ? t->heap[0].ready_ns : INT64_MAX;
+	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
+		next = INT64_MAX; /* nothing can go before a completion (which the caller reports) */
 	switch (t->type) {
 	case CFG_TRAFFIC_RATE:
 		tr_rate_lookahead(t);
@@ -708,6 +718,8 @@ struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t 
 	tr_advance(t, now_ns);
 	if (t->heap_n == 0 || t->heap[0].ready_ns > now_ns)
 		return NULL;
+	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
+		return NULL; /* due, but over the cap: it waits for a completion, its intended time unchanged */
 	struct tr_heap_ent e = tr_heap_pop(t);
 	struct tr_sess *ss = e.ss;
 	struct wl_request *r = &ss->s->requests[e.node];

@@ -36,7 +36,9 @@ void traffic_free(struct traffic *t);
  * - concurrent: target_concurrent_sessions is divided as evenly as possible (the first
  *   target % count shards get one more); with fewer targets than shards, sessions are dealt among
  *   the first `target` shards only and the others run nothing;
- * - sequential_launch: the roots of this shard's sessions, one after another.
+ * - sequential_launch: the roots of this shard's sessions, one after another;
+ * - rate's max_concurrency (a cap on requests in flight) is divided like a concurrency target, at
+ *   least 1 per shard.
  * Returns -1 on an invalid pair or when called too late. */
 int traffic_set_shard(struct traffic *t, uint32_t shard_index, uint32_t shard_count);
 /* concurrent: this shard's target (after traffic_set_shard); 0 for other schedulers */

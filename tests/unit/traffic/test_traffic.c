@@ -873,6 +873,37 @@ static void test_shard_concurrent_split(void **state)
 	src_free(&src);
 }
 
+/* rate with a concurrency cap: never more than the cap in flight; a request due over the cap keeps its
+ * intended time (the schedule's) and goes when a slot frees, so its wait shows as lateness */
+static void test_rate_cap(void **state)
+{
+	(void)state;
+	enum { N = 30 };
+	struct cfg_traffic c = rate_fixed(0.005); /* an arrival every 5 ms, each request takes 30 ms */
+	c.max_concurrency = 3;
+	static struct shard_seen seen[N * 3], free_run[N * 3];
+	size_t n_seen = 0, n_free = 0;
+	assert_int_equal(shard_drive(&c, N, 0, 1, seen, &n_seen), 3);
+	c.max_concurrency = 0;
+	assert_true(shard_drive(&c, N, 0, 1, free_run, &n_free) > 3);
+	assert_int_equal(n_seen, n_free);
+	/* the same roots at the same intended times, capped or not */
+	qsort(seen, n_seen, sizeof *seen, shard_seen_cmp);
+	qsort(free_run, n_free, sizeof *free_run, shard_seen_cmp);
+	for (size_t i = 0; i < n_seen; i++) {
+		assert_int_equal(seen[i].req_id, free_run[i].req_id);
+		if (seen[i].req_id == 0 || seen[i].session_id != seen[i - 1].session_id)
+			assert_int_equal(seen[i].intended_ns, free_run[i].intended_ns);
+	}
+	/* divided between shards like a concurrency target, at least 1 each */
+	c.max_concurrency = 3;
+	n_seen = 0;
+	assert_int_equal(shard_drive(&c, N, 0, 2, seen, &n_seen), 2);
+	assert_int_equal(shard_drive(&c, N, 1, 2, seen, &n_seen), 1);
+	c.max_concurrency = 1;
+	assert_int_equal(shard_drive(&c, N, 1, 2, seen, &n_seen), 1);
+}
+
 static void test_invalid_config(void **state)
 {
 	(void)state;
@@ -905,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_config),
 		cmocka_unit_test(test_shard_rate_union),
 		cmocka_unit_test(test_shard_concurrent_split),
+		cmocka_unit_test(test_rate_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
