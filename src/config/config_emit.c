@@ -626,7 +626,7 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 		help_line(out, "--quiet", "no progress line (run option, not written to config.yml)", NULL);
 		help_line(out, "--fail-on-slo", "exit 3 when an SLO is not met (run option)", NULL);
 	}
-	if (root == &cfg_cls_benchmark) {
+	if (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) {
 		help_line(out, "--launcher NAME",
 			  "local (default) or slurm: submit a sweep as one Slurm job array (docs/SLURM.md)", NULL);
 		help_line(out, "--sbatch-arg=ARG", "an sbatch option for --launcher slurm, e.g. --sbatch-arg=--gres=gpu:1 "

@@ -1126,7 +1126,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				out->opts.fail_on_slo = true;
 			continue;
 		}
-		if (allow_run_opts && root == &cfg_cls_benchmark &&
+		if (allow_run_opts && (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) &&
 		    (!strcmp(name, "launcher") || !strcmp(name, "sbatch_arg") || !strcmp(name, "sweep_point") ||
 		     !strcmp(name, "sweep_dir"))) {
 			const char *v;
@@ -1346,6 +1346,34 @@ static void to_bset(struct cfg_parse_result *r, struct config_benchmark_set *out
 	out->opts = r->opts;
 }
 
+/* The launcher options of a sweep on Slurm (docs/SLURM.md): what makes sense together. A job array is
+ * a sweep's way onto a cluster; a single run goes there through sbatch/srun itself. 0, or -1 after a
+ * message. */
+static int run_opts_check(const struct cfg_run_opts *o, size_t count, const char *cmd, const char *many,
+			  const char *one)
+{
+	bool slurm = o->launcher && !strcmp(o->launcher, "slurm");
+	char why[400] = "";
+	if (o->has_sweep_point != (o->sweep_dir != NULL))
+		snprintf(why, sizeof why, "--sweep-point and --sweep-dir go together (a task of a sweep's job array)");
+	else if (o->has_sweep_point && slurm)
+		snprintf(why, sizeof why, "--sweep-point runs one point here; it cannot be combined with --launcher slurm");
+	else if (o->n_sbatch_args && !slurm)
+		snprintf(why, sizeof why, "--sbatch-arg needs --launcher slurm");
+	else if (count == 1 && slurm)
+		snprintf(why, sizeof why,
+			 "--launcher slurm submits a sweep (a config that expands to several %s) as a job array; this "
+			 "config is one %s: submit it with sbatch or srun directly (docs/SLURM.md)",
+			 many, one);
+	else if (count == 1 && o->has_sweep_point)
+		snprintf(why, sizeof why, "--sweep-point needs a config that expands to several %s (a sweep); this config is one %s",
+			 many, one);
+	if (!why[0])
+		return 0;
+	fprintf(stderr, "%s: %s\n", cmd, why);
+	return -1;
+}
+
 int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out)
 {
 	struct cfg_parse_result r;
@@ -1356,22 +1384,7 @@ int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_s
 	to_bset(&r, out);
 	out->opts.argc = argc;
 	out->opts.argv = argv;
-	/* A job array is a sweep's way onto a cluster; a single run goes there through sbatch/srun
-	 * itself (docs/SLURM.md). */
-	const char *why = NULL;
-	if (out->opts.has_sweep_point != (out->opts.sweep_dir != NULL))
-		why = "--sweep-point and --sweep-dir go together (a task of a sweep's job array)";
-	else if (out->opts.has_sweep_point && out->opts.launcher && !strcmp(out->opts.launcher, "slurm"))
-		why = "--sweep-point runs one point here; it cannot be combined with --launcher slurm";
-	else if (out->opts.n_sbatch_args && !(out->opts.launcher && !strcmp(out->opts.launcher, "slurm")))
-		why = "--sbatch-arg needs --launcher slurm";
-	else if (out->count == 1 && out->opts.launcher && !strcmp(out->opts.launcher, "slurm"))
-		why = "--launcher slurm submits a sweep (a config that expands to several runs) as a job array; "
-		      "this config is one run: submit it with sbatch or srun directly (docs/SLURM.md)";
-	else if (out->count == 1 && out->opts.has_sweep_point)
-		why = "--sweep-point needs a config that expands to several runs (a sweep); this config is one run";
-	if (why) {
-		fprintf(stderr, "veeksha benchmark: %s\n", why);
+	if (run_opts_check(&out->opts, out->count, "veeksha benchmark", "runs", "run")) {
 		config_benchmark_set_free(out);
 		return CONFIG_EXIT_USAGE;
 	}
@@ -1414,6 +1427,12 @@ int config_parse_capacity_args(int argc, char **argv, struct config_capacity_set
 		out->items = r.items;
 		out->count = r.count;
 		out->opts = r.opts;
+		out->opts.argc = argc;
+		out->opts.argv = argv;
+		if (run_opts_check(&out->opts, out->count, "veeksha capacity-search", "searches", "search")) {
+			config_capacity_set_free(out);
+			return CONFIG_EXIT_USAGE;
+		}
 	}
 	return rc;
 }

@@ -4,7 +4,9 @@
  * errored requests count as infinitely slow in the SLOs and the error-rate objective applies
  * (max_error_rate, docs/FAILURES.md), so a server failing requests does not pass. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "meta/capsearch_algo.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
+#include "runner/sweep_job.h"
 #include "runner/sweep_summary.h"
 #include "server/server.h"
 
@@ -34,7 +37,6 @@ struct capsearch_ctx {
 	size_t n;
 	char err[512];
 };
-
 
 /* Patch the searched knob into a copy of the benchmark config. */
 static int capsearch_patch(struct cfg_benchmark *b, double value, char *err, size_t err_len)
@@ -109,7 +111,7 @@ static int capsearch_probe(void *vctx, double value)
 }
 
 static void capsearch_write_results(const char *dir, const struct cfg_capacity_search *cs,
-				    const struct capsearch_result *r, const struct capsearch_ctx *c)
+                                    const struct capsearch_result *r, const struct capsearch_ctx *c)
 {
 	const struct cfg_traffic *t = &cs->benchmark_config.traffic_scheduler;
 	struct buf b;
@@ -120,10 +122,10 @@ static void capsearch_write_results(const char *dir, const struct cfg_capacity_s
 	jsonw_key(&w, "traffic_scheduler_type");
 	jsonw_str(&w, config_traffic_type_name(t->type));
 	jsonw_key(&w, "searched_knob");
-	jsonw_str(&w, t->type == CFG_TRAFFIC_RATE
-			      ? (t->interval_generator.type == CFG_INTERVAL_FIXED ? "traffic_scheduler.interval_generator.interval"
-										 : "traffic_scheduler.interval_generator.arrival_rate")
-			      : "traffic_scheduler.target_concurrent_sessions");
+	jsonw_str(&w, t->type == CFG_TRAFFIC_RATE ? (t->interval_generator.type == CFG_INTERVAL_FIXED
+	                                                 ? "traffic_scheduler.interval_generator.interval"
+	                                                 : "traffic_scheduler.interval_generator.arrival_rate")
+	                                          : "traffic_scheduler.target_concurrent_sessions");
 	jsonw_key(&w, "start_value");
 	jsonw_double(&w, cs->start_value);
 	jsonw_key(&w, "max_value");
@@ -183,8 +185,11 @@ static void capsearch_write_results(const char *dir, const struct cfg_capacity_s
 	buf_free(&b);
 }
 
-static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_run_opts *opts)
+/* One search. *dir_out (may be NULL) receives its output directory (xmalloc'd; NULL when none was made). */
+static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_run_opts *opts, char **dir_out)
 {
+	if (dir_out)
+		*dir_out = NULL;
 	char err[512];
 	const struct cfg_traffic *t = &cs->benchmark_config.traffic_scheduler;
 	if (t->type != CFG_TRAFFIC_RATE && t->type != CFG_TRAFFIC_CONCURRENT) {
@@ -227,11 +232,11 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 	ctx.runs_dir = fs_path_join(dir, "runs");
 	fs_mkdir_p(ctx.runs_dir);
 	struct capsearch_params p = {.start_value = cs->start_value,
-				     .max_value = cs->max_value,
-				     .expansion_factor = cs->expansion_factor,
-				     .max_iterations = cs->max_iterations,
-				     .precision = cs->precision,
-				     .integer_domain = t->type == CFG_TRAFFIC_CONCURRENT};
+	                             .max_value = cs->max_value,
+	                             .expansion_factor = cs->expansion_factor,
+	                             .max_iterations = cs->max_iterations,
+	                             .precision = cs->precision,
+	                             .integer_domain = t->type == CFG_TRAFFIC_CONCURRENT};
 	struct capsearch_result r;
 	runner_signals_install();
 	int rc = capsearch_run(&p, capsearch_probe, &ctx, &r, err, sizeof err);
@@ -250,7 +255,8 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 			printf("capacity-search: best value %g (%lld iterations)\n", r.best_value,
 			       (long long)r.iterations_run);
 		else
-			printf("capacity-search: no value met the SLOs (%lld iterations)\n", (long long)r.iterations_run);
+			printf("capacity-search: no value met the SLOs (%lld iterations)\n",
+			       (long long)r.iterations_run);
 	}
 	if (ctx.server) {
 		server_stop(ctx.server);
@@ -261,6 +267,75 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 		cJSON_Delete(ctx.slo_results[i]);
 	}
 	free(ctx.runs_dir);
+	if (dir_out)
+		*dir_out = dir;
+	else
+		free(dir);
+	return code;
+}
+
+/* ---- several searches as one Slurm job array (docs/SLURM.md) ---- */
+
+static char *capsearch_job_yaml(const void *items, size_t i, const char *sweep_dir_abs, size_t *len)
+{
+	/* a shallow copy: only output_dir differs, and nothing of it is freed */
+	struct cfg_capacity_search c = ((const struct cfg_capacity_search *)items)[i];
+	c.output_dir = (char *)sweep_dir_abs;
+	char *yaml = NULL;
+	FILE *mem = open_memstream(&yaml, len);
+	if (!mem)
+		abort();
+	config_capacity_write_yaml(&c, mem, 1);
+	fclose(mem);
+	return yaml;
+}
+
+static int capsearch_submit(const struct config_capacity_set *set)
+{
+	/* one array per output_dir, like sweeps */
+	int worst = 0;
+	bool *done = xcalloc(set->count, sizeof *done);
+	size_t *idx = xcalloc(set->count, sizeof *idx);
+	for (size_t i = 0; i < set->count; i++) {
+		if (done[i])
+			continue;
+		size_t n = 0;
+		for (size_t j = i; j < set->count; j++)
+			if (!done[j] && !strcmp(set->items[j].output_dir, set->items[i].output_dir)) {
+				idx[n++] = j;
+				done[j] = true;
+			}
+		struct sweep_job_items it = {.what = "capacity searches",
+		                             .output_dir = set->items[i].output_dir,
+		                             .items = set->items,
+		                             .yaml = capsearch_job_yaml};
+		int r = sweep_job_submit_items(&it, idx, n, &set->opts);
+		if (r > worst)
+			worst = r;
+	}
+	free(idx);
+	free(done);
+	return worst;
+}
+
+static int capsearch_point(const struct config_capacity_set *set)
+{
+	struct sweep_job_items it = {.what = "capacity searches", .items = set->items, .yaml = capsearch_job_yaml};
+	char abs[PATH_MAX], started[32];
+	int rc = sweep_job_point_begin(&it, set->count, &set->opts, abs, started);
+	if (rc)
+		return rc;
+	long i = (long)set->opts.sweep_point;
+	struct cfg_capacity_search cs = set->items[i];
+	cs.output_dir = abs;
+	if (cs.benchmark_config.has_server)
+		sweep_job_server_port(&cs.benchmark_config.server, i);
+	/* one whole search per task, never a shard of one (docs/DISTRIBUTED.md) */
+	struct cfg_run_opts opts = set->opts;
+	opts.shard = "off";
+	char *dir = NULL;
+	int code = capsearch_one(&cs, &opts, &dir);
+	sweep_job_point_end(abs, i, dir, code, started);
 	free(dir);
 	return code;
 }
@@ -277,8 +352,13 @@ int meta_capacity_search_main(int argc, char **argv)
 	if (set.opts.quiet)
 		log_set_level(LOG_WARN);
 	int worst = 0;
+	if (set.opts.has_sweep_point || (set.opts.launcher && !strcmp(set.opts.launcher, "slurm"))) {
+		worst = set.opts.has_sweep_point ? capsearch_point(&set) : capsearch_submit(&set);
+		config_capacity_set_free(&set);
+		return worst;
+	}
 	for (size_t i = 0; i < set.count && !runner_signal_pending(); i++) {
-		int c = capsearch_one(&set.items[i], &set.opts);
+		int c = capsearch_one(&set.items[i], &set.opts, NULL);
 		if (c > worst)
 			worst = c;
 	}

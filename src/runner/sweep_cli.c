@@ -1,4 +1,5 @@
 /* veeksha sweep status|collect DIR: a sweep submitted as a Slurm job array (docs/SLURM.md). */
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,75 @@ static struct cfg_benchmark *sweep_cli_load_configs(const char *dir, const struc
 	return cfgs;
 }
 
+/* A job array of capacity searches: capacity_searches.json/.csv, one row per search (its state, its
+ * directory and the best value of its capacity_search_results.json). 0, or -1 when a file could not
+ * be written. */
+static int sweep_cli_collect_searches(const char *dir, const struct sweep_job *job, const struct sweep_point_status *st)
+{
+	struct buf js, csv;
+	buf_init(&js);
+	buf_init(&csv);
+	struct jsonw w;
+	jsonw_init(&w, &js, 2);
+	jsonw_arr_begin(&w);
+	buf_puts(&csv, "search_index,search_dir,state,traffic_scheduler_type,searched_knob,best_value,iterations_run,"
+	               "best_run_dir\n");
+	static const char *const keys[] = {"traffic_scheduler_type", "searched_knob", "best_value", "iterations_run",
+	                                   "best_run_dir"};
+	for (size_t k = 0; k < job->n_points; k++) {
+		char *path = st[k].run_dir ? fs_path_join(st[k].run_dir, "capacity_search_results.json") : NULL;
+		char *text = path ? fs_read_file(path, NULL) : NULL;
+		cJSON *r = text ? cJSON_Parse(text) : NULL;
+		free(text);
+		free(path);
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "search_index");
+		jsonw_int(&w, job->points[k].index);
+		jsonw_key(&w, "search_dir");
+		jsonw_str(&w, st[k].run_dir);
+		jsonw_key(&w, "state");
+		jsonw_str(&w, sweep_point_state_name(st[k].state));
+		buf_printf(&csv, "%ld,%s,%s", job->points[k].index, st[k].run_dir ? st[k].run_dir : "",
+		           sweep_point_state_name(st[k].state));
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			const cJSON *v = r ? cJSON_GetObjectItemCaseSensitive(r, keys[i]) : NULL;
+			jsonw_key(&w, keys[i]);
+			buf_putc(&csv, ',');
+			if (cJSON_IsString(v)) {
+				jsonw_str(&w, v->valuestring);
+				buf_puts(&csv, v->valuestring);
+			} else if (cJSON_IsNumber(v)) {
+				char num[48];
+				jsonw_format_double(v->valuedouble, num);
+				if (v->valuedouble == (double)(long long)v->valuedouble &&
+				    !strcmp(keys[i], "iterations_run"))
+					snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+				jsonw_raw(&w, num);
+				buf_puts(&csv, num);
+			} else {
+				jsonw_null(&w);
+			}
+		}
+		buf_putc(&csv, '\n');
+		jsonw_obj_end(&w);
+		cJSON_Delete(r);
+	}
+	jsonw_arr_end(&w);
+	buf_putc(&js, '\n');
+	int rc = 0;
+	char *pj = fs_path_join(dir, "capacity_searches.json");
+	char *pc = fs_path_join(dir, "capacity_searches.csv");
+	if (fs_write_file(pj, js.data, js.len) || fs_write_file(pc, csv.data, csv.len)) {
+		fprintf(stderr, "veeksha sweep collect: cannot write %s or %s\n", pj, pc);
+		rc = -1;
+	}
+	free(pj);
+	free(pc);
+	buf_free(&js);
+	buf_free(&csv);
+	return rc;
+}
+
 int sweep_cli_main(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
@@ -178,6 +248,22 @@ int sweep_cli_main(int argc, char **argv)
 			if (note)
 				printf("note: %s\n", note);
 		}
+	} else if (job.kind && !strcmp(job.kind, "capacity-search")) {
+		code = sweep_cli_collect_searches(d, &job, st) ? 1 : 0;
+		size_t missing = 0;
+		for (size_t k = 0; k < job.n_points; k++) {
+			if (st[k].state == SWEEP_POINT_DONE && st[k].run_dir)
+				continue;
+			missing++;
+			fprintf(stderr, "veeksha sweep collect: search %ld is %s%s%s: its row has no result\n",
+			        job.points[k].index, sweep_point_state_name(st[k].state), st[k].note ? " — " : "",
+			        st[k].note ? st[k].note : "");
+		}
+		if (missing && code == 0)
+			code = 1;
+		printf("sweep directory: %s\n", d);
+		printf("collected %zu of %zu capacity searches into %s/capacity_searches.csv\n", job.n_points - missing,
+		       job.n_points, d);
 	} else {
 		code = 0;
 		struct cfg_benchmark *cfgs = sweep_cli_load_configs(d, &job);

@@ -151,6 +151,41 @@ check "managed-server sweep: each point launched its own server, on distinct por
 check "managed-server sweep: every run completed its 8 requests" \
   bash -c "for s in '$SW3'/*/metrics/summary_stats.json; do jq -e '.\"Number of Completed Requests\" == 8' \"\$s\" >/dev/null || exit 1; done"
 
+# ---- capacity searches, one per server configuration, as one array: a sim engine of 2 and one of
+# 4 sequences per batch; a TTFC SLO holds up to the batch size (as in test_meta_capacity.sh)
+cat > cap.yml <<EOF
+output_dir: capout
+start_value: 1
+max_value: 8
+expansion_factor: 2
+max_iterations: 10
+benchmark_config:
+  server: {type: sim, model: sim-model, host: 127.0.0.1, port: $sport, health_check_interval: 0.1, additional_args: {preset: llama3-8b-h100, max-num-seqs: !expand [2, 4]}}
+  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
+  session_generator:
+    type: synthetic
+    session_graph: {type: single_request}
+    channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+    output_spec: {text: {output_length_generator: {type: fixed, value: 20}}}
+  runtime: {max_sessions: 40, benchmark_timeout: 30}
+  evaluators:
+    - type: performance
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.05}]
+EOF
+"$VEEKSHA" capacity-search --capacity-search-config-from-file cap.yml --quiet --launcher slurm >cap.out 2>cap.err
+SW4=$(sed -n 's/^sweep directory: //p' cap.out)
+check "2 capacity searches submitted as one array" grep -q '^sweep of 2 capacity searches submitted as Slurm job array' cap.out
+check "the searches' tasks finish (bounded wait)" wait_sweep "$SW4" 150
+set +e
+"$VEEKSHA" sweep collect "$SW4" >cap-collect.out 2>cap-collect.err
+rc=$?
+set -e
+check "collect of the searches exits 0 ($rc)" test $rc -eq 0
+check "capacity_searches.csv: best values 2 and 4, one per server configuration" \
+  test "$(tail -n +2 "$SW4/capacity_searches.csv" | cut -d, -f3,6 | paste -sd' ')" = "done,2.0 done,4.0"
+check "each search has its own results and server log" \
+  bash -c "test \$(find '$SW4' -name capacity_search_results.json | wc -l) -eq 2 && test \$(find '$SW4' -name 'server_logs_sim_*.log' | wc -l) -eq 2"
+
 # ---- a config edited while the array waits in the queue: the points refuse to run it
 "$VEEKSHA" benchmark --config sweep.yml --output_dir stale --quiet --launcher slurm --sbatch-arg=--hold \
   >stale.out 2>stale.err
@@ -217,9 +252,12 @@ set +e
 "$VEEKSHA" benchmark --config sweep.yml --launcher lsf >/dev/null 2>err.txt; rc1=$?
 "$VEEKSHA" benchmark --config sweep.yml --sbatch-arg=--hold >/dev/null 2>err2.txt; rc2=$?
 "$VEEKSHA" sweep collect "$LOCAL" >/dev/null 2>err3.txt; rc3=$?
+sed 's/max-num-seqs: !expand \[2, 4\]/max-num-seqs: 4/' cap.yml >cap1.yml
+"$VEEKSHA" capacity-search --capacity-search-config-from-file cap1.yml --launcher slurm >/dev/null 2>err4.txt; rc4=$?
 set -e
 check "--launcher lsf is a usage error naming the choices" bash -c "test $rc1 -eq 2 && grep -q 'local or slurm' err.txt"
 check "--sbatch-arg without --launcher slurm is a usage error" bash -c "test $rc2 -eq 2 && grep -q 'needs --launcher slurm' err2.txt"
+check "one capacity search with --launcher slurm is a usage error ($rc4)" bash -c "test $rc4 -eq 2 && grep -q 'this config is one search' err4.txt"
 check "collect on a local sweep explains itself (exit 2)" bash -c "test $rc3 -eq 2 && grep -q 'not a sweep submitted with --launcher slurm' err3.txt"
 
 e2e_finish
