@@ -3,7 +3,7 @@
 built-in simulated server on 127.0.0.1, bounded in time, and writes bench/out/<scenario>.json.
 
   bench/bench.py [--veeksha build/veeksha] [--quick] SCENARIO...
-  scenarios: rate tokens floor fidelity scale endurance startup components trace all
+  scenarios: rate tokens floor fidelity scale endurance startup components trace scrape all
 
 Client and sim server share the 2-core machine; when 2+ CPUs exist the sim is pinned to CPU 0 and the
 client to CPU 1 (taskset), so the client's CPU time is its own."""
@@ -641,9 +641,94 @@ def scenario_trace(veeksha, quick):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- scenario: server-metrics scrape
+def scrape_point(veeksha, rate, seconds, enabled, interval_s=1.0):
+    """Poisson `rate` req/s (64-token outputs) against the zero-mode sim with the scrape on or off:
+    the scrape's CPU (its thread + the baseline and final scrapes) against the client loop's busy
+    CPU (loop thread CPU minus the dispatch spin, docs/ARCHITECTURE.md)."""
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-scrape-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        extra = "server_metrics: {enabled: %s, interval_s: %s}" % (str(enabled).lower(), interval_s)
+        write_cfg(cfg, sim.api(), "{type: rate, interval_generator: {type: poisson, arrival_rate: %s}}" % rate, 128, 64,
+                  int(rate * seconds), seconds + 30, extra=extra)
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp)
+        if rc != 0 or not run:
+            return {"rate": rate, "enabled": enabled, "ok": False, "error": "exit %d" % rc}
+        u = usage(run)
+        busy = (u.get("run_loop_thread_cpu_s") or 0) - (u.get("run_loop_spin_s") or 0)
+        late = [r.get("dispatch_lateness") or 0 for r in rows(run)]
+        res = {"rate": rate, "enabled": enabled, "interval_s": interval_s, "requests": len(late),
+               "loop_busy_cpu_s": busy, "loop_busy_fraction": u.get("loop_busy_fraction"), "run_cpu_s": u.get("run_cpu_s"),
+               "lateness_p99_ms": pct(late, 0.99) * 1e3, "client_cpu_s": cpu}
+        if enabled:
+            j = json.load(open(os.path.join(run, "metrics", "server_summary.json")))
+            sc = (j.get("scrape_thread_cpu_s") or 0) + (j.get("scrape_caller_cpu_s") or 0)
+            res.update({"scrapes": j.get("scrapes_ok"), "scrape_cpu_s": sc, "scrape_wall_s": j.get("scrape_wall_s"),
+                        "scrape_share_of_loop_busy": sc / busy if busy > 0 else None,
+                        "series": j.get("series")})
+        res["ok"] = True
+        return res
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
+def recon_point(veeksha):
+    """Roofline sim at a load that queues (8 sessions, 4 batch slots, small KV): the reconciliation's
+    TTFC p50 - server TTFT p50 on loopback, and the token and request agreement."""
+    sim = Sim(veeksha, ["--max-num-seqs", "4", "--kv-capacity-tokens", "600"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-recon-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 8, rampup_seconds: 0}", 100, 16, 64, 60,
+                  extra="server_metrics: {interval_s: 0.2}")
+        rc, _, _, _, run = run_client(veeksha, cfg, tmp)
+        if rc != 0 or not run:
+            return {"ok": False, "error": "exit %d" % rc}
+        j = json.load(open(os.path.join(run, "metrics", "server_summary.json")))
+        r = j["reconciliation"]
+        return {"ttfc_minus_ttft_p50_ms": r["ttfc_p50_s"]["difference_s"] * 1e3,
+                "ttfc_minus_ttft_p99_ms": r["ttfc_p99_s"]["difference_s"] * 1e3,
+                "ttfc_minus_ttft_mean_ms": r["ttfc_mean_s"]["difference_s"] * 1e3,
+                "tokens_client": r["output_tokens"]["client"], "tokens_server": r["output_tokens"]["server"],
+                "waiting_max": j["metrics"]["waiting"]["max"], "kv_max": j["metrics"]["kv_cache_usage"]["max"],
+                "ok": r["output_tokens"]["client"] == r["output_tokens"]["server"] and abs(r["ttfc_p50_s"]["difference_s"]) < 0.002}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
+def scenario_scrape(veeksha, quick):
+    rate, seconds = 5000, (3 if quick else 8)
+    out = {"points": []}
+    # interleaved on/off pairs: the machine's phase affects both alike
+    for _ in range(1 if quick else 3):
+        for enabled, interval in ((True, 1.0), (False, 1.0), (True, 0.1)):
+            p = scrape_point(veeksha, rate, seconds, enabled, interval)
+            out["points"].append(p)
+            print("  %d req/s scrape %s (interval %.1f s): loop busy %.3f s CPU, scrape %.4f s CPU (%s of loop busy), lateness p99 %.3f ms" % (
+                rate, "on " if enabled else "off", interval, p.get("loop_busy_cpu_s", 0), p.get("scrape_cpu_s", 0),
+                "%.3f%%" % (100 * p["scrape_share_of_loop_busy"]) if p.get("scrape_share_of_loop_busy") is not None else "-",
+                p.get("lateness_p99_ms", 0)), flush=True)
+    shares = [p["scrape_share_of_loop_busy"] for p in out["points"] if p.get("enabled") and p.get("interval_s") == 1.0 and p.get("scrape_share_of_loop_busy") is not None]
+    out["scrape_share_of_loop_busy_max_1s"] = max(shares) if shares else None
+    out["recon"] = [recon_point(veeksha) for _ in range(1 if quick else 5)]
+    for r in out["recon"]:
+        print("  roofline, queueing: TTFC p50 - TTFT p50 %.3f ms (p99 %.3f, mean %.3f), tokens %s/%s, waiting max %s, KV max %s" % (
+            r.get("ttfc_minus_ttft_p50_ms", float("nan")), r.get("ttfc_minus_ttft_p99_ms", float("nan")),
+            r.get("ttfc_minus_ttft_mean_ms", float("nan")), r.get("tokens_client"), r.get("tokens_server"),
+            r.get("waiting_max"), r.get("kv_max")), flush=True)
+    out["ok"] = bool(shares) and max(shares) < 0.01 and all(r.get("ok") for r in out["recon"])
+    return out
+
+
 SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "floor": scenario_floor, "fidelity": scenario_fidelity, "scale": scenario_scale,
              "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components,
-             "trace": scenario_trace}
+             "trace": scenario_trace, "scrape": scenario_scrape}
 
 
 def main():

@@ -60,7 +60,8 @@ size_t obs_scraper_scrapes_failed(const struct obs_scraper *s);
 char *obs_metrics_url(const struct cfg_benchmark *cfg);
 
 /* Runner hooks. begin: NULL when server_metrics.enabled is false or no URL is known. end: stop,
- * write, print, free; NULL is fine. Returns what obs_scraper_write returns (0 for NULL). */
+ * write (unless run_dir is NULL: nothing was measured), print, free; NULL is fine. Returns what
+ * obs_scraper_write returns (0 for NULL). */
 struct obs_scraper *obs_run_begin(const struct cfg_benchmark *cfg);
 int obs_run_end(struct obs_scraper *s, const char *run_dir, int64_t run_start_ns, FILE *console);
 

@@ -269,6 +269,40 @@ static cJSON *obs_read_json(const char *run_dir, const char *name)
 	return j;
 }
 
+/* The client's output tokens of completed requests: client_usage.json (a single-loop run), else the
+ * sum over the successful rows of request_level_metrics.jsonl (a merged run has no client_usage.json). */
+static double obs_client_output_tokens(const char *run_dir, const cJSON *usage)
+{
+	double v = obs_json_num(usage, "output_tokens");
+	if (isfinite(v))
+		return v;
+	char *m = fs_path_join(run_dir, "metrics");
+	char *p = fs_path_join(m, "request_level_metrics.jsonl");
+	FILE *f = fopen(p, "r");
+	free(p);
+	free(m);
+	if (!f)
+		return NAN;
+	double sum = 0;
+	bool any = false;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		cJSON *row = cJSON_ParseWithLength(line, (size_t)n);
+		const cJSON *ok = row ? cJSON_GetObjectItemCaseSensitive(row, "success") : NULL;
+		double t = obs_json_num(row, "num_output_tokens");
+		if (row && !cJSON_IsFalse(ok) && isfinite(t)) {
+			sum += t;
+			any = true;
+		}
+		cJSON_Delete(row);
+	}
+	free(line);
+	fclose(f);
+	return any ? sum : NAN;
+}
+
 struct obs_recon_row {
 	const char *key, *label;
 	double client, server, diff, tol;
@@ -534,7 +568,7 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 	cJSON *usage = obs_read_json(run_dir, "client_usage.json");
 	struct obs_recon_row rows[5];
 	obs_recon_count(&rows[0], "output_tokens", "output tokens vs generation tokens",
-	                obs_json_num(usage, "output_tokens"), &cv[k_gen], have[k_gen]);
+	                obs_client_output_tokens(run_dir, usage), &cv[k_gen], have[k_gen]);
 	obs_recon_count(&rows[1], "completed_requests", "completed requests vs request success",
 	                obs_json_num(stats, "Number of Completed Requests"), &cv[k_succ], have[k_succ]);
 	const struct obs_hist_val *tt = have[k_ttft] ? &hv[k_ttft] : NULL;
@@ -717,7 +751,7 @@ int obs_run_end(struct obs_scraper *s, const char *run_dir, int64_t run_start_ns
 	if (!s)
 		return 0;
 	obs_scraper_stop(s);
-	int rc = obs_scraper_write(s, run_dir, run_start_ns, console);
+	int rc = run_dir ? obs_scraper_write(s, run_dir, run_start_ns, console) : 0;
 	obs_scraper_free(s);
 	return rc;
 }

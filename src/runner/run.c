@@ -36,6 +36,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_log.h"
 #include "metrics/evaluator.h"
+#include "observe/observe.h"
 #include "metrics/record.h"
 #include "runner/merge.h"
 #include "runner/progress.h"
@@ -1233,6 +1234,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 	grp.loops[0].gen = gen0; /* (already built for the checks above) */
 	gen0 = NULL;
+	/* server metrics (docs/OBSERVABILITY.md): baseline scrape now, before the clock; then its own thread */
+	struct obs_scraper *scrape = sh.count > 1 && sh.index != 0 ? NULL : obs_run_begin(&cfg);
 	run_group_run(&grp, &sh, sh.start_epoch_ns);
 
 	/* every loop's files, then (sharded) the merged run directory */
@@ -1309,6 +1312,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		}
 	}
 
+	/* after the client's files (the reconciliation reads them): server_metrics.csv, server_summary.json */
+	if (obs_run_end(scrape, measured ? out->run_dir : NULL, grp.loops[0].start_ns, stdout) != 0 && out->exit_code == 0)
+		out->exit_code = 1;
 	for (uint32_t j = 0; j < threads; j++)
 		run_loop_free(&grp.loops[j]);
 	free(grp.loops);

@@ -101,7 +101,8 @@ static void check_missing(const cJSON *j, const char *const *expected, size_t n)
 }
 
 /* Two pages 10 s apart, written with a client side that matches (or not). */
-static cJSON *run_pages(const char *a, const char *b, const char *stats, const char *usage, char **dir_out)
+static cJSON *run_pages(const char *a, const char *b, const char *stats, const char *usage, const char *jsonl,
+                        char **dir_out)
 {
 	struct obs_scraper *s = obs_scraper_new_for_test("http://127.0.0.1:1/metrics", prefixes, 3);
 	int64_t t0 = 1000000000000LL;
@@ -112,6 +113,8 @@ static cJSON *run_pages(const char *a, const char *b, const char *stats, const c
 		put(dir, "summary_stats.json", stats);
 	if (usage)
 		put(dir, "client_usage.json", usage);
+	if (jsonl)
+		put(dir, "request_level_metrics.jsonl", jsonl);
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(obs_scraper_write(s, dir, t0, devnull), 0);
 	fclose(devnull);
@@ -127,7 +130,7 @@ static void test_vllm_v1_every_key(void **state)
 	cJSON *j = run_pages("vllm_v1_a.txt", "vllm_v1_b.txt",
 	                     "{\"Number of Completed Requests\": 150, \"Time to First Chunk (P50)\": 0.176, "
 	                     "\"Time to First Chunk (P99)\": 0.25, \"Time to First Chunk (Mean)\": 0.151}",
-	                     "{\"output_tokens\": 20000}", &dir);
+	                     "{\"output_tokens\": 20000}", NULL, &dir);
 	assert_string_equal(str(j, "engine", NULL, NULL), "vllm");
 	static const char *const miss[] = {"prefix_cache_hit_rate_gauge"};
 	check_missing(j, miss, 1);
@@ -186,7 +189,7 @@ static void test_vllm_v0_names(void **state)
 {
 	(void)state;
 	char *dir;
-	cJSON *j = run_pages("vllm_v0_a.txt", "vllm_v0_b.txt", NULL, NULL, &dir);
+	cJSON *j = run_pages("vllm_v0_a.txt", "vllm_v0_b.txt", NULL, NULL, NULL, &dir);
 	static const char *const miss[] = {"prefix_cache_hits", "prefix_cache_queries"};
 	check_missing(j, miss, 2);
 	assert_string_equal(str(j, "metrics", "kv_cache_usage", "source"), "vllm:gpu_cache_usage_perc");
@@ -216,7 +219,7 @@ static void test_sglang_names(void **state)
 	char *dir;
 	cJSON *j = run_pages("sglang_a.txt", "sglang_b.txt",
 	                     "{\"Number of Completed Requests\": 200, \"Time to First Chunk (P50)\": 0.52}",
-	                     "{\"output_tokens\": 23000}", &dir);
+	                     "{\"output_tokens\": 23000}", NULL, &dir);
 	assert_string_equal(str(j, "engine", NULL, NULL), "sglang");
 	check_missing(j, NULL, 0);
 	assert_string_equal(str(j, "metrics", "running", "source"), "sglang:num_running_reqs");
@@ -240,6 +243,23 @@ static void test_sglang_names(void **state)
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "output_tokens"), "flag")));
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "completed_requests"), "flag")));
 	assert_true(num(j, "reconciliation", "output_tokens", "difference") == -1000);
+	cJSON_Delete(j);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A merged run (client threads) has no client_usage.json: the successful rows are summed. */
+static void test_client_tokens_from_rows(void **state)
+{
+	(void)state;
+	char *dir;
+	cJSON *j = run_pages("vllm_v0_a.txt", "vllm_v0_b.txt", NULL, NULL,
+	                     "{\"request_id\": 0, \"num_output_tokens\": 10000, \"success\": true}\n"
+	                     "{\"request_id\": 1, \"num_output_tokens\": 6000}\n"
+	                     "{\"request_id\": 2, \"num_output_tokens\": 7, \"success\": false}\n",
+	                     &dir);
+	assert_true(num(j, "reconciliation", "output_tokens", "client") == 16000);
+	assert_true(num(j, "reconciliation", "output_tokens", "server") == 16000);
 	cJSON_Delete(j);
 	rm_rf(dir);
 	free(dir);
@@ -319,9 +339,13 @@ static void test_metrics_url(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vllm_v1_every_key), cmocka_unit_test(test_vllm_v0_names),
-	    cmocka_unit_test(test_sglang_names),      cmocka_unit_test(test_counter_reset_late_series_failures),
-	    cmocka_unit_test(test_hist_quantile),     cmocka_unit_test(test_metrics_url),
+	    cmocka_unit_test(test_vllm_v1_every_key),
+	    cmocka_unit_test(test_vllm_v0_names),
+	    cmocka_unit_test(test_sglang_names),
+	    cmocka_unit_test(test_client_tokens_from_rows),
+	    cmocka_unit_test(test_counter_reset_late_series_failures),
+	    cmocka_unit_test(test_hist_quantile),
+	    cmocka_unit_test(test_metrics_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
