@@ -73,6 +73,7 @@ struct creq {
 	int64_t last_byte_ns;
 	int64_t usage_completion; /* -1 = none */
 	int64_t usage_prompt;
+	int64_t usage_reasoning;  /* usage.completion_tokens_details.reasoning_tokens; -1 = none */
 	int64_t cont_last;        /* last cumulative completion_tokens seen on a content event */
 	bool cont_usage;          /* usage arrives with content events (continuous usage stats) */
 
@@ -232,10 +233,17 @@ static void client_record_content(struct creq *r, const struct oai_event *ev)
 	}
 	if (!has_content && !has_reasoning)
 		return;
-	if (has_content)
+	if (has_content) {
 		rec_append_text(rec, ev->content, ev->content_len);
-	if (has_reasoning)
+		if (!rec->first_answer_ns)
+			rec->first_answer_ns = r->cb_t_ns; /* time to first output (docs/METRICS.md) */
+	}
+	if (has_reasoning) {
 		buf_append(&r->reasoning, ev->reasoning, ev->reasoning_len);
+		if (!rec->first_reasoning_ns)
+			rec->first_reasoning_ns = r->cb_t_ns;
+		rec->last_reasoning_ns = r->cb_t_ns;
+	}
 	rec_add_chunk(rec, r->cb_t_ns, tokens);
 	if (r->n_segs == r->cap_segs)
 		xgrow((void **)&r->segs, &r->cap_segs, r->n_segs + 1, sizeof *r->segs);
@@ -255,6 +263,8 @@ static void client_apply_event(struct creq *r, const struct oai_event *ev)
 		if (ev->prompt_tokens >= 0)
 			r->usage_prompt = ev->prompt_tokens;
 	}
+	if (ev->reasoning_tokens >= 0)
+		r->usage_reasoning = ev->reasoning_tokens;
 	client_record_content(r, ev);
 	if (ev->finish_reason)
 		r->finish_seen = true;
@@ -389,6 +399,32 @@ static size_t client_count(const struct client *c, const char *s, size_t n)
 	return tok_count(c->tok, s, n);
 }
 
+/* The reasoning/answer split needs the tokenizer's counts of both texts: the server gave a
+ * completion count but not its reasoning part, and the response carried reasoning text. */
+static bool client_split_needs_counts(const struct creq *r)
+{
+	return r->usage_reasoning < 0 && r->reasoning.len > 0;
+}
+
+/* num_reasoning_tokens / num_answer_tokens (docs/METRICS.md, Reasoning): the server's
+ * reasoning_tokens with answer = completion_tokens - reasoning_tokens when it sent them, else the
+ * tokenizer's counts of each text (answer, reasoning: -1 when not counted, i.e. no reasoning text). */
+static void client_split_reasoning(struct creq *r, int64_t answer, int64_t reasoning)
+{
+	struct rec_record *rec = r->rec;
+	if (r->usage_reasoning >= 0 && r->usage_completion >= 0) {
+		rec->num_reasoning_tokens = r->usage_reasoning;
+		int64_t a = r->usage_completion - r->usage_reasoning;
+		rec->num_answer_tokens = a > 0 ? a : 0;
+	} else if (reasoning >= 0 && answer >= 0) {
+		rec->num_reasoning_tokens = reasoning;
+		rec->num_answer_tokens = answer;
+	} else {
+		rec->num_reasoning_tokens = 0;
+		rec->num_answer_tokens = rec->num_output_tokens;
+	}
+}
+
 static void client_count_tokens(struct creq *r)
 {
 	struct client *c = r->c;
@@ -417,14 +453,19 @@ static void client_count_tokens(struct creq *r)
 		t0 = t1;
 		r0 = r1;
 	}
+	int64_t answer = -1, reasoning = -1;
+	if (r->usage_completion < 0 || client_split_needs_counts(r)) {
+		answer = (int64_t)client_count(c, rec->text, rec->text_len);
+		reasoning = (int64_t)client_count(c, r->reasoning.data, r->reasoning.len);
+	}
 	if (r->usage_completion >= 0) {
 		rec->num_output_tokens = r->usage_completion;
 		rec->usage_from_server = true;
 	} else {
-		rec->num_output_tokens = (int64_t)(client_count(c, rec->text, rec->text_len) +
-						   client_count(c, r->reasoning.data, r->reasoning.len));
+		rec->num_output_tokens = answer + reasoning;
 		rec->usage_from_server = false;
 	}
+	client_split_reasoning(r, answer, reasoning);
 }
 
 /* ---- counting with the server's /tokenize (docs/CLIENT.md "Token counting") ---- */
@@ -432,7 +473,8 @@ static void client_count_tokens(struct creq *r)
 static void client_hand_over(struct creq *r);
 
 /* Texts of a job, in this order: prompt, each history message (chat), and, when the response had
- * no usage, the output text and the reasoning text. */
+ * no usage (or reasoning text without usage's reasoning_tokens), the output text and the reasoning
+ * text. */
 static void client_count_remote(struct creq *r)
 {
 	struct client *c = r->c;
@@ -445,7 +487,7 @@ static void client_count_remote(struct creq *r)
 			const char *h = req->history[i].content;
 			client_tokcount_job_add(job, h, h ? strlen(h) : 0);
 		}
-	if (r->usage_completion < 0) {
+	if (r->usage_completion < 0 || client_split_needs_counts(r)) {
 		client_tokcount_job_add(job, r->rec->text, r->rec->text_len);
 		client_tokcount_job_add(job, r->reasoning.data, r->reasoning.len);
 	}
@@ -494,7 +536,8 @@ static void client_on_counts(void *ctx, void *owner, const int64_t *counts, size
 	const struct wl_request *req = r->req;
 	client_q_del(&c->counting, r);
 	c->tc_records++;
-	size_t need = 1 + (r->chat ? req->n_history : 0) + (r->usage_completion < 0 ? 2 : 0);
+	bool outputs = r->usage_completion < 0 || client_split_needs_counts(r);
+	size_t need = 1 + (r->chat ? req->n_history : 0) + (outputs ? 2 : 0);
 	if (!counts || n != need) {
 		if (why && strcmp(why, "cancelled") == 0) {
 			c->tc_cancelled++;
@@ -525,6 +568,7 @@ static void client_on_counts(void *ctx, void *owner, const int64_t *counts, size
 		rec->num_output_tokens = counts[k] + counts[k + 1];
 		rec->usage_from_server = false;
 	}
+	client_split_reasoning(r, outputs ? counts[k] : -1, outputs ? counts[k + 1] : -1);
 	client_split_chunks(r, rec->num_output_tokens);
 	client_hand_over(r);
 }
@@ -1227,7 +1271,7 @@ static struct creq *client_creq_get(struct client *c)
 	r->status = 0;
 	r->cb_t_ns = r->last_byte_ns = 0;
 	r->fd = -1;
-	r->usage_completion = r->usage_prompt = -1;
+	r->usage_completion = r->usage_prompt = r->usage_reasoning = -1;
 	r->cont_last = 0;
 	r->cont_usage = false;
 	r->err_kind = REC_OK;

@@ -463,8 +463,9 @@ static int oai_on_choice_key(struct oai_scan *sc, const char *k, size_t kn, void
 }
 
 struct oai_usagev {
-	bool p_seen, c_seen;
+	bool p_seen, c_seen, d_seen, r_seen;
 	int64_t prompt, completion; /* -1 = not a number */
+	int64_t reasoning;          /* completion_tokens_details.reasoning_tokens; -1 = absent */
 };
 
 /* usage numbers: plain non-negative integers below 1e15 (else the cJSON path decides) */
@@ -494,6 +495,14 @@ static int oai_take_int(struct oai_scan *sc, bool *seen, int64_t *out, int depth
 	return oai_skip(sc, depth);
 }
 
+static int oai_on_details_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_usagev *u = ctx;
+	if (oai_key_is(k, kn, "reasoning_tokens"))
+		return oai_take_int(sc, &u->r_seen, &u->reasoning, depth);
+	return oai_skip(sc, depth);
+}
+
 static int oai_on_usage_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
 {
 	struct oai_usagev *u = ctx;
@@ -501,6 +510,13 @@ static int oai_on_usage_key(struct oai_scan *sc, const char *k, size_t kn, void 
 		return oai_take_int(sc, &u->p_seen, &u->prompt, depth);
 	if (oai_key_is(k, kn, "completion_tokens"))
 		return oai_take_int(sc, &u->c_seen, &u->completion, depth);
+	if (oai_key_is(k, kn, "completion_tokens_details") && !u->d_seen) {
+		/* the first occurrence counts, as in cJSON; null or a non-object: no details */
+		u->d_seen = true;
+		if (*sc->p != '{')
+			return oai_skip(sc, depth);
+		return oai_scan_obj(sc, depth, oai_on_details_key, u);
+	}
 	return oai_skip(sc, depth);
 }
 
@@ -583,7 +599,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
 	struct oai_scan sc = {json, json + len};
 	struct oai_topv t;
 	memset(&t, 0, sizeof t);
-	t.usage.prompt = t.usage.completion = -1;
+	t.usage.prompt = t.usage.completion = t.usage.reasoning = -1;
 	oai_ws(&sc);
 	if (sc.p >= sc.end || *sc.p != '{')
 		return OAI_FAST_NO;
@@ -597,7 +613,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
 	ev->content = ev->reasoning = ev->finish_reason = NULL;
 	ev->content_len = ev->reasoning_len = 0;
 	ev->has_usage = false;
-	ev->prompt_tokens = ev->completion_tokens = -1;
+	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
 	ev->is_error = false;
 	ev->error_code = 0;
 	ev->error_msg[0] = '\0';
@@ -644,6 +660,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
 	if (t.usage_is_obj) {
 		ev->prompt_tokens = t.usage.prompt;
 		ev->completion_tokens = t.usage.completion;
+		ev->reasoning_tokens = t.usage.reasoning;
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
 	return OAI_FAST_OK;
@@ -659,7 +676,7 @@ int oai_parse(const char *json, size_t len, struct oai_event *ev)
 int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 {
 	memset(ev, 0, sizeof *ev);
-	ev->prompt_tokens = ev->completion_tokens = -1;
+	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
 	cJSON *root = cJSON_ParseWithLength(json, len);
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
@@ -698,6 +715,9 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 	if (cJSON_IsObject(usage)) {
 		ev->prompt_tokens = oai_int(usage, "prompt_tokens");
 		ev->completion_tokens = oai_int(usage, "completion_tokens");
+		const cJSON *details = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details");
+		if (cJSON_IsObject(details))
+			ev->reasoning_tokens = oai_int(details, "reasoning_tokens");
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
 	return OAI_PARSE_OK;

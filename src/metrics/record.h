@@ -76,6 +76,17 @@ struct rec_record {
 	bool usage_from_server;            /* num_output_tokens came from `usage` */
 	bool is_stream;
 
+	/* Reasoning models (docs/METRICS.md, Reasoning): content events whose delta carries
+	 * `reasoning_content` / `reasoning` are reasoning chunks, `content` ones answer chunks (one
+	 * event may be both). 0 = no such chunk. chunks[0] stays the first chunk of either kind (TTFC). */
+	int64_t first_answer_ns;      /* first answer chunk (time to first output, TTFO) */
+	int64_t first_reasoning_ns;   /* first reasoning chunk */
+	int64_t last_reasoning_ns;    /* last reasoning chunk */
+	int64_t num_reasoning_tokens; /* usage.completion_tokens_details.reasoning_tokens, else the
+	                               * tokenizer's count of the reasoning text */
+	int64_t num_answer_tokens;    /* completion_tokens - reasoning_tokens, else the tokenizer's count
+	                               * of the answer text */
+
 	bool success;
 	enum rec_error error_kind;
 	int error_code;
@@ -93,5 +104,11 @@ void rec_add_chunk(struct rec_record *r, int64_t t_ns, int32_t tokens);
 void rec_append_text(struct rec_record *r, const char *s, size_t n);
 void rec_set_error(struct rec_record *r, enum rec_error kind, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The response carried reasoning: a reasoning chunk, or reasoning tokens reported by the server
+ * (models that think without streaming the thoughts). */
+static inline bool rec_has_reasoning(const struct rec_record *r)
+{
+	return r->first_reasoning_ns != 0 || r->num_reasoning_tokens > 0;
+}
 
 #endif

@@ -53,7 +53,8 @@ static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 			    (oe.finish_reason && strcmp(oe.finish_reason, ce.finish_reason) != 0))
 				abort();
 			if (oe.has_usage != ce.has_usage || oe.prompt_tokens != ce.prompt_tokens ||
-			    oe.completion_tokens != ce.completion_tokens || oe.is_error != ce.is_error ||
+			    oe.completion_tokens != ce.completion_tokens ||
+			    oe.reasoning_tokens != ce.reasoning_tokens || oe.is_error != ce.is_error ||
 			    oe.error_code != ce.error_code || strcmp(oe.error_msg, ce.error_msg) != 0)
 				abort();
 			oai_event_clear(&oe);

@@ -160,6 +160,37 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "sse_reason") || !strcmp(scenario, "sse_reason_nousage")) {
+		/* a reasoning model: two reasoning deltas (vLLM's reasoning_content, gpt-oss' reasoning),
+		 * a pause, then the answer; usage with completion_tokens_details.reasoning_tokens */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		               "\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"one two\"},"
+		               "\"finish_reason\":null}]}");
+		ms_sleep(20);
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\" three\"},\"finish_reason\":null}]}");
+		ms_sleep(30);
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi there\"},\"finish_reason\":null}]}");
+		send_event(
+		    fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" friend\"},\"finish_reason\":\"stop\"}]}");
+		if (usage && !strcmp(scenario, "sse_reason"))
+			send_event(fd, "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":9,"
+			               "\"total_tokens\":13,\"completion_tokens_details\":{\"reasoning_tokens\":5}}}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "json_reason")) {
+		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
+		send_json(fd, 200, "OK", "application/json",
+		          "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		          "\"reasoning_content\":\"x y z\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],"
+		          "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}");
+		return 1;
+	}
 	if (!strcmp(scenario, "sse_cont")) {
 		send_str(fd, SSE_HDR);
 		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"a b\"}}],\"usage\":{\"prompt_tokens\":4,"

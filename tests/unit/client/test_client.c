@@ -363,6 +363,87 @@ static void test_non_streaming_json(void **state)
 	assert_non_null(strstr(rq.headers, "Accept: application/json"));
 }
 
+/* Reasoning models (docs/METRICS.md, Reasoning): the first chunk (TTFC) is the first reasoning
+ * chunk as before; the first answer chunk, the reasoning span and the reasoning/answer split are
+ * recorded besides, from usage's reasoning_tokens when sent. */
+static void test_reasoning_stream(void **state)
+{
+	(void)state;
+	make_client("sse_reason");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 4); /* the empty first content is no chunk */
+	assert_string_equal(r->text, "Hi there friend");
+	assert_true(rec_has_reasoning(r));
+	assert_int_equal(r->first_reasoning_ns, r->chunks[0].t_ns);
+	assert_int_equal(r->last_reasoning_ns, r->chunks[1].t_ns);
+	assert_int_equal(r->first_answer_ns, r->chunks[2].t_ns);
+	/* the server paused 20 ms inside the reasoning and 30 ms before the answer (lower bounds: a
+	 * loaded machine can only stamp the earlier chunk late) */
+	assert_true(r->last_reasoning_ns - r->first_reasoning_ns >= 10 * MS);
+	assert_true(r->first_answer_ns - r->last_reasoning_ns >= 15 * MS);
+	assert_true(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 9);
+	assert_int_equal(r->num_reasoning_tokens, 5);
+	assert_int_equal(r->num_answer_tokens, 4);
+}
+
+/* Without usage the split is the tokenizer's count of each text (here one word = one token). */
+static void test_reasoning_stream_counted(void **state)
+{
+	(void)state;
+	make_client("sse_reason_nousage");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_false(r->usage_from_server);
+	assert_int_equal(r->num_reasoning_tokens, 3); /* "one two three" */
+	assert_int_equal(r->num_answer_tokens, 3);    /* "Hi there friend" */
+	assert_int_equal(r->num_output_tokens, 6);
+	assert_int_equal(r->chunks[0].tokens, 2);
+	assert_int_equal(r->chunks[1].tokens, 1);
+}
+
+/* Non-streamed: reasoning and answer arrive together (TTFO = E2E); usage without reasoning_tokens:
+ * the split is counted, the total stays the server's. */
+static void test_reasoning_json(void **state)
+{
+	(void)state;
+	setup_cfg("json_reason");
+	H.cfg.stream = false;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 1);
+	assert_int_equal(r->first_answer_ns, r->chunks[0].t_ns);
+	assert_int_equal(r->first_reasoning_ns, r->chunks[0].t_ns);
+	assert_int_equal(r->last_reasoning_ns, r->chunks[0].t_ns);
+	assert_int_equal(r->num_output_tokens, 4);
+	assert_int_equal(r->num_reasoning_tokens, 3);
+	assert_int_equal(r->num_answer_tokens, 1);
+}
+
+/* A model without reasoning: nothing recorded besides, answer = output. */
+static void test_no_reasoning_fields(void **state)
+{
+	(void)state;
+	make_client("sse");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_false(rec_has_reasoning(r));
+	assert_int_equal(r->first_answer_ns, r->chunks[0].t_ns);
+	assert_int_equal(r->last_reasoning_ns, 0);
+	assert_int_equal(r->num_reasoning_tokens, 0);
+	assert_int_equal(r->num_answer_tokens, r->num_output_tokens);
+}
+
 /* Only [DONE] for a request that asked for 2 output tokens: no answer, not a perfect one. */
 static void test_empty_stream_fails(void **state)
 {
@@ -896,6 +977,10 @@ int main(void)
 	    T(test_api_base_from_env),
 	    T(test_tokens_without_usage),
 	    T(test_continuous_usage),
+	    T(test_reasoning_stream),
+	    T(test_reasoning_stream_counted),
+	    T(test_reasoning_json),
+	    T(test_no_reasoning_fields),
 	    T(test_chunk_times_follow_arrival),
 	    T(test_completions_stream),
 	    T(test_non_streaming_json),

@@ -208,6 +208,34 @@ static void test_parse_events(void **state)
 	assert_int_equal(ev.error_code, 422);
 	oai_event_clear(&ev);
 
+	/* reasoning models: the reasoning delta (vLLM/SGLang/DeepSeek `reasoning_content`, gpt-oss
+	 * `reasoning`) and usage.completion_tokens_details.reasoning_tokens */
+	s = "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"let me see\"},\"finish_reason\":null}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_null(ev.content);
+	assert_string_equal(ev.reasoning, "let me see");
+	assert_int_equal(ev.reasoning_tokens, -1);
+	oai_event_clear(&ev);
+	s = "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":40,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":32}}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.completion_tokens, 40);
+	assert_int_equal(ev.reasoning_tokens, 32);
+	oai_event_clear(&ev);
+	assert_int_equal(oai_parse_cjson(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.reasoning_tokens, 32);
+	oai_event_clear(&ev);
+	s = "{\"choices\":[],\"usage\":{\"completion_tokens\":9,\"completion_tokens_details\":null}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.reasoning_tokens, -1);
+	oai_event_clear(&ev);
+	/* non-streamed: message.reasoning_content next to message.content */
+	s = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"reasoning_content\":\"hmm\",\"content\":\"42\"}}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_string_equal(ev.content, "42");
+	assert_string_equal(ev.reasoning, "hmm");
+	oai_event_clear(&ev);
+
 	assert_int_equal(oai_parse("{nope", 5, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("[1]", 3, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("", 0, &ev), OAI_PARSE_INVALID);
@@ -257,6 +285,7 @@ static void diff_one(const char *s, size_t n)
 		assert_int_equal(f.has_usage, c.has_usage);
 		assert_int_equal(f.prompt_tokens, c.prompt_tokens);
 		assert_int_equal(f.completion_tokens, c.completion_tokens);
+		assert_int_equal(f.reasoning_tokens, c.reasoning_tokens);
 		assert_int_equal(f.is_error, c.is_error);
 		assert_int_equal(f.error_code, c.error_code);
 		assert_string_equal(f.error_msg, c.error_msg);
@@ -291,6 +320,13 @@ static void test_fast_path_matches_cjson(void **state)
 		"[1,2]",
 		"{\"choices\":[{\"delta\":{\"content\":\"trailing\"}}]} x",
 	};
+	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":40,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":32,\"accepted_prediction_tokens\":0}}}",
+	    "{\"usage\":{\"completion_tokens\":4,\"completion_tokens_details\":null,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
+	    "{\"usage\":{\"completion_tokens_details\":{\"reasoning_tokens\":\"x\",\"reasoning_tokens\":3}}}",
+	    "{\"choices\":[{\"delta\":{\"reasoning\":\"think\"}}],\"usage\":{\"completion_tokens\":1,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
 		diff_one(docs[i], strlen(docs[i]));
 	/* mutations: truncations and byte replacements of every document */
