@@ -230,6 +230,9 @@ struct sim_cfg {
 	int64_t crash_after;
 	bool refuse_connections;
 	double output_len_median, output_len_sigma;
+	/* reasoning (docs/SIM.md, Reasoning): each request first "thinks" R tokens, R uniform in
+	 * [reasoning_tokens_min, reasoning_tokens_max], streamed as delta.reasoning_content; 0 = off */
+	int64_t reasoning_tokens_min, reasoning_tokens_max;
 	bool log_requests;
 	double spin_us;
 	bool metrics_sglang;          /* /metrics with SGLang's names (--metrics-names sglang, or -m sglang.*) */

@@ -42,6 +42,8 @@ static void sim_main_usage(FILE *out)
 		"  --kv-capacity-tokens N       override the derived KV-cache capacity\n"
 		"  --ttft-ms X --itl-ms Y --tokens-per-chunk K   fixed mode timing (defaults 50, 10, 1)\n"
 		"  --output-len-median N (200) --output-len-sigma S (0.6)   natural output length (log-normal)\n"
+		"  --reasoning-tokens N [--reasoning-tokens-max M]   think first: N (uniform N..M) tokens streamed as\n"
+		"                               delta.reasoning_content before the answer, within max_tokens (as vLLM)\n"
 		"  --tokenizer PATH             tokenizer.json (file or directory) for token counts and output text;\n"
 		"                               default: HF cache of --model, else one word = one token\n"
 		"measurement and faults:\n"
@@ -108,6 +110,7 @@ int sim_server_main(int argc, char **argv)
 	bool as_sglang = false; /* launched as `python -m sglang.launch_server` through a fake interpreter */
 	double port = 8000, tp = 0, max_model_len = 0, workers = 1, grace = 5, startup = 0, seed = 0;
 	double ttft = 50, itl = 10, tpc = 1, median = 200, sigma = 0.6;
+	double reasoning = 0, reasoning_max = -1;
 	double max_num_seqs = 256, max_batched = 8192, block = 16, gmu = 0.9, mfu = 0.5, mbu = 0.8, overhead_ms = 1.5;
 	double kv_cap = 0, fail = 0, disc = 0, everr = 0, stall_ms = 0, stall_rate = 1, crash = 0;
 	bool refuse = false, list = false, log_req = false;
@@ -163,6 +166,8 @@ int sim_server_main(int argc, char **argv)
 		{"--kv-capacity-tokens", SIM_OPT_INT, &kv_cap, 0, 1e15},
 		{"--output-len-median", SIM_OPT_NUM, &median, 1, 1e9},
 		{"--output-len-sigma", SIM_OPT_NUM, &sigma, 0, 10},
+		{"--reasoning-tokens", SIM_OPT_INT, &reasoning, 0, 1e9},
+		{"--reasoning-tokens-max", SIM_OPT_INT, &reasoning_max, 0, 1e9},
 		{"--tokenizer", SIM_OPT_STR, &tokenizer, 0, 0},
 		{"--metrics-names", SIM_OPT_STR, &metrics_names, 0, 0},
 		{"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
@@ -352,6 +357,13 @@ int sim_server_main(int argc, char **argv)
 	cfg.refuse_connections = refuse;
 	cfg.output_len_median = median;
 	cfg.output_len_sigma = sigma;
+	if (reasoning_max >= 0 && reasoning_max < reasoning) {
+		fprintf(stderr, "sim-server: --reasoning-tokens-max %.0f is below --reasoning-tokens %.0f\n", reasoning_max,
+			reasoning);
+		return 2;
+	}
+	cfg.reasoning_tokens_min = (int64_t)reasoning;
+	cfg.reasoning_tokens_max = reasoning_max >= 0 ? (int64_t)reasoning_max : (int64_t)reasoning;
 	cfg.log_requests = log_req;
 	cfg.spin_us = spin_us;
 	/* default: SCHED_FIFO 1 where the schedule is the product (roofline, fixed) and CPU use is
@@ -384,5 +396,8 @@ int sim_server_main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "sim-server: zero-delay model\n");
 	}
+	if (cfg.reasoning_tokens_max > 0)
+		fprintf(stderr, "sim-server: reasoning: %lld..%lld tokens streamed as reasoning_content before each chat answer\n",
+			(long long)cfg.reasoning_tokens_min, (long long)cfg.reasoning_tokens_max);
 	return sim_server_run(&cfg);
 }

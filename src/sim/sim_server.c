@@ -51,6 +51,8 @@ struct sim_stream {
 	int64_t prompt_tokens;
 	int64_t gen_tokens;   /* tokens the engine generates (timing) */
 	int64_t text_tokens;  /* tokens whose text is sent (= usage completion_tokens) */
+	int64_t reasoning_tokens; /* the first ones of text_tokens are reasoning (chat, --reasoning-tokens) */
+	bool report_reasoning;    /* usage carries completion_tokens_details.reasoning_tokens */
 	int64_t sent_tokens;
 	int64_t ready_tokens;
 	bool engine_submitted, engine_done, head_sent, finished, dead;
@@ -430,6 +432,14 @@ static void sim_log_chunk(struct sim_stream *st, int64_t sched_ns, int32_t token
 	st->log_n++;
 }
 
+/* Reasoning tokens among the first `sent` output tokens, for usage (-1: not reported). */
+static int64_t sim_stream_reasoning_in(const struct sim_stream *st, int64_t sent)
+{
+	if (!st->report_reasoning)
+		return -1;
+	return sent < st->reasoning_tokens ? sent : st->reasoning_tokens;
+}
+
 /* ------------------------------------------------------------------ streams */
 static void sim_stream_free(struct sim_stream *st)
 {
@@ -472,6 +482,10 @@ static void sim_log_format(struct buf *out, const struct sim_stream *st)
 	jsonw_int(&w, st->prompt_tokens);
 	jsonw_key(&w, "completion_tokens");
 	jsonw_int(&w, st->sent_tokens);
+	if (st->report_reasoning) {
+		jsonw_key(&w, "reasoning_tokens");
+		jsonw_int(&w, sim_stream_reasoning_in(st, st->sent_tokens));
+	}
 	jsonw_key(&w, "finish_reason");
 	jsonw_str(&w, st->finished ? st->finish_reason : NULL);
 	const char *keys[4] = {"chunk_mono_ns", "chunk_real_ns", "chunk_sched_mono_ns", "chunk_tokens"};
@@ -624,10 +638,23 @@ static void sim_stream_record_itl(struct sim_stream *st, int64_t now, int64_t n)
 	st->last_token_ns = now;
 }
 
-static void sim_usage_json(struct buf *b, int64_t prompt, int64_t completion)
+/* reasoning < 0: no completion_tokens_details (a sim without --reasoning-tokens answers as before) */
+static void sim_usage_json(struct buf *b, int64_t prompt, int64_t completion, int64_t reasoning)
 {
-	buf_printf(b, "{\"prompt_tokens\":%lld,\"total_tokens\":%lld,\"completion_tokens\":%lld}", (long long)prompt,
+	buf_printf(b, "{\"prompt_tokens\":%lld,\"total_tokens\":%lld,\"completion_tokens\":%lld", (long long)prompt,
 		   (long long)(prompt + completion), (long long)completion);
+	if (reasoning >= 0)
+		buf_printf(b, ",\"completion_tokens_details\":{\"reasoning_tokens\":%lld}", (long long)reasoning);
+	buf_putc(b, '}');
+}
+
+static void sim_put_pieces(struct buf *b, const struct sim_stream *st, int64_t from, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		size_t len;
+		const char *p = sim_tok_output_piece(st->text_seed, from + i, &len);
+		buf_append(b, p, len);
+	}
 }
 
 /* Append one SSE event carrying tokens [sent, sent+n) (n may be 0 for a finish-only event). */
@@ -638,20 +665,28 @@ static void sim_stream_put_tokens(struct sim_stream *st, int64_t n, bool last, i
 	buf_reset(b);
 	buf_puts(b, "data: ");
 	buf_puts(b, st->prefix);
+	/* the first reasoning_tokens tokens go out as delta.reasoning_content (vLLM's reasoning
+	 * parser), the rest as content; a chunk across the boundary carries both */
+	int64_t r_n = st->reasoning_tokens - st->sent_tokens;
+	r_n = r_n < 0 ? 0 : r_n > n ? n : r_n;
 	if (st->kind == SIM_API_CHAT) {
 		buf_puts(b, "[{\"index\":0,\"delta\":{");
 		if (st->sent_tokens == 0)
 			buf_puts(b, "\"role\":\"assistant\",");
-		buf_puts(b, "\"content\":\"");
+		if (r_n > 0) {
+			buf_puts(b, "\"reasoning_content\":\"");
+			sim_put_pieces(b, st, st->sent_tokens, r_n);
+			buf_puts(b, r_n < n ? "\"," : "\"");
+		}
+		if (r_n < n || n == 0)
+			buf_puts(b, "\"content\":\"");
 	} else {
 		buf_puts(b, "[{\"index\":0,\"text\":\"");
 	}
-	for (int64_t i = 0; i < n; i++) {
-		size_t len;
-		const char *p = sim_tok_output_piece(st->text_seed, st->sent_tokens + i, &len);
-		buf_append(b, p, len);
-	}
-	if (st->kind == SIM_API_CHAT)
+	sim_put_pieces(b, st, st->sent_tokens + r_n, n - r_n);
+	if (st->kind == SIM_API_CHAT && r_n == n && n > 0)
+		buf_puts(b, "},\"logprobs\":null,\"finish_reason\":");
+	else if (st->kind == SIM_API_CHAT)
 		buf_puts(b, "\"},\"logprobs\":null,\"finish_reason\":");
 	else
 		buf_puts(b, "\",\"logprobs\":null,\"finish_reason\":");
@@ -663,7 +698,7 @@ static void sim_stream_put_tokens(struct sim_stream *st, int64_t n, bool last, i
 	st->sent_tokens += n;
 	if (st->continuous_usage) {
 		buf_puts(b, ",\"usage\":");
-		sim_usage_json(b, st->prompt_tokens, st->sent_tokens);
+		sim_usage_json(b, st->prompt_tokens, st->sent_tokens, sim_stream_reasoning_in(st, st->sent_tokens));
 	}
 	buf_puts(b, "}\n\n");
 	sim_put_chunk(c, st->chunked, b->data, b->len);
@@ -679,7 +714,7 @@ static void sim_stream_finish_stream(struct sim_stream *st)
 		buf_puts(b, "data: ");
 		buf_puts(b, st->prefix);
 		buf_puts(b, "[],\"usage\":");
-		sim_usage_json(b, st->prompt_tokens, st->sent_tokens);
+		sim_usage_json(b, st->prompt_tokens, st->sent_tokens, sim_stream_reasoning_in(st, st->sent_tokens));
 		buf_puts(b, "}\n\n");
 		sim_put_chunk(c, st->chunked, b->data, b->len);
 	}
@@ -699,20 +734,24 @@ static void sim_stream_finish_json(struct sim_stream *st, int64_t sched_ns)
 	buf_reset(b);
 	/* prefix ends with "choices": ; replace the chunk object name */
 	buf_puts(b, st->prefix);
-	if (st->kind == SIM_API_CHAT)
-		buf_puts(b, "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
-	else
+	int64_t r_n = st->reasoning_tokens < st->text_tokens ? st->reasoning_tokens : st->text_tokens;
+	if (st->kind == SIM_API_CHAT) {
+		buf_puts(b, "[{\"index\":0,\"message\":{\"role\":\"assistant\",");
+		if (r_n > 0) {
+			buf_puts(b, "\"reasoning_content\":\"");
+			sim_put_pieces(b, st, 0, r_n);
+			buf_puts(b, "\",");
+		}
+		buf_puts(b, "\"content\":\"");
+	} else {
 		buf_puts(b, "[{\"index\":0,\"text\":\"");
-	for (int64_t i = 0; i < st->text_tokens; i++) {
-		size_t len;
-		const char *p = sim_tok_output_piece(st->text_seed, i, &len);
-		buf_append(b, p, len);
 	}
+	sim_put_pieces(b, st, r_n, st->text_tokens - r_n);
 	buf_puts(b, st->kind == SIM_API_CHAT ? "\"},\"logprobs\":null,\"finish_reason\":\"" : "\",\"logprobs\":null,\"finish_reason\":\"");
 	buf_puts(b, st->finish_reason);
 	buf_puts(b, "\",\"stop_reason\":null}],\"usage\":");
 	st->sent_tokens = st->text_tokens;
-	sim_usage_json(b, st->prompt_tokens, st->sent_tokens);
+	sim_usage_json(b, st->prompt_tokens, st->sent_tokens, sim_stream_reasoning_in(st, st->sent_tokens));
 	buf_puts(b, "}");
 	st->first_byte_ns = clock_mono_ns();
 	st->first_byte_real_ns = clock_real_ns();
@@ -987,6 +1026,17 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	snprintf(st->id, sizeof st->id, "%s-%016llx", kind == SIM_API_CHAT ? "chatcmpl" : "cmpl",
 		 (unsigned long long)rng_u64(&rg));
 	st->created_s = clock_real_ns() / 1000000000LL;
+	/* reasoning: drawn last, and only for a range, so runs without it keep their draws */
+	int64_t think = 0;
+	if (kind == SIM_API_CHAT && cfg->reasoning_tokens_max > 0) {
+		think = cfg->reasoning_tokens_min;
+		if (cfg->reasoning_tokens_max > think) {
+			think += (int64_t)(rng_uniform01(&rg) * (double)(cfg->reasoning_tokens_max - think + 1));
+			if (think > cfg->reasoning_tokens_max)
+				think = cfg->reasoning_tokens_max;
+		}
+		st->report_reasoning = true;
+	}
 
 	int64_t limit = cfg->max_model_len - r.prompt_tokens;
 	if (r.has_max_tokens && r.max_tokens < limit)
@@ -999,6 +1049,7 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 		int64_t n = (int64_t)llround(natural);
 		if (n < 1)
 			n = 1;
+		n += think; /* the natural length is the answer's; max_tokens covers both (as vLLM) */
 		if (n < r.min_tokens)
 			n = r.min_tokens;
 		if (n >= limit) {
@@ -1011,6 +1062,7 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	}
 	st->text_tokens = st->gen_tokens;
 	sim_stop_scan(st, &r);
+	st->reasoning_tokens = think < st->text_tokens ? think : st->text_tokens;
 	st->prefix = sim_make_prefix(srv, st, r.stream);
 	if (srv->emit_fp) {
 		/* one slot per chunk (+ finish/error events) up front: no allocation per token */
