@@ -958,6 +958,14 @@ static const struct cfg_field ev_base[] = {
 static const struct cfg_field ev_perf[] = {
 	{"max_error_rate", FK_FLOAT, OFF(EV, max_error_rate), 0, 0, NULL, NULL, 0,
 	 "Largest fraction of errored requests, in [0, 1], for the SLOs to count as met (0.0: any error fails)."},
+	{"warmup_seconds", FK_FLOAT, OFF(EV, warmup_seconds), 0, 0, NULL, NULL, FF_OURS,
+	 "Requests dispatched in the first this many seconds run but are left out of every metric (0: none)."},
+	{"warmup_requests", FK_INT, OFF(EV, warmup_requests), 0, 0, NULL, NULL, FF_OURS,
+	 "The first this many requests dispatched run but are left out of every metric (0: none)."},
+	{"cooldown_seconds", FK_FLOAT, OFF(EV, cooldown_seconds), 0, 0, NULL, NULL, FF_OURS,
+	 "Requests dispatched in the last this many seconds of the run are left out of every metric (0: none)."},
+	{"cooldown_requests", FK_INT, OFF(EV, cooldown_requests), 0, 0, NULL, NULL, FF_OURS,
+	 "The last this many requests dispatched are left out of every metric (0: none)."},
 	{"text_channel", FK_NESTED, 0, 0, 0, &cls_ev_text, NULL, 0, "Text channel settings."},
 	{"image_channel", FK_NESTED, 0, 0, 0, &cls_ev_image, NULL, 0, "Image channel settings."},
 	{"audio_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
@@ -1003,6 +1011,14 @@ static const char *ev_validate(const void *p, int type, const char **key)
 		VFAIL("stream_metrics_interval", "must be > 0");
 	if (type == CFG_EVAL_PERFORMANCE && !(e->max_error_rate >= 0.0 && e->max_error_rate <= 1.0))
 		VFAIL("max_error_rate", "must be in [0, 1]");
+	if (type == CFG_EVAL_PERFORMANCE && !(e->warmup_seconds >= 0.0))
+		VFAIL("warmup_seconds", "must be >= 0");
+	if (type == CFG_EVAL_PERFORMANCE && !(e->cooldown_seconds >= 0.0))
+		VFAIL("cooldown_seconds", "must be >= 0");
+	if (type == CFG_EVAL_PERFORMANCE && e->warmup_requests < 0)
+		VFAIL("warmup_requests", "must be >= 0");
+	if (type == CFG_EVAL_PERFORMANCE && e->cooldown_requests < 0)
+		VFAIL("cooldown_requests", "must be >= 0");
 	if (type == CFG_EVAL_ACCURACY_LMEVAL && e->bootstrap_iters < 0)
 		VFAIL("bootstrap_iters", "must be >= 0");
 	return NULL;

@@ -221,6 +221,11 @@ struct cfg_evaluator {
 	double stream_metrics_interval;         /* 5.0 s */
 	/* performance */
 	double max_error_rate;                  /* 0.0: any errored request fails the verdict (docs/FAILURES.md) */
+	/* measurement window (docs/METRICS.md, Measurement window): requests dispatched in the first
+	 * warmup_seconds / as the first warmup_requests, or in the last cooldown_seconds / as the last
+	 * cooldown_requests, run but are left out of every metric; 0 = none (ours) */
+	double warmup_seconds, cooldown_seconds;
+	int64_t warmup_requests, cooldown_requests;
 	bool decode_window_enabled;             /* text_channel.decode_window_enabled: false */
 	bool has_decode_window_config;          /* text_channel.decode_window_config: null */
 	struct cfg_decode_window decode_window_config;

@@ -196,6 +196,8 @@ struct evaluator {
 
 	enum eval_run_status run_status;
 	char run_status_reason[256];
+	bool window_set;
+	struct eval_window_info window;
 	char **verdict_reasons; /* why the verdict failed (slo_results.json, console) */
 	size_t n_verdict_reasons;
 	bool warned_stream_write; /* a periodic rewrite failed (reported once) */

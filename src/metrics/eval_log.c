@@ -869,6 +869,12 @@ struct replay_shard {
 struct eval_replay {
 	struct replay_shard *sh;
 	size_t n;
+	char **paths;
+	/* the measurement window (eval_replay_set_window): request ids left out, and the sessions that
+	 * keep at least one request (both sorted) */
+	uint64_t *excluded, *kept_sessions;
+	size_t n_excluded, n_kept_sessions;
+	bool windowed;
 };
 
 struct eval_replay *eval_replay_open(const char *const *paths, size_t n, char *err, size_t err_len)
@@ -876,7 +882,9 @@ struct eval_replay *eval_replay_open(const char *const *paths, size_t n, char *e
 	struct eval_replay *rp = xcalloc(1, sizeof *rp);
 	rp->sh = xcalloc(n ? n : 1, sizeof *rp->sh);
 	rp->n = n;
+	rp->paths = xcalloc(n ? n : 1, sizeof *rp->paths);
 	for (size_t i = 0; i < n; i++) {
+		rp->paths[i] = xstrdup(paths[i]);
 		rp->sh[i].rd = eval_log_reader_open(paths[i], err, err_len);
 		if (!rp->sh[i].rd) {
 			eval_replay_free(rp);
@@ -922,6 +930,84 @@ static int replay_advance(struct replay_shard *s, char *err, size_t err_len)
 static int64_t abs_time(int64_t base_ns, int64_t rel_ns)
 {
 	return rel_ns == EVAL_LOG_NO_TIME ? 0 : base_ns + rel_ns;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool u64_sorted_has(const uint64_t *v, size_t n, uint64_t key)
+{
+	return n && bsearch(&key, v, n, sizeof *v, u64_cmp) != NULL;
+}
+
+struct window_reg {
+	int64_t t_ns;
+	uint64_t id, session_id;
+};
+
+static int window_reg_cmp(const void *a, const void *b)
+{
+	const struct window_reg *x = a, *y = b;
+	if (x->t_ns != y->t_ns)
+		return x->t_ns < y->t_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int eval_replay_set_window(struct eval_replay *rp, struct eval_window_info *w, char *err, size_t err_len)
+{
+	/* a first pass over the logs: every registration's dispatch time, and the run's end */
+	struct window_reg *v = NULL;
+	size_t n = 0, cap = 0;
+	int64_t end_ns = 0;
+	int rc = 0;
+	for (size_t i = 0; i < rp->n && rc == 0; i++) {
+		struct eval_log_reader *r = eval_log_reader_open(rp->paths[i], err, err_len);
+		if (!r) {
+			rc = -1;
+			break;
+		}
+		struct eval_ev ev;
+		memset(&ev, 0, sizeof ev);
+		int got;
+		while ((got = eval_log_reader_next(r, &ev)) == 1) {
+			if (ev.t_ns > end_ns)
+				end_ns = ev.t_ns;
+			if (ev.kind != EVAL_EV_REG)
+				continue;
+			xgrow((void **)&v, &cap, n + 1, sizeof *v);
+			v[n++] = (struct window_reg){ev.dispatched_ns != EVAL_LOG_NO_TIME ? ev.dispatched_ns : ev.t_ns, ev.req.id,
+						     ev.req.session_id};
+		}
+		if (got < 0) {
+			snprintf(err, err_len, "%s", eval_log_reader_error(r));
+			rc = -1;
+		}
+		eval_ev_clear(&ev);
+		eval_log_reader_close(r);
+	}
+	if (rc == 0) {
+		qsort(v, n, sizeof *v, window_reg_cmp);
+		int64_t warm_end = (int64_t)(w->warmup_s * 1e9), cool_start = end_ns - (int64_t)(w->cooldown_s * 1e9);
+		rp->excluded = xcalloc(n ? n : 1, sizeof *rp->excluded);
+		rp->kept_sessions = xcalloc(n ? n : 1, sizeof *rp->kept_sessions);
+		for (size_t i = 0; i < n; i++) {
+			bool out = (int64_t)i < w->warmup_requests || (int64_t)(n - i) <= w->cooldown_requests ||
+				   (w->warmup_s > 0 && v[i].t_ns < warm_end) || (w->cooldown_s > 0 && v[i].t_ns >= cool_start);
+			if (out)
+				rp->excluded[rp->n_excluded++] = v[i].id;
+			else
+				rp->kept_sessions[rp->n_kept_sessions++] = v[i].session_id;
+		}
+		qsort(rp->excluded, rp->n_excluded, sizeof *rp->excluded, u64_cmp);
+		qsort(rp->kept_sessions, rp->n_kept_sessions, sizeof *rp->kept_sessions, u64_cmp);
+		rp->windowed = true;
+		w->excluded_requests = rp->n_excluded;
+	}
+	free(v);
+	return rc;
 }
 
 static void replay_apply(struct replay_shard *s, struct evaluator *e, int64_t base_ns)
@@ -989,7 +1075,18 @@ int eval_replay_run(struct eval_replay *rp, struct evaluator *e, int64_t base_ns
 		}
 		if (!best)
 			break;
-		replay_apply(best, e, base_ns);
+		/* outside the measurement window: the request ran, and is not evaluated */
+		const struct eval_ev *ev = &best->ev;
+		bool skip = rp->windowed &&
+			    (((ev->kind == EVAL_EV_REG || ev->kind == EVAL_EV_DONE) &&
+			      u64_sorted_has(rp->excluded, rp->n_excluded,
+					     ev->kind == EVAL_EV_REG ? ev->req.id : ev->rec.request_id)) ||
+			     (ev->kind == EVAL_EV_CANCEL &&
+			      !u64_sorted_has(rp->kept_sessions, rp->n_kept_sessions, ev->session_id)));
+		if (skip)
+			best->st.end_ns = ev->t_ns;
+		else
+			replay_apply(best, e, base_ns);
 		if (replay_advance(best, err, err_len) != 0)
 			return -1;
 	}
@@ -1063,6 +1160,11 @@ void eval_replay_free(struct eval_replay *rp)
 		eval_log_reader_close(rp->sh[i].rd);
 		dvec_free(&rp->sh[i].lateness_ms);
 	}
+	for (size_t i = 0; i < rp->n; i++)
+		free(rp->paths ? rp->paths[i] : NULL);
+	free(rp->paths);
+	free(rp->excluded);
+	free(rp->kept_sessions);
 	free(rp->sh);
 	free(rp);
 }

@@ -123,6 +123,12 @@ const struct eval_replay_stats *eval_replay_stats(const struct eval_replay *rp, 
  * extra_reason). The replay of one log without extra_reason keeps its reason as is (the shard's own
  * files again); otherwise each reason is
  * prefixed by "shard K of N: " and the reasons of the shards with the worst status are joined by "; ". */
+/* Leave out of the replay the requests outside the measurement window w (docs/METRICS.md, Measurement
+ * window): by dispatch time (the first w->warmup_s seconds, the last w->cooldown_s before the latest
+ * event) and by dispatch rank over all shards (the first warmup_requests, the last cooldown_requests).
+ * Their registrations and records are skipped, and the cancellations of sessions left with no request.
+ * Reads the logs once more; sets w->excluded_requests. Call before eval_replay_run. 0, or -1 with err. */
+int eval_replay_set_window(struct eval_replay *rp, struct eval_window_info *w, char *err, size_t err_len);
 int eval_replay_finish(struct eval_replay *rp, struct evaluator *e, int64_t base_ns, enum eval_run_status extra_status,
                        const char *extra_reason);
 void eval_replay_free(struct eval_replay *rp);

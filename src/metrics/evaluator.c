@@ -822,6 +822,28 @@ const char *eval_run_status_name(enum eval_run_status status)
 	return "complete";
 }
 
+bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_info *w)
+{
+	memset(w, 0, sizeof *w);
+	for (size_t i = 0; i < cfg->n_evaluators; i++) {
+		const struct cfg_evaluator *ev = &cfg->evaluators[i];
+		if (ev->type != CFG_EVAL_PERFORMANCE)
+			continue;
+		w->warmup_s = ev->warmup_seconds;
+		w->cooldown_s = ev->cooldown_seconds;
+		w->warmup_requests = ev->warmup_requests;
+		w->cooldown_requests = ev->cooldown_requests;
+		return w->warmup_s > 0 || w->cooldown_s > 0 || w->warmup_requests > 0 || w->cooldown_requests > 0;
+	}
+	return false;
+}
+
+void eval_set_window(struct evaluator *e, const struct eval_window_info *w)
+{
+	e->window_set = true;
+	e->window = *w;
+}
+
 void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const char *reason)
 {
 	e->run_status = status;
@@ -1020,6 +1042,21 @@ int eval_write_summary(struct evaluator *e)
 	jsonw_str(&w, e->finalized ? eval_run_status_name(e->run_status) : "running");
 	jsonw_key(&w, "run_status_reason");
 	jsonw_str(&w, e->run_status_reason);
+	if (e->window_set) {
+		jsonw_key(&w, "measurement_window");
+		jsonw_obj_begin(&w);
+		jsonw_key(&w, "warmup_seconds");
+		jsonw_double(&w, e->window.warmup_s);
+		jsonw_key(&w, "warmup_requests");
+		jsonw_int(&w, e->window.warmup_requests);
+		jsonw_key(&w, "cooldown_seconds");
+		jsonw_double(&w, e->window.cooldown_s);
+		jsonw_key(&w, "cooldown_requests");
+		jsonw_int(&w, e->window.cooldown_requests);
+		jsonw_key(&w, "excluded_requests");
+		jsonw_int(&w, (int64_t)e->window.excluded_requests);
+		jsonw_obj_end(&w);
+	}
 	jsonw_obj_end(&w);
 	int rc = eval_write_output(e, "summary_stats.json", &b);
 	buf_free(&b);
@@ -1247,7 +1284,13 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	fprintf(out, "  Sessions: %zu seen, %" PRIu64 " successful, %" PRIu64 " errored, %" PRIu64 " cancelled, %" PRIu64
 		     " incomplete\n",
 		e->n_sessions, sc[SESS_SUCCESS], sc[SESS_ERRORED], sc[SESS_CANCELLED], sc[SESS_INCOMPLETE] + sc[SESS_OPEN]);
-	fprintf(out, "  Duration: %.2f s\n\n", el);
+	fprintf(out, "  Duration: %.2f s\n", el);
+	if (e->window_set)
+		fprintf(out, "  Window: warmup %g s / %lld requests, cooldown %g s / %lld requests: %llu requests "
+			     "outside it ran but are not in the metrics\n",
+			e->window.warmup_s, (long long)e->window.warmup_requests, e->window.cooldown_s,
+			(long long)e->window.cooldown_requests, (unsigned long long)e->window.excluded_requests);
+	fputc('\n', out);
 	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
 	print_lat_row(out, e, "TTFC", ES_TTFC);
 	print_lat_row(out, e, "TBC", ES_TBC);

@@ -15,6 +15,16 @@
 
 struct evaluator;
 
+/* The measurement window a replay applied (docs/METRICS.md, Measurement window): named in
+ * summary_stats.json ("measurement_window") and the console summary. */
+struct eval_window_info {
+	double warmup_s, cooldown_s;
+	int64_t warmup_requests, cooldown_requests;
+	uint64_t excluded_requests; /* dispatched outside the window */
+};
+/* True when the performance evaluator of cfg has a window; *w receives it (excluded_requests 0). */
+bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_info *w);
+
 struct eval_live {
 	uint64_t requests;        /* registered (dispatched) */
 	uint64_t completed;       /* successful, included */
@@ -60,6 +70,8 @@ const char *eval_run_status_name(enum eval_run_status status); /* "complete", "t
 /* Set before eval_finalize; reason (may be NULL) says what cut the run short. A truncated or interrupted
  * run never has all_slos_met true. */
 void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const char *reason);
+/* Before eval_finalize: the window the registered requests were filtered by (eval_replay_set_window). */
+void eval_set_window(struct evaluator *e, const struct eval_window_info *w);
 /* Writes every file. Returns 1 if the verdict is met (every SLO, the error-rate objective and a complete
  * run), 0 if not, -1 on I/O error (an output could not be written). */
 int eval_finalize(struct evaluator *e, int64_t end_ns);

@@ -468,6 +468,15 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 	if (!e)
 		goto done; /* (eval_create said why) */
 	log_info("merging %zu shard%s of %u into %s", l.n, l.n > 1 ? "s" : "", count, outd);
+	struct eval_window_info win;
+	if (eval_window_configured(&set.items[0], &win)) {
+		/* warmup/cooldown (docs/METRICS.md, Measurement window): applied here, over all shards at once */
+		if (eval_replay_set_window(rp, &win, err, sizeof err) != 0) {
+			log_error("merge: %s", err);
+			goto done;
+		}
+		eval_set_window(e, &win);
+	}
 	if (eval_replay_run(rp, e, MERGE_BASE_NS, err, sizeof err) != 0) {
 		log_error("merge: %s", err);
 		goto done;

@@ -1113,6 +1113,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	bool sharded = shard_n > 1 || opts->shard != NULL;
 	if (opts->shard && !strcmp(opts->shard, "off"))
 		sharded = shard_n > 1;
+	struct eval_window_info window;
+	if (eval_window_configured(&cfg, &window))
+		sharded = true; /* the window is applied by the merge: the shard directory keeps every request */
 	char sha[9];
 	run_config_sha(&cfg, sha);
 

@@ -475,6 +475,117 @@ static void test_merge_of_splits_is_exact(void **state)
 	}
 }
 
+/* The measurement window (docs/METRICS.md): a windowed merge of random splits equals one evaluator fed
+ * only the requests inside the window (by dispatch rank and time over all shards), told the window. */
+static int cmp_dispatch(const void *a, const void *b)
+{
+	const struct wk_req *x = *(struct wk_req *const *)a, *y = *(struct wk_req *const *)b;
+	return x->dispatched < y->dispatched ? -1 : x->dispatched > y->dispatched;
+}
+
+static void test_window_of_splits(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.warmup_requests = 5;
+	ev.cooldown_requests = 3;
+	ev.warmup_seconds = 2.0;  /* sessions start every ~0.9 s: a few more */
+	ev.cooldown_seconds = 20; /* the run ends at 60 s, the last dispatch is near 45 s */
+	struct workload w;
+	wk_build(&w, 3);
+	/* which requests are in the window, computed here from the workload */
+	struct wk_req **byd = calloc(w.n_reqs, sizeof *byd);
+	size_t n_reg = 0;
+	for (size_t i = 0; i < w.n_evs; i++)
+		if (w.evs[i].kind == WK_REG)
+			byd[n_reg++] = w.evs[i].r;
+	qsort(byd, n_reg, sizeof *byd, cmp_dispatch);
+	bool *out = calloc(w.n_reqs, sizeof *out);
+	bool *session_kept = calloc(64, sizeof *session_kept);
+	uint64_t excluded = 0;
+	for (size_t i = 0; i < n_reg; i++) {
+		int64_t t = byd[i]->dispatched - START;
+		bool o = i < 5 || n_reg - i <= 3 || t < 2000 * MS || t >= (END - START) - 20000 * MS;
+		out[byd[i] - w.reqs] = o;
+		excluded += o;
+		if (!o)
+			session_kept[byd[i]->q.session_id] = true;
+	}
+	assert_true(excluded > 8 && excluded < n_reg / 2);
+	struct eval_window_info win = {2.0, 20.0, 5, 3, excluded};
+	char *whole = mkrun();
+	struct evaluator *e = eval_create(&cfg, whole, START, "test-tok");
+	for (size_t i = 0; i < w.n_evs; i++) {
+		const struct wk_ev *x = &w.evs[i];
+		if ((x->kind != WK_CANCEL && out[x->r - w.reqs]) || (x->kind == WK_CANCEL && !session_kept[x->session_id]))
+			continue;
+		feed(e, x);
+	}
+	eval_set_window(e, &win);
+	eval_finalize(e, END);
+	char *want_summary = summary_text(e);
+	eval_free(e);
+	/* three shards, the window applied by the merge */
+	int *part = calloc(w.n_evs, sizeof *part);
+	for (size_t i = 0; i < w.n_evs; i++)
+		part[i] = (int)(rnd() % 3);
+	char *dirs[3];
+	for (uint32_t s = 0; s < 3; s++) {
+		dirs[s] = mkrun();
+		run_shard(&cfg, dirs[s], &w, part, s, 3, true);
+	}
+	const char *paths[3];
+	for (int s = 0; s < 3; s++)
+		paths[s] = log_path(dirs[s]);
+	char err[512];
+	struct eval_replay *rp = eval_replay_open(paths, 3, err, sizeof err);
+	assert_non_null(rp);
+	char *got = mkrun();
+	const int64_t base = (int64_t)1 << 50;
+	e = eval_create(&cfg, got, base, "test-tok");
+	struct eval_window_info w2;
+	assert_true(eval_window_configured(&cfg, &w2));
+	assert_int_equal(eval_replay_set_window(rp, &w2, err, sizeof err), 0);
+	assert_int_equal(w2.excluded_requests, excluded);
+	eval_set_window(e, &w2);
+	assert_int_equal(eval_replay_run(rp, e, base, err, sizeof err), 0);
+	assert_true(eval_replay_finish(rp, e, base, EVAL_RUN_COMPLETE, NULL) >= 0);
+	char *got_summary = summary_text(e);
+	assert_true(compare_tree(whole, got, "") >= 20);
+	assert_string_equal(got_summary, want_summary);
+	char *sp = malloc(strlen(got) + 64);
+	sprintf(sp, "%s/metrics/summary_stats.json", got);
+	char *sum = slurp_path(sp);
+	char want_excl[64];
+	snprintf(want_excl, sizeof want_excl, "\"excluded_requests\": %llu", (unsigned long long)excluded);
+	const char *mw = strstr(sum, "\"measurement_window\": {");
+	assert_non_null(mw); /* the summary names the window */
+	assert_non_null(strstr(mw, "\"warmup_requests\": 5,"));
+	assert_non_null(strstr(mw, want_excl));
+	free(sum);
+	free(sp);
+	free(got_summary);
+	free(want_summary);
+	eval_free(e);
+	eval_replay_free(rp);
+	for (int s = 0; s < 3; s++) {
+		free((char *)paths[s]);
+		rm_rf(dirs[s]);
+		free(dirs[s]);
+	}
+	rm_rf(got);
+	free(got);
+	rm_rf(whole);
+	free(whole);
+	free(part);
+	free(out);
+	free(session_kept);
+	free(byd);
+	wk_free(&w);
+}
+
 /* The merged run status: the worst shard's, its reason named by shard; a log without its end record
  * (a shard that did not finish) makes the merge truncated. */
 static void test_merged_status(void **state)
@@ -627,6 +738,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merge_of_splits_is_exact),
 	    cmocka_unit_test(test_merged_status),
+	    cmocka_unit_test(test_window_of_splits),
 	    cmocka_unit_test(test_reader_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
