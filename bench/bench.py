@@ -7,7 +7,7 @@ built-in simulated server on 127.0.0.1, bounded in time, and writes bench/out/<s
 
 Client and sim server share the 2-core machine; when 2+ CPUs exist the sim is pinned to CPU 0 and the
 client to CPU 1 (taskset), so the client's CPU time is its own."""
-import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, glob, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
@@ -67,7 +67,7 @@ class Sim:
                 self.proc.wait()
 
 
-def write_cfg(path, api, traffic, prompt, output, max_sessions, timeout, trace=True, extra="", pregenerate=False):
+def write_cfg(path, api, traffic, prompt, output, max_sessions, timeout, trace=True, extra="", pregenerate=False, threads=1):
     with open(path, "w") as f:
         f.write(f"""client: {{type: openai_chat_completions, api_base: "{api}", model: sim-model, request_timeout: 120}}
 traffic_scheduler: {traffic}
@@ -76,7 +76,7 @@ session_generator:
   session_graph: {{type: single_request}}
   channels: [{{type: text, body_length_generator: {{type: fixed, value: {prompt}}}}}]
   output_spec: {{text: {{output_length_generator: {{type: fixed, value: {output}}}}}}}
-runtime: {{max_sessions: {max_sessions}, benchmark_timeout: {timeout}, post_timeout_grace_seconds: 10, pregenerate_sessions: {str(pregenerate).lower()}}}
+runtime: {{max_sessions: {max_sessions}, benchmark_timeout: {timeout}, post_timeout_grace_seconds: 10, pregenerate_sessions: {str(pregenerate).lower()}, num_client_threads: {threads}}}
 trace_recorder: {{enabled: {str(trace).lower()}}}
 evaluators: [{{type: performance, stream_metrics: false, slos: []}}]
 {extra}""")
@@ -367,7 +367,9 @@ def fidelity_join(emit, chunk_log):
         # how far the sim itself fell behind its schedule (it shares the machine)
         lag.extend((a - b) / 1e3 for a, b in zip(ts, e.get("chunk_sched_mono_ns", [])))
     diffs, first, last = [], None, None
-    for l in open(chunk_log):
+    # with client threads, loop k > 0 writes <chunk_log>.<k> (src/runner/run.c)
+    lines = [l for path in [chunk_log] + sorted(glob.glob(glob.escape(chunk_log) + ".*")) for l in open(path)]
+    for l in lines:
         c = json.loads(l)
         s = server.get(str(c["request_id"]))
         if not s:
@@ -726,17 +728,69 @@ def scenario_scrape(veeksha, quick):
     return out
 
 
+# ---------------------------------------------------------------- shards (docs/DISTRIBUTED.md)
+THREADS = [1, 2]
+
+
+def shard_point(veeksha, threads, conc, itl_ms=10):
+    """The fidelity workload (TTFT 50 ms, ITL itl_ms, 128 tokens, 2 requests per stream) with `threads`
+    client loops. The sim keeps CPU 0; the client gets CPUs 1..threads when the machine has them, else
+    every CPU (shared with the sim: what a small machine can show)."""
+    tmp = tempfile.mkdtemp(prefix="vk-bench-shard-")
+    emit = os.path.join(tmp, "emit.jsonl")
+    ncpu = os.cpu_count() or 1
+    cpus = "1-%d" % threads if ncpu >= threads + 1 else "0-%d" % (min(threads, ncpu) - 1)
+    sim = Sim(veeksha, ["--mode", "fixed", "--ttft-ms", "50", "--itl-ms", str(itl_ms), "--emit-log", emit])
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: %d, rampup_seconds: 0}" % conc, 32, 128,
+                  conc * 2, 120, trace=False, threads=threads)
+        chunk_log = os.path.join(tmp, "chunks.jsonl")
+        rc, cpu, rss, _, run = run_client(veeksha, cfg, tmp, env={"VEEKSHA_CHUNK_LOG": chunk_log}, cpu=cpus)
+        sim.stop()
+        return {"threads": threads, "client_cpus": cpus, "concurrency": conc, "itl_ms": itl_ms, "rc": rc,
+                "client_cpu_s": cpu, **fidelity_join(emit, chunk_log)}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scenario_shards(veeksha, quick):
+    """Shard scaling: the highest chunk rate at which the client's chunk stamps stay within 200 us
+    (p99) of the sim's emits, for each client-thread count; the ratio to one thread."""
+    levels = (250, 500, 1000) if quick else (250, 500, 1000, 1500, 2000, 3000)
+    out = {"cpus": os.cpu_count(), "points": [], "best_chunks_per_s": {}}
+    for t in THREADS:
+        best = None
+        for conc in levels:
+            p = shard_point(veeksha, t, conc)
+            out["points"].append(p)
+            ok = p["rc"] == 0 and p["abs_diff_us_p99"] is not None and p["abs_diff_us_p99"] < 200
+            print("  %d thread(s) on CPUs %s, %5d streams: %.0f chunks/s, |client - server| p99 %.1f us %s" % (
+                t, p["client_cpus"], conc, p["chunks_per_s"] or 0, p["abs_diff_us_p99"] or -1, "ok" if ok else "MISS"), flush=True)
+            if not ok:
+                break
+            best = p["chunks_per_s"]
+        out["best_chunks_per_s"][str(t)] = best
+    b1 = out["best_chunks_per_s"].get("1")
+    out["ratio_to_1_thread"] = {k: (v / b1 if v and b1 else None) for k, v in out["best_chunks_per_s"].items()}
+    print("  best chunks/s at p99 < 200 us: %s; ratio to 1 thread: %s" % (out["best_chunks_per_s"], out["ratio_to_1_thread"]))
+    return out
+
+
 SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "floor": scenario_floor, "fidelity": scenario_fidelity, "scale": scenario_scale,
              "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components,
-             "trace": scenario_trace, "scrape": scenario_scrape}
+             "trace": scenario_trace, "scrape": scenario_scrape, "shards": scenario_shards}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--veeksha", default=os.path.join(ROOT, "build", "veeksha"))
     ap.add_argument("--quick", action="store_true", help="smaller, faster versions (smoke)")
+    ap.add_argument("--threads", default="1,2", help="client-thread counts for the shards scenario (e.g. 1,2,4,8)")
     ap.add_argument("scenarios", nargs="*", default=["all"])
     a = ap.parse_args()
+    THREADS[:] = [int(x) for x in a.threads.split(",") if x]
     names = list(SCENARIOS) if "all" in a.scenarios else a.scenarios
     os.makedirs(OUT, exist_ok=True)
     for n in names:
