@@ -820,13 +820,13 @@ static const struct cfg_class cls_runtime = {
 };
 
 /* ================= SLOs ================= */
-static const char *const slo_metric_names[] = {"ttfc", "tbc", "tpot", "e2e", NULL};
+static const char *const slo_metric_names[] = {"ttfc", "tbc", "tpot", "e2e", "ttfo", NULL};
 static const struct cfg_field slo_fields[] = {
 	{"percentile", FK_FLOAT, OFF(struct cfg_slo, percentile), 0, 0, NULL, NULL, 0,
 	 "Percentile in [0, 1] the SLO applies to."},
 	{"name", FK_STR, OFF(struct cfg_slo, name), 0, 0, NULL, NULL, FF_NULLABLE, "Display name."},
 	{"metric", FK_ENUM, OFF(struct cfg_slo, metric), 0, 0, NULL, slo_metric_names, 0,
-	 "Metric: ttfc, tbc, tpot or e2e."},
+	 "Metric: ttfc, tbc, tpot, e2e or ttfo (time to first answer token of reasoning models)."},
 	{"value", FK_FLOAT, OFF(struct cfg_slo, value), 0, 0, NULL, NULL, 0, "Threshold in seconds (> 0)."},
 };
 static const struct cfg_variant slo_variants[] = {

@@ -189,7 +189,7 @@ struct cfg_runtime {
 };
 
 /* ---- evaluators and SLOs ---- */
-enum cfg_slo_metric { CFG_SLO_TTFC = 0, CFG_SLO_TBC, CFG_SLO_TPOT, CFG_SLO_E2E };
+enum cfg_slo_metric { CFG_SLO_TTFC = 0, CFG_SLO_TBC, CFG_SLO_TPOT, CFG_SLO_E2E, CFG_SLO_TTFO };
 
 struct cfg_slo {
 	/* type: constant (only one) */

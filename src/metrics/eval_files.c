@@ -326,6 +326,7 @@ static const char *slo_metric_name(enum cfg_slo_metric m)
 	case CFG_SLO_TBC: return "tbc";
 	case CFG_SLO_TPOT: return "tpot";
 	case CFG_SLO_E2E: return "e2e";
+	case CFG_SLO_TTFO: return "ttfo";
 	}
 	return "?";
 }
@@ -343,6 +344,7 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, co
 		case CFG_SLO_TTFC: v = r->ttfc; break;
 		case CFG_SLO_TPOT: v = r->tpot; break;
 		case CFG_SLO_E2E: v = r->e2e; break;
+		case CFG_SLO_TTFO: v = r->has_ttfo ? r->ttfo : INFINITY; break; /* no answer: never in time */
 		case CFG_SLO_TBC:
 		default:
 			if (!r->n_tbc)
@@ -412,7 +414,12 @@ int eval_compute_slos(struct evaluator *e)
 		} else {
 			for (size_t k = 0; k < e->n_rows; k++) {
 				const struct eval_row *r = &e->rows[k];
-				v[n++] = r5(s->metric == CFG_SLO_TTFC ? r->ttfc : s->metric == CFG_SLO_TPOT ? r->tpot : r->e2e);
+				if (s->metric == CFG_SLO_TTFO) /* a request whose answer never started counts as +inf */
+					v[n++] = r->has_ttfo ? r5(r->ttfo) : INFINITY;
+				else
+					v[n++] = r5(s->metric == CFG_SLO_TTFC ? r->ttfc
+						    : s->metric == CFG_SLO_TPOT ? r->tpot
+										: r->e2e);
 			}
 			for (size_t k = 0; k < n_err; k++)
 				v[n++] = INFINITY;

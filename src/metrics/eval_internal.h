@@ -11,7 +11,10 @@
 #include "metrics/evaluator.h"
 #include "metrics/sketch.h"
 
-#define EVAL_N_SERIES 12
+#define EVAL_N_SERIES 16
+/* The series every run writes (summary keys, CSVs, plots); the reasoning series after them only for a
+ * run in which some request had reasoning (docs/METRICS.md, Reasoning). */
+#define EVAL_N_BASE_SERIES 12
 enum eval_series {
 	ES_NUM_PROMPT_TOKENS = 0,
 	ES_NUM_OUTPUT_TOKENS,
@@ -24,7 +27,11 @@ enum eval_series {
 	ES_OUTPUT_THROUGHPUT,
 	ES_SESSION_SIZE,
 	ES_SESSION_DURATION,
-	ES_SESSION_THINK_TIME
+	ES_SESSION_THINK_TIME,
+	ES_TTFO,                 /* time to first output (answer) token: every successful row */
+	ES_REASONING_DURATION,   /* first to last reasoning chunk: rows with reasoning chunks */
+	ES_NUM_REASONING_TOKENS, /* every successful row (0 without reasoning) */
+	ES_NUM_ANSWER_TOKENS     /* every successful row (= output tokens without reasoning) */
 };
 
 struct eval_series_info {
@@ -58,6 +65,10 @@ struct eval_row {
 	bool is_stream;
 	double tpot, ttfc, e2e, norm_e2e, output_throughput; /* raw (unrounded) seconds */
 	double itl;                                         /* mean inter-token latency after the first chunk */
+	/* reasoning (docs/METRICS.md, Reasoning); without reasoning ttfo = ttfc, answer = output tokens */
+	bool has_reasoning, has_ttfo, has_reasoning_duration; /* has_ttfo false: the answer never started */
+	double ttfo, reasoning_duration;                      /* raw seconds */
+	int64_t num_reasoning_tokens, num_answer_tokens;
 	size_t tbc_off, n_tbc;                              /* raw gaps in e->tbc_all */
 	bool meets_slos;
 };
@@ -187,6 +198,7 @@ struct evaluator {
 
 	uint64_t n_requests, n_errored, n_completed, n_cancelled, n_post_timeout, n_dropped;
 	uint64_t n_good; /* completed requests meeting every SLO */
+	uint64_t n_reasoning; /* completed requests with reasoning: the reasoning outputs exist when > 0 */
 	uint64_t output_tokens_total;
 	struct eval_errcode *errcodes;
 	size_t n_errcodes;

@@ -265,6 +265,15 @@ void eval_log_completed(struct evaluator *e, const struct rec_record *rec, int64
 		put_i64(b, rec->chunks[i].tokens);
 	}
 	buf_putc(b, ']');
+	if (rec_has_reasoning(rec)) {
+		/* reasoning models only (docs/METRICS.md, Reasoning): a line without these keys had no
+		 * reasoning, its first answer chunk is its first chunk and all its tokens are answer */
+		put_time(b, e, "first_answer", rec->first_answer_ns);
+		put_time(b, e, "first_reasoning", rec->first_reasoning_ns);
+		put_time(b, e, "last_reasoning", rec->last_reasoning_ns);
+		put_int(b, "num_reasoning_tokens", rec->num_reasoning_tokens);
+		put_int(b, "num_answer_tokens", rec->num_answer_tokens);
+	}
 	log_end_line(l);
 }
 
@@ -795,6 +804,20 @@ static int rd_done(struct eval_log_reader *r, const cJSON *o, struct eval_ev *ev
 			return rd_fail(r, "key 'chunk_t': a chunk time out of range");
 		rec_add_chunk(c, t, (int32_t)dk);
 	}
+	if (cJSON_GetObjectItemCaseSensitive(o, "first_answer")) {
+		if (rd_time(r, o, "first_answer", &c->first_answer_ns) != 0 ||
+		    rd_time(r, o, "first_reasoning", &c->first_reasoning_ns) != 0 ||
+		    rd_time(r, o, "last_reasoning", &c->last_reasoning_ns) != 0 ||
+		    rd_int(r, o, "num_reasoning_tokens", RD_I64, &c->num_reasoning_tokens) != 0 ||
+		    rd_int(r, o, "num_answer_tokens", RD_I64, &c->num_answer_tokens) != 0)
+			return -1;
+	} else {
+		/* no reasoning: what the client records for such a response */
+		c->first_answer_ns = c->n_chunks ? c->chunks[0].t_ns : EVAL_LOG_NO_TIME;
+		c->first_reasoning_ns = c->last_reasoning_ns = EVAL_LOG_NO_TIME;
+		c->num_reasoning_tokens = 0;
+		c->num_answer_tokens = c->num_output_tokens;
+	}
 	return 0;
 }
 
@@ -1038,6 +1061,9 @@ static void replay_apply(struct replay_shard *s, struct evaluator *e, int64_t ba
 		c->headers_ns = abs_time(base_ns, c->headers_ns);
 		c->completed_ns = abs_time(base_ns, c->completed_ns);
 		c->processed_ns = abs_time(base_ns, c->processed_ns);
+		c->first_answer_ns = abs_time(base_ns, c->first_answer_ns);
+		c->first_reasoning_ns = abs_time(base_ns, c->first_reasoning_ns);
+		c->last_reasoning_ns = abs_time(base_ns, c->last_reasoning_ns);
 		for (size_t i = 0; i < c->n_chunks; i++)
 			c->chunks[i].t_ns += base_ns;
 		eval_record_completed(e, c, ev->included);

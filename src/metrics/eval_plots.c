@@ -159,8 +159,8 @@ void eval_write_plots(struct evaluator *e)
 {
 	char *src = fs_path_join(e->metrics_dir, "plots_src");
 	plot_batch_begin();
-	for (int s = 0; s < EVAL_N_SERIES; s++)
-		plot_series(e, src, s);
+	for (int s = 0; s < (e->n_reasoning ? EVAL_N_SERIES : EVAL_N_BASE_SERIES); s++)
+		plot_series(e, src, s); /* ttfo.png, ...: runs with reasoning */
 	plot_ttfc_by_prompt(e, src);
 	plot_decode_window(e, src);
 	plot_batch_end();

@@ -32,6 +32,10 @@ const struct eval_series_info eval_series_infos[EVAL_N_SERIES] = {
 	[ES_SESSION_SIZE] = {"session_size", "Requests per Session", NULL, true},
 	[ES_SESSION_DURATION] = {"session_duration", "Session Duration", "s", false},
 	[ES_SESSION_THINK_TIME] = {"session_think_time", "Intra-session Think Time", "s", false},
+	[ES_TTFO] = {"ttfo", "Time to First Output Token", "s", false},
+	[ES_REASONING_DURATION] = {"reasoning_duration", "Reasoning Duration", "s", false},
+	[ES_NUM_REASONING_TOKENS] = {"num_reasoning_tokens", "Number of Reasoning Tokens", NULL, true},
+	[ES_NUM_ANSWER_TOKENS] = {"num_answer_tokens", "Number of Answer Tokens", NULL, true},
 };
 
 /* ---- small containers ---- */
@@ -470,6 +474,20 @@ void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct
 		if (known && after > 0)
 			row->itl = (e2e - ttfc) / (double)after;
 	}
+	/* reasoning (docs/METRICS.md, Reasoning): TTFO is the first answer chunk's time; without
+	 * reasoning it is the first chunk's (TTFC), non-streamed it is E2E */
+	row->has_reasoning = rec_has_reasoning(rec);
+	row->has_ttfo = true;
+	row->ttfo = ttfc;
+	row->num_reasoning_tokens = row->has_reasoning ? rec->num_reasoning_tokens : 0;
+	row->num_answer_tokens = row->has_reasoning ? rec->num_answer_tokens : n;
+	if (row->has_reasoning && stream) {
+		row->has_ttfo = rec->first_answer_ns != 0;
+		row->ttfo = row->has_ttfo ? ns_to_s(rec->first_answer_ns - rec->sent_ns) : 0.0;
+	}
+	row->has_reasoning_duration = rec->first_reasoning_ns != 0;
+	if (row->has_reasoning_duration)
+		row->reasoning_duration = ns_to_s(rec->last_reasoning_ns - rec->first_reasoning_ns);
 }
 
 static void json_round_or_null(struct jsonw *w, const char *key, bool have, double v)
@@ -568,6 +586,15 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 			   ns_to_s(r->headers_ns - r->sent_ns));
 	jsonw_key(&w, "itl");
 	jsonw_double_round(&w, r->itl, 5);
+	if (r->has_reasoning) {
+		/* only rows with reasoning: other rows stay as they were (TTFO = TTFC there) */
+		json_round_or_null(&w, "ttfo", r->has_ttfo, r->ttfo);
+		json_round_or_null(&w, "reasoning_duration", r->has_reasoning_duration, r->reasoning_duration);
+		jsonw_key(&w, "num_reasoning_tokens");
+		jsonw_int(&w, r->num_reasoning_tokens);
+		jsonw_key(&w, "num_answer_tokens");
+		jsonw_int(&w, r->num_answer_tokens);
+	}
 	jsonw_obj_end(&w);
 	buf_putc(b, '\n');
 	row_emit(e, b);
@@ -780,6 +807,15 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	add_sample(e, ES_E2E, r->e2e);
 	add_sample(e, ES_NORM_E2E, r->norm_e2e);
 	add_sample(e, ES_OUTPUT_THROUGHPUT, r->output_throughput);
+	/* the reasoning series take every successful row (written only when some row had reasoning) */
+	if (r->has_reasoning)
+		e->n_reasoning++;
+	if (r->has_ttfo)
+		add_sample(e, ES_TTFO, r->ttfo);
+	if (r->has_reasoning_duration)
+		add_sample(e, ES_REASONING_DURATION, r->reasoning_duration);
+	add_sample(e, ES_NUM_REASONING_TOKENS, (double)r->num_reasoning_tokens);
+	add_sample(e, ES_NUM_ANSWER_TOKENS, (double)r->num_answer_tokens);
 
 	if (s->has_completion && r->dispatched_ns >= s->last_completion_ns)
 		add_sample(e, ES_SESSION_THINK_TIME, ns_to_s(r->dispatched_ns - s->last_completion_ns));
@@ -932,6 +968,32 @@ static double elapsed_s(const struct evaluator *e)
 	return ns_to_s(end - e->bench_start_ns);
 }
 
+/* "<display> (Mean)", "(P50)", "(P90)", "(P99)" of a series */
+static void summary_series(struct jsonw *w, const struct evaluator *e, int i)
+{
+	const struct sketch *s = &e->sk[i];
+	char k[128];
+	/* a series without samples (every request failed, no streaming request) is null, never a
+	 * perfect 0 (docs/OUTPUTS.md) */
+	bool empty = sketch_count(s) == 0;
+	snprintf(k, sizeof k, "%s (Mean)", eval_series_infos[i].display);
+	jsonw_key(w, k);
+	if (empty)
+		jsonw_null(w);
+	else
+		jsonw_double(w, sketch_mean(s));
+	static const double qs[3] = {0.5, 0.9, 0.99};
+	static const char *qn[3] = {"P50", "P90", "P99"};
+	for (int j = 0; j < 3; j++) {
+		snprintf(k, sizeof k, "%s (%s)", eval_series_infos[i].display, qn[j]);
+		jsonw_key(w, k);
+		if (empty)
+			jsonw_null(w);
+		else
+			jsonw_double(w, q_or_zero(s, qs[j]));
+	}
+}
+
 int eval_write_summary(struct evaluator *e)
 {
 	struct buf b;
@@ -978,29 +1040,8 @@ int eval_write_summary(struct evaluator *e)
 	/* ours */
 	jsonw_key(&w, "Number of Post-Timeout Requests");
 	jsonw_int(&w, (int64_t)e->n_post_timeout);
-	for (int i = 0; i < EVAL_N_SERIES; i++) {
-		const struct sketch *s = &e->sk[i];
-		char k[128];
-		/* a series without samples (every request failed, no streaming request) is null, never a
-		 * perfect 0 (docs/OUTPUTS.md) */
-		bool empty = sketch_count(s) == 0;
-		snprintf(k, sizeof k, "%s (Mean)", eval_series_infos[i].display);
-		jsonw_key(&w, k);
-		if (empty)
-			jsonw_null(&w);
-		else
-			jsonw_double(&w, sketch_mean(s));
-		static const double qs[3] = {0.5, 0.9, 0.99};
-		static const char *qn[3] = {"P50", "P90", "P99"};
-		for (int j = 0; j < 3; j++) {
-			snprintf(k, sizeof k, "%s (%s)", eval_series_infos[i].display, qn[j]);
-			jsonw_key(&w, k);
-			if (empty)
-				jsonw_null(&w);
-			else
-				jsonw_double(&w, q_or_zero(s, qs[j]));
-		}
-	}
+	for (int i = 0; i < EVAL_N_BASE_SERIES; i++)
+		summary_series(&w, e, i);
 	double el = elapsed_s(e);
 	jsonw_key(&w, "Goodput (requests/s)");
 	jsonw_double(&w, el > 0 ? (double)e->n_good / el : 0.0);
@@ -1056,6 +1097,13 @@ int eval_write_summary(struct evaluator *e)
 		jsonw_key(&w, "excluded_requests");
 		jsonw_int(&w, (int64_t)e->window.excluded_requests);
 		jsonw_obj_end(&w);
+	}
+	/* reasoning models: after every other key, only for runs with reasoning (docs/OUTPUTS.md) */
+	if (e->n_reasoning) {
+		jsonw_key(&w, "Number of Requests with Reasoning");
+		jsonw_int(&w, (int64_t)e->n_reasoning);
+		for (int i = EVAL_N_BASE_SERIES; i < EVAL_N_SERIES; i++)
+			summary_series(&w, e, i);
 	}
 	jsonw_obj_end(&w);
 	int rc = eval_write_output(e, "summary_stats.json", &b);
@@ -1120,7 +1168,8 @@ static int write_csv(struct evaluator *e, int series, bool final)
 int eval_write_csvs(struct evaluator *e, bool final)
 {
 	int rc = 0;
-	for (int i = 0; i < EVAL_N_SERIES; i++)
+	int n = e->n_reasoning ? EVAL_N_SERIES : EVAL_N_BASE_SERIES; /* ttfo.csv, ...: runs with reasoning */
+	for (int i = 0; i < n; i++)
 		if (write_csv(e, i, final) != 0)
 			rc = -1;
 	return rc;
@@ -1293,6 +1342,10 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	fputc('\n', out);
 	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
 	print_lat_row(out, e, "TTFC", ES_TTFC);
+	if (e->n_reasoning) {
+		print_lat_row(out, e, "TTFO (first answer)", ES_TTFO);
+		print_lat_row(out, e, "Reasoning duration", ES_REASONING_DURATION);
+	}
 	print_lat_row(out, e, "TBC", ES_TBC);
 	print_lat_row(out, e, "TPOT", ES_TPOT);
 	print_lat_row(out, e, "E2E", ES_E2E);

@@ -132,6 +132,80 @@ static void test_non_stream_ttfc(void **state)
 	dvec_free(&gaps);
 }
 
+/* Reasoning models (docs/METRICS.md, Reasoning): TTFC stays the first chunk (a reasoning one), TTFO
+ * is the first answer chunk, reasoning duration spans the reasoning chunks. */
+static void test_reasoning_row(void **state)
+{
+	(void)state;
+	/* 3 reasoning chunks (1100, 1110, 1120), then 2 answer chunks (1130, 1140) */
+	int64_t c[] = {1100, 1110, 1120, 1130, 1140};
+	struct rec_record r;
+	mk(&r, 1000, c, 5, 5);
+	r.first_reasoning_ns = 1100 * MS;
+	r.last_reasoning_ns = 1120 * MS;
+	r.first_answer_ns = 1130 * MS;
+	r.num_reasoning_tokens = 3;
+	r.num_answer_tokens = 2;
+	struct eval_row row;
+	struct dvec gaps = {0};
+	eval_compute_row(&r, &row, &gaps);
+	assert_true(row.has_reasoning);
+	assert_near(row.ttfc, 0.1, 1e-12); /* unchanged: the first chunk */
+	assert_true(row.has_ttfo);
+	assert_near(row.ttfo, 0.13, 1e-12);
+	assert_true(row.has_reasoning_duration);
+	assert_near(row.reasoning_duration, 0.02, 1e-12);
+	assert_int_equal(row.num_reasoning_tokens, 3);
+	assert_int_equal(row.num_answer_tokens, 2);
+	assert_near(row.e2e, 0.14, 1e-12);
+
+	/* the answer never started (max_tokens spent thinking): no TTFO */
+	r.first_answer_ns = 0;
+	r.num_reasoning_tokens = 5;
+	r.num_answer_tokens = 0;
+	eval_compute_row(&r, &row, &gaps);
+	assert_true(row.has_reasoning);
+	assert_false(row.has_ttfo);
+
+	/* no reasoning: TTFO = TTFC, every token an answer token (whatever the record's split says) */
+	r.first_reasoning_ns = r.last_reasoning_ns = 0;
+	r.first_answer_ns = 1100 * MS;
+	r.num_reasoning_tokens = 0;
+	r.num_answer_tokens = 0;
+	eval_compute_row(&r, &row, &gaps);
+	assert_false(row.has_reasoning);
+	assert_true(row.has_ttfo);
+	assert_near(row.ttfo, row.ttfc, 0);
+	assert_false(row.has_reasoning_duration);
+	assert_int_equal(row.num_answer_tokens, 5);
+
+	/* hidden reasoning (reasoning_tokens reported, no reasoning text): TTFO is the first chunk's */
+	r.num_reasoning_tokens = 4;
+	r.num_answer_tokens = 1;
+	eval_compute_row(&r, &row, &gaps);
+	assert_true(row.has_reasoning);
+	assert_near(row.ttfo, 0.1, 1e-12);
+	assert_false(row.has_reasoning_duration);
+	rec_free(&r);
+
+	/* non-streamed: TTFO = E2E */
+	rec_init(&r);
+	r.is_stream = false;
+	r.success = true;
+	r.sent_ns = 1000 * MS;
+	r.completed_ns = 1750 * MS;
+	rec_add_chunk(&r, 1750 * MS, 0);
+	r.first_reasoning_ns = r.last_reasoning_ns = r.first_answer_ns = 1750 * MS;
+	r.num_output_tokens = 5;
+	r.num_reasoning_tokens = 3;
+	r.num_answer_tokens = 2;
+	eval_compute_row(&r, &row, &gaps);
+	assert_near(row.ttfo, 0.75, 1e-12);
+	assert_near(row.reasoning_duration, 0, 0);
+	rec_free(&r);
+	dvec_free(&gaps);
+}
+
 static void fmt_eq(double v, const char *want)
 {
 	char t[48];
@@ -410,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_tpot_015),
 		cmocka_unit_test(test_single_token_and_multi_token_chunks),
 		cmocka_unit_test(test_non_stream_ttfc),
+		cmocka_unit_test(test_reasoning_row),
 		cmocka_unit_test(test_python_float_format),
 		cmocka_unit_test(test_round_fast_path),
 		cmocka_unit_test(test_format_double_matches_reference),

@@ -168,6 +168,17 @@ static void wk_build(struct workload *w, uint64_t seed)
 				ct += rnd_in(20 * MS, 200 * MS);
 			}
 			c->num_output_tokens = n_out;
+			if (c->is_stream && c->n_chunks >= 2 && k % 2 == 0) {
+				/* a reasoning model (docs/METRICS.md, Reasoning), no extra draws: the first half of
+				 * the chunks is reasoning; every third such answer never starts (TTFO null) */
+				size_t nr = c->n_chunks / 2;
+				bool no_answer = s % 3 == 0;
+				c->first_reasoning_ns = c->chunks[0].t_ns;
+				c->last_reasoning_ns = c->chunks[no_answer ? c->n_chunks - 1 : nr - 1].t_ns;
+				c->first_answer_ns = no_answer ? 0 : c->chunks[nr].t_ns;
+				c->num_reasoning_tokens = no_answer ? n_out : n_out / 2;
+				c->num_answer_tokens = n_out - c->num_reasoning_tokens;
+			}
 			c->completed_ns = ct + rnd_in(10000, 2 * MS);
 			c->processed_ns = c->completed_ns + rnd_in(1000, 500000);
 			wk_push(w, (struct wk_ev){WK_REG, r->dispatched, r, 0, 0});
@@ -194,10 +205,11 @@ static void wk_free(struct workload *w)
 
 /* ---- evaluators ---- */
 
-static struct cfg_slo slos[3] = {
+static struct cfg_slo slos[4] = {
     {.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
     {.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.02},
     {.percentile = 0.5, .name = "P50 E2E", .metric = CFG_SLO_E2E, .value = 0.3},
+    {.percentile = 0.9, .name = "P90 TTFO", .metric = CFG_SLO_TTFO, .value = 0.05},
 };
 
 static void base_cfg(struct cfg_benchmark *cfg, struct cfg_evaluator *ev)
@@ -206,7 +218,7 @@ static void base_cfg(struct cfg_benchmark *cfg, struct cfg_evaluator *ev)
 	memset(ev, 0, sizeof *ev);
 	ev->type = CFG_EVAL_PERFORMANCE;
 	ev->slos = slos;
-	ev->n_slos = 3;
+	ev->n_slos = 4;
 	ev->stream_metrics_interval = 5.0;
 	cfg->evaluators = ev;
 	cfg->n_evaluators = 1;
