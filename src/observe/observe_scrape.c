@@ -217,8 +217,7 @@ static void obs_scrape_once(struct obs_scraper *s)
 		if (code)
 			snprintf(why, sizeof why, "HTTP %ld", code);
 		else
-			snprintf(why, sizeof why, "no answer within %.1f s (connection failed or timed out)",
-			         s->timeout_s);
+			snprintf(why, sizeof why, "connection failed or no answer within %.1f s", s->timeout_s);
 		obs_scraper_ingest(s, t, NULL, 0, why);
 	}
 	free(body);
