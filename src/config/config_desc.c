@@ -958,6 +958,8 @@ static const struct cfg_field ev_base[] = {
 static const struct cfg_field ev_perf[] = {
 	{"max_error_rate", FK_FLOAT, OFF(EV, max_error_rate), 0, 0, NULL, NULL, 0,
 	 "Largest fraction of errored requests, in [0, 1], for the SLOs to count as met (0.0: any error fails)."},
+	{"timeseries_interval_s", FK_FLOAT, OFF(EV, timeseries_interval_s), 0, 0, NULL, NULL, FF_OURS,
+	 "Seconds per row of metrics/timeseries.csv (the run over time; 0: no time series)."},
 	{"warmup_seconds", FK_FLOAT, OFF(EV, warmup_seconds), 0, 0, NULL, NULL, FF_OURS,
 	 "Requests dispatched in the first this many seconds run but are left out of every metric (0: none)."},
 	{"warmup_requests", FK_INT, OFF(EV, warmup_requests), 0, 0, NULL, NULL, FF_OURS,
@@ -1001,6 +1003,7 @@ static void ev_defaults(void *p, int type)
 	e->slos[1].name = xstrdup("P90 TBC");
 	e->stream_metrics = true;
 	e->stream_metrics_interval = 5.0;
+	e->timeseries_interval_s = 1.0;
 	ev_text_defaults(e, 0);
 	e->bootstrap_iters = 100000;
 }
@@ -1011,6 +1014,9 @@ static const char *ev_validate(const void *p, int type, const char **key)
 		VFAIL("stream_metrics_interval", "must be > 0");
 	if (type == CFG_EVAL_PERFORMANCE && !(e->max_error_rate >= 0.0 && e->max_error_rate <= 1.0))
 		VFAIL("max_error_rate", "must be in [0, 1]");
+	if (type == CFG_EVAL_PERFORMANCE && !(e->timeseries_interval_s == 0.0 || (e->timeseries_interval_s >= 0.001 &&
+	                                                                          e->timeseries_interval_s <= 86400.0)))
+		VFAIL("timeseries_interval_s", "must be 0 (off) or in [0.001, 86400] seconds");
 	if (type == CFG_EVAL_PERFORMANCE && !(e->warmup_seconds >= 0.0))
 		VFAIL("warmup_seconds", "must be >= 0");
 	if (type == CFG_EVAL_PERFORMANCE && !(e->cooldown_seconds >= 0.0))

@@ -221,6 +221,7 @@ struct cfg_evaluator {
 	double stream_metrics_interval;         /* 5.0 s */
 	/* performance */
 	double max_error_rate;                  /* 0.0: any errored request fails the verdict (docs/FAILURES.md) */
+	double timeseries_interval_s;           /* 1.0: width of a metrics/timeseries.csv bucket; 0 = off (ours) */
 	/* measurement window (docs/METRICS.md, Measurement window): requests dispatched in the first
 	 * warmup_seconds / as the first warmup_requests, or in the last cooldown_seconds / as the last
 	 * cooldown_requests, run but are left out of every metric; 0 = none (ours) */

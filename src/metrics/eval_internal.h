@@ -222,6 +222,7 @@ struct evaluator {
 	struct buf line;      /* scratch */
 
 	struct eval_log *log; /* the event log (eval_log.c), NULL when not enabled */
+	struct spill ts_sp;   /* eval_timeseries.c: how each request ended (opened on first use) */
 
 	int slo_all_met; /* result of the last SLO evaluation */
 	struct eval_slo_result *slo_results;
@@ -282,5 +283,10 @@ void eval_log_flush(struct evaluator *e);
 void eval_log_free(struct evaluator *e);
 /* eval_plots.c */
 void eval_write_plots(struct evaluator *e);
+/* eval_timeseries.c (docs/OBSERVABILITY.md, Time series): called from eval_record_completed with
+ * the request's registration (NULL: none); writes timeseries.csv and .png at eval_finalize */
+void eval_ts_note_end(struct evaluator *e, const struct rec_record *rec, const struct eval_inflight *reg,
+                      bool included);
+int eval_write_timeseries(struct evaluator *e);
 
 #endif

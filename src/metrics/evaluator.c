@@ -744,6 +744,7 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	}
 	e->dirty = true;
 	s->observed++;
+	eval_ts_note_end(e, rec, reg, included);
 
 	if (!included) {
 		e->n_post_timeout++;
@@ -1295,6 +1296,9 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	eval_views_drop_pages(e);
 	eval_write_plots(e);
 	eval_views_drop_pages(e);
+	if (eval_write_timeseries(e) != 0)
+		rc = -1;
+	eval_views_drop_pages(e);
 	if (eval_write_chrome_trace(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
@@ -1406,6 +1410,7 @@ void eval_free(struct evaluator *e)
 	}
 	spill_close(&e->rows_sp);
 	spill_close(&e->regs_sp);
+	spill_close(&e->ts_sp);
 	spill_close(&e->parents_sp);
 	spill_close(&e->sessions_sp);
 	spill_close(&e->tbc_sp);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,92 @@ enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir
 		datpath(&gp, src_dir, stem);
 		buf_puts(&gp, " using 1:2 with steps lw 2 lc rgb \"#1f77b4\"\n");
 	}
+	return finish(png_path, src_dir, stem, &dat, &gp);
+}
+
+enum plot_result plot_time_panels(const char *png_path, const char *src_dir, const char *stem, const char *title,
+                                  const char *xlabel, double x_min, double x_max, const struct plot_panel *panels,
+                                  size_t n_panels)
+{
+	struct buf dat, gp;
+	buf_init(&dat);
+	buf_init(&gp);
+	if (!(x_max > x_min))
+		x_max = x_min + 1;
+	/* one data block per line (gnuplot's `index`), blocks apart by two blank lines */
+	size_t block = 0;
+	size_t **index_of = xcalloc(n_panels ? n_panels : 1, sizeof *index_of);
+	for (size_t p = 0; p < n_panels; p++) {
+		index_of[p] = xcalloc(panels[p].n_lines ? panels[p].n_lines : 1, sizeof **index_of);
+		for (size_t l = 0; l < panels[p].n_lines; l++) {
+			const struct plot_line *ln = &panels[p].lines[l];
+			bool any = false;
+			for (size_t i = 0; i < ln->n && !any; i++)
+				any = isfinite(ln->x[i]) && isfinite(ln->y[i]);
+			index_of[p][l] = SIZE_MAX;
+			if (!any)
+				continue;
+			if (block)
+				buf_puts(&dat, "\n\n");
+			buf_printf(&dat, "# panel %zu: %s: %s\n", p, panels[p].ylabel, ln->title);
+			for (size_t i = 0; i < ln->n; i++) {
+				if (isfinite(ln->y[i]))
+					buf_printf(&dat, "%.17g %.17g\n", ln->x[i], ln->y[i]);
+				else
+					buf_printf(&dat, "%.17g NaN\n", ln->x[i]);
+			}
+			index_of[p][l] = block++;
+		}
+	}
+	/* noenhanced: metric names keep their underscores */
+	buf_printf(&gp, "set terminal pngcairo size 1000,%zu noenhanced font \"sans,10\"\nset output ",
+	           (size_t)120 + 240 * (n_panels ? n_panels : 1));
+	gp_escape(&gp, png_path);
+	buf_printf(&gp, "\nset multiplot layout %zu,1 title ", n_panels ? n_panels : 1);
+	gp_escape(&gp, title);
+	/* fixed margins in screen coordinates: every panel's x axis at the same place */
+	buf_printf(&gp,
+	           "\nset lmargin at screen 0.09\nset rmargin at screen 0.78\nset grid\n"
+	           "set key outside right top vertical Left reverse\nset xrange [%.17g:%.17g]\n",
+	           x_min, x_max);
+	for (size_t p = 0; p < n_panels; p++) {
+		buf_puts(&gp, "set ylabel ");
+		gp_escape(&gp, panels[p].ylabel);
+		buf_putc(&gp, '\n');
+		if (p + 1 == n_panels) {
+			buf_puts(&gp, "set xlabel ");
+			gp_escape(&gp, xlabel);
+			buf_putc(&gp, '\n');
+		} else {
+			buf_puts(&gp, "unset xlabel\n");
+		}
+		bool first = true;
+		for (size_t l = 0; l < panels[p].n_lines; l++) {
+			const struct plot_line *ln = &panels[p].lines[l];
+			if (index_of[p][l] == SIZE_MAX)
+				continue;
+			if (first)
+				buf_puts(&gp, "unset label 1\nset yrange [0:*]\nplot ");
+			else
+				buf_puts(&gp, ", \\\n     ");
+			first = false;
+			datpath(&gp, src_dir, stem);
+			buf_printf(&gp, " index %zu using 1:2 with %s lw 2 title ", index_of[p][l],
+			           ln->style == PLOT_STYLE_STEPS         ? "steps"
+			           : ln->style == PLOT_STYLE_LINESPOINTS ? "linespoints pt 7 ps 0.5"
+			                                                 : "lines");
+			gp_escape(&gp, ln->title);
+		}
+		if (first)
+			buf_puts(&gp, "set label 1 \"no data\" at graph 0.5, graph 0.5 center\nset yrange [0:1]\n"
+			              "plot NaN notitle\n");
+		else
+			buf_putc(&gp, '\n');
+	}
+	buf_puts(&gp, "unset multiplot\n");
+	for (size_t p = 0; p < n_panels; p++)
+		free(index_of[p]);
+	free(index_of);
 	return finish(png_path, src_dir, stem, &dat, &gp);
 }
 

@@ -39,4 +39,24 @@ enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir
 				       const double *y, size_t n, const double *span_start, const double *span_end,
 				       size_t n_spans);
 
+/* Several panels stacked over one time axis (multiplot; the x ranges and left margins agree so the
+ * panels line up). Each line is its own (x, y) series; NaN y values are gaps (no point, the line
+ * breaks). A line without a finite point is left out; a panel with none says "no data". */
+enum plot_style { PLOT_STYLE_LINES = 0, PLOT_STYLE_STEPS, PLOT_STYLE_LINESPOINTS };
+struct plot_line {
+	const char *title;
+	const double *x, *y;
+	size_t n;
+	enum plot_style style;
+};
+struct plot_panel {
+	const char *ylabel;
+	const struct plot_line *lines;
+	size_t n_lines;
+};
+/* x from x_min to x_max on every panel. */
+enum plot_result plot_time_panels(const char *png_path, const char *src_dir, const char *stem, const char *title,
+                                  const char *xlabel, double x_min, double x_max, const struct plot_panel *panels,
+                                  size_t n_panels);
+
 #endif

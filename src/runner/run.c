@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "metrics/eval_log.h"
+#include "metrics/eval_timeseries.h"
 #include "metrics/evaluator.h"
 #include "observe/observe.h"
 #include "metrics/record.h"
@@ -1318,6 +1319,10 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	/* after the client's files (the reconciliation reads them): server_metrics.csv, server_summary.json */
 	if (obs_run_end(scrape, measured ? out->run_dir : NULL, grp.loops[0].start_ns, stdout) != 0 && out->exit_code == 0)
 		out->exit_code = 1;
+	/* the client's time series and the server's on one time axis (docs/OBSERVABILITY.md, Time series):
+	 * nothing without both CSVs; a failure is a warning */
+	if (measured)
+		eval_timeseries_plot_with_server(out->run_dir);
 	for (uint32_t j = 0; j < threads; j++)
 		run_loop_free(&grp.loops[j]);
 	free(grp.loops);

@@ -204,6 +204,8 @@ static void test_reference_roundtrip(void **state)
 			continue;
 		if (!strcmp(line, "  max_concurrency: 0")) /* ours: rate's concurrency cap (docs/WORKLOAD.md) */
 			continue;
+		if (!strcmp(line, "  timeseries_interval_s: 1.0")) /* ours: the time series (docs/OBSERVABILITY.md) */
+			continue;
 		if (!strcmp(line, "  warmup_seconds: 0.0") || !strcmp(line, "  warmup_requests: 0") ||
 		    !strcmp(line, "  cooldown_seconds: 0.0") || !strcmp(line, "  cooldown_requests: 0"))
 			continue; /* ours: the measurement window (docs/METRICS.md) */

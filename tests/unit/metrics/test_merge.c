@@ -228,6 +228,7 @@ static void base_cfg(struct cfg_benchmark *cfg, struct cfg_evaluator *ev)
 	cfg->traffic_scheduler.interval_generator.type = CFG_INTERVAL_POISSON;
 	cfg->traffic_scheduler.interval_generator.arrival_rate = 1.1;
 	cfg->runtime.benchmark_timeout = 40;
+	ev->timeseries_interval_s = 1.0; /* metrics/timeseries.csv is compared too */
 }
 
 static char *mkrun(void)
@@ -466,6 +467,12 @@ static void test_merge_of_splits_is_exact(void **state)
 				char *got_summary = merge_into(&cfg, dirs, k, out, &st, reason, sizeof reason);
 				size_t n_files = compare_tree(whole, out, "");
 				assert_true(n_files >= 20); /* metrics files, the dispatch trace, health checks */
+				char *ts = malloc(strlen(out) + 64);
+				sprintf(ts, "%s/metrics/timeseries.csv", out);
+				char *ts_text = slurp_path(ts);
+				assert_non_null(ts_text); /* (so compare_tree compared it) */
+				free(ts_text);
+				free(ts);
 				assert_string_equal(got_summary, want_summary);
 				assert_int_equal(st, EVAL_RUN_COMPLETE);
 				free(got_summary);
