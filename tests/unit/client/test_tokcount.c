@@ -375,6 +375,39 @@ static void test_client_usage_wins(void **state)
 	assert_int_equal(n_tok, 1);
 }
 
+/* Reasoning models through /tokenize ("count" = bytes here): without usage, the reasoning and the
+ * answer text are counted separately; with usage but no reasoning_tokens, the two texts are still
+ * sent for the split while the total stays the server's usage. */
+static void test_client_counts_reasoning_with_server(void **state)
+{
+	(void)state;
+	T.cfg.include_usage = false;
+	make_client("sse_reason_nousage", "tok");
+	assert_int_equal(client_submit(T.cl, &T.reqs[0], &T.recs[0]), 0);
+	run_until(&T.n_done, 1, 5000 * MS);
+	struct rec_record *r = &T.recs[0];
+	assert_true(r->success);
+	assert_false(r->usage_from_server);
+	assert_int_equal(r->num_reasoning_tokens, 13); /* "one two three" */
+	assert_int_equal(r->num_answer_tokens, 15);    /* "Hi there friend" */
+	assert_int_equal(r->num_output_tokens, 28);
+}
+
+static void test_client_reasoning_split_without_details(void **state)
+{
+	(void)state;
+	T.cfg.stream = false;
+	make_client("json_reason", "tok");
+	assert_int_equal(client_submit(T.cl, &T.reqs[0], &T.recs[0]), 0);
+	run_until(&T.n_done, 1, 5000 * MS);
+	struct rec_record *r = &T.recs[0];
+	assert_true(r->success);
+	assert_true(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 4); /* usage */
+	assert_int_equal(r->num_reasoning_tokens, 5); /* "x y z" */
+	assert_int_equal(r->num_answer_tokens, 2);    /* "ok" */
+}
+
 static void test_client_count_failure_falls_back(void **state)
 {
 	(void)state;
@@ -451,6 +484,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_and_free_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_counts_with_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_usage_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_counts_reasoning_with_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_reasoning_split_without_details, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_count_failure_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_cancel_while_counting, setup, teardown),
 	};
