@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/fsutil.h"
 #include "observe/observe_internal.h"
 
@@ -297,6 +298,40 @@ static void test_counter_reset_late_series_failures(void **state)
 	free(dir);
 }
 
+/* Past OBS_MAX_POINTS the stored scrapes thin out evenly (first and last kept); the summary still
+ * sees every scrape. */
+static void test_points_bounded(void **state)
+{
+	(void)state;
+	enum { SERIES = 2000, SCRAPES = 700 };
+	struct buf page;
+	buf_init(&page);
+	buf_puts(&page, "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n");
+	for (int i = 0; i < SERIES - 1; i++)
+		buf_printf(&page, "vllm:x{i=\"%d\"} %d\n", i, i);
+	struct obs_scraper *s = obs_scraper_new_for_test("http://x/metrics", prefixes, 3);
+	for (int k = 0; k < SCRAPES; k++)
+		obs_scraper_ingest(s, (int64_t)k * 1000000000LL, page.data, page.len, NULL);
+	assert_true(s->n_points <= OBS_MAX_POINTS + SERIES);
+	assert_true(s->stride >= 2);
+	assert_true(s->n_stored < SCRAPES);
+	assert_true(s->stored[0].t_ns == 0);
+	for (size_t i = 1; i < s->n_stored; i++) /* in time order */
+		assert_true(s->stored[i].t_ns > s->stored[i - 1].t_ns);
+	assert_int_equal(s->gauges[0].n, SCRAPES); /* running: every scrape counted */
+	assert_int_equal(obs_scraper_scrapes_ok(s), SCRAPES);
+	char *dir = tmpdir();
+	assert_int_equal(obs_scraper_write(s, dir, 0, NULL), 0);
+	cJSON *j = read_summary(dir);
+	assert_true(num(j, "csv_scrape_stride", NULL, NULL) >= 2);
+	assert_true(num(j, "metrics", "running", "scrapes") == SCRAPES);
+	cJSON_Delete(j);
+	obs_scraper_free(s);
+	buf_free(&page);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_hist_quantile(void **state)
 {
 	(void)state;
@@ -344,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_sglang_names),
 	    cmocka_unit_test(test_client_tokens_from_rows),
 	    cmocka_unit_test(test_counter_reset_late_series_failures),
+	    cmocka_unit_test(test_points_bounded),
 	    cmocka_unit_test(test_hist_quantile),
 	    cmocka_unit_test(test_metrics_url),
 	};
