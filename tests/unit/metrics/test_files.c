@@ -470,6 +470,120 @@ static void test_slo_infinity_and_counters(void **state)
 	free(dir);
 }
 
+/* One successful streamed request with 4 one-token chunks at sent + 100, 110, 120, 130 ms; the first
+ * n_reasoning are reasoning chunks (the answer never starts when n_reasoning == 4). */
+static void add_reasoning_req(struct evaluator *e, uint64_t id, int n_reasoning)
+{
+	struct wl_request q = {0};
+	q.id = id;
+	q.session_id = id;
+	q.prompt_text = "hi";
+	q.history_parent = -1;
+	int64_t sent = START + (int64_t)id * 1000 * MS;
+	eval_register_request(e, &q, 1, sent, sent);
+	struct rec_record r;
+	rec_init(&r);
+	r.request_id = id;
+	r.session_id = id;
+	r.session_total_requests = 1;
+	r.intended_ns = r.dispatched_ns = r.sent_ns = sent;
+	for (int i = 0; i < 4; i++)
+		rec_add_chunk(&r, sent + (100 + 10 * i) * MS, 1);
+	if (n_reasoning > 0) {
+		r.first_reasoning_ns = r.chunks[0].t_ns;
+		r.last_reasoning_ns = r.chunks[n_reasoning - 1].t_ns;
+	}
+	r.first_answer_ns = n_reasoning < 4 ? r.chunks[n_reasoning].t_ns : 0;
+	r.num_output_tokens = 4;
+	r.num_reasoning_tokens = n_reasoning;
+	r.num_answer_tokens = 4 - n_reasoning;
+	r.completed_ns = sent + 140 * MS;
+	r.processed_ns = r.completed_ns + MS;
+	r.is_stream = true;
+	r.success = true;
+	eval_record_completed(e, &r, true);
+	rec_free(&r);
+}
+
+/* Reasoning models (docs/METRICS.md, Reasoning models; docs/OUTPUTS.md): the four keys end the rows
+ * of requests with reasoning only, the summary keys, CSVs and console rows exist, a ttfo SLO counts
+ * an answer that never started as +inf; a run without reasoning has none of it. */
+static void test_reasoning_outputs(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	struct cfg_slo s3[2] = {
+		{.percentile = 0.5, .name = "P50 TTFO", .metric = CFG_SLO_TTFO, .value = 0.125},
+		{.percentile = 1.0, .name = "max TTFO", .metric = CFG_SLO_TTFO, .value = 10.0},
+	};
+	ev.slos = s3;
+	cfg.trace_recorder.enabled = false;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	add_reasoning_req(e, 0, 2); /* TTFO 0.12, reasoning 0.01 s */
+	add_reasoning_req(e, 1, 0); /* no reasoning: TTFO = TTFC = 0.1 */
+	add_reasoning_req(e, 2, 4); /* thinking only: no TTFO */
+	assert_int_equal(eval_finalize(e, START + 5000 * MS), 0);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "request_level_metrics.jsonl");
+	char *l1 = strchr(s, '\n') + 1, *l2 = strchr(l1, '\n') + 1;
+	assert_non_null(strstr(s, "\"itl\": 0.01, \"ttfo\": 0.12, \"reasoning_duration\": 0.01, "
+				  "\"num_reasoning_tokens\": 2, \"num_answer_tokens\": 2}\n"));
+	assert_true(starts_with(strstr(l1, "\"itl\""), "\"itl\": 0.01}\n")); /* as before */
+	assert_true(starts_with(strstr(l2, "\"itl\""), "\"itl\": 0.01, \"ttfo\": null, \"reasoning_duration\": 0.03, "
+							  "\"num_reasoning_tokens\": 4, \"num_answer_tokens\": 0}\n"));
+	free(s);
+	s = slurp(mdir, "summary_stats.json");
+	char *k = strstr(s, "\"run_status_reason\"");
+	assert_non_null(k);
+	assert_non_null(strstr(k, "\"Number of Requests with Reasoning\": 2,\n  \"Time to First Output Token (Mean)\": "));
+	assert_non_null(strstr(k, "\"Reasoning Duration (P99)\""));
+	assert_non_null(strstr(k, "\"Number of Answer Tokens (P99)\""));
+	free(s);
+	s = slurp(mdir, "ttfo.csv");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "0,0.0,0.1\n")); /* two samples: 0.1 (no reasoning) and 0.12 */
+	assert_non_null(strstr(s, "100,1.0,0.12\n"));
+	free(s);
+	s = slurp(mdir, "num_reasoning_tokens.csv");
+	assert_non_null(strstr(s, "100,1.0,4\n"));
+	free(s);
+	s = slurp(mdir, "slo_results.json");
+	/* P50 over {0.1, 0.12, inf} = 0.12 (met); max = inf (missed) */
+	assert_non_null(strstr(s, "\"slo_metric_key\": \"ttfo_p50\",\n      \"observed_value\": 0.12,"));
+	assert_non_null(strstr(s, "\"slo_metric_key\": \"ttfo_p100\",\n      \"observed_value\": Infinity,"));
+	free(s);
+	s = summary_text(e);
+	assert_non_null(strstr(s, "TTFO (first answer)"));
+	assert_non_null(strstr(s, "Reasoning duration"));
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+
+	/* no reasoning in the run: no reasoning keys, files or console rows */
+	dir = mkrun();
+	e = eval_create(&cfg, dir, START, NULL);
+	add_reasoning_req(e, 0, 0);
+	eval_finalize(e, START + 5000 * MS);
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	s = slurp(mdir, "summary_stats.json");
+	assert_null(strstr(s, "Reasoning"));
+	assert_null(strstr(s, "First Output"));
+	free(s);
+	assert_null(slurp(mdir, "ttfo.csv"));
+	assert_null(slurp(mdir, "num_answer_tokens.csv"));
+	s = summary_text(e);
+	assert_null(strstr(s, "TTFO (first answer)")); /* (the SLO lines name TTFO) */
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* stream_metrics: summary + CSVs (no index column, live sketch) rewritten every interval */
 static void test_stream_metrics_and_summary_table(void **state)
 {
@@ -758,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_decode_window),
 		cmocka_unit_test(test_slo_infinity_and_counters),
 		cmocka_unit_test(test_stream_metrics_and_summary_table),
+		cmocka_unit_test(test_reasoning_outputs),
 		cmocka_unit_test(test_error_table_and_rate),
 		cmocka_unit_test(test_concurrency_check),
 		cmocka_unit_test(test_scale),
