@@ -13,5 +13,6 @@ int meta_microbench_main(int argc, char **argv);       /* src/meta: veeksha micr
 int meta_report_main(int argc, char **argv);           /* src/meta: veeksha report */
 int sweep_cli_main(int argc, char **argv);             /* src/runner: veeksha sweep status|collect */
 int runner_merge_main(int argc, char **argv);          /* src/runner: veeksha merge */
+int runner_evaluate_main(int argc, char **argv);       /* src/runner: veeksha evaluate */
 
 #endif

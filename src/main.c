@@ -21,6 +21,7 @@ static const struct main_command main_commands[] = {
 	{"report", meta_report_main, "compare runs or sweeps side by side"},
 	{"sweep", sweep_cli_main, "status | collect of a sweep submitted as a Slurm job array"},
 	{"merge", runner_merge_main, "merge the shards of a sharded run into one run directory"},
+	{"evaluate", runner_evaluate_main, "recompute a run's metrics from its raw records (new SLOs, a window)"},
 };
 
 static void main_usage(FILE *out)

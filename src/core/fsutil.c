@@ -1,6 +1,7 @@
 #include "core/fsutil.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,4 +118,18 @@ char *fs_path_join(const char *a, const char *b)
 	if (la > 0 && a[la - 1] == '/')
 		return xasprintf("%s%s", a, b);
 	return xasprintf("%s/%s", a, b);
+}
+
+static int fs_rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	int r = type == FTW_DP ? rmdir(path) : unlink(path);
+	return r == 0 ? 0 : errno; /* (stops the walk; nftw returns it) */
+}
+
+int fs_rm_rf(const char *path)
+{
+	int r = nftw(path, fs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return r > 0 ? -r : r < 0 ? -errno : 0;
 }

@@ -10,6 +10,9 @@ int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tm
 int fs_write_file_or_log(const char *path, const void *data, size_t len);
 char *fs_read_file(const char *path, size_t *len_out); /* NULL on error (errno set) */
 bool fs_exists(const char *path);
+/* Removes path and, for a directory, everything under it (symbolic links are removed, never followed).
+ * 0, or -errno of the first failure. */
+int fs_rm_rf(const char *path);
 char *fs_path_join(const char *a, const char *b); /* xmalloc'd */
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "meta/mb_rows.h"
+#include "runner/evaluate.h"
 #include "runner/sweep_summary.h"
 
 #define REPORT_MAX_COLS 256
@@ -28,6 +29,7 @@ struct report_col {
 	cJSON *slo;
 	double duration_s;
 	double output_tokens;
+	bool recomputed; /* the summary was recomputed from the raw records (veeksha evaluate) */
 };
 
 static bool report_is_run(const char *dir)
@@ -99,6 +101,28 @@ static void report_add_run(struct report_col *cols, size_t *n, const char *run_d
 	c->throughput = sweep_read_metrics_json(run_dir, "throughput_metrics.json");
 	c->slo = sweep_read_metrics_json(run_dir, "slo_results.json");
 	report_load_rows(c);
+	if (!c->summary || !cJSON_GetObjectItemCaseSensitive(c->summary, "Time to First Chunk (P50)")) {
+		/* a summary without the latency keys (the Python Veeksha writes only counters there):
+		 * recompute every file from the run's raw records into a scratch directory and read those
+		 * (veeksha evaluate; docs/META.md, Reports) */
+		char tmpl[] = "/tmp/veeksha-report-XXXXXX";
+		char *tmp = mkdtemp(tmpl);
+		struct cfg_run_opts opts;
+		memset(&opts, 0, sizeof opts);
+		opts.quiet = true;
+		struct runner_result res;
+		if (tmp && runner_evaluate(run_dir, tmp, 0, NULL, &opts, &res) == 0) {
+			cJSON_Delete(c->summary);
+			cJSON_Delete(c->slo);
+			c->summary = sweep_read_metrics_json(tmp, "summary_stats.json");
+			c->slo = sweep_read_metrics_json(tmp, "slo_results.json");
+			c->recomputed = true;
+		}
+		if (tmp) {
+			free(res.run_dir);
+			fs_rm_rf(tmp);
+		}
+	}
 }
 
 static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
@@ -266,8 +290,14 @@ int meta_report_main(int argc, char **argv)
 		buf_putc(&csv, '\n');
 	}
 	buf_puts(&md, "\nRuns:\n\n");
-	for (size_t c = 0; c < n; c++)
-		buf_printf(&md, "- %s: `%s`\n", cols[c].label, cols[c].run_dir);
+	for (size_t c = 0; c < n; c++) {
+		buf_printf(&md, "- %s: `%s`%s\n", cols[c].label, cols[c].run_dir,
+			   cols[c].recomputed ? " (recomputed from its raw records: its summary has no latency keys)" : "");
+		if (cols[c].recomputed)
+			printf("(%s: recomputed from its raw records, as veeksha evaluate does: its summary_stats.json has no "
+			       "latency keys)\n",
+			       cols[c].label);
+	}
 	char *pmd = xasprintf("%s.md", prefix), *pcsv = xasprintf("%s.csv", prefix);
 	if (fs_write_file(pmd, md.data, md.len) != 0 || fs_write_file(pcsv, csv.data, csv.len) != 0) {
 		fprintf(stderr, "veeksha report: cannot write %s / %s\n", pmd, pcsv);

@@ -302,6 +302,12 @@ static void print_shard_table(FILE *out, const struct merge_out_shard *v, size_t
 int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_dir, const struct cfg_run_opts *opts,
                  bool allow_partial, struct runner_result *out)
 {
+	return runner_merge_ex(shard_dirs, n_dirs, out_dir, opts, allow_partial, NULL, out);
+}
+
+int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *out_dir, const struct cfg_run_opts *opts,
+                    bool allow_partial, const struct cfg_benchmark *cfg_override, struct runner_result *out)
+{
 	memset(out, 0, sizeof *out);
 	out->exit_code = 2;
 	struct merge_list l = {0};
@@ -446,7 +452,18 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 	out->exit_code = 1; /* from here on a failure is a runtime one */
 	{
 		char *p = fs_path_join(outd, "config.yml");
-		int rc = fs_write_file(p, cfg_text0, cfg_len0);
+		char *ovr = NULL;
+		size_t ovr_len = 0;
+		if (cfg_override) {
+			/* the configuration the records are evaluated with (veeksha evaluate: new SLOs, a window) */
+			FILE *mem = open_memstream(&ovr, &ovr_len);
+			if (mem) {
+				config_benchmark_write_yaml(cfg_override, mem, 1);
+				fclose(mem);
+			}
+		}
+		int rc = ovr ? fs_write_file(p, ovr, ovr_len) : fs_write_file(p, cfg_text0, cfg_len0);
+		free(ovr);
 		if (rc != 0) {
 			log_error("merge: cannot write %s: %s", p, strerror(-rc));
 			free(p);
@@ -464,12 +481,13 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 		log_error("merge: %s", err);
 		goto done;
 	}
-	e = eval_create(&set.items[0], outd, MERGE_BASE_NS, l.v[0].hdr.tokenizer);
+	const struct cfg_benchmark *use = cfg_override ? cfg_override : &set.items[0];
+	e = eval_create(use, outd, MERGE_BASE_NS, l.v[0].hdr.tokenizer);
 	if (!e)
 		goto done; /* (eval_create said why) */
 	log_info("merging %zu shard%s of %u into %s", l.n, l.n > 1 ? "s" : "", count, outd);
 	struct eval_window_info win;
-	if (eval_window_configured(&set.items[0], &win)) {
+	if (eval_window_configured(use, &win)) {
 		/* warmup/cooldown (docs/METRICS.md, Measurement window): applied here, over all shards at once */
 		if (eval_replay_set_window(rp, &win, err, sizeof err) != 0) {
 			log_error("merge: %s", err);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# veeksha evaluate and veeksha report over raw records (docs/METRICS.md, Re-evaluating a run):
+# 1. a run written by the Python Veeksha (tests/data/reference_run, whose summary has no latency keys):
+#    evaluate recomputes every file (its SLO result equals the reference's own), report shows numbers
+#    instead of dashes, new SLOs fail with --fail-on-slo (exit 3), a window leaves requests out, and the
+#    run directory itself is not touched;
+# 2. our own unsharded run: the recomputed summary agrees with the live one (counts exactly, latencies
+#    within the rows' 10 us resolution);
+# 3. a run with event logs (2 client threads): evaluated exactly (byte-identical summary);
+# 4. not a run directory: exit 2.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+
+cp -r "$SRC/tests/data/reference_run" py
+before=$(find py -type f | sort | xargs sha1sum | sha1sum)
+rc=0; "$VEEKSHA" evaluate py --output "$TMP/py_eval" > py.out 2> py.err || rc=$?
+check "python run: exit 0" test "$rc" -eq 0 || cat py.err
+s="$TMP/py_eval/metrics/summary_stats.json"
+check "python run: 22 requests" jq -e '.["Number of Requests"] == 22' "$s"
+check "python run: latency keys recomputed" jq -e '.["Time to First Chunk (P50)"] > 0.015 and .["Time to First Chunk (P50)"] < 0.05' "$s"
+check "python run: the P99 TTFC SLO result equals the reference's own" \
+  test "$(jq -c '.results[0]' "$TMP/py_eval/metrics/slo_results.json")" = "$(jq -c '.results[0]' py/metrics/slo_results.json)"
+check "python run: every per-metric CSV written" test -f "$TMP/py_eval/metrics/ttfc.csv" -a -f "$TMP/py_eval/metrics/tbc.csv"
+check "python run: the console says where the times come from" grep -q "10 us resolution" py.err
+rc=0; "$VEEKSHA" report --output "$TMP/rep" py > rep.out 2> rep.err || rc=$?
+check "report of the python run: exit 0" test "$rc" -eq 0 || cat rep.err
+check "report of the python run: TTFC p50 is a number, not a dash" grep -Eq '^TTFC p50 \(ms\) +[0-9]' rep.out
+check "report of the python run: says it recomputed" grep -q "recomputed from its raw records" rep.out
+rc=0; "$VEEKSHA" evaluate py --output "$TMP/py_slo" --fail-on-slo --quiet \
+  --evaluators '[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.001}]}]' \
+  > slo.out 2> slo.err || rc=$?
+check "new SLO: --fail-on-slo exits 3" test "$rc" -eq 3 || cat slo.err
+check "new SLO: slo_results.json has the new objective, not met" \
+  jq -e '.all_slos_met == false and .results[0].threshold == 0.001' "$TMP/py_slo/metrics/slo_results.json"
+check "new SLO: config.yml of the evaluation holds it" grep -q "value: 0.001" "$TMP/py_slo/config.yml"
+rc=0; "$VEEKSHA" evaluate py --output "$TMP/py_win" --quiet --evaluators '[{type: performance, warmup_requests: 5}]' \
+  > win.out 2> win.err || rc=$?
+check "window on rows: exit 0" test "$rc" -eq 0 || cat win.err
+check "window on rows: 17 of 22 requests" \
+  jq -e '.["Number of Requests"] == 17 and .measurement_window.excluded_requests == 5' "$TMP/py_win/metrics/summary_stats.json"
+after=$(find py -type f | sort | xargs sha1sum | sha1sum)
+check "the evaluated run directory is untouched" test "$before" = "$after"
+
+# 2. our own run, no event log
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 3 --itl-ms 1
+e2e_single_cfg own.yml "$port" sessions=30 trace=true
+rc=0; "$VEEKSHA" benchmark --config own.yml --output_dir "$TMP/own" --quiet > own.out 2> own.err || rc=$?
+check "own run: exit 0" test "$rc" -eq 0
+own=$(ls -d "$TMP"/own/*/)
+rc=0; "$VEEKSHA" evaluate "$own" --quiet > ev.out 2> ev.err || rc=$?
+check "own run: evaluate exits 0" test "$rc" -eq 0 || cat ev.err
+ev=$(ls -d "$own"evaluated-*/ 2>/dev/null | head -1)
+check "own run: default output is RUN_DIR/evaluated-<time>/" test -n "$ev" -a -f "${ev}metrics/summary_stats.json"
+check "own run: the same counts" \
+  test "$(jq -c '[.["Number of Requests"], .["Number of Completed Requests"], .["Number of Errored Requests"]]' "$own/metrics/summary_stats.json")" \
+     = "$(jq -c '[.["Number of Requests"], .["Number of Completed Requests"], .["Number of Errored Requests"]]' "${ev}metrics/summary_stats.json")"
+check "own run: TTFC p50 within 20 us of the live run's" \
+  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Chunk (P50)'; sys.exit(0 if abs(a[k]-b[k]) < 2e-5 else 1)" \
+  "$own/metrics/summary_stats.json" "${ev}metrics/summary_stats.json"
+
+# 3. event logs: exact
+e2e_single_cfg thr.yml "$port" sessions=30
+sed -i 's/^runtime: {/runtime: {num_client_threads: 2, /' thr.yml
+rc=0; "$VEEKSHA" benchmark --config thr.yml --output_dir "$TMP/thr" --quiet > thr.out 2> thr.err || rc=$?
+thr=$(ls -d "$TMP"/thr/*/)
+rc=0; "$VEEKSHA" evaluate "$thr" --output "$TMP/thr_eval" --quiet > te.out 2> te.err || rc=$?
+check "event logs: exit 0" test "$rc" -eq 0 || cat te.err
+check "event logs: summary_stats.json byte-identical to the run's" cmp -s "$thr/metrics/summary_stats.json" "$TMP/thr_eval/metrics/summary_stats.json"
+
+# 4. not a run
+rc=0; "$VEEKSHA" evaluate "$TMP/nothing" > no.out 2> no.err || rc=$?
+check "not a run directory: exit 2" test "$rc" -eq 2
+check "not a run directory: says so" grep -q "not a run directory" no.err
+e2e_finish
