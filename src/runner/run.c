@@ -30,7 +30,6 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/fsutil.h"
-#include "core/sha1.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -1026,20 +1025,6 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 				g->loops[j].exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
 }
 
-/* sha1 of the resolved config (what every shard must agree on), 8 hex digits. */
-static void run_config_sha(const struct cfg_benchmark *cfg, char out[9])
-{
-	char *yaml = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&yaml, &len);
-	if (mem) {
-		config_benchmark_write_yaml(cfg, mem, 1);
-		fclose(mem);
-	}
-	sha1_hex(yaml ? yaml : "", yaml ? len : 0, out, 8);
-	free(yaml);
-}
-
 static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
 			    struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
 {
@@ -1117,8 +1102,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	struct eval_window_info window;
 	if (eval_window_configured(&cfg, &window))
 		sharded = true; /* the window is applied by the merge: the shard directory keeps every request */
-	char sha[9];
-	run_config_sha(&cfg, sha);
+	char sha[9] = ""; /* what every shard must agree on */
+	rundir_config_hash(&cfg, sha);
 
 	if (cfg.wandb.enabled)
 		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "

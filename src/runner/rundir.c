@@ -85,16 +85,21 @@ char *rundir_create(const struct cfg_benchmark *cfg, char *err, size_t err_len)
 	return dir;
 }
 
-char *rundir_create_shared(const struct cfg_benchmark *cfg, int64_t epoch_ns, char *err, size_t err_len)
+int rundir_config_hash(const struct cfg_benchmark *cfg, char hash[9])
 {
 	size_t yaml_len = 0;
-	char hash[9];
 	char *yaml = rundir_config_yaml(cfg, &yaml_len, hash);
-	if (!yaml) {
+	free(yaml);
+	return yaml ? 0 : -1;
+}
+
+char *rundir_create_shared(const struct cfg_benchmark *cfg, int64_t epoch_ns, char *err, size_t err_len)
+{
+	char hash[9];
+	if (rundir_config_hash(cfg, hash) != 0) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	free(yaml);
 	time_t t = (time_t)(epoch_ns / 1000000000);
 	struct tm tm;
 	gmtime_r(&t, &tm);

@@ -9,6 +9,8 @@
 /* Creates the directory and writes config.yml into it. Returns the run dir path (xmalloc'd) or
  * NULL with a message in err. */
 char *rundir_create(const struct cfg_benchmark *cfg, char *err, size_t err_len);
+/* The first 8 hex digits of sha1(config.yml) (the run directory's suffix). 0, or -1 out of memory. */
+int rundir_config_hash(const struct cfg_benchmark *cfg, char hash[9]);
 /* Sharded runs (docs/DISTRIBUTED.md): <output_dir>/<UTC time of epoch_ns>-<sha1(config.yml)[:8]>/, the same
  * name in every shard that agrees on epoch_ns; an existing directory is used as is (no config.yml: the
  * merge writes it). */
