@@ -56,7 +56,7 @@ struct oai_event {
 	bool has_usage;
 	int64_t prompt_tokens;      /* -1 when absent */
 	int64_t completion_tokens;  /* -1 when absent */
-	int64_t reasoning_tokens;  /* usage.completion_tokens_details.reasoning_tokens; -1 when absent */
+	int64_t reasoning_tokens;   /* usage.completion_tokens_details.reasoning_tokens; -1 when absent */
 	bool is_error;
 	int error_code;             /* error.code when an integer (or a numeric string), else 400 */
 	char error_msg[256];

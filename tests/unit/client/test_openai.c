@@ -319,13 +319,13 @@ static void test_fast_path_matches_cjson(void **state)
 		"  {\"a\":[1,2,{\"b\":[true,false,null,-0.5e+3]}],\"choices\":[{\"delta\":{\"content\":\"\xc3\xa9\"}}]}  ",
 		"[1,2]",
 		"{\"choices\":[{\"delta\":{\"content\":\"trailing\"}}]} x",
-	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":40,"
-	    "\"completion_tokens_details\":{\"reasoning_tokens\":32,\"accepted_prediction_tokens\":0}}}",
-	    "{\"usage\":{\"completion_tokens\":4,\"completion_tokens_details\":null,"
-	    "\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
-	    "{\"usage\":{\"completion_tokens_details\":{\"reasoning_tokens\":\"x\",\"reasoning_tokens\":3}}}",
-	    "{\"choices\":[{\"delta\":{\"reasoning\":\"think\"}}],\"usage\":{\"completion_tokens\":1,"
-	    "\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
+		"{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":40,"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":32,\"accepted_prediction_tokens\":0}}}",
+		"{\"usage\":{\"completion_tokens\":4,\"completion_tokens_details\":null,"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
+		"{\"usage\":{\"completion_tokens_details\":{\"reasoning_tokens\":\"x\",\"reasoning_tokens\":3}}}",
+		"{\"choices\":[{\"delta\":{\"reasoning\":\"think\"}}],\"usage\":{\"completion_tokens\":1,"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
 	};
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
 		diff_one(docs[i], strlen(docs[i]));
