@@ -34,8 +34,9 @@ static bool next_line(const char *text, size_t len, size_t *pos, const char **li
 	return true;
 }
 
-/* A whole cell as a number (strtod on a NUL-terminated copy: cells are short). */
-static bool parse_num(const char *s, size_t n, double *out)
+/* A whole cell as a number (strtod on a NUL-terminated copy: cells are short); finite_only: no
+ * inf or nan (timeseries.csv never has them; server_metrics.csv values may). */
+static bool parse_num(const char *s, size_t n, double *out, bool finite_only)
 {
 	char tmp[64];
 	if (n == 0 || n >= sizeof tmp)
@@ -45,7 +46,7 @@ static bool parse_num(const char *s, size_t n, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(tmp, &end);
-	if (end != tmp + n)
+	if (end != tmp + n || (finite_only && !isfinite(v)))
 		return false;
 	*out = v;
 	return true;
@@ -102,7 +103,7 @@ int ts_table_parse(const char *text, size_t len, const char *name, struct ts_tab
 			double v = NAN;
 			size_t n = (size_t)(q - p);
 			bool may_be_empty = c >= TS_TTFC_P50;
-			if (!(n == 0 && may_be_empty) && !parse_num(p, n, &v)) {
+			if (!(n == 0 && may_be_empty) && !parse_num(p, n, &v, true)) {
 				set_err(err, err_len, "%s:%zu: cell %d is not a number", name, lineno, c + 1);
 				goto fail;
 			}
@@ -147,7 +148,7 @@ static bool split_server_row(const char *line, size_t ll, double *t, const char 
 {
 	const char *end = line + ll;
 	const char *c1 = memchr(line, ',', ll);
-	if (!c1 || !parse_num(line, (size_t)(c1 - line), t))
+	if (!c1 || !parse_num(line, (size_t)(c1 - line), t, true))
 		return false;
 	const char *p = c1 + 1;
 	const char *c2 = memchr(p, ',', (size_t)(end - p));
@@ -178,7 +179,7 @@ static bool split_server_row(const char *line, size_t ll, double *t, const char 
 		p = c3;
 	}
 	p++;
-	return parse_num(p, (size_t)(end - p), v);
+	return parse_num(p, (size_t)(end - p), v, false);
 }
 
 int ts_server_parse(const char *text, size_t len, const char *name, struct ts_server *out, char *err, size_t err_len)
