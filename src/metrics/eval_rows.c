@@ -194,6 +194,19 @@ static void rows_complete(struct evaluator *e, const struct rows_ev *ev, int64_t
 	r.num_output_tokens = (int64_t)rows_num(j, "num_output_tokens", 0);
 	r.requested_output_tokens = (int64_t)rows_num(j, "num_requested_output_tokens", 0);
 	r.is_stream = cJSON_IsTrue(rows_get(j, "is_stream"));
+	if (cJSON_IsNumber(rows_get(j, "num_reasoning_tokens"))) {
+		/* a row with reasoning (docs/METRICS.md, Reasoning models): the first chunk was reasoning; its
+		 * last one came reasoning_duration later; the answer started at TTFO (null: never) */
+		r.num_reasoning_tokens = (int64_t)rows_num(j, "num_reasoning_tokens", 0);
+		r.num_answer_tokens = (int64_t)rows_num(j, "num_answer_tokens", 0);
+		double ttfo = rows_num(j, "ttfo", NAN), rd = rows_num(j, "reasoning_duration", NAN);
+		if (!isnan(rd)) {
+			r.first_reasoning_ns = r.sent_ns + llround(rows_num(j, "ttfc", 0) * 1e9);
+			r.last_reasoning_ns = r.first_reasoning_ns + llround(rd * 1e9);
+		}
+		if (!isnan(ttfo))
+			r.first_answer_ns = r.sent_ns + llround(ttfo * 1e9);
+	}
 	if (cJSON_IsFalse(rows_get(j, "success"))) {
 		const cJSON *cls = rows_get(j, "error_class"), *msg = rows_get(j, "error_msg");
 		enum rec_error kind = REC_ERR_CLIENT;

@@ -59,6 +59,18 @@ check "own run: TTFC p50 within 20 us of the live run's" \
   python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Chunk (P50)'; sys.exit(0 if abs(a[k]-b[k]) < 2e-5 else 1)" \
   "$own/metrics/summary_stats.json" "${ev}metrics/summary_stats.json"
 
+# 2b. a reasoning run (sim thinking first): rows keep TTFO and the reasoning counts
+rport=$(e2e_free_port)
+e2e_start_sim "$rport" --mode fixed --ttft-ms 3 --itl-ms 1 --reasoning-tokens 6
+e2e_single_cfg rsn.yml "$rport" sessions=10 output=12
+rc=0; "$VEEKSHA" benchmark --config rsn.yml --output_dir "$TMP/rsn" --quiet > rsn.out 2> rsn.err || rc=$?
+rsn=$(ls -d "$TMP"/rsn/*/)
+rc=0; "$VEEKSHA" evaluate "$rsn" --output "$TMP/rsn_eval" --quiet > re.out 2> re.err || rc=$?
+check "reasoning run: evaluate exits 0" test "$rc" -eq 0 || cat re.err
+check "reasoning run: TTFO and reasoning tokens kept (within 20 us)" \
+  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Output Token (P50)'; r='Number of Reasoning Tokens (P50)'; sys.exit(0 if k in a and abs(a[k]-b[k]) < 2e-5 and abs(a[r] - b[r]) < 1e-9 and abs(a[r] - 6) < 0.1 else 1)" \
+  "$rsn/metrics/summary_stats.json" "$TMP/rsn_eval/metrics/summary_stats.json"
+
 # 3. event logs: exact
 e2e_single_cfg thr.yml "$port" sessions=30
 sed -i 's/^runtime: {/runtime: {num_client_threads: 2, /' thr.yml
