@@ -5,7 +5,10 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo asan tsan fuzz fuzz-smoke bench format format-check clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all deps build test demo asan tsan fuzz fuzz-smoke bench format format-check clean install uninstall
 
 all: build
 
@@ -51,6 +54,14 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+# Binary, man pages, shell completions, docs and examples under $(DESTDIR)$(PREFIX) (docs/INSTALL.md).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Removes what install put under $(DESTDIR)$(PREFIX) (its manifest: share/veeksha/install-manifest.txt).
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DPREFIX="$(PREFIX)" -P cmake/vk_uninstall.cmake
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

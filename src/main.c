@@ -4,13 +4,7 @@
 
 #include "commands.h"
 
-struct main_command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-};
-
-static const struct main_command main_commands[] = {
+static const struct vk_command main_commands[] = {
 	{"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},
 	{"capacity-search", meta_capacity_search_main, "find the highest load that meets the SLOs"},
 	{"microbench", meta_microbench_main, "prefill | decode | stress microbenchmarks"},
@@ -22,6 +16,7 @@ static const struct main_command main_commands[] = {
 	{"sweep", sweep_cli_main, "status | collect of a sweep submitted as a Slurm job array"},
 	{"merge", runner_merge_main, "merge the shards of a sharded run into one run directory"},
 	{"evaluate", runner_evaluate_main, "recompute a run's metrics from its raw records (new SLOs, a window)"},
+	{"version", meta_version_main, "print the version and the versions of the libraries"},
 };
 
 static void main_usage(FILE *out)
@@ -31,7 +26,6 @@ static void main_usage(FILE *out)
 		     "commands:\n");
 	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
 		fprintf(out, "  %-16s %s\n", main_commands[i].name, main_commands[i].help);
-	fprintf(out, "  %-16s %s\n", "version", "print the version");
 	fprintf(out, "\nRun 'veeksha <command> --help' for the options of a command.\n");
 }
 
@@ -46,10 +40,12 @@ int main(int argc, char **argv)
 		main_usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("veeksha %s\n", VK_VERSION);
-		return 0;
-	}
+	if (!strcmp(cmd, "--version"))
+		return meta_version_main(1, argv + 1);
+	/* Hidden: the build generates the installed completions and man pages with these. */
+	if (!strcmp(cmd, "completion") || !strcmp(cmd, "man"))
+		return meta_docs_main(argc - 1, argv + 1, main_commands,
+				      sizeof main_commands / sizeof main_commands[0]);
 	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
 		if (!strcmp(cmd, main_commands[i].name))
 			return main_commands[i].fn(argc - 1, argv + 1);
