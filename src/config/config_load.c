@@ -1115,13 +1115,16 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
-		if (allow_run_opts && (!strcmp(name, "quiet") || !strcmp(name, "fail_on_slo"))) {
+		if (allow_run_opts &&
+		    (!strcmp(name, "quiet") || !strcmp(name, "fail_on_slo") || !strcmp(name, "no_report"))) {
 			if (inline_val) {
 				cfg_report(&tsrc, "", "takes no value");
 				goto out;
 			}
 			if (!strcmp(name, "quiet"))
 				out->opts.quiet = true;
+			else if (!strcmp(name, "no_report"))
+				out->opts.no_report = true;
 			else
 				out->opts.fail_on_slo = true;
 			continue;

@@ -375,6 +375,7 @@ struct cfg_microbench {
 struct cfg_run_opts {
 	bool quiet;       /* --quiet: no progress line */
 	bool fail_on_slo; /* --fail-on-slo: exit 3 when an SLO is not met */
+	bool no_report;   /* --no-report: no report.html (docs/OUTPUTS.md, report.html) */
 	/* Sweeps on a cluster (docs/SLURM.md). Strings point into argv. */
 	const char *launcher;                            /* --launcher local|slurm (NULL = local) */
 	const char *sbatch_args[CFG_MAX_SBATCH_ARGS];    /* --sbatch-arg ARG (repeatable), given to sbatch */

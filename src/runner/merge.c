@@ -22,6 +22,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_log.h"
 #include "metrics/evaluator.h"
+#include "output/report_html.h"
 
 /* Where the merged evaluator's clock starts: every shard's start maps here. Any positive time gives
  * the same files (they hold times relative to the start); 0 would read as "did not happen". */
@@ -559,13 +560,14 @@ done:
 static void merge_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--allow-partial] DIR...\n\n"
+	        "usage: veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--no-report] [--allow-partial] DIR...\n\n"
 	        "Merge the shards of a sharded benchmark into one run directory (docs/MERGE.md). Each DIR is a shard\n"
 	        "directory (it holds metrics/%s) or a directory of shard-K-of-N directories. Every\n"
 	        "file is computed from the shards' raw records, exactly as one process evaluating them all would.\n\n"
 	        "  --output DIR      where to write (default: the shard directories' common parent)\n"
 	        "  --fail-on-slo     exit 3 when an SLO is not met\n"
 	        "  --quiet           no informational messages (the summary is still printed)\n"
+	        "  --no-report       do not write metrics/report.html\n"
 	        "  --allow-partial   merge the shards present when some are missing (the run is then truncated)\n\n"
 	        "Exit codes: 0 merged, complete run; 1 an output failed or a shard did not complete (files are still\n"
 	        "written); 2 usage or mismatched shards (count, duplicate or missing index, differing config.yml);\n"
@@ -604,6 +606,8 @@ int runner_merge_main(int argc, char **argv)
 			opts.fail_on_slo = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			opts.quiet = true;
+		} else if (!strcmp(a, "--no-report")) {
+			opts.no_report = true;
 		} else if (!strcmp(a, "--allow-partial")) {
 			allow_partial = true;
 		} else {
@@ -628,6 +632,9 @@ int runner_merge_main(int argc, char **argv)
 		log_set_level(LOG_WARN);
 	struct runner_result res;
 	int code = runner_merge(dirs, n, out_dir, &opts, allow_partial, &res);
+	/* the merged run's report, last (docs/OUTPUTS.md, report.html) */
+	if (res.run_dir && code != 2 && !opts.no_report && report_html_write_run(res.run_dir) != 0 && code == 0)
+		code = 1;
 	free(res.run_dir);
 	free(dirs);
 	return code;

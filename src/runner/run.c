@@ -37,6 +37,7 @@
 #include "metrics/eval_timeseries.h"
 #include "metrics/evaluator.h"
 #include "observe/observe.h"
+#include "output/report_html.h"
 #include "metrics/record.h"
 #include "runner/merge.h"
 #include "runner/progress.h"
@@ -1319,6 +1320,20 @@ out_server:
 	if (owned) {
 		server_stop(owned);
 		server_handle_free(owned);
+	}
+	/* report.html last, once every other file (server.json's stop time too) is written; a run that
+	 * measured nothing has no summary to report (docs/OUTPUTS.md, report.html) */
+	if (out->run_dir && !opts->no_report) {
+		char *sum = fs_path_join(out->run_dir, "metrics/summary_stats.json");
+		if (fs_exists(sum)) {
+			if (report_html_write_run(out->run_dir) != 0) {
+				if (out->exit_code == 0)
+					out->exit_code = 1;
+			} else {
+				log_info("report: %s/metrics/report.html", out->run_dir);
+			}
+		}
+		free(sum);
 	}
 out_dirs:
 	if (shard_dirs)
