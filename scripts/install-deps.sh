@@ -15,6 +15,7 @@ PKGS=(
   procps psmisc          # ps/pgrep used by process-lifecycle tests
   time                   # /usr/bin/time -v: client CPU and peak RSS in bench/
   openssl                # openssl s_server: the self-signed https case of the fault suite
+  zsh groff-base man-db  # the generated zsh completion and man pages are exercised (tests/e2e/test_completion_man.sh)
   slurm-wlm munge        # a single-node Slurm cluster for tests/e2e/test_slurm.sh (tests/tools/slurm_cluster.sh)
 )
 missing=()

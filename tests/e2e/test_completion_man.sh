@@ -86,6 +86,22 @@ check "report <TAB> completes paths" test "$(complete_words veeksha report cfgd)
 
 if command -v zsh > /dev/null; then
   check "zsh completion parses" zsh -n _veeksha
+  # The completion body run as zsh runs it (words/CURRENT set), compadd/_files recording what
+  # they were given (zsh itself filters the candidates by the typed prefix).
+  cat > zsh_driver.zsh <<'ZEOF'
+compadd() { while [[ $1 == -* && $1 != -- ]]; do shift; done; [[ $1 == -- ]] && shift; print -l -- "$@"; }
+_files() { print -- "@files $*"; }
+_message() { print -- "@message"; }
+words=("$@"); CURRENT=$#
+source ./_veeksha
+ZEOF
+  zcomp() { zsh zsh_driver.zsh "$@" | sort | tr '\n' ' '; }
+  check "zsh: veeksha <TAB> offers benchmark" bash -c "zsh zsh_driver.zsh veeksha '' | grep -qx benchmark"
+  check "zsh: section types" test "$(zcomp veeksha benchmark --traffic-scheduler-type '')" = "concurrent rate sequential_launch "
+  check "zsh: flags of benchmark" test "$(zsh zsh_driver.zsh veeksha benchmark --t | grep -c -- '^--traffic-scheduler-type$')" -eq 1
+  check "zsh: --config completes files" test "$(zcomp veeksha benchmark --config '')" = "@files  "
+  check "zsh: --output-dir completes directories" test "$(zcomp veeksha benchmark --output-dir '')" = "@files -/ "
+  check "zsh: microbench subcommands" test "$(zcomp veeksha microbench '')" = "decode prefill stress "
 else
   echo "NOTE: zsh is not installed; the zsh completion's syntax is not checked here"
 fi
