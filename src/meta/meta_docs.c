@@ -594,7 +594,8 @@ static void roff_text(struct buf *b, const char *s, size_t n)
 			buf_puts(b, "\\-");
 		else
 			buf_putc(b, ch);
-		if (long_word && strchr("-_./,", ch) && i + 1 < wend)
+		/* Not inside the leading "--" of a flag (a line must not end with a lone "--"). */
+		if (long_word && strchr("-_./,", ch) && i + 1 < wend && i > word && isalnum((unsigned char)s[i - 1]))
 			buf_puts(b, "\\:");
 	}
 	buf_putc(b, '\n');
@@ -718,6 +719,27 @@ static void roff_header(struct buf *b, const char *page)
 	            ".ad l\n.nh\n");
 }
 
+/* Whether a help text already shows a flag's values ("--x {a, b}", "--x a|b"). */
+static bool docs_text_lists_values(const struct docs_cmd *c, const char *flag)
+{
+	size_t fl = strlen(flag);
+	for (size_t j = 0; j < c->n_texts; j++)
+		for (const char *p = strstr(c->texts[j].text, flag); p; p = strstr(p + 1, flag)) {
+			const char *v = p + fl;
+			if (*v != ' ' || (p > c->texts[j].text && !strchr(" \t\n[(,|{", p[-1])))
+				continue;
+			v++;
+			if (*v == '{')
+				return true;
+			while (*v && *v != ' ' && *v != '\n' && *v != ']') {
+				if (*v == '|')
+					return true;
+				v++;
+			}
+		}
+	return false;
+}
+
 static void roff_command_page(struct buf *b, const struct docs_set *s, size_t idx)
 {
 	const struct docs_cmd *c = &s->v[idx];
@@ -752,7 +774,7 @@ static void roff_command_page(struct buf *b, const struct docs_set *s, size_t id
 			break;
 		for (size_t j = 0; j < s->v[i].n_flags; j++) {
 			const struct docs_flag *f = &s->v[i].flags[j];
-			if (f->value != CONFIG_DOC_ENUM)
+			if (f->value != CONFIG_DOC_ENUM || docs_text_lists_values(&s->v[i], f->name))
 				continue;
 			if (!any)
 				buf_puts(b, ".SH \"FLAG VALUES\"\n");
