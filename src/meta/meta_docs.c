@@ -341,6 +341,51 @@ static const struct docs_flag *docs_variant_flag(const struct docs_cmd *parent, 
 	return NULL;
 }
 
+/* A command whose help names --list-presets (sim-server) lists its presets, GPUs and architectures
+ * there ("presets:" then one "  name ..." line each): those names complete the flags that take them. */
+static void docs_add_presets(struct docs_cmd *c, const struct vk_command *k)
+{
+	static const struct {
+		const char *section, *flag;
+	} map[] = {{"presets", "--preset"}, {"gpus", "--gpu"}, {"architectures", "--model-arch"}};
+	if (!strstr(c->texts[0].text, "--list-presets"))
+		return;
+	char *argv[4] = {(char *)k->name, "--list-presets", NULL};
+	char *text = docs_capture(k->fn, 2, argv);
+	const char *flag = NULL;
+	char **values = NULL;
+	size_t n_values = 0;
+	for (const char *line = text;;) {
+		const char *eol = strchr(line, '\n');
+		size_t llen = eol ? (size_t)(eol - line) : strlen(line);
+		bool header = llen && line[0] != ' ' && line[llen - 1] == ':';
+		if ((header || !*line) && flag && n_values) {
+			docs_add_flag(c, flag, CONFIG_DOC_ENUM, values, n_values);
+			values = NULL;
+			n_values = 0;
+		}
+		if (!*line)
+			break;
+		if (header) {
+			flag = NULL;
+			for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+				if (strlen(map[i].section) == llen - 1 && !strncmp(line, map[i].section, llen - 1))
+					flag = map[i].flag;
+		} else if (flag && llen > 2 && line[0] == ' ' && line[1] == ' ' && line[2] != ' ') {
+			size_t n = 2;
+			while (n < llen && line[n] != ' ')
+				n++;
+			values = xrealloc(values, (n_values + 1) * sizeof *values);
+			values[n_values++] = xstrndup(line + 2, n - 2);
+		}
+		line += llen + (eol ? 1 : 0);
+	}
+	for (size_t i = 0; i < n_values; i++)
+		free(values[i]);
+	free(values);
+	free(text);
+}
+
 static void docs_build(struct docs_set *s, const struct vk_command *commands, size_t n_commands)
 {
 	for (size_t i = 0; i < n_commands; i++) {
@@ -349,6 +394,7 @@ static void docs_build(struct docs_set *s, const struct vk_command *commands, si
 		struct docs_cmd *c = docs_new(s, k->name, k->help);
 		docs_add_text(c, "", docs_capture(k->fn, 2, argv));
 		docs_add_config_hints(c);
+		docs_add_presets(c, k);
 		docs_parse_subs(c, k->name, c->texts[0].text);
 		size_t parent = s->n - 1;
 		for (size_t j = 0; j < s->v[parent].n_subs; j++) {

@@ -73,6 +73,9 @@ check "benchmark --traffic<TAB> offers all $want of them" test "$(wc -l < cand.t
 check "section types: --traffic-scheduler-type <TAB>" test "$(complete_words veeksha benchmark --traffic-scheduler-type '' | tr '\n' ' ')" = "concurrent rate sequential_launch "
 check "enum keys get the table's values: --sequential-launch-traffic-scheduler-ordering <TAB>" test "$(complete_words veeksha benchmark --sequential-launch-traffic-scheduler-ordering '' | tr '\n' ' ')" = "dispatch prefill request "
 check "sim-server --mode <TAB> from the help text" test "$(complete_words veeksha sim-server --mode f)" = fixed
+check "sim-server --preset <TAB> lists the presets" test "$(complete_words veeksha sim-server --preset llama3-8b- | tr '\n' ' ')" = "llama3-8b-a100 llama3-8b-h100 llama3-8b-h200 "
+check "sim-server --gpu <TAB> lists the GPUs" test "$(complete_words veeksha sim-server --gpu '' | wc -l)" -eq "$("$VEEKSHA" sim-server --list-presets | awk '/^[a-z]+:$/{s=$1} s=="gpus:" && /^  [^ ]/' | wc -l)"
+check "sim-server --model-arch <TAB>" bash -c "[[ ' $(complete_words veeksha sim-server --model-arch '' | tr '\n' ' ')' == *' llama3-8b '* ]]"
 check "microbench pr<TAB> is prefill" test "$(complete_words veeksha microbench pr)" = prefill
 check "microbench stress --stress-mode <TAB>" test "$(complete_words veeksha microbench stress --stress-mode '' | tr '\n' ' ')" = "auto manual range "
 check "microbench prefill --<TAB> uses the prefill flags" test "$(complete_words veeksha microbench prefill --prefill | wc -l)" -ge 1
