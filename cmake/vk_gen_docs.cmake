@@ -22,3 +22,10 @@ execute_process(COMMAND "${VEEKSHA}" man --output-dir "${OUT}/man/man1" RESULT_V
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "'${VEEKSHA} man --output-dir ${OUT}/man/man1' failed (${rc})")
 endif()
+# `veeksha completion|man` fail when a command's --help fails or prints nothing; check the result
+# once more so that an empty file is never installed.
+file(READ "${OUT}/completions/veeksha" text)
+string(FIND "${text}" "complete -F _veeksha veeksha" at)
+if(at EQUAL -1 OR NOT EXISTS "${OUT}/man/man1/veeksha.1" OR NOT EXISTS "${OUT}/man/man1/veeksha-benchmark.1")
+  message(FATAL_ERROR "the generated completion or man pages under ${OUT} are incomplete")
+endif()

@@ -47,14 +47,17 @@ struct docs_cmd {
 struct docs_set {
 	struct docs_cmd *v;
 	size_t n, cap;
+	char *error; /* the first help text that could not be captured */
 };
 
 /* ---------------- --help capture ---------------- */
 
 /* Runs fn(argc, argv) with standard output redirected to a temporary file; returns what it
- * printed (its own diagnostics still go to stderr). */
-static char *docs_capture(int (*fn)(int, char **), int argc, char **argv)
+ * printed (its own diagnostics still go to stderr). A command that fails or prints nothing is
+ * recorded in s->error: the build must not install pages that silently miss a command. */
+static char *docs_capture(struct docs_set *s, int (*fn)(int, char **), int argc, char **argv)
 {
+	optind = 1; /* a command parsing with getopt must start from its own argv[1] */
 	fflush(stdout);
 	FILE *tmp = tmpfile();
 	if (!tmp)
@@ -66,7 +69,7 @@ static char *docs_capture(int (*fn)(int, char **), int argc, char **argv)
 		fclose(tmp);
 		return xstrdup("");
 	}
-	fn(argc, argv);
+	int rc = fn(argc, argv);
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
@@ -78,6 +81,15 @@ static char *docs_capture(int (*fn)(int, char **), int argc, char **argv)
 	while ((n = fread(chunk, 1, sizeof chunk, tmp)) > 0)
 		buf_append(&b, chunk, n);
 	fclose(tmp);
+	if ((rc || !b.len) && !s->error) {
+		struct buf cmd;
+		buf_init(&cmd);
+		for (int i = 0; i < argc; i++)
+			buf_printf(&cmd, " %s", argv[i]);
+		s->error = rc ? xasprintf("'veeksha%s' exited %d", cmd.data, rc)
+		              : xasprintf("'veeksha%s' printed nothing", cmd.data);
+		buf_free(&cmd);
+	}
 	return buf_steal(&b);
 }
 
@@ -343,7 +355,7 @@ static const struct docs_flag *docs_variant_flag(const struct docs_cmd *parent, 
 
 /* A command whose help names --list-presets (sim-server) lists its presets, GPUs and architectures
  * there ("presets:" then one "  name ..." line each): those names complete the flags that take them. */
-static void docs_add_presets(struct docs_cmd *c, const struct vk_command *k)
+static void docs_add_presets(struct docs_set *s, struct docs_cmd *c, const struct vk_command *k)
 {
 	static const struct {
 		const char *section, *flag;
@@ -351,7 +363,7 @@ static void docs_add_presets(struct docs_cmd *c, const struct vk_command *k)
 	if (!strstr(c->texts[0].text, "--list-presets"))
 		return;
 	char *argv[4] = {(char *)k->name, "--list-presets", NULL};
-	char *text = docs_capture(k->fn, 2, argv);
+	char *text = docs_capture(s, k->fn, 2, argv);
 	const char *flag = NULL;
 	char **values = NULL;
 	size_t n_values = 0;
@@ -392,9 +404,9 @@ static void docs_build(struct docs_set *s, const struct vk_command *commands, si
 		const struct vk_command *k = &commands[i];
 		char *argv[8] = {(char *)k->name, "--help", NULL};
 		struct docs_cmd *c = docs_new(s, k->name, k->help);
-		docs_add_text(c, "", docs_capture(k->fn, 2, argv));
+		docs_add_text(c, "", docs_capture(s, k->fn, 2, argv));
 		docs_add_config_hints(c);
-		docs_add_presets(c, k);
+		docs_add_presets(s, c, k);
 		docs_parse_subs(c, k->name, c->texts[0].text);
 		size_t parent = s->n - 1;
 		for (size_t j = 0; j < s->v[parent].n_subs; j++) {
@@ -403,7 +415,7 @@ static void docs_build(struct docs_set *s, const struct vk_command *commands, si
 			struct docs_cmd *sc = docs_new(s, key, NULL);
 			free(key);
 			char *sargv[8] = {(char *)k->name, (char *)sub, "--help", NULL};
-			docs_add_text(sc, sub, docs_capture(k->fn, 3, sargv));
+			docs_add_text(sc, sub, docs_capture(s, k->fn, 3, sargv));
 			const struct docs_flag *vf = docs_variant_flag(&s->v[parent], sub);
 			if (vf) {
 				docs_add_flag(sc, vf->name, CONFIG_DOC_SWITCH, NULL, 0);
@@ -411,7 +423,7 @@ static void docs_build(struct docs_set *s, const struct vk_command *commands, si
 					char *vargv[8] = {(char *)k->name, (char *)sub, vf->name,
 					                  vf->values[v],   "--help",    NULL};
 					char *title = xasprintf("%s %s %s", sub, vf->name, vf->values[v]);
-					docs_add_text(sc, title, docs_capture(k->fn, 5, vargv));
+					docs_add_text(sc, title, docs_capture(s, k->fn, 5, vargv));
 					free(title);
 				}
 				/* The variant flag itself, with its values, as the parent names it. */
@@ -447,6 +459,7 @@ static void docs_free(struct docs_set *s)
 		free(c->subs);
 	}
 	free(s->v);
+	free(s->error);
 }
 
 /* ---------------- shell completion ---------------- */
@@ -931,6 +944,12 @@ int meta_docs_main(int argc, char **argv, const struct vk_command *commands, siz
 	size_t page_idx = 0;
 	struct docs_set s = {0};
 	docs_build(&s, commands, n_commands);
+	if (s.error) {
+		fprintf(stderr, "veeksha %s: %s; the generated pages and completions would miss it\n", argv[0],
+		        s.error);
+		docs_free(&s);
+		return 1;
+	}
 	if (page) {
 		for (page_idx = 0; page_idx < s.n; page_idx++)
 			if (!strcmp(s.v[page_idx].key, page))
