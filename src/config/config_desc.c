@@ -773,6 +773,11 @@ static const struct cfg_field rt_fields[] = {
 	{"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
 	 "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
 	 "row may ask for (server.max_model_len is the limit instead when it is smaller)."},
+	{"saturation_busy_fraction", FK_FLOAT, OFF(RT, saturation_busy_fraction), 0, 0, NULL, NULL, FF_OURS,
+	 "Veeksha extension: a 250 ms tick in which the client loop was busier than this is a busy tick; more "
+	 "than 10% busy ticks make the run client_saturated (docs/METRICS.md, Client saturation)."},
+	{"saturation_lateness_p99_ms", FK_FLOAT, OFF(RT, saturation_lateness_p99_ms), 0, 0, NULL, NULL, FF_OURS,
+	 "Veeksha extension: a dispatch lateness p99 above this many ms makes the run client_saturated."},
 };
 static void rt_defaults(void *p, int type)
 {
@@ -787,6 +792,8 @@ static void rt_defaults(void *p, int type)
 	r->pregenerate_sessions = false;
 	r->dispatch_spin_us = 2000;
 	r->max_request_tokens = CFG_DEFAULT_MAX_REQUEST_TOKENS;
+	r->saturation_busy_fraction = 0.9;
+	r->saturation_lateness_p99_ms = 1.0;
 }
 static const char *rt_validate(const void *p, int type, const char **key)
 {
@@ -802,6 +809,10 @@ static const char *rt_validate(const void *p, int type, const char **key)
 		VFAIL("num_completion_threads", "must be > 0");
 	if (r->num_client_threads <= 0)
 		VFAIL("num_client_threads", "must be > 0");
+	if (!(r->saturation_busy_fraction > 0.0 && r->saturation_busy_fraction <= 1.0))
+		VFAIL("saturation_busy_fraction", "must be in (0, 1]");
+	if (!(r->saturation_lateness_p99_ms >= 0.0))
+		VFAIL("saturation_lateness_p99_ms", "must be >= 0");
 	if (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000)
 		VFAIL("dispatch_spin_us", "must be between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
 	if (r->max_request_tokens < 1 || r->max_request_tokens > CFG_MAX_REQUEST_TOKENS_CEILING)

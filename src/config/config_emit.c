@@ -625,6 +625,7 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 	if (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) {
 		help_line(out, "--quiet", "no progress line (run option, not written to config.yml)", NULL);
 		help_line(out, "--fail-on-slo", "exit 3 when an SLO is not met (run option)", NULL);
+		help_line(out, "--strict-client", "with --fail-on-slo: a saturated client (client_saturated) fails too", NULL);
 		help_line(out, "--no-report", "do not write report.html (run option; docs/OUTPUTS.md)", NULL);
 	}
 	if (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) {

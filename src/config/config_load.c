@@ -1115,6 +1115,14 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		for (char *p = name; *p; p++)
 			if (*p == '-')
 				*p = '_';
+		if (allow_run_opts && !strcmp(name, "strict_client")) {
+			if (inline_val) {
+				cfg_report(&tsrc, "", "takes no value");
+				goto out;
+			}
+			out->opts.strict_client = true;
+			continue;
+		}
 		if (allow_run_opts &&
 		    (!strcmp(name, "quiet") || !strcmp(name, "fail_on_slo") || !strcmp(name, "no_report"))) {
 			if (inline_val) {

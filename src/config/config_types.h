@@ -186,6 +186,8 @@ struct cfg_runtime {
 	bool pregenerate_sessions;          /* false */
 	int64_t dispatch_spin_us;           /* 2000: poll instead of sleeping this long before a dispatch */
 	int64_t max_request_tokens;         /* 1048576: largest prompt or output length (docs/CONFIG.md, Limits) */
+	double saturation_busy_fraction;    /* 0.9: a 250 ms tick with the client loop busier is a busy tick (ours) */
+	double saturation_lateness_p99_ms;  /* 1.0: a dispatch lateness p99 above this: the client fell behind (ours) */
 };
 
 /* ---- evaluators and SLOs ---- */
@@ -375,6 +377,7 @@ struct cfg_microbench {
 struct cfg_run_opts {
 	bool quiet;       /* --quiet: no progress line */
 	bool fail_on_slo; /* --fail-on-slo: exit 3 when an SLO is not met */
+	bool strict_client; /* --strict-client: with --fail-on-slo, a saturated client fails too (exit 3) */
 	bool no_report;   /* --no-report: no report.html (docs/OUTPUTS.md, report.html) */
 	/* Sweeps on a cluster (docs/SLURM.md). Strings point into argv. */
 	const char *launcher;                            /* --launcher local|slurm (NULL = local) */

@@ -210,6 +210,10 @@ struct evaluator {
 	char run_status_reason[256];
 	bool window_set;
 	struct eval_window_info window;
+	/* client saturation (eval_saturation.c) */
+	double busy_tick_share, lateness_p99_ms;
+	bool client_saturated;
+	char saturation_why[256];
 	char **verdict_reasons; /* why the verdict failed (slo_results.json, console) */
 	size_t n_verdict_reasons;
 	bool warned_stream_write; /* a periodic rewrite failed (reported once) */
@@ -288,5 +292,10 @@ void eval_write_plots(struct evaluator *e);
 void eval_ts_note_end(struct evaluator *e, const struct rec_record *rec, const struct eval_inflight *reg,
                       bool included);
 int eval_write_timeseries(struct evaluator *e);
+
+/* eval_saturation.c: the verdict at finalize (registrations mapped), and its summary keys */
+struct jsonw;
+void eval_check_saturation(struct evaluator *e);
+void eval_write_saturation_keys(const struct evaluator *e, struct jsonw *w);
 
 #endif

@@ -1084,6 +1084,7 @@ int eval_write_summary(struct evaluator *e)
 	jsonw_str(&w, e->finalized ? eval_run_status_name(e->run_status) : "running");
 	jsonw_key(&w, "run_status_reason");
 	jsonw_str(&w, e->run_status_reason);
+	eval_write_saturation_keys(e, &w);
 	if (e->window_set) {
 		jsonw_key(&w, "measurement_window");
 		jsonw_obj_begin(&w);
@@ -1280,6 +1281,7 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	 * resident set to what one writer needs (the data stays in the page cache). */
 	int met = eval_compute_slos(e);
 	e->slo_all_met = met;
+	eval_check_saturation(e);
 	eval_views_drop_pages(e);
 	if (eval_write_summary(e) != 0)
 		rc = -1;
@@ -1376,6 +1378,10 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 				r->threshold * 1e3, r->met ? "MET" : "MISSED");
 	}
 	fprintf(out, "  All SLOs met: %s\n", e->slo_all_met == 1 ? "yes" : "no");
+	if (e->client_saturated)
+		fprintf(out, "  WARNING: the client was saturated: %s. The offered load and the timestamps may be the "
+			     "client's, not the server's (docs/METRICS.md, Client saturation)\n",
+			e->saturation_why);
 	for (size_t i = 0; i < e->n_verdict_reasons; i++)
 		fprintf(out, "    because: %s\n", e->verdict_reasons[i]);
 	if (e->run_status != EVAL_RUN_COMPLETE) /* (its reason is among the reasons above) */

@@ -22,6 +22,16 @@ struct eval_window_info {
 	int64_t warmup_requests, cooldown_requests;
 	uint64_t excluded_requests; /* dispatched outside the window */
 };
+/* Client saturation (docs/METRICS.md, Client saturation): the runner reports the share of the run's
+ * 250 ms ticks in which its loop was busier than runtime.saturation_busy_fraction; eval_finalize adds
+ * the dispatch lateness p99. Saturated when more than EVAL_SATURATION_BUSY_SHARE of the ticks were
+ * busy or the lateness p99 exceeds runtime.saturation_lateness_p99_ms (why: the figures). */
+#define EVAL_SATURATION_BUSY_SHARE 0.1
+bool eval_saturation_decide(double busy_tick_share, double lateness_p99_ms, const struct cfg_runtime *rt, char *why,
+			    size_t why_len);
+void eval_set_client_load(struct evaluator *e, double busy_tick_share); /* before eval_finalize */
+bool eval_client_saturated(const struct evaluator *e, const char **why);  /* after eval_finalize */
+
 /* True when the performance evaluator of cfg has a window; *w receives it (excluded_requests 0). */
 bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_info *w);
 

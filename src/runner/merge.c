@@ -151,8 +151,8 @@ static size_t first_diff_line(const char *a, const char *b)
 	return line;
 }
 
-/* run_cpu_s of <dir>/metrics/client_usage.json, NAN when there is none. */
-static double shard_cpu_s(const char *dir)
+/* A number of <dir>/metrics/client_usage.json, NAN when there is none. */
+static double shard_usage_num(const char *dir, const char *key)
 {
 	char *m = fs_path_join(dir, "metrics");
 	char *p = fs_path_join(m, "client_usage.json");
@@ -164,7 +164,7 @@ static double shard_cpu_s(const char *dir)
 		return NAN;
 	double v = NAN;
 	cJSON *j = cJSON_ParseWithLength(text, len);
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "run_cpu_s");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, key);
 	if (cJSON_IsNumber(c))
 		v = c->valuedouble;
 	cJSON_Delete(j);
@@ -496,6 +496,16 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 		}
 		eval_set_window(e, &win);
 	}
+	{
+		/* client saturation (docs/METRICS.md): the busiest shard's loop; lateness comes from all records */
+		double busy = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			double b = shard_usage_num(l.v[i].dir, "busy_tick_share");
+			if (b > busy)
+				busy = b;
+		}
+		eval_set_client_load(e, busy);
+	}
 	if (eval_replay_run(rp, e, MERGE_BASE_NS, err, sizeof err) != 0) {
 		log_error("merge: %s", err);
 		goto done;
@@ -514,7 +524,7 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 	for (size_t i = 0; i < l.n; i++) {
 		ov[i].s = &l.v[i];
 		ov[i].st = eval_replay_stats(rp, i);
-		ov[i].cpu_s = shard_cpu_s(l.v[i].dir);
+		ov[i].cpu_s = shard_usage_num(l.v[i].dir, "run_cpu_s");
 		if (l.v[i].hdr.start_realtime_ns < lo)
 			lo = l.v[i].hdr.start_realtime_ns;
 		if (l.v[i].hdr.start_realtime_ns > hi)
@@ -539,7 +549,7 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 	out->interrupted = interrupted;
 	if (met < 0 || wrc != 0 || !complete || n_missing || interrupted)
 		out->exit_code = 1; /* an output failed, or the merged run is not a complete measurement */
-	else if (opts && opts->fail_on_slo && met == 0)
+	else if (opts && opts->fail_on_slo && (met == 0 || (opts->strict_client && eval_client_saturated(e, NULL))))
 		out->exit_code = 3;
 	else
 		out->exit_code = 0;

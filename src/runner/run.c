@@ -110,6 +110,9 @@ struct run_state {
 	atomic_int wake_signals;   /* signals received so far */
 	int signals_handled;
 	atomic_bool wake_server_died;
+	/* client saturation: 250 ms ticks and those with the loop busier than runtime.saturation_busy_fraction */
+	int64_t tick_prev_ns, tick_prev_cpu_ns, tick_prev_spin_ns;
+	uint64_t ticks, ticks_busy;
 	/* published by the loop's tick for the group's progress line */
 	pthread_mutex_t live_mu;
 	struct eval_live live_pub;
@@ -455,6 +458,20 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 {
 	struct run_state *st = ctx;
 	int64_t now = clock_mono_ns();
+	{
+		/* how busy the loop was since the last tick, less the polls before dispatches */
+		int64_t cpu = clock_thread_cpu_ns(), spin = ev_spin_ns(loop);
+		if (now > st->tick_prev_ns) {
+			double busy = (double)(cpu - st->tick_prev_cpu_ns - (spin - st->tick_prev_spin_ns)) /
+				      (double)(now - st->tick_prev_ns);
+			st->ticks++;
+			if (busy > st->cfg->runtime.saturation_busy_fraction)
+				st->ticks_busy++;
+		}
+		st->tick_prev_ns = now;
+		st->tick_prev_cpu_ns = cpu;
+		st->tick_prev_spin_ns = spin;
+	}
 	eval_tick(st->eval, now);
 	struct eval_live live;
 	eval_live_stats(st->eval, &live);
@@ -686,6 +703,9 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 	if (start_ns > 0)
 		st->usage.start_ns = start_ns;
 	st->start_ns = st->usage.start_ns;
+	st->tick_prev_ns = st->start_ns;
+	st->tick_prev_cpu_ns = clock_thread_cpu_ns();
+	st->tick_prev_spin_ns = 0;
 	eval_set_start(st->eval, st->start_ns);
 	if (st->grp->sharded) {
 		char err[512] = "";
@@ -767,7 +787,10 @@ static int run_loop_finish(struct run_state *st)
 		snprintf(why, sizeof why, "signal %d", st->signo);
 		eval_set_run_status(st->eval, EVAL_RUN_INTERRUPTED, why);
 	}
+	st->usage.busy_tick_share = st->ticks ? (double)st->ticks_busy / (double)st->ticks : 0.0;
+	eval_set_client_load(st->eval, st->usage.busy_tick_share);
 	st->slo = eval_finalize(st->eval, st->usage.run_end_ns);
+	st->usage.saturated = eval_client_saturated(st->eval, NULL) ? 1 : 0;
 	run_usage_done(&st->usage);
 	{
 		struct eval_live live;
@@ -784,7 +807,7 @@ static int run_loop_finish(struct run_state *st)
 		return 1; /* truncated: the workload was not fully measured */
 	if (st->signo)
 		return 128 + st->signo;
-	if (st->opts->fail_on_slo && st->slo == 0)
+	if (st->opts->fail_on_slo && (st->slo == 0 || (st->opts->strict_client && st->usage.saturated == 1)))
 		return 3;
 	return 0;
 }

@@ -123,6 +123,9 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	jsonw_int(&w, (int64_t)u->self_done.ru_maxrss);
 	jsonw_key(&w, "client_may_have_limited_load");
 	jsonw_bool(&w, busy > RUN_USAGE_BUSY_WARN);
+	put_num(&w, "busy_tick_share", u->busy_tick_share);
+	jsonw_key(&w, "client_saturated");
+	jsonw_bool(&w, u->saturated == 1);
 	jsonw_obj_end(&w);
 	buf_putc(&b, '\n');
 	char *metrics = fs_path_join(run_dir, "metrics");

@@ -225,7 +225,8 @@ static void test_small_run_files(void **state)
 				    "  \"error_class_freq\": {\n    \"http\": 1\n  },\n"
 				    "  \"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 500,\n"
 				    "      \"message\": \"HTTP 500\",\n      \"count\": 1\n    }\n  ],\n"
-				    "  \"run_status\": \"complete\",\n  \"run_status_reason\": \"\"\n}"));
+				    "  \"run_status\": \"complete\",\n  \"run_status_reason\": \"\",\n"
+				 "  \"client_saturated\": false,\n  \"client_saturation_reason\": \"\"\n}"));
 	free(sum);
 
 	expect_file(mdir, "throughput_metrics.json",

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Client saturation said plainly (docs/METRICS.md, Client saturation): driven far past what the client can
+# dispatch (a zero-delay sim, arrivals every 20 us), the run says client_saturated: true with the figures
+# in summary_stats.json, client_usage.json and a WARNING line, and --fail-on-slo --strict-client exits 3
+# (without --strict-client the verdict is the SLOs'); at light load it is false.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode zero
+e2e_single_cfg over.yml "$port" sessions=20000 output=4 prompt=8 timeout=30 \
+  "traffic={type: rate, interval_generator: {type: fixed, interval: 0.00002}}" "evaluators=[{type: performance, slos: []}]"
+rc=0; "$VEEKSHA" benchmark --config over.yml --output_dir "$TMP/over" --quiet --fail-on-slo --strict-client > over.out 2> over.err || rc=$?
+check "overload: --fail-on-slo --strict-client exits 3" test "$rc" -eq 3 || cat over.err
+s="$(ls -d "$TMP"/over/*/)metrics"
+check "overload: summary_stats.json client_saturated true, with the figures" \
+  jq -e '.client_saturated == true and (.client_saturation_reason | test("lateness p99 [0-9.]+ ms > 1.00 ms"))' "$s/summary_stats.json"
+check "overload: client_usage.json says so too" jq -e '.client_saturated == true and (.busy_tick_share >= 0)' "$s/client_usage.json"
+check "overload: the console warns" grep -q "WARNING: the client was saturated" over.out
+rc=0; "$VEEKSHA" benchmark --config over.yml --output_dir "$TMP/over2" --quiet --fail-on-slo --runtime.max_sessions 3000 > o2.out 2> o2.err || rc=$?
+check "overload without --strict-client: the SLOs decide (none: exit 0)" test "$rc" -eq 0 || cat o2.err
+
+# light load; the lateness bound is generous so that a busy test machine's late wake-ups do not count
+e2e_single_cfg light.yml "$port" sessions=20 "traffic={type: rate, interval_generator: {type: fixed, interval: 0.05}}" \
+  "evaluators=[{type: performance, slos: []}]"
+rc=0; "$VEEKSHA" benchmark --config light.yml --output_dir "$TMP/light" --quiet --fail-on-slo --strict-client \
+  --runtime.saturation_lateness_p99_ms 50 > light.out 2> light.err || rc=$?
+check "light load: exit 0" test "$rc" -eq 0 || cat light.err
+check "light load: client_saturated false" \
+  jq -e '.client_saturated == false and .client_saturation_reason == ""' "$(ls -d "$TMP"/light/*/)metrics/summary_stats.json"
+check "light load: no warning" bash -c "! grep -q 'client was saturated' light.out"
+rc=0; "$VEEKSHA" benchmark --config light.yml --output_dir "$TMP/bad" --runtime.saturation_busy_fraction 1.5 > bad.out 2> bad.err || rc=$?
+check "a busy fraction above 1: exit 2 naming the key" bash -c "test $rc -eq 2 && grep -q saturation_busy_fraction bad.err"
+e2e_finish
