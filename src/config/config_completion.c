@@ -7,6 +7,7 @@
 
 #include "config/config_doc.h"
 #include "config/config_internal.h"
+#include "core/buf.h"
 #include "core/xalloc.h"
 
 struct doc_list {
@@ -125,4 +126,36 @@ void config_doc_flags_free(struct config_doc_flag *flags, size_t n)
 		free(flags[i].values);
 	}
 	free(flags);
+}
+
+static void key_add(char ***v, size_t *n, const struct cfg_flag *fl, int len)
+{
+	if (len <= 0)
+		return;
+	struct buf b;
+	buf_init(&b);
+	for (int i = 0; i < len; i++)
+		buf_printf(&b, "%s%s", i ? "." : "", fl->path[i]);
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], b.data)) { /* the variants of a section share keys */
+			buf_free(&b);
+			return;
+		}
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = buf_steal(&b);
+}
+
+size_t config_doc_keys(const char *command, char ***out)
+{
+	*out = NULL;
+	if (strcmp(command, "config describe"))
+		return 0;
+	size_t n = 0;
+	const struct cfg_flag_table *t = cfg_flags_for(&cfg_cls_benchmark);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cfg_flag *fl = &t->v[i];
+		/* A selector's path ends with "type", which describe names by its section. */
+		key_add(out, &n, fl, fl->kind == CFLAG_SELECTOR ? fl->plen - 1 : fl->plen);
+	}
+	return n;
 }

@@ -27,4 +27,9 @@ struct config_doc_flag {
 size_t config_doc_flags(const char *command, struct config_doc_flag **out);
 void config_doc_flags_free(struct config_doc_flag *flags, size_t n);
 
+/* The dotted keys a command takes as an argument ("config describe": every key and section of a
+ * benchmark config, as `veeksha config describe KEY` accepts them). Returns how many were stored
+ * in *out (free each and the array); 0 and *out = NULL for other commands. */
+size_t config_doc_keys(const char *command, char ***out);
+
 #endif

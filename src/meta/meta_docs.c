@@ -507,6 +507,22 @@ static void docs_emit_data(struct buf *b, const struct docs_set *s, const struct
 		}
 	}
 	buf_puts(b, "\t*) echo '@none' ;;\n\tesac\n}\n\n");
+	/* Arguments that are not paths: the dotted keys of `config describe KEY`. */
+	buf_puts(b, "_veeksha_args() {\n\tcase \"$1\" in\n");
+	for (size_t i = 0; i < s->n; i++) {
+		char **keys;
+		size_t n = config_doc_keys(s->v[i].key, &keys);
+		if (n) {
+			buf_printf(b, "\t\"%s\") echo '", s->v[i].key);
+			for (size_t k = 0; k < n; k++)
+				buf_printf(b, "%s%s", k ? " " : "", keys[k]);
+			buf_puts(b, "' ;;\n");
+		}
+		for (size_t k = 0; k < n; k++)
+			free(keys[k]);
+		free(keys);
+	}
+	buf_puts(b, "\tesac\n}\n\n");
 }
 
 static const char docs_bash_main[] =
@@ -574,6 +590,11 @@ static const char docs_bash_main[] =
     "\t\tCOMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
     "\t\treturn 0\n"
     "\tfi\n"
+    "\tv=$(_veeksha_args \"$key\")\n"
+    "\tif [[ -n $v ]]; then\n"
+    "\t\tCOMPREPLY=($(compgen -W \"$v\" -- \"$cur\"))\n"
+    "\t\treturn 0\n"
+    "\tfi\n"
     "\tcompopt -o filenames 2>/dev/null || true\n"
     "\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
     "\treturn 0\n"
@@ -620,6 +641,11 @@ static const char docs_zsh_main[] = "_veeksha_key() {\n"
                                     "\tsubs=$(_veeksha_subs \"$key\")\n"
                                     "\tif [[ -n $subs ]]; then\n"
                                     "\t\tcompadd -- ${=subs}\n"
+                                    "\t\treturn\n"
+                                    "\tfi\n"
+                                    "\tv=$(_veeksha_args \"$key\")\n"
+                                    "\tif [[ -n $v ]]; then\n"
+                                    "\t\tcompadd -- ${=v}\n"
                                     "\t\treturn\n"
                                     "\tfi\n"
                                     "\t_files\n"

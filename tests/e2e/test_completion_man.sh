@@ -85,6 +85,15 @@ check "--config <TAB> completes files" test "$(complete_words veeksha benchmark 
 check "--output-dir <TAB> completes directories" test "$(complete_words veeksha benchmark --output-dir cfg)" = cfgdir
 check "--flag=<TAB> completes values" test "$(complete_words veeksha benchmark --traffic-scheduler-type = c)" = concurrent
 check "a value flag offers nothing (--seed <TAB>)" test -z "$(complete_words veeksha benchmark --seed '')"
+complete_words veeksha config describe traffic_scheduler.inter > keys.txt
+check "config describe <TAB> completes dotted keys" grep -qx traffic_scheduler.interval_generator.arrival_rate keys.txt
+n_keys=0; n_bad=0
+for k in $(complete_words veeksha config describe ''); do
+  n_keys=$((n_keys + 1))
+  "$VEEKSHA" config describe "$k" > /dev/null 2>&1 || { n_bad=$((n_bad + 1)); echo "not describable: $k"; }
+done
+check "config describe <TAB> offers many keys ($n_keys)" test "$n_keys" -ge 100
+check "every completed key is one config describe accepts" test "$n_bad" -eq 0
 check "report <TAB> completes paths" test "$(complete_words veeksha report cfgd)" = cfgdir
 
 if command -v zsh > /dev/null; then
