@@ -20,6 +20,7 @@
 #include "core/sha1.h"
 #include "core/xalloc.h"
 #include "meta/capsearch_algo.h"
+#include "output/report_html.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
 #include "runner/sweep_job.h"
@@ -251,6 +252,15 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 			code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
 		}
 		capsearch_write_results(dir, cs, &r, &ctx);
+		/* one page for the search: each SLO against the probed value (docs/OUTPUTS.md, report.html) */
+		if (!opts->no_report) {
+			if (report_html_write_capacity(dir) != 0) {
+				if (code == 0)
+					code = 1;
+			} else {
+				printf("capacity-search: report %s/report.html\n", dir);
+			}
+		}
 		if (r.found)
 			printf("capacity-search: best value %g (%lld iterations)\n", r.best_value,
 			       (long long)r.iterations_run);

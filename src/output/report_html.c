@@ -71,7 +71,7 @@ void rhtml_begin(struct buf *b, const char *title)
 	    ".muted{color:#6b7585}\n.note{font-size:13px;color:#4a5465;margin:4px 0 8px}\n"
 	    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:12px}\n"
 	    ".grid>div{min-width:0;overflow-x:auto}\n"
-	    "svg.chart{width:100%;height:auto;border:1px solid #e3e7ee;border-radius:4px}\n"
+	    "svg.chart{box-sizing:border-box;width:100%;height:auto;border:1px solid #e3e7ee;border-radius:4px}\n"
 	    "svg.chart text{font-family:system-ui,sans-serif;fill:#1d2430}\n"
 	    "svg .ct{font-size:14px;font-weight:600}\nsvg .tk{font-size:11px;fill:#4a5465}\n"
 	    "svg .al{font-size:12px}\nsvg .lg{font-size:11.5px}\nsvg .nn{font-size:10px;fill:#6b7585}\n"

@@ -118,7 +118,7 @@ static void ax_fit(struct axis *a, double min, double max, bool from_zero)
 		min = 0;
 	if (max - min <= 0) {
 		double d = fabs(max) > 0 ? fabs(max) * 0.1 : 1;
-		min -= d;
+		min = from_zero && min == 0 ? 0 : min - d; /* all zero (no errors): [0, 1], not [-1, 1] */
 		max += d;
 	}
 	double pad = 0.04 * (max - min);

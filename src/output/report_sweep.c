@@ -53,9 +53,17 @@ struct mline {
 	double *y;
 };
 
+/* Points may belong to groups (a sweep's second swept key): one line per group and statistic,
+ * told apart by the dash pattern (colours stay those of the metric). grp == NULL: one group. */
+struct groups {
+	const size_t *of; /* per point */
+	size_t n;
+	char **label;
+};
+
 static void metric_chart(struct buf *b, const char *title_base, const char *unit, const char *xlabel, const double *x,
                          size_t n, const bool *bad, struct mline *lines, size_t nl, const struct rsvg_ref *refs,
-                         size_t nrefs, bool xlog)
+                         size_t nrefs, bool xlog, const struct groups *gr)
 {
 	double mx = 0;
 	for (size_t l = 0; l < nl; l++)
@@ -68,21 +76,38 @@ static void metric_chart(struct buf *b, const char *title_base, const char *unit
 		u = "ms";
 		f = 1000;
 	}
-	struct rsvg_series se[8];
-	double *ys[8];
-	for (size_t l = 0; l < nl && l < 8; l++) {
-		ys[l] = xmalloc((n ? n : 1) * sizeof **ys);
-		for (size_t i = 0; i < n; i++)
-			ys[l][i] = lines[l].y[i] * f;
-		se[l] = (struct rsvg_series){.name = lines[l].name,
-		                             .colour = rsvg_metric_colour(lines[l].colour_key),
-		                             .x = x,
-		                             .y = ys[l],
-		                             .n = n,
-		                             .style = RSVG_LINE_POINTS,
-		                             .dash = lines[l].dash,
-		                             .bad = bad};
-	}
+	size_t ng = gr && gr->n > 1 ? gr->n : 1;
+	size_t cap = nl * ng;
+	struct rsvg_series *se = xcalloc(cap ? cap : 1, sizeof *se);
+	double **xs = xcalloc(cap ? cap : 1, sizeof *xs), **ys = xcalloc(cap ? cap : 1, sizeof *ys);
+	bool **bs = xcalloc(cap ? cap : 1, sizeof *bs);
+	char **names = xcalloc(cap ? cap : 1, sizeof *names);
+	size_t ns = 0;
+	for (size_t l = 0; l < nl; l++)
+		for (size_t g = 0; g < ng; g++) {
+			xs[ns] = xmalloc((n ? n : 1) * sizeof **xs);
+			ys[ns] = xmalloc((n ? n : 1) * sizeof **ys);
+			bs[ns] = xmalloc((n ? n : 1) * sizeof **bs);
+			size_t m = 0;
+			for (size_t i = 0; i < n; i++) {
+				if (ng > 1 && gr->of[i] != g)
+					continue;
+				xs[ns][m] = x[i];
+				ys[ns][m] = lines[l].y[i] * f;
+				bs[ns][m] = bad && bad[i];
+				m++;
+			}
+			names[ns] = ng > 1 ? xasprintf("%s, %s", lines[l].name, gr->label[g]) : xstrdup(lines[l].name);
+			se[ns] = (struct rsvg_series){.name = names[ns],
+			                              .colour = rsvg_metric_colour(lines[l].colour_key),
+			                              .x = xs[ns],
+			                              .y = ys[ns],
+			                              .n = m,
+			                              .style = RSVG_LINE_POINTS,
+			                              .dash = ng > 1 ? (int)(g % 3) : lines[l].dash,
+			                              .bad = bs[ns]};
+			ns++;
+		}
 	struct rsvg_ref rs[8];
 	for (size_t r = 0; r < nrefs && r < 8; r++) {
 		rs[r] = refs[r];
@@ -98,21 +123,31 @@ static void metric_chart(struct buf *b, const char *title_base, const char *unit
 	                       .xlog = xlog,
 	                       .y_from_zero = true,
 	                       .series = se,
-	                       .n_series = nl < 8 ? nl : 8,
+	                       .n_series = ns,
 	                       .refs = rs,
 	                       .n_refs = nrefs < 8 ? nrefs : 8};
 	buf_puts(b, "<div>");
 	rsvg_chart(b, &c);
 	buf_puts(b, "</div>\n");
-	for (size_t l = 0; l < nl && l < 8; l++)
-		free(ys[l]);
+	for (size_t k = 0; k < ns; k++) {
+		free(xs[k]);
+		free(ys[k]);
+		free(bs[k]);
+		free(names[k]);
+	}
+	free(xs);
+	free(ys);
+	free(bs);
+	free(names);
+	free(se);
 }
 
 /* The usual per-run metrics (from a run's summary_stats.json) against x: latency, throughput,
  * error rate. summaries[i] may be NULL (a run without files). */
 static void standard_charts(struct buf *b, const char *xlabel, const double *x, size_t n, const bool *bad,
-                            cJSON *const *summaries, bool xlog)
+                            cJSON *const *summaries, bool xlog, const struct groups *gr)
 {
+	bool grouped = gr && gr->n > 1; /* then p99 only, one line per group */
 	static const struct {
 		const char *title, *unit, *display, *colour_key;
 	} lat[] = {
@@ -131,8 +166,8 @@ static void standard_charts(struct buf *b, const char *xlabel, const double *x, 
 			y[0][i] = rjson_num(summaries[i], k50);
 			y[1][i] = rjson_num(summaries[i], k99);
 		}
-		struct mline ml[] = {{"p50", lat[c].colour_key, 0, y[0]}, {"p99", lat[c].colour_key, 1, y[1]}};
-		metric_chart(b, lat[c].title, lat[c].unit, xlabel, x, n, bad, ml, 2, NULL, 0, xlog);
+		struct mline ml[] = {{"p99", lat[c].colour_key, 1, y[1]}, {"p50", lat[c].colour_key, 0, y[0]}};
+		metric_chart(b, lat[c].title, lat[c].unit, xlabel, x, n, bad, ml, grouped ? 1 : 2, NULL, 0, xlog, gr);
 	}
 	for (size_t i = 0; i < n; i++) {
 		y[0][i] = rjson_num(summaries[i], "Output Token Throughput (tokens/s)");
@@ -143,11 +178,11 @@ static void standard_charts(struct buf *b, const char *xlabel, const double *x, 
 		y[3][i] = (isfinite(frac) && frac > 0) ? y[1][i] / frac : NAN;
 	}
 	struct mline tp[] = {{"output tokens/s", "output_tokens", 0, y[0]}};
-	metric_chart(b, "Output token throughput", "tokens/s", xlabel, x, n, bad, tp, 1, NULL, 0, xlog);
+	metric_chart(b, "Output token throughput", "tokens/s", xlabel, x, n, bad, tp, 1, NULL, 0, xlog, gr);
 	struct mline gp[] = {{"goodput (every SLO met)", "goodput", 0, y[1]}, {"completed", "completed", 1, y[3]}};
-	metric_chart(b, "Request throughput", "requests/s", xlabel, x, n, bad, gp, 2, NULL, 0, xlog);
+	metric_chart(b, "Request throughput", "requests/s", xlabel, x, n, bad, gp, grouped ? 1 : 2, NULL, 0, xlog, gr);
 	struct mline er[] = {{"error rate", "error_rate", 0, y[2]}};
-	metric_chart(b, "Error rate", "%", xlabel, x, n, bad, er, 1, NULL, 0, xlog);
+	metric_chart(b, "Error rate", "%", xlabel, x, n, bad, er, 1, NULL, 0, xlog, gr);
 	for (int k = 0; k < 6; k++)
 		free(y[k]);
 }
@@ -213,6 +248,9 @@ int report_html_write_sweep(const char *sweep_dir)
 	double *x = xmalloc((n ? n : 1) * sizeof *x);
 	for (size_t i = 0; i < n; i++)
 		x[i] = (double)i;
+	/* the first key that differs between runs is the x axis, the second one (if any) makes groups */
+	int second = -1;
+	bool have_x = false;
 	for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
 		bool varies = false, all = true;
 		for (size_t i = 0; i < n; i++) {
@@ -220,12 +258,16 @@ int report_html_write_sweep(const char *sweep_dir)
 			all = all && isfinite(v);
 			varies = varies || (i && v != path_num(row[0], cand[c].a, cand[c].b));
 		}
-		if (all && varies) {
-			for (size_t i = 0; i < n; i++)
-				x[i] = path_num(row[i], cand[c].a, cand[c].b);
-			xlabel = cand[c].label;
+		if (!all || !varies)
+			continue;
+		if (have_x) {
+			second = (int)c;
 			break;
 		}
+		for (size_t i = 0; i < n; i++)
+			x[i] = path_num(row[i], cand[c].a, cand[c].b);
+		xlabel = cand[c].label;
+		have_x = true;
 	}
 	struct sweep_pt *pt = xmalloc((n ? n : 1) * sizeof *pt);
 	for (size_t i = 0; i < n; i++)
@@ -242,6 +284,24 @@ int report_html_write_sweep(const char *sweep_dir)
 		if (cJSON_IsNull(sum[i]))
 			sum[i] = NULL;
 	}
+	struct groups gr = {0};
+	size_t *gof = xcalloc(n ? n : 1, sizeof *gof);
+	double *gval = xmalloc((n ? n : 1) * sizeof *gval);
+	if (second >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			double v = path_num(row[pt[i].idx], cand[second].a, cand[second].b);
+			size_t g = 0;
+			while (g < gr.n && gval[g] != v)
+				g++;
+			if (g == gr.n)
+				gval[gr.n++] = v;
+			gof[i] = g;
+		}
+		gr.label = xcalloc(gr.n, sizeof *gr.label);
+		for (size_t g = 0; g < gr.n; g++)
+			gr.label[g] = xasprintf("%s %g", cand[second].label, gval[g]);
+		gr.of = gof;
+	}
 	struct buf b;
 	buf_init(&b);
 	rhtml_begin(&b, "Veeksha sweep report");
@@ -250,11 +310,16 @@ int report_html_write_sweep(const char *sweep_dir)
 	buf_printf(&b,
 	           "</p></header>\n<main>\n<section id=\"sweep\"><h2>%zu runs against %s</h2>\n"
 	           "<p class=\"note\">Points ringed in red: a run whose SLOs were not all met (or without "
-	           "slo_results.json). p50 solid, p99 dashed.</p>\n<div class=\"grid\">\n",
+	           "slo_results.json). Latency: p50 solid, p99 dashed; with a second swept key, p99 only and one "
+	           "line per value of that key (solid, dashed, dotted).</p>\n<div class=\"grid\">\n",
 	           n, xlabel);
-	standard_charts(&b, xlabel, xs, n, bad, sum, wants_log(xs, n));
+	standard_charts(&b, xlabel, xs, n, bad, sum, wants_log(xs, n), &gr);
 	buf_puts(&b, "</div></section>\n<section id=\"runs\"><h2>Runs</h2>\n<table>\n<tr><th>run</th><th>");
 	rhtml_escape(&b, xlabel);
+	if (second >= 0) {
+		buf_puts(&b, "</th><th>");
+		rhtml_escape(&b, cand[second].label);
+	}
 	buf_puts(&b, "</th><th>requests</th><th>error rate [%]</th><th>TTFC p99 [ms]</th><th>TBC p99 [ms]</th>"
 	             "<th>E2E p99 [ms]</th><th>output tokens/s</th><th>SLOs</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
@@ -266,6 +331,10 @@ int report_html_write_sweep(const char *sweep_dir)
 		run_link(&b, sweep_dir, cJSON_IsString(rd) ? rd->valuestring : NULL, idx);
 		buf_puts(&b, "</td><td class=\"n\">");
 		rhtml_num(&b, xs[i]);
+		if (second >= 0) {
+			buf_puts(&b, "</td><td class=\"n\">");
+			rhtml_num(&b, gval[gof[i]]);
+		}
 		buf_puts(&b, "</td><td class=\"n\">");
 		rhtml_num(&b, rjson_num(sum[i], "Number of Requests"));
 		buf_puts(&b, "</td><td class=\"n\">");
@@ -290,6 +359,11 @@ int report_html_write_sweep(const char *sweep_dir)
 	int rc = rhtml_write(path, &b);
 	free(path);
 	buf_free(&b);
+	for (size_t g = 0; g < gr.n; g++)
+		free(gr.label[g]);
+	free(gr.label);
+	free(gof);
+	free(gval);
 	free(sum);
 	free(bad);
 	free(xs);
@@ -391,11 +465,11 @@ int report_html_write_capacity(const char *dir)
 		struct mline ml = {"observed", !strcmp(mk, "e2e") ? "end_to_end_latency" : mk, 0, y};
 		char title[160];
 		snprintf(title, sizeof title, "SLO %s", cJSON_IsString(name) ? name->valuestring : key->valuestring);
-		metric_chart(&b, title, rate ? "%" : "s", xlabel, xs, n, bad, &ml, 1, refs, 2, false);
+		metric_chart(&b, title, rate ? "%" : "s", xlabel, xs, n, bad, &ml, 1, refs, 2, false, NULL);
 		free(y);
 	}
 	buf_puts(&b, "</div>\n<h3>Every probe</h3><div class=\"grid\">\n");
-	standard_charts(&b, xlabel, xs, n, bad, sum, false);
+	standard_charts(&b, xlabel, xs, n, bad, sum, false, NULL);
 	buf_puts(&b, "</div></section>\n<section id=\"probes\"><h2>Probes in search order</h2>\n<table>\n<tr><th>#</th>"
 	             "<th>value</th><th>SLOs</th><th>objectives</th><th>run</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "output/report_html.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
 #include "runner/sweep_job.h"
@@ -83,6 +84,15 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 	}
 	free(server_key);
 	sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
+	/* one page for the whole sweep, from sweep_summary.json (docs/OUTPUTS.md, report.html) */
+	if (!opts->no_report) {
+		if (report_html_write_sweep(sweep_dir) != 0) {
+			if (worst == 0)
+				worst = 1;
+		} else {
+			printf("sweep report: %s/report.html\n", sweep_dir);
+		}
+	}
 	printf("sweep directory: %s\n", sweep_dir);
 	for (size_t k = 0; k < n; k++) {
 		free(run_dirs[k]);

@@ -11,6 +11,7 @@
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
+#include "output/report_html.h"
 #include "runner/sweep_job.h"
 #include "runner/sweep_summary.h"
 
@@ -274,6 +275,8 @@ int sweep_cli_main(int argc, char **argv)
 			for (size_t k = 0; k < job.n_points; k++)
 				run_dirs[k] = st[k].run_dir;
 			if (sweep_outputs_write(d, run_dirs, cfgs, job.n_points) != 0)
+				code = 1;
+			else if (report_html_write_sweep(d) != 0) /* the sweep's page, as a local sweep writes it */
 				code = 1;
 			free(run_dirs);
 			for (size_t k = 0; k < job.n_points; k++)

@@ -30,9 +30,9 @@ output_dir: $TMP/out
 EOF
 
 # files a run and a merge must have in common, byte for byte: every evaluator output (PNGs and the
-# gnuplot scripts name their own directory; client_usage.json is the process's own; the server-metrics scrape is the run's, not the evaluator's)
+# gnuplot scripts and report.html name their own directory; client_usage.json is the process's own; the server-metrics scrape is the run's, not the evaluator's)
 same_files() {
-  diff -r -x '*.png' -x '*.gp' -x eval_events.jsonl -x shards.json -x client_usage.json -x server_metrics.csv -x server_summary.json -x 'shard-*' "$1" "$2"
+  diff -r -x '*.png' -x '*.gp' -x report.html -x eval_events.jsonl -x shards.json -x client_usage.json -x server_metrics.csv -x server_summary.json -x 'shard-*' "$1" "$2"
 }
 
 # ---- two shard processes, one common start ----
