@@ -24,68 +24,90 @@ static void plot_series(struct evaluator *e, const char *src, int s)
 		snprintf(xl, sizeof xl, "%s [%s]", info->display, info->unit);
 	else
 		snprintf(xl, sizeof xl, "%s", info->display);
+	char title[200]; /* every plot names its metric and unit */
+	snprintf(title, sizeof title, "%s: CDF", xl);
 	char *png = xasprintf("%s/%s.png", e->metrics_dir, info->key);
-	plot_cdf(png, src, info->key, info->display, xl, v, n, PLOT_LINEAR);
+	plot_cdf(png, src, info->key, title, xl, v, n, PLOT_LINEAR);
 	free(png);
 	enum plot_scale sc = plot_recommend_scale(v, n);
 	if (sc != PLOT_LINEAR) {
 		const char *suffix = sc == PLOT_LOG ? "log_x" : "symlog_x";
 		char *stem = xasprintf("%s_%s", info->key, suffix);
 		png = xasprintf("%s/%s.png", e->metrics_dir, stem);
-		plot_cdf(png, src, stem, info->display, xl, v, n, sc);
+		plot_cdf(png, src, stem, title, xl, v, n, sc);
 		free(png);
 		free(stem);
 	}
 	free(v);
 }
 
-#define TTFC_BINS 12
+#define TTFC_MAX_BINS 10
 
+struct len_ttfc {
+	int64_t len;
+	double ttfc;
+};
+
+static int cmp_len_ttfc(const void *a, const void *b)
+{
+	int64_t x = ((const struct len_ttfc *)a)->len, y = ((const struct len_ttfc *)b)->len;
+	return (x > y) - (x < y);
+}
+
+/* TTFC by prompt length: a bin per distinct length when there are at most 12, else at most 10 bins
+ * of about equal request counts that never split one length (docs/OUTPUTS.md, Plots). Equal-width
+ * bins left most of the axis empty for skewed lengths (traces); these always hold data, and
+ * report.html uses the same bins. */
 static void plot_ttfc_by_prompt(struct evaluator *e, const char *src)
 {
 	size_t n = e->n_rows;
 	if (!n)
 		return;
-	double lo = INFINITY, hi = -INFINITY;
+	struct len_ttfc *r = xmalloc(n * sizeof *r);
+	double *all = xmalloc(n * sizeof *all);
 	for (size_t i = 0; i < n; i++) {
-		double p = (double)e->rows[i].num_delta_prompt_tokens;
-		lo = p < lo ? p : lo;
-		hi = p > hi ? p : hi;
+		r[i].len = e->rows[i].num_delta_prompt_tokens;
+		r[i].ttfc = e->rows[i].ttfc;
+		all[i] = r[i].ttfc;
 	}
-	/* ~12 equal-width integer bins over [min, max] prompt length */
-	int64_t ilo = (int64_t)lo, ihi = (int64_t)hi, span = ihi - ilo + 1;
-	int64_t nbi = span < TTFC_BINS ? span : TTFC_BINS;
-	int64_t w = (span + nbi - 1) / nbi;
-	nbi = (span + w - 1) / w;
-	size_t nb = (size_t)nbi;
+	qsort(r, n, sizeof *r, cmp_len_ttfc);
+	size_t distinct = 1;
+	for (size_t i = 1; i < n; i++)
+		distinct += r[i].len != r[i - 1].len;
+	size_t per = distinct <= 12 ? 1 : (n + TTFC_MAX_BINS - 1) / TTFC_MAX_BINS;
+	size_t *start = xmalloc((n + 1) * sizeof *start), nb = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + per < n ? i + per : n;
+		while (j < n && r[j].len == r[j - 1].len)
+			j++;
+		start[nb++] = i;
+		i = j;
+	}
+	start[nb] = n;
 	double **vals = xcalloc(nb, sizeof *vals);
 	size_t *cnt = xcalloc(nb, sizeof *cnt);
 	char **labels = xcalloc(nb, sizeof *labels);
-	double *all = xmalloc(n * sizeof *all);
 	for (size_t b = 0; b < nb; b++) {
-		vals[b] = xmalloc(n * sizeof **vals);
-		int64_t a = ilo + (int64_t)b * w, z = a + w - 1 < ihi ? a + w - 1 : ihi;
-		labels[b] = a == z ? xasprintf("%lld", (long long)a) : xasprintf("%lld-%lld", (long long)a, (long long)z);
+		long long a = (long long)r[start[b]].len, z = (long long)r[start[b + 1] - 1].len;
+		labels[b] = a == z ? xasprintf("%lld", a) : xasprintf("%lld-%lld", a, z);
+		cnt[b] = start[b + 1] - start[b];
+		vals[b] = xmalloc(cnt[b] * sizeof **vals);
+		for (size_t i = 0; i < cnt[b]; i++)
+			vals[b][i] = r[start[b] + i].ttfc;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t b = (size_t)((e->rows[i].num_delta_prompt_tokens - ilo) / w);
-		if (b >= nb)
-			b = nb - 1;
-		vals[b][cnt[b]++] = e->rows[i].ttfc;
-		all[i] = e->rows[i].ttfc;
-	}
+	const char *xl =
+	    distinct <= 12 ? "Number of Prompt Tokens" : "Number of Prompt Tokens (bins of about equal request counts)";
 	char *png = xasprintf("%s/ttfc_violin_plot.png", e->metrics_dir);
-	plot_boxes(png, src, "ttfc_violin_plot", "Time to First Chunk by prompt length", "Number of Prompt Tokens (bin)",
-		   "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
-		   PLOT_LINEAR);
+	plot_boxes(png, src, "ttfc_violin_plot", "Time to First Chunk [s] by prompt length", xl,
+	           "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
+	           PLOT_LINEAR);
 	free(png);
 	enum plot_scale sc = plot_recommend_scale(all, n);
 	if (sc != PLOT_LINEAR) {
 		const char *stem = sc == PLOT_LOG ? "ttfc_violin_plot_log_y" : "ttfc_violin_plot_symlog_y";
 		png = xasprintf("%s/%s.png", e->metrics_dir, stem);
-		plot_boxes(png, src, stem, "Time to First Chunk by prompt length", "Number of Prompt Tokens (bin)",
-			   "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
-			   sc);
+		plot_boxes(png, src, stem, "Time to First Chunk [s] by prompt length", xl, "Time to First Chunk [s]",
+		           (const char *const *)labels, (const double *const *)vals, cnt, nb, sc);
 		free(png);
 	}
 	for (size_t b = 0; b < nb; b++) {
@@ -95,6 +117,8 @@ static void plot_ttfc_by_prompt(struct evaluator *e, const char *src)
 	free(vals);
 	free(cnt);
 	free(labels);
+	free(start);
+	free(r);
 	free(all);
 }
 
@@ -144,8 +168,9 @@ static void plot_decode_window(struct evaluator *e, const char *src)
 		se[k] = segs[k].end;
 	}
 	char *png = xasprintf("%s/decode_window_plot.png", e->metrics_dir);
-	plot_steps_with_spans(png, src, "decode_window_plot", "Active decoding requests (selected windows shaded)",
-			      "Time since benchmark start [s]", "Active requests", t, y, nev, ss, se, nsel);
+	plot_steps_with_spans(png, src, "decode_window_plot",
+	                      "Active decoding requests [requests] (selected windows shaded)",
+	                      "Time since benchmark start [s]", "Active requests [requests]", t, y, nev, ss, se, nsel);
 	free(png);
 	free(ev);
 	free(t);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "core/fsutil.h"
+#include "output/report_internal.h"
 
 extern char **environ;
 
@@ -136,7 +137,9 @@ static void gp_escape(struct buf *b, const char *s)
 
 static void gp_head(struct buf *gp, const char *png_path, const char *title, const char *xlabel, const char *ylabel)
 {
-	buf_puts(gp, "set terminal pngcairo size 1000,640 enhanced font \"sans,11\"\nset output ");
+	/* reset: one gnuplot process renders a whole batch, and settings of the previous script (a log
+	 * axis, a [0:1] range) would otherwise carry over into this one */
+	buf_puts(gp, "reset\nset terminal pngcairo size 1000,640 enhanced font \"sans,11\"\nset output ");
 	gp_escape(gp, png_path);
 	buf_puts(gp, "\nset title ");
 	gp_escape(gp, title);
@@ -186,6 +189,23 @@ out:
 	return res;
 }
 
+/* A metric's plot has its metric's colour, the same in every run and in report.html: the stem is the
+ * metric key, possibly with a scale suffix or the violin plot's name (ttfc_violin_plot_log_y). */
+static const char *plot_colour(const char *stem)
+{
+	static const char *suffixes[] = {"_violin_plot_symlog_y", "_violin_plot_log_y", "_violin_plot", "_symlog_x", "_log_x"};
+	char key[128];
+	snprintf(key, sizeof key, "%s", stem);
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		size_t n = strlen(key), m = strlen(suffixes[i]);
+		if (n > m && !strcmp(key + n - m, suffixes[i])) {
+			key[n - m] = '\0';
+			break;
+		}
+	}
+	return rsvg_metric_colour(key);
+}
+
 static void datpath(struct buf *gp, const char *src_dir, const char *stem)
 {
 	char *p = xasprintf("%s/%s.dat", src_dir, stem);
@@ -220,7 +240,7 @@ enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char 
 	} else {
 		buf_puts(&gp, "plot ");
 		datpath(&gp, src_dir, stem);
-		buf_puts(&gp, " using 1:2 with lines lw 2 lc rgb \"#1f77b4\"\n");
+		buf_printf(&gp, " using 1:2 with lines lw 2 lc rgb \"%s\"\n", plot_colour(stem));
 	}
 	return finish(png_path, src_dir, stem, &dat, &gp);
 }
@@ -239,8 +259,16 @@ enum plot_result plot_boxes(const char *png_path, const char *src_dir, const cha
 			buf_printf(&dat, "%zu %.17g\n", c, y);
 		}
 	gp_head(&gp, png_path, title, xlabel, ylabel);
-	buf_puts(&gp, "set style boxplot outliers pointtype 7\nset pointsize 0.4\n"
-		      "set style fill solid 0.35 border -1\nset xtics rotate by -30\nset boxwidth 0.6\n");
+	/* Labels turn only when they would not fit side by side (~7 px per character, 1000 px wide); the y
+	 * axis ends at the data (autoscale fix plus 4% room), not at gnuplot's next round tic. */
+	size_t maxlab = 0;
+	for (size_t c = 0; c < n_cats; c++)
+		maxlab = strlen(labels[c]) > maxlab ? strlen(labels[c]) : maxlab;
+	bool turn = n_cats && 7.0 * (double)maxlab > 820.0 / (double)n_cats - 8;
+	buf_printf(&gp, "set style boxplot outliers pointtype 7\nset pointsize 0.4\n"
+			"set style fill solid 0.35 border -1\n%s\nset boxwidth 0.6\n"
+			"set autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n",
+		   turn ? "set xtics rotate by -30" : "set xtics norotate");
 	buf_printf(&gp, "set xrange [-0.5:%.1f]\n", (double)n_cats - 0.5);
 	buf_puts(&gp, "set xtics (");
 	for (size_t c = 0; c < n_cats; c++) {
@@ -266,7 +294,8 @@ enum plot_result plot_boxes(const char *png_path, const char *src_dir, const cha
 			buf_puts(&gp, first ? " " : ", \\\n     ");
 			first = false;
 			datpath(&gp, src_dir, stem);
-			buf_printf(&gp, " using (%zu):($1 == %zu ? $2 : NaN) with boxplot lc rgb \"#1f77b4\"", c, c);
+			buf_printf(&gp, " using (%zu):($1 == %zu ? $2 : NaN) with boxplot lc rgb \"%s\"", c, c,
+				   plot_colour(stem));
 		}
 		buf_putc(&gp, '\n');
 	}
@@ -335,7 +364,7 @@ enum plot_result plot_time_panels(const char *png_path, const char *src_dir, con
 		}
 	}
 	/* noenhanced: metric names keep their underscores */
-	buf_printf(&gp, "set terminal pngcairo size 1000,%zu noenhanced font \"sans,10\"\nset output ",
+	buf_printf(&gp, "reset\nset terminal pngcairo size 1000,%zu noenhanced font \"sans,10\"\nset output ",
 	           (size_t)120 + 240 * (n_panels ? n_panels : 1));
 	gp_escape(&gp, png_path);
 	buf_printf(&gp, "\nset multiplot layout %zu,1 title ", n_panels ? n_panels : 1);

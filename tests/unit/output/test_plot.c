@@ -102,6 +102,72 @@ static void test_batch(void **state)
 	assert_int_equal(plot_batch_end(), 0); /* empty batch */
 }
 
+static char *gp_text(const char *src, const char *stem)
+{
+	char p[300];
+	snprintf(p, sizeof p, "%s/%s.gp", src, stem);
+	char *t = fs_read_file(p, NULL);
+	assert_non_null(t);
+	return t;
+}
+
+/* One gnuplot process renders a batch: every script starts with reset, so a log axis or a [0:1]
+ * range of the previous script cannot reach the next (the box plot once inherited a CDF's log x and
+ * y range: half its axis empty, y stretched to 1). Box plots end their y axis at the data, turn
+ * their labels only when they would overlap; each metric has its own fixed colour. */
+static void test_scripts_isolated(void **state)
+{
+	(void)state;
+	double v[40];
+	for (int i = 0; i < 40; i++)
+		v[i] = 0.001 * (i + 1) * (i + 1);
+	char png[256], src[256];
+	snprintf(src, sizeof src, "%s/iso_src", tmpdir);
+	plot_batch_begin();
+	snprintf(png, sizeof png, "%s/ttfc_log_x.png", tmpdir);
+	plot_cdf(png, src, "ttfc_log_x", "TTFC [s]: CDF", "TTFC [s]", v, 40, PLOT_LOG);
+	snprintf(png, sizeof png, "%s/tbc.png", tmpdir);
+	plot_cdf(png, src, "tbc", "TBC [s]: CDF", "TBC [s]", v, 40, PLOT_LINEAR);
+	const char *shortl[3] = {"1-9", "10-19", "20-29"};
+	const double *vals[3] = {v, v + 10, v + 20};
+	size_t cnt[3] = {10, 10, 20};
+	snprintf(png, sizeof png, "%s/ttfc_violin_plot.png", tmpdir);
+	plot_boxes(png, src, "ttfc_violin_plot", "TTFC [s] by prompt length", "prompt", "TTFC [s]", shortl, vals, cnt, 3,
+		   PLOT_LINEAR);
+	const char *longl[12];
+	const double *v12[12];
+	size_t c12[12];
+	for (int i = 0; i < 12; i++) {
+		longl[i] = "100000-199999";
+		v12[i] = v;
+		c12[i] = 3;
+	}
+	snprintf(png, sizeof png, "%s/many.png", tmpdir);
+	plot_boxes(png, src, "many", "many", "prompt", "TTFC [s]", longl, v12, c12, 12, PLOT_LINEAR);
+	plot_batch_end();
+	const char *stems[] = {"ttfc_log_x", "tbc", "ttfc_violin_plot", "many"};
+	for (int i = 0; i < 4; i++) {
+		char *t = gp_text(src, stems[i]);
+		assert_int_equal(strncmp(t, "reset\n", 6), 0);
+		free(t);
+	}
+	char *t = gp_text(src, "ttfc_log_x");
+	assert_non_null(strstr(t, "set logscale x"));
+	assert_non_null(strstr(t, "#1f77b4")); /* ttfc's colour, as in report.html */
+	free(t);
+	t = gp_text(src, "tbc");
+	assert_non_null(strstr(t, "#ff7f0e"));
+	free(t);
+	t = gp_text(src, "ttfc_violin_plot");
+	assert_non_null(strstr(t, "set autoscale yfix"));
+	assert_non_null(strstr(t, "set xtics norotate"));
+	assert_non_null(strstr(t, "#1f77b4"));
+	free(t);
+	t = gp_text(src, "many");
+	assert_non_null(strstr(t, "set xtics rotate by -30"));
+	free(t);
+}
+
 static void test_outfile(void **state)
 {
 	(void)state;
@@ -127,6 +193,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_scale_rule),
 		cmocka_unit_test(test_cdf_and_boxes),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_scripts_isolated),
 		cmocka_unit_test(test_outfile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
