@@ -17,6 +17,7 @@ PKGS=(
   openssl                # openssl s_server: the self-signed https case of the fault suite
   zsh groff-base man-db  # the generated zsh completion and man pages are exercised (tests/e2e/test_completion_man.sh)
   slurm-wlm munge        # a single-node Slurm cluster for tests/e2e/test_slurm.sh (tests/tools/slurm_cluster.sh)
+  chromium               # headless browser for tests/e2e/test_report_browser.sh (report.html renders offline)
 )
 missing=()
 for p in "${PKGS[@]}"; do
