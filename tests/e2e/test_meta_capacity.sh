@@ -34,6 +34,11 @@ check "best value is 4 (the engine's batch size)" jq -e '.best_value == 4' "$res
 check "no value probed twice" jq -e '[.history[].value] | length == (unique|length)' "$res"
 check "history consistent with a monotone threshold" jq -e 'all(.history[]; (.value <= 4) == .all_slos_met)' "$res"
 check "per-attempt run directories under runs/" test "$(ls -d "$(dirname "$res")"/runs/*/ | wc -l)" -eq "$(jq '.history|length' "$res")"
+# report.html (docs/OUTPUTS.md): the search's page names the capacity and links every probe's report
+rep="$(dirname "$res")/report.html"
+check "the search's report.html names the capacity found" grep -q 'target_concurrent_sessions = 4</span>' "$rep"
+check "... one chart per SLO with threshold and capacity lines" bash -c "grep -q '>threshold</text>' '$rep' && grep -q '>capacity</text>' '$rep'"
+check "... links each probe's own report, which exists" bash -c "n=\$(jq '.history|length' '$res'); [ \$(grep -o 'runs/[^\"]*/metrics/report.html' '$rep' | sort -u | wc -l) -eq \$n ] && for f in \$(grep -o 'runs/[^\"]*/metrics/report.html' '$rep'); do [ -s \"$(dirname "$res")/\$f\" ] || exit 1; done"
 # A server that fails 30% of its requests has no capacity, however fast the rest are: every probe
 # fails on the error-rate objective (the old rule let through up to 50% errors).
 port2=$(e2e_free_port)
