@@ -58,6 +58,7 @@ rc=0
 check "merge exits 0 (rc $rc: $(tail -n 2 "$TMP/merge.err"))" [ "$rc" = 0 ]
 check "merged summary_stats.json" [ -s "$run/metrics/summary_stats.json" ]
 check "merged dispatch trace" [ -s "$run/traces/dispatch_trace.jsonl" ]
+check "merged report.html (docs/OUTPUTS.md)" [ -s "$run/metrics/report.html" ]
 check "merged config.yml is the shards'" cmp -s "$run/config.yml" "$run/shard-0-of-2/config.yml"
 check "console summary and shard table" grep -q "Shards (2 of 2 merged" "$TMP/merge.out"
 rc=0
@@ -129,8 +130,9 @@ check "... truncated, the missing shard named" grep -q '"run_status_reason": "sh
 "$VEEKSHA" benchmark --config "$cfg" --output-dir "$TMP/out1" --shard 0/1 > "$TMP/one.out" 2>&1 || true
 run1=$(find "$TMP/out1" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 rc=0
-"$VEEKSHA" merge --quiet --output "$TMP/one1" "$run1/shard-0-of-1" > /dev/null 2>&1 || rc=$?
+"$VEEKSHA" merge --quiet --no-report --output "$TMP/one1" "$run1/shard-0-of-1" > /dev/null 2>&1 || rc=$?
 check "merge of shard 0 of 1 exits 0 (rc $rc)" [ "$rc" = 0 ]
+check "merge --no-report: no report.html" [ ! -e "$TMP/one1/metrics/report.html" ]
 check "merge of one shard == that shard's live files" same_files "$run1/shard-0-of-1" "$TMP/one1"
 
 # ---- checks ----
