@@ -512,7 +512,13 @@ static void sec_cdfs(struct buf *b, const char *metrics_dir)
 		char title[200], xl[200];
 		snprintf(title, sizeof title, "%s [%s]: CDF", rseries_tab[i].display, unit);
 		snprintf(xl, sizeof xl, "%s [%s]", rseries_tab[i].display, unit);
-		struct rsvg_series se = {.colour = rsvg_metric_colour(rseries_tab[i].key), .x = v, .y = y, .n = n};
+		/* counts (tokens, requests) take whole values: their CDF is a staircase */
+		bool counts = !strcmp(unit, "tokens") || !strcmp(unit, "requests");
+		struct rsvg_series se = {.colour = rsvg_metric_colour(rseries_tab[i].key),
+		                         .x = v,
+		                         .y = y,
+		                         .n = n,
+		                         .style = counts ? RSVG_STEP : RSVG_LINE};
 		struct rsvg_chart c = {.title = title,
 		                       .xlabel = xl,
 		                       .ylabel = "cumulative fraction",

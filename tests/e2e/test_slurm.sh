@@ -98,6 +98,8 @@ rc=$?
 set -e
 check "collect exits 0 ($rc)" test $rc -eq 0
 CSV=$SW/sweep_summary.csv
+check "collect writes the sweep's report.html with the 3 points (docs/OUTPUTS.md)" \
+  bash -c "grep -q '3 runs against' '$SW/report.html'"
 check "sweep_summary.csv has a header and 3 rows" test "$(wc -l <"$CSV")" -eq 4
 check "the same columns as the local sweep's" test "$(head -1 "$CSV")" = "$(head -1 "$LOCAL/sweep_summary.csv")"
 check "rows carry the swept rates 10, 20, 40 in point order" \
