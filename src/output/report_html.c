@@ -65,7 +65,7 @@ void rhtml_begin(struct buf *b, const char *title)
 	    "h2{font-size:17px;margin:6px 0 10px}\nh3{font-size:14px;margin:12px 0 6px}\n"
 	    "table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}\n"
 	    "th,td{border-bottom:1px solid #e3e7ee;padding:3px 10px;text-align:left;vertical-align:top}\n"
-	    "th{background:#f0f3f7}\ntd.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	    "th{background:#f0f3f7}\ntd.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
 	    ".ok{color:#fff;background:#2e7d32;border-radius:3px;padding:1px 7px;font-weight:600}\n"
 	    ".bad{color:#fff;background:#c62828;border-radius:3px;padding:1px 7px;font-weight:600}\n"
 	    ".muted{color:#6b7585}\n.note{font-size:13px;color:#4a5465;margin:4px 0 8px}\n"

@@ -1353,7 +1353,8 @@ out_server:
 				if (out->exit_code == 0)
 					out->exit_code = 1;
 			} else {
-				log_info("report: %s/metrics/report.html", out->run_dir);
+				printf("report: %s/metrics/report.html\n", out->run_dir); /* the last line of a run */
+				fflush(stdout);
 			}
 		}
 		free(sum);

@@ -45,7 +45,7 @@ check "benchmark exits 0 (rc $rc)" [ "$rc" = 0 ]
 run=$(find "$TMP/out" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 report="$run/metrics/report.html"
 check "metrics/report.html written" [ -s "$report" ]
-check "the run names the report" grep -q "report: $run/metrics/report.html" "$TMP/run.err"
+check "the run's last line names the report" bash -c "tail -n 1 '$TMP/run.out' | grep -qx 'report: $run/metrics/report.html'"
 
 # Chromium that cannot reach anything but 127.0.0.1: every host name resolves to nothing, so its own
 # background requests (update checks) never leave the machine; a private profile in TMP.
