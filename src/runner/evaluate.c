@@ -19,6 +19,7 @@
 #include "metrics/eval_log.h"
 #include "metrics/eval_rows.h"
 #include "metrics/evaluator.h"
+#include "output/report_html.h"
 #include "runner/merge.h"
 #include "runner/rundir.h"
 #include "runner/sweep_summary.h"
@@ -146,6 +147,8 @@ int runner_evaluate(const char *run_dir, const char *out_dir, int n_overrides, c
 		runner_merge_ex(dirs, 1, dir, &opts, true, &set.items[0], &m);
 		*out = m;
 		free(out->run_dir);
+		if (out->exit_code != 2 && !opts.no_report && report_html_write_run(dir) != 0 && out->exit_code == 0)
+			out->exit_code = 1; /* (the report said why) */
 	} else {
 		FILE *f = NULL;
 		char *p = fs_path_join(dir, "config.yml");
@@ -155,6 +158,8 @@ int runner_evaluate(const char *run_dir, const char *out_dir, int n_overrides, c
 		}
 		free(p);
 		evaluate_rows_into(&set.items[0], run_dir, dir, &opts, out);
+		if (out->exit_code != 2 && !opts.no_report && report_html_write_run(dir) != 0 && out->exit_code == 0)
+			out->exit_code = 1;
 	}
 	if (dir && !opts.quiet)
 		log_info("evaluation written to %s", dir);
@@ -175,7 +180,8 @@ int runner_evaluate_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			printf(
-			    "usage: veeksha evaluate RUN_DIR [--output DIR] [--fail-on-slo] [--quiet] [--KEY.PATH "
+			    "usage: veeksha evaluate RUN_DIR [--output DIR] [--fail-on-slo] [--quiet] [--no-report] "
+			    "[--KEY.PATH "
 			    "VALUE ...]\n"
 			    "Recomputes every metric file of a run from its raw records, with its config.yml changed "
 			    "by\n"
@@ -198,6 +204,8 @@ int runner_evaluate_main(int argc, char **argv)
 			opts.fail_on_slo = true;
 		} else if (!strcmp(a, "--quiet")) {
 			opts.quiet = true;
+		} else if (!strcmp(a, "--no-report")) {
+			opts.no_report = true;
 		} else if (a[0] == '-' && a[1] == '-') {
 			/* a configuration flag and its value (when it has one) */
 			ovr[n_ovr++] = argv[i];

@@ -21,6 +21,7 @@ check "python run: latency keys recomputed" jq -e '.["Time to First Chunk (P50)"
 check "python run: the P99 TTFC SLO result equals the reference's own" \
   test "$(jq -c '.results[0]' "$TMP/py_eval/metrics/slo_results.json")" = "$(jq -c '.results[0]' py/metrics/slo_results.json)"
 check "python run: every per-metric CSV written" test -f "$TMP/py_eval/metrics/ttfc.csv" -a -f "$TMP/py_eval/metrics/tbc.csv"
+check "python run: report.html written" test -s "$TMP/py_eval/metrics/report.html"
 check "python run: the console says where the times come from" grep -q "10 us resolution" py.err
 rc=0; "$VEEKSHA" report --output "$TMP/rep" py > rep.out 2> rep.err || rc=$?
 check "report of the python run: exit 0" test "$rc" -eq 0 || cat rep.err
@@ -79,6 +80,7 @@ thr=$(ls -d "$TMP"/thr/*/)
 rc=0; "$VEEKSHA" evaluate "$thr" --output "$TMP/thr_eval" --quiet > te.out 2> te.err || rc=$?
 check "event logs: exit 0" test "$rc" -eq 0 || cat te.err
 check "event logs: summary_stats.json byte-identical to the run's" cmp -s "$thr/metrics/summary_stats.json" "$TMP/thr_eval/metrics/summary_stats.json"
+check "event logs: report.html written" test -s "$TMP/thr_eval/metrics/report.html"
 
 # 4. not a run
 rc=0; "$VEEKSHA" evaluate "$TMP/nothing" > no.out 2> no.err || rc=$?
