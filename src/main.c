@@ -5,25 +5,25 @@
 #include "commands.h"
 
 static const struct vk_command main_commands[] = {
-	{"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},
-	{"capacity-search", meta_capacity_search_main, "find the highest load that meets the SLOs"},
-	{"microbench", meta_microbench_main, "prefill | decode | stress microbenchmarks"},
-	{"sim-server", sim_server_main, "run the built-in simulated inference server"},
-	{"config", config_cli_main, "show | describe | export-schema for configurations"},
-	{"gpus", server_gpus_main, "list GPUs, their free memory and current leases"},
-	{"tokenize", tokenizer_cli_main, "tokenize / count / decode with a tokenizer.json"},
-	{"report", meta_report_main, "compare runs or sweeps side by side"},
-	{"sweep", sweep_cli_main, "status | collect of a sweep submitted as a Slurm job array"},
-	{"merge", runner_merge_main, "merge the shards of a sharded run into one run directory"},
-	{"evaluate", runner_evaluate_main, "recompute a run's metrics from its raw records (new SLOs, a window)"},
-	{"version", meta_version_main, "print the version and the versions of the libraries"},
+    {"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},
+    {"capacity-search", meta_capacity_search_main, "find the highest load that meets the SLOs"},
+    {"microbench", meta_microbench_main, "prefill | decode | stress microbenchmarks"},
+    {"sim-server", sim_server_main, "run the built-in simulated inference server"},
+    {"config", config_cli_main, "show | describe | export-schema for configurations"},
+    {"gpus", server_gpus_main, "list GPUs, their free memory and current leases"},
+    {"tokenize", tokenizer_cli_main, "tokenize / count / decode with a tokenizer.json"},
+    {"report", meta_report_main, "compare runs or sweeps side by side"},
+    {"sweep", sweep_cli_main, "status | collect of a sweep submitted as a Slurm job array"},
+    {"merge", runner_merge_main, "merge the shards of a sharded run into one run directory"},
+    {"evaluate", runner_evaluate_main, "recompute a run's metrics from its raw records (new SLOs, a window)"},
+    {"version", meta_version_main, "print the version and the versions of the libraries"},
 };
 
 static void main_usage(FILE *out)
 {
 	fprintf(out, "usage: veeksha <command> [options]\n\n"
-		     "Benchmarks LLM inference servers (vLLM, SGLang, Vajra or the built-in simulator).\n\n"
-		     "commands:\n");
+	             "Benchmarks LLM inference servers (vLLM, SGLang, Vajra or the built-in simulator).\n\n"
+	             "commands:\n");
 	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
 		fprintf(out, "  %-16s %s\n", main_commands[i].name, main_commands[i].help);
 	fprintf(out, "\nRun 'veeksha <command> --help' for the options of a command.\n");
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	/* Hidden: the build generates the installed completions and man pages with these. */
 	if (!strcmp(cmd, "completion") || !strcmp(cmd, "man"))
 		return meta_docs_main(argc - 1, argv + 1, main_commands,
-				      sizeof main_commands / sizeof main_commands[0]);
+		                      sizeof main_commands / sizeof main_commands[0]);
 	for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
 		if (!strcmp(cmd, main_commands[i].name))
 			return main_commands[i].fn(argc - 1, argv + 1);

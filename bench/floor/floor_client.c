@@ -39,10 +39,10 @@
 
 struct fconn {
 	int fd;
-	int left;  /* requests still to send */
-	int match; /* bytes of "data: " matched so far */
-	int after; /* 1: the next byte follows "data: " */
-	int done;  /* responses finished */
+	int left;          /* requests still to send */
+	int match;         /* bytes of "data: " matched so far */
+	int after;         /* 1: the next byte follows "data: " */
+	int done;          /* responses finished */
 	long long *stamps; /* CHUNK_LOG: chunk stamps, reqs * (max_tokens + 2) per connection */
 	int n_stamps[64];  /* per request (REQS_PER_CONN <= 64 with CHUNK_LOG) */
 };
@@ -83,9 +83,9 @@ static void floor_send(struct fconn *c, int conn_index, int reqs)
 	if (floor_with_ids)
 		snprintf(id, sizeof id, "X-Request-Id: %d\r\n", conn_index * 64 + (reqs - c->left));
 	int len = snprintf(req, sizeof req,
-			   "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-			   "application/json\r\nAccept: text/event-stream\r\n%sContent-Length: %d\r\n\r\n%s",
-			   id, floor_body_len, floor_body);
+	                   "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+	                   "application/json\r\nAccept: text/event-stream\r\n%sContent-Length: %d\r\n\r\n%s",
+	                   id, floor_body_len, floor_body);
 	int off = 0;
 	while (off < len) {
 		ssize_t n = send(c->fd, req + off, (size_t)(len - off), MSG_NOSIGNAL);
@@ -125,9 +125,9 @@ int main(int argc, char **argv)
 	floor_with_ids = log_path != NULL;
 	floor_max_chunks = max_tokens + 2;
 	floor_body_len = snprintf(floor_body, sizeof floor_body,
-				  "{\"model\":\"sim-model\",\"messages\":[{\"role\":\"user\",\"content\":\"floor\"}],"
-				  "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":%d}",
-				  max_tokens);
+	                          "{\"model\":\"sim-model\",\"messages\":[{\"role\":\"user\",\"content\":\"floor\"}],"
+	                          "\"stream\":true,\"ignore_eos\":true,\"max_tokens\":%d}",
+	                          max_tokens);
 	struct rlimit nofile;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max; /* one descriptor per connection, as veeksha does */
@@ -188,7 +188,8 @@ int main(int argc, char **argv)
 				char b[CMSG_SPACE(sizeof(struct timespec))];
 				struct cmsghdr align;
 			} ctl;
-			struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
+			struct msghdr m = {
+			    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
 			ssize_t r = recvmsg(c->fd, &m, 0);
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
@@ -217,7 +218,8 @@ int main(int argc, char **argv)
 						chunks++;
 						int q = c->done; /* the request this event belongs to */
 						if (c->stamps && q < reqs && c->n_stamps[q] < floor_max_chunks)
-							c->stamps[(size_t)q * (size_t)floor_max_chunks + (size_t)c->n_stamps[q]++] = stamp_mono_ns;
+							c->stamps[(size_t)q * (size_t)floor_max_chunks +
+							          (size_t)c->n_stamps[q]++] = stamp_mono_ns;
 					} else if (++c->done, c->left > 0) {
 						floor_send(c, (int)(c - cs), reqs);
 					} else {
@@ -243,12 +245,14 @@ int main(int argc, char **argv)
 	double cpu = floor_cpu_s() - cpu0;
 	qsort(lag, n_lag, sizeof *lag, floor_cmp);
 	double p50 = n_lag ? (double)lag[n_lag / 2] / 1e3 : 0, p99 = n_lag ? (double)lag[n_lag * 99 / 100] / 1e3 : 0;
-	printf("{\"conns\": %d, \"requests\": %lld, \"chunks\": %lld, \"reads\": %lld, \"wall_s\": %.3f, \"cpu_s\": %.3f, "
-	       "\"cpu_us_per_chunk\": %.3f, \"cpu_us_per_read\": %.3f, \"busy_fraction\": %.3f, \"read_lag_us_p50\": %.1f, "
-	       "\"read_lag_us_p99\": %.1f}\n",
-	       nconn, (long long)nconn * reqs, chunks, reads, (double)wall_ns / 1e9, cpu,
-	       chunks ? cpu * 1e6 / (double)chunks : 0, reads ? cpu * 1e6 / (double)reads : 0,
-	       wall_ns ? 1.0 - (double)waited_ns / (double)wall_ns : 0, p50, p99);
+	printf(
+	    "{\"conns\": %d, \"requests\": %lld, \"chunks\": %lld, \"reads\": %lld, \"wall_s\": %.3f, \"cpu_s\": %.3f, "
+	    "\"cpu_us_per_chunk\": %.3f, \"cpu_us_per_read\": %.3f, \"busy_fraction\": %.3f, \"read_lag_us_p50\": "
+	    "%.1f, "
+	    "\"read_lag_us_p99\": %.1f}\n",
+	    nconn, (long long)nconn * reqs, chunks, reads, (double)wall_ns / 1e9, cpu,
+	    chunks ? cpu * 1e6 / (double)chunks : 0, reads ? cpu * 1e6 / (double)reads : 0,
+	    wall_ns ? 1.0 - (double)waited_ns / (double)wall_ns : 0, p50, p99);
 	if (log_path) {
 		FILE *f = fopen(log_path, "w");
 		if (!f) {
@@ -259,7 +263,8 @@ int main(int argc, char **argv)
 			for (int k = 0; k < reqs; k++) {
 				fprintf(f, "{\"request_id\": %d, \"chunk_ns\": [", i * 64 + k);
 				for (int j = 0; j < cs[i].n_stamps[k]; j++)
-					fprintf(f, j ? ", %lld" : "%lld", cs[i].stamps[(size_t)k * (size_t)floor_max_chunks + (size_t)j]);
+					fprintf(f, j ? ", %lld" : "%lld",
+					        cs[i].stamps[(size_t)k * (size_t)floor_max_chunks + (size_t)j]);
 				fprintf(f, "]}\n");
 			}
 		fclose(f);

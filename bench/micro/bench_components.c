@@ -38,8 +38,8 @@ static int bench_on_event(void *ctx, const struct sse_event *ev)
 static double bench_sse_ns_per_chunk(void)
 {
 	const char *chunk = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
-			    "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"},"
-			    "\"finish_reason\":null}]}\n\n";
+	                    "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"},"
+	                    "\"finish_reason\":null}]}\n\n";
 	size_t n = 200000, len = strlen(chunk);
 	struct bench_sse_ctx c = {0};
 	struct sse_parser p;
@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 	       "\"tokenizer_approx_encode_mb_s\": %.1f, \"prompt_build_approx_ms_per_100k_tokens\": %.2f",
 	       bench_sse_ns_per_chunk(), bench_sketch_ns(), bench_tok_mb_s(approx), bench_prompt_ms(approx));
 	if (real)
-		printf(", \"tokenizer\": \"%s\", \"tokenizer_encode_mb_s\": %.1f, \"prompt_build_ms_per_100k_tokens\": %.2f",
+		printf(", \"tokenizer\": \"%s\", \"tokenizer_encode_mb_s\": %.1f, \"prompt_build_ms_per_100k_tokens\": "
+		       "%.2f",
 		       tok_name(real), bench_tok_mb_s(real), bench_prompt_ms(real));
 	if (cfg_path)
 		printf(", \"config_load_ms\": %.3f", bench_config_ms(cfg_path));

@@ -21,9 +21,9 @@
 
 struct lconn {
 	int fd;
-	int left;      /* requests still to send */
-	int state;     /* matcher state for "data: " */
-	int after;     /* 1: next byte follows "data: " */
+	int left;  /* requests still to send */
+	int state; /* matcher state for "data: " */
+	int after; /* 1: next byte follows "data: " */
 	long long events, done;
 	int started;
 	int expect_head; /* first bytes of a response not yet checked */
@@ -65,14 +65,15 @@ int main(int argc, char **argv)
 	int port = atoi(argv[1]), nconn = atoi(argv[2]), reqs = atoi(argv[3]), maxt = atoi(argv[4]);
 	long long stagger_ns = argc > 5 ? atoll(argv[5]) * 1000LL : 0;
 	char body[256];
-	int bl = snprintf(body, sizeof body,
-			  "{\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}],\"stream\":true,\"ignore_eos\":true,"
-			  "\"max_tokens\":%d}",
-			  maxt);
+	int bl =
+	    snprintf(body, sizeof body,
+	             "{\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}],\"stream\":true,\"ignore_eos\":true,"
+	             "\"max_tokens\":%d}",
+	             maxt);
 	req_len = snprintf(req, sizeof req,
-			   "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-			   "Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s",
-			   bl, body);
+	                   "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	                   "Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s",
+	                   bl, body);
 	struct lconn *cs = calloc((size_t)nconn, sizeof *cs);
 	int ep = epoll_create1(0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
@@ -126,11 +127,13 @@ int main(int argc, char **argv)
 					if (h && (size_t)(buf + r - h) >= 12) {
 						c->expect_head = 0;
 						if (memcmp(h, "HTTP/1.1 200", 12) != 0) {
-							fprintf(stderr, "unexpected response: %.*s\n", (int)(buf + r - h > 300 ? 300 : buf + r - h), h);
+							fprintf(stderr, "unexpected response: %.*s\n",
+							        (int)(buf + r - h > 300 ? 300 : buf + r - h), h);
 							return 1;
 						}
 					} else if (r > 64) {
-						fprintf(stderr, "no HTTP status line: %.*s\n", (int)(r > 300 ? 300 : r), buf);
+						fprintf(stderr, "no HTTP status line: %.*s\n", (int)(r > 300 ? 300 : r),
+						        buf);
 						return 1;
 					}
 				}
@@ -171,7 +174,8 @@ int main(int argc, char **argv)
 	}
 	long long t1 = now_ns();
 	double secs = (double)(t1 - t0) / 1e9;
-	printf("conns=%d reqs_per_conn=%d max_tokens=%d requests=%lld token_events=%lld wall_s=%.3f tokens_per_s=%.0f\n",
-	       nconn, reqs, maxt, total_done, total_events, secs, (double)total_events / secs);
+	printf(
+	    "conns=%d reqs_per_conn=%d max_tokens=%d requests=%lld token_events=%lld wall_s=%.3f tokens_per_s=%.0f\n",
+	    nconn, reqs, maxt, total_done, total_events, secs, (double)total_events / secs);
 	return total_events == (long long)nconn * reqs * maxt ? 0 : 1;
 }

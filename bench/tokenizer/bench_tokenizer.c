@@ -77,8 +77,9 @@ int main(int argc, char **argv)
 			if (dc < best_cpu)
 				best_cpu = dc;
 		}
-		printf("encode: %zu bytes -> %zu tokens, best of 5: %.1f ms wall = %.1f MB/s; %.1f ms cpu = %.1f MB/s\n",
-		       len, ids.n, best * 1e3, (double)len / best / 1e6, best_cpu * 1e3, (double)len / best_cpu / 1e6);
+		printf(
+		    "encode: %zu bytes -> %zu tokens, best of 5: %.1f ms wall = %.1f MB/s; %.1f ms cpu = %.1f MB/s\n",
+		    len, ids.n, best * 1e3, (double)len / best / 1e6, best_cpu * 1e3, (double)len / best_cpu / 1e6);
 		/* short texts (one request-sized chunk at a time) */
 		size_t chunk = 2000, nchunks = 0;
 		double a = now_s(), ac = cpu_s();
@@ -87,8 +88,8 @@ int main(int argc, char **argv)
 			tok_encode(t, text + off, chunk, &ids);
 		}
 		double d = now_s() - a, dc = cpu_s() - ac;
-		printf("encode in %zu-byte calls: %.1f MB/s wall, %.1f MB/s cpu\n", chunk, (double)(nchunks * chunk) / d / 1e6,
-		       (double)(nchunks * chunk) / dc / 1e6);
+		printf("encode in %zu-byte calls: %.1f MB/s wall, %.1f MB/s cpu\n", chunk,
+		       (double)(nchunks * chunk) / d / 1e6, (double)(nchunks * chunk) / dc / 1e6);
 		tok_ids_free(&ids);
 		free(text);
 	}

@@ -26,13 +26,13 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define CLIENT_ERR_BODY_MAX ((size_t)64 << 10)   /* kept of a non-2xx body for the message */
+#define CLIENT_ERR_BODY_MAX ((size_t)64 << 10) /* kept of a non-2xx body for the message */
 /* Buffers of a slot or record that grew beyond this (a huge response) are freed when it is done
  * instead of being kept for the next request (docs/CLIENT.md "Response size cap"). */
 #define CLIENT_KEEP_BYTES ((size_t)1 << 20)
-#define CLIENT_SMALL_RBUF_STREAMS 1024              /* in flight from which new transfers ... */
-#define CLIENT_SMALL_RBUF_BYTES 4096L               /* ... get a receive buffer of this size */
-#define CLIENT_TIMEOUT_MAX_S (3600LL * 24 * 3650)     /* longer request_timeouts are this */
+#define CLIENT_SMALL_RBUF_STREAMS 1024            /* in flight from which new transfers ... */
+#define CLIENT_SMALL_RBUF_BYTES 4096L             /* ... get a receive buffer of this size */
+#define CLIENT_TIMEOUT_MAX_S (3600LL * 24 * 3650) /* longer request_timeouts are this */
 
 /* 8 bytes per chunk of every stream in flight: offsets stay below 4 GiB (the text of one response
  * is far smaller; a longer one is clamped, which only merges the last chunks' counts). */
@@ -49,14 +49,14 @@ struct creq {
 	/* request headers as a curl_slist chain in place (no allocation per request): Content-Type,
 	 * Accept, Expect, X-Request-Id, optionally Authorization */
 	struct curl_slist hdr[5];
-	char idh[48];             /* "X-Request-Id: <id>" */
-	const char *cur_url;      /* URL currently set on the easy handle */
-	long rbuf_bytes;          /* CURLOPT_BUFFERSIZE currently set (0 = curl's default, 16 KB) */
-	struct buf body;          /* request body (curl reads it during the transfer) */
-	struct buf raw;           /* non-SSE response body (JSON or error text) */
-	struct buf reasoning;     /* reasoning_content text */
+	char idh[48];         /* "X-Request-Id: <id>" */
+	const char *cur_url;  /* URL currently set on the easy handle */
+	long rbuf_bytes;      /* CURLOPT_BUFFERSIZE currently set (0 = curl's default, 16 KB) */
+	struct buf body;      /* request body (curl reads it during the transfer) */
+	struct buf raw;       /* non-SSE response body (JSON or error text) */
+	struct buf reasoning; /* reasoning_content text */
 	struct sse_parser sse;
-	struct client_seg *segs;  /* per chunk: end offsets in rec->text and reasoning */
+	struct client_seg *segs; /* per chunk: end offsets in rec->text and reasoning */
 	size_t n_segs, cap_segs;
 
 	const struct wl_request *req;
@@ -64,25 +64,25 @@ struct creq {
 	bool chat;
 	bool headers_seen;
 	bool is_sse;
-	bool done_seen;           /* "[DONE]" */
-	bool finish_seen;         /* a finish_reason was received */
-	bool deferred;            /* queued while the client was inside curl; not started yet */
+	bool done_seen;   /* "[DONE]" */
+	bool finish_seen; /* a finish_reason was received */
+	bool deferred;    /* queued while the client was inside curl; not started yet */
 	long status;
-	int fd;                   /* the transfer's socket, from the socket callback (-1: not yet) */
-	int64_t cb_t_ns;          /* arrival time of the bytes being parsed */
+	int fd;          /* the transfer's socket, from the socket callback (-1: not yet) */
+	int64_t cb_t_ns; /* arrival time of the bytes being parsed */
 	int64_t last_byte_ns;
 	int64_t usage_completion; /* -1 = none */
 	int64_t usage_prompt;
-	int64_t usage_reasoning;  /* usage.completion_tokens_details.reasoning_tokens; -1 = none */
-	int64_t cont_last;        /* last cumulative completion_tokens seen on a content event */
-	bool cont_usage;          /* usage arrives with content events (continuous usage stats) */
+	int64_t usage_reasoning; /* usage.completion_tokens_details.reasoning_tokens; -1 = none */
+	int64_t cont_last;       /* last cumulative completion_tokens seen on a content event */
+	bool cont_usage;         /* usage arrives with content events (continuous usage stats) */
 
 	uint64_t resp_bytes; /* response bytes so far, headers and body (client.max_response_bytes) */
 	int sock_errno;      /* errno of a socket() that failed for this transfer (0 = none) */
 
 	char errbuf[CURL_ERROR_SIZE];
-	CURLcode res;             /* curl's result, once the transfer is done */
-	enum rec_error err_kind;  /* REC_OK = none yet */
+	CURLcode res;            /* curl's result, once the transfer is done */
+	enum rec_error err_kind; /* REC_OK = none yet */
 	int err_code;
 	char err_msg[256];
 
@@ -106,17 +106,17 @@ struct client {
 	struct oai_spec spec;
 
 	CURLM *multi;
-	uint64_t timer_id;        /* curl's timeout timer; 0 = none */
+	uint64_t timer_id;         /* curl's timeout timer; 0 = none */
 	int64_t timer_deadline_ns; /* its deadline */
-	uint64_t kick_id;         /* timer starting deferred requests; 0 = none */
-	int in_action;            /* > 0 while inside curl_multi_socket_action (curl callbacks) */
+	uint64_t kick_id;          /* timer starting deferred requests; 0 = none */
+	int in_action;             /* > 0 while inside curl_multi_socket_action (curl callbacks) */
 	char *url_chat, *url_completions;
-	char *auth_header;        /* NULL when no API key */
+	char *auth_header; /* NULL when no API key */
 	struct curl_slist *resolve;
-	size_t pool_size;         /* CURLMOPT_MAXCONNECTS currently set */
-	size_t pool_floor;        /* never shrink below (16, or what client_set_pool_size asked) */
-	size_t win_peak;          /* most transfers in flight during the current window */
-	int64_t win_start_ns;     /* start of that window (pool shrink policy) */
+	size_t pool_size;     /* CURLMOPT_MAXCONNECTS currently set */
+	size_t pool_floor;    /* never shrink below (16, or what client_set_pool_size asked) */
+	size_t win_peak;      /* most transfers in flight during the current window */
+	int64_t win_start_ns; /* start of that window (pool shrink policy) */
 
 	struct creq_queue active;   /* in flight (started), oldest first: deadlines in order */
 	int64_t timeout_ns;         /* request_timeout (0 = none), enforced here (client_on_timeout) */
@@ -127,16 +127,16 @@ struct client {
 	struct creq_queue fin;      /* transfers done, record not yet handed over */
 	struct creq *free_list;
 
-	uint64_t timer_fires;     /* statistics (tests: no busy loop on stale timers) */
-	struct sketch read_lag;   /* read time - kernel receive stamp of the bytes read (ns) */
-	char *cancel_why;         /* cancel requested from inside a curl callback: done from the loop */
+	uint64_t timer_fires;   /* statistics (tests: no busy loop on stale timers) */
+	struct sketch read_lag; /* read time - kernel receive stamp of the bytes read (ns) */
+	char *cancel_why;       /* cancel requested from inside a curl callback: done from the loop */
 
 	/* token counting by the server's /tokenize (client_use_server_count) */
 	struct client_tokcount *tc;
 	struct creq_queue counting; /* records waiting for their counts */
 	uint64_t tc_records, tc_failed, tc_cancelled;
 	bool tc_warned;
-	uint32_t *tc_w;           /* scratch for the per-chunk split */
+	uint32_t *tc_w; /* scratch for the per-chunk split */
 	int32_t *tc_out;
 	size_t tc_cap;
 };
@@ -152,7 +152,10 @@ static void client_global_init_once(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-void client_global_init(void) { pthread_once(&client_once, client_global_init_once); }
+void client_global_init(void)
+{
+	pthread_once(&client_once, client_global_init_once);
+}
 
 /* ---- small helpers ---- */
 
@@ -202,7 +205,7 @@ static struct creq *client_q_take_all(struct creq_queue *q)
 
 /* The request failed: kind, code and a message (long messages are cut, as intended). */
 static void client_fail(struct creq *r, enum rec_error kind, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void client_fail(struct creq *r, enum rec_error kind, int code, const char *fmt, ...)
 {
 	if (r->err_kind != REC_OK)
@@ -248,8 +251,7 @@ static void client_record_content(struct creq *r, const struct oai_event *ev)
 	if (r->n_segs == r->cap_segs)
 		xgrow((void **)&r->segs, &r->cap_segs, r->n_segs + 1, sizeof *r->segs);
 	r->segs[r->n_segs].text_end = rec->text_len < UINT32_MAX ? (uint32_t)rec->text_len : UINT32_MAX;
-	r->segs[r->n_segs].reasoning_end =
-		r->reasoning.len < UINT32_MAX ? (uint32_t)r->reasoning.len : UINT32_MAX;
+	r->segs[r->n_segs].reasoning_end = r->reasoning.len < UINT32_MAX ? (uint32_t)r->reasoning.len : UINT32_MAX;
 	r->n_segs++;
 	if (rec->n_chunks == 1 && r->c->event)
 		r->c->event(r->c->ctx, rec, CLIENT_EVENT_FIRST_CHUNK);
@@ -279,7 +281,8 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 	}
 	struct oai_event ev;
 	if (oai_parse(sev->data, sev->data_len, &ev) != OAI_PARSE_OK) {
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed stream event (not a JSON object): %.100s", sev->data);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+		            "Malformed stream event (not a JSON object): %.100s", sev->data);
 		return 1;
 	}
 	if (ev.is_error) {
@@ -292,7 +295,10 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 	return 0;
 }
 
-static bool client_status_ok(long status) { return status >= 200 && status < 300; }
+static bool client_status_ok(long status)
+{
+	return status >= 200 && status < 300;
+}
 
 /* Arrival time of the bytes just read for r: the kernel's receive timestamp of the last packet of
  * that read (client_rxstamp.h), else now (no timestamp, or VEEKSHA_RX_STAMPS=0). */
@@ -329,8 +335,9 @@ static void client_headers_done(struct creq *r)
 /* client.max_response_bytes exceeded: the transfer is aborted (the callback returns 0). */
 static void client_fail_too_large(struct creq *r)
 {
-	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: more than %llu bytes (client.max_response_bytes)",
-	         (unsigned long long)r->c->max_resp_bytes);
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE,
+	            "Response too large: more than %llu bytes (client.max_response_bytes)",
+	            (unsigned long long)r->c->max_resp_bytes);
 }
 
 static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -355,7 +362,8 @@ static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
  * set above it). */
 static void client_fail_event_too_large(struct creq *r)
 {
-	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE, "Response too large: one stream event of more than %zu bytes", r->sse.max_event_bytes);
+	client_fail(r, REC_ERR_TOO_LARGE, REC_CODE_TOO_LARGE,
+	            "Response too large: one stream event of more than %zu bytes", r->sse.max_event_bytes);
 }
 
 static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -446,8 +454,8 @@ static void client_count_tokens(struct creq *r)
 	for (size_t i = 0; i < r->n_segs && i < rec->n_chunks; i++) {
 		size_t t1 = r->segs[i].text_end, r1 = r->segs[i].reasoning_end;
 		if (rec->chunks[i].tokens == 0) {
-			size_t k = client_count(c, rec->text + t0, t1 - t0) +
-				   client_count(c, r->reasoning.data + r0, r1 - r0);
+			size_t k =
+			    client_count(c, rec->text + t0, t1 - t0) + client_count(c, r->reasoning.data + r0, r1 - r0);
 			rec->chunks[i].tokens = (int32_t)(k ? k : 1);
 		}
 		t0 = t1;
@@ -512,8 +520,9 @@ static void client_split_chunks(struct creq *r, int64_t total)
 	for (size_t i = 0; i < n; i++) {
 		size_t t1 = r->segs[i].text_end, r1 = r->segs[i].reasoning_end;
 		if (rec->chunks[i].tokens == 0)
-			c->tc_w[k++] = (uint32_t)((t1 > t0 ? tok_count(tok_approx(), rec->text + t0, t1 - t0) : 0) +
-						  (r1 > r0 ? tok_count(tok_approx(), r->reasoning.data + r0, r1 - r0) : 0));
+			c->tc_w[k++] =
+			    (uint32_t)((t1 > t0 ? tok_count(tok_approx(), rec->text + t0, t1 - t0) : 0) +
+			               (r1 > r0 ? tok_count(tok_approx(), r->reasoning.data + r0, r1 - r0) : 0));
 		else
 			known += rec->chunks[i].tokens;
 		t0 = t1;
@@ -546,8 +555,8 @@ static void client_on_counts(void *ctx, void *owner, const int64_t *counts, size
 			if (!c->tc_warned) {
 				c->tc_warned = true;
 				log_warn("tokenizer: counting with %s failed (%s); such records are counted with the "
-					 "whitespace-word approximation (reported at the end of the run)",
-					 client_tokcount_url(c->tc), why ? why : "wrong number of counts");
+				         "whitespace-word approximation (reported at the end of the run)",
+				         client_tokcount_url(c->tc), why ? why : "wrong number of counts");
 			}
 		}
 		client_count_tokens(r);
@@ -627,8 +636,8 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	if (e == EMFILE || e == ENFILE) {
 		/* the benchmark's own limit, not the server's fault: say which limit and how to raise it */
 		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT,
-			    "Too many open files (this process may open %zu descriptors; raise it with ulimit -n)",
-			    client_nofile_limit());
+		            "Too many open files (this process may open %zu descriptors; raise it with ulimit -n)",
+		            client_nofile_limit());
 		return;
 	}
 	switch (res) {
@@ -636,9 +645,9 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 		if (!errbuf || !*errbuf) {
 			/* the client's own request_timeout timer (client_on_timeout) */
 			client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT,
-				    "Request timed out after %lld s (client.request_timeout) %s",
-				    (long long)(r->c->timeout_ns / 1000000000LL),
-				    r->headers_seen ? "before the response ended" : "before any response");
+			            "Request timed out after %lld s (client.request_timeout) %s",
+			            (long long)(r->c->timeout_ns / 1000000000LL),
+			            r->headers_seen ? "before the response ended" : "before any response");
 		} else {
 			client_fail(r, REC_ERR_TIMEOUT, REC_CODE_TIMEOUT, "Timed out: %s", d);
 		}
@@ -646,7 +655,8 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		/* curl's text already reads "Could not resolve host: <name>" */
-		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, "%s%s", strncmp(d, "Could not resolve", 17) ? "Could not resolve host: " : "", d);
+		client_fail(r, REC_ERR_CONNECT, REC_CODE_CONNECT, "%s%s",
+		            strncmp(d, "Could not resolve", 17) ? "Could not resolve host: " : "", d);
 		break;
 	case CURLE_COULDNT_CONNECT: {
 		/* the socket's reason first ("Connection refused", "No route to host", ...) */
@@ -680,7 +690,8 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		/* a response without a status line is HTTP/0.9 to curl: the server's framing is broken */
 		if (strstr(d, "HTTP/0.9")) {
-			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Broken HTTP response (no status line): %s", d);
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+			            "Broken HTTP response (no status line): %s", d);
 		} else {
 			client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not start the request: %s", d);
 		}
@@ -694,9 +705,9 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 		/* fall through */
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
-		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, "%s: %s",
-		         r->headers_seen ? "Connection closed mid-response" : "Connection closed before the response",
-		         d);
+		client_fail(
+		    r, REC_ERR_RESET, REC_CODE_RESET, "%s: %s",
+		    r->headers_seen ? "Connection closed mid-response" : "Connection closed before the response", d);
 		break;
 	case CURLE_GOT_NOTHING:
 		client_fail(r, REC_ERR_RESET, REC_CODE_RESET, "Connection closed without a response: %s", d);
@@ -731,7 +742,8 @@ static void client_finish_json(struct creq *r)
 		return; /* success without content: 0 output tokens */
 	struct oai_event ev;
 	if (oai_parse(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK) {
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed response (not a JSON object): %.100s", r->raw.data);
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed response (not a JSON object): %.100s",
+		            r->raw.data);
 		return;
 	}
 	if (ev.is_error) {
@@ -753,7 +765,8 @@ static void client_check_empty(struct creq *r)
 	    rec->requested_output_tokens > 0 ? rec->requested_output_tokens : r->c->spec.sampling_max_tokens;
 	if (r->err_kind != REC_OK || rec->n_chunks > 0 || asked <= 0)
 		return;
-	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY, "Empty response: asked for %lld output tokens, received no content", (long long)asked);
+	client_fail(r, REC_ERR_EMPTY, REC_CODE_EMPTY,
+	            "Empty response: asked for %lld output tokens, received no content", (long long)asked);
 }
 
 /* A response over the size cap: what it delivered is dropped now (it is not counted, and its
@@ -1066,7 +1079,7 @@ static const char *client_env(const char *name)
 }
 
 struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop, const struct tok *tok,
-			     client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len)
+                             client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len)
 {
 	client_global_init();
 	const char *base = cfg->api_base && *cfg->api_base ? cfg->api_base : client_env("OPENAI_API_BASE");
@@ -1483,11 +1496,20 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	return 0;
 }
 
-size_t client_in_flight(const struct client *c) { return c->active.n + c->deferred.n + c->fin.n + c->counting.n; }
+size_t client_in_flight(const struct client *c)
+{
+	return c->active.n + c->deferred.n + c->fin.n + c->counting.n;
+}
 
-uint64_t client_timer_fires(const struct client *c) { return c->timer_fires; }
+uint64_t client_timer_fires(const struct client *c)
+{
+	return c->timer_fires;
+}
 
-const struct sketch *client_read_lag(const struct client *c) { return &c->read_lag; }
+const struct sketch *client_read_lag(const struct client *c)
+{
+	return &c->read_lag;
+}
 
 /* Cancels the slots of a detached list (client_q_take_all); started ones leave curl first. */
 static void client_cancel_list(struct client *c, struct creq *list, bool started, const char *msg)

@@ -17,8 +17,8 @@
 struct client;
 
 enum client_event {
-	CLIENT_EVENT_HEADERS = 1,     /* response headers received (rec->headers_ns set) */
-	CLIENT_EVENT_FIRST_CHUNK = 2  /* first content event recorded (rec->chunks[0] set) */
+	CLIENT_EVENT_HEADERS = 1,    /* response headers received (rec->headers_ns set) */
+	CLIENT_EVENT_FIRST_CHUNK = 2 /* first content event recorded (rec->chunks[0] set) */
 };
 
 typedef void (*client_done_fn)(void *ctx, struct rec_record *rec, const struct wl_request *req);
@@ -27,7 +27,7 @@ typedef void (*client_event_fn)(void *ctx, struct rec_record *rec, int event);
 /* cfg, loop and tok must outlive the client. event may be NULL. NULL + message in err on failure
  * (no api_base in config nor OPENAI_API_BASE, bad additional_sampling_params, curl init failure). */
 struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop, const struct tok *tok,
-			     client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len);
+                             client_done_fn done, client_event_fn event, void *ctx, char *err, size_t err_len);
 /* Start req now. rec is reset (allocations kept), its ids are filled from req, rec->sent_ns is set
  * immediately before the transfer starts (intended_ns, dispatched_ns and session_total_requests
  * are kept as the caller set them). req and rec must stay valid until done(ctx, rec, req) returns.

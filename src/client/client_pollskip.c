@@ -31,7 +31,10 @@ void client_pollskip_note_read(int fd, ssize_t got, size_t asked, int flags)
 	pollskip_fd = got >= 0 && (size_t)got < asked && !(flags & MSG_PEEK) && client_pollskip_on() ? fd : -1;
 }
 
-unsigned long long client_pollskip_count(void) { return pollskip_n; }
+unsigned long long client_pollskip_count(void)
+{
+	return pollskip_n;
+}
 
 /* readiness questions the shortcut may answer: reading only, never writing */
 #define POLLSKIP_READ_EVENTS (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND)

@@ -68,7 +68,8 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 		char bytes[CMSG_SPACE(sizeof(struct timespec)) * 2];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
 	ssize_t n = recvmsg(fd, &m, flags);
 	client_pollskip_note_read(fd, n, len, flags); /* (leaves errno alone) */
 	if (n <= 0 || (flags & MSG_PEEK))

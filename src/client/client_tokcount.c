@@ -20,29 +20,29 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define TC_RESP_MAX ((size_t)64 << 20)   /* a /tokenize answer lists every token id */
+#define TC_RESP_MAX ((size_t)64 << 20) /* a /tokenize answer lists every token id */
 #define TC_CONNECT_TIMEOUT_MS 2000L
 #define TC_CALL_TIMEOUT_MS 10000L
 #define TC_PROBE_TIMEOUT_MS 5000L
-#define TC_CACHE_SIZE 4096u             /* power of two */
-#define TC_BREAKER_FAILS 3              /* consecutive failed jobs before remote counting stops */
+#define TC_CACHE_SIZE 4096u /* power of two */
+#define TC_BREAKER_FAILS 3  /* consecutive failed jobs before remote counting stops */
 #define TC_PROBE_TEXT "Veeksha counts tokens with this server's tokenizer."
 
 struct client_tokcount_job {
 	struct client_tokcount_job *next;
 	void *owner;
-	struct buf data;       /* the texts, back to back */
+	struct buf data; /* the texts, back to back */
 	size_t *off, *len;
 	int64_t *counts;
 	size_t n, cap;
 	bool failed;
-	bool abandoned;        /* cancelled while the thread was counting it: the thread frees it */
+	bool abandoned; /* cancelled while the thread was counting it: the thread frees it */
 	char why[200];
 };
 
 struct tc_cache_ent {
 	uint64_t hash;
-	uint64_t len;          /* 0 = empty slot */
+	uint64_t len; /* 0 = empty slot */
 	int64_t count;
 };
 
@@ -59,13 +59,13 @@ struct client_tokcount {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct client_tokcount_job *todo_head, *todo_tail;  /* under mu */
-	struct client_tokcount_job *done_head, *done_tail;  /* under mu */
-	struct client_tokcount_job *current;                /* under mu: being counted */
-	bool stop;                                          /* under mu */
-	atomic_bool abort_call;                             /* makes a call in progress fail now */
+	struct client_tokcount_job *todo_head, *todo_tail; /* under mu */
+	struct client_tokcount_job *done_head, *done_tail; /* under mu */
+	struct client_tokcount_job *current;               /* under mu: being counted */
+	bool stop;                                         /* under mu */
+	atomic_bool abort_call;                            /* makes a call in progress fail now */
 
-	size_t pending;        /* loop thread: submitted and not delivered */
+	size_t pending; /* loop thread: submitted and not delivered */
 
 	/* counting thread only */
 	CURL *easy;
@@ -116,7 +116,7 @@ static void tc_body(struct buf *body, const char *model, const char *text, size_
 
 /* Returns 0 and the count, or -1 with why; *status is the HTTP status (0 when none). */
 static int tc_call(CURL *e, const char *url, struct curl_slist *headers, const struct buf *body, struct buf *resp,
-		   long timeout_ms, atomic_bool *abort_call, int64_t *count, long *status, char *why, size_t why_len)
+                   long timeout_ms, atomic_bool *abort_call, int64_t *count, long *status, char *why, size_t why_len)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	buf_reset(resp);
@@ -241,12 +241,14 @@ char *client_tokcount_probe(const struct cfg_client *cfg, const char *api_base, 
 			int64_t count = 0;
 			long status = 0;
 			char w[256];
-			if (tc_call(e, cands[i], h, &body, &resp, TC_PROBE_TIMEOUT_MS, NULL, &count, &status, w, sizeof w) == 0 &&
+			if (tc_call(e, cands[i], h, &body, &resp, TC_PROBE_TIMEOUT_MS, NULL, &count, &status, w,
+			            sizeof w) == 0 &&
 			    count > 0) {
 				if (tc_same_approximation(&resp)) {
-					buf_printf(&why, "%sPOST %s: the server counts with the same whitespace-word "
-						   "approximation as the client (its answer names \"approx-words\")",
-						   why.len ? "; " : "", cands[i]);
+					buf_printf(&why,
+					           "%sPOST %s: the server counts with the same whitespace-word "
+					           "approximation as the client (its answer names \"approx-words\")",
+					           why.len ? "; " : "", cands[i]);
 					break;
 				}
 				found = cands[i];
@@ -302,7 +304,7 @@ static int tc_count_text(struct client_tokcount *tc, const char *s, size_t n, in
 	long status = 0;
 	atomic_fetch_add(&tc->calls, 1);
 	if (tc_call(tc->easy, tc->url, tc->headers, &tc->body, &tc->resp, TC_CALL_TIMEOUT_MS, &tc->abort_call, out,
-		    &status, why, why_len) < 0)
+	            &status, why, why_len) < 0)
 		return -1;
 	ce->hash = h;
 	ce->len = n;
@@ -315,12 +317,12 @@ static void tc_run_job(struct client_tokcount *tc, struct client_tokcount_job *j
 	if (tc->disabled) {
 		job->failed = true;
 		snprintf(job->why, sizeof job->why, "server counting stopped after %d consecutive failures",
-			 TC_BREAKER_FAILS);
+		         TC_BREAKER_FAILS);
 		return;
 	}
 	for (size_t i = 0; i < job->n; i++) {
 		if (tc_count_text(tc, job->data.data + job->off[i], job->len[i], &job->counts[i], job->why,
-				  sizeof job->why) < 0) {
+		                  sizeof job->why) < 0) {
 			job->failed = true;
 			break;
 		}
@@ -416,7 +418,7 @@ static void tc_on_efd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
 }
 
 struct client_tokcount *client_tokcount_create(const char *url, const struct cfg_client *cfg, struct ev_loop *loop,
-					       client_tokcount_done_fn done, void *ctx, char *err, size_t err_len)
+                                               client_tokcount_done_fn done, void *ctx, char *err, size_t err_len)
 {
 	if (!url || !loop || !done) {
 		snprintf(err, err_len, "client_tokcount_create: url, loop and done are required");
@@ -511,7 +513,10 @@ void client_tokcount_submit(struct client_tokcount *tc, struct client_tokcount_j
 	pthread_mutex_unlock(&tc->mu);
 }
 
-size_t client_tokcount_pending(const struct client_tokcount *tc) { return tc ? tc->pending : 0; }
+size_t client_tokcount_pending(const struct client_tokcount *tc)
+{
+	return tc ? tc->pending : 0;
+}
 
 void client_tokcount_cancel_all(struct client_tokcount *tc)
 {
@@ -591,11 +596,20 @@ void client_tokcount_free(struct client_tokcount *tc)
 	free(tc);
 }
 
-const char *client_tokcount_url(const struct client_tokcount *tc) { return tc->url; }
+const char *client_tokcount_url(const struct client_tokcount *tc)
+{
+	return tc->url;
+}
 
-uint64_t client_tokcount_calls(const struct client_tokcount *tc) { return atomic_load(&tc->calls); }
+uint64_t client_tokcount_calls(const struct client_tokcount *tc)
+{
+	return atomic_load(&tc->calls);
+}
 
-uint64_t client_tokcount_cache_hits(const struct client_tokcount *tc) { return atomic_load(&tc->cache_hits); }
+uint64_t client_tokcount_cache_hits(const struct client_tokcount *tc)
+{
+	return atomic_load(&tc->cache_hits);
+}
 
 /* ---- per-chunk split ---- */
 

@@ -32,7 +32,7 @@ typedef void (*client_tokcount_done_fn)(void *ctx, void *owner, const int64_t *c
 
 /* url: the endpoint client_tokcount_probe returned. Starts the thread. NULL + err on failure. */
 struct client_tokcount *client_tokcount_create(const char *url, const struct cfg_client *cfg, struct ev_loop *loop,
-					       client_tokcount_done_fn done, void *ctx, char *err, size_t err_len);
+                                               client_tokcount_done_fn done, void *ctx, char *err, size_t err_len);
 /* A new job for owner; add the texts (copied) then submit. */
 struct client_tokcount_job *client_tokcount_job_new(void *owner);
 void client_tokcount_job_add(struct client_tokcount_job *job, const char *text, size_t len);

@@ -127,8 +127,7 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
 		for (size_t i = 0; i < req->n_history; i++) {
 			cJSON *m = cJSON_CreateObject();
 			cJSON_AddStringToObject(m, "role", req->history[i].role ? req->history[i].role : "user");
-			cJSON_AddStringToObject(m, "content",
-						req->history[i].content ? req->history[i].content : "");
+			cJSON_AddStringToObject(m, "content", req->history[i].content ? req->history[i].content : "");
 			cJSON_AddItemToArray(msgs, m);
 		}
 		cJSON *u = cJSON_CreateObject();
@@ -139,23 +138,18 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
 		cJSON_AddBoolToObject(body, "ignore_eos", cfg->ignore_eos);
 		oai_add_sampling(body, s->sampling, cfg->max_tokens_param);
 		if (req->target_output_tokens > 0) {
-			if (cfg->max_tokens_param && *cfg->max_tokens_param &&
-			    !oai_has(body, cfg->max_tokens_param))
-				cJSON_AddNumberToObject(body, cfg->max_tokens_param,
-							(double)req->target_output_tokens);
-			if (cfg->min_tokens_param && *cfg->min_tokens_param &&
-			    !oai_has(body, cfg->min_tokens_param))
-				cJSON_AddNumberToObject(body, cfg->min_tokens_param,
-							(double)req->target_output_tokens);
+			if (cfg->max_tokens_param && *cfg->max_tokens_param && !oai_has(body, cfg->max_tokens_param))
+				cJSON_AddNumberToObject(body, cfg->max_tokens_param, (double)req->target_output_tokens);
+			if (cfg->min_tokens_param && *cfg->min_tokens_param && !oai_has(body, cfg->min_tokens_param))
+				cJSON_AddNumberToObject(body, cfg->min_tokens_param, (double)req->target_output_tokens);
 		}
 	} else {
-		const char *mp = cfg->type == CFG_CLIENT_ROUTER ? cfg->completions_max_tokens_param
-								: cfg->max_tokens_param;
+		const char *mp =
+		    cfg->type == CFG_CLIENT_ROUTER ? cfg->completions_max_tokens_param : cfg->max_tokens_param;
 		cJSON_AddStringToObject(body, "prompt", prompt);
 		cJSON_AddBoolToObject(body, "stream", stream);
 		oai_add_sampling(body, s->sampling, mp);
-		if (req->target_output_tokens > 0 && mp && *mp && !oai_has(body, "max_tokens") &&
-		    !oai_has(body, mp))
+		if (req->target_output_tokens > 0 && mp && *mp && !oai_has(body, "max_tokens") && !oai_has(body, mp))
 			cJSON_AddNumberToObject(body, mp, (double)req->target_output_tokens);
 	}
 	if (stream && cfg->include_usage && !oai_has(body, "stream_options")) {
@@ -219,8 +213,8 @@ struct oai_scan {
 };
 
 struct oai_strv {
-	bool seen;          /* the key appeared (the first occurrence counts, as in cJSON) */
-	const char *s;      /* NULL when that first value is not a string */
+	bool seen;     /* the key appeared (the first occurrence counts, as in cJSON) */
+	const char *s; /* NULL when that first value is not a string */
 	size_t n;
 };
 
@@ -244,7 +238,7 @@ static const char *oai_str_stop(const char *q, const char *end)
 	while (end - q >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
 		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-					 _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x));
+		                         _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x));
 		unsigned mask = (unsigned)_mm_movemask_epi8(m);
 		if (mask)
 			return q + __builtin_ctz(mask);
@@ -327,7 +321,10 @@ static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void 
 	}
 }
 
-static bool oai_digit(char c) { return c >= '0' && c <= '9'; }
+static bool oai_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 
 static int oai_skip_num(struct oai_scan *sc)
 {
@@ -396,10 +393,14 @@ static int oai_skip(struct oai_scan *sc, int depth)
 			if (next != OAI_NEXT_MORE)
 				return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
 		}
-	case 't': return oai_lit(sc, "true", 4);
-	case 'f': return oai_lit(sc, "false", 5);
-	case 'n': return oai_lit(sc, "null", 4);
-	default: return oai_skip_num(sc);
+	case 't':
+		return oai_lit(sc, "true", 4);
+	case 'f':
+		return oai_lit(sc, "false", 5);
+	case 'n':
+		return oai_lit(sc, "null", 4);
+	default:
+		return oai_skip_num(sc);
 	}
 }
 
@@ -635,7 +636,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
 		}
 		ev->finish_reason = t.c0.finish_reason.s;
 		size_t need = (ev->content ? ev->content_len + 1 : 0) + (ev->reasoning ? ev->reasoning_len + 1 : 0) +
-			      (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0);
+		              (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0);
 		if (need > sizeof ev->inl)
 			return OAI_FAST_NO;
 		char *o = ev->inl;

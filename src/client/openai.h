@@ -27,7 +27,7 @@ struct cJSON;
 /* Parsed, validated form of the client config used for every body. */
 struct oai_spec {
 	const struct cfg_client *cfg;
-	struct cJSON *sampling;   /* additional_sampling_params parsed (object), owned */
+	struct cJSON *sampling; /* additional_sampling_params parsed (object), owned */
 	/* an output length the sampling params ask for on every request (max_tokens,
 	 * max_completion_tokens, max_gen_toks or the configured max-tokens params), 0 = none */
 	int64_t sampling_max_tokens;
@@ -47,18 +47,18 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
  * into the parsed tree held in `tree` and stay valid until oai_event_clear(). */
 struct oai_event {
 	struct cJSON *tree;
-	const char *content;        /* choices[0].delta.content (chat stream), .message.content (chat
-	                             * JSON) or choices[0].text (completions); NULL when absent */
+	const char *content; /* choices[0].delta.content (chat stream), .message.content (chat
+	                      * JSON) or choices[0].text (completions); NULL when absent */
 	size_t content_len;
-	const char *reasoning;      /* delta/message reasoning_content (or "reasoning") */
+	const char *reasoning; /* delta/message reasoning_content (or "reasoning") */
 	size_t reasoning_len;
-	const char *finish_reason;  /* NULL when absent/null */
+	const char *finish_reason; /* NULL when absent/null */
 	bool has_usage;
-	int64_t prompt_tokens;      /* -1 when absent */
-	int64_t completion_tokens;  /* -1 when absent */
-	int64_t reasoning_tokens;   /* usage.completion_tokens_details.reasoning_tokens; -1 when absent */
+	int64_t prompt_tokens;     /* -1 when absent */
+	int64_t completion_tokens; /* -1 when absent */
+	int64_t reasoning_tokens;  /* usage.completion_tokens_details.reasoning_tokens; -1 when absent */
 	bool is_error;
-	int error_code;             /* error.code when an integer (or a numeric string), else 400 */
+	int error_code; /* error.code when an integer (or a numeric string), else 400 */
 	char error_msg[256];
 	/* storage of content/reasoning/finish_reason when parsed without cJSON (short chunks) */
 	char inl[480];

@@ -50,8 +50,7 @@ static int sse_dispatch(struct sse_parser *p)
 		p->type[0] = '\0';
 		return 0;
 	}
-	struct sse_event ev = {.data = p->data.data ? p->data.data : "", .data_len = p->data.len,
-			       .type = p->type};
+	struct sse_event ev = {.data = p->data.data ? p->data.data : "", .data_len = p->data.len, .type = p->type};
 	p->n_events++;
 	int rc = p->cb ? p->cb(p->ctx, &ev) : 0;
 	buf_reset(&p->data);

@@ -24,9 +24,9 @@
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((size_t)64 << 20)
 
 struct sse_event {
-	const char *data;  /* NUL-terminated (valid during the callback only) */
+	const char *data; /* NUL-terminated (valid during the callback only) */
 	size_t data_len;
-	const char *type;  /* "" when no "event:" field was given */
+	const char *type; /* "" when no "event:" field was given */
 };
 
 /* Return 0 to continue, non-zero to stop parsing (sse_feed returns that value). */
@@ -35,20 +35,20 @@ typedef int (*sse_event_fn)(void *ctx, const struct sse_event *ev);
 struct sse_parser {
 	sse_event_fn cb;
 	void *ctx;
-	struct buf line;   /* partial line carried between feeds */
-	struct buf data;   /* data of the event being assembled */
+	struct buf line; /* partial line carried between feeds */
+	struct buf data; /* data of the event being assembled */
 	char type[SSE_EVENT_TYPE_MAX];
 	bool has_data;
-	bool last_cr;      /* previous byte was '\r': a following '\n' belongs to the same line end */
-	bool at_start;     /* no byte consumed yet (byte order mark check) */
-	unsigned bom_pos;  /* bytes of a byte order mark matched so far */
-	int stopped;       /* non-zero: the callback stopped parsing (or the event grew too large) */
+	bool last_cr;     /* previous byte was '\r': a following '\n' belongs to the same line end */
+	bool at_start;    /* no byte consumed yet (byte order mark check) */
+	unsigned bom_pos; /* bytes of a byte order mark matched so far */
+	int stopped;      /* non-zero: the callback stopped parsing (or the event grew too large) */
 	size_t max_event_bytes;
-	size_t n_events;   /* events dispatched since init/reset */
+	size_t n_events; /* events dispatched since init/reset */
 };
 
 void sse_init(struct sse_parser *p, sse_event_fn cb, void *ctx);
-void sse_reset(struct sse_parser *p);   /* new stream, same callback; keeps buffers */
+void sse_reset(struct sse_parser *p); /* new stream, same callback; keeps buffers */
 void sse_free(struct sse_parser *p);
 /* Feed bytes. Returns 0, the callback's non-zero value when it stopped, or -1 when a line or an
  * event exceeds max_event_bytes. Once stopped, further feeds are ignored and return that value. */

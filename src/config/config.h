@@ -39,7 +39,7 @@ const char *config_check_api_key(const char *key);
  * change (static storage, like the message). source names where the context comes from. Used for
  * server.max_model_len at load time and for the context a server reports (docs/CONFIG.md, Limits). */
 const char *config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source,
-				 const char **key);
+                                 const char **key);
 
 /* Parse `veeksha benchmark` arguments (argv[0] is the subcommand name). */
 int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out);
@@ -62,7 +62,7 @@ struct config_microbench_set {
 	size_t count;
 };
 int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char **argv,
-				 struct config_microbench_set *out);
+                                 struct config_microbench_set *out);
 void config_microbench_set_free(struct config_microbench_set *set);
 
 /* Deep copy and free of one benchmark config. */
@@ -87,8 +87,7 @@ const char *config_client_type_name(enum cfg_client_type t);
 const char *config_slo_metric_name(enum cfg_slo_metric m);
 
 /* Load YAML text from memory (fuzzing, tests); name is used in messages. */
-int config_load_benchmark_string(const char *yaml, size_t len, const char *name,
-				 struct config_benchmark_set *out);
+int config_load_benchmark_string(const char *yaml, size_t len, const char *name, struct config_benchmark_set *out);
 
 /* Diagnostics: messages go to stderr by default; NULL silences them (fuzzing). */
 void config_set_diagnostics(FILE *f);

@@ -9,15 +9,15 @@
 static void cli_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: veeksha config [--config-type {benchmark,capacity_search}] <command> [options]\n\n"
-		"commands:\n"
-		"  show [--format yaml|json] [FLAGS...]  print the resolved configuration; FLAGS are those of\n"
-		"                                        'veeksha benchmark' (or capacity-search), e.g.\n"
-		"                                        --config FILE, --benchmark-config-from-file FILE,\n"
-		"                                        --server-type vllm ... (default command)\n"
-		"  describe [KEY]                        type, default and help of a dotted key\n"
-		"                                        (e.g. traffic_scheduler.interval_generator.arrival_rate)\n"
-		"  export-schema [-o FILE]               JSON Schema (draft-07) for *.veeksha.yml files\n");
+	        "usage: veeksha config [--config-type {benchmark,capacity_search}] <command> [options]\n\n"
+	        "commands:\n"
+	        "  show [--format yaml|json] [FLAGS...]  print the resolved configuration; FLAGS are those of\n"
+	        "                                        'veeksha benchmark' (or capacity-search), e.g.\n"
+	        "                                        --config FILE, --benchmark-config-from-file FILE,\n"
+	        "                                        --server-type vllm ... (default command)\n"
+	        "  describe [KEY]                        type, default and help of a dotted key\n"
+	        "                                        (e.g. traffic_scheduler.interval_generator.arrival_rate)\n"
+	        "  export-schema [-o FILE]               JSON Schema (draft-07) for *.veeksha.yml files\n");
 }
 
 int config_describe(const struct cfg_class *root, const char *key, FILE *out);
@@ -106,7 +106,8 @@ int config_cli_main(int argc, char **argv)
 	while (i < argc) {
 		if (!strcmp(argv[i], "--config-type")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "veeksha: error: --config-type: expected benchmark or capacity_search\n");
+				fprintf(stderr,
+				        "veeksha: error: --config-type: expected benchmark or capacity_search\n");
 				return 2;
 			}
 			const char *v = argv[i + 1];
@@ -117,9 +118,10 @@ int config_cli_main(int argc, char **argv)
 				root = &cfg_cls_capacity;
 				type_name = "capacity_search";
 			} else {
-				fprintf(stderr,
-					"veeksha: error: --config-type: expected benchmark or capacity_search, got '%s'\n",
-					v);
+				fprintf(
+				    stderr,
+				    "veeksha: error: --config-type: expected benchmark or capacity_search, got '%s'\n",
+				    v);
 				return 2;
 			}
 			i += 2;

@@ -8,39 +8,45 @@
 #include "core/xalloc.h"
 
 #define OFF(T, f) offsetof(T, f)
-#define G(arr) {arr, sizeof arr / sizeof arr[0]}
-#define G0 {NULL, 0}
+#define G(arr)                                                                                                         \
+	{                                                                                                              \
+		arr, sizeof arr / sizeof arr[0]                                                                        \
+	}
+#define G0                                                                                                             \
+	{                                                                                                              \
+		NULL, 0                                                                                                \
+	}
 #define G00 G0, G0
 
 static char cfg_vmsg[512];
 static char cfg_vkey[160]; /* a dotted key path set by a validator */
 
-#define VFAIL(k, ...)                                                   \
-	do {                                                            \
-		*key = (k);                                             \
-		snprintf(cfg_vmsg, sizeof cfg_vmsg, __VA_ARGS__);       \
-		return cfg_vmsg;                                        \
+#define VFAIL(k, ...)                                                                                                  \
+	do {                                                                                                           \
+		*key = (k);                                                                                            \
+		snprintf(cfg_vmsg, sizeof cfg_vmsg, __VA_ARGS__);                                                      \
+		return cfg_vmsg;                                                                                       \
 	} while (0)
 
 /* ================= interval generators ================= */
 static const struct cfg_field ig_poisson[] = {
-	{"arrival_rate", FK_FLOAT, OFF(struct cfg_interval_gen, arrival_rate), 0, 0, NULL, NULL, 0,
-	 "Mean arrival rate (events per second)."},
+    {"arrival_rate", FK_FLOAT, OFF(struct cfg_interval_gen, arrival_rate), 0, 0, NULL, NULL, 0,
+     "Mean arrival rate (events per second)."},
 };
 static const struct cfg_field ig_gamma[] = {
-	{"arrival_rate", FK_FLOAT, OFF(struct cfg_interval_gen, arrival_rate), 0, 0, NULL, NULL, 0,
-	 "Mean arrival rate (events per second)."},
-	{"cv", FK_FLOAT, OFF(struct cfg_interval_gen, cv), 0, 0, NULL, NULL, 0,
-	 "Coefficient of variation of the inter-arrival times."},
+    {"arrival_rate", FK_FLOAT, OFF(struct cfg_interval_gen, arrival_rate), 0, 0, NULL, NULL, 0,
+     "Mean arrival rate (events per second)."},
+    {"cv", FK_FLOAT, OFF(struct cfg_interval_gen, cv), 0, 0, NULL, NULL, 0,
+     "Coefficient of variation of the inter-arrival times."},
 };
 static const struct cfg_field ig_fixed[] = {
-	{"interval", FK_FLOAT, OFF(struct cfg_interval_gen, interval), 0, 0, NULL, NULL, 0,
-	 "Fixed interval between events (seconds)."},
+    {"interval", FK_FLOAT, OFF(struct cfg_interval_gen, interval), 0, 0, NULL, NULL, 0,
+     "Fixed interval between events (seconds)."},
 };
 static const struct cfg_variant ig_variants[] = {
-	{"poisson", {G(ig_poisson), G0, G0, G0}},
-	{"gamma", {G(ig_gamma), G0, G0, G0}},
-	{"fixed", {G(ig_fixed), G0, G0, G0}},
+    {"poisson", {G(ig_poisson), G0, G0, G0}},
+    {"gamma", {G(ig_gamma), G0, G0, G0}},
+    {"fixed", {G(ig_fixed), G0, G0, G0}},
 };
 
 static void ig_defaults(void *p, int type)
@@ -66,49 +72,47 @@ static const char *ig_validate(const void *p, int type, const char **key)
 }
 
 static const struct cfg_class cls_interval = {
-	.name = "IntervalGeneratorConfig",
-	.size = sizeof(struct cfg_interval_gen),
-	.poly = true,
-	.type_off = OFF(struct cfg_interval_gen, type),
-	.variants = ig_variants,
-	.n_variants = 3,
-	.defaults = ig_defaults,
-	.validate = ig_validate,
-	.help = "Inter-arrival time generator.",
+    .name = "IntervalGeneratorConfig",
+    .size = sizeof(struct cfg_interval_gen),
+    .poly = true,
+    .type_off = OFF(struct cfg_interval_gen, type),
+    .variants = ig_variants,
+    .n_variants = 3,
+    .defaults = ig_defaults,
+    .validate = ig_validate,
+    .help = "Inter-arrival time generator.",
 };
 
 /* ================= length generators ================= */
 #define LG struct cfg_length_gen
 static const struct cfg_field lg_fixed[] = {
-	{"value", FK_INT, OFF(LG, value), 0, 0, NULL, NULL, 0, "Fixed length (tokens or count)."},
+    {"value", FK_INT, OFF(LG, value), 0, 0, NULL, NULL, 0, "Fixed length (tokens or count)."},
 };
 static const struct cfg_field lg_stair[] = {
-	{"values", FK_INT_LIST, OFF(LG, values), OFF(LG, n_values), 0, NULL, NULL, 0,
-	 "Values of the stairs, in order."},
-	{"repeat_each", FK_INT, OFF(LG, repeat_each), 0, 0, NULL, NULL, 0, "Times each value is repeated."},
-	{"wrap", FK_BOOL, OFF(LG, wrap), 0, 0, NULL, NULL, 0,
-	 "Start over after the last value (otherwise keep the last)."},
+    {"values", FK_INT_LIST, OFF(LG, values), OFF(LG, n_values), 0, NULL, NULL, 0, "Values of the stairs, in order."},
+    {"repeat_each", FK_INT, OFF(LG, repeat_each), 0, 0, NULL, NULL, 0, "Times each value is repeated."},
+    {"wrap", FK_BOOL, OFF(LG, wrap), 0, 0, NULL, NULL, 0, "Start over after the last value (otherwise keep the last)."},
 };
 static const struct cfg_field lg_uniform[] = {
-	{"min", FK_INT, OFF(LG, min), 0, 0, NULL, NULL, 0, "Minimum value."},
-	{"max", FK_INT, OFF(LG, max), 0, 0, NULL, NULL, 0, "Maximum value."},
+    {"min", FK_INT, OFF(LG, min), 0, 0, NULL, NULL, 0, "Minimum value."},
+    {"max", FK_INT, OFF(LG, max), 0, 0, NULL, NULL, 0, "Maximum value."},
 };
 static const struct cfg_field lg_zipf[] = {
-	{"theta", FK_FLOAT, OFF(LG, theta), 0, 0, NULL, NULL, 0, "Zipf skew parameter."},
-	{"scramble", FK_BOOL, OFF(LG, scramble), 0, 0, NULL, NULL, 0, "Scramble the ranks."},
-	{"min", FK_INT, OFF(LG, min), 0, 0, NULL, NULL, 0, "Minimum value."},
-	{"max", FK_INT, OFF(LG, max), 0, 0, NULL, NULL, 0, "Maximum value."},
+    {"theta", FK_FLOAT, OFF(LG, theta), 0, 0, NULL, NULL, 0, "Zipf skew parameter."},
+    {"scramble", FK_BOOL, OFF(LG, scramble), 0, 0, NULL, NULL, 0, "Scramble the ranks."},
+    {"min", FK_INT, OFF(LG, min), 0, 0, NULL, NULL, 0, "Minimum value."},
+    {"max", FK_INT, OFF(LG, max), 0, 0, NULL, NULL, 0, "Maximum value."},
 };
 static const struct cfg_field lg_invgauss[] = {
-	{"mean", FK_FLOAT, OFF(LG, mean), 0, 0, NULL, NULL, 0, "Mean of the distribution."},
-	{"shape", FK_FLOAT, OFF(LG, shape), 0, 0, NULL, NULL, 0, "Shape (lambda) of the distribution."},
+    {"mean", FK_FLOAT, OFF(LG, mean), 0, 0, NULL, NULL, 0, "Mean of the distribution."},
+    {"shape", FK_FLOAT, OFF(LG, shape), 0, 0, NULL, NULL, 0, "Shape (lambda) of the distribution."},
 };
 static const struct cfg_variant lg_variants[] = {
-	{"fixed", {G(lg_fixed), G0, G0, G0}},
-	{"fixed_stair", {G(lg_stair), G0, G0, G0}},
-	{"uniform", {G(lg_uniform), G0, G0, G0}},
-	{"zipf", {G(lg_zipf), G0, G0, G0}},
-	{"inverse_gaussian", {G(lg_invgauss), G0, G0, G0}},
+    {"fixed", {G(lg_fixed), G0, G0, G0}},
+    {"fixed_stair", {G(lg_stair), G0, G0, G0}},
+    {"uniform", {G(lg_uniform), G0, G0, G0}},
+    {"zipf", {G(lg_zipf), G0, G0, G0}},
+    {"inverse_gaussian", {G(lg_invgauss), G0, G0, G0}},
 };
 
 static void lg_defaults(void *p, int type)
@@ -174,32 +178,32 @@ static const char *lg_validate(const void *p, int type, const char **key)
 }
 
 static const struct cfg_class cls_length = {
-	.name = "LengthGeneratorConfig",
-	.size = sizeof(LG),
-	.poly = true,
-	.type_off = OFF(LG, type),
-	.variants = lg_variants,
-	.n_variants = 5,
-	.defaults = lg_defaults,
-	.validate = lg_validate,
-	.help = "Length generator (tokens or counts).",
+    .name = "LengthGeneratorConfig",
+    .size = sizeof(LG),
+    .poly = true,
+    .type_off = OFF(LG, type),
+    .variants = lg_variants,
+    .n_variants = 5,
+    .defaults = lg_defaults,
+    .validate = lg_validate,
+    .help = "Length generator (tokens or counts).",
 };
 
 /* ================= channels ================= */
 #define CH struct cfg_channel
 static const struct cfg_field ch_text[] = {
-	{"body_length_generator", FK_POLY, OFF(CH, body_length_generator), 0, 0, &cls_length, NULL, 0,
-	 "Prompt body length in tokens."},
-	{"shared_prefix_ratio", FK_FLOAT, OFF(CH, shared_prefix_ratio), 0, 0, NULL, NULL, 0,
-	 "Fraction of the prompt that is a shared prefix."},
-	{"shared_prefix_probability", FK_FLOAT, OFF(CH, shared_prefix_probability), 0, 0, NULL, NULL, 0,
-	 "Probability that a prompt uses the shared prefix."},
+    {"body_length_generator", FK_POLY, OFF(CH, body_length_generator), 0, 0, &cls_length, NULL, 0,
+     "Prompt body length in tokens."},
+    {"shared_prefix_ratio", FK_FLOAT, OFF(CH, shared_prefix_ratio), 0, 0, NULL, NULL, 0,
+     "Fraction of the prompt that is a shared prefix."},
+    {"shared_prefix_probability", FK_FLOAT, OFF(CH, shared_prefix_probability), 0, 0, NULL, NULL, 0,
+     "Probability that a prompt uses the shared prefix."},
 };
 static const struct cfg_variant ch_variants[] = {
-	{"text", {G(ch_text), G0, G0, G0}},
-	{"image", {G0, G0, G0, G0}},
-	{"audio", {G0, G0, G0, G0}},
-	{"video", {G0, G0, G0, G0}},
+    {"text", {G(ch_text), G0, G0, G0}},
+    {"image", {G0, G0, G0, G0}},
+    {"audio", {G0, G0, G0, G0}},
+    {"video", {G0, G0, G0, G0}},
 };
 
 static void ch_defaults(void *p, int type)
@@ -225,22 +229,22 @@ static const char *ch_validate(const void *p, int type, const char **key)
 }
 
 static const struct cfg_class cls_channel = {
-	.name = "ChannelGeneratorConfig",
-	.size = sizeof(CH),
-	.poly = true,
-	.type_off = OFF(CH, type),
-	.variants = ch_variants,
-	.n_variants = 4,
-	.defaults = ch_defaults,
-	.validate = ch_validate,
-	.help = "A request channel (modality); only text is supported.",
+    .name = "ChannelGeneratorConfig",
+    .size = sizeof(CH),
+    .poly = true,
+    .type_off = OFF(CH, type),
+    .variants = ch_variants,
+    .n_variants = 4,
+    .defaults = ch_defaults,
+    .validate = ch_validate,
+    .help = "A request channel (modality); only text is supported.",
 };
 
 /* ================= output spec ================= */
 #define OS struct cfg_output_spec
 static const struct cfg_field os_text_fields[] = {
-	{"output_length_generator", FK_POLY, OFF(OS, text_output_length), 0, 0, &cls_length, NULL, 0,
-	 "Requested output length in tokens."},
+    {"output_length_generator", FK_POLY, OFF(OS, text_output_length), 0, 0, &cls_length, NULL, 0,
+     "Requested output length in tokens."},
 };
 static void os_text_defaults(void *p, int type)
 {
@@ -249,15 +253,15 @@ static void os_text_defaults(void *p, int type)
 	cfg_obj_reset(&cls_length, &o->text_output_length, CFG_LENGTH_UNIFORM);
 }
 static const struct cfg_class cls_os_text = {
-	.name = "TextOutputSpecConfig",
-	.fields = G(os_text_fields),
-	.defaults = os_text_defaults,
-	.help = "Requested text output.",
+    .name = "TextOutputSpecConfig",
+    .fields = G(os_text_fields),
+    .defaults = os_text_defaults,
+    .help = "Requested text output.",
 };
 static const struct cfg_field os_image_fields[] = {
-	{"num_images", FK_INT, OFF(OS, image_num_images), 0, 0, NULL, NULL, 0, "Number of images."},
-	{"size", FK_STR, OFF(OS, image_size), 0, 0, NULL, NULL, FF_NULLABLE, "Image size."},
-	{"quality", FK_STR, OFF(OS, image_quality), 0, 0, NULL, NULL, FF_NULLABLE, "Image quality."},
+    {"num_images", FK_INT, OFF(OS, image_num_images), 0, 0, NULL, NULL, 0, "Number of images."},
+    {"size", FK_STR, OFF(OS, image_size), 0, 0, NULL, NULL, FF_NULLABLE, "Image size."},
+    {"quality", FK_STR, OFF(OS, image_quality), 0, 0, NULL, NULL, FF_NULLABLE, "Image quality."},
 };
 static void os_image_defaults(void *p, int type)
 {
@@ -269,17 +273,17 @@ static void os_image_defaults(void *p, int type)
 	o->image_size = o->image_quality = NULL;
 }
 static const struct cfg_class cls_os_image = {
-	.name = "ImageOutputSpecConfig",
-	.fields = G(os_image_fields),
-	.defaults = os_image_defaults,
-	.help = "Requested image output (accepted, unused).",
+    .name = "ImageOutputSpecConfig",
+    .fields = G(os_image_fields),
+    .defaults = os_image_defaults,
+    .help = "Requested image output (accepted, unused).",
 };
 static const struct cfg_field os_fields[] = {
-	{"text", FK_NESTED, 0, OFF(OS, has_text), 0, &cls_os_text, NULL, FF_OPTIONAL, "Requested text output."},
-	{"image", FK_NESTED, 0, OFF(OS, has_image), 0, &cls_os_image, NULL, FF_OPTIONAL,
-	 "Requested image output (accepted, unused)."},
-	{"audio", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
-	{"video", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
+    {"text", FK_NESTED, 0, OFF(OS, has_text), 0, &cls_os_text, NULL, FF_OPTIONAL, "Requested text output."},
+    {"image", FK_NESTED, 0, OFF(OS, has_image), 0, &cls_os_image, NULL, FF_OPTIONAL,
+     "Requested image output (accepted, unused)."},
+    {"audio", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
+    {"video", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
 };
 static void os_defaults(void *p, int type)
 {
@@ -292,44 +296,42 @@ static void os_defaults(void *p, int type)
 	o->image_num_images = 1;
 }
 static const struct cfg_class cls_output_spec = {
-	.name = "OutputSpecConfig",
-	.size = sizeof(OS),
-	.fields = G(os_fields),
-	.defaults = os_defaults,
-	.help = "What each request asks the server to produce.",
+    .name = "OutputSpecConfig",
+    .size = sizeof(OS),
+    .fields = G(os_fields),
+    .defaults = os_defaults,
+    .help = "What each request asks the server to produce.",
 };
 
 /* ================= session graphs ================= */
 #define SGR struct cfg_session_graph
 static const struct cfg_field sg_linear[] = {
-	{"inherit_history", FK_BOOL, OFF(SGR, inherit_history), 0, 0, NULL, NULL, 0,
-	 "Each request carries the history of the previous ones."},
-	{"num_request_generator", FK_POLY, OFF(SGR, num_request_generator), 0, 0, &cls_length, NULL, 0,
-	 "Number of requests per session."},
-	{"request_wait_generator", FK_POLY, OFF(SGR, request_wait_generator), 0, 0, &cls_interval, NULL, 0,
-	 "Think time between requests of a session."},
+    {"inherit_history", FK_BOOL, OFF(SGR, inherit_history), 0, 0, NULL, NULL, 0,
+     "Each request carries the history of the previous ones."},
+    {"num_request_generator", FK_POLY, OFF(SGR, num_request_generator), 0, 0, &cls_length, NULL, 0,
+     "Number of requests per session."},
+    {"request_wait_generator", FK_POLY, OFF(SGR, request_wait_generator), 0, 0, &cls_interval, NULL, 0,
+     "Think time between requests of a session."},
 };
 static const struct cfg_field sg_branching[] = {
-	{"num_layers_generator", FK_POLY, OFF(SGR, num_layers_generator), 0, 0, &cls_length, NULL, 0,
-	 "Number of layers of the session DAG."},
-	{"layer_width_generator", FK_POLY, OFF(SGR, layer_width_generator), 0, 0, &cls_length, NULL, 0,
-	 "Width of each layer."},
-	{"fan_out_generator", FK_POLY, OFF(SGR, fan_out_generator), 0, 0, &cls_length, NULL, 0,
-	 "Fan-out of each node."},
-	{"fan_in_generator", FK_POLY, OFF(SGR, fan_in_generator), 0, 0, &cls_length, NULL, 0,
-	 "Fan-in of each node."},
-	{"connection_dist_generator", FK_POLY, OFF(SGR, connection_dist_generator), 0, 0, &cls_length, NULL,
-	 0, "Layer distance of the connections."},
-	{"request_wait_generator", FK_POLY, OFF(SGR, request_wait_generator), 0, 0, &cls_interval, NULL, 0,
-	 "Think time between dependent requests."},
-	{"inherit_history", FK_BOOL, OFF(SGR, inherit_history), 0, 0, NULL, NULL, 0,
-	 "Requests carry the history of their parent."},
-	{"single_root", FK_BOOL, OFF(SGR, single_root), 0, 0, NULL, NULL, 0, "The DAG has a single root."},
+    {"num_layers_generator", FK_POLY, OFF(SGR, num_layers_generator), 0, 0, &cls_length, NULL, 0,
+     "Number of layers of the session DAG."},
+    {"layer_width_generator", FK_POLY, OFF(SGR, layer_width_generator), 0, 0, &cls_length, NULL, 0,
+     "Width of each layer."},
+    {"fan_out_generator", FK_POLY, OFF(SGR, fan_out_generator), 0, 0, &cls_length, NULL, 0, "Fan-out of each node."},
+    {"fan_in_generator", FK_POLY, OFF(SGR, fan_in_generator), 0, 0, &cls_length, NULL, 0, "Fan-in of each node."},
+    {"connection_dist_generator", FK_POLY, OFF(SGR, connection_dist_generator), 0, 0, &cls_length, NULL, 0,
+     "Layer distance of the connections."},
+    {"request_wait_generator", FK_POLY, OFF(SGR, request_wait_generator), 0, 0, &cls_interval, NULL, 0,
+     "Think time between dependent requests."},
+    {"inherit_history", FK_BOOL, OFF(SGR, inherit_history), 0, 0, NULL, NULL, 0,
+     "Requests carry the history of their parent."},
+    {"single_root", FK_BOOL, OFF(SGR, single_root), 0, 0, NULL, NULL, 0, "The DAG has a single root."},
 };
 static const struct cfg_variant sg_variants[] = {
-	{"linear", {G(sg_linear), G0, G0, G0}},
-	{"single_request", {G0, G0, G0, G0}},
-	{"branching", {G(sg_branching), G0, G0, G0}},
+    {"linear", {G(sg_linear), G0, G0, G0}},
+    {"single_request", {G0, G0, G0, G0}},
+    {"branching", {G(sg_branching), G0, G0, G0}},
 };
 static void sg_defaults(void *p, int type)
 {
@@ -356,54 +358,53 @@ static void sg_defaults(void *p, int type)
 	g->single_root = true;
 }
 static const struct cfg_class cls_session_graph = {
-	.name = "SessionGraphConfig",
-	.size = sizeof(SGR),
-	.poly = true,
-	.type_off = OFF(SGR, type),
-	.variants = sg_variants,
-	.n_variants = 3,
-	.defaults = sg_defaults,
-	.help = "Shape of a session (requests and their dependencies).",
+    .name = "SessionGraphConfig",
+    .size = sizeof(SGR),
+    .poly = true,
+    .type_off = OFF(SGR, type),
+    .variants = sg_variants,
+    .n_variants = 3,
+    .defaults = sg_defaults,
+    .help = "Shape of a session (requests and their dependencies).",
 };
 
 /* ================= trace flavors ================= */
 #define TF struct cfg_trace_flavor
 static const struct cfg_field tf_timed[] = {
-	{"corpus_file", FK_STR, OFF(TF, corpus_file), 0, 0, NULL, NULL, 0, "Text corpus used to build prompts."},
-	{"page_size", FK_INT, OFF(TF, page_size), 0, 0, NULL, NULL, 0, "Page size (tokens) of the hashes."},
+    {"corpus_file", FK_STR, OFF(TF, corpus_file), 0, 0, NULL, NULL, 0, "Text corpus used to build prompts."},
+    {"page_size", FK_INT, OFF(TF, page_size), 0, 0, NULL, NULL, 0, "Page size (tokens) of the hashes."},
 };
 static const struct cfg_field tf_shared[] = {
-	{"corpus_file", FK_STR, OFF(TF, corpus_file), 0, 0, NULL, NULL, 0, "Text corpus used to build prompts."},
-	{"block_size", FK_INT, OFF(TF, block_size), 0, 0, NULL, NULL, 0, "Block size (tokens) of the hashes."},
+    {"corpus_file", FK_STR, OFF(TF, corpus_file), 0, 0, NULL, NULL, 0, "Text corpus used to build prompts."},
+    {"block_size", FK_INT, OFF(TF, block_size), 0, 0, NULL, NULL, 0, "Block size (tokens) of the hashes."},
 };
 static const struct cfg_field tf_rag[] = {
-	{"num_documents", FK_INT, OFF(TF, num_documents), 0, 0, NULL, NULL, 0, "Documents per request."},
+    {"num_documents", FK_INT, OFF(TF, num_documents), 0, 0, NULL, NULL, 0, "Documents per request."},
 };
 static const struct cfg_field tf_untimed[] = {
-	{"conversation_column", FK_STR, OFF(TF, conversation_column), 0, 0, NULL, NULL, 0,
-	 "Column holding the conversation."},
-	{"role_key", FK_STR, OFF(TF, role_key), 0, 0, NULL, NULL, 0, "Key of the role in a message."},
-	{"content_key", FK_STR, OFF(TF, content_key), 0, 0, NULL, NULL, 0, "Key of the content in a message."},
-	{"user_role_value", FK_STR, OFF(TF, user_role_value), 0, 0, NULL, NULL, 0, "Role value of the user."},
-	{"assistant_role_value", FK_STR, OFF(TF, assistant_role_value), 0, 0, NULL, NULL, 0,
-	 "Role value of the assistant."},
+    {"conversation_column", FK_STR, OFF(TF, conversation_column), 0, 0, NULL, NULL, 0,
+     "Column holding the conversation."},
+    {"role_key", FK_STR, OFF(TF, role_key), 0, 0, NULL, NULL, 0, "Key of the role in a message."},
+    {"content_key", FK_STR, OFF(TF, content_key), 0, 0, NULL, NULL, 0, "Key of the content in a message."},
+    {"user_role_value", FK_STR, OFF(TF, user_role_value), 0, 0, NULL, NULL, 0, "Role value of the user."},
+    {"assistant_role_value", FK_STR, OFF(TF, assistant_role_value), 0, 0, NULL, NULL, 0,
+     "Role value of the assistant."},
 };
 static const struct cfg_field tf_mooncake[] = {
-	{"block_size", FK_INT, OFF(TF, block_size), 0, 0, NULL, NULL, FF_OURS,
-	 "Tokens per hash id block."},
-	{"replay_timestamps", FK_BOOL, OFF(TF, replay_timestamps), 0, 0, NULL, NULL, FF_OURS,
-	 "Replay the trace's timestamps (otherwise the traffic scheduler's intervals)."},
-	{"time_scale", FK_FLOAT, OFF(TF, time_scale), 0, 0, NULL, NULL, FF_OURS,
-	 "Multiply the trace's timestamps by this factor."},
+    {"block_size", FK_INT, OFF(TF, block_size), 0, 0, NULL, NULL, FF_OURS, "Tokens per hash id block."},
+    {"replay_timestamps", FK_BOOL, OFF(TF, replay_timestamps), 0, 0, NULL, NULL, FF_OURS,
+     "Replay the trace's timestamps (otherwise the traffic scheduler's intervals)."},
+    {"time_scale", FK_FLOAT, OFF(TF, time_scale), 0, 0, NULL, NULL, FF_OURS,
+     "Multiply the trace's timestamps by this factor."},
 };
 static const struct cfg_variant tf_variants[] = {
-	{"timed_synthetic_multi_turn", {G(tf_timed), G0, G0, G0}},
-	{"shared_prefix", {G(tf_shared), G0, G0, G0}},
-	{"rag", {G(tf_rag), G0, G0, G0}},
-	{"request_log", {G0, G0, G0, G0}},
-	{"untimed_content_multi_turn", {G(tf_untimed), G0, G0, G0}},
-	{"sharegpt", {G(tf_untimed), G0, G0, G0}},
-	{"mooncake", {G(tf_mooncake), G0, G0, G0}},
+    {"timed_synthetic_multi_turn", {G(tf_timed), G0, G0, G0}},
+    {"shared_prefix", {G(tf_shared), G0, G0, G0}},
+    {"rag", {G(tf_rag), G0, G0, G0}},
+    {"request_log", {G0, G0, G0, G0}},
+    {"untimed_content_multi_turn", {G(tf_untimed), G0, G0, G0}},
+    {"sharegpt", {G(tf_untimed), G0, G0, G0}},
+    {"mooncake", {G(tf_mooncake), G0, G0, G0}},
 };
 static void tf_defaults(void *p, int type)
 {
@@ -436,40 +437,39 @@ static const char *tf_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_flavor = {
-	.name = "TraceFlavorConfig",
-	.size = sizeof(TF),
-	.poly = true,
-	.type_off = OFF(TF, type),
-	.variants = tf_variants,
-	.n_variants = 7,
-	.defaults = tf_defaults,
-	.validate = tf_validate,
-	.help = "Format of the trace file.",
+    .name = "TraceFlavorConfig",
+    .size = sizeof(TF),
+    .poly = true,
+    .type_off = OFF(TF, type),
+    .variants = tf_variants,
+    .n_variants = 7,
+    .defaults = tf_defaults,
+    .validate = tf_validate,
+    .help = "Format of the trace file.",
 };
 
 /* ================= session generators ================= */
 #define SG struct cfg_session_gen
 static const struct cfg_field sgen_synth[] = {
-	{"session_graph", FK_POLY, OFF(SG, session_graph), 0, 0, &cls_session_graph, NULL, 0,
-	 "Shape of each session."},
-	{"channels", FK_POLY_LIST, OFF(SG, channels), OFF(SG, n_channels), 0, &cls_channel, NULL, 0,
-	 "Request channels (JSON list on the command line)."},
-	{"output_spec", FK_NESTED, OFF(SG, output_spec), 0, 0, &cls_output_spec, NULL, 0,
-	 "Requested output of each request."},
+    {"session_graph", FK_POLY, OFF(SG, session_graph), 0, 0, &cls_session_graph, NULL, 0, "Shape of each session."},
+    {"channels", FK_POLY_LIST, OFF(SG, channels), OFF(SG, n_channels), 0, &cls_channel, NULL, 0,
+     "Request channels (JSON list on the command line)."},
+    {"output_spec", FK_NESTED, OFF(SG, output_spec), 0, 0, &cls_output_spec, NULL, 0,
+     "Requested output of each request."},
 };
 static const struct cfg_field sgen_lmeval[] = {
-	{"tasks", FK_STR_LIST, OFF(SG, tasks), OFF(SG, n_tasks), 0, NULL, NULL, 0, "lm-eval task names."},
-	{"num_fewshot", FK_INT, OFF(SG, num_fewshot), 0, 0, NULL, NULL, 0, "Few-shot examples per prompt."},
+    {"tasks", FK_STR_LIST, OFF(SG, tasks), OFF(SG, n_tasks), 0, NULL, NULL, 0, "lm-eval task names."},
+    {"num_fewshot", FK_INT, OFF(SG, num_fewshot), 0, 0, NULL, NULL, 0, "Few-shot examples per prompt."},
 };
 static const struct cfg_field sgen_trace[] = {
-	{"trace_file", FK_STR, OFF(SG, trace_file), 0, 0, NULL, NULL, 0, "Path of the trace file."},
-	{"wrap_mode", FK_BOOL, OFF(SG, wrap_mode), 0, 0, NULL, NULL, 0, "Start over at the end of the trace."},
-	{"flavor", FK_POLY, OFF(SG, flavor), 0, 0, &cls_flavor, NULL, 0, "Trace flavor."},
+    {"trace_file", FK_STR, OFF(SG, trace_file), 0, 0, NULL, NULL, 0, "Path of the trace file."},
+    {"wrap_mode", FK_BOOL, OFF(SG, wrap_mode), 0, 0, NULL, NULL, 0, "Start over at the end of the trace."},
+    {"flavor", FK_POLY, OFF(SG, flavor), 0, 0, &cls_flavor, NULL, 0, "Trace flavor."},
 };
 static const struct cfg_variant sgen_variants[] = {
-	{"synthetic", {G(sgen_synth), G0, G0, G0}},
-	{"lmeval", {G(sgen_lmeval), G0, G0, G0}},
-	{"trace", {G(sgen_trace), G0, G0, G0}},
+    {"synthetic", {G(sgen_synth), G0, G0, G0}},
+    {"lmeval", {G(sgen_lmeval), G0, G0, G0}},
+    {"trace", {G(sgen_trace), G0, G0, G0}},
 };
 static void sgen_defaults(void *p, int type)
 {
@@ -510,46 +510,46 @@ static const char *sgen_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_session_gen = {
-	.name = "SessionGeneratorConfig",
-	.size = sizeof(SG),
-	.poly = true,
-	.type_off = OFF(SG, type),
-	.variants = sgen_variants,
-	.n_variants = 3,
-	.from_file = true,
-	.defaults = sgen_defaults,
-	.validate = sgen_validate,
-	.help = "Where sessions come from: synthetic, lm-eval tasks or a trace.",
+    .name = "SessionGeneratorConfig",
+    .size = sizeof(SG),
+    .poly = true,
+    .type_off = OFF(SG, type),
+    .variants = sgen_variants,
+    .n_variants = 3,
+    .from_file = true,
+    .defaults = sgen_defaults,
+    .validate = sgen_validate,
+    .help = "Where sessions come from: synthetic, lm-eval tasks or a trace.",
 };
 
 /* ================= traffic ================= */
 #define TR struct cfg_traffic
 static const char *const ordering_names[] = {"dispatch", "prefill", "request", NULL};
 static const struct cfg_field tr_base[] = {
-	{"cancel_session_on_failure", FK_BOOL, OFF(TR, cancel_session_on_failure), 0, 0, NULL, NULL, 0,
-	 "Cancel the rest of a session when one of its requests fails."},
+    {"cancel_session_on_failure", FK_BOOL, OFF(TR, cancel_session_on_failure), 0, 0, NULL, NULL, 0,
+     "Cancel the rest of a session when one of its requests fails."},
 };
 static const struct cfg_field tr_rate[] = {
-	{"interval_generator", FK_POLY, OFF(TR, interval_generator), 0, 0, &cls_interval, NULL, 0,
-	 "Session arrival process (sessions per second)."},
-	{"max_concurrency", FK_INT, OFF(TR, max_concurrency), 0, 0, NULL, NULL, FF_OURS,
-	 "At most this many requests in flight (0: no cap; vLLM bench's --max-concurrency). A request due while "
-	 "the cap is reached waits; its wait counts in dispatch_lateness and e2e_from_intended."},
+    {"interval_generator", FK_POLY, OFF(TR, interval_generator), 0, 0, &cls_interval, NULL, 0,
+     "Session arrival process (sessions per second)."},
+    {"max_concurrency", FK_INT, OFF(TR, max_concurrency), 0, 0, NULL, NULL, FF_OURS,
+     "At most this many requests in flight (0: no cap; vLLM bench's --max-concurrency). A request due while "
+     "the cap is reached waits; its wait counts in dispatch_lateness and e2e_from_intended."},
 };
 static const struct cfg_field tr_conc[] = {
-	{"target_concurrent_sessions", FK_INT, OFF(TR, target_concurrent_sessions), 0, 0, NULL, NULL, 0,
-	 "Number of sessions kept in flight."},
-	{"rampup_seconds", FK_INT, OFF(TR, rampup_seconds), 0, 0, NULL, NULL, 0,
-	 "Seconds over which concurrency ramps up to the target."},
+    {"target_concurrent_sessions", FK_INT, OFF(TR, target_concurrent_sessions), 0, 0, NULL, NULL, 0,
+     "Number of sessions kept in flight."},
+    {"rampup_seconds", FK_INT, OFF(TR, rampup_seconds), 0, 0, NULL, NULL, 0,
+     "Seconds over which concurrency ramps up to the target."},
 };
 static const struct cfg_field tr_seq[] = {
-	{"ordering", FK_ENUM, OFF(TR, ordering), 0, 0, NULL, ordering_names, 0,
-	 "When the next session may start: dispatch, prefill or request."},
+    {"ordering", FK_ENUM, OFF(TR, ordering), 0, 0, NULL, ordering_names, 0,
+     "When the next session may start: dispatch, prefill or request."},
 };
 static const struct cfg_variant tr_variants[] = {
-	{"rate", {G(tr_base), G(tr_rate), G0, G0}},
-	{"concurrent", {G(tr_base), G(tr_conc), G0, G0}},
-	{"sequential_launch", {G(tr_base), G(tr_seq), G0, G0}},
+    {"rate", {G(tr_base), G(tr_rate), G0, G0}},
+    {"concurrent", {G(tr_base), G(tr_conc), G0, G0}},
+    {"sequential_launch", {G(tr_base), G(tr_seq), G0, G0}},
 };
 static void tr_defaults(void *p, int type)
 {
@@ -577,16 +577,16 @@ static const char *tr_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_traffic = {
-	.name = "TrafficConfig",
-	.size = sizeof(TR),
-	.poly = true,
-	.type_off = OFF(TR, type),
-	.variants = tr_variants,
-	.n_variants = 3,
-	.from_file = true,
-	.defaults = tr_defaults,
-	.validate = tr_validate,
-	.help = "How sessions are launched: rate, concurrent or sequential_launch.",
+    .name = "TrafficConfig",
+    .size = sizeof(TR),
+    .poly = true,
+    .type_off = OFF(TR, type),
+    .variants = tr_variants,
+    .n_variants = 3,
+    .from_file = true,
+    .defaults = tr_defaults,
+    .validate = tr_validate,
+    .help = "How sessions are launched: rate, concurrent or sequential_launch.",
 };
 
 /* ================= connection settings ================= */
@@ -657,30 +657,28 @@ const char *config_check_api_key(const char *key)
 /* ================= clients ================= */
 #define CL struct cfg_client
 static const struct cfg_field cl_base[] = {
-	{"api_base", FK_STR, OFF(CL, api_base), 0, 0, NULL, NULL, FF_NULLABLE,
-	 "Server base URL (default: $OPENAI_API_BASE)."},
-	{"api_key", FK_STR, OFF(CL, api_key), 0, 0, NULL, NULL, FF_NULLABLE | FF_SECRET | FF_ENV_OPENAI_KEY,
-	 "API key (default: $OPENAI_API_KEY); redacted in files."},
-	{"model", FK_STR, OFF(CL, model), 0, 0, NULL, NULL, 0, "Model name sent with each request."},
-	{"address_append_value", FK_STR, OFF(CL, address_append_value), 0, 0, NULL, NULL, 0,
-	 "Path appended to api_base."},
-	{"request_timeout", FK_INT, OFF(CL, request_timeout), 0, 0, NULL, NULL, 0,
-	 "Per-request timeout (seconds)."},
-	{"additional_sampling_params", FK_JSON, OFF(CL, additional_sampling_params), 0, 0, NULL, NULL, 0,
-	 "Extra request body fields (JSON object or mapping)."},
+    {"api_base", FK_STR, OFF(CL, api_base), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Server base URL (default: $OPENAI_API_BASE)."},
+    {"api_key", FK_STR, OFF(CL, api_key), 0, 0, NULL, NULL, FF_NULLABLE | FF_SECRET | FF_ENV_OPENAI_KEY,
+     "API key (default: $OPENAI_API_KEY); redacted in files."},
+    {"model", FK_STR, OFF(CL, model), 0, 0, NULL, NULL, 0, "Model name sent with each request."},
+    {"address_append_value", FK_STR, OFF(CL, address_append_value), 0, 0, NULL, NULL, 0, "Path appended to api_base."},
+    {"request_timeout", FK_INT, OFF(CL, request_timeout), 0, 0, NULL, NULL, 0, "Per-request timeout (seconds)."},
+    {"additional_sampling_params", FK_JSON, OFF(CL, additional_sampling_params), 0, 0, NULL, NULL, 0,
+     "Extra request body fields (JSON object or mapping)."},
 };
 static const struct cfg_field cl_chat[] = {
-	{"max_tokens_param", FK_STR, OFF(CL, max_tokens_param), 0, 0, NULL, NULL, FF_NULLABLE,
-	 "Request field carrying the output length."},
-	{"ignore_eos", FK_BOOL, OFF(CL, ignore_eos), 0, 0, NULL, NULL, 0, "Ask the server to ignore EOS."},
-	{"min_tokens_param", FK_STR, OFF(CL, min_tokens_param), 0, 0, NULL, NULL, FF_NULLABLE,
-	 "Request field carrying the minimum output length."},
-	{"use_min_tokens_prompt_fallback", FK_BOOL, OFF(CL, use_min_tokens_prompt_fallback), 0, 0, NULL, NULL,
-	 0, "Ask for the output length in the prompt text."},
+    {"max_tokens_param", FK_STR, OFF(CL, max_tokens_param), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Request field carrying the output length."},
+    {"ignore_eos", FK_BOOL, OFF(CL, ignore_eos), 0, 0, NULL, NULL, 0, "Ask the server to ignore EOS."},
+    {"min_tokens_param", FK_STR, OFF(CL, min_tokens_param), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Request field carrying the minimum output length."},
+    {"use_min_tokens_prompt_fallback", FK_BOOL, OFF(CL, use_min_tokens_prompt_fallback), 0, 0, NULL, NULL, 0,
+     "Ask for the output length in the prompt text."},
 };
 static const struct cfg_field cl_router[] = {
-	{"completions_max_tokens_param", FK_STR, OFF(CL, completions_max_tokens_param), 0, 0, NULL, NULL,
-	 FF_NULLABLE, "Output-length field for completions-mode requests."},
+    {"completions_max_tokens_param", FK_STR, OFF(CL, completions_max_tokens_param), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Output-length field for completions-mode requests."},
 };
 static const struct cfg_field cl_ours[] = {
     {"tokenizer", FK_STR, OFF(CL, tokenizer), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
@@ -700,9 +698,9 @@ static const struct cfg_field cl_ours[] = {
      "Private key (PEM) of tls_cert, when not in the same file."},
 };
 static const struct cfg_variant cl_variants[] = {
-	{"openai_chat_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},
-	{"openai_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},
-	{"openai_router", {G(cl_base), G(cl_chat), G(cl_router), G(cl_ours)}},
+    {"openai_chat_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},
+    {"openai_completions", {G(cl_base), G(cl_chat), G(cl_ours), G0}},
+    {"openai_router", {G(cl_base), G(cl_chat), G(cl_router), G(cl_ours)}},
 };
 static void cl_defaults(void *p, int type)
 {
@@ -737,47 +735,47 @@ static const char *cl_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_client = {
-	.name = "ClientConfig",
-	.size = sizeof(CL),
-	.poly = true,
-	.type_off = OFF(CL, type),
-	.variants = cl_variants,
-	.n_variants = 3,
-	.from_file = true,
-	.defaults = cl_defaults,
-	.validate = cl_validate,
-	.help = "OpenAI-compatible HTTP client.",
+    .name = "ClientConfig",
+    .size = sizeof(CL),
+    .poly = true,
+    .type_off = OFF(CL, type),
+    .variants = cl_variants,
+    .n_variants = 3,
+    .from_file = true,
+    .defaults = cl_defaults,
+    .validate = cl_validate,
+    .help = "OpenAI-compatible HTTP client.",
 };
 
 /* ================= runtime ================= */
 #define RT struct cfg_runtime
 static const struct cfg_field rt_fields[] = {
-	{"max_sessions", FK_INT, OFF(RT, max_sessions), 0, 0, NULL, NULL, 0,
-	 "Sessions to run (-1: unlimited, until the timeout)."},
-	{"benchmark_timeout", FK_INT, OFF(RT, benchmark_timeout), 0, 0, NULL, NULL, 0,
-	 "Benchmark duration limit in seconds (<= 0 disables)."},
-	{"post_timeout_grace_seconds", FK_INT, OFF(RT, post_timeout_grace_seconds), 0, 0, NULL, NULL, 0,
-	 "After the timeout: -1 wait for in-flight requests, 0 stop at once, N wait N seconds."},
-	{"num_dispatcher_threads", FK_INT, OFF(RT, num_dispatcher_threads), 0, 0, NULL, NULL, 0,
-	 "Dispatcher threads (accepted; the C engine uses one event loop)."},
-	{"num_completion_threads", FK_INT, OFF(RT, num_completion_threads), 0, 0, NULL, NULL, 0,
-	 "Completion threads (accepted; the C engine uses one event loop)."},
-	{"num_client_threads", FK_INT, OFF(RT, num_client_threads), 0, 0, NULL, NULL, 0,
-	 "Client event loops, each on its own thread as one shard of the workload, merged exactly at the end "
-	 "(docs/DISTRIBUTED.md); at most the CPUs this process may use. The reference's default is 3; ours is 1."},
-	{"pregenerate_sessions", FK_BOOL, OFF(RT, pregenerate_sessions), 0, 0, NULL, NULL, 0,
-	 "Generate all sessions before starting (only with max_sessions > 0)."},
-	{"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
-	 "Veeksha extension: for this many microseconds before each scheduled dispatch the client polls "
-	 "instead of sleeping, so a late wake-up (an idle VM vCPU) cannot delay the dispatch (0: sleep)."},
-	{"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
-	 "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
-	 "row may ask for (server.max_model_len is the limit instead when it is smaller)."},
-	{"saturation_busy_fraction", FK_FLOAT, OFF(RT, saturation_busy_fraction), 0, 0, NULL, NULL, FF_OURS,
-	 "Veeksha extension: a 250 ms tick in which the client loop was busier than this is a busy tick; more "
-	 "than 10% busy ticks make the run client_saturated (docs/METRICS.md, Client saturation)."},
-	{"saturation_lateness_p99_ms", FK_FLOAT, OFF(RT, saturation_lateness_p99_ms), 0, 0, NULL, NULL, FF_OURS,
-	 "Veeksha extension: a dispatch lateness p99 above this many ms makes the run client_saturated."},
+    {"max_sessions", FK_INT, OFF(RT, max_sessions), 0, 0, NULL, NULL, 0,
+     "Sessions to run (-1: unlimited, until the timeout)."},
+    {"benchmark_timeout", FK_INT, OFF(RT, benchmark_timeout), 0, 0, NULL, NULL, 0,
+     "Benchmark duration limit in seconds (<= 0 disables)."},
+    {"post_timeout_grace_seconds", FK_INT, OFF(RT, post_timeout_grace_seconds), 0, 0, NULL, NULL, 0,
+     "After the timeout: -1 wait for in-flight requests, 0 stop at once, N wait N seconds."},
+    {"num_dispatcher_threads", FK_INT, OFF(RT, num_dispatcher_threads), 0, 0, NULL, NULL, 0,
+     "Dispatcher threads (accepted; the C engine uses one event loop)."},
+    {"num_completion_threads", FK_INT, OFF(RT, num_completion_threads), 0, 0, NULL, NULL, 0,
+     "Completion threads (accepted; the C engine uses one event loop)."},
+    {"num_client_threads", FK_INT, OFF(RT, num_client_threads), 0, 0, NULL, NULL, 0,
+     "Client event loops, each on its own thread as one shard of the workload, merged exactly at the end "
+     "(docs/DISTRIBUTED.md); at most the CPUs this process may use. The reference's default is 3; ours is 1."},
+    {"pregenerate_sessions", FK_BOOL, OFF(RT, pregenerate_sessions), 0, 0, NULL, NULL, 0,
+     "Generate all sessions before starting (only with max_sessions > 0)."},
+    {"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
+     "Veeksha extension: for this many microseconds before each scheduled dispatch the client polls "
+     "instead of sleeping, so a late wake-up (an idle VM vCPU) cannot delay the dispatch (0: sleep)."},
+    {"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
+     "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
+     "row may ask for (server.max_model_len is the limit instead when it is smaller)."},
+    {"saturation_busy_fraction", FK_FLOAT, OFF(RT, saturation_busy_fraction), 0, 0, NULL, NULL, FF_OURS,
+     "Veeksha extension: a 250 ms tick in which the client loop was busier than this is a busy tick; more "
+     "than 10% busy ticks make the run client_saturated (docs/METRICS.md, Client saturation)."},
+    {"saturation_lateness_p99_ms", FK_FLOAT, OFF(RT, saturation_lateness_p99_ms), 0, 0, NULL, NULL, FF_OURS,
+     "Veeksha extension: a dispatch lateness p99 above this many ms makes the run client_saturated."},
 };
 static void rt_defaults(void *p, int type)
 {
@@ -821,27 +819,27 @@ static const char *rt_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_runtime = {
-	.name = "RuntimeConfig",
-	.size = sizeof(RT),
-	.fields = G(rt_fields),
-	.from_file = true,
-	.defaults = rt_defaults,
-	.validate = rt_validate,
-	.help = "Run limits and worker counts.",
+    .name = "RuntimeConfig",
+    .size = sizeof(RT),
+    .fields = G(rt_fields),
+    .from_file = true,
+    .defaults = rt_defaults,
+    .validate = rt_validate,
+    .help = "Run limits and worker counts.",
 };
 
 /* ================= SLOs ================= */
 static const char *const slo_metric_names[] = {"ttfc", "tbc", "tpot", "e2e", "ttfo", NULL};
 static const struct cfg_field slo_fields[] = {
-	{"percentile", FK_FLOAT, OFF(struct cfg_slo, percentile), 0, 0, NULL, NULL, 0,
-	 "Percentile in [0, 1] the SLO applies to."},
-	{"name", FK_STR, OFF(struct cfg_slo, name), 0, 0, NULL, NULL, FF_NULLABLE, "Display name."},
-	{"metric", FK_ENUM, OFF(struct cfg_slo, metric), 0, 0, NULL, slo_metric_names, 0,
-	 "Metric: ttfc, tbc, tpot, e2e or ttfo (time to first answer token of reasoning models)."},
-	{"value", FK_FLOAT, OFF(struct cfg_slo, value), 0, 0, NULL, NULL, 0, "Threshold in seconds (> 0)."},
+    {"percentile", FK_FLOAT, OFF(struct cfg_slo, percentile), 0, 0, NULL, NULL, 0,
+     "Percentile in [0, 1] the SLO applies to."},
+    {"name", FK_STR, OFF(struct cfg_slo, name), 0, 0, NULL, NULL, FF_NULLABLE, "Display name."},
+    {"metric", FK_ENUM, OFF(struct cfg_slo, metric), 0, 0, NULL, slo_metric_names, 0,
+     "Metric: ttfc, tbc, tpot, e2e or ttfo (time to first answer token of reasoning models)."},
+    {"value", FK_FLOAT, OFF(struct cfg_slo, value), 0, 0, NULL, NULL, 0, "Threshold in seconds (> 0)."},
 };
 static const struct cfg_variant slo_variants[] = {
-	{"constant", {G(slo_fields), G0, G0, G0}},
+    {"constant", {G(slo_fields), G0, G0, G0}},
 };
 static void slo_defaults(void *p, int type)
 {
@@ -864,15 +862,15 @@ static const char *slo_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_slo = {
-	.name = "SloConfig",
-	.size = sizeof(struct cfg_slo),
-	.poly = true,
-	.type_off = (size_t)-1, /* single variant, no type field */
-	.variants = slo_variants,
-	.n_variants = 1,
-	.defaults = slo_defaults,
-	.validate = slo_validate,
-	.help = "A service-level objective.",
+    .name = "SloConfig",
+    .size = sizeof(struct cfg_slo),
+    .poly = true,
+    .type_off = (size_t)-1, /* single variant, no type field */
+    .variants = slo_variants,
+    .n_variants = 1,
+    .defaults = slo_defaults,
+    .validate = slo_validate,
+    .help = "A service-level objective.",
 };
 
 /* ================= evaluators ================= */
@@ -880,14 +878,13 @@ static const struct cfg_class cls_slo = {
 #define DW struct cfg_decode_window
 static const char *const window_names[] = {"longest", "first", "all", NULL};
 static const struct cfg_field dw_fields[] = {
-	{"min_active_requests", FK_MIN_ACTIVE, 0, 0, 0, NULL, NULL, 0,
-	 "Minimum in-flight requests of a decode window (int > 0 or \"max_observed\")."},
-	{"selection_strategy", FK_ENUM, OFF(DW, selection_strategy), 0, 0, NULL, window_names, 0,
-	 "Which windows to use: longest, first or all."},
-	{"anchor_to_client_pickup", FK_BOOL, OFF(DW, anchor_to_client_pickup), 0, 0, NULL, NULL, 0,
-	 "Anchor windows to the client pickup time."},
-	{"require_streaming", FK_BOOL, OFF(DW, require_streaming), 0, 0, NULL, NULL, 0,
-	 "Only streaming requests count."},
+    {"min_active_requests", FK_MIN_ACTIVE, 0, 0, 0, NULL, NULL, 0,
+     "Minimum in-flight requests of a decode window (int > 0 or \"max_observed\")."},
+    {"selection_strategy", FK_ENUM, OFF(DW, selection_strategy), 0, 0, NULL, window_names, 0,
+     "Which windows to use: longest, first or all."},
+    {"anchor_to_client_pickup", FK_BOOL, OFF(DW, anchor_to_client_pickup), 0, 0, NULL, NULL, 0,
+     "Anchor windows to the client pickup time."},
+    {"require_streaming", FK_BOOL, OFF(DW, require_streaming), 0, 0, NULL, NULL, 0, "Only streaming requests count."},
 };
 static void dw_defaults(void *p, int type)
 {
@@ -909,18 +906,18 @@ static const char *dw_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_decode_window = {
-	.name = "DecodeWindowConfig",
-	.size = sizeof(DW),
-	.fields = G(dw_fields),
-	.defaults = dw_defaults,
-	.validate = dw_validate,
-	.help = "Steady-state decode window detection.",
+    .name = "DecodeWindowConfig",
+    .size = sizeof(DW),
+    .fields = G(dw_fields),
+    .defaults = dw_defaults,
+    .validate = dw_validate,
+    .help = "Steady-state decode window detection.",
 };
 static const struct cfg_field ev_text_fields[] = {
-	{"decode_window_enabled", FK_BOOL, OFF(EV, decode_window_enabled), 0, 0, NULL, NULL, 0,
-	 "Compute decode-window metrics."},
-	{"decode_window_config", FK_NESTED, OFF(EV, decode_window_config), OFF(EV, has_decode_window_config), 0,
-	 &cls_decode_window, NULL, FF_OPTIONAL, "Decode window settings (required when enabled)."},
+    {"decode_window_enabled", FK_BOOL, OFF(EV, decode_window_enabled), 0, 0, NULL, NULL, 0,
+     "Compute decode-window metrics."},
+    {"decode_window_config", FK_NESTED, OFF(EV, decode_window_config), OFF(EV, has_decode_window_config), 0,
+     &cls_decode_window, NULL, FF_OPTIONAL, "Decode window settings (required when enabled)."},
 };
 static const char *ev_text_validate(const void *p, int type, const char **key)
 {
@@ -939,12 +936,12 @@ static void ev_text_defaults(void *p, int type)
 	dw_defaults(&e->decode_window_config, 0);
 }
 static const struct cfg_class cls_ev_text = {
-	.name = "TextChannelPerformanceConfig",
-	.fields = G(ev_text_fields),
-	.type_tag = "text",
-	.defaults = ev_text_defaults,
-	.validate = ev_text_validate,
-	.help = "Text channel performance settings.",
+    .name = "TextChannelPerformanceConfig",
+    .fields = G(ev_text_fields),
+    .type_tag = "text",
+    .defaults = ev_text_defaults,
+    .validate = ev_text_validate,
+    .help = "Text channel performance settings.",
 };
 static void ev_image_defaults(void *p, int type)
 {
@@ -952,45 +949,45 @@ static void ev_image_defaults(void *p, int type)
 	(void)type;
 }
 static const struct cfg_class cls_ev_image = {
-	.name = "ImageChannelPerformanceConfig",
-	.type_tag = "image",
-	.defaults = ev_image_defaults,
-	.help = "Image channel performance settings (none).",
+    .name = "ImageChannelPerformanceConfig",
+    .type_tag = "image",
+    .defaults = ev_image_defaults,
+    .help = "Image channel performance settings (none).",
 };
 static const struct cfg_field ev_base[] = {
-	{"target_channels", FK_CHAN_LIST, OFF(EV, target_channels), OFF(EV, n_target_channels), 0, NULL, NULL,
-	 0, "Channels evaluated (text, image, audio, video)."},
-	{"slos", FK_POLY_LIST, OFF(EV, slos), OFF(EV, n_slos), 0, &cls_slo, NULL, 0, "Service-level objectives."},
-	{"stream_metrics", FK_BOOL, OFF(EV, stream_metrics), 0, 0, NULL, NULL, 0,
-	 "Print metrics periodically during the run."},
-	{"stream_metrics_interval", FK_FLOAT, OFF(EV, stream_metrics_interval), 0, 0, NULL, NULL, 0,
-	 "Seconds between streamed metric updates."},
+    {"target_channels", FK_CHAN_LIST, OFF(EV, target_channels), OFF(EV, n_target_channels), 0, NULL, NULL, 0,
+     "Channels evaluated (text, image, audio, video)."},
+    {"slos", FK_POLY_LIST, OFF(EV, slos), OFF(EV, n_slos), 0, &cls_slo, NULL, 0, "Service-level objectives."},
+    {"stream_metrics", FK_BOOL, OFF(EV, stream_metrics), 0, 0, NULL, NULL, 0,
+     "Print metrics periodically during the run."},
+    {"stream_metrics_interval", FK_FLOAT, OFF(EV, stream_metrics_interval), 0, 0, NULL, NULL, 0,
+     "Seconds between streamed metric updates."},
 };
 static const struct cfg_field ev_perf[] = {
-	{"max_error_rate", FK_FLOAT, OFF(EV, max_error_rate), 0, 0, NULL, NULL, 0,
-	 "Largest fraction of errored requests, in [0, 1], for the SLOs to count as met (0.0: any error fails)."},
-	{"timeseries_interval_s", FK_FLOAT, OFF(EV, timeseries_interval_s), 0, 0, NULL, NULL, FF_OURS,
-	 "Seconds per row of metrics/timeseries.csv (the run over time; 0: no time series)."},
-	{"warmup_seconds", FK_FLOAT, OFF(EV, warmup_seconds), 0, 0, NULL, NULL, FF_OURS,
-	 "Requests dispatched in the first this many seconds run but are left out of every metric (0: none)."},
-	{"warmup_requests", FK_INT, OFF(EV, warmup_requests), 0, 0, NULL, NULL, FF_OURS,
-	 "The first this many requests dispatched run but are left out of every metric (0: none)."},
-	{"cooldown_seconds", FK_FLOAT, OFF(EV, cooldown_seconds), 0, 0, NULL, NULL, FF_OURS,
-	 "Requests dispatched in the last this many seconds of the run are left out of every metric (0: none)."},
-	{"cooldown_requests", FK_INT, OFF(EV, cooldown_requests), 0, 0, NULL, NULL, FF_OURS,
-	 "The last this many requests dispatched are left out of every metric (0: none)."},
-	{"text_channel", FK_NESTED, 0, 0, 0, &cls_ev_text, NULL, 0, "Text channel settings."},
-	{"image_channel", FK_NESTED, 0, 0, 0, &cls_ev_image, NULL, 0, "Image channel settings."},
-	{"audio_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
-	{"video_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
+    {"max_error_rate", FK_FLOAT, OFF(EV, max_error_rate), 0, 0, NULL, NULL, 0,
+     "Largest fraction of errored requests, in [0, 1], for the SLOs to count as met (0.0: any error fails)."},
+    {"timeseries_interval_s", FK_FLOAT, OFF(EV, timeseries_interval_s), 0, 0, NULL, NULL, FF_OURS,
+     "Seconds per row of metrics/timeseries.csv (the run over time; 0: no time series)."},
+    {"warmup_seconds", FK_FLOAT, OFF(EV, warmup_seconds), 0, 0, NULL, NULL, FF_OURS,
+     "Requests dispatched in the first this many seconds run but are left out of every metric (0: none)."},
+    {"warmup_requests", FK_INT, OFF(EV, warmup_requests), 0, 0, NULL, NULL, FF_OURS,
+     "The first this many requests dispatched run but are left out of every metric (0: none)."},
+    {"cooldown_seconds", FK_FLOAT, OFF(EV, cooldown_seconds), 0, 0, NULL, NULL, FF_OURS,
+     "Requests dispatched in the last this many seconds of the run are left out of every metric (0: none)."},
+    {"cooldown_requests", FK_INT, OFF(EV, cooldown_requests), 0, 0, NULL, NULL, FF_OURS,
+     "The last this many requests dispatched are left out of every metric (0: none)."},
+    {"text_channel", FK_NESTED, 0, 0, 0, &cls_ev_text, NULL, 0, "Text channel settings."},
+    {"image_channel", FK_NESTED, 0, 0, 0, &cls_ev_image, NULL, 0, "Image channel settings."},
+    {"audio_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
+    {"video_channel", FK_NULL, 0, 0, 0, NULL, NULL, 0, "Not supported: must be null."},
 };
 static const struct cfg_field ev_acc[] = {
-	{"bootstrap_iters", FK_INT, OFF(EV, bootstrap_iters), 0, 0, NULL, NULL, 0,
-	 "Bootstrap iterations for the standard error."},
+    {"bootstrap_iters", FK_INT, OFF(EV, bootstrap_iters), 0, 0, NULL, NULL, 0,
+     "Bootstrap iterations for the standard error."},
 };
 static const struct cfg_variant ev_variants[] = {
-	{"performance", {G(ev_base), G(ev_perf), G0, G0}},
-	{"accuracy_lmeval", {G(ev_base), G(ev_acc), G0, G0}},
+    {"performance", {G(ev_base), G(ev_perf), G0, G0}},
+    {"accuracy_lmeval", {G(ev_base), G(ev_acc), G0, G0}},
 };
 static void ev_defaults(void *p, int type)
 {
@@ -1041,23 +1038,23 @@ static const char *ev_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_evaluator = {
-	.name = "EvaluatorConfig",
-	.size = sizeof(EV),
-	.poly = true,
-	.type_off = OFF(EV, type),
-	.variants = ev_variants,
-	.n_variants = 2,
-	.defaults = ev_defaults,
-	.validate = ev_validate,
-	.help = "An evaluator (performance or accuracy_lmeval).",
+    .name = "EvaluatorConfig",
+    .size = sizeof(EV),
+    .poly = true,
+    .type_off = OFF(EV, type),
+    .variants = ev_variants,
+    .n_variants = 2,
+    .defaults = ev_defaults,
+    .validate = ev_validate,
+    .help = "An evaluator (performance or accuracy_lmeval).",
 };
 
 /* ================= trace recorder ================= */
 static const struct cfg_field trr_fields[] = {
-	{"enabled", FK_BOOL, OFF(struct cfg_trace_recorder, enabled), 0, 0, NULL, NULL, 0,
-	 "Write traces/dispatch_trace.jsonl."},
-	{"include_content", FK_BOOL, OFF(struct cfg_trace_recorder, include_content), 0, 0, NULL, NULL, 0,
-	 "Include request content in the trace."},
+    {"enabled", FK_BOOL, OFF(struct cfg_trace_recorder, enabled), 0, 0, NULL, NULL, 0,
+     "Write traces/dispatch_trace.jsonl."},
+    {"include_content", FK_BOOL, OFF(struct cfg_trace_recorder, include_content), 0, 0, NULL, NULL, 0,
+     "Include request content in the trace."},
 };
 static void trr_defaults(void *p, int type)
 {
@@ -1067,24 +1064,24 @@ static void trr_defaults(void *p, int type)
 	t->include_content = false;
 }
 static const struct cfg_class cls_trace_recorder = {
-	.name = "TraceRecorderConfig",
-	.size = sizeof(struct cfg_trace_recorder),
-	.fields = G(trr_fields),
-	.from_file = true,
-	.defaults = trr_defaults,
-	.help = "Dispatch trace recording.",
+    .name = "TraceRecorderConfig",
+    .size = sizeof(struct cfg_trace_recorder),
+    .fields = G(trr_fields),
+    .from_file = true,
+    .defaults = trr_defaults,
+    .help = "Dispatch trace recording.",
 };
 
 /* ================= server metrics scrape (docs/OBSERVABILITY.md) ================= */
 #define SM struct cfg_server_metrics
 static const struct cfg_field sm_fields[] = {
-	{"enabled", FK_BOOL, OFF(SM, enabled), 0, 0, NULL, NULL, FF_OURS,
-	 "Scrape the server's Prometheus endpoint during the run (metrics/server_metrics.csv, server_summary.json)."},
-	{"interval_s", FK_FLOAT, OFF(SM, interval_s), 0, 0, NULL, NULL, FF_OURS, "Seconds between scrapes."},
-	{"url", FK_STR, OFF(SM, url), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
-	 "Endpoint (null: the managed server's /metrics, else scheme://host:port of client.api_base + /metrics)."},
-	{"prefixes", FK_STR_LIST, OFF(SM, prefixes), OFF(SM, n_prefixes), 0, NULL, NULL, FF_OURS,
-	 "Sample-name prefixes kept ([]: every sample)."},
+    {"enabled", FK_BOOL, OFF(SM, enabled), 0, 0, NULL, NULL, FF_OURS,
+     "Scrape the server's Prometheus endpoint during the run (metrics/server_metrics.csv, server_summary.json)."},
+    {"interval_s", FK_FLOAT, OFF(SM, interval_s), 0, 0, NULL, NULL, FF_OURS, "Seconds between scrapes."},
+    {"url", FK_STR, OFF(SM, url), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Endpoint (null: the managed server's /metrics, else scheme://host:port of client.api_base + /metrics)."},
+    {"prefixes", FK_STR_LIST, OFF(SM, prefixes), OFF(SM, n_prefixes), 0, NULL, NULL, FF_OURS,
+     "Sample-name prefixes kept ([]: every sample)."},
 };
 static void sm_defaults(void *p, int type)
 {
@@ -1110,48 +1107,48 @@ static const char *sm_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 static const struct cfg_class cls_server_metrics = {
-	.name = "ServerMetricsConfig",
-	.size = sizeof(SM),
-	.fields = G(sm_fields),
-	.from_file = true,
-	.defaults = sm_defaults,
-	.validate = sm_validate,
-	.help = "Scrape of the server's Prometheus metrics during the run (ours).",
+    .name = "ServerMetricsConfig",
+    .size = sizeof(SM),
+    .fields = G(sm_fields),
+    .from_file = true,
+    .defaults = sm_defaults,
+    .validate = sm_validate,
+    .help = "Scrape of the server's Prometheus metrics during the run (ours).",
 };
 
 /* ================= servers ================= */
 #define SV struct cfg_server
 static const struct cfg_field sv_fields[] = {
-	{"env_path", FK_STR, OFF(SV, env_path), 0, 0, NULL, NULL, FF_NULLABLE,
-	 "Python environment holding the server (~ expanded; bin/python must exist)."},
-	{"model", FK_STR, OFF(SV, model), 0, 0, NULL, NULL, 0, "Model served."},
-	{"host", FK_STR, OFF(SV, host), 0, 0, NULL, NULL, 0, "Host the server binds to."},
-	{"port", FK_INT, OFF(SV, port), 0, 0, NULL, NULL, 0, "Port the server listens on."},
-	{"api_key", FK_STR, OFF(SV, api_key), 0, 0, NULL, NULL, FF_SECRET | FF_NULLABLE,
-	 "API key the server requires; redacted in files."},
-	{"gpu_ids", FK_INT_LIST, OFF(SV, gpu_ids), OFF(SV, n_gpu_ids), OFF(SV, has_gpu_ids), NULL, NULL,
-	 FF_OPTIONAL, "GPUs to use (null: auto-assign)."},
-	{"startup_timeout", FK_INT, OFF(SV, startup_timeout), 0, 0, NULL, NULL, 0,
-	 "Seconds to wait for the server to become healthy."},
-	{"health_check_interval", FK_FLOAT, OFF(SV, health_check_interval), 0, 0, NULL, NULL, 0,
-	 "Seconds between health checks."},
-	{"require_contiguous_gpus", FK_BOOL, OFF(SV, require_contiguous_gpus), 0, 0, NULL, NULL, 0,
-	 "Auto-assignment requires consecutive GPU ids."},
-	{"tensor_parallel_size", FK_INT, OFF(SV, tensor_parallel_size), 0, 0, NULL, NULL, 0,
-	 "Tensor parallel degree (GPUs)."},
-	{"dtype", FK_STR, OFF(SV, dtype), 0, 0, NULL, NULL, 0, "Model dtype (auto, float16, bfloat16)."},
-	{"max_model_len", FK_INT, OFF(SV, max_model_len), 0, 0, NULL, NULL, FF_NULL0 | FF_NULLABLE,
-	 "Maximum context length (null: the model's)."},
-	{"additional_args", FK_JSON, OFF(SV, additional_args), 0, 0, NULL, NULL, FF_NULLABLE,
-	 "Extra server arguments (JSON object string or mapping)."},
-	{"cpu_ids", FK_INT_LIST, OFF(SV, gpu_ids), OFF(SV, n_gpu_ids), OFF(SV, has_gpu_ids), NULL, NULL,
-	 FF_OPTIONAL | FF_ALIAS, "Deprecated alias of gpu_ids."},
+    {"env_path", FK_STR, OFF(SV, env_path), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Python environment holding the server (~ expanded; bin/python must exist)."},
+    {"model", FK_STR, OFF(SV, model), 0, 0, NULL, NULL, 0, "Model served."},
+    {"host", FK_STR, OFF(SV, host), 0, 0, NULL, NULL, 0, "Host the server binds to."},
+    {"port", FK_INT, OFF(SV, port), 0, 0, NULL, NULL, 0, "Port the server listens on."},
+    {"api_key", FK_STR, OFF(SV, api_key), 0, 0, NULL, NULL, FF_SECRET | FF_NULLABLE,
+     "API key the server requires; redacted in files."},
+    {"gpu_ids", FK_INT_LIST, OFF(SV, gpu_ids), OFF(SV, n_gpu_ids), OFF(SV, has_gpu_ids), NULL, NULL, FF_OPTIONAL,
+     "GPUs to use (null: auto-assign)."},
+    {"startup_timeout", FK_INT, OFF(SV, startup_timeout), 0, 0, NULL, NULL, 0,
+     "Seconds to wait for the server to become healthy."},
+    {"health_check_interval", FK_FLOAT, OFF(SV, health_check_interval), 0, 0, NULL, NULL, 0,
+     "Seconds between health checks."},
+    {"require_contiguous_gpus", FK_BOOL, OFF(SV, require_contiguous_gpus), 0, 0, NULL, NULL, 0,
+     "Auto-assignment requires consecutive GPU ids."},
+    {"tensor_parallel_size", FK_INT, OFF(SV, tensor_parallel_size), 0, 0, NULL, NULL, 0,
+     "Tensor parallel degree (GPUs)."},
+    {"dtype", FK_STR, OFF(SV, dtype), 0, 0, NULL, NULL, 0, "Model dtype (auto, float16, bfloat16)."},
+    {"max_model_len", FK_INT, OFF(SV, max_model_len), 0, 0, NULL, NULL, FF_NULL0 | FF_NULLABLE,
+     "Maximum context length (null: the model's)."},
+    {"additional_args", FK_JSON, OFF(SV, additional_args), 0, 0, NULL, NULL, FF_NULLABLE,
+     "Extra server arguments (JSON object string or mapping)."},
+    {"cpu_ids", FK_INT_LIST, OFF(SV, gpu_ids), OFF(SV, n_gpu_ids), OFF(SV, has_gpu_ids), NULL, NULL,
+     FF_OPTIONAL | FF_ALIAS, "Deprecated alias of gpu_ids."},
 };
 static const struct cfg_variant sv_variants[] = {
-	{"vllm", {G(sv_fields), G0, G0, G0}},
-	{"vajra", {G(sv_fields), G0, G0, G0}},
-	{"sglang", {G(sv_fields), G0, G0, G0}},
-	{"sim", {G(sv_fields), G0, G0, G0}},
+    {"vllm", {G(sv_fields), G0, G0, G0}},
+    {"vajra", {G(sv_fields), G0, G0, G0}},
+    {"sglang", {G(sv_fields), G0, G0, G0}},
+    {"sim", {G(sv_fields), G0, G0, G0}},
 };
 static void sv_defaults(void *p, int type)
 {
@@ -1195,30 +1192,30 @@ static const char *sv_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 const struct cfg_class cfg_cls_server = {
-	.name = "ServerConfig",
-	.size = sizeof(SV),
-	.poly = true,
-	.type_off = OFF(SV, type),
-	.variants = sv_variants,
-	.n_variants = 4,
-	.from_file = true,
-	.defaults = sv_defaults,
-	.validate = sv_validate,
-	.help = "Managed inference server (vllm, vajra, sglang or the built-in sim).",
+    .name = "ServerConfig",
+    .size = sizeof(SV),
+    .poly = true,
+    .type_off = OFF(SV, type),
+    .variants = sv_variants,
+    .n_variants = 4,
+    .from_file = true,
+    .defaults = sv_defaults,
+    .validate = sv_validate,
+    .help = "Managed inference server (vllm, vajra, sglang or the built-in sim).",
 };
 
 /* ================= wandb ================= */
 #define WB struct cfg_wandb
 static const struct cfg_field wb_fields[] = {
-	{"enabled", FK_BOOL, OFF(WB, enabled), 0, 0, NULL, NULL, 0, "Accepted; W&B logging is not implemented."},
-	{"project", FK_STR, OFF(WB, project), 0, 0, NULL, NULL, FF_NULLABLE, "W&B project."},
-	{"entity", FK_STR, OFF(WB, entity), 0, 0, NULL, NULL, FF_NULLABLE, "W&B entity."},
-	{"group", FK_STR, OFF(WB, group), 0, 0, NULL, NULL, FF_NULLABLE, "W&B group."},
-	{"run_name", FK_STR, OFF(WB, run_name), 0, 0, NULL, NULL, FF_NULLABLE, "W&B run name."},
-	{"tags", FK_STR_LIST, OFF(WB, tags), OFF(WB, n_tags), 0, NULL, NULL, 0, "W&B tags."},
-	{"notes", FK_STR, OFF(WB, notes), 0, 0, NULL, NULL, FF_NULLABLE, "W&B notes."},
-	{"mode", FK_STR, OFF(WB, mode), 0, 0, NULL, NULL, FF_NULLABLE, "W&B mode."},
-	{"log_artifacts", FK_BOOL, OFF(WB, log_artifacts), 0, 0, NULL, NULL, 0, "Upload artifacts."},
+    {"enabled", FK_BOOL, OFF(WB, enabled), 0, 0, NULL, NULL, 0, "Accepted; W&B logging is not implemented."},
+    {"project", FK_STR, OFF(WB, project), 0, 0, NULL, NULL, FF_NULLABLE, "W&B project."},
+    {"entity", FK_STR, OFF(WB, entity), 0, 0, NULL, NULL, FF_NULLABLE, "W&B entity."},
+    {"group", FK_STR, OFF(WB, group), 0, 0, NULL, NULL, FF_NULLABLE, "W&B group."},
+    {"run_name", FK_STR, OFF(WB, run_name), 0, 0, NULL, NULL, FF_NULLABLE, "W&B run name."},
+    {"tags", FK_STR_LIST, OFF(WB, tags), OFF(WB, n_tags), 0, NULL, NULL, 0, "W&B tags."},
+    {"notes", FK_STR, OFF(WB, notes), 0, 0, NULL, NULL, FF_NULLABLE, "W&B notes."},
+    {"mode", FK_STR, OFF(WB, mode), 0, 0, NULL, NULL, FF_NULLABLE, "W&B mode."},
+    {"log_artifacts", FK_BOOL, OFF(WB, log_artifacts), 0, 0, NULL, NULL, 0, "Upload artifacts."},
 };
 static void wb_defaults(void *p, int type)
 {
@@ -1228,35 +1225,35 @@ static void wb_defaults(void *p, int type)
 	w->log_artifacts = true;
 }
 static const struct cfg_class cls_wandb = {
-	.name = "WandbConfig",
-	.size = sizeof(WB),
-	.fields = G(wb_fields),
-	.from_file = true,
-	.defaults = wb_defaults,
-	.help = "Weights & Biases (accepted, not used).",
+    .name = "WandbConfig",
+    .size = sizeof(WB),
+    .fields = G(wb_fields),
+    .from_file = true,
+    .defaults = wb_defaults,
+    .help = "Weights & Biases (accepted, not used).",
 };
 
 /* ================= benchmark ================= */
 #define BM struct cfg_benchmark
 static const struct cfg_field bm_fields[] = {
-	{"output_dir", FK_STR, OFF(BM, output_dir), 0, 0, NULL, NULL, 0,
-	 "Directory under which the run directory is created."},
-	{"seed", FK_INT, OFF(BM, seed), 0, 0, NULL, NULL, 0, "Root seed of every random stream."},
-	{"session_generator", FK_POLY, OFF(BM, session_generator), 0, 0, &cls_session_gen, NULL, 0,
-	 "Where sessions come from."},
-	{"traffic_scheduler", FK_POLY, OFF(BM, traffic_scheduler), 0, 0, &cls_traffic, NULL, 0,
-	 "How sessions are launched."},
-	{"evaluators", FK_POLY_LIST, OFF(BM, evaluators), OFF(BM, n_evaluators), 0, &cls_evaluator, NULL, 0,
-	 "Evaluators (JSON list on the command line; non-empty)."},
-	{"client", FK_POLY, OFF(BM, client), 0, 0, &cls_client, NULL, 0, "HTTP client."},
-	{"runtime", FK_NESTED, OFF(BM, runtime), 0, 0, &cls_runtime, NULL, 0, "Run limits."},
-	{"trace_recorder", FK_NESTED, OFF(BM, trace_recorder), 0, 0, &cls_trace_recorder, NULL, 0,
-	 "Dispatch trace recording."},
-	{"server_metrics", FK_NESTED, OFF(BM, server_metrics), 0, 0, &cls_server_metrics, NULL, FF_OURS,
-	 "Server metrics scrape (docs/OBSERVABILITY.md)."},
-	{"server", FK_POLY, OFF(BM, server), OFF(BM, has_server), 0, &cfg_cls_server, NULL, FF_OPTIONAL,
-	 "Managed server (null: use an external server)."},
-	{"wandb", FK_NESTED, OFF(BM, wandb), 0, 0, &cls_wandb, NULL, 0, "Weights & Biases (accepted, unused)."},
+    {"output_dir", FK_STR, OFF(BM, output_dir), 0, 0, NULL, NULL, 0,
+     "Directory under which the run directory is created."},
+    {"seed", FK_INT, OFF(BM, seed), 0, 0, NULL, NULL, 0, "Root seed of every random stream."},
+    {"session_generator", FK_POLY, OFF(BM, session_generator), 0, 0, &cls_session_gen, NULL, 0,
+     "Where sessions come from."},
+    {"traffic_scheduler", FK_POLY, OFF(BM, traffic_scheduler), 0, 0, &cls_traffic, NULL, 0,
+     "How sessions are launched."},
+    {"evaluators", FK_POLY_LIST, OFF(BM, evaluators), OFF(BM, n_evaluators), 0, &cls_evaluator, NULL, 0,
+     "Evaluators (JSON list on the command line; non-empty)."},
+    {"client", FK_POLY, OFF(BM, client), 0, 0, &cls_client, NULL, 0, "HTTP client."},
+    {"runtime", FK_NESTED, OFF(BM, runtime), 0, 0, &cls_runtime, NULL, 0, "Run limits."},
+    {"trace_recorder", FK_NESTED, OFF(BM, trace_recorder), 0, 0, &cls_trace_recorder, NULL, 0,
+     "Dispatch trace recording."},
+    {"server_metrics", FK_NESTED, OFF(BM, server_metrics), 0, 0, &cls_server_metrics, NULL, FF_OURS,
+     "Server metrics scrape (docs/OBSERVABILITY.md)."},
+    {"server", FK_POLY, OFF(BM, server), OFF(BM, has_server), 0, &cfg_cls_server, NULL, FF_OPTIONAL,
+     "Managed server (null: use an external server)."},
+    {"wandb", FK_NESTED, OFF(BM, wandb), 0, 0, &cls_wandb, NULL, 0, "Weights & Biases (accepted, unused)."},
 };
 static void bm_defaults(void *p, int type)
 {
@@ -1319,15 +1316,15 @@ static const char *bm_check_len(const LG *g, const char *path, int64_t lim, cons
 	*key = cfg_vkey;
 	if (m < 0)
 		snprintf(cfg_vmsg, sizeof cfg_vmsg, "mean %g exceeds the limit of %lld (%s)", g->mean, (long long)lim,
-			 why);
+		         why);
 	else
 		snprintf(cfg_vmsg, sizeof cfg_vmsg, "%lld exceeds the limit of %lld (%s)", (long long)m, (long long)lim,
-			 why);
+		         why);
 	return cfg_vmsg;
 }
 
 const char *config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source,
-				 const char **key)
+                                 const char **key)
 {
 	const struct cfg_session_gen *sg = &b->session_generator;
 	if (sg->type != CFG_SESSION_GEN_SYNTHETIC || context_tokens <= 0 || sg->n_channels == 0)
@@ -1343,12 +1340,13 @@ const char *config_check_context(const struct cfg_benchmark *b, int64_t context_
 	if (body >= context_tokens || !fo)
 		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.channels[0].body_length_generator.%s", fb);
 	else
-		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.output_spec.text.output_length_generator.%s", fo);
+		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.output_spec.text.output_length_generator.%s",
+		         fo);
 	*key = cfg_vkey;
 	snprintf(cfg_vmsg, sizeof cfg_vmsg,
-		 "prompts of up to %lld tokens and outputs of up to %lld tokens do not fit the model's context "
-		 "of %lld tokens (%s)",
-		 (long long)body, (long long)out, (long long)context_tokens, source);
+	         "prompts of up to %lld tokens and outputs of up to %lld tokens do not fit the model's context "
+	         "of %lld tokens (%s)",
+	         (long long)body, (long long)out, (long long)context_tokens, source);
 	return cfg_vmsg;
 }
 
@@ -1371,7 +1369,7 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	}
 	if (sg->output_spec.has_text &&
 	    (msg = bm_check_len(&sg->output_spec.text_output_length,
-				"session_generator.output_spec.text.output_length_generator", own, own_why, key)))
+	                        "session_generator.output_spec.text.output_length_generator", own, own_why, key)))
 		return msg;
 	if (b->has_server && (msg = config_check_context(b, b->server.max_model_len, "server.max_model_len", key)))
 		return msg;
@@ -1379,14 +1377,14 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	const char *sw = "requests per session, a fixed limit";
 	if (gr->type == CFG_GRAPH_LINEAR &&
 	    (msg = bm_check_len(&gr->num_request_generator, "session_generator.session_graph.num_request_generator",
-				CFG_MAX_SESSION_REQUESTS, sw, key)))
+	                        CFG_MAX_SESSION_REQUESTS, sw, key)))
 		return msg;
 	if (gr->type == CFG_GRAPH_BRANCHING) {
 		static const char *const names[] = {"num_layers_generator", "layer_width_generator",
-						    "fan_out_generator", "fan_in_generator",
-						    "connection_dist_generator"};
+		                                    "fan_out_generator", "fan_in_generator",
+		                                    "connection_dist_generator"};
 		const LG *gens[] = {&gr->num_layers_generator, &gr->layer_width_generator, &gr->fan_out_generator,
-				    &gr->fan_in_generator, &gr->connection_dist_generator};
+		                    &gr->fan_in_generator, &gr->connection_dist_generator};
 		for (size_t i = 0; i < 5; i++) {
 			snprintf(path, sizeof path, "session_generator.session_graph.%s", names[i]);
 			if ((msg = bm_check_len(gens[i], path, CFG_MAX_SESSION_REQUESTS, sw, key)))
@@ -1397,9 +1395,10 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 		int64_t width = lg_max_value(&gr->layer_width_generator, &f2);
 		if (layers > 0 && width > 0 && layers * width > CFG_MAX_SESSION_REQUESTS) {
 			*key = "session_generator.session_graph.num_layers_generator";
-			snprintf(cfg_vmsg, sizeof cfg_vmsg,
-				 "up to %lld layers of up to %lld requests exceed the limit of %lld requests per session",
-				 (long long)layers, (long long)width, (long long)CFG_MAX_SESSION_REQUESTS);
+			snprintf(
+			    cfg_vmsg, sizeof cfg_vmsg,
+			    "up to %lld layers of up to %lld requests exceed the limit of %lld requests per session",
+			    (long long)layers, (long long)width, (long long)CFG_MAX_SESSION_REQUESTS);
 			return cfg_vmsg;
 		}
 	}
@@ -1419,9 +1418,9 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	if (reqs > 1 && reqs <= CFG_MAX_SESSION_REQUESTS && body > 0 && reqs * body > 16 * lim) {
 		*key = "session_generator.channels[0].body_length_generator";
 		snprintf(cfg_vmsg, sizeof cfg_vmsg,
-			 "sessions of up to %lld requests with prompts of up to %lld tokens can need %lld prompt "
-			 "tokens, more than the limit of %lld per session (16 x %s)",
-			 (long long)reqs, (long long)body, (long long)(reqs * body), (long long)(16 * lim), why);
+		         "sessions of up to %lld requests with prompts of up to %lld tokens can need %lld prompt "
+		         "tokens, more than the limit of %lld per session (16 x %s)",
+		         (long long)reqs, (long long)body, (long long)(reqs * body), (long long)(16 * lim), why);
 		return cfg_vmsg;
 	}
 	return NULL;
@@ -1442,29 +1441,28 @@ static const char *bm_validate(const void *p, int type, const char **key)
 	return bm_validate_sizes(b, key);
 }
 const struct cfg_class cfg_cls_benchmark = {
-	.name = "BenchmarkConfig",
-	.file_stem = "benchmark_config",
-	.size = sizeof(BM),
-	.fields = G(bm_fields),
-	.from_file = true,
-	.defaults = bm_defaults,
-	.validate = bm_validate,
-	.help = "A benchmark run.",
+    .name = "BenchmarkConfig",
+    .file_stem = "benchmark_config",
+    .size = sizeof(BM),
+    .fields = G(bm_fields),
+    .from_file = true,
+    .defaults = bm_defaults,
+    .validate = bm_validate,
+    .help = "A benchmark run.",
 };
 
 /* ================= capacity search ================= */
 #define CS struct cfg_capacity_search
 static const struct cfg_field cs_fields[] = {
-	{"output_dir", FK_STR, OFF(CS, output_dir), 0, 0, NULL, NULL, 0, "Directory of the search results."},
-	{"start_value", FK_FLOAT, OFF(CS, start_value), 0, 0, NULL, NULL, 0, "First load value probed."},
-	{"max_value", FK_FLOAT, OFF(CS, max_value), 0, 0, NULL, NULL, 0, "Largest load value probed."},
-	{"expansion_factor", FK_FLOAT, OFF(CS, expansion_factor), 0, 0, NULL, NULL, 0,
-	 "Growth factor of the exponential phase (> 1)."},
-	{"max_iterations", FK_INT, OFF(CS, max_iterations), 0, 0, NULL, NULL, 0, "Maximum number of probes."},
-	{"precision", FK_INT, OFF(CS, precision), 0, 0, NULL, NULL, 0,
-	 "Decimal digits of the search (rate knob)."},
-	{"benchmark_config", FK_NESTED, OFF(CS, benchmark_config), 0, 0, &cfg_cls_benchmark, NULL, 0,
-	 "Benchmark run at each probe."},
+    {"output_dir", FK_STR, OFF(CS, output_dir), 0, 0, NULL, NULL, 0, "Directory of the search results."},
+    {"start_value", FK_FLOAT, OFF(CS, start_value), 0, 0, NULL, NULL, 0, "First load value probed."},
+    {"max_value", FK_FLOAT, OFF(CS, max_value), 0, 0, NULL, NULL, 0, "Largest load value probed."},
+    {"expansion_factor", FK_FLOAT, OFF(CS, expansion_factor), 0, 0, NULL, NULL, 0,
+     "Growth factor of the exponential phase (> 1)."},
+    {"max_iterations", FK_INT, OFF(CS, max_iterations), 0, 0, NULL, NULL, 0, "Maximum number of probes."},
+    {"precision", FK_INT, OFF(CS, precision), 0, 0, NULL, NULL, 0, "Decimal digits of the search (rate knob)."},
+    {"benchmark_config", FK_NESTED, OFF(CS, benchmark_config), 0, 0, &cfg_cls_benchmark, NULL, 0,
+     "Benchmark run at each probe."},
 };
 static void cs_defaults(void *p, int type)
 {
@@ -1498,78 +1496,73 @@ static const char *cs_validate(const void *p, int type, const char **key)
 	return NULL;
 }
 const struct cfg_class cfg_cls_capacity = {
-	.name = "CapacitySearchConfig",
-	.file_stem = "capacity_search_config",
-	.size = sizeof(CS),
-	.fields = G(cs_fields),
-	.from_file = true,
-	.defaults = cs_defaults,
-	.validate = cs_validate,
-	.help = "Capacity search.",
+    .name = "CapacitySearchConfig",
+    .file_stem = "capacity_search_config",
+    .size = sizeof(CS),
+    .fields = G(cs_fields),
+    .from_file = true,
+    .defaults = cs_defaults,
+    .validate = cs_validate,
+    .help = "Capacity search.",
 };
 
 /* ================= microbenchmarks ================= */
 #define MB struct cfg_microbench
 static const char *const traffic_mode_names[] = {"fixed-clients", "fixed-rate", NULL};
 static const struct cfg_field mb_base[] = {
-	{"model", FK_STR, OFF(MB, model), 0, 0, NULL, NULL, 0, "Model name."},
-	{"api_base", FK_STR, OFF(MB, api_base), 0, 0, NULL, NULL, 0, "Server base URL."},
-	{"api_key", FK_STR, OFF(MB, api_key), 0, 0, NULL, NULL, FF_SECRET, "API key."},
-	{"input_lengths", FK_INT_LIST, OFF(MB, input_lengths), OFF(MB, n_input_lengths), 0, NULL, NULL, 0,
-	 "Prompt lengths (tokens)."},
-	{"samples_per_length", FK_INT, OFF(MB, samples_per_length), 0, 0, NULL, NULL, 0,
-	 "Requests per length."},
-	{"output_dir", FK_STR, OFF(MB, output_dir), 0, 0, NULL, NULL, 0, "Output directory."},
-	{"seed", FK_INT, OFF(MB, seed), 0, 0, NULL, NULL, 0, "Random seed."},
-	{"request_timeout", FK_INT, OFF(MB, request_timeout), 0, 0, NULL, NULL, 0, "Per-request timeout (s)."},
-	{"benchmark_timeout", FK_INT, OFF(MB, benchmark_timeout), 0, 0, NULL, NULL, 0,
-	 "Per-benchmark timeout (s)."},
-	{"max_tokens_param", FK_STR, OFF(MB, max_tokens_param), 0, 0, NULL, NULL, 0,
-	 "Request field carrying the output length."},
-	{"ignore_eos", FK_BOOL, OFF(MB, ignore_eos), 0, 0, NULL, NULL, 0, "Ask the server to ignore EOS."},
-	{"validate_only", FK_BOOL, OFF(MB, validate_only), 0, 0, NULL, NULL, 0,
-	 "Only validate existing results (no run)."},
-	{"skip_validation", FK_BOOL, OFF(MB, skip_validation), 0, 0, NULL, NULL, 0, "Skip result validation."},
+    {"model", FK_STR, OFF(MB, model), 0, 0, NULL, NULL, 0, "Model name."},
+    {"api_base", FK_STR, OFF(MB, api_base), 0, 0, NULL, NULL, 0, "Server base URL."},
+    {"api_key", FK_STR, OFF(MB, api_key), 0, 0, NULL, NULL, FF_SECRET, "API key."},
+    {"input_lengths", FK_INT_LIST, OFF(MB, input_lengths), OFF(MB, n_input_lengths), 0, NULL, NULL, 0,
+     "Prompt lengths (tokens)."},
+    {"samples_per_length", FK_INT, OFF(MB, samples_per_length), 0, 0, NULL, NULL, 0, "Requests per length."},
+    {"output_dir", FK_STR, OFF(MB, output_dir), 0, 0, NULL, NULL, 0, "Output directory."},
+    {"seed", FK_INT, OFF(MB, seed), 0, 0, NULL, NULL, 0, "Random seed."},
+    {"request_timeout", FK_INT, OFF(MB, request_timeout), 0, 0, NULL, NULL, 0, "Per-request timeout (s)."},
+    {"benchmark_timeout", FK_INT, OFF(MB, benchmark_timeout), 0, 0, NULL, NULL, 0, "Per-benchmark timeout (s)."},
+    {"max_tokens_param", FK_STR, OFF(MB, max_tokens_param), 0, 0, NULL, NULL, 0,
+     "Request field carrying the output length."},
+    {"ignore_eos", FK_BOOL, OFF(MB, ignore_eos), 0, 0, NULL, NULL, 0, "Ask the server to ignore EOS."},
+    {"validate_only", FK_BOOL, OFF(MB, validate_only), 0, 0, NULL, NULL, 0, "Only validate existing results (no run)."},
+    {"skip_validation", FK_BOOL, OFF(MB, skip_validation), 0, 0, NULL, NULL, 0, "Skip result validation."},
 };
 static const struct cfg_field mb_server[] = {
-	{"server", FK_POLY, OFF(MB, server), OFF(MB, has_server), 0, &cfg_cls_server, NULL,
-	 FF_OPTIONAL | FF_OURS, "Managed server (ours; null: external server)."},
+    {"server", FK_POLY, OFF(MB, server), OFF(MB, has_server), 0, &cfg_cls_server, NULL, FF_OPTIONAL | FF_OURS,
+     "Managed server (ours; null: external server)."},
 };
 static const struct cfg_field mb_prefill[] = {
-	{"output_tokens", FK_INT, OFF(MB, output_tokens), 0, 0, NULL, NULL, 0, "Output tokens per request."},
+    {"output_tokens", FK_INT, OFF(MB, output_tokens), 0, 0, NULL, NULL, 0, "Output tokens per request."},
 };
 static const struct cfg_field mb_decode[] = {
-	{"batch_sizes", FK_INT_LIST, OFF(MB, batch_sizes), OFF(MB, n_batch_sizes), 0, NULL, NULL, 0,
-	 "Batch sizes (concurrent requests)."},
-	{"engine_chunk_size", FK_INT, OFF(MB, engine_chunk_size), 0, 0, NULL, NULL, 0,
-	 "Engine chunked-prefill size (tokens)."},
+    {"batch_sizes", FK_INT_LIST, OFF(MB, batch_sizes), OFF(MB, n_batch_sizes), 0, NULL, NULL, 0,
+     "Batch sizes (concurrent requests)."},
+    {"engine_chunk_size", FK_INT, OFF(MB, engine_chunk_size), 0, 0, NULL, NULL, 0,
+     "Engine chunked-prefill size (tokens)."},
 };
 static const struct cfg_field mb_stress[] = {
-	{"input_length", FK_INT, OFF(MB, input_length), 0, 0, NULL, NULL, 0, "Prompt length (tokens)."},
-	{"output_length", FK_INT, OFF(MB, output_length), 0, 0, NULL, NULL, 0, "Output length (tokens)."},
-	{"point_duration", FK_INT, OFF(MB, point_duration), 0, 0, NULL, NULL, 0, "Seconds per level."},
-	{"warmup_duration", FK_INT, OFF(MB, warmup_duration), 0, 0, NULL, NULL, 0, "Warm-up seconds per level."},
-	{"traffic_mode", FK_STR, OFF(MB, traffic_mode), 0, 0, NULL, traffic_mode_names, 0,
-	 "fixed-clients or fixed-rate."},
-	{"max_tokens_per_second_estimate", FK_FLOAT, OFF(MB, max_tokens_per_second_estimate), 0, 0, NULL, NULL,
-	 0, "Estimated peak tokens/s (session budget)."},
+    {"input_length", FK_INT, OFF(MB, input_length), 0, 0, NULL, NULL, 0, "Prompt length (tokens)."},
+    {"output_length", FK_INT, OFF(MB, output_length), 0, 0, NULL, NULL, 0, "Output length (tokens)."},
+    {"point_duration", FK_INT, OFF(MB, point_duration), 0, 0, NULL, NULL, 0, "Seconds per level."},
+    {"warmup_duration", FK_INT, OFF(MB, warmup_duration), 0, 0, NULL, NULL, 0, "Warm-up seconds per level."},
+    {"traffic_mode", FK_STR, OFF(MB, traffic_mode), 0, 0, NULL, traffic_mode_names, 0, "fixed-clients or fixed-rate."},
+    {"max_tokens_per_second_estimate", FK_FLOAT, OFF(MB, max_tokens_per_second_estimate), 0, 0, NULL, NULL, 0,
+     "Estimated peak tokens/s (session budget)."},
 };
 static const struct cfg_field mb_manual[] = {
-	{"concurrency_levels", FK_INT_LIST, OFF(MB, concurrency_levels), OFF(MB, n_concurrency_levels), 0, NULL,
-	 NULL, 0, "Levels to measure."},
+    {"concurrency_levels", FK_INT_LIST, OFF(MB, concurrency_levels), OFF(MB, n_concurrency_levels), 0, NULL, NULL, 0,
+     "Levels to measure."},
 };
 static const struct cfg_field mb_range[] = {
-	{"concurrency_min", FK_INT, OFF(MB, concurrency_min), 0, 0, NULL, NULL, 0, "Lowest level."},
-	{"concurrency_max", FK_INT, OFF(MB, concurrency_max), 0, 0, NULL, NULL, 0, "Highest level."},
-	{"concurrency_points", FK_INT, OFF(MB, concurrency_points), 0, 0, NULL, NULL, 0,
-	 "Number of log-spaced levels."},
+    {"concurrency_min", FK_INT, OFF(MB, concurrency_min), 0, 0, NULL, NULL, 0, "Lowest level."},
+    {"concurrency_max", FK_INT, OFF(MB, concurrency_max), 0, 0, NULL, NULL, 0, "Highest level."},
+    {"concurrency_points", FK_INT, OFF(MB, concurrency_points), 0, 0, NULL, NULL, 0, "Number of log-spaced levels."},
 };
 static const struct cfg_field mb_auto[] = {
-	{"auto_throughput_threshold", FK_FLOAT, OFF(MB, auto_throughput_threshold), 0, 0, NULL, NULL, 0,
-	 "Stop probing when the relative throughput gain is below this."},
-	{"auto_max_probes", FK_INT, OFF(MB, auto_max_probes), 0, 0, NULL, NULL, 0, "Maximum probes."},
-	{"auto_fill_points", FK_INT, OFF(MB, auto_fill_points), 0, 0, NULL, NULL, 0, "Levels filled in."},
-	{"resume_dir", FK_STR, OFF(MB, resume_dir), 0, 0, NULL, NULL, 0, "Reuse c=N dirs from this run."},
+    {"auto_throughput_threshold", FK_FLOAT, OFF(MB, auto_throughput_threshold), 0, 0, NULL, NULL, 0,
+     "Stop probing when the relative throughput gain is below this."},
+    {"auto_max_probes", FK_INT, OFF(MB, auto_max_probes), 0, 0, NULL, NULL, 0, "Maximum probes."},
+    {"auto_fill_points", FK_INT, OFF(MB, auto_fill_points), 0, 0, NULL, NULL, 0, "Levels filled in."},
+    {"resume_dir", FK_STR, OFF(MB, resume_dir), 0, 0, NULL, NULL, 0, "Reuse c=N dirs from this run."},
 };
 
 static void mb_defaults_common(MB *m)
@@ -1726,60 +1719,60 @@ static const struct cfg_variant mbv_range[] = {{"range", {G(mb_base), G(mb_stres
 static const struct cfg_variant mbv_auto[] = {{"auto", {G(mb_base), G(mb_stress), G(mb_auto), G(mb_server)}}};
 
 const struct cfg_class cfg_cls_mb_prefill = {.name = "PrefillMicrobenchmarkConfig",
-					     .file_stem = "prefill_microbenchmark_config",
-					     .size = sizeof(MB),
-					     .poly = true,
-					     .type_off = (size_t)-1,
-					     .variants = mbv_prefill,
-					     .n_variants = 1,
-					     .from_file = true,
-					     .defaults = mb_prefill_defaults,
-					     .validate = mb_validate,
-					     .help = "Prefill microbenchmark."};
+                                             .file_stem = "prefill_microbenchmark_config",
+                                             .size = sizeof(MB),
+                                             .poly = true,
+                                             .type_off = (size_t)-1,
+                                             .variants = mbv_prefill,
+                                             .n_variants = 1,
+                                             .from_file = true,
+                                             .defaults = mb_prefill_defaults,
+                                             .validate = mb_validate,
+                                             .help = "Prefill microbenchmark."};
 const struct cfg_class cfg_cls_mb_decode = {.name = "DecodeMicrobenchmarkConfig",
-					    .file_stem = "decode_microbenchmark_config",
-					    .size = sizeof(MB),
-					    .poly = true,
-					    .type_off = (size_t)-1,
-					    .variants = mbv_decode,
-					    .n_variants = 1,
-					    .from_file = true,
-					    .defaults = mb_decode_defaults,
-					    .validate = mb_validate,
-					    .help = "Decode microbenchmark."};
+                                            .file_stem = "decode_microbenchmark_config",
+                                            .size = sizeof(MB),
+                                            .poly = true,
+                                            .type_off = (size_t)-1,
+                                            .variants = mbv_decode,
+                                            .n_variants = 1,
+                                            .from_file = true,
+                                            .defaults = mb_decode_defaults,
+                                            .validate = mb_validate,
+                                            .help = "Decode microbenchmark."};
 const struct cfg_class cfg_cls_mb_manual = {.name = "ManualStressConfig",
-					    .file_stem = "manual_stress_config",
-					    .size = sizeof(MB),
-					    .poly = true,
-					    .type_off = (size_t)-1,
-					    .variants = mbv_manual,
-					    .n_variants = 1,
-					    .from_file = true,
-					    .defaults = mb_manual_defaults,
-					    .validate = mb_validate,
-					    .help = "Stress test, manual levels."};
+                                            .file_stem = "manual_stress_config",
+                                            .size = sizeof(MB),
+                                            .poly = true,
+                                            .type_off = (size_t)-1,
+                                            .variants = mbv_manual,
+                                            .n_variants = 1,
+                                            .from_file = true,
+                                            .defaults = mb_manual_defaults,
+                                            .validate = mb_validate,
+                                            .help = "Stress test, manual levels."};
 const struct cfg_class cfg_cls_mb_range = {.name = "RangeStressConfig",
-					   .file_stem = "range_stress_config",
-					   .size = sizeof(MB),
-					   .poly = true,
-					   .type_off = (size_t)-1,
-					   .variants = mbv_range,
-					   .n_variants = 1,
-					   .from_file = true,
-					   .defaults = mb_range_defaults,
-					   .validate = mb_validate,
-					   .help = "Stress test, log-spaced range of levels."};
+                                           .file_stem = "range_stress_config",
+                                           .size = sizeof(MB),
+                                           .poly = true,
+                                           .type_off = (size_t)-1,
+                                           .variants = mbv_range,
+                                           .n_variants = 1,
+                                           .from_file = true,
+                                           .defaults = mb_range_defaults,
+                                           .validate = mb_validate,
+                                           .help = "Stress test, log-spaced range of levels."};
 const struct cfg_class cfg_cls_mb_auto = {.name = "AutoStressConfig",
-					  .file_stem = "auto_stress_config",
-					  .size = sizeof(MB),
-					  .poly = true,
-					  .type_off = (size_t)-1,
-					  .variants = mbv_auto,
-					  .n_variants = 1,
-					  .from_file = true,
-					  .defaults = mb_auto_defaults,
-					  .validate = mb_validate,
-					  .help = "Stress test, automatic levels."};
+                                          .file_stem = "auto_stress_config",
+                                          .size = sizeof(MB),
+                                          .poly = true,
+                                          .type_off = (size_t)-1,
+                                          .variants = mbv_auto,
+                                          .n_variants = 1,
+                                          .from_file = true,
+                                          .defaults = mb_auto_defaults,
+                                          .validate = mb_validate,
+                                          .help = "Stress test, automatic levels."};
 
 /* ================= generic helpers ================= */
 size_t cfg_class_fields(const struct cfg_class *c, int variant, const struct cfg_field **out, size_t cap)

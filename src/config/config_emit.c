@@ -514,7 +514,7 @@ const char *cfg_field_type_name(const struct cfg_field *f)
 
 /* Walk a default root object along a flag's path; returns the field and its base. */
 static const struct cfg_field *walk_flag(const struct cfg_class *root, int root_type, char *obj,
-					 const struct cfg_flag *fl, char **base_out, int *plen_used)
+                                         const struct cfg_flag *fl, char **base_out, int *plen_used)
 {
 	const struct cfg_class *c = root;
 	int variant = root_type;
@@ -614,38 +614,48 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 	char stem[128];
 	snprintf(stem, sizeof stem, "%s", root->file_stem);
 	dashes(stem);
-	fprintf(out, "%s Every option below is a flattened configuration key; the same keys can be given\n"
-		     "in a YAML file (--config FILE or --%s-from-file FILE) or in dotted form\n"
-		     "(--traffic_scheduler.interval_generator.arrival_rate 20). Precedence: command line >\n"
-		     "file > defaults. See docs/CONFIG.md.\n\noptions:\n",
-		root->help, stem);
+	fprintf(out,
+	        "%s Every option below is a flattened configuration key; the same keys can be given\n"
+	        "in a YAML file (--config FILE or --%s-from-file FILE) or in dotted form\n"
+	        "(--traffic_scheduler.interval_generator.arrival_rate 20). Precedence: command line >\n"
+	        "file > defaults. See docs/CONFIG.md.\n\noptions:\n",
+	        root->help, stem);
 	help_line(out, "-h, --help", "show this help message and exit", NULL);
 	help_line(out, "--version", "print the version and exit", NULL);
 	help_line(out, "--config FILE", "YAML configuration file (like the root *-from-file flag)", NULL);
 	if (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) {
 		help_line(out, "--quiet", "no progress line (run option, not written to config.yml)", NULL);
 		help_line(out, "--fail-on-slo", "exit 3 when an SLO is not met (run option)", NULL);
-		help_line(out, "--strict-client", "with --fail-on-slo: a saturated client (client_saturated) fails too", NULL);
+		help_line(out, "--strict-client", "with --fail-on-slo: a saturated client (client_saturated) fails too",
+		          NULL);
 		help_line(out, "--no-report", "do not write report.html (run option; docs/OUTPUTS.md)", NULL);
 	}
 	if (root == &cfg_cls_benchmark || root == &cfg_cls_capacity) {
 		help_line(out, "--launcher NAME",
-			  "local (default) or slurm: submit a sweep as one Slurm job array (docs/SLURM.md)", NULL);
-		help_line(out, "--sbatch-arg=ARG", "an sbatch option for --launcher slurm, e.g. --sbatch-arg=--gres=gpu:1 "
-			  "(repeatable)", NULL);
-		help_line(out, "--sweep-point I", "with --sweep-dir DIR: run only point I of the sweep into DIR "
-			  "(what each array task runs)", NULL);
-		help_line(out, "--shard K/N", "run as shard K of N (auto: from srun, a Slurm array or a Kubernetes "
-			  "Indexed Job; off: never; docs/DISTRIBUTED.md)", NULL);
-		help_line(out, "--start-at EPOCH_S", "every shard starts its schedule at this UTC time (seconds)", NULL);
-		help_line(out, "--rendezvous DIR", "shards agree on the start through files in DIR; shard 0 merges", NULL);
-		help_line(out, "--rendezvous-margin-s S", "start S seconds after the last shard is ready (default 3)", NULL);
-		help_line(out, "--rendezvous-timeout-s S", "give up waiting for the other shards after S s (default 600)",
-			  NULL);
+		          "local (default) or slurm: submit a sweep as one Slurm job array (docs/SLURM.md)", NULL);
+		help_line(out, "--sbatch-arg=ARG",
+		          "an sbatch option for --launcher slurm, e.g. --sbatch-arg=--gres=gpu:1 "
+		          "(repeatable)",
+		          NULL);
+		help_line(out, "--sweep-point I",
+		          "with --sweep-dir DIR: run only point I of the sweep into DIR "
+		          "(what each array task runs)",
+		          NULL);
+		help_line(out, "--shard K/N",
+		          "run as shard K of N (auto: from srun, a Slurm array or a Kubernetes "
+		          "Indexed Job; off: never; docs/DISTRIBUTED.md)",
+		          NULL);
+		help_line(out, "--start-at EPOCH_S", "every shard starts its schedule at this UTC time (seconds)",
+		          NULL);
+		help_line(out, "--rendezvous DIR", "shards agree on the start through files in DIR; shard 0 merges",
+		          NULL);
+		help_line(out, "--rendezvous-margin-s S", "start S seconds after the last shard is ready (default 3)",
+		          NULL);
+		help_line(out, "--rendezvous-timeout-s S",
+		          "give up waiting for the other shards after S s (default 600)", NULL);
 		help_line(out, "--shard-count N", "the shard count with JOB_COMPLETION_INDEX (Kubernetes)", NULL);
 	}
-	help_line(out, "--KEY.PATH VALUE", "dotted form of any key (VALUE is YAML: 20, true, [1, 2], {a: 1})",
-		  NULL);
+	help_line(out, "--KEY.PATH VALUE", "dotted form of any key (VALUE is YAML: 20, true, [1, 2], {a: 1})", NULL);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct cfg_flag *fl = &t->v[i];
 		char name[300], left[1400], meta[300];
@@ -660,13 +670,14 @@ void cfg_print_help(const struct cfg_class *root, int root_type, const char *pro
 		char hbuf[512];
 		if (fl->kind == CFLAG_FROM_FILE) {
 			snprintf(left, sizeof left, "--%s FILE", name);
-			snprintf(hbuf, sizeof hbuf, "YAML file with the %s section", fl->plen ? fl->path[fl->plen - 1] : "whole");
+			snprintf(hbuf, sizeof hbuf, "YAML file with the %s section",
+			         fl->plen ? fl->path[fl->plen - 1] : "whole");
 			help = hbuf;
 		} else if (fl->kind == CFLAG_SELECTOR) {
 			char valid[512] = "";
 			for (size_t v = 0; v < fl->cls->n_variants; v++)
 				snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", v ? ", " : "",
-					 fl->cls->variants[v].name);
+				         fl->cls->variants[v].name);
 			snprintf(left, sizeof left, "--%s {%s}", name, valid);
 			snprintf(hbuf, sizeof hbuf, "%s", fl->field->help);
 			help = hbuf;

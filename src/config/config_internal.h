@@ -74,30 +74,26 @@ struct sval {
 	double d;
 };
 void cfg_scalar_resolve(const char *text, bool quoted, struct sval *out);
-bool cfg_parse_int_text(const char *s, int64_t *out);     /* Python int(): decimal, underscores */
-bool cfg_parse_float_text(const char *s, double *out);    /* Python float() */
+bool cfg_parse_int_text(const char *s, int64_t *out);  /* Python int(): decimal, underscores */
+bool cfg_parse_float_text(const char *s, double *out); /* Python float() */
 
 struct cnode *cn_new(struct cfg_arena *a, enum cn_kind k, const struct cn_src *src);
 struct cnode *cn_scalar(struct cfg_arena *a, const char *text, const struct cn_src *src);
 struct cn_entry *cn_find(const struct cnode *map, const char *key);
-void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const struct cn_src *ksrc,
-		struct cnode *val);
+void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const struct cn_src *ksrc, struct cnode *val);
 void cn_seq_add(struct cfg_arena *a, struct cnode *seq, struct cnode *item);
 bool cn_is_null(const struct cnode *n);
 
 /* Parse YAML text into a node tree. name: file name for positions (or NULL and flag set).
  * Returns NULL on error (message already reported). An empty document gives an empty map. */
-struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name,
-			     const char *flag);
+struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag);
 
 /* Expand !expand / top-level list variants. Returns count (0 on error, reported). */
 size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out);
 
 /* ---- errors ---- */
-void cfg_report(const struct cn_src *src, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void cfg_warn(const struct cn_src *src, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void cfg_report(const struct cn_src *src, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cfg_warn(const struct cn_src *src, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *cfg_did_you_mean(const char *word, const char *const *cands, size_t n);
 
 /* ---- descriptors ---- */
@@ -121,9 +117,9 @@ enum cfg_fkind {
 #define FF_NULLABLE 0x1u
 #define FF_SECRET 0x2u
 #define FF_OPTIONAL 0x4u
-#define FF_NULL0 0x8u  /* int: null <-> 0 */
-#define FF_ALIAS 0x10u /* deprecated alias: accepted on input only */
-#define FF_OURS 0x20u  /* not in the reference (documented) */
+#define FF_NULL0 0x8u           /* int: null <-> 0 */
+#define FF_ALIAS 0x10u          /* deprecated alias: accepted on input only */
+#define FF_OURS 0x20u           /* not in the reference (documented) */
 #define FF_ENV_OPENAI_KEY 0x40u /* secret whose null means $OPENAI_API_KEY (said so when redacted) */
 
 struct cfg_class;
@@ -201,8 +197,7 @@ struct onode {
 struct onode *on_new(struct cfg_arena *a, enum on_kind k);
 void on_add(struct cfg_arena *a, struct onode *coll, const char *key, struct onode *v);
 struct onode *cfg_obj_to_onode(struct cfg_arena *a, const struct cfg_class *c, const void *p, int redact);
-struct onode *cfg_field_to_onode(struct cfg_arena *a, const struct cfg_field *f, const void *base,
-				 int redact);
+struct onode *cfg_field_to_onode(struct cfg_arena *a, const struct cfg_field *f, const void *base, int redact);
 void cfg_emit_yaml(const struct onode *n, struct buf *b);
 void cfg_emit_json(const struct onode *n, struct buf *b, int indent);
 void cfg_emit_yaml_scalar(const struct onode *n, struct buf *b);
@@ -233,9 +228,9 @@ struct cfg_parse_result {
 	struct cfg_run_opts opts;
 };
 int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog, int argc, char **argv,
-		   struct cfg_parse_result *out, bool allow_run_opts);
-int cfg_load_string(const struct cfg_class *root, int root_type, const char *text, size_t len,
-		    const char *name, struct cfg_parse_result *out);
+                   struct cfg_parse_result *out, bool allow_run_opts);
+int cfg_load_string(const struct cfg_class *root, int root_type, const char *text, size_t len, const char *name,
+                    struct cfg_parse_result *out);
 void cfg_print_help(const struct cfg_class *root, int root_type, const char *prog, FILE *out);
 
 /* Default value of a field as reached through a flag (for help/describe); caller frees. */

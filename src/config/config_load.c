@@ -41,10 +41,10 @@ static void path_pop(struct conv *cv, size_t save)
 	cv->path[save] = '\0';
 }
 
-#define CV_ERR(cv, src, ...)                              \
-	do {                                              \
-		cfg_report((src), (cv)->path, __VA_ARGS__); \
-		return -1;                                \
+#define CV_ERR(cv, src, ...)                                                                                           \
+	do {                                                                                                           \
+		cfg_report((src), (cv)->path, __VA_ARGS__);                                                            \
+		return -1;                                                                                             \
 	} while (0)
 
 static const char *kind_name(const struct cnode *n)
@@ -220,7 +220,7 @@ static int resolve_item_type(struct conv *cv, const struct cfg_class *c, const s
 	char valid[512] = "";
 	for (size_t i = 0; i < c->n_variants; i++)
 		snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "",
-			 c->variants[i].name);
+		         c->variants[i].name);
 	if (!te || cn_is_null(te->val) || (te->val->kind == CN_SCALAR && !te->val->text[0])) {
 		if (c->n_variants == 1) {
 			*type = 0;
@@ -256,7 +256,7 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 				char valid[256] = "";
 				for (const char *const *e = f->enums; *e; e++)
 					snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s",
-						 valid[0] ? ", " : "", *e);
+					         valid[0] ? ", " : "", *e);
 				CV_ERR(cv, &n->src, "must be one of: %s (got '%s')", valid, s);
 			}
 		}
@@ -335,8 +335,8 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 					free(v);
 					size_t save = path_push_index(cv, i);
 					cfg_report(&it->src, cv->path,
-						   "unknown channel '%s' (valid: text, image, audio, video)",
-						   it->kind == CN_SCALAR ? it->text : "?");
+					           "unknown channel '%s' (valid: text, image, audio, video)",
+					           it->kind == CN_SCALAR ? it->text : "?");
 					path_pop(cv, save);
 					return -1;
 				}
@@ -393,8 +393,8 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 			bool ok = j && cJSON_IsObject(j);
 			cJSON_Delete(j);
 			if (!ok)
-				CV_ERR(cv, &n->src, "must be a JSON object (e.g. '{\"key\": 1}') or a mapping, got '%s'",
-				       s);
+				CV_ERR(cv, &n->src,
+				       "must be a JSON object (e.g. '{\"key\": 1}') or a mapping, got '%s'", s);
 		}
 		free(*dst);
 		*dst = xstrdup(s);
@@ -485,7 +485,7 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 }
 
 static int run_validate(struct conv *cv, const struct cfg_class *c, int variant, const char *base,
-			const struct cnode *n)
+                        const struct cnode *n)
 {
 	if (!c->validate)
 		return 0;
@@ -540,7 +540,7 @@ static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, ch
 					continue;
 				size_t save = path_push(cv, "type");
 				cfg_report(&e->val->src, cv->path, "unknown type '%s' (valid: %s)",
-					   e->val->kind == CN_SCALAR ? e->val->text : "?", tag);
+				           e->val->kind == CN_SCALAR ? e->val->text : "?", tag);
 				path_pop(cv, save);
 				return -1;
 			}
@@ -551,8 +551,9 @@ static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, ch
 		if (!f) {
 			if (n->type_overridden && e->val->src.file) {
 				size_t save = path_push(cv, e->key);
-				cfg_warn(&e->ksrc, cv->path, "ignored: not a field of type '%s' selected on the command line",
-					 c->variants[variant].name);
+				cfg_warn(&e->ksrc, cv->path,
+				         "ignored: not a field of type '%s' selected on the command line",
+				         c->variants[variant].name);
 				path_pop(cv, save);
 				continue;
 			}
@@ -580,10 +581,10 @@ static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, ch
 			size_t save = path_push(cv, e->key);
 			if (other)
 				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s (it belongs to type '%s')", e->key,
-					   where, other);
+				           where, other);
 			else if (dym)
 				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s (did you mean '%s'?)", e->key, where,
-					   dym);
+				           dym);
 			else
 				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s", e->key, where);
 			path_pop(cv, save);
@@ -610,7 +611,7 @@ static int apply_poly(struct conv *cv, const struct cfg_field *f, char *base, co
 	char valid[512] = "";
 	for (size_t i = 0; i < c->n_variants; i++)
 		snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "",
-			 c->variants[i].name);
+		         c->variants[i].name);
 	if (cn_is_null(n)) {
 		if (present) {
 			*present = false;
@@ -642,7 +643,8 @@ static int apply_poly(struct conv *cv, const struct cfg_field *f, char *base, co
 			t = cfg_class_variant(c, te->val->text);
 			if (t < 0) {
 				size_t save = path_push(cv, "type");
-				cfg_report(&te->val->src, cv->path, "unknown type '%s' (valid: %s)", te->val->text, valid);
+				cfg_report(&te->val->src, cv->path, "unknown type '%s' (valid: %s)", te->val->text,
+				           valid);
 				path_pop(cv, save);
 				return -1;
 			}
@@ -686,7 +688,7 @@ static void expand_home(char **p)
 }
 
 static int convert_root(const struct cfg_class *root, int root_type, void *obj, const struct cnode *tree,
-			size_t nconfigs)
+                        size_t nconfigs)
 {
 	struct conv cv = {.nconfigs = nconfigs};
 	cv.path[0] = '\0';
@@ -704,7 +706,7 @@ static int convert_root(const struct cfg_class *root, int root_type, void *obj, 
 		const struct cn_entry *wb = cn_find(tree, "wandb");
 		if (b->wandb.enabled && wb)
 			cfg_warn(&wb->ksrc, "wandb.enabled",
-				 "Weights & Biases logging is not implemented; the section is accepted and ignored");
+			         "Weights & Biases logging is not implemented; the section is accepted and ignored");
 	} else if (root == &cfg_cls_capacity) {
 		struct cfg_capacity_search *c = obj;
 		if (c->benchmark_config.has_server)
@@ -729,7 +731,7 @@ static struct cnode *cn_clone_map(struct cfg_arena *a, const struct cnode *m)
 }
 
 static struct cnode *cn_merge(struct cfg_arena *a, const struct cnode *x, const struct cnode *y, char *path,
-			      size_t plen, size_t cap)
+                              size_t plen, size_t cap)
 {
 	struct cnode *m = cn_clone_map(a, x);
 	for (size_t i = 0; i < y->n_ents; i++) {
@@ -757,8 +759,8 @@ static struct cnode *cn_merge(struct cfg_arena *a, const struct cnode *x, const 
 	return m;
 }
 
-static struct cnode *cn_set(struct cfg_arena *a, const struct cnode *m, const char *const *path, int plen,
-			    int d, struct cnode *val, const char *const *implied, const char *flag)
+static struct cnode *cn_set(struct cfg_arena *a, const struct cnode *m, const char *const *path, int plen, int d,
+                            struct cnode *val, const char *const *implied, const char *flag)
 {
 	struct cn_src fsrc = {.flag = flag};
 	struct cnode *c;
@@ -800,7 +802,7 @@ struct gpath {
 };
 
 static void tbl_add(struct cfg_flag_table *t, const char *name, enum cfg_flag_kind k, const struct gpath *g,
-		    const char *last, const struct cfg_field *f, const struct cfg_class *cls)
+                    const char *last, const struct cfg_field *f, const struct cfg_class *cls)
 {
 	xgrow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v);
 	struct cfg_flag *fl = &t->v[t->n++];
@@ -819,7 +821,7 @@ static void tbl_add(struct cfg_flag_table *t, const char *name, enum cfg_flag_ki
 }
 
 static void gen_class(struct cfg_flag_table *t, const struct cfg_class *c, int variant, const char *prefix,
-		      struct gpath *g)
+                      struct gpath *g)
 {
 	const struct cfg_field *fs[64];
 	size_t n = cfg_class_fields(c, variant, fs, 64);
@@ -969,8 +971,8 @@ static void print_flag_hint(const struct cfg_flag_table *t, const char *name, co
 }
 
 static int finish(const struct cfg_class *root, int root_type, struct cfg_arena *a, struct cli_file *files,
-		  size_t nfiles, struct cli_ovr *ovr, size_t novr, struct cfg_parse_result *out,
-		  const char *mem_text, size_t mem_len, const char *mem_name)
+                  size_t nfiles, struct cli_ovr *ovr, size_t novr, struct cfg_parse_result *out, const char *mem_text,
+                  size_t mem_len, const char *mem_name)
 {
 	/* load each file and expand it */
 	size_t nsrc = nfiles + (mem_text ? 1 : 0);
@@ -1065,7 +1067,7 @@ static struct cnode *cli_scalar(struct cfg_arena *a, const char *text, const cha
 }
 
 int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog, int argc, char **argv,
-		   struct cfg_parse_result *out, bool allow_run_opts)
+                   struct cfg_parse_result *out, bool allow_run_opts)
 {
 	memset(out, 0, sizeof *out);
 	const struct cfg_flag_table *t = cfg_flags_for(root);
@@ -1101,16 +1103,16 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		}
 		const char *flag = cfg_ar_strndup(&a, tok, (size_t)(eq ? 2 + (eq - name) : (long)strlen(tok)));
 		tsrc.flag = flag;
-#define NEED_VALUE(var)                                                                     \
-	do {                                                                                \
-		if (inline_val)                                                             \
-			var = inline_val;                                                   \
-		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)               \
-			var = argv[++i];                                                    \
-		else {                                                                      \
-			cfg_report(&tsrc, "", "expected a value");                          \
-			goto out;                                                           \
-		}                                                                           \
+#define NEED_VALUE(var)                                                                                                \
+	do {                                                                                                           \
+		if (inline_val)                                                                                        \
+			var = inline_val;                                                                              \
+		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)                                           \
+			var = argv[++i];                                                                               \
+		else {                                                                                                 \
+			cfg_report(&tsrc, "", "expected a value");                                                     \
+			goto out;                                                                                      \
+		}                                                                                                      \
 	} while (0)
 		for (char *p = name; *p; p++)
 			if (*p == '-')
@@ -1187,7 +1189,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				if (end == v || *end || errno || !isfinite(x) || x <= 0 ||
 				    (!strcmp(name, "shard_count") && (x != (double)(uint32_t)x || x > 65536))) {
 					cfg_report(&tsrc, "", "'%s' is not a positive %s", v,
-						   !strcmp(name, "shard_count") ? "integer" : "number");
+					           !strcmp(name, "shard_count") ? "integer" : "number");
 					goto out;
 				}
 				if (!strcmp(name, "shard_count"))
@@ -1283,8 +1285,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			switch (f->kind) {
 			case FK_BOOL:
 				if (inline_val) {
-					cfg_report(&tsrc, "", "takes no value (use --%s or --no-%s)", tok + 2,
-						   tok + 2);
+					cfg_report(&tsrc, "", "takes no value (use --%s or --no-%s)", tok + 2, tok + 2);
 					goto out;
 				}
 				o->val = cli_scalar(&a, negated ? "false" : "true", flag);
@@ -1340,7 +1341,7 @@ out:
 }
 
 int cfg_load_string(const struct cfg_class *root, int root_type, const char *text, size_t len, const char *name,
-		    struct cfg_parse_result *out)
+                    struct cfg_parse_result *out)
 {
 	memset(out, 0, sizeof *out);
 	struct cfg_arena a = {0};
@@ -1361,24 +1362,26 @@ static void to_bset(struct cfg_parse_result *r, struct config_benchmark_set *out
  * a sweep's way onto a cluster; a single run goes there through sbatch/srun itself. 0, or -1 after a
  * message. */
 static int run_opts_check(const struct cfg_run_opts *o, size_t count, const char *cmd, const char *many,
-			  const char *one)
+                          const char *one)
 {
 	bool slurm = o->launcher && !strcmp(o->launcher, "slurm");
 	char why[400] = "";
 	if (o->has_sweep_point != (o->sweep_dir != NULL))
 		snprintf(why, sizeof why, "--sweep-point and --sweep-dir go together (a task of a sweep's job array)");
 	else if (o->has_sweep_point && slurm)
-		snprintf(why, sizeof why, "--sweep-point runs one point here; it cannot be combined with --launcher slurm");
+		snprintf(why, sizeof why,
+		         "--sweep-point runs one point here; it cannot be combined with --launcher slurm");
 	else if (o->n_sbatch_args && !slurm)
 		snprintf(why, sizeof why, "--sbatch-arg needs --launcher slurm");
 	else if (count == 1 && slurm)
 		snprintf(why, sizeof why,
-			 "--launcher slurm submits a sweep (a config that expands to several %s) as a job array; this "
-			 "config is one %s: submit it with sbatch or srun directly (docs/SLURM.md)",
-			 many, one);
+		         "--launcher slurm submits a sweep (a config that expands to several %s) as a job array; this "
+		         "config is one %s: submit it with sbatch or srun directly (docs/SLURM.md)",
+		         many, one);
 	else if (count == 1 && o->has_sweep_point)
-		snprintf(why, sizeof why, "--sweep-point needs a config that expands to several %s (a sweep); this config is one %s",
-			 many, one);
+		snprintf(why, sizeof why,
+		         "--sweep-point needs a config that expands to several %s (a sweep); this config is one %s",
+		         many, one);
 	if (!why[0])
 		return 0;
 	fprintf(stderr, "%s: %s\n", cmd, why);
@@ -1473,7 +1476,7 @@ static const struct cfg_class *mb_class(enum cfg_microbench_type type, enum cfg_
 }
 
 int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char **argv,
-				 struct config_microbench_set *out)
+                                 struct config_microbench_set *out)
 {
 	memset(out, 0, sizeof *out);
 	enum cfg_stress_mode mode = CFG_STRESS_MANUAL;
@@ -1502,7 +1505,7 @@ int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char *
 		args[n++] = argv[i];
 	}
 	static const char *const progs[] = {"veeksha microbench prefill", "veeksha microbench decode",
-					    "veeksha microbench stress"};
+	                                    "veeksha microbench stress"};
 	struct cfg_parse_result r;
 	int rc = cfg_parse_args(mb_class(type, mode), 0, progs[type], n, args, &r, false);
 	free(args);

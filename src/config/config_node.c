@@ -81,8 +81,7 @@ const char *config_last_error(void)
 	return cfg_last_err;
 }
 
-static void cfg_vmessage(const char *level, const struct cn_src *src, const char *path, const char *fmt,
-			 va_list ap)
+static void cfg_vmessage(const char *level, const struct cn_src *src, const char *path, const char *fmt, va_list ap)
 {
 	char msg[1536];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -91,8 +90,8 @@ static void cfg_vmessage(const char *level, const struct cn_src *src, const char
 	if (!path)
 		path = "";
 	if (src && src->file)
-		snprintf(line, sizeof line, "%s:%d:%d: %s: %s%s%s", src->file, src->line, src->col, level, path,
-			 sep, msg);
+		snprintf(line, sizeof line, "%s:%d:%d: %s: %s%s%s", src->file, src->line, src->col, level, path, sep,
+		         msg);
 	else if (src && src->flag)
 		snprintf(line, sizeof line, "veeksha: %s: %s: %s%s%s", level, src->flag, path, sep, msg);
 	else
@@ -449,8 +448,7 @@ static size_t pow2cap(size_t n)
 	return c;
 }
 
-void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const struct cn_src *ksrc,
-		struct cnode *val)
+void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const struct cn_src *ksrc, struct cnode *val)
 {
 	size_t n = map->n_ents;
 	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
@@ -606,7 +604,7 @@ static int yp_open_flow(const struct yp *y, int line, int col, int *open_line, i
 			continue;
 		}
 		bool value_start = prev == '\n' || prev == ':' || prev == '-' || prev == ',' || prev == '?' ||
-				   prev == '[' || prev == '{';
+		                   prev == '[' || prev == '{';
 		if ((ch == '[' || ch == '{') && (value_start || depth > 0)) {
 			if (depth < YP_FLOW_MAX) {
 				st_line[depth] = l;
@@ -644,10 +642,11 @@ static void yp_syntax_error(struct yp *y)
 		s.flag = y->flag;
 		int ol, oc;
 		char och;
-		if (er->msg && strstr(er->msg, "flow") && yp_open_flow(y, s.line, s.col, &ol, &oc, &och) &&
-		    ol < s.line)
-			cfg_report(&s, "", "YAML syntax error: %s (the flow %s '%c' opened at line %d, column %d is not closed)",
-				   er->msg, och == '[' ? "sequence" : "mapping", och, ol, oc);
+		if (er->msg && strstr(er->msg, "flow") && yp_open_flow(y, s.line, s.col, &ol, &oc, &och) && ol < s.line)
+			cfg_report(
+			    &s, "",
+			    "YAML syntax error: %s (the flow %s '%c' opened at line %d, column %d is not closed)",
+			    er->msg, och == '[' ? "sequence" : "mapping", och, ol, oc);
 		else
 			cfg_report(&s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
 		return;
@@ -739,7 +738,7 @@ static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
 	int tag = yp_tag(e->mapping_start.tag);
 	if (tag != 0) {
 		yp_error(y, &s, "unsupported tag '%s' on a mapping (only !expand on lists)",
-			 yp_tag_text(e->mapping_start.tag));
+		         yp_tag_text(e->mapping_start.tag));
 		fy_parser_event_free(y->p, e);
 		return NULL;
 	}
@@ -838,7 +837,8 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 		int tag = yp_tag(e->scalar.tag);
 		if (tag == 1 || tag < 0) {
 			yp_error(y, &s, tag == 1 ? "%s" : "unsupported tag '%s'",
-				 tag == 1 ? "!expand can only be used with YAML sequences" : yp_tag_text(e->scalar.tag));
+			         tag == 1 ? "!expand can only be used with YAML sequences"
+			                  : yp_tag_text(e->scalar.tag));
 			fy_parser_event_free(y->p, e);
 			break;
 		}
@@ -902,7 +902,7 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int
 		}
 		if (n == 4) {
 			unsigned cp = ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12) | ((s[i + 2] & 0x3Fu) << 6) |
-				      (s[i + 3] & 0x3Fu);
+			              (s[i + 3] & 0x3Fu);
 			if (cp < 0x10000 || cp > 0x10FFFF)
 				return i + 1;
 		}
@@ -980,8 +980,7 @@ static size_t cn_expand_count(struct cnode *n, size_t depth, struct cn_expand_ch
 	return count;
 }
 
-struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name,
-			     const char *flag)
+struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag)
 {
 	int bl, bc;
 	if (utf8_invalid_at((const unsigned char *)text, len, &bl, &bc)) {
@@ -1074,7 +1073,7 @@ out:
 			cfg_report(&ck.bad->src, "", "%s", ck.why);
 		else
 			cfg_report(&ck.bad->src, "", "%s exceeds %u nodes",
-				   ck.aliased ? "alias expansion" : "the document", CFG_MAX_EXPANDED_NODES);
+			           ck.aliased ? "alias expansion" : "the document", CFG_MAX_EXPANDED_NODES);
 		return NULL;
 	}
 	return root;

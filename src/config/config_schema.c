@@ -42,7 +42,7 @@ static const char *json_type(enum cfg_fkind k)
 static void schema_props(struct jsonw *w, const struct cfg_class *c, int variant, const char *base);
 
 static void schema_object(struct jsonw *w, const struct cfg_class *c, int variant, const char *base,
-			  const char *type_const)
+                          const char *type_const)
 {
 	jsonw_obj_begin(w);
 	jsonw_key(w, "type");
@@ -345,7 +345,7 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 		fprintf(out, "%s: %s\nkeys:\n", root->name, root->help);
 		print_fields(out, root, 0);
 		fprintf(out, "\nUse 'veeksha config describe <key>' with a dotted key, e.g. "
-			     "traffic_scheduler.interval_generator.arrival_rate\n");
+		             "traffic_scheduler.interval_generator.arrival_rate\n");
 		return 0;
 	}
 	char kbuf[512];
@@ -380,7 +380,7 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 					if (first < 0)
 						first = (int)v;
 					snprintf(applies + strlen(applies), sizeof applies - strlen(applies), "%s%s",
-						 applies[0] ? ", " : "", c->variants[v].name);
+					         applies[0] ? ", " : "", c->variants[v].name);
 				}
 			bool all = true;
 			for (size_t v = 0; v < c->n_variants; v++)
@@ -405,8 +405,8 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 			}
 			const char *dym = cfg_did_you_mean(comp[d], names, nn);
 			if (dym)
-				fprintf(stderr, "veeksha: error: %s: unknown key '%s' (did you mean '%s'?)\n", key, comp[d],
-					dym);
+				fprintf(stderr, "veeksha: error: %s: unknown key '%s' (did you mean '%s'?)\n", key,
+				        comp[d], dym);
 			else
 				fprintf(stderr, "veeksha: error: %s: unknown key '%s'\n", key, comp[d]);
 			goto out;
@@ -423,9 +423,9 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 			if (f->kind == FK_POLY) {
 				bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
 				fprintf(out, "default: %s\n",
-					present && !*present
-						? "null"
-						: f->cls->variants[cfg_class_type(f->cls, base + f->off)].name);
+				        present && !*present
+				            ? "null"
+				            : f->cls->variants[cfg_class_type(f->cls, base + f->off)].name);
 			} else if (f->kind == FK_NESTED) {
 				bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
 				fprintf(out, "default: %s\n", present && !*present ? "null" : f->cls->name);
@@ -442,7 +442,7 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 				print_fields(out, f->cls, 0);
 			} else if (f->kind == FK_POLY) {
 				fprintf(out, "keys (type %s):\n",
-					f->cls->variants[cfg_class_type(f->cls, base + f->off)].name);
+				        f->cls->variants[cfg_class_type(f->cls, base + f->off)].name);
 				print_fields(out, f->cls, cfg_class_type(f->cls, base + f->off));
 			}
 			const struct cfg_flag_table *t = cfg_flags_for(root);

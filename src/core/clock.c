@@ -11,11 +11,26 @@ static int64_t clock_read_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int64_t clock_mono_ns(void) { return clock_read_ns(CLOCK_MONOTONIC); }
-int64_t clock_real_ns(void) { return clock_read_ns(CLOCK_REALTIME); }
-int64_t clock_thread_cpu_ns(void) { return clock_read_ns(CLOCK_THREAD_CPUTIME_ID); }
-double clock_ns_to_s(int64_t ns) { return (double)ns / 1e9; }
-int64_t clock_s_to_ns(double s) { return (int64_t)llround(s * 1e9); }
+int64_t clock_mono_ns(void)
+{
+	return clock_read_ns(CLOCK_MONOTONIC);
+}
+int64_t clock_real_ns(void)
+{
+	return clock_read_ns(CLOCK_REALTIME);
+}
+int64_t clock_thread_cpu_ns(void)
+{
+	return clock_read_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+double clock_ns_to_s(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
+int64_t clock_s_to_ns(double s)
+{
+	return (int64_t)llround(s * 1e9);
+}
 
 void clock_sleep_until_ns(int64_t mono_ns)
 {

@@ -30,7 +30,7 @@ enum ev_kind { EV_KIND_NONE = 0, EV_KIND_USER, EV_KIND_TIMERFD, EV_KIND_WAKEFD, 
 
 struct ev_fdw {
 	enum ev_kind kind;
-	bool parked;       /* still in the epoll set, no callbacks (ev_fd_park) */
+	bool parked; /* still in the epoll set, no callbacks (ev_fd_park) */
 	uint32_t gen;
 	uint32_t events;
 	ev_fd_cb cb;
@@ -39,9 +39,9 @@ struct ev_fdw {
 
 struct ev_timer {
 	int64_t deadline_ns;
-	uint64_t seq;      /* creation order: ties fire in creation order */
+	uint64_t seq; /* creation order: ties fire in creation order */
 	uint32_t gen;
-	int32_t heap_pos;  /* -1 = free slot */
+	int32_t heap_pos; /* -1 = free slot */
 	ev_timer_cb cb;
 	void *ctx;
 	uint32_t next_free;
@@ -61,21 +61,21 @@ struct ev_loop {
 	struct ev_fdw *fds;
 	size_t n_fds;
 
-	struct ev_timer *timers;   /* slab */
+	struct ev_timer *timers; /* slab */
 	size_t cap_timers;
-	uint32_t free_head;        /* slot + 1; 0 = none */
-	uint32_t *heap;            /* slot indices */
+	uint32_t free_head; /* slot + 1; 0 = none */
+	uint32_t *heap;     /* slot indices */
 	size_t n_heap, cap_heap;
 	uint64_t next_seq;
-	int64_t armed_ns;          /* deadline the timerfd is armed for; INT64_MAX = disarmed */
-	bool use_pwait2;           /* epoll_pwait2 available: timers need no timerfd */
+	int64_t armed_ns; /* deadline the timerfd is armed for; INT64_MAX = disarmed */
+	bool use_pwait2;  /* epoll_pwait2 available: timers need no timerfd */
 
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
 
-	int64_t spin_window_ns;    /* 0 = never spin */
-	int64_t spin_until_ns;     /* deadline to stay awake for; 0 = none */
-	int64_t spin_total_ns;     /* time in polls that found nothing while spinning */
+	int64_t spin_window_ns; /* 0 = never spin */
+	int64_t spin_until_ns;  /* deadline to stay awake for; 0 = none */
+	int64_t spin_total_ns;  /* time in polls that found nothing while spinning */
 
 	atomic_bool stop;
 	int64_t now_ns;
@@ -106,8 +106,7 @@ static uint32_t ev_to_epoll(uint32_t events)
 	return e;
 }
 
-static int ev_register(struct ev_loop *loop, int fd, enum ev_kind kind, uint32_t events, ev_fd_cb cb,
-		       void *ctx)
+static int ev_register(struct ev_loop *loop, int fd, enum ev_kind kind, uint32_t events, ev_fd_cb cb, void *ctx)
 {
 	if (fd < 0)
 		return -1;
@@ -422,7 +421,10 @@ void ev_wake(struct ev_loop *loop)
 	(void)r;
 }
 
-void ev_stop(struct ev_loop *loop) { atomic_store(&loop->stop, true); }
+void ev_stop(struct ev_loop *loop)
+{
+	atomic_store(&loop->stop, true);
+}
 
 void ev_stop_async(struct ev_loop *loop)
 {
@@ -476,13 +478,25 @@ void ev_loop_free(struct ev_loop *loop)
 	free(loop);
 }
 
-int64_t ev_now_ns(struct ev_loop *loop) { return loop->now_ns; }
+int64_t ev_now_ns(struct ev_loop *loop)
+{
+	return loop->now_ns;
+}
 
-void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns) { loop->spin_window_ns = window_ns > 0 ? window_ns : 0; }
+void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns)
+{
+	loop->spin_window_ns = window_ns > 0 ? window_ns : 0;
+}
 
-void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns) { loop->spin_until_ns = deadline_ns; }
+void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns)
+{
+	loop->spin_until_ns = deadline_ns;
+}
 
-int64_t ev_spin_ns(const struct ev_loop *loop) { return loop->spin_total_ns; }
+int64_t ev_spin_ns(const struct ev_loop *loop)
+{
+	return loop->spin_total_ns;
+}
 
 /* Shorten the wait for the spin window: 0 inside it, until its start before it. */
 static int64_t ev_spin_timeout(struct ev_loop *loop, int64_t timeout_ns)
@@ -528,7 +542,7 @@ static int ev_wait(struct ev_loop *loop, struct epoll_event *evs, int64_t timeou
 		timeout_ms = -1;
 	else
 		timeout_ms = (int)((max_wait_ns + 999999) / 1000000 > 0x7fffffff ? 0x7fffffff
-										 : (max_wait_ns + 999999) / 1000000);
+		                                                                 : (max_wait_ns + 999999) / 1000000);
 	return epoll_wait(loop->epfd, evs, EV_BATCH, timeout_ms);
 }
 

@@ -47,7 +47,7 @@ void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns);
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
 int64_t ev_spin_ns(const struct ev_loop *loop);
 
-int ev_run(struct ev_loop *loop);       /* until ev_stop */
+int ev_run(struct ev_loop *loop); /* until ev_stop */
 void ev_stop(struct ev_loop *loop);
 void ev_stop_async(struct ev_loop *loop);
 /* One iteration: wait at most max_wait_ns (-1 = until an event) and dispatch. */

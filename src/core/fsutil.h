@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int fs_mkdir_p(const char *path);                 /* 0 or -errno (errno set too) */
+int fs_mkdir_p(const char *path);                                  /* 0 or -errno (errno set too) */
 int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tmp + rename; 0 or -errno */
 /* fs_write_file, logging the error: 0 on success, -1 on failure. */
 int fs_write_file_or_log(const char *path, const void *data, size_t len);

@@ -9,9 +9,8 @@
 #include <emmintrin.h>
 #endif
 
-static const double jsonw_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double jsonw_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* "e+05" / "e-310" as printf's "e%c%02d" writes it; returns the end. */
 static char *jsonw_put_exp(char *o, int e)
@@ -84,7 +83,6 @@ static bool jsonw_shortest_from17(double v, char *tmp)
 	memcpy(tmp, s17, (size_t)n + 1);
 	return true;
 }
-
 
 /* floor(log10(a)) by table, for a in [1e-7, 1e15) */
 static int jsonw_lead10(double a)
@@ -162,33 +160,33 @@ static bool jsonw_shortest_int(double v, char *digits, size_t *nd, int *exp10)
 typedef unsigned __int128 jsonw_u128;
 
 static const uint64_t jsonw_pow5[28] = {1ull,
-					1ull * 5,
-					25ull,
-					125ull,
-					625ull,
-					3125ull,
-					15625ull,
-					78125ull,
-					390625ull,
-					1953125ull,
-					9765625ull,
-					48828125ull,
-					244140625ull,
-					1220703125ull,
-					6103515625ull,
-					30517578125ull,
-					152587890625ull,
-					762939453125ull,
-					3814697265625ull,
-					19073486328125ull,
-					95367431640625ull,
-					476837158203125ull,
-					2384185791015625ull,
-					11920928955078125ull,
-					59604644775390625ull,
-					298023223876953125ull,
-					1490116119384765625ull,
-					7450580596923828125ull};
+                                        1ull * 5,
+                                        25ull,
+                                        125ull,
+                                        625ull,
+                                        3125ull,
+                                        15625ull,
+                                        78125ull,
+                                        390625ull,
+                                        1953125ull,
+                                        9765625ull,
+                                        48828125ull,
+                                        244140625ull,
+                                        1220703125ull,
+                                        6103515625ull,
+                                        30517578125ull,
+                                        152587890625ull,
+                                        762939453125ull,
+                                        3814697265625ull,
+                                        19073486328125ull,
+                                        95367431640625ull,
+                                        476837158203125ull,
+                                        2384185791015625ull,
+                                        11920928955078125ull,
+                                        59604644775390625ull,
+                                        298023223876953125ull,
+                                        1490116119384765625ull,
+                                        7450580596923828125ull};
 
 /* round(p / 2^sh), half to even; 0 < sh < 128 */
 static jsonw_u128 jsonw_shr_round(jsonw_u128 p, int sh)
@@ -354,7 +352,6 @@ sci:
 	return (size_t)(o - out);
 }
 
-
 /* m = v * 10^ndigits rounded to the nearest integer, half-even on the exact binary value (what
  * Python's round() and printf's %.*f do), without printf: for |v| < 1e9 and ndigits <= 5 the
  * product is below 2^53, fma gives its exact rounding error, and only a product that lands
@@ -440,10 +437,22 @@ static void jsonw_close(struct jsonw *w, char c)
 	buf_putc(w->out, c);
 }
 
-void jsonw_obj_begin(struct jsonw *w) { jsonw_open(w, '{'); }
-void jsonw_obj_end(struct jsonw *w) { jsonw_close(w, '}'); }
-void jsonw_arr_begin(struct jsonw *w) { jsonw_open(w, '['); }
-void jsonw_arr_end(struct jsonw *w) { jsonw_close(w, ']'); }
+void jsonw_obj_begin(struct jsonw *w)
+{
+	jsonw_open(w, '{');
+}
+void jsonw_obj_end(struct jsonw *w)
+{
+	jsonw_close(w, '}');
+}
+void jsonw_arr_begin(struct jsonw *w)
+{
+	jsonw_open(w, '[');
+}
+void jsonw_arr_end(struct jsonw *w)
+{
+	jsonw_close(w, ']');
+}
 
 /* End of the leading run of bytes that are written as they are (0x20..0x7e except '"' and '\\'):
  * 16 bytes per step where SSE2 is available. */
@@ -503,14 +512,36 @@ void jsonw_escape(struct buf *b, const char *s, size_t n)
 		}
 		char esc[16];
 		switch (c) {
-		case '"': buf_puts(b, "\\\""); p++; continue;
-		case '\\': buf_puts(b, "\\\\"); p++; continue;
-		case '\n': buf_puts(b, "\\n"); p++; continue;
-		case '\r': buf_puts(b, "\\r"); p++; continue;
-		case '\t': buf_puts(b, "\\t"); p++; continue;
-		case '\b': buf_puts(b, "\\b"); p++; continue;
-		case '\f': buf_puts(b, "\\f"); p++; continue;
-		default: break;
+		case '"':
+			buf_puts(b, "\\\"");
+			p++;
+			continue;
+		case '\\':
+			buf_puts(b, "\\\\");
+			p++;
+			continue;
+		case '\n':
+			buf_puts(b, "\\n");
+			p++;
+			continue;
+		case '\r':
+			buf_puts(b, "\\r");
+			p++;
+			continue;
+		case '\t':
+			buf_puts(b, "\\t");
+			p++;
+			continue;
+		case '\b':
+			buf_puts(b, "\\b");
+			p++;
+			continue;
+		case '\f':
+			buf_puts(b, "\\f");
+			p++;
+			continue;
+		default:
+			break;
 		}
 		uint32_t cp;
 		size_t len = 1;
@@ -523,7 +554,7 @@ void jsonw_escape(struct buf *b, const char *s, size_t n)
 			cp = ((c & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
 			len = 3;
 		} else if ((c & 0xf8) == 0xf0 && p + 3 < end && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-			   (p[3] & 0xc0) == 0x80) {
+		           (p[3] & 0xc0) == 0x80) {
 			cp = ((c & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) | (p[3] & 0x3fu);
 			len = 4;
 		} else {

@@ -31,14 +31,14 @@ void jsonw_obj_end(struct jsonw *w);
 void jsonw_arr_begin(struct jsonw *w);
 void jsonw_arr_end(struct jsonw *w);
 void jsonw_key(struct jsonw *w, const char *key);
-void jsonw_str(struct jsonw *w, const char *s);       /* NULL writes null */
+void jsonw_str(struct jsonw *w, const char *s); /* NULL writes null */
 void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_double(struct jsonw *w, double v);
 void jsonw_double_round(struct jsonw *w, double v, int ndigits); /* Python round(v, ndigits) then repr */
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
-void jsonw_raw(struct jsonw *w, const char *json);    /* pre-serialised value */
+void jsonw_raw(struct jsonw *w, const char *json); /* pre-serialised value */
 /* Escape s as a JSON string (with quotes) into b. */
 void jsonw_escape(struct buf *b, const char *s, size_t n);
 

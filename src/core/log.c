@@ -8,8 +8,14 @@
 
 static enum log_level log_level_current = LOG_INFO;
 
-void log_set_level(enum log_level lvl) { log_level_current = lvl; }
-enum log_level log_get_level(void) { return log_level_current; }
+void log_set_level(enum log_level lvl)
+{
+	log_level_current = lvl;
+}
+enum log_level log_get_level(void)
+{
+	return log_level_current;
+}
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {

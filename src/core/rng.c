@@ -35,7 +35,10 @@ void rng_stream_init(struct rng *r, uint64_t root, const char *name)
 	rng_init(r, rng_derive_seed(root, name));
 }
 
-static inline uint64_t rng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rng_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
 
 uint64_t rng_u64(struct rng *r)
 {
@@ -51,7 +54,10 @@ uint64_t rng_u64(struct rng *r)
 	return result;
 }
 
-double rng_uniform01(struct rng *r) { return (double)(rng_u64(r) >> 11) * 0x1.0p-53; }
+double rng_uniform01(struct rng *r)
+{
+	return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
+}
 
 double rng_uniform_open01(struct rng *r)
 {

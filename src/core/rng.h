@@ -14,9 +14,9 @@ uint64_t rng_derive_seed(uint64_t root, const char *name);
 void rng_init(struct rng *r, uint64_t seed);
 void rng_stream_init(struct rng *r, uint64_t root, const char *name);
 uint64_t rng_u64(struct rng *r);
-double rng_uniform01(struct rng *r);            /* [0, 1) with 53 random bits */
-double rng_uniform_open01(struct rng *r);       /* (0, 1) */
-uint64_t rng_below(struct rng *r, uint64_t n);  /* [0, n), unbiased; n > 0 */
-double rng_normal(struct rng *r);               /* standard normal */
+double rng_uniform01(struct rng *r);           /* [0, 1) with 53 random bits */
+double rng_uniform_open01(struct rng *r);      /* (0, 1) */
+uint64_t rng_below(struct rng *r, uint64_t n); /* [0, n), unbiased; n > 0 */
+double rng_normal(struct rng *r);              /* standard normal */
 
 #endif

@@ -45,8 +45,8 @@ void spill_open(struct spill *s, const char *dir, const char *what, size_t elem_
 	s->fd = dir ? spill_tmpfile(dir) : -1;
 	if (dir && s->fd < 0 && spill_first_fallback())
 		log_warn("%s: cannot create a spill file in %s (%s); keeping the values in memory (other spills "
-			 "that fall back are not reported)",
-			 what, dir, strerror(errno));
+		         "that fall back are not reported)",
+		         what, dir, strerror(errno));
 	if (s->fd >= 0) {
 		s->buf_cap = SPILL_BUF_BYTES;
 		s->buf = xmalloc(s->buf_cap);
@@ -54,9 +54,15 @@ void spill_open(struct spill *s, const char *dir, const char *what, size_t elem_
 	}
 }
 
-bool spill_on_disk(const struct spill *s) { return s->fd >= 0; }
+bool spill_on_disk(const struct spill *s)
+{
+	return s->fd >= 0;
+}
 
-static size_t spill_bytes(const struct spill *s) { return s->n * s->elem_size; }
+static size_t spill_bytes(const struct spill *s)
+{
+	return s->n * s->elem_size;
+}
 
 /* Heap mode from now on: read back what reached the file, keep what is still buffered. */
 static void spill_to_heap(struct spill *s, const char *why, int err)
@@ -76,14 +82,14 @@ static void spill_to_heap(struct spill *s, const char *why, int err)
 	if (got < on_file) {
 		/* cannot happen short of a failing disk: say exactly how much was lost */
 		log_error("%s: could not read back %zu bytes of the spill file; those values are lost", s->what,
-			  on_file - got);
+		          on_file - got);
 		memset(all + got, 0, on_file - got);
 	}
 	memcpy(all + on_file, s->buf, s->buf_len);
 	if (spill_first_fallback())
 		log_warn("%s: spill file %s (%s); keeping the values in memory (other spills that fall back are "
-			 "not reported)",
-			 s->what, why, strerror(err));
+		         "not reported)",
+		         s->what, why, strerror(err));
 	free(s->buf);
 	close(s->fd);
 	s->fd = -1;

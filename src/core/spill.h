@@ -28,7 +28,10 @@ struct spill {
 void spill_open(struct spill *s, const char *dir, const char *what, size_t elem_size);
 /* Append n elements. Must not be called after spill_map(). */
 void spill_push(struct spill *s, const void *elems, size_t n);
-static inline size_t spill_count(const struct spill *s) { return s->n; }
+static inline size_t spill_count(const struct spill *s)
+{
+	return s->n;
+}
 /* Every element appended so far as one array of spill_count() elements (NULL when empty). The array
  * is writable and stays valid until spill_close(). */
 void *spill_map(struct spill *s);

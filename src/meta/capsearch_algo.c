@@ -23,8 +23,14 @@ struct capsearch_state {
 	double scale;
 };
 
-static int64_t capsearch_to_units(const struct capsearch_state *s, double v) { return llround(v * s->scale); }
-static double capsearch_from_units(const struct capsearch_state *s, int64_t u) { return (double)u / s->scale; }
+static int64_t capsearch_to_units(const struct capsearch_state *s, double v)
+{
+	return llround(v * s->scale);
+}
+static double capsearch_from_units(const struct capsearch_state *s, int64_t u)
+{
+	return (double)u / s->scale;
+}
 
 /* 1 pass, 0 fail, <0 abort */
 static int capsearch_eval(struct capsearch_state *s, int64_t units)
@@ -46,14 +52,14 @@ static int capsearch_eval(struct capsearch_state *s, int64_t units)
 }
 
 int capsearch_run(const struct capsearch_params *p, capsearch_probe_fn probe, void *ctx, struct capsearch_result *out,
-		  char *err, size_t err_len)
+                  char *err, size_t err_len)
 {
 	memset(out, 0, sizeof *out);
 	if (p->max_iterations <= 0 || !(p->start_value > 0) || !(p->expansion_factor > 1) ||
 	    !(p->start_value <= p->max_value) || p->precision < 0 || p->precision > 9) {
 		snprintf(err, err_len,
-			 "capacity search needs max_iterations > 0, start_value > 0, expansion_factor > 1, "
-			 "start_value <= max_value and 0 <= precision <= 9");
+		         "capacity search needs max_iterations > 0, start_value > 0, expansion_factor > 1, "
+		         "start_value <= max_value and 0 <= precision <= 9");
 		return -1;
 	}
 	struct capsearch_state s = {.p = p, .probe = probe, .ctx = ctx, .out = out};
@@ -77,7 +83,7 @@ int capsearch_run(const struct capsearch_params *p, capsearch_probe_fn probe, vo
 		if (probe_u >= max_u)
 			break;
 		double next_v = capsearch_round(capsearch_from_units(&s, probe_u) * p->expansion_factor, p->precision,
-						p->integer_domain);
+		                                p->integer_domain);
 		int64_t next_u = capsearch_to_units(&s, next_v);
 		if (next_u <= probe_u)
 			next_u = probe_u + 1;

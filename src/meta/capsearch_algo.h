@@ -25,7 +25,7 @@ struct capsearch_params {
 #define CAPSEARCH_MAX_HISTORY 256
 
 struct capsearch_result {
-	bool found;          /* a passing value exists */
+	bool found; /* a passing value exists */
 	double best_value;
 	int64_t iterations_run;
 	bool aborted;
@@ -36,7 +36,7 @@ struct capsearch_result {
 
 /* Validates params (max_iterations>0, start>0, factor>1, start<=max); returns -1 with err on bad input. */
 int capsearch_run(const struct capsearch_params *p, capsearch_probe_fn probe, void *ctx, struct capsearch_result *out,
-		  char *err, size_t err_len);
+                  char *err, size_t err_len);
 
 /* Python round(v, ndigits) (half to even) on the decimal value, used for the search grid. */
 double capsearch_round(double v, int64_t precision, bool integer_domain);

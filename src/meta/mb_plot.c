@@ -17,13 +17,14 @@ static bool mb_plot_have_gnuplot(void)
 	if (have < 0) {
 		have = system("command -v gnuplot >/dev/null 2>&1") == 0;
 		if (!have)
-			log_warn("gnuplot not found: plots are skipped (install gnuplot-nox); .dat/.gp files are still written");
+			log_warn("gnuplot not found: plots are skipped (install gnuplot-nox); .dat/.gp files are still "
+			         "written");
 	}
 	return have == 1;
 }
 
 int mb_plot_lines(const char *png_path, const char *title, const char *xlabel, const char *ylabel, bool log_x,
-		  const double *x, size_t n, const struct mb_series *series, size_t n_series)
+                  const double *x, size_t n, const struct mb_series *series, size_t n_series)
 {
 	size_t len = strlen(png_path);
 	char *base = len > 4 && !strcmp(png_path + len - 4, ".png") ? xstrndup(png_path, len - 4) : xstrdup(png_path);
@@ -43,13 +44,13 @@ int mb_plot_lines(const char *png_path, const char *title, const char *xlabel, c
 	int rc = fs_write_file(dat, b.data, b.len);
 	buf_reset(&b);
 	buf_printf(&b,
-		   "set terminal pngcairo size 900,600 enhanced font 'DejaVu Sans,11'\n"
-		   "set output '%s'\nset title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset grid\nset key top left\n%s",
-		   png_path, title, xlabel, ylabel, log_x ? "set logscale x 2\n" : "");
+	           "set terminal pngcairo size 900,600 enhanced font 'DejaVu Sans,11'\n"
+	           "set output '%s'\nset title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset grid\nset key top left\n%s",
+	           png_path, title, xlabel, ylabel, log_x ? "set logscale x 2\n" : "");
 	buf_puts(&b, "plot ");
 	for (size_t s = 0; s < n_series; s++)
 		buf_printf(&b, "%s'%s' using 1:%zu with linespoints lw 2 pt 7 title '%s'", s ? ", " : "", dat, s + 2,
-			   series[s].name);
+		           series[s].name);
 	buf_putc(&b, '\n');
 	rc |= fs_write_file(gp, b.data, b.len);
 	buf_free(&b);

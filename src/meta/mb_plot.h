@@ -11,6 +11,6 @@ struct mb_series {
 };
 
 int mb_plot_lines(const char *png_path, const char *title, const char *xlabel, const char *ylabel, bool log_x,
-		  const double *x, size_t n, const struct mb_series *series, size_t n_series);
+                  const double *x, size_t n, const struct mb_series *series, size_t n_series);
 
 #endif

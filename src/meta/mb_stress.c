@@ -237,9 +237,10 @@ static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_
 	p->concurrency = level;
 	mb_stress_point_of(&rows, (double)m->warmup_duration, p);
 	snprintf(p->run_dir, sizeof p->run_dir, "%s", rows.run_dir);
-	printf("  c=%-5lld out %.1f tok/s, e2e p50 %.3f s, ttfc p50 %.3f s, tpot p50 %.2f ms, interactivity %.1f tok/s\n",
-	       (long long)level, p->output_throughput_tps, p->e2e_p50_s, p->ttfc_p50_s, p->tpot_p50_s * 1e3,
-	       p->interactivity_p50);
+	printf(
+	    "  c=%-5lld out %.1f tok/s, e2e p50 %.3f s, ttfc p50 %.3f s, tpot p50 %.2f ms, interactivity %.1f tok/s\n",
+	    (long long)level, p->output_throughput_tps, p->e2e_p50_s, p->ttfc_p50_s, p->tpot_p50_s * 1e3,
+	    p->interactivity_p50);
 	mb_rows_free(&rows);
 	free(sub);
 	return p;
@@ -281,7 +282,8 @@ static void mb_stress_auto(struct mb_stress_run *s)
 	for (size_t i = 0; i < nf; i++) {
 		bool near = false;
 		for (size_t k = 0; k < s->n; k++)
-			if (fabs((double)fill[i] - (double)s->pts[k].concurrency) <= 0.2 * (double)s->pts[k].concurrency)
+			if (fabs((double)fill[i] - (double)s->pts[k].concurrency) <=
+			    0.2 * (double)s->pts[k].concurrency)
 				near = true;
 		if (!near && !mb_stress_measure(s, fill[i]))
 			return;
@@ -309,24 +311,24 @@ static void mb_stress_plot(const struct mb_stress_run *s, const char *plots)
 		cols[9][i] = p->requests_per_s;
 	}
 	const char *xl = s->m->traffic_mode && !strcmp(s->m->traffic_mode, "fixed-rate") ? "arrival rate (req/s)"
-											: "concurrent clients";
+	                                                                                 : "concurrent clients";
 	struct {
 		const char *file, *title, *ylabel;
 		struct mb_series ser[2];
 		size_t ns;
 	} plots_def[] = {
-		{"output_throughput_vs_load.png", "Output throughput", "tokens/s", {{"output", cols[0]}}, 1},
-		{"input_throughput_vs_load.png", "Input throughput", "tokens/s", {{"input", cols[1]}}, 1},
-		{"e2e_latency_vs_load.png", "End-to-end latency", "seconds", {{"p50", cols[2]}, {"p99", cols[3]}}, 2},
-		{"ttfc_vs_load.png", "Time to first chunk", "ms", {{"p50", cols[4]}, {"p99", cols[5]}}, 2},
-		{"tpot_vs_load.png", "Time per output token", "ms", {{"p50", cols[6]}, {"p99", cols[7]}}, 2},
-		{"interactivity_vs_load.png", "Interactivity (1/TPOT p50)", "tokens/s per user", {{"p50", cols[8]}}, 1},
-		{"request_rate_vs_load.png", "Completed requests", "requests/s", {{"requests/s", cols[9]}}, 1},
+	    {"output_throughput_vs_load.png", "Output throughput", "tokens/s", {{"output", cols[0]}}, 1},
+	    {"input_throughput_vs_load.png", "Input throughput", "tokens/s", {{"input", cols[1]}}, 1},
+	    {"e2e_latency_vs_load.png", "End-to-end latency", "seconds", {{"p50", cols[2]}, {"p99", cols[3]}}, 2},
+	    {"ttfc_vs_load.png", "Time to first chunk", "ms", {{"p50", cols[4]}, {"p99", cols[5]}}, 2},
+	    {"tpot_vs_load.png", "Time per output token", "ms", {{"p50", cols[6]}, {"p99", cols[7]}}, 2},
+	    {"interactivity_vs_load.png", "Interactivity (1/TPOT p50)", "tokens/s per user", {{"p50", cols[8]}}, 1},
+	    {"request_rate_vs_load.png", "Completed requests", "requests/s", {{"requests/s", cols[9]}}, 1},
 	};
 	for (size_t k = 0; k < sizeof plots_def / sizeof plots_def[0]; k++) {
 		char *png = fs_path_join(plots, plots_def[k].file);
 		mb_plot_lines(png, plots_def[k].title, xl, plots_def[k].ylabel, true, x, n, plots_def[k].ser,
-			      plots_def[k].ns);
+		              plots_def[k].ns);
 		free(png);
 	}
 	for (int k = 0; k < 12; k++)
@@ -335,7 +337,7 @@ static void mb_stress_plot(const struct mb_stress_run *s, const char *plots)
 }
 
 int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, const char *run_dir,
-	      struct server_handle **server, int *fails, int *warns)
+              struct server_handle **server, int *fails, int *warns)
 {
 	(void)warns;
 	struct mb_stress_run *s = xcalloc(1, sizeof *s);
@@ -347,10 +349,10 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 	size_t nl = 0;
 	if (m->stress_mode == CFG_STRESS_MANUAL)
 		nl = mb_stress_manual_levels(m->concurrency_levels, m->n_concurrency_levels, levels,
-					     MB_STRESS_MAX_LEVELS);
+		                             MB_STRESS_MAX_LEVELS);
 	else if (m->stress_mode == CFG_STRESS_RANGE)
 		nl = mb_stress_range_levels(m->concurrency_min, m->concurrency_max, m->concurrency_points, levels,
-					    MB_STRESS_MAX_LEVELS);
+		                            MB_STRESS_MAX_LEVELS);
 	if (m->validate_only) {
 		printf("stress: validate_only: %zu level(s) configured; nothing run\n", nl);
 		free(s);
@@ -365,9 +367,10 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 	}
 	qsort(s->pts, s->n, sizeof s->pts[0], mb_cmp_point);
 	struct mb_results res;
-	mb_results_begin(&res, "stress",
-			 "concurrency,num_requests,duration_s,input_throughput_tps,output_throughput_tps,requests_per_s,"
-			 "e2e_p50_s,e2e_p99_s,ttfc_p50_s,ttfc_p99_s,tpot_p50_s,tpot_p99_s,interactivity_p50,run_dir\n");
+	mb_results_begin(
+	    &res, "stress",
+	    "concurrency,num_requests,duration_s,input_throughput_tps,output_throughput_tps,requests_per_s,"
+	    "e2e_p50_s,e2e_p99_s,ttfc_p50_s,ttfc_p99_s,tpot_p50_s,tpot_p99_s,interactivity_p50,run_dir\n");
 	jsonw_key(&res.w, "traffic_mode");
 	jsonw_str(&res.w, m->traffic_mode);
 	jsonw_key(&res.w, "input_length");
@@ -381,16 +384,16 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 			const char *k;
 			double v;
 		} f[] = {{"duration_s", p->duration_s},
-			 {"input_throughput_tps", p->input_throughput_tps},
-			 {"output_throughput_tps", p->output_throughput_tps},
-			 {"requests_per_s", p->requests_per_s},
-			 {"e2e_p50_s", p->e2e_p50_s},
-			 {"e2e_p99_s", p->e2e_p99_s},
-			 {"ttfc_p50_s", p->ttfc_p50_s},
-			 {"ttfc_p99_s", p->ttfc_p99_s},
-			 {"tpot_p50_s", p->tpot_p50_s},
-			 {"tpot_p99_s", p->tpot_p99_s},
-			 {"interactivity_p50", p->interactivity_p50}};
+		         {"input_throughput_tps", p->input_throughput_tps},
+		         {"output_throughput_tps", p->output_throughput_tps},
+		         {"requests_per_s", p->requests_per_s},
+		         {"e2e_p50_s", p->e2e_p50_s},
+		         {"e2e_p99_s", p->e2e_p99_s},
+		         {"ttfc_p50_s", p->ttfc_p50_s},
+		         {"ttfc_p99_s", p->ttfc_p99_s},
+		         {"tpot_p50_s", p->tpot_p50_s},
+		         {"tpot_p99_s", p->tpot_p99_s},
+		         {"interactivity_p50", p->interactivity_p50}};
 		jsonw_obj_begin(&res.w);
 		jsonw_key(&res.w, "concurrency");
 		jsonw_int(&res.w, p->concurrency);

@@ -285,8 +285,8 @@ static int mb_prefill(struct mb_ctx *c)
 		jsonw_key(&res.w, "ttfc");
 		mb_stats_json(&res.w, &s);
 		jsonw_obj_end(&res.w);
-		buf_printf(&res.csv, "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)m->input_lengths[i], s.mean * 1e3,
-			   s.p50 * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
+		buf_printf(&res.csv, "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)m->input_lengths[i],
+		           s.mean * 1e3, s.p50 * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
 		xs[i] = (double)m->input_lengths[i];
 		mean[i] = s.mean * 1e3;
 		p50[i] = s.p50 * 1e3;
@@ -309,7 +309,7 @@ static int mb_prefill(struct mb_ctx *c)
 		mb_check(c, rows.n ? "PASS" : "FAIL", "metrics found", NULL);
 		char d[128];
 		snprintf(d, sizeof d, "%zu rows, expected %lld", rows.n,
-			 (long long)(m->samples_per_length * (int64_t)nl));
+		         (long long)(m->samples_per_length * (int64_t)nl));
 		mb_check(c, missing == 0 ? "PASS" : "FAIL", "sample count", d);
 		size_t zero = 0, inexact = 0, overlap = 0, disorder = 0;
 		for (size_t k = 0; k < rows.n; k++) {
@@ -346,7 +346,7 @@ static int mb_decode(struct mb_ctx *c)
 	for (size_t i = 0; i < m->n_batch_sizes; i++) {
 		if (m->batch_sizes[i] <= 0 || m->batch_sizes[i] >= m->engine_chunk_size) {
 			log_error("decode: every batch size must be in 1..engine_chunk_size-1 (%lld)",
-				  (long long)m->engine_chunk_size);
+			          (long long)m->engine_chunk_size);
 			return 2;
 		}
 	}
@@ -415,7 +415,7 @@ static int mb_decode(struct mb_ctx *c)
 			mb_stats_json(&res.w, &s);
 			jsonw_obj_end(&res.w);
 			buf_printf(&res.csv, "%lld,%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%zu\n", (long long)bs, (long long)il,
-				   s.mean * 1e3, s.median * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
+			           s.mean * 1e3, s.median * 1e3, s.p99 * 1e3, s.min * 1e3, s.max * 1e3, s.count);
 			p50[li * nb + bi] = s.median * 1e3;
 			p99[li * nb + bi] = s.p99 * 1e3;
 			printf("  TBT p50 %.3f ms, p99 %.3f ms over %zu in-window samples\n", s.median * 1e3,
@@ -423,7 +423,7 @@ static int mb_decode(struct mb_ctx *c)
 			if (!m->skip_validation) {
 				char d[128];
 				snprintf(d, sizeof d, "bs=%lld il=%lld: %zu samples", (long long)bs, (long long)il,
-					 s.count);
+				         s.count);
 				mb_check(c, s.count ? "PASS" : "FAIL", "decode-window samples", d);
 				size_t disorder = 0;
 				for (size_t k = 1; k < rows.n; k++) {
@@ -433,7 +433,7 @@ static int mb_decode(struct mb_ctx *c)
 						disorder++;
 				}
 				snprintf(d, sizeof d, "bs=%lld il=%lld: %zu out of order", (long long)bs, (long long)il,
-					 disorder);
+				         disorder);
 				mb_check(c, disorder ? "WARN" : "PASS", "FCFS first-token order", d);
 			}
 			mb_rows_free(&rows);
@@ -523,8 +523,8 @@ int meta_microbench_main(int argc, char **argv)
 	if (argc < 2 || (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		FILE *o = argc < 2 ? stderr : stdout;
 		fprintf(o, "usage: veeksha microbench prefill|decode|stress [options]\n"
-			   "       veeksha microbench <type> --help   lists the options of a type\n"
-			   "stress also takes --stress-mode manual|range|auto (default manual).\n");
+		           "       veeksha microbench <type> --help   lists the options of a type\n"
+		           "stress also takes --stress-mode manual|range|auto (default manual).\n");
 		return argc < 2 ? 2 : 0;
 	}
 	enum cfg_microbench_type type;

@@ -157,32 +157,32 @@ static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 		return 0;
 	}
 	fprintf(stderr, "veeksha report: '%s' is not a run directory, a sweep directory or a directory holding runs\n",
-		arg);
+	        arg);
 	return -1;
 }
 
 struct report_metric {
 	const char *label;
-	const char *key;  /* summary_stats.json key, or NULL for computed */
-	double scale;     /* e.g. 1000 for s -> ms */
-	int kind;         /* 0 summary number, 1 output tok/s overall, 2 all_slos_met, 3 tpot_based_throughput */
+	const char *key; /* summary_stats.json key, or NULL for computed */
+	double scale;    /* e.g. 1000 for s -> ms */
+	int kind;        /* 0 summary number, 1 output tok/s overall, 2 all_slos_met, 3 tpot_based_throughput */
 };
 
 static const struct report_metric report_metrics[] = {
-	{"Requests", "Number of Requests", 1, 0},
-	{"Completed", "Number of Completed Requests", 1, 0},
-	{"Error rate", "Error Rate", 1, 0},
-	{"TTFC p50 (ms)", "Time to First Chunk (P50)", 1000, 0},
-	{"TTFC p90 (ms)", "Time to First Chunk (P90)", 1000, 0},
-	{"TTFC p99 (ms)", "Time to First Chunk (P99)", 1000, 0},
-	{"TBC p50 (ms)", "Time Between Chunks (P50)", 1000, 0},
-	{"TBC p99 (ms)", "Time Between Chunks (P99)", 1000, 0},
-	{"TPOT p50 (ms)", "Time per Output Token (P50)", 1000, 0},
-	{"TPOT p99 (ms)", "Time per Output Token (P99)", 1000, 0},
-	{"E2E p50 (s)", "End to End Latency (P50)", 1, 0},
-	{"E2E p99 (s)", "End to End Latency (P99)", 1, 0},
-	{"Output tokens/s (run)", NULL, 1, 1},
-	{"All SLOs met", NULL, 1, 2},
+    {"Requests", "Number of Requests", 1, 0},
+    {"Completed", "Number of Completed Requests", 1, 0},
+    {"Error rate", "Error Rate", 1, 0},
+    {"TTFC p50 (ms)", "Time to First Chunk (P50)", 1000, 0},
+    {"TTFC p90 (ms)", "Time to First Chunk (P90)", 1000, 0},
+    {"TTFC p99 (ms)", "Time to First Chunk (P99)", 1000, 0},
+    {"TBC p50 (ms)", "Time Between Chunks (P50)", 1000, 0},
+    {"TBC p99 (ms)", "Time Between Chunks (P99)", 1000, 0},
+    {"TPOT p50 (ms)", "Time per Output Token (P50)", 1000, 0},
+    {"TPOT p99 (ms)", "Time per Output Token (P99)", 1000, 0},
+    {"E2E p50 (s)", "End to End Latency (P50)", 1, 0},
+    {"E2E p99 (s)", "End to End Latency (P99)", 1, 0},
+    {"Output tokens/s (run)", NULL, 1, 1},
+    {"All SLOs met", NULL, 1, 2},
 };
 
 static void report_cell(const struct report_col *c, const struct report_metric *m, char *out, size_t len)
@@ -292,9 +292,11 @@ int meta_report_main(int argc, char **argv)
 	buf_puts(&md, "\nRuns:\n\n");
 	for (size_t c = 0; c < n; c++) {
 		buf_printf(&md, "- %s: `%s`%s\n", cols[c].label, cols[c].run_dir,
-			   cols[c].recomputed ? " (recomputed from its raw records: its summary has no latency keys)" : "");
+		           cols[c].recomputed ? " (recomputed from its raw records: its summary has no latency keys)"
+		                              : "");
 		if (cols[c].recomputed)
-			printf("(%s: recomputed from its raw records, as veeksha evaluate does: its summary_stats.json has no "
+			printf("(%s: recomputed from its raw records, as veeksha evaluate does: its summary_stats.json "
+			       "has no "
 			       "latency keys)\n",
 			       cols[c].label);
 	}

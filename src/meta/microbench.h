@@ -50,6 +50,6 @@ struct mb_stress_point {
 void mb_stress_point_of(const struct mb_rows *rows, double warmup_s, struct mb_stress_point *p);
 
 int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, const char *run_dir,
-	      struct server_handle **server, int *fails, int *warns);
+              struct server_handle **server, int *fails, int *warns);
 
 #endif

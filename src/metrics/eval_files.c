@@ -19,7 +19,10 @@ static int write_json_file(struct evaluator *e, const char *name, const struct b
 	return eval_write_output(e, name, b);
 }
 
-static double r5(double v) { return jsonw_py_round(v, 5); }
+static double r5(double v)
+{
+	return jsonw_py_round(v, 5);
+}
 
 /* ---- throughput_metrics.json ---- */
 
@@ -202,7 +205,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 			trace_flush(&b, f, &ok, &err);
 		char tid[128];
 		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
-			 (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
+		         (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
 		double ttfc = r5(r->ttfc);
 		double start_us = (r->picked_s - epoch) * 1e6;
 		jsonw_obj_begin(&w);
@@ -248,7 +251,8 @@ int eval_write_chrome_trace(struct evaluator *e)
 		if (r->n_tbc > 0) {
 			/* One event per gap: the hot loop of this file (a run with 1M tokens has 1M events).
 			 * Written as text around the three numbers instead of through jsonw; the output is the
-			 * same bytes (checked against the reference computation by tests/tools/chrome_trace_oracle.py). */
+			 * same bytes (checked against the reference computation by tests/tools/chrome_trace_oracle.py).
+			 */
 			buf_reset(&tidq);
 			jsonw_escape(&tidq, tid, strlen(tid)); /* with its quotes */
 			for (size_t j = 0; j < r->n_tbc; j++) {
@@ -322,16 +326,24 @@ int eval_write_chrome_trace(struct evaluator *e)
 static const char *slo_metric_name(enum cfg_slo_metric m)
 {
 	switch (m) {
-	case CFG_SLO_TTFC: return "ttfc";
-	case CFG_SLO_TBC: return "tbc";
-	case CFG_SLO_TPOT: return "tpot";
-	case CFG_SLO_E2E: return "e2e";
-	case CFG_SLO_TTFO: return "ttfo";
+	case CFG_SLO_TTFC:
+		return "ttfc";
+	case CFG_SLO_TBC:
+		return "tbc";
+	case CFG_SLO_TPOT:
+		return "tpot";
+	case CFG_SLO_E2E:
+		return "e2e";
+	case CFG_SLO_TTFO:
+		return "ttfo";
 	}
 	return "?";
 }
 
-static bool slo_ok(double v, double thr) { return pct_isclose(v, thr, 1e-9, 1e-12) || v < thr; }
+static bool slo_ok(double v, double thr)
+{
+	return pct_isclose(v, thr, 1e-9, 1e-12) || v < thr;
+}
 
 bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, const double *gaps)
 {
@@ -341,10 +353,18 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, co
 		const struct cfg_slo *s = &e->ecfg->slos[i];
 		double v;
 		switch (s->metric) {
-		case CFG_SLO_TTFC: v = r->ttfc; break;
-		case CFG_SLO_TPOT: v = r->tpot; break;
-		case CFG_SLO_E2E: v = r->e2e; break;
-		case CFG_SLO_TTFO: v = r->has_ttfo ? r->ttfo : INFINITY; break; /* no answer: never in time */
+		case CFG_SLO_TTFC:
+			v = r->ttfc;
+			break;
+		case CFG_SLO_TPOT:
+			v = r->tpot;
+			break;
+		case CFG_SLO_E2E:
+			v = r->e2e;
+			break;
+		case CFG_SLO_TTFO:
+			v = r->has_ttfo ? r->ttfo : INFINITY;
+			break; /* no answer: never in time */
 		case CFG_SLO_TBC:
 		default:
 			if (!r->n_tbc)
@@ -417,9 +437,9 @@ int eval_compute_slos(struct evaluator *e)
 				if (s->metric == CFG_SLO_TTFO) /* a request whose answer never started counts as +inf */
 					v[n++] = r->has_ttfo ? r5(r->ttfo) : INFINITY;
 				else
-					v[n++] = r5(s->metric == CFG_SLO_TTFC ? r->ttfc
-						    : s->metric == CFG_SLO_TPOT ? r->tpot
-										: r->e2e);
+					v[n++] = r5(s->metric == CFG_SLO_TTFC   ? r->ttfc
+					            : s->metric == CFG_SLO_TPOT ? r->tpot
+					                                        : r->e2e);
 			}
 			for (size_t k = 0; k < n_err; k++)
 				v[n++] = INFINITY;
@@ -445,8 +465,8 @@ int eval_compute_slos(struct evaluator *e)
 			res->observed = pct_interp_sorted(v, n, s->percentile);
 			res->met = slo_ok(res->observed, s->value);
 			if (!res->met && isinf(res->observed))
-				add_reason(e, xasprintf("%s inf > %g s (%zu errored requests count as infinitely slow)", label,
-							s->value, n_err));
+				add_reason(e, xasprintf("%s inf > %g s (%zu errored requests count as infinitely slow)",
+				                        label, s->value, n_err));
 			else if (!res->met)
 				add_reason(e, xasprintf("%s %.4g s > %g s", label, res->observed, s->value));
 		}
@@ -471,18 +491,18 @@ int eval_compute_slos(struct evaluator *e)
 		fmt_pct(thr, sizeof thr, er->threshold);
 		struct eval_errmsg *t = eval_sorted_errors(e);
 		if (e->n_errmsgs)
-			snprintf(top, sizeof top, "; top error: %s %d '%s' x %llu", rec_error_class_name(t[0].kind), t[0].code,
-				 t[0].msg, (unsigned long long)t[0].count);
+			snprintf(top, sizeof top, "; top error: %s %d '%s' x %llu", rec_error_class_name(t[0].kind),
+			         t[0].code, t[0].msg, (unsigned long long)t[0].count);
 		free(t);
 		add_reason(e, xasprintf("error rate %s > %s (%llu of %llu requests failed%s)", obs, thr,
-					(unsigned long long)e->n_errored, (unsigned long long)e->n_requests, top));
+		                        (unsigned long long)e->n_errored, (unsigned long long)e->n_requests, top));
 	}
 
 	if (e->run_status != EVAL_RUN_COMPLETE) {
 		/* the workload was not fully measured: whatever was measured cannot pass */
 		all = 0;
-		add_reason(e, xasprintf("run %s%s%s", eval_run_status_name(e->run_status), e->run_status_reason[0] ? ": " : "",
-					e->run_status_reason));
+		add_reason(e, xasprintf("run %s%s%s", eval_run_status_name(e->run_status),
+		                        e->run_status_reason[0] ? ": " : "", e->run_status_reason));
 	}
 	return all;
 }
@@ -531,7 +551,7 @@ int eval_write_slos(struct evaluator *e)
 		if (r->not_applicable) {
 			jsonw_key(&w, "note");
 			jsonw_str(&w, "not applicable: no request delivered two content chunks (non-streamed or "
-				      "one-chunk answers), so there is no gap to measure");
+			              "one-chunk answers), so there is no gap to measure");
 		}
 		jsonw_obj_end(&w);
 	}

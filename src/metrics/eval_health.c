@@ -38,10 +38,10 @@ static void hc_stats(struct buf *b, double *v, size_t n, const char *fmt_minmax,
 {
 	pct_sort(v, n);
 	char t[64];
-#define HC_VAL(key, fmt, x)                        \
-	do {                                       \
-		snprintf(t, sizeof t, fmt, (x));   \
-		hc_line(b, key, "%s", t);          \
+#define HC_VAL(key, fmt, x)                                                                                            \
+	do {                                                                                                           \
+		snprintf(t, sizeof t, fmt, (x));                                                                       \
+		hc_line(b, key, "%s", t);                                                                              \
 	} while (0)
 	HC_VAL("Min", fmt_minmax, v[0]);
 	HC_VAL("Mean", fmt_mean, pct_mean(v, n));
@@ -90,7 +90,7 @@ static struct row_key *row_index(const struct evaluator *e)
 }
 
 static const struct eval_row *find_row(const struct evaluator *e, const struct row_key *ix, uint64_t session,
-				       uint32_t node)
+                                       uint32_t node)
 {
 	struct row_key key = {session, node, 0};
 	const struct row_key *f = bsearch(&key, ix, e->n_rows, sizeof *ix, cmp_row_key);
@@ -165,8 +165,8 @@ static void hc_dispatch_rate(const struct evaluator *e, struct buf *b)
 {
 	const struct cfg_traffic *tc = &e->cfg->traffic_scheduler;
 	double expected = tc->interval_generator.type == CFG_INTERVAL_FIXED
-				  ? (tc->interval_generator.interval > 0 ? 1.0 / tc->interval_generator.interval : 0)
-				  : tc->interval_generator.arrival_rate;
+	                      ? (tc->interval_generator.interval > 0 ? 1.0 / tc->interval_generator.interval : 0)
+	                      : tc->interval_generator.arrival_rate;
 	double *first = xmalloc((e->n_sessions + 1) * sizeof *first);
 	size_t n = 0;
 	for (size_t i = 0; i < e->n_sessions; i++)
@@ -270,7 +270,8 @@ static void hc_concurrency(const struct evaluator *e, struct buf *b)
 		if (ev[i].t >= rampup && act > peak_steady)
 			peak_steady = act;
 		if (ev[i].d > 0) {
-			int64_t limit = ev[i].t < rampup && rampup > 0 ? (int64_t)((double)target * ev[i].t / rampup) : target;
+			int64_t limit =
+			    ev[i].t < rampup && rampup > 0 ? (int64_t)((double)target * ev[i].t / rampup) : target;
 			if (act > limit)
 				viol++;
 		}
@@ -338,13 +339,14 @@ static void hc_lifecycle(const struct evaluator *e, struct buf *b)
 	double *d = xmalloc((n + 1) * sizeof *d);
 	hc_header(b, "Lifecycle Timing Delays Check", true);
 	const char *titles[3] = {"Ready-to-Dispatch Delay (scheduler_dispatched_at - scheduler_ready_at):",
-				 "Dispatch-to-Pickup Delay (client_picked_up_at - scheduler_dispatched_at):",
-				 "Completion-to-Result-Processing Delay (result_processed_at - client_completed_at):"};
+	                         "Dispatch-to-Pickup Delay (client_picked_up_at - scheduler_dispatched_at):",
+	                         "Completion-to-Result-Processing Delay (result_processed_at - client_completed_at):"};
 	for (int k = 0; k < 3; k++) {
 		for (size_t i = 0; i < n; i++) {
 			const struct eval_row *r = &e->rows[i];
-			d[i] = k == 0 ? r->dispatched_s - r->ready_s
-				       : k == 1 ? r->picked_s - r->dispatched_s : r->processed_s - r->completed_s;
+			d[i] = k == 0   ? r->dispatched_s - r->ready_s
+			       : k == 1 ? r->picked_s - r->dispatched_s
+			                : r->processed_s - r->completed_s;
 		}
 		buf_printf(b, "%s\n", titles[k]);
 		hc_line(b, "Count", "%zu", n);

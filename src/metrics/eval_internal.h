@@ -64,12 +64,12 @@ struct eval_row {
 	int64_t num_output_tokens, requested_output_tokens, num_total_tokens;
 	bool is_stream;
 	double tpot, ttfc, e2e, norm_e2e, output_throughput; /* raw (unrounded) seconds */
-	double itl;                                         /* mean inter-token latency after the first chunk */
+	double itl;                                          /* mean inter-token latency after the first chunk */
 	/* reasoning (docs/METRICS.md, Reasoning); without reasoning ttfo = ttfc, answer = output tokens */
 	bool has_reasoning, has_ttfo, has_reasoning_duration; /* has_ttfo false: the answer never started */
 	double ttfo, reasoning_duration;                      /* raw seconds */
 	int64_t num_reasoning_tokens, num_answer_tokens;
-	size_t tbc_off, n_tbc;                              /* raw gaps in e->tbc_all */
+	size_t tbc_off, n_tbc; /* raw gaps in e->tbc_all */
 	bool meets_slos;
 };
 
@@ -137,8 +137,8 @@ struct eval_linefile {
 	const char *name; /* for messages */
 	int fd;           /* -1: not open */
 	struct buf pending;
-	size_t n_pending;       /* lines in pending */
-	int64_t good_bytes;     /* file length after the last complete write */
+	size_t n_pending;   /* lines in pending */
+	int64_t good_bytes; /* file length after the last complete write */
 	bool failed;
 	int err;                /* errno of the failure */
 	uint64_t lines_dropped; /* lines not written because of the failure */
@@ -185,19 +185,19 @@ struct evaluator {
 	struct u64map sess_by_id;            /* session id -> sessions index (views) */
 
 	/* during the run */
-	struct dvec tbc_cur;                 /* gaps of the row being completed */
-	size_t tbc_total;                    /* gaps spilled so far */
-	struct eval_inflight *inflight;      /* registrations awaiting their completion */
+	struct dvec tbc_cur;            /* gaps of the row being completed */
+	size_t tbc_total;               /* gaps spilled so far */
+	struct eval_inflight *inflight; /* registrations awaiting their completion */
 	size_t cap_inflight, *inflight_free, n_inflight_free;
-	struct u64map inflight_by_id;        /* request id -> inflight slot */
-	struct eval_session *open;           /* open sessions (pool slots; live = in use) */
+	struct u64map inflight_by_id; /* request id -> inflight slot */
+	struct eval_session *open;    /* open sessions (pool slots; live = in use) */
 	size_t cap_open, *open_free, n_open_free;
-	struct u64map open_by_id;            /* session id -> open slot */
-	uint64_t n_finished_state[5];        /* finished sessions per state */
+	struct u64map open_by_id;                 /* session id -> open slot */
+	uint64_t n_finished_state[5];             /* finished sessions per state */
 	int64_t fin_first_lo_ns, fin_first_hi_ns; /* first dispatch range of finished sessions */
 
 	uint64_t n_requests, n_errored, n_completed, n_cancelled, n_post_timeout, n_dropped;
-	uint64_t n_good; /* completed requests meeting every SLO */
+	uint64_t n_good;      /* completed requests meeting every SLO */
 	uint64_t n_reasoning; /* completed requests with reasoning: the reasoning outputs exist when > 0 */
 	uint64_t output_tokens_total;
 	struct eval_errcode *errcodes;
@@ -218,12 +218,12 @@ struct evaluator {
 	size_t n_verdict_reasons;
 	bool warned_stream_write; /* a periodic rewrite failed (reported once) */
 
-	struct eval_linefile jsonl; /* request_level_metrics.jsonl */
-	struct eval_linefile trace; /* traces/dispatch_trace.jsonl (fd -1 when the recorder is off) */
-	size_t trace_pending;       /* lines since the last flush */
-	size_t jsonl_pending; /* request_level_metrics.jsonl rows since the last flush */
+	struct eval_linefile jsonl;     /* request_level_metrics.jsonl */
+	struct eval_linefile trace;     /* traces/dispatch_trace.jsonl (fd -1 when the recorder is off) */
+	size_t trace_pending;           /* lines since the last flush */
+	size_t jsonl_pending;           /* request_level_metrics.jsonl rows since the last flush */
 	int64_t jsonl_pending_since_ns; /* when the oldest unflushed row was written */
-	struct buf line;      /* scratch */
+	struct buf line;                /* scratch */
 
 	struct eval_log *log; /* the event log (eval_log.c), NULL when not enabled */
 	struct spill ts_sp;   /* eval_timeseries.c: how each request ended (opened on first use) */
@@ -240,7 +240,7 @@ struct eval_slo_result {
 	double percentile, threshold, observed;
 	bool met;
 	bool not_applicable; /* a TBC objective over runs whose answers had no gaps (met, observed null) */
-	bool is_rate; /* the error-rate objective: no percentile */
+	bool is_rate;        /* the error-rate objective: no percentile */
 };
 
 /* evaluator.c */
@@ -272,13 +272,13 @@ struct dw_seg {
 };
 /* Decode windows; returns the number of selected segments (caller frees *sel). */
 size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
-			   size_t skipped[4], size_t *eligible);
+                           size_t skipped[4], size_t *eligible);
 /* eval_health.c */
 int eval_write_health(struct evaluator *e);
 /* eval_log.c: the event log's lines, one per input call, each called (when e->log) from the call
  * it is named after; processed_ns is the record's processing time as the evaluator uses it */
 void eval_log_register(struct evaluator *e, const struct wl_request *req, uint32_t session_size, int64_t intended_ns,
-		       int64_t dispatched_ns);
+                       int64_t dispatched_ns);
 void eval_log_completed(struct evaluator *e, const struct rec_record *rec, int64_t processed_ns, bool included);
 void eval_log_cancelled(struct evaluator *e, uint64_t session_id, uint32_t dropped, int64_t now_ns);
 void eval_log_status(struct evaluator *e);

@@ -1001,8 +1001,8 @@ int eval_replay_set_window(struct eval_replay *rp, struct eval_window_info *w, c
 			if (ev.kind != EVAL_EV_REG)
 				continue;
 			xgrow((void **)&v, &cap, n + 1, sizeof *v);
-			v[n++] = (struct window_reg){ev.dispatched_ns != EVAL_LOG_NO_TIME ? ev.dispatched_ns : ev.t_ns, ev.req.id,
-						     ev.req.session_id};
+			v[n++] = (struct window_reg){ev.dispatched_ns != EVAL_LOG_NO_TIME ? ev.dispatched_ns : ev.t_ns,
+			                             ev.req.id, ev.req.session_id};
 		}
 		if (got < 0) {
 			snprintf(err, err_len, "%s", eval_log_reader_error(r));
@@ -1018,7 +1018,8 @@ int eval_replay_set_window(struct eval_replay *rp, struct eval_window_info *w, c
 		rp->kept_sessions = xcalloc(n ? n : 1, sizeof *rp->kept_sessions);
 		for (size_t i = 0; i < n; i++) {
 			bool out = (int64_t)i < w->warmup_requests || (int64_t)(n - i) <= w->cooldown_requests ||
-				   (w->warmup_s > 0 && v[i].t_ns < warm_end) || (w->cooldown_s > 0 && v[i].t_ns >= cool_start);
+			           (w->warmup_s > 0 && v[i].t_ns < warm_end) ||
+			           (w->cooldown_s > 0 && v[i].t_ns >= cool_start);
 			if (out)
 				rp->excluded[rp->n_excluded++] = v[i].id;
 			else
@@ -1103,12 +1104,12 @@ int eval_replay_run(struct eval_replay *rp, struct evaluator *e, int64_t base_ns
 			break;
 		/* outside the measurement window: the request ran, and is not evaluated */
 		const struct eval_ev *ev = &best->ev;
-		bool skip = rp->windowed &&
-			    (((ev->kind == EVAL_EV_REG || ev->kind == EVAL_EV_DONE) &&
-			      u64_sorted_has(rp->excluded, rp->n_excluded,
-					     ev->kind == EVAL_EV_REG ? ev->req.id : ev->rec.request_id)) ||
-			     (ev->kind == EVAL_EV_CANCEL &&
-			      !u64_sorted_has(rp->kept_sessions, rp->n_kept_sessions, ev->session_id)));
+		bool skip =
+		    rp->windowed && (((ev->kind == EVAL_EV_REG || ev->kind == EVAL_EV_DONE) &&
+		                      u64_sorted_has(rp->excluded, rp->n_excluded,
+		                                     ev->kind == EVAL_EV_REG ? ev->req.id : ev->rec.request_id)) ||
+		                     (ev->kind == EVAL_EV_CANCEL &&
+		                      !u64_sorted_has(rp->kept_sessions, rp->n_kept_sessions, ev->session_id)));
 		if (skip)
 			best->st.end_ns = ev->t_ns;
 		else

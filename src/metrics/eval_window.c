@@ -22,7 +22,10 @@ static int cmp_ev(const void *a, const void *b)
 	return y->delta - x->delta; /* starts before ends */
 }
 
-static double r5(double v) { return jsonw_py_round(v, 5); }
+static double r5(double v)
+{
+	return jsonw_py_round(v, 5);
+}
 
 static void stats_or_null(struct jsonw *w, double *v, size_t n, bool full)
 {
@@ -60,14 +63,14 @@ static void stats_or_null(struct jsonw *w, double *v, size_t n, bool full)
 }
 
 size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
-			   size_t skipped[4], size_t *eligible)
+                           size_t skipped[4], size_t *eligible)
 {
 	const struct cfg_decode_window *dc = &e->ecfg->decode_window_config;
 	struct cfg_decode_window defaults = {.min_active_max_observed = false,
-					     .min_active_requests = 1,
-					     .selection_strategy = CFG_WINDOW_LONGEST,
-					     .anchor_to_client_pickup = true,
-					     .require_streaming = true};
+	                                     .min_active_requests = 1,
+	                                     .selection_strategy = CFG_WINDOW_LONGEST,
+	                                     .anchor_to_client_pickup = true,
+	                                     .require_streaming = true};
 	if (!e->ecfg->has_decode_window_config)
 		dc = &defaults;
 	memset(skipped, 0, 4 * sizeof *skipped);
@@ -155,7 +158,7 @@ size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_
 
 /* TBC gaps (rounded, as in the jsonl) whose arrival lies in [start, end]. */
 static void window_samples(const struct evaluator *e, const struct cfg_decode_window *dc, double start, double end,
-			   struct dvec *out)
+                           struct dvec *out)
 {
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
@@ -188,11 +191,12 @@ int eval_write_decode_window(struct evaluator *e)
 	if (!e->ecfg || !e->ecfg->decode_window_enabled)
 		return 0;
 	struct cfg_decode_window defaults = {.min_active_max_observed = false,
-					     .min_active_requests = 1,
-					     .selection_strategy = CFG_WINDOW_LONGEST,
-					     .anchor_to_client_pickup = true,
-					     .require_streaming = true};
-	const struct cfg_decode_window *dc = e->ecfg->has_decode_window_config ? &e->ecfg->decode_window_config : &defaults;
+	                                     .min_active_requests = 1,
+	                                     .selection_strategy = CFG_WINDOW_LONGEST,
+	                                     .anchor_to_client_pickup = true,
+	                                     .require_streaming = true};
+	const struct cfg_decode_window *dc =
+	    e->ecfg->has_decode_window_config ? &e->ecfg->decode_window_config : &defaults;
 	struct dw_seg *segs;
 	size_t ncand, skipped[4], eligible;
 	int64_t thr;
@@ -295,11 +299,11 @@ int eval_write_decode_window(struct evaluator *e)
 	jsonw_key(&w, "notes");
 	jsonw_arr_begin(&w);
 	jsonw_str(&w, "Request decode interval = [anchor + ttfc, anchor + sum(inter-chunk times)]; anchor = "
-		       "client_picked_up_at when anchor_to_client_pickup, else scheduler_dispatched_at.");
+	              "client_picked_up_at when anchor_to_client_pickup, else scheduler_dispatched_at.");
 	jsonw_str(&w, "Windows are maximal spans where at least resolved_min_active_requests requests are "
-		       "decoding at once (max_observed = the peak concurrency).");
+	              "decoding at once (max_observed = the peak concurrency).");
 	jsonw_str(&w, "TBC samples are inter-chunk gaps (after the first chunk) whose arrival time lies inside a "
-		       "selected window.");
+	              "selected window.");
 	jsonw_arr_end(&w);
 	if (nsel == 1) {
 		jsonw_key(&w, "window");

@@ -20,22 +20,22 @@
 #define SKETCH_ALPHA 0.001
 
 const struct eval_series_info eval_series_infos[EVAL_N_SERIES] = {
-	[ES_NUM_PROMPT_TOKENS] = {"num_prompt_tokens", "Number of Prompt Tokens", NULL, true},
-	[ES_NUM_OUTPUT_TOKENS] = {"num_output_tokens", "Number of Output Tokens", NULL, true},
-	[ES_NUM_TOTAL_TOKENS] = {"num_total_tokens", "Number of Total Tokens", NULL, true},
-	[ES_TPOT] = {"tpot", "Time per Output Token", "s", false},
-	[ES_TTFC] = {"ttfc", "Time to First Chunk", "s", false},
-	[ES_TBC] = {"tbc", "Time Between Chunks", "s", false},
-	[ES_E2E] = {"end_to_end_latency", "End to End Latency", "s", false},
-	[ES_NORM_E2E] = {"normalized_end_to_end_latency", "Normalized End to End Latency", "s/token", false},
-	[ES_OUTPUT_THROUGHPUT] = {"output_throughput", "Output Throughput", "tokens/s", false},
-	[ES_SESSION_SIZE] = {"session_size", "Requests per Session", NULL, true},
-	[ES_SESSION_DURATION] = {"session_duration", "Session Duration", "s", false},
-	[ES_SESSION_THINK_TIME] = {"session_think_time", "Intra-session Think Time", "s", false},
-	[ES_TTFO] = {"ttfo", "Time to First Output Token", "s", false},
-	[ES_REASONING_DURATION] = {"reasoning_duration", "Reasoning Duration", "s", false},
-	[ES_NUM_REASONING_TOKENS] = {"num_reasoning_tokens", "Number of Reasoning Tokens", NULL, true},
-	[ES_NUM_ANSWER_TOKENS] = {"num_answer_tokens", "Number of Answer Tokens", NULL, true},
+    [ES_NUM_PROMPT_TOKENS] = {"num_prompt_tokens", "Number of Prompt Tokens", NULL, true},
+    [ES_NUM_OUTPUT_TOKENS] = {"num_output_tokens", "Number of Output Tokens", NULL, true},
+    [ES_NUM_TOTAL_TOKENS] = {"num_total_tokens", "Number of Total Tokens", NULL, true},
+    [ES_TPOT] = {"tpot", "Time per Output Token", "s", false},
+    [ES_TTFC] = {"ttfc", "Time to First Chunk", "s", false},
+    [ES_TBC] = {"tbc", "Time Between Chunks", "s", false},
+    [ES_E2E] = {"end_to_end_latency", "End to End Latency", "s", false},
+    [ES_NORM_E2E] = {"normalized_end_to_end_latency", "Normalized End to End Latency", "s/token", false},
+    [ES_OUTPUT_THROUGHPUT] = {"output_throughput", "Output Throughput", "tokens/s", false},
+    [ES_SESSION_SIZE] = {"session_size", "Requests per Session", NULL, true},
+    [ES_SESSION_DURATION] = {"session_duration", "Session Duration", "s", false},
+    [ES_SESSION_THINK_TIME] = {"session_think_time", "Intra-session Think Time", "s", false},
+    [ES_TTFO] = {"ttfo", "Time to First Output Token", "s", false},
+    [ES_REASONING_DURATION] = {"reasoning_duration", "Reasoning Duration", "s", false},
+    [ES_NUM_REASONING_TOKENS] = {"num_reasoning_tokens", "Number of Reasoning Tokens", NULL, true},
+    [ES_NUM_ANSWER_TOKENS] = {"num_answer_tokens", "Number of Answer Tokens", NULL, true},
 };
 
 /* ---- small containers ---- */
@@ -168,7 +168,10 @@ double eval_rel_s(const struct evaluator *e, int64_t t_ns)
 	return jsonw_py_round((double)d / 1e9, 5);
 }
 
-static double ns_to_s(int64_t ns) { return (double)ns / 1e9; }
+static double ns_to_s(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
 
 /* Open sessions live in a pool; a finished one is written to sessions_sp and its slot reused. */
 static struct eval_session *session_get(struct evaluator *e, uint64_t id, bool create)
@@ -241,7 +244,7 @@ static void session_maybe_finalize(struct evaluator *e, struct eval_session *s)
 /* ---- create ---- */
 
 struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
-			      const char *tokenizer_name)
+                              const char *tokenizer_name)
 {
 	struct evaluator *e = xcalloc(1, sizeof *e);
 	e->jsonl.fd = e->trace.fd = -1; /* (eval_free may run before they are opened) */
@@ -310,8 +313,7 @@ void eval_set_start(struct evaluator *e, int64_t bench_start_ns)
 
 /* ---- registration + dispatch trace ---- */
 
-static void trace_write(struct evaluator *e, const struct wl_request *req, uint32_t session_size,
-			int64_t dispatched_ns)
+static void trace_write(struct evaluator *e, const struct wl_request *req, uint32_t session_size, int64_t dispatched_ns)
 {
 	struct buf *b = &e->line;
 	buf_reset(b);
@@ -379,7 +381,7 @@ static void trace_write(struct evaluator *e, const struct wl_request *req, uint3
 }
 
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
-			   int64_t intended_ns, int64_t dispatched_ns)
+                           int64_t intended_ns, int64_t dispatched_ns)
 {
 	if (e->log)
 		eval_log_register(e, req, session_total_requests, intended_ns, dispatched_ns);
@@ -398,7 +400,7 @@ void eval_register_request(struct evaluator *e, const struct wl_request *req, ui
 	spill_push(&e->regs_sp, &r, 1);
 	e->n_regs++;
 	size_t slot = slot_take((void **)&e->inflight, &e->cap_inflight, &e->inflight_free, &e->n_inflight_free,
-				sizeof *e->inflight);
+	                        sizeof *e->inflight);
 	e->inflight[slot] = (struct eval_inflight){req->id, req->node_id, intended_ns, dispatched_ns};
 	u64map_put(&e->inflight_by_id, req->id, slot);
 
@@ -434,7 +436,8 @@ void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct
 	int64_t n = rec->num_output_tokens;
 	row->num_output_tokens = n;
 	row->requested_output_tokens = rec->requested_output_tokens;
-	row->num_total_tokens = (rec->num_total_prompt_tokens ? rec->num_total_prompt_tokens : rec->num_delta_prompt_tokens) + n;
+	row->num_total_tokens =
+	    (rec->num_total_prompt_tokens ? rec->num_total_prompt_tokens : rec->num_delta_prompt_tokens) + n;
 	row->tbc_off = gaps->n;
 
 	double ttfc = 0, e2e = 0;
@@ -581,9 +584,9 @@ static void row_write_jsonl(struct evaluator *e, const struct eval_row *r)
 	/* ours, after the reference's keys (docs/METRICS.md) */
 	json_round_or_null(&w, "dispatch_lateness", r->intended_ns != 0, ns_to_s(r->dispatched_ns - r->intended_ns));
 	json_round_or_null(&w, "e2e_from_intended", r->intended_ns != 0 && r->sent_ns != 0,
-			   ns_to_s(r->sent_ns - r->intended_ns) + r->e2e);
+	                   ns_to_s(r->sent_ns - r->intended_ns) + r->e2e);
 	json_round_or_null(&w, "time_to_headers", r->headers_ns != 0 && r->sent_ns != 0,
-			   ns_to_s(r->headers_ns - r->sent_ns));
+	                   ns_to_s(r->headers_ns - r->sent_ns));
 	jsonw_key(&w, "itl");
 	jsonw_double_round(&w, r->itl, 5);
 	if (r->has_reasoning) {
@@ -702,7 +705,7 @@ struct eval_errmsg *eval_sorted_errors(const struct evaluator *e)
 
 /* The fields a row takes from the registration and the session, and its times relative to the start. */
 static void row_fill(struct evaluator *e, struct eval_row *r, const struct eval_inflight *reg,
-		     const struct eval_session *s, int64_t processed_ns)
+                     const struct eval_session *s, int64_t processed_ns)
 {
 	if (reg)
 		r->node_id = reg->node_id; /* the registration is authoritative */
@@ -852,9 +855,12 @@ void eval_session_cancelled_at(struct evaluator *e, uint64_t session_id, uint32_
 const char *eval_run_status_name(enum eval_run_status status)
 {
 	switch (status) {
-	case EVAL_RUN_COMPLETE: return "complete";
-	case EVAL_RUN_TRUNCATED: return "truncated";
-	case EVAL_RUN_INTERRUPTED: return "interrupted";
+	case EVAL_RUN_COMPLETE:
+		return "complete";
+	case EVAL_RUN_TRUNCATED:
+		return "truncated";
+	case EVAL_RUN_INTERRUPTED:
+		return "interrupted";
 	}
 	return "complete";
 }
@@ -900,9 +906,10 @@ int eval_write_output(struct evaluator *e, const char *name, const struct buf *b
 		if (e->finalized)
 			log_error("cannot write %s: %s", p, strerror(-r));
 		else if (!e->warned_stream_write)
-			log_warn("cannot write %s: %s (periodic updates of metrics/ are retried quietly until the end of "
-				 "the run)",
-				 p, strerror(-r));
+			log_warn(
+			    "cannot write %s: %s (periodic updates of metrics/ are retried quietly until the end of "
+			    "the run)",
+			    p, strerror(-r));
 		if (!e->finalized)
 			e->warned_stream_write = true;
 	}
@@ -1244,7 +1251,8 @@ void eval_views_open(struct evaluator *e)
 	e->n_sessions = spill_count(&e->sessions_sp);
 	e->tbc_all = (struct dview){spill_map(&e->tbc_sp), spill_count(&e->tbc_sp)};
 	for (int i = 0; i < EVAL_N_SERIES; i++)
-		e->raw[i] = i == ES_TBC ? e->tbc_all : (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
+		e->raw[i] =
+		    i == ES_TBC ? e->tbc_all : (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
 	for (size_t i = 0; i < e->n_regs; i++)
 		u64map_put(&e->reg_by_id, e->regs[i].request_id, i);
 	for (size_t i = 0; i < e->n_sessions; i++)
@@ -1324,27 +1332,31 @@ static void print_lat_row(FILE *out, const struct evaluator *e, const char *name
 		return;
 	}
 	fprintf(out, "  %-22s %10.2f %10.2f %10.2f %10.2f\n", name, sketch_mean(s) * 1e3, q_or_zero(s, 0.5) * 1e3,
-		q_or_zero(s, 0.9) * 1e3, q_or_zero(s, 0.99) * 1e3);
+	        q_or_zero(s, 0.9) * 1e3, q_or_zero(s, 0.99) * 1e3);
 }
 
 void eval_print_summary(const struct evaluator *e, FILE *out)
 {
 	double el = elapsed_s(e);
 	fprintf(out, "\n==================== Benchmark summary ====================\n");
-	fprintf(out, "  Requests: %" PRIu64 " dispatched, %" PRIu64 " completed, %" PRIu64 " errored, %" PRIu64
-		     " cancelled, %" PRIu64 " after timeout\n",
-		e->n_requests, e->n_completed, e->n_errored, e->n_cancelled, e->n_post_timeout);
+	fprintf(out,
+	        "  Requests: %" PRIu64 " dispatched, %" PRIu64 " completed, %" PRIu64 " errored, %" PRIu64
+	        " cancelled, %" PRIu64 " after timeout\n",
+	        e->n_requests, e->n_completed, e->n_errored, e->n_cancelled, e->n_post_timeout);
 	uint64_t sc[5];
 	count_sessions(e, sc, true);
-	fprintf(out, "  Sessions: %zu seen, %" PRIu64 " successful, %" PRIu64 " errored, %" PRIu64 " cancelled, %" PRIu64
-		     " incomplete\n",
-		e->n_sessions, sc[SESS_SUCCESS], sc[SESS_ERRORED], sc[SESS_CANCELLED], sc[SESS_INCOMPLETE] + sc[SESS_OPEN]);
+	fprintf(out,
+	        "  Sessions: %zu seen, %" PRIu64 " successful, %" PRIu64 " errored, %" PRIu64 " cancelled, %" PRIu64
+	        " incomplete\n",
+	        e->n_sessions, sc[SESS_SUCCESS], sc[SESS_ERRORED], sc[SESS_CANCELLED],
+	        sc[SESS_INCOMPLETE] + sc[SESS_OPEN]);
 	fprintf(out, "  Duration: %.2f s\n", el);
 	if (e->window_set)
-		fprintf(out, "  Window: warmup %g s / %lld requests, cooldown %g s / %lld requests: %llu requests "
-			     "outside it ran but are not in the metrics\n",
-			e->window.warmup_s, (long long)e->window.warmup_requests, e->window.cooldown_s,
-			(long long)e->window.cooldown_requests, (unsigned long long)e->window.excluded_requests);
+		fprintf(out,
+		        "  Window: warmup %g s / %lld requests, cooldown %g s / %lld requests: %llu requests "
+		        "outside it ran but are not in the metrics\n",
+		        e->window.warmup_s, (long long)e->window.warmup_requests, e->window.cooldown_s,
+		        (long long)e->window.cooldown_requests, (unsigned long long)e->window.excluded_requests);
 	fputc('\n', out);
 	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
 	print_lat_row(out, e, "TTFC", ES_TTFC);
@@ -1355,33 +1367,35 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	print_lat_row(out, e, "TBC", ES_TBC);
 	print_lat_row(out, e, "TPOT", ES_TPOT);
 	print_lat_row(out, e, "E2E", ES_E2E);
-	fprintf(out, "\n  Throughput: %.2f requests/s, %.2f output tokens/s\n", el > 0 ? (double)e->n_completed / el : 0.0,
-		el > 0 ? (double)e->output_tokens_total / el : 0.0);
+	fprintf(out, "\n  Throughput: %.2f requests/s, %.2f output tokens/s\n",
+	        el > 0 ? (double)e->n_completed / el : 0.0, el > 0 ? (double)e->output_tokens_total / el : 0.0);
 	fprintf(out, "  Goodput:    %.2f requests/s meeting every SLO (%.1f%% of completed)\n",
-		el > 0 ? (double)e->n_good / el : 0.0,
-		e->n_completed ? 100.0 * (double)e->n_good / (double)e->n_completed : 0.0);
+	        el > 0 ? (double)e->n_good / el : 0.0,
+	        e->n_completed ? 100.0 * (double)e->n_good / (double)e->n_completed : 0.0);
 	fprintf(out, "  SLOs:\n");
 	for (size_t i = 0; i < e->n_slo_results; i++) {
 		const struct eval_slo_result *r = &e->slo_results[i];
 		const char *name = r->name ? r->name : r->key;
 		if (r->not_applicable)
-			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two chunks)\n",
-				name, "n/a", r->threshold * 1e3);
+			fprintf(out,
+			        "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two chunks)\n",
+			        name, "n/a", r->threshold * 1e3);
 		else if (r->is_rate)
-			fprintf(out, "    %-24s observed %10.2f %%   threshold %10.2f %%   %s\n", name, r->observed * 100.0,
-				r->threshold * 100.0, r->met ? "MET" : "MISSED");
+			fprintf(out, "    %-24s observed %10.2f %%   threshold %10.2f %%   %s\n", name,
+			        r->observed * 100.0, r->threshold * 100.0, r->met ? "MET" : "MISSED");
 		else if (isinf(r->observed))
 			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MISSED\n", name,
-				e->n_rows || e->n_errored ? "inf" : "no data", r->threshold * 1e3);
+			        e->n_rows || e->n_errored ? "inf" : "no data", r->threshold * 1e3);
 		else
 			fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n", name, r->observed * 1e3,
-				r->threshold * 1e3, r->met ? "MET" : "MISSED");
+			        r->threshold * 1e3, r->met ? "MET" : "MISSED");
 	}
 	fprintf(out, "  All SLOs met: %s\n", e->slo_all_met == 1 ? "yes" : "no");
 	if (e->client_saturated)
-		fprintf(out, "  WARNING: the client was saturated: %s. The offered load and the timestamps may be the "
-			     "client's, not the server's (docs/METRICS.md, Client saturation)\n",
-			e->saturation_why);
+		fprintf(out,
+		        "  WARNING: the client was saturated: %s. The offered load and the timestamps may be the "
+		        "client's, not the server's (docs/METRICS.md, Client saturation)\n",
+		        e->saturation_why);
 	for (size_t i = 0; i < e->n_verdict_reasons; i++)
 		fprintf(out, "    because: %s\n", e->verdict_reasons[i]);
 	if (e->run_status != EVAL_RUN_COMPLETE) /* (its reason is among the reasons above) */
@@ -1392,8 +1406,8 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 		struct eval_errmsg *t = eval_sorted_errors(e);
 		uint64_t rest = e->n_errored;
 		for (size_t i = 0; i < e->n_errmsgs && i < EVAL_TOP_ERRORS; i++) {
-			fprintf(out, "    %8" PRIu64 " x %s %d: %s\n", t[i].count, rec_error_class_name(t[i].kind), t[i].code,
-				t[i].msg[0] ? t[i].msg : "(no message)");
+			fprintf(out, "    %8" PRIu64 " x %s %d: %s\n", t[i].count, rec_error_class_name(t[i].kind),
+			        t[i].code, t[i].msg[0] ? t[i].msg : "(no message)");
 			rest -= t[i].count;
 		}
 		free(t);

@@ -28,18 +28,18 @@ struct eval_window_info {
  * busy or the lateness p99 exceeds runtime.saturation_lateness_p99_ms (why: the figures). */
 #define EVAL_SATURATION_BUSY_SHARE 0.1
 bool eval_saturation_decide(double busy_tick_share, double lateness_p99_ms, const struct cfg_runtime *rt, char *why,
-			    size_t why_len);
-void eval_set_client_load(struct evaluator *e, double busy_tick_share); /* before eval_finalize */
-bool eval_client_saturated(const struct evaluator *e, const char **why);  /* after eval_finalize */
+                            size_t why_len);
+void eval_set_client_load(struct evaluator *e, double busy_tick_share);  /* before eval_finalize */
+bool eval_client_saturated(const struct evaluator *e, const char **why); /* after eval_finalize */
 
 /* True when the performance evaluator of cfg has a window; *w receives it (excluded_requests 0). */
 bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_info *w);
 
 struct eval_live {
-	uint64_t requests;        /* registered (dispatched) */
-	uint64_t completed;       /* successful, included */
+	uint64_t requests;  /* registered (dispatched) */
+	uint64_t completed; /* successful, included */
 	uint64_t errors;
-	uint64_t sessions;        /* seen */
+	uint64_t sessions;             /* seen */
 	double ttfc_p50_s, ttfc_p99_s; /* 0 when no data */
 	double tbc_p90_s;              /* 0 when no data */
 	double output_tokens_per_s;    /* output tokens of completed requests / time since start */
@@ -50,13 +50,13 @@ struct eval_live {
  * enabled) are created. bench_start_ns: CLOCK_MONOTONIC start of the benchmark (times in files
  * are relative to it). tokenizer_name may be NULL. Returns NULL on I/O failure (logged). */
 struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
-			      const char *tokenizer_name);
+                              const char *tokenizer_name);
 /* A request was dispatched. Also writes the dispatch trace line when the recorder is enabled. */
 /* Move the benchmark's start (files and spills are set up by eval_create before the clock starts,
  * so their set-up does not delay the first dispatch). Call before any request is registered. */
 void eval_set_start(struct evaluator *e, int64_t bench_start_ns);
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
-			   int64_t intended_ns, int64_t dispatched_ns);
+                           int64_t intended_ns, int64_t dispatched_ns);
 /* A request finished (success or error). included=false: dispatched after the benchmark timeout;
  * not in metrics, counted in "Number of Post-Timeout Requests". Successful included requests
  * are appended (and flushed) to request_level_metrics.jsonl immediately. */

@@ -14,8 +14,14 @@ static int cmp_double(const void *a, const void *b)
 
 /* Order-preserving map of a double's bits to an unsigned key (negative: all bits flipped;
  * positive: sign bit set). */
-static inline uint64_t pct_key(uint64_t u) { return (u >> 63) ? ~u : u | ((uint64_t)1 << 63); }
-static inline uint64_t pct_unkey(uint64_t k) { return (k >> 63) ? k & ~((uint64_t)1 << 63) : ~k; }
+static inline uint64_t pct_key(uint64_t u)
+{
+	return (u >> 63) ? ~u : u | ((uint64_t)1 << 63);
+}
+static inline uint64_t pct_unkey(uint64_t k)
+{
+	return (k >> 63) ? k & ~((uint64_t)1 << 63) : ~k;
+}
 
 #define PCT_RADIX_BITS 11
 #define PCT_RADIX_SIZE (1u << PCT_RADIX_BITS)
@@ -158,7 +164,10 @@ static double pairwise_sum(const double *a, size_t n)
 	return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
 }
 
-double pct_mean(const double *v, size_t n) { return n ? pairwise_sum(v, n) / (double)n : 0.0; }
+double pct_mean(const double *v, size_t n)
+{
+	return n ? pairwise_sum(v, n) / (double)n : 0.0;
+}
 
 double pct_std_pop(const double *v, size_t n)
 {

@@ -7,7 +7,10 @@
 
 #include "core/xalloc.h"
 
-void rec_init(struct rec_record *r) { memset(r, 0, sizeof *r); }
+void rec_init(struct rec_record *r)
+{
+	memset(r, 0, sizeof *r);
+}
 
 void rec_reset(struct rec_record *r)
 {
@@ -63,18 +66,30 @@ void rec_set_error(struct rec_record *r, enum rec_error kind, int code, const ch
 const char *rec_error_class_name(enum rec_error kind)
 {
 	switch (kind) {
-	case REC_OK: return "ok";
-	case REC_ERR_HTTP: return "http";
-	case REC_ERR_CONNECT: return "connect";
-	case REC_ERR_TLS: return "tls";
-	case REC_ERR_TIMEOUT: return "timeout";
-	case REC_ERR_RESET: return "reset";
-	case REC_ERR_SERVER: return "server_error";
-	case REC_ERR_MALFORMED: return "stream_protocol";
-	case REC_ERR_EMPTY: return "empty";
-	case REC_ERR_TOO_LARGE: return "too_large";
-	case REC_ERR_CLIENT: return "client";
-	case REC_ERR_CANCELLED: return "cancelled";
+	case REC_OK:
+		return "ok";
+	case REC_ERR_HTTP:
+		return "http";
+	case REC_ERR_CONNECT:
+		return "connect";
+	case REC_ERR_TLS:
+		return "tls";
+	case REC_ERR_TIMEOUT:
+		return "timeout";
+	case REC_ERR_RESET:
+		return "reset";
+	case REC_ERR_SERVER:
+		return "server_error";
+	case REC_ERR_MALFORMED:
+		return "stream_protocol";
+	case REC_ERR_EMPTY:
+		return "empty";
+	case REC_ERR_TOO_LARGE:
+		return "too_large";
+	case REC_ERR_CLIENT:
+		return "client";
+	case REC_ERR_CANCELLED:
+		return "cancelled";
 	}
 	return "unknown";
 }

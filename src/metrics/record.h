@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 struct rec_chunk {
-	int64_t t_ns;    /* arrival of the bytes that completed this content event */
-	int32_t tokens;  /* tokens carried (from continuous usage or the tokenizer); 0 = not yet known */
+	int64_t t_ns;   /* arrival of the bytes that completed this content event */
+	int32_t tokens; /* tokens carried (from continuous usage or the tokenizer); 0 = not yet known */
 };
 
 /* Why a request failed (docs/METRICS.md, Failure semantics). Each kind has a class name (written as
@@ -28,13 +28,13 @@ enum rec_error {
 	REC_ERR_TIMEOUT,   /* "timeout": request_timeout expired: REC_CODE_TIMEOUT */
 	REC_ERR_RESET,     /* "reset": connection reset / closed before the response ended: REC_CODE_RESET */
 	REC_ERR_SERVER,    /* "server_error": an {"error": ...} event or body in a 2xx response; error_code from
-			    * the event, else 400 (as the reference) */
+	                    * the event, else 400 (as the reference) */
 	REC_ERR_MALFORMED, /* "stream_protocol": unparseable event/body, HTTP framing error: REC_CODE_PROTOCOL */
 	REC_ERR_EMPTY,     /* "empty": asked for N > 0 output tokens, got no content: REC_CODE_EMPTY */
 	REC_ERR_TOO_LARGE, /* "too_large": response exceeded client.max_response_bytes: REC_CODE_TOO_LARGE */
 	REC_ERR_CLIENT,    /* "client": the client could not build or start the request: REC_CODE_CLIENT */
 	REC_ERR_CANCELLED  /* "cancelled": stopped by the benchmark (signal, grace expired): REC_CODE_CANCELLED;
-			    * not an error: counted as cancelled */
+	                    * not an error: counted as cancelled */
 };
 #define REC_ERR_N_KINDS (REC_ERR_CANCELLED + 1)
 
@@ -58,22 +58,22 @@ struct rec_record {
 	uint32_t node_id;
 	uint32_t session_total_requests;
 
-	int64_t intended_ns;    /* when the schedule said the request should go (ready time) */
-	int64_t dispatched_ns;  /* scheduler_dispatched_at: popped from the scheduler */
-	int64_t sent_ns;        /* client_picked_up_at: immediately before the request is started (t0) */
-	int64_t headers_ns;     /* response headers received */
-	int64_t completed_ns;   /* client_completed_at: stream end or error */
-	int64_t processed_ns;   /* result_processed_at: handed to the evaluator */
+	int64_t intended_ns;   /* when the schedule said the request should go (ready time) */
+	int64_t dispatched_ns; /* scheduler_dispatched_at: popped from the scheduler */
+	int64_t sent_ns;       /* client_picked_up_at: immediately before the request is started (t0) */
+	int64_t headers_ns;    /* response headers received */
+	int64_t completed_ns;  /* client_completed_at: stream end or error */
+	int64_t processed_ns;  /* result_processed_at: handed to the evaluator */
 
 	struct rec_chunk *chunks; /* content events in arrival order */
 	size_t n_chunks, cap_chunks;
 
-	int64_t num_delta_prompt_tokens;   /* tokens of the current user message */
-	int64_t num_total_prompt_tokens;   /* tokens of every message sent (history + current) */
-	int64_t target_prompt_tokens;      /* what the generator aimed for */
-	int64_t num_output_tokens;         /* server usage when present, else the tokenizer's count */
-	int64_t requested_output_tokens;   /* target_output_tokens of the request (0 = none) */
-	bool usage_from_server;            /* num_output_tokens came from `usage` */
+	int64_t num_delta_prompt_tokens; /* tokens of the current user message */
+	int64_t num_total_prompt_tokens; /* tokens of every message sent (history + current) */
+	int64_t target_prompt_tokens;    /* what the generator aimed for */
+	int64_t num_output_tokens;       /* server usage when present, else the tokenizer's count */
+	int64_t requested_output_tokens; /* target_output_tokens of the request (0 = none) */
+	bool usage_from_server;          /* num_output_tokens came from `usage` */
 	bool is_stream;
 
 	/* Reasoning models (docs/METRICS.md, Reasoning): content events whose delta carries
@@ -93,17 +93,17 @@ struct rec_record {
 	char error_msg[256];
 	int http_status;
 
-	char *text;          /* generated text (NUL-terminated), owned */
+	char *text; /* generated text (NUL-terminated), owned */
 	size_t text_len, text_cap;
 };
 
 void rec_init(struct rec_record *r);
-void rec_reset(struct rec_record *r);  /* clears fields, keeps allocations */
+void rec_reset(struct rec_record *r); /* clears fields, keeps allocations */
 void rec_free(struct rec_record *r);
 void rec_add_chunk(struct rec_record *r, int64_t t_ns, int32_t tokens);
 void rec_append_text(struct rec_record *r, const char *s, size_t n);
 void rec_set_error(struct rec_record *r, enum rec_error kind, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* The response carried reasoning: a reasoning chunk, or reasoning tokens reported by the server
  * (models that think without streaming the thoughts). */
 static inline bool rec_has_reasoning(const struct rec_record *r)

@@ -87,7 +87,10 @@ void sketch_clear(struct sketch *s)
 	sketch_init(s, a);
 }
 
-static int32_t sketch_key(const struct sketch *s, double v) { return (int32_t)ceil(log(v) / s->ln_gamma); }
+static int32_t sketch_key(const struct sketch *s, double v)
+{
+	return (int32_t)ceil(log(v) / s->ln_gamma);
+}
 
 static double sketch_value(const struct sketch *s, int32_t key)
 {
@@ -156,7 +159,10 @@ double sketch_quantile(const struct sketch *s, double q)
 	return sketch_value(s, store_key_at_rank(&s->pos, rank - (double)s->zero_count - nneg, true));
 }
 
-double sketch_mean(const struct sketch *s) { return s->count ? s->sum / (double)s->count : 0.0; }
+double sketch_mean(const struct sketch *s)
+{
+	return s->count ? s->sum / (double)s->count : 0.0;
+}
 
 uint64_t sketch_count_at_least(const struct sketch *s, double v)
 {

@@ -16,7 +16,7 @@
 struct sketch_store {
 	uint64_t *counts; /* counts[i] is key (offset + i) */
 	int32_t offset;
-	size_t len;       /* allocated bins */
+	size_t len;               /* allocated bins */
 	int32_t min_key, max_key; /* valid when count > 0 */
 	uint64_t count;
 };
@@ -41,6 +41,9 @@ double sketch_mean(const struct sketch *s); /* exact sum/count; 0 when empty */
 /* How many added values are at least v > 0, to the sketch's accuracy (a value counts when its
  * bucket is v's bucket or above). */
 uint64_t sketch_count_at_least(const struct sketch *s, double v);
-static inline uint64_t sketch_count(const struct sketch *s) { return s->count; }
+static inline uint64_t sketch_count(const struct sketch *s)
+{
+	return s->count;
+}
 
 #endif

@@ -78,7 +78,8 @@ bool plot_available(void)
 	char *argv[] = {"gnuplot", "--version", NULL};
 	plot_state = run_quiet(argv) == 0 ? 1 : 0;
 	if (!plot_state)
-		log_warn("gnuplot not found: PNG plots are skipped (install gnuplot-nox); all other outputs are written");
+		log_warn(
+		    "gnuplot not found: PNG plots are skipped (install gnuplot-nox); all other outputs are written");
 	return plot_state == 1;
 }
 
@@ -122,7 +123,10 @@ enum plot_scale plot_recommend_scale(const double *v, size_t n)
 	return nonpos ? PLOT_SYMLOG : PLOT_LOG;
 }
 
-static double symlog(double x) { return x >= 0 ? log10(1 + x) : -log10(1 - x); }
+static double symlog(double x)
+{
+	return x >= 0 ? log10(1 + x) : -log10(1 - x);
+}
 
 static void gp_escape(struct buf *b, const char *s)
 {
@@ -151,7 +155,7 @@ static void gp_head(struct buf *gp, const char *png_path, const char *title, con
 }
 
 static enum plot_result finish(const char *png_path, const char *src_dir, const char *stem, struct buf *dat,
-			       struct buf *gp)
+                               struct buf *gp)
 {
 	enum plot_result res = PLOT_FAILED;
 	if (fs_mkdir_p(src_dir) != 0) {
@@ -193,7 +197,8 @@ out:
  * metric key, possibly with a scale suffix or the violin plot's name (ttfc_violin_plot_log_y). */
 static const char *plot_colour(const char *stem)
 {
-	static const char *suffixes[] = {"_violin_plot_symlog_y", "_violin_plot_log_y", "_violin_plot", "_symlog_x", "_log_x"};
+	static const char *suffixes[] = {"_violin_plot_symlog_y", "_violin_plot_log_y", "_violin_plot", "_symlog_x",
+	                                 "_log_x"};
 	char key[128];
 	snprintf(key, sizeof key, "%s", stem);
 	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
@@ -214,7 +219,7 @@ static void datpath(struct buf *gp, const char *src_dir, const char *stem)
 }
 
 enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char *stem, const char *title,
-			  const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale)
+                          const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale)
 {
 	struct buf dat, gp;
 	buf_init(&dat);
@@ -246,8 +251,8 @@ enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char 
 }
 
 enum plot_result plot_boxes(const char *png_path, const char *src_dir, const char *stem, const char *title,
-			    const char *xlabel, const char *ylabel, const char *const *labels,
-			    const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale)
+                            const char *xlabel, const char *ylabel, const char *const *labels,
+                            const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale)
 {
 	struct buf dat, gp;
 	buf_init(&dat);
@@ -265,10 +270,11 @@ enum plot_result plot_boxes(const char *png_path, const char *src_dir, const cha
 	for (size_t c = 0; c < n_cats; c++)
 		maxlab = strlen(labels[c]) > maxlab ? strlen(labels[c]) : maxlab;
 	bool turn = n_cats && 7.0 * (double)maxlab > 820.0 / (double)n_cats - 8;
-	buf_printf(&gp, "set style boxplot outliers pointtype 7\nset pointsize 0.4\n"
-			"set style fill solid 0.35 border -1\n%s\nset boxwidth 0.6\n"
-			"set autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n",
-		   turn ? "set xtics rotate by -30" : "set xtics norotate");
+	buf_printf(&gp,
+	           "set style boxplot outliers pointtype 7\nset pointsize 0.4\n"
+	           "set style fill solid 0.35 border -1\n%s\nset boxwidth 0.6\n"
+	           "set autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n",
+	           turn ? "set xtics rotate by -30" : "set xtics norotate");
 	buf_printf(&gp, "set xrange [-0.5:%.1f]\n", (double)n_cats - 0.5);
 	buf_puts(&gp, "set xtics (");
 	for (size_t c = 0; c < n_cats; c++) {
@@ -295,17 +301,16 @@ enum plot_result plot_boxes(const char *png_path, const char *src_dir, const cha
 			first = false;
 			datpath(&gp, src_dir, stem);
 			buf_printf(&gp, " using (%zu):($1 == %zu ? $2 : NaN) with boxplot lc rgb \"%s\"", c, c,
-				   plot_colour(stem));
+			           plot_colour(stem));
 		}
 		buf_putc(&gp, '\n');
 	}
 	return finish(png_path, src_dir, stem, &dat, &gp);
 }
 
-enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem,
-				       const char *title, const char *xlabel, const char *ylabel, const double *t,
-				       const double *y, size_t n, const double *span_start, const double *span_end,
-				       size_t n_spans)
+enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem, const char *title,
+                                       const char *xlabel, const char *ylabel, const double *t, const double *y,
+                                       size_t n, const double *span_start, const double *span_end, size_t n_spans)
 {
 	struct buf dat, gp;
 	buf_init(&dat);
@@ -316,9 +321,9 @@ enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir
 	gp_head(&gp, png_path, title, xlabel, ylabel);
 	for (size_t k = 0; k < n_spans; k++)
 		buf_printf(&gp,
-			   "set object %zu rect from %.17g, graph 0 to %.17g, graph 1 behind fc rgb \"#ffd27f\" "
-			   "fs solid 0.5 noborder\n",
-			   k + 1, span_start[k], span_end[k]);
+		           "set object %zu rect from %.17g, graph 0 to %.17g, graph 1 behind fc rgb \"#ffd27f\" "
+		           "fs solid 0.5 noborder\n",
+		           k + 1, span_start[k], span_end[k]);
 	if (n == 0) {
 		buf_puts(&gp, "set label 1 \"no data\" at graph 0.5, graph 0.5 center\nplot [0:1][0:1] NaN notitle\n");
 	} else {

@@ -26,18 +26,17 @@ int plot_batch_end(void);
 
 /* CDF line of sorted values (ascending). png_path: output; src_dir/<stem>.dat/.gp are kept. */
 enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char *stem, const char *title,
-			  const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale);
+                          const char *xlabel, const double *sorted, size_t n, enum plot_scale xscale);
 
 /* One box (min/quartiles/max + outliers) per category. values[i] has counts[i] samples. */
 enum plot_result plot_boxes(const char *png_path, const char *src_dir, const char *stem, const char *title,
-			    const char *xlabel, const char *ylabel, const char *const *labels,
-			    const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale);
+                            const char *xlabel, const char *ylabel, const char *const *labels,
+                            const double *const *values, const size_t *counts, size_t n_cats, enum plot_scale yscale);
 
 /* Step plot of (t[i], y[i]) with shaded spans [span_start[k], span_end[k]]. */
-enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem,
-				       const char *title, const char *xlabel, const char *ylabel, const double *t,
-				       const double *y, size_t n, const double *span_start, const double *span_end,
-				       size_t n_spans);
+enum plot_result plot_steps_with_spans(const char *png_path, const char *src_dir, const char *stem, const char *title,
+                                       const char *xlabel, const char *ylabel, const double *t, const double *y,
+                                       size_t n, const double *span_start, const double *span_end, size_t n_spans);
 
 /* Several panels stacked over one time axis (multiplot; the x ranges and left margins agree so the
  * panels line up). Each line is its own (x, y) series; NaN y values are gaps (no point, the line

@@ -569,20 +569,21 @@ done:
 
 static void merge_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--no-report] [--allow-partial] DIR...\n\n"
-	        "Merge the shards of a sharded benchmark into one run directory (docs/MERGE.md). Each DIR is a shard\n"
-	        "directory (it holds metrics/%s) or a directory of shard-K-of-N directories. Every\n"
-	        "file is computed from the shards' raw records, exactly as one process evaluating them all would.\n\n"
-	        "  --output DIR      where to write (default: the shard directories' common parent)\n"
-	        "  --fail-on-slo     exit 3 when an SLO is not met\n"
-	        "  --quiet           no informational messages (the summary is still printed)\n"
-	        "  --no-report       do not write metrics/report.html\n"
-	        "  --allow-partial   merge the shards present when some are missing (the run is then truncated)\n\n"
-	        "Exit codes: 0 merged, complete run; 1 an output failed or a shard did not complete (files are still\n"
-	        "written); 2 usage or mismatched shards (count, duplicate or missing index, differing config.yml);\n"
-	        "3 SLOs not met with --fail-on-slo.\n",
-	        EVAL_LOG_FILE);
+	fprintf(
+	    out,
+	    "usage: veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--no-report] [--allow-partial] DIR...\n\n"
+	    "Merge the shards of a sharded benchmark into one run directory (docs/MERGE.md). Each DIR is a shard\n"
+	    "directory (it holds metrics/%s) or a directory of shard-K-of-N directories. Every\n"
+	    "file is computed from the shards' raw records, exactly as one process evaluating them all would.\n\n"
+	    "  --output DIR      where to write (default: the shard directories' common parent)\n"
+	    "  --fail-on-slo     exit 3 when an SLO is not met\n"
+	    "  --quiet           no informational messages (the summary is still printed)\n"
+	    "  --no-report       do not write metrics/report.html\n"
+	    "  --allow-partial   merge the shards present when some are missing (the run is then truncated)\n\n"
+	    "Exit codes: 0 merged, complete run; 1 an output failed or a shard did not complete (files are still\n"
+	    "written); 2 usage or mismatched shards (count, duplicate or missing index, differing config.yml);\n"
+	    "3 SLOs not met with --fail-on-slo.\n",
+	    EVAL_LOG_FILE);
 }
 
 int runner_merge_main(int argc, char **argv)

@@ -24,7 +24,7 @@ int runner_merge(const char *const *shard_dirs, size_t n_dirs, const char *out_d
 /* runner_merge with the records evaluated under cfg_override (NULL: the shards' own config.yml), which
  * is also what the output's config.yml holds (veeksha evaluate). */
 int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *out_dir, const struct cfg_run_opts *opts,
-		    bool allow_partial, const struct cfg_benchmark *cfg_override, struct runner_result *out);
+                    bool allow_partial, const struct cfg_benchmark *cfg_override, struct runner_result *out);
 
 /* `veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--allow-partial] DIR...` */
 int runner_merge_main(int argc, char **argv);

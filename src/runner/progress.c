@@ -29,15 +29,15 @@ void progress_update(struct progress *p, int64_t elapsed_ns, const struct eval_l
 	char sessions[48];
 	if (p->max_sessions > 0)
 		snprintf(sessions, sizeof sessions, "%llu/%lld", (unsigned long long)live->sessions,
-			 (long long)p->max_sessions);
+		         (long long)p->max_sessions);
 	else
 		snprintf(sessions, sizeof sessions, "%llu", (unsigned long long)live->sessions);
 	fprintf(stderr,
-		"%s[%6.1fs] sessions %s | done %llu | errors %llu | in flight %zu | TTFC p50 %.1f ms p99 %.1f ms | "
-		"%.0f tok/s%s",
-		p->tty ? "\r\033[K" : "", (double)elapsed_ns / 1e9, sessions, (unsigned long long)live->completed,
-		(unsigned long long)live->errors, in_flight, live->ttfc_p50_s * 1e3, live->ttfc_p99_s * 1e3,
-		live->output_tokens_per_s, p->tty ? "" : "\n");
+	        "%s[%6.1fs] sessions %s | done %llu | errors %llu | in flight %zu | TTFC p50 %.1f ms p99 %.1f ms | "
+	        "%.0f tok/s%s",
+	        p->tty ? "\r\033[K" : "", (double)elapsed_ns / 1e9, sessions, (unsigned long long)live->completed,
+	        (unsigned long long)live->errors, in_flight, live->ttfc_p50_s * 1e3, live->ttfc_p99_s * 1e3,
+	        live->output_tokens_per_s, p->tty ? "" : "\n");
 	fflush(stderr);
 	p->drawn = p->tty;
 }

@@ -50,13 +50,13 @@
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
 
-#define RUN_TICK_NS 250000000LL              /* progress / liveness tick */
-#define RUN_PUMP_BATCH 64                    /* dispatches per pump before yielding to the loop */
-#define RUN_PUMP_BUDGET_NS 1000000LL         /* ... or this much time */
-#define RUN_SIGNAL_DEFAULT_GRACE_S 5.0       /* wait for in-flight after a signal when grace = -1 */
-#define RUN_NOFILE_BASE 48                   /* descriptors a run holds besides its connections (~32) */
-#define RUN_START_LATE_MAX_NS 50000000LL     /* a shard ready this long after the common start fails */
-#define RUN_THREAD_START_NS 2000000LL        /* client threads start together this long after all are ready */
+#define RUN_TICK_NS 250000000LL          /* progress / liveness tick */
+#define RUN_PUMP_BATCH 64                /* dispatches per pump before yielding to the loop */
+#define RUN_PUMP_BUDGET_NS 1000000LL     /* ... or this much time */
+#define RUN_SIGNAL_DEFAULT_GRACE_S 5.0   /* wait for in-flight after a signal when grace = -1 */
+#define RUN_NOFILE_BASE 48               /* descriptors a run holds besides its connections (~32) */
+#define RUN_START_LATE_MAX_NS 50000000LL /* a shard ready this long after the common start fails */
+#define RUN_THREAD_START_NS 2000000LL    /* client threads start together this long after all are ready */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -76,7 +76,7 @@ struct run_state {
 	bool first_ready;
 	int first_rc;
 	struct wl_session *first;
-	bool stopping;       /* no further dispatch */
+	bool stopping; /* no further dispatch */
 	bool server_died;
 	/* what cut the run short (run_status truncated, docs/FAILURES.md); empty: nothing did */
 	char truncated_why[256];
@@ -98,16 +98,16 @@ struct run_state {
 
 	/* ---- one loop of several (docs/DISTRIBUTED.md) ---- */
 	struct run_group *grp;
-	uint32_t shard_g, shard_n;  /* global shard index and count (shard_n 1: not sharded) */
-	char *dir;                  /* where this loop's evaluator writes: the run dir or its shard dir */
+	uint32_t shard_g, shard_n; /* global shard index and count (shard_n 1: not sharded) */
+	char *dir;                 /* where this loop's evaluator writes: the run dir or its shard dir */
 	const struct tok *tok;
-	char *count_name;           /* tokenizer name when the server counts tokens */
+	char *count_name; /* tokenizer name when the server counts tokens */
 	struct run_usage usage;
-	int slo;                    /* eval_finalize's result */
-	int exit_code;              /* this loop's own: 0, 1 runtime failure, 2 usage error */
+	int slo;       /* eval_finalize's result */
+	int exit_code; /* this loop's own: 0, 1 runtime failure, 2 usage error */
 	pthread_t thread;
 	/* cross-thread: the group's thread asks this loop to react (ev_wake) */
-	atomic_int wake_signals;   /* signals received so far */
+	atomic_int wake_signals; /* signals received so far */
 	int signals_handled;
 	atomic_bool wake_server_died;
 	/* client saturation: 250 ms ticks and those with the loop busier than runtime.saturation_busy_fraction */
@@ -133,9 +133,9 @@ struct run_group {
 	pthread_cond_t cv;
 	uint32_t n_prepared, n_finished;
 	bool go, abort;
-	int64_t start_ns;  /* CLOCK_MONOTONIC common start (0: when all are prepared) */
+	int64_t start_ns;       /* CLOCK_MONOTONIC common start (0: when all are prepared) */
 	int64_t start_epoch_ns; /* the same instant in CLOCK_REALTIME, when agreed between processes */
-	int done_efd;      /* eventfd: a loop thread finished */
+	int done_efd;           /* eventfd: a loop thread finished */
 };
 
 static struct rec_record *run_rec_get(struct run_state *st)
@@ -173,7 +173,8 @@ static struct wl_session *run_source(void *ctx)
 		r = wl_session_gen_next(st->gen, &s);
 	}
 	if (r < 0 && runner_signal_pending()) {
-		st->gen_failed = true; /* the generator saw the signal (wl_set_interrupt_flag): interrupted, not truncated */
+		st->gen_failed =
+		    true; /* the generator saw the signal (wl_set_interrupt_flag): interrupted, not truncated */
 		return NULL;
 	}
 	if (r != 0) {
@@ -183,7 +184,7 @@ static struct wl_session *run_source(void *ctx)
 			st->gen_failed = true;
 			if (!st->truncated_why[0])
 				snprintf(st->truncated_why, sizeof st->truncated_why, "session generator failed%s%s",
-					 why && *why ? ": " : "", why ? why : "");
+				         why && *why ? ": " : "", why ? why : "");
 		}
 		return NULL;
 	}
@@ -251,7 +252,7 @@ static void run_dispatch(struct run_state *st, const struct wl_request *req, int
 		log_error("dispatch of request %llu failed; stopping the run", (unsigned long long)req->id);
 		if (!st->truncated_why[0])
 			snprintf(st->truncated_why, sizeof st->truncated_why, "dispatch of request %llu failed",
-				 (unsigned long long)req->id);
+			         (unsigned long long)req->id);
 		run_begin_stop(st, (double)st->cfg->runtime.post_timeout_grace_seconds, "dispatch failed");
 	}
 }
@@ -303,9 +304,10 @@ static void run_pump(struct run_state *st)
 static void run_chunk_log(struct run_state *st, const struct rec_record *rec)
 {
 	struct buf *b = &st->chunk_buf;
-	buf_printf(b, "{\"request_id\": %llu, \"success\": %s, \"sent_ns\": %lld, \"headers_ns\": %lld, \"chunk_ns\": [",
-		   (unsigned long long)rec->request_id, rec->success ? "true" : "false", (long long)rec->sent_ns,
-		   (long long)rec->headers_ns);
+	buf_printf(b,
+	           "{\"request_id\": %llu, \"success\": %s, \"sent_ns\": %lld, \"headers_ns\": %lld, \"chunk_ns\": [",
+	           (unsigned long long)rec->request_id, rec->success ? "true" : "false", (long long)rec->sent_ns,
+	           (long long)rec->headers_ns);
 	for (size_t i = 0; i < rec->n_chunks; i++)
 		buf_printf(b, i ? ", %lld" : "%lld", (long long)rec->chunks[i].t_ns);
 	buf_puts(b, "]}\n");
@@ -373,7 +375,8 @@ static void run_begin_stop(struct run_state *st, double grace_s, const char *why
 	if (grace_s >= 0) {
 		if (st->grace_timer)
 			ev_timer_cancel(st->loop, st->grace_timer);
-		st->grace_timer = ev_timer_at(st->loop, clock_mono_ns() + clock_s_to_ns(grace_s), run_on_grace_timer, st);
+		st->grace_timer =
+		    ev_timer_at(st->loop, clock_mono_ns() + clock_s_to_ns(grace_s), run_on_grace_timer, st);
 	}
 	run_check_done(st);
 }
@@ -397,8 +400,9 @@ static void run_on_signal(struct run_state *st, int signo)
 		if (grace < 0)
 			grace = RUN_SIGNAL_DEFAULT_GRACE_S;
 		if (st->shard_g == 0)
-			log_warn("signal %d: stopping; waiting up to %.1f s for in-flight requests (signal again to stop now)",
-				 st->signo, grace);
+			log_warn("signal %d: stopping; waiting up to %.1f s for in-flight requests (signal again to "
+			         "stop now)",
+			         st->signo, grace);
 		run_begin_stop(st, grace, "interrupted");
 	} else {
 		if (st->shard_g == 0)
@@ -425,7 +429,8 @@ static void run_server_died(struct run_state *st)
 	st->server_died = true;
 	progress_clear(&st->progress);
 	if (st->shard_g == 0)
-		log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+		log_error(
+		    "the managed server exited during the benchmark; stopping (see its log in the run directory)");
 	if (!st->truncated_why[0])
 		snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
 	run_begin_stop(st, 5.0, "server died");
@@ -463,7 +468,7 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 		int64_t cpu = clock_thread_cpu_ns(), spin = ev_spin_ns(loop);
 		if (now > st->tick_prev_ns) {
 			double busy = (double)(cpu - st->tick_prev_cpu_ns - (spin - st->tick_prev_spin_ns)) /
-				      (double)(now - st->tick_prev_ns);
+			              (double)(now - st->tick_prev_ns);
 			st->ticks++;
 			if (busy > st->cfg->runtime.saturation_busy_fraction)
 				st->ticks_busy++;
@@ -522,13 +527,16 @@ static char *run_server_count(const struct cfg_benchmark *cfg, struct client *cl
 	if (!url || client_use_server_count(client, url, err, sizeof err) != 0) {
 		if (say)
 			log_warn("tokenizer: not counting with the server's /tokenize (%s); token counts use the "
-			 "whitespace-word approximation", err);
+			         "whitespace-word approximation",
+			         err);
 		free(url);
 		return NULL;
 	}
 	if (say)
-		log_warn("tokenizer: token counts come from the server's tokenizer (%s); prompt lengths are approximate "
-		 "targets (built with the whitespace-word approximation, see docs/TOKENIZER.md)", url);
+		log_warn(
+		    "tokenizer: token counts come from the server's tokenizer (%s); prompt lengths are approximate "
+		    "targets (built with the whitespace-word approximation, see docs/TOKENIZER.md)",
+		    url);
 	char *name = xasprintf("server:%s", url);
 	free(url);
 	return name;
@@ -541,9 +549,9 @@ static void run_server_count_report(struct client *client, const char *name)
 	client_server_count_stats(client, &records, &failed, &cancelled);
 	if (failed || cancelled)
 		log_warn("tokenizer: %llu of %llu records were counted with the whitespace-word approximation instead "
-			 "of %s (%llu failed /tokenize calls, %llu cancelled while waiting for their counts)",
-			 (unsigned long long)(failed + cancelled), (unsigned long long)records, name,
-			 (unsigned long long)failed, (unsigned long long)cancelled);
+		         "of %s (%llu failed /tokenize calls, %llu cancelled while waiting for their counts)",
+		         (unsigned long long)(failed + cancelled), (unsigned long long)records, name,
+		         (unsigned long long)failed, (unsigned long long)cancelled);
 }
 
 static void run_free_recs(struct run_state *st)
@@ -586,8 +594,9 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
 	}
 	if (!cfg->client.api_base && !getenv("OPENAI_API_BASE")) {
 		snprintf(err, err_len,
-			 "client.api_base is not set: set client.api_base (e.g. --openai-chat-completions-client-api-base, or env OPENAI_API_BASE), "
-			 "or add a server: section to launch one");
+		         "client.api_base is not set: set client.api_base (e.g. "
+		         "--openai-chat-completions-client-api-base, or env OPENAI_API_BASE), "
+		         "or add a server: section to launch one");
 		return -1;
 	}
 	/* the environment's values get the checks the config's get (config_check_*) */
@@ -611,9 +620,11 @@ static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *s
  * GET /v1/models) when the config gave none (docs/CONFIG.md, Limits). -1 (logged) when not. */
 static int run_check_context(const struct cfg_benchmark *cfg)
 {
-	if (cfg->session_generator.type != CFG_SESSION_GEN_SYNTHETIC || (cfg->has_server && cfg->server.max_model_len > 0))
+	if (cfg->session_generator.type != CFG_SESSION_GEN_SYNTHETIC ||
+	    (cfg->has_server && cfg->server.max_model_len > 0))
 		return 0;
-	const char *base = cfg->client.api_base && *cfg->client.api_base ? cfg->client.api_base : getenv("OPENAI_API_BASE");
+	const char *base =
+	    cfg->client.api_base && *cfg->client.api_base ? cfg->client.api_base : getenv("OPENAI_API_BASE");
 	const char *key = cfg->client.api_key && *cfg->client.api_key ? cfg->client.api_key : getenv("OPENAI_API_KEY");
 	int64_t ctx = server_models_context_len(base, key, cfg->client.model, 2.0);
 	const char *bad_key = NULL, *why = NULL;
@@ -686,10 +697,10 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 		if (late_ns > RUN_START_LATE_MAX_NS) {
 			/* a shard that missed the start would shift its part of the schedule: refuse */
 			log_error("shard %u of %u could not make the common start: ready %.1f ms after it (raise "
-				  "--rendezvous-margin-s, or give --start-at further ahead)",
-				  st->shard_g, st->shard_n, (double)late_ns / 1e6);
+			          "--rendezvous-margin-s, or give --start-at further ahead)",
+			          st->shard_g, st->shard_n, (double)late_ns / 1e6);
 			snprintf(st->truncated_why, sizeof st->truncated_why, "missed the common start by %.1f ms",
-				 (double)late_ns / 1e6);
+			         (double)late_ns / 1e6);
 			return 1;
 		}
 		/* sleep, then poll the last stretch: a sleeping vCPU can wake milliseconds late (docs/ARCHITECTURE.md,
@@ -710,8 +721,8 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 	if (st->grp->sharded) {
 		char err[512] = "";
 		char *path = xasprintf("%s/metrics/%s", st->dir, EVAL_LOG_FILE);
-		struct eval_shard_info info = {.index = st->shard_g, .count = st->shard_n, .host = NULL,
-					       .start_epoch_ns = start_epoch_ns};
+		struct eval_shard_info info = {
+		    .index = st->shard_g, .count = st->shard_n, .host = NULL, .start_epoch_ns = start_epoch_ns};
 		int rc = eval_log_enable(st->eval, path, &info, err, sizeof err);
 		free(path);
 		if (rc != 0) {
@@ -729,13 +740,13 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 		return 1;
 	}
 	progress_init(&st->progress, st->opts->quiet || st->grp->threaded, cfg->runtime.max_sessions,
-		      cfg->runtime.benchmark_timeout);
+	              cfg->runtime.benchmark_timeout);
 
 	if (!st->grp->threaded && runner_signal_fd() >= 0)
 		ev_fd_set(st->loop, runner_signal_fd(), EV_READ, run_on_signal_fd, st);
 	if (cfg->runtime.benchmark_timeout > 0)
-		ev_timer_at(st->loop, st->start_ns + clock_s_to_ns((double)cfg->runtime.benchmark_timeout), run_on_timeout,
-			    st);
+		ev_timer_at(st->loop, st->start_ns + clock_s_to_ns((double)cfg->runtime.benchmark_timeout),
+		            run_on_timeout, st);
 	ev_timer_at(st->loop, st->start_ns + RUN_TICK_NS, run_on_tick, st);
 	ev_timer_at(st->loop, st->start_ns + EVAL_JSONL_FLUSH_NS, run_on_flush, st);
 	if (runner_signal_pending()) {
@@ -751,7 +762,8 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 		st->server_died = true;
 		log_error("the managed server exited during the benchmark (see its log in the run directory)");
 		if (!st->truncated_why[0])
-			snprintf(st->truncated_why, sizeof st->truncated_why, "the managed server exited during the benchmark");
+			snprintf(st->truncated_why, sizeof st->truncated_why,
+			         "the managed server exited during the benchmark");
 	}
 
 	run_usage_run_end(&st->usage);
@@ -913,7 +925,8 @@ static void run_group_watch(struct run_group *g)
 		pthread_mutex_unlock(&g->mu);
 		if (all_done)
 			break;
-		struct pollfd pfd[2] = {{.fd = g->done_efd, .events = POLLIN}, {.fd = runner_signal_fd(), .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = g->done_efd, .events = POLLIN},
+		                        {.fd = runner_signal_fd(), .events = POLLIN}};
 		int n = poll(pfd, runner_signal_fd() >= 0 ? 2 : 1, (int)(RUN_TICK_NS / 1000000));
 		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			uint64_t v;
@@ -934,7 +947,8 @@ static void run_group_watch(struct run_group *g)
 		if (g->server && !server_died && !server_is_alive(g->server)) {
 			server_died = true;
 			progress_clear(&prog);
-			log_error("the managed server exited during the benchmark; stopping (see its log in the run directory)");
+			log_error("the managed server exited during the benchmark; stopping (see its log in the run "
+			          "directory)");
 			for (uint32_t j = 0; j < g->n_loops; j++) {
 				atomic_store(&g->loops[j].wake_server_died, true);
 				ev_wake(g->loops[j].loop);
@@ -970,7 +984,7 @@ static void run_group_watch(struct run_group *g)
 			st->server_died = true;
 			if (!st->truncated_why[0])
 				snprintf(st->truncated_why, sizeof st->truncated_why,
-					 "the managed server exited during the benchmark");
+				         "the managed server exited during the benchmark");
 		}
 }
 
@@ -1028,7 +1042,8 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 	if (ok) {
 		g->start_epoch_ns = start_epoch_ns;
 		/* a common start a little ahead, so that every thread is waiting for it */
-		g->start_ns = start_epoch_ns ? shard_epoch_to_mono_ns(start_epoch_ns) : clock_mono_ns() + RUN_THREAD_START_NS;
+		g->start_ns =
+		    start_epoch_ns ? shard_epoch_to_mono_ns(start_epoch_ns) : clock_mono_ns() + RUN_THREAD_START_NS;
 		g->go = true;
 	} else {
 		g->abort = true;
@@ -1050,7 +1065,7 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 }
 
 static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
-			    struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
+                            struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
 {
 	memset(out, 0, sizeof *out);
 	out->exit_code = 1;
@@ -1095,7 +1110,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		 * a configuration it rejects into a usage error before any run directory exists. */
 		struct run_state trial_st;
 		memset(&trial_st, 0, sizeof trial_st);
-		struct traffic *trial = traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &trial_st);
+		struct traffic *trial =
+		    traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &trial_st);
 		if (!trial) {
 			log_error("invalid traffic_scheduler configuration (see the message above)");
 			out->exit_code = 2;
@@ -1115,8 +1131,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	if (threads > cpus) {
 		/* more loops than CPUs would only take turns on them, each late for the others' chunks */
 		log_warn("runtime.num_client_threads is %u, but this process may run on %u CPU%s: using %u client "
-			 "thread%s (docs/DISTRIBUTED.md)",
-			 threads, cpus, cpus == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
+		         "thread%s (docs/DISTRIBUTED.md)",
+		         threads, cpus, cpus == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
 		threads = cpus;
 	}
 	uint32_t shard_n = sh.count * threads;
@@ -1126,12 +1142,12 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	struct eval_window_info window;
 	if (eval_window_configured(&cfg, &window))
 		sharded = true; /* the window is applied by the merge: the shard directory keeps every request */
-	char sha[9] = ""; /* what every shard must agree on */
+	char sha[9] = "";       /* what every shard must agree on */
 	rundir_config_hash(&cfg, sha);
 
 	if (cfg.wandb.enabled)
 		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
-			 "the wandb section is accepted and ignored (docs/CONFIG.md)");
+		         "the wandb section is accepted and ignored (docs/CONFIG.md)");
 	runner_signals_install();
 	server_set_interrupt_flag(&runner_interrupted);
 	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
@@ -1166,9 +1182,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			}
 		}
 		if (!opts->quiet)
-			log_info("shard%s %u%s of %u (%s%s%u client thread%s)", threads > 1 ? "s" : "", sh.index * threads,
-				 threads > 1 ? "+" : "", shard_n, sh.source, threads > 1 ? ", " : ", ", threads,
-				 threads > 1 ? "s" : "");
+			log_info("shard%s %u%s of %u (%s%s%u client thread%s)", threads > 1 ? "s" : "",
+			         sh.index * threads, threads > 1 ? "+" : "", shard_n, sh.source,
+			         threads > 1 ? ", " : ", ", threads, threads > 1 ? "s" : "");
 	}
 
 	struct server_handle *owned = NULL;
@@ -1215,11 +1231,12 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		size_t avail = client_nofile_limit();
 		if (avail < need) {
 			/* the configured load cannot run: say so before any request (docs/FAILURES.md) */
-			log_error("traffic_scheduler.target_concurrent_sessions is %lld: that needs about %zu open files, "
-				  "but this process may open only %zu (even after raising its soft limit to the hard "
-				  "limit). Raise it with `ulimit -n %zu` (above the hard limit: /etc/security/limits.conf "
-				  "or LimitNOFILE) or lower target_concurrent_sessions",
-				  (long long)cfg.traffic_scheduler.target_concurrent_sessions, need, avail, want);
+			log_error(
+			    "traffic_scheduler.target_concurrent_sessions is %lld: that needs about %zu open files, "
+			    "but this process may open only %zu (even after raising its soft limit to the hard "
+			    "limit). Raise it with `ulimit -n %zu` (above the hard limit: /etc/security/limits.conf "
+			    "or LimitNOFILE) or lower target_concurrent_sessions",
+			    (long long)cfg.traffic_scheduler.target_concurrent_sessions, need, avail, want);
 			out->exit_code = 2;
 			goto out_server;
 		}
@@ -1293,13 +1310,15 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			if (grp.loops[j].eval)
 				eval_live_stats(grp.loops[j].eval, &live);
 			log_info("shard %u of %u done: %llu requests, %llu errors (%s)", grp.loops[j].shard_g, shard_n,
-				 (unsigned long long)live.requests, (unsigned long long)live.errors, grp.loops[j].dir);
+			         (unsigned long long)live.requests, (unsigned long long)live.errors, grp.loops[j].dir);
 		}
 		if (sh.rendezvous_dir) {
 			if (shard_done(&sh, code, out->run_dir, err, sizeof err) != 0)
 				log_error("%s", err);
 			if (sh.index == 0) {
-				double wait_s = sh.timeout_s + (cfg.runtime.benchmark_timeout > 0 ? (double)cfg.runtime.benchmark_timeout : 0);
+				double wait_s =
+				    sh.timeout_s +
+				    (cfg.runtime.benchmark_timeout > 0 ? (double)cfg.runtime.benchmark_timeout : 0);
 				uint32_t found = shard_wait_done(&sh, wait_s);
 				struct runner_result merged;
 				const char *dirs[1] = {out->run_dir};
@@ -1326,7 +1345,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	}
 
 	/* after the client's files (the reconciliation reads them): server_metrics.csv, server_summary.json */
-	if (obs_run_end(scrape, measured ? out->run_dir : NULL, grp.loops[0].start_ns, stdout) != 0 && out->exit_code == 0)
+	if (obs_run_end(scrape, measured ? out->run_dir : NULL, grp.loops[0].start_ns, stdout) != 0 &&
+	    out->exit_code == 0)
 		out->exit_code = 1;
 	/* the client's time series and the server's on one time axis (docs/OBSERVABILITY.md, Time series):
 	 * nothing without both CSVs; a failure is a warning */
@@ -1372,13 +1392,13 @@ out_cfg:
 }
 
 void runner_run_one(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts, struct server_handle *server,
-		    struct runner_result *out)
+                    struct runner_result *out)
 {
 	runner_run_impl(cfg, opts, server, NULL, out);
 }
 
 void runner_run_one_keep_server(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts,
-				struct server_handle **server_out, struct runner_result *out)
+                                struct server_handle **server_out, struct runner_result *out)
 {
 	*server_out = NULL;
 	runner_run_impl(cfg, opts, NULL, server_out, out);

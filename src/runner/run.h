@@ -10,9 +10,9 @@
 struct server_handle;
 
 struct runner_result {
-	char *run_dir;      /* xmalloc'd; NULL when no run directory was created */
-	int exit_code;      /* 0 ok, 1 runtime failure, 2 config error, 3 SLOs not met with --fail-on-slo,
-	                     * 128+signo when stopped by a signal (outputs are still written) */
+	char *run_dir; /* xmalloc'd; NULL when no run directory was created */
+	int exit_code; /* 0 ok, 1 runtime failure, 2 config error, 3 SLOs not met with --fail-on-slo,
+	                * 128+signo when stopped by a signal (outputs are still written) */
 	bool all_slos_met;
 	bool interrupted;
 	bool server_failed;
@@ -21,12 +21,12 @@ struct runner_result {
 /* Run one benchmark. When cfg->has_server and `server` is NULL, the server is started and stopped
  * here; a non-NULL `server` (sweep reuse) is used as is and left running. */
 void runner_run_one(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts, struct server_handle *server,
-		    struct runner_result *out);
+                    struct runner_result *out);
 
 /* Like runner_run_one, but a server launched here is left running and returned in *server_out
  * (NULL when none was launched or it died) so that the next runs of a sweep can reuse it. */
 void runner_run_one_keep_server(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts,
-				struct server_handle **server_out, struct runner_result *out);
+                                struct server_handle **server_out, struct runner_result *out);
 
 /* Signal state shared by the runner's phases (server start-up, benchmark loop, sweeps). */
 void runner_signals_install(void);

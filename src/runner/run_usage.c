@@ -104,7 +104,7 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "read_lag_us_p99", (double)u->read_lag_p99_ns / 1e3);
 	put_num(&w, "read_lag_us_max", (double)u->read_lag_max_ns / 1e3);
 	put_num(&w, "reads_lagging_tbc_p90_share",
-		u->reads_stamped ? (double)u->reads_lagging_tbc / (double)u->reads_stamped : 0.0);
+	        u->reads_stamped ? (double)u->reads_lagging_tbc / (double)u->reads_stamped : 0.0);
 	jsonw_key(&w, "chunk_stamps_may_be_late");
 	jsonw_bool(&w, run_usage_stamps_may_be_late(u));
 	put_num(&w, "loop_busy_fraction", busy);
@@ -113,8 +113,7 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	jsonw_key(&w, "output_tokens");
 	jsonw_int(&w, (int64_t)output_tokens);
 	put_num(&w, "run_cpu_us_per_request", requests ? work_cpu * 1e6 / (double)requests : 0.0);
-	put_num(&w, "run_cpu_ms_per_1000_output_tokens",
-		output_tokens ? work_cpu * 1e6 / (double)output_tokens : 0.0);
+	put_num(&w, "run_cpu_ms_per_1000_output_tokens", output_tokens ? work_cpu * 1e6 / (double)output_tokens : 0.0);
 	put_num(&w, "outputs_wall_s", out_wall);
 	put_num(&w, "outputs_cpu_s", out_cpu);
 	jsonw_key(&w, "run_end_rss_kb");
@@ -136,14 +135,16 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	buf_free(&b);
 	if (busy > RUN_USAGE_BUSY_WARN)
 		log_warn("the client's event loop was busy %.0f%% of the run (%.2f s CPU in %.2f s): the client may "
-			 "have limited the offered load and delayed timestamps; see metrics/client_usage.json",
-			 busy * 100.0, loop_cpu - spin, run_wall);
+		         "have limited the offered load and delayed timestamps; see metrics/client_usage.json",
+		         busy * 100.0, loop_cpu - spin, run_wall);
 	if (run_usage_stamps_may_be_late(u))
-		log_warn("%.2f%% of the client's reads waited in their socket at least the usual time between chunks "
-			 "(TBC p90 %.2f ms; read lag p99 %.2f ms): some chunks were probably read together with the next one of "
-			 "their stream and carry its arrival time (a TBC of 0, the one before it one gap too long); see "
-			 "metrics/client_usage.json (docs/CLIENT.md, Timestamps)",
-			 100.0 * (double)u->reads_lagging_tbc / (double)u->reads_stamped, u->tbc_p90_s * 1e3,
-			 (double)u->read_lag_p99_ns / 1e6);
+		log_warn(
+		    "%.2f%% of the client's reads waited in their socket at least the usual time between chunks "
+		    "(TBC p90 %.2f ms; read lag p99 %.2f ms): some chunks were probably read together with the next "
+		    "one of "
+		    "their stream and carry its arrival time (a TBC of 0, the one before it one gap too long); see "
+		    "metrics/client_usage.json (docs/CLIENT.md, Timestamps)",
+		    100.0 * (double)u->reads_lagging_tbc / (double)u->reads_stamped, u->tbc_p90_s * 1e3,
+		    (double)u->read_lag_p99_ns / 1e6);
 	return rc;
 }

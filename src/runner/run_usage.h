@@ -22,10 +22,10 @@ struct run_usage {
 	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
 	uint64_t reads_stamped;                 /* read callbacks with a kernel receive stamp */
 	int64_t read_lag_p50_ns, read_lag_p99_ns, read_lag_max_ns; /* client_read_lag */
-	double tbc_p90_s;                       /* the run's TBC p90: the usual gap (0: none) */
-	uint64_t reads_lagging_tbc;             /* stamped reads that waited at least tbc_p90_s */
-	double busy_tick_share;                 /* share of 250 ms ticks with the loop busier than the threshold */
-	int saturated;                          /* the evaluator's client_saturated: 1 or 0 */
+	double tbc_p90_s;                                          /* the run's TBC p90: the usual gap (0: none) */
+	uint64_t reads_lagging_tbc;                                /* stamped reads that waited at least tbc_p90_s */
+	double busy_tick_share; /* share of 250 ms ticks with the loop busier than the threshold */
+	int saturated;          /* the evaluator's client_saturated: 1 or 0 */
 };
 
 void run_usage_begin(struct run_usage *u);

@@ -12,8 +12,8 @@
 #include "core/sha1.h"
 #include "core/xalloc.h"
 
-char *rundir_create_timestamped(const char *parent, const char *prefix, const char *strftime_fmt,
-				const char *suffix, char *err, size_t err_len)
+char *rundir_create_timestamped(const char *parent, const char *prefix, const char *strftime_fmt, const char *suffix,
+                                char *err, size_t err_len)
 {
 	int r = fs_mkdir_p(parent);
 	if (r) {
@@ -27,7 +27,7 @@ char *rundir_create_timestamped(const char *parent, const char *prefix, const ch
 	strftime(stamp, sizeof stamp, strftime_fmt, &tm);
 	for (int n = 1; n < 1000; n++) {
 		char *dir = n == 1 ? xasprintf("%s/%s%s%s", parent, prefix, stamp, suffix ? suffix : "")
-				   : xasprintf("%s/%s%s%s-%d", parent, prefix, stamp, suffix ? suffix : "", n);
+		                   : xasprintf("%s/%s%s%s-%d", parent, prefix, stamp, suffix ? suffix : "", n);
 		if (mkdir(dir, 0755) == 0)
 			return dir;
 		int e = errno;
@@ -116,14 +116,15 @@ char *rundir_create_shared(const struct cfg_benchmark *cfg, int64_t epoch_ns, ch
 }
 
 char *rundir_create_shard(const struct cfg_benchmark *cfg, const char *run_dir, uint32_t index, uint32_t count,
-			  char *err, size_t err_len)
+                          char *err, size_t err_len)
 {
 	char *dir = xasprintf("%s/shard-%u-of-%u", run_dir, index, count);
 	if (mkdir(dir, 0755) != 0) {
 		if (errno == EEXIST)
-			snprintf(err, err_len,
-				 "%s already exists: two processes ran as shard %u of %u (check --shard and the launcher)",
-				 dir, index, count);
+			snprintf(
+			    err, err_len,
+			    "%s already exists: two processes ran as shard %u of %u (check --shard and the launcher)",
+			    dir, index, count);
 		else
 			snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
 		free(dir);

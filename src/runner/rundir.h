@@ -18,9 +18,9 @@ char *rundir_create_shared(const struct cfg_benchmark *cfg, int64_t epoch_ns, ch
 /* <run_dir>/shard-<index>-of-<count>/ with its config.yml; an existing one is an error (two shards with
  * one index). */
 char *rundir_create_shard(const struct cfg_benchmark *cfg, const char *run_dir, uint32_t index, uint32_t count,
-			  char *err, size_t err_len);
+                          char *err, size_t err_len);
 /* Create a unique directory named <parent>/<prefix><UTC time in fmt>[-N] (sweeps, capacity search). */
-char *rundir_create_timestamped(const char *parent, const char *prefix, const char *strftime_fmt,
-				const char *suffix, char *err, size_t err_len);
+char *rundir_create_timestamped(const char *parent, const char *prefix, const char *strftime_fmt, const char *suffix,
+                                char *err, size_t err_len);
 
 #endif

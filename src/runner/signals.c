@@ -64,5 +64,11 @@ void runner_signals_install(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int runner_signal_pending(void) { return runner_first_signal; }
-int runner_signal_fd(void) { return runner_pipe[0]; }
+int runner_signal_pending(void)
+{
+	return runner_first_signal;
+}
+int runner_signal_fd(void)
+{
+	return runner_pipe[0];
+}

@@ -27,8 +27,8 @@ const char *server_type_name(enum cfg_server_type t);
  * "python" when env_path is NULL; for type sim it is the veeksha executable (/proc/self/exe, or
  * $VEEKSHA_SELF_EXE when set - a test hook). Returns 0, or -1 with a message in err (invalid
  * additional_args JSON). */
-int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t n, char ***argv_out,
-		      char *err, size_t err_len);
+int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t n, char ***argv_out, char *err,
+                      size_t err_len);
 void server_argv_free(char **argv);
 
 /* The context length (max_model_len) that an OpenAI-compatible server reports for `model` in
@@ -62,15 +62,13 @@ struct server_handle;
  * parent-death SIGKILL, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER=PCI_BUS_ID, PATH=<env>/bin:$PATH),
  * stdout+stderr appended to <run_dir>/server_logs_<type>_<host>_<port>_<%Y%m%d-%H%M%S>.log.
  * Writes <run_dir>/server.json. NULL with a message on failure (nothing left running). */
-struct server_handle *server_start(const struct cfg_server *cfg, const char *run_dir, char *err,
-				   size_t err_len);
+struct server_handle *server_start(const struct cfg_server *cfg, const char *run_dir, char *err, size_t err_len);
 
 /* Poll GET /health every health_check_interval until startup_timeout, then GET /v1/models must list
  * the configured model. Returns 0 when ready; -1 on process exit, timeout, wrong model or
  * *interrupted != 0 (then err says "interrupted"). On exit/timeout the last 50 log lines and a
  * hint for recognised causes are printed on stderr. */
-int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupted, char *err,
-		      size_t err_len);
+int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupted, char *err, size_t err_len);
 
 const char *server_api_base(const struct server_handle *h); /* http://host:port/v1 */
 const char *server_log_path(const struct server_handle *h);

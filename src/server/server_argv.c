@@ -22,10 +22,14 @@
 const char *server_type_name(enum cfg_server_type t)
 {
 	switch (t) {
-	case CFG_SERVER_VLLM: return "vllm";
-	case CFG_SERVER_VAJRA: return "vajra";
-	case CFG_SERVER_SGLANG: return "sglang";
-	case CFG_SERVER_SIM: return "sim";
+	case CFG_SERVER_VLLM:
+		return "vllm";
+	case CFG_SERVER_VAJRA:
+		return "vajra";
+	case CFG_SERVER_SGLANG:
+		return "sglang";
+	case CFG_SERVER_SIM:
+		return "sim";
 	}
 	return "unknown";
 }
@@ -362,7 +366,7 @@ static void add_common_tail(struct argv_vec *av, const struct cfg_server *s, con
 
 /* "-m <module> <model flag> M --host H --port P": the start of every Python engine's argv. */
 static void push_engine_head(struct argv_vec *av, const struct cfg_server *s, const char *module,
-			     const char *model_flag)
+                             const char *model_flag)
 {
 	av_push(av, "-m");
 	av_push(av, module);
@@ -518,8 +522,8 @@ const char *server_api_key_env(enum cfg_server_type t)
 	return t == CFG_SERVER_VLLM || t == CFG_SERVER_SIM ? "VLLM_API_KEY" : NULL;
 }
 
-int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t n, char ***argv_out,
-		      char *err, size_t err_len)
+int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t n, char ***argv_out, char *err,
+                      size_t err_len)
 {
 	(void)gpu_ids;
 	(void)n;
@@ -538,10 +542,18 @@ int server_build_argv(const struct cfg_server *s, const int64_t *gpu_ids, size_t
 		av_push(&av, "python");
 	}
 	switch (s->type) {
-	case CFG_SERVER_VLLM: build_vllm(&av, s, &a); break;
-	case CFG_SERVER_SGLANG: build_sglang(&av, s, &a); break;
-	case CFG_SERVER_VAJRA: build_vajra(&av, s, &a); break;
-	case CFG_SERVER_SIM: build_sim(&av, s, &a); break;
+	case CFG_SERVER_VLLM:
+		build_vllm(&av, s, &a);
+		break;
+	case CFG_SERVER_SGLANG:
+		build_sglang(&av, s, &a);
+		break;
+	case CFG_SERVER_VAJRA:
+		build_vajra(&av, s, &a);
+		break;
+	case CFG_SERVER_SIM:
+		build_sim(&av, s, &a);
+		break;
 	}
 	server_args_free(&a);
 	*argv_out = av.v;
@@ -564,7 +576,7 @@ int server_validate(const struct cfg_server *s, char *err, size_t err_len)
 	}
 	if (s->tensor_parallel_size < 1) {
 		snprintf(err, err_len, "server.tensor_parallel_size must be >= 1, got %lld",
-			 (long long)s->tensor_parallel_size);
+		         (long long)s->tensor_parallel_size);
 		return -1;
 	}
 	if (s->startup_timeout <= 0 || s->health_check_interval <= 0) {
@@ -574,20 +586,20 @@ int server_validate(const struct cfg_server *s, char *err, size_t err_len)
 	if (s->has_gpu_ids && s->type != CFG_SERVER_SIM) {
 		if ((int64_t)s->n_gpu_ids != s->tensor_parallel_size) {
 			snprintf(err, err_len,
-				 "server.gpu_ids lists %zu GPU(s) but tensor_parallel_size is %lld: they must match",
-				 s->n_gpu_ids, (long long)s->tensor_parallel_size);
+			         "server.gpu_ids lists %zu GPU(s) but tensor_parallel_size is %lld: they must match",
+			         s->n_gpu_ids, (long long)s->tensor_parallel_size);
 			return -1;
 		}
 		for (size_t i = 0; i < s->n_gpu_ids; i++) {
 			if (s->gpu_ids[i] < 0) {
 				snprintf(err, err_len, "server.gpu_ids: negative GPU id %lld",
-					 (long long)s->gpu_ids[i]);
+				         (long long)s->gpu_ids[i]);
 				return -1;
 			}
 			for (size_t j = 0; j < i; j++)
 				if (s->gpu_ids[j] == s->gpu_ids[i]) {
 					snprintf(err, err_len, "server.gpu_ids: GPU %lld listed twice",
-						 (long long)s->gpu_ids[i]);
+					         (long long)s->gpu_ids[i]);
 					return -1;
 				}
 		}
@@ -602,9 +614,9 @@ int server_validate(const struct cfg_server *s, char *err, size_t err_len)
 		int ok = access(py, X_OK) == 0;
 		if (!ok)
 			snprintf(err, err_len,
-				 "server.env_path '%s': %s does not exist or is not executable "
-				 "(env_path must be a virtualenv or conda environment containing bin/python)",
-				 s->env_path, py);
+			         "server.env_path '%s': %s does not exist or is not executable "
+			         "(env_path must be a virtualenv or conda environment containing bin/python)",
+			         s->env_path, py);
 		free(py);
 		free(env);
 		if (!ok)

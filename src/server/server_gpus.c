@@ -11,10 +11,10 @@
 static void gpus_usage(FILE *out)
 {
 	fprintf(out, "usage: veeksha gpus [--json]\n\n"
-		     "Lists the GPUs of this host (NVML, fallback nvidia-smi), their free memory, whether they\n"
-		     "count as free for auto-assignment (>= 90%% memory free and not leased) and the veeksha\n"
-		     "process holding each lease. Lease lock files live in $VEEKSHA_GPU_LOCK_DIR\n"
-		     "(default /tmp/veeksha-gpu-locks).\n");
+	             "Lists the GPUs of this host (NVML, fallback nvidia-smi), their free memory, whether they\n"
+	             "count as free for auto-assignment (>= 90%% memory free and not leased) and the veeksha\n"
+	             "process holding each lease. Lease lock files live in $VEEKSHA_GPU_LOCK_DIR\n"
+	             "(default /tmp/veeksha-gpu-locks).\n");
 }
 
 int server_gpus_main(int argc, char **argv)

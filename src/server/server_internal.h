@@ -17,7 +17,7 @@ void server_args_free(struct server_args *a);
 char *server_args_py_str(const struct server_args *a, const cJSON *it); /* Python str(v) */
 char *server_args_json(const struct server_args *a, const cJSON *it);   /* json.dumps(v) */
 
-char *server_self_exe(void);               /* $VEEKSHA_SELF_EXE or /proc/self/exe */
+char *server_self_exe(void);                /* $VEEKSHA_SELF_EXE or /proc/self/exe */
 char *server_env_abs(const char *env_path); /* `~` expanded, absolute */
 
 /* HTTP GET (curl): returns the status code (0 on network error); body (xmalloc'd) when body_out. */

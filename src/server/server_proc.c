@@ -35,7 +35,7 @@ extern char **environ;
 #define SERVER_TAIL_LINES 50
 
 /* Registry for the emergency path: supervisor pid and engine process group per running server. */
-static volatile sig_atomic_t server_sups[SERVER_MAX_GROUPS];   /* 0 = free slot */
+static volatile sig_atomic_t server_sups[SERVER_MAX_GROUPS]; /* 0 = free slot */
 static volatile sig_atomic_t server_groups[SERVER_MAX_GROUPS];
 static volatile sig_atomic_t *server_interrupt_flag;
 
@@ -91,8 +91,8 @@ static void reset_signals(void)
 			sigaction(sg, &dfl, NULL);
 }
 
-static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv, char **envp, int nullfd,
-				      int logfd, int msgfd)
+static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv, char **envp, int nullfd, int logfd,
+                                      int msgfd)
 {
 	reset_signals();
 	sigset_t all;
@@ -188,7 +188,7 @@ struct server_handle {
 	pid_t pid;        /* supervisor */
 	pid_t engine_pid; /* the engine (leader of its own process group) */
 	int slot;
-	bool exited;         /* leader exit observed (zombie kept until reaped) */
+	bool exited; /* leader exit observed (zombie kept until reaped) */
 	bool reaped;
 	bool stop_requested; /* exit observed after server_stop asked for it */
 	bool exited_early;
@@ -287,10 +287,18 @@ static char *engine_version(enum cfg_server_type t, const char *env_abs)
 		return NULL;
 	const char *pkgs[3] = {NULL, NULL, NULL};
 	switch (t) {
-	case CFG_SERVER_VLLM: pkgs[0] = "vllm"; break;
-	case CFG_SERVER_SGLANG: pkgs[0] = "sglang"; break;
-	case CFG_SERVER_VAJRA: pkgs[0] = "vajra"; pkgs[1] = "vajra_server"; break;
-	default: break;
+	case CFG_SERVER_VLLM:
+		pkgs[0] = "vllm";
+		break;
+	case CFG_SERVER_SGLANG:
+		pkgs[0] = "sglang";
+		break;
+	case CFG_SERVER_VAJRA:
+		pkgs[0] = "vajra";
+		pkgs[1] = "vajra_server";
+		break;
+	default:
+		break;
 	}
 	for (int i = 0; pkgs[i]; i++) {
 		char *pat = xasprintf("%s/lib/python*/site-packages/%s-*.dist-info", env_abs, pkgs[i]);
@@ -381,9 +389,12 @@ static void write_server_json(struct server_handle *h)
 		else
 			jsonw_null(&w);
 		jsonw_key(&w, "signal");
-		if (WIFSIGNALED(h->wait_status))
-			{ char sn[32]; snprintf(sn, sizeof sn, "SIG%s", sigabbrev_np(WTERMSIG(h->wait_status)) ? sigabbrev_np(WTERMSIG(h->wait_status)) : "?"); jsonw_str(&w, sn); }
-		else
+		if (WIFSIGNALED(h->wait_status)) {
+			char sn[32];
+			snprintf(sn, sizeof sn, "SIG%s",
+			         sigabbrev_np(WTERMSIG(h->wait_status)) ? sigabbrev_np(WTERMSIG(h->wait_status)) : "?");
+			jsonw_str(&w, sn);
+		} else
 			jsonw_null(&w);
 		jsonw_key(&w, "requested_stop");
 		jsonw_bool(&w, h->stop_requested);
@@ -404,7 +415,7 @@ static void write_server_json(struct server_handle *h)
  * that read one (server_api_key_env) set from the config, an inherited one dropped (the config
  * decides which key the server requires, and the client sends that one). */
 static char **build_envp(const char *env_abs, const int64_t *gpus, size_t n_gpus, const char *key_env,
-			 const char *api_key)
+                         const char *api_key)
 {
 	size_t n = 0;
 	while (environ[n])
@@ -474,26 +485,25 @@ const char *server_diagnose_log(const char *t)
 		const char *needles[6];
 		const char *hint;
 	} rules[] = {
-		{{"CUDA out of memory", "OutOfMemoryError", "is less than desired GPU memory utilization",
-		  "No available memory for the cache blocks", "Not enough memory", NULL},
-		 "the GPU ran out of memory: lower max_model_len, raise tensor_parallel_size, free the GPU, or "
-		 "lower gpu_memory_utilization / mem_fraction_static in additional_args"},
-		{{"Address already in use", "address already in use", "error while attempting to bind", NULL},
-		 "the server could not bind its port: another process is listening on it; pick another server.port"},
-		{{"gated repo", "GatedRepoError", "Repository Not Found", "RepositoryNotFoundError",
-		  "is not a valid model identifier", "401 Client Error"},
-		 "the model was not found or is gated: check server.model, and for gated Hugging Face repos accept the "
-		 "licence and export HF_TOKEN"},
-		{{"No CUDA GPUs are available", "Found no NVIDIA driver", "CUDA driver initialization failed",
-		  "torch.cuda.is_available() is False", "no CUDA-capable device", NULL},
-		 "CUDA is not available to the server: check the NVIDIA driver, CUDA_VISIBLE_DEVICES and that the "
-		 "environment's torch build has CUDA"},
-		{{"unrecognized arguments", "error: argument", "No such option", "unrecognized option",
-		  "unknown option", NULL},
-		 "the server rejected an argument: check the names in additional_args for this engine (keys are used "
-		 "verbatim, e.g. 'enable-prefix-caching')"},
-		{{"No module named", NULL},
-		 "the engine is not installed in server.env_path (python could not import it)"},
+	    {{"CUDA out of memory", "OutOfMemoryError", "is less than desired GPU memory utilization",
+	      "No available memory for the cache blocks", "Not enough memory", NULL},
+	     "the GPU ran out of memory: lower max_model_len, raise tensor_parallel_size, free the GPU, or "
+	     "lower gpu_memory_utilization / mem_fraction_static in additional_args"},
+	    {{"Address already in use", "address already in use", "error while attempting to bind", NULL},
+	     "the server could not bind its port: another process is listening on it; pick another server.port"},
+	    {{"gated repo", "GatedRepoError", "Repository Not Found", "RepositoryNotFoundError",
+	      "is not a valid model identifier", "401 Client Error"},
+	     "the model was not found or is gated: check server.model, and for gated Hugging Face repos accept the "
+	     "licence and export HF_TOKEN"},
+	    {{"No CUDA GPUs are available", "Found no NVIDIA driver", "CUDA driver initialization failed",
+	      "torch.cuda.is_available() is False", "no CUDA-capable device", NULL},
+	     "CUDA is not available to the server: check the NVIDIA driver, CUDA_VISIBLE_DEVICES and that the "
+	     "environment's torch build has CUDA"},
+	    {{"unrecognized arguments", "error: argument", "No such option", "unrecognized option", "unknown option",
+	      NULL},
+	     "the server rejected an argument: check the names in additional_args for this engine (keys are used "
+	     "verbatim, e.g. 'enable-prefix-caching')"},
+	    {{"No module named", NULL}, "the engine is not installed in server.env_path (python could not import it)"},
 	};
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
 		for (int j = 0; j < 6 && rules[i].needles[j]; j++)
@@ -542,10 +552,12 @@ static void set_exit_desc(struct server_handle *h)
 		if (ab)
 			snprintf(h->exit_desc, sizeof h->exit_desc, "terminated by SIG%s", ab);
 		else
-			snprintf(h->exit_desc, sizeof h->exit_desc, "terminated by signal %d", WTERMSIG(h->wait_status));
+			snprintf(h->exit_desc, sizeof h->exit_desc, "terminated by signal %d",
+			         WTERMSIG(h->wait_status));
 	}
 	if (h->killed)
-		strncat(h->exit_desc, " (SIGKILL after the grace period)", sizeof h->exit_desc - strlen(h->exit_desc) - 1);
+		strncat(h->exit_desc, " (SIGKILL after the grace period)",
+		        sizeof h->exit_desc - strlen(h->exit_desc) - 1);
 }
 
 /* Observe the leader without reaping it (a zombie keeps the process group id reserved). */
@@ -675,9 +687,9 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		return NULL;
 	if (port_in_use(cfg->host, cfg->port)) {
 		snprintf(err, err_len,
-			 "Port %lld on host '%s' is already in use. Stop the existing process or update "
-			 "server_config.port to a free port.",
-			 (long long)cfg->port, cfg->host);
+		         "Port %lld on host '%s' is already in use. Stop the existing process or update "
+		         "server_config.port to a free port.",
+		         (long long)cfg->port, cfg->host);
 		return NULL;
 	}
 	struct server_handle *h = xcalloc(1, sizeof *h);
@@ -714,8 +726,9 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 	} else {
 		h->exe = find_in_path(h->argv[0]);
 		if (!h->exe) {
-			snprintf(err, err_len, "'%s' not found on PATH (set server.env_path to the engine's environment)",
-				 h->argv[0]);
+			snprintf(err, err_len,
+			         "'%s' not found on PATH (set server.env_path to the engine's environment)",
+			         h->argv[0]);
 			goto fail;
 		}
 	}
@@ -733,13 +746,13 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		h->gpu_ids = xcalloc(n ? n : 1, sizeof *h->gpu_ids);
 		char *job = xasprintf("server_%s_%lld_%lld", cfg->host, (long long)cfg->port, (long long)time(NULL));
 		struct gpu_request req = {
-			.n = n,
-			.explicit_ids = cfg->has_gpu_ids ? cfg->gpu_ids : NULL,
-			.n_explicit = cfg->has_gpu_ids ? cfg->n_gpu_ids : 0,
-			.contiguous = cfg->require_contiguous_gpus,
-			.job = job,
-			.wait_timeout_s = env_double("VEEKSHA_GPU_WAIT_TIMEOUT_S", 300.0),
-			.interrupted = server_interrupt_flag,
+		    .n = n,
+		    .explicit_ids = cfg->has_gpu_ids ? cfg->gpu_ids : NULL,
+		    .n_explicit = cfg->has_gpu_ids ? cfg->n_gpu_ids : 0,
+		    .contiguous = cfg->require_contiguous_gpus,
+		    .job = job,
+		    .wait_timeout_s = env_double("VEEKSHA_GPU_WAIT_TIMEOUT_S", 300.0),
+		    .interrupted = server_interrupt_flag,
 		};
 		char gerr[1024];
 		h->lease = gpu_acquire(&req, h->gpu_ids, gerr, sizeof gerr);
@@ -763,7 +776,7 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		char ts[32];
 		strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
 		h->log_path = xasprintf("%s/server_logs_%s_%s_%lld_%s.log", h->run_dir, server_type_name(cfg->type),
-					cfg->host, (long long)cfg->port, ts);
+		                        cfg->host, (long long)cfg->port, ts);
 	}
 	int logfd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0) {
@@ -822,7 +835,7 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		goto fail;
 	}
 	fprintf(stderr, "veeksha: started %s server (pid %ld) on %s:%lld; log: %s\n", server_type_name(cfg->type),
-		(long)h->engine_pid, cfg->host, (long long)cfg->port, h->log_path);
+	        (long)h->engine_pid, cfg->host, (long long)cfg->port, h->log_path);
 	write_server_json(h);
 	return h;
 fail:
@@ -857,8 +870,8 @@ static int check_models(struct server_handle *h, double timeout_s, char *err, si
 		if (found) {
 			rc = 1;
 		} else {
-			snprintf(err, err_len, "the server at %s serves [%s], not the configured model '%s'", h->api_base,
-				 ids.data ? ids.data : "", h->model);
+			snprintf(err, err_len, "the server at %s serves [%s], not the configured model '%s'",
+			         h->api_base, ids.data ? ids.data : "", h->model);
 			rc = -1;
 		}
 		buf_free(&ids);
@@ -889,11 +902,10 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		}
 		if (leader_exited(h)) {
 			reap(h);
-			log_error("the %s server %s during startup", server_type_name(h->type),
-				h->exit_desc);
+			log_error("the %s server %s during startup", server_type_name(h->type), h->exit_desc);
 			const char *hint = print_diagnosis(h);
 			snprintf(err, err_len, "server process %s before becoming ready (log: %s)%s%s", h->exit_desc,
-				 h->log_path, hint ? "; hint: " : "", hint ? hint : "");
+			         h->log_path, hint ? "; hint: " : "", hint ? hint : "");
 			write_server_json(h);
 			return -1;
 		}
@@ -905,7 +917,7 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 			if (m == 1) {
 				h->ready_real_ns = clock_real_ns();
 				fprintf(stderr, "veeksha: server ready at %s after %.1f s\n", h->api_base,
-					clock_ns_to_s(clock_mono_ns() - h->start_mono_ns));
+				        clock_ns_to_s(clock_mono_ns() - h->start_mono_ns));
 				write_server_json(h);
 				return 0;
 			}
@@ -926,10 +938,11 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		}
 		if (clock_mono_ns() >= deadline && !(interrupted && *interrupted) && !leader_exited(h)) {
 			log_error("the %s server did not become healthy within %lld s (GET %s)",
-				server_type_name(h->type), (long long)h->startup_timeout_s, h->health_url);
+			          server_type_name(h->type), (long long)h->startup_timeout_s, h->health_url);
 			const char *hint = print_diagnosis(h);
-			snprintf(err, err_len, "Server failed to become ready within startup_timeout=%lld s (log: %s)%s%s",
-				 (long long)h->startup_timeout_s, h->log_path, hint ? "; hint: " : "", hint ? hint : "");
+			snprintf(
+			    err, err_len, "Server failed to become ready within startup_timeout=%lld s (log: %s)%s%s",
+			    (long long)h->startup_timeout_s, h->log_path, hint ? "; hint: " : "", hint ? hint : "");
 			return -1;
 		}
 	}

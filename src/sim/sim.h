@@ -18,14 +18,14 @@
 /* ---------------------------------------------------------------- model tables (sim_model.c) */
 struct sim_gpu {
 	const char *name;
-	double mem_bytes;   /* HBM capacity */
-	double hbm_bps;     /* bandwidth, bytes/s (spec) */
-	double flops;       /* bf16 dense FLOP/s (spec) */
+	double mem_bytes; /* HBM capacity */
+	double hbm_bps;   /* bandwidth, bytes/s (spec) */
+	double flops;     /* bf16 dense FLOP/s (spec) */
 };
 
 struct sim_arch {
 	const char *name;
-	const char *hf_id;  /* canonical served model id */
+	const char *hf_id; /* canonical served model id */
 	double n_params;
 	int n_layers, d_model, n_heads, n_kv_heads, head_dim, vocab;
 };
@@ -55,19 +55,19 @@ struct sim_engine_params {
 	struct sim_arch arch;
 	struct sim_gpu gpu;
 	int tp;
-	double dtype_bytes;           /* 2 (bf16) */
-	int max_num_seqs;             /* 256 */
+	double dtype_bytes;             /* 2 (bf16) */
+	int max_num_seqs;               /* 256 */
 	int64_t max_num_batched_tokens; /* 8192 */
-	int block_size_tokens;        /* 16 */
-	double gpu_memory_utilization; /* 0.9 */
-	double mfu, mbu;              /* 0.5, 0.8 */
-	double overhead_s;            /* 1.5e-3 */
-	double allreduce_per_layer_s; /* 10e-6 (x2 per layer, only when tp > 1) */
-	int64_t kv_capacity_tokens;   /* 0 = derive from memory */
+	int block_size_tokens;          /* 16 */
+	double gpu_memory_utilization;  /* 0.9 */
+	double mfu, mbu;                /* 0.5, 0.8 */
+	double overhead_s;              /* 1.5e-3 */
+	double allreduce_per_layer_s;   /* 10e-6 (x2 per layer, only when tp > 1) */
+	int64_t kv_capacity_tokens;     /* 0 = derive from memory */
 };
 
-void sim_engine_params_default(struct sim_engine_params *p, const struct sim_arch *arch,
-			       const struct sim_gpu *gpu, int tp);
+void sim_engine_params_default(struct sim_engine_params *p, const struct sim_arch *arch, const struct sim_gpu *gpu,
+                               int tp);
 double sim_kv_bytes_per_token(const struct sim_engine_params *p);
 double sim_weight_bytes(const struct sim_engine_params *p);
 /* Capacity in tokens (rounded down to whole blocks); <= 0 when the weights do not fit. */
@@ -75,7 +75,7 @@ int64_t sim_kv_capacity_tokens(const struct sim_engine_params *p);
 /* Roofline step time in seconds for `prefill_tokens` prompt tokens whose summed attention context is
  * `prefill_ctx_sum`, plus `decode_seqs` decoding sequences whose summed context is `decode_ctx_sum`. */
 double sim_step_time_s(const struct sim_engine_params *p, int64_t prefill_tokens, double prefill_ctx_sum,
-		       int64_t decode_seqs, double decode_ctx_sum);
+                       int64_t decode_seqs, double decode_ctx_sum);
 
 /* ---------------------------------------------------------------- engine (sim_engine.c) */
 enum sim_seq_state { SIM_SEQ_NEW = 0, SIM_SEQ_WAITING, SIM_SEQ_RUNNING, SIM_SEQ_DONE };
@@ -83,24 +83,24 @@ enum sim_seq_state { SIM_SEQ_NEW = 0, SIM_SEQ_WAITING, SIM_SEQ_RUNNING, SIM_SEQ_
 struct sim_seq {
 	/* set by the caller before submit */
 	int64_t prompt_tokens;
-	int64_t output_tokens;   /* tokens to generate (>= 1) */
+	int64_t output_tokens; /* tokens to generate (>= 1) */
 	void *user;
 	/* engine state */
-	int64_t emitted;         /* output tokens produced so far */
-	int64_t prefill_target;  /* tokens to (re)compute before decoding: prompt (+ emitted after preemption) */
+	int64_t emitted;        /* output tokens produced so far */
+	int64_t prefill_target; /* tokens to (re)compute before decoding: prompt (+ emitted after preemption) */
 	int64_t prefilled;
-	int64_t blocks;          /* KV blocks held */
+	int64_t blocks; /* KV blocks held */
 	int64_t preemptions;
-	bool scheduled;          /* admitted at least once (reported once in sim_step.admitted) */
-	int64_t first_sched_ns;  /* set by the server: start of the step that first admitted it (0 = not yet) */
+	bool scheduled;         /* admitted at least once (reported once in sim_step.admitted) */
+	int64_t first_sched_ns; /* set by the server: start of the step that first admitted it (0 = not yet) */
 	enum sim_seq_state state;
 	struct sim_seq *prev, *next;
 };
 
 struct sim_emit {
-	struct sim_seq *seq;     /* NULL when the sequence was aborted after the step was planned */
-	bool first;              /* first output token */
-	bool finished;           /* last output token; the engine no longer references seq */
+	struct sim_seq *seq; /* NULL when the sequence was aborted after the step was planned */
+	bool first;          /* first output token */
+	bool finished;       /* last output token; the engine no longer references seq */
 };
 
 struct sim_step {
@@ -108,7 +108,7 @@ struct sim_step {
 	int64_t prefill_tokens, decode_tokens;
 	int64_t n_running, n_waiting;
 	size_t n_emit;
-	struct sim_emit *emit;   /* owned by the engine, valid until the next step */
+	struct sim_emit *emit; /* owned by the engine, valid until the next step */
 	/* sequences admitted for the first time in this step (queue time = step start - arrival);
 	 * owned by the engine, valid until the next step or an abort */
 	size_t n_admitted;
@@ -127,7 +127,7 @@ void sim_engine_abort(struct sim_engine *e, struct sim_seq *s);
 bool sim_engine_step(struct sim_engine *e, struct sim_step *out);
 int64_t sim_engine_running(const struct sim_engine *e);
 int64_t sim_engine_waiting(const struct sim_engine *e);
-double sim_engine_kv_usage(const struct sim_engine *e); /* 0..1 */
+double sim_engine_kv_usage(const struct sim_engine *e);        /* 0..1 */
 int64_t sim_engine_kv_used_tokens(const struct sim_engine *e); /* blocks in use x block size */
 int64_t sim_engine_preemptions(const struct sim_engine *e);    /* since creation */
 int64_t sim_engine_capacity_tokens(const struct sim_engine *e);
@@ -144,14 +144,14 @@ struct sim_str {
 
 struct sim_http_req {
 	struct sim_str method, target, path;
-	int version_minor;         /* 0 or 1 (HTTP/1.x) */
+	int version_minor; /* 0 or 1 (HTTP/1.x) */
 	bool has_content_length;
 	uint64_t content_length;
 	bool chunked;
 	bool conn_close, conn_keep_alive;
-	bool expect_continue;      /* Expect: 100-continue */
+	bool expect_continue; /* Expect: 100-continue */
 	struct sim_str authorization, request_id;
-	size_t head_len;           /* bytes up to and including the blank line */
+	size_t head_len; /* bytes up to and including the blank line */
 };
 
 enum sim_http_rc {
@@ -203,7 +203,7 @@ struct sim_api_req {
 
 /* Parse and validate a chat/completions body. Returns 0, or an HTTP status (400) with a message. */
 int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct sim_api_req *out, char *err,
-		  size_t err_len);
+                  size_t err_len);
 /* OpenAI-style error JSON: {"error":{"message":..,"type":..,"param":null,"code":N}} */
 void sim_api_error_json(struct buf *b, int status, const char *message);
 const char *sim_http_reason(int status);
@@ -214,11 +214,11 @@ enum sim_mode { SIM_MODE_ROOFLINE = 0, SIM_MODE_FIXED, SIM_MODE_ZERO };
 struct sim_cfg {
 	const char *host;
 	int port;
-	const char *served_model;     /* id reported by /v1/models and accepted in bodies */
-	const char *api_key;          /* NULL = no auth */
+	const char *served_model; /* id reported by /v1/models and accepted in bodies */
+	const char *api_key;      /* NULL = no auth */
 	enum sim_mode mode;
-	double ttft_ms, itl_ms;       /* fixed mode */
-	int tokens_per_chunk;         /* tokens per SSE chunk (all modes) */
+	double ttft_ms, itl_ms; /* fixed mode */
+	int tokens_per_chunk;   /* tokens per SSE chunk (all modes) */
 	uint64_t seed;
 	int workers;
 	double shutdown_grace_s;
@@ -234,9 +234,11 @@ struct sim_cfg {
 	 * [reasoning_tokens_min, reasoning_tokens_max], streamed as delta.reasoning_content; 0 = off */
 	int64_t reasoning_tokens_min, reasoning_tokens_max;
 	bool log_requests;
+	/* busy-poll when the next timer is closer than this (0 = never) */
 	double spin_us;
-	bool metrics_sglang;          /* /metrics with SGLang's names (--metrics-names sglang, or -m sglang.*) */
-	int rt_priority;              /* SCHED_FIFO priority of workers/engine (0 = normal scheduling) */               /* busy-poll when the next timer is closer than this (0 = never) */
+	bool metrics_sglang; /* /metrics with SGLang's names (--metrics-names sglang, or -m sglang.*) */
+	/* SCHED_FIFO priority of workers/engine (0 = normal scheduling) */
+	int rt_priority;
 	struct sim_engine_params engine;
 };
 

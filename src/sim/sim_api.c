@@ -10,31 +10,50 @@
 const char *sim_http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
 static const char *sim_api_error_type(int status)
 {
 	switch (status) {
-	case 400: return "BadRequestError";
-	case 401: return "AuthenticationError";
-	case 404: return "NotFoundError";
-	case 405: return "MethodNotAllowedError";
-	case 503: return "ServiceUnavailableError";
-	default: return status >= 500 ? "InternalServerError" : "BadRequestError";
+	case 400:
+		return "BadRequestError";
+	case 401:
+		return "AuthenticationError";
+	case 404:
+		return "NotFoundError";
+	case 405:
+		return "MethodNotAllowedError";
+	case 503:
+		return "ServiceUnavailableError";
+	default:
+		return status >= 500 ? "InternalServerError" : "BadRequestError";
 	}
 }
 
@@ -57,11 +76,11 @@ void sim_api_error_json(struct buf *b, int status, const char *message)
 	jsonw_obj_end(&w);
 }
 
-#define SIM_API_FAIL(...)                                                                                   \
-	do {                                                                                                \
-		snprintf(err, err_len, __VA_ARGS__);                                                        \
-		rc = 400;                                                                                   \
-		goto out;                                                                                   \
+#define SIM_API_FAIL(...)                                                                                              \
+	do {                                                                                                           \
+		snprintf(err, err_len, __VA_ARGS__);                                                                   \
+		rc = 400;                                                                                              \
+		goto out;                                                                                              \
 	} while (0)
 
 /* integer-valued JSON number within [lo, hi] */
@@ -88,7 +107,8 @@ static int64_t sim_api_count_content(const cJSON *content, bool *ok)
 	}
 	int64_t n = 0;
 	const cJSON *blk;
-	cJSON_ArrayForEach(blk, content) {
+	cJSON_ArrayForEach(blk, content)
+	{
 		if (!cJSON_IsObject(blk)) {
 			*ok = false;
 			return 0;
@@ -111,7 +131,7 @@ static int64_t sim_api_count_content(const cJSON *content, bool *ok)
 }
 
 int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct sim_api_req *r, char *err,
-		  size_t err_len)
+                  size_t err_len)
 {
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
@@ -138,7 +158,8 @@ int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct s
 		if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
 			SIM_API_FAIL("'messages' must be a non-empty array");
 		const cJSON *m;
-		cJSON_ArrayForEach(m, msgs) {
+		cJSON_ArrayForEach(m, msgs)
+		{
 			if (!cJSON_IsObject(m))
 				SIM_API_FAIL("each message must be an object");
 			const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
@@ -159,14 +180,16 @@ int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct s
 			const cJSON *first = cJSON_GetArrayItem(p, 0);
 			if (cJSON_IsString(first) || cJSON_IsArray(first)) {
 				if (cJSON_GetArraySize(p) != 1)
-					SIM_API_FAIL("only one prompt per request is supported (batch prompts: send separate requests)");
+					SIM_API_FAIL("only one prompt per request is supported (batch prompts: send "
+					             "separate requests)");
 				p = first;
 			}
 			if (cJSON_IsString(p)) {
 				r->prompt_tokens = sim_tok_count(p->valuestring, strlen(p->valuestring));
 			} else {
 				const cJSON *t;
-				cJSON_ArrayForEach(t, p) {
+				cJSON_ArrayForEach(t, p)
+				{
 					int64_t id;
 					if (!sim_api_int(t, 0, INT32_MAX, &id))
 						SIM_API_FAIL("'prompt' token ids must be non-negative integers");
@@ -231,7 +254,7 @@ int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct s
 			SIM_API_FAIL("'min_tokens' must be a non-negative integer");
 		if (r->has_max_tokens && r->min_tokens > r->max_tokens)
 			SIM_API_FAIL("min_tokens must be less than or equal to max_tokens=%lld, got %lld",
-				     (long long)r->max_tokens, (long long)r->min_tokens);
+			             (long long)r->max_tokens, (long long)r->min_tokens);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "n");
 	if (v && !cJSON_IsNull(v)) {
@@ -250,7 +273,8 @@ int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct s
 			}
 		} else if (cJSON_IsArray(v)) {
 			const cJSON *s;
-			cJSON_ArrayForEach(s, v) {
+			cJSON_ArrayForEach(s, v)
+			{
 				if (!cJSON_IsString(s))
 					SIM_API_FAIL("'stop' must be a string or a list of strings");
 				if (!s->valuestring[0])

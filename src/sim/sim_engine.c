@@ -289,15 +289,30 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 	return true;
 }
 
-int64_t sim_engine_running(const struct sim_engine *e) { return e->running.n; }
-int64_t sim_engine_preemptions(const struct sim_engine *e) { return e->preemptions_total; }
+int64_t sim_engine_running(const struct sim_engine *e)
+{
+	return e->running.n;
+}
+int64_t sim_engine_preemptions(const struct sim_engine *e)
+{
+	return e->preemptions_total;
+}
 int64_t sim_engine_kv_used_tokens(const struct sim_engine *e)
 {
 	return (e->total_blocks - e->free_blocks) * e->p.block_size_tokens;
 }
-int64_t sim_engine_waiting(const struct sim_engine *e) { return e->waiting.n; }
-int64_t sim_engine_capacity_tokens(const struct sim_engine *e) { return e->total_blocks * e->p.block_size_tokens; }
-const struct sim_engine_params *sim_engine_get_params(const struct sim_engine *e) { return &e->p; }
+int64_t sim_engine_waiting(const struct sim_engine *e)
+{
+	return e->waiting.n;
+}
+int64_t sim_engine_capacity_tokens(const struct sim_engine *e)
+{
+	return e->total_blocks * e->p.block_size_tokens;
+}
+const struct sim_engine_params *sim_engine_get_params(const struct sim_engine *e)
+{
+	return &e->p;
+}
 
 double sim_engine_kv_usage(const struct sim_engine *e)
 {

@@ -12,50 +12,52 @@
 
 static void sim_main_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: veeksha sim-server [options]\n\n"
-		"An OpenAI-compatible simulated inference server (continuous-batching roofline model).\n"
-		"It is NOT a substitute for measuring a real engine. See docs/SIM.md.\n\n"
-		"server:\n"
-		"  --host H                     listen address (default 127.0.0.1)\n"
-		"  --port P                     listen port (default 8000)\n"
-		"  --model ID                   served model id (also --model-path, --served-model-name);\n"
-		"                               a known id (e.g. meta-llama/Llama-3-8B-Instruct) selects its architecture\n"
-		"  --api-key K                  require 'Authorization: Bearer K' on /v1/* (env VLLM_API_KEY)\n"
-		"  --max-model-len N            context length (also --context-length; default from preset, 8192)\n"
-		"  --workers N                  worker threads sharing one listening socket (default 1)\n"
-		"  --shutdown-grace-s S         on SIGTERM/SIGINT finish in-flight streams for at most S (default 5)\n"
-		"  --seed N                     seed of every random choice (default 0)\n"
-		"  --log-requests               one stderr line per generation request\n"
-		"  --rt-priority N              SCHED_FIFO priority of worker/engine threads (default 1, 0 in zero mode;\n"
-		"                               0 = normal scheduling; falls back with a notice when not permitted)\n"
-		"  --spin-us N                  busy-poll when the next chunk is due within N us (timing benches; burns CPU)\n"
-		"  --metrics-names vllm|sglang  metric names on GET /metrics (default vllm; sglang when launched as\n"
-		"                               `-m sglang.launch_server`)\n"
-		"engine model:\n"
-		"  --mode roofline|fixed|zero   timing model (default roofline)\n"
-		"  --preset NAME                model/GPU/TP triple (default llama3-8b-h100; --list-presets)\n"
-		"  --model-arch A  --gpu G  --tp N (--tensor-parallel-size, --tp-size)   override parts of the preset\n"
-		"  --dtype D                    auto|bfloat16|float16 (2 bytes), float32 (4), fp8 (1)\n"
-		"  --max-num-seqs N (256)  --max-num-batched-tokens N (8192)  --block-size N (16)\n"
-		"  --gpu-memory-utilization F (0.9)  --mfu F (0.5)  --mbu F (0.8)  --step-overhead-ms X (1.5)\n"
-		"  --kv-capacity-tokens N       override the derived KV-cache capacity\n"
-		"  --ttft-ms X --itl-ms Y --tokens-per-chunk K   fixed mode timing (defaults 50, 10, 1)\n"
-		"  --output-len-median N (200) --output-len-sigma S (0.6)   natural output length (log-normal)\n"
-		"  --reasoning-tokens N [--reasoning-tokens-max M]   think first: N (uniform N..M) tokens streamed as\n"
-		"                               delta.reasoning_content before the answer, within max_tokens (as vLLM)\n"
-		"  --tokenizer PATH             tokenizer.json (file or directory) for token counts and output text;\n"
-		"                               default: HF cache of --model, else one word = one token\n"
-		"measurement and faults:\n"
-		"  --emit-log FILE              JSONL: per request, server timestamps of arrival/first byte/every chunk\n"
-		"  --fail-rate F                fraction of generation requests answered 500\n"
-		"  --disconnect-rate F          fraction cut mid-stream (connection closed)\n"
-		"  --error-event-rate F         fraction getting an SSE {\"error\":...} event mid-stream\n"
-		"  --stall-ms N [--stall-rate F]  stall N ms mid-stream (fraction F, default 1)\n"
-		"  --startup-delay-s S          /health answers 503 for S seconds\n"
-		"  --crash-after N              exit(1) once N generation requests completed\n"
-		"  --refuse-connections         accept and immediately reset every connection\n"
-		"  --list-presets               print presets, GPUs and architectures, then exit\n");
+	fprintf(
+	    out,
+	    "usage: veeksha sim-server [options]\n\n"
+	    "An OpenAI-compatible simulated inference server (continuous-batching roofline model).\n"
+	    "It is NOT a substitute for measuring a real engine. See docs/SIM.md.\n\n"
+	    "server:\n"
+	    "  --host H                     listen address (default 127.0.0.1)\n"
+	    "  --port P                     listen port (default 8000)\n"
+	    "  --model ID                   served model id (also --model-path, --served-model-name);\n"
+	    "                               a known id (e.g. meta-llama/Llama-3-8B-Instruct) selects its architecture\n"
+	    "  --api-key K                  require 'Authorization: Bearer K' on /v1/* (env VLLM_API_KEY)\n"
+	    "  --max-model-len N            context length (also --context-length; default from preset, 8192)\n"
+	    "  --workers N                  worker threads sharing one listening socket (default 1)\n"
+	    "  --shutdown-grace-s S         on SIGTERM/SIGINT finish in-flight streams for at most S (default 5)\n"
+	    "  --seed N                     seed of every random choice (default 0)\n"
+	    "  --log-requests               one stderr line per generation request\n"
+	    "  --rt-priority N              SCHED_FIFO priority of worker/engine threads (default 1, 0 in zero mode;\n"
+	    "                               0 = normal scheduling; falls back with a notice when not permitted)\n"
+	    "  --spin-us N                  busy-poll when the next chunk is due within N us (timing benches; burns "
+	    "CPU)\n"
+	    "  --metrics-names vllm|sglang  metric names on GET /metrics (default vllm; sglang when launched as\n"
+	    "                               `-m sglang.launch_server`)\n"
+	    "engine model:\n"
+	    "  --mode roofline|fixed|zero   timing model (default roofline)\n"
+	    "  --preset NAME                model/GPU/TP triple (default llama3-8b-h100; --list-presets)\n"
+	    "  --model-arch A  --gpu G  --tp N (--tensor-parallel-size, --tp-size)   override parts of the preset\n"
+	    "  --dtype D                    auto|bfloat16|float16 (2 bytes), float32 (4), fp8 (1)\n"
+	    "  --max-num-seqs N (256)  --max-num-batched-tokens N (8192)  --block-size N (16)\n"
+	    "  --gpu-memory-utilization F (0.9)  --mfu F (0.5)  --mbu F (0.8)  --step-overhead-ms X (1.5)\n"
+	    "  --kv-capacity-tokens N       override the derived KV-cache capacity\n"
+	    "  --ttft-ms X --itl-ms Y --tokens-per-chunk K   fixed mode timing (defaults 50, 10, 1)\n"
+	    "  --output-len-median N (200) --output-len-sigma S (0.6)   natural output length (log-normal)\n"
+	    "  --reasoning-tokens N [--reasoning-tokens-max M]   think first: N (uniform N..M) tokens streamed as\n"
+	    "                               delta.reasoning_content before the answer, within max_tokens (as vLLM)\n"
+	    "  --tokenizer PATH             tokenizer.json (file or directory) for token counts and output text;\n"
+	    "                               default: HF cache of --model, else one word = one token\n"
+	    "measurement and faults:\n"
+	    "  --emit-log FILE              JSONL: per request, server timestamps of arrival/first byte/every chunk\n"
+	    "  --fail-rate F                fraction of generation requests answered 500\n"
+	    "  --disconnect-rate F          fraction cut mid-stream (connection closed)\n"
+	    "  --error-event-rate F         fraction getting an SSE {\"error\":...} event mid-stream\n"
+	    "  --stall-ms N [--stall-rate F]  stall N ms mid-stream (fraction F, default 1)\n"
+	    "  --startup-delay-s S          /health answers 503 for S seconds\n"
+	    "  --crash-after N              exit(1) once N generation requests completed\n"
+	    "  --refuse-connections         accept and immediately reset every connection\n"
+	    "  --list-presets               print presets, GPUs and architectures, then exit\n");
 }
 
 static void sim_main_list(void)
@@ -80,8 +82,8 @@ static void sim_main_list(void)
 	printf("architectures:\n");
 	for (size_t i = 0; i < sim_arch_count(); i++) {
 		const struct sim_arch *a = sim_arch_at(i);
-		printf("  %-12s %-40s %.3g B params, %d layers, d_model %d, %d/%d heads, head_dim %d\n", a->name, a->hf_id,
-		       a->n_params / 1e9, a->n_layers, a->d_model, a->n_heads, a->n_kv_heads, a->head_dim);
+		printf("  %-12s %-40s %.3g B params, %d layers, d_model %d, %d/%d heads, head_dim %d\n", a->name,
+		       a->hf_id, a->n_params / 1e9, a->n_layers, a->d_model, a->n_heads, a->n_kv_heads, a->head_dim);
 	}
 }
 
@@ -91,7 +93,8 @@ static int sim_main_num(const char *flag, const char *v, double lo, double hi, d
 	errno = 0;
 	double d = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi) {
-		fprintf(stderr, "sim-server: %s: invalid value '%s' (expected a number in [%g, %g])\n", flag, v, lo, hi);
+		fprintf(stderr, "sim-server: %s: invalid value '%s' (expected a number in [%g, %g])\n", flag, v, lo,
+		        hi);
 		return -1;
 	}
 	*out = d;
@@ -124,56 +127,56 @@ int sim_server_main(int argc, char **argv)
 		void *dst;
 		double lo, hi;
 	} opts[] = {
-		{"--host", SIM_OPT_STR, &host, 0, 0},
-		{"--port", SIM_OPT_INT, &port, 0, 65535},
-		{"--model", SIM_OPT_STR, &model, 0, 0},
-		{"--model-path", SIM_OPT_STR, &model, 0, 0},
-		{"--served-model-name", SIM_OPT_STR, &served, 0, 0},
-		{"--api-key", SIM_OPT_STR, &api_key, 0, 0},
-		{"--tensor-parallel-size", SIM_OPT_INT, &tp, 1, 1024},
-		{"--tp-size", SIM_OPT_INT, &tp, 1, 1024},
-		{"--tp", SIM_OPT_INT, &tp, 1, 1024},
-		{"--max-model-len", SIM_OPT_INT, &max_model_len, 1, 1e9},
-		{"--context-length", SIM_OPT_INT, &max_model_len, 1, 1e9},
-		{"--dtype", SIM_OPT_STR, &dtype, 0, 0},
-		{"--preset", SIM_OPT_STR, &preset_name, 0, 0},
-		{"--gpu", SIM_OPT_STR, &gpu_name, 0, 0},
-		{"--model-arch", SIM_OPT_STR, &arch_name, 0, 0},
-		{"--mode", SIM_OPT_STR, &mode, 0, 0},
-		{"--ttft-ms", SIM_OPT_NUM, &ttft, 0, 3.6e6},
-		{"--itl-ms", SIM_OPT_NUM, &itl, 0, 3.6e6},
-		{"--tokens-per-chunk", SIM_OPT_INT, &tpc, 1, 1e6},
-		{"--seed", SIM_OPT_INT, &seed, 0, 9.0e15},
-		{"--workers", SIM_OPT_INT, &workers, 1, 256},
-		{"--shutdown-grace-s", SIM_OPT_NUM, &grace, 0, 3600},
-		{"--startup-delay-s", SIM_OPT_NUM, &startup, 0, 3600},
-		{"--emit-log", SIM_OPT_STR, &cfg.emit_log, 0, 0},
-		{"--fail-rate", SIM_OPT_NUM, &fail, 0, 1},
-		{"--disconnect-rate", SIM_OPT_NUM, &disc, 0, 1},
-		{"--error-event-rate", SIM_OPT_NUM, &everr, 0, 1},
-		{"--stall-ms", SIM_OPT_NUM, &stall_ms, 0, 3.6e6},
-		{"--stall-rate", SIM_OPT_NUM, &stall_rate, 0, 1},
-		{"--crash-after", SIM_OPT_INT, &crash, 0, 1e15},
-		{"--refuse-connections", SIM_OPT_FLAG, &refuse, 0, 0},
-		{"--max-num-seqs", SIM_OPT_INT, &max_num_seqs, 1, 1e6},
-		{"--max-num-batched-tokens", SIM_OPT_INT, &max_batched, 1, 1e9},
-		{"--block-size", SIM_OPT_INT, &block, 1, 1e6},
-		{"--gpu-memory-utilization", SIM_OPT_NUM, &gmu, 0.01, 1},
-		{"--mem-fraction-static", SIM_OPT_NUM, &gmu, 0.01, 1},
-		{"--mfu", SIM_OPT_NUM, &mfu, 1e-4, 1},
-		{"--mbu", SIM_OPT_NUM, &mbu, 1e-4, 1},
-		{"--step-overhead-ms", SIM_OPT_NUM, &overhead_ms, 0, 1e4},
-		{"--kv-capacity-tokens", SIM_OPT_INT, &kv_cap, 0, 1e15},
-		{"--output-len-median", SIM_OPT_NUM, &median, 1, 1e9},
-		{"--output-len-sigma", SIM_OPT_NUM, &sigma, 0, 10},
-		{"--reasoning-tokens", SIM_OPT_INT, &reasoning, 0, 1e9},
-		{"--reasoning-tokens-max", SIM_OPT_INT, &reasoning_max, 0, 1e9},
-		{"--tokenizer", SIM_OPT_STR, &tokenizer, 0, 0},
-		{"--metrics-names", SIM_OPT_STR, &metrics_names, 0, 0},
-		{"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
-		{"--log-requests", SIM_OPT_FLAG, &log_req, 0, 0},
-		{"--spin-us", SIM_OPT_NUM, &spin_us, 0, 1e6},
-		{"--rt-priority", SIM_OPT_INT, &rt_prio, 0, 99},
+	    {"--host", SIM_OPT_STR, &host, 0, 0},
+	    {"--port", SIM_OPT_INT, &port, 0, 65535},
+	    {"--model", SIM_OPT_STR, &model, 0, 0},
+	    {"--model-path", SIM_OPT_STR, &model, 0, 0},
+	    {"--served-model-name", SIM_OPT_STR, &served, 0, 0},
+	    {"--api-key", SIM_OPT_STR, &api_key, 0, 0},
+	    {"--tensor-parallel-size", SIM_OPT_INT, &tp, 1, 1024},
+	    {"--tp-size", SIM_OPT_INT, &tp, 1, 1024},
+	    {"--tp", SIM_OPT_INT, &tp, 1, 1024},
+	    {"--max-model-len", SIM_OPT_INT, &max_model_len, 1, 1e9},
+	    {"--context-length", SIM_OPT_INT, &max_model_len, 1, 1e9},
+	    {"--dtype", SIM_OPT_STR, &dtype, 0, 0},
+	    {"--preset", SIM_OPT_STR, &preset_name, 0, 0},
+	    {"--gpu", SIM_OPT_STR, &gpu_name, 0, 0},
+	    {"--model-arch", SIM_OPT_STR, &arch_name, 0, 0},
+	    {"--mode", SIM_OPT_STR, &mode, 0, 0},
+	    {"--ttft-ms", SIM_OPT_NUM, &ttft, 0, 3.6e6},
+	    {"--itl-ms", SIM_OPT_NUM, &itl, 0, 3.6e6},
+	    {"--tokens-per-chunk", SIM_OPT_INT, &tpc, 1, 1e6},
+	    {"--seed", SIM_OPT_INT, &seed, 0, 9.0e15},
+	    {"--workers", SIM_OPT_INT, &workers, 1, 256},
+	    {"--shutdown-grace-s", SIM_OPT_NUM, &grace, 0, 3600},
+	    {"--startup-delay-s", SIM_OPT_NUM, &startup, 0, 3600},
+	    {"--emit-log", SIM_OPT_STR, &cfg.emit_log, 0, 0},
+	    {"--fail-rate", SIM_OPT_NUM, &fail, 0, 1},
+	    {"--disconnect-rate", SIM_OPT_NUM, &disc, 0, 1},
+	    {"--error-event-rate", SIM_OPT_NUM, &everr, 0, 1},
+	    {"--stall-ms", SIM_OPT_NUM, &stall_ms, 0, 3.6e6},
+	    {"--stall-rate", SIM_OPT_NUM, &stall_rate, 0, 1},
+	    {"--crash-after", SIM_OPT_INT, &crash, 0, 1e15},
+	    {"--refuse-connections", SIM_OPT_FLAG, &refuse, 0, 0},
+	    {"--max-num-seqs", SIM_OPT_INT, &max_num_seqs, 1, 1e6},
+	    {"--max-num-batched-tokens", SIM_OPT_INT, &max_batched, 1, 1e9},
+	    {"--block-size", SIM_OPT_INT, &block, 1, 1e6},
+	    {"--gpu-memory-utilization", SIM_OPT_NUM, &gmu, 0.01, 1},
+	    {"--mem-fraction-static", SIM_OPT_NUM, &gmu, 0.01, 1},
+	    {"--mfu", SIM_OPT_NUM, &mfu, 1e-4, 1},
+	    {"--mbu", SIM_OPT_NUM, &mbu, 1e-4, 1},
+	    {"--step-overhead-ms", SIM_OPT_NUM, &overhead_ms, 0, 1e4},
+	    {"--kv-capacity-tokens", SIM_OPT_INT, &kv_cap, 0, 1e15},
+	    {"--output-len-median", SIM_OPT_NUM, &median, 1, 1e9},
+	    {"--output-len-sigma", SIM_OPT_NUM, &sigma, 0, 10},
+	    {"--reasoning-tokens", SIM_OPT_INT, &reasoning, 0, 1e9},
+	    {"--reasoning-tokens-max", SIM_OPT_INT, &reasoning_max, 0, 1e9},
+	    {"--tokenizer", SIM_OPT_STR, &tokenizer, 0, 0},
+	    {"--metrics-names", SIM_OPT_STR, &metrics_names, 0, 0},
+	    {"--list-presets", SIM_OPT_FLAG, &list, 0, 0},
+	    {"--log-requests", SIM_OPT_FLAG, &log_req, 0, 0},
+	    {"--spin-us", SIM_OPT_NUM, &spin_us, 0, 1e6},
+	    {"--rt-priority", SIM_OPT_INT, &rt_prio, 0, 99},
 	};
 	const size_t n_opts = sizeof opts / sizeof opts[0];
 
@@ -204,14 +207,15 @@ int sim_server_main(int argc, char **argv)
 			const char *val = eq ? eq + 1 : NULL;
 			if (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
 				val = argv[++i];
-			fprintf(stderr, "sim-server: ignoring unsupported flag %.*s%s%s\n", (int)nlen, a, val ? " " : "",
-				val ? val : "");
+			fprintf(stderr, "sim-server: ignoring unsupported flag %.*s%s%s\n", (int)nlen, a,
+			        val ? " " : "", val ? val : "");
 			continue;
 		}
 		if (opts[k].kind == SIM_OPT_FLAG) {
 			if (eq) {
 				/* SGLang-style explicit booleans */
-				*(bool *)opts[k].dst = strcmp(eq + 1, "False") && strcmp(eq + 1, "false") && strcmp(eq + 1, "0");
+				*(bool *)opts[k].dst =
+				    strcmp(eq + 1, "False") && strcmp(eq + 1, "false") && strcmp(eq + 1, "0");
 			} else {
 				*(bool *)opts[k].dst = true;
 			}
@@ -266,9 +270,10 @@ int sim_server_main(int argc, char **argv)
 			arch = ma;
 		} else {
 			fprintf(stderr,
-				"sim-server: notice: model '%s' is not a known architecture; simulating %s (use --model-arch "
-				"or --preset)\n",
-				model, arch->name);
+			        "sim-server: notice: model '%s' is not a known architecture; simulating %s (use "
+			        "--model-arch "
+			        "or --preset)\n",
+			        model, arch->name);
 		}
 	}
 	if (arch_name) {
@@ -294,7 +299,7 @@ int sim_server_main(int argc, char **argv)
 		else if (!strncmp(dtype, "fp8", 3))
 			cfg.engine.dtype_bytes = 1;
 		else if (strcmp(dtype, "auto") && strcmp(dtype, "bfloat16") && strcmp(dtype, "float16") &&
-			 strcmp(dtype, "half"))
+		         strcmp(dtype, "half"))
 			fprintf(stderr, "sim-server: notice: --dtype %s simulated as 2 bytes per value\n", dtype);
 	}
 	cfg.engine.max_num_seqs = (int)max_num_seqs;
@@ -326,8 +331,8 @@ int sim_server_main(int argc, char **argv)
 		return 2;
 	}
 	if (cfg.mode == SIM_MODE_ROOFLINE && sim_kv_capacity_tokens(&cfg.engine) <= 0) {
-		fprintf(stderr, "sim-server: the weights of %s (%.1f GB) do not fit on %d x %s; raise --tp\n", arch->name,
-			sim_weight_bytes(&cfg.engine) / 1e9, cfg.engine.tp, gpu->name);
+		fprintf(stderr, "sim-server: the weights of %s (%.1f GB) do not fit on %d x %s; raise --tp\n",
+		        arch->name, sim_weight_bytes(&cfg.engine) / 1e9, cfg.engine.tp, gpu->name);
 		return 2;
 	}
 
@@ -358,8 +363,8 @@ int sim_server_main(int argc, char **argv)
 	cfg.output_len_median = median;
 	cfg.output_len_sigma = sigma;
 	if (reasoning_max >= 0 && reasoning_max < reasoning) {
-		fprintf(stderr, "sim-server: --reasoning-tokens-max %.0f is below --reasoning-tokens %.0f\n", reasoning_max,
-			reasoning);
+		fprintf(stderr, "sim-server: --reasoning-tokens-max %.0f is below --reasoning-tokens %.0f\n",
+		        reasoning_max, reasoning);
 		return 2;
 	}
 	cfg.reasoning_tokens_min = (int64_t)reasoning;
@@ -378,26 +383,29 @@ int sim_server_main(int argc, char **argv)
 	if (sim_tok_init(tokenizer, cfg.served_model) != 0)
 		return 2;
 	if (sim_tok_is_approx())
-		fprintf(stderr, "sim-server: notice: token counts use the word approximation (%s: one whitespace-separated "
-				"word = one token); pass --tokenizer to count with a real tokenizer\n",
-			sim_tok_name());
+		fprintf(stderr,
+		        "sim-server: notice: token counts use the word approximation (%s: one whitespace-separated "
+		        "word = one token); pass --tokenizer to count with a real tokenizer\n",
+		        sim_tok_name());
 	else
 		fprintf(stderr, "sim-server: tokenizer %s\n", sim_tok_name());
 	if (cfg.mode == SIM_MODE_ROOFLINE) {
 		const struct sim_engine_params *p = &cfg.engine;
 		fprintf(stderr,
-			"sim-server: roofline model: %s on %d x %s, KV capacity %lld tokens, max_num_seqs %d, "
-			"max_num_batched_tokens %lld, decode step at batch 1 ~%.2f ms\n",
-			p->arch.name, p->tp, p->gpu.name, (long long)sim_kv_capacity_tokens(p), p->max_num_seqs,
-			(long long)p->max_num_batched_tokens, 1e3 * sim_step_time_s(p, 0, 0, 1, 1000));
+		        "sim-server: roofline model: %s on %d x %s, KV capacity %lld tokens, max_num_seqs %d, "
+		        "max_num_batched_tokens %lld, decode step at batch 1 ~%.2f ms\n",
+		        p->arch.name, p->tp, p->gpu.name, (long long)sim_kv_capacity_tokens(p), p->max_num_seqs,
+		        (long long)p->max_num_batched_tokens, 1e3 * sim_step_time_s(p, 0, 0, 1, 1000));
 	} else if (cfg.mode == SIM_MODE_FIXED) {
-		fprintf(stderr, "sim-server: fixed model: TTFT %.3f ms, ITL %.3f ms, %d token(s) per chunk\n", ttft, itl,
-			cfg.tokens_per_chunk);
+		fprintf(stderr, "sim-server: fixed model: TTFT %.3f ms, ITL %.3f ms, %d token(s) per chunk\n", ttft,
+		        itl, cfg.tokens_per_chunk);
 	} else {
 		fprintf(stderr, "sim-server: zero-delay model\n");
 	}
 	if (cfg.reasoning_tokens_max > 0)
-		fprintf(stderr, "sim-server: reasoning: %lld..%lld tokens streamed as reasoning_content before each chat answer\n",
-			(long long)cfg.reasoning_tokens_min, (long long)cfg.reasoning_tokens_max);
+		fprintf(
+		    stderr,
+		    "sim-server: reasoning: %lld..%lld tokens streamed as reasoning_content before each chat answer\n",
+		    (long long)cfg.reasoning_tokens_min, (long long)cfg.reasoning_tokens_max);
 	return sim_server_run(&cfg);
 }

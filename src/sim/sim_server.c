@@ -49,8 +49,8 @@ struct sim_stream {
 	enum sim_api_kind kind;
 	bool stream, include_usage, continuous_usage, chunked;
 	int64_t prompt_tokens;
-	int64_t gen_tokens;   /* tokens the engine generates (timing) */
-	int64_t text_tokens;  /* tokens whose text is sent (= usage completion_tokens) */
+	int64_t gen_tokens;       /* tokens the engine generates (timing) */
+	int64_t text_tokens;      /* tokens whose text is sent (= usage completion_tokens) */
 	int64_t reasoning_tokens; /* the first ones of text_tokens are reasoning (chat, --reasoning-tokens) */
 	bool report_reasoning;    /* usage carries completion_tokens_details.reasoning_tokens */
 	int64_t sent_tokens;
@@ -64,8 +64,8 @@ struct sim_stream {
 	int64_t created_s;
 	/* timing */
 	int64_t arrival_ns, arrival_real_ns, first_byte_ns, first_byte_real_ns, first_token_ns;
-	int64_t last_token_ns;      /* when the last tokens were sent (inter-token latency) */
-	int64_t first_chunk_at_ns;  /* fixed mode: schedule origin of the first chunk */
+	int64_t last_token_ns;     /* when the last tokens were sent (inter-token latency) */
+	int64_t first_chunk_at_ns; /* fixed mode: schedule origin of the first chunk */
 	int64_t hold_until_ns;
 	int64_t last_event_ns;
 	int64_t next_ns;
@@ -154,10 +154,9 @@ static int sim_lat_nb;
 static double sim_itl_le[SIM_HIST_MAX];
 static int sim_itl_nb;
 /* queue time: a few below vLLM's request-latency bounds, then those */
-static const double sim_queue_le[] = {0.001, 0.002, 0.005, 0.01,  0.02,  0.05,  0.1,   0.2,   0.3,
-				      0.5,   0.8,   1.0,   1.5,   2.0,   2.5,   5.0,   10.0,  15.0,
-				      20.0,  30.0,  40.0,  50.0,  60.0,  120.0, 240.0, 480.0, 960.0,
-				      1920.0, 7680.0};
+static const double sim_queue_le[] = {0.001, 0.002, 0.005, 0.01,  0.02,  0.05,  0.1,   0.2,    0.3,   0.5,
+                                      0.8,   1.0,   1.5,   2.0,   2.5,   5.0,   10.0,  15.0,   20.0,  30.0,
+                                      40.0,  50.0,  60.0,  120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 /* end to end: vLLM's request-latency bounds */
 static const double sim_e2e_le[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
                                     30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
@@ -380,7 +379,7 @@ static void sim_put_chunk(struct sim_conn *c, bool chunked, const char *p, size_
 }
 
 static void sim_put_head(struct sim_conn *c, int status, const char *ctype, bool chunked, size_t content_len,
-			 const char *req_id)
+                         const char *req_id)
 {
 	struct buf *b = &c->out;
 	buf_printf(b, "HTTP/1.1 %d %s\r\nserver: veeksha-sim\r\n", status, sim_http_reason(status));
@@ -396,7 +395,7 @@ static void sim_put_head(struct sim_conn *c, int status, const char *ctype, bool
 }
 
 static void sim_respond(struct sim_conn *c, int status, const char *ctype, const char *body, size_t len,
-			const char *req_id)
+                        const char *req_id)
 {
 	sim_put_head(c, status, ctype, false, len, req_id);
 	buf_append(&c->out, body, len);
@@ -493,10 +492,10 @@ static void sim_log_format(struct buf *out, const struct sim_stream *st)
 		jsonw_key(&w, keys[k]);
 		jsonw_arr_begin(&w);
 		for (size_t i = 0; i < st->log_n; i++)
-			jsonw_int(&w, k == 0 ? st->log_mono[i]
-				      : k == 1 ? st->log_real[i]
-				      : k == 2 ? st->log_sched[i]
-						: st->log_tok[i]);
+			jsonw_int(&w, k == 0   ? st->log_mono[i]
+			              : k == 1 ? st->log_real[i]
+			              : k == 2 ? st->log_sched[i]
+			                       : st->log_tok[i]);
 		jsonw_arr_end(&w);
 	}
 	jsonw_obj_end(&w);
@@ -551,7 +550,6 @@ static void *sim_logger_thread(void *arg)
 	return NULL;
 }
 
-
 /* Detach a stream from its connection and the engine; freed at the end of the loop iteration. */
 static void sim_stream_kill(struct sim_stream *st)
 {
@@ -581,7 +579,7 @@ static void sim_crash_check(struct sim_server *srv, struct sim_conn *c)
 		if (c && !c->closed)
 			(void)send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
 		fprintf(stderr, "sim-server: --crash-after %lld reached, exiting with status 1\n",
-			(long long)srv->cfg->crash_after);
+		        (long long)srv->cfg->crash_after);
 		_exit(1);
 	}
 }
@@ -642,7 +640,7 @@ static void sim_stream_record_itl(struct sim_stream *st, int64_t now, int64_t n)
 static void sim_usage_json(struct buf *b, int64_t prompt, int64_t completion, int64_t reasoning)
 {
 	buf_printf(b, "{\"prompt_tokens\":%lld,\"total_tokens\":%lld,\"completion_tokens\":%lld", (long long)prompt,
-		   (long long)(prompt + completion), (long long)completion);
+	           (long long)(prompt + completion), (long long)completion);
 	if (reasoning >= 0)
 		buf_printf(b, ",\"completion_tokens_details\":{\"reasoning_tokens\":%lld}", (long long)reasoning);
 	buf_putc(b, '}');
@@ -747,7 +745,8 @@ static void sim_stream_finish_json(struct sim_stream *st, int64_t sched_ns)
 		buf_puts(b, "[{\"index\":0,\"text\":\"");
 	}
 	sim_put_pieces(b, st, r_n, st->text_tokens - r_n);
-	buf_puts(b, st->kind == SIM_API_CHAT ? "\"},\"logprobs\":null,\"finish_reason\":\"" : "\",\"logprobs\":null,\"finish_reason\":\"");
+	buf_puts(b, st->kind == SIM_API_CHAT ? "\"},\"logprobs\":null,\"finish_reason\":\""
+	                                     : "\",\"logprobs\":null,\"finish_reason\":\"");
 	buf_puts(b, st->finish_reason);
 	buf_puts(b, "\",\"stop_reason\":null}],\"usage\":");
 	st->sent_tokens = st->text_tokens;
@@ -771,7 +770,7 @@ static void sim_stream_send_head(struct sim_stream *st)
 	if (!st->chunked)
 		st->c->close_after = true; /* HTTP/1.0: the body ends when the connection closes */
 	sim_put_head(st->c, 200, "text/event-stream; charset=utf-8", st->chunked, st->chunked ? 0 : SIZE_MAX,
-		     st->req_id);
+	             st->req_id);
 }
 
 /* Tokens available at `now` in fixed mode (chunk j of K tokens ready at origin + j*K*itl). */
@@ -879,8 +878,8 @@ static void sim_stream_pump(struct sim_stream *st, int64_t now)
 		}
 		if (st->error_at >= 0 && st->sent_tokens >= st->error_at) {
 			static const char ev[] = "data: {\"error\":{\"message\":\"simulated engine error "
-						 "(--error-event-rate)\",\"type\":\"InternalServerError\","
-						 "\"param\":null,\"code\":500}}\n\n";
+			                         "(--error-event-rate)\",\"type\":\"InternalServerError\","
+			                         "\"param\":null,\"code\":500}}\n\n";
 			static const char done[] = "data: [DONE]\n\n";
 			st->fault = "error_event";
 			sim_put_chunk(c, st->chunked, ev, sizeof ev - 1);
@@ -930,7 +929,7 @@ static char *sim_make_prefix(struct sim_server *srv, struct sim_stream *st, bool
 	else
 		obj = "text_completion";
 	return xasprintf("{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":%s,\"choices\":", st->id, obj,
-			 (long long)st->created_s, srv->model_json);
+	                 (long long)st->created_s, srv->model_json);
 }
 
 static bool sim_stop_scan(struct sim_stream *st, const struct sim_api_req *r)
@@ -969,7 +968,7 @@ static bool sim_stop_scan(struct sim_stream *st, const struct sim_api_req *r)
 }
 
 static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h, const char *body, size_t blen,
-				enum sim_api_kind kind, const char *req_id, int64_t arrival_ns, int64_t arrival_real_ns)
+                                enum sim_api_kind kind, const char *req_id, int64_t arrival_ns, int64_t arrival_real_ns)
 {
 	struct sim_worker *w = c->w;
 	struct sim_server *srv = w->srv;
@@ -989,11 +988,12 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	if (r.prompt_tokens >= cfg->max_model_len ||
 	    (r.has_max_tokens && r.prompt_tokens + r.max_tokens > cfg->max_model_len)) {
 		snprintf(err, sizeof err,
-			 "This model's maximum context length is %lld tokens. However, you requested %lld tokens "
-			 "(%lld in the messages, %lld in the completion). Please reduce the length of the messages "
-			 "or completion.",
-			 (long long)cfg->max_model_len, (long long)(r.prompt_tokens + (r.has_max_tokens ? r.max_tokens : 0)),
-			 (long long)r.prompt_tokens, (long long)(r.has_max_tokens ? r.max_tokens : 0));
+		         "This model's maximum context length is %lld tokens. However, you requested %lld tokens "
+		         "(%lld in the messages, %lld in the completion). Please reduce the length of the messages "
+		         "or completion.",
+		         (long long)cfg->max_model_len,
+		         (long long)(r.prompt_tokens + (r.has_max_tokens ? r.max_tokens : 0)),
+		         (long long)r.prompt_tokens, (long long)(r.has_max_tokens ? r.max_tokens : 0));
 		sim_respond_error(c, 400, err, req_id);
 		return;
 	}
@@ -1024,7 +1024,7 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	double z = rng_normal(&rg);
 	st->text_seed = rng_u64(&rg);
 	snprintf(st->id, sizeof st->id, "%s-%016llx", kind == SIM_API_CHAT ? "chatcmpl" : "cmpl",
-		 (unsigned long long)rng_u64(&rg));
+	         (unsigned long long)rng_u64(&rg));
 	st->created_s = clock_real_ns() / 1000000000LL;
 	/* reasoning: drawn last, and only for a range, so runs without it keep their draws */
 	int64_t think = 0;
@@ -1095,8 +1095,8 @@ static void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h
 	c->busy = true;
 	if (cfg->log_requests)
 		fprintf(stderr, "sim-server: %s %s prompt=%lld gen=%lld stream=%d\n", req_id,
-			kind == SIM_API_CHAT ? "chat" : "completions", (long long)st->prompt_tokens,
-			(long long)st->gen_tokens, st->stream);
+		        kind == SIM_API_CHAT ? "chat" : "completions", (long long)st->prompt_tokens,
+		        (long long)st->gen_tokens, st->stream);
 
 	switch (cfg->mode) {
 	case SIM_MODE_ZERO:
@@ -1149,10 +1149,11 @@ static void sim_handle_models(struct sim_conn *c, const char *req_id)
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b,
-		   "{\"object\":\"list\",\"data\":[{\"id\":%s,\"object\":\"model\",\"created\":%lld,\"owned_by\":\"veeksha-sim\","
-		   "\"root\":%s,\"parent\":null,\"max_model_len\":%lld,\"permission\":[]}]}",
-		   srv->model_json, (long long)(srv->start_ns > 0 ? clock_real_ns() / 1000000000LL : 0), srv->model_json,
-		   (long long)srv->cfg->max_model_len);
+	           "{\"object\":\"list\",\"data\":[{\"id\":%s,\"object\":\"model\",\"created\":%lld,\"owned_by\":"
+	           "\"veeksha-sim\","
+	           "\"root\":%s,\"parent\":null,\"max_model_len\":%lld,\"permission\":[]}]}",
+	           srv->model_json, (long long)(srv->start_ns > 0 ? clock_real_ns() / 1000000000LL : 0),
+	           srv->model_json, (long long)srv->cfg->max_model_len);
 	sim_respond(c, 200, "application/json", b.data, b.len, req_id);
 	buf_free(&b);
 }
@@ -1173,14 +1174,17 @@ static void sim_handle_tokenize(struct sim_conn *c, const char *body, size_t ble
 			buf_puts(&text, p->valuestring);
 		} else if (cJSON_IsArray(m)) {
 			const cJSON *it;
-			cJSON_ArrayForEach(it, m) {
-				const cJSON *ct = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "content") : NULL;
+			cJSON_ArrayForEach(it, m)
+			{
+				const cJSON *ct =
+				    cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "content") : NULL;
 				if (cJSON_IsString(ct)) {
 					buf_puts(&text, ct->valuestring);
 					buf_putc(&text, ' ');
 				} else if (cJSON_IsArray(ct)) {
 					const cJSON *blk;
-					cJSON_ArrayForEach(blk, ct) {
+					cJSON_ArrayForEach(blk, ct)
+					{
 						const cJSON *tx = cJSON_GetObjectItemCaseSensitive(blk, "text");
 						if (cJSON_IsString(tx)) {
 							buf_puts(&text, tx->valuestring);
@@ -1203,7 +1207,8 @@ static void sim_handle_tokenize(struct sim_conn *c, const char *body, size_t ble
 		sim_tok_encode(text.data ? text.data : "", text.len, &ids, &n);
 		struct buf b;
 		buf_init(&b);
-		buf_printf(&b, "{\"count\":%zu,\"max_model_len\":%lld,\"tokens\":[", n, (long long)srv->cfg->max_model_len);
+		buf_printf(&b, "{\"count\":%zu,\"max_model_len\":%lld,\"tokens\":[", n,
+		           (long long)srv->cfg->max_model_len);
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&b, i ? ",%d" : "%d", (int)ids[i]);
 		/* "tokenizer" is ours (vLLM has no such field): a client whose own tokenizer is the same
@@ -1224,8 +1229,8 @@ static void sim_handle_detokenize(struct sim_conn *c, const char *body, size_t b
 	cJSON *root = cJSON_ParseWithLength(body, blen);
 	const cJSON *t = root && cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "tokens") : NULL;
 	if (!cJSON_IsArray(t)) {
-		sim_respond_error(c, 400, root ? "'tokens' (list of integers) is required" : "Invalid JSON in request body",
-				  req_id);
+		sim_respond_error(
+		    c, 400, root ? "'tokens' (list of integers) is required" : "Invalid JSON in request body", req_id);
 		cJSON_Delete(root);
 		return;
 	}
@@ -1233,7 +1238,8 @@ static void sim_handle_detokenize(struct sim_conn *c, const char *body, size_t b
 	int32_t *ids = xcalloc(n + 1, sizeof *ids);
 	const cJSON *it;
 	bool ok = true;
-	cJSON_ArrayForEach(it, t) {
+	cJSON_ArrayForEach(it, t)
+	{
 		double d = cJSON_IsNumber(it) ? it->valuedouble : -1;
 		if (!cJSON_IsNumber(it) || d != floor(d) || d < 0 || d >= (double)sim_tok_vocab_size()) {
 			ok = false;
@@ -1450,7 +1456,8 @@ static void sim_handle_request(struct sim_conn *c, const struct sim_http_req *h,
 	}
 	bool v1 = h->path.n >= 4 && memcmp(h->path.p, "/v1/", 4) == 0;
 	if (v1 && !sim_auth_ok(cfg, h)) {
-		sim_respond_error(c, 401, "Unauthorized: missing or invalid API key (Authorization: Bearer <key>)", req_id);
+		sim_respond_error(c, 401, "Unauthorized: missing or invalid API key (Authorization: Bearer <key>)",
+		                  req_id);
 		return;
 	}
 	if (sim_path_is(h, "/v1/models")) {
@@ -1511,16 +1518,17 @@ static void sim_conn_process(struct sim_conn *c)
 			break;
 		if (rc < 0) {
 			c->close_after = true;
-			int st = rc == SIM_HTTP_TOO_LARGE ? (h.head_len ? 413 : 431)
-				 : rc == SIM_HTTP_BAD_VERSION ? 505
-							      : 400;
+			int st = rc == SIM_HTTP_TOO_LARGE     ? (h.head_len ? 413 : 431)
+			         : rc == SIM_HTTP_BAD_VERSION ? 505
+			                                      : 400;
 			sim_respond_error(c, st, st == 400 ? "malformed HTTP request" : sim_http_reason(st), NULL);
 			sim_conn_flush(c);
 			break;
 		}
 		if (h.chunked) {
 			c->close_after = true;
-			sim_respond_error(c, 411, "chunked request bodies are not supported; send Content-Length", NULL);
+			sim_respond_error(c, 411, "chunked request bodies are not supported; send Content-Length",
+			                  NULL);
 			sim_conn_flush(c);
 			break;
 		}
@@ -1589,7 +1597,8 @@ static void sim_conn_readable(struct sim_conn *c)
 			char buf[CMSG_SPACE(sizeof(struct timespec))];
 			struct cmsghdr align;
 		} ctrl;
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
+		struct msghdr mh = {
+		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf};
 		ssize_t n = recvmsg(c->fd, &mh, 0);
 		if (n > 0) {
 			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
@@ -1657,7 +1666,8 @@ static void sim_accept(struct sim_worker *w)
 				w->relisten_at_ns = clock_mono_ns() + 100000000LL;
 				if (!w->warned_emfile) {
 					w->warned_emfile = true;
-					fprintf(stderr, "sim-server: accept: %s; pausing accepts (raise ulimit -n)\n", strerror(errno));
+					fprintf(stderr, "sim-server: accept: %s; pausing accepts (raise ulimit -n)\n",
+					        strerror(errno));
 				}
 			}
 			return; /* EAGAIN, ... */
@@ -1856,8 +1866,8 @@ static int sim_listen_socket(const struct sim_cfg *cfg, char *err, size_t err_le
 			break;
 		int e = errno;
 		if (e == EADDRINUSE)
-			snprintf(err, err_len, "cannot listen on %s:%d: port %d in use (%s)", host ? host : "*", cfg->port,
-				 cfg->port, strerror(e));
+			snprintf(err, err_len, "cannot listen on %s:%d: port %d in use (%s)", host ? host : "*",
+			         cfg->port, cfg->port, strerror(e));
 		else
 			snprintf(err, err_len, "cannot listen on %s:%d: %s", host ? host : "*", cfg->port, strerror(e));
 		close(fd);
@@ -1895,8 +1905,9 @@ static void sim_thread_realtime(const struct sim_cfg *cfg)
 	struct sched_param sp = {.sched_priority = cfg->rt_priority};
 	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	if (rc && atomic_fetch_add(&warned, 1) == 0)
-		fprintf(stderr, "sim-server: notice: cannot use SCHED_FIFO priority %d (%s); timing runs at normal priority\n",
-			cfg->rt_priority, strerror(rc));
+		fprintf(stderr,
+		        "sim-server: notice: cannot use SCHED_FIFO priority %d (%s); timing runs at normal priority\n",
+		        cfg->rt_priority, strerror(rc));
 }
 
 static void sim_worker_run_timers(struct sim_worker *w)
@@ -2104,13 +2115,14 @@ int sim_server_run(const struct sim_cfg *cfg)
 	for (int i = 0; i < srv->n_workers; i++)
 		pthread_create(&srv->workers[i].th, NULL, sim_worker_main, &srv->workers[i]);
 
-	fprintf(stderr, "sim-server: listening on %s:%d\n", cfg->host && cfg->host[0] ? cfg->host : "0.0.0.0", cfg->port);
+	fprintf(stderr, "sim-server: listening on %s:%d\n", cfg->host && cfg->host[0] ? cfg->host : "0.0.0.0",
+	        cfg->port);
 	fflush(stderr);
 
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "sim-server: received %s, shutting down (grace %.1f s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
-		cfg->shutdown_grace_s);
+	        cfg->shutdown_grace_s);
 	atomic_store(&srv->stopping, 1);
 	/* stop listening now, as closing it would (new connections are refused during the grace
 	 * period); the descriptor is closed once no worker can be using it */

@@ -15,13 +15,12 @@
 #include "tokenizer/tokenizer.h"
 
 static const char *const sim_tok_words[] = {
-	" the",   " of",    " and",   " to",    " in",    " is",    " that",  " for",   " it",    " as",
-	" with",  " on",    " be",    " at",    " by",    " this",  " we",    " are",   " or",    " from",
-	" an",    " was",   " not",   " but",   " all",   " can",   " one",   " more",  " has",   " will",
-	" they",  " time",  " new",   " some",  " would", " there", " which", " their", " about", " when",
-	" model", " data",  " each",  " other", " into",  " most",  " also",  " only",  " first", " these",
-	" over",  " many",  " then",  " them",  " two",   " may",   " such",  " like",  " make",  " work",
-	" what",  " long",  " very",  " after",
+    " the",  " of",    " and",   " to",    " in",    " is",    " that", " for",   " it",    " as",   " with",
+    " on",   " be",    " at",    " by",    " this",  " we",    " are",  " or",    " from",  " an",   " was",
+    " not",  " but",   " all",   " can",   " one",   " more",  " has",  " will",  " they",  " time", " new",
+    " some", " would", " there", " which", " their", " about", " when", " model", " data",  " each", " other",
+    " into", " most",  " also",  " only",  " first", " these", " over", " many",  " then",  " them", " two",
+    " may",  " such",  " like",  " make",  " work",  " what",  " long", " very",  " after",
 };
 #define SIM_TOK_NWORDS (sizeof sim_tok_words / sizeof sim_tok_words[0])
 
@@ -118,7 +117,8 @@ int sim_tok_init(const char *path, const char *model)
 		t = tok_resolve(NULL, model);
 	}
 	if (sim_tok_setup(t) != 0) {
-		fprintf(stderr, "sim-server: tokenizer %s has too few single-token words for output text\n", tok_name(t));
+		fprintf(stderr, "sim-server: tokenizer %s has too few single-token words for output text\n",
+		        tok_name(t));
 		return -1;
 	}
 	pthread_once(&sim_tok_once, sim_tok_default); /* keeps the default from overriding */

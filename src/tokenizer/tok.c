@@ -11,9 +11,9 @@
 #include "tokenizer/tok_internal.h"
 
 static struct tok approx_tok = {
-	.kind = TOK_KIND_APPROX,
-	.name = (char *)"approx-words",
-	.prep_mu = PTHREAD_MUTEX_INITIALIZER,
+    .kind = TOK_KIND_APPROX,
+    .name = (char *)"approx-words",
+    .prep_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
 struct tok *tok_approx(void)
@@ -204,7 +204,8 @@ static void resolve_notice(const char *why)
 	bool expected = false;
 	if (atomic_compare_exchange_strong(&resolve_noticed, &expected, true))
 		log_warn("tokenizer: %s; using the whitespace-word approximation "
-			 "(one word = one token, see docs/TOKENIZER.md)", why);
+		         "(one word = one token, see docs/TOKENIZER.md)",
+		         why);
 }
 
 struct tok *tok_resolve(const char *explicit_path, const char *model)
@@ -233,7 +234,7 @@ struct tok *tok_resolve(const char *explicit_path, const char *model)
 		return tok_approx();
 	}
 	char *why = xasprintf("no tokenizer found (client.tokenizer unset, no HuggingFace cache entry for model '%s')",
-			      model && *model ? model : "(none)");
+	                      model && *model ? model : "(none)");
 	resolve_notice(why);
 	free(why);
 	return tok_approx();

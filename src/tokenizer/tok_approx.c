@@ -86,8 +86,7 @@ int tok_approx_encode(const char *text, size_t len, struct tok_ids *out)
 			continue;
 		int32_t id;
 		if (!tok_strmap_get(&approx_words, text + b, i - b, &id))
-			id = (int32_t)(approx_n_words +
-				       (tok_hash_bytes(text + b, i - b) & (APPROX_HASH_BUCKETS - 1)));
+			id = (int32_t)(approx_n_words + (tok_hash_bytes(text + b, i - b) & (APPROX_HASH_BUCKETS - 1)));
 		tok_ids_push(out, id);
 	}
 	return 0;

@@ -32,13 +32,13 @@ enum split_behavior { SB_REMOVED, SB_ISOLATED, SB_MERGED_PREV, SB_MERGED_NEXT, S
 enum pre_kind { PRE_SPLIT, PRE_BYTELEVEL, PRE_METASPACE };
 struct pre_op {
 	enum pre_kind kind;
-	pcre2_code *re;      /* split (regex or escaped string), bytelevel with use_regex */
+	pcre2_code *re; /* split (regex or escaped string), bytelevel with use_regex */
 	enum split_behavior behavior;
 	bool invert;
 	bool add_prefix_space; /* bytelevel */
 	char repl[8];          /* metaspace replacement (UTF-8) */
 	size_t repl_len;
-	int prepend_scheme;    /* 0 never, 1 first, 2 always */
+	int prepend_scheme; /* 0 never, 1 first, 2 always */
 	bool ms_split;
 };
 
@@ -76,17 +76,17 @@ struct tok_hf {
 	size_t n_ids;
 	char *arena;
 	size_t arena_len;
-	size_t *tok_off;  /* per id: token text (raw bytes in byte-level mode) */
+	size_t *tok_off; /* per id: token text (raw bytes in byte-level mode) */
 	uint32_t *tok_len;
 	bool *is_added;
 	struct tok_strmap vocab; /* token text -> id (model vocab) */
 	struct pairmap merges;
-	int32_t byte_id[256];    /* byte-level: single-byte tokens; SP: <0xXX> tokens (-1: none) */
-	int16_t *byte_of_id;     /* SP decode: id -> byte value for <0xXX> tokens, -1 otherwise */
+	int32_t byte_id[256]; /* byte-level: single-byte tokens; SP: <0xXX> tokens (-1: none) */
+	int16_t *byte_of_id;  /* SP decode: id -> byte value for <0xXX> tokens, -1 otherwise */
 
 	struct added_tok *added;
 	size_t n_added;
-	pcre2_code *word_re; /* \w, for single_word added tokens */
+	pcre2_code *word_re;          /* \w, for single_word added tokens */
 	uint32_t added_first[256][2]; /* [first byte] -> [begin, end) in added (sorted by first byte, len desc) */
 
 	/* SentencePiece-style (not byte-level): characters c such that some token contains c + U+2581.
@@ -311,8 +311,7 @@ static pcre2_code *compile_literal(struct load_ctx *c, const char *s)
 	return re;
 }
 
-static const char GPT2_PATTERN[] =
-	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char GPT2_PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 static atomic_bool nfc_warned;
 static atomic_uint_fast64_t wc_next_gen = 1; /* generation numbers of loaded tokenizers */
@@ -359,7 +358,8 @@ static void load_normalizer(struct tok_hf *h, struct load_ctx *c, const cJSON *n
 		bool expected = false;
 		if (atomic_compare_exchange_strong(&nfc_warned, &expected, true))
 			log_warn("tokenizer: the %s normalizer is not implemented; text is assumed to be already "
-				 "normalized (ids can differ for non-normalized input)", type);
+			         "normalized (ids can differ for non-normalized input)",
+			         type);
 		op.kind = NORM_IDENTITY;
 	} else {
 		load_fail(c, "unsupported normalizer type '%s'", type);
@@ -453,11 +453,11 @@ static void load_pretok(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 		const char *beh = jstr(n, "behavior");
 		op.kind = PRE_SPLIT;
 		op.re = compile_re(c, punct, strlen(punct));
-		op.behavior = !beh || !strcmp(beh, "Isolated")       ? SB_ISOLATED
-			      : !strcmp(beh, "Removed")              ? SB_REMOVED
-			      : !strcmp(beh, "MergedWithPrevious")   ? SB_MERGED_PREV
-			      : !strcmp(beh, "MergedWithNext")       ? SB_MERGED_NEXT
-									     : SB_CONTIGUOUS;
+		op.behavior = !beh || !strcmp(beh, "Isolated")     ? SB_ISOLATED
+		              : !strcmp(beh, "Removed")            ? SB_REMOVED
+		              : !strcmp(beh, "MergedWithPrevious") ? SB_MERGED_PREV
+		              : !strcmp(beh, "MergedWithNext")     ? SB_MERGED_NEXT
+		                                                   : SB_CONTIGUOUS;
 	} else if (!strcmp(type, "WhitespaceSplit")) {
 		op.kind = PRE_SPLIT;
 		op.re = compile_re(c, "\\s+", 3);
@@ -489,7 +489,8 @@ static void load_decoder(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 		op.kind = DEC_BYTELEVEL;
 		h->byte_level = true;
 	} else if (!strcmp(type, "Replace")) {
-		const char *s = jstr(cJSON_GetObjectItemCaseSensitive(n, "pattern"), "String"), *content = jstr(n, "content");
+		const char *s = jstr(cJSON_GetObjectItemCaseSensitive(n, "pattern"), "String"),
+		           *content = jstr(n, "content");
 		if (!s || !content || !*s) {
 			load_fail(c, "Replace decoder: only non-empty String patterns are supported");
 			return;
@@ -507,7 +508,8 @@ static void load_decoder(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 		const char *s = jstr(n, "content");
 		op.kind = DEC_STRIP;
 		op.strip_c = s && strlen(s) == 1 ? s[0] : ' ';
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(n, "start"), *sp = cJSON_GetObjectItemCaseSensitive(n, "stop");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(n, "start"),
+		            *sp = cJSON_GetObjectItemCaseSensitive(n, "stop");
 		op.strip_start = cJSON_IsNumber(st) ? st->valueint : 0;
 		op.strip_stop = cJSON_IsNumber(sp) ? sp->valueint : 0;
 	} else if (!strcmp(type, "Metaspace")) {
@@ -539,7 +541,6 @@ static char *read_file(const char *path, size_t *len, struct load_ctx *c)
 	*len = b.len;
 	return buf_steal(&b);
 }
-
 
 /* ---------------------------------------------------------------- fast vocab/merges extraction */
 
@@ -669,14 +670,30 @@ static const char *js_string(const char *p, const char *e, struct buf *o)
 			return NULL;
 		char ch = *q++;
 		switch (ch) {
-		case '"': buf_putc(o, '"'); break;
-		case '\\': buf_putc(o, '\\'); break;
-		case '/': buf_putc(o, '/'); break;
-		case 'b': buf_putc(o, '\b'); break;
-		case 'f': buf_putc(o, '\f'); break;
-		case 'n': buf_putc(o, '\n'); break;
-		case 'r': buf_putc(o, '\r'); break;
-		case 't': buf_putc(o, '\t'); break;
+		case '"':
+			buf_putc(o, '"');
+			break;
+		case '\\':
+			buf_putc(o, '\\');
+			break;
+		case '/':
+			buf_putc(o, '/');
+			break;
+		case 'b':
+			buf_putc(o, '\b');
+			break;
+		case 'f':
+			buf_putc(o, '\f');
+			break;
+		case 'n':
+			buf_putc(o, '\n');
+			break;
+		case 'r':
+			buf_putc(o, '\r');
+			break;
+		case 't':
+			buf_putc(o, '\t');
+			break;
 		case 'u': {
 			uint32_t cp;
 			if (js_hex4(q, e, &cp))
@@ -913,7 +930,7 @@ static int raw_from_cjson(const cJSON *vocab, const cJSON *merges, struct raw_ta
 			b = a + al + 1;
 			bl = r->arena.len - b;
 		} else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) &&
-			   cJSON_IsString(e->child->next)) {
+		           cJSON_IsString(e->child->next)) {
 			buf_puts(&r->arena, e->child->valuestring);
 			al = r->arena.len - a;
 			b = r->arena.len;
@@ -1313,7 +1330,7 @@ static struct wcache *wc_get(uint64_t gen)
 
 struct enc {
 	const struct tok_hf *h;
-	struct buf text;     /* normalized segment + strings made by pre-tokenizers */
+	struct buf text; /* normalized segment + strings made by pre-tokenizers */
 	struct piece *pc, *pc2;
 	size_t n_pc, cap_pc, n_pc2, cap_pc2;
 	pcre2_match_data *md;
@@ -1360,7 +1377,7 @@ struct span {
 };
 
 static int split_piece(struct enc *e, const struct pre_op *op, struct piece p, struct span **spans, size_t *n_sp,
-		       size_t *cap_sp)
+                       size_t *cap_sp)
 {
 	const char *subj = e->text.data + p.off;
 	size_t pos = 0, prev = 0;
@@ -1496,10 +1513,11 @@ static int pretokenize(struct enc *e, bool first_segment)
 				size_t noff = e->text.len;
 				/* as tokenizers does: spaces are replaced first, then the replacement is prepended
 				 * unless the piece already starts with it */
-				bool prepend = op->prepend_scheme == 2 || (op->prepend_scheme == 1 && first_segment && i == 0);
+				bool prepend =
+				    op->prepend_scheme == 2 || (op->prepend_scheme == 1 && first_segment && i == 0);
 				bool starts = p->len > 0 && (e->text.data[p->off] == ' ' ||
-							     (p->len >= op->repl_len &&
-							      !memcmp(e->text.data + p->off, op->repl, op->repl_len)));
+				                             (p->len >= op->repl_len &&
+				                              !memcmp(e->text.data + p->off, op->repl, op->repl_len)));
 				if (prepend && !starts)
 					buf_append(&e->text, op->repl, op->repl_len);
 				for (size_t k = 0; k < p->len; k++) {
@@ -1725,7 +1743,6 @@ static int bpe_word_uncached(struct enc *e, const char *w, size_t len)
 	return 0;
 }
 
-
 static int bpe_word(struct enc *e, const char *w, size_t len)
 {
 	struct wcache *c = e->wc;
@@ -1909,7 +1926,7 @@ int tok_hf_encode(const struct tok_hf *h, const char *text, size_t len, struct t
 		}
 		size_t start = i, stop = i + hit->len;
 		if (hit->single_word && ((start > 0 && ends_with_word(h, e.md, text, len, start)) ||
-					 (stop < len && is_word_at(h, e.md, text, len, stop)))) {
+		                         (stop < len && is_word_at(h, e.md, text, len, stop)))) {
 			i = stop; /* not a match; searching resumes after it, as in tokenizers */
 			continue;
 		}

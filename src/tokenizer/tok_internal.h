@@ -29,11 +29,11 @@ uint64_t tok_hash_bytes(const void *p, size_t n);
 /* Prepared packaged corpus for one tokenizer (lazily built, then immutable). */
 struct tok_corpus_prep {
 	size_t n_lines;
-	const char **line;    /* points into the embedded corpus */
+	const char **line; /* points into the embedded corpus */
 	uint32_t *line_len;
 	/* ids of " " + line (sp_ids) and of line alone (first_ids), flattened */
 	int32_t *ids;
-	size_t *sp_off, *sp_n;       /* per line, offset/count into ids */
+	size_t *sp_off, *sp_n; /* per line, offset/count into ids */
 	size_t *first_off, *first_n;
 };
 

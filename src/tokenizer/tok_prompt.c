@@ -276,8 +276,7 @@ static void pb_free(struct pb *b)
 
 #define TAIL_SEGS 3
 
-int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
-		     struct buf *out)
+int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix, struct buf *out)
 {
 	if (target_tokens < 0)
 		return -1;
@@ -373,8 +372,8 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 	if (rc == 0)
 		buf_append(out, text.data, text.len);
 	else
-		log_warn("tokenizer: could not build a prompt of exactly %lld tokens with %s",
-			 (long long)target_tokens, tok_name(t));
+		log_warn("tokenizer: could not build a prompt of exactly %lld tokens with %s", (long long)target_tokens,
+		         tok_name(t));
 	buf_free(&text);
 	buf_free(&tail);
 	pb_free(&b);

@@ -31,7 +31,7 @@ struct tok *tok_approx(void);
 struct tok *tok_resolve(const char *explicit_path, const char *model);
 void tok_free(struct tok *t);
 
-const char *tok_name(const struct tok *t);     /* e.g. "hf:/path/tokenizer.json" or "approx-words" */
+const char *tok_name(const struct tok *t); /* e.g. "hf:/path/tokenizer.json" or "approx-words" */
 bool tok_is_approx(const struct tok *t);
 size_t tok_vocab_size(const struct tok *t);
 
@@ -44,8 +44,7 @@ int tok_decode(const struct tok *t, const int32_t *ids, size_t n, struct buf *ou
 /* Prompt builder: append to out a prompt of exactly target_tokens tokens under t, drawn from the
  * packaged corpus with rng, followed by suffix (suffix counts towards the target; may be NULL).
  * Returns 0, or -1 when the target is impossible (e.g. shorter than the suffix). */
-int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
-		     struct buf *out);
+int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix, struct buf *out);
 
 /* Text of exactly n tokens for the simulated server's output (deterministic for a given rng state). */
 int tok_output_text(const struct tok *t, struct rng *rng, int64_t n_tokens, struct buf *out);

@@ -12,20 +12,19 @@
 
 static void cli_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: veeksha tokenize [--tokenizer PATH | --model ORG/NAME] [--count | --decode | --prompt N]\n"
-		"                        [--jsonl] [--suffix TEXT] [--seed N]\n"
-		"Reads lines from stdin. Default: prints one JSON array of token ids per line.\n"
-		"  --tokenizer PATH  tokenizer.json, or a directory holding one (default: resolution order of\n"
-		"                    docs/TOKENIZER.md, ending with the whitespace-word approximation)\n"
-		"  --model ORG/NAME  look the tokenizer up in the HuggingFace cache\n"
-		"  --count           print the number of tokens of each line\n"
-		"  --decode          read JSON arrays of ids, print the decoded text of each\n"
-		"  --jsonl           each input line (encode/count) or output line (decode) is a JSON string\n"
-		"  --prompt N        print a prompt of exactly N tokens built from the packaged corpus (no stdin)\n"
-		"  --suffix TEXT     suffix for --prompt (counts towards N)\n"
-		"  --seed N          random seed for --prompt (default 1)\n"
-		"  --name            print the resolved tokenizer name and exit\n");
+	fprintf(f, "usage: veeksha tokenize [--tokenizer PATH | --model ORG/NAME] [--count | --decode | --prompt N]\n"
+	           "                        [--jsonl] [--suffix TEXT] [--seed N]\n"
+	           "Reads lines from stdin. Default: prints one JSON array of token ids per line.\n"
+	           "  --tokenizer PATH  tokenizer.json, or a directory holding one (default: resolution order of\n"
+	           "                    docs/TOKENIZER.md, ending with the whitespace-word approximation)\n"
+	           "  --model ORG/NAME  look the tokenizer up in the HuggingFace cache\n"
+	           "  --count           print the number of tokens of each line\n"
+	           "  --decode          read JSON arrays of ids, print the decoded text of each\n"
+	           "  --jsonl           each input line (encode/count) or output line (decode) is a JSON string\n"
+	           "  --prompt N        print a prompt of exactly N tokens built from the packaged corpus (no stdin)\n"
+	           "  --suffix TEXT     suffix for --prompt (counts towards N)\n"
+	           "  --seed N          random seed for --prompt (default 1)\n"
+	           "  --name            print the resolved tokenizer name and exit\n");
 }
 
 static void put_json_string(struct buf *o, const char *s, size_t n)
@@ -34,11 +33,21 @@ static void put_json_string(struct buf *o, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		switch (c) {
-		case '"': buf_puts(o, "\\\""); break;
-		case '\\': buf_puts(o, "\\\\"); break;
-		case '\n': buf_puts(o, "\\n"); break;
-		case '\r': buf_puts(o, "\\r"); break;
-		case '\t': buf_puts(o, "\\t"); break;
+		case '"':
+			buf_puts(o, "\\\"");
+			break;
+		case '\\':
+			buf_puts(o, "\\\\");
+			break;
+		case '\n':
+			buf_puts(o, "\\n");
+			break;
+		case '\r':
+			buf_puts(o, "\\r");
+			break;
+		case '\t':
+			buf_puts(o, "\\t");
+			break;
 		default:
 			if (c < 0x20)
 				buf_printf(o, "\\u%04x", c);
@@ -54,12 +63,17 @@ enum cli_mode { MODE_ENCODE, MODE_COUNT, MODE_DECODE, MODE_PROMPT, MODE_NAME };
 int tokenizer_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tokenizer", required_argument, NULL, 't'}, {"model", required_argument, NULL, 'm'},
-		{"count", no_argument, NULL, 'c'},           {"decode", no_argument, NULL, 'd'},
-		{"jsonl", no_argument, NULL, 'j'},           {"prompt", required_argument, NULL, 'p'},
-		{"suffix", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
-		{"name", no_argument, NULL, 'n'},            {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"tokenizer", required_argument, NULL, 't'},
+	    {"model", required_argument, NULL, 'm'},
+	    {"count", no_argument, NULL, 'c'},
+	    {"decode", no_argument, NULL, 'd'},
+	    {"jsonl", no_argument, NULL, 'j'},
+	    {"prompt", required_argument, NULL, 'p'},
+	    {"suffix", required_argument, NULL, 's'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"name", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *model = NULL, *suffix = NULL;
 	enum cli_mode mode = MODE_ENCODE;
@@ -70,22 +84,35 @@ int tokenizer_cli_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': path = optarg; break;
-		case 'm': model = optarg; break;
-		case 'c': mode = MODE_COUNT; break;
-		case 'd': mode = MODE_DECODE; break;
-		case 'j': jsonl = true; break;
+		case 't':
+			path = optarg;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'c':
+			mode = MODE_COUNT;
+			break;
+		case 'd':
+			mode = MODE_DECODE;
+			break;
+		case 'j':
+			jsonl = true;
+			break;
 		case 'p': {
 			char *end;
 			mode = MODE_PROMPT;
 			prompt_n = strtoll(optarg, &end, 10);
 			if (*optarg == 0 || *end || prompt_n < 0) {
-				fprintf(stderr, "veeksha tokenize: --prompt needs a token count >= 0, got '%s'\n", optarg);
+				fprintf(stderr, "veeksha tokenize: --prompt needs a token count >= 0, got '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
 		}
-		case 's': suffix = optarg; break;
+		case 's':
+			suffix = optarg;
+			break;
 		case 'S': {
 			char *end;
 			seed = strtoull(optarg, &end, 10);
@@ -95,9 +122,15 @@ int tokenizer_cli_main(int argc, char **argv)
 			}
 			break;
 		}
-		case 'n': mode = MODE_NAME; break;
-		case 'h': cli_usage(stdout); return 0;
-		default: cli_usage(stderr); return 2;
+		case 'n':
+			mode = MODE_NAME;
+			break;
+		case 'h':
+			cli_usage(stdout);
+			return 0;
+		default:
+			cli_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {

@@ -24,8 +24,8 @@ typedef struct wl_session *(*traffic_source_fn)(void *ctx);
 
 /* NULL (with a logged error) on an invalid configuration. Interval draws use the named stream
  * "traffic/interval" of `seed`. start_ns is the run start (time zero of every schedule). */
-struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int64_t start_ns,
-			       traffic_source_fn src, void *src_ctx);
+struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int64_t start_ns, traffic_source_fn src,
+                               void *src_ctx);
 void traffic_free(struct traffic *t);
 
 /* Run as shard `shard_index` of `shard_count` (docs/DISTRIBUTED.md). Call before the first event.
@@ -55,7 +55,7 @@ struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t 
 /* The request finished (success or not). assistant_text: the generated text (NULL or "" = none;
  * then no assistant message enters the history). Also acts as traffic_on_advance(). */
 void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns, bool success,
-			 const char *assistant_text);
+                         const char *assistant_text);
 /* sequential_launch: the request reached the ordering's advance point (headers / first chunk /
  * completion, or an error): the next root may be released. No-op for other schedulers and for
  * requests other than the outstanding root. */
@@ -81,7 +81,7 @@ uint64_t traffic_sessions_finished(const struct traffic *t);  /* sessions fully 
 size_t traffic_live_sessions(const struct traffic *t);        /* activated, not yet freed */
 uint64_t traffic_cancelled_requests(const struct traffic *t); /* dropped by cancel_session_on_failure */
 uint64_t traffic_cancelled_sessions(const struct traffic *t);
-uint64_t traffic_dropped_requests(const struct traffic *t);   /* dropped by traffic_stop_dispatch */
-uint64_t traffic_rejected_sessions(const struct traffic *t);  /* invalid sessions (e.g. ambiguous history) */
+uint64_t traffic_dropped_requests(const struct traffic *t);  /* dropped by traffic_stop_dispatch */
+uint64_t traffic_rejected_sessions(const struct traffic *t); /* invalid sessions (e.g. ambiguous history) */
 
 #endif

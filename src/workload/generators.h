@@ -15,8 +15,8 @@
 struct wl_lengthgen {
 	enum cfg_length_type type;
 	struct rng rng;
-	int64_t value;             /* fixed */
-	int64_t min, max;          /* uniform, zipf */
+	int64_t value;    /* fixed */
+	int64_t min, max; /* uniform, zipf */
 	/* fixed_stair */
 	int64_t *values;
 	size_t n_values;
@@ -34,8 +34,8 @@ struct wl_lengthgen {
 };
 
 /* 0 on success; -1 with a message in err for an invalid configuration. */
-int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, uint64_t root_seed,
-		      const char *stream, char *err, size_t err_len);
+int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, uint64_t root_seed, const char *stream,
+                      char *err, size_t err_len);
 int64_t wl_lengthgen_next(struct wl_lengthgen *g);
 void wl_lengthgen_free(struct wl_lengthgen *g);
 
@@ -49,7 +49,7 @@ struct wl_intervalgen {
 };
 
 int wl_intervalgen_init(struct wl_intervalgen *g, const struct cfg_interval_gen *cfg, uint64_t root_seed,
-			const char *stream, char *err, size_t err_len);
+                        const char *stream, char *err, size_t err_len);
 /* Next interval in seconds (>= 0). */
 double wl_intervalgen_next_s(struct wl_intervalgen *g);
 

@@ -21,7 +21,7 @@ struct wl_graphgen {
 };
 
 struct wl_graphgen *wl_graphgen_create(const struct cfg_session_graph *cfg, uint64_t root_seed, char *err,
-				       size_t err_len)
+                                       size_t err_len)
 {
 	struct wl_graphgen *g = xcalloc(1, sizeof *g);
 	g->type = cfg->type;
@@ -33,31 +33,31 @@ struct wl_graphgen *wl_graphgen_create(const struct cfg_session_graph *cfg, uint
 		break;
 	case CFG_GRAPH_LINEAR:
 		rc |= wl_lengthgen_init(&g->num_request, &cfg->num_request_generator, root_seed,
-					"session_graph/num_request", err, err_len);
+		                        "session_graph/num_request", err, err_len);
 		g->has_num_request = true;
 		if (!rc)
 			rc |= wl_intervalgen_init(&g->request_wait, &cfg->request_wait_generator, root_seed,
-						  "session_graph/request_wait", err, err_len);
+			                          "session_graph/request_wait", err, err_len);
 		break;
 	case CFG_GRAPH_BRANCHING:
 		g->has_branching = true;
 		rc = wl_lengthgen_init(&g->num_layers, &cfg->num_layers_generator, root_seed,
-				       "session_graph/num_layers", err, err_len);
+		                       "session_graph/num_layers", err, err_len);
 		if (!rc)
 			rc = wl_lengthgen_init(&g->layer_width, &cfg->layer_width_generator, root_seed,
-					       "session_graph/layer_width", err, err_len);
+			                       "session_graph/layer_width", err, err_len);
 		if (!rc)
-			rc = wl_lengthgen_init(&g->fan_out, &cfg->fan_out_generator, root_seed,
-					       "session_graph/fan_out", err, err_len);
+			rc = wl_lengthgen_init(&g->fan_out, &cfg->fan_out_generator, root_seed, "session_graph/fan_out",
+			                       err, err_len);
 		if (!rc)
-			rc = wl_lengthgen_init(&g->fan_in, &cfg->fan_in_generator, root_seed,
-					       "session_graph/fan_in", err, err_len);
+			rc = wl_lengthgen_init(&g->fan_in, &cfg->fan_in_generator, root_seed, "session_graph/fan_in",
+			                       err, err_len);
 		if (!rc)
 			rc = wl_lengthgen_init(&g->connection_dist, &cfg->connection_dist_generator, root_seed,
-					       "session_graph/connection_dist", err, err_len);
+			                       "session_graph/connection_dist", err, err_len);
 		if (!rc)
 			rc = wl_intervalgen_init(&g->request_wait, &cfg->request_wait_generator, root_seed,
-						 "session_graph/request_wait", err, err_len);
+			                         "session_graph/request_wait", err, err_len);
 		rng_stream_init(&g->history, root_seed, "session_graph/history");
 		break;
 	default:
@@ -115,7 +115,7 @@ int wl_session_finish_edges(struct wl_session *s, char *err, size_t err_len)
 		const struct wl_edge *ed = &s->edges[e];
 		if (ed->src >= n || ed->dst >= n || ed->src >= ed->dst) {
 			snprintf(err, err_len, "session %llu: invalid edge %u -> %u (%zu nodes)",
-				 (unsigned long long)s->id, ed->src, ed->dst, n);
+			         (unsigned long long)s->id, ed->src, ed->dst, n);
 			return -1;
 		}
 	}
@@ -124,7 +124,7 @@ int wl_session_finish_edges(struct wl_session *s, char *err, size_t err_len)
 	for (size_t e = 1; e < s->n_edges; e++) {
 		if (gg_edge_cmp(&s->edges[e - 1], &s->edges[e]) == 0) {
 			snprintf(err, err_len, "session %llu: duplicate edge %u -> %u", (unsigned long long)s->id,
-				 s->edges[e].src, s->edges[e].dst);
+			         s->edges[e].src, s->edges[e].dst);
 			return -1;
 		}
 	}
@@ -158,7 +158,7 @@ int wl_session_finish_edges(struct wl_session *s, char *err, size_t err_len)
 static void gg_add_edge(struct wl_session *s, size_t *cap, uint32_t src, uint32_t dst)
 {
 	xgrow((void **)&s->edges, cap, s->n_edges + 1, sizeof *s->edges);
-	s->edges[s->n_edges++] = (struct wl_edge){ .src = src, .dst = dst, .is_history_parent = false };
+	s->edges[s->n_edges++] = (struct wl_edge){.src = src, .dst = dst, .is_history_parent = false};
 }
 
 static struct wl_session *gg_linear(struct wl_graphgen *g)

@@ -15,7 +15,7 @@
 struct wl_graphgen;
 
 struct wl_graphgen *wl_graphgen_create(const struct cfg_session_graph *cfg, uint64_t root_seed, char *err,
-				       size_t err_len);
+                                       size_t err_len);
 struct wl_session *wl_graphgen_next(struct wl_graphgen *g);
 void wl_graphgen_free(struct wl_graphgen *g);
 

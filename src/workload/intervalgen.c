@@ -1,4 +1,5 @@
-/* Interval generators: poisson (uncapped exponential; the reference's 3x-mean cap is a bug we fix), gamma (cv), fixed. */
+/* Interval generators: poisson (uncapped exponential; the reference's 3x-mean cap is a bug we fix), gamma (cv), fixed.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +32,7 @@ double wl_gamma_variate(struct rng *r, double shape)
 }
 
 int wl_intervalgen_init(struct wl_intervalgen *g, const struct cfg_interval_gen *cfg, uint64_t root_seed,
-			const char *stream, char *err, size_t err_len)
+                        const char *stream, char *err, size_t err_len)
 {
 	memset(g, 0, sizeof *g);
 	g->type = cfg->type;

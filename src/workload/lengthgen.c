@@ -29,16 +29,16 @@ double wl_wald_variate(struct rng *r, double mu, double lambda)
 	/* Michael, Schucany & Haas (1976). */
 	double nu = rng_normal(r);
 	double y = nu * nu;
-	double x = mu + (mu * mu * y) / (2.0 * lambda) -
-		   (mu / (2.0 * lambda)) * sqrt(4.0 * mu * lambda * y + mu * mu * y * y);
+	double x =
+	    mu + (mu * mu * y) / (2.0 * lambda) - (mu / (2.0 * lambda)) * sqrt(4.0 * mu * lambda * y + mu * mu * y * y);
 	double u = rng_uniform01(r);
 	if (u <= mu / (mu + x))
 		return x;
 	return mu * mu / x;
 }
 
-int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, uint64_t root_seed,
-		      const char *stream, char *err, size_t err_len)
+int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, uint64_t root_seed, const char *stream,
+                      char *err, size_t err_len)
 {
 	memset(g, 0, sizeof *g);
 	g->type = cfg->type;
@@ -48,7 +48,7 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		g->value = cfg->value;
 		if (g->value < 0) {
 			snprintf(err, err_len, "%s: fixed length value must be >= 0 (got %lld)", stream,
-				 (long long)g->value);
+			         (long long)g->value);
 			return -1;
 		}
 		return 0;
@@ -57,7 +57,7 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		g->max = cfg->max;
 		if (g->min > g->max || g->min < 0) {
 			snprintf(err, err_len, "%s: uniform length needs 0 <= min <= max (got min=%lld max=%lld)",
-				 stream, (long long)g->min, (long long)g->max);
+			         stream, (long long)g->min, (long long)g->max);
 			return -1;
 		}
 		return 0;
@@ -67,8 +67,8 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		g->theta = cfg->theta;
 		g->scramble = cfg->scramble;
 		if (g->min > g->max || g->min < 0) {
-			snprintf(err, err_len, "%s: zipf length needs 0 <= min <= max (got min=%lld max=%lld)",
-				 stream, (long long)g->min, (long long)g->max);
+			snprintf(err, err_len, "%s: zipf length needs 0 <= min <= max (got min=%lld max=%lld)", stream,
+			         (long long)g->min, (long long)g->max);
 			return -1;
 		}
 		if (!(g->theta > 0.0) || !isfinite(g->theta)) {
@@ -78,15 +78,15 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		g->items = g->max - g->min + 1;
 		if (g->items > 100000000) {
 			snprintf(err, err_len, "%s: zipf range too large (%lld items; limit 1e8)", stream,
-				 (long long)g->items);
+			         (long long)g->items);
 			return -1;
 		}
 		g->zetan = lg_zeta(g->items, g->theta);
 		g->alpha = 1.0 / (1.0 - g->theta + 1e-8);
 		{
 			double zeta2 = lg_zeta(2, g->theta);
-			g->eta = (1.0 - pow(2.0 / (double)g->items, 1.0 - g->theta)) /
-				 (1.0 - zeta2 / (g->zetan + 1e-8));
+			g->eta =
+			    (1.0 - pow(2.0 / (double)g->items, 1.0 - g->theta)) / (1.0 - zeta2 / (g->zetan + 1e-8));
 		}
 		if (g->scramble)
 			g->scramble_seed = rng_u64(&g->rng) & 0xffffffffULL;
@@ -95,8 +95,8 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		g->mean = cfg->mean;
 		g->shape = cfg->shape;
 		if (!(g->mean > 0.0) || !(g->shape > 0.0) || !isfinite(g->mean) || !isfinite(g->shape)) {
-			snprintf(err, err_len, "%s: inverse_gaussian needs mean > 0 and shape > 0 (got %g, %g)",
-				 stream, g->mean, g->shape);
+			snprintf(err, err_len, "%s: inverse_gaussian needs mean > 0 and shape > 0 (got %g, %g)", stream,
+			         g->mean, g->shape);
 			return -1;
 		}
 		return 0;
@@ -107,7 +107,7 @@ int wl_lengthgen_init(struct wl_lengthgen *g, const struct cfg_length_gen *cfg, 
 		}
 		if (cfg->repeat_each < 1) {
 			snprintf(err, err_len, "%s: fixed_stair repeat_each must be >= 1 (got %lld)", stream,
-				 (long long)cfg->repeat_each);
+			         (long long)cfg->repeat_each);
 			return -1;
 		}
 		g->values = xmalloc(cfg->n_values * sizeof *g->values);

@@ -18,30 +18,30 @@ void wl_set_interrupt_flag(volatile sig_atomic_t *flag);
 bool wl_interrupted(void);
 
 struct wl_message {
-	char *role;    /* "user" | "assistant" | "system" */
+	char *role; /* "user" | "assistant" | "system" */
 	char *content;
 };
 
 enum wl_api_mode { WL_API_CHAT = 0, WL_API_COMPLETIONS = 1 };
 
 struct wl_request {
-	uint64_t id;                   /* global, increasing in generation order */
+	uint64_t id; /* global, increasing in generation order */
 	uint64_t session_id;
 	uint32_t node_id;
-	char *prompt_text;             /* the current user message text */
-	int64_t target_prompt_tokens;  /* prompt tokens the generator aimed for */
-	int64_t target_output_tokens;  /* requested output tokens; 0 = no target */
-	double wait_after_ready_s;     /* think time after all parents completed */
-	uint32_t *parent_nodes;        /* incoming edges' sources, ascending */
+	char *prompt_text;            /* the current user message text */
+	int64_t target_prompt_tokens; /* prompt tokens the generator aimed for */
+	int64_t target_output_tokens; /* requested output tokens; 0 = no target */
+	double wait_after_ready_s;    /* think time after all parents completed */
+	uint32_t *parent_nodes;       /* incoming edges' sources, ascending */
 	size_t n_parents;
-	int32_t history_parent;        /* node whose conversation this one continues; -1 = none */
-	struct wl_message *history;    /* messages sent before the current user message; set by the
-	                                * scheduler at dispatch (or pre-populated by trace replay) */
+	int32_t history_parent;     /* node whose conversation this one continues; -1 = none */
+	struct wl_message *history; /* messages sent before the current user message; set by the
+	                             * scheduler at dispatch (or pre-populated by trace replay) */
 	size_t n_history;
-	bool history_prepopulated;     /* trace replay supplied `history`: the scheduler keeps it */
+	bool history_prepopulated; /* trace replay supplied `history`: the scheduler keeps it */
 	enum wl_api_mode api_mode;
-	double arrival_offset_s;       /* trace timestamp replay: absolute offset of this session from
-	                                * the run start (seconds), < 0 when unused */
+	double arrival_offset_s; /* trace timestamp replay: absolute offset of this session from
+	                          * the run start (seconds), < 0 when unused */
 };
 
 struct wl_edge {

@@ -40,7 +40,7 @@ struct wl_session_gen {
 };
 
 static int sg_default_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
-			    struct buf *out)
+                            struct buf *out)
 {
 	return tok_prompt_build(t, rng, target_tokens, suffix, out);
 }
@@ -51,7 +51,7 @@ static size_t sg_default_count(const struct tok *t, const char *text, size_t len
 }
 
 struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, const struct tok *tok, char *err,
-					     size_t err_len)
+                                             size_t err_len)
 {
 	const struct cfg_session_gen *sc = &cfg->session_generator;
 	if (sc->type == CFG_SESSION_GEN_TRACE) {
@@ -66,8 +66,8 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 	}
 	if (sc->type == CFG_SESSION_GEN_LMEVAL) {
 		snprintf(err, err_len,
-			 "session_generator: type: lmeval is not supported by the C Veeksha (it needs the Python "
-			 "lm-eval harness and its datasets); use type: synthetic or type: trace");
+		         "session_generator: type: lmeval is not supported by the C Veeksha (it needs the Python "
+		         "lm-eval harness and its datasets); use type: synthetic or type: trace");
 		return NULL;
 	}
 	if (sc->type != CFG_SESSION_GEN_SYNTHETIC) {
@@ -76,21 +76,21 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 	}
 	if (sc->n_channels != 1 || sc->channels[0].type != CFG_CHANNEL_TEXT) {
 		snprintf(err, err_len,
-			 "session_generator.channels: exactly one channel of type text is supported (got %zu%s)",
-			 sc->n_channels,
-			 sc->n_channels >= 1 && sc->channels[0].type != CFG_CHANNEL_TEXT ? ", not text" : "");
+		         "session_generator.channels: exactly one channel of type text is supported (got %zu%s)",
+		         sc->n_channels,
+		         sc->n_channels >= 1 && sc->channels[0].type != CFG_CHANNEL_TEXT ? ", not text" : "");
 		return NULL;
 	}
 	const struct cfg_channel *ch = &sc->channels[0];
 	if (!(ch->shared_prefix_ratio >= 0.0 && ch->shared_prefix_ratio <= 1.0)) {
 		snprintf(err, err_len, "session_generator.channels[0].shared_prefix_ratio must be in [0, 1] (got %g)",
-			 ch->shared_prefix_ratio);
+		         ch->shared_prefix_ratio);
 		return NULL;
 	}
 	if (!(ch->shared_prefix_probability >= 0.0 && ch->shared_prefix_probability <= 1.0)) {
 		snprintf(err, err_len,
-			 "session_generator.channels[0].shared_prefix_probability must be in [0, 1] (got %g)",
-			 ch->shared_prefix_probability);
+		         "session_generator.channels[0].shared_prefix_probability must be in [0, 1] (got %g)",
+		         ch->shared_prefix_probability);
 		return NULL;
 	}
 	uint64_t seed = (uint64_t)cfg->seed;
@@ -103,13 +103,11 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 	g->graph = wl_graphgen_create(&sc->session_graph, seed, err, err_len);
 	if (!g->graph)
 		goto fail;
-	if (wl_lengthgen_init(&g->body_len, &ch->body_length_generator, seed, "channel_text/body_length", err,
-			      err_len))
+	if (wl_lengthgen_init(&g->body_len, &ch->body_length_generator, seed, "channel_text/body_length", err, err_len))
 		goto fail;
 	g->has_output_text = sc->output_spec.has_text;
-	if (g->has_output_text &&
-	    wl_lengthgen_init(&g->out_len, &sc->output_spec.text_output_length, seed, "output_spec/output_length",
-			      err, err_len))
+	if (g->has_output_text && wl_lengthgen_init(&g->out_len, &sc->output_spec.text_output_length, seed,
+	                                            "output_spec/output_length", err, err_len))
 		goto fail;
 	rng_stream_init(&g->corpus_rng, seed, "channel_text/text_corpus");
 	rng_stream_init(&g->prefix_decision, seed, "channel_text/shared_prefix_decision");
@@ -194,9 +192,10 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 		size_t st = g->be.count(g->tok, g->suffix.data, g->suffix.len);
 		if ((int64_t)st >= body) {
 			if (!g->warned_suffix) {
-				log_warn("prompt of %lld tokens is too short for the min-tokens instruction (%zu tokens); "
-					 "dropping the instruction where it does not fit",
-					 (long long)body, st);
+				log_warn(
+				    "prompt of %lld tokens is too short for the min-tokens instruction (%zu tokens); "
+				    "dropping the instruction where it does not fit",
+				    (long long)body, st);
 				g->warned_suffix = true;
 			}
 		} else {
@@ -208,7 +207,7 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 		const char *p = sg_prefix(g, prefix_len);
 		if (!p) {
 			snprintf(g->err, sizeof g->err, "cannot build a shared prefix of %lld tokens",
-				 (long long)prefix_len);
+			         (long long)prefix_len);
 			return -1;
 		}
 		buf_puts(&g->tmp, p);
@@ -226,7 +225,7 @@ static int sg_text(struct wl_session_gen *g, struct wl_request *r, bool is_root)
 			g->corpus_rng = saved;
 			if (g->be.prompt_build(g->tok, &g->corpus_rng, want, suffix, &g->tmp) != 0) {
 				snprintf(g->err, sizeof g->err, "cannot build a prompt of %lld tokens%s",
-					 (long long)want, suffix ? " with the min-tokens instruction" : "");
+				         (long long)want, suffix ? " with the min-tokens instruction" : "");
 				return -1;
 			}
 			if (head == 0 || attempt == 3)

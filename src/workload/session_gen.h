@@ -23,7 +23,7 @@ struct wl_session_gen;
 /* NULL + message in err on an invalid or unsupported configuration. `tok` must outlive the
  * generator; cfg is only read during the call. */
 struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, const struct tok *tok, char *err,
-					     size_t err_len);
+                                             size_t err_len);
 /* 0 = *out is a new session (caller owns it), 1 = exhausted, < 0 = error (see wl_session_gen_error). */
 int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out);
 const char *wl_session_gen_error(const struct wl_session_gen *g);
@@ -32,7 +32,7 @@ void wl_session_gen_free(struct wl_session_gen *g);
 /* Text backend (defaults: tok_prompt_build, tok_count). Tests substitute their own. */
 struct wl_text_backend {
 	int (*prompt_build)(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
-			    struct buf *out);
+	                    struct buf *out);
 	size_t (*count)(const struct tok *t, const char *text, size_t len);
 };
 void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_text_backend *b);

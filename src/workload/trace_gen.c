@@ -21,7 +21,7 @@
 
 #define MAX_TURNS 100000
 #define MAX_SEEN_SESSIONS ((size_t)2 << 20) /* contiguity check: ids remembered (<= 32 MiB) */
-#define N_BLOCK_SLOTS 4096 /* direct-mapped cache of full hash-id blocks */
+#define N_BLOCK_SLOTS 4096                  /* direct-mapped cache of full hash-id blocks */
 #define MAX_CORPUS_BYTES ((size_t)64 << 20)
 
 struct trow {
@@ -178,10 +178,13 @@ static void value_repr(const cJSON *v, char *out, size_t len)
 	free(s);
 }
 
-static bool is_missing(const cJSON *v) { return !v || cJSON_IsNull(v); }
+static bool is_missing(const cJSON *v)
+{
+	return !v || cJSON_IsNull(v);
+}
 
 static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
-		   int64_t dflt, int64_t min, int64_t *out)
+                   int64_t dflt, int64_t min, int64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
 	char w[300], rep[80];
@@ -208,8 +211,8 @@ static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, cons
 	if (!isfinite(d) || d != floor(d) || d < (double)min || d > max) {
 		value_repr(v, rep, sizeof rep);
 		gfail(g, "%s: expected an integer >= %lld and <= %.0f%s%s%s, got %s", where(g, line, key, w, sizeof w),
-		      (long long)min, max, is_len ? " (the limit: " : "", is_len ? g->max_len_why : "", is_len ? ")" : "",
-		      rep);
+		      (long long)min, max, is_len ? " (the limit: " : "", is_len ? g->max_len_why : "",
+		      is_len ? ")" : "", rep);
 		return -1;
 	}
 	*out = (int64_t)d;
@@ -217,7 +220,7 @@ static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, cons
 }
 
 static int get_double(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
-		      double dflt, double min, double *out)
+                      double dflt, double min, double *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
 	char w[300], rep[80];
@@ -623,7 +626,8 @@ static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
 		struct wl_request *q = &s->requests[i];
 		int64_t in, outl;
 		double wait;
-		if (get_int(g, row, line, "input_length", true, 0, 1, &in) || get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
+		if (get_int(g, row, line, "input_length", true, 0, 1, &in) ||
+		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
 		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
 		    session_budget(g, line, &budget, in))
 			goto fail;
@@ -747,12 +751,14 @@ static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 			if (n == 0 || (int64_t)n > g->max_len_tokens / g->block_size) {
 				char w[300];
 				gfail(g, "%s: the first turn of a session needs between 1 and %lld hash ids (got %zu)",
-				      where(g, line, "hash_ids", w, sizeof w), (long long)(g->max_len_tokens / g->block_size), n);
+				      where(g, line, "hash_ids", w, sizeof w),
+				      (long long)(g->max_len_tokens / g->block_size), n);
 				goto fail;
 			}
 			size_t k = 0;
 			const cJSON *e;
-			cJSON_ArrayForEach(e, ids) {
+			cJSON_ArrayForEach(e, ids)
+			{
 				uint64_t h;
 				if (hash_id_of(g, e, line, k, &h))
 					goto fail;
@@ -793,7 +799,8 @@ static int build_rag_row(struct wl_trace_gen *g, const cJSON *row, uint64_t line
 {
 	int64_t in, outl;
 	char w[300], rep[80];
-	if (get_int(g, row, line, "input_length", true, 0, 0, &in) || get_int(g, row, line, "output_length", true, 0, 0, &outl))
+	if (get_int(g, row, line, "input_length", true, 0, 0, &in) ||
+	    get_int(g, row, line, "output_length", true, 0, 0, &outl))
 		return -1;
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(row, "prompt_text");
 	struct buf b;
@@ -839,7 +846,8 @@ static int content_text(const cJSON *c, struct buf *out)
 		return 0;
 	if (cJSON_IsArray(c)) {
 		const cJSON *blk;
-		cJSON_ArrayForEach(blk, c) {
+		cJSON_ArrayForEach(blk, c)
+		{
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(blk, "text");
 			if (cJSON_IsString(t)) {
 				if (out->len)
@@ -867,7 +875,7 @@ struct turn {
 };
 
 static int build_conversation(struct wl_trace_gen *g, const cJSON *row, uint64_t line, bool sharegpt,
-			      struct wl_session **out)
+                              struct wl_session **out)
 {
 	static const char *const user_alias[] = {"human", "user", NULL};
 	static const char *const asst_alias[] = {"gpt", "assistant", "chatgpt", "bard", "bing", "model", NULL};
@@ -879,7 +887,8 @@ static int build_conversation(struct wl_trace_gen *g, const cJSON *row, uint64_t
 		parsed = cJSON_Parse(conv->valuestring);
 		if (!cJSON_IsArray(parsed)) {
 			cJSON_Delete(parsed);
-			gfail(g, "%s: the conversation is a string that is not a JSON list", where(g, line, col, w, sizeof w));
+			gfail(g, "%s: the conversation is a string that is not a JSON list",
+			      where(g, line, col, w, sizeof w));
 			return -1;
 		}
 		conv = parsed;
@@ -904,7 +913,8 @@ static int build_conversation(struct wl_trace_gen *g, const cJSON *row, uint64_t
 	int rc = -1;
 	size_t idx = 0;
 	const cJSON *m;
-	cJSON_ArrayForEach(m, conv) {
+	cJSON_ArrayForEach(m, conv)
+	{
 		const cJSON *rv = cJSON_GetObjectItemCaseSensitive(m, g->role_key);
 		const cJSON *cv = cJSON_GetObjectItemCaseSensitive(m, g->content_key);
 		if (sharegpt && !rv)
@@ -945,7 +955,8 @@ static int build_conversation(struct wl_trace_gen *g, const cJSON *row, uint64_t
 			xgrow((void **)&msgs, &cap_msgs, n_msgs + 2, sizeof *msgs);
 			xgrow((void **)&turns, &cap_turns, n_turns + 1, sizeof *turns);
 			turns[n_turns++] = (struct turn){n_msgs, n_msgs + 1};
-			msgs[n_msgs++] = (struct wl_message){xstrdup("user"), pending.data ? buf_steal(&pending) : xstrdup("")};
+			msgs[n_msgs++] =
+			    (struct wl_message){xstrdup("user"), pending.data ? buf_steal(&pending) : xstrdup("")};
 			msgs[n_msgs++] = (struct wl_message){xstrdup("assistant"), xstrdup(t)};
 			buf_reset(&pending);
 			have_pending = false;
@@ -963,7 +974,8 @@ static int build_conversation(struct wl_trace_gen *g, const cJSON *row, uint64_t
 		} else {
 			/* system messages, and assistant messages before any user message, are history */
 			xgrow((void **)&msgs, &cap_msgs, n_msgs + 1, sizeof *msgs);
-			msgs[n_msgs++] = (struct wl_message){xstrdup(role == R_SYSTEM ? "system" : "assistant"), xstrdup(t)};
+			msgs[n_msgs++] =
+			    (struct wl_message){xstrdup(role == R_SYSTEM ? "system" : "assistant"), xstrdup(t)};
 		}
 		idx++;
 	}
@@ -1001,7 +1013,8 @@ static int build_mooncake(struct wl_trace_gen *g, const cJSON *row, uint64_t lin
 	int64_t in, outl;
 	double ts = 0;
 	char w[300];
-	if (get_int(g, row, line, "input_length", true, 0, 1, &in) || get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
+	if (get_int(g, row, line, "input_length", true, 0, 1, &in) ||
+	    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
 	    get_double(g, row, line, "timestamp", g->replay_ts, 0.0, 0.0, &ts))
 		return -1;
 	const cJSON *ids = get_list(g, row, line, "hash_ids");
@@ -1026,7 +1039,8 @@ static int build_mooncake(struct wl_trace_gen *g, const cJSON *row, uint64_t lin
 	int64_t left = in;
 	size_t k = 0;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, ids) {
+	cJSON_ArrayForEach(e, ids)
+	{
 		uint64_t h;
 		if (hash_id_of(g, e, line, k, &h))
 			goto fail;
@@ -1049,8 +1063,7 @@ static int build_mooncake(struct wl_trace_gen *g, const cJSON *row, uint64_t lin
 	s->requests[0].target_prompt_tokens = in;
 	s->requests[0].target_output_tokens = outl;
 	if (g->replay_ts)
-		s->requests[0].arrival_offset_s =
-			(ts + (double)g->epoch * g->period_ms) / 1000.0 * g->time_scale;
+		s->requests[0].arrival_offset_s = (ts + (double)g->epoch * g->period_ms) / 1000.0 * g->time_scale;
 	*out = s;
 	return 0;
 fail:
@@ -1155,9 +1168,10 @@ static int read_group(struct wl_trace_gen *g)
 	if (g->epoch == 0 && g->seen.n >= MAX_SEEN_SESSIONS && !g->seen_full_warned) {
 		g->seen_full_warned = true;
 		log_warn("trace %s: more than %zu sessions; rows of a session reappearing later are no longer detected",
-			 wl_trace_reader_name(g->rd), MAX_SEEN_SESSIONS);
+		         wl_trace_reader_name(g->rd), MAX_SEEN_SESSIONS);
 	}
-	if (g->epoch == 0 && g->seen.n < MAX_SEEN_SESSIONS && !u64set_insert(&g->seen, fnv1a(g->key.data, g->key.len))) {
+	if (g->epoch == 0 && g->seen.n < MAX_SEEN_SESSIONS &&
+	    !u64set_insert(&g->seen, fnv1a(g->key.data, g->key.len))) {
 		gfail(g,
 		      "%s:%llu: session_id '%s' appears again after other sessions; the rows of a session must be "
 		      "contiguous (sort the trace by session_id, keeping turn order)",
@@ -1202,11 +1216,12 @@ static int end_of_pass(struct wl_trace_gen *g)
 {
 	const char *name = wl_trace_reader_name(g->rd);
 	if (g->skipped_in_pass && g->epoch == 0)
-		log_warn("trace %s: %llu conversation(s) without a complete (user, assistant) exchange were not replayed",
-			 name, (unsigned long long)g->skipped_in_pass);
+		log_warn(
+		    "trace %s: %llu conversation(s) without a complete (user, assistant) exchange were not replayed",
+		    name, (unsigned long long)g->skipped_in_pass);
 	if (g->dropped_turns_in_pass && g->epoch == 0)
 		log_warn("trace %s: %llu trailing user message(s) without a reply were not replayed", name,
-			 (unsigned long long)g->dropped_turns_in_pass);
+		         (unsigned long long)g->dropped_turns_in_pass);
 	if (g->sessions_in_pass == 0) {
 		if (g->rows_in_pass == 0)
 			gfail(g, "%s: the trace has no rows", name);
@@ -1271,7 +1286,10 @@ int wl_trace_gen_next(struct wl_trace_gen *g, struct wl_session **out)
 	}
 }
 
-const char *wl_trace_gen_error(const struct wl_trace_gen *g) { return g->err; }
+const char *wl_trace_gen_error(const struct wl_trace_gen *g)
+{
+	return g->err;
+}
 
 /* ------------------------------------------------------------------ setup */
 
@@ -1352,7 +1370,8 @@ static int load_corpus(struct wl_trace_gen *g, const char *path)
 		return 0;
 	FILE *fp = fopen(path, "rb");
 	if (!fp) {
-		log_info("trace: corpus_file %s not found (%s); prompts use the packaged corpus", path, strerror(errno));
+		log_info("trace: corpus_file %s not found (%s); prompts use the packaged corpus", path,
+		         strerror(errno));
 		return 0;
 	}
 	struct buf all;
@@ -1429,7 +1448,7 @@ static void add_required(struct wl_trace_gen *g, const char *col)
 }
 
 struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const struct tok *tok, char *err,
-					 size_t err_len)
+                                         size_t err_len)
 {
 	const struct cfg_session_gen *sg = &cfg->session_generator;
 	const struct cfg_trace_flavor *f = &sg->flavor;
@@ -1454,13 +1473,15 @@ struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const 
 	g->block_size = f->block_size > 0 ? f->block_size : 512;
 	g->num_documents = f->num_documents > 0 ? f->num_documents : 10;
 	g->max_len_tokens = config_max_request_tokens(cfg, &g->max_len_why);
-	g->conv_col = xstrdup(f->conversation_column && *f->conversation_column ? f->conversation_column : "conversations");
+	g->conv_col =
+	    xstrdup(f->conversation_column && *f->conversation_column ? f->conversation_column : "conversations");
 	g->role_key = xstrdup(f->role_key && *f->role_key ? f->role_key : "from");
 	g->content_key = xstrdup(f->content_key && *f->content_key ? f->content_key : "value");
 	g->user_role = xstrdup(f->user_role_value && *f->user_role_value ? f->user_role_value : "human");
 	g->asst_role = xstrdup(f->assistant_role_value && *f->assistant_role_value ? f->assistant_role_value : "gpt");
 	if (g->page_size > g->max_len_tokens || g->block_size > g->max_len_tokens)
-		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld", (long long)g->max_len_tokens);
+		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld",
+		      (long long)g->max_len_tokens);
 	g->replay_ts = f->type == CFG_FLAVOR_MOONCAKE && f->replay_timestamps;
 	g->time_scale = f->time_scale > 0 ? f->time_scale : 1.0;
 	rng_stream_init(&g->rng_prompt, g->seed, "trace/prompt");

@@ -22,7 +22,7 @@ struct wl_trace_gen;
  * `tok` must outlive the generator. NULL + message in err on failure (unreadable file, missing
  * required column, bad configuration). */
 struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const struct tok *tok, char *err,
-					 size_t err_len);
+                                         size_t err_len);
 /* 0: *out is the next session (caller owns it: wl_session_free); 1: trace exhausted (wrap_mode
  * false); < 0: error, message via wl_trace_gen_error (the generator stays failed). */
 int wl_trace_gen_next(struct wl_trace_gen *g, struct wl_session **out);

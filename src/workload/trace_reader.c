@@ -151,8 +151,7 @@ static bool ends_with_ci(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-struct wl_trace_reader *wl_trace_reader_open(const char *path, enum wl_trace_fmt fmt, char *err,
-					     size_t err_len)
+struct wl_trace_reader *wl_trace_reader_open(const char *path, enum wl_trace_fmt fmt, char *err, size_t err_len)
 {
 	FILE *fp = fopen(path, "rb");
 	if (!fp) {
@@ -177,8 +176,7 @@ struct wl_trace_reader *wl_trace_reader_open(const char *path, enum wl_trace_fmt
 	return r;
 }
 
-struct wl_trace_reader *wl_trace_reader_open_mem(const void *data, size_t len, const char *name,
-						 enum wl_trace_fmt fmt)
+struct wl_trace_reader *wl_trace_reader_open_mem(const void *data, size_t len, const char *name, enum wl_trace_fmt fmt)
 {
 	struct wl_trace_reader *r = xcalloc(1, sizeof *r);
 	r->name = xstrdup(name ? name : "<memory>");
@@ -229,10 +227,22 @@ int wl_trace_reader_rewind(struct wl_trace_reader *r)
 	return 0;
 }
 
-const char *wl_trace_reader_error(const struct wl_trace_reader *r) { return r->err; }
-const char *wl_trace_reader_name(const struct wl_trace_reader *r) { return r->name; }
-enum wl_trace_fmt wl_trace_reader_format(const struct wl_trace_reader *r) { return r->fmt; }
-uint64_t wl_trace_reader_row_line(const struct wl_trace_reader *r) { return r->row_line; }
+const char *wl_trace_reader_error(const struct wl_trace_reader *r)
+{
+	return r->err;
+}
+const char *wl_trace_reader_name(const struct wl_trace_reader *r)
+{
+	return r->name;
+}
+enum wl_trace_fmt wl_trace_reader_format(const struct wl_trace_reader *r)
+{
+	return r->fmt;
+}
+uint64_t wl_trace_reader_row_line(const struct wl_trace_reader *r)
+{
+	return r->row_line;
+}
 
 static int check_read_error(struct wl_trace_reader *r)
 {
@@ -248,7 +258,7 @@ static bool too_big(struct wl_trace_reader *r, size_t len)
 	if (len <= WL_TRACE_MAX_ROW_BYTES)
 		return false;
 	rd_fail(r, "%s:%llu: row larger than %zu MiB", r->name, (unsigned long long)r->row_line,
-		WL_TRACE_MAX_ROW_BYTES >> 20);
+	        WL_TRACE_MAX_ROW_BYTES >> 20);
 	return true;
 }
 
@@ -270,8 +280,7 @@ static int parse_object(struct wl_trace_reader *r, cJSON **row, uint64_t line0, 
 				col++;
 			}
 		}
-		rd_fail(r, "%s:%llu:%llu: malformed JSON", r->name, (unsigned long long)line,
-			(unsigned long long)col);
+		rd_fail(r, "%s:%llu:%llu: malformed JSON", r->name, (unsigned long long)line, (unsigned long long)col);
 		return -1;
 	}
 	/* only whitespace may follow */
@@ -279,7 +288,7 @@ static int parse_object(struct wl_trace_reader *r, cJSON **row, uint64_t line0, 
 		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
 			cJSON_Delete(v);
 			rd_fail(r, "%s:%llu: trailing data after the JSON value", r->name,
-				(unsigned long long)r->row_line);
+			        (unsigned long long)r->row_line);
 			return -1;
 		}
 	}
@@ -333,7 +342,7 @@ static int next_json_array(struct wl_trace_reader *r, cJSON **row)
 		}
 		if (c != '[') {
 			rd_fail(r, "%s:%llu:%llu: expected '[' (a JSON array)", r->name, (unsigned long long)r->line,
-				(unsigned long long)(r->col - 1));
+			        (unsigned long long)(r->col - 1));
 			return -1;
 		}
 		r->arr = ARR_FIRST;
@@ -349,7 +358,7 @@ static int next_json_array(struct wl_trace_reader *r, cJSON **row)
 			if (check_read_error(r))
 				return -1;
 			rd_fail(r, "%s:%llu:%llu: expected ',' or ']' in the JSON array", r->name,
-				(unsigned long long)r->line, (unsigned long long)(c == EOF ? r->col : r->col - 1));
+			        (unsigned long long)r->line, (unsigned long long)(c == EOF ? r->col : r->col - 1));
 			return -1;
 		}
 	} else if (c == ']') {
@@ -360,7 +369,7 @@ static int next_json_array(struct wl_trace_reader *r, cJSON **row)
 		skip_ws(r);
 		if (rd_peek(r) != EOF) {
 			rd_fail(r, "%s:%llu:%llu: trailing data after the JSON array", r->name,
-				(unsigned long long)r->line, (unsigned long long)r->col);
+			        (unsigned long long)r->line, (unsigned long long)r->col);
 			return -1;
 		}
 		return check_read_error(r) ? -1 : 1;
@@ -374,7 +383,7 @@ static int next_json_array(struct wl_trace_reader *r, cJSON **row)
 		if (check_read_error(r))
 			return -1;
 		rd_fail(r, "%s:%llu:%llu: expected a JSON object as array element", r->name,
-			(unsigned long long)r->row_line, (unsigned long long)col0);
+		        (unsigned long long)r->row_line, (unsigned long long)col0);
 		return -1;
 	}
 	buf_putc(&r->text, '{');
@@ -386,7 +395,7 @@ static int next_json_array(struct wl_trace_reader *r, cJSON **row)
 			if (check_read_error(r))
 				return -1;
 			rd_fail(r, "%s:%llu:%llu: unterminated JSON object (end of file)", r->name,
-				(unsigned long long)r->row_line, (unsigned long long)col0);
+			        (unsigned long long)r->row_line, (unsigned long long)col0);
 			return -1;
 		}
 		buf_putc(&r->text, (char)c);
@@ -446,7 +455,7 @@ static int csv_record(struct wl_trace_reader *r)
 						if (check_read_error(r))
 							return -1;
 						rd_fail(r, "%s:%llu:%llu: unterminated quoted field", r->name,
-							(unsigned long long)qline, (unsigned long long)qcol);
+						        (unsigned long long)qline, (unsigned long long)qcol);
 						return -1;
 					}
 					if (c == '"') {
@@ -463,7 +472,7 @@ static int csv_record(struct wl_trace_reader *r)
 				c = rd_get(r);
 				if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
 					rd_fail(r, "%s:%llu:%llu: unexpected character after a closing quote", r->name,
-						(unsigned long long)r->line, (unsigned long long)(r->col - 1));
+					        (unsigned long long)r->line, (unsigned long long)(r->col - 1));
 					return -1;
 				}
 			} else {
@@ -485,7 +494,7 @@ static int csv_record(struct wl_trace_reader *r)
 					rd_get(r);
 				else if (rd_peek(r) != EOF) {
 					rd_fail(r, "%s:%llu:%llu: bare carriage return", r->name,
-						(unsigned long long)r->line, (unsigned long long)(r->col - 1));
+					        (unsigned long long)r->line, (unsigned long long)(r->col - 1));
 					return -1;
 				}
 			}
@@ -519,7 +528,7 @@ static int csv_header(struct wl_trace_reader *r)
 		for (size_t j = 0; j < i; j++) {
 			if (r->cols[j] && strcmp(r->cols[j], name) == 0) {
 				rd_fail(r, "%s:%llu: duplicate column '%s' (columns %zu and %zu)", r->name,
-					(unsigned long long)r->row_line, name, j + 1, i + 1);
+				        (unsigned long long)r->row_line, name, j + 1, i + 1);
 				return -1;
 			}
 		}
@@ -623,7 +632,7 @@ static int next_csv(struct wl_trace_reader *r, cJSON **row)
 		return rc;
 	if (r->n_fields != r->n_cols) {
 		rd_fail(r, "%s:%llu: row has %zu fields but the header has %zu columns", r->name,
-			(unsigned long long)r->row_line, r->n_fields, r->n_cols);
+		        (unsigned long long)r->row_line, r->n_fields, r->n_cols);
 		return -1;
 	}
 	cJSON *obj = cJSON_CreateObject();
@@ -634,7 +643,7 @@ static int next_csv(struct wl_trace_reader *r, cJSON **row)
 		if (strlen(s) != r->fields[i].len) {
 			cJSON_Delete(obj);
 			rd_fail(r, "%s:%llu: column %zu '%s': NUL byte in field", r->name,
-				(unsigned long long)r->row_line, i + 1, r->cols[i]);
+			        (unsigned long long)r->row_line, i + 1, r->cols[i]);
 			return -1;
 		}
 		cJSON_AddItemToObject(obj, r->cols[i], field_value(s, r->fields[i].len));

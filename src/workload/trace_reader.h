@@ -30,12 +30,10 @@ struct wl_trace_reader;
 
 /* Open a file. WL_TRACE_FMT_AUTO: ".csv" (any case) -> CSV; otherwise JSON: a file whose first
  * non-blank character is '[' is a JSON array, else JSONL. NULL + message on failure. */
-struct wl_trace_reader *wl_trace_reader_open(const char *path, enum wl_trace_fmt fmt, char *err,
-					     size_t err_len);
+struct wl_trace_reader *wl_trace_reader_open(const char *path, enum wl_trace_fmt fmt, char *err, size_t err_len);
 /* Read from memory (not copied; must outlive the reader). `name` is used in messages.
  * WL_TRACE_FMT_AUTO sniffs JSON array vs JSONL only (CSV must be asked for). */
-struct wl_trace_reader *wl_trace_reader_open_mem(const void *data, size_t len, const char *name,
-						 enum wl_trace_fmt fmt);
+struct wl_trace_reader *wl_trace_reader_open_mem(const void *data, size_t len, const char *name, enum wl_trace_fmt fmt);
 /* 0: *row holds the next row (caller owns it: cJSON_Delete); 1: end of input; -1: error. */
 int wl_trace_reader_next(struct wl_trace_reader *r, cJSON **row);
 /* Start again from the beginning of the input. 0 or -1 (error message set). */

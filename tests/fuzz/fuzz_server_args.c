@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	static const enum cfg_server_type types[] = {CFG_SERVER_VLLM, CFG_SERVER_SGLANG, CFG_SERVER_VAJRA,
-						     CFG_SERVER_SIM};
+	                                             CFG_SERVER_SIM};
 	int first_rc = 0;
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
 		struct cfg_server s;

@@ -65,8 +65,8 @@ static bool fz_valid_utf8(const uint8_t *s, size_t n)
 		for (size_t k = 1; k < l; k++)
 			if ((s[i + k] & 0xC0) != 0x80)
 				return false;
-		if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) || (c == 0xF0 && s[i + 1] < 0x90) ||
-		    (c == 0xF4 && s[i + 1] > 0x8F))
+		if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+		    (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
 			return false;
 		i += l;
 	}

@@ -82,9 +82,14 @@ static int fuzz_trace_small_numbers(const uint8_t *p, size_t n)
 
 static void fuzz_trace_generator(const uint8_t *data, size_t size, unsigned sel)
 {
-	static const enum cfg_flavor_type flavors[] = {
-		CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN, CFG_FLAVOR_SHARED_PREFIX, CFG_FLAVOR_RAG, CFG_FLAVOR_REQUEST_LOG,
-		CFG_FLAVOR_UNTIMED_CONTENT_MULTI_TURN, CFG_FLAVOR_SHAREGPT, CFG_FLAVOR_MOONCAKE, CFG_FLAVOR_MOONCAKE};
+	static const enum cfg_flavor_type flavors[] = {CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN,
+	                                               CFG_FLAVOR_SHARED_PREFIX,
+	                                               CFG_FLAVOR_RAG,
+	                                               CFG_FLAVOR_REQUEST_LOG,
+	                                               CFG_FLAVOR_UNTIMED_CONTENT_MULTI_TURN,
+	                                               CFG_FLAVOR_SHAREGPT,
+	                                               CFG_FLAVOR_MOONCAKE,
+	                                               CFG_FLAVOR_MOONCAKE};
 	int fd = memfd_create("fuzz_trace", 0);
 	if (fd < 0)
 		return;
@@ -156,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	log_set_level(LOG_QUIET);
 	static const enum wl_trace_fmt fmts[] = {WL_TRACE_FMT_CSV, WL_TRACE_FMT_JSONL, WL_TRACE_FMT_JSON_ARRAY,
-						 WL_TRACE_FMT_AUTO};
+	                                         WL_TRACE_FMT_AUTO};
 	enum wl_trace_fmt fmt = fmts[data[0] % 4];
 	struct wl_trace_reader *r = wl_trace_reader_open_mem(data + 1, size - 1, "fuzz.in", fmt);
 	if (fmt == WL_TRACE_FMT_CSV && wl_trace_reader_read_header(r) == 0)

@@ -81,7 +81,10 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int send_str(int fd, const char *s) { return send_all(fd, s, strlen(s)); }
+static int send_str(int fd, const char *s)
+{
+	return send_all(fd, s, strlen(s));
+}
 
 static int send_chunk(int fd, const char *s)
 {
@@ -127,13 +130,13 @@ static ssize_t conn_read(struct conn *cn, char *b, size_t n, int timeout_ms)
 }
 
 static const char SSE_HDR[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-			      "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n";
+                              "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n";
 
 static int send_json(int fd, int status, const char *reason, const char *ctype, const char *body)
 {
 	char hdr[256];
-	snprintf(hdr, sizeof hdr, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", status,
-		 reason, ctype, strlen(body));
+	snprintf(hdr, sizeof hdr, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", status, reason,
+	         ctype, strlen(body));
 	if (send_str(fd, hdr))
 		return -1;
 	return send_str(fd, body);
@@ -147,15 +150,17 @@ static int respond(int fd, const char *scenario, const char *body)
 		if (send_str(fd, SSE_HDR))
 			return 0;
 		send_event(fd, "{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},"
-			       "\"finish_reason\":null}]}");
-		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
+		               "\"finish_reason\":null}]}");
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
 		if (!strcmp(scenario, "sse_gap"))
 			ms_sleep(50);
-		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}]}");
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":null}]}");
 		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
 		if (usage && strcmp(scenario, "sse_nousage") != 0)
 			send_event(fd, "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":3,"
-				       "\"total_tokens\":14}}");
+			               "\"total_tokens\":14}}");
 		send_event(fd, "[DONE]");
 		send_str(fd, "0\r\n\r\n");
 		return 1;
@@ -194,9 +199,9 @@ static int respond(int fd, const char *scenario, const char *body)
 	if (!strcmp(scenario, "sse_cont")) {
 		send_str(fd, SSE_HDR);
 		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"a b\"}}],\"usage\":{\"prompt_tokens\":4,"
-			       "\"completion_tokens\":2}}");
+		               "\"completion_tokens\":2}}");
 		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\" c d e\"},\"finish_reason\":\"length\"}],"
-			       "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5}}");
+		               "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5}}");
 		send_event(fd, "[DONE]");
 		send_str(fd, "0\r\n\r\n");
 		return 1;
@@ -211,9 +216,9 @@ static int respond(int fd, const char *scenario, const char *body)
 	}
 	if (!strcmp(scenario, "json")) {
 		send_json(fd, 200, "OK", "application/json",
-			  "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-			  "\"content\":\"Hello world\"},\"finish_reason\":\"stop\"}],"
-			  "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7}}");
+		          "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		          "\"content\":\"Hello world\"},\"finish_reason\":\"stop\"}],"
+		          "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7}}");
 		return 1;
 	}
 	if (!strcmp(scenario, "empty")) {
@@ -265,13 +270,13 @@ static int respond(int fd, const char *scenario, const char *body)
 	}
 	if (!strcmp(scenario, "http500")) {
 		send_json(fd, 500, "Internal Server Error", "application/json",
-			  "{\"error\":{\"message\":\"internal boom\",\"type\":\"server_error\",\"code\":500}}");
+		          "{\"error\":{\"message\":\"internal boom\",\"type\":\"server_error\",\"code\":500}}");
 		return 1;
 	}
 	if (!strcmp(scenario, "http503cut")) {
 		/* error status whose body is cut short by a close */
 		send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-			     "Content-Length: 100\r\n\r\noverloaded");
+		             "Content-Length: 100\r\n\r\noverloaded");
 		return 0;
 	}
 	if (!strcmp(scenario, "http500big")) {
@@ -518,7 +523,10 @@ struct httpd *httpd_start_tls(void)
 }
 #endif
 
-struct httpd *httpd_start(void) { return httpd_start_ctx(NULL); }
+struct httpd *httpd_start(void)
+{
+	return httpd_start_ctx(NULL);
+}
 
 static struct httpd *httpd_start_ctx(void *ssl_ctx)
 {
@@ -545,7 +553,10 @@ static struct httpd *httpd_start_ctx(void *ssl_ctx)
 	return h;
 }
 
-int httpd_port(const struct httpd *h) { return h->port; }
+int httpd_port(const struct httpd *h)
+{
+	return h->port;
+}
 
 void httpd_stop(struct httpd *h)
 {

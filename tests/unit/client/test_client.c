@@ -45,7 +45,10 @@ struct harness {
 
 static struct harness H;
 
-static int idx_of(const struct rec_record *rec) { return (int)(rec - H.recs); }
+static int idx_of(const struct rec_record *rec)
+{
+	return (int)(rec - H.recs);
+}
 
 static void on_done(void *ctx, struct rec_record *rec, const struct wl_request *req)
 {
@@ -144,7 +147,10 @@ static void run_until_done(int n, int64_t bound_ns)
 	assert_int_equal(H.n_done, n);
 }
 
-static void submit(int i) { assert_int_equal(client_submit(H.cl, &H.reqs[i], &H.recs[i]), 0); }
+static void submit(int i)
+{
+	assert_int_equal(client_submit(H.cl, &H.reqs[i], &H.recs[i]), 0);
+}
 
 static void test_stream_success(void **state)
 {
@@ -214,10 +220,10 @@ static void test_request_headers_and_body(void **state)
 	assert_null(strstr(rq.headers, "Authorization"));
 	assert_null(strstr(rq.headers, "Expect"));
 	assert_string_equal(rq.body,
-			    "{\"model\":\"test-model\",\"messages\":[{\"role\":\"user\",\"content\":\"one two\"},"
-			    "{\"role\":\"assistant\",\"content\":\"three\"},{\"role\":\"user\",\"content\":"
-			    "\"say hello to the world\"}],\"stream\":true,\"ignore_eos\":true,"
-			    "\"max_completion_tokens\":2,\"stream_options\":{\"include_usage\":true}}");
+	                    "{\"model\":\"test-model\",\"messages\":[{\"role\":\"user\",\"content\":\"one two\"},"
+	                    "{\"role\":\"assistant\",\"content\":\"three\"},{\"role\":\"user\",\"content\":"
+	                    "\"say hello to the world\"}],\"stream\":true,\"ignore_eos\":true,"
+	                    "\"max_completion_tokens\":2,\"stream_options\":{\"include_usage\":true}}");
 }
 
 static void test_auth_header(void **state)
@@ -526,10 +532,9 @@ static void check_error_case(const struct err_case *ec)
 	submit(0);
 	run_until_done(1, 8000 * MS);
 	struct rec_record *r = &H.recs[0];
-	if (r->success || r->error_kind != ec->kind || r->error_code != ec->code ||
-	    !strstr(r->error_msg, ec->msg_part))
+	if (r->success || r->error_kind != ec->kind || r->error_code != ec->code || !strstr(r->error_msg, ec->msg_part))
 		fprintf(stderr, "scenario %s: success=%d kind=%d code=%d msg=%s\n", ec->scenario, r->success,
-			r->error_kind, r->error_code, r->error_msg);
+		        r->error_kind, r->error_code, r->error_msg);
 	assert_false(r->success);
 	assert_int_equal(r->error_kind, ec->kind);
 	assert_int_equal(r->error_code, ec->code);
@@ -538,9 +543,21 @@ static void check_error_case(const struct err_case *ec)
 	assert_true(r->completed_ns >= r->sent_ns);
 }
 
-static void test_err_http500(void **s) { (void)s; check_error_case(&(struct err_case){"http500", REC_ERR_HTTP, 500, "internal boom"}); }
-static void test_err_http404(void **s) { (void)s; check_error_case(&(struct err_case){"http404", REC_ERR_HTTP, 404, "no such route"}); }
-static void test_err_http_cut(void **s) { (void)s; check_error_case(&(struct err_case){"http503cut", REC_ERR_HTTP, 503, "overloaded"}); }
+static void test_err_http500(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"http500", REC_ERR_HTTP, 500, "internal boom"});
+}
+static void test_err_http404(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"http404", REC_ERR_HTTP, 404, "no such route"});
+}
+static void test_err_http_cut(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"http503cut", REC_ERR_HTTP, 503, "overloaded"});
+}
 static void test_err_midstream(void **s)
 {
 	(void)s;
@@ -548,7 +565,11 @@ static void test_err_midstream(void **s)
 	assert_string_equal(H.recs[0].text, "Hi"); /* content before the error is kept */
 	assert_int_equal(H.recs[0].n_chunks, 1);
 }
-static void test_err_midstream_nocode(void **s) { (void)s; check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_SERVER, 400, "bad thing"}); }
+static void test_err_midstream_nocode(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"midstr_nocode", REC_ERR_SERVER, 400, "bad thing"});
+}
 static void test_err_malformed(void **s)
 {
 	(void)s;

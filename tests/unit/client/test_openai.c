@@ -61,20 +61,20 @@ static void test_chat_body(void **state)
 	struct wl_message hist[2] = {{"user", "hi"}, {"assistant", "hello \"there\""}};
 	struct wl_request r = mkreq("next?", 16, hist, 2);
 	expect_body(&c, &r, true,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
-		    "\"content\":\"hello \\\"there\\\"\"},{\"role\":\"user\",\"content\":\"next?\"}],\"stream\":true,"
-		    "\"ignore_eos\":true,\"max_completion_tokens\":16,\"stream_options\":{\"include_usage\":true}}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+	            "\"content\":\"hello \\\"there\\\"\"},{\"role\":\"user\",\"content\":\"next?\"}],\"stream\":true,"
+	            "\"ignore_eos\":true,\"max_completion_tokens\":16,\"stream_options\":{\"include_usage\":true}}");
 	/* no target: no max tokens; include_usage off; not streaming */
 	r = mkreq("p", 0, NULL, 0);
 	c.include_usage = false;
 	c.ignore_eos = false;
 	expect_body(&c, &r, true,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
-		    "\"ignore_eos\":false}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+	            "\"ignore_eos\":false}");
 	c.include_usage = true;
 	expect_body(&c, &r, false,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
-		    "\"ignore_eos\":false}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+	            "\"ignore_eos\":false}");
 }
 
 static void test_chat_min_and_additional(void **state)
@@ -86,20 +86,20 @@ static void test_chat_min_and_additional(void **state)
 	struct wl_request r = mkreq("p", 8, NULL, 0);
 	/* max param already present (from additional params) is kept; min added */
 	expect_body(&c, &r, true,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
-		    "\"ignore_eos\":true,\"temperature\":0.5,\"max_completion_tokens\":3,\"top_p\":1,"
-		    "\"min_tokens\":8,\"stream_options\":{\"include_usage\":true}}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+	            "\"ignore_eos\":true,\"temperature\":0.5,\"max_completion_tokens\":3,\"top_p\":1,"
+	            "\"min_tokens\":8,\"stream_options\":{\"include_usage\":true}}");
 	/* aliases: until -> stop, max_gen_toks -> max param; caller-provided stream_options kept */
 	c.min_tokens_param = NULL;
 	c.additional_sampling_params = "{\"until\":[\"\\n\"],\"max_gen_toks\":5,\"stream_options\":{\"x\":1}}";
 	expect_body(&c, &r, true,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
-		    "\"ignore_eos\":true,\"stop\":[\"\\n\"],\"max_completion_tokens\":5,\"stream_options\":{\"x\":1}}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":true,"
+	            "\"ignore_eos\":true,\"stop\":[\"\\n\"],\"max_completion_tokens\":5,\"stream_options\":{\"x\":1}}");
 	/* an existing key is replaced in place (dict.update semantics) */
 	c.additional_sampling_params = "{\"ignore_eos\":false}";
 	expect_body(&c, &r, false,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
-		    "\"ignore_eos\":false,\"max_completion_tokens\":8}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+	            "\"ignore_eos\":false,\"max_completion_tokens\":8}");
 	/* bad additional params */
 	struct oai_spec s;
 	char err[256];
@@ -121,8 +121,8 @@ static void test_completions_body(void **state)
 	struct wl_message hist[1] = {{"user", "ignored for completions"}};
 	struct wl_request r = mkreq("Once upon", 4, hist, 1);
 	expect_body(&c, &r, true,
-		    "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":true,\"max_tokens\":4,"
-		    "\"stream_options\":{\"include_usage\":true}}");
+	            "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":true,\"max_tokens\":4,"
+	            "\"stream_options\":{\"include_usage\":true}}");
 	expect_body(&c, &r, false, "{\"model\":\"m\",\"prompt\":\"Once upon\",\"stream\":false,\"max_tokens\":4}");
 	/* max_tokens present in additional params: not overridden even with another param name */
 	c.max_tokens_param = "max_new";
@@ -146,8 +146,8 @@ static void test_router_body(void **state)
 	assert_true(oai_is_chat(&c, &r));
 	assert_string_equal(oai_path(&c, &r), "chat/completions");
 	expect_body(&c, &r, false,
-		    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
-		    "\"ignore_eos\":true,\"max_completion_tokens\":3}");
+	            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"p\"}],\"stream\":false,"
+	            "\"ignore_eos\":true,\"max_completion_tokens\":3}");
 	r.api_mode = WL_API_COMPLETIONS;
 	assert_false(oai_is_chat(&c, &r));
 	assert_string_equal(oai_path(&c, &r), "completions");
@@ -159,7 +159,7 @@ static void test_parse_events(void **state)
 	(void)state;
 	struct oai_event ev;
 	const char *s = "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\",\"reasoning_content\":\"hmm\"},"
-			"\"finish_reason\":null}],\"usage\":null}";
+	                "\"finish_reason\":null}],\"usage\":null}";
 	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
 	assert_false(ev.is_error);
 	assert_int_equal(ev.content_len, 2);
@@ -300,32 +300,33 @@ static void test_fast_path_matches_cjson(void **state)
 {
 	(void)state;
 	const char *docs[] = {
-		"{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
-		"\"delta\":{\"role\":\"assistant\",\"content\":\"Hi there\"},\"finish_reason\":null}]}",
-		"{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
-		"\"completion_tokens\":64,\"total_tokens\":76}}",
-		"{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.5}}",
-		"{\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"length\"}, {\"text\":\"x\"}]}",
-		"{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\",\"reasoning_content\":\"r\"}}]}",
-		"{\"choices\":[{\"delta\":5,\"message\":{\"content\":\"m\",\"reasoning\":\"z\"}}]}",
-		"{\"choices\":[{\"delta\":{\"content\":null},\"text\":\"t\"}]}",
-		"{\"choices\":[{\"delta\":{\"content\":\"esc\\n\\u00e9\"}}]}",
-		"{\"error\":{\"message\":\"bad\",\"code\":429}}",
-		"{\"object\":\"error\",\"message\":\"x\",\"code\":400}",
-		"{\"error\":null,\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}",
-		"{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":0}}",
-		"{\"usage\":{\"prompt_tokens\":01,\"completion_tokens\":7}}",
-		"{\"usage\":null,\"choices\":[{\"delta\":{\"content\":\"\\u00\"}}]}",
-		"  {\"a\":[1,2,{\"b\":[true,false,null,-0.5e+3]}],\"choices\":[{\"delta\":{\"content\":\"\xc3\xa9\"}}]}  ",
-		"[1,2]",
-		"{\"choices\":[{\"delta\":{\"content\":\"trailing\"}}]} x",
-		"{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":40,"
-		"\"completion_tokens_details\":{\"reasoning_tokens\":32,\"accepted_prediction_tokens\":0}}}",
-		"{\"usage\":{\"completion_tokens\":4,\"completion_tokens_details\":null,"
-		"\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
-		"{\"usage\":{\"completion_tokens_details\":{\"reasoning_tokens\":\"x\",\"reasoning_tokens\":3}}}",
-		"{\"choices\":[{\"delta\":{\"reasoning\":\"think\"}}],\"usage\":{\"completion_tokens\":1,"
-		"\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
+	    "{\"id\":\"c-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{"
+	    "\"index\":0,"
+	    "\"delta\":{\"role\":\"assistant\",\"content\":\"Hi there\"},\"finish_reason\":null}]}",
+	    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+	    "\"completion_tokens\":64,\"total_tokens\":76}}",
+	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.5}}",
+	    "{\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"length\"}, {\"text\":\"x\"}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\",\"reasoning_content\":\"r\"}}]}",
+	    "{\"choices\":[{\"delta\":5,\"message\":{\"content\":\"m\",\"reasoning\":\"z\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":null},\"text\":\"t\"}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"esc\\n\\u00e9\"}}]}",
+	    "{\"error\":{\"message\":\"bad\",\"code\":429}}",
+	    "{\"object\":\"error\",\"message\":\"x\",\"code\":400}",
+	    "{\"error\":null,\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}",
+	    "{\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":0}}",
+	    "{\"usage\":{\"prompt_tokens\":01,\"completion_tokens\":7}}",
+	    "{\"usage\":null,\"choices\":[{\"delta\":{\"content\":\"\\u00\"}}]}",
+	    "  {\"a\":[1,2,{\"b\":[true,false,null,-0.5e+3]}],\"choices\":[{\"delta\":{\"content\":\"\xc3\xa9\"}}]}  ",
+	    "[1,2]",
+	    "{\"choices\":[{\"delta\":{\"content\":\"trailing\"}}]} x",
+	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":40,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":32,\"accepted_prediction_tokens\":0}}}",
+	    "{\"usage\":{\"completion_tokens\":4,\"completion_tokens_details\":null,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
+	    "{\"usage\":{\"completion_tokens_details\":{\"reasoning_tokens\":\"x\",\"reasoning_tokens\":3}}}",
+	    "{\"choices\":[{\"delta\":{\"reasoning\":\"think\"}}],\"usage\":{\"completion_tokens\":1,"
+	    "\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
 	};
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
 		diff_one(docs[i], strlen(docs[i]));
@@ -352,10 +353,13 @@ static void test_fast_path_matches_cjson(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fast_path_matches_cjson),
-		cmocka_unit_test(test_chat_body),        cmocka_unit_test(test_chat_min_and_additional),
-		cmocka_unit_test(test_completions_body), cmocka_unit_test(test_router_body),
-		cmocka_unit_test(test_parse_events),     cmocka_unit_test(test_error_message),
+	    cmocka_unit_test(test_fast_path_matches_cjson),
+	    cmocka_unit_test(test_chat_body),
+	    cmocka_unit_test(test_chat_min_and_additional),
+	    cmocka_unit_test(test_completions_body),
+	    cmocka_unit_test(test_router_body),
+	    cmocka_unit_test(test_parse_events),
+	    cmocka_unit_test(test_error_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,8 +122,8 @@ static void test_other_polls_go_to_the_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_short_read_then_poll_is_skipped_once),
-		cmocka_unit_test(test_other_polls_go_to_the_kernel),
+	    cmocka_unit_test(test_short_read_then_poll_is_skipped_once),
+	    cmocka_unit_test(test_other_polls_go_to_the_kernel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

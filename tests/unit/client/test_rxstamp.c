@@ -118,8 +118,8 @@ static void test_recv_semantics_unchanged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stamp_is_arrival_time),
-		cmocka_unit_test(test_recv_semantics_unchanged),
+	    cmocka_unit_test(test_stamp_is_arrival_time),
+	    cmocka_unit_test(test_recv_semantics_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

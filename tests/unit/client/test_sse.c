@@ -37,17 +37,17 @@ static int on_event(void *ctx, const struct sse_event *ev)
 }
 
 static const char SAMPLE[] = ": keep-alive\r\n"
-			     "data: {\"a\":1}\n\n"
-			     "data:{\"b\":2}\r\n\r\n"
-			     "event: message\rdata: line1\rdata: line2\r\r"
-			     "id: 7\nretry: 100\ndata\n\n"
-			     "data: x\n"
-			     "\n"
-			     ": comment only\n\n"
-			     "\r\n"
-			     "data:  two spaces\r\n"
-			     "unknown: field\r\n\r\n"
-			     "data: [DONE]\n\n";
+                             "data: {\"a\":1}\n\n"
+                             "data:{\"b\":2}\r\n\r\n"
+                             "event: message\rdata: line1\rdata: line2\r\r"
+                             "id: 7\nretry: 100\ndata\n\n"
+                             "data: x\n"
+                             "\n"
+                             ": comment only\n\n"
+                             "\r\n"
+                             "data:  two spaces\r\n"
+                             "unknown: field\r\n\r\n"
+                             "data: [DONE]\n\n";
 
 static const char *const WANT[] = {"{\"a\":1}", "{\"b\":2}", "line1\nline2", "", "x", " two spaces", "[DONE]"};
 static const char *const WANT_TYPE[] = {"", "", "message", "", "", "", ""};
@@ -244,7 +244,8 @@ static void test_bom(void **state)
 	/* a BOM in the middle of the stream is not skipped: that line is an unknown field */
 	memset(&r, 0, sizeof r);
 	sse_reset(&p);
-	const char *mid = "data: 1\n\n\xEF\xBB\xBF" "data: 2\n\n";
+	const char *mid = "data: 1\n\n\xEF\xBB\xBF"
+	                  "data: 2\n\n";
 	assert_int_equal(sse_feed(&p, mid, strlen(mid)), 0);
 	assert_int_equal(r.n, 1);
 	/* a partial mark followed by other bytes is kept as line data (field "\xEFdata": ignored) */
@@ -278,11 +279,15 @@ static void test_is_done(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole),           cmocka_unit_test(test_every_split_pair),
-		cmocka_unit_test(test_byte_by_byte),    cmocka_unit_test(test_no_realloc_when_warm),
-		cmocka_unit_test(test_finish_semantics), cmocka_unit_test(test_stop_and_overflow),
-		cmocka_unit_test(test_crlf_split_exactly), cmocka_unit_test(test_is_done),
-		cmocka_unit_test(test_bom),
+	    cmocka_unit_test(test_whole),
+	    cmocka_unit_test(test_every_split_pair),
+	    cmocka_unit_test(test_byte_by_byte),
+	    cmocka_unit_test(test_no_realloc_when_warm),
+	    cmocka_unit_test(test_finish_semantics),
+	    cmocka_unit_test(test_stop_and_overflow),
+	    cmocka_unit_test(test_crlf_split_exactly),
+	    cmocka_unit_test(test_is_done),
+	    cmocka_unit_test(test_bom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,10 @@ static struct {
 	int n_done;
 } T;
 
-static int slot(void *owner) { return (int)((intptr_t)owner - 1); }
+static int slot(void *owner)
+{
+	return (int)((intptr_t)owner - 1);
+}
 
 static void on_counts(void *ctx, void *owner, const int64_t *counts, size_t n, const char *why)
 {
@@ -403,7 +406,7 @@ static void test_client_reasoning_split_without_details(void **state)
 	struct rec_record *r = &T.recs[0];
 	assert_true(r->success);
 	assert_true(r->usage_from_server);
-	assert_int_equal(r->num_output_tokens, 4); /* usage */
+	assert_int_equal(r->num_output_tokens, 4);    /* usage */
 	assert_int_equal(r->num_reasoning_tokens, 5); /* "x y z" */
 	assert_int_equal(r->num_answer_tokens, 2);    /* "ok" */
 }
@@ -477,17 +480,17 @@ static void test_client_cancel_while_counting(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_jobs_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failures_and_breaker, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_and_free_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_counts_with_server, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_usage_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_counts_reasoning_with_server, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_reasoning_split_without_details, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_count_failure_falls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_cancel_while_counting, setup, teardown),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_jobs_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failures_and_breaker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_and_free_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_counts_with_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_usage_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_counts_reasoning_with_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_reasoning_split_without_details, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_count_failure_falls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_cancel_while_counting, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,17 +116,17 @@ static void test_scalars(void **state)
 		double d;
 		bool b;
 	} cases[] = {
-		{"yes", false, SV_BOOL, 0, 0, true},     {"Off", false, SV_BOOL, 0, 0, false},
-		{"ON", false, SV_BOOL, 0, 0, true},      {"true", true, SV_STR, 0, 0, false},
-		{"~", false, SV_NULL, 0, 0, false},      {"null", false, SV_NULL, 0, 0, false},
-		{"", false, SV_NULL, 0, 0, false},       {"0x1F", false, SV_INT, 31, 0, false},
-		{"1_000", false, SV_INT, 1000, 0, false}, {"010", false, SV_INT, 8, 0, false},
-		{"0b101", false, SV_INT, 5, 0, false},   {"1:30", false, SV_INT, 90, 0, false},
-		{"-7", false, SV_INT, -7, 0, false},     {"42", true, SV_STR, 0, 0, false},
-		{"1.5", false, SV_FLOAT, 0, 1.5, false}, {"1e3", false, SV_FLOAT, 0, 1000.0, false},
-		{"1.0e-2", false, SV_FLOAT, 0, 0.01, false}, {"5.", false, SV_FLOAT, 0, 5.0, false},
-		{"y", false, SV_STR, 0, 0, false},       {"abc", false, SV_STR, 0, 0, false},
-		{"1.2.3", false, SV_STR, 0, 0, false},   {"0o10", false, SV_STR, 0, 0, false},
+	    {"yes", false, SV_BOOL, 0, 0, true},         {"Off", false, SV_BOOL, 0, 0, false},
+	    {"ON", false, SV_BOOL, 0, 0, true},          {"true", true, SV_STR, 0, 0, false},
+	    {"~", false, SV_NULL, 0, 0, false},          {"null", false, SV_NULL, 0, 0, false},
+	    {"", false, SV_NULL, 0, 0, false},           {"0x1F", false, SV_INT, 31, 0, false},
+	    {"1_000", false, SV_INT, 1000, 0, false},    {"010", false, SV_INT, 8, 0, false},
+	    {"0b101", false, SV_INT, 5, 0, false},       {"1:30", false, SV_INT, 90, 0, false},
+	    {"-7", false, SV_INT, -7, 0, false},         {"42", true, SV_STR, 0, 0, false},
+	    {"1.5", false, SV_FLOAT, 0, 1.5, false},     {"1e3", false, SV_FLOAT, 0, 1000.0, false},
+	    {"1.0e-2", false, SV_FLOAT, 0, 0.01, false}, {"5.", false, SV_FLOAT, 0, 5.0, false},
+	    {"y", false, SV_STR, 0, 0, false},           {"abc", false, SV_STR, 0, 0, false},
+	    {"1.2.3", false, SV_STR, 0, 0, false},       {"0o10", false, SV_STR, 0, 0, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct sval v;
@@ -162,13 +162,14 @@ static void test_yaml_typing_in_config(void **state)
 {
 	(void)state;
 	struct config_benchmark_set set;
-	assert_int_equal(load_str("seed: 0x10\n"
-				  "trace_recorder: {enabled: off, include_content: yes}\n"
-				  "traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 3}}\n"
-				  "runtime: {max_sessions: 1_000}\n"
-				  "client: {type: OpenAI_Chat_Completions, model: 1.5, api_key: ~}\n",
-				  &set),
-			 CONFIG_OK);
+	assert_int_equal(
+	    load_str("seed: 0x10\n"
+	             "trace_recorder: {enabled: off, include_content: yes}\n"
+	             "traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 3}}\n"
+	             "runtime: {max_sessions: 1_000}\n"
+	             "client: {type: OpenAI_Chat_Completions, model: 1.5, api_key: ~}\n",
+	             &set),
+	    CONFIG_OK);
 	assert_int_equal(set.count, 1);
 	struct cfg_benchmark *c = &set.items[0];
 	assert_int_equal(c->seed, 16);
@@ -206,14 +207,17 @@ static void test_reference_roundtrip(void **state)
 			continue;
 		if (!strcmp(line, "  timeseries_interval_s: 1.0")) /* ours: the time series (docs/OBSERVABILITY.md) */
 			continue;
-		if (!strcmp(line, "  saturation_busy_fraction: 0.9") || !strcmp(line, "  saturation_lateness_p99_ms: 1.0"))
+		if (!strcmp(line, "  saturation_busy_fraction: 0.9") ||
+		    !strcmp(line, "  saturation_lateness_p99_ms: 1.0"))
 			continue; /* ours: client saturation (docs/METRICS.md) */
 		if (!strcmp(line, "  warmup_seconds: 0.0") || !strcmp(line, "  warmup_requests: 0") ||
 		    !strcmp(line, "  cooldown_seconds: 0.0") || !strcmp(line, "  cooldown_requests: 0"))
 			continue; /* ours: the measurement window (docs/METRICS.md) */
 		if (!strcmp(line, "      arrival_rate: 10.0"))
 			line = "      arrival_rate: 10";
-		if (!strcmp(line, "  num_client_threads: 1")) /* ours: 1 client loop (docs/DISTRIBUTED.md); the reference: 3 */
+		if (!strcmp(
+		        line,
+		        "  num_client_threads: 1")) /* ours: 1 client loop (docs/DISTRIBUTED.md); the reference: 3 */
 			line = "  num_client_threads: 3";
 		strcat(o, line);
 		strcat(o, "\n");
@@ -242,7 +246,7 @@ static void test_expand_order(void **state)
 	(void)state;
 	struct config_benchmark_set set;
 	assert_int_equal(load_str("seed: !expand [1, 2]\nruntime:\n  max_sessions: !expand [10, 20, 30]\n", &set),
-			 CONFIG_OK);
+	                 CONFIG_OK);
 	assert_int_equal(set.count, 6);
 	int64_t want[6][2] = {{1, 10}, {1, 20}, {1, 30}, {2, 10}, {2, 20}, {2, 30}};
 	for (size_t i = 0; i < 6; i++) {
@@ -252,11 +256,13 @@ static void test_expand_order(void **state)
 	config_benchmark_set_free(&set);
 
 	/* inside list items, lists of mappings as alternatives, top-level variants */
-	assert_int_equal(load_str("session_generator:\n  type: synthetic\n  channels:\n"
-				  "    - type: text\n      body_length_generator: {type: fixed, value: !expand [512, 1024]}\n"
-				  "traffic_scheduler: !expand\n  - {type: rate}\n  - {type: concurrent, target_concurrent_sessions: 2}\n",
-				  &set),
-			 CONFIG_OK);
+	assert_int_equal(
+	    load_str(
+	        "session_generator:\n  type: synthetic\n  channels:\n"
+	        "    - type: text\n      body_length_generator: {type: fixed, value: !expand [512, 1024]}\n"
+	        "traffic_scheduler: !expand\n  - {type: rate}\n  - {type: concurrent, target_concurrent_sessions: 2}\n",
+	        &set),
+	    CONFIG_OK);
 	assert_int_equal(set.count, 4);
 	assert_int_equal(set.items[0].session_generator.channels[0].body_length_generator.value, 512);
 	assert_int_equal(set.items[0].traffic_scheduler.type, CFG_TRAFFIC_RATE);
@@ -278,10 +284,10 @@ static void test_expand_order(void **state)
 	/* anchors, aliases and merge keys */
 	assert_int_equal(load_str("x-gen: &g {type: uniform, min: 3, max: 4}\n", &set), CONFIG_EXIT_USAGE);
 	assert_int_equal(load_str("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
-				  "    num_request_generator: &g {type: uniform, min: 3, max: 4}\n"
-				  "  output_spec: {text: {output_length_generator: *g}}\n",
-				  &set),
-			 CONFIG_OK);
+	                          "    num_request_generator: &g {type: uniform, min: 3, max: 4}\n"
+	                          "  output_spec: {text: {output_length_generator: *g}}\n",
+	                          &set),
+	                 CONFIG_OK);
 	assert_int_equal(set.items[0].session_generator.output_spec.text_output_length.min, 3);
 	config_benchmark_set_free(&set);
 }
@@ -292,19 +298,19 @@ static void test_cli_seed_line(void **state)
 	char p[1024];
 	snprintf(p, sizeof p, "%s/examples/base_config.yml", src_dir());
 	char *argv[] = {"benchmark",
-			"--benchmark-config-from-file",
-			p,
-			"--server-type",
-			"vllm",
-			"--vllm-server-env-path",
-			"vllm_env",
-			"--vllm-server-model",
-			"meta-llama/Llama-3.2-1B-Instruct",
-			"--output-dir",
-			"results/vllm",
-			"--quiet",
-			"--fail-on-slo",
-			NULL};
+	                "--benchmark-config-from-file",
+	                p,
+	                "--server-type",
+	                "vllm",
+	                "--vllm-server-env-path",
+	                "vllm_env",
+	                "--vllm-server-model",
+	                "meta-llama/Llama-3.2-1B-Instruct",
+	                "--output-dir",
+	                "results/vllm",
+	                "--quiet",
+	                "--fail-on-slo",
+	                NULL};
 	struct config_benchmark_set set;
 	assert_int_equal(config_parse_benchmark_args(13, argv, &set), CONFIG_OK);
 	assert_int_equal(set.count, 1);
@@ -337,17 +343,17 @@ static void test_cli_seed_line(void **state)
 	assert_non_null(strstr(config_last_error(), "--server-type vllm"));
 	/* dotted form, JSON list flags, booleans */
 	char *argv3[] = {"benchmark",
-			 "--traffic_scheduler.interval_generator.arrival_rate",
-			 "20",
-			 "--no-runtime-pregenerate-sessions",
-			 "--trace-recorder-include-content",
-			 "--synthetic-session-generator-channels",
-			 "[{\"type\": \"text\", \"body_length_generator\": {\"type\": \"fixed\", \"value\": 7}}]",
-			 "--client-type",
-			 "openai_router",
-			 "--openai-router-client-completions-max-tokens-param",
-			 "mt",
-			 NULL};
+	                 "--traffic_scheduler.interval_generator.arrival_rate",
+	                 "20",
+	                 "--no-runtime-pregenerate-sessions",
+	                 "--trace-recorder-include-content",
+	                 "--synthetic-session-generator-channels",
+	                 "[{\"type\": \"text\", \"body_length_generator\": {\"type\": \"fixed\", \"value\": 7}}]",
+	                 "--client-type",
+	                 "openai_router",
+	                 "--openai-router-client-completions-max-tokens-param",
+	                 "mt",
+	                 NULL};
 	assert_int_equal(config_parse_benchmark_args(11, argv3, &set), CONFIG_OK);
 	c = &set.items[0];
 	assert_true(c->traffic_scheduler.interval_generator.arrival_rate == 20.0);
@@ -450,8 +456,14 @@ static void test_capacity_and_microbench(void **state)
 {
 	(void)state;
 	struct config_capacity_set cs;
-	char *argv[] = {"capacity-search", "--max-iterations", "5", "--benchmark-config-seed", "3",
-			"--benchmark-config-traffic-scheduler-type", "concurrent", NULL};
+	char *argv[] = {"capacity-search",
+	                "--max-iterations",
+	                "5",
+	                "--benchmark-config-seed",
+	                "3",
+	                "--benchmark-config-traffic-scheduler-type",
+	                "concurrent",
+	                NULL};
 	assert_int_equal(config_parse_capacity_args(7, argv, &cs), CONFIG_OK);
 	assert_int_equal(cs.count, 1);
 	assert_int_equal(cs.items[0].max_iterations, 5);
@@ -464,7 +476,8 @@ static void test_capacity_and_microbench(void **state)
 	FILE *f = open_memstream(&buf, &len);
 	config_capacity_write_yaml(&cs.items[0], f, 1);
 	fclose(f);
-	assert_non_null(strstr(buf, "max_iterations: 5\nprecision: 2\nbenchmark_config:\n  output_dir: benchmark_output\n"));
+	assert_non_null(
+	    strstr(buf, "max_iterations: 5\nprecision: 2\nbenchmark_config:\n  output_dir: benchmark_output\n"));
 	free(buf);
 	config_capacity_set_free(&cs);
 	config_set_diagnostics(NULL);
@@ -500,12 +513,12 @@ static void test_strings_and_json(void **state)
 	(void)state;
 	struct config_benchmark_set set;
 	assert_int_equal(load_str("client:\n  type: openai_chat_completions\n"
-				  "  additional_sampling_params: {temperature: 0.5, stop: [\"a\"]}\n"
-				  "  api_key: sk-secret\n"
-				  "  model: 'yes'\n"
-				  "server:\n  type: sim\n  additional_args: '{\"max-num-seqs\": 64}'\n  env_path: ~\n",
-				  &set),
-			 CONFIG_OK);
+	                          "  additional_sampling_params: {temperature: 0.5, stop: [\"a\"]}\n"
+	                          "  api_key: sk-secret\n"
+	                          "  model: 'yes'\n"
+	                          "server:\n  type: sim\n  additional_args: '{\"max-num-seqs\": 64}'\n  env_path: ~\n",
+	                          &set),
+	                 CONFIG_OK);
 	struct cfg_benchmark *c = &set.items[0];
 	assert_string_equal(c->client.additional_sampling_params, "{\"temperature\": 0.5, \"stop\": [\"a\"]}");
 	assert_string_equal(c->server.additional_args, "{\"max-num-seqs\": 64}");
@@ -529,12 +542,12 @@ static void test_single_quote_escapes(void **state)
 	(void)state;
 	struct config_benchmark_set set;
 	assert_int_equal(load_str("client:\n  type: openai_chat_completions\n"
-				  "  model: 'ab''''cd''''''ef'\n"
-				  "  api_base: 'http://h:1/v1'\n"
-				  "  additional_sampling_params: '{\"stop\": [\"it''''s\"]}'\n"
-				  "output_dir: 'a''b'\n",
-				  &set),
-			 CONFIG_OK);
+	                          "  model: 'ab''''cd''''''ef'\n"
+	                          "  api_base: 'http://h:1/v1'\n"
+	                          "  additional_sampling_params: '{\"stop\": [\"it''''s\"]}'\n"
+	                          "output_dir: 'a''b'\n",
+	                          &set),
+	                 CONFIG_OK);
 	struct cfg_benchmark *c = &set.items[0];
 	assert_string_equal(c->client.model, "ab''cd'''ef");
 	assert_string_equal(c->client.api_base, "http://h:1/v1");
@@ -553,17 +566,17 @@ static void test_single_quote_escapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_yaml_typing_in_config),
-		cmocka_unit_test(test_reference_roundtrip),
-		cmocka_unit_test(test_expand_order),
-		cmocka_unit_test(test_cli_seed_line),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_collisions_and_subfiles),
-		cmocka_unit_test(test_capacity_and_microbench),
-		cmocka_unit_test(test_strings_and_json),
-		cmocka_unit_test(test_single_quote_escapes),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_scalars),
+	    cmocka_unit_test(test_yaml_typing_in_config),
+	    cmocka_unit_test(test_reference_roundtrip),
+	    cmocka_unit_test(test_expand_order),
+	    cmocka_unit_test(test_cli_seed_line),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_collisions_and_subfiles),
+	    cmocka_unit_test(test_capacity_and_microbench),
+	    cmocka_unit_test(test_strings_and_json),
+	    cmocka_unit_test(test_single_quote_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,11 +52,11 @@ static void test_unclosed_flow_names_its_start(void **state)
 {
 	(void)state;
 	expect_error("client:\n  type: openai_chat_completions\nruntime:\n  max_sessions: [1, 2\n"
-		     "  benchmark_timeout: 5\nseed: 3\n",
-		     "t.yml:6:", "flow sequence '[' opened at line 4, column 17 is not closed", NULL);
+	             "  benchmark_timeout: 5\nseed: 3\n",
+	             "t.yml:6:", "flow sequence '[' opened at line 4, column 17 is not closed", NULL);
 	expect_error("client:\n  model: '[x' # [ not this\n  additional_sampling_params: {a: 1\n"
-		     "  api_key: k\nseed: 3\n",
-		     "flow mapping '{' opened at line 3, column 31 is not closed", NULL);
+	             "  api_key: k\nseed: 3\n",
+	             "flow mapping '{' opened at line 3, column 31 is not closed", NULL);
 }
 
 static void test_non_finite_floats(void **state)
@@ -319,9 +319,13 @@ static void test_length_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unclosed_flow_names_its_start), cmocka_unit_test(test_non_finite_floats), cmocka_unit_test(test_non_finite_flags),
-	    cmocka_unit_test(test_alias_bombs),       cmocka_unit_test(test_api_base_and_key),
-	    cmocka_unit_test(test_env_key_recorded),  cmocka_unit_test(test_length_limits),
+	    cmocka_unit_test(test_unclosed_flow_names_its_start),
+	    cmocka_unit_test(test_non_finite_floats),
+	    cmocka_unit_test(test_non_finite_flags),
+	    cmocka_unit_test(test_alias_bombs),
+	    cmocka_unit_test(test_api_base_and_key),
+	    cmocka_unit_test(test_env_key_recorded),
+	    cmocka_unit_test(test_length_limits),
 	};
 	config_set_diagnostics(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -511,13 +511,18 @@ static void test_spin_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer_order),       cmocka_unit_test(test_timer_cancel),
-		cmocka_unit_test(test_timer_heap_random), cmocka_unit_test(test_timer_no_starvation),
-		cmocka_unit_test(test_fd_callbacks),      cmocka_unit_test(test_wake_from_thread),
-		cmocka_unit_test(test_stop_async),        cmocka_unit_test(test_signal),
-		cmocka_unit_test(test_now_cached),        cmocka_unit_test(test_fd_park),
-		cmocka_unit_test(test_timer_rearm_does_not_block_others),
-		cmocka_unit_test(test_spin_window),
+	    cmocka_unit_test(test_timer_order),
+	    cmocka_unit_test(test_timer_cancel),
+	    cmocka_unit_test(test_timer_heap_random),
+	    cmocka_unit_test(test_timer_no_starvation),
+	    cmocka_unit_test(test_fd_callbacks),
+	    cmocka_unit_test(test_wake_from_thread),
+	    cmocka_unit_test(test_stop_async),
+	    cmocka_unit_test(test_signal),
+	    cmocka_unit_test(test_now_cached),
+	    cmocka_unit_test(test_fd_park),
+	    cmocka_unit_test(test_timer_rearm_does_not_block_others),
+	    cmocka_unit_test(test_spin_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,11 +160,11 @@ static void test_zeroed_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fallback_warned_once), /* first: the note is once per process */
-		cmocka_unit_test(test_file_mode),
-		cmocka_unit_test(test_heap_mode),
-		cmocka_unit_test(test_write_failure_keeps_everything),
-		cmocka_unit_test(test_zeroed_close),
+	    cmocka_unit_test(test_fallback_warned_once), /* first: the note is once per process */
+	    cmocka_unit_test(test_file_mode),
+	    cmocka_unit_test(test_heap_mode),
+	    cmocka_unit_test(test_write_failure_keeps_everything),
+	    cmocka_unit_test(test_zeroed_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

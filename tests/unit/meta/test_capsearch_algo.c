@@ -29,8 +29,12 @@ static void assert_no_repeats(const struct capsearch_result *r)
 static void test_integer_search_finds_threshold(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 2, .max_value = 20, .expansion_factor = 2, .max_iterations = 20,
-				     .precision = 2, .integer_domain = true};
+	struct capsearch_params p = {.start_value = 2,
+	                             .max_value = 20,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 20,
+	                             .precision = 2,
+	                             .integer_domain = true};
 	struct probe_ctx c = {.threshold = 10};
 	struct capsearch_result r;
 	char err[128];
@@ -44,8 +48,12 @@ static void test_integer_search_finds_threshold(void **state)
 static void test_float_search_precision(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 1, .max_value = 100, .expansion_factor = 2, .max_iterations = 40,
-				     .precision = 1, .integer_domain = false};
+	struct capsearch_params p = {.start_value = 1,
+	                             .max_value = 100,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 40,
+	                             .precision = 1,
+	                             .integer_domain = false};
 	struct probe_ctx c = {.threshold = 5.55};
 	struct capsearch_result r;
 	char err[128];
@@ -60,8 +68,12 @@ static void test_float_search_precision(void **state)
 static void test_no_retest_of_first_failure(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 1, .max_value = 5, .expansion_factor = 2, .max_iterations = 20,
-				     .precision = 2, .integer_domain = true};
+	struct capsearch_params p = {.start_value = 1,
+	                             .max_value = 5,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 20,
+	                             .precision = 2,
+	                             .integer_domain = true};
 	struct probe_ctx c = {.threshold = 3};
 	struct capsearch_result r;
 	char err[128];
@@ -78,8 +90,12 @@ static void test_matches_exhaustive_scan(void **state)
 {
 	(void)state;
 	for (int thr = 0; thr <= 70; thr++) {
-		struct capsearch_params p = {.start_value = 1, .max_value = 64, .expansion_factor = 2,
-					     .max_iterations = 30, .precision = 0, .integer_domain = true};
+		struct capsearch_params p = {.start_value = 1,
+		                             .max_value = 64,
+		                             .expansion_factor = 2,
+		                             .max_iterations = 30,
+		                             .precision = 0,
+		                             .integer_domain = true};
 		struct probe_ctx c = {.threshold = thr};
 		struct capsearch_result r;
 		char err[128];
@@ -99,8 +115,12 @@ static void test_matches_exhaustive_scan(void **state)
 static void test_first_probe_fails(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 4, .max_value = 64, .expansion_factor = 2, .max_iterations = 10,
-				     .precision = 2, .integer_domain = true};
+	struct capsearch_params p = {.start_value = 4,
+	                             .max_value = 64,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 10,
+	                             .precision = 2,
+	                             .integer_domain = true};
 	struct probe_ctx c = {.threshold = 1};
 	struct capsearch_result r;
 	char err[128];
@@ -112,8 +132,8 @@ static void test_first_probe_fails(void **state)
 static void test_validation(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 0, .max_value = 5, .expansion_factor = 2, .max_iterations = 5,
-				     .integer_domain = true};
+	struct capsearch_params p = {
+	    .start_value = 0, .max_value = 5, .expansion_factor = 2, .max_iterations = 5, .integer_domain = true};
 	struct probe_ctx c = {.threshold = 3};
 	struct capsearch_result r;
 	char err[256];
@@ -127,8 +147,12 @@ static void test_validation(void **state)
 static void test_budget_limits_iterations(void **state)
 {
 	(void)state;
-	struct capsearch_params p = {.start_value = 1, .max_value = 1000, .expansion_factor = 2, .max_iterations = 3,
-				     .precision = 2, .integer_domain = true};
+	struct capsearch_params p = {.start_value = 1,
+	                             .max_value = 1000,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 3,
+	                             .precision = 2,
+	                             .integer_domain = true};
 	struct probe_ctx c = {.threshold = 500};
 	struct capsearch_result r;
 	char err[128];
@@ -140,10 +164,13 @@ static void test_budget_limits_iterations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_integer_search_finds_threshold), cmocka_unit_test(test_float_search_precision),
-		cmocka_unit_test(test_no_retest_of_first_failure), cmocka_unit_test(test_matches_exhaustive_scan),
-		cmocka_unit_test(test_first_probe_fails), cmocka_unit_test(test_validation),
-		cmocka_unit_test(test_budget_limits_iterations),
+	    cmocka_unit_test(test_integer_search_finds_threshold),
+	    cmocka_unit_test(test_float_search_precision),
+	    cmocka_unit_test(test_no_retest_of_first_failure),
+	    cmocka_unit_test(test_matches_exhaustive_scan),
+	    cmocka_unit_test(test_first_probe_fails),
+	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_budget_limits_iterations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

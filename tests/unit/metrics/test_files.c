@@ -50,7 +50,10 @@ static char *summary_text(const struct evaluator *e)
 	return out;
 }
 
-static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 static void expect_file(const char *dir, const char *name, const char *want)
 {
@@ -84,8 +87,8 @@ static void rm_rf(const char *dir)
 }
 
 static void add_req(struct evaluator *e, uint64_t id, uint64_t sess, uint32_t node, uint32_t total, uint32_t *parents,
-		    size_t n_parents, double wait, int64_t intended_ms, int64_t sent_ms, const int64_t *chunks_ms,
-		    size_t n_chunks, int64_t out_tokens, int64_t prompt, int64_t total_prompt, bool ok, int code)
+                    size_t n_parents, double wait, int64_t intended_ms, int64_t sent_ms, const int64_t *chunks_ms,
+                    size_t n_chunks, int64_t out_tokens, int64_t prompt, int64_t total_prompt, bool ok, int code)
 {
 	struct wl_request q = {0};
 	q.id = id;
@@ -127,8 +130,8 @@ static void add_req(struct evaluator *e, uint64_t id, uint64_t sess, uint32_t no
 }
 
 static struct cfg_slo slos[2] = {
-	{.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
-	{.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.15},
+    {.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
+    {.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.15},
 };
 
 static void base_cfg(struct cfg_benchmark *cfg, struct cfg_evaluator *ev)
@@ -173,79 +176,81 @@ static void test_small_run_files(void **state)
 
 	char mdir[512];
 	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
-	expect_file(mdir, "request_level_metrics.jsonl",
-		    "{\"request_id\": 0, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.1, "
-		    "\"scheduler_dispatched_at\": 0.1, \"client_picked_up_at\": 0.11, \"client_completed_at\": 0.37, "
-		    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
-		    "\"target_num_delta_prompt_tokens\": 10, \"num_output_tokens\": 3, \"num_requested_output_tokens\": 3, "
-		    "\"num_total_tokens\": 13, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.05, "
-		    "\"end_to_end_latency\": 0.25, \"normalized_end_to_end_latency\": 0.08333, \"output_throughput\": 12.0, "
-		    "\"tbc\": [0.1, 0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.26, "
-		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
-		    "{\"request_id\": 1, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.87, "
-		    "\"scheduler_dispatched_at\": 0.87, \"client_picked_up_at\": 0.88, \"client_completed_at\": 1.07, "
-		    "\"result_processed_at\": 1.08, \"num_delta_prompt_tokens\": 12, \"num_total_prompt_tokens\": 25, "
-		    "\"target_num_delta_prompt_tokens\": 12, \"num_output_tokens\": 2, \"num_requested_output_tokens\": 2, "
-		    "\"num_total_tokens\": 27, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.08, "
-		    "\"end_to_end_latency\": 0.18, \"normalized_end_to_end_latency\": 0.09, \"output_throughput\": 11.11111, "
-		    "\"tbc\": [0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.19, "
-		    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
-		    "{\"request_id\": 2, \"session_id\": 1, \"session_total_requests\": 1, \"scheduler_ready_at\": 0.35, "
-		    "\"scheduler_dispatched_at\": 0.35, \"client_picked_up_at\": 0.36, \"client_completed_at\": 0.37, "
-		    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 8, \"num_total_prompt_tokens\": 8, "
-		    "\"target_num_delta_prompt_tokens\": 8, \"num_output_tokens\": 0, \"num_requested_output_tokens\": 0, "
-		    "\"num_total_tokens\": 8, \"is_stream\": true, \"success\": false, \"error_class\": \"http\", "
-		    "\"error_code\": 500, \"error_msg\": \"HTTP 500\"}\n");
+	expect_file(
+	    mdir, "request_level_metrics.jsonl",
+	    "{\"request_id\": 0, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.1, "
+	    "\"scheduler_dispatched_at\": 0.1, \"client_picked_up_at\": 0.11, \"client_completed_at\": 0.37, "
+	    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
+	    "\"target_num_delta_prompt_tokens\": 10, \"num_output_tokens\": 3, \"num_requested_output_tokens\": 3, "
+	    "\"num_total_tokens\": 13, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.05, "
+	    "\"end_to_end_latency\": 0.25, \"normalized_end_to_end_latency\": 0.08333, \"output_throughput\": 12.0, "
+	    "\"tbc\": [0.1, 0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.26, "
+	    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
+	    "{\"request_id\": 1, \"session_id\": 0, \"session_total_requests\": 2, \"scheduler_ready_at\": 0.87, "
+	    "\"scheduler_dispatched_at\": 0.87, \"client_picked_up_at\": 0.88, \"client_completed_at\": 1.07, "
+	    "\"result_processed_at\": 1.08, \"num_delta_prompt_tokens\": 12, \"num_total_prompt_tokens\": 25, "
+	    "\"target_num_delta_prompt_tokens\": 12, \"num_output_tokens\": 2, \"num_requested_output_tokens\": 2, "
+	    "\"num_total_tokens\": 27, \"is_stream\": true, \"tpot\": 0.1, \"ttfc\": 0.08, "
+	    "\"end_to_end_latency\": 0.18, \"normalized_end_to_end_latency\": 0.09, \"output_throughput\": 11.11111, "
+	    "\"tbc\": [0.1], \"dispatch_lateness\": 0.0, \"e2e_from_intended\": 0.19, "
+	    "\"time_to_headers\": 0.01, \"itl\": 0.1}\n"
+	    "{\"request_id\": 2, \"session_id\": 1, \"session_total_requests\": 1, \"scheduler_ready_at\": 0.35, "
+	    "\"scheduler_dispatched_at\": 0.35, \"client_picked_up_at\": 0.36, \"client_completed_at\": 0.37, "
+	    "\"result_processed_at\": 0.38, \"num_delta_prompt_tokens\": 8, \"num_total_prompt_tokens\": 8, "
+	    "\"target_num_delta_prompt_tokens\": 8, \"num_output_tokens\": 0, \"num_requested_output_tokens\": 0, "
+	    "\"num_total_tokens\": 8, \"is_stream\": true, \"success\": false, \"error_class\": \"http\", "
+	    "\"error_code\": 500, \"error_msg\": \"HTTP 500\"}\n");
 
 	char *sum = slurp(mdir, "summary_stats.json");
 	assert_non_null(sum);
 	const char *head = "{\n"
-			   "  \"Number of Requests\": 3,\n"
-			   "  \"Number of Errored Requests\": 1,\n"
-			   "  \"Number of Completed Requests\": 2,\n"
-			   "  \"Number of Cancelled Requests\": 0,\n"
-			   "  \"Error Rate\": 0.3333333333333333,\n"
-			   "  \"Cancellation Rate\": 0.0,\n"
-			   "  \"Number of Sessions Seen\": 2.0,\n"
-			   "  \"Successful Sessions\": 1.0,\n"
-			   "  \"Errored Sessions\": 1.0,\n"
-			   "  \"Cancelled Sessions\": 0.0,\n"
-			   "  \"Incomplete Sessions\": 0.0,\n"
-			   "  \"Observed Session Dispatch Rate\": 4.0,\n"
-			   "  \"error_code_freq\": {\n"
-			   "    \"500\": 1\n"
-			   "  },\n"
-			   "  \"Number of Post-Timeout Requests\": 0,\n";
+	                   "  \"Number of Requests\": 3,\n"
+	                   "  \"Number of Errored Requests\": 1,\n"
+	                   "  \"Number of Completed Requests\": 2,\n"
+	                   "  \"Number of Cancelled Requests\": 0,\n"
+	                   "  \"Error Rate\": 0.3333333333333333,\n"
+	                   "  \"Cancellation Rate\": 0.0,\n"
+	                   "  \"Number of Sessions Seen\": 2.0,\n"
+	                   "  \"Successful Sessions\": 1.0,\n"
+	                   "  \"Errored Sessions\": 1.0,\n"
+	                   "  \"Cancelled Sessions\": 0.0,\n"
+	                   "  \"Incomplete Sessions\": 0.0,\n"
+	                   "  \"Observed Session Dispatch Rate\": 4.0,\n"
+	                   "  \"error_code_freq\": {\n"
+	                   "    \"500\": 1\n"
+	                   "  },\n"
+	                   "  \"Number of Post-Timeout Requests\": 0,\n";
 	if (strncmp(sum, head, strlen(head)) != 0) {
 		fprintf(stderr, "%s\n", sum);
 		fail_msg("summary_stats.json head differs");
 	}
 	assert_non_null(strstr(sum, "\"Goodput Fraction\": 1.0,\n"));
 	assert_non_null(strstr(sum, "\"tokenizer\": \"test-tok\",\n"
-				    "  \"error_class_freq\": {\n    \"http\": 1\n  },\n"
-				    "  \"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 500,\n"
-				    "      \"message\": \"HTTP 500\",\n      \"count\": 1\n    }\n  ],\n"
-				    "  \"run_status\": \"complete\",\n  \"run_status_reason\": \"\",\n"
-				 "  \"client_saturated\": false,\n  \"client_saturation_reason\": \"\"\n}"));
+	                            "  \"error_class_freq\": {\n    \"http\": 1\n  },\n"
+	                            "  \"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 500,\n"
+	                            "      \"message\": \"HTTP 500\",\n      \"count\": 1\n    }\n  ],\n"
+	                            "  \"run_status\": \"complete\",\n  \"run_status_reason\": \"\",\n"
+	                            "  \"client_saturated\": false,\n  \"client_saturation_reason\": \"\"\n}"));
 	free(sum);
 
 	expect_file(mdir, "throughput_metrics.json",
-		    "{\n  \"tpot_based_throughput\": 10.0,\n  \"tbc_based_throughput\": 10.0\n}");
-	expect_file(mdir, "slo_results.json",
-		    "{\n  \"all_slos_met\": false,\n  \"verdict_reasons\": [\n"
-		    "    \"P99 TTFC inf > 0.5 s (1 errored requests count as infinitely slow)\",\n"
-		    "    \"error rate 33.3% > 0.0% (1 of 3 requests failed; top error: http 500 'HTTP 500' x 1)\"\n  ],\n"
-		    "  \"results\": [\n    {\n      \"met\": false,\n"
-		    "      \"slo_metric_key\": \"ttfc_p99\",\n      \"observed_value\": Infinity,\n"
-		    "      \"threshold\": 0.5,\n      \"percentile\": 0.99,\n      \"metric\": \"ttfc\",\n"
-		    "      \"name\": \"P99 TTFC\",\n      \"lower_is_better\": true\n    },\n    {\n"
-		    "      \"met\": true,\n      \"slo_metric_key\": \"tbc_p90\",\n      \"observed_value\": 0.1,\n"
-		    "      \"threshold\": 0.15,\n      \"percentile\": 0.9,\n      \"metric\": \"tbc\",\n"
-		    "      \"name\": \"P90 TBC\",\n      \"lower_is_better\": true\n    },\n    {\n"
-		    "      \"met\": false,\n      \"slo_metric_key\": \"error_rate\",\n"
-		    "      \"observed_value\": 0.3333333333333333,\n      \"threshold\": 0.0,\n      \"percentile\": null,\n"
-		    "      \"metric\": \"error_rate\",\n      \"name\": \"Error Rate\",\n      \"lower_is_better\": true\n"
-		    "    }\n  ]\n}");
+	            "{\n  \"tpot_based_throughput\": 10.0,\n  \"tbc_based_throughput\": 10.0\n}");
+	expect_file(
+	    mdir, "slo_results.json",
+	    "{\n  \"all_slos_met\": false,\n  \"verdict_reasons\": [\n"
+	    "    \"P99 TTFC inf > 0.5 s (1 errored requests count as infinitely slow)\",\n"
+	    "    \"error rate 33.3% > 0.0% (1 of 3 requests failed; top error: http 500 'HTTP 500' x 1)\"\n  ],\n"
+	    "  \"results\": [\n    {\n      \"met\": false,\n"
+	    "      \"slo_metric_key\": \"ttfc_p99\",\n      \"observed_value\": Infinity,\n"
+	    "      \"threshold\": 0.5,\n      \"percentile\": 0.99,\n      \"metric\": \"ttfc\",\n"
+	    "      \"name\": \"P99 TTFC\",\n      \"lower_is_better\": true\n    },\n    {\n"
+	    "      \"met\": true,\n      \"slo_metric_key\": \"tbc_p90\",\n      \"observed_value\": 0.1,\n"
+	    "      \"threshold\": 0.15,\n      \"percentile\": 0.9,\n      \"metric\": \"tbc\",\n"
+	    "      \"name\": \"P90 TBC\",\n      \"lower_is_better\": true\n    },\n    {\n"
+	    "      \"met\": false,\n      \"slo_metric_key\": \"error_rate\",\n"
+	    "      \"observed_value\": 0.3333333333333333,\n      \"threshold\": 0.0,\n      \"percentile\": null,\n"
+	    "      \"metric\": \"error_rate\",\n      \"name\": \"Error Rate\",\n      \"lower_is_better\": true\n"
+	    "    }\n  ]\n}");
 
 	/* CSV: pandas index column, 101 rows, exact order statistics; ints for token series */
 	char *csv = slurp(mdir, "ttfc.csv");
@@ -265,16 +270,17 @@ static void test_small_run_files(void **state)
 	free(csv);
 
 	/* dispatch trace */
-	expect_file(dir, "traces/dispatch_trace.jsonl",
-		    "{\"request_id\": 0, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.1, \"session_context\": "
-		    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
-		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 10}}, \"history\": []}\n"
-		    "{\"request_id\": 1, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.87, \"session_context\": "
-		    "{\"node_id\": 1, \"wait_after_ready\": 0.5, \"parent_nodes\": [0], \"history_parent\": 0}, \"channels\": "
-		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 12}}, \"history\": []}\n"
-		    "{\"request_id\": 2, \"session_id\": 1, \"session_size\": 1, \"dispatched_at\": 0.35, \"session_context\": "
-		    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
-		    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 8}}, \"history\": []}\n");
+	expect_file(
+	    dir, "traces/dispatch_trace.jsonl",
+	    "{\"request_id\": 0, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.1, \"session_context\": "
+	    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
+	    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 10}}, \"history\": []}\n"
+	    "{\"request_id\": 1, \"session_id\": 0, \"session_size\": 2, \"dispatched_at\": 0.87, \"session_context\": "
+	    "{\"node_id\": 1, \"wait_after_ready\": 0.5, \"parent_nodes\": [0], \"history_parent\": 0}, \"channels\": "
+	    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 12}}, \"history\": []}\n"
+	    "{\"request_id\": 2, \"session_id\": 1, \"session_size\": 1, \"dispatched_at\": 0.35, \"session_context\": "
+	    "{\"node_id\": 0, \"wait_after_ready\": 0, \"parent_nodes\": [], \"history_parent\": null}, \"channels\": "
+	    "{\"text\": {\"input_text\": \"hello world\", \"target_prompt_tokens\": 8}}, \"history\": []}\n");
 
 	/* chrome trace: epoch = min dispatch (0.1); Prefill at pickup, T1.. at each chunk */
 	/* tbc.csv: the exact samples are every gap of the streaming rows (0.1, 0.1, 0.1) */
@@ -284,13 +290,15 @@ static void test_small_run_files(void **state)
 	free(tc);
 	char *ct = slurp(mdir, "chrome_trace.json");
 	assert_non_null(ct);
-	const char *want_ct = "[{\"name\": \"Prefill\", \"cat\": \"prefill\", \"ph\": \"X\", \"ts\": 9999.999999999995, "
-			    "\"dur\": 50000.0, \"pid\": 1, \"tid\": \"R0 / 0 / 10\\u21923\", \"args\": {\"request_id\": 0, "
-			    "\"session_id\": 0, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
-			    "\"num_output_tokens\": 3, \"num_total_tokens\": 13, \"ttfc\": 0.05, \"tpot\": 0.1, "
-			    "\"end_to_end_latency\": 0.25, \"output_throughput\": 12.0}}, {\"name\": \"T1\", \"cat\": \"decode\", "
-			    "\"ph\": \"X\", \"ts\": 59999.99999999999, \"dur\": 100000.0, \"pid\": 1, \"tid\": \"R0 / 0 / 10\\u21923\", "
-			    "\"args\": {\"token_index\": 1, \"tbc_s\": 0.1}}";
+	const char *want_ct =
+	    "[{\"name\": \"Prefill\", \"cat\": \"prefill\", \"ph\": \"X\", \"ts\": 9999.999999999995, "
+	    "\"dur\": 50000.0, \"pid\": 1, \"tid\": \"R0 / 0 / 10\\u21923\", \"args\": {\"request_id\": 0, "
+	    "\"session_id\": 0, \"num_delta_prompt_tokens\": 10, \"num_total_prompt_tokens\": 10, "
+	    "\"num_output_tokens\": 3, \"num_total_tokens\": 13, \"ttfc\": 0.05, \"tpot\": 0.1, "
+	    "\"end_to_end_latency\": 0.25, \"output_throughput\": 12.0}}, {\"name\": \"T1\", \"cat\": \"decode\", "
+	    "\"ph\": \"X\", \"ts\": 59999.99999999999, \"dur\": 100000.0, \"pid\": 1, \"tid\": \"R0 / 0 / "
+	    "10\\u21923\", "
+	    "\"args\": {\"token_index\": 1, \"tbc_s\": 0.1}}";
 	assert_true(strncmp(ct, want_ct, strlen(want_ct)) == 0 || (fprintf(stderr, "%s\n", ct), 0));
 	assert_true(ct[strlen(ct) - 1] == ']');
 	free(ct);
@@ -298,8 +306,9 @@ static void test_small_run_files(void **state)
 	/* prefill stats: one group per target length */
 	char *pf = slurp(mdir, "prefill_stats.json");
 	assert_non_null(pf);
-	const char *want_pf = "{\n  \"metric\": \"ttfc\",\n  \"group_by\": \"target_num_delta_prompt_tokens\",\n  \"groups\": {\n"
-			    "    \"10\": {\n      \"count\": 1,\n      \"mean\": 0.05,\n      \"median\": 0.05,\n      \"std\": 0.0,\n";
+	const char *want_pf =
+	    "{\n  \"metric\": \"ttfc\",\n  \"group_by\": \"target_num_delta_prompt_tokens\",\n  \"groups\": {\n"
+	    "    \"10\": {\n      \"count\": 1,\n      \"mean\": 0.05,\n      \"median\": 0.05,\n      \"std\": 0.0,\n";
 	assert_true(strncmp(pf, want_pf, strlen(want_pf)) == 0 || (fprintf(stderr, "%s\n", pf), 0));
 	assert_non_null(strstr(pf, "    \"12\": {\n"));
 	free(pf);
@@ -307,28 +316,29 @@ static void test_small_run_files(void **state)
 	/* health checks: the five sections in order, the reference's text layout */
 	char *hc = slurp(dir, "health_check_results.txt");
 	assert_non_null(hc);
-	const char *h1 = "============================================================\n"
-			 "INTRA-SESSION REQUEST ARRIVAL CHECK\n"
-			 "============================================================\n"
-			 "Result: PASSED\n"
-			 "\n"
-			 "Description:\n"
-			 "  Metric                         Scheduler delay (actual_dispatch - ready_time)\n"
-			 "  Ready Time                     Parent requests completion + wait_after_ready (if available)\n"
-			 "\n"
-			 "Deviation Statistics (seconds):\n"
-			 "  Requests w/ Dependencies       1\n"
-			 "  Min                            0.0000s\n";
+	const char *h1 =
+	    "============================================================\n"
+	    "INTRA-SESSION REQUEST ARRIVAL CHECK\n"
+	    "============================================================\n"
+	    "Result: PASSED\n"
+	    "\n"
+	    "Description:\n"
+	    "  Metric                         Scheduler delay (actual_dispatch - ready_time)\n"
+	    "  Ready Time                     Parent requests completion + wait_after_ready (if available)\n"
+	    "\n"
+	    "Deviation Statistics (seconds):\n"
+	    "  Requests w/ Dependencies       1\n"
+	    "  Min                            0.0000s\n";
 	assert_true(strncmp(hc, h1, strlen(h1)) == 0 || (fprintf(stderr, "%s\n", hc), 0));
 	const char *order[] = {"SESSION DISPATCH RATE CHECK", "PROMPT LENGTH CHECK", "OUTPUT LENGTH CHECK",
-			       "LIFECYCLE TIMING DELAYS CHECK"};
+	                       "LIFECYCLE TIMING DELAYS CHECK"};
 	const char *p = hc;
 	for (size_t i = 0; i < 4; i++) {
 		p = strstr(p, order[i]);
 		assert_non_null(p);
 	}
 	assert_non_null(strstr(hc, "  Late Threshold                 5.0s (dispatched >5.0s after ready)\n"
-				   "  Violations                     0\n\n\n"));
+	                           "  Violations                     0\n\n\n"));
 	assert_non_null(strstr(hc, "  Exact Matches                  2 (100.0%)\n"));
 	assert_non_null(strstr(hc, "  Expected Rate                  4.0000 sessions/sec\n"));
 	free(hc);
@@ -413,8 +423,8 @@ static void test_slo_infinity_and_counters(void **state)
 	struct cfg_evaluator ev;
 	base_cfg(&cfg, &ev);
 	struct cfg_slo s2[2] = {
-		{.percentile = 0.5, .name = "P50 TTFC", .metric = CFG_SLO_TTFC, .value = 0.01},
-		{.percentile = 0.5, .name = NULL, .metric = CFG_SLO_E2E, .value = 1.0},
+	    {.percentile = 0.5, .name = "P50 TTFC", .metric = CFG_SLO_TTFC, .value = 0.01},
+	    {.percentile = 0.5, .name = NULL, .metric = CFG_SLO_E2E, .value = 1.0},
 	};
 	ev.slos = s2;
 	cfg.trace_recorder.enabled = false;
@@ -464,7 +474,8 @@ static void test_slo_infinity_and_counters(void **state)
 	free(s);
 	expect_file(dir, "health_check_results.txt", "");
 	expect_file(mdir, "chrome_trace.json", "[]");
-	expect_file(mdir, "throughput_metrics.json", "{\n  \"tpot_based_throughput\": 0.0,\n  \"tbc_based_throughput\": 0.0\n}");
+	expect_file(mdir, "throughput_metrics.json",
+	            "{\n  \"tpot_based_throughput\": 0.0,\n  \"tbc_based_throughput\": 0.0\n}");
 	assert_null(slurp(mdir, "prefill_stats.json"));
 	eval_free(e);
 	rm_rf(dir);
@@ -516,8 +527,8 @@ static void test_reasoning_outputs(void **state)
 	struct cfg_evaluator ev;
 	base_cfg(&cfg, &ev);
 	struct cfg_slo s3[2] = {
-		{.percentile = 0.5, .name = "P50 TTFO", .metric = CFG_SLO_TTFO, .value = 0.125},
-		{.percentile = 1.0, .name = "max TTFO", .metric = CFG_SLO_TTFO, .value = 10.0},
+	    {.percentile = 0.5, .name = "P50 TTFO", .metric = CFG_SLO_TTFO, .value = 0.125},
+	    {.percentile = 1.0, .name = "max TTFO", .metric = CFG_SLO_TTFO, .value = 10.0},
 	};
 	ev.slos = s3;
 	cfg.trace_recorder.enabled = false;
@@ -532,15 +543,16 @@ static void test_reasoning_outputs(void **state)
 	char *s = slurp(mdir, "request_level_metrics.jsonl");
 	char *l1 = strchr(s, '\n') + 1, *l2 = strchr(l1, '\n') + 1;
 	assert_non_null(strstr(s, "\"itl\": 0.01, \"ttfo\": 0.12, \"reasoning_duration\": 0.01, "
-				  "\"num_reasoning_tokens\": 2, \"num_answer_tokens\": 2}\n"));
+	                          "\"num_reasoning_tokens\": 2, \"num_answer_tokens\": 2}\n"));
 	assert_true(starts_with(strstr(l1, "\"itl\""), "\"itl\": 0.01}\n")); /* as before */
 	assert_true(starts_with(strstr(l2, "\"itl\""), "\"itl\": 0.01, \"ttfo\": null, \"reasoning_duration\": 0.03, "
-							  "\"num_reasoning_tokens\": 4, \"num_answer_tokens\": 0}\n"));
+	                                               "\"num_reasoning_tokens\": 4, \"num_answer_tokens\": 0}\n"));
 	free(s);
 	s = slurp(mdir, "summary_stats.json");
 	char *k = strstr(s, "\"run_status_reason\"");
 	assert_non_null(k);
-	assert_non_null(strstr(k, "\"Number of Requests with Reasoning\": 2,\n  \"Time to First Output Token (Mean)\": "));
+	assert_non_null(
+	    strstr(k, "\"Number of Requests with Reasoning\": 2,\n  \"Time to First Output Token (Mean)\": "));
 	assert_non_null(strstr(k, "\"Reasoning Duration (P99)\""));
 	assert_non_null(strstr(k, "\"Number of Answer Tokens (P99)\""));
 	free(s);
@@ -698,20 +710,23 @@ static void test_error_table_and_rate(void **state)
 	assert_non_null(strstr(s, "\"error_class_freq\": {\n    \"http\": 100,\n    \"client\": 1\n  },"));
 	/* boom came after the table was full and still leads with its certain count (30); then the
 	 * messages that took over the first slots (err 64.., one each) */
-	assert_non_null(strstr(s, "\"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 503,\n"
-				  "      \"message\": \"boom\",\n      \"count\": 30\n    },\n    {\n      \"class\": \"http\",\n"
-				  "      \"code\": 500,\n      \"message\": \"err 64\",\n      \"count\": 1\n    },"));
+	assert_non_null(
+	    strstr(s, "\"top_errors\": [\n    {\n      \"class\": \"http\",\n      \"code\": 503,\n"
+	              "      \"message\": \"boom\",\n      \"count\": 30\n    },\n    {\n      \"class\": \"http\",\n"
+	              "      \"code\": 500,\n      \"message\": \"err 64\",\n      \"count\": 1\n    },"));
 	assert_non_null(strstr(s, "\"message\": \"err 67\",\n      \"count\": 1\n    }\n  ],"));
 	free(s);
 	s = slurp(mdir, "slo_results.json");
 	/* 101 errors of 105: P50 TTFC is inf; the error rate exceeds 0.5 */
 	assert_non_null(strstr(s, "\"P50 TTFC inf > 1 s (101 errored requests count as infinitely slow)\""));
-	assert_non_null(strstr(s, "\"error rate 96.2% > 50.0% (101 of 105 requests failed; top error: http 503 'boom' x 30)\""));
+	assert_non_null(
+	    strstr(s, "\"error rate 96.2% > 50.0% (101 of 105 requests failed; top error: http 503 'boom' x 30)\""));
 	assert_non_null(strstr(s, "\"observed_value\": 0.9619047619047619,\n      \"threshold\": 0.5,"));
 	free(s);
 	/* console: the top 5 and the rest (101 - 34) */
 	char *out = summary_text(e);
-	assert_non_null(strstr(out, "    Error Rate               observed      96.19 %   threshold      50.00 %   MISSED\n"));
+	assert_non_null(
+	    strstr(out, "    Error Rate               observed      96.19 %   threshold      50.00 %   MISSED\n"));
 	assert_non_null(strstr(out, "  Top errors (101 errored requests):\n          30 x http 503: boom\n"));
 	assert_non_null(strstr(out, "           1 x http 500: err 67\n          67 x other messages\n===="));
 	free(out);
@@ -767,7 +782,8 @@ static void test_concurrency_check(void **state)
 		char *sec = strstr(hc, "SESSION CONCURRENCY CHECK\n");
 		assert_non_null(sec);
 		assert_non_null(strstr(sec, overlap ? "Result: FAILED" : "Result: PASSED"));
-		assert_non_null(strstr(sec, overlap ? "  Peak Concurrency               2\n" : "  Peak Concurrency               1\n"));
+		assert_non_null(strstr(sec, overlap ? "  Peak Concurrency               2\n"
+		                                    : "  Peak Concurrency               1\n"));
 		assert_null(strstr(hc, "SESSION DISPATCH RATE CHECK"));
 		free(hc);
 		eval_free(e);
@@ -797,8 +813,8 @@ static void test_scale(void **state)
 		int64_t base = i * 5;
 		for (int k = 0; k < 64; k++)
 			c[k] = base + 30 + k * 2 + (i % 3);
-		add_req(e, (uint64_t)i, (uint64_t)(i / 2), (uint32_t)(i % 2), 2, (i % 2) ? par : NULL, (size_t)(i % 2), 0,
-			base, base + 1, c, 64, 64, 100 + i % 50, 100 + i % 50, true, 0);
+		add_req(e, (uint64_t)i, (uint64_t)(i / 2), (uint32_t)(i % 2), 2, (i % 2) ? par : NULL, (size_t)(i % 2),
+		        0, base, base + 1, c, 64, 64, 100 + i % 50, 100 + i % 50, true, 0);
 	}
 	assert_int_equal(eval_finalize(e, START + 200000 * MS), 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -869,15 +885,15 @@ int main(void)
 	if (!getenv("VK_TEST_PLOTS"))
 		setenv("VK_NO_PLOTS", "1", 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_run_files),
-		cmocka_unit_test(test_decode_window),
-		cmocka_unit_test(test_slo_infinity_and_counters),
-		cmocka_unit_test(test_stream_metrics_and_summary_table),
-		cmocka_unit_test(test_reasoning_outputs),
-		cmocka_unit_test(test_error_table_and_rate),
-		cmocka_unit_test(test_concurrency_check),
-		cmocka_unit_test(test_scale),
-		cmocka_unit_test(test_memory_flat),
+	    cmocka_unit_test(test_small_run_files),
+	    cmocka_unit_test(test_decode_window),
+	    cmocka_unit_test(test_slo_infinity_and_counters),
+	    cmocka_unit_test(test_stream_metrics_and_summary_table),
+	    cmocka_unit_test(test_reasoning_outputs),
+	    cmocka_unit_test(test_error_table_and_rate),
+	    cmocka_unit_test(test_concurrency_check),
+	    cmocka_unit_test(test_scale),
+	    cmocka_unit_test(test_memory_flat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static void test_single_token_and_multi_token_chunks(void **state)
 	struct eval_row row;
 	struct dvec gaps = {0};
 	eval_compute_row(&r, &row, &gaps);
-	assert_near(row.tpot, 0.0, 0);    /* n <= 1 */
+	assert_near(row.tpot, 0.0, 0); /* n <= 1 */
 	assert_near(row.ttfc, 0.05, 1e-12);
 	assert_int_equal(row.n_tbc, 0);
 	rec_free(&r);
@@ -278,7 +278,7 @@ static void test_round_fast_path(void **state)
 		x ^= x >> 7;
 		x ^= x << 17;
 		double mant = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
-		int e = (int)(x % 19) - 9;                             /* 1e-9 .. 1e9 */
+		int e = (int)(x % 19) - 9;                            /* 1e-9 .. 1e9 */
 		double v = mant * pow(10.0, e);
 		if (x & (1ull << 5))
 			v = -v;
@@ -295,8 +295,8 @@ static void test_round_fast_path(void **state)
 		fast_eq((double)i / 4096.0 + 1e6, 5); /* ties at the 6th+ decimal, large integer part */
 		fast_eq(-(double)i / 8.0 / 1e4, 4);
 	}
-	double edge[] = {0.0, -0.0, 1e-4, 4.9999e-6, 5e-6, 5.000001e-6, 999999999.999994, 999999999.999996,
-			 1e9, -1e9, 0.125, 2.5, 1e-10, 123.456785, 0.000015};
+	double edge[] = {0.0, -0.0, 1e-4,  4.9999e-6, 5e-6,  5.000001e-6, 999999999.999994, 999999999.999996,
+	                 1e9, -1e9, 0.125, 2.5,       1e-10, 123.456785,  0.000015};
 	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
 		for (int nd = 1; nd <= 5; nd++)
 			fast_eq(edge[i], nd);
@@ -431,8 +431,18 @@ static void test_format_double_matches_reference(void **state)
 		if (strcmp(got, want) != 0)
 			fail_msg("v=%a got=%s want=%s", v, got, want);
 	}
-	double edge[] = {0.1, 0.3, 1e23, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 9.999999999999999e22,
-			 123456789012345680.0, 0.5, 1234567.8900000001, 99999999999999.99, 0.09999999999999999};
+	double edge[] = {0.1,
+	                 0.3,
+	                 1e23,
+	                 5e-324,
+	                 2.2250738585072014e-308,
+	                 1.7976931348623157e308,
+	                 9.999999999999999e22,
+	                 123456789012345680.0,
+	                 0.5,
+	                 1234567.8900000001,
+	                 99999999999999.99,
+	                 0.09999999999999999};
 	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
 		jsonw_format_double(edge[i], got);
 		ref_format_double(edge[i], want);
@@ -460,11 +470,21 @@ static void test_pct_sort_matches_qsort(void **state)
 			x ^= x >> 7;
 			x ^= x << 17;
 			switch (x % 5) {
-			case 0: a[i] = (double)(x % 7); break;                         /* many duplicates */
-			case 1: a[i] = -(double)(x >> 11) / 9007199254740992.0; break; /* negatives */
-			case 2: a[i] = 0.0; break;
-			case 3: a[i] = (double)(x >> 11) * 1e-3; break;
-			default: a[i] = ldexp((double)(x >> 40), (int)(x % 200) - 100); break;
+			case 0:
+				a[i] = (double)(x % 7);
+				break; /* many duplicates */
+			case 1:
+				a[i] = -(double)(x >> 11) / 9007199254740992.0;
+				break; /* negatives */
+			case 2:
+				a[i] = 0.0;
+				break;
+			case 3:
+				a[i] = (double)(x >> 11) * 1e-3;
+				break;
+			default:
+				a[i] = ldexp((double)(x >> 40), (int)(x % 200) - 100);
+				break;
 			}
 		}
 		memcpy(b, a, n * sizeof *a);
@@ -481,14 +501,14 @@ static void test_pct_sort_matches_qsort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tpot_015),
-		cmocka_unit_test(test_single_token_and_multi_token_chunks),
-		cmocka_unit_test(test_non_stream_ttfc),
-		cmocka_unit_test(test_reasoning_row),
-		cmocka_unit_test(test_python_float_format),
-		cmocka_unit_test(test_round_fast_path),
-		cmocka_unit_test(test_format_double_matches_reference),
-		cmocka_unit_test(test_pct_sort_matches_qsort),
+	    cmocka_unit_test(test_tpot_015),
+	    cmocka_unit_test(test_single_token_and_multi_token_chunks),
+	    cmocka_unit_test(test_non_stream_ttfc),
+	    cmocka_unit_test(test_reasoning_row),
+	    cmocka_unit_test(test_python_float_format),
+	    cmocka_unit_test(test_round_fast_path),
+	    cmocka_unit_test(test_format_double_matches_reference),
+	    cmocka_unit_test(test_pct_sort_matches_qsort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -538,7 +538,8 @@ static void test_window_of_splits(void **state)
 	struct evaluator *e = eval_create(&cfg, whole, START, "test-tok");
 	for (size_t i = 0; i < w.n_evs; i++) {
 		const struct wk_ev *x = &w.evs[i];
-		if ((x->kind != WK_CANCEL && out[x->r - w.reqs]) || (x->kind == WK_CANCEL && !session_kept[x->session_id]))
+		if ((x->kind != WK_CANCEL && out[x->r - w.reqs]) ||
+		    (x->kind == WK_CANCEL && !session_kept[x->session_id]))
 			continue;
 		feed(e, x);
 	}

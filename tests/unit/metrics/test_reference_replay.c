@@ -55,7 +55,10 @@ static char *out(const char *dir, const char *name)
 	return s;
 }
 
-static int64_t ns_at(double s) { return START + llround(s * 1e9); }
+static int64_t ns_at(double s)
+{
+	return START + llround(s * 1e9);
+}
 
 /* The text of one check (from its "=====\nNAME" header to the next header or the end). */
 static char *section(const char *text, const char *name)
@@ -110,8 +113,8 @@ static void expect_same(const char *what, const char *got, const char *want)
 		while (got[i] && got[i] == want[i])
 			i++;
 		size_t from = i > 120 ? i - 120 : 0;
-		fprintf(stderr, "%s differs at byte %zu\n--- got:  ...%.240s\n--- want: ...%.240s\n", what, i, got + from,
-			want + from);
+		fprintf(stderr, "%s differs at byte %zu\n--- got:  ...%.240s\n--- want: ...%.240s\n", what, i,
+		        got + from, want + from);
 		fail_msg("%s differs", what);
 	}
 }
@@ -124,9 +127,9 @@ static char *with_verdict_additions(const char *ref_text)
 	const char *reasons = "  \"verdict_reasons\": [],\n";
 	const char *tail = "\n  ]\n}";
 	const char *rate = ",\n    {\n      \"met\": true,\n      \"slo_metric_key\": \"error_rate\",\n"
-			   "      \"observed_value\": 0.0,\n      \"threshold\": 0.0,\n      \"percentile\": null,\n"
-			   "      \"metric\": \"error_rate\",\n      \"name\": \"Error Rate\",\n"
-			   "      \"lower_is_better\": true\n    }";
+	                   "      \"observed_value\": 0.0,\n      \"threshold\": 0.0,\n      \"percentile\": null,\n"
+	                   "      \"metric\": \"error_rate\",\n      \"name\": \"Error Rate\",\n"
+	                   "      \"lower_is_better\": true\n    }";
 	const char *m = strstr(ref_text, met);
 	size_t n = strlen(ref_text);
 	assert_non_null(m);
@@ -146,8 +149,8 @@ static void test_replay(void **state)
 	assert_non_null(dir);
 
 	struct cfg_slo slos[2] = {
-		{.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
-		{.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.05},
+	    {.percentile = 0.99, .name = "P99 TTFC", .metric = CFG_SLO_TTFC, .value = 0.5},
+	    {.percentile = 0.9, .name = "P90 TBC", .metric = CFG_SLO_TBC, .value = 0.05},
 	};
 	struct cfg_evaluator ev = {0};
 	ev.type = CFG_EVAL_PERFORMANCE;
@@ -280,8 +283,8 @@ static void test_replay(void **state)
 	 * summary's "Observed Session Dispatch Rate", already used first-dispatch times) */
 	a = out(dir, "health_check_results.txt");
 	b = ref("health_check_results.txt");
-	const char *same[] = {"INTRA-SESSION REQUEST ARRIVAL CHECK", "SESSION DISPATCH RATE CHECK", "PROMPT LENGTH CHECK",
-			      "OUTPUT LENGTH CHECK", "LIFECYCLE TIMING DELAYS CHECK"};
+	const char *same[] = {"INTRA-SESSION REQUEST ARRIVAL CHECK", "SESSION DISPATCH RATE CHECK",
+	                      "PROMPT LENGTH CHECK", "OUTPUT LENGTH CHECK", "LIFECYCLE TIMING DELAYS CHECK"};
 	for (size_t i = 0; i < 5; i++) {
 		char *x = section(a, same[i]), *y = section(b, same[i]);
 		assert_non_null(x);
@@ -296,7 +299,7 @@ static void test_replay(void **state)
 
 	/* integer series' CSVs (values independent of the 5-dp rounding): byte-identical */
 	const char *csvs[] = {"num_prompt_tokens.csv", "num_output_tokens.csv", "num_total_tokens.csv",
-			      "session_size.csv"};
+	                      "session_size.csv"};
 	for (size_t i = 0; i < 4; i++) {
 		a = out(mdir, csvs[i]);
 		b = ref(csvs[i]);
@@ -311,11 +314,13 @@ static void test_replay(void **state)
 	b = ref("prefill_stats.json");
 	cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
 	cJSON *ga = cJSON_GetObjectItem(ja, "groups"), *gb = cJSON_GetObjectItem(jb, "groups");
-	assert_string_equal(cJSON_GetObjectItem(ja, "group_by")->valuestring, cJSON_GetObjectItem(jb, "group_by")->valuestring);
+	assert_string_equal(cJSON_GetObjectItem(ja, "group_by")->valuestring,
+	                    cJSON_GetObjectItem(jb, "group_by")->valuestring);
 	assert_int_equal(cJSON_GetArraySize(ga), cJSON_GetArraySize(gb));
 	for (cJSON *x = ga->child, *y = gb->child; x && y; x = x->next, y = y->next) {
 		assert_string_equal(x->string, y->string);
-		assert_int_equal(cJSON_GetObjectItem(x, "count")->valuedouble, cJSON_GetObjectItem(y, "count")->valuedouble);
+		assert_int_equal(cJSON_GetObjectItem(x, "count")->valuedouble,
+		                 cJSON_GetObjectItem(y, "count")->valuedouble);
 		for (cJSON *kx = x->child, *ky = y->child; kx || ky; kx = kx->next, ky = ky->next) {
 			assert_true(kx && ky);
 			assert_string_equal(kx->string, ky->string);
@@ -353,17 +358,19 @@ static void test_replay(void **state)
 
 	/* summary: reference counters identical except the dispatch rate (real dispatch times) */
 	a = out(mdir, "summary_stats.json");
-	assert_true(strncmp(a,
-			    "{\n  \"Number of Requests\": 22,\n  \"Number of Errored Requests\": 0,\n"
-			    "  \"Number of Completed Requests\": 22,\n  \"Number of Cancelled Requests\": 0,\n"
-			    "  \"Error Rate\": 0.0,\n  \"Cancellation Rate\": 0.0,\n  \"Number of Sessions Seen\": 8.0,\n"
-			    "  \"Successful Sessions\": 8.0,\n  \"Errored Sessions\": 0.0,\n  \"Cancelled Sessions\": 0.0,\n"
-			    "  \"Incomplete Sessions\": 0.0,\n  \"Observed Session Dispatch Rate\": ",
-			    strlen("{\n  \"Number of Requests\": 22,\n  \"Number of Errored Requests\": 0,\n"
-				   "  \"Number of Completed Requests\": 22,\n  \"Number of Cancelled Requests\": 0,\n"
-				   "  \"Error Rate\": 0.0,\n  \"Cancellation Rate\": 0.0,\n  \"Number of Sessions Seen\": 8.0,\n"
-				   "  \"Successful Sessions\": 8.0,\n  \"Errored Sessions\": 0.0,\n  \"Cancelled Sessions\": 0.0,\n"
-				   "  \"Incomplete Sessions\": 0.0,\n  \"Observed Session Dispatch Rate\": ")) == 0);
+	assert_true(
+	    strncmp(
+	        a,
+	        "{\n  \"Number of Requests\": 22,\n  \"Number of Errored Requests\": 0,\n"
+	        "  \"Number of Completed Requests\": 22,\n  \"Number of Cancelled Requests\": 0,\n"
+	        "  \"Error Rate\": 0.0,\n  \"Cancellation Rate\": 0.0,\n  \"Number of Sessions Seen\": 8.0,\n"
+	        "  \"Successful Sessions\": 8.0,\n  \"Errored Sessions\": 0.0,\n  \"Cancelled Sessions\": 0.0,\n"
+	        "  \"Incomplete Sessions\": 0.0,\n  \"Observed Session Dispatch Rate\": ",
+	        strlen("{\n  \"Number of Requests\": 22,\n  \"Number of Errored Requests\": 0,\n"
+	               "  \"Number of Completed Requests\": 22,\n  \"Number of Cancelled Requests\": 0,\n"
+	               "  \"Error Rate\": 0.0,\n  \"Cancellation Rate\": 0.0,\n  \"Number of Sessions Seen\": 8.0,\n"
+	               "  \"Successful Sessions\": 8.0,\n  \"Errored Sessions\": 0.0,\n  \"Cancelled Sessions\": 0.0,\n"
+	               "  \"Incomplete Sessions\": 0.0,\n  \"Observed Session Dispatch Rate\": ")) == 0);
 	free(a);
 
 	eval_free(e);
@@ -380,7 +387,7 @@ int main(void)
 {
 	setenv("VK_NO_PLOTS", "1", 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay),
+	    cmocka_unit_test(test_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

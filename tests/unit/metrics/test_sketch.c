@@ -121,8 +121,8 @@ static void test_exact_percentiles(void **state)
 	assert_near(pct_std_pop(v, 4), sqrt(1.25), 1e-15);
 	/* reference slo_results.json: P99 of the run's rounded TTFCs */
 	double ttfc[] = {0.02184, 0.02195, 0.02209, 0.02214, 0.02214, 0.0222, 0.02223, 0.02227,
-			 0.02232, 0.02239, 0.02239, 0.02249, 0.02249, 0.0225, 0.02254, 0.02296,
-			 0.02298, 0.02371, 0.024, 0.02407, 0.02428, 0.04852};
+	                 0.02232, 0.02239, 0.02239, 0.02249, 0.02249, 0.0225, 0.02254, 0.02296,
+	                 0.02298, 0.02371, 0.024,   0.02407, 0.02428, 0.04852};
 	assert_true(pct_interp_sorted(ttfc, 22, 0.99) == 0.043429599999999985);
 	assert_true(pct_linear_sorted(ttfc, 22, 0.99) == 0.04342959999999998); /* numpy's lerp branch */
 	/* isclose rule */
@@ -157,11 +157,11 @@ static void test_count_at_least(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_lognormal),
-		cmocka_unit_test(test_negative_and_zero),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_exact_percentiles),
-		cmocka_unit_test(test_count_at_least),
+	    cmocka_unit_test(test_random_lognormal),
+	    cmocka_unit_test(test_negative_and_zero),
+	    cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_exact_percentiles),
+	    cmocka_unit_test(test_count_at_least),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

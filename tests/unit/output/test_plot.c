@@ -49,7 +49,8 @@ static void test_cdf_and_boxes(void **state)
 	char png[256], src[256], p[300];
 	snprintf(png, sizeof png, "%s/ttfc.png", tmpdir);
 	snprintf(src, sizeof src, "%s/plots_src", tmpdir);
-	enum plot_result r = plot_cdf(png, src, "ttfc", "Time to First Chunk", "Time to First Chunk [s]", v, 500, PLOT_LINEAR);
+	enum plot_result r =
+	    plot_cdf(png, src, "ttfc", "Time to First Chunk", "Time to First Chunk [s]", v, 500, PLOT_LINEAR);
 	snprintf(p, sizeof p, "%s/ttfc.dat", src);
 	assert_true(fsize(p) > 1000);
 	snprintf(p, sizeof p, "%s/ttfc.gp", src);
@@ -66,7 +67,8 @@ static void test_cdf_and_boxes(void **state)
 	const double *vals[2] = {v, v + 250};
 	size_t cnt[2] = {250, 250};
 	snprintf(png, sizeof png, "%s/box.png", tmpdir);
-	r = plot_boxes(png, src, "box", "TTFC by prompt length", "prompt", "ttfc [s]", labels, vals, cnt, 2, PLOT_LINEAR);
+	r = plot_boxes(png, src, "box", "TTFC by prompt length", "prompt", "ttfc [s]", labels, vals, cnt, 2,
+	               PLOT_LINEAR);
 	if (!expect_no_gnuplot && plot_available()) {
 		assert_int_equal(r, PLOT_OK);
 		assert_true(fsize(png) > 5000);
@@ -132,8 +134,8 @@ static void test_scripts_isolated(void **state)
 	const double *vals[3] = {v, v + 10, v + 20};
 	size_t cnt[3] = {10, 10, 20};
 	snprintf(png, sizeof png, "%s/ttfc_violin_plot.png", tmpdir);
-	plot_boxes(png, src, "ttfc_violin_plot", "TTFC [s] by prompt length", "prompt", "TTFC [s]", shortl, vals, cnt, 3,
-		   PLOT_LINEAR);
+	plot_boxes(png, src, "ttfc_violin_plot", "TTFC [s] by prompt length", "prompt", "TTFC [s]", shortl, vals, cnt,
+	           3, PLOT_LINEAR);
 	const char *longl[12];
 	const double *v12[12];
 	size_t c12[12];
@@ -190,11 +192,8 @@ int main(int argc, char **argv)
 	if (!mkdtemp(tmpdir))
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scale_rule),
-		cmocka_unit_test(test_cdf_and_boxes),
-		cmocka_unit_test(test_batch),
-		cmocka_unit_test(test_scripts_isolated),
-		cmocka_unit_test(test_outfile),
+	    cmocka_unit_test(test_scale_rule),       cmocka_unit_test(test_cdf_and_boxes), cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_scripts_isolated), cmocka_unit_test(test_outfile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[128];

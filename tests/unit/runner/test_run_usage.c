@@ -154,10 +154,10 @@ static void test_late_stamps_flag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_figures),
-		cmocka_unit_test(test_busy_flag),
-		cmocka_unit_test(test_spin_excluded),
-		cmocka_unit_test(test_late_stamps_flag),
+	    cmocka_unit_test(test_figures),
+	    cmocka_unit_test(test_busy_flag),
+	    cmocka_unit_test(test_spin_excluded),
+	    cmocka_unit_test(test_late_stamps_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,10 +46,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
 		if (!strcmp(a, "--type")) {
-			c.type = !strcmp(v, "sglang") ? CFG_SERVER_SGLANG
-				 : !strcmp(v, "vajra") ? CFG_SERVER_VAJRA
-				 : !strcmp(v, "sim")   ? CFG_SERVER_SIM
-						       : CFG_SERVER_VLLM;
+			c.type = !strcmp(v, "sglang")  ? CFG_SERVER_SGLANG
+			         : !strcmp(v, "vajra") ? CFG_SERVER_VAJRA
+			         : !strcmp(v, "sim")   ? CFG_SERVER_SIM
+			                               : CFG_SERVER_VLLM;
 		} else if (!strcmp(a, "--run-dir")) {
 			run_dir = v;
 		} else if (!strcmp(a, "--port")) {

@@ -54,31 +54,70 @@ static void test_vllm_defaults(void **st)
 {
 	(void)st;
 	struct cfg_server s = base_cfg(CFG_SERVER_VLLM, NULL);
-	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001", "--dtype", "auto",
-			      NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "vllm.entrypoints.openai.api_server",
+	                      "--model",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--dtype",
+	                      "auto",
+	                      NULL};
 	expect_argv(&s, want);
 }
 
 static void test_vllm_advanced(void **st)
 {
 	(void)st;
-	struct cfg_server s = base_cfg(
-		CFG_SERVER_VLLM,
-		"{\"max-num-batched-tokens\": 4096, \"trust-remote-code\": true, \"disable-log-requests\": false,"
-		" \"some_list\": [\"alpha\", \"beta\"], \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0},"
-		" \"gpu-memory-utilization\": 0.9, \"swap\": 1.25, \"big\": 1e3, \"neg\": -3, \"none\": null,"
-		" \"nums\": [1, 2.5], \"cfg\": {\"a\": 1, \"b\": \"x'y\"}}");
+	struct cfg_server s =
+	    base_cfg(CFG_SERVER_VLLM,
+	             "{\"max-num-batched-tokens\": 4096, \"trust-remote-code\": true, \"disable-log-requests\": false,"
+	             " \"some_list\": [\"alpha\", \"beta\"], \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0},"
+	             " \"gpu-memory-utilization\": 0.9, \"swap\": 1.25, \"big\": 1e3, \"neg\": -3, \"none\": null,"
+	             " \"nums\": [1, 2.5], \"cfg\": {\"a\": 1, \"b\": \"x'y\"}}");
 	s.tensor_parallel_size = 2;
 	s.dtype = "bfloat16";
 	s.max_model_len = 8192;
-	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001",
-			      "--tensor-parallel-size", "2", "--dtype", "bfloat16", "--max-model-len", "8192",
-			      "--max-num-batched-tokens", "4096", "--trust-remote-code", "--some_list", "alpha", "beta",
-			      "--gpu-memory-utilization", "0.9", "--swap", "1.25", "--big", "1000.0", "--neg", "-3",
-			      "--nums", "1", "2.5", "--cfg", "{'a': 1, 'b': \"x'y\"}",
-			      "--rope-scaling", "{\"type\": \"linear\", \"factor\": 2.0}", NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "vllm.entrypoints.openai.api_server",
+	                      "--model",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--tensor-parallel-size",
+	                      "2",
+	                      "--dtype",
+	                      "bfloat16",
+	                      "--max-model-len",
+	                      "8192",
+	                      "--max-num-batched-tokens",
+	                      "4096",
+	                      "--trust-remote-code",
+	                      "--some_list",
+	                      "alpha",
+	                      "beta",
+	                      "--gpu-memory-utilization",
+	                      "0.9",
+	                      "--swap",
+	                      "1.25",
+	                      "--big",
+	                      "1000.0",
+	                      "--neg",
+	                      "-3",
+	                      "--nums",
+	                      "1",
+	                      "2.5",
+	                      "--cfg",
+	                      "{'a': 1, 'b': \"x'y\"}",
+	                      "--rope-scaling",
+	                      "{\"type\": \"linear\", \"factor\": 2.0}",
+	                      NULL};
 	expect_argv(&s, want);
 }
 
@@ -86,11 +125,22 @@ static void test_vllm_empty_dtype_and_compact_json(void **st)
 {
 	(void)st;
 	/* a YAML mapping arrives as compact JSON; a JSON string may be spaced: same argv */
-	struct cfg_server s = base_cfg(CFG_SERVER_VLLM, "{\"enable_prefix_caching\":true,\"rope_scaling\":{\"factor\":4}}");
+	struct cfg_server s =
+	    base_cfg(CFG_SERVER_VLLM, "{\"enable_prefix_caching\":true,\"rope_scaling\":{\"factor\":4}}");
 	s.dtype = "";
-	const char *want[] = {"python", "-m", "vllm.entrypoints.openai.api_server", "--model", "meta/test-model",
-			      "--host", "0.0.0.0", "--port", "9001",
-			      "--enable_prefix_caching", "--rope-scaling", "{\"factor\": 4}", NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "vllm.entrypoints.openai.api_server",
+	                      "--model",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--enable_prefix_caching",
+	                      "--rope-scaling",
+	                      "{\"factor\": 4}",
+	                      NULL};
 	expect_argv(&s, want);
 	s.additional_args = "{ \"enable_prefix_caching\" : true ,\n \"rope_scaling\" : { \"factor\" : 4 } }";
 	expect_argv(&s, want);
@@ -99,17 +149,42 @@ static void test_vllm_empty_dtype_and_compact_json(void **st)
 static void test_sglang(void **st)
 {
 	(void)st;
-	struct cfg_server s = base_cfg(CFG_SERVER_SGLANG,
-				       "{\"enable-torch-compile\": true, \"disable-radix-cache\": false, \"x\": null,"
-				       " \"cuda-graph-bs\": [1, 2, 4], \"names\": [\"a\", \"b\"], \"mem-fraction-static\": 0.85,"
-				       " \"chunked-prefill-size\": 2048, \"f\": 2.0}");
+	struct cfg_server s =
+	    base_cfg(CFG_SERVER_SGLANG,
+	             "{\"enable-torch-compile\": true, \"disable-radix-cache\": false, \"x\": null,"
+	             " \"cuda-graph-bs\": [1, 2, 4], \"names\": [\"a\", \"b\"], \"mem-fraction-static\": 0.85,"
+	             " \"chunked-prefill-size\": 2048, \"f\": 2.0}");
 	s.tensor_parallel_size = 4;
 	s.max_model_len = 8192;
-	const char *want[] = {"python", "-m", "sglang.launch_server", "--model-path", "meta/test-model", "--host",
-			      "0.0.0.0", "--port", "9001", "--api-key", "secret-key", "--tensor-parallel-size", "4",
-			      "--dtype", "auto", "--context-length", "8192", "--enable-torch-compile",
-			      "--cuda-graph-bs", "[1, 2, 4]", "--names", "[a, b]", "--mem-fraction-static", "0.85",
-			      "--chunked-prefill-size", "2048", "--f", "2.0", NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "sglang.launch_server",
+	                      "--model-path",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--api-key",
+	                      "secret-key",
+	                      "--tensor-parallel-size",
+	                      "4",
+	                      "--dtype",
+	                      "auto",
+	                      "--context-length",
+	                      "8192",
+	                      "--enable-torch-compile",
+	                      "--cuda-graph-bs",
+	                      "[1, 2, 4]",
+	                      "--names",
+	                      "[a, b]",
+	                      "--mem-fraction-static",
+	                      "0.85",
+	                      "--chunked-prefill-size",
+	                      "2048",
+	                      "--f",
+	                      "2.0",
+	                      NULL};
 	expect_argv(&s, want);
 }
 
@@ -118,27 +193,58 @@ static void test_sglang_no_key(void **st)
 	(void)st;
 	struct cfg_server s = base_cfg(CFG_SERVER_SGLANG, NULL);
 	s.api_key = "";
-	const char *want[] = {"python", "-m", "sglang.launch_server", "--model-path", "meta/test-model", "--host",
-			      "0.0.0.0", "--port", "9001", "--dtype", "auto", NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "sglang.launch_server",
+	                      "--model-path",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--dtype",
+	                      "auto",
+	                      NULL};
 	expect_argv(&s, want);
 }
 
 static void test_vajra(void **st)
 {
 	(void)st;
-	struct cfg_server s = base_cfg(CFG_SERVER_VAJRA,
-				       "{\"pipeline_parallel_size\": 4, \"log_requests\": true, \"quiet\": false,"
-				       " \"multi_value\": [\"foo\", \"bar\"], \"n\": null, \"ratio\": 0.5}");
+	struct cfg_server s =
+	    base_cfg(CFG_SERVER_VAJRA, "{\"pipeline_parallel_size\": 4, \"log_requests\": true, \"quiet\": false,"
+	                               " \"multi_value\": [\"foo\", \"bar\"], \"n\": null, \"ratio\": 0.5}");
 	s.host = "127.0.0.1";
 	s.port = 7777;
 	s.api_key = "another-secret";
 	s.tensor_parallel_size = 3;
 	s.max_model_len = 4096;
 	s.dtype = "float16"; /* Vajra takes no dtype */
-	const char *want[] = {"python", "-m", "vajra_server.server", "--model", "meta/test-model", "--host",
-			      "127.0.0.1", "--port", "7777", "--tensor-parallel-size", "3", "--api-key",
-			      "another-secret", "--max-model-len", "4096", "--pipeline_parallel_size", "4",
-			      "--log_requests", "--multi_value", "foo", "--multi_value", "bar", "--ratio", "0.5", NULL};
+	const char *want[] = {"python",
+	                      "-m",
+	                      "vajra_server.server",
+	                      "--model",
+	                      "meta/test-model",
+	                      "--host",
+	                      "127.0.0.1",
+	                      "--port",
+	                      "7777",
+	                      "--tensor-parallel-size",
+	                      "3",
+	                      "--api-key",
+	                      "another-secret",
+	                      "--max-model-len",
+	                      "4096",
+	                      "--pipeline_parallel_size",
+	                      "4",
+	                      "--log_requests",
+	                      "--multi_value",
+	                      "foo",
+	                      "--multi_value",
+	                      "bar",
+	                      "--ratio",
+	                      "0.5",
+	                      NULL};
 	expect_argv(&s, want);
 }
 
@@ -146,12 +252,28 @@ static void test_sim(void **st)
 {
 	(void)st;
 	setenv("VEEKSHA_SELF_EXE", "/opt/vk/veeksha", 1);
-	struct cfg_server s = base_cfg(CFG_SERVER_SIM, "{\"preset\": \"llama3-8b-h100\", \"seed\": 7, \"fast\": true, \"slow\": false}");
+	struct cfg_server s =
+	    base_cfg(CFG_SERVER_SIM, "{\"preset\": \"llama3-8b-h100\", \"seed\": 7, \"fast\": true, \"slow\": false}");
 	s.max_model_len = 4096;
 	s.tensor_parallel_size = 2;
-	const char *want[] = {"/opt/vk/veeksha", "sim-server", "--model", "meta/test-model", "--host", "0.0.0.0",
-			      "--port", "9001", "--tensor-parallel-size", "2",
-			      "--max-model-len", "4096", "--preset", "llama3-8b-h100", "--seed", "7", "--fast", NULL};
+	const char *want[] = {"/opt/vk/veeksha",
+	                      "sim-server",
+	                      "--model",
+	                      "meta/test-model",
+	                      "--host",
+	                      "0.0.0.0",
+	                      "--port",
+	                      "9001",
+	                      "--tensor-parallel-size",
+	                      "2",
+	                      "--max-model-len",
+	                      "4096",
+	                      "--preset",
+	                      "llama3-8b-h100",
+	                      "--seed",
+	                      "7",
+	                      "--fast",
+	                      NULL};
 	expect_argv(&s, want);
 	unsetenv("VEEKSHA_SELF_EXE");
 }
@@ -297,7 +419,8 @@ static void test_diagnose(void **st)
 	assert_non_null(strstr(server_diagnose_log("OSError: [Errno 98] Address already in use"), "port"));
 	assert_non_null(strstr(server_diagnose_log("huggingface_hub.errors.GatedRepoError: 401"), "gated"));
 	assert_non_null(strstr(server_diagnose_log("RuntimeError: No CUDA GPUs are available"), "CUDA"));
-	assert_non_null(strstr(server_diagnose_log("api_server.py: error: unrecognized arguments: --foo"), "additional_args"));
+	assert_non_null(
+	    strstr(server_diagnose_log("api_server.py: error: unrecognized arguments: --foo"), "additional_args"));
 	assert_null(server_diagnose_log("INFO all good"));
 	assert_null(server_diagnose_log(NULL));
 }
@@ -321,14 +444,19 @@ static void test_expand_user(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vllm_defaults),   cmocka_unit_test(test_vllm_advanced),
-		cmocka_unit_test(test_vllm_empty_dtype_and_compact_json),
-		cmocka_unit_test(test_sglang),          cmocka_unit_test(test_sglang_no_key),
-		cmocka_unit_test(test_vajra),           cmocka_unit_test(test_sim),
-		cmocka_unit_test(test_api_key_channel),
-		cmocka_unit_test(test_env_path),        cmocka_unit_test(test_invalid_args),
-		cmocka_unit_test(test_validate_gpu_ids), cmocka_unit_test(test_diagnose),
-		cmocka_unit_test(test_expand_user),
+	    cmocka_unit_test(test_vllm_defaults),
+	    cmocka_unit_test(test_vllm_advanced),
+	    cmocka_unit_test(test_vllm_empty_dtype_and_compact_json),
+	    cmocka_unit_test(test_sglang),
+	    cmocka_unit_test(test_sglang_no_key),
+	    cmocka_unit_test(test_vajra),
+	    cmocka_unit_test(test_sim),
+	    cmocka_unit_test(test_api_key_channel),
+	    cmocka_unit_test(test_env_path),
+	    cmocka_unit_test(test_invalid_args),
+	    cmocka_unit_test(test_validate_gpu_ids),
+	    cmocka_unit_test(test_diagnose),
+	    cmocka_unit_test(test_expand_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

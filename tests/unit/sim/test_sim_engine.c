@@ -222,8 +222,8 @@ static void test_overload_makes_ttft_climb(void **state)
 	}
 	struct run_stats st;
 	simulate(&p, over, N, &st);
-	double q1 = mean_ttft(over, 0, N / 4), q2 = mean_ttft(over, N / 4, N / 2), q3 = mean_ttft(over, N / 2, 3 * N / 4),
-	       q4 = mean_ttft(over, 3 * N / 4, N);
+	double q1 = mean_ttft(over, 0, N / 4), q2 = mean_ttft(over, N / 4, N / 2),
+	       q3 = mean_ttft(over, N / 2, 3 * N / 4), q4 = mean_ttft(over, 3 * N / 4, N);
 	assert_true(q2 > q1 && q3 > q2 && q4 > q3); /* keeps climbing */
 	fprintf(stderr, "overload mean TTFT by quarter: %.3f %.3f %.3f %.3f s\n", q1, q2, q3, q4);
 	assert_true(q4 > 3 * q1 && q4 > 5.0);
@@ -251,7 +251,7 @@ static void test_kv_exhaustion_queues_instead_of_failing(void **state)
 	simulate(&p, r, N, &st);
 	for (size_t i = 0; i < N; i++) {
 		assert_false(r[i].rejected);
-		assert_int_equal(r[i].got, 300);  /* every token produced exactly once */
+		assert_int_equal(r[i].got, 300);    /* every token produced exactly once */
 		assert_int_equal(r[i].admitted, 1); /* first admission reported once, not after a preemption */
 		assert_true(r[i].done_s > 0);
 	}
@@ -311,7 +311,9 @@ static void test_deterministic(void **state)
 	enum { N = 60 };
 	struct req a[N], b[N];
 	for (size_t i = 0; i < N; i++) {
-		a[i] = (struct req){.arrival_s = 0.003 * (double)i, .prompt = 100 + 37 * (int64_t)(i % 7), .out = 20 + (int64_t)(i % 11) * 9};
+		a[i] = (struct req){.arrival_s = 0.003 * (double)i,
+		                    .prompt = 100 + 37 * (int64_t)(i % 7),
+		                    .out = 20 + (int64_t)(i % 11) * 9};
 		b[i] = a[i];
 	}
 	struct run_stats s1, s2;
@@ -348,16 +350,16 @@ static void test_model_tables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ttft_grows_with_prompt_length),
-		cmocka_unit_test(test_chunked_prefill_splits_long_prompts),
-		cmocka_unit_test(test_decode_step_grows_with_batch_size),
-		cmocka_unit_test(test_tensor_parallel_scaling),
-		cmocka_unit_test(test_overload_makes_ttft_climb),
-		cmocka_unit_test(test_kv_exhaustion_queues_instead_of_failing),
-		cmocka_unit_test(test_too_large_prompt_rejected),
-		cmocka_unit_test(test_abort_frees_kv),
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_model_tables),
+	    cmocka_unit_test(test_ttft_grows_with_prompt_length),
+	    cmocka_unit_test(test_chunked_prefill_splits_long_prompts),
+	    cmocka_unit_test(test_decode_step_grows_with_batch_size),
+	    cmocka_unit_test(test_tensor_parallel_scaling),
+	    cmocka_unit_test(test_overload_makes_ttft_climb),
+	    cmocka_unit_test(test_kv_exhaustion_queues_instead_of_failing),
+	    cmocka_unit_test(test_too_large_prompt_rejected),
+	    cmocka_unit_test(test_abort_frees_kv),
+	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_model_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

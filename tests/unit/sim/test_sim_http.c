@@ -19,7 +19,7 @@ static void test_parse_basic(void **state)
 	(void)state;
 	struct sim_http_req r;
 	const char *req = "POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n"
-			  "Authorization: Bearer k\r\nX-Request-Id: abc-1\r\nConnection: keep-alive\r\n\r\n{\"a\":1}";
+	                  "Authorization: Bearer k\r\nX-Request-Id: abc-1\r\nConnection: keep-alive\r\n\r\n{\"a\":1}";
 	assert_int_equal(parse(req, &r), SIM_HTTP_OK);
 	assert_true(sim_str_eq(r.method, "POST"));
 	assert_true(sim_str_eq(r.path, "/v1/chat/completions"));
@@ -32,7 +32,8 @@ static void test_parse_basic(void **state)
 	assert_true(r.conn_keep_alive);
 	assert_false(r.conn_close);
 	assert_false(r.expect_continue);
-	assert_int_equal(parse("POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n", &r), SIM_HTTP_OK);
+	assert_int_equal(parse("POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n", &r),
+	                 SIM_HTTP_OK);
 	assert_true(r.expect_continue);
 	assert_int_equal(parse(req, &r), SIM_HTTP_OK);
 	assert_int_equal(r.head_len, strstr(req, "{") - req);
@@ -63,7 +64,7 @@ static void test_parse_errors(void **state)
 	assert_int_equal(parse("GET /x HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", &r), SIM_HTTP_BAD);
 	assert_int_equal(parse("GET /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &r), SIM_HTTP_BAD);
 	assert_int_equal(parse("POST /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", &r),
-			 SIM_HTTP_BAD);
+	                 SIM_HTTP_BAD);
 	assert_int_equal(parse("POST /x HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n", &r), SIM_HTTP_TOO_LARGE);
 	assert_int_equal(parse(" GET /x HTTP/1.1\r\n\r\n", &r), SIM_HTTP_BAD);
 	assert_int_equal(parse("GET /x HTTP/1.1\r\nA: b\x01\r\n\r\n", &r), SIM_HTTP_BAD);
@@ -80,10 +81,12 @@ static void test_api_chat(void **state)
 	(void)state;
 	struct sim_api_req r;
 	char err[256];
-	const char *b = "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"a b\"},{\"role\":\"user\",\"content\":"
-			"[{\"type\":\"text\",\"text\":\"c d e\"},{\"type\":\"image_url\",\"image_url\":{}}]}],\"stream\":true,"
-			"\"ignore_eos\":true,\"max_completion_tokens\":7,\"min_tokens\":3,\"stream_options\":{\"include_usage\":true},"
-			"\"stop\":[\"x\",\"y\"]}";
+	const char *b =
+	    "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"a b\"},{\"role\":\"user\",\"content\":"
+	    "[{\"type\":\"text\",\"text\":\"c d e\"},{\"type\":\"image_url\",\"image_url\":{}}]}],\"stream\":true,"
+	    "\"ignore_eos\":true,\"max_completion_tokens\":7,\"min_tokens\":3,\"stream_options\":{\"include_usage\":"
+	    "true},"
+	    "\"stop\":[\"x\",\"y\"]}";
 	assert_int_equal(sim_api_parse(SIM_API_CHAT, b, strlen(b), &r, err, sizeof err), 0);
 	assert_string_equal(r.model, "m");
 	assert_int_equal(r.prompt_tokens, 5);
@@ -116,9 +119,12 @@ static void test_api_errors(void **state)
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}");
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":1.5}");
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"yes\"}");
-	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":true}}");
+	expect_400(
+	    SIM_API_CHAT,
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":true}}");
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":2}");
-	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2,\"min_tokens\":3}");
+	expect_400(SIM_API_CHAT,
+	           "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2,\"min_tokens\":3}");
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"model\":7}");
 	expect_400(SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}");
 	expect_400(SIM_API_COMPLETIONS, "{\"prompt\":5}");
@@ -172,10 +178,10 @@ static void test_tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_basic),     cmocka_unit_test(test_parse_incremental),
-		cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_api_chat),
-		cmocka_unit_test(test_api_errors),      cmocka_unit_test(test_api_completions_prompts),
-		cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_parse_basic),  cmocka_unit_test(test_parse_incremental),
+	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_api_chat),
+	    cmocka_unit_test(test_api_errors),   cmocka_unit_test(test_api_completions_prompts),
+	    cmocka_unit_test(test_tokens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

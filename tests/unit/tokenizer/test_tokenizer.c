@@ -168,8 +168,13 @@ static void test_bytelevel_fixture(void **state)
 	assert_int_equal(ids.n, 3);
 	assert_int_equal(ids.v[1], 556);
 	static const char *const rt[] = {
-		"", " ", "\n\n\n", "  two  spaces\t\ttabs\r\n", "naïve café — “quotes” 你好世界 🎉👩‍👩‍👧",
-		"x = f(1234567, 'a') # comment\n\tif (y) { return z; }", "<|endoftext|><|tiny_sep|> <|endoftext",
+	    "",
+	    " ",
+	    "\n\n\n",
+	    "  two  spaces\t\ttabs\r\n",
+	    "naïve café — “quotes” 你好世界 🎉👩‍👩‍👧",
+	    "x = f(1234567, 'a') # comment\n\tif (y) { return z; }",
+	    "<|endoftext|><|tiny_sep|> <|endoftext",
 	};
 	struct buf b;
 	buf_init(&b);
@@ -260,15 +265,15 @@ static void test_added_flags(void **state)
 		int32_t ids[6];
 		size_t n;
 	} cases[] = {
-		{"a <mask> b", {97, 558, 268}, 3},      /* lstrip eats the space before */
-		{"a  <mask>  b", {97, 558, 32, 268}, 4},
-		{"a <sep>  b", {97, 32, 559, 98}, 4},   /* rstrip eats the spaces after */
-		{"a<sep>\n\nb", {97, 559, 98}, 3},
-		{"  <both>  ", {560}, 1},
-		{"a word b", {97, 32, 561, 268}, 4},    /* single_word: only as a whole word */
-		{"aword b", {97, 119, 275, 100, 268}, 5},
-		{"a wordy", {97, 379, 100, 121}, 4},
-		{"word", {561}, 1},
+	    {"a <mask> b", {97, 558, 268}, 3}, /* lstrip eats the space before */
+	    {"a  <mask>  b", {97, 558, 32, 268}, 4},
+	    {"a <sep>  b", {97, 32, 559, 98}, 4}, /* rstrip eats the spaces after */
+	    {"a<sep>\n\nb", {97, 559, 98}, 3},
+	    {"  <both>  ", {560}, 1},
+	    {"a word b", {97, 32, 561, 268}, 4}, /* single_word: only as a whole word */
+	    {"aword b", {97, 119, 275, 100, 268}, 5},
+	    {"a wordy", {97, 379, 100, 121}, 4},
+	    {"word", {561}, 1},
 	};
 	struct tok_ids ids = {0};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -284,14 +289,14 @@ static void test_nfc(void **state)
 {
 	(void)state;
 	static const char *const cases[][2] = {
-		{"plain ascii", "plain ascii"},
-		{"e\xCC\x81", "\xC3\xA9"},                         /* e + acute -> é */
-		{"\xE2\x84\xAB", "\xC3\x85"},                      /* ANGSTROM SIGN -> Å (singleton) */
-		{"a\xCC\x82\xCC\xA3", "\xE1\xBA\xAD"},             /* a + circumflex + dot below -> ậ (reordered) */
-		{"\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"}, /* Hangul jamo L V T -> 각 */
-		{"\xEA\xB0\x80\xE1\x86\xA8", "\xEA\xB0\x81"},      /* LV + T -> LVT */
-		{"\xCC\x81x", "\xCC\x81x"},                         /* leading combining mark stays */
-		{"\xE0\xA5\x98", "\xE0\xA4\x95\xE0\xA4\xBC"},       /* composition exclusion: stays decomposed */
+	    {"plain ascii", "plain ascii"},
+	    {"e\xCC\x81", "\xC3\xA9"},             /* e + acute -> é */
+	    {"\xE2\x84\xAB", "\xC3\x85"},          /* ANGSTROM SIGN -> Å (singleton) */
+	    {"a\xCC\x82\xCC\xA3", "\xE1\xBA\xAD"}, /* a + circumflex + dot below -> ậ (reordered) */
+	    {"\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"}, /* Hangul jamo L V T -> 각 */
+	    {"\xEA\xB0\x80\xE1\x86\xA8", "\xEA\xB0\x81"},             /* LV + T -> LVT */
+	    {"\xCC\x81x", "\xCC\x81x"},                               /* leading combining mark stays */
+	    {"\xE0\xA5\x98", "\xE0\xA4\x95\xE0\xA4\xBC"},             /* composition exclusion: stays decomposed */
 	};
 	struct buf b;
 	buf_init(&b);
@@ -425,11 +430,14 @@ static void test_load_errors(void **state)
 	write_file(path, "{\"model\":{\"type\":\"Unigram\",\"vocab\":{}, \"merges\":[]}}");
 	assert_null(tok_load(path, err, sizeof err));
 	assert_non_null(strstr(err, "BPE"));
-	write_file(path, "{\"normalizer\":{\"type\":\"Lowercase\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+	write_file(
+	    path,
+	    "{\"normalizer\":{\"type\":\"Lowercase\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
 	assert_null(tok_load(path, err, sizeof err));
 	assert_non_null(strstr(err, "Lowercase"));
-	write_file(path, "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"},"
-			 "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+	write_file(path,
+	           "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"},"
+	           "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
 	assert_null(tok_load(path, err, sizeof err));
 	assert_non_null(strstr(err, "regex"));
 	unlink(path);
@@ -508,9 +516,10 @@ static void test_threads(void **state)
 	(void)state;
 	struct tok *t0 = load_or_fail(fixture("tiny_bytelevel.json"));
 	struct tok *t1 = load_or_fail(fixture("tiny_sentencepiece.json"));
-	static const char *const texts[] = {"The morning fog rolled down from the hills.", "x = 12345 + y;\n\n",
-					    "你好世界 🎉 <|endoftext|> end", "   spaced    out   ",
-					    "Fishermen untied their boats in silence, listening for the bell that marked the channel."};
+	static const char *const texts[] = {
+	    "The morning fog rolled down from the hills.", "x = 12345 + y;\n\n", "你好世界 🎉 <|endoftext|> end",
+	    "   spaced    out   ",
+	    "Fishermen untied their boats in silence, listening for the bell that marked the channel."};
 	enum { NT = sizeof texts / sizeof texts[0] };
 	size_t c0[NT], c1[NT];
 	for (size_t i = 0; i < NT; i++) {
@@ -520,8 +529,10 @@ static void test_threads(void **state)
 	pthread_t th[4];
 	struct thr_arg args[4];
 	for (int i = 0; i < 4; i++) {
-		args[i] = (struct thr_arg){.t = {i % 2 ? t1 : t0, i % 2 ? t0 : t1}, .texts = texts, .n = NT,
-					   .counts = {i % 2 ? c1 : c0, i % 2 ? c0 : c1}};
+		args[i] = (struct thr_arg){.t = {i % 2 ? t1 : t0, i % 2 ? t0 : t1},
+		                           .texts = texts,
+		                           .n = NT,
+		                           .counts = {i % 2 ? c1 : c0, i % 2 ? c0 : c1}};
 		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &args[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -536,17 +547,17 @@ int main(void)
 {
 #ifdef VK_TOK_THREADS_ONLY
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_threads),
 	};
 #else
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
-		cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
-		cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
-		cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
-		cmocka_unit_test(test_llama3_prompts),    cmocka_unit_test(test_other_real_prompts),
-		cmocka_unit_test(test_cjson_fallback),    cmocka_unit_test(test_load_errors),       cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_approx_basics),     cmocka_unit_test(test_approx_prompts),
+	    cmocka_unit_test(test_bytelevel_fixture), cmocka_unit_test(test_sentencepiece_fixture),
+	    cmocka_unit_test(test_fixture_prompts),   cmocka_unit_test(test_more_fixtures),
+	    cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
+	    cmocka_unit_test(test_llama3_prompts),    cmocka_unit_test(test_other_real_prompts),
+	    cmocka_unit_test(test_cjson_fallback),    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_resolve),           cmocka_unit_test(test_threads),
 	};
 #endif
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,7 +245,10 @@ static void test_timed_synthetic(void **state)
 
 /* ---------------------------------------------------------------- shared prefix */
 
-static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 static void test_shared_prefix(void **state)
 {
@@ -348,8 +351,8 @@ static void test_rag(void **state)
 	assert_string_equal(s->requests[0].prompt_text, "Question about doc two");
 	wl_session_free(s);
 	const char *want[] = {"Summarize, briefly: \"doc one\" part A", "Question about doc two",
-			      "multi\nline prompt for doc one", "second question about doc two",
-			      "third question on doc one"};
+	                      "multi\nline prompt for doc one", "second question about doc two",
+	                      "third question on doc one"};
 	const int64_t out[] = {3, 2, 4, 2, 3};
 	for (int i = 0; i < 5; i++) {
 		s = next_ok(g);
@@ -554,7 +557,7 @@ static char *write_tmp(const char *suffix, const char *text)
 
 /* Expect an error (at create when at_create, else on the first next) containing path + needle. */
 static void expect_gen_error(const char *suffix, const char *text, enum cfg_flavor_type flavor, int good_sessions,
-			     const char *needle)
+                             const char *needle)
 {
 	char *path = write_tmp(suffix, text);
 	struct cfg_benchmark cfg;
@@ -585,42 +588,47 @@ static void test_errors(void **state)
 {
 	(void)state;
 	expect_gen_error(".csv", "session_id,input_length,new_input_length\n1,2,3\n",
-			 CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN, 0, ":1: missing required column 'output_length'");
+	                 CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN, 0, ":1: missing required column 'output_length'");
 	expect_gen_error(".jsonl", "{\"input_length\": 3, \"output_length\": 1}\n{\"input_length\": 3}\n",
-			 CFG_FLAVOR_REQUEST_LOG, 1, ":2: key 'output_length': missing required value");
+	                 CFG_FLAVOR_REQUEST_LOG, 1, ":2: key 'output_length': missing required value");
 	expect_gen_error(".jsonl", "{\"input_length\": 3, \"output_length\": 1}\n\n{\"input_length\": 3,\n",
-			 CFG_FLAVOR_REQUEST_LOG, 1, ":3:");
+	                 CFG_FLAVOR_REQUEST_LOG, 1, ":3:");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,many\n", CFG_FLAVOR_REQUEST_LOG, 1,
-			 ":3: column 2 'output_length': expected an integer >= 0 and <= 1048576 (the limit: runtime.max_request_tokens), got \"many\"");
+	                 ":3: column 2 'output_length': expected an integer >= 0 and <= 1048576 (the limit: "
+	                 "runtime.max_request_tokens), got \"many\"");
 	/* hostile values (issue 21): NaN, negative, huge, fractional: file, line and key named */
 	expect_gen_error(".csv", "input_length,output_length\n3,1\nnan,1\n", CFG_FLAVOR_REQUEST_LOG, 1,
-			 ":3: column 1 'input_length': expected an integer >= 1");
+	                 ":3: column 1 'input_length': expected an integer >= 1");
 	expect_gen_error(".csv", "input_length,output_length\n3,-5\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":2: column 2 'output_length': expected an integer >= 0");
+	                 ":2: column 2 'output_length': expected an integer >= 0");
 	expect_gen_error(".jsonl", "{\"input_length\": 2000000000, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: "
-			 "runtime.max_request_tokens), got 2000000000");
+	                 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: "
+	                 "runtime.max_request_tokens), got 2000000000");
 	expect_gen_error(".jsonl", "{\"input_length\": 1e300, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer");
+	                 ":1: key 'input_length': expected an integer");
 	expect_gen_error(".jsonl", "{\"input_length\": 2.5, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer");
+	                 ":1: key 'input_length': expected an integer");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,1,9\n", CFG_FLAVOR_REQUEST_LOG, 1,
-			 ":3: row has 3 fields but the header has 2 columns");
+	                 ":3: row has 3 fields but the header has 2 columns");
 	expect_gen_error(".jsonl", "{\"input_length\": 0, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
-			 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: runtime.max_request_tokens), got 0");
+	                 ":1: key 'input_length': expected an integer >= 1 and <= 1048576 (the limit: "
+	                 "runtime.max_request_tokens), got 0");
 	expect_gen_error(".jsonl",
-			 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
-			 "{\"session_id\": 2, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
-			 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n",
-			 CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN, 2, ":3: session_id '1' appears again after other sessions");
+	                 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
+	                 "{\"session_id\": 2, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n"
+	                 "{\"session_id\": 1, \"input_length\": 3, \"new_input_length\": 3, \"output_length\": 1}\n",
+	                 CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN, 2,
+	                 ":3: session_id '1' appears again after other sessions");
 	expect_gen_error(".jsonl", "{\"input_length\": 3, \"output_length\": 1, \"hash_ids\": \"1,2\"}\n",
-			 CFG_FLAVOR_MOONCAKE, 0, ":1: key 'hash_ids': expected a JSON list");
+	                 CFG_FLAVOR_MOONCAKE, 0, ":1: key 'hash_ids': expected a JSON list");
 	expect_gen_error(".jsonl", "{\"conversations\": [{\"from\": \"robot\", \"value\": \"x\"}]}\n",
-			 CFG_FLAVOR_UNTIMED_CONTENT_MULTI_TURN, 0, ":1: key 'conversations': message 0 has role 'robot'");
+	                 CFG_FLAVOR_UNTIMED_CONTENT_MULTI_TURN, 0,
+	                 ":1: key 'conversations': message 0 has role 'robot'");
 	expect_gen_error(".jsonl", "", CFG_FLAVOR_REQUEST_LOG, 0, ": the trace has no rows");
-	expect_gen_error(".json", "[{\"conversations\": []}]", CFG_FLAVOR_SHAREGPT, 0, ": the trace has no replayable sessions");
+	expect_gen_error(".json", "[{\"conversations\": []}]", CFG_FLAVOR_SHAREGPT, 0,
+	                 ": the trace has no replayable sessions");
 	expect_gen_error(".csv", "doc_id,prompt_text,input_length\n", CFG_FLAVOR_RAG, 0,
-			 ":1: missing required column 'output_length'");
+	                 ":1: missing required column 'output_length'");
 
 	/* unreadable file */
 	struct cfg_benchmark cfg;
@@ -643,7 +651,7 @@ static void test_length_limit_model_context(void **state)
 {
 	(void)state;
 	char *path = write_tmp(".jsonl", "{\"input_length\": 100, \"output_length\": 10}\n"
-					 "{\"input_length\": 5000, \"output_length\": 10}\n");
+	                                 "{\"input_length\": 5000, \"output_length\": 10}\n");
 	struct cfg_benchmark cfg;
 	cfg_init(&cfg, path, CFG_FLAVOR_REQUEST_LOG, false);
 	cfg.has_server = true;
@@ -655,8 +663,8 @@ static void test_length_limit_model_context(void **state)
 	wl_session_free(next_ok(g)); /* line 1 is within the limit */
 	assert_true(wl_trace_gen_next(g, &s) < 0);
 	char *want = xasprintf("%s:2: key 'input_length': expected an integer >= 1 and <= 4096 (the limit: "
-			       "server.max_model_len, the model's context), got 5000",
-			       path);
+	                       "server.max_model_len, the model's context), got 5000",
+	                       path);
 	if (!strstr(wl_trace_gen_error(g), want))
 		fail_msg("error '%s' does not contain '%s'", wl_trace_gen_error(g), want);
 	free(want);
@@ -718,8 +726,9 @@ static void test_session_budget_and_interrupt(void **state)
 static void test_mooncake_timestamp_order(void **state)
 {
 	(void)state;
-	char *path = write_tmp(".jsonl", "{\"timestamp\": 10, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1]}\n"
-					 "{\"timestamp\": 5, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1]}\n");
+	char *path =
+	    write_tmp(".jsonl", "{\"timestamp\": 10, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1]}\n"
+	                        "{\"timestamp\": 5, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1]}\n");
 	struct cfg_benchmark cfg;
 	cfg_init(&cfg, path, CFG_FLAVOR_MOONCAKE, false);
 	cfg.session_generator.flavor.replay_timestamps = true;
@@ -757,7 +766,7 @@ static void test_large_trace_streams(void **state)
 	const int rows = 200000;
 	for (int i = 0; i < rows; i++)
 		fprintf(fp, "{\"session_id\": %d, \"input_length\": 2, \"output_length\": 1, \"pad\": \"%s\"}\n", i / 2,
-			pad);
+		        pad);
 	fclose(fp);
 	struct cfg_benchmark cfg;
 	cfg_init(&cfg, path, CFG_FLAVOR_REQUEST_LOG, false);
@@ -790,22 +799,22 @@ int main(void)
 	const char *src = getenv("VK_SOURCE_DIR");
 	snprintf(data_dir, sizeof data_dir, "%s/tests/data/trace", src ? src : ".");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_log_csv),
-		cmocka_unit_test(test_request_log_sessions_and_wrap),
-		cmocka_unit_test(test_timed_synthetic),
-		cmocka_unit_test(test_shared_prefix),
-		cmocka_unit_test(test_shared_prefix_wrap_remaps_hash_ids),
-		cmocka_unit_test(test_rag),
-		cmocka_unit_test(test_untimed_jsonl),
-		cmocka_unit_test(test_untimed_csv),
-		cmocka_unit_test(test_sharegpt),
-		cmocka_unit_test(test_mooncake_blocks_and_timestamps),
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_length_limit_model_context),
-		cmocka_unit_test(test_session_budget_and_interrupt),
-		cmocka_unit_test(test_mooncake_timestamp_order),
-		cmocka_unit_test(test_large_trace_streams),
+	    cmocka_unit_test(test_request_log_csv),
+	    cmocka_unit_test(test_request_log_sessions_and_wrap),
+	    cmocka_unit_test(test_timed_synthetic),
+	    cmocka_unit_test(test_shared_prefix),
+	    cmocka_unit_test(test_shared_prefix_wrap_remaps_hash_ids),
+	    cmocka_unit_test(test_rag),
+	    cmocka_unit_test(test_untimed_jsonl),
+	    cmocka_unit_test(test_untimed_csv),
+	    cmocka_unit_test(test_sharegpt),
+	    cmocka_unit_test(test_mooncake_blocks_and_timestamps),
+	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_length_limit_model_context),
+	    cmocka_unit_test(test_session_budget_and_interrupt),
+	    cmocka_unit_test(test_mooncake_timestamp_order),
+	    cmocka_unit_test(test_large_trace_streams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,9 +42,15 @@ static void cfg_done(struct cfg_benchmark *cfg)
 	free(cfg->session_generator.flavor.corpus_file);
 }
 
-static char *data(const char *name) { return xasprintf("%s/tests/data/trace/%s", src_dir, name); }
+static char *data(const char *name)
+{
+	return xasprintf("%s/tests/data/trace/%s", src_dir, name);
+}
 
-static size_t count(const struct tok *t, const char *s) { return tok_count(t, s, strlen(s)); }
+static size_t count(const struct tok *t, const char *s)
+{
+	return tok_count(t, s, strlen(s));
+}
 
 static bool valid_utf8(const char *s)
 {
@@ -88,11 +94,14 @@ static void test_approx_exact_counts(void **state)
 {
 	(void)state;
 	const struct tok *t = tok_approx();
-	struct { const char *file; enum cfg_flavor_type flavor; } cases[] = {
-		{"request_log.csv", CFG_FLAVOR_REQUEST_LOG},
-		{"timed_synthetic.jsonl", CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN},
-		{"shared_prefix.jsonl", CFG_FLAVOR_SHARED_PREFIX},
-		{"mooncake.jsonl", CFG_FLAVOR_MOONCAKE},
+	struct {
+		const char *file;
+		enum cfg_flavor_type flavor;
+	} cases[] = {
+	    {"request_log.csv", CFG_FLAVOR_REQUEST_LOG},
+	    {"timed_synthetic.jsonl", CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN},
+	    {"shared_prefix.jsonl", CFG_FLAVOR_SHARED_PREFIX},
+	    {"mooncake.jsonl", CFG_FLAVOR_MOONCAKE},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		char *path = data(cases[c].file);
@@ -106,8 +115,8 @@ static void test_approx_exact_counts(void **state)
 				const struct wl_request *q = &s[i]->requests[k];
 				size_t got = count(t, q->prompt_text);
 				if ((int64_t)got != q->target_prompt_tokens)
-					fail_msg("%s session %zu node %zu: %zu tokens, target %lld", cases[c].file, i, k, got,
-						 (long long)q->target_prompt_tokens);
+					fail_msg("%s session %zu node %zu: %zu tokens, target %lld", cases[c].file, i,
+					         k, got, (long long)q->target_prompt_tokens);
 			}
 		}
 		free_all(s, n);
@@ -142,7 +151,7 @@ static void test_bpe_prompts(void **state)
 			/* blocks are exact alone; joins may merge or split a token at each boundary */
 			if (got < q->target_prompt_tokens - 2 || got > q->target_prompt_tokens + 2)
 				fail_msg("session %zu node %zu: %lld tokens, target %lld", i, k, (long long)got,
-					 (long long)q->target_prompt_tokens);
+				         (long long)q->target_prompt_tokens);
 		}
 	free_all(s, n);
 	cfg_done(&cfg);
@@ -160,7 +169,7 @@ static void test_bpe_prompts(void **state)
 		int64_t tol = q->target_prompt_tokens / 4 + 2;
 		if (got < q->target_prompt_tokens - tol || got > q->target_prompt_tokens + tol)
 			fail_msg("request_log %zu: %lld tokens, target %lld", i, (long long)got,
-				 (long long)q->target_prompt_tokens);
+			         (long long)q->target_prompt_tokens);
 		assert_null(strstr(q->prompt_text, "<|endoftext|>")); /* special tokens avoided */
 	}
 	free_all(s, n);
@@ -198,7 +207,8 @@ static void test_corpus_file(void **state)
 					fail_msg("word '%s' not from the corpus file", w);
 				free(needle);
 			}
-			assert_int_equal(count(t, s[i]->requests[k].prompt_text), s[i]->requests[k].target_prompt_tokens);
+			assert_int_equal(count(t, s[i]->requests[k].prompt_text),
+			                 s[i]->requests[k].target_prompt_tokens);
 			free(copy);
 		}
 	free_all(s, n);
@@ -217,8 +227,8 @@ static void test_corpus_file(void **state)
 			assert_true(valid_utf8(q->prompt_text));
 			int64_t got = (int64_t)count(bpe, q->prompt_text);
 			if (got < q->target_prompt_tokens - 3 || got > q->target_prompt_tokens + 3)
-				fail_msg("bpe corpus session %zu node %zu: %lld tokens, target %lld", i, k, (long long)got,
-					 (long long)q->target_prompt_tokens);
+				fail_msg("bpe corpus session %zu node %zu: %lld tokens, target %lld", i, k,
+				         (long long)got, (long long)q->target_prompt_tokens);
 			/* every piece is part of the corpus file's text (windows may cut words) */
 			char *copy = xstrdup(q->prompt_text);
 			for (char *w = strtok(copy, " \n"); w; w = strtok(NULL, " \n"))
@@ -238,9 +248,9 @@ int main(void)
 	const char *src = getenv("VK_SOURCE_DIR");
 	snprintf(src_dir, sizeof src_dir, "%s", src ? src : ".");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_approx_exact_counts),
-		cmocka_unit_test(test_bpe_prompts),
-		cmocka_unit_test(test_corpus_file),
+	    cmocka_unit_test(test_approx_exact_counts),
+	    cmocka_unit_test(test_bpe_prompts),
+	    cmocka_unit_test(test_corpus_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

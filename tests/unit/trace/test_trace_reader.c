@@ -36,7 +36,8 @@ static const char *str(const cJSON *row, const char *key)
 static void test_jsonl_rows_and_lines(void **state)
 {
 	(void)state;
-	struct wl_trace_reader *r = mem_reader("{\"a\": 1}\n\n  \n{\"a\": 2, \"b\": \"x\"}\r\n{\"a\":3}", WL_TRACE_FMT_AUTO);
+	struct wl_trace_reader *r =
+	    mem_reader("{\"a\": 1}\n\n  \n{\"a\": 2, \"b\": \"x\"}\r\n{\"a\":3}", WL_TRACE_FMT_AUTO);
 	assert_int_equal(wl_trace_reader_format(r), WL_TRACE_FMT_JSONL);
 	cJSON *row;
 	assert_int_equal(wl_trace_reader_next(r, &row), 0);
@@ -120,10 +121,11 @@ static void test_json_array(void **state)
 static void test_csv_quoting_and_types(void **state)
 {
 	(void)state;
-	const char *text = "session_id,num_prefill_tokens,num_decode_tokens,text,hash_ids,conv,flag,,empty\r\n"
-			   "s1,12,5,\"a, \"\"quoted\"\"\nmulti-line\",\"[1, 2, 3]\",\"[{\"\"from\"\": \"\"human\"\"}]\",true,idx,\r\n"
-			   "\r\n"
-			   "7,1.5,0,[not json,[],,false,idx,x\n";
+	const char *text =
+	    "session_id,num_prefill_tokens,num_decode_tokens,text,hash_ids,conv,flag,,empty\r\n"
+	    "s1,12,5,\"a, \"\"quoted\"\"\nmulti-line\",\"[1, 2, 3]\",\"[{\"\"from\"\": \"\"human\"\"}]\",true,idx,\r\n"
+	    "\r\n"
+	    "7,1.5,0,[not json,[],,false,idx,x\n";
 	struct wl_trace_reader *r = mem_reader(text, WL_TRACE_FMT_CSV);
 	assert_int_equal(wl_trace_reader_read_header(r), 0);
 	assert_true(wl_trace_reader_has_column(r, "input_length"));
@@ -145,7 +147,7 @@ static void test_csv_quoting_and_types(void **state)
 	assert_string_equal(str(cJSON_GetArrayItem(conv, 0), "from"), "human");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "flag")));
 	assert_null(cJSON_GetObjectItemCaseSensitive(row, "empty")); /* empty field: absent */
-	assert_int_equal(cJSON_GetArraySize(row), 7);                 /* unnamed column ignored */
+	assert_int_equal(cJSON_GetArraySize(row), 7);                /* unnamed column ignored */
 	cJSON_Delete(row);
 	assert_int_equal(wl_trace_reader_next(r, &row), 0);
 	assert_int_equal(wl_trace_reader_row_line(r), 5);
@@ -209,12 +211,9 @@ static void test_file_open_errors_and_rewind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jsonl_rows_and_lines),
-		cmocka_unit_test(test_jsonl_errors),
-		cmocka_unit_test(test_json_array),
-		cmocka_unit_test(test_csv_quoting_and_types),
-		cmocka_unit_test(test_csv_errors),
-		cmocka_unit_test(test_file_open_errors_and_rewind),
+	    cmocka_unit_test(test_jsonl_rows_and_lines), cmocka_unit_test(test_jsonl_errors),
+	    cmocka_unit_test(test_json_array),           cmocka_unit_test(test_csv_quoting_and_types),
+	    cmocka_unit_test(test_csv_errors),           cmocka_unit_test(test_file_open_errors_and_rewind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,11 +16,29 @@ struct tok {
 };
 static struct tok the_double;
 
-struct tok *tok_approx(void) { return &the_double; }
-void tok_free(struct tok *t) { (void)t; }
-const char *tok_name(const struct tok *t) { (void)t; return "test-double-words"; }
-bool tok_is_approx(const struct tok *t) { (void)t; return true; }
-size_t tok_vocab_size(const struct tok *t) { (void)t; return DOUBLE_VOCAB; }
+struct tok *tok_approx(void)
+{
+	return &the_double;
+}
+void tok_free(struct tok *t)
+{
+	(void)t;
+}
+const char *tok_name(const struct tok *t)
+{
+	(void)t;
+	return "test-double-words";
+}
+bool tok_is_approx(const struct tok *t)
+{
+	(void)t;
+	return true;
+}
+size_t tok_vocab_size(const struct tok *t)
+{
+	(void)t;
+	return DOUBLE_VOCAB;
+}
 
 void tok_ids_free(struct tok_ids *ids)
 {
@@ -72,11 +90,10 @@ int tok_decode(const struct tok *t, const int32_t *ids, size_t n, struct buf *ou
 	return 0;
 }
 
-static const char *const words[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot",
-				    "golf", "hotel", "india", "juliet", "kilo", "lima"};
+static const char *const words[] = {"alpha", "bravo", "charlie", "delta",  "echo", "foxtrot",
+                                    "golf",  "hotel", "india",   "juliet", "kilo", "lima"};
 
-int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
-		     struct buf *out)
+int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix, struct buf *out)
 {
 	int64_t suf = suffix ? (int64_t)tok_count(t, suffix, strlen(suffix)) : 0;
 	if (target_tokens < suf || target_tokens < 0)

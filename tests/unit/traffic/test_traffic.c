@@ -29,7 +29,7 @@ struct edge_spec {
 };
 
 static struct wl_session *mk_session(uint64_t id, size_t n, const struct edge_spec *edges, size_t n_edges,
-				     const double *waits)
+                                     const double *waits)
 {
 	struct wl_session *s = xcalloc(1, sizeof *s);
 	s->id = id;
@@ -48,7 +48,7 @@ static struct wl_session *mk_session(uint64_t id, size_t n, const struct edge_sp
 	s->n_edges = n_edges;
 	s->edges = n_edges ? xcalloc(n_edges, sizeof *s->edges) : NULL;
 	for (size_t e = 0; e < n_edges; e++) {
-		s->edges[e] = (struct wl_edge){ edges[e].src, edges[e].dst, edges[e].hist };
+		s->edges[e] = (struct wl_edge){edges[e].src, edges[e].dst, edges[e].hist};
 		if (edges[e].hist)
 			s->requests[edges[e].dst].history_parent = (int32_t)edges[e].src;
 	}
@@ -67,7 +67,7 @@ static struct wl_session *mk_chain(uint64_t id, size_t n, double wait, bool hist
 	for (size_t i = 0; i < n; i++)
 		w[i] = i ? wait : 0.0;
 	for (size_t i = 1; i < n; i++)
-		e[i - 1] = (struct edge_spec){ (uint32_t)(i - 1), (uint32_t)i, hist };
+		e[i - 1] = (struct edge_spec){(uint32_t)(i - 1), (uint32_t)i, hist};
 	return mk_session(id, n, e, n - 1, w);
 }
 
@@ -103,9 +103,9 @@ static void src_free(struct src *s)
 
 static struct cfg_traffic rate_fixed(double interval)
 {
-	return (struct cfg_traffic){ .type = CFG_TRAFFIC_RATE,
-				     .cancel_session_on_failure = true,
-				     .interval_generator = { .type = CFG_INTERVAL_FIXED, .interval = interval } };
+	return (struct cfg_traffic){.type = CFG_TRAFFIC_RATE,
+	                            .cancel_session_on_failure = true,
+	                            .interval_generator = {.type = CFG_INTERVAL_FIXED, .interval = interval}};
 }
 
 /* ---- rate ---- */
@@ -163,8 +163,8 @@ static void test_rate_poisson_cumulative(void **state)
 	src_init(&src, N);
 	for (size_t i = 0; i < N; i++)
 		src.v[i] = mk_single(i);
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_RATE,
-				 .interval_generator = { .type = CFG_INTERVAL_POISSON, .arrival_rate = 5.0 } };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_RATE,
+	                        .interval_generator = {.type = CFG_INTERVAL_POISSON, .arrival_rate = 5.0}};
 	struct traffic *t = traffic_create(&c, 7, T0, src_next, &src);
 	/* expected: cumulative sums of the same named stream */
 	struct wl_intervalgen iv;
@@ -203,7 +203,7 @@ static void test_rate_arrival_offset(void **state)
 	(void)state;
 	struct src src;
 	src_init(&src, 3);
-	double offs[] = { 0.5, 0.75, 3.0 };
+	double offs[] = {0.5, 0.75, 3.0};
 	for (size_t i = 0; i < 3; i++) {
 		src.v[i] = mk_single(i);
 		src.v[i]->requests[0].arrival_offset_s = offs[i];
@@ -260,8 +260,8 @@ static void test_fan_out_fan_in(void **state)
 {
 	(void)state;
 	/* 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3 (diamond), waits 0 / 1 / 1 / 0.5 */
-	struct edge_spec e[] = { { 0, 1, true }, { 0, 2, false }, { 1, 3, false }, { 2, 3, true } };
-	double w[] = { 0, 1, 1, 0.5 };
+	struct edge_spec e[] = {{0, 1, true}, {0, 2, false}, {1, 3, false}, {2, 3, true}};
+	double w[] = {0, 1, 1, 0.5};
 	struct src src;
 	src_init(&src, 1);
 	src.v[0] = mk_session(0, 4, e, 4, w);
@@ -348,7 +348,7 @@ static void test_history_none_and_prepopulated(void **state)
 	src_init(&src, 1);
 	src.v[0] = mk_chain(0, 3, 0.0, false); /* edges without history */
 	/* node 1: stale history must be cleared; node 2: pre-populated (trace replay) is kept */
-	struct wl_message m[2] = { { "user", "old question" }, { "assistant", "old answer" } };
+	struct wl_message m[2] = {{"user", "old question"}, {"assistant", "old answer"}};
 	src.v[0]->requests[1].history = wl_message_list_copy(m, 2);
 	src.v[0]->requests[1].n_history = 2;
 	src.v[0]->requests[2].history = wl_message_list_copy(m, 2);
@@ -376,7 +376,7 @@ static void test_history_none_and_prepopulated(void **state)
 static void test_history_ambiguous_rejected(void **state)
 {
 	(void)state;
-	struct edge_spec e[] = { { 0, 2, true }, { 1, 2, true } };
+	struct edge_spec e[] = {{0, 2, true}, {1, 2, true}};
 	struct src src;
 	src_init(&src, 2);
 	src.v[0] = mk_session(0, 3, e, 2, NULL);
@@ -400,7 +400,7 @@ static void test_cancel_on_failure(void **state)
 {
 	(void)state;
 	/* roots 0 and 1 (both queued at start); 0 -> 2, 1 -> 3, 2 -> 4 */
-	struct edge_spec e[] = { { 0, 2, true }, { 1, 3, true }, { 2, 4, true } };
+	struct edge_spec e[] = {{0, 2, true}, {1, 3, true}, {2, 4, true}};
 	struct src src;
 	src_init(&src, 2);
 	src.v[0] = mk_session(0, 5, e, 3, NULL);
@@ -454,7 +454,7 @@ static void test_concurrent_cap_and_completion(void **state)
 	src_init(&src, N);
 	for (size_t i = 0; i < N; i++)
 		src.v[i] = mk_single(i);
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 2, .rampup_seconds = 0 };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 2, .rampup_seconds = 0};
 	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
 	assert_int_equal(traffic_next_event_ns(t), T0);
 	int64_t in;
@@ -463,7 +463,7 @@ static void test_concurrent_cap_and_completion(void **state)
 	assert_non_null(b);
 	assert_int_equal(in, T0);
 	assert_null(traffic_pop_ready(t, T0 + 100 * S, &in)); /* cap */
-	assert_int_equal(src.pos, 2);                          /* sessions are pulled only when needed */
+	assert_int_equal(src.pos, 2);                         /* sessions are pulled only when needed */
 	assert_int_equal(traffic_next_event_ns(t), INT64_MAX);
 	traffic_on_complete(t, a->id, T0 + 3 * S, true, "");
 	assert_true(traffic_next_event_ns(t) <= T0 + 3 * S);
@@ -474,7 +474,7 @@ static void test_concurrent_cap_and_completion(void **state)
 	assert_null(traffic_pop_ready(t, T0 + 4 * S, &in));
 	/* drain: never more than 2 in flight */
 	int64_t now = T0 + 4 * S;
-	struct wl_request *inflight[2] = { b, d };
+	struct wl_request *inflight[2] = {b, d};
 	size_t done = 1;
 	while (traffic_has_pending(t)) {
 		assert_true(traffic_in_flight(t) <= 2);
@@ -510,7 +510,7 @@ static void test_concurrent_rampup_timer(void **state)
 	for (size_t i = 0; i < N; i++)
 		src.v[i] = mk_single(i);
 	/* target 4 over 4 s: int(4 * elapsed / 4) -> 1 at 1 s, 2 at 2 s, ... */
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 4, .rampup_seconds = 4 };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 4, .rampup_seconds = 4};
 	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
 	int64_t in;
 	uint64_t ids[4];
@@ -552,8 +552,10 @@ static void test_concurrent_activation_on_cancel(void **state)
 	src_init(&src, 2);
 	src.v[0] = mk_chain(0, 3, 0.0, true);
 	src.v[1] = mk_single(1);
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 1,
-				 .rampup_seconds = 0, .cancel_session_on_failure = true };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_CONCURRENT,
+	                        .target_concurrent_sessions = 1,
+	                        .rampup_seconds = 0,
+	                        .cancel_session_on_failure = true};
 	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
 	int64_t in;
 	struct wl_request *r = traffic_pop_ready(t, T0, &in);
@@ -583,8 +585,9 @@ static void test_sequential_launch(void **state)
 	src_init(&src, 3);
 	for (size_t i = 0; i < 3; i++)
 		src.v[i] = mk_chain(i, 2, 0.0, true);
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_SEQUENTIAL_LAUNCH, .ordering = CFG_ORDERING_DISPATCH,
-				 .cancel_session_on_failure = false };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_SEQUENTIAL_LAUNCH,
+	                        .ordering = CFG_ORDERING_DISPATCH,
+	                        .cancel_session_on_failure = false};
 	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
 	int64_t in;
 	assert_int_equal(traffic_next_event_ns(t), T0);
@@ -700,7 +703,7 @@ static void run_scale(enum cfg_traffic_type type)
 		struct wl_request *r;
 		while ((r = traffic_pop_ready(t, now, &in)) != NULL) {
 			assert_true(in <= now);
-			q[qt++] = (struct pend){ r->id, now + 10 * MS };
+			q[qt++] = (struct pend){r->id, now + 10 * MS};
 		}
 		int64_t next = traffic_next_event_ns(t);
 		if (qh < qt && q[qh].at <= next) {
@@ -719,7 +722,7 @@ static void run_scale(enum cfg_traffic_type type)
 	assert_int_equal(traffic_sessions_finished(t), N);
 	assert_int_equal(traffic_live_sessions(t), 0);
 	fprintf(stderr, "scale %s: %d sessions, %d requests in %.3f s\n",
-		type == CFG_TRAFFIC_RATE ? "rate" : "concurrent", N, 3 * N, el);
+	        type == CFG_TRAFFIC_RATE ? "rate" : "concurrent", N, 3 * N, el);
 	assert_true(el < 5.0);
 	free(q);
 	traffic_free(t);
@@ -738,7 +741,6 @@ static void test_scale_concurrent(void **state)
 	run_scale(CFG_TRAFFIC_CONCURRENT);
 }
 
-
 /* ---- shards (docs/DISTRIBUTED.md) ---- */
 struct shard_seen {
 	uint64_t req_id, session_id;
@@ -755,7 +757,7 @@ static int shard_seen_cmp(const void *a, const void *b)
  * scheduler on a virtual clock until it drains; appends every dispatch to seen. Returns the most
  * requests in flight at once. */
 static size_t shard_drive(const struct cfg_traffic *c, size_t n, uint32_t k, uint32_t nshards, struct shard_seen *seen,
-			  size_t *n_seen)
+                          size_t *n_seen)
 {
 	next_req_id = 0;
 	struct src src;
@@ -775,7 +777,7 @@ static size_t shard_drive(const struct cfg_traffic *c, size_t n, uint32_t k, uin
 		int64_t in;
 		struct wl_request *r;
 		while ((r = traffic_pop_ready(t, now, &in)) != NULL) {
-			seen[*n_seen] = (struct shard_seen){ r->id, r->session_id, in };
+			seen[*n_seen] = (struct shard_seen){r->id, r->session_id, in};
 			(*n_seen)++;
 			assert_true(n_fl < 64);
 			fl[n_fl].id = r->id;
@@ -809,9 +811,9 @@ static void test_shard_rate_union(void **state)
 {
 	(void)state;
 	enum { N = 120 };
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_RATE,
-				 .cancel_session_on_failure = true,
-				 .interval_generator = { .type = CFG_INTERVAL_POISSON, .arrival_rate = 50.0 } };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_RATE,
+	                        .cancel_session_on_failure = true,
+	                        .interval_generator = {.type = CFG_INTERVAL_POISSON, .arrival_rate = 50.0}};
 	static struct shard_seen whole[N * 3], parts[N * 3];
 	size_t n_whole = 0;
 	shard_drive(&c, N, 0, 1, whole, &n_whole);
@@ -840,7 +842,7 @@ static void test_shard_concurrent_split(void **state)
 {
 	(void)state;
 	enum { N = 40 };
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 5 };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 5};
 	static struct shard_seen parts[N * 3];
 	size_t n_parts = 0;
 	/* 5 over 2 shards: 3 + 2 sessions at a time (a session has at most one request in flight) */
@@ -907,36 +909,36 @@ static void test_rate_cap(void **state)
 static void test_invalid_config(void **state)
 {
 	(void)state;
-	struct cfg_traffic c = { .type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 0 };
+	struct cfg_traffic c = {.type = CFG_TRAFFIC_CONCURRENT, .target_concurrent_sessions = 0};
 	assert_null(traffic_create(&c, 1, T0, src_next, NULL));
-	c = (struct cfg_traffic){ .type = CFG_TRAFFIC_RATE,
-				  .interval_generator = { .type = CFG_INTERVAL_POISSON, .arrival_rate = -1 } };
+	c = (struct cfg_traffic){.type = CFG_TRAFFIC_RATE,
+	                         .interval_generator = {.type = CFG_INTERVAL_POISSON, .arrival_rate = -1}};
 	assert_null(traffic_create(&c, 1, T0, src_next, NULL));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rate_fixed_not_shifted),
-		cmocka_unit_test(test_rate_poisson_cumulative),
-		cmocka_unit_test(test_rate_arrival_offset),
-		cmocka_unit_test(test_chain_think_time),
-		cmocka_unit_test(test_fan_out_fan_in),
-		cmocka_unit_test(test_history_exact),
-		cmocka_unit_test(test_history_none_and_prepopulated),
-		cmocka_unit_test(test_history_ambiguous_rejected),
-		cmocka_unit_test(test_cancel_on_failure),
-		cmocka_unit_test(test_concurrent_cap_and_completion),
-		cmocka_unit_test(test_concurrent_rampup_timer),
-		cmocka_unit_test(test_concurrent_activation_on_cancel),
-		cmocka_unit_test(test_sequential_launch),
-		cmocka_unit_test(test_stop),
-		cmocka_unit_test(test_scale_rate),
-		cmocka_unit_test(test_scale_concurrent),
-		cmocka_unit_test(test_invalid_config),
-		cmocka_unit_test(test_shard_rate_union),
-		cmocka_unit_test(test_shard_concurrent_split),
-		cmocka_unit_test(test_rate_cap),
+	    cmocka_unit_test(test_rate_fixed_not_shifted),
+	    cmocka_unit_test(test_rate_poisson_cumulative),
+	    cmocka_unit_test(test_rate_arrival_offset),
+	    cmocka_unit_test(test_chain_think_time),
+	    cmocka_unit_test(test_fan_out_fan_in),
+	    cmocka_unit_test(test_history_exact),
+	    cmocka_unit_test(test_history_none_and_prepopulated),
+	    cmocka_unit_test(test_history_ambiguous_rejected),
+	    cmocka_unit_test(test_cancel_on_failure),
+	    cmocka_unit_test(test_concurrent_cap_and_completion),
+	    cmocka_unit_test(test_concurrent_rampup_timer),
+	    cmocka_unit_test(test_concurrent_activation_on_cancel),
+	    cmocka_unit_test(test_sequential_launch),
+	    cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_scale_rate),
+	    cmocka_unit_test(test_scale_concurrent),
+	    cmocka_unit_test(test_invalid_config),
+	    cmocka_unit_test(test_shard_rate_union),
+	    cmocka_unit_test(test_shard_concurrent_split),
+	    cmocka_unit_test(test_rate_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

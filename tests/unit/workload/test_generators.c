@@ -14,13 +14,13 @@
 
 static struct cfg_length_gen len_uniform(int64_t min, int64_t max)
 {
-	return (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = min, .max = max };
+	return (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = min, .max = max};
 }
 
 static void test_fixed_length(void **state)
 {
 	(void)state;
-	struct cfg_length_gen c = { .type = CFG_LENGTH_FIXED, .value = 512 };
+	struct cfg_length_gen c = {.type = CFG_LENGTH_FIXED, .value = 512};
 	struct wl_lengthgen g;
 	char err[128];
 	assert_int_equal(wl_lengthgen_init(&g, &c, 1, "x", err, sizeof err), 0);
@@ -39,7 +39,7 @@ static void test_uniform_length(void **state)
 	char err[128];
 	assert_int_equal(wl_lengthgen_init(&g, &c, 42, "u", err, sizeof err), 0);
 	double sum = 0;
-	int seen[13] = { 0 };
+	int seen[13] = {0};
 	for (int i = 0; i < N_DRAWS; i++) {
 		int64_t v = wl_lengthgen_next(&g);
 		assert_true(v >= 6 && v < 12); /* max exclusive, like int(uniform(min, max)) */
@@ -63,7 +63,7 @@ static void test_uniform_length(void **state)
 static void test_zipf_length(void **state)
 {
 	(void)state;
-	struct cfg_length_gen c = { .type = CFG_LENGTH_ZIPF, .min = 10, .max = 1000, .theta = 0.6 };
+	struct cfg_length_gen c = {.type = CFG_LENGTH_ZIPF, .min = 10, .max = 1000, .theta = 0.6};
 	struct wl_lengthgen g;
 	char err[128];
 	assert_int_equal(wl_lengthgen_init(&g, &c, 5, "z", err, sizeof err), 0);
@@ -106,7 +106,7 @@ static void test_zipf_length(void **state)
 static void test_inverse_gaussian_length(void **state)
 {
 	(void)state;
-	struct cfg_length_gen c = { .type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 500.0, .shape = 300.0 };
+	struct cfg_length_gen c = {.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 500.0, .shape = 300.0};
 	struct wl_lengthgen g, h;
 	char err[128];
 	assert_int_equal(wl_lengthgen_init(&g, &c, 3, "ig", err, sizeof err), 0);
@@ -136,20 +136,20 @@ static void test_fixed_stair(void **state)
 	(void)state;
 	char err[128];
 	struct wl_lengthgen g;
-	int64_t v1[] = { 1, 2, 3 };
-	struct cfg_length_gen c = { .type = CFG_LENGTH_FIXED_STAIR, .values = v1, .n_values = 3, .repeat_each = 2,
-				    .wrap = true };
+	int64_t v1[] = {1, 2, 3};
+	struct cfg_length_gen c = {
+	    .type = CFG_LENGTH_FIXED_STAIR, .values = v1, .n_values = 3, .repeat_each = 2, .wrap = true};
 	assert_int_equal(wl_lengthgen_init(&g, &c, 0, "s", err, sizeof err), 0);
-	int64_t want1[] = { 1, 1, 2, 2, 3, 3, 1, 1 };
+	int64_t want1[] = {1, 1, 2, 2, 3, 3, 1, 1};
 	for (size_t i = 0; i < 8; i++)
 		assert_int_equal(wl_lengthgen_next(&g), want1[i]);
 	wl_lengthgen_free(&g);
 
-	int64_t v2[] = { 5, 7 };
-	c = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED_STAIR, .values = v2, .n_values = 2, .repeat_each = 1,
-				     .wrap = false };
+	int64_t v2[] = {5, 7};
+	c = (struct cfg_length_gen){
+	    .type = CFG_LENGTH_FIXED_STAIR, .values = v2, .n_values = 2, .repeat_each = 1, .wrap = false};
 	assert_int_equal(wl_lengthgen_init(&g, &c, 0, "s", err, sizeof err), 0);
-	int64_t want2[] = { 5, 7, 7, 7, 7 };
+	int64_t want2[] = {5, 7, 7, 7, 7};
 	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(wl_lengthgen_next(&g), want2[i]);
 	wl_lengthgen_free(&g);
@@ -164,7 +164,7 @@ static void test_fixed_stair(void **state)
 static void test_poisson_interval(void **state)
 {
 	(void)state;
-	struct cfg_interval_gen c = { .type = CFG_INTERVAL_POISSON, .arrival_rate = 4.0 };
+	struct cfg_interval_gen c = {.type = CFG_INTERVAL_POISSON, .arrival_rate = 4.0};
 	struct wl_intervalgen g;
 	char err[128];
 	assert_int_equal(wl_intervalgen_init(&g, &c, 42, "traffic/interval", err, sizeof err), 0);
@@ -191,9 +191,9 @@ static void test_poisson_interval(void **state)
 static void test_gamma_interval(void **state)
 {
 	(void)state;
-	double cvs[] = { 0.5, 1.0, 2.0 };
+	double cvs[] = {0.5, 1.0, 2.0};
 	for (size_t k = 0; k < 3; k++) {
-		struct cfg_interval_gen c = { .type = CFG_INTERVAL_GAMMA, .arrival_rate = 10.0, .cv = cvs[k] };
+		struct cfg_interval_gen c = {.type = CFG_INTERVAL_GAMMA, .arrival_rate = 10.0, .cv = cvs[k]};
 		struct wl_intervalgen g;
 		char err[128];
 		assert_int_equal(wl_intervalgen_init(&g, &c, 7, "traffic/interval", err, sizeof err), 0);
@@ -208,7 +208,7 @@ static void test_gamma_interval(void **state)
 		assert_true(fabs(mean - 0.1) / 0.1 < 0.03);
 		assert_true(fabs(sd / mean - cvs[k]) / cvs[k] < 0.05);
 	}
-	struct cfg_interval_gen c = { .type = CFG_INTERVAL_GAMMA, .arrival_rate = 10.0, .cv = 0.0 };
+	struct cfg_interval_gen c = {.type = CFG_INTERVAL_GAMMA, .arrival_rate = 10.0, .cv = 0.0};
 	struct wl_intervalgen g;
 	char err[128];
 	assert_int_equal(wl_intervalgen_init(&g, &c, 7, "i", err, sizeof err), -1);
@@ -217,7 +217,7 @@ static void test_gamma_interval(void **state)
 static void test_fixed_interval(void **state)
 {
 	(void)state;
-	struct cfg_interval_gen c = { .type = CFG_INTERVAL_FIXED, .interval = 0.25 };
+	struct cfg_interval_gen c = {.type = CFG_INTERVAL_FIXED, .interval = 0.25};
 	struct wl_intervalgen g;
 	char err[128];
 	assert_int_equal(wl_intervalgen_init(&g, &c, 7, "i", err, sizeof err), 0);
@@ -234,7 +234,7 @@ static void test_determinism_and_streams(void **state)
 	(void)state;
 	char err[128];
 	struct cfg_length_gen lc = len_uniform(0, 1000000);
-	struct cfg_interval_gen ic = { .type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0 };
+	struct cfg_interval_gen ic = {.type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0};
 	struct wl_lengthgen a, b, other_stream, other_seed;
 	struct wl_intervalgen ia, ib;
 	assert_int_equal(wl_lengthgen_init(&a, &lc, 42, "session_graph/num_request", err, sizeof err), 0);
@@ -264,13 +264,13 @@ static void test_determinism_and_streams(void **state)
 		(void)wl_intervalgen_next_s(&ic2);
 	assert_true(wl_intervalgen_next_s(&ib) == wl_intervalgen_next_s(&ic2));
 	/* every generator type is reproducible */
-	int64_t stair[] = { 3, 4 };
+	int64_t stair[] = {3, 4};
 	struct cfg_length_gen all[] = {
-		{ .type = CFG_LENGTH_FIXED, .value = 3 },
-		{ .type = CFG_LENGTH_UNIFORM, .min = 1, .max = 100 },
-		{ .type = CFG_LENGTH_ZIPF, .min = 1, .max = 100, .theta = 0.9, .scramble = true },
-		{ .type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 50, .shape = 10 },
-		{ .type = CFG_LENGTH_FIXED_STAIR, .values = stair, .n_values = 2, .repeat_each = 3, .wrap = true },
+	    {.type = CFG_LENGTH_FIXED, .value = 3},
+	    {.type = CFG_LENGTH_UNIFORM, .min = 1, .max = 100},
+	    {.type = CFG_LENGTH_ZIPF, .min = 1, .max = 100, .theta = 0.9, .scramble = true},
+	    {.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 50, .shape = 10},
+	    {.type = CFG_LENGTH_FIXED_STAIR, .values = stair, .n_values = 2, .repeat_each = 3, .wrap = true},
 	};
 	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
 		struct wl_lengthgen x, y;
@@ -282,9 +282,9 @@ static void test_determinism_and_streams(void **state)
 		wl_lengthgen_free(&y);
 	}
 	struct cfg_interval_gen iall[] = {
-		{ .type = CFG_INTERVAL_FIXED, .interval = 2 },
-		{ .type = CFG_INTERVAL_POISSON, .arrival_rate = 3 },
-		{ .type = CFG_INTERVAL_GAMMA, .arrival_rate = 3, .cv = 0.3 },
+	    {.type = CFG_INTERVAL_FIXED, .interval = 2},
+	    {.type = CFG_INTERVAL_POISSON, .arrival_rate = 3},
+	    {.type = CFG_INTERVAL_GAMMA, .arrival_rate = 3, .cv = 0.3},
 	};
 	for (size_t k = 0; k < 3; k++) {
 		struct wl_intervalgen x, y;
@@ -302,15 +302,15 @@ static void test_determinism_and_streams(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixed_length),
-		cmocka_unit_test(test_uniform_length),
-		cmocka_unit_test(test_zipf_length),
-		cmocka_unit_test(test_inverse_gaussian_length),
-		cmocka_unit_test(test_fixed_stair),
-		cmocka_unit_test(test_poisson_interval),
-		cmocka_unit_test(test_gamma_interval),
-		cmocka_unit_test(test_fixed_interval),
-		cmocka_unit_test(test_determinism_and_streams),
+	    cmocka_unit_test(test_fixed_length),
+	    cmocka_unit_test(test_uniform_length),
+	    cmocka_unit_test(test_zipf_length),
+	    cmocka_unit_test(test_inverse_gaussian_length),
+	    cmocka_unit_test(test_fixed_stair),
+	    cmocka_unit_test(test_poisson_interval),
+	    cmocka_unit_test(test_gamma_interval),
+	    cmocka_unit_test(test_fixed_interval),
+	    cmocka_unit_test(test_determinism_and_streams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,21 +13,21 @@
 
 static struct cfg_length_gen lfixed(int64_t v)
 {
-	return (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = v };
+	return (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = v};
 }
 
 static struct cfg_length_gen luni(int64_t a, int64_t b)
 {
-	return (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = a, .max = b };
+	return (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = a, .max = b};
 }
 
 static struct cfg_session_graph branching_cfg(bool single_root, bool inherit)
 {
-	struct cfg_session_graph c = { 0 };
+	struct cfg_session_graph c = {0};
 	c.type = CFG_GRAPH_BRANCHING;
 	c.inherit_history = inherit;
 	c.single_root = single_root;
-	c.request_wait_generator = (struct cfg_interval_gen){ .type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0 };
+	c.request_wait_generator = (struct cfg_interval_gen){.type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0};
 	c.num_layers_generator = luni(2, 5);
 	c.layer_width_generator = luni(1, 4);
 	c.fan_out_generator = luni(1, 3);
@@ -49,7 +49,7 @@ static void check_session(const struct wl_session *s, bool inherit)
 		assert_true(ed->dst < s->n_nodes);
 		if (e > 0) /* sorted, no duplicates */
 			assert_true(s->edges[e - 1].src < ed->src ||
-				    (s->edges[e - 1].src == ed->src && s->edges[e - 1].dst < ed->dst));
+			            (s->edges[e - 1].src == ed->src && s->edges[e - 1].dst < ed->dst));
 		indeg[ed->dst]++;
 		nhist[ed->dst] += ed->is_history_parent;
 	}
@@ -106,7 +106,7 @@ static bool all_reachable(const struct wl_session *s)
 static void test_single_request(void **state)
 {
 	(void)state;
-	struct cfg_session_graph c = { .type = CFG_GRAPH_SINGLE_REQUEST };
+	struct cfg_session_graph c = {.type = CFG_GRAPH_SINGLE_REQUEST};
 	char err[128];
 	struct wl_graphgen *g = wl_graphgen_create(&c, 1, err, sizeof err);
 	assert_non_null(g);
@@ -125,9 +125,9 @@ static void test_linear(void **state)
 {
 	(void)state;
 	for (int inherit = 0; inherit <= 1; inherit++) {
-		struct cfg_session_graph c = { .type = CFG_GRAPH_LINEAR, .inherit_history = inherit };
+		struct cfg_session_graph c = {.type = CFG_GRAPH_LINEAR, .inherit_history = inherit};
 		c.num_request_generator = luni(3, 7);
-		c.request_wait_generator = (struct cfg_interval_gen){ .type = CFG_INTERVAL_FIXED, .interval = 1.5 };
+		c.request_wait_generator = (struct cfg_interval_gen){.type = CFG_INTERVAL_FIXED, .interval = 1.5};
 		char err[128];
 		struct wl_graphgen *g = wl_graphgen_create(&c, 9, err, sizeof err);
 		assert_non_null(g);
@@ -300,11 +300,11 @@ static void test_determinism(void **state)
 	wl_graphgen_free(g3);
 
 	/* stream independence: the request wait config does not change the linear graph sizes */
-	struct cfg_session_graph l1 = { .type = CFG_GRAPH_LINEAR, .inherit_history = true };
+	struct cfg_session_graph l1 = {.type = CFG_GRAPH_LINEAR, .inherit_history = true};
 	l1.num_request_generator = luni(1, 20);
-	l1.request_wait_generator = (struct cfg_interval_gen){ .type = CFG_INTERVAL_POISSON, .arrival_rate = 1 };
+	l1.request_wait_generator = (struct cfg_interval_gen){.type = CFG_INTERVAL_POISSON, .arrival_rate = 1};
 	struct cfg_session_graph l2 = l1;
-	l2.request_wait_generator = (struct cfg_interval_gen){ .type = CFG_INTERVAL_GAMMA, .arrival_rate = 5, .cv = 2 };
+	l2.request_wait_generator = (struct cfg_interval_gen){.type = CFG_INTERVAL_GAMMA, .arrival_rate = 5, .cv = 2};
 	g1 = wl_graphgen_create(&l1, 5, err, sizeof err);
 	g2 = wl_graphgen_create(&l2, 5, err, sizeof err);
 	for (int k = 0; k < 50; k++) {
@@ -325,8 +325,8 @@ static void test_finish_edges_errors(void **state)
 	s->requests = calloc(3, sizeof *s->requests);
 	s->edges = calloc(2, sizeof *s->edges);
 	s->n_edges = 2;
-	s->edges[0] = (struct wl_edge){ .src = 0, .dst = 2, .is_history_parent = true };
-	s->edges[1] = (struct wl_edge){ .src = 1, .dst = 2, .is_history_parent = true };
+	s->edges[0] = (struct wl_edge){.src = 0, .dst = 2, .is_history_parent = true};
+	s->edges[1] = (struct wl_edge){.src = 1, .dst = 2, .is_history_parent = true};
 	char err[128];
 	assert_int_equal(wl_session_finish_edges(s, err, sizeof err), -1);
 	assert_non_null(strstr(err, "Ambiguous history inheritance for node 2"));
@@ -334,7 +334,7 @@ static void test_finish_edges_errors(void **state)
 	assert_int_equal(wl_session_finish_edges(s, err, sizeof err), 0);
 	assert_int_equal(s->requests[2].n_parents, 2);
 	assert_int_equal(s->requests[2].history_parent, 0);
-	s->edges[1] = (struct wl_edge){ .src = 2, .dst = 1 };
+	s->edges[1] = (struct wl_edge){.src = 2, .dst = 1};
 	assert_int_equal(wl_session_finish_edges(s, err, sizeof err), -1);
 	wl_session_free(s);
 }
@@ -342,15 +342,15 @@ static void test_finish_edges_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single_request),
-		cmocka_unit_test(test_session_size_clamped),
-		cmocka_unit_test(test_linear),
-		cmocka_unit_test(test_branching_single_root),
-		cmocka_unit_test(test_branching_multiple_roots),
-		cmocka_unit_test(test_branching_no_history),
-		cmocka_unit_test(test_branching_skip_connections),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_finish_edges_errors),
+	    cmocka_unit_test(test_single_request),
+	    cmocka_unit_test(test_session_size_clamped),
+	    cmocka_unit_test(test_linear),
+	    cmocka_unit_test(test_branching_single_root),
+	    cmocka_unit_test(test_branching_multiple_roots),
+	    cmocka_unit_test(test_branching_no_history),
+	    cmocka_unit_test(test_branching_skip_connections),
+	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_finish_edges_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

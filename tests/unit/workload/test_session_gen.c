@@ -17,7 +17,7 @@
 /* Link-time fallbacks in case the tokenizer module does not provide these yet; the tests install
  * their own backend and never call them. */
 __attribute__((weak)) int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens,
-					   const char *suffix, struct buf *out)
+                                           const char *suffix, struct buf *out)
 {
 	(void)t;
 	(void)rng;
@@ -49,7 +49,7 @@ static size_t fake_count(const struct tok *t, const char *text, size_t len)
 	return n;
 }
 
-static const char *WORDS[] = { "alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta" };
+static const char *WORDS[] = {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"};
 
 static int fake_build(const struct tok *t, struct rng *rng, int64_t target, const char *suffix, struct buf *out)
 {
@@ -66,7 +66,7 @@ static int fake_build(const struct tok *t, struct rng *rng, int64_t target, cons
 	return 0;
 }
 
-static const struct wl_text_backend FAKE = { fake_build, fake_count };
+static const struct wl_text_backend FAKE = {fake_build, fake_count};
 
 static struct cfg_channel channel;
 
@@ -78,17 +78,18 @@ static void base_cfg(struct cfg_benchmark *c)
 	sg->type = CFG_SESSION_GEN_SYNTHETIC;
 	sg->session_graph.type = CFG_GRAPH_LINEAR;
 	sg->session_graph.inherit_history = true;
-	sg->session_graph.num_request_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 2, .max = 5 };
+	sg->session_graph.num_request_generator =
+	    (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 2, .max = 5};
 	sg->session_graph.request_wait_generator =
-		(struct cfg_interval_gen){ .type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0 };
+	    (struct cfg_interval_gen){.type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0};
 	memset(&channel, 0, sizeof channel);
 	channel.type = CFG_CHANNEL_TEXT;
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 6, .max = 12 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 6, .max = 12};
 	channel.shared_prefix_probability = 1.0;
 	sg->channels = &channel;
 	sg->n_channels = 1;
 	sg->output_spec.has_text = true;
-	sg->output_spec.text_output_length = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 6, .max = 12 };
+	sg->output_spec.text_output_length = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 6, .max = 12};
 }
 
 static struct wl_session_gen *mk(const struct cfg_benchmark *c)
@@ -168,7 +169,7 @@ static void test_interrupt_and_clamp(void **state)
 	wl_session_gen_free(g);
 
 	channel.body_length_generator =
-		(struct cfg_length_gen){.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 1e12, .shape = 1e12};
+	    (struct cfg_length_gen){.type = CFG_LENGTH_INVERSE_GAUSSIAN, .mean = 1e12, .shape = 1e12};
 	c.session_generator.output_spec.text_output_length = channel.body_length_generator;
 	c.runtime.max_request_tokens = 50;
 	g = mk(&c);
@@ -186,7 +187,7 @@ static void test_shared_prefix(void **state)
 	(void)state;
 	struct cfg_benchmark c;
 	base_cfg(&c);
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 20 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 20};
 	channel.shared_prefix_ratio = 0.5;
 	channel.shared_prefix_probability = 1.0;
 	struct wl_session_gen *g = mk(&c);
@@ -223,7 +224,7 @@ static void test_shared_prefix(void **state)
 	wl_session_gen_free(g);
 
 	/* a prefix of a different length starts with the same text (prefix cache per length, same rng state) */
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 40 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 40};
 	g = mk(&c);
 	struct wl_session *s;
 	assert_int_equal(wl_session_gen_next(g, &s), 0);
@@ -233,7 +234,7 @@ static void test_shared_prefix(void **state)
 	wl_session_gen_free(g);
 
 	/* probability 0: never a prefix */
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 20 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 20};
 	channel.shared_prefix_probability = 0.0;
 	g = mk(&c);
 	int starts_same = 0;
@@ -252,8 +253,9 @@ static void test_min_tokens_suffix(void **state)
 	struct cfg_benchmark c;
 	base_cfg(&c);
 	c.client.use_min_tokens_prompt_fallback = true;
-	c.session_generator.output_spec.text_output_length = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 7 };
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 10 };
+	c.session_generator.output_spec.text_output_length =
+	    (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 7};
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 10};
 	struct wl_session_gen *g = mk(&c);
 	struct wl_session *s;
 	assert_int_equal(wl_session_gen_next(g, &s), 0);
@@ -269,7 +271,7 @@ static void test_min_tokens_suffix(void **state)
 	wl_session_gen_free(g);
 
 	/* too short for the instruction (4 tokens): dropped, prompt keeps its length */
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 3 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 3};
 	g = mk(&c);
 	assert_int_equal(wl_session_gen_next(g, &s), 0);
 	assert_null(strstr(s->requests[0].prompt_text, "Generate"));
@@ -279,7 +281,7 @@ static void test_min_tokens_suffix(void **state)
 
 	/* fallback disabled: no instruction */
 	c.client.use_min_tokens_prompt_fallback = false;
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 10 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 10};
 	g = mk(&c);
 	assert_int_equal(wl_session_gen_next(g, &s), 0);
 	assert_null(strstr(s->requests[0].prompt_text, "Generate"));
@@ -323,7 +325,7 @@ static void test_determinism(void **state)
 	base_cfg(&c);
 	a = mk(&c);
 	c.session_generator.output_spec.text_output_length =
-		(struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 100, .max = 2000 };
+	    (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 100, .max = 2000};
 	b = mk(&c);
 	for (int k = 0; k < 20; k++) {
 		struct wl_session *x, *y;
@@ -368,12 +370,9 @@ static void test_unsupported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ids_and_lengths),
-		cmocka_unit_test(test_interrupt_and_clamp),
-		cmocka_unit_test(test_shared_prefix),
-		cmocka_unit_test(test_min_tokens_suffix),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_unsupported),
+	    cmocka_unit_test(test_ids_and_lengths), cmocka_unit_test(test_interrupt_and_clamp),
+	    cmocka_unit_test(test_shared_prefix),   cmocka_unit_test(test_min_tokens_suffix),
+	    cmocka_unit_test(test_determinism),     cmocka_unit_test(test_unsupported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,21 +24,23 @@ static void base_cfg(struct cfg_benchmark *c)
 	sg->session_graph.inherit_history = true;
 	sg->session_graph.single_root = false;
 	sg->session_graph.request_wait_generator =
-		(struct cfg_interval_gen){ .type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0 };
-	sg->session_graph.num_layers_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 2, .max = 5 };
-	sg->session_graph.layer_width_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 1, .max = 3 };
-	sg->session_graph.fan_out_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 1, .max = 2 };
-	sg->session_graph.fan_in_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 1, .max = 2 };
-	sg->session_graph.connection_dist_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_FIXED, .value = 1 };
+	    (struct cfg_interval_gen){.type = CFG_INTERVAL_POISSON, .arrival_rate = 1.0};
+	sg->session_graph.num_layers_generator =
+	    (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 2, .max = 5};
+	sg->session_graph.layer_width_generator =
+	    (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 1, .max = 3};
+	sg->session_graph.fan_out_generator = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 1, .max = 2};
+	sg->session_graph.fan_in_generator = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 1, .max = 2};
+	sg->session_graph.connection_dist_generator = (struct cfg_length_gen){.type = CFG_LENGTH_FIXED, .value = 1};
 	memset(&channel, 0, sizeof channel);
 	channel.type = CFG_CHANNEL_TEXT;
-	channel.body_length_generator = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 5, .max = 400 };
+	channel.body_length_generator = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 5, .max = 400};
 	channel.shared_prefix_ratio = 0.4;
 	channel.shared_prefix_probability = 0.7;
 	sg->channels = &channel;
 	sg->n_channels = 1;
 	sg->output_spec.has_text = true;
-	sg->output_spec.text_output_length = (struct cfg_length_gen){ .type = CFG_LENGTH_UNIFORM, .min = 1, .max = 300 };
+	sg->output_spec.text_output_length = (struct cfg_length_gen){.type = CFG_LENGTH_UNIFORM, .min = 1, .max = 300};
 	c->client.use_min_tokens_prompt_fallback = true;
 }
 
@@ -76,7 +78,7 @@ static void test_exact_counts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exact_counts),
+	    cmocka_unit_test(test_exact_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
