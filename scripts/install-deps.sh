@@ -12,6 +12,7 @@ PKGS=(
   gnuplot-nox            # PNG plots
   jq curl python3        # end-to-end test scripts (python3: free ports, bench/smoke)
   clang libclang-rt-14-dev  # libFuzzer targets
+  clang-format           # make format-check (run by .ci/run)
   procps psmisc          # ps/pgrep used by process-lifecycle tests
   time                   # /usr/bin/time -v: client CPU and peak RSS in bench/
   openssl                # openssl s_server: the self-signed https case of the fault suite
