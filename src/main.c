@@ -1,8 +1,12 @@
 /* veeksha: one binary, many subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "commands.h"
+#include "core/xalloc.h"
 
 static const struct vk_command main_commands[] = {
     {"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},
@@ -31,6 +35,10 @@ static void main_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* cJSON allocates through the project's allocator: out of memory is a clear message and an exit,
+	 * never a NULL that a cJSON caller does not check */
+	cJSON_Hooks hooks = {.malloc_fn = xmalloc, .free_fn = free};
+	cJSON_InitHooks(&hooks);
 	if (argc < 2) {
 		main_usage(stderr);
 		return 2;

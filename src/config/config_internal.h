@@ -238,6 +238,4 @@ char *cfg_flag_default_text(const struct cfg_class *root, int root_type, const s
 char *cfg_field_value_text(const struct cfg_field *f, const void *base);
 const char *cfg_field_type_name(const struct cfg_field *f);
 
-const char *cfg_last_error(void);
-
 #endif

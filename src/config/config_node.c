@@ -71,11 +71,6 @@ void config_set_diagnostics(FILE *f)
 	cfg_diag_set = true;
 }
 
-const char *cfg_last_error(void)
-{
-	return cfg_last_err;
-}
-
 const char *config_last_error(void)
 {
 	return cfg_last_err;

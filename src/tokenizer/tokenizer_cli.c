@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/buf.h"
 #include "core/rng.h"
+#include "core/xalloc.h"
 #include "tokenizer/tokenizer.h"
 
 static void cli_usage(FILE *f)
@@ -193,7 +194,7 @@ int tokenizer_cli_main(int argc, char **argv)
 				int32_t v = cJSON_IsNumber(e) ? (int32_t)e->valuedouble : -1;
 				if (ids.n == ids.cap) {
 					ids.cap = ids.cap ? ids.cap * 2 : 64;
-					ids.v = realloc(ids.v, ids.cap * sizeof *ids.v);
+					ids.v = xrealloc(ids.v, ids.cap * sizeof *ids.v);
 				}
 				ids.v[ids.n++] = v;
 			}
