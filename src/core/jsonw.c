@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/xalloc.h"
+
 static const double jsonw_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
@@ -716,4 +718,37 @@ void jsonw_raw(struct jsonw *w, const char *json)
 {
 	jsonw_before_value(w);
 	buf_puts(w->out, json);
+}
+
+char *jsonw_python_to_strict(const char *in)
+{
+	size_t n = strlen(in);
+	char *out = xmalloc(n + n / 3 + 2); /* "NaN" -> "null" grows by a third at most */
+	size_t o = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = in[i];
+		if (in_str) {
+			out[o++] = ch;
+			if (ch == '\\' && i + 1 < n)
+				out[o++] = in[++i];
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+			out[o++] = ch;
+		} else if (strncmp(in + i, "Infinity", 8) == 0) {
+			memcpy(out + o, "1e999", 5);
+			o += 5;
+			i += 7;
+		} else if (strncmp(in + i, "NaN", 3) == 0) {
+			memcpy(out + o, "null", 4);
+			o += 4;
+			i += 2;
+		} else {
+			out[o++] = ch;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

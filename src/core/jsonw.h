@@ -48,4 +48,11 @@ double jsonw_py_round(double v, int ndigits);
  * |v| < 1e9 with a result of at least 1e-4; returns its length, or 0 when that fast path does not apply. */
 size_t jsonw_format_round_fast(double v, int ndigits, char *out);
 
+/* Python's json module (so the reference, and this writer, docs/OUTPUTS.md) writes non-finite numbers
+ * as the bare tokens Infinity, -Infinity and NaN, which strict JSON parsers (cJSON) reject: a
+ * slo_results.json whose P99 TTFC is Infinity (errored requests count as infinitely slow) would read
+ * as no file at all. Returns a copy of in (xmalloc'd) in which, outside strings, Infinity becomes 1e999
+ * (strtod's inf) and NaN null. */
+char *jsonw_python_to_strict(const char *in);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "output/plot.h"
 #include "output/report_internal.h"
@@ -98,41 +99,6 @@ void rhtml_num(struct buf *b, double v)
 		buf_printf(b, "%.4g", v);
 }
 
-/* Python's json writes Infinity/NaN bare, which cJSON rejects; outside strings they become 1e999
- * (strtod's inf) and null, so a slo_results.json with an Infinity still reads. */
-static char *rjson_strict(const char *in)
-{
-	size_t n = strlen(in);
-	char *out = xmalloc(n + n / 3 + 2);
-	size_t o = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-		if (in_str) {
-			out[o++] = ch;
-			if (ch == '\\' && i + 1 < n)
-				out[o++] = in[++i];
-			else if (ch == '"')
-				in_str = false;
-		} else if (ch == '"') {
-			in_str = true;
-			out[o++] = ch;
-		} else if (!strncmp(in + i, "Infinity", 8)) {
-			memcpy(out + o, "1e999", 5);
-			o += 5;
-			i += 7;
-		} else if (!strncmp(in + i, "NaN", 3)) {
-			memcpy(out + o, "null", 4);
-			o += 4;
-			i += 2;
-		} else {
-			out[o++] = ch;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 cJSON *rjson_read(const char *dir, const char *name)
 {
 	char *path = fs_path_join(dir, name);
@@ -140,7 +106,7 @@ cJSON *rjson_read(const char *dir, const char *name)
 	free(path);
 	if (!text)
 		return NULL;
-	char *strict = rjson_strict(text);
+	char *strict = jsonw_python_to_strict(text);
 	free(text);
 	cJSON *j = cJSON_Parse(strict);
 	free(strict);

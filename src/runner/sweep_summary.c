@@ -14,45 +14,6 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-/* Python's json module (and so the reference and our writer, docs/OUTPUTS.md) writes non-finite
- * numbers as the bare tokens Infinity, -Infinity and NaN, which cJSON rejects: a slo_results.json
- * whose P99 TTFC is Infinity (errored requests count as infinitely slow) would read as no file at
- * all. Outside strings, Infinity becomes 1e999 (strtod's inf) and NaN null. */
-static char *sweep_json_strict(const char *in)
-{
-	size_t n = strlen(in);
-	char *out = xmalloc(n + n / 3 + 2); /* "NaN" -> "null" grows by a third at most */
-	size_t o = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-		if (in_str) {
-			out[o++] = ch;
-			if (ch == '\\' && i + 1 < n)
-				out[o++] = in[++i];
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
-		if (ch == '"') {
-			in_str = true;
-		} else if (strncmp(in + i, "Infinity", 8) == 0) {
-			memcpy(out + o, "1e999", 5);
-			o += 5;
-			i += 7;
-			continue;
-		} else if (strncmp(in + i, "NaN", 3) == 0) {
-			memcpy(out + o, "null", 4);
-			o += 4;
-			i += 2;
-			continue;
-		}
-		out[o++] = ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 cJSON *sweep_read_metrics_json(const char *run_dir, const char *name)
 {
 	if (!run_dir)
@@ -62,7 +23,7 @@ cJSON *sweep_read_metrics_json(const char *run_dir, const char *name)
 	free(path);
 	if (!text)
 		return NULL;
-	char *strict = sweep_json_strict(text);
+	char *strict = jsonw_python_to_strict(text);
 	free(text);
 	cJSON *j = cJSON_Parse(strict);
 	free(strict);
