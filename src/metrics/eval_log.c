@@ -1013,13 +1013,10 @@ int eval_replay_set_window(struct eval_replay *rp, struct eval_window_info *w, c
 	}
 	if (rc == 0) {
 		qsort(v, n, sizeof *v, window_reg_cmp);
-		int64_t warm_end = (int64_t)(w->warmup_s * 1e9), cool_start = end_ns - (int64_t)(w->cooldown_s * 1e9);
 		rp->excluded = xcalloc(n ? n : 1, sizeof *rp->excluded);
 		rp->kept_sessions = xcalloc(n ? n : 1, sizeof *rp->kept_sessions);
 		for (size_t i = 0; i < n; i++) {
-			bool out = (int64_t)i < w->warmup_requests || (int64_t)(n - i) <= w->cooldown_requests ||
-			           (w->warmup_s > 0 && v[i].t_ns < warm_end) ||
-			           (w->cooldown_s > 0 && v[i].t_ns >= cool_start);
+			bool out = eval_window_excludes(w, i, n, (double)v[i].t_ns / 1e9, (double)end_ns / 1e9);
 			if (out)
 				rp->excluded[rp->n_excluded++] = v[i].id;
 			else

@@ -266,9 +266,7 @@ static uint64_t *rows_window(const struct rows_list *l, struct eval_window_info 
 	uint64_t *out = xcalloc(n + 1, sizeof *out);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		double t = regs[i]->t_s;
-		if ((int64_t)i < w->warmup_requests || (int64_t)(n - i) <= w->cooldown_requests ||
-		    (w->warmup_s > 0 && t < w->warmup_s) || (w->cooldown_s > 0 && t >= end - w->cooldown_s))
+		if (eval_window_excludes(w, i, n, regs[i]->t_s, end))
 			out[k++] = (uint64_t)rows_num(regs[i]->j, "request_id", 0);
 	}
 	qsort(out, k, sizeof *out, u64_cmp);

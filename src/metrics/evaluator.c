@@ -881,6 +881,12 @@ bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_
 	return false;
 }
 
+bool eval_window_excludes(const struct eval_window_info *w, size_t rank, size_t n, double t_s, double end_s)
+{
+	return (int64_t)rank < w->warmup_requests || (int64_t)(n - rank) <= w->cooldown_requests ||
+	       (w->warmup_s > 0 && t_s < w->warmup_s) || (w->cooldown_s > 0 && t_s >= end_s - w->cooldown_s);
+}
+
 void eval_set_window(struct evaluator *e, const struct eval_window_info *w)
 {
 	e->window_set = true;

@@ -82,6 +82,9 @@ const char *eval_run_status_name(enum eval_run_status status); /* "complete", "t
 void eval_set_run_status(struct evaluator *e, enum eval_run_status status, const char *reason);
 /* Before eval_finalize: the window the registered requests were filtered by (eval_replay_set_window). */
 void eval_set_window(struct evaluator *e, const struct eval_window_info *w);
+/* The window's rule, for every replay (docs/METRICS.md, Measurement window): the request ranked `rank`
+ * of n by dispatch time, dispatched at t_s seconds into a run that ended at end_s, is outside w. */
+bool eval_window_excludes(const struct eval_window_info *w, size_t rank, size_t n, double t_s, double end_s);
 /* Writes every file. Returns 1 if the verdict is met (every SLO, the error-rate objective and a complete
  * run), 0 if not, -1 on I/O error (an output could not be written). */
 int eval_finalize(struct evaluator *e, int64_t end_ns);
