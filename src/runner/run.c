@@ -1335,7 +1335,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		/* one process: its threads' shards merged into the run directory */
 		if (measured) {
 			struct runner_result merged;
-			runner_merge((const char *const *)shard_dirs, threads, out->run_dir, opts, false, &merged);
+			/* a loop that failed has no event log: the others are merged anyway, the run marked
+			 * truncated ("shard K of N missing"), so nothing measured is lost */
+			runner_merge((const char *const *)shard_dirs, threads, out->run_dir, opts, true, &merged);
 			out->all_slos_met = merged.all_slos_met;
 			out->exit_code = code == 0 || code == 3 ? merged.exit_code : code;
 			free(merged.run_dir);
