@@ -11,7 +11,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/rng.h"
-#include "metrics/sketch.h"
+#include "core/sketch.h"
 #include "tokenizer/tokenizer.h"
 
 struct bench_sse_ctx {

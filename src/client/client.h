@@ -9,8 +9,8 @@
 
 #include "config/config_types.h"
 #include "core/ev.h"
-#include "metrics/record.h"
-#include "metrics/sketch.h"
+#include "client/record.h"
+#include "core/sketch.h"
 #include "tokenizer/tokenizer.h"
 #include "workload/request.h"
 

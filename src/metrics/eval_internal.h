@@ -9,7 +9,7 @@
 #include "core/buf.h"
 #include "core/spill.h"
 #include "metrics/evaluator.h"
-#include "metrics/sketch.h"
+#include "core/sketch.h"
 
 #define EVAL_N_SERIES 16
 /* The series every run writes (summary keys, CSVs, plots); the reasoning series after them only for a

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "metrics/evaluator.h"
-#include "metrics/record.h"
+#include "client/record.h"
 #include "workload/request.h"
 
 #define EVAL_LOG_FORMAT 1

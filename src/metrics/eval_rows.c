@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/xalloc.h"
-#include "metrics/record.h"
+#include "client/record.h"
 
 /* One input call to replay: a registration (from the trace, or from a row when there is no trace)
  * or a completion (a row), at its time in the run. */

@@ -4,13 +4,13 @@
  * (docs/OUTPUTS.md, docs/METRICS.md), the dispatch trace and health_check_results.txt.
  *
  * Single-threaded: every call comes from the runner's loop thread. Sketches stay mergeable
- * (metrics/sketch.h) for a future multi-worker split. */
+ * (core/sketch.h) for a future multi-worker split. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "config/config_types.h"
-#include "metrics/record.h"
+#include "client/record.h"
 #include "workload/request.h"
 
 struct evaluator;

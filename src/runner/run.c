@@ -38,7 +38,7 @@
 #include "metrics/evaluator.h"
 #include "observe/observe.h"
 #include "output/report_html.h"
-#include "metrics/record.h"
+#include "client/record.h"
 #include "runner/merge.h"
 #include "runner/progress.h"
 #include "runner/rundir.h"

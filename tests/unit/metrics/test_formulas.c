@@ -17,7 +17,7 @@
 #include "core/jsonw.h"
 #include "metrics/pct.h"
 #include "metrics/eval_internal.h"
-#include "metrics/record.h"
+#include "client/record.h"
 
 void eval_compute_row(const struct rec_record *rec, struct eval_row *row, struct dvec *gaps);
 

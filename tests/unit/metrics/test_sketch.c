@@ -11,7 +11,7 @@
 #define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
 
 #include "metrics/pct.h"
-#include "metrics/sketch.h"
+#include "core/sketch.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ULL;
 static double urand(void)

@@ -1,5 +1,5 @@
-#ifndef VK_METRICS_RECORD_H
-#define VK_METRICS_RECORD_H
+#ifndef VK_CLIENT_RECORD_H
+#define VK_CLIENT_RECORD_H
 /* The per-request record: everything the client measured about one request. Produced by the
  * client (src/client), consumed by the evaluator (src/metrics) and writers (src/output).
  *

@@ -1,4 +1,4 @@
-#include "metrics/sketch.h"
+#include "core/sketch.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,5 +1,5 @@
-#ifndef VK_METRICS_SKETCH_H
-#define VK_METRICS_SKETCH_H
+#ifndef VK_CORE_SKETCH_H
+#define VK_CORE_SKETCH_H
 /* DDSketch (Masson, Rim, Lee 2019) with a logarithmic mapping and unbounded dense stores.
  *
  * relative accuracy alpha (0.001 for every series): gamma = 1 + 2a/(1-a);

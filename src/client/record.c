@@ -1,4 +1,4 @@
-#include "metrics/record.h"
+#include "client/record.h"
 
 #include <stdarg.h>
 #include <stdio.h>
