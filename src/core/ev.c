@@ -3,7 +3,7 @@
  * - fd watchers live in a table indexed by fd; each registration bumps a generation that is carried
  *   in the epoll user data so an event of a deleted (or deleted-and-reused) fd is never delivered to
  *   the wrong watcher within one epoll batch.
- * - timers are slots in a slab, ordered by a binary min-heap on (deadline, seq); one timerfd armed
+ * - timers are slots in a slab, ordered by core/heap on (deadline, seq); one timerfd armed
  *   with TFD_TIMER_ABSTIME at the earliest deadline gives ns resolution. Timer ids encode
  *   (generation << 32 | slot + 1) so cancelling a fired/cancelled id is a harmless no-op.
  * - an eventfd provides thread-safe ev_wake()/ev_stop_async(); a signalfd delivers signals.
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/heap.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -37,9 +38,9 @@ struct ev_fdw {
 	void *ctx;
 };
 
+/* A timer's deadline and creation order (ties fire in creation order) are its heap entry's key and
+ * seq; the entry's aux is the slot. */
 struct ev_timer {
-	int64_t deadline_ns;
-	uint64_t seq; /* creation order: ties fire in creation order */
 	uint32_t gen;
 	int32_t heap_pos; /* -1 = free slot */
 	ev_timer_cb cb;
@@ -64,8 +65,7 @@ struct ev_loop {
 	struct ev_timer *timers; /* slab */
 	size_t cap_timers;
 	uint32_t free_head; /* slot + 1; 0 = none */
-	uint32_t *heap;     /* slot indices */
-	size_t n_heap, cap_heap;
+	struct heap heap;   /* of timer slots */
 	uint64_t next_seq;
 	int64_t armed_ns; /* deadline the timerfd is armed for; INT64_MAX = disarmed */
 	bool use_pwait2;  /* epoll_pwait2 available: timers need no timerfd */
@@ -172,67 +172,11 @@ void ev_fd_park(struct ev_loop *loop, int fd)
 /* heap_pos of a timer that ev_run_timers took off the heap for the rest of its round */
 #define EV_HEAP_DEFERRED (-2)
 
-static bool ev_timer_less(const struct ev_loop *loop, uint32_t a, uint32_t b)
+/* heap_pos follows the timer's heap entry, for ev_timer_cancel */
+static void ev_timer_moved(void *ctx, const struct heap_ent *ent, size_t pos)
 {
-	const struct ev_timer *ta = &loop->timers[a], *tb = &loop->timers[b];
-	if (ta->deadline_ns != tb->deadline_ns)
-		return ta->deadline_ns < tb->deadline_ns;
-	return ta->seq < tb->seq;
-}
-
-static void ev_heap_set(struct ev_loop *loop, size_t pos, uint32_t slot)
-{
-	loop->heap[pos] = slot;
-	loop->timers[slot].heap_pos = (int32_t)pos;
-}
-
-static void ev_heap_up(struct ev_loop *loop, size_t pos)
-{
-	uint32_t slot = loop->heap[pos];
-	while (pos > 0) {
-		size_t parent = (pos - 1) / 2;
-		if (!ev_timer_less(loop, slot, loop->heap[parent]))
-			break;
-		ev_heap_set(loop, pos, loop->heap[parent]);
-		pos = parent;
-	}
-	ev_heap_set(loop, pos, slot);
-}
-
-static void ev_heap_down(struct ev_loop *loop, size_t pos)
-{
-	uint32_t slot = loop->heap[pos];
-	for (;;) {
-		size_t l = 2 * pos + 1, r = l + 1, m = pos;
-		uint32_t ms = slot;
-		if (l < loop->n_heap && ev_timer_less(loop, loop->heap[l], ms)) {
-			m = l;
-			ms = loop->heap[l];
-		}
-		if (r < loop->n_heap && ev_timer_less(loop, loop->heap[r], ms)) {
-			m = r;
-			ms = loop->heap[r];
-		}
-		if (m == pos)
-			break;
-		ev_heap_set(loop, pos, ms);
-		pos = m;
-	}
-	ev_heap_set(loop, pos, slot);
-}
-
-static void ev_heap_remove(struct ev_loop *loop, uint32_t slot)
-{
-	size_t pos = (size_t)loop->timers[slot].heap_pos;
-	loop->timers[slot].heap_pos = -1;
-	loop->n_heap--;
-	if (pos == loop->n_heap)
-		return;
-	uint32_t moved = loop->heap[loop->n_heap];
-	ev_heap_set(loop, pos, moved);
-	ev_heap_up(loop, pos);
-	if (loop->timers[moved].heap_pos == (int32_t)pos)
-		ev_heap_down(loop, pos);
+	struct ev_loop *loop = ctx;
+	loop->timers[ent->aux].heap_pos = (int32_t)pos;
 }
 
 static void ev_slot_free(struct ev_loop *loop, uint32_t slot)
@@ -248,7 +192,8 @@ static void ev_slot_free(struct ev_loop *loop, uint32_t slot)
 
 static void ev_timerfd_arm(struct ev_loop *loop)
 {
-	int64_t want = loop->n_heap ? loop->timers[loop->heap[0]].deadline_ns : INT64_MAX;
+	const struct heap_ent *top = heap_top(&loop->heap);
+	int64_t want = top ? top->key : INT64_MAX;
 	if (want == loop->armed_ns)
 		return;
 	struct itimerspec its;
@@ -284,16 +229,9 @@ uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, 
 		slot = (uint32_t)old;
 	}
 	struct ev_timer *t = &loop->timers[slot];
-	t->deadline_ns = deadline_ns;
-	t->seq = loop->next_seq++;
 	t->cb = cb;
 	t->ctx = ctx;
-	if (loop->n_heap == loop->cap_heap)
-		xgrow((void **)&loop->heap, &loop->cap_heap, loop->n_heap + 1, sizeof *loop->heap);
-	loop->heap[loop->n_heap] = slot;
-	t->heap_pos = (int32_t)loop->n_heap;
-	loop->n_heap++;
-	ev_heap_up(loop, loop->n_heap - 1);
+	heap_push(&loop->heap, deadline_ns, loop->next_seq++, NULL, slot);
 	return ((uint64_t)t->gen << 32) | (uint64_t)(slot + 1);
 }
 
@@ -314,7 +252,7 @@ void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
 	}
 	if (t->heap_pos < 0)
 		return;
-	ev_heap_remove(loop, slot);
+	heap_remove(&loop->heap, (size_t)t->heap_pos);
 	ev_slot_free(loop, slot);
 }
 
@@ -327,38 +265,36 @@ void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
 static void ev_run_timers(struct ev_loop *loop)
 {
 	uint64_t seq_limit = loop->next_seq;
-	uint32_t deferred[EV_DEFER_MAX], deferred_gen[EV_DEFER_MAX];
+	struct heap_ent deferred[EV_DEFER_MAX];
+	uint32_t deferred_gen[EV_DEFER_MAX];
 	size_t n_deferred = 0;
-	while (loop->n_heap && !atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
-		uint32_t slot = loop->heap[0];
+	const struct heap_ent *top;
+	while ((top = heap_top(&loop->heap)) && !atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
+		uint32_t slot = (uint32_t)top->aux;
 		struct ev_timer *t = &loop->timers[slot];
-		if (t->deadline_ns > loop->now_ns)
+		if (top->key > loop->now_ns)
 			break;
-		if (t->seq >= seq_limit) {
+		if (top->seq >= seq_limit) {
 			if (n_deferred == EV_DEFER_MAX)
 				break;
-			ev_heap_remove(loop, slot);
+			deferred[n_deferred] = heap_pop(&loop->heap);
 			t->heap_pos = EV_HEAP_DEFERRED;
-			deferred_gen[n_deferred] = t->gen;
-			deferred[n_deferred++] = slot;
+			deferred_gen[n_deferred++] = t->gen;
 			continue;
 		}
 		ev_timer_cb cb = t->cb;
 		void *ctx = t->ctx;
-		ev_heap_remove(loop, slot);
+		heap_pop(&loop->heap);
 		ev_slot_free(loop, slot);
 		cb(loop, ctx);
 		/* callbacks may have taken more time; keep the cached clock honest */
 		loop->now_ns = clock_mono_ns();
 	}
 	for (size_t i = 0; i < n_deferred; i++) {
-		uint32_t slot = deferred[i];
+		uint32_t slot = (uint32_t)deferred[i].aux;
 		if (loop->timers[slot].gen != deferred_gen[i])
 			continue; /* cancelled by a callback meanwhile (its slot may already serve a new timer) */
-		loop->heap[loop->n_heap] = slot;
-		loop->timers[slot].heap_pos = (int32_t)loop->n_heap;
-		loop->n_heap++;
-		ev_heap_up(loop, loop->n_heap - 1);
+		heap_push(&loop->heap, deferred[i].key, deferred[i].seq, NULL, slot);
 	}
 }
 
@@ -441,6 +377,7 @@ struct ev_loop *ev_loop_create(void)
 	sigemptyset(&loop->sigmask);
 	loop->armed_ns = INT64_MAX;
 	loop->use_pwait2 = true;
+	heap_init(&loop->heap, ev_timer_moved, loop);
 	/* wake-ups within ~1 us of the deadline instead of the default 50 us timer slack */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	atomic_init(&loop->stop, false);
@@ -474,7 +411,7 @@ void ev_loop_free(struct ev_loop *loop)
 	}
 	free(loop->fds);
 	free(loop->timers);
-	free(loop->heap);
+	heap_free(&loop->heap);
 	free(loop);
 }
 
@@ -550,7 +487,8 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 {
 	struct epoll_event evs[EV_BATCH];
 	loop->now_ns = clock_mono_ns();
-	int64_t next = loop->n_heap ? loop->timers[loop->heap[0]].deadline_ns : INT64_MAX;
+	const struct heap_ent *top = heap_top(&loop->heap);
+	int64_t next = top ? top->key : INT64_MAX;
 	int64_t timeout_ns;
 	if (next <= loop->now_ns)
 		timeout_ns = 0; /* due timers (e.g. added by a callback after the last run) */
@@ -625,7 +563,8 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 			return 0;
 	}
 	/* run due timers whether or not the timerfd fired in this batch (cheap heap-top check) */
-	if (loop->n_heap && loop->timers[loop->heap[0]].deadline_ns <= loop->now_ns)
+	top = heap_top(&loop->heap);
+	if (top && top->key <= loop->now_ns)
 		ev_run_timers(loop);
 	return 0;
 }
