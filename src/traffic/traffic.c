@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/heap.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "workload/generators.h"
@@ -135,13 +136,6 @@ struct tr_sess {
 	bool cancelled;
 };
 
-struct tr_heap_ent {
-	int64_t ready_ns;
-	uint64_t seq;
-	struct tr_sess *ss;
-	uint32_t node;
-};
-
 struct tr_root {
 	struct tr_sess *ss;
 	uint32_t node;
@@ -181,9 +175,9 @@ struct traffic {
 	bool root_outstanding;
 	uint64_t outstanding_root_id;
 
-	/* ready heap */
-	struct tr_heap_ent *heap;
-	size_t heap_n, heap_cap;
+	/* requests whose parents are done, by ready time (key), then in the order they became ready
+	 * (seq); ptr is the tr_sess, aux the node */
+	struct heap ready;
 	uint64_t seq;
 
 	struct tr_map inflight; /* request id -> (tr_sess, node) */
@@ -194,52 +188,11 @@ struct traffic {
 	uint64_t started, finished, cancelled_req, cancelled_sess, dropped_req, rejected;
 };
 
-/* ---- heap ---- */
-static bool tr_less(const struct tr_heap_ent *a, const struct tr_heap_ent *b)
+/* ---- ready heap ---- */
+static void tr_ready_push(struct traffic *t, int64_t ready_ns, struct tr_sess *ss, uint32_t node)
 {
-	if (a->ready_ns != b->ready_ns)
-		return a->ready_ns < b->ready_ns;
-	return a->seq < b->seq;
-}
-
-static void tr_heap_push(struct traffic *t, int64_t ready_ns, struct tr_sess *ss, uint32_t node)
-{
-	xgrow((void **)&t->heap, &t->heap_cap, t->heap_n + 1, sizeof *t->heap);
-	size_t i = t->heap_n++;
-	struct tr_heap_ent e = {.ready_ns = ready_ns, .seq = t->seq++, .ss = ss, .node = node};
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!tr_less(&e, &t->heap[p]))
-			break;
-		t->heap[i] = t->heap[p];
-		i = p;
-	}
-	t->heap[i] = e;
+	heap_push(&t->ready, ready_ns, t->seq++, ss, node);
 	ss->state[node] = TN_QUEUED;
-}
-
-static struct tr_heap_ent tr_heap_pop(struct traffic *t)
-{
-	struct tr_heap_ent top = t->heap[0];
-	struct tr_heap_ent last = t->heap[--t->heap_n];
-	size_t i = 0, n = t->heap_n;
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		const struct tr_heap_ent *best = &last;
-		if (l < n && tr_less(&t->heap[l], best)) {
-			m = l;
-			best = &t->heap[l];
-		}
-		if (r < n && tr_less(&t->heap[r], best))
-			m = r;
-		if (m == i)
-			break;
-		t->heap[i] = t->heap[m];
-		i = m;
-	}
-	if (n > 0)
-		t->heap[i] = last;
-	return top;
 }
 
 /* ---- helpers ---- */
@@ -444,8 +397,8 @@ static void tr_activate(struct traffic *t, struct wl_session *s, int64_t start_n
 		if (t->type == CFG_TRAFFIC_SEQUENTIAL_LAUNCH)
 			tr_root_push(t, ss, (uint32_t)i);
 		else
-			tr_heap_push(t, tr_sat_add(start_ns, tr_s_to_ns(s->requests[i].wait_after_ready_s)), ss,
-			             (uint32_t)i);
+			tr_ready_push(t, tr_sat_add(start_ns, tr_s_to_ns(s->requests[i].wait_after_ready_s)), ss,
+			              (uint32_t)i);
 	}
 }
 
@@ -550,7 +503,7 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 			    tr_sat_add(r.ss->start_ns, tr_s_to_ns(r.ss->s->requests[r.node].wait_after_ready_s));
 			if (ready < now_ns)
 				ready = now_ns;
-			tr_heap_push(t, ready, r.ss, r.node);
+			tr_ready_push(t, ready, r.ss, r.node);
 			t->root_outstanding = true;
 			t->outstanding_root_id = r.ss->s->requests[r.node].id;
 		}
@@ -657,7 +610,7 @@ void traffic_free(struct traffic *t)
 		tr_sess_free(ss);
 	}
 	wl_session_free(t->la);
-	free(t->heap);
+	heap_free(&t->ready);
 	free(t->roots);
 	tr_map_release(&t->inflight);
 	tr_map_release(&t->sessions);
@@ -666,7 +619,8 @@ void traffic_free(struct traffic *t)
 
 int64_t traffic_next_event_ns(struct traffic *t)
 {
-	int64_t next = t->heap_n ? t->heap[0].ready_ns : INT64_MAX;
+	const struct heap_ent *top = heap_top(&t->ready);
+	int64_t next = top ? top->key : INT64_MAX;
 	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
 		next = INT64_MAX; /* nothing can go before a completion (which the caller reports) */
 	switch (t->type) {
@@ -716,18 +670,20 @@ struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t 
 	if (now_ns > t->last_now_ns)
 		t->last_now_ns = now_ns;
 	tr_advance(t, now_ns);
-	if (t->heap_n == 0 || t->heap[0].ready_ns > now_ns)
+	const struct heap_ent *top = heap_top(&t->ready);
+	if (!top || top->key > now_ns)
 		return NULL;
 	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
 		return NULL; /* due, but over the cap: it waits for a completion, its intended time unchanged */
-	struct tr_heap_ent e = tr_heap_pop(t);
-	struct tr_sess *ss = e.ss;
-	struct wl_request *r = &ss->s->requests[e.node];
-	ss->state[e.node] = TN_INFLIGHT;
-	tr_populate_history(ss, e.node);
-	tr_map_put(&t->inflight, r->id, ss, e.node);
+	struct heap_ent e = heap_pop(&t->ready);
+	struct tr_sess *ss = e.ptr;
+	uint32_t node = (uint32_t)e.aux;
+	struct wl_request *r = &ss->s->requests[node];
+	ss->state[node] = TN_INFLIGHT;
+	tr_populate_history(ss, node);
+	tr_map_put(&t->inflight, r->id, ss, node);
 	if (intended_ns)
-		*intended_ns = e.ready_ns;
+		*intended_ns = e.key;
 	return r;
 }
 
@@ -800,8 +756,8 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 			t->dropped_req++;
 			continue;
 		}
-		tr_heap_push(t, tr_sat_add(ss->ready_base_ns[c], tr_s_to_ns(ss->s->requests[c].wait_after_ready_s)), ss,
-		             c);
+		tr_ready_push(t, tr_sat_add(ss->ready_base_ns[c], tr_s_to_ns(ss->s->requests[c].wait_after_ready_s)),
+		              ss, c);
 	}
 	if (ss->n_left == 0)
 		tr_finish_session(t, ss, now_ns);
@@ -809,7 +765,8 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 
 bool traffic_has_pending(struct traffic *t)
 {
-	return t->heap_n > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL || (!t->stopped && !t->src_done);
+	return heap_len(&t->ready) > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL ||
+	       (!t->stopped && !t->src_done);
 }
 
 void traffic_stop_new_sessions(struct traffic *t)
@@ -825,9 +782,9 @@ void traffic_stop_dispatch(struct traffic *t)
 {
 	traffic_stop_new_sessions(t);
 	t->stop_all = true;
-	while (t->heap_n) {
-		struct tr_heap_ent e = tr_heap_pop(t);
-		tr_drop_node(e.ss, e.node);
+	while (heap_len(&t->ready)) {
+		struct heap_ent e = heap_pop(&t->ready);
+		tr_drop_node(e.ptr, (uint32_t)e.aux);
 		t->dropped_req++;
 	}
 	t->roots_n = 0;
