@@ -5,8 +5,16 @@
 
 #include <cjson/cJSON.h>
 
-#include "commands.h"
+/* Each module declares its commands in its public header (docs/ARCHITECTURE.md, Layers). */
+#include "config/config.h"
 #include "core/xalloc.h"
+#include "meta/meta_cli.h"
+#include "runner/evaluate.h"
+#include "runner/merge.h"
+#include "runner/runner_cli.h"
+#include "server/server.h"
+#include "sim/sim_cli.h"
+#include "tokenizer/tokenizer.h"
 
 static const struct vk_command main_commands[] = {
     {"benchmark", runner_benchmark_main, "run a benchmark from a YAML config and/or flags"},

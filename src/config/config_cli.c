@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "config/config.h"
 #include "config/config_internal.h"
 #include "core/xalloc.h"
 

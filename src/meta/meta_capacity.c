@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
@@ -20,6 +19,7 @@
 #include "core/sha1.h"
 #include "core/xalloc.h"
 #include "meta/capsearch_algo.h"
+#include "meta/meta_cli.h"
 #include "output/report_html.h"
 #include "runner/run.h"
 #include "runner/rundir.h"

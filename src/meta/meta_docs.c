@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
 #include "config/config_doc.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
 #include "core/xalloc.h"
+#include "meta/meta_cli.h"
 
 struct docs_flag {
 	char *name;

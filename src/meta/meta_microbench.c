@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
@@ -18,6 +17,7 @@
 #include "core/xalloc.h"
 #include "meta/mb_plot.h"
 #include "meta/mb_rows.h"
+#include "meta/meta_cli.h"
 #include "meta/microbench.h"
 #include "runner/run.h"
 #include "server/server.h"

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "commands.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "meta/mb_rows.h"
+#include "meta/meta_cli.h"
 #include "runner/evaluate.h"
 #include "runner/sweep_summary.h"
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "meta/meta_cli.h"
 
 /* Defined in the generated build-version file (git describe, or "unknown" outside a checkout). */
 extern const char vk_build_describe[];

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/fsutil.h"

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "runner/run.h"
+#include "runner/runner_cli.h"
 #include "runner/sweep.h"
 
 int runner_benchmark_main(int argc, char **argv)

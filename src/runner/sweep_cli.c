@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "output/report_html.h"
+#include "runner/runner_cli.h"
 #include "runner/sweep_job.h"
 #include "runner/sweep_summary.h"
 

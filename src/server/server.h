@@ -101,4 +101,7 @@ void server_set_interrupt_flag(volatile sig_atomic_t *flag);
 /* Diagnosis helper (exposed for tests): a one-line hint for a known failure in log text, or NULL. */
 const char *server_diagnose_log(const char *log_text);
 
+/* `veeksha gpus` (argv[0] = "gpus"). Returns the exit code. */
+int server_gpus_main(int argc, char **argv);
+
 #endif

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "server/gpu.h"
+#include "server/server.h"
 
 static void gpus_usage(FILE *out)
 {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "sim/sim.h"
+#include "sim/sim_cli.h"
 
 static void sim_main_usage(FILE *out)
 {

@@ -49,4 +49,7 @@ int tok_prompt_build(const struct tok *t, struct rng *rng, int64_t target_tokens
 /* Text of exactly n tokens for the simulated server's output (deterministic for a given rng state). */
 int tok_output_text(const struct tok *t, struct rng *rng, int64_t n_tokens, struct buf *out);
 
+/* `veeksha tokenize` (argv[0] = "tokenize"). Returns the exit code. */
+int tokenizer_cli_main(int argc, char **argv);
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "core/buf.h"
 #include "core/rng.h"
 #include "core/xalloc.h"
