@@ -1,5 +1,6 @@
-/* Descriptor tables for every configuration class (veeksha_reference.md §2), their defaults,
- * validation and generic free/copy. Field order = the reference's declaration order (config.yml). */
+/* Descriptor tables for every configuration class (docs/CONFIG.md, Key reference), their defaults,
+ * validation and generic free/copy. Field order = the reference's declaration order (docs/CONFIG.md,
+ * config.yml). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -1,7 +1,7 @@
 #ifndef VK_CONFIG_TYPES_H
 #define VK_CONFIG_TYPES_H
 /* The typed configuration tree: one struct per configuration class of the Python Veeksha
- * (docs/CONFIG.md, veeksha_reference.md §2). Defaults are set by config_*_defaults().
+ * (docs/CONFIG.md, Key reference). Defaults are set by config_*_defaults().
  *
  * Conventions:
  *  - Strings are heap-owned `char *` (NULL = Python None). Lists are pointer + count.

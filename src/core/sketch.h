@@ -5,7 +5,7 @@
  * relative accuracy alpha (0.001 for every series): gamma = 1 + 2a/(1-a);
  * key(v) = ceil(ln v / ln gamma); value(key) = gamma^key * 2/(1+gamma).
  * |v| <= DBL_MIN*gamma goes to the zero bucket; negatives go to a mirrored store.
- * quantile(q): rank = q*(count-1), semantics of veeksha_reference.md 5.2.
+ * quantile(q): rank = q*(count-1), as docs/METRICS.md, Aggregation.
  * Mergeable: sketch_merge(dst, src) adds src's buckets into dst (same alpha required).
  * Not thread-safe; one sketch per thread and merge. No allocation unless a new key range
  * is touched (the store grows geometrically). */

@@ -1,4 +1,4 @@
-/* health_check_results.txt (veeksha_reference.md 5.5), computed from the same rows that
+/* health_check_results.txt (docs/METRICS.md, Health checks; docs/OUTPUTS.md), computed from the same rows that
  * request_level_metrics.jsonl holds and the dispatch registrations (the dispatch trace). */
 #include <math.h>
 #include <stdlib.h>

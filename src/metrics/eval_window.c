@@ -1,4 +1,4 @@
-/* decode_window_metrics.json: steady-state decode windows (veeksha_reference.md 5.4 item 6). */
+/* decode_window_metrics.json: steady-state decode windows (docs/METRICS.md, Decode windows). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* Launch command builders for vLLM, SGLang, Vajra and the built-in sim (veeksha_reference.md §3.1).
+/* Launch command builders for vLLM, SGLang, Vajra and the built-in sim (docs/SERVERS.md,
+ * Launch commands and Differences from the reference).
  *
  * additional_args is JSON object text. Python's json.loads distinguishes 2 from 2.0 and str() prints
  * them differently; cJSON does not keep that distinction, so number tokens are swapped for marker

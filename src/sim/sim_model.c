@@ -1,5 +1,5 @@
 /* GPU and model tables, presets and the roofline step-time model of the simulated engine
- * (/work/shared/spec/sim_engine.md; documented in docs/SIM.md). */
+ * (docs/SIM.md). */
 #include <ctype.h>
 #include <string.h>
 

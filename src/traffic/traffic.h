@@ -1,7 +1,7 @@
 #ifndef VK_TRAFFIC_H
 #define VK_TRAFFIC_H
 /* Traffic schedulers: rate (open loop), concurrent (closed loop with ramp-up) and
- * sequential_launch (veeksha_reference.md §4.4; docs/WORKLOAD.md).
+ * sequential_launch (docs/WORKLOAD.md, Traffic schedulers).
  *
  * Pure single-threaded logic: no threads, no sleeping, no clock reads. Every call that depends on
  * time receives the current monotonic time in ns, so tests drive a virtual clock.

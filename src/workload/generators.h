@@ -1,6 +1,7 @@
 #ifndef VK_WORKLOAD_GENERATORS_H
 #define VK_WORKLOAD_GENERATORS_H
-/* Length and interval generators (veeksha_reference.md §4.5), driven by named rng streams.
+/* Length and interval generators (docs/WORKLOAD.md, Length generators and
+ * Interval generators), driven by named rng streams.
  *
  * Every generator owns one `struct rng` seeded with rng_stream_init(root_seed, stream_name), so a
  * generator's numbers depend only on the root seed, its stream name and its own configuration.

@@ -1,6 +1,7 @@
 #ifndef VK_WORKLOAD_GRAPH_H
 #define VK_WORKLOAD_GRAPH_H
-/* Session graph generators: single_request, linear, branching (veeksha_reference.md §4.5).
+/* Session graph generators: single_request, linear, branching (docs/WORKLOAD.md, Session
+ * graphs).
  *
  * wl_graphgen_next() returns a fresh session skeleton: n_nodes requests with node_id,
  * wait_after_ready_s, parent_nodes (ascending), history_parent and api_mode set, edges sorted by

@@ -1,7 +1,6 @@
 #ifndef VK_WORKLOAD_TRACE_GEN_H
 #define VK_WORKLOAD_TRACE_GEN_H
-/* Trace replay session generator: `session_generator: {type: trace}` (docs/TRACES.md,
- * veeksha_reference.md §4.5 "Trace").
+/* Trace replay session generator: `session_generator: {type: trace}` (docs/TRACES.md).
  *
  * Streams the trace from disk (memory bounded by the largest session, not the file), groups rows
  * into sessions (rows of a session must be contiguous: see docs/TRACES.md), builds prompts per

@@ -1,4 +1,4 @@
-/* Per-request metric formulas (veeksha_reference.md 5.1) with hand-computed inputs, and the
+/* Per-request metric formulas (docs/METRICS.md, Per-request metrics) with hand-computed inputs, and the
  * Python float formatting the files rely on. */
 #include <float.h>
 #include <math.h>

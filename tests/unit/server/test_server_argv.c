@@ -1,4 +1,5 @@
-/* Exact launch argv per engine and argument kind (veeksha_reference.md §3.1 + deliberate fixes). */
+/* Exact launch argv per engine and argument kind (docs/SERVERS.md, Launch commands and
+ * Differences from the reference). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
