@@ -7,13 +7,15 @@
  *  - sim_http.c:   a small HTTP/1.1 request-head parser (pure, fuzzed);
  *  - sim_api.c:    OpenAI request-body parsing (cJSON) and response/chunk formatting;
  *  - sim_tokens.c: token counting / output text (word approximation until src/tokenizer lands);
- *  - sim_server.c: epoll workers, connections, endpoints, faults, emit log;
+ *  - sim_server.c and the files listed in sim_server.h: the HTTP server on core/ev (workers,
+ *    connections, streams, endpoints, faults, emit log);
  *  - sim_main.c:   command line. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/list.h"
 
 /* ---------------------------------------------------------------- model tables (sim_model.c) */
 struct sim_gpu {
@@ -94,7 +96,7 @@ struct sim_seq {
 	bool scheduled;         /* admitted at least once (reported once in sim_step.admitted) */
 	int64_t first_sched_ns; /* set by the server: start of the step that first admitted it (0 = not yet) */
 	enum sim_seq_state state;
-	struct sim_seq *prev, *next;
+	struct list_node node; /* on the engine's waiting or running list */
 };
 
 struct sim_emit {
@@ -208,7 +210,7 @@ int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, struct s
 void sim_api_error_json(struct buf *b, int status, const char *message);
 const char *sim_http_reason(int status);
 
-/* ---------------------------------------------------------------- server (sim_server.c) */
+/* ---------------------------------------------------------------- server (sim_server.c, sim_server.h) */
 enum sim_mode { SIM_MODE_ROOFLINE = 0, SIM_MODE_FIXED, SIM_MODE_ZERO };
 
 struct sim_cfg {

@@ -4,18 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "core/xalloc.h"
 #include "sim/sim.h"
-
-struct sim_list {
-	struct sim_seq *head, *tail;
-	int64_t n;
-};
 
 struct sim_engine {
 	struct sim_engine_params p;
 	int64_t total_blocks, free_blocks;
-	struct sim_list waiting, running;
+	struct list waiting, running; /* of sim_seq.node (core/list.h) */
 	struct sim_emit *emit;
 	size_t n_emit, cap_emit;
 	struct sim_seq **admitted;
@@ -23,42 +19,10 @@ struct sim_engine {
 	int64_t preemptions_total;
 };
 
-static void sim_list_remove(struct sim_list *l, struct sim_seq *s)
+/* The sequence of a node on the waiting or running list (NULL for NULL). */
+static struct sim_seq *sim_seq_of(struct list_node *n)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		l->tail = s->prev;
-	s->prev = s->next = NULL;
-	l->n--;
-}
-
-static void sim_list_push_tail(struct sim_list *l, struct sim_seq *s)
-{
-	s->next = NULL;
-	s->prev = l->tail;
-	if (l->tail)
-		l->tail->next = s;
-	else
-		l->head = s;
-	l->tail = s;
-	l->n++;
-}
-
-static void sim_list_push_head(struct sim_list *l, struct sim_seq *s)
-{
-	s->prev = NULL;
-	s->next = l->head;
-	if (l->head)
-		l->head->prev = s;
-	else
-		l->tail = s;
-	l->head = s;
-	l->n++;
+	return n ? LIST_ENTRY(n, struct sim_seq, node) : NULL;
 }
 
 static int64_t sim_engine_blocks_for(const struct sim_engine *e, int64_t tokens)
@@ -109,7 +73,7 @@ int sim_engine_submit(struct sim_engine *e, struct sim_seq *s)
 		return -1;
 	}
 	s->state = SIM_SEQ_WAITING;
-	sim_list_push_tail(&e->waiting, s);
+	list_push_tail(&e->waiting, &s->node);
 	return 0;
 }
 
@@ -122,9 +86,9 @@ static void sim_engine_release(struct sim_engine *e, struct sim_seq *s)
 void sim_engine_abort(struct sim_engine *e, struct sim_seq *s)
 {
 	if (s->state == SIM_SEQ_WAITING)
-		sim_list_remove(&e->waiting, s);
+		list_remove(&e->waiting, &s->node);
 	else if (s->state == SIM_SEQ_RUNNING)
-		sim_list_remove(&e->running, s);
+		list_remove(&e->running, &s->node);
 	sim_engine_release(e, s);
 	s->state = SIM_SEQ_DONE;
 	for (size_t i = 0; i < e->n_emit; i++)
@@ -137,7 +101,7 @@ void sim_engine_abort(struct sim_engine *e, struct sim_seq *s)
 
 static void sim_engine_preempt(struct sim_engine *e, struct sim_seq *s)
 {
-	sim_list_remove(&e->running, s);
+	list_remove(&e->running, &s->node);
 	sim_engine_release(e, s);
 	s->prefilled = 0;
 	s->prefill_target = s->prompt_tokens + s->emitted;
@@ -146,7 +110,7 @@ static void sim_engine_preempt(struct sim_engine *e, struct sim_seq *s)
 	s->preemptions++;
 	e->preemptions_total++;
 	s->state = SIM_SEQ_WAITING;
-	sim_list_push_head(&e->waiting, s);
+	list_push_head(&e->waiting, &s->node);
 }
 
 static void sim_engine_add_emit(struct sim_engine *e, struct sim_seq *s, bool first, bool finished)
@@ -176,13 +140,13 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 		return false;
 
 	/* 1. KV for decode growth, oldest first; preempt the newest running sequence when short. */
-	for (struct sim_seq *s = e->running.head; s;) {
-		struct sim_seq *next = s->next;
+	for (struct sim_seq *s = sim_seq_of(e->running.head); s;) {
+		struct sim_seq *next = sim_seq_of(s->node.next);
 		if (sim_engine_is_decoding(s)) {
 			int64_t need = sim_engine_blocks_for(e, s->prompt_tokens + s->emitted) - s->blocks;
 			bool self_preempted = false;
 			while (need > e->free_blocks) {
-				struct sim_seq *victim = e->running.tail;
+				struct sim_seq *victim = sim_seq_of(e->running.tail);
 				if (victim == s)
 					self_preempted = true;
 				sim_engine_preempt(e, victim);
@@ -195,7 +159,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 				e->free_blocks -= need;
 				s->blocks += need;
 			}
-			next = s->next; /* the tail may have been preempted */
+			next = sim_seq_of(s->node.next); /* the tail may have been preempted */
 		}
 		s = next;
 	}
@@ -204,7 +168,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 	int64_t budget = e->p.max_num_batched_tokens;
 	int64_t P = 0, D = 0;
 	double pctx = 0, dctx = 0;
-	for (struct sim_seq *s = e->running.head; s && budget > 0; s = s->next) {
+	for (struct sim_seq *s = sim_seq_of(e->running.head); s && budget > 0; s = sim_seq_of(s->node.next)) {
 		if (sim_engine_is_decoding(s)) {
 			D++;
 			budget--;
@@ -222,16 +186,16 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 				sim_engine_add_emit(e, s, s->emitted == 0, false);
 		}
 	}
-	while (budget > 0 && e->waiting.n && e->running.n < e->p.max_num_seqs) {
-		struct sim_seq *s = e->waiting.head;
+	while (budget > 0 && e->waiting.n && e->running.n < (size_t)e->p.max_num_seqs) {
+		struct sim_seq *s = sim_seq_of(e->waiting.head);
 		int64_t need = sim_engine_blocks_for(e, s->prefill_target);
 		if (need > e->free_blocks)
 			break; /* FCFS: the head waits for memory, nobody overtakes it */
-		sim_list_remove(&e->waiting, s);
+		list_remove(&e->waiting, &s->node);
 		e->free_blocks -= need;
 		s->blocks = need;
 		s->state = SIM_SEQ_RUNNING;
-		sim_list_push_tail(&e->running, s);
+		list_push_tail(&e->running, &s->node);
 		if (!s->scheduled) {
 			s->scheduled = true;
 			xgrow((void **)&e->admitted, &e->cap_admitted, e->n_admitted + 1, sizeof *e->admitted);
@@ -252,15 +216,15 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 		/* Nothing can run: the head of the queue needs more KV than exists even with an empty
 		 * batch (only possible after preemption grew its recompute). End it to avoid a livelock. */
 		if (!e->running.n && e->waiting.n) {
-			struct sim_seq *s = e->waiting.head;
-			sim_list_remove(&e->waiting, s);
+			struct sim_seq *s = sim_seq_of(e->waiting.head);
+			list_remove(&e->waiting, &s->node);
 			s->state = SIM_SEQ_DONE;
 			sim_engine_add_emit(e, s, false, true);
 			out->n_emit = e->n_emit;
 			out->emit = e->emit;
 			out->n_admitted = e->n_admitted;
 			out->admitted = e->admitted;
-			out->n_waiting = e->waiting.n;
+			out->n_waiting = (int64_t)e->waiting.n;
 			out->duration_s = e->p.overhead_s;
 			return true;
 		}
@@ -272,7 +236,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 		s->emitted++;
 		if (s->emitted >= s->output_tokens) {
 			e->emit[i].finished = true;
-			sim_list_remove(&e->running, s);
+			list_remove(&e->running, &s->node);
 			sim_engine_release(e, s);
 			s->state = SIM_SEQ_DONE;
 		}
@@ -280,8 +244,8 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 	out->duration_s = sim_step_time_s(&e->p, P, pctx, D, dctx);
 	out->prefill_tokens = P;
 	out->decode_tokens = D;
-	out->n_running = e->running.n;
-	out->n_waiting = e->waiting.n;
+	out->n_running = (int64_t)e->running.n;
+	out->n_waiting = (int64_t)e->waiting.n;
 	out->n_emit = e->n_emit;
 	out->emit = e->emit;
 	out->n_admitted = e->n_admitted;
@@ -291,7 +255,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 
 int64_t sim_engine_running(const struct sim_engine *e)
 {
-	return e->running.n;
+	return (int64_t)e->running.n;
 }
 int64_t sim_engine_preemptions(const struct sim_engine *e)
 {
@@ -303,7 +267,7 @@ int64_t sim_engine_kv_used_tokens(const struct sim_engine *e)
 }
 int64_t sim_engine_waiting(const struct sim_engine *e)
 {
-	return e->waiting.n;
+	return (int64_t)e->waiting.n;
 }
 int64_t sim_engine_capacity_tokens(const struct sim_engine *e)
 {
