@@ -58,18 +58,18 @@ void eval_set_start(struct evaluator *e, int64_t bench_start_ns);
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
                            int64_t intended_ns, int64_t dispatched_ns);
 /* A request finished (success or error). included=false: dispatched after the benchmark timeout;
- * not in metrics, counted in "Number of Post-Timeout Requests". Successful included requests
- * are appended (and flushed) to request_level_metrics.jsonl immediately. */
+ * not in metrics, counted in "Number of Post-Timeout Requests". The row of an included request
+ * is appended to request_level_metrics.jsonl in a batch that eval_tick writes out (below). */
 void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bool included);
 /* The scheduler cancelled a session; n_requests_dropped of its requests will never be sent. */
 void eval_session_cancelled(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped);
 /* The same at a given time (the event log's time of the call; eval_session_cancelled uses now). */
 void eval_session_cancelled_at(struct evaluator *e, uint64_t session_id, uint32_t n_requests_dropped, int64_t now_ns);
-/* Periodic: with stream_metrics, rewrites summary_stats.json and the CSVs every
- * stream_metrics_interval seconds (when something changed); flushes the dispatch trace. */
-/* Rows of request_level_metrics.jsonl are written in batches; eval_tick flushes them. Call it at
- * least every EVAL_JSONL_FLUSH_NS so that no row stays unflushed longer than about that. */
 #define EVAL_JSONL_FLUSH_NS 50000000LL
+/* Periodic: flushes the dispatch trace and the pending rows of request_level_metrics.jsonl once the
+ * oldest is EVAL_JSONL_FLUSH_NS old (call it at least that often, so that no row stays unflushed
+ * much longer); with stream_metrics, rewrites summary_stats.json and the CSVs every
+ * stream_metrics_interval seconds (when something changed). */
 void eval_tick(struct evaluator *e, int64_t now_ns);
 void eval_live_stats(const struct evaluator *e, struct eval_live *out);
 /* How the run ended (summary_stats.json "run_status", docs/FAILURES.md): complete (the workload or the
