@@ -23,6 +23,7 @@
 #include "client/sse.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -86,13 +87,7 @@ struct creq {
 	int err_code;
 	char err_msg[256];
 
-	struct creq *prev, *next; /* in-flight / deferred list, or free list (next only) */
-};
-
-/* A doubly linked queue of request slots through their prev/next (a slot is in at most one). */
-struct creq_queue {
-	struct creq *head, *tail;
-	size_t n;
+	struct list_node link; /* on one of the client's queues (active, deferred, fin, counting) or free */
 };
 
 struct client {
@@ -118,14 +113,14 @@ struct client {
 	size_t win_peak;      /* most transfers in flight during the current window */
 	int64_t win_start_ns; /* start of that window (pool shrink policy) */
 
-	struct creq_queue active;   /* in flight (started), oldest first: deadlines in order */
-	int64_t timeout_ns;         /* request_timeout (0 = none), enforced here (client_on_timeout) */
-	uint64_t max_resp_bytes;    /* client.max_response_bytes */
-	struct client_tls tls;      /* trusted CAs and client certificate (client_tls.h) */
-	uint64_t timeout_id;        /* timer for the oldest transfer's deadline; 0 = none */
-	struct creq_queue deferred; /* submitted, to be started from the loop */
-	struct creq_queue fin;      /* transfers done, record not yet handed over */
-	struct creq *free_list;
+	struct list active;      /* in flight (started), oldest first: deadlines in order */
+	int64_t timeout_ns;      /* request_timeout (0 = none), enforced here (client_on_timeout) */
+	uint64_t max_resp_bytes; /* client.max_response_bytes */
+	struct client_tls tls;   /* trusted CAs and client certificate (client_tls.h) */
+	uint64_t timeout_id;     /* timer for the oldest transfer's deadline; 0 = none */
+	struct list deferred;    /* submitted, to be started from the loop */
+	struct list fin;         /* transfers done, record not yet handed over */
+	struct list free_slots;  /* recycled slots, most recent first */
 
 	uint64_t timer_fires;   /* statistics (tests: no busy loop on stale timers) */
 	struct sketch read_lag; /* read time - kernel receive stamp of the bytes read (ns) */
@@ -133,7 +128,7 @@ struct client {
 
 	/* token counting by the server's /tokenize (client_use_server_count) */
 	struct client_tokcount *tc;
-	struct creq_queue counting; /* records waiting for their counts */
+	struct list counting; /* records waiting for their counts */
 	uint64_t tc_records, tc_failed, tc_cancelled;
 	bool tc_warned;
 	uint32_t *tc_w; /* scratch for the per-chunk split */
@@ -159,48 +154,26 @@ void client_global_init(void)
 
 /* ---- small helpers ---- */
 
-static void client_q_push(struct creq_queue *q, struct creq *r)
+/* The client's queues of request slots (core/list through creq.link), typed. */
+static struct creq *client_q_slot(struct list_node *x)
 {
-	r->prev = q->tail;
-	r->next = NULL;
-	if (q->tail)
-		q->tail->next = r;
-	else
-		q->head = r;
-	q->tail = r;
-	q->n++;
+	return x ? LIST_ENTRY(x, struct creq, link) : NULL;
 }
 
-static void client_q_del(struct creq_queue *q, struct creq *r)
+static void client_q_push(struct list *q, struct creq *r)
 {
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		q->head = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	else
-		q->tail = r->prev;
-	r->prev = r->next = NULL;
-	q->n--;
+	list_push_tail(q, &r->link);
+}
+
+static void client_q_del(struct list *q, struct creq *r)
+{
+	list_remove(q, &r->link);
 }
 
 /* Removes and returns the oldest slot, NULL when empty. */
-static struct creq *client_q_pop(struct creq_queue *q)
+static struct creq *client_q_pop(struct list *q)
 {
-	struct creq *r = q->head;
-	if (r)
-		client_q_del(q, r);
-	return r;
-}
-
-/* Empties q and returns its slots as a list through next (done callbacks may queue new ones). */
-static struct creq *client_q_take_all(struct creq_queue *q)
-{
-	struct creq *list = q->head;
-	q->head = q->tail = NULL;
-	q->n = 0;
-	return list;
+	return client_q_slot(list_pop_head(q));
 }
 
 /* The request failed: kind, code and a message (long messages are cut, as intended). */
@@ -809,9 +782,7 @@ static void client_recycle(struct client *c, struct creq *r)
 	client_trim(r);
 	r->req = NULL;
 	r->rec = NULL;
-	r->next = c->free_list;
-	r->prev = NULL;
-	c->free_list = r;
+	list_push_head(&c->free_slots, &r->link);
 }
 
 /* Transfer ended (or was cancelled): fill the record and hand it over. r is already detached
@@ -895,9 +866,10 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx);
 
 static void client_arm_timeout(struct client *c)
 {
-	if (c->timeout_id || !c->active.head || !c->timeout_ns)
+	struct creq *oldest = client_q_slot(c->active.head);
+	if (c->timeout_id || !oldest || !c->timeout_ns)
 		return;
-	c->timeout_id = ev_timer_at(c->loop, c->active.head->rec->sent_ns + c->timeout_ns, client_on_timeout, c);
+	c->timeout_id = ev_timer_at(c->loop, oldest->rec->sent_ns + c->timeout_ns, client_on_timeout, c);
 }
 
 /* request_timeout. Every transfer has the same timeout and the active list is in start order, so
@@ -910,8 +882,9 @@ static void client_on_timeout(struct ev_loop *loop, void *ctx)
 	struct client *c = ctx;
 	c->timeout_id = 0;
 	int64_t now = clock_mono_ns();
-	while (c->active.head && c->active.head->rec->sent_ns + c->timeout_ns <= now) {
-		struct creq *r = client_q_pop(&c->active);
+	struct creq *r;
+	while ((r = client_q_slot(c->active.head)) && r->rec->sent_ns + c->timeout_ns <= now) {
+		client_q_del(&c->active, r);
 		curl_multi_remove_handle(c->multi, r->easy);
 		client_finished(c, r, CURLE_OPERATION_TIMEDOUT, now); /* "Request timed out after ..." */
 	}
@@ -1255,10 +1228,8 @@ static void client_easy_setup(struct client *c, struct creq *r)
 
 static struct creq *client_creq_get(struct client *c)
 {
-	struct creq *r = c->free_list;
+	struct creq *r = client_q_pop(&c->free_slots);
 	if (r) {
-		c->free_list = r->next;
-		r->next = NULL;
 		/* no curl_easy_reset: the options set once in client_easy_setup stay; the per-request
 		 * ones are set again in client_prepare */
 	} else {
@@ -1511,18 +1482,19 @@ const struct sketch *client_read_lag(const struct client *c)
 	return &c->read_lag;
 }
 
-/* Cancels the slots of a detached list (client_q_take_all); started ones leave curl first. */
-static void client_cancel_list(struct client *c, struct creq *list, bool started, const char *msg)
+/* Cancels the slots of a detached chain (list_take_all); started ones leave curl first. */
+static void client_cancel_list(struct client *c, struct list_node *chain, bool started, const char *msg)
 {
-	for (struct creq *r = list; r;) {
-		struct creq *next = r->next;
+	for (struct list_node *x = chain; x;) {
+		struct list_node *next = x->next;
+		struct creq *r = client_q_slot(x);
 		if (started)
 			curl_multi_remove_handle(c->multi, r->easy);
-		r->prev = r->next = NULL;
+		x->prev = x->next = NULL;
 		r->err_kind = REC_OK;
 		client_fail(r, REC_ERR_CANCELLED, REC_CODE_CANCELLED, "%s", msg);
 		client_complete(r, false, CURLE_OK, NULL);
-		r = next;
+		x = next;
 	}
 }
 
@@ -1539,8 +1511,8 @@ void client_cancel_all(struct client *c, const char *why)
 	/* transfers that already finished keep their real result */
 	client_flush_finished(c);
 	/* detach everything first: done callbacks may submit new requests */
-	struct creq *started = client_q_take_all(&c->active);
-	struct creq *waiting = client_q_take_all(&c->deferred);
+	struct list_node *started = list_take_all(&c->active);
+	struct list_node *waiting = list_take_all(&c->deferred);
 	client_cancel_list(c, started, true, msg);
 	client_cancel_list(c, waiting, false, msg);
 	/* records waiting for server counts: counted ones keep them, the others are counted locally */
@@ -1551,7 +1523,7 @@ void client_free(struct client *c)
 {
 	if (!c)
 		return;
-	if (c->active.head || c->deferred.head || c->fin.head || c->counting.head)
+	if (!list_empty(&c->active) || !list_empty(&c->deferred) || !list_empty(&c->fin) || !list_empty(&c->counting))
 		client_cancel_all(c, "Client shut down");
 	client_tokcount_free(c->tc);
 	free(c->tc_w);
@@ -1562,11 +1534,9 @@ void client_free(struct client *c)
 		ev_timer_cancel(c->loop, c->kick_id);
 	if (c->timeout_id)
 		ev_timer_cancel(c->loop, c->timeout_id);
-	while (c->free_list) {
-		struct creq *r = c->free_list;
-		c->free_list = r->next;
+	struct creq *r;
+	while ((r = client_q_pop(&c->free_slots)))
 		client_creq_destroy(r);
-	}
 	if (c->multi)
 		curl_multi_cleanup(c->multi); /* closes pooled connections (socket callback removes fds) */
 	if (c->timer_id)
