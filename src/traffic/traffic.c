@@ -6,122 +6,18 @@
 #include <string.h>
 
 #include "core/heap.h"
+#include "core/list.h"
 #include "core/log.h"
+#include "core/u64map.h"
 #include "core/xalloc.h"
 #include "workload/generators.h"
-
-/* ---- u64 -> (ptr, u32) hash map: open addressing, linear probing, backward-shift deletion ---- */
-struct tr_map {
-	uint64_t *keys;
-	void **vals;
-	uint32_t *aux;
-	uint8_t *used;
-	size_t cap, n; /* cap: power of two */
-};
-
-static uint64_t tr_mix(uint64_t z)
-{
-	z ^= z >> 33;
-	z *= 0xff51afd7ed558ccdULL;
-	z ^= z >> 33;
-	z *= 0xc4ceb9fe1a85ec53ULL;
-	return z ^ (z >> 33);
-}
-
-static void tr_map_alloc(struct tr_map *m, size_t cap)
-{
-	m->cap = cap;
-	m->n = 0;
-	m->keys = xcalloc(cap, sizeof *m->keys);
-	m->vals = xcalloc(cap, sizeof *m->vals);
-	m->aux = xcalloc(cap, sizeof *m->aux);
-	m->used = xcalloc(cap, sizeof *m->used);
-}
-
-static void tr_map_release(struct tr_map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	free(m->aux);
-	free(m->used);
-	memset(m, 0, sizeof *m);
-}
-
-static void tr_map_put(struct tr_map *m, uint64_t key, void *val, uint32_t aux);
-
-static void tr_map_grow(struct tr_map *m)
-{
-	struct tr_map old = *m;
-	tr_map_alloc(m, old.cap ? old.cap * 2 : 64);
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.used[i])
-			tr_map_put(m, old.keys[i], old.vals[i], old.aux[i]);
-	tr_map_release(&old);
-}
-
-static void tr_map_put(struct tr_map *m, uint64_t key, void *val, uint32_t aux)
-{
-	if ((m->n + 1) * 2 > m->cap)
-		tr_map_grow(m);
-	size_t mask = m->cap - 1, i = tr_mix(key) & mask;
-	while (m->used[i]) {
-		if (m->keys[i] == key) {
-			m->vals[i] = val;
-			m->aux[i] = aux;
-			return;
-		}
-		i = (i + 1) & mask;
-	}
-	m->used[i] = 1;
-	m->keys[i] = key;
-	m->vals[i] = val;
-	m->aux[i] = aux;
-	m->n++;
-}
-
-static long tr_map_find(const struct tr_map *m, uint64_t key)
-{
-	if (m->cap == 0)
-		return -1;
-	size_t mask = m->cap - 1, i = tr_mix(key) & mask;
-	while (m->used[i]) {
-		if (m->keys[i] == key)
-			return (long)i;
-		i = (i + 1) & mask;
-	}
-	return -1;
-}
-
-static void tr_map_del_at(struct tr_map *m, size_t i)
-{
-	size_t mask = m->cap - 1;
-	m->used[i] = 0;
-	m->n--;
-	size_t j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!m->used[j])
-			return;
-		size_t home = tr_mix(m->keys[j]) & mask;
-		/* move j into the hole i if its home is not in (i, j] cyclically */
-		bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-		if (!in_range) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->aux[i] = m->aux[j];
-			m->used[i] = 1;
-			m->used[j] = 0;
-			i = j;
-		}
-	}
-}
 
 /* ---- per-session state ---- */
 enum { TN_PENDING = 0, TN_QUEUED, TN_INFLIGHT, TN_DONE, TN_DROPPED };
 
 struct tr_sess {
 	struct wl_session *s;
-	struct tr_sess *prev, *next; /* live list */
+	struct list_node link; /* on the live list */
 	int64_t start_ns;
 	uint8_t *state;
 	uint32_t *parents_left;
@@ -134,6 +30,11 @@ struct tr_sess {
 	size_t *n_hist;
 	size_t n_left; /* nodes neither done nor dropped */
 	bool cancelled;
+};
+
+struct tr_inflight {
+	struct tr_sess *ss;
+	uint32_t node;
 };
 
 struct tr_root {
@@ -180,10 +81,9 @@ struct traffic {
 	struct heap ready;
 	uint64_t seq;
 
-	struct tr_map inflight; /* request id -> (tr_sess, node) */
-	struct tr_map sessions; /* session id -> tr_sess */
-	struct tr_sess *live;
-	size_t n_live;
+	struct u64map inflight; /* request id -> struct tr_inflight */
+	struct u64map sessions; /* session id -> struct tr_sess * */
+	struct list live;       /* of tr_sess, newest first */
 
 	uint64_t started, finished, cancelled_req, cancelled_sess, dropped_req, rejected;
 };
@@ -255,16 +155,10 @@ static void tr_sess_free(struct tr_sess *ss)
 
 static void tr_finish_session(struct traffic *t, struct tr_sess *ss, int64_t now_ns)
 {
-	long i = tr_map_find(&t->sessions, ss->s->id);
-	if (i >= 0 && t->sessions.vals[i] == ss)
-		tr_map_del_at(&t->sessions, (size_t)i);
-	if (ss->prev)
-		ss->prev->next = ss->next;
-	else
-		t->live = ss->next;
-	if (ss->next)
-		ss->next->prev = ss->prev;
-	t->n_live--;
+	struct tr_sess **by_id = u64map_get(&t->sessions, ss->s->id);
+	if (by_id && *by_id == ss)
+		u64map_del(&t->sessions, ss->s->id, NULL);
+	list_remove(&t->live, &ss->link);
 	t->active--;
 	t->finished++;
 	if (now_ns > t->last_free_ns)
@@ -383,14 +277,10 @@ static void tr_activate(struct traffic *t, struct wl_session *s, int64_t start_n
 		tr_sess_free(ss);
 		return;
 	}
-	ss->next = t->live;
-	if (t->live)
-		t->live->prev = ss;
-	t->live = ss;
-	t->n_live++;
+	list_push_head(&t->live, &ss->link);
 	t->active++;
 	t->started++;
-	tr_map_put(&t->sessions, s->id, ss, 0);
+	u64map_put(&t->sessions, s->id, &ss);
 	for (size_t i = 0; i < n; i++) {
 		if (ss->parents_left[i])
 			continue;
@@ -552,8 +442,8 @@ struct traffic *traffic_create(const struct cfg_traffic *cfg, uint64_t seed, int
 	}
 	t->shard_index = 0;
 	t->shard_count = 1;
-	tr_map_alloc(&t->inflight, 64);
-	tr_map_alloc(&t->sessions, 64);
+	u64map_init(&t->inflight, sizeof(struct tr_inflight));
+	u64map_init(&t->sessions, sizeof(struct tr_sess *));
 	return t;
 }
 
@@ -604,16 +494,14 @@ void traffic_free(struct traffic *t)
 {
 	if (!t)
 		return;
-	while (t->live) {
-		struct tr_sess *ss = t->live;
-		t->live = ss->next;
-		tr_sess_free(ss);
-	}
+	struct list_node *x;
+	while ((x = list_pop_head(&t->live)))
+		tr_sess_free(LIST_ENTRY(x, struct tr_sess, link));
 	wl_session_free(t->la);
 	heap_free(&t->ready);
 	free(t->roots);
-	tr_map_release(&t->inflight);
-	tr_map_release(&t->sessions);
+	u64map_free(&t->inflight);
+	u64map_free(&t->sessions);
 	free(t);
 }
 
@@ -621,7 +509,7 @@ int64_t traffic_next_event_ns(struct traffic *t)
 {
 	const struct heap_ent *top = heap_top(&t->ready);
 	int64_t next = top ? top->key : INT64_MAX;
-	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
+	if (t->max_in_flight > 0 && (int64_t)u64map_len(&t->inflight) >= t->max_in_flight)
 		next = INT64_MAX; /* nothing can go before a completion (which the caller reports) */
 	switch (t->type) {
 	case CFG_TRAFFIC_RATE:
@@ -673,7 +561,7 @@ struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t 
 	const struct heap_ent *top = heap_top(&t->ready);
 	if (!top || top->key > now_ns)
 		return NULL;
-	if (t->max_in_flight > 0 && (int64_t)t->inflight.n >= t->max_in_flight)
+	if (t->max_in_flight > 0 && (int64_t)u64map_len(&t->inflight) >= t->max_in_flight)
 		return NULL; /* due, but over the cap: it waits for a completion, its intended time unchanged */
 	struct heap_ent e = heap_pop(&t->ready);
 	struct tr_sess *ss = e.ptr;
@@ -681,7 +569,7 @@ struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t 
 	struct wl_request *r = &ss->s->requests[node];
 	ss->state[node] = TN_INFLIGHT;
 	tr_populate_history(ss, node);
-	tr_map_put(&t->inflight, r->id, ss, node);
+	u64map_put(&t->inflight, r->id, &(struct tr_inflight){.ss = ss, .node = node});
 	if (intended_ns)
 		*intended_ns = e.key;
 	return r;
@@ -711,14 +599,13 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 	if (now_ns > t->last_now_ns)
 		t->last_now_ns = now_ns;
 	traffic_on_advance(t, request_id);
-	long mi = tr_map_find(&t->inflight, request_id);
-	if (mi < 0) {
+	struct tr_inflight in;
+	if (!u64map_del(&t->inflight, request_id, &in)) {
 		log_debug("traffic: completion for unknown request %llu ignored", (unsigned long long)request_id);
 		return;
 	}
-	struct tr_sess *ss = t->inflight.vals[mi];
-	uint32_t node = t->inflight.aux[mi];
-	tr_map_del_at(&t->inflight, (size_t)mi);
+	struct tr_sess *ss = in.ss;
+	uint32_t node = in.node;
 	struct wl_request *r = &ss->s->requests[node];
 	ss->state[node] = TN_DONE;
 	ss->n_left--;
@@ -765,7 +652,7 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 
 bool traffic_has_pending(struct traffic *t)
 {
-	return heap_len(&t->ready) > 0 || t->inflight.n > 0 || t->n_live > 0 || t->la != NULL ||
+	return heap_len(&t->ready) > 0 || u64map_len(&t->inflight) > 0 || !list_empty(&t->live) || t->la != NULL ||
 	       (!t->stopped && !t->src_done);
 }
 
@@ -789,9 +676,9 @@ void traffic_stop_dispatch(struct traffic *t)
 	}
 	t->roots_n = 0;
 	t->roots_head = 0;
-	struct tr_sess *ss = t->live;
-	while (ss) {
-		struct tr_sess *next = ss->next;
+	for (struct list_node *x = t->live.head, *next; x; x = next) {
+		next = x->next;
+		struct tr_sess *ss = LIST_ENTRY(x, struct tr_sess, link);
 		for (size_t i = 0; i < ss->s->n_nodes; i++) {
 			if (ss->state[i] == TN_PENDING) {
 				tr_drop_node(ss, (uint32_t)i);
@@ -800,21 +687,20 @@ void traffic_stop_dispatch(struct traffic *t)
 		}
 		if (ss->n_left == 0)
 			tr_finish_session(t, ss, t->last_now_ns);
-		ss = next;
 	}
 }
 
 size_t traffic_in_flight(const struct traffic *t)
 {
-	return t->inflight.n;
+	return u64map_len(&t->inflight);
 }
 
 uint32_t traffic_session_size(const struct traffic *t, uint64_t session_id)
 {
-	long i = tr_map_find(&t->sessions, session_id);
-	if (i < 0)
+	struct tr_sess *const *ss_p = u64map_get(&t->sessions, session_id);
+	if (!ss_p)
 		return 0;
-	const struct tr_sess *ss = t->sessions.vals[i];
+	const struct tr_sess *ss = *ss_p;
 	return (uint32_t)ss->s->n_nodes;
 }
 
@@ -828,7 +714,7 @@ uint64_t traffic_sessions_finished(const struct traffic *t)
 }
 size_t traffic_live_sessions(const struct traffic *t)
 {
-	return t->n_live;
+	return t->live.n;
 }
 uint64_t traffic_cancelled_requests(const struct traffic *t)
 {
