@@ -724,6 +724,8 @@ static void client_finish_json(struct creq *r)
 	} else {
 		r->cb_t_ns = r->last_byte_ns;
 		client_apply_event(r, &ev);
+		if (r->req->body_sink) /* lm-eval's logprobs (docs/INTEGRATIONS.md) */
+			r->req->body_sink(r->req, r->raw.data, r->raw.len);
 	}
 	oai_event_clear(&ev);
 }

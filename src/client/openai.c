@@ -104,6 +104,18 @@ static void oai_add_sampling(cJSON *body, const cJSON *sampling, const char *max
 	}
 }
 
+/* The request's own sampling params (lm-eval generation kwargs), after the configured ones: the
+ * request's win key by key (docs/INTEGRATIONS.md). */
+static void oai_add_request_sampling(cJSON *body, const struct wl_request *req, const char *max_param)
+{
+	if (!req->sampling_json)
+		return;
+	cJSON *rs = cJSON_Parse(req->sampling_json);
+	if (cJSON_IsObject(rs))
+		oai_add_sampling(body, rs, max_param);
+	cJSON_Delete(rs);
+}
+
 static int oai_print(cJSON *body, struct buf *out)
 {
 	char *txt = cJSON_PrintUnformatted(body);
@@ -137,6 +149,7 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
 		cJSON_AddBoolToObject(body, "stream", stream);
 		cJSON_AddBoolToObject(body, "ignore_eos", cfg->ignore_eos);
 		oai_add_sampling(body, s->sampling, cfg->max_tokens_param);
+		oai_add_request_sampling(body, req, cfg->max_tokens_param);
 		if (req->target_output_tokens > 0) {
 			if (cfg->max_tokens_param && *cfg->max_tokens_param && !oai_has(body, cfg->max_tokens_param))
 				cJSON_AddNumberToObject(body, cfg->max_tokens_param, (double)req->target_output_tokens);
@@ -149,9 +162,13 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
 		cJSON_AddStringToObject(body, "prompt", prompt);
 		cJSON_AddBoolToObject(body, "stream", stream);
 		oai_add_sampling(body, s->sampling, mp);
+		oai_add_request_sampling(body, req, mp);
 		if (req->target_output_tokens > 0 && mp && *mp && !oai_has(body, "max_tokens") && !oai_has(body, mp))
 			cJSON_AddNumberToObject(body, mp, (double)req->target_output_tokens);
 	}
+	/* a request's own params may turn streaming off (lm-eval loglikelihood, docs/INTEGRATIONS.md) */
+	if (stream && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream")))
+		stream = false;
 	if (stream && cfg->include_usage && !oai_has(body, "stream_options")) {
 		cJSON *so = cJSON_AddObjectToObject(body, "stream_options");
 		cJSON_AddTrueToObject(so, "include_usage");

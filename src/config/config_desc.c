@@ -461,6 +461,9 @@ static const struct cfg_field sgen_synth[] = {
 static const struct cfg_field sgen_lmeval[] = {
     {"tasks", FK_STR_LIST, OFF(SG, tasks), OFF(SG, n_tasks), 0, NULL, NULL, 0, "lm-eval task names."},
     {"num_fewshot", FK_INT, OFF(SG, num_fewshot), 0, 0, NULL, NULL, 0, "Few-shot examples per prompt."},
+    {"env_path", FK_STR, OFF(SG, env_path), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Veeksha extension: the Python environment (a directory with bin/python) where lm_eval is installed; "
+     "the lm-eval bridge runs there (docs/INTEGRATIONS.md)."},
 };
 static const struct cfg_field sgen_trace[] = {
     {"trace_file", FK_STR, OFF(SG, trace_file), 0, 0, NULL, NULL, 0, "Path of the trace file."},
@@ -1208,7 +1211,8 @@ const struct cfg_class cfg_cls_server = {
 /* ================= wandb ================= */
 #define WB struct cfg_wandb
 static const struct cfg_field wb_fields[] = {
-    {"enabled", FK_BOOL, OFF(WB, enabled), 0, 0, NULL, NULL, 0, "Accepted; W&B logging is not implemented."},
+    {"enabled", FK_BOOL, OFF(WB, enabled), 0, 0, NULL, NULL, 0,
+     "Log the run to Weights & Biases at its end (docs/INTEGRATIONS.md)."},
     {"project", FK_STR, OFF(WB, project), 0, 0, NULL, NULL, FF_NULLABLE, "W&B project."},
     {"entity", FK_STR, OFF(WB, entity), 0, 0, NULL, NULL, FF_NULLABLE, "W&B entity."},
     {"group", FK_STR, OFF(WB, group), 0, 0, NULL, NULL, FF_NULLABLE, "W&B group."},
@@ -1217,6 +1221,9 @@ static const struct cfg_field wb_fields[] = {
     {"notes", FK_STR, OFF(WB, notes), 0, 0, NULL, NULL, FF_NULLABLE, "W&B notes."},
     {"mode", FK_STR, OFF(WB, mode), 0, 0, NULL, NULL, FF_NULLABLE, "W&B mode."},
     {"log_artifacts", FK_BOOL, OFF(WB, log_artifacts), 0, 0, NULL, NULL, 0, "Upload artifacts."},
+    {"env_path", FK_STR, OFF(WB, env_path), 0, 0, NULL, NULL, FF_NULLABLE | FF_OURS,
+     "Veeksha extension: the Python environment (a directory with bin/python) where wandb is installed; the "
+     "W&B bridge runs there (docs/INTEGRATIONS.md)."},
 };
 static void wb_defaults(void *p, int type)
 {
@@ -1231,7 +1238,7 @@ static const struct cfg_class cls_wandb = {
     .fields = G(wb_fields),
     .from_file = true,
     .defaults = wb_defaults,
-    .help = "Weights & Biases (accepted, not used).",
+    .help = "Weights & Biases logging (docs/INTEGRATIONS.md).",
 };
 
 /* ================= benchmark ================= */
@@ -1254,7 +1261,7 @@ static const struct cfg_field bm_fields[] = {
      "Server metrics scrape (docs/OBSERVABILITY.md)."},
     {"server", FK_POLY, OFF(BM, server), OFF(BM, has_server), 0, &cfg_cls_server, NULL, FF_OPTIONAL,
      "Managed server (null: use an external server)."},
-    {"wandb", FK_NESTED, OFF(BM, wandb), 0, 0, &cls_wandb, NULL, 0, "Weights & Biases (accepted, unused)."},
+    {"wandb", FK_NESTED, OFF(BM, wandb), 0, 0, &cls_wandb, NULL, 0, "Weights & Biases logging."},
 };
 static void bm_defaults(void *p, int type)
 {

@@ -703,10 +703,10 @@ static int convert_root(const struct cfg_class *root, int root_type, void *obj, 
 		struct cfg_benchmark *b = obj;
 		if (b->has_server)
 			expand_home(&b->server.env_path);
-		const struct cn_entry *wb = cn_find(tree, "wandb");
-		if (b->wandb.enabled && wb)
-			cfg_warn(&wb->ksrc, "wandb.enabled",
-			         "Weights & Biases logging is not implemented; the section is accepted and ignored");
+		if (b->session_generator.env_path)
+			expand_home(&b->session_generator.env_path);
+		if (b->wandb.env_path)
+			expand_home(&b->wandb.env_path);
 	} else if (root == &cfg_cls_capacity) {
 		struct cfg_capacity_search *c = obj;
 		if (c->benchmark_config.has_server)

@@ -120,6 +120,7 @@ struct cfg_session_gen {
 	char **tasks; /* ["hellaswag"] */
 	size_t n_tasks;
 	int64_t num_fewshot; /* 1 */
+	char *env_path;      /* Python environment with lm_eval (ours; docs/INTEGRATIONS.md) */
 	/* trace */
 	char *trace_file; /* "" */
 	bool wrap_mode;   /* true */
@@ -273,13 +274,14 @@ struct cfg_server {
 	char *additional_args;        /* JSON object text (a YAML mapping is converted): "{}" */
 };
 
-/* ---- wandb (accepted, not used: see docs) ---- */
+/* ---- wandb (docs/INTEGRATIONS.md) ---- */
 struct cfg_wandb {
 	bool enabled;
 	char *project, *entity, *group, *run_name, *notes, *mode;
 	char **tags;
 	size_t n_tags;
 	bool log_artifacts; /* true */
+	char *env_path;     /* Python environment with wandb (ours) */
 };
 
 /* ---- the root ---- */

@@ -33,6 +33,7 @@
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "integrations/lmeval.h"
 #include "metrics/eval_log.h"
 #include "metrics/eval_timeseries.h"
 #include "metrics/evaluator.h"
@@ -325,6 +326,7 @@ static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_reque
 	if (st->chunk_log)
 		run_chunk_log(st, rec);
 	eval_record_completed(st->eval, rec, true);
+	integ_lmeval_record(req->id, rec->success, rec->text, rec->text_len, rec->error_msg);
 	/* Think time and dependants start from the request's completion (the reference's
 	 * client_completed_at), not from this hand-over, which can come later (token counting). */
 	int64_t completed = rec->completed_ns > 0 && rec->completed_ns <= now ? rec->completed_ns : now;
@@ -1145,9 +1147,6 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	char sha[9] = "";       /* what every shard must agree on */
 	rundir_config_hash(&cfg, sha);
 
-	if (cfg.wandb.enabled)
-		log_warn("wandb.enabled is set, but Weights & Biases logging is not available in the C Veeksha: "
-		         "the wandb section is accepted and ignored (docs/CONFIG.md)");
 	runner_signals_install();
 	server_set_interrupt_flag(&runner_interrupted);
 	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
@@ -1354,6 +1353,9 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	 * nothing without both CSVs; a failure is a warning */
 	if (measured)
 		eval_timeseries_plot_with_server(out->run_dir);
+	/* lm-eval's scores, then the W&B log (docs/INTEGRATIONS.md) */
+	if (measured && integ_run_end(&cfg, out->run_dir) != 0 && out->exit_code == 0)
+		out->exit_code = 1;
 	for (uint32_t j = 0; j < threads; j++)
 		run_loop_free(&grp.loops[j]);
 	free(grp.loops);

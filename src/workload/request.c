@@ -44,6 +44,7 @@ void wl_session_free(struct wl_session *s)
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		struct wl_request *r = &s->requests[i];
 		free(r->prompt_text);
+		free(r->sampling_json);
 		free(r->parent_nodes);
 		wl_message_list_free(r->history, r->n_history);
 	}

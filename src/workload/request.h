@@ -42,6 +42,13 @@ struct wl_request {
 	enum wl_api_mode api_mode;
 	double arrival_offset_s; /* trace timestamp replay: absolute offset of this session from
 	                          * the run start (seconds), < 0 when unused */
+	/* Per-request sampling params (JSON object text, owned; NULL = none): merged over
+	 * client.additional_sampling_params, key by key, the request's winning (lm-eval requests,
+	 * docs/INTEGRATIONS.md). */
+	char *sampling_json;
+	/* Called by the client with the whole body of a non-streamed response before the record is
+	 * handed over (lm-eval reads its logprobs); NULL = not needed. */
+	void (*body_sink)(const struct wl_request *req, const char *body, size_t len);
 };
 
 struct wl_edge {

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "integrations/lmeval.h"
 #include "workload/generators.h"
 #include "workload/graph.h"
 #include "workload/trace_gen.h"
@@ -19,6 +20,7 @@ struct sg_prefix {
 
 struct wl_session_gen {
 	struct wl_trace_gen *trace; /* session_generator.type: trace (everything else unused) */
+	bool lmeval;                /* session_generator.type: lmeval: documents from the lm-eval bridge */
 	const struct tok *tok;
 	struct wl_text_backend be;
 	struct wl_graphgen *graph;
@@ -65,10 +67,15 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 		return g;
 	}
 	if (sc->type == CFG_SESSION_GEN_LMEVAL) {
-		snprintf(err, err_len,
-		         "session_generator: type: lmeval is not supported by the C Veeksha (it needs the Python "
-		         "lm-eval harness and its datasets); use type: synthetic or type: trace");
-		return NULL;
+		/* the documents come from lm_eval itself, through the bridge (docs/INTEGRATIONS.md); every
+		 * client loop's generator shares them */
+		if (integ_lmeval_acquire(cfg, tok, err, err_len) != 0)
+			return NULL;
+		struct wl_session_gen *g = xcalloc(1, sizeof *g);
+		g->lmeval = true;
+		buf_init(&g->tmp);
+		buf_init(&g->suffix);
+		return g;
 	}
 	if (sc->type != CFG_SESSION_GEN_SYNTHETIC) {
 		snprintf(err, err_len, "session_generator: unknown type %d", (int)sc->type);
@@ -139,6 +146,8 @@ void wl_session_gen_free(struct wl_session_gen *g)
 {
 	if (!g)
 		return;
+	if (g->lmeval)
+		integ_lmeval_release();
 	wl_trace_gen_free(g->trace);
 	wl_graphgen_free(g->graph);
 	wl_lengthgen_free(&g->body_len);
@@ -251,6 +260,8 @@ int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 			log_error("trace: %s", wl_trace_gen_error(g->trace));
 		return r;
 	}
+	if (g->lmeval)
+		return integ_lmeval_next(out);
 	struct wl_session *s = wl_graphgen_next(g->graph);
 	s->id = g->next_session_id;
 	for (size_t i = 0; i < s->n_nodes; i++) {

@@ -1,7 +1,7 @@
 #ifndef VK_WORKLOAD_SESSION_GEN_H
 #define VK_WORKLOAD_SESSION_GEN_H
-/* Session generators (veeksha_reference.md §4.5). Only `type: synthetic` exists so far; `trace` and
- * `lmeval` fail at creation with a "not supported yet" message.
+/* Session generators (docs/WORKLOAD.md): `synthetic` (below), `trace` (workload/trace_gen.h) and
+ * `lmeval` (one session per lm-eval document, from the bridge: integrations/lmeval.h).
  *
  * Synthetic: a graph from the session graph generator, then for each node (in node-id order) an
  * output target (output_spec.text.output_length_generator) and a text prompt of exactly the target

@@ -58,7 +58,7 @@ check "cli sglang: type" test "$(jq -r .server.type "$TMP/cli2.json")" = sglang
 # Reference run: our config.yml equals the reference's apart from documented differences
 "$VEEKSHA" config show --config "$SRC/tests/data/config/ref.veeksha.yml" >"$TMP/ref.yml"
 grep -v -e '^  tokenizer: null' -e '^  verify_tls: true' -e '^  stream: true' -e '^  include_usage: true' -e '^  max_response_bytes: 67108864' \
-  -e '^  max_error_rate: 0.0$' -e '^  max_concurrency: 0$' -e '^  timeseries_interval_s: 1.0$' \
+  -e '^  max_error_rate: 0.0$' -e '^  env_path: null$' -e '^  max_concurrency: 0$' -e '^  timeseries_interval_s: 1.0$' \
   -e '^  warmup_seconds: 0.0$' -e '^  saturation_busy_fraction: 0.9$' -e '^  saturation_lateness_p99_ms: 1.0$' -e '^  warmup_requests: 0$' -e '^  cooldown_seconds: 0.0$' -e '^  cooldown_requests: 0$' -e '^  ca_bundle: null$' -e '^  tls_cert: null$' -e '^  tls_key: null$' \
   "$TMP/ref.yml" | sed -e 's/^      arrival_rate: 10.0$/      arrival_rate: 10/' \
   -e 's/^  num_client_threads: 1$/  num_client_threads: 3/' >"$TMP/ref2.yml"

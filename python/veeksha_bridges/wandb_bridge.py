@@ -1,0 +1,176 @@
+"""Veeksha's bridge to Weights & Biases (protocol 1; docs/INTEGRATIONS.md).
+
+Veeksha runs this file at the end of a run as `<wandb.env_path>/bin/python -u wandb_bridge.py`
+and talks to it in JSON lines (one JSON object per line; stdin: Veeksha -> bridge, stdout:
+bridge -> Veeksha; everything else goes to stderr):
+
+    bridge  -> {"type": "hello", "protocol": 1, "bridge": "wandb", "wandb_version": "..."}
+    veeksha -> {"type": "log", "protocol": 1, "run_dir": "...", "project", "entity", "group",
+                "run_name", "notes", "mode" (each a string or null), "tags": [...],
+                "log_artifacts": bool, "config": {the benchmark config, secrets redacted}}
+    bridge  -> {"type": "logged", "run": {"id", "name", "entity", "project", "group", "path",
+                "url", "mode"}}
+
+Any failure is one {"type": "error", ...} line and exit status 3 (Veeksha warns and goes on).
+
+What is logged (as the reference): wandb.init(project, entity, group, name=run_name or the run
+directory's name, tags, notes, dir=run_dir, config, mode); every row of metrics/timeseries.csv
+as one step (keys "timeseries/<column>"); the numbers of metrics/summary_stats.json
+("summary/<key>"), throughput_metrics.json ("throughput/<key>"), slo_results.json
+("slo/all_slos_met") and lmeval_results.json ("lmeval/<task>/<metric>") into the run summary;
+with log_artifacts, the run directory's config, metrics and traces files (.yml .yaml .json .jsonl
+.csv .png .txt .log) as one artifact of type "veeksha-benchmark"; then run.finish().
+
+Written against the wandb Python SDK 0.21 public API (wandb.init, Run.log, Run.summary,
+Run.log_artifact, Run.finish, wandb.Artifact.add_file); it uses nothing newer than 0.12.
+"""
+
+import csv
+import json
+import os
+import sys
+
+PROTOCOL = 1
+_OUT = sys.stdout
+_SECRETS = {"api_key", "authorization", "access_token", "token", "secret", "password"}
+_EXTS = {".yml", ".yaml", ".json", ".jsonl", ".csv", ".png", ".txt", ".log"}
+
+
+def send(obj):
+    _OUT.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    _OUT.flush()
+
+
+def fail(kind, message, **extra):
+    send(dict({"type": "error", "kind": kind, "message": message}, **extra))
+    sys.exit(3)
+
+
+def scrub(obj):
+    if isinstance(obj, dict):
+        return {k: ("<redacted>" if isinstance(k, str) and k.lower() in _SECRETS else scrub(v))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
+
+
+def read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        # Veeksha writes Python's JSON (Infinity, NaN), which json.loads reads
+        data = json.loads(text)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def number(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    return None
+
+
+def summary_values(run_dir):
+    out = {}
+    m = os.path.join(run_dir, "metrics")
+    for name, prefix in (("summary_stats.json", "summary"), ("throughput_metrics.json", "throughput")):
+        data = read_json(os.path.join(m, name)) or {}
+        for k, v in data.items():
+            if number(v) is not None:
+                out["%s/%s" % (prefix, k)] = number(v)
+    slo = read_json(os.path.join(m, "slo_results.json"))
+    if slo and isinstance(slo.get("all_slos_met"), bool):
+        out["slo/all_slos_met"] = float(slo["all_slos_met"])
+    lm = read_json(os.path.join(m, "lmeval_results.json"))
+    if lm:
+        for task, metrics in (lm.get("results") or {}).items():
+            for k, v in (metrics or {}).items():
+                if number(v) is not None:
+                    out["lmeval/%s/%s" % (task, k)] = number(v)
+    return out
+
+
+def timeseries_rows(run_dir):
+    path = os.path.join(run_dir, "metrics", "timeseries.csv")
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            vals = {}
+            for k, v in row.items():
+                try:
+                    vals["timeseries/%s" % k] = float(v)
+                except (TypeError, ValueError):
+                    pass
+            if vals:
+                rows.append(vals)
+    return rows
+
+
+def artifact_files(run_dir):
+    picked = []
+    for rel in ("config.yml", "health_check_results.txt"):
+        if os.path.isfile(os.path.join(run_dir, rel)):
+            picked.append(rel)
+    for sub in ("metrics", "traces"):
+        base = os.path.join(run_dir, sub)
+        for root, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if d not in ("wandb", ".wandb", "__pycache__")]
+            for f in files:
+                if os.path.splitext(f)[1].lower() in _EXTS:
+                    picked.append(os.path.relpath(os.path.join(root, f), run_dir))
+    return sorted(picked)
+
+
+def main():
+    sys.stdout = sys.stderr  # the protocol owns stdout
+    try:
+        import wandb
+    except ImportError as e:
+        fail("missing_package", str(e), module=getattr(e, "name", None) or "wandb",
+             hint="install wandb there (bin/python -m pip install wandb)")
+    send({"type": "hello", "protocol": PROTOCOL, "bridge": "wandb",
+          "wandb_version": str(getattr(wandb, "__version__", "unknown")), "python": sys.version.split()[0]})
+    line = sys.stdin.readline()
+    if not line:
+        sys.exit(4)
+    msg = json.loads(line)
+    if msg.get("type") != "log" or msg.get("protocol") != PROTOCOL:
+        fail("protocol", "expected a log message of protocol %d" % PROTOCOL)
+    run_dir = msg["run_dir"]
+    name = msg.get("run_name") or os.path.basename(run_dir.rstrip("/"))
+    config = dict(scrub(msg.get("config") or {}), run_kind="benchmark")
+    run = wandb.init(project=msg.get("project"), entity=msg.get("entity"), group=msg.get("group"),
+                     name=name, tags=list(msg.get("tags") or []) or None, notes=msg.get("notes"),
+                     dir=run_dir, config=config, mode=msg.get("mode"))
+    for step, row in enumerate(timeseries_rows(run_dir)):
+        run.log(row, step=step)
+    run.summary.update(summary_values(run_dir))
+    if msg.get("log_artifacts", True):
+        files = artifact_files(run_dir)
+        if files:
+            art = wandb.Artifact(name="benchmark-output-files-%s" % run.id, type="veeksha-benchmark")
+            for rel in files:
+                art.add_file(os.path.join(run_dir, rel), name=rel)
+            run.log_artifact(art)
+    info = {k: getattr(run, k, None) for k in ("id", "name", "entity", "project", "group", "path", "url")}
+    info = {k: (v if v is None or isinstance(v, (str, int, float, bool)) else str(v)) for k, v in info.items()}
+    info["mode"] = msg.get("mode") or "online"
+    run.finish()
+    send({"type": "logged", "run": info})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        fail("exception", "%s: %s" % (type(e).__name__, e))

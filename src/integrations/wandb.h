@@ -1,0 +1,14 @@
+#ifndef VK_INTEGRATIONS_WANDB_H
+#define VK_INTEGRATIONS_WANDB_H
+/* Weights & Biases logging of a finished run (docs/INTEGRATIONS.md): with wandb.enabled, the W&B
+ * bridge (python/veeksha_bridges/wandb_bridge.py, run by <wandb.env_path>/bin/python) creates a
+ * W&B run, logs the config, the summary metrics, the time series (metrics/timeseries.csv) and,
+ * with log_artifacts, the run directory's files as an artifact; Veeksha writes wandb_run.json
+ * (run id, URL, ...) into the run directory. Any failure is one warning: the benchmark's files are
+ * never touched. */
+#include "config/config_types.h"
+
+/* Nothing when wandb.enabled is false. Returns 0 when logged (or disabled), 1 after a warning. */
+int integ_wandb_log(const struct cfg_benchmark *cfg, const char *run_dir);
+
+#endif

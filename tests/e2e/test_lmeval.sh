@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# lm-eval under load through the bridge (docs/INTEGRATIONS.md), with the stand-in lm_eval of
+# tests/data/standins in a fake environment (bin/python runs python3 with the stand-ins on its
+# path): two generate_until tasks against the sim under a rate scheduler write
+# metrics/lmeval_results.json with one entry per task beside the usual timing files, max_sessions caps the documents round-robin; a missing
+# environment, a missing package and an unknown task are one-line errors and exit 2 before any
+# traffic; a bridge that dies while scoring costs the results file, not the timing files (exit 1).
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+
+mkenv() { # mkenv DIR [PYTHONPATH]: a fake Python environment
+  mkdir -p "$1/bin"
+  printf '#!/bin/sh\nPYTHONPATH=%s exec python3 "$@"\n' "${2-}" > "$1/bin/python"
+  chmod +x "$1/bin/python"
+}
+mkenv "$TMP/env" "$SRC/tests/data/standins"
+mkenv "$TMP/bare" ""
+export VEEKSHA_BRIDGE_DIR="$SRC/python/veeksha_bridges"
+
+port=$(e2e_free_port)
+e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1
+cfg() { # cfg FILE ENV TASKS SESSIONS
+  cat > "$1" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: fixed, interval: 0.02}}
+session_generator: {type: lmeval, tasks: $3, num_fewshot: 1, env_path: "$2"}
+evaluators: [{type: performance}, {type: accuracy_lmeval, bootstrap_iters: 100}]
+runtime: {max_sessions: $4, benchmark_timeout: 60}
+YML
+}
+
+# --- two tasks under a rate scheduler
+cfg two.yml "$TMP/env" "[standin_echo, standin_upper]" 11
+rc=0; "$VEEKSHA" benchmark --config two.yml --output_dir "$TMP/out" > two.out 2> two.err || rc=$?
+check "two tasks: exit 0" test "$rc" = 0
+[ "$rc" = 0 ] || cat two.err
+run=$(ls -d "$TMP/out"/*/ | head -1)
+check "lmeval_results.json written" test -s "$run/metrics/lmeval_results.json"
+check "timing files written" test -s "$run/metrics/summary_stats.json" -a -s "$run/metrics/request_level_metrics.jsonl"
+check "results: one entry per task, documents round-robin (6 + 5), all answered" python3 - "$run" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/metrics/lmeval_results.json"))
+assert sorted(r["results"]) == ["standin_echo", "standin_upper"], r["results"].keys()
+assert r["n-samples"]["standin_echo"] == {"original": 8, "effective": 6}, r["n-samples"]
+assert r["n-samples"]["standin_upper"] == {"original": 6, "effective": 5}, r["n-samples"]
+for t in r["results"].values():
+    assert t["answered,none"] == 1.0, t
+    assert "exact_match,none" in t and "answered_stderr,none" in t, t
+assert r["n-shot"] == {"standin_echo": 1, "standin_upper": 1}, r["n-shot"]
+assert r["veeksha"]["documents"] == 11 and r["veeksha"]["scored_documents"] == 11, r["veeksha"]
+s = json.load(open(d + "/metrics/summary_stats.json"))
+assert s["Number of Requests"] == 11 and s["Number of Completed Requests"] == 11, s
+PY
+check "the run says the results per task" grep -q "lmeval: standin_echo: answered,none=1" two.err
+
+# --- errors before any traffic: exit 2, one line naming the environment and the import
+cfg noenv.yml "$TMP/nowhere" "[standin_echo]" 4
+rc=0; "$VEEKSHA" benchmark --config noenv.yml --output_dir "$TMP/o2" > /dev/null 2> noenv.err || rc=$?
+check "missing environment: exit 2" test "$rc" = 2
+check "missing environment: named" grep -q "environment $TMP/nowhere does not exist" noenv.err
+cfg bare.yml "$TMP/bare" "[standin_echo]" 4
+rc=0; "$VEEKSHA" benchmark --config bare.yml --output_dir "$TMP/o3" > /dev/null 2> bare.err || rc=$?
+check "missing package: exit 2" test "$rc" = 2
+check "missing package: one line naming the environment and lm_eval" \
+  grep -q "lmeval: the environment $TMP/bare cannot import lm_eval (No module named 'lm_eval')" bare.err
+cfg unknown.yml "$TMP/env" "[no_such_task]" 4
+rc=0; "$VEEKSHA" benchmark --config unknown.yml --output_dir "$TMP/o4" > /dev/null 2> unknown.err || rc=$?
+check "unknown task: exit 2" test "$rc" = 2
+check "unknown task: named" grep -q "no_such_task" unknown.err
+check "no run directory for these (nothing was sent)" test ! -e "$TMP/o2" -a ! -e "$TMP/o3" -a ! -e "$TMP/o4"
+check "--lmeval-session-generator-env-path sets the environment" sh -c \
+  "'$VEEKSHA' config show -f json --session-generator-type lmeval --lmeval-session-generator-env-path /x/y | grep -q '\"env_path\": \"/x/y\"'"
+
+# --- the bridge dies while scoring: timing files kept, no results, exit 1, one line
+cfg crash.yml "$TMP/env" "[standin_echo]" 4
+rc=0; STANDIN_LMEVAL_CRASH=process_results "$VEEKSHA" benchmark --config crash.yml --output_dir "$TMP/o5" \
+  > /dev/null 2> crash.err || rc=$?
+run=$(ls -d "$TMP/o5"/*/ | head -1)
+check "bridge crash: exit 1" test "$rc" = 1
+check "bridge crash: said in one line with the status" grep -q "lmeval: scoring failed.*exited with status 9" crash.err
+check "bridge crash: timing files kept, no lmeval_results.json" \
+  test -s "$run/metrics/summary_stats.json" -a ! -e "$run/metrics/lmeval_results.json"
+e2e_finish
