@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/xalloc.h"
 
 /* The finaliser of MurmurHash3: ids are often consecutive, and linear probing needs them spread. */
@@ -56,6 +57,11 @@ void *u64map_get(const struct u64map *m, uint64_t key)
 
 static void u64map_grow(struct u64map *m)
 {
+	if (!m->val_bytes) {
+		/* a zeroed struct, never given its value size: every value would read back empty */
+		log_error("u64map: used without u64map_init");
+		abort();
+	}
 	struct u64map old = *m;
 	m->cap = old.cap ? old.cap * 2 : 64;
 	m->n = 0;

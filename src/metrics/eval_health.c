@@ -99,9 +99,8 @@ static const struct eval_row *find_row(const struct evaluator *e, const struct r
 
 static const struct eval_reg *find_reg(const struct evaluator *e, uint64_t request_id)
 {
-	bool found;
-	size_t i = u64map_get(&e->reg_by_id, request_id, &found);
-	return found ? &e->regs[i] : NULL;
+	const size_t *i = u64map_get(&e->reg_by_id, request_id);
+	return i ? &e->regs[*i] : NULL;
 }
 
 /* 1. intra-session request arrival */
@@ -238,10 +237,10 @@ static void hc_concurrency(const struct evaluator *e, struct buf *b)
 	size_t *rows = xcalloc(e->n_sessions + 1, sizeof *rows);
 	for (size_t k = 0; k < e->n_rows; k++) {
 		const struct eval_row *r = &e->rows[k];
-		bool found;
-		size_t si = u64map_get(&e->sess_by_id, r->session_id, &found);
-		if (!found)
+		const size_t *si_p = u64map_get(&e->sess_by_id, r->session_id);
+		if (!si_p)
 			continue;
+		size_t si = *si_p;
 		if (!rows[si] || r->dispatched_s < st[si])
 			st[si] = r->dispatched_s;
 		if (!rows[si] || r->dispatched_s + r->e2e > en[si])

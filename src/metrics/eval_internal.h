@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "core/spill.h"
+#include "core/u64map.h"
 #include "metrics/evaluator.h"
 #include "core/sketch.h"
 
@@ -100,13 +101,6 @@ struct eval_session {
 	bool has_completion, cancelled;
 	bool live; /* an open session's pool slot is in use */
 	enum eval_session_state state;
-};
-
-struct u64map {
-	uint64_t *keys;
-	size_t *vals;
-	bool *used;
-	size_t cap, n;
 };
 
 struct eval_errcode {
@@ -244,7 +238,6 @@ struct eval_slo_result {
 };
 
 /* evaluator.c */
-size_t u64map_get(const struct u64map *m, uint64_t key, bool *found);
 /* Map the spilled per-request data back (idempotent); eval_finalize calls it. */
 void eval_views_open(struct evaluator *e);
 double eval_rel_s(const struct evaluator *e, int64_t t_ns); /* max(0, t - start) rounded to 5 dp */

@@ -53,86 +53,6 @@ void dvec_free(struct dvec *d)
 	memset(d, 0, sizeof *d);
 }
 
-static size_t u64_hash(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
-
-size_t u64map_get(const struct u64map *m, uint64_t key, bool *found)
-{
-	*found = false;
-	if (!m->cap)
-		return 0;
-	for (size_t i = u64_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->used[i])
-			return 0;
-		if (m->keys[i] == key) {
-			*found = true;
-			return m->vals[i];
-		}
-	}
-}
-
-static void u64map_put(struct u64map *m, uint64_t key, size_t val);
-
-static void u64map_grow(struct u64map *m)
-{
-	struct u64map old = *m;
-	m->cap = old.cap ? old.cap * 2 : 64;
-	m->n = 0;
-	m->keys = xcalloc(m->cap, sizeof *m->keys);
-	m->vals = xcalloc(m->cap, sizeof *m->vals);
-	m->used = xcalloc(m->cap, sizeof *m->used);
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.used[i])
-			u64map_put(m, old.keys[i], old.vals[i]);
-	free(old.keys);
-	free(old.vals);
-	free(old.used);
-}
-
-static void u64map_put(struct u64map *m, uint64_t key, size_t val)
-{
-	if ((m->n + 1) * 2 > m->cap)
-		u64map_grow(m);
-	size_t i = u64_hash(key, m->cap);
-	while (m->used[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->used[i])
-		m->n++;
-	m->used[i] = true;
-	m->keys[i] = key;
-	m->vals[i] = val;
-}
-
-/* Linear probing with backward-shift deletion: no tombstones, so a map whose keys come and go
- * (requests in flight, open sessions) stays as small as its peak population. */
-static void u64map_del(struct u64map *m, uint64_t key)
-{
-	bool found;
-	u64map_get(m, key, &found);
-	if (!found)
-		return;
-	size_t mask = m->cap - 1, i = u64_hash(key, m->cap);
-	while (m->keys[i] != key)
-		i = (i + 1) & mask;
-	for (size_t j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
-		size_t home = u64_hash(m->keys[j], m->cap);
-		/* the entry at j may move to the hole at i unless its home lies cyclically in (i, j] */
-		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (stays)
-			continue;
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
-		i = j;
-	}
-	m->used[i] = false;
-	m->n--;
-}
-
 /* A pool slot: reuse a freed one or grow. */
 static size_t slot_take(void **arr, size_t *cap, size_t **free_list, size_t *n_free, size_t elem)
 {
@@ -148,14 +68,6 @@ static size_t slot_take(void **arr, size_t *cap, size_t **free_list, size_t *n_f
 		(*free_list)[(*n_free)++] = k - 1;
 	*cap = new_cap;
 	return idx;
-}
-
-static void u64map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
-	memset(m, 0, sizeof *m);
 }
 
 /* ---- helpers ---- */
@@ -176,18 +88,17 @@ static double ns_to_s(int64_t ns)
 /* Open sessions live in a pool; a finished one is written to sessions_sp and its slot reused. */
 static struct eval_session *session_get(struct evaluator *e, uint64_t id, bool create)
 {
-	bool found;
-	size_t idx = u64map_get(&e->open_by_id, id, &found);
-	if (found)
-		return &e->open[idx];
+	const size_t *open_idx = u64map_get(&e->open_by_id, id);
+	if (open_idx)
+		return &e->open[*open_idx];
 	if (!create)
 		return NULL;
-	idx = slot_take((void **)&e->open, &e->cap_open, &e->open_free, &e->n_open_free, sizeof *e->open);
+	size_t idx = slot_take((void **)&e->open, &e->cap_open, &e->open_free, &e->n_open_free, sizeof *e->open);
 	struct eval_session *s = &e->open[idx];
 	memset(s, 0, sizeof *s);
 	s->id = id;
 	s->live = true;
-	u64map_put(&e->open_by_id, id, idx);
+	u64map_put(&e->open_by_id, id, &idx);
 	e->n_sessions++;
 	return s;
 }
@@ -204,10 +115,8 @@ static void session_retire(struct evaluator *e, struct eval_session *s)
 	}
 	s->live = false;
 	spill_push(&e->sessions_sp, s, 1);
-	bool found;
-	size_t idx = u64map_get(&e->open_by_id, s->id, &found);
-	u64map_del(&e->open_by_id, s->id);
-	if (found)
+	size_t idx;
+	if (u64map_del(&e->open_by_id, s->id, &idx))
 		e->open_free[e->n_open_free++] = idx;
 }
 
@@ -248,6 +157,10 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 {
 	struct evaluator *e = xcalloc(1, sizeof *e);
 	e->jsonl.fd = e->trace.fd = -1; /* (eval_free may run before they are opened) */
+	u64map_init(&e->inflight_by_id, sizeof(size_t));
+	u64map_init(&e->open_by_id, sizeof(size_t));
+	u64map_init(&e->reg_by_id, sizeof(size_t));
+	u64map_init(&e->sess_by_id, sizeof(size_t));
 	e->cfg = cfg;
 	for (size_t i = 0; cfg && i < cfg->n_evaluators; i++)
 		if (cfg->evaluators[i].type == CFG_EVAL_PERFORMANCE) {
@@ -402,7 +315,7 @@ void eval_register_request(struct evaluator *e, const struct wl_request *req, ui
 	size_t slot = slot_take((void **)&e->inflight, &e->cap_inflight, &e->inflight_free, &e->n_inflight_free,
 	                        sizeof *e->inflight);
 	e->inflight[slot] = (struct eval_inflight){req->id, req->node_id, intended_ns, dispatched_ns};
-	u64map_put(&e->inflight_by_id, req->id, slot);
+	u64map_put(&e->inflight_by_id, req->id, &slot);
 
 	struct eval_session *s = session_get(e, req->session_id, true);
 	if (!s->first_dispatch_ns || dispatched_ns < s->first_dispatch_ns)
@@ -735,14 +648,12 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	struct eval_session *s = session_get(e, rec->session_id, true);
 	if (s->total_requests == 0)
 		s->total_requests = rec->session_total_requests;
-	bool found;
-	size_t ri = u64map_get(&e->inflight_by_id, rec->request_id, &found);
+	size_t ri;
 	struct eval_inflight reg_copy;
 	const struct eval_inflight *reg = NULL;
-	if (found) {
+	if (u64map_del(&e->inflight_by_id, rec->request_id, &ri)) {
 		reg_copy = e->inflight[ri];
 		reg = &reg_copy;
-		u64map_del(&e->inflight_by_id, rec->request_id);
 		e->inflight_free[e->n_inflight_free++] = ri;
 	}
 	e->dirty = true;
@@ -1260,9 +1171,9 @@ void eval_views_open(struct evaluator *e)
 		e->raw[i] =
 		    i == ES_TBC ? e->tbc_all : (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
 	for (size_t i = 0; i < e->n_regs; i++)
-		u64map_put(&e->reg_by_id, e->regs[i].request_id, i);
+		u64map_put(&e->reg_by_id, e->regs[i].request_id, &i);
 	for (size_t i = 0; i < e->n_sessions; i++)
-		u64map_put(&e->sess_by_id, e->sessions[i].id, i);
+		u64map_put(&e->sess_by_id, e->sessions[i].id, &i);
 }
 
 int eval_finalize(struct evaluator *e, int64_t end_ns)
