@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
+#include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 
@@ -909,32 +910,6 @@ struct cli_ovr {
 	const char *flag;
 };
 
-static char *read_file(const char *path, size_t *len, int *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		*err = errno;
-		return NULL;
-	}
-	struct buf b;
-	buf_init(&b);
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_append(&b, tmp, n);
-	if (ferror(f)) {
-		*err = errno ? errno : EIO;
-		fclose(f);
-		buf_free(&b);
-		return NULL;
-	}
-	fclose(f);
-	*len = b.len;
-	char *s = buf_steal(&b);
-	buf_free(&b);
-	return s;
-}
-
 static struct cnode *mount_tree(struct cfg_arena *a, struct cnode *tree, const char *const *mount, int mlen)
 {
 	for (int d = mlen - 1; d >= 0; d--) {
@@ -984,9 +959,9 @@ static int finish(const struct cfg_class *root, int root_type, struct cfg_arena 
 		int mlen = 0;
 		if (i < nfiles) {
 			size_t len = 0;
-			int err = 0;
-			char *text = read_file(files[i].path, &len, &err);
+			char *text = fs_read_file(files[i].path, &len);
 			if (!text) {
+				int err = errno;
 				struct cn_src s = {.flag = files[i].flag};
 				cfg_report(&s, "", "cannot read '%s': %s", files[i].path, strerror(err));
 				return CONFIG_EXIT_USAGE;

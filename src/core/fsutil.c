@@ -78,28 +78,34 @@ int fs_write_file_or_log(const char *path, const void *data, size_t len)
 
 char *fs_read_file(const char *path, size_t *len_out)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	size_t cap = 4096, len = 0;
+	/* a regular file is read into one buffer of its size; pipes and /proc files grow it */
+	struct stat st;
+	size_t cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	size_t len = 0;
 	char *data = xmalloc(cap);
 	for (;;) {
 		if (len + 1 >= cap) {
 			cap *= 2;
 			data = xrealloc(data, cap);
 		}
-		size_t r = fread(data + len, 1, cap - len - 1, f);
-		len += r;
+		ssize_t r = read(fd, data + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno; /* e.g. EISDIR, EIO: the caller reports it */
+			free(data);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
 		if (r == 0)
 			break;
+		len += (size_t)r;
 	}
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		free(data);
-		errno = EIO;
-		return NULL;
-	}
+	close(fd);
 	data[len] = '\0';
 	if (len_out)
 		*len_out = len;

@@ -8,7 +8,9 @@ int fs_mkdir_p(const char *path);                                  /* 0 or -errn
 int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tmp + rename; 0 or -errno */
 /* fs_write_file, logging the error: 0 on success, -1 on failure. */
 int fs_write_file_or_log(const char *path, const void *data, size_t len);
-char *fs_read_file(const char *path, size_t *len_out); /* NULL on error (errno set) */
+/* The whole file, NUL-terminated (xmalloc'd; *len_out = its length without the NUL, when len_out is
+ * not NULL). NULL when it cannot be opened or read, with errno saying why (e.g. ENOENT, EISDIR). */
+char *fs_read_file(const char *path, size_t *len_out);
 bool fs_exists(const char *path);
 /* Removes path and, for a directory, everything under it (symbolic links are removed, never followed).
  * 0, or -errno of the first failure. */
