@@ -103,3 +103,20 @@ int integ_wandb_log(const struct cfg_benchmark *cfg, const char *run_dir)
 	cJSON_Delete(reply);
 	return wr != 0;
 }
+
+void integ_wandb_sweep_point(struct cfg_benchmark *cfg, const char *sweep_dir)
+{
+	struct cfg_wandb *w = &cfg->wandb;
+	if (!w->enabled)
+		return;
+	if (!w->group) {
+		const char *slash = strrchr(sweep_dir, '/');
+		const char *base = slash && slash[1] ? slash + 1 : sweep_dir;
+		w->group = xasprintf("sweep-%s", base);
+	}
+	for (size_t i = 0; i < w->n_tags; i++)
+		if (!strcmp(w->tags[i], "sweep"))
+			return;
+	w->tags = xrealloc(w->tags, (w->n_tags + 1) * sizeof *w->tags);
+	w->tags[w->n_tags++] = xstrdup("sweep");
+}

@@ -10,5 +10,8 @@
 
 /* Nothing when wandb.enabled is false. Returns 0 when logged (or disabled), 1 after a warning. */
 int integ_wandb_log(const struct cfg_benchmark *cfg, const char *run_dir);
+/* A point of a sweep (as the reference): its W&B run goes to group "sweep-<sweep directory name>"
+ * (unless wandb.group is set) with the tag "sweep". No-op when wandb.enabled is false. */
+void integ_wandb_sweep_point(struct cfg_benchmark *cfg, const char *sweep_dir);
 
 #endif

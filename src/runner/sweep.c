@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "integrations/wandb.h"
 #include "core/buf.h"
 #include "core/fsutil.h"
 #include "core/jsonw.h"
@@ -45,6 +46,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		config_benchmark_copy(&cfg, &items[idx[k]]);
 		free(cfg.output_dir);
 		cfg.output_dir = xstrdup(sweep_dir);
+		integ_wandb_sweep_point(&cfg, sweep_dir); /* W&B group and tag (docs/INTEGRATIONS.md) */
 		log_info("sweep: run %zu of %zu", k + 1, n);
 
 		/* Reuse one server across runs whose server: sections are identical. */
