@@ -38,11 +38,7 @@ int eval_write_throughput(struct evaluator *e)
 		tpot_tp = m != 0.0 ? 1.0 / m : INFINITY;
 	}
 	if (e->tbc_all.n) {
-		double *g = xmalloc(e->tbc_all.n * sizeof *g);
-		memcpy(g, e->tbc_all.v, e->tbc_all.n * sizeof *g);
-		pct_sort(g, e->tbc_all.n);
-		double p99 = pct_linear_sorted(g, e->tbc_all.n, 0.99);
-		free(g);
+		double p99 = pct_linear_sorted(eval_sorted_series(e, ES_TBC), e->tbc_all.n, 0.99);
 		tbc_tp = p99 != 0.0 ? 1.0 / p99 : INFINITY;
 	}
 	struct buf b;
@@ -164,6 +160,43 @@ static size_t u64_to_dec(uint64_t v, char *out)
 	return n;
 }
 
+/* One event per chunk gap is the hot loop of chrome_trace.json (a run with 1M tokens has 1M events):
+ * it is written as text around its numbers instead of through jsonw, the same bytes (checked against
+ * the reference computation by tests/tools/chrome_trace_oracle.py). A gap's two numbers depend only on
+ * its value rounded to 5 decimals, which repeats (a server's inter-token gaps cluster; a zero-delay
+ * server's are 0): they are formatted once per distinct value in a small direct-mapped cache. */
+#define CT_T1 ", {\"name\": \"T"
+#define CT_T2 "\", \"cat\": \"decode\", \"ph\": \"X\", \"ts\": "
+#define CT_T3 ", \"dur\": "
+#define CT_T4 ", \"pid\": 1, \"tid\": "
+#define CT_T5 ", \"args\": {\"token_index\": "
+#define CT_T6 ", \"tbc_s\": "
+#define CT_PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+#define CT_NUM_MAX 40
+#define CT_GAP_SLOTS 1024
+
+struct ct_gap {
+	uint64_t key; /* the bits of the rounded gap */
+	bool used;
+	uint8_t dur_len, tbc_len;
+	char dur[CT_NUM_MAX], tbc[CT_NUM_MAX];
+};
+
+static const struct ct_gap *ct_gap_text(struct ct_gap *cache, double g, double raw)
+{
+	uint64_t key;
+	memcpy(&key, &g, sizeof key);
+	struct ct_gap *s = &cache[(key ^ (key >> 29) ^ (key >> 41)) % CT_GAP_SLOTS];
+	if (s->used && s->key == key)
+		return s;
+	s->used = true;
+	s->key = key;
+	s->dur_len = (uint8_t)jsonw_format_double(g * 1e6, s->dur);
+	size_t n = jsonw_format_round_fast(raw, 5, s->tbc); /* repr(round(raw, 5)) == repr(g) */
+	s->tbc_len = (uint8_t)(n ? n : jsonw_format_double(g, s->tbc));
+	return s;
+}
+
 /* chrome_trace.json can be large (one event per chunk gap): it is streamed to <path>.tmp in
  * 1 MiB pieces and renamed at the end. */
 static bool trace_flush(struct buf *b, FILE *f, bool *ok, int *err)
@@ -195,6 +228,10 @@ int eval_write_chrome_trace(struct evaluator *e)
 	struct jsonw w;
 	jsonw_init(&w, &b, 0);
 	jsonw_arr_begin(&w);
+	struct ct_gap *gaps = xcalloc(CT_GAP_SLOTS, sizeof *gaps);
+	double last_c = NAN; /* consecutive gaps of 0 share their start */
+	char last_c_text[CT_NUM_MAX];
+	size_t last_c_len = 0;
 	double epoch = INFINITY;
 	for (size_t i = 0; i < e->n_rows; i++)
 		if (e->rows[i].dispatched_s < epoch)
@@ -249,31 +286,46 @@ int eval_write_chrome_trace(struct evaluator *e)
 		jsonw_obj_end(&w);
 		double c = start_us + ttfc * 1e6;
 		if (r->n_tbc > 0) {
-			/* One event per gap: the hot loop of this file (a run with 1M tokens has 1M events).
-			 * Written as text around the three numbers instead of through jsonw; the output is the
-			 * same bytes (checked against the reference computation by tests/tools/chrome_trace_oracle.py).
-			 */
+			/* one event per gap (CT_T1 ... above) */
 			buf_reset(&tidq);
 			jsonw_escape(&tidq, tid, strlen(tid)); /* with its quotes */
 			for (size_t j = 0; j < r->n_tbc; j++) {
 				double raw = e->tbc_all.v[r->tbc_off + j];
 				double g = r5(raw);
-				char idx[24], num[48];
+				const struct ct_gap *gs = ct_gap_text(gaps, g, raw);
+				/* the longest event: the constant text, the tid, two indexes and three numbers */
+				buf_reserve(&b, sizeof CT_T1 + sizeof CT_T2 + sizeof CT_T3 + sizeof CT_T4 +
+				                    sizeof CT_T5 + sizeof CT_T6 + tidq.len + 2 * 24 + 48 +
+				                    2 * CT_NUM_MAX);
+				char *o = b.data + b.len;
+				char idx[24];
 				size_t nidx = u64_to_dec((uint64_t)j + 1, idx);
-				buf_puts(&b, ", {\"name\": \"T");
-				buf_append(&b, idx, nidx);
-				buf_puts(&b, "\", \"cat\": \"decode\", \"ph\": \"X\", \"ts\": ");
-				buf_append(&b, num, jsonw_format_double(c, num));
-				buf_puts(&b, ", \"dur\": ");
-				buf_append(&b, num, jsonw_format_double(g * 1e6, num));
-				buf_puts(&b, ", \"pid\": 1, \"tid\": ");
-				buf_append(&b, tidq.data, tidq.len);
-				buf_puts(&b, ", \"args\": {\"token_index\": ");
-				buf_append(&b, idx, nidx);
-				buf_puts(&b, ", \"tbc_s\": ");
-				size_t n = jsonw_format_round_fast(raw, 5, num); /* repr(round(raw, 5)) == repr(g) */
-				buf_append(&b, num, n ? n : jsonw_format_double(g, num));
-				buf_puts(&b, "}}");
+				CT_PUT(o, CT_T1);
+				memcpy(o, idx, nidx);
+				o += nidx;
+				CT_PUT(o, CT_T2);
+				if (c != last_c) {
+					last_c = c;
+					last_c_len = jsonw_format_double(c, last_c_text);
+				}
+				memcpy(o, last_c_text, last_c_len);
+				o += last_c_len;
+				CT_PUT(o, CT_T3);
+				memcpy(o, gs->dur, gs->dur_len);
+				o += gs->dur_len;
+				CT_PUT(o, CT_T4);
+				memcpy(o, tidq.data, tidq.len);
+				o += tidq.len;
+				CT_PUT(o, CT_T5);
+				memcpy(o, idx, nidx);
+				o += nidx;
+				CT_PUT(o, CT_T6);
+				memcpy(o, gs->tbc, gs->tbc_len);
+				o += gs->tbc_len;
+				*o++ = '}';
+				*o++ = '}';
+				b.len = (size_t)(o - b.data);
+				b.data[b.len] = '\0';
 				c += g * 1e6;
 			}
 		} else if (r->completed_s > r->picked_s + ttfc) {
@@ -304,6 +356,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 	trace_flush(&b, f, &ok, &err);
 	buf_free(&b);
 	buf_free(&tidq);
+	free(gaps);
 	if (fclose(f) != 0 && ok) {
 		ok = false;
 		err = errno;

@@ -167,6 +167,9 @@ struct evaluator {
 	bool views_open;
 	struct dview raw[EVAL_N_SERIES];
 	struct dview tbc_all; /* raw gaps of every row (rows index into it) */
+	/* each raw series sorted once at the end (eval_sorted_series) for its CSV, throughput_metrics.json
+	 * and its plot, instead of a copy sorted by each of them */
+	double *sorted[EVAL_N_SERIES];
 	const struct eval_row *rows;
 	size_t n_rows;
 	const struct eval_reg *regs;
@@ -245,6 +248,10 @@ int eval_write_summary(struct evaluator *e);
 /* <metrics_dir>/name, atomically (tmp + rename); reports a failure with its reason. 0 or -1. */
 int eval_write_output(struct evaluator *e, const char *name, const struct buf *b);
 int eval_write_csvs(struct evaluator *e, bool final);
+/* raw[s] sorted ascending (raw[s].n values; NULL when empty), computed on first use and kept until
+ * eval_sorted_release(e, s) (eval_finalize releases all after the plots) */
+const double *eval_sorted_series(struct evaluator *e, int s);
+void eval_sorted_release(struct evaluator *e, int s); /* s < 0: every series */
 /* eval_files.c */
 int eval_write_throughput(struct evaluator *e);
 int eval_write_prefill(struct evaluator *e);

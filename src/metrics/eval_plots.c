@@ -15,10 +15,7 @@ static void plot_series(struct evaluator *e, const char *src, int s)
 {
 	const struct eval_series_info *info = &eval_series_infos[s];
 	size_t n = e->raw[s].n;
-	double *v = xmalloc((n ? n : 1) * sizeof *v);
-	if (n)
-		memcpy(v, e->raw[s].v, n * sizeof *v);
-	pct_sort(v, n);
+	const double *v = eval_sorted_series(e, s);
 	char xl[160];
 	if (info->unit)
 		snprintf(xl, sizeof xl, "%s [%s]", info->display, info->unit);
@@ -38,7 +35,7 @@ static void plot_series(struct evaluator *e, const char *src, int s)
 		free(png);
 		free(stem);
 	}
-	free(v);
+	eval_sorted_release(e, s);
 }
 
 #define TTFC_MAX_BINS 10

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/clock.h"
 #include "core/jsonw.h"
@@ -16,6 +17,7 @@
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
 #include "core/fsutil.h"
+#include "output/plot.h"
 
 #define SKETCH_ALPHA 0.001
 
@@ -1060,15 +1062,11 @@ static int write_csv(struct evaluator *e, int series, bool final)
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%scdf,%s\n", final ? "," : "", info->display);
-	double *sorted = NULL;
+	const double *sorted = NULL;
 	size_t n = 0;
 	if (final) {
 		n = e->raw[series].n;
-		if (n) {
-			sorted = xmalloc(n * sizeof *sorted);
-			memcpy(sorted, e->raw[series].v, n * sizeof *sorted);
-			pct_sort(sorted, n);
-		}
+		sorted = eval_sorted_series(e, series);
 	}
 	char qs[48];
 	for (int i = 0; i <= 100; i++) {
@@ -1083,12 +1081,32 @@ static int write_csv(struct evaluator *e, int series, bool final)
 			csv_value(&b, sketch_quantile(&e->sk[series], q), false);
 		buf_putc(&b, '\n');
 	}
-	free(sorted);
 	char *name = xasprintf("%s.csv", info->key);
 	int rc = eval_write_output(e, name, &b);
 	free(name);
 	buf_free(&b);
 	return rc;
+}
+
+const double *eval_sorted_series(struct evaluator *e, int s)
+{
+	size_t n = e->raw[s].n;
+	if (!n)
+		return NULL;
+	if (!e->sorted[s]) {
+		e->sorted[s] = xmalloc(n * sizeof *e->sorted[s]);
+		memcpy(e->sorted[s], e->raw[s].v, n * sizeof *e->sorted[s]);
+		pct_sort(e->sorted[s], n);
+	}
+	return e->sorted[s];
+}
+
+void eval_sorted_release(struct evaluator *e, int s)
+{
+	for (int i = s < 0 ? 0 : s; i < (s < 0 ? EVAL_N_SERIES : s + 1); i++) {
+		free(e->sorted[i]);
+		e->sorted[i] = NULL;
+	}
 }
 
 int eval_write_csvs(struct evaluator *e, bool final)
@@ -1176,11 +1194,41 @@ void eval_views_open(struct evaluator *e)
 		u64map_put(&e->sess_by_id, e->sessions[i].id, &i);
 }
 
+/* VK_OUTPUT_TIMING=1: each step of eval_finalize prints its CPU and wall time to stderr, to profile
+ * the output phase without a profiler (bench/bench.py outputs). */
+struct eval_step_clock {
+	bool on;
+	double cpu_s, wall_s;
+};
+
+static double eval_self_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void eval_step(struct eval_step_clock *c, const char *done)
+{
+	if (!c->on)
+		return;
+	double cpu = eval_self_cpu_s(), wall = (double)clock_mono_ns() / 1e9;
+	if (done)
+		fprintf(stderr, "veeksha outputs: %-22s cpu %.3f s, wall %.3f s\n", done, cpu - c->cpu_s,
+		        wall - c->wall_s);
+	c->cpu_s = cpu;
+	c->wall_s = wall;
+}
+
 int eval_finalize(struct evaluator *e, int64_t end_ns)
 {
 	if (e->finalized)
 		return e->slo_all_met;
 	e->end_ns = end_ns ? end_ns : clock_mono_ns();
+	const char *timing = getenv("VK_OUTPUT_TIMING");
+	struct eval_step_clock clk = {timing && *timing && strcmp(timing, "0") != 0, 0, 0};
+	eval_step(&clk, NULL);
 	/* close open sessions (their samples count too) */
 	for (size_t i = 0; i < e->cap_open; i++) {
 		struct eval_session *s = &e->open[i];
@@ -1192,6 +1240,7 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	}
 	e->finalized = true;
 	eval_views_open(e);
+	eval_step(&clk, "close sessions, views");
 	int rc = 0;
 	if (e->log && eval_log_end(e) != 0)
 		rc = -1; /* (the line file said why) */
@@ -1202,38 +1251,51 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 	e->jsonl_pending = 0;
 	if (eval_lf_flush(&e->jsonl) != 0)
 		rc = -1;
+	eval_step(&clk, "event log, jsonl flush");
 	/* Each writer reads the mapped spills; dropping their pages after each one keeps the
 	 * resident set to what one writer needs (the data stays in the page cache). */
 	int met = eval_compute_slos(e);
 	e->slo_all_met = met;
 	eval_check_saturation(e);
 	eval_views_drop_pages(e);
+	eval_step(&clk, "slos, saturation");
 	if (eval_write_summary(e) != 0)
 		rc = -1;
+	eval_step(&clk, "summary_stats.json");
 	if (eval_write_prefill(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "prefill_stats.json");
 	if (eval_write_csvs(e, true) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "csvs");
 	if (eval_write_throughput(e) != 0)
 		rc = -1;
+	eval_step(&clk, "throughput_metrics.json");
 	if (eval_write_decode_window(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "decode window");
 	eval_write_plots(e);
+	eval_sorted_release(e, -1);
 	eval_views_drop_pages(e);
+	eval_step(&clk, "plots");
 	if (eval_write_timeseries(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "timeseries");
 	if (eval_write_chrome_trace(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "chrome_trace.json");
 	if (eval_write_slos(e) != 0)
 		rc = -1;
+	eval_step(&clk, "slo_results.json");
 	if (eval_write_health(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
+	eval_step(&clk, "health checks");
 	if (rc != 0)
 		return -1;
 	return met;
@@ -1338,6 +1400,9 @@ void eval_free(struct evaluator *e)
 {
 	if (!e)
 		return;
+	/* this run's PNGs rendered in the background while its other files were written (output/plot.h):
+	 * done before the next run starts or the report names them */
+	plot_wait_all();
 	eval_log_free(e);
 	eval_lf_close(&e->jsonl);
 	eval_lf_close(&e->trace);
@@ -1352,6 +1417,7 @@ void eval_free(struct evaluator *e)
 	spill_close(&e->sessions_sp);
 	spill_close(&e->tbc_sp);
 	dvec_free(&e->tbc_cur);
+	eval_sorted_release(e, -1);
 	free(e->inflight);
 	free(e->inflight_free);
 	free(e->open);

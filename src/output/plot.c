@@ -33,8 +33,20 @@ static bool batch_on;
 static struct plot_job *batch;
 static size_t batch_n, batch_cap;
 
-/* Runs argv; waits at most PLOT_TIMEOUT_S (then SIGKILL of that pid). Output to /dev/null. */
-static int run_quiet(char *const argv[])
+/* gnuplot processes started and not yet waited for (plot_wait_all): each renders its jobs while
+ * the other output files are written. */
+struct plot_pending {
+	pid_t pid;
+	struct timespec t0;
+	struct plot_job *jobs;
+	size_t n;
+};
+static struct plot_pending *pending;
+static size_t pending_n, pending_cap;
+static bool pending_atexit;
+
+/* Starts argv with its output to /dev/null; -1 when it cannot be started. */
+static pid_t spawn_quiet(char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -43,10 +55,14 @@ static int run_quiet(char *const argv[])
 	pid_t pid;
 	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return rc != 0 ? -1 : pid;
+}
+
+/* Waits for pid, started at t0, until PLOT_TIMEOUT_S after t0 (then SIGKILL of that pid); its exit
+ * status, -1 when killed or failed. */
+static int wait_quiet(pid_t pid, struct timespec t0)
+{
+	struct timespec now;
 	for (;;) {
 		int st;
 		pid_t w = waitpid(pid, &st, WNOHANG);
@@ -63,6 +79,77 @@ static int run_quiet(char *const argv[])
 		struct timespec d = {0, 5 * 1000 * 1000};
 		nanosleep(&d, NULL);
 	}
+}
+
+/* Runs argv; waits at most PLOT_TIMEOUT_S (then SIGKILL of that pid). Output to /dev/null. */
+static int run_quiet(char *const argv[])
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t pid = spawn_quiet(argv);
+	return pid < 0 ? -1 : wait_quiet(pid, t0);
+}
+
+static void jobs_free(struct plot_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(jobs[i].gp);
+		free(jobs[i].png);
+	}
+	free(jobs);
+}
+
+static void plot_wait_atexit(void)
+{
+	plot_wait_all();
+}
+
+/* One gnuplot process for jobs[0..n) (taken over), left running; rendered synchronously when it
+ * cannot be started in the background. */
+static void start_jobs(struct plot_job *jobs, size_t n)
+{
+	char **argv = xcalloc(n + 2, sizeof *argv);
+	argv[0] = "gnuplot";
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = jobs[i].gp;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t pid = spawn_quiet(argv);
+	free(argv);
+	if (pending_n == pending_cap)
+		xgrow((void **)&pending, &pending_cap, pending_n + 1, sizeof *pending);
+	pending[pending_n++] = (struct plot_pending){pid, t0, jobs, n};
+	if (!pending_atexit) {
+		/* a process that ends without plot_wait_all still leaves complete PNGs, not orphans */
+		atexit(plot_wait_atexit);
+		pending_atexit = true;
+	}
+}
+
+int plot_wait_all(void)
+{
+	int failed = 0;
+	for (size_t k = 0; k < pending_n; k++) {
+		struct plot_pending *p = &pending[k];
+		bool ok = p->pid >= 0 && wait_quiet(p->pid, p->t0) == 0;
+		if (!ok) {
+			/* find the failing script(s); keep every good plot */
+			for (size_t i = 0; i < p->n; i++) {
+				char *one[] = {"gnuplot", p->jobs[i].gp, NULL};
+				bool alone_and_ran = p->n == 1 && p->pid >= 0; /* (its own run said so) */
+				if (alone_and_ran || run_quiet(one) != 0) {
+					log_warn("gnuplot failed on %s (run it by hand to see why)", p->jobs[i].gp);
+					unlink(p->jobs[i].png); /* no empty or truncated PNG left behind */
+					failed++;
+				}
+			}
+		}
+		jobs_free(p->jobs, p->n);
+	}
+	free(pending);
+	pending = NULL;
+	pending_n = pending_cap = 0;
+	return failed;
 }
 
 bool plot_available(void)
@@ -92,8 +179,10 @@ static int cmp_d(const void *a, const void *b)
 enum plot_scale plot_recommend_scale(const double *v, size_t n)
 {
 	size_t finite = 0, pos = 0;
-	bool outside01 = false, nonpos = false;
+	bool outside01 = false, nonpos = false, ascending = true;
 	for (size_t i = 0; i < n; i++) {
+		if (i && !(v[i - 1] <= v[i]))
+			ascending = false;
 		if (!isfinite(v[i]))
 			continue;
 		finite++;
@@ -106,17 +195,23 @@ enum plot_scale plot_recommend_scale(const double *v, size_t n)
 	}
 	if (finite < 10 || !outside01 || pos == 0)
 		return PLOT_LINEAR;
-	double *p = xmalloc(pos * sizeof *p);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (isfinite(v[i]) && v[i] > 0)
-			p[k++] = v[i];
-	qsort(p, pos, sizeof *p, cmp_d);
+	/* the CDF plots pass their sorted series: finite and ascending, its positive values are its
+	 * tail, already in order */
+	bool sorted_tail = ascending && finite == n;
+	double *p = sorted_tail ? NULL : xmalloc(pos * sizeof *p);
+	if (!sorted_tail) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (isfinite(v[i]) && v[i] > 0)
+				p[k++] = v[i];
+		qsort(p, pos, sizeof *p, cmp_d);
+	}
+	const double *pp = sorted_tail ? v + (n - pos) : p;
 	/* numpy linear percentiles */
 	double r5 = 0.05 * (double)(pos - 1), r95 = 0.95 * (double)(pos - 1);
 	size_t l5 = (size_t)r5, l95 = (size_t)r95;
-	double p5 = p[l5] + (p[l5 + 1 < pos ? l5 + 1 : l5] - p[l5]) * (r5 - (double)l5);
-	double p95 = p[l95] + (p[l95 + 1 < pos ? l95 + 1 : l95] - p[l95]) * (r95 - (double)l95);
+	double p5 = pp[l5] + (pp[l5 + 1 < pos ? l5 + 1 : l5] - pp[l5]) * (r5 - (double)l5);
+	double p95 = pp[l95] + (pp[l95 + 1 < pos ? l95 + 1 : l95] - pp[l95]) * (r95 - (double)l95);
 	free(p);
 	if (p5 <= 0 || p95 / p5 < 50)
 		return PLOT_LINEAR;
@@ -177,12 +272,12 @@ static enum plot_result finish(const char *png_path, const char *src_dir, const 
 			gpp = NULL;
 			res = PLOT_OK;
 		} else {
-			char *argv[] = {"gnuplot", gpp, NULL};
-			res = run_quiet(argv) == 0 ? PLOT_OK : PLOT_FAILED;
-			if (res != PLOT_OK) {
-				log_warn("gnuplot failed on %s (run it by hand to see why)", gpp);
-				unlink(png_path); /* no empty or truncated PNG left behind */
-			}
+			struct plot_job *one = xmalloc(sizeof *one);
+			one->gp = gpp;
+			one->png = xstrdup(png_path);
+			gpp = NULL;
+			start_jobs(one, 1);
+			res = PLOT_OK;
 		}
 	}
 	free(datp);
@@ -426,35 +521,13 @@ void plot_batch_begin(void)
 	batch_n = 0;
 }
 
-int plot_batch_end(void)
+void plot_batch_end(void)
 {
 	batch_on = false;
-	int failed = 0;
-	if (batch_n) {
-		char **argv = xcalloc(batch_n + 2, sizeof *argv);
-		argv[0] = "gnuplot";
-		for (size_t i = 0; i < batch_n; i++)
-			argv[i + 1] = batch[i].gp;
-		bool ok = run_quiet(argv) == 0;
-		free(argv);
-		if (!ok) {
-			/* find the failing script(s); keep every good plot */
-			for (size_t i = 0; i < batch_n; i++) {
-				char *one[] = {"gnuplot", batch[i].gp, NULL};
-				if (run_quiet(one) != 0) {
-					log_warn("gnuplot failed on %s (run it by hand to see why)", batch[i].gp);
-					unlink(batch[i].png);
-					failed++;
-				}
-			}
-		}
-	}
-	for (size_t i = 0; i < batch_n; i++) {
-		free(batch[i].gp);
-		free(batch[i].png);
-	}
-	free(batch);
+	if (batch_n)
+		start_jobs(batch, batch_n);
+	else
+		free(batch);
 	batch = NULL;
 	batch_n = batch_cap = 0;
-	return failed;
 }

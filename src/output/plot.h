@@ -17,12 +17,16 @@ bool plot_available(void);
  * p95/p5 of the positive values >= 50 -> log (symlog when any value <= 0); else linear. */
 enum plot_scale plot_recommend_scale(const double *v, size_t n);
 
-/* Batch mode: between plot_batch_begin() and plot_batch_end() the plot_* calls write their
- * .dat/.gp files and queue them (returning PLOT_OK); plot_batch_end() renders the queue with one
- * gnuplot process (falling back to one process per plot if that fails, to keep the good ones) and
- * returns the number of plots that failed. Saves ~0.1-0.3 s of gnuplot start-up per plot. */
+/* gnuplot runs in the background: a plot_* call writes its .dat/.gp files, starts gnuplot and
+ * returns PLOT_OK without waiting, so that PNGs render while the other output files are written.
+ * Batch mode: between plot_batch_begin() and plot_batch_end() the plot_* calls only queue their
+ * scripts; plot_batch_end() starts one gnuplot process for the queue (saves ~0.1-0.3 s of gnuplot
+ * start-up per plot). plot_wait_all() waits for every gnuplot started (at most PLOT_TIMEOUT_S each;
+ * a batch that failed is re-run one script at a time to keep the good plots), warns about and
+ * removes the PNG of each plot that failed, and returns their number; it also runs at exit. */
 void plot_batch_begin(void);
-int plot_batch_end(void);
+void plot_batch_end(void);
+int plot_wait_all(void);
 
 /* CDF line of sorted values (ascending). png_path: output; src_dir/<stem>.dat/.gp are kept. */
 enum plot_result plot_cdf(const char *png_path, const char *src_dir, const char *stem, const char *title,

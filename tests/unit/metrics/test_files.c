@@ -345,6 +345,7 @@ static void test_small_run_files(void **state)
 
 	/* plots: real PNGs with gnuplot, none (but .dat/.gp kept) without it */
 	if (getenv("VK_TEST_PLOTS")) {
+		plot_wait_all(); /* (gnuplot renders in the background) */
 		char *png = slurp(mdir, "ttfc.png"), *gp = slurp(mdir, "plots_src/ttfc.gp");
 		assert_non_null(gp);
 		assert_non_null(strstr(gp, "set terminal pngcairo"));

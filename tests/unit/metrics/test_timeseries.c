@@ -19,6 +19,7 @@
 #include "metrics/eval_timeseries.h"
 #include "metrics/eval_ts_internal.h"
 #include "metrics/evaluator.h"
+#include "output/plot.h"
 
 #define MS 1000000LL
 #define START (10000 * MS)
@@ -170,6 +171,7 @@ static void test_buckets_edges_inflight_errors(void **state)
 	assert_non_null(strstr(gp, "set multiplot layout 4,1"));
 	free(gp);
 	if (getenv("VK_TEST_PLOTS")) {
+		plot_wait_all(); /* (gnuplot renders in the background) */
 		char *png = slurp(dir, "metrics/timeseries.png");
 		assert_non_null(png);
 		free(png);
@@ -403,6 +405,7 @@ static void test_plot_with_server(void **state)
 	assert_non_null(strstr(dat, "\n-0.001 30"));
 	assert_non_null(strstr(dat, "-0.001 249.75024975024976\n"));
 	if (getenv("VK_TEST_PLOTS") && !getenv("VK_NO_PLOTS")) {
+		plot_wait_all(); /* (gnuplot renders in the background) */
 		char *png = slurp(dir, "metrics/timeseries_server.png");
 		assert_non_null(png); /* (gnuplot is a test dependency where VK_TEST_PLOTS is set) */
 		free(png);
