@@ -38,6 +38,10 @@ install(FILES ${VK_DOCS_DIR}/completions/_veeksha DESTINATION ${CMAKE_INSTALL_DA
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+# The Python bridges of the lm-eval and W&B integrations (docs/INTEGRATIONS.md); the binary looks
+# for them in ../share/veeksha/bridges next to itself.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/python/veeksha_bridges/ DESTINATION ${CMAKE_INSTALL_DATADIR}/veeksha/bridges
+        FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
 # Last rule: the list of installed files (relative to the prefix), which cmake/vk_uninstall.cmake
 # reads, so that `make uninstall PREFIX=... DESTDIR=...` works without this build directory.
 install(CODE [[

@@ -22,7 +22,8 @@ check "make install exits 0" test "$rc" -eq 0 || cat install.log
 for f in bin/veeksha share/man/man1/veeksha.1 share/man/man1/veeksha-benchmark.1 \
   share/man/man1/veeksha-sim-server.1 share/bash-completion/completions/veeksha \
   share/zsh/site-functions/_veeksha share/doc/veeksha/README.md share/doc/veeksha/docs/CONFIG.md \
-  share/doc/veeksha/examples/base_config.yml share/veeksha/install-manifest.txt; do
+  share/doc/veeksha/examples/base_config.yml share/veeksha/install-manifest.txt \
+  share/veeksha/bridges/lmeval_bridge.py share/veeksha/bridges/wandb_bridge.py; do
   check "installed $f" test -s "$root/$f"
 done
 check "nothing installed outside the prefix" test -z "$(cd "$stage" && find . -type f ! -path "./${prefix#/}/*" ! -name other.1)"
@@ -42,6 +43,16 @@ if git -C "$SRC" rev-parse --git-dir > /dev/null 2>&1; then
 fi
 "$root/bin/veeksha" --version > version2.txt
 check "--version prints the same" cmp -s version.txt version2.txt
+# the installed binary runs the installed bridge (docs/INTEGRATIONS.md): this environment's python
+# answers with the path of the script it was given
+mkdir -p env/bin
+printf '#!/bin/sh\necho "{\\"type\\": \\"error\\", \\"message\\": \\"script $2\\"}"\n' > env/bin/python
+chmod +x env/bin/python
+rc=0; env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generator-type lmeval \
+  --lmeval-session-generator-env-path "$TMP/env" --openai-chat-completions-client-api-base http://127.0.0.1:9/v1 \
+  --output-dir "$TMP/o" > bridge.out 2>&1 || rc=$?
+check "the installed binary runs the installed lmeval bridge" \
+  grep -q "script $root/bin/../share/veeksha/bridges/lmeval_bridge.py" bridge.out
 rc=0; "$root/bin/veeksha" version extra > /dev/null 2>&1 || rc=$?
 check "version with an argument exits 2" test "$rc" -eq 2
 "$root/bin/veeksha" --help > help.txt
