@@ -4,7 +4,8 @@
 # path): two generate_until tasks against the sim under a rate scheduler write
 # metrics/lmeval_results.json with one entry per task beside the usual timing files, max_sessions caps the documents round-robin; a missing
 # environment, a missing package and an unknown task are one-line errors and exit 2 before any
-# traffic; a bridge that dies while scoring costs the results file, not the timing files (exit 1).
+# traffic; a bridge that dies while scoring, or is killed while traffic runs, costs the results
+# file, not the timing files (exit 1, one line naming the status or signal).
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
@@ -18,8 +19,8 @@ mkenv "$TMP/env" "$SRC/tests/data/standins"
 mkenv "$TMP/bare" ""
 export VEEKSHA_BRIDGE_DIR="$SRC/python/veeksha_bridges"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1
+port=$E2E_SIM_PORT
 cfg() { # cfg FILE ENV TASKS SESSIONS
   cat > "$1" <<YML
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
@@ -82,4 +83,31 @@ check "bridge crash: exit 1" test "$rc" = 1
 check "bridge crash: said in one line with the status" grep -q "lmeval: scoring failed.*exited with status 9" crash.err
 check "bridge crash: timing files kept, no lmeval_results.json" \
   test -s "$run/metrics/summary_stats.json" -a ! -e "$run/metrics/lmeval_results.json"
+
+# --- the bridge is killed while traffic runs: the run goes on, its timing files are complete,
+# the scoring fails in one line with the signal (exit 1)
+cat > kill.yml <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: fixed, interval: 0.25}}
+session_generator: {type: lmeval, tasks: [standin_echo], num_fewshot: 0, env_path: "$TMP/env"}
+evaluators: [{type: performance}, {type: accuracy_lmeval, bootstrap_iters: 10}]
+runtime: {max_sessions: 8, benchmark_timeout: 60}
+YML
+"$VEEKSHA" benchmark --config kill.yml --output_dir "$TMP/o6" > /dev/null 2> kill.err &
+vk=$!
+for _ in $(seq 1 200); do ls -d "$TMP"/o6/*/ > /dev/null 2>&1 && break; sleep 0.05; done
+bridge=$(ps -o pid= --ppid "$vk" | tr -d ' ' | head -1)
+check "bridge found while the run goes on" test -n "$bridge"
+[ -z "$bridge" ] || kill -KILL "$bridge"
+rc=0; wait "$vk" || rc=$?
+run=$(ls -d "$TMP/o6"/*/ | head -1)
+check "bridge killed mid-run: exit 1" test "$rc" = 1
+check "bridge killed mid-run: one line with the signal" grep -q "lmeval: scoring failed.*killed by signal 9" kill.err
+check "bridge killed mid-run: every request ran, timing files complete, no results" python3 - "$run" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+s = json.load(open(d + "/metrics/summary_stats.json"))
+assert s["Number of Requests"] == 8 and s["Number of Completed Requests"] == 8, s
+assert not os.path.exists(d + "/metrics/lmeval_results.json")
+PY
 e2e_finish
