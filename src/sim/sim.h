@@ -211,11 +211,17 @@ void sim_api_error_json(struct buf *b, int status, const char *message);
 const char *sim_http_reason(int status);
 
 /* ---------------------------------------------------------------- server (sim_server.c, sim_server.h) */
+struct sim_cfg;
+/* The port lfd is bound to (the kernel's choice with --port 0), written to cfg->port_file when set
+ * (sim_main.c; docs/SIM.md, Port). Returns the port, or -1 with err. */
+int sim_announce_port(const struct sim_cfg *cfg, int lfd, char *err, size_t err_len);
+
 enum sim_mode { SIM_MODE_ROOFLINE = 0, SIM_MODE_FIXED, SIM_MODE_ZERO };
 
 struct sim_cfg {
 	const char *host;
-	int port;
+	int port;                 /* 0: the kernel picks a free one (sim_announce_port reports it) */
+	const char *port_file;    /* --port-file: where the bound port is written once listening; NULL = none */
 	const char *served_model; /* id reported by /v1/models and accepted in bodies */
 	const char *api_key;      /* NULL = no auth */
 	enum sim_mode mode;

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "sim/sim.h"
 #include "sim/sim_cli.h"
@@ -19,7 +23,8 @@ static void sim_main_usage(FILE *out)
 	    "It is NOT a substitute for measuring a real engine. See docs/SIM.md.\n\n"
 	    "server:\n"
 	    "  --host H                     listen address (default 127.0.0.1)\n"
-	    "  --port P                     listen port (default 8000)\n"
+	    "  --port P                     listen port (default 8000; 0: a free port the kernel picks)\n"
+	    "  --port-file FILE             write the bound port to FILE once listening (with --port 0)\n"
 	    "  --model ID                   served model id (also --model-path, --served-model-name);\n"
 	    "                               a known id (e.g. meta-llama/Llama-3-8B-Instruct) selects its architecture\n"
 	    "  --api-key K                  require 'Authorization: Bearer K' on /v1/* (env VLLM_API_KEY)\n"
@@ -103,6 +108,37 @@ static int sim_main_num(const char *flag, const char *v, double lo, double hi, d
 
 enum sim_opt_kind { SIM_OPT_STR, SIM_OPT_NUM, SIM_OPT_INT, SIM_OPT_FLAG };
 
+/* With --port 0 the kernel picks the port at bind time, so no other process can take it between
+ * choosing and binding (a port found free and then passed in can be). The file is written whole
+ * (temporary file, then rename) so that a reader polling for it never sees a partial number. */
+int sim_announce_port(const struct sim_cfg *cfg, int lfd, char *err, size_t err_len)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+	if (getsockname(lfd, (struct sockaddr *)&sa, &len) != 0) {
+		snprintf(err, err_len, "cannot read the listening port: %s", strerror(errno));
+		return -1;
+	}
+	int port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+	                                    : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+	if (!cfg->port_file)
+		return port;
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", cfg->port_file);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		snprintf(err, err_len, "cannot write --port-file %s: %s", cfg->port_file, strerror(errno));
+		return -1;
+	}
+	int w = fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || w < 0 || rename(tmp, cfg->port_file) != 0) {
+		snprintf(err, err_len, "cannot write --port-file %s: %s", cfg->port_file, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return port;
+}
+
 int sim_server_main(int argc, char **argv)
 {
 	struct sim_cfg cfg;
@@ -151,6 +187,7 @@ int sim_server_main(int argc, char **argv)
 	    {"--shutdown-grace-s", SIM_OPT_NUM, &grace, 0, 3600},
 	    {"--startup-delay-s", SIM_OPT_NUM, &startup, 0, 3600},
 	    {"--emit-log", SIM_OPT_STR, &cfg.emit_log, 0, 0},
+	    {"--port-file", SIM_OPT_STR, &cfg.port_file, 0, 0},
 	    {"--fail-rate", SIM_OPT_NUM, &fail, 0, 1},
 	    {"--disconnect-rate", SIM_OPT_NUM, &disc, 0, 1},
 	    {"--error-event-rate", SIM_OPT_NUM, &everr, 0, 1},

@@ -169,8 +169,11 @@ int sim_server_run(const struct sim_cfg *cfg)
 	/* the port first: a taken port is the likeliest start-up failure, and nothing is set up yet */
 	char err[256] = "";
 	int lfd = sim_listen_socket(cfg, err, sizeof err);
-	if (lfd < 0) {
+	int port = lfd < 0 ? -1 : sim_announce_port(cfg, lfd, err, sizeof err); /* --port 0: the kernel's */
+	if (port < 0) {
 		fprintf(stderr, "sim-server: %s\n", err);
+		if (lfd >= 0)
+			close(lfd);
 		return 1;
 	}
 	struct sim_server *srv = xcalloc(1, sizeof *srv);
@@ -230,8 +233,7 @@ int sim_server_run(const struct sim_cfg *cfg)
 	for (int i = 0; i < srv->n_workers; i++)
 		pthread_create(&srv->workers[i].th, NULL, sim_worker_main, &srv->workers[i]);
 
-	fprintf(stderr, "sim-server: listening on %s:%d\n", cfg->host && cfg->host[0] ? cfg->host : "0.0.0.0",
-	        cfg->port);
+	fprintf(stderr, "sim-server: listening on %s:%d\n", cfg->host && cfg->host[0] ? cfg->host : "0.0.0.0", port);
 	fflush(stderr);
 
 	int sig = 0;

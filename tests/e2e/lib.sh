@@ -1,6 +1,7 @@
 # Shared helpers for end-to-end tests. Usage in a test:
 #   source "$(dirname "$0")/lib.sh" "$@"     # sets VEEKSHA, SRC, TMP (removed on exit)
-#   port=$(e2e_free_port); e2e_start_sim --port "$port" ...; e2e_wait_http "http://127.0.0.1:$port/health" 10
+#   e2e_start_sim 0 [sim-server flags...]; port=$E2E_SIM_PORT   # the sim binds a port the kernel picks
+#   port=$(e2e_free_port)   # a port for anything else that must be told its port before it starts
 # Every background process started through e2e_bg is killed by PID at exit.
 set -euo pipefail
 VEEKSHA=$(readlink -f "$1")
@@ -20,6 +21,10 @@ e2e_cleanup() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  local r
+  for r in "${E2E_PORT_DIR:-/nonexistent}"/*; do
+    [ -d "$r" ] && [ "$(cat "$r/pid" 2>/dev/null)" = "$$" ] && rm -rf "$r"
+  done
   if [ "${E2E_KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap e2e_cleanup EXIT
@@ -31,9 +36,36 @@ e2e_bg() {
   E2E_PIDS+=("$E2E_LAST_PID")
 }
 
-# A free TCP port on 127.0.0.1 (asks the kernel).
+# A free TCP port on 127.0.0.1 for a process that must be given its port (a managed server, the fault
+# server). A port found free and closed again is not safe by itself: the kernel hands the same
+# numbers to outgoing connections and to other tests asking for port 0 before our process binds it.
+# So the port is taken below the kernel's ephemeral range (never used for outgoing connections)
+# and reserved for this test run (a directory per port naming our PID, removed at exit; one left by a
+# dead test is taken over), then checked free with a bind. The sim-server needs none of this:
+# e2e_start_sim 0 lets it bind port 0 and report the port it got.
+E2E_PORT_DIR=${TMPDIR:-/tmp}/vk-e2e-ports
 e2e_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  local lo hi _ port r owner
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  hi=$((lo - 1)); lo=$((lo > 20000 ? lo - 12000 : 1024))
+  mkdir -p "$E2E_PORT_DIR"
+  for _ in $(seq 1 200); do
+    port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+    r=$E2E_PORT_DIR/$port
+    if ! mkdir "$r" 2>/dev/null; then
+      owner=$(cat "$r/pid" 2>/dev/null || true)
+      [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || continue
+      rm -rf "$r"; mkdir "$r" 2>/dev/null || continue # a dead test's reservation: take it over
+    fi
+    echo "$$" >"$r/pid"
+    if python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.close()' "$port" 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+    rm -rf "$r"
+  done
+  echo "e2e_free_port: no free port in $lo-$hi after 200 tries" >&2
+  return 1
 }
 
 # e2e_wait_http URL SECONDS [EXPECTED_STATUS=200]: poll until the URL answers, bounded.
@@ -58,14 +90,31 @@ e2e_wait_gone() {
   return 1
 }
 
-# Start the simulated server: e2e_start_sim PORT [sim-server flags...]; waits for /health = 200.
-# It serves the model id `sim-model` unless --model is given.
+# Start the simulated server: e2e_start_sim PORT [sim-server flags...]; waits for /health = 200 and
+# sets E2E_SIM_PID and E2E_SIM_PORT. PORT 0: the sim binds a port the kernel picks and writes it to
+# a --port-file (no window in which another process can take it). It serves the model id
+# `sim-model` unless --model is given.
+E2E_SIM_N=0
 e2e_start_sim() {
   local port=$1; shift
-  local model_args=(--model sim-model)
+  local model_args=(--model sim-model) port_args=() pf i
   case " $* " in *" --model "*) model_args=();; esac
-  e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" "${model_args[@]}" "$@"
+  if [ "$port" = 0 ]; then
+    E2E_SIM_N=$((E2E_SIM_N + 1)); pf=$TMP/sim-port.$E2E_SIM_N
+    port_args=(--port-file "$pf")
+  fi
+  e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" "${port_args[@]}" "${model_args[@]}" "$@"
   E2E_SIM_PID=$E2E_LAST_PID
+  if [ "$port" = 0 ]; then
+    for i in $(seq 1 300); do
+      [ -s "$pf" ] && break
+      kill -0 "$E2E_SIM_PID" 2>/dev/null || { echo "sim-server exited before listening" >&2; return 1; }
+      sleep 0.05
+    done
+    port=$(cat "$pf" 2>/dev/null || true)
+    [ -n "$port" ] || { echo "sim-server wrote no port to $pf within 15 s" >&2; return 1; }
+  fi
+  E2E_SIM_PORT=$port
   e2e_wait_http "http://127.0.0.1:$port/health" 15
 }
 

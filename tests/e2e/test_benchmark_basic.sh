@@ -4,8 +4,8 @@
 # request is either completed or errored, that dependencies and history were honoured (from the
 # dispatch trace with content) and that token counts match the targets.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 20 --itl-ms 1 --emit-log "$TMP/emit.jsonl"
+e2e_start_sim 0 --mode fixed --ttft-ms 20 --itl-ms 1 --emit-log "$TMP/emit.jsonl"
+port=$E2E_SIM_PORT
 
 out="$TMP/out"
 "$VEEKSHA" benchmark --config "$SRC/tests/e2e/configs/base_concurrent.yml" \

@@ -20,8 +20,8 @@ check "missing api_base message" grep -q "api_base" err2.txt
 check "no run directory without api_base" test ! -e "$TMP/noapi"
 
 # 3. a server failing 30% of requests: errors recorded with their codes, run completes
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1 --fail-rate 0.3 --seed 7
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1 --fail-rate 0.3 --seed 7
+port=$E2E_SIM_PORT
 e2e_single_cfg cfg.yml "$port" \
   "evaluators=[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.000001}]}]"
 rc=0; "$VEEKSHA" benchmark --config cfg.yml --output_dir "$TMP/out" --quiet > out.txt || rc=$?

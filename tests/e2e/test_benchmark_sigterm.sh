@@ -2,8 +2,8 @@
 # SIGTERM mid-run: the run directory must hold every request completed before the signal (checked
 # against the simulated server's emit log), a valid summary_stats.json, and the exit code 128+15.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 30 --itl-ms 5 --emit-log "$TMP/emit.jsonl"
+e2e_start_sim 0 --mode fixed --ttft-ms 30 --itl-ms 5 --emit-log "$TMP/emit.jsonl"
+port=$E2E_SIM_PORT
 cat > "$TMP/cfg.yml" <<YML
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
 traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 40}}

@@ -7,8 +7,8 @@
 # (per-chunk client - server p99 < 200 us). Also: libcurl's poll after a short read is answered
 # without a syscall (client_pollskip), and not with VEEKSHA_POLL_SKIP=0.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 50 --itl-ms 10
+e2e_start_sim 0 --mode fixed --ttft-ms 50 --itl-ms 10
+port=$E2E_SIM_PORT
 cat > "$TMP/cfg.yml" <<YML
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
 traffic_scheduler: {type: concurrent, target_concurrent_sessions: 100, rampup_seconds: 0}

@@ -23,8 +23,8 @@ write_cfg() { # write_cfg FILE PORT [extra yaml for the evaluator]
 }
 
 # 1. half of the requests fail
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 2 --itl-ms 1 --fail-rate 0.5 --seed 11
+e2e_start_sim 0 --mode fixed --ttft-ms 2 --itl-ms 1 --fail-rate 0.5 --seed 11
+port=$E2E_SIM_PORT
 write_cfg fail.yml "$port"
 rc=0; "$VEEKSHA" benchmark --config fail.yml --output_dir "$TMP/fail" --quiet --fail-on-slo > fail.out 2> fail.err || rc=$?
 check "errors: --fail-on-slo exits 3" test "$rc" -eq 3 || cat fail.out fail.err
@@ -63,8 +63,8 @@ check "max_error_rate 1.0: the error-rate objective is met" \
 kill "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
 
 # 2. no errors, SLOs met
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 2 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 2 --itl-ms 1
+port=$E2E_SIM_PORT
 write_cfg good.yml "$port"
 rc=0; "$VEEKSHA" benchmark --config good.yml --output_dir "$TMP/good" --quiet --fail-on-slo > good.out 2>&1 || rc=$?
 check "no errors: --fail-on-slo exits 0" test "$rc" -eq 0 || cat good.out

@@ -5,8 +5,8 @@
 # the limit, never a plain 503. `ulimit -n 64` in a subshell sets the soft and hard limit of the run.
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 20
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 20
+port=$E2E_SIM_PORT
 e2e_single_cfg conc.yml "$port" "traffic={type: concurrent, target_concurrent_sessions: 100, rampup_seconds: 0}" \
   output=50 sessions=100 trace=false
 # 1. concurrent: 100 sessions cannot fit in 64 descriptors -> exit 2 before any request

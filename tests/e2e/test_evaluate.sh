@@ -43,8 +43,8 @@ after=$(find py -type f | sort | xargs sha1sum | sha1sum)
 check "the evaluated run directory is untouched" test "$before" = "$after"
 
 # 2. our own run, no event log
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 3 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 1
+port=$E2E_SIM_PORT
 e2e_single_cfg own.yml "$port" sessions=30 trace=true
 rc=0; "$VEEKSHA" benchmark --config own.yml --output_dir "$TMP/own" --quiet > own.out 2> own.err || rc=$?
 check "own run: exit 0" test "$rc" -eq 0
@@ -61,8 +61,8 @@ check "own run: TTFC p50 within 20 us of the live run's" \
   "$own/metrics/summary_stats.json" "${ev}metrics/summary_stats.json"
 
 # 2b. a reasoning run (sim thinking first): rows keep TTFO and the reasoning counts
-rport=$(e2e_free_port)
-e2e_start_sim "$rport" --mode fixed --ttft-ms 3 --itl-ms 1 --reasoning-tokens 6
+e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 1 --reasoning-tokens 6
+rport=$E2E_SIM_PORT
 e2e_single_cfg rsn.yml "$rport" sessions=10 output=12
 rc=0; "$VEEKSHA" benchmark --config rsn.yml --output_dir "$TMP/rsn" --quiet > rsn.out 2> rsn.err || rc=$?
 rsn=$(ls -d "$TMP"/rsn/*/)

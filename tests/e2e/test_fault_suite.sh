@@ -130,8 +130,8 @@ if want sim_fail_rate; then
 fi
 # the server dies after 2 requests: later requests fail to connect; the run ends, accounted
 if want sim_crash; then
-  port=$(e2e_free_port)
-  e2e_start_sim "$port" --mode zero --crash-after 2 2> /dev/null
+  e2e_start_sim 0 --mode zero --crash-after 2 2> /dev/null
+  port=$E2E_SIM_PORT
   sim_pid=$E2E_SIM_PID
   FAULT_MODEL=sim-model FAULT_SESSIONS=6 fault_run sim_crash "http://127.0.0.1:$port/v1"
   fault_check sim_crash 3 "any:connect|reset"

@@ -13,8 +13,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 want() { [ -z "${HOSTILE_ONLY:-}" ] || [ "$HOSTILE_ONLY" = "$1" ]; }
 cd "$TMP"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero 2> /dev/null
+e2e_start_sim 0 --mode zero 2> /dev/null
+port=$E2E_SIM_PORT
 api="http://127.0.0.1:$port/v1"
 
 # A valid config around one hostile piece: base_cfg FILE with the hostile YAML on stdin (appended

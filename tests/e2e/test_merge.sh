@@ -11,8 +11,8 @@ if ! grep -q -- '--shard ' <<< "$bench_help"; then
   exit 77
 fi
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --fail-rate 0.1 --seed 3
+e2e_start_sim 0 --fail-rate 0.1 --seed 3
+port=$E2E_SIM_PORT
 
 cfg=$TMP/cfg.yml
 cat > "$cfg" <<EOF

@@ -41,8 +41,8 @@ check "... one chart per SLO with threshold and capacity lines" bash -c "grep -q
 check "... links each probe's own report, which exists" bash -c "n=\$(jq '.history|length' '$res'); [ \$(grep -o 'runs/[^\"]*/metrics/report.html' '$rep' | sort -u | wc -l) -eq \$n ] && for f in \$(grep -o 'runs/[^\"]*/metrics/report.html' '$rep'); do [ -s \"$(dirname "$res")/\$f\" ] || exit 1; done"
 # A server that fails 30% of its requests has no capacity, however fast the rest are: every probe
 # fails on the error-rate objective (the old rule let through up to 50% errors).
-port2=$(e2e_free_port)
-e2e_start_sim "$port2" --mode fixed --ttft-ms 1 --itl-ms 1 --fail-rate 0.3 --seed 3
+e2e_start_sim 0 --mode fixed --ttft-ms 1 --itl-ms 1 --fail-rate 0.3 --seed 3
+port2=$E2E_SIM_PORT
 sed -e "s/127.0.0.1:$port/127.0.0.1:$port2/" -e "s#$TMP/cap_out#$TMP/cap_fail#" -e 's/max_value: 8/max_value: 2/' \
   "$TMP/cap.yml" > "$TMP/cap_fail.yml"
 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap_fail.yml" > "$TMP/fail_out.txt" 2>&1

@@ -3,8 +3,8 @@
 # length; decode TBT grows with batch size; stress auto mode stops probing when throughput gain
 # falls under the threshold.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --preset llama3-8b-h100
+e2e_start_sim 0 --preset llama3-8b-h100
+port=$E2E_SIM_PORT
 api="http://127.0.0.1:$port/v1"
 "$VEEKSHA" microbench prefill --api-base "$api" --model sim-model --input-lengths 128 1024 4096 \
   --samples-per-length 3 --output-dir "$TMP/mb" > "$TMP/prefill.txt" 2>&1
@@ -23,8 +23,8 @@ check "TBT grows with batch size" jq -e '[.results[].tbt.median] as $m | $m[0] <
 check "decode per-point directories" test -d "$TMP/mb/decode/latest/bs=16_il=1024"
 
 # stress against an engine that saturates at 4 sequences: throughput stops growing after c=4
-port2=$(e2e_free_port)
-e2e_start_sim "$port2" --preset llama3-8b-h100 --max-num-seqs 4
+e2e_start_sim 0 --preset llama3-8b-h100 --max-num-seqs 4
+port2=$E2E_SIM_PORT
 "$VEEKSHA" microbench stress --stress-mode auto --api-base "http://127.0.0.1:$port2/v1" --model sim-model --input-length 64 \
   --output-length 16 --point-duration 3 --warmup-duration 0 --auto-max-probes 6 --auto-fill-points 2 \
   --auto-throughput-threshold 0.05 --output-dir "$TMP/mb" > "$TMP/stress.txt" 2>&1

@@ -2,8 +2,8 @@
 # veeksha report on two output directories (the seed's "Comparing servers" shape: results/vllm and
 # results/sglang) prints one table covering both and writes Markdown and CSV.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 10 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 10 --itl-ms 1
+port=$E2E_SIM_PORT
 for name in vllm sglang; do
   "$VEEKSHA" benchmark --benchmark-config-from-file "$SRC/examples/base_config.yml" \
     --openai-chat-completions-client-api-base "http://127.0.0.1:$port/v1" --openai-chat-completions-client-model sim \
@@ -22,8 +22,8 @@ check "bad directory exits 2" test "$rc" -eq 2
 # A run in which every request failed: its latency series have no samples, which the summary writes
 # as null and the report shows as "no samples" (never a perfect 0), and its verdict reads back "no"
 # (slo_results.json then holds Infinity, which the report must still parse).
-port2=$(e2e_free_port)
-e2e_start_sim "$port2" --fail-rate 1
+e2e_start_sim 0 --fail-rate 1
+port2=$E2E_SIM_PORT
 rc=0
 "$VEEKSHA" benchmark --benchmark-config-from-file "$SRC/examples/base_config.yml" \
   --openai-chat-completions-client-api-base "http://127.0.0.1:$port2/v1" --openai-chat-completions-client-model sim \

@@ -2,8 +2,8 @@
 # A sweep over 3 arrival rates x 2 prompt lengths produces 6 run directories under one sweep
 # directory with sweep_manifest.json, sweep_summary.json and sweep_summary.csv (reference §6.3).
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1
+port=$E2E_SIM_PORT
 cat > "$TMP/sweep.yml" <<YML
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
 traffic_scheduler:

@@ -4,8 +4,8 @@
 # finishing (or exhausting memory) first. A prompt length past the limit, or prompts and outputs
 # that do not fit the context the server reports, are refused before the first request.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 1 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 1 --itl-ms 1
+port=$E2E_SIM_PORT
 # one session of 16 rows of 1,000,000 tokens: within the per-session budget (16 x 1048576) and
 # several seconds of prompt building
 { echo "session_id,input_length,output_length"; for i in $(seq 1 16); do echo "1,1000000,1"; done; } >"$TMP/trace.csv"

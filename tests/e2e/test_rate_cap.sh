@@ -6,8 +6,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 10 --itl-ms 5
+e2e_start_sim 0 --mode fixed --ttft-ms 10 --itl-ms 5
+port=$E2E_SIM_PORT
 cfg() { # cfg FILE CAP
   e2e_single_cfg "$1" "$port" \
     "traffic={type: rate, interval_generator: {type: fixed, interval: 0.005}, max_concurrency: $2}" \

@@ -11,8 +11,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 T_MS=40 I_MS=5 R=20 OUT=32
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms "$T_MS" --itl-ms "$I_MS" --reasoning-tokens "$R"
+e2e_start_sim 0 --mode fixed --ttft-ms "$T_MS" --itl-ms "$I_MS" --reasoning-tokens "$R"
+port=$E2E_SIM_PORT
 
 # 1. the sim's own stream
 body='{"model":"sim-model","messages":[{"role":"user","content":"hi"}],"max_tokens":5,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}}'

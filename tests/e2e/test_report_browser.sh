@@ -24,8 +24,8 @@ fi
 SHOT_DIR=${VK_TEST_OUTPUT_DIR:-$PWD/test_output}/report_browser
 mkdir -p "$SHOT_DIR"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --fail-rate 0.1 --seed 5 --mode fixed --ttft-ms 5 --itl-ms 1
+e2e_start_sim 0 --fail-rate 0.1 --seed 5 --mode fixed --ttft-ms 5 --itl-ms 1
+port=$E2E_SIM_PORT
 cat > "$TMP/cfg.yml" <<YML
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
 traffic_scheduler: {type: concurrent, target_concurrent_sessions: 4, rampup_seconds: 0, cancel_session_on_failure: false}

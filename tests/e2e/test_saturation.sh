@@ -6,8 +6,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero
+e2e_start_sim 0 --mode zero
+port=$E2E_SIM_PORT
 e2e_single_cfg over.yml "$port" sessions=20000 output=4 prompt=8 timeout=30 \
   "traffic={type: rate, interval_generator: {type: fixed, interval: 0.00002}}" "evaluators=[{type: performance, slos: []}]"
 rc=0; "$VEEKSHA" benchmark --config over.yml --output_dir "$TMP/over" --quiet --fail-on-slo --strict-client > over.out 2> over.err || rc=$?

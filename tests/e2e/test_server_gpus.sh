@@ -13,8 +13,9 @@ export VEEKSHA_NVML_LIB=$BUILD/tests/unit/server/libfake_nvml.so
 export FAKE_NVML_GPUS=80000:80000,80000:80000,80000:80000,80000:80000
 export VEEKSHA_GPU_LOCK_DIR=$TMP/locks
 export VEEKSHA_BIN=$VEEKSHA # fake engines run this build's sim-server when usable
-have_gpus_cmd=0
-"$VEEKSHA" gpus --help >/dev/null 2>&1 && have_gpus_cmd=1
+# `veeksha gpus` is part of every build: a failing --help is a failure, not a reason to skip checks
+gpus_help() { "$VEEKSHA" gpus --help >/dev/null; }
+check "veeksha gpus --help exits 0" gpus_help
 
 wait_line() {
   local i
@@ -39,15 +40,13 @@ ga=$(awk '/^GPUS/{print $2}' "$TMP/a.out"); gb=$(awk '/^GPUS/{print $2}' "$TMP/b
 check "A and B got contiguous pairs ($ga / $gb)" bash -c "[[ '$ga' =~ ^(0,1|2,3)$ && '$gb' =~ ^(0,1|2,3)$ ]]"
 check "A and B got disjoint pairs" test "$ga" != "$gb"
 
-if [ "$have_gpus_cmd" = 1 ]; then
-  "$VEEKSHA" gpus >"$TMP/gpus.txt" 2>&1 || true
-  check "veeksha gpus: 4 GPUs via nvml" grep -q "^4 GPU(s) via nvml" "$TMP/gpus.txt"
-  check "veeksha gpus: lease of A shown with its pid" grep -Eq "^${ga%%,*} .* no +pid $da job server_127.0.0.1_${pa}_" "$TMP/gpus.txt"
-  "$VEEKSHA" gpus --json >"$TMP/gpus.json"
-  check "veeksha gpus --json: all 4 leased" jqe "$TMP/gpus.json" '[.gpus[] | select(.lease != null)] | length == 4'
-else
-  echo "note - veeksha gpus not available in this build; listing checks skipped"
-fi
+rc=0; "$VEEKSHA" gpus >"$TMP/gpus.txt" 2>&1 || rc=$?
+check "veeksha gpus exits 0 (rc=$rc)" test "$rc" = 0
+check "veeksha gpus: 4 GPUs via nvml" grep -q "^4 GPU(s) via nvml" "$TMP/gpus.txt"
+check "veeksha gpus: lease of A shown with its pid" grep -Eq "^${ga%%,*} .* no +pid $da job server_127.0.0.1_${pa}_" "$TMP/gpus.txt"
+rc=0; "$VEEKSHA" gpus --json >"$TMP/gpus.json" || rc=$?
+check "veeksha gpus --json exits 0 (rc=$rc)" test "$rc" = 0
+check "veeksha gpus --json: all 4 leased" jqe "$TMP/gpus.json" '[.gpus[] | select(.lease != null)] | length == 4'
 
 # ---- a third run waits (bounded, reported) and fails clearly
 pc=$(e2e_free_port)
@@ -120,11 +119,11 @@ VEEKSHA_NVML_LIB=/nonexistent/libnvidia-ml.so.1 PATH="$DATA/fake_bin:$PATH" \
   "$DRIVER" --type vllm --env "$FAKE_ENV" --tp 4 --port "$(e2e_free_port)" --run-dir "$TMP/smi" --hold 0 \
   >"$TMP/smi.out" 2>&1 || rc=$?
 check "nvidia-smi fallback: TP 4 gets 1,2,3,4 (rc=$rc)" grep -q '^GPUS 1,2,3,4$' "$TMP/smi.out"
-if [ "$have_gpus_cmd" = 1 ]; then
-  VEEKSHA_NVML_LIB=/nonexistent PATH="$DATA/fake_bin:$PATH" FAKE_SMI_GPUS=81920:1000,81920:81920 \
-    "$VEEKSHA" gpus >"$TMP/gpus2.txt" 2>&1 || true
-  check "veeksha gpus via nvidia-smi" grep -q "^2 GPU(s) via nvidia-smi" "$TMP/gpus2.txt"
-  check "veeksha gpus: busy GPU not free" grep -Eq "^0 +81920 +1000 +no" "$TMP/gpus2.txt"
-fi
+rc=0
+VEEKSHA_NVML_LIB=/nonexistent PATH="$DATA/fake_bin:$PATH" FAKE_SMI_GPUS=81920:1000,81920:81920 \
+  "$VEEKSHA" gpus >"$TMP/gpus2.txt" 2>&1 || rc=$?
+check "veeksha gpus via nvidia-smi exits 0 (rc=$rc)" test "$rc" = 0
+check "veeksha gpus via nvidia-smi" grep -q "^2 GPU(s) via nvidia-smi" "$TMP/gpus2.txt"
+check "veeksha gpus: busy GPU not free" grep -Eq "^0 +81920 +1000 +no" "$TMP/gpus2.txt"
 
 e2e_finish

@@ -10,8 +10,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 latest() { ls -td "$1"/*/ | head -1; }
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --max-num-seqs 4 --kv-capacity-tokens 600 2>/dev/null
+e2e_start_sim 0 --max-num-seqs 4 --kv-capacity-tokens 600 2>/dev/null
+port=$E2E_SIM_PORT
 e2e_single_cfg "$TMP/q.yml" "$port" \
   "traffic={type: concurrent, target_concurrent_sessions: 8, rampup_seconds: 0}" prompt=100 output=16 sessions=64
 echo "server_metrics: {interval_s: 0.2}" >>"$TMP/q.yml"

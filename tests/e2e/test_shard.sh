@@ -11,8 +11,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 3 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 1
+port=$E2E_SIM_PORT
 cat > rate.yml <<EOF
 seed: 17
 client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}

@@ -2,8 +2,8 @@
 # sim-server basics: health, models, streaming and non-streaming chat/completions shapes, usage, SIGTERM.
 source "$(dirname "$0")/lib.sh" "$@"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 20 --itl-ms 2 --model meta-llama/Llama-3-8B-Instruct 2>"$TMP/sim.err"
+e2e_start_sim 0 --mode fixed --ttft-ms 20 --itl-ms 2 --model meta-llama/Llama-3-8B-Instruct 2>"$TMP/sim.err"
+port=$E2E_SIM_PORT
 sim=$E2E_SIM_PID
 base="http://127.0.0.1:$port"
 

@@ -4,8 +4,8 @@
 # several workers; determinism of natural lengths for a seed.
 source "$(dirname "$0")/lib.sh" "$@"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 50 --itl-ms 10 --workers 2 --emit-log "$TMP/emit.jsonl" 2>/dev/null
+e2e_start_sim 0 --mode fixed --ttft-ms 50 --itl-ms 10 --workers 2 --emit-log "$TMP/emit.jsonl" 2>/dev/null
+port=$E2E_SIM_PORT
 s=$E2E_SIM_PID
 for i in $(seq 1 16); do
   curl -s -N -H "X-Request-Id: req-$i" "http://127.0.0.1:$port/v1/chat/completions" \
@@ -34,8 +34,8 @@ check "realtime stamps consistent with monotonic" bash -c "jq -e '((.chunk_real_
 check "client got the same number of content chunks" [ "$(grep -c '"content"' "$TMP/out1.txt")" = 30 ]
 
 # roofline: 8B on H100 decodes at ~7.5 ms per token alone
-port=$(e2e_free_port)
-e2e_start_sim "$port" --preset llama3-8b-h100 --emit-log "$TMP/roof.jsonl" 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --preset llama3-8b-h100 --emit-log "$TMP/roof.jsonl" 2>/dev/null; s=$E2E_SIM_PID
+port=$E2E_SIM_PORT
 curl -s -N -H "X-Request-Id: roof-1" "http://127.0.0.1:$port/v1/chat/completions" \
   -d '{"messages":[{"role":"user","content":"p q r"}],"stream":true,"ignore_eos":true,"max_tokens":40}' -o /dev/null
 kill -TERM "$s"; e2e_wait_gone "$s" 10; wait "$s" || true

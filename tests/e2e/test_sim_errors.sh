@@ -3,8 +3,8 @@
 # tokenize/detokenize, metrics, malformed HTTP; the server survives all of it.
 source "$(dirname "$0")/lib.sh" "$@"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero --api-key sekret --max-model-len 4096 2>"$TMP/sim.err"
+e2e_start_sim 0 --mode zero --api-key sekret --max-model-len 4096 2>"$TMP/sim.err"
+port=$E2E_SIM_PORT
 sim=$E2E_SIM_PID
 base="http://127.0.0.1:$port"
 auth=(-H 'Authorization: Bearer sekret')

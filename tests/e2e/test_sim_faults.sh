@@ -7,7 +7,7 @@ body='{"messages":[{"role":"user","content":"a b c"}],"stream":true,"ignore_eos"
 stop_sim() { kill -TERM "$1" 2>/dev/null; e2e_wait_gone "$1" 10 || true; }
 
 # --fail-rate 1: every generation request gets a 500 with an error body
-port=$(e2e_free_port); e2e_start_sim "$port" --mode zero --fail-rate 1 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode zero --fail-rate 1 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 code=$(curl -s -o "$TMP/f.json" -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" -d "$body")
 check "fail-rate 1 -> 500 ($code)" [ "$code" = 500 ]
 check "500 body has error.code 500" bash -c "jq -e '.error.code==500' '$TMP/f.json' >/dev/null"
@@ -15,18 +15,18 @@ check "health unaffected" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://12
 stop_sim "$s"
 
 # --fail-rate 0.5: roughly half, deterministic for a seed and request ids
-port=$(e2e_free_port); e2e_start_sim "$port" --mode zero --fail-rate 0.5 --seed 7 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode zero --fail-rate 0.5 --seed 7 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 codes1=""; for i in $(seq 1 24); do codes1+=$(curl -s -o /dev/null -w '%{http_code} ' -H "X-Request-Id: q$i" "http://127.0.0.1:$port/v1/completions" -d '{"prompt":"a","max_tokens":2}'); done
 n500=$(tr ' ' '\n' <<<"$codes1" | grep -c 500 || true)
 check "fail-rate 0.5: between 4 and 20 of 24 fail ($n500)" [ "$n500" -ge 4 -a "$n500" -le 20 ]
 stop_sim "$s"
-port=$(e2e_free_port); e2e_start_sim "$port" --mode zero --fail-rate 0.5 --seed 7 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode zero --fail-rate 0.5 --seed 7 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 codes2=""; for i in $(seq 1 24); do codes2+=$(curl -s -o /dev/null -w '%{http_code} ' -H "X-Request-Id: q$i" "http://127.0.0.1:$port/v1/completions" -d '{"prompt":"a","max_tokens":2}'); done
 check "same seed + request ids -> same failures" [ "$codes1" = "$codes2" ]
 stop_sim "$s"
 
 # --disconnect-rate 1: stream cut mid-way (no [DONE], curl reports a transfer error)
-port=$(e2e_free_port); e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1 --disconnect-rate 1 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1 --disconnect-rate 1 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 set +e; curl -s -N "http://127.0.0.1:$port/v1/chat/completions" -d "$body" >"$TMP/d.txt"; rc=$?; set -e
 check "disconnect: curl error ($rc)" [ "$rc" != 0 ]
 check "disconnect: no [DONE]" bash -c "! grep -q DONE '$TMP/d.txt'"
@@ -36,7 +36,7 @@ check "server alive after disconnects" [ "$(curl -s -o /dev/null -w '%{http_code
 stop_sim "$s"
 
 # --error-event-rate 1: an SSE error event mid-stream, then [DONE]
-port=$(e2e_free_port); e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1 --error-event-rate 1 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1 --error-event-rate 1 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 curl -s -N "http://127.0.0.1:$port/v1/chat/completions" -d "$body" >"$TMP/e.txt"
 check "error event present" bash -c "grep '^data: {\"error\"' '$TMP/e.txt' | sed 's/^data: //' | jq -e '.error.code==500' >/dev/null"
 check "stream still terminated with [DONE]" bash -c "tail -2 '$TMP/e.txt' | grep -q 'data: \[DONE\]'"
@@ -45,7 +45,7 @@ check "content before the error event ($ne)" [ "$ne" -ge 5 -a "$ne" -lt 20 ]
 stop_sim "$s"
 
 # --stall-ms 400: one gap >= 400 ms inside the stream (fixed ITL 1 ms otherwise)
-port=$(e2e_free_port); e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1 --stall-ms 400 --emit-log "$TMP/stall.jsonl" 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1 --stall-ms 400 --emit-log "$TMP/stall.jsonl" 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 curl -s -N -H 'X-Request-Id: stall-1' "http://127.0.0.1:$port/v1/chat/completions" -d "$body" >"$TMP/s.txt"
 check "stalled stream complete" bash -c "grep -q DONE '$TMP/s.txt'"
 stop_sim "$s"
@@ -63,7 +63,7 @@ check "200 once loaded" e2e_wait_http "http://127.0.0.1:$port/health" 5 200
 stop_sim "$s"
 
 # --crash-after 3: exits with non-zero status after 3 generation requests
-port=$(e2e_free_port); e2e_start_sim "$port" --mode zero --crash-after 3 2>"$TMP/crash.err"; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode zero --crash-after 3 2>"$TMP/crash.err"; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 for i in 1 2 3; do curl -s -o /dev/null "http://127.0.0.1:$port/v1/completions" -d '{"prompt":"a","max_tokens":2}' || true; done
 if e2e_wait_gone "$s" 5; then
   wait "$s" && rc=0 || rc=$?
@@ -82,7 +82,7 @@ check "refused: curl fails (rc $rc)" [ "$rc" = 52 -o "$rc" = 56 -o "$rc" = 7 ]
 stop_sim "$s"
 
 # --shutdown-grace-s: a stream longer than the grace is cut, exit status still 0, within the bound
-port=$(e2e_free_port); e2e_start_sim "$port" --mode fixed --ttft-ms 1 --itl-ms 50 --shutdown-grace-s 0.5 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode fixed --ttft-ms 1 --itl-ms 50 --shutdown-grace-s 0.5 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 curl -s -N "http://127.0.0.1:$port/v1/chat/completions" -d '{"messages":[{"role":"user","content":"x"}],"stream":true,"ignore_eos":true,"max_tokens":1000}' >"$TMP/long.txt" 2>/dev/null &
 cpid=$!
 for i in $(seq 1 100); do [ -s "$TMP/long.txt" ] && break; sleep 0.05; done
@@ -98,7 +98,7 @@ wait "$cpid" 2>/dev/null || true
 check "grace: the long stream was cut" bash -c "! grep -q DONE '$TMP/long.txt'"
 
 # graceful: a short in-flight stream finishes during the grace period
-port=$(e2e_free_port); e2e_start_sim "$port" --mode fixed --ttft-ms 1 --itl-ms 20 --shutdown-grace-s 5 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --mode fixed --ttft-ms 1 --itl-ms 20 --shutdown-grace-s 5 2>/dev/null; port=$E2E_SIM_PORT; s=$E2E_SIM_PID
 curl -s -N "http://127.0.0.1:$port/v1/chat/completions" -d '{"messages":[{"role":"user","content":"x"}],"stream":true,"ignore_eos":true,"max_tokens":25}' >"$TMP/short.txt" 2>/dev/null &
 cpid=$!
 for i in $(seq 1 100); do [ -s "$TMP/short.txt" ] && break; sleep 0.02; done

@@ -15,8 +15,8 @@ load() {
 }
 value() { awk -v n="$1" '$1 ~ "^"n"({|$)" {s += $2} END {print s + 0}' "$2"; }
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --rt-priority 0 --max-num-seqs 4 2>/dev/null
+e2e_start_sim 0 --rt-priority 0 --max-num-seqs 4 2>/dev/null
+port=$E2E_SIM_PORT
 base="http://127.0.0.1:$port"
 load "$base"
 curl -s "$base/metrics" >"$TMP/v.txt"
@@ -47,8 +47,8 @@ for line in open(sys.argv[1]):
 assert inf == count == 5, (inf, count)
 PY
 
-port2=$(e2e_free_port)
-e2e_start_sim "$port2" --rt-priority 0 --metrics-names sglang 2>/dev/null
+e2e_start_sim 0 --rt-priority 0 --metrics-names sglang 2>/dev/null
+port2=$E2E_SIM_PORT
 load "http://127.0.0.1:$port2"
 curl -s "http://127.0.0.1:$port2/metrics" >"$TMP/s.txt"
 for m in sglang:num_running_reqs sglang:num_queue_reqs sglang:token_usage sglang:prompt_tokens_total \

@@ -5,9 +5,21 @@
 # connections in TIME_WAIT do not block it); a managed `server: {type: sim}` on a taken port fails
 # clearly without sending a request to the process that holds the port.
 source "$(dirname "$0")/lib.sh" "$@"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero --workers 2 --emit-log "$TMP/first.jsonl" 2>"$TMP/first.err"
+e2e_start_sim 0 --mode zero --workers 2 --emit-log "$TMP/first.jsonl" 2>"$TMP/first.err"
+port=$E2E_SIM_PORT
 first=$E2E_SIM_PID
+# --port 0 --port-file (what e2e_start_sim 0 uses): the file names the port the sim listens on
+check "--port 0: a port was reported ($port)" bash -c "[[ '$port' =~ ^[0-9]+$ ]] && [ '$port' -gt 0 ]"
+said_port() { # the line follows the workers' start, so it can come after /health answers: bounded wait
+  local i
+  for i in $(seq 1 100); do grep -q "listening on 127.0.0.1:$port\$" "$TMP/first.err" && return 0; sleep 0.05; done
+  return 1
+}
+check "--port 0: stderr names the same port" said_port
+rc=0; timeout 20 "$VEEKSHA" sim-server --host 127.0.0.1 --port 0 --port-file "$TMP/no/such/dir/port" --mode zero \
+  2>"$TMP/pf.err" || rc=$?
+check "--port-file that cannot be written: exit 1 (rc $rc)" test "$rc" -eq 1
+check "... naming the file" grep -q "cannot write --port-file $TMP/no/such/dir/port" "$TMP/pf.err"
 
 rc=0; timeout 20 "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" --mode zero 2>"$TMP/second.err" || rc=$?
 check "second sim-server on the same port exits 1 (rc $rc)" test "$rc" -eq 1
@@ -31,8 +43,8 @@ check "first sim-server stops cleanly (rc $rc)" test "$rc" -eq 0
 check "first sim-server logged all 20 requests" test "$(wc -l < "$TMP/first.jsonl")" -eq 20
 
 # its workers shared the port among themselves: several concurrent connections all served
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 20 --itl-ms 2 --workers 2 2>/dev/null
+e2e_start_sim 0 --mode fixed --ttft-ms 20 --itl-ms 2 --workers 2 2>/dev/null
+port=$E2E_SIM_PORT
 pids=()
 for i in $(seq 1 8); do
   curl -s -o "$TMP/c$i.txt" --max-time 10 "http://127.0.0.1:$port/v1/completions" \
@@ -44,7 +56,8 @@ check "2 workers: 8 concurrent streams all complete ($n_done)" test "$n_done" -e
 kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
 
 # a port freed by a stopped sim-server can be bound again at once, even while the connections it
-# closed (server-side TIME_WAIT) linger: SO_REUSEADDR without SO_REUSEPORT
+# closed (server-side TIME_WAIT) linger: SO_REUSEADDR without SO_REUSEPORT (a reserved port below the
+# ephemeral range, so that no outgoing connection can take it between the stop and the restart)
 port=$(e2e_free_port)
 e2e_start_sim "$port" --mode zero 2>/dev/null
 exec 3<>"/dev/tcp/127.0.0.1/$port"   # an idle keep-alive connection the sim closes when it stops
@@ -62,8 +75,8 @@ check "restart on the same port at once: serves (rc $rc)" test "$rc" -eq 0
 kill -TERM "$E2E_SIM_PID" 2>/dev/null || true; e2e_wait_gone "$E2E_SIM_PID" 10 || true
 
 # a managed sim server whose port is taken (by another sim-server) fails clearly
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode zero --emit-log "$TMP/holder.jsonl" 2>/dev/null
+e2e_start_sim 0 --mode zero --emit-log "$TMP/holder.jsonl" 2>/dev/null
+port=$E2E_SIM_PORT
 holder=$E2E_SIM_PID
 cat > "$TMP/managed.yml" <<YML
 server: {type: sim, model: sim-model, host: 127.0.0.1, port: $port, health_check_interval: 0.1, additional_args: {mode: zero}}

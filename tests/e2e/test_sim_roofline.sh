@@ -49,8 +49,8 @@ t6=$(jq -s 'map(.chunk_mono_ns[0]-.arrival_mono_ns) | max' "$TMP/emit.jsonl")
 check "queued requests have longer TTFTs (min $t1 ns, max $t6 ns)" [ "$t6" -gt $((t1 * 2)) ]
 
 # TTFT grows with prompt length (alone on the engine)
-port=$(e2e_free_port)
-e2e_start_sim "$port" --preset llama3-8b-h100 --emit-log "$TMP/len.jsonl" 2>/dev/null; s=$E2E_SIM_PID
+e2e_start_sim 0 --preset llama3-8b-h100 --emit-log "$TMP/len.jsonl" 2>/dev/null; s=$E2E_SIM_PID
+port=$E2E_SIM_PORT
 for n in 10 2000 6000; do
   words "$n" >"$TMP/p.txt"
   jq -n --rawfile p "$TMP/p.txt" '{prompt:$p, max_tokens:2, ignore_eos:true, stream:true}' \

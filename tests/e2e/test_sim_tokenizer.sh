@@ -4,8 +4,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 for fx in tiny_bytelevel tiny_sentencepiece; do
-  port=$(e2e_free_port)
-  e2e_start_sim "$port" --mode zero --tokenizer "$SRC/tests/data/tokenizer/$fx.json" 2>"$TMP/$fx.err"
+  e2e_start_sim 0 --mode zero --tokenizer "$SRC/tests/data/tokenizer/$fx.json" 2>"$TMP/$fx.err"
+  port=$E2E_SIM_PORT
   s=$E2E_SIM_PID
   check "$fx: announced" grep -q "tokenizer hf:" "$TMP/$fx.err"
   base="http://127.0.0.1:$port"

@@ -37,8 +37,8 @@ trace_recorder:
 EOF
 
 # ---- part 1: the sim counts ----
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 0.2 --tokenizer "$fx" --emit-log "$TMP/emit.jsonl" 2>"$TMP/sim.err"
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 0.2 --tokenizer "$fx" --emit-log "$TMP/emit.jsonl" 2>"$TMP/sim.err"
+port=$E2E_SIM_PORT
 sim=$E2E_SIM_PID
 base="http://127.0.0.1:$port"
 # the sim sends no usage at all when the request does not ask for it
@@ -180,8 +180,8 @@ check "no /tokenize: output tokens = the approximation's 5 words" \
   bash -c "jq -s -e 'length >= 4 and all(.[]; .num_output_tokens == 5 and .num_delta_prompt_tokens == 64)' '$run2/metrics/request_level_metrics.jsonl' >/dev/null"
 
 # ---- part 3: a sim counting with the approximation itself: no /tokenize calls ----
-port3=$(e2e_free_port)
-e2e_start_sim "$port3" --mode fixed --ttft-ms 5 --itl-ms 0.2 --emit-log "$TMP/emit3.jsonl" 2>"$TMP/sim3.err"
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 0.2 --emit-log "$TMP/emit3.jsonl" 2>"$TMP/sim3.err"
+port3=$E2E_SIM_PORT
 sim3=$E2E_SIM_PID
 check "sim: /tokenize names its tokenizer" bash -c "curl -s --max-time 5 http://127.0.0.1:$port3/tokenize \
   -d '{\"model\":\"sim-model\",\"prompt\":\"a b c\"}' | jq -e '.count == 3 and .tokenizer == \"approx-words\"' >/dev/null"

@@ -8,8 +8,8 @@
 # While `veeksha benchmark` does not support trace sessions yet, prints SKIP and exits 0.
 source "$(dirname "$0")/lib.sh" "$@"
 DATA="$SRC/tests/data/trace"
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 5 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1
+port=$E2E_SIM_PORT
 
 source "$(dirname "$0")/trace_lib.sh"
 set +e

@@ -5,8 +5,8 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 
-port=$(e2e_free_port)
-e2e_start_sim "$port" --mode fixed --ttft-ms 2 --itl-ms 1
+e2e_start_sim 0 --mode fixed --ttft-ms 2 --itl-ms 1
+port=$E2E_SIM_PORT
 run() { # run NAME EVALUATOR_EXTRA [traffic]
   e2e_single_cfg "$1.yml" "$port" sessions=20 output=4 \
     "evaluators=[{type: performance, slos: []$2}]" ${3:+"traffic=$3"}

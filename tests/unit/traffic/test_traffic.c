@@ -723,7 +723,10 @@ static void run_scale(enum cfg_traffic_type type)
 	assert_int_equal(traffic_live_sessions(t), 0);
 	fprintf(stderr, "scale %s: %d sessions, %d requests in %.3f s\n",
 	        type == CFG_TRAFFIC_RATE ? "rate" : "concurrent", N, 3 * N, el);
-	assert_true(el < 5.0);
+	/* A bound that only a quadratic path crosses (it takes well under a second here, also with
+	 * sanitizers); the figure itself is the bench's (bench/), not a test's, so a loaded CI machine
+	 * cannot fail it. */
+	assert_true(el < 60.0);
 	free(q);
 	traffic_free(t);
 	src_free(&src);
