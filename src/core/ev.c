@@ -101,6 +101,8 @@ static uint32_t ev_to_epoll(uint32_t events)
 	uint32_t e = 0;
 	if (events & EV_READ)
 		e |= EPOLLIN | EPOLLRDHUP;
+	if (events & EV_EXCLUSIVE)
+		e = (e & ~(uint32_t)EPOLLRDHUP) | EPOLLEXCLUSIVE; /* EINVAL together with EPOLLRDHUP */
 	if (events & EV_WRITE)
 		e |= EPOLLOUT;
 	return e;
@@ -120,6 +122,11 @@ static int ev_register(struct ev_loop *loop, int fd, enum ev_kind kind, uint32_t
 	}
 	w->parked = false;
 	bool existed = w->kind != EV_KIND_NONE;
+	if (existed && ((events | w->events) & EV_EXCLUSIVE)) {
+		/* EPOLL_CTL_MOD fails with EINVAL on an exclusive registration: re-add it */
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+		existed = false;
+	}
 	struct epoll_event ee = {.events = ev_to_epoll(events)};
 	uint32_t gen = existed ? w->gen : w->gen + 1;
 	ee.data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)gen << 32);
@@ -254,6 +261,12 @@ void ev_timer_cancel(struct ev_loop *loop, uint64_t id)
 		return;
 	heap_remove(&loop->heap, (size_t)t->heap_pos);
 	ev_slot_free(loop, slot);
+}
+
+int64_t ev_next_timer_ns(const struct ev_loop *loop)
+{
+	const struct heap_ent *top = heap_top(&loop->heap);
+	return top ? top->key : INT64_MAX;
 }
 
 /* Run timers due at loop->now_ns that existed before this call. Timers added by callbacks wait for

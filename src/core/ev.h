@@ -8,6 +8,10 @@
 
 #define EV_READ 0x1u
 #define EV_WRITE 0x4u
+/* With EV_READ on an fd that several loops watch (one listening socket shared by worker threads):
+ * a new event wakes one of the loops waiting for it, not all of them (EPOLLEXCLUSIVE). The kernel
+ * refuses to modify such a registration, so setting the fd again removes and re-adds it. */
+#define EV_EXCLUSIVE 0x8u
 
 struct ev_loop;
 typedef void (*ev_fd_cb)(struct ev_loop *loop, int fd, uint32_t events, void *ctx);
@@ -30,6 +34,9 @@ void ev_fd_park(struct ev_loop *loop, int fd);
 /* Timers fire once at an absolute CLOCK_MONOTONIC deadline. Returns an id > 0. */
 uint64_t ev_timer_at(struct ev_loop *loop, int64_t deadline_ns, ev_timer_cb cb, void *ctx);
 void ev_timer_cancel(struct ev_loop *loop, uint64_t id);
+/* The deadline of the earliest pending timer, INT64_MAX when there is none (e.g. for a loop that
+ * stays awake before every timer: ev_spin_before(loop, ev_next_timer_ns(loop)) before each turn). */
+int64_t ev_next_timer_ns(const struct ev_loop *loop);
 
 /* Block the given signals in the calling thread and deliver them through the loop. */
 int ev_signal_watch(struct ev_loop *loop, const int *signals, int n, ev_signal_cb cb, void *ctx);

@@ -6,29 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/ev.h"
+#include "core/list.h"
 #include "core/xalloc.h"
 #include "sim/sim.h"
 #include "sim/sim_server.h"
 
 /* ------------------------------------------------------------------ output */
-void sim_conn_close(struct sim_conn *c);
-void sim_thread_realtime(const struct sim_cfg *cfg);
-void sim_stream_pump(struct sim_stream *st, int64_t now);
-void sim_conn_process(struct sim_conn *c);
-
 static void sim_conn_want_write(struct sim_conn *c, bool on)
 {
-	if (c->epollout == on || c->closed)
+	/* only on a change: each ev_fd_set is an epoll_ctl */
+	if (c->watch_write == on || c->closed)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = c};
-	epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	c->epollout = on;
+	ev_fd_set(c->w->loop, c->fd, EV_READ | (on ? EV_WRITE : 0), sim_conn_on_fd, c);
+	c->watch_write = on;
 }
 
 /* Write as much pending output as the socket takes. Returns -1 when the connection died. */
@@ -52,8 +48,9 @@ int sim_conn_flush(struct sim_conn *c)
 	buf_reset(&c->out);
 	c->out_off = 0;
 	/* A stream paused for room in the output must hear about it even when this flush (e.g. the one
-	 * after a request was handled) and not the EPOLLOUT handler drained the output: keep EPOLLOUT,
-	 * which fires at once on a writable socket and pumps the stream (sim_conn_event). */
+	 * after a request was handled) and not the writability handler drained the output: keep
+	 * watching writability, which fires at once on a writable socket and pumps the stream
+	 * (sim_conn_on_fd). */
 	sim_conn_want_write(c, c->st && c->st->wait_out);
 	if (c->close_after && !c->st) {
 		sim_conn_close(c);
@@ -184,17 +181,10 @@ void sim_conn_close(struct sim_conn *c)
 	c->closed = true;
 	if (c->st)
 		sim_stream_kill(c->st);
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	ev_fd_del(w->loop, c->fd);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->n_conns--;
-	c->zombie_next = w->zombie_conns;
-	w->zombie_conns = c;
+	list_remove(&w->conns, &c->node);
+	list_push_tail(&w->zombie_conns, &c->node);
 }
 
 static void sim_conn_readable(struct sim_conn *c)
@@ -240,16 +230,20 @@ static void sim_conn_readable(struct sim_conn *c)
 	sim_conn_process(c);
 }
 
-void sim_conn_event(struct sim_conn *c, uint32_t events)
+/* ev reports hang-ups and errors as EV_READ (the read finds them) */
+void sim_conn_on_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
 {
+	(void)loop;
+	(void)fd;
+	struct sim_conn *c = ctx;
 	if (c->closed)
 		return;
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+	if (events & EV_READ) {
 		sim_conn_readable(c);
 		if (c->closed)
 			return;
 	}
-	if (events & EPOLLOUT) {
+	if (events & EV_WRITE) {
 		if (sim_conn_flush(c) < 0)
 			return;
 		if (c->st && sim_conn_pending(c) <= SIM_OUT_HIGH_WATER)
@@ -257,11 +251,22 @@ void sim_conn_event(struct sim_conn *c, uint32_t events)
 	}
 }
 
-void sim_accept(struct sim_worker *w)
+/* After a pause for lack of descriptors: watch the listener again (unless draining meanwhile). */
+static void sim_relisten(struct ev_loop *loop, void *ctx)
 {
+	struct sim_worker *w = ctx;
+	if (w->lfd >= 0)
+		ev_fd_set(loop, w->lfd, w->listen_events, sim_accept, w);
+}
+
+void sim_accept(struct ev_loop *loop, int lfd, uint32_t events, void *ctx)
+{
+	(void)lfd;
+	(void)events;
+	struct sim_worker *w = ctx;
 	struct sim_server *srv = w->srv;
 	/* With several workers, take one connection per wake-up: the listener is level-triggered, so
-	 * connections left in the backlog wake this or another idle worker (EPOLLEXCLUSIVE skips busy
+	 * connections left in the backlog wake this or another idle worker (EV_EXCLUSIVE skips busy
 	 * ones) instead of all of a burst landing on the first worker woken. */
 	bool one_per_wake = srv->n_workers > 1;
 	for (;;) {
@@ -272,8 +277,8 @@ void sim_accept(struct sim_worker *w)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* out of descriptors: stop polling the (level-triggered) listener for a while
 				 * instead of spinning on it */
-				epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
-				w->relisten_at_ns = clock_mono_ns() + 100000000LL;
+				ev_fd_del(loop, w->lfd);
+				ev_timer_at(loop, clock_mono_ns() + 100000000LL, sim_relisten, w);
 				if (!w->warned_emfile) {
 					w->warned_emfile = true;
 					fprintf(stderr, "sim-server: accept: %s; pausing accepts (raise ulimit -n)\n",
@@ -292,18 +297,12 @@ void sim_accept(struct sim_worker *w)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
 		struct sim_conn *c = xcalloc(1, sizeof *c);
-		c->tag = SIM_TAG_CONN;
 		c->fd = fd;
 		c->w = w;
 		buf_init(&c->in);
 		buf_init(&c->out);
-		c->next = w->conns;
-		if (w->conns)
-			w->conns->prev = c;
-		w->conns = c;
-		w->n_conns++;
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		list_push_tail(&w->conns, &c->node);
+		if (ev_fd_set(loop, fd, EV_READ, sim_conn_on_fd, c) < 0)
 			sim_conn_close(c);
 		if (one_per_wake)
 			return;

@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/ev.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 #include "sim/sim.h"
@@ -95,16 +96,15 @@ void *sim_logger_thread(void *arg)
 	buf_init(&b);
 	pthread_mutex_lock(&srv->logmu);
 	for (;;) {
-		while (!srv->log_head && !srv->log_stop)
+		while (list_empty(&srv->log_queue) && !srv->log_stop)
 			pthread_cond_wait(&srv->logcv, &srv->logmu);
-		struct sim_stream *list = srv->log_head;
-		srv->log_head = srv->log_tail = NULL;
+		struct list_node *n = list_take_all(&srv->log_queue);
 		bool stop = srv->log_stop;
 		pthread_mutex_unlock(&srv->logmu);
 		buf_reset(&b);
-		while (list) {
-			struct sim_stream *st = list;
-			list = st->zombie_next;
+		while (n) {
+			struct sim_stream *st = LIST_ENTRY(n, struct sim_stream, znode);
+			n = n->next;
 			sim_log_format(&b, st);
 			sim_stream_free(st);
 		}
@@ -113,7 +113,7 @@ void *sim_logger_thread(void *arg)
 			fflush(srv->emit_fp);
 		}
 		pthread_mutex_lock(&srv->logmu);
-		if (stop && !srv->log_head)
+		if (stop && list_empty(&srv->log_queue))
 			break;
 	}
 	pthread_mutex_unlock(&srv->logmu);
@@ -121,7 +121,7 @@ void *sim_logger_thread(void *arg)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ worker loop */
+/* ------------------------------------------------------------------ listening socket */
 /* The port belongs to this process alone (docs/SIM.md, "Port"). One listening socket, bound
  * WITHOUT SO_REUSEPORT, is shared by all workers: each worker's epoll watches the same descriptor
  * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all of them. With a
@@ -223,7 +223,18 @@ int sim_server_run(const struct sim_cfg *cfg)
 
 	srv->workers = xcalloc((size_t)srv->n_workers, sizeof *srv->workers);
 	for (int i = 0; i < srv->n_workers; i++)
-		sim_worker_init(srv, &srv->workers[i], i);
+		if (sim_worker_init(srv, &srv->workers[i], i) < 0) {
+			while (i-- > 0)
+				sim_worker_fini(&srv->workers[i]);
+			close(lfd);
+			if (srv->emit_fp)
+				fclose(srv->emit_fp);
+			sim_engine_free(srv->engine);
+			free(srv->workers);
+			free(srv->model_json);
+			free(srv);
+			return 1;
+		}
 	if (srv->emit_fp)
 		pthread_create(&srv->lth, NULL, sim_logger_thread, srv);
 	if (srv->engine) {
@@ -244,11 +255,8 @@ int sim_server_run(const struct sim_cfg *cfg)
 	/* stop listening now, as closing it would (new connections are refused during the grace
 	 * period); the descriptor is closed once no worker can be using it */
 	shutdown(srv->lfd, SHUT_RDWR);
-	for (int i = 0; i < srv->n_workers; i++) {
-		uint64_t one = 1;
-		ssize_t r = write(srv->workers[i].efd, &one, sizeof one);
-		(void)r;
-	}
+	for (int i = 0; i < srv->n_workers; i++)
+		ev_wake(srv->workers[i].loop); /* the worker sees `stopping` and drains (sim_worker_main) */
 	for (int i = 0; i < srv->n_workers; i++)
 		pthread_join(srv->workers[i].th, NULL);
 	if (srv->engine_thread_started) {

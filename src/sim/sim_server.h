@@ -13,12 +13,12 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/ev.h"
+#include "core/list.h"
 #include "sim/sim.h"
 
 #define SIM_OUT_HIGH_WATER (256 * 1024) /* stop producing when this much output is pending */
 #define SIM_IN_MAX (SIM_HTTP_MAX_HEAD + SIM_HTTP_MAX_BODY + 4096)
-
-enum sim_tag { SIM_TAG_LISTEN = 1, SIM_TAG_TIMER, SIM_TAG_WAKE, SIM_TAG_CONN };
 
 struct sim_worker;
 struct sim_conn;
@@ -37,7 +37,7 @@ struct sim_stream {
 	int64_t sent_tokens;
 	int64_t ready_tokens;
 	bool engine_submitted, engine_done, head_sent, finished, dead;
-	bool wait_out; /* paused at SIM_OUT_HIGH_WATER: only EPOLLOUT resumes it (sim_conn_flush) */
+	bool wait_out; /* paused at SIM_OUT_HIGH_WATER: only writability resumes it (sim_conn_flush) */
 	const char *finish_reason;
 	uint64_t text_seed;
 	char *prefix; /* JSON prefix of every chunk up to the choices array */
@@ -49,9 +49,8 @@ struct sim_stream {
 	int64_t first_chunk_at_ns; /* fixed mode: schedule origin of the first chunk */
 	int64_t hold_until_ns;
 	int64_t last_event_ns;
-	int64_t next_ns;
-	size_t heap_idx;
-	bool in_heap;
+	uint64_t timer_id; /* the worker loop's timer that pumps the stream next (0 = none) */
+	int64_t timer_ns;  /* its deadline */
 	/* faults: token index at which they strike (-1 none) */
 	int64_t stall_at, disconnect_at, error_at;
 	bool stalled;
@@ -64,21 +63,21 @@ struct sim_stream {
 	const char *fault;
 	bool log_wanted;
 	int64_t end_ns;
-	struct sim_stream *zombie_next;
+	struct list_node znode; /* on the worker's zombie list, then the emit-log thread's queue */
 };
 
 struct sim_conn {
-	int tag; /* SIM_TAG_CONN; first member */
 	int fd;
 	struct sim_worker *w;
 	struct buf in;
 	size_t in_off;
 	struct buf out;
 	size_t out_off;
-	bool epollout, closed, close_after, busy, in_process, sent_continue;
+	bool watch_write; /* EV_WRITE is set on fd */
+	bool closed, close_after, busy, in_process, sent_continue;
 	int64_t rx_real_ns; /* kernel receive time of the last bytes read (0 = unknown) */
 	struct sim_stream *st;
-	struct sim_conn *prev, *next, *zombie_next;
+	struct list_node node; /* on the worker's conns, then (closed) on its zombie_conns */
 };
 
 struct sim_evt {
@@ -93,26 +92,20 @@ struct sim_worker {
 	struct sim_server *srv;
 	int idx;
 	pthread_t th;
-	int epfd, lfd, tfd, efd; /* lfd: the server's shared listener, -1 once this worker drains */
-	uint32_t listen_events;  /* EPOLLIN, plus EPOLLEXCLUSIVE when several workers share lfd */
-	int tag_listen, tag_timer, tag_wake;
-	bool use_pwait2, warned_emfile;
-	int64_t relisten_at_ns;
+	struct ev_loop *loop;   /* this worker's: connections, stream timers, wake-ups (core/ev.h) */
+	int lfd;                /* the server's shared listener, -1 once this worker drains */
+	uint32_t listen_events; /* EV_READ, plus EV_EXCLUSIVE when several workers share lfd */
+	bool warned_emfile;
 	int64_t spin_ns;
-	struct sim_stream **heap;
-	size_t heap_n, heap_cap;
-	int64_t armed_ns;
 	pthread_mutex_t qmu;
 	struct sim_evt *q, *q2;
 	size_t qn, qcap, q2cap;
-	struct sim_conn *conns;
-	size_t n_conns;
-	struct sim_conn *zombie_conns;
-	struct sim_stream *zombie_streams;
+	struct list conns; /* open connections (sim_conn.node) */
+	/* closed connections and finished streams, freed after the loop iteration that let them go:
+	 * later events of the same iteration may still refer to them */
+	struct list zombie_conns, zombie_streams;
 	bool draining;
-	int64_t drain_deadline_ns;
 	struct buf scratch;
-	uint64_t n_local;
 };
 
 /* Server-side latency histograms of /metrics (docs/SIM.md, HTTP API). The bounds are finer than
@@ -151,7 +144,7 @@ struct sim_server {
 	FILE *emit_fp;
 	pthread_mutex_t logmu;
 	pthread_cond_t logcv;
-	struct sim_stream *log_head, *log_tail;
+	struct list log_queue; /* finished streams for the emit log (sim_stream.znode) */
 	bool log_stop;
 	pthread_t lth;
 };
@@ -161,8 +154,8 @@ int sim_conn_flush(struct sim_conn *c); /* -1 when the connection died */
 size_t sim_conn_pending(const struct sim_conn *c);
 void sim_conn_close(struct sim_conn *c);
 void sim_conn_process(struct sim_conn *c);
-void sim_conn_event(struct sim_conn *c, uint32_t events);
-void sim_accept(struct sim_worker *w);
+void sim_conn_on_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx); /* ev_fd_cb */
+void sim_accept(struct ev_loop *loop, int fd, uint32_t events, void *ctx);     /* ev_fd_cb, ctx: worker */
 void sim_put_chunk(struct sim_conn *c, bool chunked, const char *p, size_t n);
 void sim_put_head(struct sim_conn *c, int status, const char *ctype, bool chunked, size_t content_len,
                   const char *req_id);
@@ -186,10 +179,8 @@ void sim_hist_observe(struct sim_hist *h, double s, long long n);
 void sim_handle_request(struct sim_conn *c, const struct sim_http_req *h, const char *body, size_t blen);
 
 /* sim_worker.c */
-void sim_heap_set(struct sim_worker *w, struct sim_stream *st, int64_t t_ns);
-void sim_heap_remove(struct sim_worker *w, struct sim_stream *st);
 void sim_thread_realtime(const struct sim_cfg *cfg);
-void sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx);
+int sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx); /* 0, or -1 (message printed) */
 void sim_worker_fini(struct sim_worker *w);
 void *sim_worker_main(void *arg);
 void *sim_engine_thread(void *arg);

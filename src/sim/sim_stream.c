@@ -13,6 +13,8 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/ev.h"
+#include "core/list.h"
 #include "core/xalloc.h"
 #include "sim/sim.h"
 #include "sim/sim_server.h"
@@ -56,6 +58,26 @@ void sim_stream_free(struct sim_stream *st)
 	free(st);
 }
 
+static void sim_stream_on_timer(struct ev_loop *loop, void *ctx)
+{
+	struct sim_stream *st = ctx;
+	st->timer_id = 0;
+	sim_stream_pump(st, ev_now_ns(loop));
+}
+
+/* Pump the stream at t_ns: one timer of the worker's loop per stream, replaced when the stream's
+ * next event moves (sim_stream_kill cancels it, so it never fires for a dead stream). */
+static void sim_stream_pump_at(struct sim_stream *st, int64_t t_ns)
+{
+	if (st->timer_id) {
+		if (st->timer_ns == t_ns)
+			return;
+		ev_timer_cancel(st->w->loop, st->timer_id);
+	}
+	st->timer_ns = t_ns;
+	st->timer_id = ev_timer_at(st->w->loop, t_ns, sim_stream_on_timer, st);
+}
+
 /* Detach a stream from its connection and the engine; freed at the end of the loop iteration. */
 void sim_stream_kill(struct sim_stream *st)
 {
@@ -64,7 +86,8 @@ void sim_stream_kill(struct sim_stream *st)
 	struct sim_worker *w = st->w;
 	struct sim_server *srv = w->srv;
 	st->dead = true;
-	sim_heap_remove(w, st);
+	ev_timer_cancel(w->loop, st->timer_id);
+	st->timer_id = 0;
 	if (st->engine_submitted) {
 		pthread_mutex_lock(&srv->emu);
 		sim_engine_abort(srv->engine, &st->seq);
@@ -74,8 +97,7 @@ void sim_stream_kill(struct sim_stream *st)
 		st->c->st = NULL;
 	st->c = NULL;
 	atomic_fetch_sub(&srv->active_gen, 1);
-	st->zombie_next = w->zombie_streams;
-	w->zombie_streams = st;
+	list_push_tail(&w->zombie_streams, &st->znode);
 }
 
 static void sim_crash_check(struct sim_server *srv, struct sim_conn *c)
@@ -312,7 +334,7 @@ void sim_stream_pump(struct sim_stream *st, int64_t now)
 	if (cfg->mode == SIM_MODE_FIXED)
 		st->ready_tokens = sim_fixed_ready(st, cfg, now, &next_ns);
 	if (st->hold_until_ns > now) {
-		sim_heap_set(w, st, st->hold_until_ns);
+		sim_stream_pump_at(st, st->hold_until_ns);
 		return;
 	}
 	bool all_ready = cfg->mode == SIM_MODE_ROOFLINE ? st->engine_done : st->ready_tokens >= st->gen_tokens;
@@ -320,7 +342,7 @@ void sim_stream_pump(struct sim_stream *st, int64_t now)
 	if (!st->stream) {
 		if (!all_ready) {
 			if (next_ns)
-				sim_heap_set(w, st, next_ns);
+				sim_stream_pump_at(st, next_ns);
 			return;
 		}
 		if (st->disconnect_at >= 0) {
@@ -356,7 +378,7 @@ void sim_stream_pump(struct sim_stream *st, int64_t now)
 		if (sim_conn_pending(c) > SIM_OUT_HIGH_WATER) {
 			st->wait_out = true;
 			if (sim_conn_flush(c) < 0 || sim_conn_pending(c) > 0)
-				return; /* resumed from the EPOLLOUT handler */
+				return; /* resumed when the socket is writable (sim_conn_on_fd) */
 			st->wait_out = false;
 		}
 		int64_t n = avail < K ? avail : K;
@@ -372,7 +394,7 @@ void sim_stream_pump(struct sim_stream *st, int64_t now)
 			st->fault = st->fault ? st->fault : "stall";
 			sim_conn_flush(c);
 			if (!c->closed)
-				sim_heap_set(w, st, st->hold_until_ns);
+				sim_stream_pump_at(st, st->hold_until_ns);
 			return;
 		}
 		if (st->disconnect_at >= 0 && st->sent_tokens >= st->disconnect_at) {
@@ -423,7 +445,7 @@ void sim_stream_pump(struct sim_stream *st, int64_t now)
 	if (cfg->mode == SIM_MODE_ZERO && sim_conn_flush(c) < 0)
 		return;
 	if (next_ns)
-		sim_heap_set(w, st, next_ns);
+		sim_stream_pump_at(st, next_ns);
 }
 
 /* ------------------------------------------------------------------ generation requests */

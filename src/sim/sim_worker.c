@@ -1,6 +1,7 @@
-/* Worker threads of the simulated server (one event loop each) and, in roofline mode, the engine
- * thread that runs the continuous-batching steps in real time and queues their tokens to the workers. */
-#include <errno.h>
+/* Worker threads of the simulated server, each on its own core/ev loop (connections, one timer per
+ * stream that waits for its next chunk, wake-ups from the engine thread), and, in roofline mode, the
+ * engine thread that runs the continuous-batching steps in real time and queues their tokens to the
+ * workers. */
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -8,99 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/ev.h"
+#include "core/list.h"
 #include "core/xalloc.h"
 #include "sim/sim.h"
 #include "sim/sim_server.h"
-
-/* ------------------------------------------------------------------ timer heap */
-static void sim_heap_swap(struct sim_worker *w, size_t a, size_t b)
-{
-	struct sim_stream *t = w->heap[a];
-	w->heap[a] = w->heap[b];
-	w->heap[b] = t;
-	w->heap[a]->heap_idx = a;
-	w->heap[b]->heap_idx = b;
-}
-
-static void sim_heap_up(struct sim_worker *w, size_t i)
-{
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (w->heap[p]->next_ns <= w->heap[i]->next_ns)
-			break;
-		sim_heap_swap(w, i, p);
-		i = p;
-	}
-}
-
-static void sim_heap_down(struct sim_worker *w, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < w->heap_n && w->heap[l]->next_ns < w->heap[m]->next_ns)
-			m = l;
-		if (r < w->heap_n && w->heap[r]->next_ns < w->heap[m]->next_ns)
-			m = r;
-		if (m == i)
-			break;
-		sim_heap_swap(w, i, m);
-		i = m;
-	}
-}
-
-void sim_heap_remove(struct sim_worker *w, struct sim_stream *st)
-{
-	if (!st->in_heap)
-		return;
-	size_t i = st->heap_idx;
-	st->in_heap = false;
-	w->heap_n--;
-	if (i != w->heap_n) {
-		w->heap[i] = w->heap[w->heap_n];
-		w->heap[i]->heap_idx = i;
-		sim_heap_down(w, i);
-		sim_heap_up(w, i);
-	}
-}
-
-void sim_heap_set(struct sim_worker *w, struct sim_stream *st, int64_t t_ns)
-{
-	if (st->in_heap) {
-		st->next_ns = t_ns;
-		sim_heap_down(w, st->heap_idx);
-		sim_heap_up(w, st->heap_idx);
-		return;
-	}
-	if (w->heap_n == w->heap_cap)
-		xgrow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap);
-	st->next_ns = t_ns;
-	st->heap_idx = w->heap_n;
-	st->in_heap = true;
-	w->heap[w->heap_n++] = st;
-	sim_heap_up(w, st->heap_idx);
-}
-
-static void sim_timer_arm(struct sim_worker *w)
-{
-	int64_t t = w->heap_n ? w->heap[0]->next_ns : 0;
-	if (t == w->armed_ns)
-		return;
-	struct itimerspec its = {0};
-	if (t > 0) {
-		its.it_value.tv_sec = t / 1000000000LL;
-		its.it_value.tv_nsec = t % 1000000000LL;
-	}
-	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-	w->armed_ns = t;
-}
 
 /* ------------------------------------------------------------------ engine events */
 static void sim_worker_drain_queue(struct sim_worker *w)
@@ -135,9 +53,19 @@ static void sim_worker_drain_queue(struct sim_worker *w)
 	}
 }
 
+/* ev_wake from the engine thread (tokens queued) or from sim_server_run (stopping) */
+static void sim_worker_on_wake(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	sim_worker_drain_queue(ctx);
+}
+
+/* Free what the last loop iteration let go: streams (those wanted in the emit log go to its thread)
+ * and connections. */
 static void sim_worker_reap(struct sim_worker *w)
 {
-	if (w->zombie_streams) {
+	struct list_node *n;
+	if (!list_empty(&w->zombie_streams)) {
 		/* drop queued engine events that refer to dead streams */
 		pthread_mutex_lock(&w->qmu);
 		size_t k = 0;
@@ -146,36 +74,25 @@ static void sim_worker_reap(struct sim_worker *w)
 				w->q[k++] = w->q[i];
 		w->qn = k;
 		pthread_mutex_unlock(&w->qmu);
-		struct sim_stream *to_log = NULL, *to_log_tail = NULL;
-		while (w->zombie_streams) {
-			struct sim_stream *st = w->zombie_streams;
-			w->zombie_streams = st->zombie_next;
-			if (st->log_wanted) {
-				st->zombie_next = NULL;
-				if (to_log_tail)
-					to_log_tail->zombie_next = st;
-				else
-					to_log = st;
-				to_log_tail = st;
-			} else {
+		struct list to_log = {0};
+		while ((n = list_pop_head(&w->zombie_streams))) {
+			struct sim_stream *st = LIST_ENTRY(n, struct sim_stream, znode);
+			if (st->log_wanted)
+				list_push_tail(&to_log, n);
+			else
 				sim_stream_free(st);
-			}
 		}
-		if (to_log) {
+		if (!list_empty(&to_log)) {
 			struct sim_server *srv = w->srv;
 			pthread_mutex_lock(&srv->logmu);
-			if (srv->log_tail)
-				srv->log_tail->zombie_next = to_log;
-			else
-				srv->log_head = to_log;
-			srv->log_tail = to_log_tail;
+			while ((n = list_pop_head(&to_log)))
+				list_push_tail(&srv->log_queue, n);
 			pthread_cond_signal(&srv->logcv);
 			pthread_mutex_unlock(&srv->logmu);
 		}
 	}
-	while (w->zombie_conns) {
-		struct sim_conn *c = w->zombie_conns;
-		w->zombie_conns = c->zombie_next;
+	while ((n = list_pop_head(&w->zombie_conns))) {
+		struct sim_conn *c = LIST_ENTRY(n, struct sim_conn, node);
 		buf_free(&c->in);
 		buf_free(&c->out);
 		free(c);
@@ -224,10 +141,8 @@ void *sim_engine_thread(void *arg)
 		}
 		for (int k = 0; k < srv->n_workers; k++)
 			if (touched[k]) {
-				uint64_t one = 1;
 				touched[k] = false;
-				ssize_t r = write(srv->workers[k].efd, &one, sizeof one);
-				(void)r;
+				ev_wake(srv->workers[k].loop); /* sim_worker_on_wake takes the tokens */
 			}
 		t_start = t_end;
 	}
@@ -236,19 +151,32 @@ void *sim_engine_thread(void *arg)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ worker loop */
+/* Shutdown grace over: close what is still open (sim_worker_main then ends). */
+static void sim_worker_drain_timeout(struct ev_loop *loop, void *ctx)
+{
+	(void)loop;
+	struct sim_worker *w = ctx;
+	struct list_node *n;
+	while ((n = w->conns.head))
+		sim_conn_close(LIST_ENTRY(n, struct sim_conn, node));
+}
+
 static void sim_worker_start_drain(struct sim_worker *w)
 {
 	if (w->draining)
 		return;
 	w->draining = true;
-	w->drain_deadline_ns = clock_mono_ns() + clock_s_to_ns(w->srv->cfg->shutdown_grace_s);
+	ev_timer_at(w->loop, clock_mono_ns() + clock_s_to_ns(w->srv->cfg->shutdown_grace_s), sim_worker_drain_timeout,
+	            w);
 	if (w->lfd >= 0) {
 		/* the listener is shared: sim_server_run shuts it down and closes it */
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+		ev_fd_del(w->loop, w->lfd);
 		w->lfd = -1;
 	}
-	for (struct sim_conn *c = w->conns, *next; c; c = next) {
-		next = c->next;
+	for (struct list_node *n = w->conns.head, *next; n; n = next) {
+		next = n->next;
+		struct sim_conn *c = LIST_ENTRY(n, struct sim_conn, node);
 		c->close_after = true;
 		if (!c->st && sim_conn_pending(c) == 0)
 			sim_conn_close(c);
@@ -269,131 +197,58 @@ void sim_thread_realtime(const struct sim_cfg *cfg)
 		        cfg->rt_priority, strerror(rc));
 }
 
-static void sim_worker_run_timers(struct sim_worker *w)
-{
-	int64_t now = clock_mono_ns();
-	while (w->heap_n && w->heap[0]->next_ns <= now) {
-		struct sim_stream *st = w->heap[0];
-		sim_heap_remove(w, st);
-		sim_stream_pump(st, now);
-	}
-}
-
 void *sim_worker_main(void *arg)
 {
 	struct sim_worker *w = arg;
 	struct sim_server *srv = w->srv;
-	struct epoll_event evs[256];
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake timers on time, not up to 50 us late */
 	sim_thread_realtime(srv->cfg);
 	for (;;) {
 		if (atomic_load(&srv->stopping))
 			sim_worker_start_drain(w);
-		if (w->draining) {
-			if (!w->conns)
-				break;
-			if (clock_mono_ns() >= w->drain_deadline_ns) {
-				while (w->conns)
-					sim_conn_close(w->conns);
-				sim_worker_reap(w);
-				break;
-			}
-		}
-		sim_worker_run_timers(w);
-		if (w->relisten_at_ns && clock_mono_ns() >= w->relisten_at_ns && w->lfd >= 0) {
-			struct epoll_event lev = {.events = w->listen_events, .data.ptr = &w->tag_listen};
-			epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &lev);
-			w->relisten_at_ns = 0;
-		}
-		int n;
-		if (w->use_pwait2) {
-			/* ns-resolution timeout straight from the heap: one syscall per wake-up */
-			struct timespec ts, *tsp = NULL;
-			int64_t d = -1;
-			if (w->heap_n) {
-				d = w->heap[0]->next_ns - clock_mono_ns();
-				if (d < 0)
-					d = 0;
-				/* --spin-us: poll instead of sleeping when the next chunk is that close */
-				if (d > 0 && d <= w->spin_ns)
-					d = 0;
-			}
-			if (w->draining && (d < 0 || d > 50000000))
-				d = 50000000;
-			if (w->relisten_at_ns && (d < 0 || d > 100000000))
-				d = 100000000;
-			if (d >= 0) {
-				ts.tv_sec = d / 1000000000LL;
-				ts.tv_nsec = d % 1000000000LL;
-				tsp = &ts;
-			}
-			n = epoll_pwait2(w->epfd, evs, 256, tsp, NULL);
-			if (n < 0 && errno == ENOSYS) {
-				w->use_pwait2 = false;
-				continue;
-			}
-		} else {
-			sim_timer_arm(w);
-			n = epoll_wait(w->epfd, evs, 256, w->draining ? 50 : w->relisten_at_ns ? 100 : -1);
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (w->draining && list_empty(&w->conns))
 			break;
+		/* --spin-us: poll instead of sleeping when the next chunk is that close */
+		if (w->spin_ns) {
+			int64_t next_ns = ev_next_timer_ns(w->loop);
+			ev_spin_before(w->loop, next_ns == INT64_MAX ? 0 : next_ns);
 		}
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			if (p == &w->tag_listen) {
-				sim_accept(w);
-			} else if (p == &w->tag_timer) {
-				uint64_t x;
-				ssize_t r = read(w->tfd, &x, sizeof x);
-				(void)r;
-				w->armed_ns = 0;
-				sim_worker_run_timers(w);
-			} else if (p == &w->tag_wake) {
-				uint64_t x;
-				ssize_t r = read(w->efd, &x, sizeof x);
-				(void)r;
-				sim_worker_drain_queue(w);
-			} else {
-				sim_conn_event(p, evs[i].events);
-			}
-		}
-		sim_worker_reap(w);
+		if (ev_run_once(w->loop, -1) < 0)
+			break;
+		sim_worker_reap(w); /* after the iteration: no event of it refers to what is freed */
 	}
+	sim_worker_reap(w);
 	return NULL;
 }
 
-void sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx)
+int sim_worker_init(struct sim_server *srv, struct sim_worker *w, int idx)
 {
 	memset(w, 0, sizeof *w);
 	w->srv = srv;
 	w->idx = idx;
-	w->use_pwait2 = true;
 	w->spin_ns = (int64_t)(srv->cfg->spin_us * 1000.0);
 	w->lfd = srv->lfd;
-	w->listen_events = EPOLLIN | (srv->n_workers > 1 ? EPOLLEXCLUSIVE : 0);
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->listen_events = EV_READ | (srv->n_workers > 1 ? EV_EXCLUSIVE : 0);
+	w->loop = ev_loop_create();
+	if (!w->loop) {
+		fprintf(stderr, "sim-server: cannot create the event loop of worker %d\n", idx);
+		return -1;
+	}
+	ev_set_spin_window(w->loop, w->spin_ns);
+	ev_set_wake_cb(w->loop, sim_worker_on_wake, w);
+	if (ev_fd_set(w->loop, w->lfd, w->listen_events, sim_accept, w) < 0) {
+		fprintf(stderr, "sim-server: worker %d cannot watch the listening socket\n", idx);
+		ev_loop_free(w->loop);
+		return -1;
+	}
 	pthread_mutex_init(&w->qmu, NULL);
 	buf_init(&w->scratch);
-	struct epoll_event lev = {.events = w->listen_events, .data.ptr = &w->tag_listen};
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &lev);
-	struct epoll_event ev = {.events = EPOLLIN};
-	ev.data.ptr = &w->tag_timer;
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev);
-	ev.data.ptr = &w->tag_wake;
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &ev);
+	return 0;
 }
 
 void sim_worker_fini(struct sim_worker *w)
 {
-	close(w->epfd);
-	close(w->tfd);
-	close(w->efd);
-	free(w->heap);
+	ev_loop_free(w->loop);
 	free(w->q);
 	free(w->q2);
 	buf_free(&w->scratch);

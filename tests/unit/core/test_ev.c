@@ -6,11 +6,14 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -508,6 +511,105 @@ static void test_spin_window(void **state)
 	assert_true(spun > 0);
 }
 
+/* ev_next_timer_ns: the earliest pending deadline, INT64_MAX when none (cancelled and fired timers
+ * are not pending). */
+static void test_next_timer(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	assert_true(ev_next_timer_ns(loop) == INT64_MAX);
+	static struct order_log log;
+	memset(&log, 0, sizeof log);
+	struct tctx c[2] = {{&log, 0}, {&log, 1}};
+	int64_t now = clock_mono_ns();
+	uint64_t late = ev_timer_at(loop, now + 3 * MS, on_order_timer, &c[0]);
+	uint64_t soon = ev_timer_at(loop, now + 1 * MS, on_order_timer, &c[1]);
+	assert_true(ev_next_timer_ns(loop) == now + 1 * MS);
+	ev_timer_cancel(loop, soon);
+	assert_true(ev_next_timer_ns(loop) == now + 3 * MS);
+	run_until(loop, &log.n, 1, 2000 * MS);
+	assert_int_equal(log.n, 1);
+	assert_true(ev_next_timer_ns(loop) == INT64_MAX);
+	ev_timer_cancel(loop, late); /* fired: no-op */
+	ev_loop_free(loop);
+}
+
+struct acceptctx {
+	int lfd;
+	int accepted;
+	int tag;
+};
+
+static void on_listen(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	struct acceptctx *a = ctx;
+	assert_int_equal(fd, a->lfd);
+	assert_true(events & EV_READ);
+	assert_false(events & EV_EXCLUSIVE);
+	int c = accept(fd, NULL, NULL);
+	if (c >= 0) {
+		a->accepted++;
+		close(c);
+	}
+}
+
+static int connect_to(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* EV_EXCLUSIVE: one listening socket in two loops (as the sim's workers share theirs). The kernel
+ * rejects EPOLLEXCLUSIVE with EPOLLRDHUP and refuses EPOLL_CTL_MOD of an exclusive registration, so
+ * both the first set and a second set with another callback context must succeed and deliver. */
+static void test_fd_exclusive_shared_listener(void **state)
+{
+	(void)state;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	socklen_t sl = sizeof sa;
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	uint16_t port = ntohs(sa.sin_port);
+
+	struct ev_loop *a = ev_loop_create(), *b = ev_loop_create();
+	struct acceptctx ca = {lfd, 0, 1}, cb = {lfd, 0, 2}, ca2 = {lfd, 0, 3};
+	assert_int_equal(ev_fd_set(a, lfd, EV_READ | EV_EXCLUSIVE, on_listen, &ca), 0);
+	assert_int_equal(ev_fd_set(b, lfd, EV_READ | EV_EXCLUSIVE, on_listen, &cb), 0);
+	int c1 = connect_to(port);
+	run_until(a, &ca.accepted, 1, 2000 * MS);
+	assert_int_equal(ca.accepted, 1);
+	/* the connection is taken: loop b has nothing to accept */
+	assert_int_equal(ev_run_once(b, 5 * MS), 0);
+	assert_int_equal(cb.accepted, 0);
+	/* set again (another context): removed and re-added, not modified */
+	assert_int_equal(ev_fd_set(a, lfd, EV_READ | EV_EXCLUSIVE, on_listen, &ca2), 0);
+	int c2 = connect_to(port);
+	run_until(a, &ca2.accepted, 1, 2000 * MS);
+	assert_int_equal(ca2.accepted, 1);
+	assert_int_equal(ca.accepted, 1);
+	/* deleted from a: the next connection goes to b */
+	ev_fd_del(a, lfd);
+	int c3 = connect_to(port);
+	run_until(b, &cb.accepted, 1, 2000 * MS);
+	assert_int_equal(cb.accepted, 1);
+	assert_int_equal(ev_run_once(a, 5 * MS), 0);
+	assert_int_equal(ca2.accepted, 1);
+	close(c1);
+	close(c2);
+	close(c3);
+	ev_fd_del(b, lfd);
+	ev_loop_free(a);
+	ev_loop_free(b);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +625,8 @@ int main(void)
 	    cmocka_unit_test(test_fd_park),
 	    cmocka_unit_test(test_timer_rearm_does_not_block_others),
 	    cmocka_unit_test(test_spin_window),
+	    cmocka_unit_test(test_next_timer),
+	    cmocka_unit_test(test_fd_exclusive_shared_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
