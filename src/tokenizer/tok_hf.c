@@ -5,6 +5,7 @@
  * threads. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,8 +15,10 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "tokenizer/tok_hf_scan.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tok_nfc.h"
 
@@ -524,426 +527,6 @@ static void load_decoder(struct tok_hf *h, struct load_ctx *c, const cJSON *n)
 	h->dec[h->n_dec++] = op;
 }
 
-static char *read_file(const char *path, size_t *len, struct load_ctx *c)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		load_fail(c, "%s: cannot open", path);
-		return NULL;
-	}
-	struct buf b;
-	buf_init(&b);
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
-}
-
-/* ---------------------------------------------------------------- fast vocab/merges extraction */
-
-/* model.vocab and model.merges hold almost all of a tokenizer.json; cJSON allocates a node per
- * entry, so they are scanned here directly and cut out of the text given to cJSON. If anything
- * looks unusual, the loader falls back to reading them from cJSON. */
-struct raw_tables {
-	struct buf arena; /* decoded strings */
-	size_t *v_off;
-	uint32_t *v_len;
-	int64_t *v_id;
-	size_t n_v, cap_v, cap_v2, cap_v3;
-	size_t *m_a, *m_b;
-	uint32_t *m_al, *m_bl;
-	size_t n_m, cap_m1, cap_m2, cap_m3, cap_m4;
-};
-
-static void raw_free(struct raw_tables *r)
-{
-	buf_free(&r->arena);
-	free(r->v_off);
-	free(r->v_len);
-	free(r->v_id);
-	free(r->m_a);
-	free(r->m_b);
-	free(r->m_al);
-	free(r->m_bl);
-	memset(r, 0, sizeof *r);
-}
-
-static void raw_vocab_push(struct raw_tables *r, size_t off, size_t len, int64_t id)
-{
-	xgrow((void **)&r->v_off, &r->cap_v, r->n_v + 1, sizeof *r->v_off);
-	xgrow((void **)&r->v_len, &r->cap_v2, r->n_v + 1, sizeof *r->v_len);
-	xgrow((void **)&r->v_id, &r->cap_v3, r->n_v + 1, sizeof *r->v_id);
-	r->v_off[r->n_v] = off;
-	r->v_len[r->n_v] = (uint32_t)len;
-	r->v_id[r->n_v] = id;
-	r->n_v++;
-}
-
-static void raw_merge_push(struct raw_tables *r, size_t a, size_t al, size_t b, size_t bl)
-{
-	xgrow((void **)&r->m_a, &r->cap_m1, r->n_m + 1, sizeof *r->m_a);
-	xgrow((void **)&r->m_b, &r->cap_m2, r->n_m + 1, sizeof *r->m_b);
-	xgrow((void **)&r->m_al, &r->cap_m3, r->n_m + 1, sizeof *r->m_al);
-	xgrow((void **)&r->m_bl, &r->cap_m4, r->n_m + 1, sizeof *r->m_bl);
-	r->m_a[r->n_m] = a;
-	r->m_al[r->n_m] = (uint32_t)al;
-	r->m_b[r->n_m] = b;
-	r->m_bl[r->n_m] = (uint32_t)bl;
-	r->n_m++;
-}
-
-static const char *js_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-static int js_hex4(const char *p, const char *e, uint32_t *v)
-{
-	if (e - p < 4)
-		return -1;
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char ch = p[i];
-		unsigned d;
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			d = (unsigned)(ch - 'A' + 10);
-		else
-			return -1;
-		*v = (*v << 4) | d;
-	}
-	return 0;
-}
-
-static void js_put_cp(struct buf *o, uint32_t cp)
-{
-	char t[4];
-	size_t n;
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xC0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xE0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		t[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		t[0] = (char)(0xF0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		t[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	buf_append(o, t, n);
-}
-
-/* Decode the JSON string at p (which must be '"') onto o; NULL on malformed input. Strings with a
- * lone surrogate escape are refused (the cJSON fallback then decides). */
-static const char *js_string(const char *p, const char *e, struct buf *o)
-{
-	if (p >= e || *p != '"')
-		return NULL;
-	p++;
-	for (;;) {
-		const char *q = p;
-		while (q < e && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-			q++;
-		buf_append(o, p, (size_t)(q - p));
-		if (q >= e || (unsigned char)*q < 0x20)
-			return NULL;
-		if (*q == '"')
-			return q + 1;
-		q++;
-		if (q >= e)
-			return NULL;
-		char ch = *q++;
-		switch (ch) {
-		case '"':
-			buf_putc(o, '"');
-			break;
-		case '\\':
-			buf_putc(o, '\\');
-			break;
-		case '/':
-			buf_putc(o, '/');
-			break;
-		case 'b':
-			buf_putc(o, '\b');
-			break;
-		case 'f':
-			buf_putc(o, '\f');
-			break;
-		case 'n':
-			buf_putc(o, '\n');
-			break;
-		case 'r':
-			buf_putc(o, '\r');
-			break;
-		case 't':
-			buf_putc(o, '\t');
-			break;
-		case 'u': {
-			uint32_t cp;
-			if (js_hex4(q, e, &cp))
-				return NULL;
-			q += 4;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				uint32_t lo;
-				if (e - q < 6 || q[0] != '\\' || q[1] != 'u' || js_hex4(q + 2, e, &lo) || lo < 0xDC00 ||
-				    lo > 0xDFFF)
-					return NULL;
-				q += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				return NULL;
-			}
-			js_put_cp(o, cp);
-			break;
-		}
-		default:
-			return NULL;
-		}
-		p = q;
-	}
-}
-
-/* Skip any JSON value; NULL on malformed input. */
-static const char *js_skip(const char *p, const char *e)
-{
-	p = js_ws(p, e);
-	if (p >= e)
-		return NULL;
-	if (*p == '"') {
-		p++;
-		while (p < e && *p != '"') {
-			if (*p == '\\')
-				p++;
-			p++;
-		}
-		return p < e ? p + 1 : NULL;
-	}
-	if (*p == '{' || *p == '[') {
-		int depth = 0;
-		while (p < e) {
-			char ch = *p;
-			if (ch == '"') {
-				p = js_skip(p, e);
-				if (!p)
-					return NULL;
-				continue;
-			}
-			if (ch == '{' || ch == '[')
-				depth++;
-			else if (ch == '}' || ch == ']') {
-				if (--depth == 0)
-					return p + 1;
-			}
-			p++;
-		}
-		return NULL;
-	}
-	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
-		p++;
-	return p;
-}
-
-/* In the object at p, the start of the value of member `key` (NULL if absent or malformed). */
-static const char *js_member(const char *p, const char *e, const char *key, struct buf *tmp)
-{
-	p = js_ws(p, e);
-	if (p >= e || *p != '{')
-		return NULL;
-	p = js_ws(p + 1, e);
-	while (p < e && *p != '}') {
-		buf_reset(tmp);
-		p = js_string(p, e, tmp);
-		if (!p)
-			return NULL;
-		p = js_ws(p, e);
-		if (p >= e || *p != ':')
-			return NULL;
-		p = js_ws(p + 1, e);
-		if (tmp->len == strlen(key) && !memcmp(tmp->data, key, tmp->len))
-			return p;
-		p = js_skip(p, e);
-		if (!p)
-			return NULL;
-		p = js_ws(p, e);
-		if (p < e && *p == ',')
-			p = js_ws(p + 1, e);
-	}
-	return NULL;
-}
-
-static const char *parse_vocab(const char *p, const char *e, struct raw_tables *r)
-{
-	p = js_ws(p, e);
-	if (p >= e || *p != '{')
-		return NULL;
-	p = js_ws(p + 1, e);
-	while (p < e && *p != '}') {
-		size_t off = r->arena.len;
-		p = js_string(p, e, &r->arena);
-		if (!p)
-			return NULL;
-		size_t len = r->arena.len - off;
-		buf_putc(&r->arena, 0);
-		p = js_ws(p, e);
-		if (p >= e || *p != ':')
-			return NULL;
-		p = js_ws(p + 1, e);
-		int64_t v = 0;
-		const char *d = p;
-		while (p < e && *p >= '0' && *p <= '9' && v < 100000000)
-			v = v * 10 + (*p++ - '0');
-		if (p == d || (p < e && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))))
-			return NULL;
-		raw_vocab_push(r, off, len, v);
-		p = js_ws(p, e);
-		if (p < e && *p == ',')
-			p = js_ws(p + 1, e);
-	}
-	return p < e ? p + 1 : NULL;
-}
-
-static const char *parse_merges(const char *p, const char *e, struct raw_tables *r)
-{
-	p = js_ws(p, e);
-	if (p >= e || *p != '[')
-		return NULL;
-	p = js_ws(p + 1, e);
-	while (p < e && *p != ']') {
-		size_t a = r->arena.len, al, b, bl;
-		if (*p == '"') {
-			p = js_string(p, e, &r->arena);
-			if (!p)
-				return NULL;
-			const char *s = r->arena.data + a;
-			const char *sp = memchr(s, ' ', r->arena.len - a);
-			if (!sp)
-				return NULL;
-			al = (size_t)(sp - s);
-			b = a + al + 1;
-			bl = r->arena.len - b;
-		} else if (*p == '[') {
-			p = js_string(js_ws(p + 1, e), e, &r->arena);
-			if (!p)
-				return NULL;
-			al = r->arena.len - a;
-			p = js_ws(p, e);
-			if (p >= e || *p != ',')
-				return NULL;
-			b = r->arena.len;
-			p = js_string(js_ws(p + 1, e), e, &r->arena);
-			if (!p)
-				return NULL;
-			bl = r->arena.len - b;
-			p = js_ws(p, e);
-			if (p >= e || *p != ']')
-				return NULL;
-			p++;
-		} else {
-			return NULL;
-		}
-		raw_merge_push(r, a, al, b, bl);
-		p = js_ws(p, e);
-		if (p < e && *p == ',')
-			p = js_ws(p + 1, e);
-	}
-	return p < e ? p + 1 : NULL;
-}
-
-/* Fast path: fill r from the text and return a copy of the text with vocab and merges replaced by
- * empty containers (for cJSON), or NULL to use the cJSON path for everything. */
-static char *fast_extract(const char *text, size_t len, struct raw_tables *r, size_t *out_len)
-{
-	const char *e = text + len;
-	struct buf tmp;
-	buf_init(&tmp);
-	const char *model = js_member(text, e, "model", &tmp);
-	const char *vocab = model ? js_member(model, e, "vocab", &tmp) : NULL;
-	const char *merges = model ? js_member(model, e, "merges", &tmp) : NULL;
-	buf_free(&tmp);
-	if (!vocab || !merges || *vocab != '{' || *merges != '[')
-		return NULL;
-	const char *vend = parse_vocab(vocab, e, r);
-	const char *mend = vend ? parse_merges(merges, e, r) : NULL;
-	if (!vend || !mend) {
-		raw_free(r);
-		return NULL;
-	}
-	/* the two ranges, in text order */
-	const char *s1 = vocab, *e1 = vend, *s2 = merges, *e2 = mend;
-	const char *r1 = "{}", *r2 = "[]";
-	if (s2 < s1) {
-		s1 = merges, e1 = mend, s2 = vocab, e2 = vend;
-		r1 = "[]", r2 = "{}";
-	}
-	if (e1 > s2) {
-		raw_free(r);
-		return NULL;
-	}
-	struct buf o;
-	buf_init(&o);
-	buf_append(&o, text, (size_t)(s1 - text));
-	buf_puts(&o, r1);
-	buf_append(&o, e1, (size_t)(s2 - e1));
-	buf_puts(&o, r2);
-	buf_append(&o, e2, (size_t)(e - e2));
-	*out_len = o.len;
-	return buf_steal(&o);
-}
-
-/* Slow path: the same tables from cJSON nodes. */
-static int raw_from_cjson(const cJSON *vocab, const cJSON *merges, struct raw_tables *r)
-{
-	const cJSON *e;
-	cJSON_ArrayForEach(e, vocab)
-	{
-		if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
-			return -1;
-		size_t off = r->arena.len, len = strlen(e->string);
-		buf_append(&r->arena, e->string, len + 1);
-		raw_vocab_push(r, off, len, (int64_t)e->valuedouble);
-	}
-	cJSON_ArrayForEach(e, merges)
-	{
-		size_t a = r->arena.len, al, b, bl;
-		if (cJSON_IsString(e)) {
-			const char *sp = strchr(e->valuestring, ' ');
-			if (!sp)
-				return -1;
-			buf_puts(&r->arena, e->valuestring);
-			al = (size_t)(sp - e->valuestring);
-			b = a + al + 1;
-			bl = r->arena.len - b;
-		} else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) &&
-		           cJSON_IsString(e->child->next)) {
-			buf_puts(&r->arena, e->child->valuestring);
-			al = r->arena.len - a;
-			b = r->arena.len;
-			buf_puts(&r->arena, e->child->next->valuestring);
-			bl = r->arena.len - b;
-		} else {
-			return -1;
-		}
-		raw_merge_push(r, a, al, b, bl);
-	}
-	return 0;
-}
-
 static int added_cmp(const void *a, const void *b)
 {
 	const struct added_tok *x = a, *y = b;
@@ -955,78 +538,80 @@ static int added_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
+/* The JSON of file: model.vocab and model.merges scanned into raw, cJSON for the rest (*fast), or
+ * cJSON for all of it when the scan gives up. NULL, with the error in c, when the file cannot be
+ * read or is not JSON. */
+static cJSON *load_json(const char *file, struct tok_raw_tables *raw, bool *fast, struct load_ctx *c)
 {
-	struct load_ctx c = {.err = err, .err_len = err_len};
 	size_t flen = 0;
-	char *text = read_file(file, &flen, &c);
-	if (!text)
-		return NULL;
-	struct raw_tables raw;
-	memset(&raw, 0, sizeof raw);
-	buf_init(&raw.arena);
-	size_t slim_len = 0;
-	char *slim = fast_extract(text, flen, &raw, &slim_len);
-	bool fast = slim != NULL;
-	cJSON *root = fast ? cJSON_ParseWithLength(slim, slim_len) : cJSON_ParseWithLength(text, flen);
-	free(slim);
-	free(text);
-	if (!root) {
-		raw_free(&raw);
-		snprintf(err, err_len, "%s: not valid JSON", file);
+	char *text = fs_read_file(file, &flen);
+	if (!text) {
+		load_fail(c, "%s: cannot read: %s", file, strerror(errno));
 		return NULL;
 	}
-	struct tok_hf *h = xcalloc(1, sizeof *h);
-	h->unk_id = -1;
-	h->gen = atomic_fetch_add(&wc_next_gen, 1);
-	const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	size_t slim_len = 0;
+	char *slim = tok_raw_scan(text, flen, raw, &slim_len);
+	*fast = slim != NULL;
+	cJSON *root = *fast ? cJSON_ParseWithLength(slim, slim_len) : cJSON_ParseWithLength(text, flen);
+	free(slim);
+	free(text);
+	if (!root)
+		load_fail(c, "%s: not valid JSON", file);
+	return root;
+}
+
+/* model: BPE without subword affixes, and its options; the vocab and merges from cJSON when the
+ * scan gave up. -1 (error in c) for anything else. */
+static int load_model(struct tok_hf *h, struct load_ctx *c, const cJSON *model, struct tok_raw_tables *raw, bool fast,
+                      const char *file)
+{
 	const char *mtype = jstr(model, "type");
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
 	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
 	if (!model || !cJSON_IsObject(vocab) || !cJSON_IsArray(merges) || (mtype && strcmp(mtype, "BPE"))) {
-		load_fail(&c, "%s: only BPE models are supported (model.type=%s)", file, mtype ? mtype : "?");
-		goto fail;
+		load_fail(c, "%s: only BPE models are supported (model.type=%s)", file, mtype ? mtype : "?");
+		return -1;
 	}
-	if (!fast && raw_from_cjson(vocab, merges, &raw) != 0) {
-		load_fail(&c, "%s: bad vocab or merges entry", file);
-		goto fail;
+	if (!fast && tok_raw_from_cjson(vocab, merges, raw) != 0) {
+		load_fail(c, "%s: bad vocab or merges entry", file);
+		return -1;
 	}
 	const char *cs = jstr(model, "continuing_subword_prefix"), *ew = jstr(model, "end_of_word_suffix");
 	if ((cs && *cs) || (ew && *ew)) {
-		load_fail(&c, "%s: continuing_subword_prefix/end_of_word_suffix are not supported", file);
-		goto fail;
+		load_fail(c, "%s: continuing_subword_prefix/end_of_word_suffix are not supported", file);
+		return -1;
 	}
 	h->ignore_merges = jbool(model, "ignore_merges", false);
 	h->byte_fallback = jbool(model, "byte_fallback", false);
 	h->fuse_unk = jbool(model, "fuse_unk", false);
+	return 0;
+}
 
-	load_normalizer(h, &c, cJSON_GetObjectItemCaseSensitive(root, "normalizer"));
-	load_pretok(h, &c, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"));
-	load_decoder(h, &c, cJSON_GetObjectItemCaseSensitive(root, "decoder"));
-	if (c.failed)
-		goto fail;
-
-	/* ids: vocab + added tokens */
+/* Ids run up to the largest of the vocab's and the added tokens': allocates the per-id tables and
+ * an arena for every token text, sized up front so that pointers into it stay valid. -1 (error in
+ * c) on an id out of range or an added token without id or content. */
+static int alloc_ids(struct tok_hf *h, struct load_ctx *c, const struct tok_raw_tables *raw, const cJSON *added,
+                     const char *file)
+{
 	int64_t max_id = -1;
-	size_t n_vocab = raw.n_v, text_bytes = 0;
-	const cJSON *e;
-	for (size_t i = 0; i < raw.n_v; i++) {
-		if (raw.v_id[i] < 0 || raw.v_id[i] > 100000000) {
-			load_fail(&c, "%s: bad vocab entry", file);
-			goto fail;
+	size_t text_bytes = 0;
+	for (size_t i = 0; i < raw->n_v; i++) {
+		if (raw->v_id[i] < 0 || raw->v_id[i] > 100000000) {
+			load_fail(c, "%s: bad vocab entry", file);
+			return -1;
 		}
-		if (raw.v_id[i] > max_id)
-			max_id = raw.v_id[i];
-		text_bytes += raw.v_len[i] + 1;
+		if (raw->v_id[i] > max_id)
+			max_id = raw->v_id[i];
+		text_bytes += raw->v_len[i] + 1;
 	}
-	const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+	const cJSON *e;
 	cJSON_ArrayForEach(e, added)
 	{
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
 		const char *content = jstr(e, "content");
 		if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 1e8 || !content) {
-			load_fail(&c, "%s: bad added_tokens entry", file);
-			goto fail;
+			load_fail(c, "%s: bad added_tokens entry", file);
+			return -1;
 		}
 		if ((int64_t)id->valuedouble > max_id)
 			max_id = (int64_t)id->valuedouble;
@@ -1041,8 +626,14 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 	for (size_t i = 0; i < h->n_ids; i++)
 		h->byte_of_id[i] = -1;
 	h->arena = xmalloc(text_bytes + 1);
-	bool *present = xcalloc(h->n_ids, 1);
+	return 0;
+}
 
+/* The vocab's token texts into the arena and h->vocab (byte-level: the bytes that the GPT-2
+ * alphabet's characters stand for); orig maps each token as the file spells it to its id, for the
+ * merges. present[id] marks the ids that have a token. */
+static void load_vocab(struct tok_hf *h, const struct tok_raw_tables *raw, bool *present, struct tok_strmap *orig)
+{
 	/* byte-level reverse map: code point -> byte */
 	uint32_t cp_of_byte[256];
 	int16_t byte_of_cp[512];
@@ -1052,15 +643,13 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 	for (int b = 0; b < 256; b++)
 		byte_of_cp[cp_of_byte[b]] = (int16_t)b;
 
-	/* map from the JSON spelling of a token to its id (for merges) */
-	struct tok_strmap orig;
-	tok_strmap_init(&orig, n_vocab);
-	tok_strmap_init(&h->vocab, n_vocab);
-	for (size_t vi = 0; vi < raw.n_v; vi++) {
-		int32_t id = (int32_t)raw.v_id[vi];
-		const char *s = raw.arena.data + raw.v_off[vi];
-		size_t sl = raw.v_len[vi];
-		tok_strmap_put(&orig, s, sl, id);
+	tok_strmap_init(orig, raw->n_v);
+	tok_strmap_init(&h->vocab, raw->n_v);
+	for (size_t vi = 0; vi < raw->n_v; vi++) {
+		int32_t id = (int32_t)raw->v_id[vi];
+		const char *s = raw->arena.data + raw->v_off[vi];
+		size_t sl = raw->v_len[vi];
+		tok_strmap_put(orig, s, sl, id);
 		char *o = h->arena + h->arena_len;
 		size_t ol = 0;
 		bool mapped = h->byte_level;
@@ -1096,8 +685,11 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 	for (size_t id = 0; id < h->n_ids; id++)
 		if (present[id])
 			tok_strmap_put(&h->vocab, h->arena + h->tok_off[id], h->tok_len[id], (int32_t)id);
+}
 
-	/* byte tokens */
+/* byte_id: the token of each byte, a single-byte token (byte-level) or <0xXX> (byte fallback). */
+static void load_byte_tokens(struct tok_hf *h)
+{
 	for (int b = 0; b < 256; b++) {
 		int32_t id = -1;
 		char k[16];
@@ -1114,54 +706,63 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 		}
 		h->byte_id[b] = id;
 	}
-	/* SentencePiece-style chunking safety: characters that precede U+2581 inside some token */
+}
+
+/* SentencePiece-style chunking safety: characters that precede U+2581 inside some token. */
+static void load_sp_unsafe(struct tok_hf *h, const bool *present)
+{
 	tok_strmap_init(&h->sp_unsafe, 16);
-	if (!h->byte_level) {
-		h->sp_chunk = true;
-		for (size_t id = 0; id < h->n_ids; id++) {
-			if (!present[id])
+	if (h->byte_level)
+		return;
+	h->sp_chunk = true;
+	for (size_t id = 0; id < h->n_ids; id++) {
+		if (!present[id])
+			continue;
+		const char *t = h->arena + h->tok_off[id];
+		size_t tl = h->tok_len[id];
+		for (size_t i = 1; i + 3 <= tl; i++) {
+			if (memcmp(t + i, "\xE2\x96\x81", 3) != 0)
 				continue;
-			const char *t = h->arena + h->tok_off[id];
-			size_t tl = h->tok_len[id];
-			for (size_t i = 1; i + 3 <= tl; i++) {
-				if (memcmp(t + i, "\xE2\x96\x81", 3) != 0)
-					continue;
-				size_t l = i - 1;
-				while (l > 0 && ((unsigned char)t[l] & 0xC0) == 0x80)
-					l--;
-				if (i - l == 3 && !memcmp(t + l, "\xE2\x96\x81", 3))
-					continue;
-				tok_strmap_put(&h->sp_unsafe, t + l, i - l, 1);
-			}
+			size_t l = i - 1;
+			while (l > 0 && ((unsigned char)t[l] & 0xC0) == 0x80)
+				l--;
+			if (i - l == 3 && !memcmp(t + l, "\xE2\x96\x81", 3))
+				continue;
+			tok_strmap_put(&h->sp_unsafe, t + l, i - l, 1);
 		}
 	}
-	const char *unk = jstr(model, "unk_token");
-	if (unk && !tok_strmap_get(&h->vocab, unk, strlen(unk), &h->unk_id))
-		h->unk_id = -1;
+}
 
-	/* merges */
-	pairmap_init(&h->merges, raw.n_m);
+/* merges: (left id, right id) -> (rank, merged id), ranked in file order; a merge that names a
+ * token the vocab lacks is skipped but keeps its rank. */
+static void load_merges(struct tok_hf *h, const struct tok_raw_tables *raw, const struct tok_strmap *orig)
+{
+	pairmap_init(&h->merges, raw->n_m);
 	struct buf cat;
 	buf_init(&cat);
 	uint32_t rank = 0;
-	for (size_t mi = 0; mi < raw.n_m; mi++) {
-		const char *a = raw.arena.data + raw.m_a[mi], *b = raw.arena.data + raw.m_b[mi];
-		size_t al = raw.m_al[mi], bl = raw.m_bl[mi];
+	for (size_t mi = 0; mi < raw->n_m; mi++) {
+		const char *a = raw->arena.data + raw->m_a[mi], *b = raw->arena.data + raw->m_b[mi];
+		size_t al = raw->m_al[mi], bl = raw->m_bl[mi];
 		int32_t ia, ib, im;
 		buf_reset(&cat);
 		buf_append(&cat, a, al);
 		buf_append(&cat, b, bl);
-		if (tok_strmap_get(&orig, a, al, &ia) && tok_strmap_get(&orig, b, bl, &ib) &&
-		    tok_strmap_get(&orig, cat.data, cat.len, &im))
+		if (tok_strmap_get(orig, a, al, &ia) && tok_strmap_get(orig, b, bl, &ib) &&
+		    tok_strmap_get(orig, cat.data, cat.len, &im))
 			pairmap_put(&h->merges, ia, ib, rank, im);
 		rank++;
 	}
 	buf_free(&cat);
-	tok_strmap_free(&orig);
+}
 
-	/* added tokens (override the token text of their id) */
+/* added tokens: their text overrides their id's; the non-empty ones are matched in the input before
+ * BPE, found through added_first by their first byte (longest first). */
+static void load_added(struct tok_hf *h, struct load_ctx *c, const cJSON *added, bool *present)
+{
 	h->added = xcalloc(h->n_added + 1, sizeof *h->added);
 	size_t na = 0;
+	const cJSON *e;
 	cJSON_ArrayForEach(e, added)
 	{
 		int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
@@ -1185,7 +786,7 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 		na++;
 	}
 	h->n_added = na;
-	h->word_re = compile_re(&c, "\\w", 2);
+	h->word_re = compile_re(c, "\\w", 2);
 	qsort(h->added, h->n_added, sizeof *h->added, added_cmp);
 	for (size_t i = 0; i < h->n_added; i++) {
 		unsigned char f = (unsigned char)h->added[i].s[0];
@@ -1193,7 +794,44 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 			h->added_first[f][0] = (uint32_t)i;
 		h->added_first[f][1] = (uint32_t)i + 1;
 	}
-	free(present);
+}
+
+struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
+{
+	struct load_ctx c = {.err = err, .err_len = err_len};
+	struct tok_raw_tables raw;
+	tok_raw_init(&raw);
+	bool fast = false;
+	cJSON *root = load_json(file, &raw, &fast, &c);
+	if (!root) {
+		tok_raw_free(&raw);
+		return NULL;
+	}
+	struct tok_hf *h = xcalloc(1, sizeof *h);
+	h->unk_id = -1;
+	h->gen = atomic_fetch_add(&wc_next_gen, 1);
+	bool *present = NULL;
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+	if (load_model(h, &c, model, &raw, fast, file) < 0)
+		goto fail;
+	load_normalizer(h, &c, cJSON_GetObjectItemCaseSensitive(root, "normalizer"));
+	load_pretok(h, &c, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"));
+	load_decoder(h, &c, cJSON_GetObjectItemCaseSensitive(root, "decoder"));
+	if (c.failed || alloc_ids(h, &c, &raw, added, file) < 0)
+		goto fail;
+
+	present = xcalloc(h->n_ids, 1);
+	struct tok_strmap orig;
+	load_vocab(h, &raw, present, &orig);
+	load_byte_tokens(h);
+	load_sp_unsafe(h, present);
+	const char *unk = jstr(model, "unk_token");
+	if (unk && !tok_strmap_get(&h->vocab, unk, strlen(unk), &h->unk_id))
+		h->unk_id = -1;
+	load_merges(h, &raw, &orig);
+	tok_strmap_free(&orig);
+	load_added(h, &c, added, present);
 	if (c.failed)
 		goto fail;
 	if (h->byte_level) {
@@ -1203,12 +841,14 @@ struct tok_hf *tok_hf_load(const char *file, char *err, size_t err_len)
 				goto fail;
 			}
 	}
+	free(present);
 	cJSON_Delete(root);
-	raw_free(&raw);
+	tok_raw_free(&raw);
 	return h;
 fail:
+	free(present);
 	cJSON_Delete(root);
-	raw_free(&raw);
+	tok_raw_free(&raw);
 	tok_hf_free(h);
 	return NULL;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for src/tokenizer: approximation, tokenizer.json fixtures, prompt builder, resolution,
  * thread safety. The Llama 3 property test runs when tests/tokenizer/fetch-tokenizers.sh has
  * filled the cache ($VK_CACHE_DIR/tokenizers, default <source>/.cache/tokenizers). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -444,6 +445,17 @@ static void test_load_errors(void **state)
 	rmdir(dir);
 }
 
+/* A file that opens but cannot be read is reported as such (it used to load as empty, "not valid
+ * JSON"): /proc/self/mem is a regular file whose first page is unmapped, so read() fails with EIO. */
+static void test_load_read_error(void **state)
+{
+	(void)state;
+	char err[512] = "";
+	assert_null(tok_load("/proc/self/mem", err, sizeof err));
+	assert_non_null(strstr(err, "/proc/self/mem: cannot read: "));
+	assert_non_null(strstr(err, strerror(EIO)));
+}
+
 static void test_resolve(void **state)
 {
 	(void)state;
@@ -557,7 +569,8 @@ int main(void)
 	    cmocka_unit_test(test_added_flags),       cmocka_unit_test(test_nfc),
 	    cmocka_unit_test(test_llama3_prompts),    cmocka_unit_test(test_other_real_prompts),
 	    cmocka_unit_test(test_cjson_fallback),    cmocka_unit_test(test_load_errors),
-	    cmocka_unit_test(test_resolve),           cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_load_read_error),   cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_threads),
 	};
 #endif
 	return cmocka_run_group_tests(tests, NULL, NULL);
