@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/xalloc.h"
+#include "tokenizer/tok_nfc.h"
 
 void tok_raw_init(struct tok_raw_tables *r)
 {
@@ -82,32 +83,6 @@ static int js_hex4(const char *p, const char *e, uint32_t *v)
 	return 0;
 }
 
-static void js_put_cp(struct buf *o, uint32_t cp)
-{
-	char t[4];
-	size_t n;
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xC0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xE0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		t[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		t[0] = (char)(0xF0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		t[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	buf_append(o, t, n);
-}
-
 /* Decode the JSON string at p (which must be '"') onto o; NULL on malformed input. Strings with a
  * lone surrogate escape are refused (the cJSON fallback then decides). */
 static const char *js_string(const char *p, const char *e, struct buf *o)
@@ -168,7 +143,7 @@ static const char *js_string(const char *p, const char *e, struct buf *o)
 			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
 				return NULL;
 			}
-			js_put_cp(o, cp);
+			tok_utf8_append(o, cp);
 			break;
 		}
 		default:

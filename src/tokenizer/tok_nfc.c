@@ -132,7 +132,7 @@ static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
 	return cp;
 }
 
-static void utf8_append(struct buf *out, uint32_t cp)
+void tok_utf8_append(struct buf *out, uint32_t cp)
 {
 	char o[4];
 	size_t n;
@@ -207,6 +207,6 @@ void tok_nfc(const char *s, size_t n, struct buf *out)
 		c.n = w;
 	}
 	for (size_t i = 0; i < c.n; i++)
-		utf8_append(out, c.v[i]);
+		tok_utf8_append(out, c.v[i]);
 	free(c.v);
 }

@@ -28,5 +28,7 @@ extern const size_t tok_nfc_comp_count;
 void tok_nfc(const char *s, size_t n, struct buf *out);
 /* True when s is certainly already NFC (no code point >= U+0300): a fast pre-check. */
 int tok_nfc_trivial(const char *s, size_t n);
+/* Append code point cp (< 0x110000) to out as UTF-8. */
+void tok_utf8_append(struct buf *out, uint32_t cp);
 
 #endif
