@@ -14,6 +14,7 @@
 #include "core/xalloc.h"
 #include "integrations/bridge.h"
 #include "integrations/wandb.h"
+#include "workload/request.h"
 
 #define LM_SCRIPT "lmeval_bridge.py"
 /* Loading tasks may download data sets on first use; scoring with bootstrap resampling of
@@ -118,7 +119,9 @@ static int lm_add_doc(const cJSON *m, const struct tok *tok, char *err, size_t e
 		cJSON_free(spt);
 		q->api_mode = !strcmp(mode, "completions") ? WL_API_COMPLETIONS : WL_API_CHAT;
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "target_output_tokens");
-		q->target_output_tokens = cJSON_IsNumber(t) && t->valuedouble > 0 ? (int64_t)t->valuedouble : 0;
+		/* (a bridge's number is not trusted: out-of-range values are no target) */
+		q->target_output_tokens =
+		    cJSON_IsNumber(t) && t->valuedouble >= 1 && t->valuedouble <= 1e9 ? (int64_t)t->valuedouble : 0;
 		q->target_prompt_tokens = (int64_t)tok_count(tok, prompt, strlen(prompt));
 		q->context_tokens = -1;
 		const cJSON *cb = cJSON_GetObjectItemCaseSensitive(r, "context_bytes");
@@ -129,6 +132,27 @@ static int lm_add_doc(const cJSON *m, const struct tok *tok, char *err, size_t e
 	}
 	lm.n_docs++;
 	return 0;
+}
+
+/* One message of the loading phase: 0 = more to come, 1 = docs_end (all read), -1 = error. */
+static int lm_load_msg(const cJSON *m, const struct tok *tok, char *err, size_t err_len)
+{
+	const char *type = lm_str(m, "type");
+	if (type && !strcmp(type, "doc"))
+		return lm_add_doc(m, tok, err, err_len);
+	if (type && !strcmp(type, "docs_end")) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "count");
+		if (!cJSON_IsNumber(n) || n->valuedouble != (double)lm.n_docs) {
+			snprintf(err, err_len,
+			         "lmeval bridge: docs_end announced another count than the %zu documents sent",
+			         lm.n_docs);
+			return -1;
+		}
+		return 1;
+	}
+	snprintf(err, err_len, "lmeval bridge: unexpected message type %s while loading documents",
+	         type ? type : "(none)");
+	return -1;
 }
 
 static int lm_load(const struct cfg_benchmark *cfg, const struct tok *tok, char *err, size_t err_len)
@@ -159,31 +183,54 @@ static int lm_load(const struct cfg_benchmark *cfg, const struct tok *tok, char 
 		cJSON *m = bridge_recv(lm.br, LM_LOAD_TIMEOUT_S, err, err_len);
 		if (!m)
 			return -1;
-		const char *type = lm_str(m, "type");
-		if (type && !strcmp(type, "doc")) {
-			rc = lm_add_doc(m, tok, err, err_len);
-			cJSON_Delete(m);
-			if (rc != 0)
-				return -1;
-			continue;
-		}
-		if (type && !strcmp(type, "docs_end")) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "count");
-			bool ok = cJSON_IsNumber(n) && (size_t)n->valuedouble == lm.n_docs;
-			cJSON_Delete(m);
-			if (!ok) {
-				snprintf(err, err_len,
-				         "lmeval bridge: docs_end announced another count than the %zu documents sent",
-				         lm.n_docs);
-				return -1;
-			}
-			return 0;
-		}
-		snprintf(err, err_len, "lmeval bridge: unexpected message type %s while loading documents",
-		         type ? type : "(none)");
+		rc = lm_load_msg(m, tok, err, err_len);
 		cJSON_Delete(m);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
+}
+
+int integ_lmeval_feed(const char *data, size_t len, const struct tok *tok, char *err, size_t err_len)
+{
+	pthread_mutex_lock(&lm.mu);
+	if (lm.refs > 0) {
+		pthread_mutex_unlock(&lm.mu);
+		snprintf(err, err_len, "an lm-eval run is active");
 		return -1;
 	}
+	int rc = -1;
+	snprintf(err, err_len, "no docs_end message");
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		cJSON *m = cJSON_ParseWithLength(p, n);
+		p += n + (nl ? 1 : 0);
+		if (!cJSON_IsObject(m)) {
+			cJSON_Delete(m);
+			snprintf(err, err_len, "a line that is not a JSON object");
+			break;
+		}
+		int r = lm_load_msg(m, tok, err, err_len);
+		cJSON_Delete(m);
+		if (r != 0) {
+			rc = r < 0 ? -1 : 0;
+			break;
+		}
+	}
+	if (rc == 0) {
+		/* the sessions the run would launch */
+		lm.refs = 1;
+		pthread_mutex_unlock(&lm.mu);
+		struct wl_session *s;
+		while (integ_lmeval_next(&s) == 0)
+			wl_session_free(s);
+		pthread_mutex_lock(&lm.mu);
+		lm.refs = 0;
+	}
+	lm_reset();
+	pthread_mutex_unlock(&lm.mu);
+	return rc;
 }
 
 int integ_lmeval_acquire(const struct cfg_benchmark *cfg, const struct tok *tok, char *err, size_t err_len)
@@ -414,3 +461,9 @@ int integ_run_end(const struct cfg_benchmark *cfg, const char *run_dir)
 	integ_wandb_log(cfg, run_dir);
 	return rc;
 }
+
+const struct wl_lmeval_source integ_lmeval_source = {
+    .acquire = integ_lmeval_acquire,
+    .next = integ_lmeval_next,
+    .release = integ_lmeval_release,
+};

@@ -19,6 +19,7 @@
 #include "config/config_types.h"
 #include "tokenizer/tokenizer.h"
 #include "workload/request.h"
+#include "workload/session_gen.h"
 
 /* Start the bridge and read the documents (the first call of a run; later ones share them).
  * 0, or -1 + one-line err (a missing environment, package or task; no traffic has been sent). */
@@ -33,6 +34,14 @@ void integ_lmeval_record(uint64_t request_id, bool success, const char *text, si
  * the responses and write <run_dir>/metrics/lmeval_results.json. 0 (also: nothing to do), or 1
  * when scoring failed (logged in one line; the timing files are untouched). */
 int integ_lmeval_finish(const struct cfg_benchmark *cfg, const char *run_dir);
+
+/* The three above for the session generators (wl_session_gen_set_lmeval_source). */
+extern const struct wl_lmeval_source integ_lmeval_source;
+
+/* Fuzzing and tests: `data` as the lines a bridge writes while loading (doc ... docs_end), turned
+ * into documents and sessions with the same code as a run's, then dropped. 0 when it was a valid
+ * document list, else -1 + err. Not while a run's lm-eval session is active. */
+int integ_lmeval_feed(const char *data, size_t len, const struct tok *tok, char *err, size_t err_len);
 
 /* Everything the integrations do at the end of a run, in order: lm-eval's scoring, then the W&B
  * log (integ_wandb_log, integrations/wandb.h). Returns what integ_lmeval_finish returns. */

@@ -1101,6 +1101,7 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		goto out_cfg;
 	}
 	tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
+	wl_session_gen_set_lmeval_source(&integ_lmeval_source); /* lm-eval documents (docs/INTEGRATIONS.md) */
 	gen0 = wl_session_gen_create(&cfg, tok, err, sizeof err);
 	if (!gen0) {
 		log_error("%s", err);

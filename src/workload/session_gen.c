@@ -8,7 +8,6 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "integrations/lmeval.h"
 #include "workload/generators.h"
 #include "workload/graph.h"
 #include "workload/trace_gen.h"
@@ -41,6 +40,9 @@ struct wl_session_gen {
 	char err[256];
 };
 
+/* type: lmeval's documents (registered by the runner; see session_gen.h) */
+static struct wl_lmeval_source sg_lmeval;
+
 static int sg_default_build(const struct tok *t, struct rng *rng, int64_t target_tokens, const char *suffix,
                             struct buf *out)
 {
@@ -69,7 +71,13 @@ struct wl_session_gen *wl_session_gen_create(const struct cfg_benchmark *cfg, co
 	if (sc->type == CFG_SESSION_GEN_LMEVAL) {
 		/* the documents come from lm_eval itself, through the bridge (docs/INTEGRATIONS.md); every
 		 * client loop's generator shares them */
-		if (integ_lmeval_acquire(cfg, tok, err, err_len) != 0)
+		if (!sg_lmeval.acquire) {
+			snprintf(err, err_len,
+			         "session_generator: type: lmeval needs the lm-eval bridge, which this program "
+			         "does not include");
+			return NULL;
+		}
+		if (sg_lmeval.acquire(cfg, tok, err, err_len) != 0)
 			return NULL;
 		struct wl_session_gen *g = xcalloc(1, sizeof *g);
 		g->lmeval = true;
@@ -130,6 +138,14 @@ fail:
 	return NULL;
 }
 
+void wl_session_gen_set_lmeval_source(const struct wl_lmeval_source *src)
+{
+	if (src)
+		sg_lmeval = *src;
+	else
+		memset(&sg_lmeval, 0, sizeof sg_lmeval);
+}
+
 void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_text_backend *b)
 {
 	g->be = *b;
@@ -146,8 +162,8 @@ void wl_session_gen_free(struct wl_session_gen *g)
 {
 	if (!g)
 		return;
-	if (g->lmeval)
-		integ_lmeval_release();
+	if (g->lmeval && sg_lmeval.release)
+		sg_lmeval.release();
 	wl_trace_gen_free(g->trace);
 	wl_graphgen_free(g->graph);
 	wl_lengthgen_free(&g->body_len);
@@ -261,7 +277,7 @@ int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 		return r;
 	}
 	if (g->lmeval)
-		return integ_lmeval_next(out);
+		return sg_lmeval.next(out);
 	struct wl_session *s = wl_graphgen_next(g->graph);
 	s->id = g->next_session_id;
 	for (size_t i = 0; i < s->n_nodes; i++) {

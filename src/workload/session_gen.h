@@ -37,6 +37,17 @@ struct wl_text_backend {
 };
 void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_text_backend *b);
 
+/* Where `type: lmeval` sessions come from: the lm-eval bridge (integrations/lmeval.h,
+ * docs/INTEGRATIONS.md), a module above this one, which the runner registers before it creates
+ * generators. Without one, type: lmeval is an error at creation. NULL unregisters. */
+struct wl_lmeval_source {
+	/* start (or share) the documents of a run: 0, or -1 + err */
+	int (*acquire)(const struct cfg_benchmark *cfg, const struct tok *tok, char *err, size_t err_len);
+	int (*next)(struct wl_session **out); /* 0 = *out, 1 = exhausted */
+	void (*release)(void);
+};
+void wl_session_gen_set_lmeval_source(const struct wl_lmeval_source *src);
+
 /* The min-tokens fallback instruction appended to prompts ("\n\nGenerate at least N tokens."). */
 #define WL_MIN_TOKENS_SUFFIX_FMT "\n\nGenerate at least %lld tokens."
 

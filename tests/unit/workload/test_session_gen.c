@@ -356,7 +356,7 @@ static void test_unsupported(void **state)
 	c.session_generator.type = CFG_SESSION_GEN_LMEVAL;
 	assert_null(wl_session_gen_create(&c, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "lmeval"));
-	assert_non_null(strstr(err, "env_path is not set")); /* the bridge needs its environment */
+	assert_non_null(strstr(err, "needs the lm-eval bridge")); /* none registered here */
 	base_cfg(&c);
 	channel.type = CFG_CHANNEL_IMAGE;
 	assert_null(wl_session_gen_create(&c, NULL, err, sizeof err));
