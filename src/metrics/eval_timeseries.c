@@ -132,7 +132,7 @@ void ts_table_free(struct ts_table *t)
 	t->n = 0;
 }
 
-/* Exact percentiles of each bucket's samples: vals[off[i] .. off[i+1]) (sorted here). */
+/* Exact percentiles of each bucket's samples: vals[off[i] .. off[i+1]) (reordered here). */
 static void bucket_pcts(double *vals, const size_t *off, size_t nb, double *p50, double *p99)
 {
 	for (size_t i = 0; i < nb; i++) {
@@ -144,10 +144,13 @@ static void bucket_pcts(double *vals, const size_t *off, size_t nb, double *p50,
 				p99[i] = NAN;
 			continue;
 		}
+		if (!p99) {
+			p50[i] = pct_linear_select(v, n, 0.5); /* one quantile: no sort (a bucket can hold 1M gaps) */
+			continue;
+		}
 		pct_sort(v, n);
 		p50[i] = pct_linear_sorted(v, n, 0.5);
-		if (p99)
-			p99[i] = pct_linear_sorted(v, n, 0.99);
+		p99[i] = pct_linear_sorted(v, n, 0.99);
 	}
 }
 

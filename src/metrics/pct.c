@@ -30,23 +30,26 @@ static inline uint64_t pct_unkey(uint64_t k)
  * distinct values; equal values are identical, except -0.0 vs 0.0 which the caller excludes). */
 static bool pct_radix_sort(double *v, size_t n)
 {
+	enum { PASSES = (64 + PCT_RADIX_BITS - 1) / PCT_RADIX_BITS };
 	uint64_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-	size_t *cnt = malloc(PCT_RADIX_SIZE * sizeof *cnt);
-	if (!a || !b || !cnt) {
+	size_t *hist = calloc((size_t)PASSES * PCT_RADIX_SIZE, sizeof *hist);
+	if (!a || !b || !hist) {
 		free(a);
 		free(b);
-		free(cnt);
+		free(hist);
 		return false;
 	}
+	/* every pass's digit counts in the one read that makes the keys (the passes only permute) */
 	for (size_t i = 0; i < n; i++) {
 		uint64_t u;
 		memcpy(&u, &v[i], sizeof u);
-		a[i] = pct_key(u);
+		uint64_t k = pct_key(u);
+		a[i] = k;
+		for (unsigned p = 0; p < PASSES; p++)
+			hist[p * PCT_RADIX_SIZE + ((k >> (p * PCT_RADIX_BITS)) & (PCT_RADIX_SIZE - 1))]++;
 	}
 	for (unsigned shift = 0; shift < 64; shift += PCT_RADIX_BITS) {
-		memset(cnt, 0, PCT_RADIX_SIZE * sizeof *cnt);
-		for (size_t i = 0; i < n; i++)
-			cnt[(a[i] >> shift) & (PCT_RADIX_SIZE - 1)]++;
+		size_t *cnt = hist + (shift / PCT_RADIX_BITS) * PCT_RADIX_SIZE;
 		if (cnt[(a[0] >> shift) & (PCT_RADIX_SIZE - 1)] == n)
 			continue; /* every key has the same digit here */
 		size_t sum = 0;
@@ -67,7 +70,7 @@ static bool pct_radix_sort(double *v, size_t n)
 	}
 	free(a);
 	free(b);
-	free(cnt);
+	free(hist);
 	return true;
 }
 
@@ -103,6 +106,64 @@ double pct_linear_sorted(const double *v, size_t n, double q)
 	if (t >= 0.5)
 		return b - d * (1.0 - t);
 	return a + d * t;
+}
+
+/* Moves the k-th smallest value to v[k], smaller-or-equal ones before it, larger-or-equal after
+ * (Hoare partitions around a median of three: runs of equal values, e.g. the zero gaps of a
+ * zero-delay server, split evenly). */
+static void pct_select(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		size_t i = lo, j = hi;
+		for (;;) {
+			while (v[i] < pivot)
+				i++;
+			while (pivot < v[j])
+				j--;
+			if (i >= j)
+				break;
+			double t = v[i];
+			v[i] = v[j];
+			v[j] = t;
+			i++;
+			j--;
+		}
+		/* v[lo..j] <= pivot <= v[j+1..hi] */
+		if (k <= j)
+			hi = j;
+		else
+			lo = j + 1;
+	}
+}
+
+double pct_linear_select(double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	bool plain = true; /* as pct_sort: NaN and -0.0 take the sorted path */
+	for (size_t i = 0; i < n && plain; i++)
+		plain = !isnan(v[i]) && !(v[i] == 0.0 && signbit(v[i]));
+	if (!plain || n < 64 || q <= 0 || q >= 1) {
+		pct_sort(v, n);
+		return pct_linear_sorted(v, n, q);
+	}
+	size_t lo = (size_t)floor(q * (double)(n - 1));
+	pct_select(v, n, lo);
+	if (lo + 1 < n) {
+		/* the next order statistic: the least of what lies above */
+		size_t m = lo + 1;
+		for (size_t i = lo + 2; i < n; i++)
+			if (v[i] < v[m])
+				m = i;
+		double t = v[lo + 1];
+		v[lo + 1] = v[m];
+		v[m] = t;
+	}
+	return pct_linear_sorted(v, n, q); /* reads v[lo] and v[lo + 1] only */
 }
 
 double pct_interp_sorted(const double *v, size_t n, double q)

@@ -8,6 +8,9 @@ void pct_sort(double *v, size_t n);
 /* numpy.percentile(v, q*100) with the default 'linear' method (numpy's lerp, including its
  * b - (b-a)(1-t) branch for t >= 0.5). v sorted ascending, n > 0; q <= 0 -> min, q >= 1 -> max. */
 double pct_linear_sorted(const double *v, size_t n, double q);
+/* pct_linear_sorted's value without sorting v (reorders v: the order statistics it needs by
+ * selection, O(n)); for one quantile of an unsorted array. */
+double pct_linear_select(double *v, size_t n, double q);
 /* lower + (upper - lower) * frac, the SLO evaluator's own interpolation (no numpy branch);
  * q <= 0 -> min, q >= 1 -> max. v sorted, n > 0; may end in +inf values: a rank between a finite
  * value and +inf is +inf, a rank exactly on a finite value is that value. */

@@ -132,6 +132,36 @@ static void test_exact_percentiles(void **state)
 }
 
 /* count_at_least: values at or above v, to the sketch's accuracy. */
+/* pct_linear_select (one quantile by selection, no sort) gives the bits pct_linear_sorted gives after
+ * pct_sort, on runs of equal values (zero gaps), ascending, descending and random arrays; the
+ * radix sort (n >= 512) sorts */
+static void test_select_matches_sort(void **state)
+{
+	(void)state;
+	srand(11);
+	for (int it = 0; it < 3000; it++) {
+		size_t n = 1 + (size_t)(rand() % 2500);
+		double *v = malloc(n * sizeof *v), *a = malloc(n * sizeof *a);
+		int mode = it % 4;
+		for (size_t i = 0; i < n; i++)
+			v[i] = mode == 0   ? (double)(rand() % 3) * 1e-5
+			       : mode == 1 ? (double)rand() / RAND_MAX
+			       : mode == 2 ? (double)i
+			                   : (double)(n - i) * 0.001;
+		double q = it % 3 == 0 ? 0.5 : it % 3 == 1 ? 0.99 : (double)rand() / RAND_MAX;
+		memcpy(a, v, n * sizeof *a);
+		pct_sort(a, n);
+		for (size_t i = 1; i < n; i++)
+			assert_true(a[i - 1] <= a[i]);
+		double want = pct_linear_sorted(a, n, q);
+		memcpy(a, v, n * sizeof *a);
+		double got = pct_linear_select(a, n, q);
+		assert_memory_equal(&got, &want, sizeof got);
+		free(v);
+		free(a);
+	}
+}
+
 static void test_count_at_least(void **state)
 {
 	(void)state;
@@ -161,6 +191,7 @@ int main(void)
 	    cmocka_unit_test(test_negative_and_zero),
 	    cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_exact_percentiles),
+	    cmocka_unit_test(test_select_matches_sort),
 	    cmocka_unit_test(test_count_at_least),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
