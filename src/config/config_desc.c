@@ -769,9 +769,11 @@ static const struct cfg_field rt_fields[] = {
      "(docs/DISTRIBUTED.md); at most the CPUs this process may use. The reference's default is 3; ours is 1."},
     {"pregenerate_sessions", FK_BOOL, OFF(RT, pregenerate_sessions), 0, 0, NULL, NULL, 0,
      "Generate all sessions before starting (only with max_sessions > 0)."},
-    {"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS,
-     "Veeksha extension: for this many microseconds before each scheduled dispatch the client polls "
-     "instead of sleeping, so a late wake-up (an idle VM vCPU) cannot delay the dispatch (0: sleep)."},
+    {"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS | FF_AUTO,
+     "Veeksha extension: the most microseconds the client stays awake before a scheduled dispatch, so that "
+     "a late wake-up (an idle VM vCPU) cannot delay it. auto: as long as this host's measured wake-up "
+     "lateness needs, at most 2000; N: the same, at most N; 0: sleep until the dispatch (docs/CLIENT.md, "
+     "Dispatch spin)."},
     {"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
      "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
      "row may ask for (server.max_model_len is the limit instead when it is smaller)."},
@@ -792,7 +794,7 @@ static void rt_defaults(void *p, int type)
 	r->num_completion_threads = 2;
 	r->num_client_threads = 1; /* the reference: 3 worker threads; here each thread is a whole client loop */
 	r->pregenerate_sessions = false;
-	r->dispatch_spin_us = 2000;
+	r->dispatch_spin_us = CFG_INT_AUTO;
 	r->max_request_tokens = CFG_DEFAULT_MAX_REQUEST_TOKENS;
 	r->saturation_busy_fraction = 0.9;
 	r->saturation_lateness_p99_ms = 1.0;
@@ -815,8 +817,8 @@ static const char *rt_validate(const void *p, int type, const char **key)
 		VFAIL("saturation_busy_fraction", "must be in (0, 1]");
 	if (!(r->saturation_lateness_p99_ms >= 0.0))
 		VFAIL("saturation_lateness_p99_ms", "must be >= 0");
-	if (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000)
-		VFAIL("dispatch_spin_us", "must be between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
+	if (r->dispatch_spin_us != CFG_INT_AUTO && (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000))
+		VFAIL("dispatch_spin_us", "must be auto or between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
 	if (r->max_request_tokens < 1 || r->max_request_tokens > CFG_MAX_REQUEST_TOKENS_CEILING)
 		VFAIL("max_request_tokens", "must be between 1 and %lld (got %lld)",
 		      (long long)CFG_MAX_REQUEST_TOKENS_CEILING, (long long)r->max_request_tokens);

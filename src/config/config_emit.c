@@ -96,6 +96,8 @@ struct onode *cfg_field_to_onode(struct cfg_arena *a, const struct cfg_field *f,
 		int64_t v = *(const int64_t *)(base + f->off);
 		if ((f->flags & FF_NULL0) && v == 0)
 			return on_new(a, ON_NULL);
+		if ((f->flags & FF_AUTO) && v == CFG_INT_AUTO)
+			return on_str(a, "auto");
 		return on_int(a, v);
 	}
 	case FK_FLOAT: {
@@ -483,6 +485,8 @@ const char *cfg_field_type_name(const struct cfg_field *f)
 	case FK_STR:
 		return f->flags & FF_NULLABLE ? "str | null" : "str";
 	case FK_INT:
+		if (f->flags & FF_AUTO)
+			return "int | \"auto\"";
 		return f->flags & FF_NULL0 ? "int | null" : "int";
 	case FK_FLOAT:
 		return "float";

@@ -121,6 +121,7 @@ enum cfg_fkind {
 #define FF_ALIAS 0x10u          /* deprecated alias: accepted on input only */
 #define FF_OURS 0x20u           /* not in the reference (documented) */
 #define FF_ENV_OPENAI_KEY 0x40u /* secret whose null means $OPENAI_API_KEY (said so when redacted) */
+#define FF_AUTO 0x80u           /* int: the string "auto" <-> CFG_INT_AUTO */
 
 struct cfg_class;
 struct cfg_field {

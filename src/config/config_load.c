@@ -267,6 +267,10 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 		return 0;
 	}
 	case FK_INT:
+		if ((f->flags & FF_AUTO) && n->kind == CN_SCALAR && !strcmp(n->text, "auto")) {
+			*(int64_t *)(base + f->off) = CFG_INT_AUTO;
+			return 0;
+		}
 		return get_int(cv, n, f->flags & FF_NULL0, (int64_t *)(base + f->off));
 	case FK_FLOAT:
 		return get_float(cv, n, (double *)(base + f->off));

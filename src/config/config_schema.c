@@ -116,6 +116,12 @@ static void schema_field(struct jsonw *w, const struct cfg_field *f, const char 
 		}
 		schema_default(w, f, base);
 		jsonw_obj_end(w);
+		if (f->flags & FF_AUTO) {
+			jsonw_obj_begin(w);
+			jsonw_key(w, "const");
+			jsonw_str(w, "auto");
+			jsonw_obj_end(w);
+		}
 		/* the array branch permits !expand */
 		jsonw_obj_begin(w);
 		jsonw_key(w, "type");

@@ -172,6 +172,8 @@ struct cfg_client {
  * largest context of current long-context models; it keeps one prompt's text to a few MB.
  * runtime.max_request_tokens raises it up to the ceiling; server.max_model_len lowers it. */
 #define CFG_DEFAULT_MAX_REQUEST_TOKENS INT64_C(1048576)
+/* an int key given as "auto" (a key described with FF_AUTO) */
+#define CFG_INT_AUTO INT64_MIN
 #define CFG_MAX_REQUEST_TOKENS_CEILING INT64_C(134217728)
 /* Requests per session (every node of a session is built before its first dispatch). */
 #define CFG_MAX_SESSION_REQUESTS INT64_C(10000)
@@ -185,7 +187,8 @@ struct cfg_runtime {
 	int64_t num_completion_threads;     /* 2 (accepted; see docs) */
 	int64_t num_client_threads;         /* 3: number of client worker threads */
 	bool pregenerate_sessions;          /* false */
-	int64_t dispatch_spin_us;           /* 2000: poll instead of sleeping this long before a dispatch */
+	int64_t dispatch_spin_us;           /* CFG_INT_AUTO (default): calibrated, at most 2000; N: calibrated, at most
+	                                       N; 0: never stay awake for a dispatch (docs/CLIENT.md, Dispatch spin) */
 	int64_t max_request_tokens;         /* 1048576: largest prompt or output length (docs/CONFIG.md, Limits) */
 	double saturation_busy_fraction;    /* 0.9: a 250 ms tick with the client loop busier is a busy tick (ours) */
 	double saturation_lateness_p99_ms;  /* 1.0: a dispatch lateness p99 above this: the client fell behind (ours) */

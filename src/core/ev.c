@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/heap.h"
 #include "core/log.h"
+#include "core/wake_calib.h"
 #include "core/xalloc.h"
 
 enum ev_kind { EV_KIND_NONE = 0, EV_KIND_USER, EV_KIND_TIMERFD, EV_KIND_WAKEFD, EV_KIND_SIGNALFD };
@@ -73,9 +74,11 @@ struct ev_loop {
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
 
-	int64_t spin_window_ns; /* 0 = never spin */
-	int64_t spin_until_ns;  /* deadline to stay awake for; 0 = none */
-	int64_t spin_total_ns;  /* time in polls that found nothing while spinning */
+	int64_t spin_window_ns; /* fixed window (ev_set_spin_window); 0 = never spin */
+	bool spin_auto;         /* the window comes from spin_calib (ev_set_spin_auto) */
+	struct wake_calib spin_calib;
+	int64_t spin_until_ns; /* deadline to stay awake for; 0 = none */
+	int64_t spin_total_ns; /* thread CPU of waits that found nothing while staying awake */
 
 	atomic_bool stop;
 	int64_t now_ns;
@@ -436,6 +439,26 @@ int64_t ev_now_ns(struct ev_loop *loop)
 void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns)
 {
 	loop->spin_window_ns = window_ns > 0 ? window_ns : 0;
+	loop->spin_auto = false;
+}
+
+void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, uint32_t burst)
+{
+	wake_calib_init(&loop->spin_calib, max_ns);
+	loop->spin_auto = max_ns > 0;
+	loop->spin_window_ns = 0;
+	if (loop->spin_auto)
+		wake_calib_measure(&loop->spin_calib, burst);
+}
+
+const struct wake_calib *ev_spin_calib(const struct ev_loop *loop)
+{
+	return loop->spin_auto ? &loop->spin_calib : NULL;
+}
+
+int64_t ev_spin_window_ns(const struct ev_loop *loop)
+{
+	return loop->spin_auto ? loop->spin_calib.window_ns : loop->spin_window_ns;
 }
 
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns)
@@ -448,20 +471,32 @@ int64_t ev_spin_ns(const struct ev_loop *loop)
 	return loop->spin_total_ns;
 }
 
-/* Shorten the wait for the spin window: 0 inside it, until its start before it. */
-static int64_t ev_spin_timeout(struct ev_loop *loop, int64_t timeout_ns)
+/* Shorten the wait for the spin (ev.h): until the window's start before it; inside the window, naps
+ * of at most nap_ns until busy_ns before the deadline; 0 (a poll) after that. *staying_awake says
+ * whether the wait was shortened for the spin. */
+static int64_t ev_spin_timeout(struct ev_loop *loop, int64_t timeout_ns, bool *staying_awake)
 {
-	if (!loop->spin_window_ns || !loop->spin_until_ns)
+	*staying_awake = false;
+	int64_t window_ns = ev_spin_window_ns(loop);
+	if (!window_ns || !loop->spin_until_ns)
 		return timeout_ns;
 	int64_t now = loop->now_ns;
 	if (now >= loop->spin_until_ns) {
 		loop->spin_until_ns = 0;
 		return timeout_ns;
 	}
-	int64_t to_start = loop->spin_until_ns - loop->spin_window_ns - now;
-	if (to_start <= 0)
-		return 0;
-	return timeout_ns < 0 || to_start < timeout_ns ? to_start : timeout_ns;
+	int64_t rem_ns = loop->spin_until_ns - now, to_ns;
+	int64_t busy_ns = loop->spin_auto ? loop->spin_calib.busy_ns : window_ns;
+	if (rem_ns > window_ns)
+		to_ns = rem_ns - window_ns;
+	else if (rem_ns <= busy_ns)
+		to_ns = 0;
+	else
+		to_ns = rem_ns - busy_ns < loop->spin_calib.nap_ns ? rem_ns - busy_ns : loop->spin_calib.nap_ns;
+	if (timeout_ns >= 0 && timeout_ns <= to_ns)
+		return timeout_ns;
+	*staying_awake = rem_ns <= window_ns;
+	return to_ns;
 }
 
 #define EV_BATCH 64
@@ -509,17 +544,22 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 		timeout_ns = max_wait_ns;
 	else
 		timeout_ns = max_wait_ns >= 0 && max_wait_ns < next - loop->now_ns ? max_wait_ns : next - loop->now_ns;
-	int64_t spin_timeout_ns = ev_spin_timeout(loop, timeout_ns);
-	bool spinning = spin_timeout_ns == 0 && timeout_ns != 0;
+	bool spinning;
+	int64_t spin_timeout_ns = ev_spin_timeout(loop, timeout_ns, &spinning);
 	if (spin_timeout_ns != timeout_ns)
 		max_wait_ns = timeout_ns = spin_timeout_ns;
-	/* spin time is the thread's CPU in polls that found nothing: on a busy machine the thread may
+	/* spin time is the thread's CPU in waits that found nothing: on a busy machine the thread may
 	 * be descheduled mid-poll, and counting wall time then made the spin exceed the loop's CPU */
 	int64_t cpu_before_ns = spinning ? clock_thread_cpu_ns() : 0;
+	int64_t wait_start_ns = loop->now_ns;
 	int n = ev_wait(loop, evs, timeout_ns, max_wait_ns);
 	loop->now_ns = clock_mono_ns();
 	if (spinning && n == 0)
 		loop->spin_total_ns += clock_thread_cpu_ns() - cpu_before_ns;
+	/* a timed wait that ended by its timeout measures how late this host wakes the thread (only
+	 * with epoll_pwait2: the timerfd fallback ends waits by an event, at millisecond grain) */
+	if (loop->spin_auto && n == 0 && timeout_ns > 0 && loop->use_pwait2)
+		wake_calib_add(&loop->spin_calib, timeout_ns, loop->now_ns - wait_start_ns - timeout_ns);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

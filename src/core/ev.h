@@ -14,6 +14,7 @@
 #define EV_EXCLUSIVE 0x8u
 
 struct ev_loop;
+struct wake_calib;
 typedef void (*ev_fd_cb)(struct ev_loop *loop, int fd, uint32_t events, void *ctx);
 typedef void (*ev_timer_cb)(struct ev_loop *loop, void *ctx);
 typedef void (*ev_signal_cb)(struct ev_loop *loop, int signo, void *ctx);
@@ -46,11 +47,18 @@ void ev_wake(struct ev_loop *loop);
 
 /* Keep the thread awake before a deadline that must be met to the microsecond. A thread that
  * sleeps in the kernel can wake late: on a virtual machine an idle vCPU is halted, and waking it
- * has been measured to take 1-11 ms (docs/ARCHITECTURE.md, Dispatch precision). With a window set,
- * the loop polls without sleeping (epoll timeout 0, fd events still handled at once) from
- * deadline - window_ns until the deadline given by the last ev_spin_before(). window_ns 0 (the
- * default) turns this off. The thread CPU time of polls that found nothing adds up in ev_spin_ns(). */
+ * has been measured to take 1-11 ms (docs/CLIENT.md, Dispatch spin). With a fixed window set
+ * (ev_set_spin_window), the loop polls without sleeping (epoll timeout 0, fd events still handled
+ * at once) from deadline - window_ns until the deadline given by the last ev_spin_before().
+ * window_ns 0 (the default) turns this off. With ev_set_spin_auto the window is calibrated to this
+ * host (core/wake_calib.h): a burst of `burst` short waits now, then every timed wait of the loop;
+ * the loop naps through the window and polls only its last busy_ns. The thread CPU time of waits
+ * that found nothing while staying awake adds up in ev_spin_ns(). */
 void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns);
+void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, uint32_t burst);
+/* The calibration of an auto spin (NULL otherwise), and the window now in force (0: none). */
+const struct wake_calib *ev_spin_calib(const struct ev_loop *loop);
+int64_t ev_spin_window_ns(const struct ev_loop *loop);
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
 int64_t ev_spin_ns(const struct ev_loop *loop);
 

@@ -58,6 +58,8 @@
 #define RUN_NOFILE_BASE 48               /* descriptors a run holds besides its connections (~32) */
 #define RUN_START_LATE_MAX_NS 50000000LL /* a shard ready this long after the common start fails */
 #define RUN_THREAD_START_NS 2000000LL    /* client threads start together this long after all are ready */
+#define RUN_SPIN_AUTO_MAX_US 2000        /* runtime.dispatch_spin_us: auto stays awake at most this long */
+#define RUN_SPIN_BURST 64                /* short waits measured at start-up (~7 ms) */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -656,7 +658,10 @@ static int run_loop_prepare(struct run_state *st, uint32_t loop_index)
 		log_error("cannot create an event loop: %s", strerror(errno));
 		return 1;
 	}
-	ev_set_spin_window(st->loop, st->cfg->runtime.dispatch_spin_us * 1000);
+	/* the dispatch spin, calibrated to this host (docs/CLIENT.md, Dispatch spin) */
+	int64_t spin_max_us =
+	    cfg->runtime.dispatch_spin_us == CFG_INT_AUTO ? RUN_SPIN_AUTO_MAX_US : cfg->runtime.dispatch_spin_us;
+	ev_set_spin_auto(st->loop, spin_max_us * 1000, RUN_SPIN_BURST);
 	if (st->grp->threaded)
 		ev_set_wake_cb(st->loop, run_on_wake, st);
 	st->client = client_create(&cfg->client, st->loop, st->tok, run_on_done, run_on_event, st, err, sizeof err);
@@ -707,8 +712,7 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 		}
 		/* sleep, then poll the last stretch: a sleeping vCPU can wake milliseconds late (docs/ARCHITECTURE.md,
 		 * Dispatch precision), and the first arrivals are due at the start itself */
-		int64_t spin_ns = st->cfg->runtime.dispatch_spin_us * 1000;
-		clock_sleep_until_ns(start_ns - spin_ns);
+		clock_sleep_until_ns(start_ns - ev_spin_window_ns(st->loop));
 		while (clock_mono_ns() < start_ns)
 			;
 	}
@@ -770,6 +774,7 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 
 	run_usage_run_end(&st->usage);
 	st->usage.loop_spin_ns = ev_spin_ns(st->loop);
+	run_usage_set_spin(&st->usage, ev_spin_calib(st->loop));
 	st->usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
 	const struct sketch *lag = client_read_lag(st->client);
 	st->usage.reads_stamped = sketch_count(lag);

@@ -11,6 +11,7 @@
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/wake_calib.h"
 
 static double ru_cpu_s(const struct rusage *r)
 {
@@ -75,6 +76,30 @@ static void put_num(struct jsonw *w, const char *key, double v)
 	jsonw_double_round(w, v, 6);
 }
 
+void run_usage_set_spin(struct run_usage *u, const struct wake_calib *c)
+{
+	u->spin_auto = c != NULL;
+	u->spin_max_ns = c ? c->max_ns : 0;
+	u->spin_window_ns = c ? c->window_ns : 0;
+	u->spin_busy_ns = c ? c->busy_ns : 0;
+	u->wake_short_p50_ns = c ? c->p50_ns[WAKE_SHORT] : -1;
+	u->wake_short_p999_ns = c ? c->p999_ns[WAKE_SHORT] : -1;
+	u->wake_long_p50_ns = c ? c->p50_ns[WAKE_LONG] : -1;
+	u->wake_long_p999_ns = c ? c->p999_ns[WAKE_LONG] : -1;
+	u->wake_short_samples = c ? c->total[WAKE_SHORT] : 0;
+	u->wake_long_samples = c ? c->total[WAKE_LONG] : 0;
+}
+
+/* A wake-up lateness in microseconds, or null when nothing was measured. */
+static void put_late_us(struct jsonw *w, const char *key, int64_t ns)
+{
+	jsonw_key(w, key);
+	if (ns < 0)
+		jsonw_null(w);
+	else
+		jsonw_double_round(w, (double)ns / 1e3, 3);
+}
+
 int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t requests, uint64_t output_tokens)
 {
 	double run_wall = (double)(u->run_end_ns - u->start_ns) / 1e9;
@@ -96,6 +121,18 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	put_num(&w, "run_cpu_s", run_cpu);
 	put_num(&w, "run_loop_thread_cpu_s", loop_cpu);
 	put_num(&w, "run_loop_spin_s", spin);
+	/* the dispatch spin: how late this host woke the loop, and how long it chose to stay awake */
+	put_num(&w, "dispatch_spin_max_us", (double)u->spin_max_ns / 1e3);
+	put_num(&w, "dispatch_spin_window_us", (double)u->spin_window_ns / 1e3);
+	put_num(&w, "dispatch_spin_busy_us", (double)u->spin_busy_ns / 1e3);
+	put_late_us(&w, "wake_lateness_short_us_p50", u->spin_auto ? u->wake_short_p50_ns : -1);
+	put_late_us(&w, "wake_lateness_short_us_p999", u->spin_auto ? u->wake_short_p999_ns : -1);
+	put_late_us(&w, "wake_lateness_long_us_p50", u->spin_auto ? u->wake_long_p50_ns : -1);
+	put_late_us(&w, "wake_lateness_long_us_p999", u->spin_auto ? u->wake_long_p999_ns : -1);
+	jsonw_key(&w, "wake_samples_short");
+	jsonw_int(&w, (int64_t)u->wake_short_samples);
+	jsonw_key(&w, "wake_samples_long");
+	jsonw_int(&w, (int64_t)u->wake_long_samples);
 	jsonw_key(&w, "read_polls_skipped");
 	jsonw_int(&w, (int64_t)u->polls_skipped);
 	jsonw_key(&w, "reads_kernel_stamped");

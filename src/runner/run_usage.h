@@ -8,6 +8,7 @@
  * tokens; CPU and wall time of writing the outputs; peak RSS) and warns when the event-loop thread
  * was busy for more than RUN_USAGE_BUSY_WARN of the run: the offered load and every timestamp then
  * depend on the client, not only on the server. docs/OUTPUTS.md describes the file. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
 
@@ -26,7 +27,16 @@ struct run_usage {
 	uint64_t reads_lagging_tbc;                                /* stamped reads that waited at least tbc_p90_s */
 	double busy_tick_share; /* share of 250 ms ticks with the loop busier than the threshold */
 	int saturated;          /* the evaluator's client_saturated: 1 or 0 */
+	/* the dispatch spin (run_usage_set_spin; all 0 when it was off) */
+	bool spin_auto;
+	int64_t spin_max_ns, spin_window_ns, spin_busy_ns;
+	int64_t wake_short_p50_ns, wake_short_p999_ns, wake_long_p50_ns, wake_long_p999_ns; /* -1: no samples */
+	uint64_t wake_short_samples, wake_long_samples;
 };
+
+struct wake_calib;
+/* Keeps the loop's spin calibration (ev_spin_calib; NULL: the spin was off) for the report. */
+void run_usage_set_spin(struct run_usage *u, const struct wake_calib *c);
 
 void run_usage_begin(struct run_usage *u);
 void run_usage_run_end(struct run_usage *u);

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/ev.h"
+#include "core/wake_calib.h"
 
 #define MS 1000000LL
 
@@ -511,6 +512,39 @@ static void test_spin_window(void **state)
 	assert_true(spun > 0);
 }
 
+/* A calibrated spin (ev_set_spin_auto): the start-up burst gives short samples; a timed wait of
+ * the loop that ends by its timeout adds a sample; the timer still fires on time, never early, and
+ * the window in force is within the maximum. */
+static void test_spin_auto(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_create();
+	assert_non_null(loop);
+	ev_set_spin_auto(loop, 2 * MS, 40);
+	const struct wake_calib *c = ev_spin_calib(loop);
+	assert_non_null(c);
+	assert_int_equal(c->total[WAKE_SHORT], 40);
+	assert_true(ev_spin_window_ns(loop) > 0 && ev_spin_window_ns(loop) <= 2 * MS);
+	int fired = 0;
+	int64_t deadline = clock_mono_ns() + 30 * MS;
+	ev_timer_at(loop, deadline, on_flag, &fired);
+	ev_spin_before(loop, deadline);
+	int64_t t0 = clock_mono_ns();
+	while (!fired && clock_mono_ns() < t0 + 5000 * MS)
+		assert_int_equal(ev_run_once(loop, -1), 0);
+	assert_int_equal(fired, 1);
+	assert_true(clock_mono_ns() >= deadline);
+	/* the sleep up to the window is a long sample; the naps inside it short ones */
+	assert_true(c->total[WAKE_LONG] >= 1);
+	assert_true(c->total[WAKE_SHORT] >= 40);
+	assert_true(ev_spin_window_ns(loop) <= 2 * MS);
+	/* 0 turns it off */
+	ev_set_spin_auto(loop, 0, 40);
+	assert_null(ev_spin_calib(loop));
+	assert_int_equal(ev_spin_window_ns(loop), 0);
+	ev_loop_free(loop);
+}
+
 /* ev_next_timer_ns: the earliest pending deadline, INT64_MAX when none (cancelled and fired timers
  * are not pending). */
 static void test_next_timer(void **state)
@@ -625,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(test_fd_park),
 	    cmocka_unit_test(test_timer_rearm_does_not_block_others),
 	    cmocka_unit_test(test_spin_window),
+	    cmocka_unit_test(test_spin_auto),
 	    cmocka_unit_test(test_next_timer),
 	    cmocka_unit_test(test_fd_exclusive_shared_listener),
 	};

@@ -1,0 +1,59 @@
+#ifndef VK_CORE_WAKE_CALIB_H
+#define VK_CORE_WAKE_CALIB_H
+/* How late this host wakes a sleeping thread, and how long the event loop must therefore stay awake
+ * before a scheduled dispatch (docs/CLIENT.md, Dispatch spin).
+ *
+ * The loop sleeps until window_ns before a dispatch, then naps in waits of at most nap_ns until
+ * busy_ns before it, then polls without sleeping. Every timed wait that ended by its timeout is a
+ * sample of the wake-up lateness: short ones (naps, at most 2 x nap_ns) and long ones (sleeps) are
+ * kept apart, because a VM's idle vCPU wakes promptly from a short wait (the guest polls before it
+ * halts) and late, sometimes by milliseconds, from a long one. From the last WAKE_CALIB_RING samples
+ * of each, with q the WAKE_CALIB_QUANTILE of a class (p99.9: a p99 leaves one dispatch in a hundred
+ * late, which is what a dispatch-lateness p99 then shows):
+ *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns)
+ *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
+ * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
+ * costs a few naps; sleeping too long makes a dispatch late). On a host that wakes on time both
+ * come out at tens of microseconds, and so does the CPU spent polling. No allocation; not
+ * thread-safe (one per event loop). */
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WAKE_CALIB_RING 2048
+#define WAKE_CALIB_QUANTILE 0.999
+#define WAKE_CALIB_MIN_SAMPLES 32
+#define WAKE_CALIB_MARGIN_NS INT64_C(10000)
+#define WAKE_CALIB_NAP_NS INT64_C(100000)
+
+enum wake_class { WAKE_SHORT = 0, WAKE_LONG = 1 };
+
+struct wake_calib {
+	int64_t max_ns; /* the cap: runtime.dispatch_spin_us (0: never stay awake) */
+	int64_t nap_ns; /* longest nap inside the window */
+	int64_t ring_ns[2][WAKE_CALIB_RING];
+	uint32_t count[2];             /* samples in the ring (at most WAKE_CALIB_RING) */
+	uint32_t next[2];              /* ring position of the next sample */
+	uint64_t total[2];             /* samples ever added */
+	uint32_t since_choose;         /* samples added since the last wake_calib_choose() */
+	uint32_t choices;              /* wake_calib_choose() calls that had samples */
+	int64_t p50_ns[2], p999_ns[2]; /* median and WAKE_CALIB_QUANTILE (p99.9) of the ring at the last choice
+	                                 (-1: no samples) */
+	int64_t window_ns;             /* stay awake (napping) from deadline - window_ns */
+	int64_t busy_ns;               /* poll without sleeping from deadline - busy_ns */
+};
+
+/* Starts with no samples: window_ns = busy_ns = max_ns (today's fixed spin) until samples arrive. */
+void wake_calib_init(struct wake_calib *c, int64_t max_ns);
+/* The class of a timed wait of wait_ns. */
+enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns);
+/* One timed wait of wait_ns that ended late_ns after its timeout. Re-chooses after every
+ * WAKE_CALIB_RING / 4 samples. */
+void wake_calib_add(struct wake_calib *c, int64_t wait_ns, int64_t late_ns);
+/* Chooses window_ns and busy_ns from the samples now in the rings (rule above). */
+void wake_calib_choose(struct wake_calib *c);
+/* The start-up burst: n short waits of nap_ns on this thread (clock_nanosleep), then a choice. */
+void wake_calib_measure(struct wake_calib *c, uint32_t n);
+/* Quantile q of v[0..n) (reorders v); -1 when n is 0. */
+int64_t wake_calib_quantile(int64_t *v, uint32_t n, double q);
+
+#endif
