@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,14 @@ struct lm_state {
 	struct lm_req *reqs;
 	size_t n_reqs;
 	struct lm_doc *docs;
-	size_t n_docs, next_doc;
+	size_t n_docs;
 	char *lm_eval_version;
 	uint64_t recorded;
 };
 
 static struct lm_state lm = {.mu = PTHREAD_MUTEX_INITIALIZER};
+/* lm.refs > 0, read without the lock: every finished request of every run asks */
+static atomic_bool lm_active;
 
 static void lm_reset(void)
 {
@@ -72,7 +75,7 @@ static void lm_reset(void)
 	lm.reqs = NULL;
 	lm.docs = NULL;
 	lm.lm_eval_version = NULL;
-	lm.n_reqs = lm.n_docs = lm.next_doc = 0;
+	lm.n_reqs = lm.n_docs = 0;
 	lm.recorded = 0;
 }
 
@@ -223,7 +226,8 @@ int integ_lmeval_feed(const char *data, size_t len, const struct tok *tok, char 
 		lm.refs = 1;
 		pthread_mutex_unlock(&lm.mu);
 		struct wl_session *s;
-		while (integ_lmeval_next(&s) == 0)
+		size_t cursor = 0;
+		while (integ_lmeval_next(&cursor, &s) == 0)
 			wl_session_free(s);
 		pthread_mutex_lock(&lm.mu);
 		lm.refs = 0;
@@ -247,8 +251,10 @@ int integ_lmeval_acquire(const struct cfg_benchmark *cfg, const struct tok *tok,
 			         cfg->session_generator.n_tasks == 1 ? "" : "s", lm.lm_eval_version,
 			         cfg->session_generator.env_path);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		lm.refs++;
+		atomic_store(&lm_active, true);
+	}
 	pthread_mutex_unlock(&lm.mu);
 	return rc;
 }
@@ -256,8 +262,10 @@ int integ_lmeval_acquire(const struct cfg_benchmark *cfg, const struct tok *tok,
 void integ_lmeval_release(void)
 {
 	pthread_mutex_lock(&lm.mu);
-	if (lm.refs > 0 && --lm.refs == 0)
+	if (lm.refs > 0 && --lm.refs == 0) {
+		atomic_store(&lm_active, false);
 		lm_reset();
+	}
 	pthread_mutex_unlock(&lm.mu);
 }
 
@@ -272,15 +280,15 @@ static void lm_body_sink(const struct wl_request *req, const char *body, size_t 
 	pthread_mutex_unlock(&lm.mu);
 }
 
-int integ_lmeval_next(struct wl_session **out)
+int integ_lmeval_next(size_t *cursor, struct wl_session **out)
 {
 	*out = NULL;
 	pthread_mutex_lock(&lm.mu);
-	if (lm.next_doc >= lm.n_docs) {
+	if (*cursor >= lm.n_docs) {
 		pthread_mutex_unlock(&lm.mu);
 		return 1;
 	}
-	size_t k = lm.next_doc++;
+	size_t k = (*cursor)++;
 	const struct lm_doc *d = &lm.docs[k];
 	struct wl_session *s = xcalloc(1, sizeof *s);
 	s->id = k;
@@ -310,6 +318,8 @@ int integ_lmeval_next(struct wl_session **out)
 
 void integ_lmeval_record(uint64_t request_id, bool success, const char *text, size_t text_len, const char *err_msg)
 {
+	if (!atomic_load_explicit(&lm_active, memory_order_relaxed))
+		return; /* no lm-eval run: nothing to keep */
 	pthread_mutex_lock(&lm.mu);
 	if (lm.refs > 0 && request_id < lm.n_reqs) {
 		struct lm_req *q = &lm.reqs[request_id];

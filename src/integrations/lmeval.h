@@ -21,12 +21,15 @@
 #include "workload/request.h"
 #include "workload/session_gen.h"
 
-/* Start the bridge and read the documents (the first call of a run; later ones share them).
+/* Start the bridge and read the documents (the first call of a run; later ones, the other client
+ * loops' generators, share them).
  * 0, or -1 + one-line err (a missing environment, package or task; no traffic has been sent). */
 int integ_lmeval_acquire(const struct cfg_benchmark *cfg, const struct tok *tok, char *err, size_t err_len);
 void integ_lmeval_release(void);
-/* The next document as a session (caller owns it): 0, or 1 when every document was handed out. */
-int integ_lmeval_next(struct wl_session **out);
+/* Document *cursor as a session (caller owns it), then ++*cursor: 0, or 1 past the last document.
+ * Every client loop walks all documents with its own cursor; its traffic scheduler keeps those of
+ * its shard (docs/DISTRIBUTED.md). */
+int integ_lmeval_next(size_t *cursor, struct wl_session **out);
 /* A finished request (any client loop, any request: those that are no lm-eval request are
  * ignored). text: the generated text; err_msg: why it failed (when !success). */
 void integ_lmeval_record(uint64_t request_id, bool success, const char *text, size_t text_len, const char *err_msg);

@@ -20,6 +20,7 @@ struct sg_prefix {
 struct wl_session_gen {
 	struct wl_trace_gen *trace; /* session_generator.type: trace (everything else unused) */
 	bool lmeval;                /* session_generator.type: lmeval: documents from the lm-eval bridge */
+	size_t lmeval_cursor;       /* the next document */
 	const struct tok *tok;
 	struct wl_text_backend be;
 	struct wl_graphgen *graph;
@@ -277,7 +278,7 @@ int wl_session_gen_next(struct wl_session_gen *g, struct wl_session **out)
 		return r;
 	}
 	if (g->lmeval)
-		return sg_lmeval.next(out);
+		return sg_lmeval.next(&g->lmeval_cursor, out);
 	struct wl_session *s = wl_graphgen_next(g->graph);
 	s->id = g->next_session_id;
 	for (size_t i = 0; i < s->n_nodes; i++) {

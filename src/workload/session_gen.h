@@ -43,7 +43,10 @@ void wl_session_gen_set_text_backend(struct wl_session_gen *g, const struct wl_t
 struct wl_lmeval_source {
 	/* start (or share) the documents of a run: 0, or -1 + err */
 	int (*acquire)(const struct cfg_benchmark *cfg, const struct tok *tok, char *err, size_t err_len);
-	int (*next)(struct wl_session **out); /* 0 = *out, 1 = exhausted */
+	/* document *cursor as a session, then ++*cursor: 0 = *out, 1 = exhausted. Each generator (one
+	 * per client loop) has its own cursor: every loop sees every document in the same order, and
+	 * its traffic scheduler keeps its shard's (docs/DISTRIBUTED.md) */
+	int (*next)(size_t *cursor, struct wl_session **out);
 	void (*release)(void);
 };
 void wl_session_gen_set_lmeval_source(const struct wl_lmeval_source *src);

@@ -2,7 +2,8 @@
 # lm-eval under load through the bridge (docs/INTEGRATIONS.md), with the stand-in lm_eval of
 # tests/data/standins in a fake environment (bin/python runs python3 with the stand-ins on its
 # path): two generate_until tasks against the sim under a rate scheduler write
-# metrics/lmeval_results.json with one entry per task beside the usual timing files, max_sessions caps the documents round-robin; a missing
+# metrics/lmeval_results.json with one entry per task beside the usual timing files, max_sessions
+# caps the documents round-robin, two client loops send every document once; a missing
 # environment, a missing package and an unknown task are one-line errors and exit 2 before any
 # traffic; a bridge that dies while scoring, or is killed while traffic runs, costs the results
 # file, not the timing files (exit 1, one line naming the status or signal).
@@ -55,6 +56,21 @@ s = json.load(open(d + "/metrics/summary_stats.json"))
 assert s["Number of Requests"] == 11 and s["Number of Completed Requests"] == 11, s
 PY
 check "the run says the results per task" grep -q "lmeval: standin_echo: answered,none=1" two.err
+
+# --- two client loops (docs/DISTRIBUTED.md): each walks every document, keeps its shard's; one
+# results file for the merged run, every document once
+sed 's/benchmark_timeout: 60}/benchmark_timeout: 60, num_client_threads: 2}/' two.yml > threads.yml
+rc=0; "$VEEKSHA" benchmark --config threads.yml --output_dir "$TMP/thr" > /dev/null 2> threads.err || rc=$?
+run=$(ls -d "$TMP/thr"/*/ | head -1)
+check "two client loops: exit 0, every document sent once and scored" python3 - "$run" "$rc" <<'PY'
+import json, sys
+d, rc = sys.argv[1], sys.argv[2]
+assert rc == "0", rc
+r = json.load(open(d + "/metrics/lmeval_results.json"))
+assert r["veeksha"]["documents"] == 11 and r["veeksha"]["scored_documents"] == 11, r["veeksha"]
+s = json.load(open(d + "/metrics/summary_stats.json"))
+assert s["Number of Requests"] == 11 and s["Number of Completed Requests"] == 11, s
+PY
 
 # --- errors before any traffic: exit 2, one line naming the environment and the import
 cfg noenv.yml "$TMP/nowhere" "[standin_echo]" 4
