@@ -209,6 +209,7 @@ struct evaluator {
 	struct eval_window_info window;
 	/* client saturation (eval_saturation.c) */
 	double busy_tick_share, lateness_p99_ms;
+	double lateness_p50_ms, lateness_p999_ms; /* (for client_usage.json) */
 	bool client_saturated;
 	char saturation_why[256];
 	char **verdict_reasons; /* why the verdict failed (slo_results.json, console) */

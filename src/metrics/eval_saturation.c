@@ -41,14 +41,23 @@ void eval_check_saturation(struct evaluator *e)
 	for (size_t i = 0; i < e->n_regs; i++)
 		if (e->regs[i].intended_ns && e->regs[i].dispatched_ns)
 			late[n++] = (double)(e->regs[i].dispatched_ns - e->regs[i].intended_ns) / 1e6;
-	e->lateness_p99_ms = NAN;
+	e->lateness_p50_ms = e->lateness_p99_ms = e->lateness_p999_ms = NAN;
 	if (n) {
 		pct_sort(late, n);
+		e->lateness_p50_ms = pct_linear_sorted(late, n, 0.5);
 		e->lateness_p99_ms = pct_linear_sorted(late, n, 0.99);
+		e->lateness_p999_ms = pct_linear_sorted(late, n, 0.999);
 	}
 	free(late);
 	e->client_saturated = eval_saturation_decide(e->busy_tick_share, e->lateness_p99_ms, &e->cfg->runtime,
 	                                             e->saturation_why, sizeof e->saturation_why);
+}
+
+void eval_dispatch_lateness_ms(const struct evaluator *e, double *p50, double *p99, double *p999)
+{
+	*p50 = e->lateness_p50_ms;
+	*p99 = e->lateness_p99_ms;
+	*p999 = e->lateness_p999_ms;
 }
 
 bool eval_client_saturated(const struct evaluator *e, const char **why)

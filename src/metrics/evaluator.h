@@ -31,6 +31,9 @@ bool eval_saturation_decide(double busy_tick_share, double lateness_p99_ms, cons
                             size_t why_len);
 void eval_set_client_load(struct evaluator *e, double busy_tick_share);  /* before eval_finalize */
 bool eval_client_saturated(const struct evaluator *e, const char **why); /* after eval_finalize */
+/* The exact dispatch lateness (dispatched - intended) of this evaluator's requests, in ms, after
+ * eval_finalize; NAN when no request had an intended time. */
+void eval_dispatch_lateness_ms(const struct evaluator *e, double *p50, double *p99, double *p999);
 
 /* True when the performance evaluator of cfg has a window; *w receives it (excluded_requests 0). */
 bool eval_window_configured(const struct cfg_benchmark *cfg, struct eval_window_info *w);

@@ -810,6 +810,8 @@ static int run_loop_finish(struct run_state *st)
 	eval_set_client_load(st->eval, st->usage.busy_tick_share);
 	st->slo = eval_finalize(st->eval, st->usage.run_end_ns);
 	st->usage.saturated = eval_client_saturated(st->eval, NULL) ? 1 : 0;
+	eval_dispatch_lateness_ms(st->eval, &st->usage.lateness_p50_ms, &st->usage.lateness_p99_ms,
+	                          &st->usage.lateness_p999_ms);
 	run_usage_done(&st->usage);
 	{
 		struct eval_live live;

@@ -1,6 +1,7 @@
 /* The client's own resource use during a run (see run_usage.h). */
 #include "runner/run_usage.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static double ru_cpu_s(const struct rusage *r)
 void run_usage_begin(struct run_usage *u)
 {
 	memset(u, 0, sizeof *u);
+	u->lateness_p50_ms = u->lateness_p99_ms = u->lateness_p999_ms = NAN;
 	u->start_ns = clock_mono_ns();
 	getrusage(RUSAGE_SELF, &u->self_start);
 	getrusage(RUSAGE_THREAD, &u->loop_start);
@@ -133,6 +135,13 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	jsonw_int(&w, (int64_t)u->wake_short_samples);
 	jsonw_key(&w, "wake_samples_long");
 	jsonw_int(&w, (int64_t)u->wake_long_samples);
+	/* the dispatch lateness to the ns (the rows round it to 10 us), what the spin is for */
+	put_late_us(&w, "dispatch_lateness_us_p50",
+	            isnan(u->lateness_p50_ms) ? -1 : (int64_t)(u->lateness_p50_ms * 1e6));
+	put_late_us(&w, "dispatch_lateness_us_p99",
+	            isnan(u->lateness_p99_ms) ? -1 : (int64_t)(u->lateness_p99_ms * 1e6));
+	put_late_us(&w, "dispatch_lateness_us_p999",
+	            isnan(u->lateness_p999_ms) ? -1 : (int64_t)(u->lateness_p999_ms * 1e6));
 	jsonw_key(&w, "read_polls_skipped");
 	jsonw_int(&w, (int64_t)u->polls_skipped);
 	jsonw_key(&w, "reads_kernel_stamped");

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The client's own footprint against a previous binary, in interleaved pairs (issue 17).
+
+    bench/footprint.py --baseline OLD/veeksha [--candidate build/veeksha] [--pairs 3] [--quick]
+
+For each pair and each point, the baseline and the candidate run back to back (the order
+alternates between pairs), so a drift of this VM's speed hits both alike; every figure is the
+median over the pairs, and the ratio is the median of the per-pair ratios.
+
+Points:
+  rate R      Poisson arrivals at R req/s, 64-token outputs, zero-delay sim: client cores during
+              the run (run_cpu_s / run_wall_s), the part spent staying awake before dispatches
+              (run_loop_spin_s), dispatch lateness p50/p99, whole-process CPU.
+  tokens      1,000 concurrent sessions x 512 tokens, zero-delay sim: CPU per 1,000 output tokens
+              during the run and for the whole process (including writing the outputs).
+Writes bench/out/footprint.json. VK_BENCH_RT=1 runs the sim and the client at SCHED_FIFO (see
+bench.py), which keeps other work on a shared machine from preempting them.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+
+_usage = bench.usage
+_last_usage = {}
+
+
+def _keep_usage(run_dir):
+    u = _usage(run_dir)
+    _last_usage.clear()
+    _last_usage.update(u)
+    return u
+
+
+bench.usage = _keep_usage  # rate_point reads client_usage.json through it: keep all of it
+
+
+def rate_run(veeksha, rate, seconds):
+    _last_usage.clear()
+    r = bench.rate_point(veeksha, rate, 64, seconds)
+    u = dict(_last_usage)
+    out = {"ok": r.get("errors") == 0 and "lateness_p99_ms" in r,
+           "lateness_p50_ms": r.get("lateness_p50_ms"), "lateness_p99_ms": r.get("lateness_p99_ms"),
+           "process_cpu_s": r.get("client_cpu_s"), "run_cpu_s": r.get("run_cpu_s"),
+           "spin_cpu_s": r.get("run_loop_spin_s"), "outputs_cpu_s": r.get("outputs_cpu_s"),
+           "requests": r.get("requests"),
+           # to the ns (the rows round to 10 us); only binaries from issue 17 on write them
+           "lateness_p99_us_exact": u.get("dispatch_lateness_us_p99"),
+           "lateness_p999_us_exact": u.get("dispatch_lateness_us_p999"),
+           "spin_window_us": u.get("dispatch_spin_window_us"), "spin_busy_us": u.get("dispatch_spin_busy_us"),
+           "wake_short_p999_us": u.get("wake_lateness_short_us_p999"),
+           "wake_long_p999_us": u.get("wake_lateness_long_us_p999")}
+    if r.get("run_cpu_s") is not None and u.get("run_wall_s"):
+        wall = u["run_wall_s"]
+        out["client_cores"] = r["run_cpu_s"] / wall
+        out["spin_cores"] = (r.get("run_loop_spin_s") or 0) / wall
+    return out
+
+
+def tokens_run(veeksha, quick):
+    sim = bench.Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-fp-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        n = 1000 if quick else 2000
+        bench.write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 1000, rampup_seconds: 0}",
+                        64, 512, n, 120, trace=False)
+        rc, cpu, rss, _, run = bench.run_client(veeksha, cfg, tmp)
+        if rc != 0 or not run:
+            return {"ok": False, "rc": rc}
+        tokens = sum(r["num_output_tokens"] for r in bench.rows(run))
+        u = bench.usage(run)
+        return {"ok": tokens > 0, "tokens": tokens, "process_cpu_s": cpu,
+                "process_cpu_ms_per_1000_tokens": cpu * 1e3 / (tokens / 1000),
+                "run_cpu_ms_per_1000_tokens": u["run_cpu_s"] * 1e3 / (tokens / 1000),
+                "outputs_cpu_s": u.get("outputs_cpu_s"), "run_cpu_s": u.get("run_cpu_s"),
+                "peak_rss_mb": rss / 1024}
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--baseline", required=True, help="the previous binary")
+    ap.add_argument("--candidate", default=os.path.join(bench.ROOT, "build", "veeksha"))
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--rates", default="1000,3000,5000")
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    bins = {"baseline": os.path.abspath(a.baseline), "candidate": os.path.abspath(a.candidate)}
+    rates = [int(x) for x in a.rates.split(",") if x]
+    points = ["rate %d" % r for r in rates] + ["tokens"]
+    runs = {p: {"baseline": [], "candidate": []} for p in points}
+    t0 = time.time()
+    for i in range(a.pairs):
+        order = ["baseline", "candidate"] if i % 2 == 0 else ["candidate", "baseline"]
+        for p in points:
+            for who in order:
+                if p == "tokens":
+                    r = tokens_run(bins[who], a.quick)
+                else:
+                    r = rate_run(bins[who], int(p.split()[1]), 3 if a.quick else a.seconds)
+                runs[p][who].append(r)
+                print("pair %d %-10s %-9s %s" % (i + 1, p, who, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})), flush=True)
+    summary = {}
+    for p in points:
+        keys = sorted({k for who in runs[p] for r in runs[p][who] for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        s = {}
+        for k in keys:
+            b = [r.get(k) for r in runs[p]["baseline"]]
+            c = [r.get(k) for r in runs[p]["candidate"]]
+            ratios = [y / x for x, y in zip(b, c) if x and y is not None]
+            s[k] = {"baseline": med(b), "candidate": med(c), "ratio": med(ratios)}
+        summary[p] = s
+    out = {"baseline": bins["baseline"], "candidate": bins["candidate"], "pairs": a.pairs,
+           "rt": bench.RT, "pinned": bench.PIN, "seconds": round(time.time() - t0, 1),
+           "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "summary": summary, "runs": runs}
+    os.makedirs(bench.OUT, exist_ok=True)
+    json.dump(out, open(os.path.join(bench.OUT, "footprint.json"), "w"), indent=2)
+    print("\nmedians of %d interleaved pairs (baseline -> candidate, median per-pair ratio)" % a.pairs)
+    for p in points:
+        for k, v in summary[p].items():
+            if v["baseline"] is None and v["candidate"] is None:
+                continue
+            print("  %-10s %-32s %10.4g -> %-10.4g x%.3g" % (p, k, v["baseline"] or 0, v["candidate"] or 0, v["ratio"] or 0))
+
+
+if __name__ == "__main__":
+    main()
