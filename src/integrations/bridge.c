@@ -293,19 +293,25 @@ cJSON *bridge_recv(struct bridge *b, double timeout_s, char *err, size_t err_len
 		if (nl) {
 			size_t n = (size_t)(nl - start);
 			cJSON *m = cJSON_ParseWithLength(start, n);
+			if (!m || !cJSON_IsObject(m)) {
+				snprintf(err, err_len,
+				         "the %s bridge (environment %s) wrote a line that is not a JSON object: %.*s",
+				         b->what, b->env, (int)(n < 120 ? n : 120), start);
+				cJSON_Delete(m);
+				m = NULL;
+			}
 			b->in_off += n + 1;
 			if (b->in_off == b->in.len) {
 				buf_reset(&b->in);
 				b->in_off = 0;
+			} else if (b->in_off > 65536) {
+				/* keep the unread part only: a long document list does not pile up */
+				memmove(b->in.data, b->in.data + b->in_off, b->in.len - b->in_off);
+				b->in.len -= b->in_off;
+				b->in_off = 0;
 			}
-			if (!m || !cJSON_IsObject(m)) {
-				snprintf(
-				    err, err_len,
-				    "the %s bridge (environment %s) wrote a line that is not a JSON object: %.120s",
-				    b->what, b->env, start);
-				cJSON_Delete(m);
+			if (!m)
 				return NULL;
-			}
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
 			if (cJSON_IsString(t) && !strcmp(t->valuestring, "error")) {
 				bridge_error_msg(b, m, err, err_len);
@@ -345,10 +351,12 @@ cJSON *bridge_recv(struct bridge *b, double timeout_s, char *err, size_t err_len
 		ssize_t n = read(b->from_fd, b->in.data + b->in.len, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
 			b->eof = true;
-		else
+		} else {
 			b->in.len += (size_t)n;
+			b->in.data[b->in.len] = '\0';
+		}
 	}
 }
 
