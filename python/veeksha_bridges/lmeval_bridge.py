@@ -31,12 +31,22 @@ evaluator_utils functions, which the hello check below reports as a missing impo
 
 import json
 import math
+import os
 import random
 import sys
 from collections import defaultdict
 
 PROTOCOL = 1
 _OUT = sys.stdout
+
+
+def _claim_stdout():
+    """The protocol gets a private copy of fd 1; fd 1 itself (Python's print, C extensions,
+    progress bars) goes to stderr, so nothing else can land in the protocol stream."""
+    global _OUT
+    _OUT = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
 
 def send(obj):
@@ -164,8 +174,7 @@ def _parse_logprobs(body, context_tokens, context_chars):
 
 
 def main():
-    # the protocol owns stdout; whatever the libraries print goes to stderr
-    sys.stdout = sys.stderr
+    _claim_stdout()
     try:
         import lm_eval
         from lm_eval.evaluator_utils import (consolidate_group_results, consolidate_results,
@@ -191,7 +200,7 @@ def main():
     if not task_dict:
         fail("tasks", "lm_eval resolved none of the tasks %s" % ", ".join(tasks))
     _adjust(task_dict, int(msg["num_fewshot"]), rng)
-    eval_tasks = get_task_list(task_dict)
+    eval_tasks = [to for to in get_task_list(task_dict) if to.task is not None]  # (groups carry no task)
 
     # per-task prefixes, round-robin across tasks, cut at max_sessions (as the reference)
     n_tasks = max(1, len(eval_tasks))

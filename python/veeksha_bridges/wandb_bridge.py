@@ -32,6 +32,15 @@ import sys
 
 PROTOCOL = 1
 _OUT = sys.stdout
+
+
+def _claim_stdout():
+    """The protocol gets a private copy of fd 1; fd 1 itself (Python's print, C extensions,
+    progress bars) goes to stderr, so nothing else can land in the protocol stream."""
+    global _OUT
+    _OUT = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 _SECRETS = {"api_key", "authorization", "access_token", "token", "secret", "password"}
 _EXTS = {".yml", ".yaml", ".json", ".jsonl", ".csv", ".png", ".txt", ".log"}
 
@@ -128,7 +137,7 @@ def artifact_files(run_dir):
 
 
 def main():
-    sys.stdout = sys.stderr  # the protocol owns stdout
+    _claim_stdout()
     try:
         import wandb
     except ImportError as e:

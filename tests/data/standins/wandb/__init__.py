@@ -63,6 +63,8 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
          save_code=None, tensorboard=None, sync_tensorboard=None, monitor_gym=None, settings=None):
     if os.environ.get("STANDIN_WANDB_FAIL") == "init":
         raise RuntimeError("stand-in wandb: init failed (STANDIN_WANDB_FAIL=init)")
+    print("wandb: stand-in run starting")  # wandb prints its banner on stdout
+    os.write(1, b"wandb: native chatter on fd 1\n")
     if mode not in (None, "online", "offline", "disabled"):
         raise ValueError("mode must be online, offline or disabled, not %r" % (mode,))
     return Run({"entity": entity, "project": project, "dir": dir, "name": name, "notes": notes, "tags": tags,
