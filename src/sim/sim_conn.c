@@ -59,24 +59,6 @@ int sim_conn_flush(struct sim_conn *c)
 	return 0;
 }
 
-size_t sim_conn_pending(const struct sim_conn *c)
-{
-	return c->out.len - c->out_off;
-}
-
-/* Append one HTTP/1.1 chunk (or raw bytes when the response is not chunked). */
-void sim_put_chunk(struct sim_conn *c, bool chunked, const char *p, size_t n)
-{
-	if (chunked) {
-		char hdr[24];
-		int hl = snprintf(hdr, sizeof hdr, "%zx\r\n", n);
-		buf_append(&c->out, hdr, (size_t)hl);
-	}
-	buf_append(&c->out, p, n);
-	if (chunked)
-		buf_append(&c->out, "\r\n", 2);
-}
-
 void sim_put_head(struct sim_conn *c, int status, const char *ctype, bool chunked, size_t content_len,
                   const char *req_id)
 {

@@ -69,24 +69,6 @@ void sim_hist_init(struct sim_server *srv)
 	srv->hist[SIM_H_E2E].nb = (int)(sizeof sim_e2e_le / sizeof sim_e2e_le[0]);
 }
 
-/* n observations of s seconds each (the ITL of n tokens that arrived together counts n times) */
-void sim_hist_observe(struct sim_hist *h, double s, long long n)
-{
-	if (!(s >= 0))
-		s = 0;
-	int lo = 0, hi = h->nb; /* first bound >= s (Prometheus buckets are le) */
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		if (h->le[mid] < s)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	atomic_fetch_add(&h->b[lo], n);
-	atomic_fetch_add(&h->sum_us, (long long)llround(s * 1e6 * (double)n));
-	atomic_fetch_add(&h->count, n);
-}
-
 /* ------------------------------------------------------------------ other endpoints */
 static void sim_handle_models(struct sim_conn *c, const char *req_id)
 {

@@ -123,12 +123,12 @@ void *sim_logger_thread(void *arg)
 
 /* ------------------------------------------------------------------ listening socket */
 /* The port belongs to this process alone (docs/SIM.md, "Port"). One listening socket, bound
- * WITHOUT SO_REUSEPORT, is shared by all workers: each worker's epoll watches the same descriptor
- * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all of them. With a
- * SO_REUSEPORT socket per worker (the former design), a second sim-server (or any process of the
- * same user setting SO_REUSEPORT) could bind the same port and silently take a share of the
- * connections; a test-bind before the real binds would still leave a race and would not stop a
- * later process from joining. SO_REUSEADDR only lets a restarted server bind while connections of
+ * WITHOUT SO_REUSEPORT, is shared by all workers: each worker's event loop watches the same
+ * descriptor with EV_EXCLUSIVE (EPOLLEXCLUSIVE), so a new connection wakes one idle worker, not all
+ * of them. With a SO_REUSEPORT socket per worker (the former design), a second sim-server (or any
+ * process of the same user setting SO_REUSEPORT) could bind the same port and silently take a share
+ * of the connections; a test-bind before the real binds would still leave a race and would not stop
+ * a later process from joining. SO_REUSEADDR only lets a restarted server bind while connections of
  * its predecessor are in TIME_WAIT; it never lets two listeners share the port on Linux. */
 static int sim_listen_socket(const struct sim_cfg *cfg, char *err, size_t err_len)
 {

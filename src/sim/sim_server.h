@@ -125,7 +125,7 @@ struct sim_server {
 	const struct sim_cfg *cfg;
 	struct sim_worker *workers;
 	int n_workers;
-	int lfd; /* the one listening socket, shared by every worker's epoll */
+	int lfd; /* the one listening socket, shared by every worker's event loop */
 	int64_t start_ns, loaded_at_ns;
 	atomic_int stopping;
 	atomic_llong n_arrived, n_completed;
@@ -149,14 +149,18 @@ struct sim_server {
 	pthread_t lth;
 };
 
+/* Output bytes not yet taken by the socket (inline: checked before every chunk). */
+static inline size_t sim_conn_pending(const struct sim_conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
 /* sim_conn.c */
 int sim_conn_flush(struct sim_conn *c); /* -1 when the connection died */
-size_t sim_conn_pending(const struct sim_conn *c);
 void sim_conn_close(struct sim_conn *c);
 void sim_conn_process(struct sim_conn *c);
 void sim_conn_on_fd(struct ev_loop *loop, int fd, uint32_t events, void *ctx); /* ev_fd_cb */
 void sim_accept(struct ev_loop *loop, int fd, uint32_t events, void *ctx);     /* ev_fd_cb, ctx: worker */
-void sim_put_chunk(struct sim_conn *c, bool chunked, const char *p, size_t n);
 void sim_put_head(struct sim_conn *c, int status, const char *ctype, bool chunked, size_t content_len,
                   const char *req_id);
 void sim_respond(struct sim_conn *c, int status, const char *ctype, const char *body, size_t len, const char *req_id);
@@ -175,7 +179,6 @@ void sim_handle_generate(struct sim_conn *c, const struct sim_http_req *h, const
 
 /* sim_endpoints.c */
 void sim_hist_init(struct sim_server *srv);
-void sim_hist_observe(struct sim_hist *h, double s, long long n);
 void sim_handle_request(struct sim_conn *c, const struct sim_http_req *h, const char *body, size_t blen);
 
 /* sim_worker.c */

@@ -19,6 +19,40 @@
 #include "sim/sim.h"
 #include "sim/sim_server.h"
 
+/* The two helpers of the per-chunk path live here, beside their only callers, so that the compiler
+ * can inline them (moving them to other files cost 3 % more instructions per chunk). */
+
+/* n observations of s seconds each (the ITL of n tokens that arrived together counts n times) */
+static void sim_hist_observe(struct sim_hist *h, double s, long long n)
+{
+	if (!(s >= 0))
+		s = 0;
+	int lo = 0, hi = h->nb; /* first bound >= s (Prometheus buckets are le) */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (h->le[mid] < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	atomic_fetch_add(&h->b[lo], n);
+	atomic_fetch_add(&h->sum_us, (long long)llround(s * 1e6 * (double)n));
+	atomic_fetch_add(&h->count, n);
+}
+
+/* Append one HTTP/1.1 chunk (or raw bytes when the response is not chunked). */
+static void sim_put_chunk(struct sim_conn *c, bool chunked, const char *p, size_t n)
+{
+	if (chunked) {
+		char hdr[24];
+		int hl = snprintf(hdr, sizeof hdr, "%zx\r\n", n);
+		buf_append(&c->out, hdr, (size_t)hl);
+	}
+	buf_append(&c->out, p, n);
+	if (chunked)
+		buf_append(&c->out, "\r\n", 2);
+}
+
 /* ------------------------------------------------------------------ emit log */
 static void sim_log_chunk(struct sim_stream *st, int64_t sched_ns, int32_t tokens)
 {
