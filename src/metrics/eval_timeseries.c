@@ -265,9 +265,21 @@ static void ts_compute(struct evaluator *e, const struct ts_end *ends, size_t n_
 			if (pass == 1)
 				t->col[TS_OUTPUT_TOKENS][fi] += (double)(each + (extra > 0));
 			const double *gaps = e->tbc_all.v + r->tbc_off;
+			/* a row's chunk times only grow: its bucket moves forward by comparisons, not one
+			 * division per gap (ts_idx's value all the same) */
+			size_t ki = fi;
+			int64_t next = ki + 1 < g->nb ? (int64_t)(ki + 1) * g->w_ns : INT64_MAX;
 			for (size_t k = 0; k < r->n_tbc; k++) {
-				tc += s_to_ns_exact(gaps[k]);
-				size_t ki = ts_idx(g, tc);
+				int64_t d = s_to_ns_exact(gaps[k]);
+				tc += d;
+				if (d < 0) {
+					ki = ts_idx(g, tc);
+					next = ki + 1 < g->nb ? (int64_t)(ki + 1) * g->w_ns : INT64_MAX;
+				}
+				while (ts_rel(g, tc) >= next) {
+					ki++;
+					next = ki + 1 < g->nb ? (int64_t)(ki + 1) * g->w_ns : INT64_MAX;
+				}
 				if (pass == 0) {
 					tbc_off[ki + 1]++;
 				} else {
