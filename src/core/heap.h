@@ -35,8 +35,8 @@ void heap_free(struct heap *h);
 void heap_push(struct heap *h, int64_t key, uint64_t seq, void *ptr, uint64_t aux);
 /* The smallest entry, removed; h must not be empty. */
 struct heap_ent heap_pop(struct heap *h);
-/* The entry at pos (from the moved callback), removed. */
-struct heap_ent heap_remove(struct heap *h, size_t pos);
+/* Removes the entry at pos (from the moved callback); read h->ents[pos] first to keep it. */
+void heap_remove(struct heap *h, size_t pos);
 /* Gives the entry at pos a new key and seq and restores the order. */
 void heap_update(struct heap *h, size_t pos, int64_t key, uint64_t seq);
 
