@@ -1073,70 +1073,67 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 				g->loops[j].exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
 }
 
-static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
-                            struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
-{
-	memset(out, 0, sizeof *out);
-	out->exit_code = 1;
-	char err[1024] = "";
+/* One benchmark from its config to its last file: the state runner_run_impl's steps share. */
+struct run_job {
+	const struct cfg_run_opts *opts;
+	struct runner_result *out;
 	struct cfg_benchmark cfg;
-	config_benchmark_copy(&cfg, cfg_in);
 	struct runner_shard sh;
-	memset(&sh, 0, sizeof sh);
 	struct run_group grp;
-	memset(&grp, 0, sizeof grp);
-	grp.cfg = &cfg;
-	grp.opts = opts;
-	struct wl_session_gen *gen0 = NULL;
-	struct tok *tok = NULL;
-	char **shard_dirs = NULL;
+	struct wl_session_gen *gen0; /* built by the checks; handed to loop 0 */
+	struct tok *tok;
+	uint32_t threads; /* client loops of this process */
+	uint32_t shard_n; /* shards of the whole run: processes x threads */
+	bool sharded;
+	char **shard_dirs;           /* [threads] when sharded */
+	struct server_handle *owned; /* the server this run started (not a shared one) */
+	char err[1024];
+};
 
-	/* Checks that need no files first: a config error must leave no run directory behind. */
-	if (shard_resolve(opts, cfg.output_dir, &sh, err, sizeof err) != 0) {
-		log_error("%s", err);
-		out->exit_code = 2;
-		goto out_cfg;
+/* Checks that need no files: a config error must leave no run directory behind. 0 or 2. */
+static int run_job_check(struct run_job *j)
+{
+	struct cfg_benchmark *cfg = &j->cfg;
+	if (shard_resolve(j->opts, cfg->output_dir, &j->sh, j->err, sizeof j->err) != 0) {
+		log_error("%s", j->err);
+		return 2;
 	}
-	if (!cfg.has_server && run_resolve_client(&cfg, NULL, err, sizeof err) != 0) {
-		log_error("%s", err);
-		out->exit_code = 2;
-		goto out_cfg;
+	if (!cfg->has_server && run_resolve_client(cfg, NULL, j->err, sizeof j->err) != 0) {
+		log_error("%s", j->err);
+		return 2;
 	}
-	if (cfg.has_server && server_validate(&cfg.server, err, sizeof err) != 0) {
-		log_error("server: %s", err);
-		out->exit_code = 2;
-		goto out_cfg;
+	if (cfg->has_server && server_validate(&cfg->server, j->err, sizeof j->err) != 0) {
+		log_error("server: %s", j->err);
+		return 2;
 	}
-	tok = tok_resolve(cfg.client.tokenizer, cfg.has_server ? cfg.server.model : cfg.client.model);
+	j->tok = tok_resolve(cfg->client.tokenizer, cfg->has_server ? cfg->server.model : cfg->client.model);
 	wl_session_gen_set_lmeval_source(&integ_lmeval_source); /* lm-eval documents (docs/INTEGRATIONS.md) */
-	gen0 = wl_session_gen_create(&cfg, tok, err, sizeof err);
-	if (!gen0) {
-		log_error("%s", err);
-		out->exit_code = 2;
-		goto out_cfg;
+	j->gen0 = wl_session_gen_create(cfg, j->tok, j->err, sizeof j->err);
+	if (!j->gen0) {
+		log_error("%s", j->err);
+		return 2;
 	}
-	{
-		/* The scheduler is built for real only once the clock starts; a trial build here turns
-		 * a configuration it rejects into a usage error before any run directory exists. */
-		struct run_state trial_st;
-		memset(&trial_st, 0, sizeof trial_st);
-		struct traffic *trial =
-		    traffic_create(&cfg.traffic_scheduler, (uint64_t)cfg.seed, 0, run_source, &trial_st);
-		if (!trial) {
-			log_error("invalid traffic_scheduler configuration (see the message above)");
-			out->exit_code = 2;
-			goto out_cfg;
-		}
-		traffic_free(trial);
+	/* The scheduler is built for real only once the clock starts; a trial build here turns a
+	 * configuration it rejects into a usage error before any run directory exists. */
+	struct run_state trial_st;
+	memset(&trial_st, 0, sizeof trial_st);
+	struct traffic *trial = traffic_create(&cfg->traffic_scheduler, (uint64_t)cfg->seed, 0, run_source, &trial_st);
+	if (!trial) {
+		log_error("invalid traffic_scheduler configuration (see the message above)");
+		return 2;
 	}
-	if (!cfg.has_server && run_check_context(&cfg) != 0) {
-		out->exit_code = 2;
-		goto out_cfg;
-	}
+	traffic_free(trial);
+	if (!cfg->has_server && run_check_context(cfg) != 0)
+		return 2;
+	return 0;
+}
 
-	/* Loops of this process and the shards they are (docs/DISTRIBUTED.md): host shard K of N with T
-	 * threads runs global shards K*T .. K*T+T-1 of N*T. */
-	uint32_t threads = cfg.runtime.num_client_threads > 1 ? (uint32_t)cfg.runtime.num_client_threads : 1;
+/* Loops of this process and the shards they are (docs/DISTRIBUTED.md): host shard K of N with T
+ * threads runs global shards K*T .. K*T+T-1 of N*T. */
+static void run_job_layout(struct run_job *j)
+{
+	const struct cfg_benchmark *cfg = &j->cfg;
+	uint32_t threads = cfg->runtime.num_client_threads > 1 ? (uint32_t)cfg->runtime.num_client_threads : 1;
 	uint32_t cpus = run_cpus_allowed();
 	if (threads > cpus) {
 		/* more loops than CPUs would only take turns on them, each late for the others' chunks */
@@ -1145,216 +1142,274 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 		         threads, cpus, cpus == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s");
 		threads = cpus;
 	}
-	uint32_t shard_n = sh.count * threads;
-	bool sharded = shard_n > 1 || opts->shard != NULL;
-	if (opts->shard && !strcmp(opts->shard, "off"))
-		sharded = shard_n > 1;
+	j->threads = threads;
+	j->shard_n = j->sh.count * threads;
+	j->sharded = j->shard_n > 1 || j->opts->shard != NULL;
+	if (j->opts->shard && !strcmp(j->opts->shard, "off"))
+		j->sharded = j->shard_n > 1;
 	struct eval_window_info window;
-	if (eval_window_configured(&cfg, &window))
-		sharded = true; /* the window is applied by the merge: the shard directory keeps every request */
-	char sha[9] = "";       /* what every shard must agree on */
-	rundir_config_hash(&cfg, sha);
+	if (eval_window_configured(cfg, &window))
+		j->sharded = true; /* the window is applied by the merge: the shard directory keeps every request */
+}
 
-	runner_signals_install();
-	server_set_interrupt_flag(&runner_interrupted);
-	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
-	if (sh.count > 1 && sh.rendezvous_dir) {
+/* The run directory (shared by the shards of several processes) and this process's shard
+ * directories. 0, or -1 with the exit code in out. */
+static int run_job_dirs(struct run_job *j)
+{
+	struct runner_result *out = j->out;
+	char sha[9] = ""; /* what every shard must agree on */
+	rundir_config_hash(&j->cfg, sha);
+	if (j->sh.count > 1 && j->sh.rendezvous_dir) {
 		/* every shard names the run directory after shard 0's announcement */
 		int64_t run_epoch_ns = 0;
-		if (shard_hello(&sh, sha, &run_epoch_ns, err, sizeof err) != 0) {
-			log_error("%s", err);
+		if (shard_hello(&j->sh, sha, &run_epoch_ns, j->err, sizeof j->err) != 0) {
+			log_error("%s", j->err);
 			out->exit_code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
-			goto out_cfg;
+			return -1;
 		}
-		out->run_dir = rundir_create_shared(&cfg, run_epoch_ns, err, sizeof err);
-	} else if (sh.count > 1) {
-		out->run_dir = rundir_create_shared(&cfg, sh.start_epoch_ns, err, sizeof err);
+		out->run_dir = rundir_create_shared(&j->cfg, run_epoch_ns, j->err, sizeof j->err);
+	} else if (j->sh.count > 1) {
+		out->run_dir = rundir_create_shared(&j->cfg, j->sh.start_epoch_ns, j->err, sizeof j->err);
 	} else {
-		out->run_dir = rundir_create(&cfg, err, sizeof err);
+		out->run_dir = rundir_create(&j->cfg, j->err, sizeof j->err);
 	}
 	if (!out->run_dir) {
-		log_error("%s", err);
-		goto out_cfg;
+		log_error("%s", j->err);
+		return -1;
 	}
-	if (!opts->quiet)
+	if (!j->opts->quiet)
 		log_info("run directory: %s", out->run_dir);
-	if (sharded) {
-		shard_dirs = xcalloc(threads, sizeof *shard_dirs);
-		for (uint32_t j = 0; j < threads; j++) {
-			uint32_t g = sh.index * threads + j;
-			shard_dirs[j] = rundir_create_shard(&cfg, out->run_dir, g, shard_n, err, sizeof err);
-			if (!shard_dirs[j]) {
-				log_error("%s", err);
-				goto out_dirs;
-			}
+	if (!j->sharded)
+		return 0;
+	j->shard_dirs = xcalloc(j->threads, sizeof *j->shard_dirs);
+	for (uint32_t t = 0; t < j->threads; t++) {
+		uint32_t g = j->sh.index * j->threads + t;
+		j->shard_dirs[t] = rundir_create_shard(&j->cfg, out->run_dir, g, j->shard_n, j->err, sizeof j->err);
+		if (!j->shard_dirs[t]) {
+			log_error("%s", j->err);
+			return -1;
 		}
-		if (!opts->quiet)
-			log_info("shard%s %u%s of %u (%s%s%u client thread%s)", threads > 1 ? "s" : "",
-			         sh.index * threads, threads > 1 ? "+" : "", shard_n, sh.source,
-			         threads > 1 ? ", " : ", ", threads, threads > 1 ? "s" : "");
 	}
+	if (!j->opts->quiet)
+		log_info("shard%s %u%s of %u (%s%s%u client thread%s)", j->threads > 1 ? "s" : "",
+		         j->sh.index * j->threads, j->threads > 1 ? "+" : "", j->shard_n, j->sh.source,
+		         j->threads > 1 ? ", " : ", ", j->threads, j->threads > 1 ? "s" : "");
+	return 0;
+}
 
-	struct server_handle *owned = NULL;
-	if (cfg.has_server) {
-		if (shared) {
-			grp.server = shared;
-		} else {
-			run_forward_tokenizer(&cfg);
-			owned = server_start(&cfg.server, out->run_dir, err, sizeof err);
-			if (!owned) {
-				log_error("failed to launch server: %s", err);
-				out->server_failed = true;
-				goto out_dirs;
-			}
-			grp.server = owned;
-			if (server_wait_ready(owned, &runner_interrupted, err, sizeof err) != 0) {
-				log_error("server failed to become ready: %s", err);
-				out->server_failed = true;
-				server_stop(owned);
-				server_handle_free(owned);
-				owned = NULL;
-				if (runner_signal_pending())
-					out->exit_code = 128 + runner_signal_pending();
-				goto out_dirs;
-			}
+/* The managed server: the shared one, or one started and waited for here. 0; -1 when it failed
+ * (nothing to stop); 2 when the client cannot use it (it is stopped with the rest). */
+static int run_job_server(struct run_job *j, struct server_handle *shared)
+{
+	struct cfg_benchmark *cfg = &j->cfg;
+	struct runner_result *out = j->out;
+	if (!cfg->has_server)
+		return 0;
+	if (shared) {
+		j->grp.server = shared;
+	} else {
+		run_forward_tokenizer(cfg);
+		j->owned = server_start(&cfg->server, out->run_dir, j->err, sizeof j->err);
+		if (!j->owned) {
+			log_error("failed to launch server: %s", j->err);
+			out->server_failed = true;
+			return -1;
 		}
-		run_resolve_client(&cfg, grp.server, err, sizeof err);
-		if (run_check_context(&cfg) != 0) {
-			out->exit_code = 2;
-			goto out_server;
+		j->grp.server = j->owned;
+		if (server_wait_ready(j->owned, &runner_interrupted, j->err, sizeof j->err) != 0) {
+			log_error("server failed to become ready: %s", j->err);
+			out->server_failed = true;
+			server_stop(j->owned);
+			server_handle_free(j->owned);
+			j->owned = NULL;
+			if (runner_signal_pending())
+				out->exit_code = 128 + runner_signal_pending();
+			return -1;
 		}
 	}
-	{
-		size_t want = 1024, need = 0;
-		if (cfg.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT) {
-			want += (size_t)cfg.traffic_scheduler.target_concurrent_sessions * 2;
-			/* one connection per session, plus what the run itself holds open */
-			need = (size_t)cfg.traffic_scheduler.target_concurrent_sessions + RUN_NOFILE_BASE * threads;
-		} else {
-			want += 16384;
-		}
-		char msg[512] = "";
-		int nofile_rc = client_raise_nofile(want, msg, sizeof msg);
-		size_t avail = client_nofile_limit();
-		if (avail < need) {
-			/* the configured load cannot run: say so before any request (docs/FAILURES.md) */
-			log_error(
-			    "traffic_scheduler.target_concurrent_sessions is %lld: that needs about %zu open files, "
-			    "but this process may open only %zu (even after raising its soft limit to the hard "
-			    "limit). Raise it with `ulimit -n %zu` (above the hard limit: /etc/security/limits.conf "
-			    "or LimitNOFILE) or lower target_concurrent_sessions",
-			    (long long)cfg.traffic_scheduler.target_concurrent_sessions, need, avail, want);
-			out->exit_code = 2;
-			goto out_server;
-		}
-		if (nofile_rc != 0 && msg[0])
-			log_warn("%s", msg);
-	}
+	run_resolve_client(cfg, j->grp.server, j->err, sizeof j->err);
+	return run_check_context(cfg) != 0 ? 2 : 0;
+}
 
-	grp.n_loops = threads;
-	grp.threaded = threads > 1;
-	grp.sharded = sharded;
-	grp.loops = xcalloc(threads, sizeof *grp.loops);
-	for (uint32_t j = 0; j < threads; j++) {
-		struct run_state *st = &grp.loops[j];
-		st->cfg = &cfg;
-		st->opts = opts;
-		st->grp = &grp;
-		st->server = grp.server;
-		st->tok = tok;
-		st->shard_g = sh.index * threads + j;
-		st->shard_n = shard_n;
-		st->dir = xstrdup(sharded ? shard_dirs[j] : out->run_dir);
+/* Enough open files for the configured load, or a usage error before any request
+ * (docs/FAILURES.md). 0 or 2. */
+static int run_job_nofile(const struct run_job *j)
+{
+	const struct cfg_traffic *ts = &j->cfg.traffic_scheduler;
+	size_t want = 1024, need = 0;
+	if (ts->type == CFG_TRAFFIC_CONCURRENT) {
+		want += (size_t)ts->target_concurrent_sessions * 2;
+		/* one connection per session, plus what the run itself holds open */
+		need = (size_t)ts->target_concurrent_sessions + RUN_NOFILE_BASE * j->threads;
+	} else {
+		want += 16384;
+	}
+	char msg[512] = "";
+	int nofile_rc = client_raise_nofile(want, msg, sizeof msg);
+	size_t avail = client_nofile_limit();
+	if (avail < need) {
+		log_error("traffic_scheduler.target_concurrent_sessions is %lld: that needs about %zu open files, "
+		          "but this process may open only %zu (even after raising its soft limit to the hard "
+		          "limit). Raise it with `ulimit -n %zu` (above the hard limit: /etc/security/limits.conf "
+		          "or LimitNOFILE) or lower target_concurrent_sessions",
+		          (long long)ts->target_concurrent_sessions, need, avail, want);
+		return 2;
+	}
+	if (nofile_rc != 0 && msg[0])
+		log_warn("%s", msg);
+	return 0;
+}
+
+/* One run_state per loop, loop 0 with the generator the checks built. */
+static void run_job_loops(struct run_job *j)
+{
+	struct run_group *grp = &j->grp;
+	grp->n_loops = j->threads;
+	grp->threaded = j->threads > 1;
+	grp->sharded = j->sharded;
+	grp->loops = xcalloc(j->threads, sizeof *grp->loops);
+	for (uint32_t t = 0; t < j->threads; t++) {
+		struct run_state *st = &grp->loops[t];
+		st->cfg = &j->cfg;
+		st->opts = j->opts;
+		st->grp = grp;
+		st->server = grp->server;
+		st->tok = j->tok;
+		st->shard_g = j->sh.index * j->threads + t;
+		st->shard_n = j->shard_n;
+		st->dir = xstrdup(j->sharded ? j->shard_dirs[t] : j->out->run_dir);
 		pthread_mutex_init(&st->live_mu, NULL);
 		atomic_init(&st->wake_signals, 0);
 		atomic_init(&st->wake_server_died, false);
 	}
-	grp.loops[0].gen = gen0; /* (already built for the checks above) */
-	gen0 = NULL;
-	/* server metrics (docs/OBSERVABILITY.md): baseline scrape now, before the clock; then its own thread */
-	struct obs_scraper *scrape = sh.count > 1 && sh.index != 0 ? NULL : obs_run_begin(&cfg);
-	run_group_run(&grp, &sh, sh.start_epoch_ns);
+	grp->loops[0].gen = j->gen0;
+	j->gen0 = NULL;
+}
 
-	/* every loop's files, then (sharded) the merged run directory */
+/* Every loop's files; the exit code the most serious of the loops' (a usage error, a runtime
+ * failure, a signal, then a missed SLO). *measured: some loop ran its clock. */
+static int run_job_finish_loops(struct run_job *j, bool *measured)
+{
 	int code = 0;
-	bool measured = false;
-	for (uint32_t j = 0; j < threads; j++) {
-		struct run_state *st = &grp.loops[j];
+	*measured = false;
+	for (uint32_t t = 0; t < j->threads; t++) {
+		struct run_state *st = &j->grp.loops[t];
 		if (st->eval && st->start_ns > 0) {
 			int c = run_loop_finish(st);
-			measured = true;
+			*measured = true;
 			if (st->exit_code == 0)
 				st->exit_code = c;
 		}
 		if (st->server_died)
-			out->server_failed = true;
+			j->out->server_failed = true;
 		if (st->signo)
-			out->interrupted = true;
-		/* the most serious wins: a usage error, a runtime failure, a signal, then a missed SLO */
+			j->out->interrupted = true;
 		int c = st->exit_code;
 		if (c == 2 || (c == 1 && code != 2) || (c > 3 && code != 1 && code != 2) || (c == 3 && code == 0))
 			code = c;
 	}
-	if (!measured && runner_signal_pending()) {
+	if (!*measured && runner_signal_pending()) {
 		log_error("interrupted while preparing the workload (signal %d)", runner_signal_pending());
-		out->interrupted = true;
+		j->out->interrupted = true;
 		code = 128 + runner_signal_pending();
 	}
-	if (!sharded) {
-		struct run_state *st = &grp.loops[0];
+	return code;
+}
+
+/* A shard of several processes: say it is done; shard 0 waits for the others and merges. */
+static void run_job_publish_shard(struct run_job *j, int code)
+{
+	struct runner_result *out = j->out;
+	out->exit_code = code;
+	for (uint32_t t = 0; t < j->threads; t++) {
+		struct eval_live live;
+		memset(&live, 0, sizeof live);
+		if (j->grp.loops[t].eval)
+			eval_live_stats(j->grp.loops[t].eval, &live);
+		log_info("shard %u of %u done: %llu requests, %llu errors (%s)", j->grp.loops[t].shard_g, j->shard_n,
+		         (unsigned long long)live.requests, (unsigned long long)live.errors, j->grp.loops[t].dir);
+	}
+	if (!j->sh.rendezvous_dir) {
+		if (j->sh.index == 0)
+			log_info("merge the shards when all have finished: veeksha merge %s", out->run_dir);
+		return;
+	}
+	if (shard_done(&j->sh, code, out->run_dir, j->err, sizeof j->err) != 0)
+		log_error("%s", j->err);
+	if (j->sh.index != 0)
+		return;
+	double wait_s =
+	    j->sh.timeout_s + (j->cfg.runtime.benchmark_timeout > 0 ? (double)j->cfg.runtime.benchmark_timeout : 0);
+	uint32_t found = shard_wait_done(&j->sh, wait_s);
+	struct runner_result merged;
+	const char *dirs[1] = {out->run_dir};
+	runner_merge(dirs, 1, out->run_dir, j->opts, found < j->sh.count, &merged);
+	out->all_slos_met = merged.all_slos_met;
+	if (code == 0 || (code == 3 && merged.exit_code != 0))
+		out->exit_code = merged.exit_code;
+	free(merged.run_dir);
+}
+
+/* The run directory's metrics: loop 0's own, a shard's announcement, or the threads' shards merged. */
+static void run_job_publish(struct run_job *j, int code, bool measured)
+{
+	struct runner_result *out = j->out;
+	if (!j->sharded) {
+		struct run_state *st = &j->grp.loops[0];
 		if (st->eval && st->start_ns > 0) {
 			eval_print_summary(st->eval, stdout);
 			fflush(stdout);
 		}
 		out->all_slos_met = st->slo == 1;
 		out->exit_code = code;
-	} else if (sh.count > 1) {
-		/* one process of several: say that this shard is done; shard 0 merges everything */
-		out->exit_code = code;
-		for (uint32_t j = 0; j < threads; j++) {
-			struct eval_live live;
-			memset(&live, 0, sizeof live);
-			if (grp.loops[j].eval)
-				eval_live_stats(grp.loops[j].eval, &live);
-			log_info("shard %u of %u done: %llu requests, %llu errors (%s)", grp.loops[j].shard_g, shard_n,
-			         (unsigned long long)live.requests, (unsigned long long)live.errors, grp.loops[j].dir);
-		}
-		if (sh.rendezvous_dir) {
-			if (shard_done(&sh, code, out->run_dir, err, sizeof err) != 0)
-				log_error("%s", err);
-			if (sh.index == 0) {
-				double wait_s =
-				    sh.timeout_s +
-				    (cfg.runtime.benchmark_timeout > 0 ? (double)cfg.runtime.benchmark_timeout : 0);
-				uint32_t found = shard_wait_done(&sh, wait_s);
-				struct runner_result merged;
-				const char *dirs[1] = {out->run_dir};
-				runner_merge(dirs, 1, out->run_dir, opts, found < sh.count, &merged);
-				out->all_slos_met = merged.all_slos_met;
-				if (code == 0 || (code == 3 && merged.exit_code != 0))
-					out->exit_code = merged.exit_code;
-				free(merged.run_dir);
-			}
-		} else if (sh.index == 0) {
-			log_info("merge the shards when all have finished: veeksha merge %s", out->run_dir);
-		}
+	} else if (j->sh.count > 1) {
+		run_job_publish_shard(j, code);
+	} else if (measured) {
+		struct runner_result merged;
+		/* a loop that failed has no event log: the others are merged anyway, the run marked
+		 * truncated ("shard K of N missing"), so nothing measured is lost */
+		runner_merge((const char *const *)j->shard_dirs, j->threads, out->run_dir, j->opts, true, &merged);
+		out->all_slos_met = merged.all_slos_met;
+		out->exit_code = code == 0 || code == 3 ? merged.exit_code : code;
+		free(merged.run_dir);
 	} else {
-		/* one process: its threads' shards merged into the run directory */
-		if (measured) {
-			struct runner_result merged;
-			/* a loop that failed has no event log: the others are merged anyway, the run marked
-			 * truncated ("shard K of N missing"), so nothing measured is lost */
-			runner_merge((const char *const *)shard_dirs, threads, out->run_dir, opts, true, &merged);
-			out->all_slos_met = merged.all_slos_met;
-			out->exit_code = code == 0 || code == 3 ? merged.exit_code : code;
-			free(merged.run_dir);
+		out->exit_code = code;
+	}
+}
+
+/* report.html last, once every other file (server.json's stop time too) is written; a run that
+ * measured nothing has no summary to report (docs/OUTPUTS.md, report.html) */
+static void run_job_report(struct run_job *j)
+{
+	struct runner_result *out = j->out;
+	if (!out->run_dir || j->opts->no_report)
+		return;
+	char *sum = fs_path_join(out->run_dir, "metrics/summary_stats.json");
+	if (fs_exists(sum)) {
+		if (report_html_write_run(out->run_dir) != 0) {
+			if (out->exit_code == 0)
+				out->exit_code = 1;
 		} else {
-			out->exit_code = code;
+			printf("report: %s/metrics/report.html\n", out->run_dir); /* the last line of a run */
+			fflush(stdout);
 		}
 	}
+	free(sum);
+}
 
+/* The measured part: the loops run, their files, the merge, then what reads the client's files. */
+static void run_job_measure(struct run_job *j)
+{
+	struct runner_result *out = j->out;
+	run_job_loops(j);
+	/* server metrics (docs/OBSERVABILITY.md): baseline scrape now, before the clock; then its own thread */
+	struct obs_scraper *scrape = j->sh.count > 1 && j->sh.index != 0 ? NULL : obs_run_begin(&j->cfg);
+	run_group_run(&j->grp, &j->sh, j->sh.start_epoch_ns);
+	bool measured;
+	int code = run_job_finish_loops(j, &measured);
+	run_job_publish(j, code, measured);
 	/* after the client's files (the reconciliation reads them): server_metrics.csv, server_summary.json */
-	if (obs_run_end(scrape, measured ? out->run_dir : NULL, grp.loops[0].start_ns, stdout) != 0 &&
+	if (obs_run_end(scrape, measured ? out->run_dir : NULL, j->grp.loops[0].start_ns, stdout) != 0 &&
 	    out->exit_code == 0)
 		out->exit_code = 1;
 	/* the client's time series and the server's on one time axis (docs/OBSERVABILITY.md, Time series):
@@ -1362,45 +1417,61 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	if (measured)
 		eval_timeseries_plot_with_server(out->run_dir);
 	/* lm-eval's scores, then the W&B log (docs/INTEGRATIONS.md) */
-	if (measured && integ_run_end(&cfg, out->run_dir) != 0 && out->exit_code == 0)
+	if (measured && integ_run_end(&j->cfg, out->run_dir) != 0 && out->exit_code == 0)
 		out->exit_code = 1;
-	for (uint32_t j = 0; j < threads; j++)
-		run_loop_free(&grp.loops[j]);
-	free(grp.loops);
-out_server:
-	if (owned && keep_out && !out->server_failed && server_is_alive(owned)) {
-		*keep_out = owned;
-		owned = NULL;
-	}
-	if (owned) {
-		server_stop(owned);
-		server_handle_free(owned);
-	}
-	/* report.html last, once every other file (server.json's stop time too) is written; a run that
-	 * measured nothing has no summary to report (docs/OUTPUTS.md, report.html) */
-	if (out->run_dir && !opts->no_report) {
-		char *sum = fs_path_join(out->run_dir, "metrics/summary_stats.json");
-		if (fs_exists(sum)) {
-			if (report_html_write_run(out->run_dir) != 0) {
-				if (out->exit_code == 0)
-					out->exit_code = 1;
-			} else {
-				printf("report: %s/metrics/report.html\n", out->run_dir); /* the last line of a run */
-				fflush(stdout);
+	for (uint32_t t = 0; t < j->threads; t++)
+		run_loop_free(&j->grp.loops[t]);
+	free(j->grp.loops);
+	j->grp.loops = NULL;
+}
+
+static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg_run_opts *opts,
+                            struct server_handle *shared, struct server_handle **keep_out, struct runner_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->exit_code = 1;
+	struct run_job *j = xcalloc(1, sizeof *j);
+	j->opts = opts;
+	j->out = out;
+	config_benchmark_copy(&j->cfg, cfg_in);
+	j->grp.cfg = &j->cfg;
+	j->grp.opts = opts;
+
+	int rc = run_job_check(j);
+	if (rc != 0) {
+		out->exit_code = rc;
+	} else {
+		run_job_layout(j);
+		runner_signals_install();
+		server_set_interrupt_flag(&runner_interrupted);
+		wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
+		if (run_job_dirs(j) == 0 && (rc = run_job_server(j, shared)) >= 0) {
+			if (rc == 0)
+				rc = run_job_nofile(j);
+			if (rc == 0)
+				run_job_measure(j);
+			else
+				out->exit_code = rc;
+			if (j->owned && keep_out && !out->server_failed && server_is_alive(j->owned)) {
+				*keep_out = j->owned;
+				j->owned = NULL;
 			}
+			if (j->owned) {
+				server_stop(j->owned);
+				server_handle_free(j->owned);
+			}
+			run_job_report(j);
 		}
-		free(sum);
 	}
-out_dirs:
-	if (shard_dirs)
-		for (uint32_t j = 0; j < threads; j++)
-			free(shard_dirs[j]);
-	free(shard_dirs);
-out_cfg:
-	wl_session_gen_free(gen0);
-	tok_free(tok);
-	shard_free(&sh);
-	config_benchmark_free(&cfg);
+	if (j->shard_dirs)
+		for (uint32_t t = 0; t < j->threads; t++)
+			free(j->shard_dirs[t]);
+	free(j->shard_dirs);
+	wl_session_gen_free(j->gen0);
+	tok_free(j->tok);
+	shard_free(&j->sh);
+	config_benchmark_free(&j->cfg);
+	free(j);
 }
 
 void runner_run_one(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts, struct server_handle *server,
