@@ -1,4 +1,5 @@
 /* runner/run_usage: client_usage.json figures and the busy-loop flag. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "core/wake_calib.h"
 #include "runner/run_usage.h"
 
 static struct timeval tv_s(double s)
@@ -119,6 +121,40 @@ static void test_spin_excluded(void **state)
 	cJSON_Delete(j);
 }
 
+/* The calibrated spin is reported as chosen and measured; an off spin and unmeasured classes are
+ * nulls, not zeros; the exact dispatch lateness is written in microseconds. */
+static void test_spin_calibration_reported(void **state)
+{
+	(void)state;
+	static struct wake_calib c; /* (large) */
+	wake_calib_init(&c, 2000000);
+	for (int i = 0; i < 100; i++)
+		wake_calib_add(&c, 100000, 30000);
+	wake_calib_choose(&c);
+	struct run_usage u = synthetic(2.0, 2.5);
+	run_usage_set_spin(&u, &c);
+	u.lateness_p50_ms = 0.012;
+	u.lateness_p99_ms = 0.0875;
+	u.lateness_p999_ms = 0.5;
+	cJSON *j = write_and_read(&u, 100, 1000);
+	assert_true(num(j, "dispatch_spin_max_us") == 2000.0);
+	assert_true(num(j, "dispatch_spin_busy_us") == 40.0);     /* p99.9 of the naps (30 us) + 10 us */
+	assert_true(num(j, "dispatch_spin_window_us") == 2000.0); /* no long sleep measured yet */
+	assert_true(num(j, "wake_lateness_short_us_p999") == 30.0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "wake_lateness_long_us_p999")));
+	assert_true(num(j, "wake_samples_short") == 100.0);
+	assert_true(num(j, "dispatch_lateness_us_p99") == 87.5);
+	assert_true(num(j, "dispatch_lateness_us_p999") == 500.0);
+	cJSON_Delete(j);
+	run_usage_set_spin(&u, NULL); /* runtime.dispatch_spin_us: 0 */
+	u.lateness_p99_ms = NAN;
+	j = write_and_read(&u, 100, 1000);
+	assert_true(num(j, "dispatch_spin_max_us") == 0.0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "wake_lateness_short_us_p999")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "dispatch_lateness_us_p99")));
+	cJSON_Delete(j);
+}
+
 /* Chunk stamps are flagged when at least 0.1% of the reads waited in their socket as long as the
  * run's TBC p90, and only when that is 1 ms or more. */
 static void test_late_stamps_flag(void **state)
@@ -154,9 +190,8 @@ static void test_late_stamps_flag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_figures),
-	    cmocka_unit_test(test_busy_flag),
-	    cmocka_unit_test(test_spin_excluded),
+	    cmocka_unit_test(test_figures),          cmocka_unit_test(test_busy_flag),
+	    cmocka_unit_test(test_spin_excluded),    cmocka_unit_test(test_spin_calibration_reported),
 	    cmocka_unit_test(test_late_stamps_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
