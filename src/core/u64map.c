@@ -23,6 +23,17 @@ static void *u64map_val(const struct u64map *m, size_t i)
 	return m->vals + i * m->val_bytes;
 }
 
+/* Values are ids, indices and pointers: copies of 8 and 16 bytes are inlined moves, not calls. */
+static inline void u64map_copy(const struct u64map *m, void *dst, const void *src)
+{
+	if (m->val_bytes == 8)
+		memcpy(dst, src, 8);
+	else if (m->val_bytes == 16)
+		memcpy(dst, src, 16);
+	else
+		memcpy(dst, src, m->val_bytes);
+}
+
 void u64map_init(struct u64map *m, size_t val_bytes)
 {
 	memset(m, 0, sizeof *m);
@@ -87,7 +98,7 @@ void *u64map_put(struct u64map *m, uint64_t key, const void *val)
 		m->n++;
 	}
 	void *dst = u64map_val(m, i);
-	memcpy(dst, val, m->val_bytes);
+	u64map_copy(m, dst, val);
 	return dst;
 }
 
@@ -99,7 +110,7 @@ bool u64map_del(struct u64map *m, uint64_t key, void *val_out)
 	if (!m->used[i])
 		return false;
 	if (val_out)
-		memcpy(val_out, u64map_val(m, i), m->val_bytes);
+		u64map_copy(m, val_out, u64map_val(m, i));
 	/* close the hole: an entry after it moves back unless its home lies cyclically in (hole, j] */
 	for (size_t j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
 		size_t home = u64map_home(m, m->keys[j]);
@@ -107,7 +118,7 @@ bool u64map_del(struct u64map *m, uint64_t key, void *val_out)
 		if (stays)
 			continue;
 		m->keys[i] = m->keys[j];
-		memcpy(u64map_val(m, i), u64map_val(m, j), m->val_bytes);
+		u64map_copy(m, u64map_val(m, i), u64map_val(m, j));
 		i = j;
 	}
 	m->used[i] = false;
