@@ -13,6 +13,7 @@ PKGS=(
   jq curl python3        # end-to-end test scripts (python3: free ports, bench/smoke)
   clang libclang-rt-14-dev  # libFuzzer targets
   clang-format           # make format-check (run by .ci/run)
+  clang-tidy             # make tidy (run by .ci/run; .clang-tidy)
   procps psmisc          # ps/pgrep used by process-lifecycle tests
   time                   # /usr/bin/time -v: client CPU and peak RSS in bench/
   openssl                # openssl s_server: the self-signed https case of the fault suite

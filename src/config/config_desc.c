@@ -11,7 +11,7 @@
 #define OFF(T, f) offsetof(T, f)
 #define G(arr)                                                                                                         \
 	{                                                                                                              \
-		arr, sizeof arr / sizeof arr[0]                                                                        \
+		(arr), sizeof(arr) / sizeof((arr)[0])                                                                  \
 	}
 #define G0                                                                                                             \
 	{                                                                                                              \
@@ -818,7 +818,8 @@ static const char *rt_validate(const void *p, int type, const char **key)
 	if (!(r->saturation_lateness_p99_ms >= 0.0))
 		VFAIL("saturation_lateness_p99_ms", "must be >= 0");
 	if (r->dispatch_spin_us != CFG_INT_AUTO && (r->dispatch_spin_us < 0 || r->dispatch_spin_us > 1000000))
-		VFAIL("dispatch_spin_us", "must be auto or between 0 and 1000000 (got %lld)", (long long)r->dispatch_spin_us);
+		VFAIL("dispatch_spin_us", "must be auto or between 0 and 1000000 (got %lld)",
+		      (long long)r->dispatch_spin_us);
 	if (r->max_request_tokens < 1 || r->max_request_tokens > CFG_MAX_REQUEST_TOKENS_CEILING)
 		VFAIL("max_request_tokens", "must be between 1 and %lld (got %lld)",
 		      (long long)CFG_MAX_REQUEST_TOKENS_CEILING, (long long)r->max_request_tokens);

@@ -1085,9 +1085,9 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 #define NEED_VALUE(var)                                                                                                \
 	do {                                                                                                           \
 		if (inline_val)                                                                                        \
-			var = inline_val;                                                                              \
+			(var) = inline_val;                                                                            \
 		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)                                           \
-			var = argv[++i];                                                                               \
+			(var) = argv[++i];                                                                             \
 		else {                                                                                                 \
 			cfg_report(&tsrc, "", "expected a value");                                                     \
 			goto out;                                                                                      \

@@ -50,7 +50,7 @@ static bool jsonw_shortest_from17(double v, char *tmp)
 			d[nd++] = *p;
 	if (nd != 17 || *p != 'e')
 		return false;
-	int exp10 = atoi(p + 1);
+	int exp10 = (int)strtol(p + 1, NULL, 10); /* the exponent of our own %.16e: 3 digits at most */
 	for (int prec = 15; prec <= 16; prec++) {
 		bool tie = d[prec] == '5';
 		for (int i = prec + 1; i < 17 && tie; i++)
@@ -307,7 +307,7 @@ size_t jsonw_format_double(double v, char *out)
 	for (; *p && *p != 'e'; p++)
 		if (*p >= '0' && *p <= '9')
 			digits[nd++] = *p;
-	exp10 = atoi(p + 1);
+	exp10 = (int)strtol(p + 1, NULL, 10);
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
 	digits[nd] = '\0';

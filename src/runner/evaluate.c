@@ -40,9 +40,7 @@ static bool evaluate_has_logs(const char *run_dir)
 		return false;
 	struct dirent *de;
 	while (!yes && (de = readdir(d)) != NULL) {
-		unsigned k, n;
-		char tail;
-		if (sscanf(de->d_name, "shard-%u-of-%u%c", &k, &n, &tail) == 2) {
+		if (merge_is_shard_name(de->d_name)) {
 			char *q = xasprintf("%s/%s/metrics/%s", run_dir, de->d_name, EVAL_LOG_FILE);
 			yes = fs_exists(q);
 			free(q);

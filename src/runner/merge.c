@@ -3,6 +3,7 @@
 #include "runner/merge.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -64,11 +65,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_shard_name(const char *name)
+bool merge_is_shard_name(const char *name)
 {
-	unsigned k, n;
-	int end = 0;
-	return sscanf(name, "shard-%u-of-%u%n", &k, &n, &end) == 2 && name[end] == '\0';
+	if (strncmp(name, "shard-", 6) != 0 || !isdigit((unsigned char)name[6]))
+		return false;
+	char *e;
+	errno = 0;
+	(void)strtoul(name + 6, &e, 10);
+	if (errno || strncmp(e, "-of-", 4) != 0 || !isdigit((unsigned char)e[4]))
+		return false;
+	const char *n = e + 4;
+	(void)strtoul(n, &e, 10);
+	return !errno && *e == '\0';
 }
 
 /* A shard directory, or the shard-K-of-N subdirectories of a run directory. 0, or -1 (said why). */
@@ -92,7 +100,7 @@ static int expand_dir(struct merge_list *l, const char *dir)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (is_shard_name(de->d_name)) {
+		if (merge_is_shard_name(de->d_name)) {
 			if (n == cap)
 				xgrow((void **)&names, &cap, n + 1, sizeof *names);
 			names[n++] = xstrdup(de->d_name);

@@ -29,4 +29,7 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 /* `veeksha merge [--output DIR] [--fail-on-slo] [--quiet] [--allow-partial] DIR...` */
 int runner_merge_main(int argc, char **argv);
 
+/* Whether name is a shard directory's name, shard-K-of-N (decimal K and N, nothing else). */
+bool merge_is_shard_name(const char *name);
+
 #endif

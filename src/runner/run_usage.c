@@ -36,7 +36,8 @@ static int64_t run_usage_rss_kb(void)
 	if (!f)
 		return -1;
 	long long size = 0, resident = -1;
-	if (fscanf(f, "%lld %lld", &size, &resident) != 2)
+	/* the kernel's two page counts: they fit a long long */
+	if (fscanf(f, "%lld %lld", &size, &resident) != 2) // NOLINT(cert-err34-c)
 		resident = -1;
 	fclose(f);
 	long page = sysconf(_SC_PAGESIZE);

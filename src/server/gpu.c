@@ -1,6 +1,7 @@
 /* GPU discovery (NVML through dlopen, fallback nvidia-smi) and host-wide leases (flock). */
 #include "server/gpu.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,30 @@ static int nvml_discover(struct gpu_info **out, size_t *n, char *why, size_t why
 	return 0;
 }
 
+/* One line of `nvidia-smi --query-gpu=index,memory.total,memory.free --format=csv,noheader,nounits`:
+ * "I, TOTAL, FREE". false unless all three numbers parse and fit (the text comes from another
+ * program: strtol/strtoull report an overflow, sscanf would not). */
+static bool gpu_parse_smi_line(const char *line, long *idx, unsigned long long *tot, unsigned long long *fr)
+{
+	char *e;
+	errno = 0;
+	*idx = strtol(line, &e, 10);
+	if (e == line || errno)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		while (isspace((unsigned char)*e))
+			e++;
+		if (*e++ != ',')
+			return false;
+		const char *p = e;
+		unsigned long long v = strtoull(p, &e, 10);
+		if (e == p || errno)
+			return false;
+		*(i == 0 ? tot : fr) = v;
+	}
+	return true;
+}
+
 /* ---- nvidia-smi fallback ---- */
 static int smi_discover(struct gpu_info **out, size_t *n, char *why, size_t why_len)
 {
@@ -157,7 +182,7 @@ static int smi_discover(struct gpu_info **out, size_t *n, char *why, size_t why_
 	     line = strtok_r(NULL, "\n", &save)) {
 		long idx;
 		unsigned long long tot, fr;
-		if (sscanf(line, " %ld , %llu , %llu", &idx, &tot, &fr) != 3)
+		if (!gpu_parse_smi_line(line, &idx, &tot, &fr))
 			continue;
 		xgrow((void **)&g, &cap, k + 1, sizeof *g);
 		g[k].index = (int)idx;
@@ -339,7 +364,8 @@ int gpu_lease_query(int index, pid_t *pid, char *job, size_t job_len)
 		info[r] = '\0';
 		long pv = 0;
 		char jb[256] = "";
-		if (sscanf(info, "pid=%ld job=%255s", &pv, jb) >= 1) {
+		/* our own lock-file line (gpu_acquire writes it); a corrupt pid is only shown, never used */
+		if (sscanf(info, "pid=%ld job=%255s", &pv, jb) >= 1) { // NOLINT(cert-err34-c)
 			if (pid)
 				*pid = (pid_t)pv;
 			if (job && job_len)
