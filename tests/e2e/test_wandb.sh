@@ -4,8 +4,8 @@
 # creates a W&B run with the config (api_key redacted), the time series (one step per row of
 # metrics/timeseries.csv), the summary metrics and the run directory's files as an artifact, and
 # writes wandb_run.json; each point of a sweep is logged in group sweep-<dir> with the tag sweep;
-# a missing environment, a missing package and a failing wandb are one warning each, the
-# benchmark's files complete and its exit code 0.
+# a missing environment, a missing package, a failing wandb and a bridge that dies while logging
+# are one warning each, the benchmark's files complete and its exit code 0.
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
@@ -61,14 +61,14 @@ PY
 check "the run says where the W&B run is" grep -q "W&B run standin01" ok.err
 
 # --- failures are warnings; the benchmark is complete
-for case in bare nowhere fail; do
+for case in bare nowhere fail crash; do
   env="$TMP/env"; extra=()
   [ $case = bare ] && env="$TMP/bare"
   [ $case = nowhere ] && env="$TMP/nowhere"
   cfg $case.yml "$env"
   rc=0
-  if [ $case = fail ]; then
-    STANDIN_WANDB_FAIL=init "$VEEKSHA" benchmark --config $case.yml --output_dir "$TMP/o-$case" > /dev/null 2> $case.err || rc=$?
+  if [ $case = fail ] || [ $case = crash ]; then
+    STANDIN_WANDB_FAIL=$([ $case = fail ] && echo init || echo crash) "$VEEKSHA" benchmark --config $case.yml --output_dir "$TMP/o-$case" > /dev/null 2> $case.err || rc=$?
   else
     "$VEEKSHA" benchmark --config $case.yml --output_dir "$TMP/o-$case" > /dev/null 2> $case.err || rc=$?
   fi
@@ -81,6 +81,8 @@ check "missing package: one warning naming the environment and wandb" \
 check "missing environment: one warning naming it" grep -q "warning: W&B logging skipped.*$TMP/nowhere does not exist" nowhere.err
 check "wandb fails: one warning with its message" \
   grep -q "warning: W&B logging failed.*RuntimeError: stand-in wandb: init failed" fail.err
+check "the bridge dies while logging: one warning with its status" \
+  grep -q "warning: W&B logging failed.*the wandb bridge (environment $TMP/env) exited with status 9" crash.err
 
 # --- a sweep: every point logged, in group sweep-<dir>, tagged sweep
 cfg sweep.yml "$TMP/env" "!expand [0.05, 0.04]"
