@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -53,7 +52,7 @@ struct client_tokcount {
 	struct ev_loop *loop;
 	client_tokcount_done_fn done;
 	void *ctx;
-	int efd;
+	struct ev_async *done_async; /* results are ready (the thread sends it) */
 	pthread_t thread;
 	bool started;
 
@@ -369,9 +368,7 @@ static void *tc_thread(void *arg)
 		else
 			tc->done_head = job;
 		tc->done_tail = job;
-		uint64_t one = 1;
-		if (write(tc->efd, &one, sizeof one) < 0 && errno != EAGAIN)
-			log_warn("client: token counter: eventfd write: %s", strerror(errno));
+		ev_async_send(tc->done_async);
 	}
 	pthread_mutex_unlock(&tc->mu);
 	return NULL;
@@ -397,14 +394,10 @@ static void tc_deliver(struct client_tokcount *tc, struct client_tokcount_job *j
 		tc->done(tc->ctx, job->owner, job->failed ? NULL : job->counts, job->n, job->failed ? job->why : NULL);
 }
 
-static void tc_on_efd(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+static void tc_on_done(struct ev_loop *loop, void *ctx)
 {
 	(void)loop;
-	(void)events;
 	struct client_tokcount *tc = ctx;
-	uint64_t v;
-	if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
-		log_warn("client: token counter: eventfd read: %s", strerror(errno));
 	pthread_mutex_lock(&tc->mu);
 	struct client_tokcount_job *list = tc->done_head;
 	tc->done_head = tc->done_tail = NULL;
@@ -431,7 +424,6 @@ struct client_tokcount *client_tokcount_create(const char *url, const struct cfg
 	tc->loop = loop;
 	tc->done = done;
 	tc->ctx = ctx;
-	tc->efd = -1;
 	pthread_mutex_init(&tc->mu, NULL);
 	pthread_cond_init(&tc->cv, NULL);
 	atomic_init(&tc->abort_call, false);
@@ -447,15 +439,7 @@ struct client_tokcount *client_tokcount_create(const char *url, const struct cfg
 		goto fail;
 	}
 	tc_easy_common(tc->easy, cfg);
-	tc->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (tc->efd < 0) {
-		snprintf(err, err_len, "eventfd: %s", strerror(errno));
-		goto fail;
-	}
-	if (ev_fd_set(loop, tc->efd, EV_READ, tc_on_efd, tc) < 0) {
-		snprintf(err, err_len, "cannot watch the token counter's eventfd: %s", strerror(errno));
-		goto fail;
-	}
+	tc->done_async = ev_async_add(loop, tc_on_done, tc);
 	/* the thread takes no signals (the loop's thread handles them) */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -464,7 +448,6 @@ struct client_tokcount *client_tokcount_create(const char *url, const struct cfg
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		snprintf(err, err_len, "pthread_create: %s", strerror(rc));
-		ev_fd_del(loop, tc->efd);
 		goto fail;
 	}
 	tc->started = true;
@@ -567,7 +550,6 @@ void client_tokcount_free(struct client_tokcount *tc)
 		pthread_cond_signal(&tc->cv);
 		pthread_mutex_unlock(&tc->mu);
 		pthread_join(tc->thread, NULL);
-		ev_fd_del(tc->loop, tc->efd);
 		/* results that arrived after the cancellation belong to abandoned jobs only (freed by the
 		 * thread); anything still here was submitted from a done callback during the cancellation */
 		struct client_tokcount_job *lists[2] = {tc->done_head, tc->todo_head};
@@ -580,8 +562,7 @@ void client_tokcount_free(struct client_tokcount *tc)
 			}
 		}
 	}
-	if (tc->efd >= 0)
-		close(tc->efd);
+	ev_async_del(tc->loop, tc->done_async);
 	if (tc->easy)
 		curl_easy_cleanup(tc->easy);
 	curl_slist_free_all(tc->headers);

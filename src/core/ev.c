@@ -6,7 +6,8 @@
  * - timers are slots in a slab, ordered by core/heap on (deadline, seq); one timerfd armed
  *   with TFD_TIMER_ABSTIME at the earliest deadline gives ns resolution. Timer ids encode
  *   (generation << 32 | slot + 1) so cancelling a fired/cancelled id is a harmless no-op.
- * - an eventfd provides thread-safe ev_wake()/ev_stop_async(); a signalfd delivers signals.
+ * - an eventfd provides thread-safe ev_wake()/ev_stop_async() and ev_async notifications; a
+ *   signalfd delivers signals.
  */
 #include "core/ev.h"
 
@@ -73,6 +74,7 @@ struct ev_loop {
 
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
+	struct ev_async *asyncs; /* list (loop thread only); each has its own pending flag */
 
 	int64_t spin_window_ns; /* fixed window (ev_set_spin_window); 0 = never spin */
 	bool spin_auto;         /* the window comes from spin_calib (ev_set_spin_auto) */
@@ -373,6 +375,56 @@ void ev_wake(struct ev_loop *loop)
 	(void)r;
 }
 
+struct ev_async {
+	struct ev_loop *loop;
+	atomic_bool pending;
+	ev_async_cb cb;
+	void *ctx;
+	struct ev_async *next;
+};
+
+struct ev_async *ev_async_add(struct ev_loop *loop, ev_async_cb cb, void *ctx)
+{
+	struct ev_async *a = xcalloc(1, sizeof *a);
+	a->loop = loop;
+	atomic_init(&a->pending, false);
+	a->cb = cb;
+	a->ctx = ctx;
+	a->next = loop->asyncs;
+	loop->asyncs = a;
+	return a;
+}
+
+void ev_async_send(struct ev_async *a)
+{
+	/* only the first send of a batch writes the eventfd; the flag is cleared before the callback
+	 * runs, so a send during the callback calls it again */
+	if (!atomic_exchange_explicit(&a->pending, true, memory_order_acq_rel))
+		ev_wake(a->loop);
+}
+
+void ev_async_del(struct ev_loop *loop, struct ev_async *a)
+{
+	if (!a)
+		return;
+	for (struct ev_async **p = &loop->asyncs; *p; p = &(*p)->next)
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
+	free(a);
+}
+
+/* After a wake-up: the callback of every async sent since the last one. */
+static void ev_run_asyncs(struct ev_loop *loop)
+{
+	for (struct ev_async *a = loop->asyncs, *next; a; a = next) {
+		next = a->next; /* (the callback may delete its own async) */
+		if (atomic_exchange_explicit(&a->pending, false, memory_order_acq_rel))
+			a->cb(loop, a->ctx);
+	}
+}
+
 void ev_stop(struct ev_loop *loop)
 {
 	atomic_store(&loop->stop, true);
@@ -425,6 +477,8 @@ void ev_loop_free(struct ev_loop *loop)
 		close(loop->sigfd);
 		/* leave the signals blocked: unblocking would deliver pending ones with default action */
 	}
+	while (loop->asyncs)
+		ev_async_del(loop, loop->asyncs);
 	free(loop->fds);
 	free(loop->timers);
 	heap_free(&loop->heap);
@@ -587,6 +641,7 @@ int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
 			(void)r;
 			if (loop->wake_cb)
 				loop->wake_cb(loop, loop->wake_ctx);
+			ev_run_asyncs(loop);
 			break;
 		}
 		case EV_KIND_SIGNALFD:

@@ -44,6 +44,16 @@ int ev_signal_watch(struct ev_loop *loop, const int *signals, int n, ev_signal_c
 /* Cross-thread wake-up: cb runs on the loop's thread after ev_wake(). */
 void ev_set_wake_cb(struct ev_loop *loop, ev_wake_cb cb, void *ctx);
 void ev_wake(struct ev_loop *loop);
+/* Cross-thread notifications, any number per loop, each with its own callback (e.g. a worker
+ * thread saying its results are ready). ev_async_add/del on the loop's thread; ev_async_send from
+ * any thread while the async exists: cb then runs once on the loop's thread (sends before it runs
+ * coalesce; a send during cb runs it again). A callback may delete only its own async. The loop
+ * frees what is left in ev_loop_free. */
+struct ev_async;
+typedef void (*ev_async_cb)(struct ev_loop *loop, void *ctx);
+struct ev_async *ev_async_add(struct ev_loop *loop, ev_async_cb cb, void *ctx);
+void ev_async_send(struct ev_async *a);
+void ev_async_del(struct ev_loop *loop, struct ev_async *a);
 
 /* Keep the thread awake before a deadline that must be met to the microsecond. A thread that
  * sleeps in the kernel can wake late: on a virtual machine an idle vCPU is halted, and waking it

@@ -389,6 +389,75 @@ static void test_wake_from_thread(void **state)
 	ev_loop_free(w.loop);
 }
 
+/* Two asyncs on one loop: each send from another thread runs its own callback (and only its
+ * own), sends coalesce, nothing is lost: the last value a sender published is always seen. */
+struct asyncctx {
+	struct ev_loop *loop;
+	struct ev_async *a[2];
+	atomic_int sent[2];
+	int seen[2]; /* the loop thread's view of sent[] at its last callback */
+	int calls[2];
+};
+
+static struct asyncctx *async_ctx;
+
+static void on_async(struct ev_loop *loop, int k)
+{
+	async_ctx->calls[k]++;
+	async_ctx->seen[k] = atomic_load(&async_ctx->sent[k]);
+	if (async_ctx->seen[0] == 200 && async_ctx->seen[1] == 200)
+		ev_stop(loop);
+}
+static void on_async0(struct ev_loop *loop, void *ctx)
+{
+	(void)ctx;
+	on_async(loop, 0);
+}
+static void on_async1(struct ev_loop *loop, void *ctx)
+{
+	(void)ctx;
+	on_async(loop, 1);
+}
+
+static void *async_sender(void *arg)
+{
+	int k = *(int *)arg;
+	for (int i = 0; i < 200; i++) {
+		atomic_fetch_add(&async_ctx->sent[k], 1);
+		ev_async_send(async_ctx->a[k]);
+	}
+	return NULL;
+}
+
+static void test_async_from_threads(void **state)
+{
+	(void)state;
+	static struct asyncctx c;
+	memset(&c, 0, sizeof c);
+	async_ctx = &c;
+	c.loop = ev_loop_create();
+	c.a[0] = ev_async_add(c.loop, on_async0, NULL);
+	c.a[1] = ev_async_add(c.loop, on_async1, NULL);
+	int safety = 0;
+	uint64_t sid = ev_timer_at(c.loop, clock_mono_ns() + 5000 * MS, on_safety, &safety);
+	pthread_t th[2];
+	int ks[2] = {0, 1};
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(pthread_create(&th[k], NULL, async_sender, &ks[k]), 0);
+	assert_int_equal(ev_run(c.loop), 0);
+	for (int k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+	assert_int_equal(safety, 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(c.seen[k], 200);
+		assert_true(c.calls[k] >= 1 && c.calls[k] <= 200);
+	}
+	ev_timer_cancel(c.loop, sid);
+	/* a deleted async is gone; the loop frees the other */
+	ev_async_del(c.loop, c.a[0]);
+	ev_loop_free(c.loop);
+}
+
 static void *stopper_thread(void *arg)
 {
 	clock_sleep_until_ns(clock_mono_ns() + 2 * MS);
@@ -653,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_timer_no_starvation),
 	    cmocka_unit_test(test_fd_callbacks),
 	    cmocka_unit_test(test_wake_from_thread),
+	    cmocka_unit_test(test_async_from_threads),
 	    cmocka_unit_test(test_stop_async),
 	    cmocka_unit_test(test_signal),
 	    cmocka_unit_test(test_now_cached),
