@@ -34,12 +34,12 @@ void config_server_defaults(struct cfg_server *s, enum cfg_server_type type);
 const char *config_check_api_base(const char *url);
 const char *config_check_api_key(const char *key);
 
-/* Whether the synthetic prompts and outputs fit a model's context: NULL when they do (or when a
- * length is unbounded, or the generator is not synthetic), else why; *key is the length key to
- * change (static storage, like the message). source names where the context comes from. Used for
- * server.max_model_len at load time and for the context a server reports (docs/CONFIG.md, Limits). */
-const char *config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source,
-                                 const char **key);
+/* Whether the synthetic prompts and outputs fit a model's context: 0 when they do (or when a length
+ * is unbounded, or the generator is not synthetic), else -1 with why in err and the dotted length key
+ * to change in key. source names where the context comes from. Used for server.max_model_len at load
+ * time and for the context a server reports (docs/CONFIG.md, Limits). */
+int config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source, char *key,
+                         size_t key_len, char *err, size_t err_len);
 
 /* Parse `veeksha benchmark` arguments (argv[0] is the subcommand name). */
 int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out);

@@ -19,14 +19,11 @@
 	}
 #define G00 G0, G0
 
-static char cfg_vmsg[512];
-static char cfg_vkey[160]; /* a dotted key path set by a validator */
-
 #define VFAIL(k, ...)                                                                                                  \
 	do {                                                                                                           \
 		*key = (k);                                                                                            \
-		snprintf(cfg_vmsg, sizeof cfg_vmsg, __VA_ARGS__);                                                      \
-		return cfg_vmsg;                                                                                       \
+		snprintf(ve->msg, sizeof ve->msg, __VA_ARGS__);                                                        \
+		return ve->msg;                                                                                        \
 	} while (0)
 
 /* ================= interval generators ================= */
@@ -60,7 +57,7 @@ static void ig_defaults(void *p, int type)
 	g->interval = 1.0;
 }
 
-static const char *ig_validate(const void *p, int type, const char **key)
+static const char *ig_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const struct cfg_interval_gen *g = p;
 	if ((type == CFG_INTERVAL_POISSON || type == CFG_INTERVAL_GAMMA) && !(g->arrival_rate > 0))
@@ -138,7 +135,7 @@ static void lg_defaults(void *p, int type)
 	g->shape = 300.0;
 }
 
-static const char *lg_validate(const void *p, int type, const char **key)
+static const char *lg_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const LG *g = p;
 	switch (type) {
@@ -217,7 +214,7 @@ static void ch_defaults(void *p, int type)
 	c->shared_prefix_probability = 1.0;
 }
 
-static const char *ch_validate(const void *p, int type, const char **key)
+static const char *ch_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const CH *c = p;
 	if (type != CFG_CHANNEL_TEXT)
@@ -424,7 +421,7 @@ static void tf_defaults(void *p, int type)
 	f->replay_timestamps = false;
 	f->time_scale = 1.0;
 }
-static const char *tf_validate(const void *p, int type, const char **key)
+static const char *tf_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const TF *f = p;
 	if (type == CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN && f->page_size <= 0)
@@ -493,7 +490,7 @@ static void sgen_defaults(void *p, int type)
 	s->wrap_mode = true;
 	tf_defaults(&s->flavor, CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN);
 }
-static const char *sgen_validate(const void *p, int type, const char **key)
+static const char *sgen_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const SG *s = p;
 	if (type == CFG_SESSION_GEN_SYNTHETIC) {
@@ -566,7 +563,7 @@ static void tr_defaults(void *p, int type)
 	t->rampup_seconds = 10;
 	t->ordering = CFG_ORDERING_DISPATCH;
 }
-static const char *tr_validate(const void *p, int type, const char **key)
+static const char *tr_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const TR *t = p;
 	if (type == CFG_TRAFFIC_RATE && t->max_concurrency < 0)
@@ -723,7 +720,7 @@ static void cl_defaults(void *p, int type)
 	c->include_usage = true;
 	c->max_response_bytes = (int64_t)64 << 20;
 }
-static const char *cl_validate(const void *p, int type, const char **key)
+static const char *cl_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const CL *c = p;
@@ -799,7 +796,7 @@ static void rt_defaults(void *p, int type)
 	r->saturation_busy_fraction = 0.9;
 	r->saturation_lateness_p99_ms = 1.0;
 }
-static const char *rt_validate(const void *p, int type, const char **key)
+static const char *rt_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const RT *r = p;
@@ -858,7 +855,7 @@ static void slo_defaults(void *p, int type)
 	s->metric = CFG_SLO_TTFC;
 	s->value = -1.0;
 }
-static const char *slo_validate(const void *p, int type, const char **key)
+static const char *slo_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const struct cfg_slo *s = p;
@@ -904,7 +901,7 @@ static void dw_defaults(void *p, int type)
 	d->anchor_to_client_pickup = true;
 	d->require_streaming = true;
 }
-static const char *dw_validate(const void *p, int type, const char **key)
+static const char *dw_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const DW *d = p;
@@ -926,7 +923,7 @@ static const struct cfg_field ev_text_fields[] = {
     {"decode_window_config", FK_NESTED, OFF(EV, decode_window_config), OFF(EV, has_decode_window_config), 0,
      &cls_decode_window, NULL, FF_OPTIONAL, "Decode window settings (required when enabled)."},
 };
-static const char *ev_text_validate(const void *p, int type, const char **key)
+static const char *ev_text_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const EV *e = p;
@@ -1022,7 +1019,7 @@ static void ev_defaults(void *p, int type)
 	ev_text_defaults(e, 0);
 	e->bootstrap_iters = 100000;
 }
-static const char *ev_validate(const void *p, int type, const char **key)
+static const char *ev_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	const EV *e = p;
 	if (!(e->stream_metrics_interval > 0))
@@ -1103,7 +1100,7 @@ static void sm_defaults(void *p, int type)
 	for (size_t i = 0; i < m->n_prefixes; i++)
 		m->prefixes[i] = xstrdup(def[i]);
 }
-static const char *sm_validate(const void *p, int type, const char **key)
+static const char *sm_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const SM *m = p;
@@ -1174,7 +1171,7 @@ static void sv_defaults(void *p, int type)
 	s->max_model_len = 0;
 	s->additional_args = xstrdup("{}");
 }
-static const char *sv_validate(const void *p, int type, const char **key)
+static const char *sv_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const SV *s = p;
@@ -1316,52 +1313,51 @@ static int64_t lg_max_value(const LG *g, const char **field)
  * prompt: ~370 MB/s until the kernel killed the run), or ask the server for what it must refuse.
  * Also bounds the number of requests per session (every node is built before the first dispatch).
  * docs/CONFIG.md, "Limits". */
-static const char *bm_check_len(const LG *g, const char *path, int64_t lim, const char *why, const char **key)
+static const char *bm_check_len(const LG *g, const char *path, int64_t lim, const char *why, const char **key,
+                                struct cfg_verr *ve)
 {
 	const char *field = NULL;
 	int64_t m = lg_max_value(g, &field);
 	bool bad = m > lim || (m < 0 && g->mean > (double)lim);
 	if (!bad)
 		return NULL;
-	snprintf(cfg_vkey, sizeof cfg_vkey, "%s.%s", path, field);
-	*key = cfg_vkey;
+	snprintf(ve->key, sizeof ve->key, "%s.%s", path, field);
+	*key = ve->key;
 	if (m < 0)
-		snprintf(cfg_vmsg, sizeof cfg_vmsg, "mean %g exceeds the limit of %lld (%s)", g->mean, (long long)lim,
+		snprintf(ve->msg, sizeof ve->msg, "mean %g exceeds the limit of %lld (%s)", g->mean, (long long)lim,
 		         why);
 	else
-		snprintf(cfg_vmsg, sizeof cfg_vmsg, "%lld exceeds the limit of %lld (%s)", (long long)m, (long long)lim,
+		snprintf(ve->msg, sizeof ve->msg, "%lld exceeds the limit of %lld (%s)", (long long)m, (long long)lim,
 		         why);
-	return cfg_vmsg;
+	return ve->msg;
 }
 
-const char *config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source,
-                                 const char **key)
+int config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, const char *source, char *key,
+                         size_t key_len, char *err, size_t err_len)
 {
 	const struct cfg_session_gen *sg = &b->session_generator;
 	if (sg->type != CFG_SESSION_GEN_SYNTHETIC || context_tokens <= 0 || sg->n_channels == 0)
-		return NULL;
+		return 0;
 	const char *fb = NULL, *fo = NULL;
 	int64_t body = lg_max_value(&sg->channels[0].body_length_generator, &fb);
 	int64_t out = sg->output_spec.has_text ? lg_max_value(&sg->output_spec.text_output_length, &fo) : 0;
 	if (body < 0 || out < 0)
-		return NULL; /* an unbounded distribution: the server answers each request */
+		return 0; /* an unbounded distribution: the server answers each request */
 	if (body + out <= context_tokens && body < context_tokens)
-		return NULL;
+		return 0;
 	/* the prompt alone does not fit: its generator; else the output's pushes it over */
 	if (body >= context_tokens || !fo)
-		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.channels[0].body_length_generator.%s", fb);
+		snprintf(key, key_len, "session_generator.channels[0].body_length_generator.%s", fb);
 	else
-		snprintf(cfg_vkey, sizeof cfg_vkey, "session_generator.output_spec.text.output_length_generator.%s",
-		         fo);
-	*key = cfg_vkey;
-	snprintf(cfg_vmsg, sizeof cfg_vmsg,
+		snprintf(key, key_len, "session_generator.output_spec.text.output_length_generator.%s", fo);
+	snprintf(err, err_len,
 	         "prompts of up to %lld tokens and outputs of up to %lld tokens do not fit the model's context "
 	         "of %lld tokens (%s)",
 	         (long long)body, (long long)out, (long long)context_tokens, source);
-	return cfg_vmsg;
+	return -1;
 }
 
-static const char *bm_validate_sizes(const BM *b, const char **key)
+static const char *bm_validate_sizes(const BM *b, const char **key, struct cfg_verr *ve)
 {
 	const struct cfg_session_gen *sg = &b->session_generator;
 	if (sg->type != CFG_SESSION_GEN_SYNTHETIC)
@@ -1375,20 +1371,23 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	const char *own_why = "runtime.max_request_tokens";
 	for (size_t i = 0; i < sg->n_channels; i++) {
 		snprintf(path, sizeof path, "session_generator.channels[%zu].body_length_generator", i);
-		if ((msg = bm_check_len(&sg->channels[i].body_length_generator, path, own, own_why, key)))
+		if ((msg = bm_check_len(&sg->channels[i].body_length_generator, path, own, own_why, key, ve)))
 			return msg;
 	}
 	if (sg->output_spec.has_text &&
 	    (msg = bm_check_len(&sg->output_spec.text_output_length,
-	                        "session_generator.output_spec.text.output_length_generator", own, own_why, key)))
+	                        "session_generator.output_spec.text.output_length_generator", own, own_why, key, ve)))
 		return msg;
-	if (b->has_server && (msg = config_check_context(b, b->server.max_model_len, "server.max_model_len", key)))
-		return msg;
+	if (b->has_server && config_check_context(b, b->server.max_model_len, "server.max_model_len", ve->key,
+	                                          sizeof ve->key, ve->msg, sizeof ve->msg) != 0) {
+		*key = ve->key;
+		return ve->msg;
+	}
 	const struct cfg_session_graph *gr = &sg->session_graph;
 	const char *sw = "requests per session, a fixed limit";
 	if (gr->type == CFG_GRAPH_LINEAR &&
 	    (msg = bm_check_len(&gr->num_request_generator, "session_generator.session_graph.num_request_generator",
-	                        CFG_MAX_SESSION_REQUESTS, sw, key)))
+	                        CFG_MAX_SESSION_REQUESTS, sw, key, ve)))
 		return msg;
 	if (gr->type == CFG_GRAPH_BRANCHING) {
 		static const char *const names[] = {"num_layers_generator", "layer_width_generator",
@@ -1398,7 +1397,7 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 		                    &gr->fan_in_generator, &gr->connection_dist_generator};
 		for (size_t i = 0; i < 5; i++) {
 			snprintf(path, sizeof path, "session_generator.session_graph.%s", names[i]);
-			if ((msg = bm_check_len(gens[i], path, CFG_MAX_SESSION_REQUESTS, sw, key)))
+			if ((msg = bm_check_len(gens[i], path, CFG_MAX_SESSION_REQUESTS, sw, key, ve)))
 				return msg;
 		}
 		const char *f1, *f2;
@@ -1407,10 +1406,10 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 		if (layers > 0 && width > 0 && layers * width > CFG_MAX_SESSION_REQUESTS) {
 			*key = "session_generator.session_graph.num_layers_generator";
 			snprintf(
-			    cfg_vmsg, sizeof cfg_vmsg,
+			    ve->msg, sizeof ve->msg,
 			    "up to %lld layers of up to %lld requests exceed the limit of %lld requests per session",
 			    (long long)layers, (long long)width, (long long)CFG_MAX_SESSION_REQUESTS);
-			return cfg_vmsg;
+			return ve->msg;
 		}
 	}
 	/* Every prompt of a session is built before its first request: bound the session's text too
@@ -1428,16 +1427,16 @@ static const char *bm_validate_sizes(const BM *b, const char **key)
 	/* (an unbounded distribution - inverse_gaussian - is clamped where it is drawn instead) */
 	if (reqs > 1 && reqs <= CFG_MAX_SESSION_REQUESTS && body > 0 && reqs * body > 16 * lim) {
 		*key = "session_generator.channels[0].body_length_generator";
-		snprintf(cfg_vmsg, sizeof cfg_vmsg,
+		snprintf(ve->msg, sizeof ve->msg,
 		         "sessions of up to %lld requests with prompts of up to %lld tokens can need %lld prompt "
 		         "tokens, more than the limit of %lld per session (16 x %s)",
 		         (long long)reqs, (long long)body, (long long)(reqs * body), (long long)(16 * lim), why);
-		return cfg_vmsg;
+		return ve->msg;
 	}
 	return NULL;
 }
 
-static const char *bm_validate(const void *p, int type, const char **key)
+static const char *bm_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const BM *b = p;
@@ -1449,7 +1448,7 @@ static const char *bm_validate(const void *p, int type, const char **key)
 			VFAIL("evaluators", "the accuracy_lmeval evaluator requires session_generator type lmeval");
 	if (!b->output_dir || !b->output_dir[0])
 		VFAIL("output_dir", "must not be empty");
-	return bm_validate_sizes(b, key);
+	return bm_validate_sizes(b, key, ve);
 }
 const struct cfg_class cfg_cls_benchmark = {
     .name = "BenchmarkConfig",
@@ -1488,7 +1487,7 @@ static void cs_defaults(void *p, int type)
 	c->precision = 2;
 	bm_defaults(&c->benchmark_config, 0);
 }
-static const char *cs_validate(const void *p, int type, const char **key)
+static const char *cs_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const CS *c = p;
@@ -1648,7 +1647,7 @@ static void mb_auto_defaults(void *p, int type)
 	mb_manual_defaults(p, type);
 	((MB *)p)->stress_mode = CFG_STRESS_AUTO;
 }
-static const char *mb_validate(const void *p, int type, const char **key)
+static const char *mb_validate(const void *p, int type, const char **key, struct cfg_verr *ve)
 {
 	(void)type;
 	const MB *m = p;

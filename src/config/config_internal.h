@@ -144,8 +144,15 @@ struct cfg_variant {
 	struct cfg_fgroup g[4];
 };
 
-/* Validation: return NULL if fine, else a message (static storage); *key = the field concerned. */
-typedef const char *(*cfg_validate_fn)(const void *p, int type, const char **key);
+/* Where a validator writes what is wrong: the caller's storage (no static buffer), as everywhere else
+ * in the tree (docs/ARCHITECTURE.md, Conventions). */
+struct cfg_verr {
+	char msg[512];
+	char key[160]; /* a dotted key path, when the validator names one below its own fields */
+};
+/* Validation: NULL if fine, else the message (ve->msg); *key = the field concerned (its name, or
+ * ve->key). */
+typedef const char *(*cfg_validate_fn)(const void *p, int type, const char **key, struct cfg_verr *ve);
 
 struct cfg_class {
 	const char *name;      /* Python class name ("RuntimeConfig") */

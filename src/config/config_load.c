@@ -495,7 +495,8 @@ static int run_validate(struct conv *cv, const struct cfg_class *c, int variant,
 	if (!c->validate)
 		return 0;
 	const char *key = NULL;
-	const char *msg = c->validate(base, variant, &key);
+	struct cfg_verr ve = {{0}, {0}};
+	const char *msg = c->validate(base, variant, &key, &ve);
 	if (!msg)
 		return 0;
 	/* key may be a path below this section ("a.b[0].c"): point at the deepest node given */

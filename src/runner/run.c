@@ -9,7 +9,6 @@
 #include "runner/run.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -138,7 +136,11 @@ struct run_group {
 	bool go, abort;
 	int64_t start_ns;       /* CLOCK_MONOTONIC common start (0: when all are prepared) */
 	int64_t start_epoch_ns; /* the same instant in CLOCK_REALTIME, when agreed between processes */
-	int done_efd;           /* eventfd: a loop thread finished */
+	/* the main thread's watch while the loops run (run_group_watch) */
+	struct ev_loop *watch_loop;
+	struct ev_async *done_async; /* a loop thread finished */
+	struct progress watch_prog;
+	bool watch_server_died;
 };
 
 static struct rec_record *run_rec_get(struct run_state *st)
@@ -631,8 +633,9 @@ static int run_check_context(const struct cfg_benchmark *cfg)
 	    cfg->client.api_base && *cfg->client.api_base ? cfg->client.api_base : getenv("OPENAI_API_BASE");
 	const char *key = cfg->client.api_key && *cfg->client.api_key ? cfg->client.api_key : getenv("OPENAI_API_KEY");
 	int64_t ctx = server_models_context_len(base, key, cfg->client.model, 2.0);
-	const char *bad_key = NULL, *why = NULL;
-	if (ctx <= 0 || !(why = config_check_context(cfg, ctx, "max_model_len reported by GET /v1/models", &bad_key)))
+	char bad_key[160], why[512];
+	if (ctx <= 0 || config_check_context(cfg, ctx, "max_model_len reported by GET /v1/models", bad_key,
+	                                     sizeof bad_key, why, sizeof why) == 0)
 		return 0;
 	log_error("%s: %s", bad_key, why);
 	return -1;
@@ -915,79 +918,98 @@ static void *run_loop_thread(void *arg)
 	pthread_mutex_lock(&g->mu);
 	g->n_finished++;
 	pthread_mutex_unlock(&g->mu);
-	uint64_t one = 1;
-	ssize_t w = write(g->done_efd, &one, sizeof one);
-	(void)w;
+	ev_async_send(g->done_async);
 	return NULL;
 }
 
 /* The group's own thread while the loops run: passes signals and a server death on to every loop and
  * draws one progress line for all of them. */
+static bool run_group_all_finished(struct run_group *g)
+{
+	pthread_mutex_lock(&g->mu);
+	bool all_done = g->n_finished == g->n_loops;
+	pthread_mutex_unlock(&g->mu);
+	return all_done;
+}
+
+static void run_watch_on_done(struct ev_loop *loop, void *ctx)
+{
+	if (run_group_all_finished(ctx))
+		ev_stop(loop);
+}
+
+/* SIGINT/SIGTERM (runner/signals.c's pipe): each one is passed on to every loop. */
+static void run_watch_on_signal(struct ev_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)events;
+	struct run_group *g = ctx;
+	char buf[16];
+	ssize_t r = read(fd, buf, sizeof buf);
+	for (ssize_t i = 0; i < r; i++)
+		for (uint32_t j = 0; j < g->n_loops; j++) {
+			atomic_fetch_add(&g->loops[j].wake_signals, 1);
+			if (g->loops[j].loop)
+				ev_wake(g->loops[j].loop);
+		}
+	progress_clear(&g->watch_prog);
+}
+
+/* Every tick: a dead managed server stops every loop; one progress line for all loops (counts add
+ * up; latency percentiles are the slowest loop's). */
+static void run_watch_on_tick(struct ev_loop *loop, void *ctx)
+{
+	struct run_group *g = ctx;
+	if (g->server && !g->watch_server_died && !server_is_alive(g->server)) {
+		g->watch_server_died = true;
+		progress_clear(&g->watch_prog);
+		log_error("the managed server exited during the benchmark; stopping (see its log in the run "
+		          "directory)");
+		for (uint32_t j = 0; j < g->n_loops; j++) {
+			atomic_store(&g->loops[j].wake_server_died, true);
+			ev_wake(g->loops[j].loop);
+		}
+	}
+	struct eval_live sum;
+	memset(&sum, 0, sizeof sum);
+	size_t in_flight = 0;
+	for (uint32_t j = 0; j < g->n_loops; j++) {
+		struct run_state *st = &g->loops[j];
+		pthread_mutex_lock(&st->live_mu);
+		struct eval_live l = st->live_pub;
+		in_flight += st->in_flight_pub;
+		pthread_mutex_unlock(&st->live_mu);
+		sum.requests += l.requests;
+		sum.completed += l.completed;
+		sum.errors += l.errors;
+		sum.sessions += l.sessions;
+		sum.output_tokens += l.output_tokens;
+		sum.output_tokens_per_s += l.output_tokens_per_s;
+		sum.ttfc_p50_s = l.ttfc_p50_s > sum.ttfc_p50_s ? l.ttfc_p50_s : sum.ttfc_p50_s;
+		sum.ttfc_p99_s = l.ttfc_p99_s > sum.ttfc_p99_s ? l.ttfc_p99_s : sum.ttfc_p99_s;
+		sum.tbc_p90_s = l.tbc_p90_s > sum.tbc_p90_s ? l.tbc_p90_s : sum.tbc_p90_s;
+	}
+	if (g->start_ns > 0)
+		progress_update(&g->watch_prog, clock_mono_ns() - g->start_ns, &sum, in_flight);
+	ev_timer_at(loop, clock_mono_ns() + RUN_TICK_NS, run_watch_on_tick, g);
+}
+
+/* The group's own thread while the loops run (its ev loop was made by run_group_run): passes
+ * signals and a server death on to every loop and draws the progress line, until every loop has
+ * finished. */
 static void run_group_watch(struct run_group *g)
 {
-	struct progress prog;
-	progress_init(&prog, g->opts->quiet, g->cfg->runtime.max_sessions, g->cfg->runtime.benchmark_timeout);
-	bool server_died = false;
-	for (;;) {
-		pthread_mutex_lock(&g->mu);
-		bool all_done = g->n_finished == g->n_loops;
-		pthread_mutex_unlock(&g->mu);
-		if (all_done)
-			break;
-		struct pollfd pfd[2] = {{.fd = g->done_efd, .events = POLLIN},
-		                        {.fd = runner_signal_fd(), .events = POLLIN}};
-		int n = poll(pfd, runner_signal_fd() >= 0 ? 2 : 1, (int)(RUN_TICK_NS / 1000000));
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
-			uint64_t v;
-			ssize_t r = read(g->done_efd, &v, sizeof v);
-			(void)r;
-		}
-		if (n > 0 && runner_signal_fd() >= 0 && (pfd[1].revents & POLLIN)) {
-			char buf[16];
-			ssize_t r = read(runner_signal_fd(), buf, sizeof buf);
-			for (ssize_t i = 0; i < r; i++)
-				for (uint32_t j = 0; j < g->n_loops; j++) {
-					atomic_fetch_add(&g->loops[j].wake_signals, 1);
-					if (g->loops[j].loop)
-						ev_wake(g->loops[j].loop);
-				}
-			progress_clear(&prog);
-		}
-		if (g->server && !server_died && !server_is_alive(g->server)) {
-			server_died = true;
-			progress_clear(&prog);
-			log_error("the managed server exited during the benchmark; stopping (see its log in the run "
-			          "directory)");
-			for (uint32_t j = 0; j < g->n_loops; j++) {
-				atomic_store(&g->loops[j].wake_server_died, true);
-				ev_wake(g->loops[j].loop);
-			}
-		}
-		/* one line for all loops: counts add up; latency percentiles are the slowest loop's */
-		struct eval_live sum;
-		memset(&sum, 0, sizeof sum);
-		size_t in_flight = 0;
-		for (uint32_t j = 0; j < g->n_loops; j++) {
-			struct run_state *st = &g->loops[j];
-			pthread_mutex_lock(&st->live_mu);
-			struct eval_live l = st->live_pub;
-			in_flight += st->in_flight_pub;
-			pthread_mutex_unlock(&st->live_mu);
-			sum.requests += l.requests;
-			sum.completed += l.completed;
-			sum.errors += l.errors;
-			sum.sessions += l.sessions;
-			sum.output_tokens += l.output_tokens;
-			sum.output_tokens_per_s += l.output_tokens_per_s;
-			sum.ttfc_p50_s = l.ttfc_p50_s > sum.ttfc_p50_s ? l.ttfc_p50_s : sum.ttfc_p50_s;
-			sum.ttfc_p99_s = l.ttfc_p99_s > sum.ttfc_p99_s ? l.ttfc_p99_s : sum.ttfc_p99_s;
-			sum.tbc_p90_s = l.tbc_p90_s > sum.tbc_p90_s ? l.tbc_p90_s : sum.tbc_p90_s;
-		}
-		if (g->start_ns > 0)
-			progress_update(&prog, clock_mono_ns() - g->start_ns, &sum, in_flight);
-	}
-	progress_clear(&prog);
-	if (server_died || (g->server && server_exited_unexpectedly(g->server)))
+	progress_init(&g->watch_prog, g->opts->quiet, g->cfg->runtime.max_sessions, g->cfg->runtime.benchmark_timeout);
+	g->watch_server_died = false;
+	if (runner_signal_fd() >= 0)
+		ev_fd_set(g->watch_loop, runner_signal_fd(), EV_READ, run_watch_on_signal, g);
+	ev_timer_at(g->watch_loop, clock_mono_ns() + RUN_TICK_NS, run_watch_on_tick, g);
+	if (!run_group_all_finished(g))
+		ev_run(g->watch_loop);
+	if (runner_signal_fd() >= 0)
+		ev_fd_del(g->watch_loop, runner_signal_fd());
+	progress_clear(&g->watch_prog);
+	if (g->watch_server_died || (g->server && server_exited_unexpectedly(g->server)))
 		for (uint32_t j = 0; j < g->n_loops; j++) {
 			struct run_state *st = &g->loops[j];
 			st->server_died = true;
@@ -1020,7 +1042,13 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 	}
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
-	g->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->watch_loop = ev_loop_create();
+	if (!g->watch_loop) {
+		for (uint32_t j = 0; j < g->n_loops; j++)
+			g->loops[j].exit_code = 1; /* (ev_loop_create said why) */
+		return;
+	}
+	g->done_async = ev_async_add(g->watch_loop, run_watch_on_done, g);
 	uint32_t started = 0;
 	for (uint32_t j = 0; j < g->n_loops; j++) {
 		if (pthread_create(&g->loops[j].thread, NULL, run_loop_thread, &g->loops[j]) != 0) {
@@ -1064,7 +1092,8 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 		run_group_watch(g);
 	for (uint32_t j = 0; j < started; j++)
 		pthread_join(g->loops[j].thread, NULL);
-	close(g->done_efd);
+	ev_loop_free(g->watch_loop); /* (and the async) */
+	g->watch_loop = NULL;
 	pthread_cond_destroy(&g->cv);
 	pthread_mutex_destroy(&g->mu);
 	if (!ok)
