@@ -248,6 +248,7 @@ double eval_rel_s(const struct evaluator *e, int64_t t_ns); /* max(0, t - start)
 int eval_write_summary(struct evaluator *e);
 /* <metrics_dir>/name, atomically (tmp + rename); reports a failure with its reason. 0 or -1. */
 int eval_write_output(struct evaluator *e, const char *name, const struct buf *b);
+/* final: each series' CDF plot too (between eval_plots_begin and eval_write_plots) */
 int eval_write_csvs(struct evaluator *e, bool final);
 /* raw[s] sorted ascending (raw[s].n values; NULL when empty), computed on first use and kept until
  * eval_sorted_release(e, s) (eval_finalize releases all after the plots) */
@@ -286,7 +287,11 @@ void eval_log_status(struct evaluator *e);
 int eval_log_end(struct evaluator *e); /* the end record and a flush: 0, or -1 if the file failed */
 void eval_log_flush(struct evaluator *e);
 void eval_log_free(struct evaluator *e);
-/* eval_plots.c */
+/* eval_plots.c: eval_plots_begin() opens the run's gnuplot batch, eval_plot_series() writes one
+ * series' CDF plot(s) (its .dat/.gp, queued), eval_write_plots() the other plots and starts
+ * gnuplot on the batch (output/plot.h: rendered in the background) */
+void eval_plots_begin(void);
+void eval_plot_series(struct evaluator *e, int s);
 void eval_write_plots(struct evaluator *e);
 /* eval_timeseries.c (docs/OBSERVABILITY.md, Time series): called from eval_record_completed with
  * the request's registration (NULL: none); writes timeseries.csv and .png at eval_finalize */

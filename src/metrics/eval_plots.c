@@ -11,8 +11,9 @@
 #include "core/fsutil.h"
 #include "output/plot.h"
 
-static void plot_series(struct evaluator *e, const char *src, int s)
+void eval_plot_series(struct evaluator *e, int s)
 {
+	char *src = fs_path_join(e->metrics_dir, "plots_src");
 	const struct eval_series_info *info = &eval_series_infos[s];
 	size_t n = e->raw[s].n;
 	const double *v = eval_sorted_series(e, s);
@@ -35,7 +36,7 @@ static void plot_series(struct evaluator *e, const char *src, int s)
 		free(png);
 		free(stem);
 	}
-	eval_sorted_release(e, s);
+	free(src);
 }
 
 #define TTFC_MAX_BINS 10
@@ -177,12 +178,14 @@ static void plot_decode_window(struct evaluator *e, const char *src)
 	free(segs);
 }
 
+void eval_plots_begin(void)
+{
+	plot_batch_begin();
+}
+
 void eval_write_plots(struct evaluator *e)
 {
 	char *src = fs_path_join(e->metrics_dir, "plots_src");
-	plot_batch_begin();
-	for (int s = 0; s < (e->n_reasoning ? EVAL_N_SERIES : EVAL_N_BASE_SERIES); s++)
-		plot_series(e, src, s); /* ttfo.png, ...: runs with reasoning */
 	plot_ttfc_by_prompt(e, src);
 	plot_decode_window(e, src);
 	plot_batch_end();

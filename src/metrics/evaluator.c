@@ -1113,9 +1113,15 @@ int eval_write_csvs(struct evaluator *e, bool final)
 {
 	int rc = 0;
 	int n = e->n_reasoning ? EVAL_N_SERIES : EVAL_N_BASE_SERIES; /* ttfo.csv, ...: runs with reasoning */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (write_csv(e, i, final) != 0)
 			rc = -1;
+		if (final) {
+			eval_plot_series(e, i); /* ttfo.png, ...: runs with reasoning */
+			if (i != ES_TBC)
+				eval_sorted_release(e, i);
+		}
+	}
 	return rc;
 }
 
@@ -1266,21 +1272,24 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 		rc = -1;
 	eval_views_drop_pages(e);
 	eval_step(&clk, "prefill_stats.json");
+	/* a series' CDF plot is drawn with its CSV (gnuplot renders the batch later): its sorted copy is
+	 * then freed at once, TBC's after throughput_metrics.json, so that one at a time is held */
+	eval_plots_begin();
 	if (eval_write_csvs(e, true) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
-	eval_step(&clk, "csvs");
+	eval_step(&clk, "csvs, CDF plots");
 	if (eval_write_throughput(e) != 0)
 		rc = -1;
+	eval_sorted_release(e, -1);
 	eval_step(&clk, "throughput_metrics.json");
 	if (eval_write_decode_window(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
 	eval_step(&clk, "decode window");
 	eval_write_plots(e);
-	eval_sorted_release(e, -1);
 	eval_views_drop_pages(e);
-	eval_step(&clk, "plots");
+	eval_step(&clk, "other plots");
 	if (eval_write_timeseries(e) != 0)
 		rc = -1;
 	eval_views_drop_pages(e);
