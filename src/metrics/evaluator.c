@@ -1220,9 +1220,23 @@ static void eval_step(struct eval_step_clock *c, const char *done)
 	if (!c->on)
 		return;
 	double cpu = eval_self_cpu_s(), wall = (double)clock_mono_ns() / 1e9;
-	if (done)
-		fprintf(stderr, "veeksha outputs: %-22s cpu %.3f s, wall %.3f s\n", done, cpu - c->cpu_s,
-		        wall - c->wall_s);
+	if (done) {
+		/* the resident set after the step and the process's peak so far: a step that raised the
+		 * peak shows in the second */
+		long rss_kb = -1, hwm_kb = -1;
+		FILE *f = fopen("/proc/self/status", "r");
+		char line[256];
+		while (f && fgets(line, sizeof line, f)) {
+			if (!strncmp(line, "VmRSS:", 6))
+				rss_kb = strtol(line + 6, NULL, 10);
+			else if (!strncmp(line, "VmHWM:", 6))
+				hwm_kb = strtol(line + 6, NULL, 10);
+		}
+		if (f)
+			fclose(f);
+		fprintf(stderr, "veeksha outputs: %-22s cpu %.3f s, wall %.3f s, rss %ld MB, peak %ld MB\n", done,
+		        cpu - c->cpu_s, wall - c->wall_s, rss_kb / 1024, hwm_kb / 1024);
+	}
 	c->cpu_s = cpu;
 	c->wall_s = wall;
 }
