@@ -4,7 +4,8 @@
 #    the requests, sessions and intended times of the unsharded run (--shard 0/1) with the same seed,
 #    every session in one shard only, and shard 0 merges both into the run directory; the merged
 #    summary is what `veeksha merge` computes again from the same shard directories, byte for byte;
-# 2. runtime.num_client_threads: 2 in one process: the same requests and intended times, merged;
+# 2. runtime.num_client_threads: 2 in one process: the same requests and intended times, merged; a
+#    SIGTERM reaches both threads (exit 143, shards merged, run interrupted);
 # 3. the launcher's environment: srun's SLURM_STEP_NUM_TASKS/SLURM_PROCID pick the shard;
 # 4. refusals: a bad --shard, a shard count without a common start, a Kubernetes index without a
 #    count (exit 2), a shard that cannot make --start-at (exit 1, says so).
@@ -101,6 +102,23 @@ schedule "$thr" > sched_thr.txt
 check "threads: the same requests and intended times as the unsharded run" cmp -s sched_one.txt sched_thr.txt
 check "threads: merged into the run directory" test -f "$thr/metrics/summary_stats.json" -a -f "$thr/metrics/shards.json"
 check "threads: two shard directories" test -d "$thr/shard-0-of-2" -a -d "$thr/shard-1-of-2"
+
+# 2b. a signal reaches every client thread (through the main thread's watch loop): SIGTERM mid-run
+# stops both loops, their shards are merged, the run is interrupted (exit 128+15)
+sed 's/^runtime: {max_sessions: 48/runtime: {num_client_threads: 2, max_sessions: -1/' rate.yml > thr_sig.yml
+e2e_bg "$VEEKSHA" benchmark --config thr_sig.yml --output_dir "$TMP/thrsig" --quiet
+bpid=$E2E_LAST_PID
+for i in $(seq 1 300); do # bounded: until both shards have recorded requests
+  n=$( (cat "$TMP"/thrsig/*/shard-*-of-2/metrics/request_level_metrics.jsonl 2>/dev/null || true) | wc -l)
+  [ "$n" -ge 10 ] && break
+  sleep 0.05
+done
+kill -TERM "$bpid"
+rc=0; wait "$bpid" || rc=$?
+check "threads + SIGTERM: exit 143 (got $rc)" test "$rc" -eq 143
+thrsig=$(ls -d "$TMP"/thrsig/*/ | head -1)
+check "threads + SIGTERM: both shards merged, run interrupted" \
+  jq -e '.run_status == "interrupted" and ."Number of Requests" >= 10' "$thrsig/metrics/summary_stats.json"
 
 # 3. srun's environment picks the shard (shard 1 of 2 here; shard 0 is run with --shard)
 rc0=0; rc1=0
