@@ -2,6 +2,7 @@
 """The client's own footprint against a previous binary, in interleaved pairs (issue 17).
 
     bench/footprint.py --baseline OLD/veeksha [--candidate build/veeksha] [--pairs 3] [--quick]
+    bench/footprint.py --baseline-rev REV ...   (builds REV in bench/out/baseline-REV first)
 
 For each pair and each point, the baseline and the candidate run back to back (the order
 alternates between pairs), so a drift of this VM's speed hits both alike; every figure is the
@@ -21,6 +22,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +91,19 @@ def tokens_run(veeksha, quick):
         shutil.rmtree(sim.tmp, ignore_errors=True)
 
 
+def build_rev(rev):
+    """Builds revision rev (RelWithDebInfo) in a worktree under bench/out; returns its binary."""
+    sha = subprocess.check_output(["git", "-C", bench.ROOT, "rev-parse", "--short", rev], text=True).strip()
+    tree = os.path.join(bench.OUT, "baseline-" + sha)
+    if not os.path.isdir(tree):
+        subprocess.check_call(["git", "-C", bench.ROOT, "worktree", "add", "--detach", tree, sha])
+    subprocess.check_call(["cmake", "-S", tree, "-B", os.path.join(tree, "build"), "-DCMAKE_BUILD_TYPE=RelWithDebInfo"],
+                          stdout=subprocess.DEVNULL)
+    subprocess.check_call(["cmake", "--build", os.path.join(tree, "build"), "-j2", "--target", "veeksha"],
+                          stdout=subprocess.DEVNULL)
+    return os.path.join(tree, "build", "veeksha")
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -96,13 +111,18 @@ def med(xs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--baseline", required=True, help="the previous binary")
+    ap.add_argument("--baseline", help="the previous binary")
+    ap.add_argument("--baseline-rev", help="a git revision to build as the baseline (git worktree + cmake)")
     ap.add_argument("--candidate", default=os.path.join(bench.ROOT, "build", "veeksha"))
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--rates", default="1000,3000,5000")
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
+    if a.baseline_rev:
+        a.baseline = build_rev(a.baseline_rev)
+    if not a.baseline:
+        ap.error("give --baseline BINARY or --baseline-rev REV")
     bins = {"baseline": os.path.abspath(a.baseline), "candidate": os.path.abspath(a.candidate)}
     rates = [int(x) for x in a.rates.split(",") if x]
     points = ["rate %d" % r for r in rates] + ["tokens"]
