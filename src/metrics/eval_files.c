@@ -31,8 +31,10 @@ int eval_write_throughput(struct evaluator *e)
 	double tpot_tp = 0.0, tbc_tp = 0.0;
 	if (e->n_rows) {
 		double *t = xmalloc(e->n_rows * sizeof *t);
-		for (size_t i = 0; i < e->n_rows; i++)
+		for (size_t i = 0; i < e->n_rows; i++) {
 			t[i] = e->rows[i].tpot;
+			eval_rows_scanned(e, i);
+		}
 		double m = pct_mean(t, e->n_rows);
 		free(t);
 		tpot_tp = m != 0.0 ? 1.0 / m : INFINITY;
@@ -107,6 +109,7 @@ int eval_write_prefill(struct evaluator *e)
 	for (size_t i = 0; i < e->n_rows; i++) {
 		a[i].k = have_target ? e->rows[i].target_prompt_tokens : e->rows[i].num_delta_prompt_tokens;
 		a[i].v = e->rows[i].ttfc;
+		eval_rows_scanned(e, i);
 	}
 	/* stable grouping: sort by key, keep row order inside a group (values get sorted anyway) */
 	qsort(a, e->n_rows, sizeof *a, cmp_kv);
@@ -233,11 +236,14 @@ int eval_write_chrome_trace(struct evaluator *e)
 	char last_c_text[CT_NUM_MAX];
 	size_t last_c_len = 0;
 	double epoch = INFINITY;
-	for (size_t i = 0; i < e->n_rows; i++)
+	for (size_t i = 0; i < e->n_rows; i++) {
 		if (e->rows[i].dispatched_s < epoch)
 			epoch = e->rows[i].dispatched_s;
+		eval_rows_scanned(e, i);
+	}
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
+		eval_rows_scanned(e, i);
 		if (b.len > (1u << 20))
 			trace_flush(&b, f, &ok, &err);
 		char tid[128];

@@ -83,8 +83,10 @@ static int cmp_row_key(const void *a, const void *b)
 static struct row_key *row_index(const struct evaluator *e)
 {
 	struct row_key *k = xmalloc((e->n_rows + 1) * sizeof *k);
-	for (size_t i = 0; i < e->n_rows; i++)
+	for (size_t i = 0; i < e->n_rows; i++) {
 		k[i] = (struct row_key){e->rows[i].session_id, e->rows[i].node_id, i};
+		eval_rows_scanned(e, i);
+	}
 	qsort(k, e->n_rows, sizeof *k, cmp_row_key);
 	return k;
 }
@@ -296,6 +298,7 @@ static void hc_length(const struct evaluator *e, struct buf *b, bool output)
 	size_t n = 0, exact = 0, viol = 0;
 	for (size_t i = 0; i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
+		eval_rows_scanned(e, i);
 		int64_t actual = output ? r->num_output_tokens : r->num_delta_prompt_tokens;
 		int64_t target = output ? r->requested_output_tokens : r->target_prompt_tokens;
 		if (target <= 0)

@@ -287,6 +287,15 @@ void eval_log_status(struct evaluator *e);
 int eval_log_end(struct evaluator *e); /* the end record and a flush: 0, or -1 if the file failed */
 void eval_log_flush(struct evaluator *e);
 void eval_log_free(struct evaluator *e);
+/* A sequential scan of the rows drops the pages of the rows it has passed every 64k rows
+ * (file-backed map only; they are read back from the page cache if needed again): the resident set
+ * of a writer stays its own allocations instead of all the rows (280 bytes each). */
+void eval_rows_drop_before(const struct evaluator *e, size_t i);
+static inline void eval_rows_scanned(const struct evaluator *e, size_t i)
+{
+	if ((i & 0xffff) == 0xffff)
+		eval_rows_drop_before(e, i + 1);
+}
 /* eval_plots.c: eval_plots_begin() opens the run's gnuplot batch, eval_plot_series() writes one
  * series' CDF plot(s) (its .dat/.gp, queued), eval_write_plots() the other plots and starts
  * gnuplot on the batch (output/plot.h: rendered in the background) */

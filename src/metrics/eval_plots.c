@@ -66,6 +66,7 @@ static void plot_ttfc_by_prompt(struct evaluator *e, const char *src)
 	for (size_t i = 0; i < n; i++) {
 		r[i].len = e->rows[i].num_delta_prompt_tokens;
 		r[i].ttfc = e->rows[i].ttfc;
+		eval_rows_scanned(e, i);
 		all[i] = r[i].ttfc;
 	}
 	qsort(r, n, sizeof *r, cmp_len_ttfc);

@@ -169,8 +169,10 @@ static void ts_compute(struct evaluator *e, const struct ts_end *ends, size_t n_
 		span = max64(span, ts_rel(g, e->regs[i].dispatched_ns));
 	for (size_t i = 0; i < n_ends; i++)
 		span = max64(span, ts_rel(g, ends[i].completed_ns));
-	for (size_t i = 0; i < e->n_rows; i++)
+	for (size_t i = 0; i < e->n_rows; i++) {
 		span = max64(span, ts_rel(g, e->rows[i].completed_ns));
+		eval_rows_scanned(e, i);
+	}
 	g->span_ns = span;
 	uint64_t nb = span > 0 ? (uint64_t)((span + g->w_ns - 1) / g->w_ns) : 1;
 	uint64_t cap = eval_ts_max_buckets ? eval_ts_max_buckets : 1;
@@ -248,6 +250,7 @@ static void ts_compute(struct evaluator *e, const struct ts_end *ends, size_t n_
 		}
 		for (size_t i = 0; i < e->n_rows; i++) {
 			const struct eval_row *r = &e->rows[i];
+			eval_rows_scanned(e, i);
 			int64_t tc = row_first_ns(r);
 			size_t fi = ts_idx(g, tc);
 			if (pass == 0)

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/jsonw.h"
@@ -1175,6 +1177,16 @@ static void eval_views_drop_pages(struct evaluator *e)
 	spill_drop_pages(&e->tbc_sp);
 	for (int i = 0; i < EVAL_N_SERIES; i++)
 		spill_drop_pages(&e->raw_sp[i]);
+}
+
+void eval_rows_drop_before(const struct evaluator *e, size_t i)
+{
+	if (!e->rows_sp.map || !i)
+		return; /* heap mode: nothing to drop */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)e->rows_sp.map;
+	uintptr_t z = (uintptr_t)(e->rows + (i < e->n_rows ? i : e->n_rows)) & ~(page - 1);
+	if (z > a)
+		madvise((void *)a, z - a, MADV_DONTNEED);
 }
 
 void eval_views_open(struct evaluator *e)
