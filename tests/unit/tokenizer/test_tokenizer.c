@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/rng.h"
 #include "tokenizer/tok_nfc.h"
 #include "tokenizer/tokenizer.h"
@@ -374,15 +375,12 @@ static void write_file(const char *path, const char *content)
 static void test_cjson_fallback(void **state)
 {
 	(void)state;
-	FILE *f = fopen(fixture("tiny_bytelevel.json"), "rb");
-	assert_non_null(f);
 	struct buf b;
 	buf_init(&b);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
+	char *text = fs_read_file(fixture("tiny_bytelevel.json"), NULL);
+	assert_non_null(text);
+	buf_puts(&b, text);
+	free(text);
 	char *hit = strstr(b.data, "\"!\": 33,");
 	assert_non_null(hit);
 	struct buf v;
