@@ -73,8 +73,12 @@ void wake_calib_choose(struct wake_calib *c)
 	if (c->count[WAKE_SHORT] || c->count[WAKE_LONG])
 		c->choices++;
 	/* without short samples nothing says how late a nap ends: poll the whole window */
+	/* A nap that ends more than twice its length late was not an idle vCPU waking up (the guest
+	 * polls that long before it halts) but a thread kept off its CPU by other work: polling does
+	 * not prevent that, it only takes the CPU from that work (the server, on a shared host). */
 	c->busy_ns = c->count[WAKE_SHORT] >= WAKE_CALIB_MIN_SAMPLES
-	                 ? wake_calib_min(c->max_ns, c->p999_ns[WAKE_SHORT] + WAKE_CALIB_MARGIN_NS)
+	                 ? wake_calib_min(wake_calib_min(c->max_ns, c->p999_ns[WAKE_SHORT] + WAKE_CALIB_MARGIN_NS),
+	                                  WAKE_CALIB_BUSY_CAP_NAPS * c->nap_ns)
 	                 : c->max_ns;
 	if (c->count[WAKE_LONG] >= WAKE_CALIB_MIN_SAMPLES) {
 		int64_t w = c->p999_ns[WAKE_LONG] + c->busy_ns + WAKE_CALIB_MARGIN_NS;

@@ -10,7 +10,7 @@
  * halts) and late, sometimes by milliseconds, from a long one. From the last WAKE_CALIB_RING samples
  * of each, with q the WAKE_CALIB_QUANTILE of a class (p99.9: a p99 leaves one dispatch in a hundred
  * late, which is what a dispatch-lateness p99 then shows):
- *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns)
+ *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns and 2 x nap_ns)
  *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
  * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
  * costs a few naps; sleeping too long makes a dispatch late). On a host that wakes on time both
@@ -24,6 +24,7 @@
 #define WAKE_CALIB_MIN_SAMPLES 32
 #define WAKE_CALIB_MARGIN_NS INT64_C(10000)
 #define WAKE_CALIB_NAP_NS INT64_C(100000)
+#define WAKE_CALIB_BUSY_CAP_NAPS 2 /* busy_ns is at most this many naps (see wake_calib_choose) */
 
 enum wake_class { WAKE_SHORT = 0, WAKE_LONG = 1 };
 
