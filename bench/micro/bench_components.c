@@ -112,8 +112,11 @@ static double bench_config_ms(const char *path)
 	for (int i = 0; i < reps; i++) {
 		struct config_benchmark_set set;
 		memset(&set, 0, sizeof set);
-		if (config_load_benchmark_file(path, &set) != 0)
+		char cerr[2048];
+		if (config_load_benchmark_file(path, &set, cerr, sizeof cerr) != 0) {
+			fprintf(stderr, "%s\n", cerr);
 			return -1;
+		}
 		config_benchmark_set_free(&set);
 	}
 	int64_t t1 = clock_mono_ns();

@@ -4,9 +4,10 @@
  * top-level-list variants, *_from_file sub-files) + CLI flags (the reference's flattened flags and
  * the dotted form), validated into the typed tree of config_types.h.
  *
- * Error contract: on any usage/config error these functions print ONE message to stderr naming
- * file:line:column (when the error comes from a file) and the dotted key path, and return
- * CONFIG_EXIT_USAGE (2). They never create files. */
+ * Error contract (docs/ARCHITECTURE.md, Conventions): on a usage/config error the loading functions
+ * return CONFIG_EXIT_USAGE (2) with the message in the caller's err (err_len bytes; 2048 hold any),
+ * one line naming file:line:column (when the error comes from a file) or the flag, and the dotted key
+ * path; they print nothing but warnings (stderr). The caller prints err. They never create files. */
 #include <stdio.h>
 
 #include "config/config_types.h"
@@ -42,9 +43,9 @@ int config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, 
                          size_t key_len, char *err, size_t err_len);
 
 /* Parse `veeksha benchmark` arguments (argv[0] is the subcommand name). */
-int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out);
+int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out, char *err, size_t err_len);
 /* Load a YAML file with no CLI overrides (tests, examples). */
-int config_load_benchmark_file(const char *path, struct config_benchmark_set *out);
+int config_load_benchmark_file(const char *path, struct config_benchmark_set *out, char *err, size_t err_len);
 void config_benchmark_set_free(struct config_benchmark_set *set);
 
 /* Capacity search: `veeksha capacity-search` arguments. */
@@ -53,7 +54,7 @@ struct config_capacity_set {
 	size_t count;
 	struct cfg_run_opts opts;
 };
-int config_parse_capacity_args(int argc, char **argv, struct config_capacity_set *out);
+int config_parse_capacity_args(int argc, char **argv, struct config_capacity_set *out, char *err, size_t err_len);
 void config_capacity_set_free(struct config_capacity_set *set);
 
 /* Microbenchmarks: `veeksha microbench prefill|decode|stress` arguments (argv[0] = "prefill" ...). */
@@ -62,7 +63,7 @@ struct config_microbench_set {
 	size_t count;
 };
 int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char **argv,
-                                 struct config_microbench_set *out);
+                                 struct config_microbench_set *out, char *err, size_t err_len);
 void config_microbench_set_free(struct config_microbench_set *set);
 
 /* Deep copy and free of one benchmark config. */
@@ -87,12 +88,8 @@ const char *config_client_type_name(enum cfg_client_type t);
 const char *config_slo_metric_name(enum cfg_slo_metric m);
 
 /* Load YAML text from memory (fuzzing, tests); name is used in messages. */
-int config_load_benchmark_string(const char *yaml, size_t len, const char *name, struct config_benchmark_set *out);
-
-/* Diagnostics: messages go to stderr by default; NULL silences them (fuzzing). */
-void config_set_diagnostics(FILE *f);
-/* The last error message (without newline), for tests. */
-const char *config_last_error(void);
+int config_load_benchmark_string(const char *yaml, size_t len, const char *name, struct config_benchmark_set *out,
+                                 char *err, size_t err_len);
 
 /* Print the `veeksha benchmark` flag reference (every flag, default, help). */
 void config_print_benchmark_help(FILE *out);

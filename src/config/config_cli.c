@@ -62,12 +62,16 @@ static int cmd_show(const struct cfg_class *root, int argc, char **argv)
 	}
 	struct cfg_parse_result r;
 	const char *prog = root == &cfg_cls_capacity ? "veeksha config show (capacity_search)" : "veeksha config show";
-	int rc = cfg_parse_args(root, 0, prog, n, args, &r, true);
+	char err[2048] = "";
+	struct cfg_diag diag = {err, sizeof err};
+	int rc = cfg_parse_args(root, 0, prog, n, args, &r, true, &diag);
 	free(args);
 	if (rc == CONFIG_HELP_PRINTED)
 		return 0;
-	if (rc != CONFIG_OK)
+	if (rc != CONFIG_OK) {
+		fprintf(stderr, "%s\n", err);
 		return rc;
+	}
 	if (json && r.count > 1)
 		printf("[\n");
 	for (size_t i = 0; i < r.count; i++) {

@@ -84,16 +84,25 @@ void cn_map_add(struct cfg_arena *a, struct cnode *map, const char *key, const s
 void cn_seq_add(struct cfg_arena *a, struct cnode *seq, struct cnode *item);
 bool cn_is_null(const struct cnode *n);
 
-/* Parse YAML text into a node tree. name: file name for positions (or NULL and flag set).
- * Returns NULL on error (message already reported). An empty document gives an empty map. */
-struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag);
-
-/* Expand !expand / top-level list variants. Returns count (0 on error, reported). */
-size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out);
-
 /* ---- errors ---- */
-void cfg_report(const struct cn_src *src, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Where a load's error messages go: the caller's err/err_len (docs/ARCHITECTURE.md, Conventions),
+ * passed down through the loader instead of a global. Each error is one line naming file:line:column
+ * or the flag and the dotted key; several are joined by newlines. Warnings go to stderr at once. */
+struct cfg_diag {
+	char *err;
+	size_t err_len;
+};
+void cfg_report(struct cfg_diag *d, const struct cn_src *src, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void cfg_warn(const struct cn_src *src, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parse YAML text into a node tree. name: file name for positions (or NULL and flag set).
+ * Returns NULL on error (reported to d). An empty document gives an empty map. */
+struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag,
+                             struct cfg_diag *d);
+
+/* Expand !expand / top-level list variants. Returns count (0 on error, reported to d). */
+size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out, struct cfg_diag *d);
 const char *cfg_did_you_mean(const char *word, const char *const *cands, size_t n);
 
 /* ---- descriptors ---- */
@@ -235,10 +244,11 @@ struct cfg_parse_result {
 	size_t count;
 	struct cfg_run_opts opts;
 };
+/* CONFIG_OK, CONFIG_HELP_PRINTED, or CONFIG_EXIT_USAGE with the message(s) in d. */
 int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog, int argc, char **argv,
-                   struct cfg_parse_result *out, bool allow_run_opts);
+                   struct cfg_parse_result *out, bool allow_run_opts, struct cfg_diag *d);
 int cfg_load_string(const struct cfg_class *root, int root_type, const char *text, size_t len, const char *name,
-                    struct cfg_parse_result *out);
+                    struct cfg_parse_result *out, struct cfg_diag *d);
 void cfg_print_help(const struct cfg_class *root, int root_type, const char *prog, FILE *out);
 
 /* Default value of a field as reached through a flag (for help/describe); caller frees. */

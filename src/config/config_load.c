@@ -13,6 +13,7 @@
 
 /* ================= conversion ================= */
 struct conv {
+	struct cfg_diag *d; /* where errors go */
 	char path[1024];
 	size_t plen;
 	size_t nconfigs;
@@ -44,7 +45,7 @@ static void path_pop(struct conv *cv, size_t save)
 
 #define CV_ERR(cv, src, ...)                                                                                           \
 	do {                                                                                                           \
-		cfg_report((src), (cv)->path, __VA_ARGS__);                                                            \
+		cfg_report((cv)->d, (src), (cv)->path, __VA_ARGS__);                                                   \
 		return -1;                                                                                             \
 	} while (0)
 
@@ -234,7 +235,7 @@ static int resolve_item_type(struct conv *cv, const struct cfg_class *c, const s
 	int t = cfg_class_variant(c, te->val->text);
 	if (t < 0) {
 		size_t save = path_push(cv, "type");
-		cfg_report(&te->val->src, cv->path, "unknown type '%s' (valid: %s)", te->val->text, valid);
+		cfg_report(cv->d, &te->val->src, cv->path, "unknown type '%s' (valid: %s)", te->val->text, valid);
 		path_pop(cv, save);
 		return -1;
 	}
@@ -339,7 +340,7 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 				if (found < 0) {
 					free(v);
 					size_t save = path_push_index(cv, i);
-					cfg_report(&it->src, cv->path,
+					cfg_report(cv->d, &it->src, cv->path,
 					           "unknown channel '%s' (valid: text, image, audio, video)",
 					           it->kind == CN_SCALAR ? it->text : "?");
 					path_pop(cv, save);
@@ -528,7 +529,7 @@ static int run_validate(struct conv *cv, const struct cfg_class *c, int variant,
 		k += len;
 	}
 	size_t save = key ? path_push(cv, key) : cv->plen;
-	cfg_report(&at->src, cv->path, "%s", msg);
+	cfg_report(cv->d, &at->src, cv->path, "%s", msg);
 	path_pop(cv, save);
 	return -1;
 }
@@ -545,7 +546,7 @@ static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, ch
 				if (e->val->kind == CN_SCALAR && (!strcasecmp(e->val->text, tag) || cn_is_null(e->val)))
 					continue;
 				size_t save = path_push(cv, "type");
-				cfg_report(&e->val->src, cv->path, "unknown type '%s' (valid: %s)",
+				cfg_report(cv->d, &e->val->src, cv->path, "unknown type '%s' (valid: %s)",
 				           e->val->kind == CN_SCALAR ? e->val->text : "?", tag);
 				path_pop(cv, save);
 				return -1;
@@ -586,13 +587,13 @@ static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, ch
 						other = c->variants[v].name;
 			size_t save = path_push(cv, e->key);
 			if (other)
-				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s (it belongs to type '%s')", e->key,
-				           where, other);
+				cfg_report(cv->d, &e->ksrc, cv->path, "unknown key '%s'%s (it belongs to type '%s')",
+				           e->key, where, other);
 			else if (dym)
-				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s (did you mean '%s'?)", e->key, where,
-				           dym);
+				cfg_report(cv->d, &e->ksrc, cv->path, "unknown key '%s'%s (did you mean '%s'?)", e->key,
+				           where, dym);
 			else
-				cfg_report(&e->ksrc, cv->path, "unknown key '%s'%s", e->key, where);
+				cfg_report(cv->d, &e->ksrc, cv->path, "unknown key '%s'%s", e->key, where);
 			path_pop(cv, save);
 			return -1;
 		}
@@ -636,7 +637,7 @@ static int apply_poly(struct conv *cv, const struct cfg_field *f, char *base, co
 	if (te) {
 		if (te->val->kind != CN_SCALAR) {
 			size_t save = path_push(cv, "type");
-			cfg_report(&te->val->src, cv->path, "'type' must be a string (one of: %s)", valid);
+			cfg_report(cv->d, &te->val->src, cv->path, "'type' must be a string (one of: %s)", valid);
 			path_pop(cv, save);
 			return -1;
 		}
@@ -649,8 +650,8 @@ static int apply_poly(struct conv *cv, const struct cfg_field *f, char *base, co
 			t = cfg_class_variant(c, te->val->text);
 			if (t < 0) {
 				size_t save = path_push(cv, "type");
-				cfg_report(&te->val->src, cv->path, "unknown type '%s' (valid: %s)", te->val->text,
-				           valid);
+				cfg_report(cv->d, &te->val->src, cv->path, "unknown type '%s' (valid: %s)",
+				           te->val->text, valid);
 				path_pop(cv, save);
 				return -1;
 			}
@@ -694,13 +695,13 @@ static void expand_home(char **p)
 }
 
 static int convert_root(const struct cfg_class *root, int root_type, void *obj, const struct cnode *tree,
-                        size_t nconfigs)
+                        size_t nconfigs, struct cfg_diag *diag)
 {
-	struct conv cv = {.nconfigs = nconfigs};
+	struct conv cv = {.d = diag, .nconfigs = nconfigs};
 	cv.path[0] = '\0';
 	root->defaults(obj, root_type);
 	if (tree->kind != CN_MAP) {
-		cfg_report(&tree->src, "", "the configuration must be a mapping");
+		cfg_report(diag, &tree->src, "", "the configuration must be a mapping");
 		return -1;
 	}
 	if (apply_map(&cv, root, root_type, obj, tree))
@@ -737,7 +738,7 @@ static struct cnode *cn_clone_map(struct cfg_arena *a, const struct cnode *m)
 }
 
 static struct cnode *cn_merge(struct cfg_arena *a, const struct cnode *x, const struct cnode *y, char *path,
-                              size_t plen, size_t cap)
+                              size_t plen, size_t cap, struct cfg_diag *diag)
 {
 	struct cnode *m = cn_clone_map(a, x);
 	for (size_t i = 0; i < y->n_ents; i++) {
@@ -748,7 +749,7 @@ static struct cnode *cn_merge(struct cfg_arena *a, const struct cnode *x, const 
 		if (!d) {
 			cn_map_add(a, m, e->key, &e->ksrc, e->val);
 		} else if (d->val->kind == CN_MAP && e->val->kind == CN_MAP) {
-			d->val = cn_merge(a, d->val, e->val, path, np, cap);
+			d->val = cn_merge(a, d->val, e->val, path, np, cap, diag);
 			if (!d->val)
 				return NULL;
 		} else {
@@ -757,7 +758,7 @@ static struct cnode *cn_merge(struct cfg_arena *a, const struct cnode *x, const 
 				snprintf(other, sizeof other, "%s:%d:%d", d->ksrc.file, d->ksrc.line, d->ksrc.col);
 			else
 				snprintf(other, sizeof other, "another file");
-			cfg_report(&e->ksrc, path, "is also set by %s (two files set the same key)", other);
+			cfg_report(diag, &e->ksrc, path, "is also set by %s (two files set the same key)", other);
 			return NULL;
 		}
 		path[plen] = '\0';
@@ -930,7 +931,7 @@ static bool is_bool_field(const struct cfg_flag *fl)
 	return fl->kind == CFLAG_VALUE && fl->field && fl->field->kind == FK_BOOL;
 }
 
-static void print_flag_hint(const struct cfg_flag_table *t, const char *name, const char *tok)
+static void print_flag_hint(const struct cfg_flag_table *t, const char *name, const char *tok, struct cfg_diag *diag)
 {
 	const char **names = xcalloc(t->n + 1, sizeof *names);
 	for (size_t i = 0; i < t->n; i++)
@@ -944,15 +945,15 @@ static void print_flag_hint(const struct cfg_flag_table *t, const char *name, co
 		for (char *p = buf; *p; p++)
 			if (*p == '_')
 				*p = '-';
-		cfg_report(&s, "", "unknown option (did you mean --%s?)", buf);
+		cfg_report(diag, &s, "", "unknown option (did you mean --%s?)", buf);
 	} else {
-		cfg_report(&s, "", "unknown option (see --help)");
+		cfg_report(diag, &s, "", "unknown option (see --help)");
 	}
 }
 
 static int finish(const struct cfg_class *root, int root_type, struct cfg_arena *a, struct cli_file *files,
                   size_t nfiles, struct cli_ovr *ovr, size_t novr, struct cfg_parse_result *out, const char *mem_text,
-                  size_t mem_len, const char *mem_name)
+                  size_t mem_len, const char *mem_name, struct cfg_diag *diag)
 {
 	/* load each file and expand it */
 	size_t nsrc = nfiles + (mem_text ? 1 : 0);
@@ -968,20 +969,20 @@ static int finish(const struct cfg_class *root, int root_type, struct cfg_arena 
 			if (!text) {
 				int err = errno;
 				struct cn_src s = {.flag = files[i].flag};
-				cfg_report(&s, "", "cannot read '%s': %s", files[i].path, strerror(err));
+				cfg_report(diag, &s, "", "cannot read '%s': %s", files[i].path, strerror(err));
 				return CONFIG_EXIT_USAGE;
 			}
-			tree = cfg_yaml_parse(a, text, len, cfg_ar_strdup(a, files[i].path), NULL);
+			tree = cfg_yaml_parse(a, text, len, cfg_ar_strdup(a, files[i].path), NULL, diag);
 			free(text);
 			mount = files[i].mount;
 			mlen = files[i].mlen;
 		} else {
-			tree = cfg_yaml_parse(a, mem_text, mem_len, mem_name, NULL);
+			tree = cfg_yaml_parse(a, mem_text, mem_len, mem_name, NULL, diag);
 		}
 		if (!tree)
 			return CONFIG_EXIT_USAGE;
 		struct cnode **vars;
-		size_t nv = cfg_expand_root(a, tree, &vars);
+		size_t nv = cfg_expand_root(a, tree, &vars, diag);
 		if (!nv)
 			return CONFIG_EXIT_USAGE;
 		for (size_t k = 0; k < nv; k++)
@@ -993,7 +994,7 @@ static int finish(const struct cfg_class *root, int root_type, struct cfg_arena 
 	for (size_t i = 0; i < nsrc; i++) {
 		if (total > 10000 / cnt[i] + 1 || total * cnt[i] > 10000) {
 			struct cn_src s = {0};
-			cfg_report(&s, "", "the files together produce more than 10000 configurations");
+			cfg_report(diag, &s, "", "the files together produce more than 10000 configurations");
 			return CONFIG_EXIT_USAGE;
 		}
 		total *= cnt[i];
@@ -1015,14 +1016,14 @@ static int finish(const struct cfg_class *root, int root_type, struct cfg_arena 
 			if (i == 0)
 				tree = v;
 			else
-				tree = cn_merge(a, tree, v, path, 0, sizeof path);
+				tree = cn_merge(a, tree, v, path, 0, sizeof path, diag);
 			if (!tree)
 				goto fail;
 		}
 		for (size_t k = 0; k < novr; k++)
 			tree = cn_set(a, tree, ovr[k].path, ovr[k].plen, 0, ovr[k].val, ovr[k].implied, ovr[k].flag);
 		char *obj = (char *)out->items + idx * root->size;
-		if (convert_root(root, root_type, obj, tree, total)) {
+		if (convert_root(root, root_type, obj, tree, total, diag)) {
 			cfg_obj_free(root, obj);
 			goto fail;
 		}
@@ -1047,7 +1048,7 @@ static struct cnode *cli_scalar(struct cfg_arena *a, const char *text, const cha
 }
 
 int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog, int argc, char **argv,
-                   struct cfg_parse_result *out, bool allow_run_opts)
+                   struct cfg_parse_result *out, bool allow_run_opts, struct cfg_diag *diag)
 {
 	memset(out, 0, sizeof *out);
 	const struct cfg_flag_table *t = cfg_flags_for(root);
@@ -1070,7 +1071,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		}
 		struct cn_src tsrc = {.flag = tok};
 		if (strncmp(tok, "--", 2) != 0 || !tok[2]) {
-			cfg_report(&tsrc, "", "unexpected argument (options start with --)");
+			cfg_report(diag, &tsrc, "", "unexpected argument (options start with --)");
 			goto out;
 		}
 		char name[512];
@@ -1090,7 +1091,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)                                           \
 			(var) = argv[++i];                                                                             \
 		else {                                                                                                 \
-			cfg_report(&tsrc, "", "expected a value");                                                     \
+			cfg_report(diag, &tsrc, "", "expected a value");                                               \
 			goto out;                                                                                      \
 		}                                                                                                      \
 	} while (0)
@@ -1099,7 +1100,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				*p = '_';
 		if (allow_run_opts && !strcmp(name, "strict_client")) {
 			if (inline_val) {
-				cfg_report(&tsrc, "", "takes no value");
+				cfg_report(diag, &tsrc, "", "takes no value");
 				goto out;
 			}
 			out->opts.strict_client = true;
@@ -1108,7 +1109,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		if (allow_run_opts &&
 		    (!strcmp(name, "quiet") || !strcmp(name, "fail_on_slo") || !strcmp(name, "no_report"))) {
 			if (inline_val) {
-				cfg_report(&tsrc, "", "takes no value");
+				cfg_report(diag, &tsrc, "", "takes no value");
 				goto out;
 			}
 			if (!strcmp(name, "quiet"))
@@ -1126,13 +1127,14 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			NEED_VALUE(v);
 			if (!strcmp(name, "launcher")) {
 				if (strcmp(v, "local") != 0 && strcmp(v, "slurm") != 0) {
-					cfg_report(&tsrc, "", "'%s' is not a launcher (local or slurm)", v);
+					cfg_report(diag, &tsrc, "", "'%s' is not a launcher (local or slurm)", v);
 					goto out;
 				}
 				out->opts.launcher = v;
 			} else if (!strcmp(name, "sbatch_arg")) {
 				if (out->opts.n_sbatch_args >= CFG_MAX_SBATCH_ARGS) {
-					cfg_report(&tsrc, "", "at most %d --sbatch-arg options", CFG_MAX_SBATCH_ARGS);
+					cfg_report(diag, &tsrc, "", "at most %d --sbatch-arg options",
+					           CFG_MAX_SBATCH_ARGS);
 					goto out;
 				}
 				out->opts.sbatch_args[out->opts.n_sbatch_args++] = v;
@@ -1141,7 +1143,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				errno = 0;
 				long long pt = strtoll(v, &end, 10);
 				if (end == v || *end || errno || pt < 0) {
-					cfg_report(&tsrc, "", "'%s' is not a sweep point index (0, 1, ...)", v);
+					cfg_report(diag, &tsrc, "", "'%s' is not a sweep point index (0, 1, ...)", v);
 					goto out;
 				}
 				out->opts.has_sweep_point = true;
@@ -1168,7 +1170,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				double x = strtod(v, &end);
 				if (end == v || *end || errno || !isfinite(x) || x <= 0 ||
 				    (!strcmp(name, "shard_count") && (x != (double)(uint32_t)x || x > 65536))) {
-					cfg_report(&tsrc, "", "'%s' is not a positive %s", v,
+					cfg_report(diag, &tsrc, "", "'%s' is not a positive %s", v,
 					           !strcmp(name, "shard_count") ? "integer" : "number");
 					goto out;
 				}
@@ -1202,18 +1204,18 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			char *save = NULL;
 			for (char *c = strtok_r(dup, ".", &save); c; c = strtok_r(NULL, ".", &save)) {
 				if (o->plen >= CFG_MAX_DEPTH) {
-					cfg_report(&tsrc, "", "key path too deep");
+					cfg_report(diag, &tsrc, "", "key path too deep");
 					goto out;
 				}
 				o->path[o->plen++] = c;
 			}
 			if (o->plen == 0) {
-				cfg_report(&tsrc, "", "empty key path");
+				cfg_report(diag, &tsrc, "", "empty key path");
 				goto out;
 			}
 			struct cnode *val;
 			if (v[0] == '[' || v[0] == '{') {
-				val = cfg_yaml_parse(&a, v, strlen(v), NULL, flag);
+				val = cfg_yaml_parse(&a, v, strlen(v), NULL, flag, diag);
 				if (!val)
 					goto out;
 			} else {
@@ -1234,7 +1236,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			negated = fl != NULL;
 		}
 		if (!fl) {
-			print_flag_hint(t, name, flag);
+			print_flag_hint(t, name, flag, diag);
 			goto out;
 		}
 		if (fl->kind == CFLAG_FROM_FILE) {
@@ -1265,7 +1267,8 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			switch (f->kind) {
 			case FK_BOOL:
 				if (inline_val) {
-					cfg_report(&tsrc, "", "takes no value (use --%s or --no-%s)", tok + 2, tok + 2);
+					cfg_report(diag, &tsrc, "", "takes no value (use --%s or --no-%s)", tok + 2,
+					           tok + 2);
 					goto out;
 				}
 				o->val = cli_scalar(&a, negated ? "false" : "true", flag);
@@ -1283,7 +1286,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 					if (f->flags & FF_OPTIONAL) {
 						seq = cli_scalar(&a, "None", flag);
 					} else {
-						cfg_report(&tsrc, "", "expected at least one value");
+						cfg_report(diag, &tsrc, "", "expected at least one value");
 						goto out;
 					}
 				}
@@ -1293,11 +1296,12 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			case FK_POLY_LIST: {
 				const char *v;
 				NEED_VALUE(v);
-				o->val = cfg_yaml_parse(&a, v, strlen(v), NULL, flag);
+				o->val = cfg_yaml_parse(&a, v, strlen(v), NULL, flag, diag);
 				if (!o->val)
 					goto out;
 				if (o->val->kind != CN_SEQ) {
-					cfg_report(&tsrc, "", "expected a JSON list (e.g. '[{\"type\": \"...\"}]')");
+					cfg_report(diag, &tsrc, "",
+					           "expected a JSON list (e.g. '[{\"type\": \"...\"}]')");
 					goto out;
 				}
 				break;
@@ -1312,7 +1316,7 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 		}
 		novr++;
 	}
-	rc = finish(root, root_type, &a, files, nfiles, ovr, novr, out, NULL, 0, NULL);
+	rc = finish(root, root_type, &a, files, nfiles, ovr, novr, out, NULL, 0, NULL, diag);
 out:
 	free(files);
 	free(ovr);
@@ -1321,11 +1325,11 @@ out:
 }
 
 int cfg_load_string(const struct cfg_class *root, int root_type, const char *text, size_t len, const char *name,
-                    struct cfg_parse_result *out)
+                    struct cfg_parse_result *out, struct cfg_diag *diag)
 {
 	memset(out, 0, sizeof *out);
 	struct cfg_arena a = {0};
-	int rc = finish(root, root_type, &a, NULL, 0, NULL, 0, out, text, len, name);
+	int rc = finish(root, root_type, &a, NULL, 0, NULL, 0, out, text, len, name, diag);
 	cfg_ar_free(&a);
 	return rc;
 }
@@ -1339,10 +1343,10 @@ static void to_bset(struct cfg_parse_result *r, struct config_benchmark_set *out
 }
 
 /* The launcher options of a sweep on Slurm (docs/SLURM.md): what makes sense together. A job array is
- * a sweep's way onto a cluster; a single run goes there through sbatch/srun itself. 0, or -1 after a
- * message. */
+ * a sweep's way onto a cluster; a single run goes there through sbatch/srun itself. 0, or -1 with
+ * the message in err. */
 static int run_opts_check(const struct cfg_run_opts *o, size_t count, const char *cmd, const char *many,
-                          const char *one)
+                          const char *one, char *err, size_t err_len)
 {
 	bool slurm = o->launcher && !strcmp(o->launcher, "slurm");
 	char why[400] = "";
@@ -1364,38 +1368,49 @@ static int run_opts_check(const struct cfg_run_opts *o, size_t count, const char
 		         many, one);
 	if (!why[0])
 		return 0;
-	fprintf(stderr, "%s: %s\n", cmd, why);
+	snprintf(err, err_len, "%s: %s", cmd, why);
 	return -1;
 }
 
-int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out)
+/* The entry points start err empty: a failure leaves its message(s) there, printing nothing. */
+static struct cfg_diag cfg_diag_for(char *err, size_t err_len)
+{
+	if (err && err_len)
+		err[0] = '\0';
+	return (struct cfg_diag){err, err_len};
+}
+
+int config_parse_benchmark_args(int argc, char **argv, struct config_benchmark_set *out, char *err, size_t err_len)
 {
 	struct cfg_parse_result r;
 	memset(out, 0, sizeof *out);
-	int rc = cfg_parse_args(&cfg_cls_benchmark, 0, "veeksha benchmark", argc, argv, &r, true);
+	struct cfg_diag diag = cfg_diag_for(err, err_len);
+	int rc = cfg_parse_args(&cfg_cls_benchmark, 0, "veeksha benchmark", argc, argv, &r, true, &diag);
 	if (rc != CONFIG_OK)
 		return rc;
 	to_bset(&r, out);
 	out->opts.argc = argc;
 	out->opts.argv = argv;
-	if (run_opts_check(&out->opts, out->count, "veeksha benchmark", "runs", "run")) {
+	if (run_opts_check(&out->opts, out->count, "veeksha benchmark", "runs", "run", err, err_len)) {
 		config_benchmark_set_free(out);
 		return CONFIG_EXIT_USAGE;
 	}
 	return rc;
 }
 
-int config_load_benchmark_file(const char *path, struct config_benchmark_set *out)
+int config_load_benchmark_file(const char *path, struct config_benchmark_set *out, char *err, size_t err_len)
 {
 	char *argv[] = {"benchmark", "--config", (char *)path, NULL};
-	return config_parse_benchmark_args(3, argv, out);
+	return config_parse_benchmark_args(3, argv, out, err, err_len);
 }
 
-int config_load_benchmark_string(const char *yaml, size_t len, const char *name, struct config_benchmark_set *out)
+int config_load_benchmark_string(const char *yaml, size_t len, const char *name, struct config_benchmark_set *out,
+                                 char *err, size_t err_len)
 {
 	struct cfg_parse_result r;
 	memset(out, 0, sizeof *out);
-	int rc = cfg_load_string(&cfg_cls_benchmark, 0, yaml, len, name ? name : "<string>", &r);
+	struct cfg_diag diag = cfg_diag_for(err, err_len);
+	int rc = cfg_load_string(&cfg_cls_benchmark, 0, yaml, len, name ? name : "<string>", &r, &diag);
 	if (rc == CONFIG_OK)
 		to_bset(&r, out);
 	return rc;
@@ -1412,18 +1427,20 @@ void config_benchmark_set_free(struct config_benchmark_set *set)
 	set->count = 0;
 }
 
-int config_parse_capacity_args(int argc, char **argv, struct config_capacity_set *out)
+int config_parse_capacity_args(int argc, char **argv, struct config_capacity_set *out, char *err, size_t err_len)
 {
 	struct cfg_parse_result r;
 	memset(out, 0, sizeof *out);
-	int rc = cfg_parse_args(&cfg_cls_capacity, 0, "veeksha capacity-search", argc, argv, &r, true);
+	struct cfg_diag diag = cfg_diag_for(err, err_len);
+	int rc = cfg_parse_args(&cfg_cls_capacity, 0, "veeksha capacity-search", argc, argv, &r, true, &diag);
 	if (rc == CONFIG_OK) {
 		out->items = r.items;
 		out->count = r.count;
 		out->opts = r.opts;
 		out->opts.argc = argc;
 		out->opts.argv = argv;
-		if (run_opts_check(&out->opts, out->count, "veeksha capacity-search", "searches", "search")) {
+		if (run_opts_check(&out->opts, out->count, "veeksha capacity-search", "searches", "search", err,
+		                   err_len)) {
 			config_capacity_set_free(out);
 			return CONFIG_EXIT_USAGE;
 		}
@@ -1456,9 +1473,10 @@ static const struct cfg_class *mb_class(enum cfg_microbench_type type, enum cfg_
 }
 
 int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char **argv,
-                                 struct config_microbench_set *out)
+                                 struct config_microbench_set *out, char *err, size_t err_len)
 {
 	memset(out, 0, sizeof *out);
+	struct cfg_diag diag = cfg_diag_for(err, err_len);
 	enum cfg_stress_mode mode = CFG_STRESS_MANUAL;
 	/* stress pre-parses --stress-mode {manual,range,auto} and strips it */
 	char **args = xcalloc((size_t)argc + 1, sizeof *args);
@@ -1476,7 +1494,7 @@ int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char *
 				mode = CFG_STRESS_AUTO;
 			else {
 				struct cn_src s = {.flag = "--stress-mode"};
-				cfg_report(&s, "", "must be one of: manual, range, auto (got '%s')", v);
+				cfg_report(&diag, &s, "", "must be one of: manual, range, auto (got '%s')", v);
 				free(args);
 				return CONFIG_EXIT_USAGE;
 			}
@@ -1487,7 +1505,7 @@ int config_parse_microbench_args(enum cfg_microbench_type type, int argc, char *
 	static const char *const progs[] = {"veeksha microbench prefill", "veeksha microbench decode",
 	                                    "veeksha microbench stress"};
 	struct cfg_parse_result r;
-	int rc = cfg_parse_args(mb_class(type, mode), 0, progs[type], n, args, &r, false);
+	int rc = cfg_parse_args(mb_class(type, mode), 0, progs[type], n, args, &r, false, &diag);
 	free(args);
 	if (rc == CONFIG_OK) {
 		out->items = r.items;

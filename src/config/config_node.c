@@ -61,22 +61,8 @@ void cfg_ar_free(struct cfg_arena *a)
 }
 
 /* ================= errors ================= */
-static char cfg_last_err[2048];
-static FILE *cfg_diag_stream;
-static bool cfg_diag_set;
-
-void config_set_diagnostics(FILE *f)
-{
-	cfg_diag_stream = f;
-	cfg_diag_set = true;
-}
-
-const char *config_last_error(void)
-{
-	return cfg_last_err;
-}
-
-static void cfg_vmessage(const char *level, const struct cn_src *src, const char *path, const char *fmt, va_list ap)
+static void cfg_vmessage(struct cfg_diag *d, const char *level, const struct cn_src *src, const char *path,
+                         const char *fmt, va_list ap)
 {
 	char msg[1536];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -91,18 +77,22 @@ static void cfg_vmessage(const char *level, const struct cn_src *src, const char
 		snprintf(line, sizeof line, "veeksha: %s: %s: %s%s%s", level, src->flag, path, sep, msg);
 	else
 		snprintf(line, sizeof line, "veeksha: %s: %s%s%s", level, path, sep, msg);
-	if (!strcmp(level, "error"))
-		snprintf(cfg_last_err, sizeof cfg_last_err, "%s", line);
-	FILE *out = cfg_diag_set ? cfg_diag_stream : stderr;
-	if (out)
-		fprintf(out, "%s\n", line);
+	if (!d) { /* warnings */
+		fprintf(stderr, "%s\n", line);
+		return;
+	}
+	if (!d->err || !d->err_len)
+		return;
+	size_t used = strlen(d->err);
+	if (used + 1 < d->err_len)
+		snprintf(d->err + used, d->err_len - used, "%s%s", used ? "\n" : "", line);
 }
 
-void cfg_report(const struct cn_src *src, const char *path, const char *fmt, ...)
+void cfg_report(struct cfg_diag *d, const struct cn_src *src, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	cfg_vmessage("error", src, path, fmt, ap);
+	cfg_vmessage(d, "error", src, path, fmt, ap); /* (d NULL: stderr) */
 	va_end(ap);
 }
 
@@ -110,7 +100,7 @@ void cfg_warn(const struct cn_src *src, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	cfg_vmessage("warning", src, path, fmt, ap);
+	cfg_vmessage(NULL, "warning", src, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -491,6 +481,7 @@ struct yp_anchor {
 
 struct yp {
 	struct cfg_arena *a;
+	struct cfg_diag *d; /* where errors go */
 	struct fy_parser *p;
 	const char *input; /* the YAML text being parsed */
 	size_t input_len;
@@ -639,17 +630,17 @@ static void yp_syntax_error(struct yp *y)
 		char och;
 		if (er->msg && strstr(er->msg, "flow") && yp_open_flow(y, s.line, s.col, &ol, &oc, &och) && ol < s.line)
 			cfg_report(
-			    &s, "",
+			    y->d, &s, "",
 			    "YAML syntax error: %s (the flow %s '%c' opened at line %d, column %d is not closed)",
 			    er->msg, och == '[' ? "sequence" : "mapping", och, ol, oc);
 		else
-			cfg_report(&s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
+			cfg_report(y->d, &s, "", "YAML syntax error: %s", er->msg ? er->msg : "invalid YAML");
 		return;
 	}
 	struct cn_src s = y->last;
 	s.file = y->name;
 	s.flag = y->flag;
-	cfg_report(&s, "", "YAML syntax error");
+	cfg_report(y->d, &s, "", "YAML syntax error");
 }
 
 static void yp_error(struct yp *y, const struct cn_src *s, const char *fmt, const char *arg)
@@ -657,7 +648,7 @@ static void yp_error(struct yp *y, const struct cn_src *s, const char *fmt, cons
 	if (y->failed)
 		return;
 	y->failed = true;
-	cfg_report(s, "", fmt, arg);
+	cfg_report(y->d, s, "", fmt, arg);
 }
 
 static struct fy_event *yp_next(struct yp *y)
@@ -975,15 +966,16 @@ static size_t cn_expand_count(struct cnode *n, size_t depth, struct cn_expand_ch
 	return count;
 }
 
-struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag)
+struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, const char *name, const char *flag,
+                             struct cfg_diag *d)
 {
 	int bl, bc;
 	if (utf8_invalid_at((const unsigned char *)text, len, &bl, &bc)) {
 		struct cn_src s = {name, bl, bc, flag};
-		cfg_report(&s, "", "invalid UTF-8 (or NUL byte) in the file");
+		cfg_report(d, &s, "", "invalid UTF-8 (or NUL byte) in the file");
 		return NULL;
 	}
-	struct yp y = {.a = a, .name = name, .flag = flag};
+	struct yp y = {.a = a, .d = d, .name = name, .flag = flag};
 	y.last.line = 1;
 	y.last.col = 1;
 	struct fy_diag_cfg dc;
@@ -993,7 +985,7 @@ struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, 
 	y.diag = fy_diag_create(&dc);
 	if (!y.diag) {
 		struct cn_src s = {name, 1, 1, flag};
-		cfg_report(&s, "", "cannot create the YAML parser");
+		cfg_report(d, &s, "", "cannot create the YAML parser");
 		return NULL;
 	}
 	fy_diag_set_collect_errors(y.diag, true);
@@ -1004,7 +996,7 @@ struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, 
 	if (!y.p) {
 		fy_diag_destroy(y.diag);
 		struct cn_src s = {name, 1, 1, flag};
-		cfg_report(&s, "", "cannot create the YAML parser");
+		cfg_report(d, &s, "", "cannot create the YAML parser");
 		return NULL;
 	}
 	struct cnode *root = NULL;
@@ -1058,16 +1050,16 @@ out:
 		root = cn_new(a, CN_MAP, &s);
 	}
 	if (root->kind == CN_SCALAR) {
-		cfg_report(&root->src, "", "the configuration must be a mapping or a list of mappings");
+		cfg_report(d, &root->src, "", "the configuration must be a mapping or a list of mappings");
 		return NULL;
 	}
 	struct cn_expand_check ck = {0};
 	cn_expand_count(root, 0, &ck);
 	if (ck.bad) {
 		if (ck.why)
-			cfg_report(&ck.bad->src, "", "%s", ck.why);
+			cfg_report(d, &ck.bad->src, "", "%s", ck.why);
 		else
-			cfg_report(&ck.bad->src, "", "%s exceeds %u nodes",
+			cfg_report(d, &ck.bad->src, "", "%s exceeds %u nodes",
 			           ck.aliased ? "alias expansion" : "the document", CFG_MAX_EXPANDED_NODES);
 		return NULL;
 	}
@@ -1177,7 +1169,7 @@ static void exp_all(struct cfg_arena *a, struct cnode *n, struct cnode **out, si
 	}
 }
 
-size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out)
+size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***out, struct cfg_diag *d)
 {
 	bool has = false;
 	exp_empty = NULL;
@@ -1185,7 +1177,7 @@ size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***
 	size_t n_variants;
 	if (root->kind == CN_SEQ) {
 		if (root->n_items == 0) {
-			cfg_report(&root->src, "", "the top-level list of configurations is empty");
+			cfg_report(d, &root->src, "", "the top-level list of configurations is empty");
 			return 0;
 		}
 		variants = root->items;
@@ -1197,21 +1189,22 @@ size_t cfg_expand_root(struct cfg_arena *a, struct cnode *root, struct cnode ***
 	size_t total = 0;
 	for (size_t i = 0; i < n_variants; i++) {
 		if (variants[i]->kind != CN_MAP) {
-			cfg_report(&variants[i]->src, "", "each configuration in a top-level list must be a mapping");
+			cfg_report(d, &variants[i]->src, "",
+			           "each configuration in a top-level list must be a mapping");
 			return 0;
 		}
 		total = sat_add(total, exp_count(variants[i], &has, 0));
 	}
 	if (exp_empty) {
-		cfg_report(&exp_empty->src, "", "!expand needs at least one value");
+		cfg_report(d, &exp_empty->src, "", "!expand needs at least one value");
 		return 0;
 	}
 	if (total > EXP_LIMIT) {
-		cfg_report(&root->src, "", "!expand produces more than %u configurations", EXP_LIMIT);
+		cfg_report(d, &root->src, "", "!expand produces more than %u configurations", EXP_LIMIT);
 		return 0;
 	}
 	if (total == 0) {
-		cfg_report(&root->src, "", "no configuration to run");
+		cfg_report(d, &root->src, "", "no configuration to run");
 		return 0;
 	}
 	struct cnode **res = cfg_ar_alloc(a, total * sizeof *res);

@@ -354,11 +354,14 @@ int meta_capacity_search_main(int argc, char **argv)
 {
 	struct config_capacity_set set;
 	memset(&set, 0, sizeof set);
-	int r = config_parse_capacity_args(argc, argv, &set);
+	char cerr[2048];
+	int r = config_parse_capacity_args(argc, argv, &set, cerr, sizeof cerr);
 	if (r == CONFIG_HELP_PRINTED)
 		return 0;
-	if (r != CONFIG_OK)
+	if (r != CONFIG_OK) {
+		fprintf(stderr, "%s\n", cerr);
 		return CONFIG_EXIT_USAGE;
+	}
 	if (set.opts.quiet)
 		log_set_level(LOG_WARN);
 	int worst = 0;

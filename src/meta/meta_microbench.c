@@ -540,11 +540,14 @@ int meta_microbench_main(int argc, char **argv)
 	}
 	struct config_microbench_set set;
 	memset(&set, 0, sizeof set);
-	int r = config_parse_microbench_args(type, argc - 1, argv + 1, &set);
+	char cerr[2048];
+	int r = config_parse_microbench_args(type, argc - 1, argv + 1, &set, cerr, sizeof cerr);
 	if (r == CONFIG_HELP_PRINTED)
 		return 0;
-	if (r != CONFIG_OK)
+	if (r != CONFIG_OK) {
+		fprintf(stderr, "%s\n", cerr);
 		return CONFIG_EXIT_USAGE;
+	}
 	runner_signals_install();
 	struct cfg_run_opts opts = {.quiet = true, .fail_on_slo = false};
 	int worst = 0;

@@ -118,8 +118,11 @@ int runner_evaluate(const char *run_dir, const char *out_dir, int n_overrides, c
 		argv[argc++] = overrides[i];
 	struct config_benchmark_set set;
 	memset(&set, 0, sizeof set);
-	int rc = config_parse_benchmark_args(argc, argv, &set);
+	char cerr[2048];
+	int rc = config_parse_benchmark_args(argc, argv, &set, cerr, sizeof cerr);
 	free(argv);
+	if (rc == CONFIG_EXIT_USAGE)
+		fprintf(stderr, "%s\n", cerr);
 	if (rc != CONFIG_OK || set.count != 1) {
 		if (rc == CONFIG_OK)
 			log_error("evaluate: the configuration expands to %zu runs; give one", set.count);

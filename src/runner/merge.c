@@ -414,9 +414,11 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 	}
 	{
 		char *p = fs_path_join(l.v[0].dir, "config.yml");
-		int rc = config_load_benchmark_file(p, &set);
+		char cerr[2048];
+		int rc = config_load_benchmark_file(p, &set, cerr, sizeof cerr);
 		free(p);
 		if (rc != CONFIG_OK) {
+			fprintf(stderr, "%s\n", cerr);
 			log_error("merge: the shards' config.yml cannot be loaded (see the message above)");
 			goto done;
 		}

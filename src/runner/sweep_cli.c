@@ -108,7 +108,10 @@ static struct cfg_benchmark *sweep_cli_load_configs(const char *dir, const struc
 	for (size_t k = 0; k < job->n_points; k++) {
 		char *path = fs_path_join(dir, job->points[k].config);
 		struct config_benchmark_set set;
-		int r = config_load_benchmark_file(path, &set);
+		char cerr[2048];
+		int r = config_load_benchmark_file(path, &set, cerr, sizeof cerr);
+		if (r != CONFIG_OK)
+			fprintf(stderr, "%s\n", cerr);
 		if (r != CONFIG_OK || set.count != 1) {
 			fprintf(stderr, "veeksha sweep collect: %s: point %ld's config snapshot does not load%s\n",
 			        path, job->points[k].index, r == CONFIG_OK ? " as one run" : " (message above)");

@@ -22,6 +22,9 @@
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
 
+/* the message of the last config call that failed (config.h: the caller's err) */
+static char vk_cfg_err[2048];
+
 #define FUZZ_MAX_TOKENS 64  /* prompt and output lengths */
 #define FUZZ_MAX_COUNT 6    /* requests, layers, widths, fan-outs of a session graph */
 #define FUZZ_MAX_SESSIONS 8 /* sessions built per input */
@@ -222,12 +225,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 65536)
 		return 0;
-	config_set_diagnostics(NULL);
 	log_set_level(LOG_QUIET);
 	struct config_benchmark_set set;
-	int rc = config_load_benchmark_string((const char *)data, size, "fuzz.yml", &set);
+	int rc =
+	    config_load_benchmark_string((const char *)data, size, "fuzz.yml", &set, vk_cfg_err, sizeof vk_cfg_err);
 	if (rc != CONFIG_OK) {
-		if (rc != CONFIG_EXIT_USAGE || set.count != 0 || !config_last_error()[0])
+		if (rc != CONFIG_EXIT_USAGE || set.count != 0 || !vk_cfg_err[0])
 			abort();
 		return 0;
 	}
@@ -236,8 +239,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len1 = 0, len2 = 0;
 	char *y1 = fuzz_config_yaml(&set.items[0], &len1);
 	struct config_benchmark_set again;
-	if (config_load_benchmark_string(y1, len1, "config.yml", &again) != CONFIG_OK || again.count != 1) {
-		fprintf(stderr, "written config.yml does not load: %s\n%s", config_last_error(), y1);
+	if (config_load_benchmark_string(y1, len1, "config.yml", &again, vk_cfg_err, sizeof vk_cfg_err) != CONFIG_OK ||
+	    again.count != 1) {
+		fprintf(stderr, "written config.yml does not load: %s\n%s", vk_cfg_err, y1);
 		abort();
 	}
 	char *y2 = fuzz_config_yaml(&again.items[0], &len2);

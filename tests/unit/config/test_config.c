@@ -15,6 +15,9 @@
 #include "config/config.h"
 #include "config/config_internal.h"
 
+/* the message of the last config call that failed (config.h: the caller's err) */
+static char vk_cfg_err[2048];
+
 static const char *src_dir(void)
 {
 	const char *s = getenv("VK_SOURCE_DIR");
@@ -47,7 +50,7 @@ static char *to_yaml(const struct cfg_benchmark *c, int redact)
 
 static int load_str(const char *yaml, struct config_benchmark_set *set)
 {
-	return config_load_benchmark_string(yaml, strlen(yaml), "t.yml", set);
+	return config_load_benchmark_string(yaml, strlen(yaml), "t.yml", set, vk_cfg_err, sizeof vk_cfg_err);
 }
 
 static void test_defaults(void **state)
@@ -188,7 +191,7 @@ static void test_reference_roundtrip(void **state)
 	char p[1024];
 	snprintf(p, sizeof p, "%s/tests/data/config/ref.veeksha.yml", src_dir());
 	struct config_benchmark_set set;
-	assert_int_equal(config_load_benchmark_file(p, &set), CONFIG_OK);
+	assert_int_equal(config_load_benchmark_file(p, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	assert_int_equal(set.count, 1);
 	char *y = to_yaml(&set.items[0], 1);
 	/* drop our additional client keys; the reference keeps int 10 for a float field */
@@ -314,7 +317,7 @@ static void test_cli_seed_line(void **state)
 	                "--fail-on-slo",
 	                NULL};
 	struct config_benchmark_set set;
-	assert_int_equal(config_parse_benchmark_args(13, argv, &set), CONFIG_OK);
+	assert_int_equal(config_parse_benchmark_args(13, argv, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	assert_int_equal(set.count, 1);
 	struct cfg_benchmark *c = &set.items[0];
 	assert_true(set.opts.quiet);
@@ -338,11 +341,10 @@ static void test_cli_seed_line(void **state)
 	config_benchmark_set_free(&set);
 
 	/* --vllm-server-port alone does not create a server: error */
-	config_set_diagnostics(NULL);
 	char *argv2[] = {"benchmark", "--vllm-server-port", "9000", NULL};
-	assert_int_equal(config_parse_benchmark_args(3, argv2, &set), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "--vllm-server-port"));
-	assert_non_null(strstr(config_last_error(), "--server-type vllm"));
+	assert_int_equal(config_parse_benchmark_args(3, argv2, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "--vllm-server-port"));
+	assert_non_null(strstr(vk_cfg_err, "--server-type vllm"));
 	/* dotted form, JSON list flags, booleans */
 	char *argv3[] = {"benchmark",
 	                 "--traffic_scheduler.interval_generator.arrival_rate",
@@ -356,7 +358,7 @@ static void test_cli_seed_line(void **state)
 	                 "--openai-router-client-completions-max-tokens-param",
 	                 "mt",
 	                 NULL};
-	assert_int_equal(config_parse_benchmark_args(11, argv3, &set), CONFIG_OK);
+	assert_int_equal(config_parse_benchmark_args(11, argv3, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	c = &set.items[0];
 	assert_true(c->traffic_scheduler.interval_generator.arrival_rate == 20.0);
 	assert_true(c->trace_recorder.include_content);
@@ -366,12 +368,11 @@ static void test_cli_seed_line(void **state)
 	config_benchmark_set_free(&set);
 	/* unknown flag with a hint; a flag for another variant */
 	char *argv4[] = {"benchmark", "--runtime-max-sesions", "3", NULL};
-	assert_int_equal(config_parse_benchmark_args(3, argv4, &set), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "did you mean --runtime-max-sessions"));
+	assert_int_equal(config_parse_benchmark_args(3, argv4, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "did you mean --runtime-max-sessions"));
 	char *argv5[] = {"benchmark", "--concurrent-traffic-scheduler-target-concurrent-sessions", "3", NULL};
-	assert_int_equal(config_parse_benchmark_args(3, argv5, &set), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "but the type is 'rate'"));
-	config_set_diagnostics(stderr);
+	assert_int_equal(config_parse_benchmark_args(3, argv5, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "but the type is 'rate'"));
 }
 
 static void test_bad_files(void **state)
@@ -383,7 +384,6 @@ static void test_bad_files(void **state)
 	assert_non_null(d);
 	struct dirent *e;
 	int n = 0;
-	config_set_diagnostics(NULL);
 	while ((e = readdir(d))) {
 		if (!strstr(e->d_name, ".yml"))
 			continue;
@@ -396,12 +396,13 @@ static void test_bad_files(void **state)
 		char msg[512];
 		snprintf(msg, sizeof msg, "%.*s", (int)strcspn(text + off, "\n"), text + off);
 		struct config_benchmark_set set;
-		int rc = config_load_benchmark_string(text, strlen(text), e->d_name, &set);
+		int rc =
+		    config_load_benchmark_string(text, strlen(text), e->d_name, &set, vk_cfg_err, sizeof vk_cfg_err);
 		if (rc != CONFIG_EXIT_USAGE)
 			fail_msg("%s: rc %d", e->d_name, rc);
 		char want[512];
 		snprintf(want, sizeof want, "%s:%s: error: ", e->d_name, lc);
-		const char *err = config_last_error();
+		const char *err = vk_cfg_err;
 		if (strncmp(err, want, strlen(want)) || !strstr(err, msg))
 			fail_msg("%s: got '%s', want '%s' ... '%s'", e->d_name, err, want, msg);
 		if (strcmp(key, "-")) {
@@ -414,7 +415,6 @@ static void test_bad_files(void **state)
 		n++;
 	}
 	closedir(d);
-	config_set_diagnostics(stderr);
 	assert_true(n >= 30);
 }
 
@@ -432,24 +432,22 @@ static void test_collisions_and_subfiles(void **state)
 	close(fa);
 	close(fb);
 	struct config_benchmark_set set;
-	config_set_diagnostics(NULL);
 	char *argv[] = {"benchmark", "--config", a, "--runtime-from-file", b, NULL};
-	assert_int_equal(config_parse_benchmark_args(5, argv, &set), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "runtime.max_sessions: is also set by"));
+	assert_int_equal(config_parse_benchmark_args(5, argv, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "runtime.max_sessions: is also set by"));
 	char *argv2[] = {"benchmark", "--runtime-from-file", b, "--config", a, "--runtime-max-sessions", "9", NULL};
-	assert_int_equal(config_parse_benchmark_args(7, argv2, &set), CONFIG_EXIT_USAGE);
+	assert_int_equal(config_parse_benchmark_args(7, argv2, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
 	/* CLI beats a single file */
 	char *argv3[] = {"benchmark", "--config", a, "--runtime-max-sessions", "9", NULL};
-	assert_int_equal(config_parse_benchmark_args(5, argv3, &set), CONFIG_OK);
+	assert_int_equal(config_parse_benchmark_args(5, argv3, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	assert_int_equal(set.count, 2);
 	assert_int_equal(set.items[1].seed, 2);
 	assert_int_equal(set.items[1].runtime.max_sessions, 9);
 	config_benchmark_set_free(&set);
 	char *argv4[] = {"benchmark", "--runtime-from-file", b, NULL};
-	assert_int_equal(config_parse_benchmark_args(3, argv4, &set), CONFIG_OK);
+	assert_int_equal(config_parse_benchmark_args(3, argv4, &set, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	assert_int_equal(set.items[0].runtime.max_sessions, 4);
 	config_benchmark_set_free(&set);
-	config_set_diagnostics(stderr);
 	unlink(a);
 	unlink(b);
 }
@@ -466,7 +464,7 @@ static void test_capacity_and_microbench(void **state)
 	                "--benchmark-config-traffic-scheduler-type",
 	                "concurrent",
 	                NULL};
-	assert_int_equal(config_parse_capacity_args(7, argv, &cs), CONFIG_OK);
+	assert_int_equal(config_parse_capacity_args(7, argv, &cs, vk_cfg_err, sizeof vk_cfg_err), CONFIG_OK);
 	assert_int_equal(cs.count, 1);
 	assert_int_equal(cs.items[0].max_iterations, 5);
 	assert_true(cs.items[0].start_value == 1.0);
@@ -482,32 +480,38 @@ static void test_capacity_and_microbench(void **state)
 	    strstr(buf, "max_iterations: 5\nprecision: 2\nbenchmark_config:\n  output_dir: benchmark_output\n"));
 	free(buf);
 	config_capacity_set_free(&cs);
-	config_set_diagnostics(NULL);
 	char *argv2[] = {"capacity-search", "--expansion-factor", "1", NULL};
-	assert_int_equal(config_parse_capacity_args(3, argv2, &cs), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "expansion_factor"));
+	assert_int_equal(config_parse_capacity_args(3, argv2, &cs, vk_cfg_err, sizeof vk_cfg_err), CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "expansion_factor"));
 
 	struct config_microbench_set ms;
 	char *argv3[] = {"prefill", "--input-lengths", "64", "128", "--output-tokens", "2", NULL};
-	assert_int_equal(config_parse_microbench_args(CFG_MICROBENCH_PREFILL, 6, argv3, &ms), CONFIG_OK);
+	assert_int_equal(
+	    config_parse_microbench_args(CFG_MICROBENCH_PREFILL, 6, argv3, &ms, vk_cfg_err, sizeof vk_cfg_err),
+	    CONFIG_OK);
 	assert_int_equal(ms.items[0].n_input_lengths, 2);
 	assert_int_equal(ms.items[0].input_lengths[1], 128);
 	assert_int_equal(ms.items[0].output_tokens, 2);
 	assert_string_equal(ms.items[0].api_key, "dummy");
 	config_microbench_set_free(&ms);
 	char *argv4[] = {"stress", "--stress-mode", "range", "--concurrency-max", "32", "--server-type", "sim", NULL};
-	assert_int_equal(config_parse_microbench_args(CFG_MICROBENCH_STRESS, 7, argv4, &ms), CONFIG_OK);
+	assert_int_equal(
+	    config_parse_microbench_args(CFG_MICROBENCH_STRESS, 7, argv4, &ms, vk_cfg_err, sizeof vk_cfg_err),
+	    CONFIG_OK);
 	assert_int_equal(ms.items[0].stress_mode, CFG_STRESS_RANGE);
 	assert_int_equal(ms.items[0].concurrency_max, 32);
 	assert_true(ms.items[0].has_server);
 	assert_int_equal(ms.items[0].server.type, CFG_SERVER_SIM);
 	config_microbench_set_free(&ms);
 	char *argv5[] = {"decode", "--batch-sizes", "1", "600", NULL};
-	assert_int_equal(config_parse_microbench_args(CFG_MICROBENCH_DECODE, 4, argv5, &ms), CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "batch_sizes"));
+	assert_int_equal(
+	    config_parse_microbench_args(CFG_MICROBENCH_DECODE, 4, argv5, &ms, vk_cfg_err, sizeof vk_cfg_err),
+	    CONFIG_EXIT_USAGE);
+	assert_non_null(strstr(vk_cfg_err, "batch_sizes"));
 	char *argv6[] = {"stress", "--stress-mode", "range", "--concurrency-levels", "1", NULL};
-	assert_int_equal(config_parse_microbench_args(CFG_MICROBENCH_STRESS, 5, argv6, &ms), CONFIG_EXIT_USAGE);
-	config_set_diagnostics(stderr);
+	assert_int_equal(
+	    config_parse_microbench_args(CFG_MICROBENCH_STRESS, 5, argv6, &ms, vk_cfg_err, sizeof vk_cfg_err),
+	    CONFIG_EXIT_USAGE);
 }
 
 static void test_strings_and_json(void **state)

@@ -14,9 +14,12 @@
 
 #include "config/config.h"
 
+/* the message of the last config call that failed (config.h: the caller's err) */
+static char vk_cfg_err[2048];
+
 static int load_str(const char *yaml, struct config_benchmark_set *set)
 {
-	return config_load_benchmark_string(yaml, strlen(yaml), "t.yml", set);
+	return config_load_benchmark_string(yaml, strlen(yaml), "t.yml", set, vk_cfg_err, sizeof vk_cfg_err);
 }
 
 /* Loads yaml, expects a usage error whose message contains every fragment (NULL-terminated). */
@@ -28,7 +31,7 @@ static void expect_error(const char *yaml, ...)
 		config_benchmark_set_free(&set);
 	if (rc != CONFIG_EXIT_USAGE)
 		fail_msg("expected a usage error for:\n%s", yaml);
-	const char *err = config_last_error();
+	const char *err = vk_cfg_err;
 	va_list ap;
 	va_start(ap, yaml);
 	for (const char *frag; (frag = va_arg(ap, const char *));)
@@ -41,7 +44,7 @@ static void expect_ok(const char *yaml)
 {
 	struct config_benchmark_set set;
 	if (load_str(yaml, &set) != CONFIG_OK)
-		fail_msg("expected %s to load: %s", yaml, config_last_error());
+		fail_msg("expected %s to load: %s", yaml, vk_cfg_err);
 	config_benchmark_set_free(&set);
 }
 
@@ -94,11 +97,11 @@ static void test_non_finite_flags(void **state)
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
 		char *argv[] = {"veeksha", "--traffic_scheduler.interval_generator.arrival_rate", (char *)vals[i]};
 		struct config_benchmark_set set;
-		int rc = config_parse_benchmark_args(3, argv, &set);
+		int rc = config_parse_benchmark_args(3, argv, &set, vk_cfg_err, sizeof vk_cfg_err);
 		if (rc == CONFIG_OK)
 			config_benchmark_set_free(&set);
 		assert_int_equal(rc, CONFIG_EXIT_USAGE);
-		assert_non_null(strstr(config_last_error(), "traffic_scheduler.interval_generator.arrival_rate"));
+		assert_non_null(strstr(vk_cfg_err, "traffic_scheduler.interval_generator.arrival_rate"));
 	}
 }
 
@@ -195,7 +198,7 @@ static void test_api_base_and_key(void **state)
 	/* CR/LF (header injection) and other control characters in keys: the message never echoes the key */
 	expect_error("client:\n  type: openai_chat_completions\n  api_key: \"sk-1\\r\\nX-Injected: 1\"\n",
 	             "t.yml:3:13: error: client.api_key: ", "control characters", NULL);
-	assert_null(strstr(config_last_error(), "X-Injected"));
+	assert_null(strstr(vk_cfg_err, "X-Injected"));
 	expect_error("server:\n  type: vllm\n  api_key: \"a\\tb\"\n", "t.yml:3:13: error: server.api_key: ", NULL);
 	assert_non_null(config_check_api_key("a\nb"));
 	assert_non_null(config_check_api_key("a\x7f"));
@@ -217,7 +220,8 @@ static void test_env_key_recorded(void **state)
 	assert_non_null(strstr(buf, "  api_key: '*** (from OPENAI_API_KEY)'\n"));
 	assert_null(strstr(buf, "sk-from-env-123"));
 	struct config_benchmark_set again;
-	assert_int_equal(config_load_benchmark_string(buf, len, "config.yml", &again), CONFIG_OK);
+	assert_int_equal(config_load_benchmark_string(buf, len, "config.yml", &again, vk_cfg_err, sizeof vk_cfg_err),
+	                 CONFIG_OK);
 	config_benchmark_set_free(&again);
 	free(buf);
 	unsetenv("OPENAI_API_KEY");
@@ -308,11 +312,11 @@ static void test_length_limits(void **state)
 	char *argv[] = {"veeksha", "--session_generator.channels",
 	                "[{type: text, body_length_generator: {type: fixed, value: 3000000}}]"};
 	struct config_benchmark_set set;
-	int rc = config_parse_benchmark_args(3, argv, &set);
+	int rc = config_parse_benchmark_args(3, argv, &set, vk_cfg_err, sizeof vk_cfg_err);
 	if (rc == CONFIG_OK)
 		config_benchmark_set_free(&set);
 	assert_int_equal(rc, CONFIG_EXIT_USAGE);
-	assert_non_null(strstr(config_last_error(), "exceeds the limit of 1048576"));
+	assert_non_null(strstr(vk_cfg_err, "exceeds the limit of 1048576"));
 }
 
 int main(void)
@@ -326,6 +330,5 @@ int main(void)
 	    cmocka_unit_test(test_env_key_recorded),
 	    cmocka_unit_test(test_length_limits),
 	};
-	config_set_diagnostics(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
