@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/rng.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,22 +23,6 @@ static double cpu_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return buf_steal(&b);
 }
 
 int main(int argc, char **argv)
@@ -60,7 +45,7 @@ int main(int argc, char **argv)
 
 	if (argc > 2) {
 		size_t len;
-		char *text = slurp(argv[2], &len);
+		char *text = fs_read_file(argv[2], &len);
 		if (!text) {
 			fprintf(stderr, "cannot read %s\n", argv[2]);
 			return 1;
