@@ -36,53 +36,11 @@ import random
 import sys
 from collections import defaultdict
 
-PROTOCOL = 1
-_OUT = sys.stdout
-
-
-def _claim_stdout():
-    """The protocol gets a private copy of fd 1; fd 1 itself (Python's print, C extensions,
-    progress bars) goes to stderr, so nothing else can land in the protocol stream."""
-    global _OUT
-    _OUT = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-
-def send(obj):
-    _OUT.write(json.dumps(_json_safe(obj), separators=(",", ":")) + "\n")
-    _OUT.flush()
-
-
-def fail(kind, message, **extra):
-    send(dict({"type": "error", "kind": kind, "message": message}, **extra))
-    sys.exit(3)
-
-
-def read():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(4)  # Veeksha went away: nothing left to do
-    return json.loads(line)
-
-
-def _json_safe(x):
-    """Plain JSON values: non-finite floats become strings (as lm-eval writes "N/A"), other
-    objects (numpy numbers, tuples) their nearest JSON form."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else str(x)
-    if isinstance(x, (str, int, bool)) or x is None:
-        return x
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, set)):
-        return [_json_safe(v) for v in x]
-    if hasattr(x, "item"):  # numpy scalars
-        try:
-            return _json_safe(x.item())
-        except (TypeError, ValueError):
-            pass
-    return str(x)
+# the shared protocol module sits beside this file (build tree and install alike); no .pyc is
+# written next to it (the source tree, or a read-only install)
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from veeksha_protocol import PROTOCOL, claim_stdout, fail, hello, json_safe, read, run, send  # noqa: E402
 
 
 def _adjust(task_dict, num_fewshot, rng):
@@ -174,7 +132,7 @@ def _parse_logprobs(body, context_tokens, context_chars):
 
 
 def main():
-    _claim_stdout()
+    claim_stdout()
     try:
         import lm_eval
         from lm_eval.evaluator_utils import (consolidate_group_results, consolidate_results,
@@ -183,9 +141,7 @@ def main():
     except ImportError as e:
         fail("missing_package", str(e), module=getattr(e, "name", None) or "lm_eval",
              hint="install lm-eval 0.4.11 there (bin/python -m pip install 'lm-eval==0.4.11')")
-    send({"type": "hello", "protocol": PROTOCOL, "bridge": "lmeval",
-          "lm_eval_version": str(getattr(lm_eval, "__version__", "unknown")),
-          "python": sys.version.split()[0]})
+    hello("lmeval", "lm_eval_version", getattr(lm_eval, "__version__", "unknown"))
 
     msg = read()
     if msg.get("type") != "load" or msg.get("protocol") != PROTOCOL:
@@ -338,17 +294,10 @@ def main():
                     "scored_documents": sum(len(v) for v in scored.values()),
                     "unscored_documents": dict(failed)},
     })
-    out = _json_safe(out)
+    out = json_safe(out)
     send({"type": "results", "results": out, "text": json.dumps(out, indent=2)})
     read()  # bye (or EOF)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except Exception as e:  # the one line Veeksha shows; the traceback goes to stderr
-        import traceback
-        traceback.print_exc(file=sys.stderr)
-        fail("exception", "%s: %s" % (type(e).__name__, e))
+    run(main)

@@ -30,29 +30,14 @@ import json
 import os
 import sys
 
-PROTOCOL = 1
-_OUT = sys.stdout
+# the shared protocol module sits beside this file (build tree and install alike); no .pyc is
+# written next to it (the source tree, or a read-only install)
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from veeksha_protocol import PROTOCOL, claim_stdout, fail, hello, read, run, send  # noqa: E402
 
-
-def _claim_stdout():
-    """The protocol gets a private copy of fd 1; fd 1 itself (Python's print, C extensions,
-    progress bars) goes to stderr, so nothing else can land in the protocol stream."""
-    global _OUT
-    _OUT = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
 _SECRETS = {"api_key", "authorization", "access_token", "token", "secret", "password"}
 _EXTS = {".yml", ".yaml", ".json", ".jsonl", ".csv", ".png", ".txt", ".log"}
-
-
-def send(obj):
-    _OUT.write(json.dumps(obj, separators=(",", ":")) + "\n")
-    _OUT.flush()
-
-
-def fail(kind, message, **extra):
-    send(dict({"type": "error", "kind": kind, "message": message}, **extra))
-    sys.exit(3)
 
 
 def scrub(obj):
@@ -137,18 +122,14 @@ def artifact_files(run_dir):
 
 
 def main():
-    _claim_stdout()
+    claim_stdout()
     try:
         import wandb
     except ImportError as e:
         fail("missing_package", str(e), module=getattr(e, "name", None) or "wandb",
              hint="install wandb there (bin/python -m pip install wandb)")
-    send({"type": "hello", "protocol": PROTOCOL, "bridge": "wandb",
-          "wandb_version": str(getattr(wandb, "__version__", "unknown")), "python": sys.version.split()[0]})
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(4)
-    msg = json.loads(line)
+    hello("wandb", "wandb_version", getattr(wandb, "__version__", "unknown"))
+    msg = read()
     if msg.get("type") != "log" or msg.get("protocol") != PROTOCOL:
         fail("protocol", "expected a log message of protocol %d" % PROTOCOL)
     run_dir = msg["run_dir"]
@@ -175,11 +156,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except Exception as e:
-        import traceback
-        traceback.print_exc(file=sys.stderr)
-        fail("exception", "%s: %s" % (type(e).__name__, e))
+    run(main)

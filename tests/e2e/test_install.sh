@@ -23,7 +23,8 @@ for f in bin/veeksha share/man/man1/veeksha.1 share/man/man1/veeksha-benchmark.1
   share/man/man1/veeksha-sim-server.1 share/bash-completion/completions/veeksha \
   share/zsh/site-functions/_veeksha share/doc/veeksha/README.md share/doc/veeksha/docs/CONFIG.md \
   share/doc/veeksha/examples/base_config.yml share/veeksha/install-manifest.txt \
-  share/veeksha/bridges/lmeval_bridge.py share/veeksha/bridges/wandb_bridge.py; do
+  share/veeksha/bridges/lmeval_bridge.py share/veeksha/bridges/wandb_bridge.py \
+  share/veeksha/bridges/veeksha_protocol.py; do
   check "installed $f" test -s "$root/$f"
 done
 check "nothing installed outside the prefix" test -z "$(cd "$stage" && find . -type f ! -path "./${prefix#/}/*" ! -name other.1)"
@@ -53,6 +54,19 @@ rc=0; env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generato
   --output-dir "$TMP/o" > bridge.out 2>&1 || rc=$?
 check "the installed binary runs the installed lmeval bridge" \
   grep -q "script $root/bin/../share/veeksha/bridges/lmeval_bridge.py" bridge.out
+# ... and the installed bridge finds its protocol module (veeksha_protocol.py) beside it: with a
+# real python3 and no lm_eval it answers with the protocol's missing-package error
+if command -v python3 > /dev/null; then
+  mkdir -p env3/bin
+  printf '#!/bin/sh\nexec python3 "$@"\n' > env3/bin/python
+  chmod +x env3/bin/python
+  rc=0; env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generator-type lmeval \
+    --lmeval-session-generator-env-path "$TMP/env3" --openai-chat-completions-client-api-base http://127.0.0.1:9/v1 \
+    --output-dir "$TMP/o3" > bridge3.out 2>&1 || rc=$?
+  check "the installed lmeval bridge imports its protocol module (exit 2, cannot import lm_eval)" \
+    bash -c "test $rc = 2 && grep -q \"cannot import lm_eval (No module named 'lm_eval')\" bridge3.out"
+  check "no bytecode written beside the installed bridges" test ! -e "$root/share/veeksha/bridges/__pycache__"
+fi
 rc=0; "$root/bin/veeksha" version extra > /dev/null 2>&1 || rc=$?
 check "version with an argument exits 2" test "$rc" -eq 2
 "$root/bin/veeksha" --help > help.txt

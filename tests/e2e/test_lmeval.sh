@@ -9,16 +9,7 @@
 # file, not the timing files (exit 1, one line naming the status or signal).
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-
-mkenv() { # mkenv DIR [PYTHONPATH]: a fake Python environment
-  mkdir -p "$1/bin"
-  printf '#!/bin/sh\nPYTHONPATH=%s exec python3 "$@"\n' "${2-}" > "$1/bin/python"
-  chmod +x "$1/bin/python"
-}
-mkenv "$TMP/env" "$SRC/tests/data/standins"
-mkenv "$TMP/bare" ""
-export VEEKSHA_BRIDGE_DIR="$SRC/python/veeksha_bridges"
+source "$(dirname "$0")/bridge_lib.sh" # $TMP/env (stand-ins), $TMP/bare, mkenv
 
 e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1
 port=$E2E_SIM_PORT

@@ -8,11 +8,7 @@
 # always prefers "yes": acc 0.5 over alternating gold answers).
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-mkdir -p env/bin
-printf '#!/bin/sh\nPYTHONPATH=%s exec python3 "$@"\n' "$SRC/tests/data/standins" > env/bin/python
-chmod +x env/bin/python
-export VEEKSHA_BRIDGE_DIR="$SRC/python/veeksha_bridges"
+source "$(dirname "$0")/bridge_lib.sh" # $TMP/env (stand-ins), $TMP/bare, mkenv
 
 cat > server.py <<'PY'
 import json, re, sys
