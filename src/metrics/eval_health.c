@@ -114,6 +114,7 @@ static void hc_intra_session(const struct evaluator *e, struct buf *b)
 	struct row_key *ix = row_index(e);
 	for (size_t i = 0; have_trace && i < e->n_rows; i++) {
 		const struct eval_row *r = &e->rows[i];
+		eval_rows_scanned(e, i);
 		const struct eval_reg *g = find_reg(e, r->request_id);
 		if (!g || !g->n_parents)
 			continue;
@@ -239,6 +240,7 @@ static void hc_concurrency(const struct evaluator *e, struct buf *b)
 	size_t *rows = xcalloc(e->n_sessions + 1, sizeof *rows);
 	for (size_t k = 0; k < e->n_rows; k++) {
 		const struct eval_row *r = &e->rows[k];
+		eval_rows_scanned(e, k);
 		const size_t *si_p = u64map_get(&e->sess_by_id, r->session_id);
 		if (!si_p)
 			continue;
