@@ -778,9 +778,85 @@ def scenario_shards(veeksha, quick):
     return out
 
 
+# ---------------------------------------------------------------- scenario: outputs (issue 17 item 2)
+def outputs_point(veeksha, traffic, n, output, plots=True, sample_rss=False):
+    """One run: run CPU, output-phase CPU and wall (client_usage.json), whole-process CPU (incl. gnuplot,
+    a child), and each output step's CPU (VK_OUTPUT_TIMING=1 on stderr, binaries that have it)."""
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-out-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), traffic, 128, output, n, 600)
+        env = {"VK_OUTPUT_TIMING": "1", "VK_NO_PLOTS": "0" if plots else "1"}
+        rc, cpu, rss, samples, run = run_client(veeksha, cfg, tmp, env=env, sample_rss=sample_rss)
+        u = usage(run) if run else {}
+        steps = {}
+        for l in open(os.path.join(tmp, "stderr.txt"), errors="replace"):
+            m = re.match(r"veeksha outputs: (.+?)\s+cpu ([\d.]+) s, wall ([\d.]+) s", l)
+            if m:
+                steps[m.group(1)] = float(m.group(2))
+        res = {"rc": rc, "requests": n, "output_tokens": output, "run_cpu_s": u.get("run_cpu_s"),
+               "run_loop_spin_s": u.get("run_loop_spin_s"), "outputs_cpu_s": u.get("outputs_cpu_s"),
+               "outputs_wall_s": u.get("outputs_wall_s"), "process_cpu_s": cpu, "process_peak_rss_mb": rss / 1024,
+               "outputs_share_of_run_cpu": (u["outputs_cpu_s"] / u["run_cpu_s"]) if u.get("run_cpu_s") else None,
+               "steps_cpu_s": steps}
+        if sample_rss and samples and u.get("run_wall_s"):
+            after = [x[1] for x in samples if x[0] > samples[0][0] + u["run_wall_s"]]
+            res["rss_mb_peak_writing_outputs"] = max(after) / 1024 if after else None
+            res["run_end_rss_mb"] = (u.get("run_end_rss_kb") or 0) / 1024
+        return res
+    finally:
+        sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
+def scenario_outputs(veeksha, quick):
+    """The output phase against the run: 48,000 requests with 64-token outputs, (a) 64 concurrent sessions
+    (the cheapest run per request, so the hardest ratio) and (b) 4,000 Poisson req/s; the target is
+    outputs_cpu_s <= 10% of run_cpu_s. VK_BENCH_BASELINE=<binary>: each point also run with that binary,
+    in interleaved pairs (3; 1 with --quick), medians compared. Then 1,000,000 requests at 10,000/s
+    with 4-token outputs (not with --quick): the output phase's time and peak RSS."""
+    base = os.environ.get("VK_BENCH_BASELINE")
+    n = 48000 if not quick else 8000
+    pairs = 1 if quick else 3
+    arms = {"concurrent_64": "{type: concurrent, target_concurrent_sessions: 64, rampup_seconds: 0}",
+            "poisson_4000": "{type: rate, interval_generator: {type: poisson, arrival_rate: 4000}}"}
+    out = {"requests": n, "pairs": pairs, "baseline": base}
+    keys = ("run_cpu_s", "outputs_cpu_s", "outputs_wall_s", "process_cpu_s", "outputs_share_of_run_cpu")
+    for name, traffic in arms.items():
+        runs = {"new": [], "base": []}
+        for i in range(pairs):
+            order = [("new", veeksha), ("base", base)] if i % 2 == 0 else [("base", base), ("new", veeksha)]
+            for tag, exe in order:
+                if exe:
+                    runs[tag].append(outputs_point(exe, traffic, n, 64))
+        arm = {"runs": runs}
+        for tag in ("new", "base"):
+            if runs[tag]:
+                arm[tag] = {k: statistics.median([r[k] for r in runs[tag] if r.get(k) is not None] or [0]) for k in keys}
+        steps = {}
+        for r in runs["new"]:
+            for k, v in r["steps_cpu_s"].items():
+                steps.setdefault(k, []).append(v)
+        arm["new_steps_cpu_s_median"] = {k: statistics.median(v) for k, v in steps.items()}
+        out[name] = arm
+        for tag in ("new", "base"):
+            if tag in arm:
+                m = arm[tag]
+                print("  %s %-4s: run CPU %.2f s, outputs CPU %.2f s (%.1f%% of the run), outputs wall %.2f s, whole process %.2f CPU-s" % (
+                    name, tag, m["run_cpu_s"], m["outputs_cpu_s"], 100 * m["outputs_share_of_run_cpu"], m["outputs_wall_s"], m["process_cpu_s"]), flush=True)
+    if not quick:
+        big = outputs_point(veeksha, "{type: rate, interval_generator: {type: fixed, interval: 0.0001}}", 1000000, 4, sample_rss=True)
+        out["one_million_4_tokens"] = big
+        print("  1,000,000 requests: outputs CPU %.2f s, wall %.2f s; RSS at the run's end %.0f MB, peak while writing %.0f MB" % (
+            big["outputs_cpu_s"] or 0, big["outputs_wall_s"] or 0, big.get("run_end_rss_mb") or 0, big.get("rss_mb_peak_writing_outputs") or 0), flush=True)
+    return out
+
+
 SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "floor": scenario_floor, "fidelity": scenario_fidelity, "scale": scenario_scale,
              "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components,
-             "trace": scenario_trace, "scrape": scenario_scrape, "shards": scenario_shards}
+             "trace": scenario_trace, "scrape": scenario_scrape, "shards": scenario_shards, "outputs": scenario_outputs}
 
 
 def main():
