@@ -1230,11 +1230,10 @@ static void client_easy_setup(struct client *c, struct creq *r)
 
 static struct creq *client_creq_get(struct client *c)
 {
+	/* A recycled slot keeps its easy handle without curl_easy_reset: the options set once in
+	 * client_easy_setup stay; the per-request ones are set again in client_prepare. */
 	struct creq *r = client_q_pop(&c->free_slots);
-	if (r) {
-		/* no curl_easy_reset: the options set once in client_easy_setup stay; the per-request
-		 * ones are set again in client_prepare */
-	} else {
+	if (!r) {
 		r = xcalloc(1, sizeof *r);
 		r->c = c;
 		r->easy = curl_easy_init();
