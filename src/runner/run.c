@@ -1220,9 +1220,9 @@ static int run_job_dirs(struct run_job *j)
 		}
 	}
 	if (!j->opts->quiet)
-		log_info("shard%s %u%s of %u (%s%s%u client thread%s)", j->threads > 1 ? "s" : "",
-		         j->sh.index * j->threads, j->threads > 1 ? "+" : "", j->shard_n, j->sh.source,
-		         j->threads > 1 ? ", " : ", ", j->threads, j->threads > 1 ? "s" : "");
+		log_info("shard%s %u%s of %u (%s, %u client thread%s)", j->threads > 1 ? "s" : "",
+		         j->sh.index * j->threads, j->threads > 1 ? "+" : "", j->shard_n, j->sh.source, j->threads,
+		         j->threads > 1 ? "s" : "");
 	return 0;
 }
 
