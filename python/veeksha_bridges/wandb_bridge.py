@@ -10,6 +10,10 @@ bridge -> Veeksha; everything else goes to stderr):
                 "log_artifacts": bool, "config": {the benchmark config, secrets redacted}}
     bridge  -> {"type": "logged", "run": {"id", "name", "entity", "project", "group", "path",
                 "url", "mode"}}
+  or, for the summary run of a sweep or a capacity search:
+    veeksha -> {"type": "log_summary", "protocol": 1, "kind": "sweep" | "capsearch", "dir": "...",
+                "project", "entity", "group", "run_name", "mode", "tags": [...]}
+    bridge  -> {"type": "logged", "run": {...}}
 
 Any failure is one {"type": "error", ...} line and exit status 3 (Veeksha warns and goes on).
 
@@ -21,8 +25,15 @@ as one step (keys "timeseries/<column>"); the numbers of metrics/summary_stats.j
 with log_artifacts, the run directory's config, metrics and traces files (.yml .yaml .json .jsonl
 .csv .png .txt .log) as one artifact of type "veeksha-benchmark"; then run.finish().
 
+A summary run logs the sweep's sweep_summary.csv as the table "sweep_summary_table", or the
+search's attempts and SLO details as the tables "capsearch_attempts" and "capsearch_slo_details"
+(also written as capacity_search_attempts.csv and capacity_search_slo_details.csv into its
+directory), and the directory's result files as an artifact ("veeksha-sweep",
+"veeksha-capsearch").
+
 Written against the wandb Python SDK 0.21 public API (wandb.init, Run.log, Run.summary,
-Run.log_artifact, Run.finish, wandb.Artifact.add_file); it uses nothing newer than 0.12.
+Run.log_artifact, Run.finish, wandb.Artifact.add_file, wandb.Table(columns=, data=)); it uses
+nothing newer than 0.12.
 """
 
 import csv
@@ -121,6 +132,128 @@ def artifact_files(run_dir):
     return sorted(picked)
 
 
+_SWEEP_FILES = ("sweep_manifest.json", "sweep_summary.json", "sweep_summary.csv", "decode_stats.json",
+                "decode_stats.csv")
+_CAPSEARCH_FILES = ("config.yml", "capacity_search_results.json", "capacity_search_attempts.csv",
+                    "capacity_search_slo_details.csv")
+_SLO_DETAIL_COLUMNS = ["attempt", "value", "run_dir", "slo_key", "met", "observed_value", "threshold",
+                       "percentile", "metric", "slo_metric_key", "lower_is_better"]
+
+
+def _slo_key(slo, idx):
+    """An SLO's column name: its name (else its metric key), without slashes or runs of blanks."""
+    raw = slo.get("name") or slo.get("slo_metric_key") or slo.get("metric") or "slo_%d" % idx
+    s = str(raw)
+    for ch in ("/", "\\", "\n", "\t"):
+        s = s.replace(ch, " ")
+    return " ".join(s.split())
+
+
+def _slos_of(entry):
+    """The SLO results of a history entry: Veeksha writes the list, the reference the whole
+    slo_results.json object; both are read."""
+    slo = entry.get("slo_results")
+    if isinstance(slo, dict):
+        slo = slo.get("results")
+    return [x for x in slo if isinstance(x, dict)] if isinstance(slo, list) else []
+
+
+def capsearch_tables(history):
+    """The attempts (one row each, three columns per SLO) and the SLO details (one row per attempt
+    and SLO) of a capacity search's history: (columns, rows) twice."""
+    keys = []
+    for entry in history:
+        if isinstance(entry, dict):
+            for i, slo in enumerate(_slos_of(entry)):
+                if _slo_key(slo, i) not in keys:
+                    keys.append(_slo_key(slo, i))
+    cols = ["attempt", "value", "all_slos_met", "run_dir"]
+    for k in keys:
+        cols += ["%s/observed_value" % k, "%s/threshold" % k, "%s/met" % k]
+    attempts, details = [], []
+    for n, entry in enumerate((e for e in history if isinstance(e, dict)), start=1):
+        row = dict.fromkeys(cols)
+        row.update(attempt=n, value=entry.get("value"), all_slos_met=entry.get("all_slos_met"),
+                   run_dir=entry.get("run_dir"))
+        for i, slo in enumerate(_slos_of(entry)):
+            k = _slo_key(slo, i)
+            for f in ("observed_value", "threshold", "met"):
+                row["%s/%s" % (k, f)] = slo.get(f)
+            d = {c: slo.get(c) for c in _SLO_DETAIL_COLUMNS}
+            d.update(attempt=n, value=entry.get("value"), run_dir=entry.get("run_dir"), slo_key=k)
+            details.append(d)
+        attempts.append(row)
+    return (cols, attempts), (list(_SLO_DETAIL_COLUMNS), details)
+
+
+def _write_csv(path, cols, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def log_summary(wandb, msg):
+    """The summary run of a sweep (its sweep_summary.csv as a table) or of a capacity search (its
+    attempts and SLO details as tables, also written as CSV files into the search's directory),
+    with the directory's result files as an artifact."""
+    kind, d = msg.get("kind"), msg["dir"]
+    if kind == "sweep":
+        config = {"sweep_dir": d}
+    elif kind == "capsearch":
+        result = read_json(os.path.join(d, "capacity_search_results.json"))
+        if result is None:
+            fail("protocol", "%s has no readable capacity_search_results.json" % d)
+        config = {"capacity_search_output_dir": d}
+        for k in ("searched_knob", "traffic_scheduler_type", "start_value", "max_value", "expansion_factor",
+                  "max_iterations", "precision", "best_value"):
+            config[k] = result.get(k)
+    else:
+        fail("protocol", "unknown summary kind %r" % (kind,))
+    run = wandb.init(project=msg.get("project"), entity=msg.get("entity"), group=msg.get("group"),
+                     name=msg.get("run_name"), tags=list(msg.get("tags") or []) or None, dir=d, config=config,
+                     mode=msg.get("mode"))
+    try:
+        if kind == "sweep":
+            path, files, art_name, art_type = os.path.join(d, "sweep_summary.csv"), _SWEEP_FILES, \
+                "sweep-summary-files", "veeksha-sweep"
+            if os.path.exists(path):
+                with open(path, newline="", encoding="utf-8") as f:
+                    reader = csv.DictReader(f)
+                    rows = list(reader)
+                if reader.fieldnames and rows:
+                    cols = list(reader.fieldnames)
+                    run.log({"sweep_summary_table": wandb.Table(columns=cols, data=[[r.get(c) for c in cols]
+                                                                                    for r in rows])})
+        else:
+            files, art_name, art_type = _CAPSEARCH_FILES, "capsearch-output-files", "veeksha-capsearch"
+            history = result.get("history")
+            if isinstance(history, list) and history:
+                for (cols, rows), key, name in zip(capsearch_tables(history),
+                                                   ("capsearch_attempts", "capsearch_slo_details"),
+                                                   ("capacity_search_attempts.csv", "capacity_search_slo_details.csv")):
+                    if rows:
+                        run.log({key: wandb.Table(columns=cols, data=[[r.get(c) for c in cols] for r in rows])})
+                        _write_csv(os.path.join(d, name), cols, rows)
+        art = wandb.Artifact(name="%s-%s" % (art_name, run.id), type=art_type)
+        present = [rel for rel in files if os.path.exists(os.path.join(d, rel))]
+        for rel in present:
+            art.add_file(os.path.join(d, rel), name=rel)
+        if present:
+            run.log_artifact(art)
+        info = run_info(run, msg)
+    finally:
+        run.finish()
+    send({"type": "logged", "run": info})
+
+
+def run_info(run, msg):
+    info = {k: getattr(run, k, None) for k in ("id", "name", "entity", "project", "group", "path", "url")}
+    info = {k: (v if v is None or isinstance(v, (str, int, float, bool)) else str(v)) for k, v in info.items()}
+    info["mode"] = msg.get("mode") or "online"
+    return info
+
+
 def main():
     claim_stdout()
     try:
@@ -130,8 +263,10 @@ def main():
              hint="install wandb there (bin/python -m pip install wandb)")
     hello("wandb", "wandb_version", getattr(wandb, "__version__", "unknown"))
     msg = read()
+    if msg.get("type") == "log_summary" and msg.get("protocol") == PROTOCOL:
+        return log_summary(wandb, msg)
     if msg.get("type") != "log" or msg.get("protocol") != PROTOCOL:
-        fail("protocol", "expected a log message of protocol %d" % PROTOCOL)
+        fail("protocol", "expected a log or log_summary message of protocol %d" % PROTOCOL)
     run_dir = msg["run_dir"]
     name = msg.get("run_name") or os.path.basename(run_dir.rstrip("/"))
     config = dict(scrub(msg.get("config") or {}), run_kind="benchmark")
@@ -148,9 +283,7 @@ def main():
             for rel in files:
                 art.add_file(os.path.join(run_dir, rel), name=rel)
             run.log_artifact(art)
-    info = {k: getattr(run, k, None) for k in ("id", "name", "entity", "project", "group", "path", "url")}
-    info = {k: (v if v is None or isinstance(v, (str, int, float, bool)) else str(v)) for k, v in info.items()}
-    info["mode"] = msg.get("mode") or "online"
+    info = run_info(run, msg)
     run.finish()
     send({"type": "logged", "run": info})
 

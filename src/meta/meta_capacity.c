@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/xalloc.h"
+#include "integrations/wandb.h"
 #include "meta/capsearch_algo.h"
 #include "meta/meta_cli.h"
 #include "output/report_html.h"
@@ -30,6 +31,7 @@
 struct capsearch_ctx {
 	const struct cfg_capacity_search *cs;
 	const struct cfg_run_opts *opts;
+	const char *dir; /* the search's output directory */
 	char *runs_dir;
 	struct server_handle *server;
 	char *run_dirs[CAPSEARCH_MAX_HISTORY];
@@ -38,6 +40,14 @@ struct capsearch_ctx {
 	size_t n;
 	char err[512];
 };
+
+/* The last part of the searched knob's name (as in capacity_search_results.json's searched_knob). */
+static const char *capsearch_short_knob(const struct cfg_traffic *t)
+{
+	if (t->type == CFG_TRAFFIC_RATE)
+		return t->interval_generator.type == CFG_INTERVAL_FIXED ? "interval" : "arrival_rate";
+	return "target_concurrent_sessions";
+}
 
 /* Patch the searched knob into a copy of the benchmark config. */
 static int capsearch_patch(struct cfg_benchmark *b, double value, char *err, size_t err_len)
@@ -80,6 +90,14 @@ static int capsearch_probe(void *vctx, double value)
 	}
 	printf("capacity-search: probing %s = %g\n",
 	       b.traffic_scheduler.type == CFG_TRAFFIC_RATE ? "arrival_rate" : "target_concurrent_sessions", value);
+	/* W&B group, run name and tag of a probe (docs/INTEGRATIONS.md) */
+	char value_txt[40];
+	if (c->cs->benchmark_config.traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT)
+		snprintf(value_txt, sizeof value_txt, "%lld", (long long)value);
+	else
+		jsonw_format_double(value, value_txt);
+	integ_wandb_capsearch_probe(&b, c->dir, (int)c->n + 1,
+	                            capsearch_short_knob(&c->cs->benchmark_config.traffic_scheduler), value_txt);
 	fflush(stdout);
 	struct runner_result res;
 	if (b.has_server && !c->server)
@@ -230,6 +248,7 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 	memset(&ctx, 0, sizeof ctx);
 	ctx.cs = cs;
 	ctx.opts = opts;
+	ctx.dir = dir;
 	ctx.runs_dir = fs_path_join(dir, "runs");
 	fs_mkdir_p(ctx.runs_dir);
 	struct capsearch_params p = {.start_value = cs->start_value,
@@ -252,6 +271,8 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 			code = runner_signal_pending() ? 128 + runner_signal_pending() : 1;
 		}
 		capsearch_write_results(dir, cs, &r, &ctx);
+		/* a W&B summary run for the search (docs/INTEGRATIONS.md) */
+		integ_wandb_log_summary(&cs->benchmark_config.wandb, INTEG_WANDB_CAPSEARCH, dir);
 		/* one page for the search: each SLO against the probed value (docs/OUTPUTS.md, report.html) */
 		if (!opts->no_report) {
 			if (report_html_write_capacity(dir) != 0) {

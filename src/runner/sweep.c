@@ -86,6 +86,8 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 	}
 	free(server_key);
 	sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
+	/* a W&B summary run for the sweep, with the first config's wandb: (docs/INTEGRATIONS.md) */
+	integ_wandb_log_summary(&items[idx[0]].wandb, INTEG_WANDB_SWEEP, sweep_dir);
 	/* one page for the whole sweep, from sweep_summary.json (docs/OUTPUTS.md, report.html) */
 	if (!opts->no_report) {
 		if (report_html_write_sweep(sweep_dir) != 0) {

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/xalloc.h"
+#include "integrations/wandb.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
 #include "runner/slurm.h"
@@ -517,6 +518,7 @@ int sweep_job_run_point(const struct cfg_benchmark *items, size_t n, const struc
 	config_benchmark_copy(&cfg, &items[i]);
 	free(cfg.output_dir);
 	cfg.output_dir = xstrdup(abs);
+	integ_wandb_sweep_point(&cfg, abs); /* W&B group and tag, as a local sweep (docs/INTEGRATIONS.md) */
 	if (cfg.has_server)
 		sweep_job_server_port(&cfg.server, i);
 	/* A task of a sweep's job array is one whole run, never one shard of a run split across the

@@ -3,7 +3,10 @@
 # tests/data/standins in a fake environment: a run against the sim with wandb enabled (offline)
 # creates a W&B run with the config (api_key redacted), the time series (one step per row of
 # metrics/timeseries.csv), the summary metrics and the run directory's files as an artifact, and
-# writes wandb_run.json; each point of a sweep is logged in group sweep-<dir> with the tag sweep;
+# writes wandb_run.json; each point of a sweep is logged in group sweep-<dir> with the tag sweep,
+# and the sweep gets a summary run (its sweep_summary.csv as a table, its files as an artifact);
+# each probe of a capacity search is logged in group capsearch-<dir> as NN-<knob>=<value> with the
+# tag capsearch, and the search gets a summary run (attempts and SLO details as tables and CSVs);
 # a missing environment, a missing package, a failing wandb and a bridge that dies while logging
 # are one warning each, the benchmark's files complete and its exit code 0.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -92,4 +95,93 @@ for r in runs:
     s = json.load(open(os.path.dirname(r) + "/wandb/standin-run.json"))
     assert s["init"]["tags"] == ["ci", "sweep"], s["init"]
 PY
+check "sweep: a summary run with the sweep_summary.csv table and the sweep files as an artifact" python3 - "$sweep" <<'PY'
+import csv, json, os, sys
+sw = sys.argv[1].rstrip("/")
+base = os.path.basename(sw)
+s = json.load(open(sw + "/wandb/standin-run.json"))
+i = s["init"]
+assert i["name"] == "sweep-summary-" + base and i["group"] == "sweep-" + base, i
+assert i["tags"] == ["ci", "sweep", "summary"] and i["dir"] == sw and i["mode"] == "offline", i
+assert i["config_keys"] == ["sweep_dir"], i
+rows = list(csv.reader(open(sw + "/sweep_summary.csv")))
+t = s["tables"]["sweep_summary_table"]
+assert t["columns"] == rows[0] and t["data"] == rows[1:] and len(t["data"]) == 2, (t, rows)
+(a,) = s["artifacts"]
+assert a["name"] == "sweep-summary-files-standin01" and a["type"] == "veeksha-sweep", a
+assert a["files"] == ["sweep_manifest.json", "sweep_summary.json", "sweep_summary.csv"], a["files"]
+PY
+check "sweep: the log says where the summary run is" grep -q "W&B sweep summary run standin01" sweep.err
+rc=0; STANDIN_WANDB_FAIL=init "$VEEKSHA" benchmark --config sweep.yml --output_dir "$TMP/swf" > /dev/null 2> sweepf.err || rc=$?
+swf=$(ls -d "$TMP"/swf/sweep_*/ | head -1)
+check "sweep, wandb fails: exit 0, the sweep's files complete, no summary run" \
+  test "$rc" = 0 -a -s "$swf/sweep_summary.csv" -a -s "$swf/sweep_manifest.json" -a ! -e "$swf/wandb"
+check "sweep, wandb fails: one warning for the summary run" \
+  grep -q "warning: W&B sweep summary failed (the benchmark's files are complete):.*RuntimeError: stand-in wandb: init failed" sweepf.err
+
+# --- a capacity search: every probe in group capsearch-<dir>, named NN-<knob>=<value>, tagged
+# capsearch; a summary run with the attempts and SLO details as tables (and CSV files)
+cat > cap.yml <<YML
+output_dir: $TMP/cap
+start_value: 1
+max_value: 2
+expansion_factor: 2
+max_iterations: 4
+benchmark_config:
+  client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
+  session_generator:
+    type: synthetic
+    session_graph: {type: single_request}
+    channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+    output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
+  runtime: {max_sessions: 6, benchmark_timeout: 30}
+  evaluators:
+    - type: performance
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 5, name: ttfc_p99}]
+  wandb: {enabled: true, project: vk-test, tags: [ci], mode: offline, env_path: "$TMP/env"}
+YML
+rc=0; "$VEEKSHA" capacity-search --capacity-search-config-from-file cap.yml > cap.out 2> cap.err || rc=$?
+check "capacity search: exit 0" test "$rc" = 0
+[ "$rc" = 0 ] || cat cap.err
+capdir=$(ls -d "$TMP"/cap/*/ | head -1)
+check "capacity search: probes named and grouped, summary run with tables, CSVs and artifact" python3 - "$capdir" <<'PY'
+import csv, glob, json, os, sys
+d = sys.argv[1].rstrip("/")
+base = os.path.basename(d)
+res = json.load(open(d + "/capacity_search_results.json"))
+assert [h["value"] for h in res["history"]] == [1, 2] and res["best_value"] == 2, res
+names = []
+for h in res["history"]:
+    w = json.load(open(h["run_dir"] + "/wandb_run.json"))
+    assert w["group"] == "capsearch-" + base, w
+    s = json.load(open(h["run_dir"] + "/wandb/standin-run.json"))
+    assert s["init"]["tags"] == ["ci", "capsearch"], s["init"]
+    names.append(w["name"])
+assert names == ["01-target_concurrent_sessions=1", "02-target_concurrent_sessions=2"], names
+s = json.load(open(d + "/wandb/standin-run.json"))
+i = s["init"]
+assert i["name"] == "capsearch-summary-" + base and i["group"] == "capsearch-" + base, i
+assert i["tags"] == ["ci", "capsearch", "summary"] and i["dir"] == d, i
+assert set(i["config_keys"]) == {"capacity_search_output_dir", "searched_knob", "traffic_scheduler_type",
+    "start_value", "max_value", "expansion_factor", "max_iterations", "precision", "best_value"}, i
+att = s["tables"]["capsearch_attempts"]
+# the configured SLO, then the error-rate SLO every run reports (docs/OUTPUTS.md, slo_results.json)
+assert att["columns"] == ["attempt", "value", "all_slos_met", "run_dir", "ttfc_p99/observed_value",
+                          "ttfc_p99/threshold", "ttfc_p99/met", "Error Rate/observed_value",
+                          "Error Rate/threshold", "Error Rate/met"], att["columns"]
+assert [r[:3] for r in att["data"]] == [[1, 1, True], [2, 2, True]], att["data"]
+assert all(r[5] == 5 and r[6] is True and 0 < r[4] < 5 for r in att["data"]), att["data"]
+det = s["tables"]["capsearch_slo_details"]
+assert det["columns"][:5] == ["attempt", "value", "run_dir", "slo_key", "met"] and len(det["data"]) == 4, det
+rows = list(csv.DictReader(open(d + "/capacity_search_attempts.csv")))
+assert [r["attempt"] for r in rows] == ["1", "2"] and rows[1]["ttfc_p99/met"] == "True", rows
+rows = list(csv.DictReader(open(d + "/capacity_search_slo_details.csv")))
+assert [r["slo_key"] for r in rows] == ["ttfc_p99", "Error Rate"] * 2 and rows[0]["metric"] == "ttfc", rows
+(a,) = s["artifacts"]
+assert a["name"] == "capsearch-output-files-standin01" and a["type"] == "veeksha-capsearch", a
+assert a["files"] == ["config.yml", "capacity_search_results.json", "capacity_search_attempts.csv",
+                      "capacity_search_slo_details.csv"], a["files"]
+PY
+check "capacity search: the log says where the summary run is" grep -q "W&B capacity-search summary run standin01" cap.err
 e2e_finish

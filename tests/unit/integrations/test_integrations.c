@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include "integrations/bridge.h"
+#include "core/xalloc.h"
 #include "integrations/lmeval.h"
+#include "integrations/wandb.h"
 
 static int feed(const char *text, char *err, size_t err_len)
 {
@@ -94,13 +96,62 @@ static void test_script_path(void **state)
 	free(p);
 }
 
+static void wb_free(struct cfg_wandb *w)
+{
+	for (size_t i = 0; i < w->n_tags; i++)
+		free(w->tags[i]);
+	free(w->tags);
+	free(w->group);
+	free(w->run_name);
+	memset(w, 0, sizeof *w);
+}
+
+/* The W&B defaults of a sweep point and of a capacity-search probe (docs/INTEGRATIONS.md): group
+ * and run name only where unset, the kind's tag once, nothing when W&B is off. */
+static void test_wandb_point_defaults(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	memset(&cfg, 0, sizeof cfg);
+	struct cfg_wandb *w = &cfg.wandb;
+	integ_wandb_sweep_point(&cfg, "/o/sweep_01");
+	assert_null(w->group);
+	assert_int_equal(w->n_tags, 0);
+
+	w->enabled = true;
+	w->tags = xcalloc(1, sizeof *w->tags);
+	w->tags[w->n_tags++] = xstrdup("ci");
+	integ_wandb_sweep_point(&cfg, "/o/sweep_01/");
+	integ_wandb_sweep_point(&cfg, "/o/sweep_01");
+	assert_string_equal(w->group, "sweep-sweep_01");
+	assert_int_equal(w->n_tags, 2);
+	assert_string_equal(w->tags[1], "sweep");
+	assert_null(w->run_name);
+	wb_free(w);
+
+	w->enabled = true;
+	integ_wandb_capsearch_probe(&cfg, "/o/07:12:2026-01:00:00-abcd1234", 3, "arrival_rate", "2.5");
+	assert_string_equal(w->group, "capsearch-07:12:2026-01:00:00-abcd1234");
+	assert_string_equal(w->run_name, "03-arrival_rate=2.5");
+	assert_int_equal(w->n_tags, 1);
+	assert_string_equal(w->tags[0], "capsearch");
+	wb_free(w);
+
+	w->enabled = true;
+	w->group = xstrdup("mine");
+	w->run_name = xstrdup("named");
+	integ_wandb_capsearch_probe(&cfg, "/o/d", 12, "target_concurrent_sessions", "4");
+	assert_string_equal(w->group, "mine");
+	assert_string_equal(w->run_name, "named");
+	wb_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_feed_valid),
-	    cmocka_unit_test(test_feed_errors),
-	    cmocka_unit_test(test_bridge_env_checks),
-	    cmocka_unit_test(test_script_path),
+	    cmocka_unit_test(test_feed_valid),           cmocka_unit_test(test_feed_errors),
+	    cmocka_unit_test(test_bridge_env_checks),    cmocka_unit_test(test_script_path),
+	    cmocka_unit_test(test_wandb_point_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,15 @@ class Artifact:
         self.files.append(name or os.path.basename(local_path))
 
 
+class Table:
+    def __init__(self, columns=None, data=None, rows=None, dataframe=None, dtype=None, optional=True,
+                 allow_mixed_types=False, log_mode=None):
+        if data is not None and any(len(r) != len(columns) for r in data):
+            raise ValueError("This table expects %d columns: %r" % (len(columns), columns))
+        self.columns = list(columns or [])
+        self.data = [list(r) for r in (data or [])]
+
+
 class _Summary(dict):
     pass
 
@@ -36,6 +45,7 @@ class Run:
         self.summary = _Summary()
         self._steps = []
         self._artifacts = []
+        self._tables = {}
 
     def log(self, data, step=None, commit=None):
         if os.environ.get("STANDIN_WANDB_FAIL") == "crash":
@@ -43,6 +53,9 @@ class Run:
         if self._steps and step is not None and step <= self._steps[-1]:
             raise ValueError("steps must increase")
         self._steps.append(step)
+        for k, v in data.items():
+            if isinstance(v, Table):
+                self._tables[k] = {"columns": v.columns, "data": v.data}
 
     def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
         self._artifacts.append({"name": artifact_or_path.name, "type": artifact_or_path.type,
@@ -56,7 +69,7 @@ class Run:
         kw["api_key_redacted"] = (self._kw.get("config") or {}).get("client", {}).get("api_key") in (None, "<redacted>")
         with open(os.path.join(d, "standin-run.json"), "w") as f:
             json.dump({"init": kw, "steps": len(self._steps), "summary": dict(self.summary),
-                       "artifacts": self._artifacts}, f, indent=1)
+                       "artifacts": self._artifacts, "tables": self._tables}, f, indent=1)
 
 
 def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, tags=None, config=None,
