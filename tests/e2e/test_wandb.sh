@@ -121,26 +121,14 @@ check "sweep, wandb fails: one warning for the summary run" \
 
 # --- a capacity search: every probe in group capsearch-<dir>, named NN-<knob>=<value>, tagged
 # capsearch; a summary run with the attempts and SLO details as tables (and CSV files)
-cat > cap.yml <<YML
-output_dir: $TMP/cap
-start_value: 1
-max_value: 2
-expansion_factor: 2
-max_iterations: 4
-benchmark_config:
-  client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
-  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
-  session_generator:
-    type: synthetic
-    session_graph: {type: single_request}
-    channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-    output_spec: {text: {output_length_generator: {type: fixed, value: 8}}}
-  runtime: {max_sessions: 6, benchmark_timeout: 30}
-  evaluators:
-    - type: performance
-      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 5, name: ttfc_p99}]
-  wandb: {enabled: true, project: vk-test, tags: [ci], mode: offline, env_path: "$TMP/env"}
-YML
+e2e_single_cfg capbench.yml "$port" "traffic={type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}" \
+  sessions=6 timeout=30 \
+  "evaluators=[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 5, name: ttfc_p99}]}]"
+echo "wandb: {enabled: true, project: vk-test, tags: [ci], mode: offline, env_path: \"$TMP/env\"}" >> capbench.yml
+{
+  printf 'output_dir: %s\nstart_value: 1\nmax_value: 2\nexpansion_factor: 2\nmax_iterations: 4\nbenchmark_config:\n' "$TMP/cap"
+  sed 's/^/  /' capbench.yml
+} > cap.yml
 rc=0; "$VEEKSHA" capacity-search --capacity-search-config-from-file cap.yml > cap.out 2> cap.err || rc=$?
 check "capacity search: exit 0" test "$rc" = 0
 [ "$rc" = 0 ] || cat cap.err
