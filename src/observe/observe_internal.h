@@ -2,6 +2,7 @@
 #define VK_OBSERVE_OBSERVE_INTERNAL_H
 /* Module-internal state of the scraper (observe_scrape.c) and the writers (observe_summary.c). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,7 +58,8 @@ struct obs_scraper {
 	double thread_cpu_s, caller_cpu_s;
 	int64_t scrape_wall_ns;
 	/* results */
-	size_t scrapes_ok, scrapes_failed, bad_lines, series_dropped;
+	_Atomic size_t scrapes_ok, scrapes_failed; /* (atomic: read while the thread scrapes) */
+	size_t bad_lines, series_dropped;
 	bool warned, warned_empty;
 	char first_error[128], parse_error[160];
 	int64_t t_first_ns, t_last_ns;

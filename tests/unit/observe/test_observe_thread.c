@@ -131,7 +131,10 @@ static void test_thread_refused_endpoint(void **state)
 	int64_t t0 = clock_mono_ns();
 	struct obs_scraper *s = obs_scraper_start(&o);
 	assert_true(clock_mono_ns() - t0 < 2 * 1000000000LL);
-	usleep(200000);
+	/* wait (bounded) until the thread has failed too, not only the baseline */
+	int64_t deadline = clock_mono_ns() + 20 * 1000000000LL;
+	while (obs_scraper_scrapes_failed(s) < 2 && clock_mono_ns() < deadline)
+		usleep(10000);
 	obs_scraper_stop(s);
 	assert_int_equal((int)obs_scraper_scrapes_ok(s), 0);
 	assert_true(obs_scraper_scrapes_failed(s) >= 2);
