@@ -78,7 +78,9 @@ port=$(e2e_free_port)
 e2e_bg "$VEEKSHA" sim-server --host 127.0.0.1 --port "$port" --refuse-connections 2>"$TMP/refuse.err"; s=$E2E_LAST_PID
 for i in $(seq 1 100); do grep -q listening "$TMP/refuse.err" && break; sleep 0.05; done
 set +e; curl -s --max-time 3 -o /dev/null "http://127.0.0.1:$port/health"; rc=$?; set -e
-check "refused: curl fails (rc $rc)" [ "$rc" = 52 -o "$rc" = 56 -o "$rc" = 7 ]
+# 52 empty reply, 56 reset while receiving, 55 reset while still sending the request (which one
+# depends on when the reset arrives: seen under load), 7 refused
+check "refused: curl fails (rc $rc)" [ "$rc" = 52 -o "$rc" = 56 -o "$rc" = 55 -o "$rc" = 7 ]
 stop_sim "$s"
 
 # --shutdown-grace-s: a stream longer than the grace is cut, exit status still 0, within the bound
