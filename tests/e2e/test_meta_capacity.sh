@@ -4,7 +4,8 @@
 # value is probed twice, and the results file has the reference's keys.
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
-# A small engine: 4 sequences per batch -> TTFC jumps once concurrency exceeds 4.
+# A small engine: 4 sequences per batch -> TTFC jumps once concurrency exceeds 4 (measured: ~15 ms
+# within the batch, ~158 ms beyond it; the SLO of 100 ms leaves room for a loaded machine's stalls).
 e2e_start_sim "$port" --preset llama3-8b-h100 --max-num-seqs 4
 cat > "$TMP/cap.yml" <<YML
 output_dir: $TMP/cap_out
@@ -23,7 +24,7 @@ benchmark_config:
   runtime: {max_sessions: 40, benchmark_timeout: 30}
   evaluators:
     - type: performance
-      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.05}]
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.1}]
 YML
 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap.yml" --quiet > "$TMP/stdout.txt" 2>&1
 check "capacity search exits 0" test $? -eq 0

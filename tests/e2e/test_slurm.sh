@@ -154,7 +154,8 @@ check "managed-server sweep: every run completed its 8 requests" \
   bash -c "for s in '$SW3'/*/metrics/summary_stats.json; do jq -e '.\"Number of Completed Requests\" == 8' \"\$s\" >/dev/null || exit 1; done"
 
 # ---- capacity searches, one per server configuration, as one array: a sim engine of 2 and one of
-# 4 sequences per batch; a TTFC SLO holds up to the batch size (as in test_meta_capacity.sh)
+# 4 sequences per batch; a TTFC SLO holds up to the batch size (as in test_meta_capacity.sh: ~15 ms
+# within the batch, ~150 ms beyond it, so 100 ms)
 cat > cap.yml <<EOF
 output_dir: capout
 start_value: 1
@@ -172,7 +173,7 @@ benchmark_config:
   runtime: {max_sessions: 40, benchmark_timeout: 30}
   evaluators:
     - type: performance
-      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.05}]
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.1}]
 EOF
 "$VEEKSHA" capacity-search --capacity-search-config-from-file cap.yml --quiet --launcher slurm >cap.out 2>cap.err
 SW4=$(sed -n 's/^sweep directory: //p' cap.out)
