@@ -56,8 +56,10 @@ check "own run: default output is RUN_DIR/evaluated-<time>/" test -n "$ev" -a -f
 check "own run: the same counts" \
   test "$(jq -c '[.["Number of Requests"], .["Number of Completed Requests"], .["Number of Errored Requests"]]' "$own/metrics/summary_stats.json")" \
      = "$(jq -c '[.["Number of Requests"], .["Number of Completed Requests"], .["Number of Errored Requests"]]' "${ev}metrics/summary_stats.json")"
-check "own run: TTFC p50 within 20 us of the live run's" \
-  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Chunk (P50)'; sys.exit(0 if abs(a[k]-b[k]) < 2e-5 else 1)" \
+# (the live summary's percentiles come from a sketch within 0.1%, the rebuild's from rows rounded to
+# 10 us: they agree within 20 us or 0.2%, whichever is larger; a loaded machine makes the values larger)
+check "own run: TTFC p50 within 20 us (or 0.2%) of the live run's" \
+  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Chunk (P50)'; sys.exit(0 if abs(a[k]-b[k]) < max(2e-5, 2e-3 * a[k]) else 1)" \
   "$own/metrics/summary_stats.json" "${ev}metrics/summary_stats.json"
 
 # 2b. a reasoning run (sim thinking first): rows keep TTFO and the reasoning counts
@@ -68,8 +70,8 @@ rc=0; "$VEEKSHA" benchmark --config rsn.yml --output_dir "$TMP/rsn" --quiet > rs
 rsn=$(ls -d "$TMP"/rsn/*/)
 rc=0; "$VEEKSHA" evaluate "$rsn" --output "$TMP/rsn_eval" --quiet > re.out 2> re.err || rc=$?
 check "reasoning run: evaluate exits 0" test "$rc" -eq 0 || cat re.err
-check "reasoning run: TTFO and reasoning tokens kept (within 20 us)" \
-  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Output Token (P50)'; r='Number of Reasoning Tokens (P50)'; sys.exit(0 if k in a and abs(a[k]-b[k]) < 2e-5 and abs(a[r] - b[r]) < 1e-9 and abs(a[r] - 6) < 0.1 else 1)" \
+check "reasoning run: TTFO and reasoning tokens kept (within 20 us or 0.2%)" \
+  python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Output Token (P50)'; r='Number of Reasoning Tokens (P50)'; sys.exit(0 if k in a and abs(a[k]-b[k]) < max(2e-5, 2e-3 * a[k]) and abs(a[r] - b[r]) < 1e-9 and abs(a[r] - 6) < 0.1 else 1)" \
   "$rsn/metrics/summary_stats.json" "$TMP/rsn_eval/metrics/summary_stats.json"
 
 # 3. event logs: exact
