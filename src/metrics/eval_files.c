@@ -102,9 +102,11 @@ int eval_write_prefill(struct evaluator *e)
 	if (!e->n_rows)
 		return 0;
 	bool have_target = false;
-	for (size_t i = 0; i < e->n_rows; i++)
+	for (size_t i = 0; i < e->n_rows && !have_target; i++) {
 		if (e->rows[i].target_prompt_tokens > 0)
 			have_target = true;
+		eval_rows_scanned(e, i);
+	}
 	struct kv *a = xmalloc(e->n_rows * sizeof *a);
 	for (size_t i = 0; i < e->n_rows; i++) {
 		a[i].k = have_target ? e->rows[i].target_prompt_tokens : e->rows[i].num_delta_prompt_tokens;
