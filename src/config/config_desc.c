@@ -769,8 +769,8 @@ static const struct cfg_field rt_fields[] = {
     {"dispatch_spin_us", FK_INT, OFF(RT, dispatch_spin_us), 0, 0, NULL, NULL, FF_OURS | FF_AUTO,
      "Veeksha extension: the most microseconds the client stays awake before a scheduled dispatch, so that "
      "a late wake-up (an idle VM vCPU) cannot delay it. auto: as long as this host's measured wake-up "
-     "lateness needs, at most 2000; N: the same, at most N; 0: sleep until the dispatch (docs/CLIENT.md, "
-     "Dispatch spin)."},
+     "lateness needs, napping at most 20000 and polling at most 200; N: the same, at most N; 0: sleep until "
+     "the dispatch (docs/CLIENT.md, Dispatch spin)."},
     {"max_request_tokens", FK_INT, OFF(RT, max_request_tokens), 0, 0, NULL, NULL, FF_OURS,
      "Veeksha extension: largest prompt or output length in tokens that a length generator or a trace "
      "row may ask for (server.max_model_len is the limit instead when it is smaller)."},

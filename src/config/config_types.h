@@ -187,7 +187,7 @@ struct cfg_runtime {
 	int64_t num_completion_threads;     /* 2 (accepted; see docs) */
 	int64_t num_client_threads;         /* 3: number of client worker threads */
 	bool pregenerate_sessions;          /* false */
-	int64_t dispatch_spin_us;           /* CFG_INT_AUTO (default): calibrated, at most 2000; N: calibrated, at most
+	int64_t dispatch_spin_us;           /* CFG_INT_AUTO (default): calibrated, at most 20000; N: calibrated, at most
 	                                       N; 0: never stay awake for a dispatch (docs/CLIENT.md, Dispatch spin) */
 	int64_t max_request_tokens;         /* 1048576: largest prompt or output length (docs/CONFIG.md, Limits) */
 	double saturation_busy_fraction;    /* 0.9: a 250 ms tick with the client loop busier is a busy tick (ours) */

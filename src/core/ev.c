@@ -515,6 +515,19 @@ int64_t ev_spin_window_ns(const struct ev_loop *loop)
 	return loop->spin_auto ? loop->spin_calib.window_ns : loop->spin_window_ns;
 }
 
+void ev_spin_until(struct ev_loop *loop, int64_t deadline_ns)
+{
+	int64_t window_ns = ev_spin_window_ns(loop);
+	int64_t busy_ns = loop->spin_auto ? loop->spin_calib.busy_ns : window_ns;
+	clock_sleep_until_ns(deadline_ns - window_ns);
+	for (int64_t now = clock_mono_ns(); now < deadline_ns - busy_ns; now = clock_mono_ns()) {
+		int64_t nap_end = now + loop->spin_calib.nap_ns;
+		clock_sleep_until_ns(nap_end < deadline_ns - busy_ns ? nap_end : deadline_ns - busy_ns);
+	}
+	while (clock_mono_ns() < deadline_ns)
+		;
+}
+
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns)
 {
 	loop->spin_until_ns = deadline_ns;

@@ -69,6 +69,9 @@ void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, uint32_t burst);
 /* The calibration of an auto spin (NULL otherwise), and the window now in force (0: none). */
 const struct wake_calib *ev_spin_calib(const struct ev_loop *loop);
 int64_t ev_spin_window_ns(const struct ev_loop *loop);
+/* Blocks the thread until deadline_ns the same way (sleep, nap, poll), handling no events: for a
+ * start that must be met to the microsecond before the loop runs. */
+void ev_spin_until(struct ev_loop *loop, int64_t deadline_ns);
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
 int64_t ev_spin_ns(const struct ev_loop *loop);
 

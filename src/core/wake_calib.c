@@ -7,6 +7,11 @@
 
 #include "core/clock.h"
 
+static int64_t wake_calib_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
 void wake_calib_init(struct wake_calib *c, int64_t max_ns)
 {
 	memset(c, 0, sizeof *c);
@@ -14,7 +19,8 @@ void wake_calib_init(struct wake_calib *c, int64_t max_ns)
 	c->nap_ns = WAKE_CALIB_NAP_NS < c->max_ns ? WAKE_CALIB_NAP_NS : c->max_ns;
 	for (int k = 0; k < 2; k++)
 		c->p50_ns[k] = c->p999_ns[k] = -1;
-	c->window_ns = c->busy_ns = c->max_ns;
+	c->window_ns = c->max_ns;
+	c->busy_ns = wake_calib_min(c->max_ns, WAKE_CALIB_BUSY_UNKNOWN_NS);
 }
 
 enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns)
@@ -54,11 +60,6 @@ int64_t wake_calib_quantile(int64_t *v, uint32_t n, double q)
 	return v[(rank > n ? n : rank) - 1];
 }
 
-static int64_t wake_calib_min(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
 void wake_calib_choose(struct wake_calib *c)
 {
 	c->since_choose = 0;
@@ -79,7 +80,7 @@ void wake_calib_choose(struct wake_calib *c)
 	c->busy_ns = c->count[WAKE_SHORT] >= WAKE_CALIB_MIN_SAMPLES
 	                 ? wake_calib_min(wake_calib_min(c->max_ns, c->p999_ns[WAKE_SHORT] + WAKE_CALIB_MARGIN_NS),
 	                                  WAKE_CALIB_BUSY_CAP_NAPS * c->nap_ns)
-	                 : c->max_ns;
+	                 : wake_calib_min(c->max_ns, WAKE_CALIB_BUSY_UNKNOWN_NS);
 	if (c->count[WAKE_LONG] >= WAKE_CALIB_MIN_SAMPLES) {
 		int64_t w = c->p999_ns[WAKE_LONG] + c->busy_ns + WAKE_CALIB_MARGIN_NS;
 		c->window_ns = wake_calib_min(c->max_ns, w > c->busy_ns ? w : c->busy_ns);

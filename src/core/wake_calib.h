@@ -13,7 +13,8 @@
  *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns and 2 x nap_ns)
  *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
  * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
- * costs a few naps; sleeping too long makes a dispatch late). On a host that wakes on time both
+ * costs a few naps; sleeping too long makes a dispatch late); until there are as many short ones,
+ * busy_ns is the fixed 2 ms poll of old (at most max_ns). On a host that wakes on time both
  * come out at tens of microseconds, and so does the CPU spent polling. No allocation; not
  * thread-safe (one per event loop). */
 #include <stdbool.h>
@@ -24,7 +25,8 @@
 #define WAKE_CALIB_MIN_SAMPLES 32
 #define WAKE_CALIB_MARGIN_NS INT64_C(10000)
 #define WAKE_CALIB_NAP_NS INT64_C(100000)
-#define WAKE_CALIB_BUSY_CAP_NAPS 2 /* busy_ns is at most this many naps (see wake_calib_choose) */
+#define WAKE_CALIB_BUSY_CAP_NAPS 2                  /* busy_ns is at most this many naps (see wake_calib_choose) */
+#define WAKE_CALIB_BUSY_UNKNOWN_NS INT64_C(2000000) /* busy_ns before enough naps were measured */
 
 enum wake_class { WAKE_SHORT = 0, WAKE_LONG = 1 };
 
@@ -43,7 +45,7 @@ struct wake_calib {
 	int64_t busy_ns;               /* poll without sleeping from deadline - busy_ns */
 };
 
-/* Starts with no samples: window_ns = busy_ns = max_ns (today's fixed spin) until samples arrive. */
+/* Starts with no samples: window_ns = max_ns, busy_ns = min(max_ns, 2 ms) until samples arrive. */
 void wake_calib_init(struct wake_calib *c, int64_t max_ns);
 /* The class of a timed wait of wait_ns. */
 enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns);

@@ -56,7 +56,7 @@
 #define RUN_NOFILE_BASE 48               /* descriptors a run holds besides its connections (~32) */
 #define RUN_START_LATE_MAX_NS 50000000LL /* a shard ready this long after the common start fails */
 #define RUN_THREAD_START_NS 2000000LL    /* client threads start together this long after all are ready */
-#define RUN_SPIN_AUTO_MAX_US 2000        /* runtime.dispatch_spin_us: auto stays awake at most this long */
+#define RUN_SPIN_AUTO_MAX_US 20000       /* runtime.dispatch_spin_us: auto stays awake (napping) at most this long */
 #define RUN_SPIN_BURST 64                /* short waits measured at start-up (~7 ms) */
 
 struct run_state {
@@ -713,11 +713,9 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 			         (double)late_ns / 1e6);
 			return 1;
 		}
-		/* sleep, then poll the last stretch: a sleeping vCPU can wake milliseconds late (docs/ARCHITECTURE.md,
-		 * Dispatch precision), and the first arrivals are due at the start itself */
-		clock_sleep_until_ns(start_ns - ev_spin_window_ns(st->loop));
-		while (clock_mono_ns() < start_ns)
-			;
+		/* sleep, nap, then poll the last stretch: a sleeping vCPU can wake milliseconds late
+		 * (docs/CLIENT.md, Dispatch spin), and the first arrivals are due at the start itself */
+		ev_spin_until(st->loop, start_ns);
 	}
 	run_usage_begin(&st->usage);
 	if (start_ns > 0)
