@@ -366,11 +366,15 @@ int eval_write_health(struct evaluator *e)
 	struct buf b;
 	buf_init(&b);
 	if (e->n_rows) {
+		/* each check's pages of the spills (registrations, sessions, rows) leave the resident set
+		 * before the next check allocates its own arrays */
 		hc_intra_session(e, &b);
+		eval_views_drop(e);
 		if (e->cfg && e->cfg->traffic_scheduler.type == CFG_TRAFFIC_CONCURRENT)
 			hc_concurrency(e, &b);
 		else if (e->cfg && e->cfg->traffic_scheduler.type == CFG_TRAFFIC_RATE)
 			hc_dispatch_rate(e, &b);
+		eval_views_drop(e);
 		hc_length(e, &b, false);
 		hc_length(e, &b, true);
 		hc_lifecycle(e, &b);

@@ -291,6 +291,8 @@ void eval_log_free(struct evaluator *e);
  * (file-backed map only; they are read back from the page cache if needed again): the resident set
  * of a writer stays its own allocations instead of all the rows (280 bytes each). */
 void eval_rows_drop_before(const struct evaluator *e, size_t i);
+/* every spill's mapped pages out of the resident set (between writers; core/spill.h) */
+void eval_views_drop(struct evaluator *e);
 static inline void eval_rows_scanned(const struct evaluator *e, size_t i)
 {
 	if ((i & 0xffff) == 0xffff)

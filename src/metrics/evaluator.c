@@ -1179,6 +1179,11 @@ static void eval_views_drop_pages(struct evaluator *e)
 		spill_drop_pages(&e->raw_sp[i]);
 }
 
+void eval_views_drop(struct evaluator *e)
+{
+	eval_views_drop_pages(e);
+}
+
 void eval_rows_drop_before(const struct evaluator *e, size_t i)
 {
 	if (!e->rows_sp.map || !i)
