@@ -496,9 +496,10 @@ void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns)
 	loop->spin_auto = false;
 }
 
-void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, uint32_t burst)
+void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, int64_t busy_max_ns, uint32_t burst)
 {
 	wake_calib_init(&loop->spin_calib, max_ns);
+	wake_calib_set_busy_cap(&loop->spin_calib, busy_max_ns);
 	loop->spin_auto = max_ns > 0;
 	loop->spin_window_ns = 0;
 	if (loop->spin_auto)

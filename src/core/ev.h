@@ -62,10 +62,11 @@ void ev_async_del(struct ev_loop *loop, struct ev_async *a);
  * at once) from deadline - window_ns until the deadline given by the last ev_spin_before().
  * window_ns 0 (the default) turns this off. With ev_set_spin_auto the window is calibrated to this
  * host (core/wake_calib.h): a burst of `burst` short waits now, then every timed wait of the loop;
- * the loop naps through the window and polls only its last busy_ns. The thread CPU time of waits
+ * the loop naps through the window (at most max_ns) and polls only its last busy_ns (at most
+ * busy_max_ns; 0: two naps). The thread CPU time of waits
  * that found nothing while staying awake adds up in ev_spin_ns(). */
 void ev_set_spin_window(struct ev_loop *loop, int64_t window_ns);
-void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, uint32_t burst);
+void ev_set_spin_auto(struct ev_loop *loop, int64_t max_ns, int64_t busy_max_ns, uint32_t burst);
 /* The calibration of an auto spin (NULL otherwise), and the window now in force (0: none). */
 const struct wake_calib *ev_spin_calib(const struct ev_loop *loop);
 int64_t ev_spin_window_ns(const struct ev_loop *loop);

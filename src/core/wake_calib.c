@@ -21,6 +21,12 @@ void wake_calib_init(struct wake_calib *c, int64_t max_ns)
 		c->p50_ns[k] = c->p999_ns[k] = -1;
 	c->window_ns = c->max_ns;
 	c->busy_ns = wake_calib_min(c->max_ns, WAKE_CALIB_BUSY_UNKNOWN_NS);
+	c->busy_cap_ns = WAKE_CALIB_BUSY_CAP_NAPS * c->nap_ns;
+}
+
+void wake_calib_set_busy_cap(struct wake_calib *c, int64_t cap_ns)
+{
+	c->busy_cap_ns = cap_ns > 0 ? cap_ns : WAKE_CALIB_BUSY_CAP_NAPS * c->nap_ns;
 }
 
 enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns)
@@ -79,7 +85,7 @@ void wake_calib_choose(struct wake_calib *c)
 	 * not prevent that, it only takes the CPU from that work (the server, on a shared host). */
 	c->busy_ns = c->count[WAKE_SHORT] >= WAKE_CALIB_MIN_SAMPLES
 	                 ? wake_calib_min(wake_calib_min(c->max_ns, c->p999_ns[WAKE_SHORT] + WAKE_CALIB_MARGIN_NS),
-	                                  WAKE_CALIB_BUSY_CAP_NAPS * c->nap_ns)
+	                                  c->busy_cap_ns)
 	                 : wake_calib_min(c->max_ns, WAKE_CALIB_BUSY_UNKNOWN_NS);
 	if (c->count[WAKE_LONG] >= WAKE_CALIB_MIN_SAMPLES) {
 		int64_t w = c->p999_ns[WAKE_LONG] + c->busy_ns + WAKE_CALIB_MARGIN_NS;

@@ -10,7 +10,8 @@
  * halts) and late, sometimes by milliseconds, from a long one. From the last WAKE_CALIB_RING samples
  * of each, with q the WAKE_CALIB_QUANTILE of a class (p99.9: a p99 leaves one dispatch in a hundred
  * late, which is what a dispatch-lateness p99 then shows):
- *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns and 2 x nap_ns)
+ *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns and busy_cap_ns: 2 x nap_ns
+ *                                                            unless set)
  *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
  * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
  * costs a few naps; sleeping too long makes a dispatch late); until there are as many short ones,
@@ -43,10 +44,14 @@ struct wake_calib {
 	                                 (-1: no samples) */
 	int64_t window_ns;             /* stay awake (napping) from deadline - window_ns */
 	int64_t busy_ns;               /* poll without sleeping from deadline - busy_ns */
+	int64_t busy_cap_ns;           /* busy_ns's cap once naps are measured (2 naps unless set) */
 };
 
 /* Starts with no samples: window_ns = max_ns, busy_ns = min(max_ns, 2 ms) until samples arrive. */
 void wake_calib_init(struct wake_calib *c, int64_t max_ns);
+/* The cap of busy_ns once naps are measured: cap_ns (e.g. a maximum the user chose), or 0 for the
+ * default of WAKE_CALIB_BUSY_CAP_NAPS naps. */
+void wake_calib_set_busy_cap(struct wake_calib *c, int64_t cap_ns);
 /* The class of a timed wait of wait_ns. */
 enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns);
 /* One timed wait of wait_ns that ended late_ns after its timeout. Re-chooses after every

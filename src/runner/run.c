@@ -662,9 +662,10 @@ static int run_loop_prepare(struct run_state *st, uint32_t loop_index)
 		return 1;
 	}
 	/* the dispatch spin, calibrated to this host (docs/CLIENT.md, Dispatch spin) */
-	int64_t spin_max_us =
-	    cfg->runtime.dispatch_spin_us == CFG_INT_AUTO ? RUN_SPIN_AUTO_MAX_US : cfg->runtime.dispatch_spin_us;
-	ev_set_spin_auto(st->loop, spin_max_us * 1000, RUN_SPIN_BURST);
+	/* auto: nap up to 20 ms, poll at most two naps; N: the user's maximum for both */
+	bool spin_auto = cfg->runtime.dispatch_spin_us == CFG_INT_AUTO;
+	int64_t spin_max_us = spin_auto ? RUN_SPIN_AUTO_MAX_US : cfg->runtime.dispatch_spin_us;
+	ev_set_spin_auto(st->loop, spin_max_us * 1000, spin_auto ? 0 : spin_max_us * 1000, RUN_SPIN_BURST);
 	if (st->grp->threaded)
 		ev_set_wake_cb(st->loop, run_on_wake, st);
 	st->client = client_create(&cfg->client, st->loop, st->tok, run_on_done, run_on_event, st, err, sizeof err);

@@ -589,7 +589,7 @@ static void test_spin_auto(void **state)
 	(void)state;
 	struct ev_loop *loop = ev_loop_create();
 	assert_non_null(loop);
-	ev_set_spin_auto(loop, 2 * MS, 40);
+	ev_set_spin_auto(loop, 2 * MS, 0, 40);
 	const struct wake_calib *c = ev_spin_calib(loop);
 	assert_non_null(c);
 	assert_int_equal(c->total[WAKE_SHORT], 40);
@@ -608,7 +608,7 @@ static void test_spin_auto(void **state)
 	assert_true(c->total[WAKE_SHORT] >= 40);
 	assert_true(ev_spin_window_ns(loop) <= 2 * MS);
 	/* 0 turns it off */
-	ev_set_spin_auto(loop, 0, 40);
+	ev_set_spin_auto(loop, 0, 0, 40);
 	assert_null(ev_spin_calib(loop));
 	assert_int_equal(ev_spin_window_ns(loop), 0);
 	ev_loop_free(loop);

@@ -85,6 +85,10 @@ static void test_busy_capped_at_two_naps(void **state)
 	wake_calib_choose(&calib);
 	assert_int_equal(calib.p999_ns[WAKE_SHORT], 900 * US);
 	assert_int_equal(calib.busy_ns, WAKE_CALIB_BUSY_CAP_NAPS * WAKE_CALIB_NAP_NS);
+	/* a maximum the user chose (runtime.dispatch_spin_us: N) caps it instead */
+	wake_calib_set_busy_cap(&calib, 2000 * US);
+	wake_calib_choose(&calib);
+	assert_int_equal(calib.busy_ns, 900 * US + WAKE_CALIB_MARGIN_NS);
 }
 
 /* The maximum caps both; a maximum below the nap length shortens the nap. */
