@@ -78,6 +78,7 @@ struct ev_loop {
 
 	int64_t spin_window_ns; /* fixed window (ev_set_spin_window); 0 = never spin */
 	bool spin_auto;         /* the window comes from spin_calib (ev_set_spin_auto) */
+	bool spin_poll;         /* auto: poll the whole busy span of old instead of napping (ev_spin_set_poll) */
 	struct wake_calib spin_calib;
 	int64_t spin_until_ns; /* deadline to stay awake for; 0 = none */
 	int64_t spin_total_ns; /* thread CPU of waits that found nothing while staying awake */
@@ -516,10 +517,26 @@ int64_t ev_spin_window_ns(const struct ev_loop *loop)
 	return loop->spin_auto ? loop->spin_calib.window_ns : loop->spin_window_ns;
 }
 
+void ev_spin_set_poll(struct ev_loop *loop, bool poll)
+{
+	loop->spin_poll = poll;
+}
+
+/* The span polled without napping before a deadline. */
+static int64_t ev_spin_busy_ns(const struct ev_loop *loop)
+{
+	int64_t window_ns = ev_spin_window_ns(loop);
+	if (!loop->spin_auto)
+		return window_ns;
+	if (loop->spin_poll)
+		return window_ns < WAKE_CALIB_BUSY_UNKNOWN_NS ? window_ns : WAKE_CALIB_BUSY_UNKNOWN_NS;
+	return loop->spin_calib.busy_ns;
+}
+
 void ev_spin_until(struct ev_loop *loop, int64_t deadline_ns)
 {
 	int64_t window_ns = ev_spin_window_ns(loop);
-	int64_t busy_ns = loop->spin_auto ? loop->spin_calib.busy_ns : window_ns;
+	int64_t busy_ns = ev_spin_busy_ns(loop);
 	clock_sleep_until_ns(deadline_ns - window_ns);
 	for (int64_t now = clock_mono_ns(); now < deadline_ns - busy_ns; now = clock_mono_ns()) {
 		int64_t nap_end = now + loop->spin_calib.nap_ns;
@@ -554,7 +571,7 @@ static int64_t ev_spin_timeout(struct ev_loop *loop, int64_t timeout_ns, bool *s
 		return timeout_ns;
 	}
 	int64_t rem_ns = loop->spin_until_ns - now, to_ns;
-	int64_t busy_ns = loop->spin_auto ? loop->spin_calib.busy_ns : window_ns;
+	int64_t busy_ns = ev_spin_busy_ns(loop);
 	if (rem_ns > window_ns)
 		to_ns = rem_ns - window_ns;
 	else if (rem_ns <= busy_ns)

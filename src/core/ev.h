@@ -73,6 +73,9 @@ int64_t ev_spin_window_ns(const struct ev_loop *loop);
 /* Blocks the thread until deadline_ns the same way (sleep, nap, poll), handling no events: for a
  * start that must be met to the microsecond before the loop runs. */
 void ev_spin_until(struct ev_loop *loop, int64_t deadline_ns);
+/* With an auto spin: poll = true polls the last 2 ms (at most the window) before each deadline
+ * instead of napping, for a loop that is busy most of the time anyway; false: the calibrated span. */
+void ev_spin_set_poll(struct ev_loop *loop, bool poll);
 void ev_spin_before(struct ev_loop *loop, int64_t deadline_ns);
 int64_t ev_spin_ns(const struct ev_loop *loop);
 

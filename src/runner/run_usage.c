@@ -136,6 +136,7 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	jsonw_int(&w, (int64_t)u->wake_short_samples);
 	jsonw_key(&w, "wake_samples_long");
 	jsonw_int(&w, (int64_t)u->wake_long_samples);
+	put_num(&w, "dispatch_spin_poll_tick_share", u->spin_poll_tick_share);
 	/* the dispatch lateness to the ns (the rows round it to 10 us), what the spin is for */
 	put_late_us(&w, "dispatch_lateness_us_p50",
 	            isnan(u->lateness_p50_ms) ? -1 : (int64_t)(u->lateness_p50_ms * 1e6));

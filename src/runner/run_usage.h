@@ -32,6 +32,7 @@ struct run_usage {
 	int64_t spin_max_ns, spin_window_ns, spin_busy_ns;
 	int64_t wake_short_p50_ns, wake_short_p999_ns, wake_long_p50_ns, wake_long_p999_ns; /* -1: no samples */
 	uint64_t wake_short_samples, wake_long_samples;
+	double spin_poll_tick_share; /* ticks in which the loop polled instead of napping */
 	double lateness_p50_ms, lateness_p99_ms, lateness_p999_ms; /* exact dispatch lateness; NAN: none */
 };
 
