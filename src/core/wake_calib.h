@@ -11,7 +11,8 @@
  * of each, with q the WAKE_CALIB_QUANTILE of a class (p99.9: a p99 leaves one dispatch in a hundred
  * late, which is what a dispatch-lateness p99 then shows):
  *   busy_ns   = short q + WAKE_CALIB_MARGIN_NS              (at most max_ns and busy_cap_ns: 2 x nap_ns
- *                                                            unless set)
+ *                                                            unless set; but 2 ms, at most max_ns, when
+ *                                                            short q > WAKE_CALIB_NAP_UNTRUSTED_NS)
  *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
  * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
  * costs a few naps; sleeping too long makes a dispatch late); until there are as many short ones,
@@ -28,6 +29,7 @@
 #define WAKE_CALIB_NAP_NS INT64_C(100000)
 #define WAKE_CALIB_BUSY_CAP_NAPS 2                  /* busy_ns is at most this many naps (see wake_calib_choose) */
 #define WAKE_CALIB_BUSY_UNKNOWN_NS INT64_C(2000000) /* busy_ns before enough naps were measured */
+#define WAKE_CALIB_NAP_UNTRUSTED_NS INT64_C(500000) /* naps this late (q): poll busy_unknown instead */
 
 enum wake_class { WAKE_SHORT = 0, WAKE_LONG = 1 };
 
