@@ -58,8 +58,8 @@
 #define RUN_THREAD_START_NS 2000000LL    /* client threads start together this long after all are ready */
 #define RUN_SPIN_AUTO_MAX_US 20000       /* runtime.dispatch_spin_us: auto stays awake (napping) at most this long */
 #define RUN_SPIN_BURST 64                /* short waits measured at start-up (~7 ms) */
-#define RUN_SPIN_POLL_ON 0.3             /* a tick busier than this: poll before dispatches, do not nap */
-#define RUN_SPIN_POLL_OFF 0.2            /* ... until a tick is less busy than this */
+#define RUN_SPIN_POLL_ON 2000.0          /* dispatches/s in a tick above which the loop polls, not naps */
+#define RUN_SPIN_POLL_OFF 1500.0         /* ... until a tick's rate is below this */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -115,7 +115,8 @@ struct run_state {
 	atomic_bool wake_server_died;
 	/* client saturation: 250 ms ticks and those with the loop busier than runtime.saturation_busy_fraction */
 	int64_t tick_prev_ns, tick_prev_cpu_ns, tick_prev_spin_ns;
-	bool spin_poll;           /* polling before dispatches instead of napping (run_on_tick) */
+	bool spin_poll; /* polling before dispatches instead of napping (run_on_tick) */
+	uint64_t tick_prev_dispatched;
 	uint64_t ticks_spin_poll; /* ticks that ended with spin_poll set */
 	uint64_t ticks, ticks_busy;
 	/* published by the loop's tick for the group's progress line */
@@ -482,17 +483,21 @@ static void run_on_tick(struct ev_loop *loop, void *ctx)
 			st->ticks++;
 			if (busy > st->cfg->runtime.saturation_busy_fraction)
 				st->ticks_busy++;
-			/* a loop busy much of the time gains little from napping between close dispatches
-			 * and loses precision to every nap's wake-up: it polls instead (docs/CLIENT.md,
-			 * Dispatch spin) */
-			if (!st->spin_poll && busy > RUN_SPIN_POLL_ON)
+			/* dispatches less than ~0.5 ms apart leave little to nap through, and every nap's
+			 * wake-up costs precision: the loop polls instead (docs/CLIENT.md, Dispatch spin).
+			 * (By the rate, not by how busy the loop is: polls that find an event count as
+			 * work, so a polling loop would look busy enough to keep polling.) */
+			double rate = (double)(st->dispatched - st->tick_prev_dispatched) * 1e9 /
+			              (double)(now - st->tick_prev_ns);
+			if (!st->spin_poll && rate > RUN_SPIN_POLL_ON)
 				st->spin_poll = true;
-			else if (st->spin_poll && busy < RUN_SPIN_POLL_OFF)
+			else if (st->spin_poll && rate < RUN_SPIN_POLL_OFF)
 				st->spin_poll = false;
 			ev_spin_set_poll(loop, st->spin_poll);
 			st->ticks_spin_poll += st->spin_poll;
 		}
 		st->tick_prev_ns = now;
+		st->tick_prev_dispatched = st->dispatched;
 		st->tick_prev_cpu_ns = cpu;
 		st->tick_prev_spin_ns = spin;
 	}
