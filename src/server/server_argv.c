@@ -379,15 +379,24 @@ static void push_engine_head(struct argv_vec *av, const struct cfg_server *s, co
 	av_push_own(av, xasprintf("%lld", (long long)s->port));
 }
 
-static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
+/* How an engine takes a list value in additional_args. */
+enum av_list_style {
+	AV_LIST_VALUES,      /* --key a b (vLLM, the sim) */
+	AV_LIST_PY_LITERAL,  /* --key "[a, b]" (SGLang) */
+	AV_LIST_REPEAT_FLAG, /* --key a --key b (Vajra) */
+};
+
+/* additional_args as flags, the way the engine's command line takes them (docs/SERVERS.md): true is
+ * --key alone, false and null are left out, a list goes as `lists` says, a mapping as JSON
+ * (objects_json) or as a Python literal, anything else as a Python literal. The key `skip` (NULL:
+ * none) is left out and returned, for the caller to pass its own way. */
+static const cJSON *av_push_extra_args(struct argv_vec *av, const struct server_args *a, enum av_list_style lists,
+                                       bool objects_json, const char *skip)
 {
-	push_engine_head(av, s, "vllm.entrypoints.openai.api_server", "--model");
-	/* deliberate difference: the key goes through VLLM_API_KEY (server_api_key_env), not argv */
-	add_common_tail(av, s, "--max-model-len");
-	const cJSON *rope = NULL;
+	const cJSON *skipped = NULL;
 	for (const cJSON *c = a->root->child; c; c = c->next) {
-		if (!strcmp(c->string, "rope_scaling")) {
-			rope = c;
+		if (skip && !strcmp(c->string, skip)) {
+			skipped = c;
 			continue;
 		}
 		if (cJSON_IsBool(c)) {
@@ -397,14 +406,45 @@ static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const st
 		}
 		if (cJSON_IsNull(c))
 			continue;
+		if (cJSON_IsArray(c) && lists == AV_LIST_REPEAT_FLAG) {
+			for (const cJSON *e = c->child; e; e = e->next) {
+				av_flag(av, c->string);
+				av_push_own(av, server_args_py_str(a, e));
+			}
+			continue;
+		}
 		av_flag(av, c->string);
-		if (cJSON_IsArray(c)) {
+		if (cJSON_IsArray(c) && lists == AV_LIST_VALUES) {
 			for (const cJSON *e = c->child; e; e = e->next)
 				av_push_own(av, server_args_py_str(a, e));
+		} else if (cJSON_IsArray(c)) {
+			struct buf b;
+			buf_init(&b);
+			buf_putc(&b, '[');
+			for (const cJSON *e = c->child; e; e = e->next) {
+				if (e != c->child)
+					buf_puts(&b, ", ");
+				char *t = server_args_py_str(a, e);
+				buf_puts(&b, t);
+				free(t);
+			}
+			buf_putc(&b, ']');
+			av_push_own(av, buf_steal(&b));
+		} else if (cJSON_IsObject(c) && objects_json) {
+			av_push_own(av, server_args_json(a, c));
 		} else {
 			av_push_own(av, server_args_py_str(a, c));
 		}
 	}
+	return skipped;
+}
+
+static void build_vllm(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
+{
+	push_engine_head(av, s, "vllm.entrypoints.openai.api_server", "--model");
+	/* deliberate difference: the key goes through VLLM_API_KEY (server_api_key_env), not argv */
+	add_common_tail(av, s, "--max-model-len");
+	const cJSON *rope = av_push_extra_args(av, a, AV_LIST_VALUES, false, "rope_scaling");
 	if (rope) {
 		av_push(av, "--rope-scaling");
 		av_push_own(av, server_args_json(a, rope));
@@ -420,33 +460,7 @@ static void build_sglang(struct argv_vec *av, const struct cfg_server *s, const 
 		av_push(av, s->api_key);
 	}
 	add_common_tail(av, s, "--context-length");
-	for (const cJSON *c = a->root->child; c; c = c->next) {
-		/* deliberate difference: False is omitted (the reference emits "--key False") */
-		if (cJSON_IsBool(c)) {
-			if (cJSON_IsTrue(c))
-				av_flag(av, c->string);
-			continue;
-		}
-		if (cJSON_IsNull(c))
-			continue;
-		av_flag(av, c->string);
-		if (cJSON_IsArray(c)) {
-			struct buf b;
-			buf_init(&b);
-			buf_putc(&b, '[');
-			for (const cJSON *e = c->child; e; e = e->next) {
-				if (e != c->child)
-					buf_puts(&b, ", ");
-				char *t = server_args_py_str(a, e);
-				buf_puts(&b, t);
-				free(t);
-			}
-			buf_putc(&b, ']');
-			av_push_own(av, buf_steal(&b));
-		} else {
-			av_push_own(av, server_args_py_str(a, c));
-		}
-	}
+	av_push_extra_args(av, a, AV_LIST_PY_LITERAL, false, NULL);
 }
 
 static void build_vajra(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
@@ -464,20 +478,7 @@ static void build_vajra(struct argv_vec *av, const struct cfg_server *s, const s
 		av_push(av, "--max-model-len");
 		av_push_own(av, xasprintf("%lld", (long long)s->max_model_len));
 	}
-	for (const cJSON *c = a->root->child; c; c = c->next) {
-		if (cJSON_IsBool(c)) {
-			if (cJSON_IsTrue(c))
-				av_flag(av, c->string);
-		} else if (cJSON_IsArray(c)) {
-			for (const cJSON *e = c->child; e; e = e->next) {
-				av_flag(av, c->string);
-				av_push_own(av, server_args_py_str(a, e));
-			}
-		} else if (!cJSON_IsNull(c)) {
-			av_flag(av, c->string);
-			av_push_own(av, server_args_py_str(a, c));
-		}
-	}
+	av_push_extra_args(av, a, AV_LIST_REPEAT_FLAG, false, NULL);
 }
 
 static void build_sim(struct argv_vec *av, const struct cfg_server *s, const struct server_args *a)
@@ -498,24 +499,7 @@ static void build_sim(struct argv_vec *av, const struct cfg_server *s, const str
 		av_push(av, "--max-model-len");
 		av_push_own(av, xasprintf("%lld", (long long)s->max_model_len));
 	}
-	for (const cJSON *c = a->root->child; c; c = c->next) {
-		if (cJSON_IsBool(c)) {
-			if (cJSON_IsTrue(c))
-				av_flag(av, c->string);
-			continue;
-		}
-		if (cJSON_IsNull(c))
-			continue;
-		av_flag(av, c->string);
-		if (cJSON_IsArray(c)) {
-			for (const cJSON *e = c->child; e; e = e->next)
-				av_push_own(av, server_args_py_str(a, e));
-		} else if (cJSON_IsObject(c)) {
-			av_push_own(av, server_args_json(a, c));
-		} else {
-			av_push_own(av, server_args_py_str(a, c));
-		}
-	}
+	av_push_extra_args(av, a, AV_LIST_VALUES, true, NULL);
 }
 
 const char *server_api_key_env(enum cfg_server_type t)
