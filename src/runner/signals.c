@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,15 +11,18 @@
 #include "server/server.h"
 
 volatile sig_atomic_t runner_interrupted;
-static volatile sig_atomic_t runner_first_signal;
+/* read by every client thread (runner_signal_pending), written by the handler: a lock-free atomic,
+ * which is also safe in a signal handler */
+static atomic_int runner_first_signal;
 static int runner_pipe[2] = {-1, -1};
 
 static void runner_on_signal(int signo)
 {
 	int saved = errno;
-	if (!runner_first_signal)
-		runner_first_signal = signo;
-	runner_interrupted++;
+	int none = 0;
+	atomic_compare_exchange_strong(&runner_first_signal, &none, signo);
+	/* atomic: client threads read it (wl_interrupted, through the workload's flag pointer) */
+	__atomic_fetch_add(&runner_interrupted, 1, __ATOMIC_RELAXED);
 	if (runner_pipe[1] >= 0) {
 		char c = (char)signo;
 		ssize_t w = write(runner_pipe[1], &c, 1);
@@ -66,7 +70,7 @@ void runner_signals_install(void)
 
 int runner_signal_pending(void)
 {
-	return runner_first_signal;
+	return atomic_load(&runner_first_signal);
 }
 int runner_signal_fd(void)
 {

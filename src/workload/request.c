@@ -13,7 +13,8 @@ void wl_set_interrupt_flag(volatile sig_atomic_t *flag)
 
 bool wl_interrupted(void)
 {
-	return wl_interrupt_flag && *wl_interrupt_flag;
+	/* an atomic read: the flag is a signal handler's, read here from client threads too */
+	return wl_interrupt_flag && __atomic_load_n(wl_interrupt_flag, __ATOMIC_RELAXED);
 }
 
 void wl_message_list_free(struct wl_message *msgs, size_t n)
