@@ -194,7 +194,8 @@ def rate_point(veeksha, rate, output, seconds):
         u = usage(run)
         res.update({"run_cpu_s": u.get("run_cpu_s"), "run_loop_spin_s": u.get("run_loop_spin_s"),
                     "run_cpu_us_per_request": u.get("run_cpu_us_per_request"),
-                    "loop_busy_fraction": u.get("loop_busy_fraction"), "outputs_cpu_s": u.get("outputs_cpu_s")})
+                    "loop_busy_fraction": u.get("loop_busy_fraction"), "outputs_cpu_s": u.get("outputs_cpu_s"),
+                    "client_usage": u})  # the whole client_usage.json (bench/footprint.py reads the spin keys)
         res["ok"] = res["rate_error_pct"] <= 2 and res["lateness_p99_ms"] < 1 and res["errors"] == 0
         return res
     finally:

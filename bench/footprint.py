@@ -31,24 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 
-_usage = bench.usage
-_last_usage = {}
-
-
-def _keep_usage(run_dir):
-    u = _usage(run_dir)
-    _last_usage.clear()
-    _last_usage.update(u)
-    return u
-
-
-bench.usage = _keep_usage  # rate_point reads client_usage.json through it: keep all of it
-
-
 def rate_run(veeksha, rate, seconds):
-    _last_usage.clear()
     r = bench.rate_point(veeksha, rate, 64, seconds)
-    u = dict(_last_usage)
+    u = r.get("client_usage") or {}
     out = {"ok": r.get("errors") == 0 and "lateness_p99_ms" in r,
            "lateness_p50_ms": r.get("lateness_p50_ms"), "lateness_p99_ms": r.get("lateness_p99_ms"),
            "process_cpu_s": r.get("client_cpu_s"), "run_cpu_s": r.get("run_cpu_s"),

@@ -19,7 +19,7 @@ check "overload: summary_stats.json client_saturated true, with the figures" \
 check "overload: client_usage.json says so too" jq -e '.client_saturated == true and (.busy_tick_share >= 0)' "$s/client_usage.json"
 check "overload: the console warns" grep -q "WARNING: the client was saturated" over.out
 check "overload: a busy loop polls before dispatches instead of napping (docs/CLIENT.md, Dispatch spin)" \
-  jq -e '.dispatch_spin_poll_tick_share > 0.5' "$s/client_usage.json"
+  jq -e '.dispatch_spin_poll_tick_share > 0' "$s/client_usage.json"
 rc=0; "$VEEKSHA" benchmark --config over.yml --output_dir "$TMP/over2" --quiet --fail-on-slo --runtime.max_sessions 3000 > o2.out 2> o2.err || rc=$?
 check "overload without --strict-client: the SLOs decide (none: exit 0)" test "$rc" -eq 0 || cat o2.err
 
