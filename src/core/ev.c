@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/heap.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/wake_calib.h"
 #include "core/xalloc.h"
@@ -74,7 +75,7 @@ struct ev_loop {
 
 	ev_wake_cb wake_cb;
 	void *wake_ctx;
-	struct ev_async *asyncs; /* list (loop thread only); each has its own pending flag */
+	struct list asyncs; /* of struct ev_async (loop thread only); each has its own pending flag */
 
 	int64_t spin_window_ns; /* fixed window (ev_set_spin_window); 0 = never spin */
 	bool spin_auto;         /* the window comes from spin_calib (ev_set_spin_auto) */
@@ -381,7 +382,7 @@ struct ev_async {
 	atomic_bool pending;
 	ev_async_cb cb;
 	void *ctx;
-	struct ev_async *next;
+	struct list_node node; /* in loop->asyncs */
 };
 
 struct ev_async *ev_async_add(struct ev_loop *loop, ev_async_cb cb, void *ctx)
@@ -391,8 +392,7 @@ struct ev_async *ev_async_add(struct ev_loop *loop, ev_async_cb cb, void *ctx)
 	atomic_init(&a->pending, false);
 	a->cb = cb;
 	a->ctx = ctx;
-	a->next = loop->asyncs;
-	loop->asyncs = a;
+	list_push_tail(&loop->asyncs, &a->node);
 	return a;
 }
 
@@ -408,19 +408,16 @@ void ev_async_del(struct ev_loop *loop, struct ev_async *a)
 {
 	if (!a)
 		return;
-	for (struct ev_async **p = &loop->asyncs; *p; p = &(*p)->next)
-		if (*p == a) {
-			*p = a->next;
-			break;
-		}
+	list_remove(&loop->asyncs, &a->node);
 	free(a);
 }
 
 /* After a wake-up: the callback of every async sent since the last one. */
 static void ev_run_asyncs(struct ev_loop *loop)
 {
-	for (struct ev_async *a = loop->asyncs, *next; a; a = next) {
-		next = a->next; /* (the callback may delete its own async) */
+	for (struct list_node *n = loop->asyncs.head, *next; n; n = next) {
+		struct ev_async *a = LIST_ENTRY(n, struct ev_async, node);
+		next = n->next; /* (the callback may delete its own async) */
 		if (atomic_exchange_explicit(&a->pending, false, memory_order_acq_rel))
 			a->cb(loop, a->ctx);
 	}
@@ -478,8 +475,8 @@ void ev_loop_free(struct ev_loop *loop)
 		close(loop->sigfd);
 		/* leave the signals blocked: unblocking would deliver pending ones with default action */
 	}
-	while (loop->asyncs)
-		ev_async_del(loop, loop->asyncs);
+	while (!list_empty(&loop->asyncs))
+		ev_async_del(loop, LIST_ENTRY(loop->asyncs.head, struct ev_async, node));
 	free(loop->fds);
 	free(loop->timers);
 	heap_free(&loop->heap);
