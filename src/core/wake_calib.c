@@ -44,7 +44,8 @@ void wake_calib_add(struct wake_calib *c, int64_t wait_ns, int64_t late_ns)
 	if (c->count[k] < WAKE_CALIB_RING)
 		c->count[k]++;
 	c->total[k]++;
-	if (++c->since_choose >= WAKE_CALIB_RING / 4)
+	/* (and at once when the first sleeps are enough to go by) */
+	if (++c->since_choose >= WAKE_CALIB_RING / 4 || (k == WAKE_LONG && c->count[k] == WAKE_CALIB_MIN_SAMPLES))
 		wake_calib_choose(c);
 }
 
@@ -91,12 +92,22 @@ void wake_calib_choose(struct wake_calib *c)
 	else
 		c->busy_ns = wake_calib_min(wake_calib_min(c->max_ns, c->p999_ns[WAKE_SHORT] + WAKE_CALIB_MARGIN_NS),
 		                            c->busy_cap_ns);
-	if (c->count[WAKE_LONG] >= WAKE_CALIB_MIN_SAMPLES) {
-		int64_t w = c->p999_ns[WAKE_LONG] + c->busy_ns + WAKE_CALIB_MARGIN_NS;
+	/* until sleeps were measured, the naps' tail stands for theirs: the window must be short enough
+	 * for the loop to sleep through most gaps, or no sleep is ever measured */
+	int k = c->count[WAKE_LONG] >= WAKE_CALIB_MIN_SAMPLES ? WAKE_LONG : WAKE_SHORT;
+	if (c->count[k] >= WAKE_CALIB_MIN_SAMPLES) {
+		int64_t w = c->p999_ns[k] + c->busy_ns + WAKE_CALIB_MARGIN_NS;
 		c->window_ns = wake_calib_min(c->max_ns, w > c->busy_ns ? w : c->busy_ns);
 	} else {
 		c->window_ns = c->max_ns;
 	}
+}
+
+int64_t wake_calib_nap_ns(const struct wake_calib *c, int64_t to_busy_ns)
+{
+	if (to_busy_ns <= c->nap_ns)
+		return to_busy_ns > 0 ? to_busy_ns : 0;
+	return to_busy_ns / 2 > c->nap_ns ? to_busy_ns / 2 : c->nap_ns;
 }
 
 void wake_calib_measure(struct wake_calib *c, uint32_t n)

@@ -3,10 +3,10 @@
 /* How late this host wakes a sleeping thread, and how long the event loop must therefore stay awake
  * before a scheduled dispatch (docs/CLIENT.md, Dispatch spin).
  *
- * The loop sleeps until window_ns before a dispatch, then naps in waits of at most nap_ns until
- * busy_ns before it, then polls without sleeping. Every timed wait that ended by its timeout is a
- * sample of the wake-up lateness: short ones (naps, at most 2 x nap_ns) and long ones (sleeps) are
- * kept apart, because a VM's idle vCPU wakes promptly from a short wait (the guest polls before it
+ * The loop sleeps until window_ns before a dispatch, then naps (wake_calib_nap_ns) until busy_ns
+ * before it, then polls without sleeping. Every timed wait that ended by its timeout is a sample of
+ * the wake-up lateness: short ones (at most 2 x nap_ns) and long ones (sleeps) are kept apart,
+ * because on some hosts an idle CPU wakes promptly from a short wait (a guest that polls before it
  * halts) and late, sometimes by milliseconds, from a long one. From the last WAKE_CALIB_RING samples
  * of each, with q the WAKE_CALIB_QUANTILE of a class (p99.9: a p99 leaves one dispatch in a hundred
  * late, which is what a dispatch-lateness p99 then shows):
@@ -14,9 +14,10 @@
  *                                                            unless set; but 2 ms, at most max_ns, when
  *                                                            short q > WAKE_CALIB_NAP_UNTRUSTED_NS)
  *   window_ns = long q + busy_ns + WAKE_CALIB_MARGIN_NS     (at least busy_ns, at most max_ns)
- * Until there are WAKE_CALIB_MIN_SAMPLES long samples the window is max_ns (sleeping too little
- * costs a few naps; sleeping too long makes a dispatch late); until there are as many short ones,
- * busy_ns is the fixed 2 ms poll of old (at most max_ns). On a host that wakes on time both
+ * Until there are WAKE_CALIB_MIN_SAMPLES long samples the short q stands for the long one (with the
+ * window at max_ns the loop would nap through every gap shorter than max_ns and never measure a
+ * sleep); without WAKE_CALIB_MIN_SAMPLES short ones either, the window is max_ns and busy_ns is the
+ * fixed 2 ms poll of old (at most max_ns). On a host that wakes on time both
  * come out at tens of microseconds, and so does the CPU spent polling. No allocation; not
  * thread-safe (one per event loop). */
 #include <stdbool.h>
@@ -61,6 +62,11 @@ enum wake_class wake_calib_class(const struct wake_calib *c, int64_t wait_ns);
 void wake_calib_add(struct wake_calib *c, int64_t wait_ns, int64_t late_ns);
 /* Chooses window_ns and busy_ns from the samples now in the rings (rule above). */
 void wake_calib_choose(struct wake_calib *c);
+/* The next nap inside the window, to_busy_ns before the busy span: half of it, but at least nap_ns
+ * (and at most to_busy_ns). Every wake-up costs the thread CPU (~13 us on this project's VM, more
+ * than a nap of 100 us spares), so the naps halve the distance instead of stepping by nap_ns; a
+ * nap's lateness barely depends on its length (docs/CLIENT.md, Dispatch spin). */
+int64_t wake_calib_nap_ns(const struct wake_calib *c, int64_t to_busy_ns);
 /* The start-up burst: n short waits of nap_ns on this thread (clock_nanosleep), then a choice. */
 void wake_calib_measure(struct wake_calib *c, uint32_t n);
 /* Quantile q of v[0..n) (reorders v); -1 when n is 0. */

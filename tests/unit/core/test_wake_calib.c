@@ -61,9 +61,13 @@ static void test_vm_host_naps_through_the_window(void **state)
 	wake_calib_choose(&calib);
 	assert_int_equal(calib.p999_ns[WAKE_SHORT], 60 * US);
 	assert_int_equal(calib.busy_ns, 60 * US + WAKE_CALIB_MARGIN_NS);
-	/* too few long samples: the window stays at the maximum */
+	/* too few long samples: the naps' tail stands for the sleeps' (with the window at the maximum
+	 * the loop would never sleep, so no sleep would ever be measured) */
 	add_n(&calib, 3000 * US, 4000 * US, WAKE_CALIB_MIN_SAMPLES - 1);
 	wake_calib_choose(&calib);
+	assert_int_equal(calib.window_ns, 60 * US + calib.busy_ns + WAKE_CALIB_MARGIN_NS);
+	/* the 32nd sleep re-chooses at once: the sleeps' p99.9 (4 ms), capped at the maximum */
+	add_n(&calib, 3000 * US, 4000 * US, 1);
 	assert_int_equal(calib.window_ns, 2000 * US);
 	add_n(&calib, 3000 * US, 300 * US, 1000);
 	wake_calib_choose(&calib);
@@ -89,6 +93,25 @@ static void test_busy_capped_at_two_naps(void **state)
 	wake_calib_set_busy_cap(&calib, 2000 * US);
 	wake_calib_choose(&calib);
 	assert_int_equal(calib.busy_ns, 400 * US + WAKE_CALIB_MARGIN_NS);
+}
+
+/* Inside the window each nap halves the distance to the busy span (a wake-up costs more CPU than a
+ * short nap spares), never shorter than nap_ns and never past the busy span. */
+static void test_naps_halve_the_distance(void **state)
+{
+	(void)state;
+	wake_calib_init(&calib, 20000 * US);
+	assert_int_equal(wake_calib_nap_ns(&calib, 1000 * US), 500 * US);
+	assert_int_equal(wake_calib_nap_ns(&calib, 300 * US), 150 * US);
+	assert_int_equal(wake_calib_nap_ns(&calib, 150 * US), WAKE_CALIB_NAP_NS);
+	assert_int_equal(wake_calib_nap_ns(&calib, 60 * US), 60 * US);
+	assert_int_equal(wake_calib_nap_ns(&calib, 0), 0);
+	assert_int_equal(wake_calib_nap_ns(&calib, -5 * US), 0);
+	/* 1 ms to go, each nap ending 30 us late: 4 naps instead of 10 */
+	int naps = 0;
+	for (int64_t left = 1000 * US; left > 0; naps++)
+		left -= wake_calib_nap_ns(&calib, left) + 30 * US;
+	assert_int_equal(naps, 4);
 }
 
 /* A host whose naps end more than 0.5 ms late (p99.9) does not wake them promptly at all: the loop
@@ -173,7 +196,10 @@ static void test_measure_burst(void **state)
 	assert_int_equal(calib.total[WAKE_SHORT], WAKE_CALIB_MIN_SAMPLES);
 	assert_true(calib.p50_ns[WAKE_SHORT] >= 0);
 	assert_true(calib.busy_ns >= WAKE_CALIB_MARGIN_NS && calib.busy_ns <= 2000 * US);
-	assert_int_equal(calib.window_ns, 2000 * US); /* no long samples yet */
+	/* no long samples yet: the naps' tail stands for theirs */
+	assert_int_equal(calib.window_ns, calib.p999_ns[WAKE_SHORT] + calib.busy_ns + WAKE_CALIB_MARGIN_NS > 2000 * US
+	                                      ? 2000 * US
+	                                      : calib.p999_ns[WAKE_SHORT] + calib.busy_ns + WAKE_CALIB_MARGIN_NS);
 }
 
 int main(void)
@@ -183,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_prompt_host_spins_little),
 	    cmocka_unit_test(test_vm_host_naps_through_the_window),
 	    cmocka_unit_test(test_busy_capped_at_two_naps),
+	    cmocka_unit_test(test_naps_halve_the_distance),
 	    cmocka_unit_test(test_untrusted_naps_poll_as_before),
 	    cmocka_unit_test(test_maximum_caps),
 	    cmocka_unit_test(test_zero_is_off),
