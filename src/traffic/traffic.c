@@ -355,6 +355,11 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 {
 	switch (t->type) {
 	case CFG_TRAFFIC_RATE:
+		/* The next session is not generated here once a due request is ready: this runs inside
+		 * traffic_pop_ready(), between a dispatch's timer and its stamp, and building the following
+		 * session (its prompt) there made every dispatch late by that much (docs/CLIENT.md,
+		 * Dispatch spin). traffic_next_event_ns() or traffic_has_pending() builds it after the
+		 * dispatch; a further arrival already due is activated by the caller's next pop. */
 		for (;;) {
 			tr_rate_lookahead(t);
 			if (!t->la || t->la_arrival_ns > now_ns)
@@ -362,6 +367,9 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 			struct wl_session *s = t->la;
 			t->la = NULL;
 			tr_activate(t, s, t->la_arrival_ns);
+			const struct heap_ent *top = heap_top(&t->ready);
+			if (top && top->key <= now_ns)
+				break;
 		}
 		break;
 	case CFG_TRAFFIC_CONCURRENT:
@@ -652,6 +660,8 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 
 bool traffic_has_pending(struct traffic *t)
 {
+	if (t->type == CFG_TRAFFIC_RATE)
+		tr_rate_lookahead(t); /* whether the source has another session (not known after a pop) */
 	return heap_len(&t->ready) > 0 || u64map_len(&t->inflight) > 0 || !list_empty(&t->live) || t->la != NULL ||
 	       (!t->stopped && !t->src_done);
 }

@@ -61,7 +61,8 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
  * requests other than the outstanding root. */
 void traffic_on_advance(struct traffic *t, uint64_t request_id);
 
-/* Anything queued, in flight, waiting for parents or still to be pulled from the source. */
+/* Anything queued, in flight, waiting for parents or still to be pulled from the source (rate
+ * traffic: pulls the next session from the source to know, as traffic_next_event_ns does). */
 bool traffic_has_pending(struct traffic *t);
 /* Timeout / signal: pull no new sessions. Requests of sessions already started keep being
  * scheduled (children included). */
