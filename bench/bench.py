@@ -67,6 +67,13 @@ class Sim:
                 self.proc.wait()
 
 
+def close_point(sim, tmp):
+    """The end of a point: stop its sim, remove the point's directory and the sim's."""
+    sim.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(sim.tmp, ignore_errors=True)
+
+
 def write_cfg(path, api, traffic, prompt, output, max_sessions, timeout, trace=True, extra="", pregenerate=False, threads=1):
     with open(path, "w") as f:
         f.write(f"""client: {{type: openai_chat_completions, api_base: "{api}", model: sim-model, request_timeout: 120}}
@@ -199,9 +206,7 @@ def rate_point(veeksha, rate, output, seconds):
         res["ok"] = res["rate_error_pct"] <= 2 and res["lateness_p99_ms"] < 1 and res["errors"] == 0
         return res
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        close_point(sim, tmp)
 
 
 def scenario_rate(veeksha, quick):
@@ -612,9 +617,7 @@ evaluators: [{{type: performance, stream_metrics: false, slos: []}}]
         res["ok"] = len(tr) == n and res["dispatch_error_p99_ms"] < 1
         return res
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        close_point(sim, tmp)
 
 
 def scenario_trace(veeksha, quick):
@@ -674,9 +677,7 @@ def scrape_point(veeksha, rate, seconds, enabled, interval_s=1.0):
         res["ok"] = True
         return res
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        close_point(sim, tmp)
 
 
 def recon_point(veeksha):
@@ -700,9 +701,7 @@ def recon_point(veeksha):
                 "waiting_max": j["metrics"]["waiting"]["max"], "kv_max": j["metrics"]["kv_cache_usage"]["max"],
                 "ok": r["output_tokens"]["client"] == r["output_tokens"]["server"] and abs(r["ttfc_p50_s"]["difference_s"]) < 0.002}
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        close_point(sim, tmp)
 
 
 def scenario_scrape(veeksha, quick):
@@ -807,9 +806,7 @@ def outputs_point(veeksha, traffic, n, output, plots=True, sample_rss=False):
             res["run_end_rss_mb"] = (u.get("run_end_rss_kb") or 0) / 1024
         return res
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        close_point(sim, tmp)
 
 
 def scenario_outputs(veeksha, quick):

@@ -20,7 +20,6 @@ bench.py), which keeps other work on a shared machine from preempting them.
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -71,9 +70,7 @@ def tokens_run(veeksha, quick):
                 "outputs_cpu_s": u.get("outputs_cpu_s"), "run_cpu_s": u.get("run_cpu_s"),
                 "peak_rss_mb": rss / 1024}
     finally:
-        sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(sim.tmp, ignore_errors=True)
+        bench.close_point(sim, tmp)
 
 
 def build_rev(rev):

@@ -49,9 +49,15 @@ check "--version prints the same" cmp -s version.txt version2.txt
 mkdir -p env/bin
 printf '#!/bin/sh\necho "{\\"type\\": \\"error\\", \\"message\\": \\"script $2\\"}"\n' > env/bin/python
 chmod +x env/bin/python
-rc=0; env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generator-type lmeval \
-  --lmeval-session-generator-env-path "$TMP/env" --openai-chat-completions-client-api-base http://127.0.0.1:9/v1 \
-  --output-dir "$TMP/o" > bridge.out 2>&1 || rc=$?
+# an lmeval benchmark with the installed binary and the python of ENV_DIR; its output in OUT, its
+# exit status in rc
+run_installed_bridge() {
+  rc=0
+  env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generator-type lmeval \
+    --lmeval-session-generator-env-path "$1" --openai-chat-completions-client-api-base http://127.0.0.1:9/v1 \
+    --output-dir "$1.out" > "$2" 2>&1 || rc=$?
+}
+run_installed_bridge "$TMP/env" bridge.out
 check "the installed binary runs the installed lmeval bridge" \
   grep -q "script $root/bin/../share/veeksha/bridges/lmeval_bridge.py" bridge.out
 # ... and the installed bridge finds its protocol module (veeksha_protocol.py) beside it: with a
@@ -60,9 +66,7 @@ if command -v python3 > /dev/null; then
   mkdir -p env3/bin
   printf '#!/bin/sh\nexec python3 "$@"\n' > env3/bin/python
   chmod +x env3/bin/python
-  rc=0; env -u VEEKSHA_BRIDGE_DIR "$root/bin/veeksha" benchmark --session-generator-type lmeval \
-    --lmeval-session-generator-env-path "$TMP/env3" --openai-chat-completions-client-api-base http://127.0.0.1:9/v1 \
-    --output-dir "$TMP/o3" > bridge3.out 2>&1 || rc=$?
+  run_installed_bridge "$TMP/env3" bridge3.out
   check "the installed lmeval bridge imports its protocol module (exit 2, cannot import lm_eval)" \
     bash -c "test $rc = 2 && grep -q \"cannot import lm_eval (No module named 'lm_eval')\" bridge3.out"
   check "no bytecode written beside the installed bridges" test ! -e "$root/share/veeksha/bridges/__pycache__"
