@@ -83,7 +83,7 @@ struct ev_loop {
 	struct wake_calib spin_calib;
 	int64_t spin_until_ns; /* deadline to stay awake for; 0 = none */
 	int64_t spin_total_ns; /* thread CPU of waits that found nothing while staying awake */
-	/* a run of polls before a deadline (see ev_spin_account): its start's thread CPU, and the wall
+	/* a run of polls before a deadline (see ev_poll_run_close): its start's thread CPU, and the wall
 	 * time of its polls that found nothing */
 	bool poll_run_open;
 	int64_t poll_run_cpu0_ns, poll_run_empty_ns;
@@ -639,9 +639,16 @@ static void ev_run_due_deadline(struct ev_loop *loop)
 	if (!loop->spin_until_ns || loop->spin_until_ns > loop->now_ns + EV_TIMER_CHECK_NS)
 		return;
 	loop->now_ns = clock_mono_ns();
+	int64_t deadline_ns = loop->spin_until_ns;
+	if (deadline_ns > loop->now_ns)
+		return;
 	const struct heap_ent *top = heap_top(&loop->heap);
-	if (loop->spin_until_ns <= loop->now_ns && top && top->key <= loop->now_ns)
+	if (top && top->key <= loop->now_ns)
 		ev_run_timers(loop);
+	/* served (or cancelled): unless a timer set the next one, the rest of the batch reads no clock
+	 * and runs no timer */
+	if (loop->spin_until_ns == deadline_ns)
+		loop->spin_until_ns = 0;
 }
 
 int ev_run_once(struct ev_loop *loop, int64_t max_wait_ns)
