@@ -1,5 +1,7 @@
 #include "core/xalloc.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,4 +73,16 @@ void xgrow(void **p, size_t *cap, size_t need, size_t elem)
 		ncap *= 2;
 	*p = xrealloc(*p, ncap * elem);
 	*cap = ncap;
+}
+
+/* glibc's malloc_trim() is not safe to enter from two threads before its allocator has been
+ * initialised. That is the case under AddressSanitizer, where every allocation goes to ASan's
+ * allocator: a second caller walked the arena's bins while the first was still setting them up and
+ * crashed. Shard threads end at about the same time and each trims, hence the lock. */
+void xheap_trim(void)
+{
+	static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&trim_lock);
+	malloc_trim(0);
+	pthread_mutex_unlock(&trim_lock);
 }

@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -602,7 +601,7 @@ static void run_release_client(struct run_state *st, const char *count_name)
 	client_free(st->client); /* (requests still in flight were cancelled and handed over) */
 	st->client = NULL;
 	run_free_recs(st);
-	malloc_trim(0); /* give the freed heap back to the kernel */
+	xheap_trim(); /* give the freed heap back to the kernel */
 }
 
 static int run_resolve_client(struct cfg_benchmark *cfg, struct server_handle *server, char *err, size_t err_len)
