@@ -85,9 +85,9 @@ static void test_trim_from_many_threads_at_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_xgrow_doubles_from_eight),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_trim_from_many_threads_at_once),
+	    cmocka_unit_test(test_xgrow_doubles_from_eight),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_trim_from_many_threads_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
