@@ -121,6 +121,11 @@ struct client {
 	struct list deferred;    /* submitted, to be started from the loop */
 	struct list fin;         /* transfers done, record not yet handed over */
 	struct list free_slots;  /* recycled slots, most recent first */
+	/* the next scheduled request, prepared before it is due (client_prepare_ahead) */
+	struct creq *ahead;
+	const struct wl_request *ahead_req; /* compared by address and id, never dereferenced */
+	uint64_t ahead_id;
+	uint64_t ahead_used, ahead_replaced;
 
 	uint64_t timer_fires;   /* statistics (tests: no busy loop on stale timers) */
 	struct sketch read_lag; /* read time - kernel receive stamp of the bytes read (ns) */
@@ -1421,11 +1426,61 @@ static void client_trim_record(struct rec_record *rec)
 	}
 }
 
+/* A scheduled dispatch's stamp is taken before its body is built and its transfer started, so
+ * that work delays only a dispatch due right behind it. On a host whose idle CPU runs the next
+ * dispatch slowly (docs/CLIENT.md, Dispatch spin) those back-to-back dispatches are most of the
+ * lateness tail, so the body of the next scheduled request is built while the loop waits for it. */
+void client_prepare_ahead(struct client *c, const struct wl_request *req)
+{
+	if (!c || !req || (c->ahead && c->ahead_req == req && c->ahead_id == req->id))
+		return;
+	if (c->ahead) {
+		c->ahead_replaced++;
+		buf_reset(&c->ahead->body);
+	} else {
+		c->ahead = client_creq_get(c);
+		if (!c->ahead)
+			return;
+	}
+	struct creq *r = c->ahead;
+	r->req = req;
+	if (client_prepare(c, r) < 0) {
+		/* left to client_submit, which reports it */
+		c->ahead = NULL;
+		client_recycle(c, r);
+		return;
+	}
+	r->req = NULL;
+	c->ahead_req = req;
+	c->ahead_id = req->id;
+}
+
+/* The slot prepared ahead for req, or NULL (none, or prepared for another request). */
+static struct creq *client_take_ahead(struct client *c, const struct wl_request *req)
+{
+	if (!c->ahead || c->ahead_req != req || c->ahead_id != req->id)
+		return NULL;
+	struct creq *r = c->ahead;
+	c->ahead = NULL;
+	c->ahead_req = NULL;
+	c->ahead_used++;
+	return r;
+}
+
+void client_ahead_stats(const struct client *c, uint64_t *used, uint64_t *replaced)
+{
+	*used = c->ahead_used;
+	*replaced = c->ahead_replaced;
+}
+
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec)
 {
 	if (!c || !req || !rec)
 		return -1;
-	struct creq *r = client_creq_get(c);
+	struct creq *r = client_take_ahead(c, req);
+	bool prepared = r != NULL;
+	if (!r)
+		r = client_creq_get(c);
 	if (!r)
 		return -1;
 	int64_t intended = rec->intended_ns, dispatched = rec->dispatched_ns;
@@ -1444,7 +1499,7 @@ int client_submit(struct client *c, const struct wl_request *req, struct rec_rec
 	r->req = req;
 	r->rec = rec;
 	client_reserve_chunks(r, req);
-	if (client_prepare(c, r) < 0) {
+	if (!prepared && client_prepare(c, r) < 0) {
 		/* reported through done, from the loop (never from inside client_submit) */
 		client_fail(r, REC_ERR_CLIENT, REC_CODE_CLIENT, "Could not build the request body");
 		client_defer(c, r);
@@ -1535,6 +1590,8 @@ void client_free(struct client *c)
 		ev_timer_cancel(c->loop, c->kick_id);
 	if (c->timeout_id)
 		ev_timer_cancel(c->loop, c->timeout_id);
+	if (c->ahead)
+		client_creq_destroy(c->ahead);
 	struct creq *r;
 	while ((r = client_q_pop(&c->free_slots)))
 		client_creq_destroy(r);

@@ -37,6 +37,13 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
  * May be called from done and event callbacks (a submit from inside curl is started from the loop
  * right after). */
 int client_submit(struct client *c, const struct wl_request *req, struct rec_record *rec);
+/* Build req's body ahead of its dispatch (req is the next scheduled request; docs/CLIENT.md,
+ * Dispatch spin): client_submit of that same request (address and id) then only starts the
+ * transfer. One request is held; preparing another replaces it. req is not kept or read after
+ * this returns unless it is then submitted. */
+void client_prepare_ahead(struct client *c, const struct wl_request *req);
+/* Requests submitted with a body built ahead, and bodies built ahead and then replaced unused. */
+void client_ahead_stats(const struct client *c, uint64_t *used, uint64_t *replaced);
 size_t client_in_flight(const struct client *c);
 /* Complete every in-flight request as REC_ERR_CANCELLED (REC_CODE_CANCELLED, message `why`) via done, before
  * returning. Called from an event callback (inside curl), it takes effect from the loop right after.

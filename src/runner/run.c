@@ -305,6 +305,12 @@ static void run_pump(struct run_state *st)
 			st->sched_timer_at = next;
 			ev_spin_before(st->loop, next);
 		}
+		if (!yielded && next != INT64_MAX) {
+			/* build the next request's body while waiting for it (docs/CLIENT.md, Dispatch spin) */
+			const struct wl_request *ahead = traffic_peek_next(st->traffic);
+			if (ahead)
+				client_prepare_ahead(st->client, ahead);
+		}
 	}
 	run_check_done(st);
 }
@@ -795,6 +801,7 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 	st->usage.loop_spin_ns = ev_spin_ns(st->loop);
 	run_usage_set_spin(&st->usage, ev_spin_calib(st->loop));
 	st->usage.polls_skipped = client_pollskip_count(); /* the loop runs on this thread */
+	client_ahead_stats(st->client, &st->usage.prepared_ahead, &st->usage.ahead_replaced);
 	const struct sketch *lag = client_read_lag(st->client);
 	st->usage.reads_stamped = sketch_count(lag);
 	if (st->usage.reads_stamped) {

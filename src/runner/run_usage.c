@@ -144,6 +144,10 @@ int run_usage_write(const struct run_usage *u, const char *run_dir, uint64_t req
 	            isnan(u->lateness_p99_ms) ? -1 : (int64_t)(u->lateness_p99_ms * 1e6));
 	put_late_us(&w, "dispatch_lateness_us_p999",
 	            isnan(u->lateness_p999_ms) ? -1 : (int64_t)(u->lateness_p999_ms * 1e6));
+	jsonw_key(&w, "dispatches_prepared_ahead");
+	jsonw_int(&w, (int64_t)u->prepared_ahead);
+	jsonw_key(&w, "prepared_ahead_replaced");
+	jsonw_int(&w, (int64_t)u->ahead_replaced);
 	jsonw_key(&w, "read_polls_skipped");
 	jsonw_int(&w, (int64_t)u->polls_skipped);
 	jsonw_key(&w, "reads_kernel_stamped");

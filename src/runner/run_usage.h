@@ -17,11 +17,12 @@
 struct run_usage {
 	int64_t start_ns, run_end_ns, done_ns;
 	struct rusage self_start, self_run_end, self_done;
-	struct rusage loop_start, loop_run_end; /* RUSAGE_THREAD of the loop (calling) thread */
-	int64_t run_end_rss_kb;                 /* resident set when the run ended (before outputs) */
-	int64_t loop_spin_ns;                   /* loop time polling before dispatches (ev_spin_ns) */
-	uint64_t polls_skipped;                 /* libcurl polls answered without a syscall (client_pollskip) */
-	uint64_t reads_stamped;                 /* read callbacks with a kernel receive stamp */
+	struct rusage loop_start, loop_run_end;  /* RUSAGE_THREAD of the loop (calling) thread */
+	int64_t run_end_rss_kb;                  /* resident set when the run ended (before outputs) */
+	int64_t loop_spin_ns;                    /* loop time polling before dispatches (ev_spin_ns) */
+	uint64_t polls_skipped;                  /* libcurl polls answered without a syscall (client_pollskip) */
+	uint64_t prepared_ahead, ahead_replaced; /* client_ahead_stats */
+	uint64_t reads_stamped;                  /* read callbacks with a kernel receive stamp */
 	int64_t read_lag_p50_ns, read_lag_p99_ns, read_lag_max_ns; /* client_read_lag */
 	double tbc_p90_s;                                          /* the run's TBC p90: the usual gap (0: none) */
 	uint64_t reads_lagging_tbc;                                /* stamped reads that waited at least tbc_p90_s */

@@ -541,6 +541,33 @@ int64_t traffic_next_event_ns(struct traffic *t)
 	return next;
 }
 
+/* Whether the pop of a request with history parent hp leaves it as it is now. */
+static bool tr_peek_stable(const struct wl_request *r, int32_t hp)
+{
+	return r->history_prepopulated || (hp < 0 && r->n_history == 0);
+}
+
+const struct wl_request *traffic_peek_next(const struct traffic *t)
+{
+	const struct heap_ent *top = heap_top(&t->ready);
+	if (t->type == CFG_TRAFFIC_RATE && t->la && (!top || t->la_arrival_ns < top->key)) {
+		/* the next session to arrive: its first request, when nothing leads into it */
+		const struct wl_session *s = t->la;
+		if (s->n_nodes == 0)
+			return NULL;
+		for (size_t e = 0; e < s->n_edges; e++)
+			if (s->edges[e].dst == 0)
+				return NULL;
+		return tr_peek_stable(&s->requests[0], -1) ? &s->requests[0] : NULL;
+	}
+	if (!top)
+		return NULL;
+	const struct tr_sess *ss = top->ptr;
+	uint32_t node = (uint32_t)top->aux;
+	const struct wl_request *r = &ss->s->requests[node];
+	return tr_peek_stable(r, ss->hparent[node]) ? r : NULL;
+}
+
 static void tr_populate_history(struct tr_sess *ss, uint32_t node)
 {
 	struct wl_request *r = &ss->s->requests[node];

@@ -49,6 +49,11 @@ uint64_t traffic_sessions_skipped(const struct traffic *t);
 /* Earliest time at which something may become ready (may be in the past: pop now);
  * INT64_MAX when nothing is scheduled (waiting for completions, or finished). */
 int64_t traffic_next_event_ns(struct traffic *t);
+/* The request a pop at traffic_next_event_ns() will most likely return, as it will then be
+ * (nothing left to fill in at the pop: no history to copy from a parent), or NULL. A guess that
+ * changes nothing: a caller may do work for it ahead of time (client_prepare_ahead) and must
+ * check that the request it pops is this one. Call after traffic_next_event_ns(). */
+const struct wl_request *traffic_peek_next(const struct traffic *t);
 /* A request whose ready time is <= now_ns (history populated), or NULL. *intended_ns receives its
  * scheduled ready time (its place in the schedule, never shifted by a late pop). */
 struct wl_request *traffic_pop_ready(struct traffic *t, int64_t now_ns, int64_t *intended_ns);

@@ -226,6 +226,76 @@ static void test_request_headers_and_body(void **state)
 	                    "\"max_completion_tokens\":2,\"stream_options\":{\"include_usage\":true}}");
 }
 
+/* Request i's body went out with its own prompt and X-Request-Id (httpd request k, arrival order). */
+static void assert_sent_as(size_t k, int i, const char *prompt)
+{
+	struct httpd_req rq;
+	assert_int_equal(httpd_request(H.srv, k, &rq), 0);
+	char idh[64];
+	snprintf(idh, sizeof idh, "\r\nX-Request-Id: %llu\r\n", (unsigned long long)H.reqs[i].id);
+	assert_non_null(strstr(rq.headers, idh));
+	char want[128];
+	snprintf(want, sizeof want, "\"content\":\"%s\"", prompt);
+	assert_non_null(strstr(rq.body, want));
+}
+
+/* A body built ahead (client_prepare_ahead) is sent only by the submit of that same request; a
+ * request that overtakes it is built and sent as its own, and preparing another replaces it. */
+static void test_prepare_ahead(void **state)
+{
+	(void)state;
+	make_client("sse");
+	char *prompts[5] = {"alpha one", "bravo two", "charlie three", "delta four", "echo five"};
+	for (int i = 0; i < 5; i++)
+		H.reqs[i].prompt_text = prompts[i];
+	uint64_t used = 9, replaced = 9;
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, 0);
+	assert_int_equal(replaced, 0);
+
+	client_prepare_ahead(H.cl, &H.reqs[0]);
+	client_prepare_ahead(H.cl, &H.reqs[0]); /* the same request again: nothing to do */
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	assert_sent_as(0, 0, prompts[0]);
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, 1);
+	assert_int_equal(replaced, 0);
+
+	/* request 2 overtakes the one prepared (1): sent as itself; 1 then uses its body */
+	client_prepare_ahead(H.cl, &H.reqs[1]);
+	submit(2);
+	run_until_done(2, 5000 * MS);
+	assert_sent_as(1, 2, prompts[2]);
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, 1);
+	submit(1);
+	run_until_done(3, 5000 * MS);
+	assert_sent_as(2, 1, prompts[1]);
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, 2);
+
+	/* preparing 4 replaces 3's body */
+	client_prepare_ahead(H.cl, &H.reqs[3]);
+	client_prepare_ahead(H.cl, &H.reqs[4]);
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(replaced, 1);
+	submit(3);
+	run_until_done(4, 5000 * MS);
+	assert_sent_as(3, 3, prompts[3]);
+	submit(4);
+	run_until_done(5, 5000 * MS);
+	assert_sent_as(4, 4, prompts[4]);
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, 3);
+	assert_int_equal(replaced, 1);
+	for (int i = 0; i < 5; i++)
+		assert_true(H.recs[i].success);
+
+	/* a body still held when the client is freed (teardown) is freed with it (ASan) */
+	client_prepare_ahead(H.cl, &H.reqs[5]);
+}
+
 static void test_auth_header(void **state)
 {
 	(void)state;
@@ -995,6 +1065,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_stream_success),
 	    T(test_request_headers_and_body),
+	    T(test_prepare_ahead),
 	    T(test_auth_header),
 	    T(test_api_base_from_env),
 	    T(test_tokens_without_usage),

@@ -341,6 +341,52 @@ static void test_history_exact(void **state)
 	src_free(&src);
 }
 
+/* traffic_peek_next names what the next pop returns (the client builds its body ahead), and
+ * nothing for a request whose pop still fills in its history. */
+static void test_peek_next(void **state)
+{
+	(void)state;
+	struct src src;
+	src_init(&src, 3);
+	src.v[0] = mk_single(0);
+	src.v[1] = mk_chain(1, 2, 0.5, true);  /* node 1 inherits node 0's history */
+	src.v[2] = mk_chain(2, 2, 0.5, false); /* node 1 waits for node 0, no history */
+	struct cfg_traffic c = rate_fixed(1.0);
+	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
+	int64_t in;
+	for (int64_t now = T0; now <= T0 + 2 * S; now += S) {
+		/* each arrival: the next session's first request, named before it arrives */
+		assert_int_equal(traffic_next_event_ns(t), now);
+		const struct wl_request *peek = traffic_peek_next(t);
+		assert_non_null(peek);
+		struct wl_request *r = traffic_pop_ready(t, now, &in);
+		assert_ptr_equal(r, peek);
+		assert_int_equal(r->node_id, 0);
+		traffic_on_complete(t, r->id, now, true, "answer");
+		if (now == T0 + S) {
+			/* session 1's child is due at +0.5 s, before session 2: it inherits history, so no guess */
+			assert_int_equal(traffic_next_event_ns(t), now + 500 * MS);
+			assert_null(traffic_peek_next(t));
+			r = traffic_pop_ready(t, now + 500 * MS, &in);
+			assert_int_equal(r->session_id, 1);
+			assert_int_equal(r->n_history, 2);
+			traffic_on_complete(t, r->id, now + 500 * MS, true, "answer");
+		}
+	}
+	/* session 2's child: no history to copy, so it is named */
+	assert_int_equal(traffic_next_event_ns(t), T0 + 2500 * MS);
+	const struct wl_request *peek = traffic_peek_next(t);
+	assert_non_null(peek);
+	assert_ptr_equal(traffic_pop_ready(t, T0 + 2500 * MS, &in), peek);
+	assert_int_equal(peek->session_id, 2);
+	assert_int_equal(peek->node_id, 1);
+	traffic_on_complete(t, peek->id, T0 + 3 * S, true, "answer");
+	assert_int_equal(traffic_next_event_ns(t), INT64_MAX);
+	assert_null(traffic_peek_next(t));
+	traffic_free(t);
+	src_free(&src);
+}
+
 static void test_history_none_and_prepopulated(void **state)
 {
 	(void)state;
@@ -928,6 +974,7 @@ int main(void)
 	    cmocka_unit_test(test_chain_think_time),
 	    cmocka_unit_test(test_fan_out_fan_in),
 	    cmocka_unit_test(test_history_exact),
+	    cmocka_unit_test(test_peek_next),
 	    cmocka_unit_test(test_history_none_and_prepopulated),
 	    cmocka_unit_test(test_history_ambiguous_rejected),
 	    cmocka_unit_test(test_cancel_on_failure),
