@@ -239,6 +239,20 @@ static void assert_sent_as(size_t k, int i, const char *prompt)
 	assert_non_null(strstr(rq.body, want));
 }
 
+/* Submits request i as the k-th request of the test, waits for it, checks what went out and the
+ * client's counts of bodies built ahead. */
+static void submit_sent_as(int i, size_t k, uint64_t want_used, uint64_t want_replaced)
+{
+	submit(i);
+	run_until_done((int)k + 1, 5000 * MS);
+	assert_true(H.recs[i].success);
+	assert_sent_as(k, i, H.reqs[i].prompt_text);
+	uint64_t used = 9, replaced = 9;
+	client_ahead_stats(H.cl, &used, &replaced);
+	assert_int_equal(used, want_used);
+	assert_int_equal(replaced, want_replaced);
+}
+
 /* A body built ahead (client_prepare_ahead) is sent only by the submit of that same request; a
  * request that overtakes it is built and sent as its own, and preparing another replaces it. */
 static void test_prepare_ahead(void **state)
@@ -248,49 +262,21 @@ static void test_prepare_ahead(void **state)
 	char *prompts[5] = {"alpha one", "bravo two", "charlie three", "delta four", "echo five"};
 	for (int i = 0; i < 5; i++)
 		H.reqs[i].prompt_text = prompts[i];
-	uint64_t used = 9, replaced = 9;
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(used, 0);
-	assert_int_equal(replaced, 0);
 
 	client_prepare_ahead(H.cl, &H.reqs[0]);
 	client_prepare_ahead(H.cl, &H.reqs[0]); /* the same request again: nothing to do */
-	submit(0);
-	run_until_done(1, 5000 * MS);
-	assert_sent_as(0, 0, prompts[0]);
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(used, 1);
-	assert_int_equal(replaced, 0);
+	submit_sent_as(0, 0, 1, 0);
 
 	/* request 2 overtakes the one prepared (1): sent as itself; 1 then uses its body */
 	client_prepare_ahead(H.cl, &H.reqs[1]);
-	submit(2);
-	run_until_done(2, 5000 * MS);
-	assert_sent_as(1, 2, prompts[2]);
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(used, 1);
-	submit(1);
-	run_until_done(3, 5000 * MS);
-	assert_sent_as(2, 1, prompts[1]);
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(used, 2);
+	submit_sent_as(2, 1, 1, 0);
+	submit_sent_as(1, 2, 2, 0);
 
-	/* preparing 4 replaces 3's body */
+	/* preparing 4 replaces 3's body: 3 is built when submitted, 4 uses its body */
 	client_prepare_ahead(H.cl, &H.reqs[3]);
 	client_prepare_ahead(H.cl, &H.reqs[4]);
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(replaced, 1);
-	submit(3);
-	run_until_done(4, 5000 * MS);
-	assert_sent_as(3, 3, prompts[3]);
-	submit(4);
-	run_until_done(5, 5000 * MS);
-	assert_sent_as(4, 4, prompts[4]);
-	client_ahead_stats(H.cl, &used, &replaced);
-	assert_int_equal(used, 3);
-	assert_int_equal(replaced, 1);
-	for (int i = 0; i < 5; i++)
-		assert_true(H.recs[i].success);
+	submit_sent_as(3, 3, 2, 1);
+	submit_sent_as(4, 4, 3, 1);
 
 	/* a body still held when the client is freed (teardown) is freed with it (ASan) */
 	client_prepare_ahead(H.cl, &H.reqs[5]);
