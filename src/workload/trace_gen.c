@@ -1397,8 +1397,9 @@ static int load_corpus(struct wl_trace_gen *g, const char *path)
 	if (tok_is_approx(g->tok)) {
 		/* one whitespace-separated word = one token: keep the words themselves */
 		size_t cap = 0;
-		for (char *w = strtok(all.data ? all.data : (char *)"", " \t\r\n\f\v"); w;
-		     w = strtok(NULL, " \t\r\n\f\v")) {
+		char *save = NULL; /* strtok_r: every client thread loads its own generator at once */
+		for (char *w = strtok_r(all.data ? all.data : (char *)"", " \t\r\n\f\v", &save); w;
+		     w = strtok_r(NULL, " \t\r\n\f\v", &save)) {
 			xgrow((void **)&g->corpus_words, &cap, g->n_corpus_words + 1, sizeof *g->corpus_words);
 			g->corpus_words[g->n_corpus_words++] = w;
 		}
