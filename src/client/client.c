@@ -1430,9 +1430,16 @@ static void client_trim_record(struct rec_record *rec)
  * that work delays only a dispatch due right behind it. On a host whose idle CPU runs the next
  * dispatch slowly (docs/CLIENT.md, Dispatch spin) those back-to-back dispatches are most of the
  * lateness tail, so the body of the next scheduled request is built while the loop waits for it. */
+/* Whether the slot prepared ahead is req's. The id first: the address is compared only for the
+ * request that has that id, never for one that may have been freed since. */
+static bool client_ahead_is(const struct client *c, const struct wl_request *req)
+{
+	return c->ahead && c->ahead_id == req->id && c->ahead_req == req;
+}
+
 void client_prepare_ahead(struct client *c, const struct wl_request *req)
 {
-	if (!c || !req || (c->ahead && c->ahead_req == req && c->ahead_id == req->id))
+	if (!c || !req || client_ahead_is(c, req))
 		return;
 	if (c->ahead) {
 		c->ahead_replaced++;
@@ -1458,7 +1465,7 @@ void client_prepare_ahead(struct client *c, const struct wl_request *req)
 /* The slot prepared ahead for req, or NULL (none, or prepared for another request). */
 static struct creq *client_take_ahead(struct client *c, const struct wl_request *req)
 {
-	if (!c->ahead || c->ahead_req != req || c->ahead_id != req->id)
+	if (!client_ahead_is(c, req))
 		return NULL;
 	struct creq *r = c->ahead;
 	c->ahead = NULL;

