@@ -1,7 +1,6 @@
 #include "core/clock.h"
 
 #include <errno.h>
-#include <math.h>
 #include <time.h>
 
 static int64_t clock_read_ns(clockid_t id)
@@ -27,11 +26,6 @@ double clock_ns_to_s(int64_t ns)
 {
 	return (double)ns / 1e9;
 }
-int64_t clock_s_to_ns(double s)
-{
-	return (int64_t)llround(s * 1e9);
-}
-
 void clock_sleep_until_ns(int64_t mono_ns)
 {
 	struct timespec ts = {.tv_sec = mono_ns / 1000000000LL, .tv_nsec = mono_ns % 1000000000LL};

@@ -12,6 +12,7 @@
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/pct.h"
+#include "core/fsstream.h"
 #include "core/fsutil.h"
 
 static int write_json_file(struct evaluator *e, const char *name, const struct buf *b)
@@ -202,31 +203,22 @@ static const struct ct_gap *ct_gap_text(struct ct_gap *cache, double g, double r
 	return s;
 }
 
-/* chrome_trace.json can be large (one event per chunk gap): it is streamed to <path>.tmp in
- * 1 MiB pieces and renamed at the end. */
-static bool trace_flush(struct buf *b, FILE *f, bool *ok, int *err)
+/* chrome_trace.json can be large (one event per chunk gap): it is streamed in 1 MiB pieces
+ * (core/fsstream: to <path>.tmp with its blocks reserved ahead, renamed at the end). */
+static void trace_flush(struct buf *b, struct fs_stream *out)
 {
-	if (*ok && fwrite(b->data, 1, b->len, f) != b->len) {
-		*ok = false;
-		*err = errno;
-	}
+	fs_stream_write(out, b->data, b->len);
 	buf_reset(b);
-	return *ok;
 }
 
 int eval_write_chrome_trace(struct evaluator *e)
 {
 	char *path = fs_path_join(e->metrics_dir, "chrome_trace.json");
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		log_error("cannot write %s: %s", tmp, strerror(errno));
-		free(path);
-		free(tmp);
+	struct fs_stream out;
+	int rc = fs_stream_open(&out, path);
+	free(path);
+	if (rc != 0)
 		return -1;
-	}
-	bool ok = true;
-	int err = 0;
 	struct buf b, tidq;
 	buf_init(&b);
 	buf_init(&tidq);
@@ -247,7 +239,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 		const struct eval_row *r = &e->rows[i];
 		eval_rows_scanned(e, i);
 		if (b.len > (1u << 20))
-			trace_flush(&b, f, &ok, &err);
+			trace_flush(&b, &out);
 		char tid[128];
 		snprintf(tid, sizeof tid, "R%zu / %llu / %lld\xe2\x86\x92%lld", i, (unsigned long long)r->session_id,
 		         (long long)r->num_delta_prompt_tokens, (long long)r->num_output_tokens);
@@ -361,25 +353,11 @@ int eval_write_chrome_trace(struct evaluator *e)
 		}
 	}
 	jsonw_arr_end(&w);
-	trace_flush(&b, f, &ok, &err);
+	trace_flush(&b, &out);
 	buf_free(&b);
 	buf_free(&tidq);
 	free(gaps);
-	if (fclose(f) != 0 && ok) {
-		ok = false;
-		err = errno;
-	}
-	if (ok && rename(tmp, path) != 0) {
-		ok = false;
-		err = errno;
-	}
-	if (!ok) {
-		log_error("cannot write %s: %s", path, strerror(err ? err : EIO));
-		unlink(tmp); /* the previous chrome_trace.json (if any) is left as it was */
-	}
-	free(path);
-	free(tmp);
-	return ok ? 0 : -1;
+	return fs_stream_commit(&out); /* on failure the previous chrome_trace.json (if any) is kept */
 }
 
 /* ---- SLOs ---- */

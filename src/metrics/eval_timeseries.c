@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 #include "metrics/eval_timeseries.h"
@@ -102,18 +103,12 @@ static size_t ts_event(const struct ts_grid *g, int64_t t_ns, int sign, double *
 	return i;
 }
 
-/* s -> ns of a latency the row stores in seconds (the ns it came from, exactly: well below 2^53 ns) */
-static int64_t s_to_ns_exact(double s)
-{
-	return (int64_t)llround(s * 1e9);
-}
-
 /* When a streamed row's first chunk arrived (non-streamed rows: their completion, as their TTFC). */
 static int64_t row_first_ns(const struct eval_row *r)
 {
 	if (!r->is_stream)
 		return r->completed_ns;
-	return r->sent_ns + s_to_ns_exact(r->ttfc);
+	return r->sent_ns + clock_s_to_ns(r->ttfc);
 }
 
 static void tbl_alloc(struct ts_table *t, size_t n)
@@ -160,7 +155,7 @@ static void ts_compute(struct evaluator *e, const struct ts_end *ends, size_t n_
 {
 	double w_s = ts_interval_s(e);
 	g->start_ns = e->bench_start_ns;
-	g->w_ns = s_to_ns_exact(w_s);
+	g->w_ns = clock_s_to_ns(w_s);
 	if (g->w_ns < 1)
 		g->w_ns = 1;
 	/* the series covers the run and every event in it */
@@ -273,7 +268,7 @@ static void ts_compute(struct evaluator *e, const struct ts_end *ends, size_t n_
 			size_t ki = fi;
 			int64_t next = ki + 1 < g->nb ? (int64_t)(ki + 1) * g->w_ns : INT64_MAX;
 			for (size_t k = 0; k < r->n_tbc; k++) {
-				int64_t d = s_to_ns_exact(gaps[k]);
+				int64_t d = clock_s_to_ns(gaps[k]);
 				tc += d;
 				if (d < 0) {
 					ki = ts_idx(g, tc);

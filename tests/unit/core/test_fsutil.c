@@ -1,4 +1,5 @@
-/* core/fsutil: the one whole-file reader (and the atomic writer it is paired with). */
+/* core/fsutil: the one whole-file reader (and the atomic writer it is paired with); core/fsstream:
+ * a large file written in pieces, its blocks reserved ahead. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,11 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "core/fsstream.h"
 #include "core/fsutil.h"
 
 static char *tmp_dir(void)
@@ -91,12 +96,105 @@ static void test_read_unsized(void **state)
 	free(s);
 }
 
+/* Pieces come back in order; the file replaces the old one only at commit; what was reserved past
+ * the end is given back (the file holds about its own size in blocks, not the 64 MB reserved). */
+static void test_stream_round_trip(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *p = fs_path_join(dir, "big.json");
+	char *tmp = fs_path_join(dir, "big.json.tmp");
+	assert_int_equal(fs_write_file(p, "old", 3), 0);
+	struct fs_stream out;
+	assert_int_equal(fs_stream_open(&out, p), 0);
+	size_t piece = 300000, pieces = 7, total = 0;
+	unsigned char *b = malloc(piece);
+	for (size_t k = 0; k < pieces; k++) {
+		for (size_t i = 0; i < piece; i++)
+			b[i] = (unsigned char)(i * 7 + k);
+		assert_true(fs_stream_write(&out, b, piece - k)); /* sizes that are not page multiples */
+		total += piece - k;
+		/* reserved ahead of what is written, unless this filesystem has no fallocate */
+		assert_true(!out.reserve || out.reserved_bytes >= out.written_bytes);
+	}
+	size_t len = 0;
+	char *old = fs_read_file(p, &len);
+	assert_int_equal(len, 3); /* not replaced before the commit */
+	free(old);
+	assert_int_equal(fs_stream_commit(&out), 0);
+	assert_false(fs_exists(tmp));
+	unsigned char *got = (unsigned char *)fs_read_file(p, &len);
+	assert_int_equal(len, total);
+	size_t at = 0;
+	for (size_t k = 0; k < pieces; k++)
+		for (size_t i = 0; i < piece - k; i++, at++)
+			assert_int_equal(got[at], (unsigned char)(i * 7 + k));
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_true((size_t)st.st_blocks * 512 <= total + (1u << 20));
+	free(got);
+	free(b);
+	unlink(p);
+	rmdir(dir);
+	free(tmp);
+	free(p);
+	free(dir);
+}
+
+/* A write that fails (here past a file-size limit, as a full disk would) fails the commit, removes
+ * the partial file and leaves the previous one as it was; the process is a child, so the limit
+ * stays there. A directory that does not exist fails the open. */
+static void test_stream_failure_keeps_previous(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *p = fs_path_join(dir, "big.json");
+	char *tmp = fs_path_join(dir, "big.json.tmp");
+	assert_int_equal(fs_write_file(p, "old", 3), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = {.rlim_cur = 100000, .rlim_max = 100000};
+		setrlimit(RLIMIT_FSIZE, &rl);
+		struct fs_stream out;
+		if (fs_stream_open(&out, p) != 0)
+			_exit(2);
+		static char piece[65536];
+		bool ok = true;
+		for (int k = 0; k < 4; k++)
+			ok = fs_stream_write(&out, piece, sizeof piece) && ok;
+		_exit(!ok && fs_stream_commit(&out) == -1 ? 0 : 3);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	size_t len = 0;
+	char *s = fs_read_file(p, &len);
+	assert_non_null(s);
+	assert_string_equal(s, "old");
+	assert_false(fs_exists(tmp));
+	free(s);
+	char *nodir = fs_path_join(dir, "missing/big.json");
+	struct fs_stream out;
+	assert_int_equal(fs_stream_open(&out, nodir), -1);
+	free(nodir);
+	unlink(p);
+	rmdir(dir);
+	free(tmp);
+	free(p);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_read_round_trip),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_read_unsized),
+	    cmocka_unit_test(test_stream_round_trip),
+	    cmocka_unit_test(test_stream_failure_keeps_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

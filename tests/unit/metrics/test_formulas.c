@@ -456,6 +456,33 @@ static int ref_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The radix sort skips a pass whose digit every key shares, so the sorted keys can end in the
+ * scratch array (an odd number of passes) or in place (even): both must come back exactly sorted.
+ * Small integers differ only in their top bits (most passes skipped); 1 + j/2^(m+off) differ in m
+ * mantissa bits starting `off` below the top one, which sets which passes run: one (m = 2, off = 0:
+ * bits 50-51 only), two (m = 3: bits 49-51), and so on as m and off sweep. */
+static void test_pct_sort_pass_parity(void **state)
+{
+	(void)state;
+	size_t n = 4096;
+	double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+	for (int off = -1; off <= 40; off += 3) {
+		for (int m = 1; m <= 12; m++) {
+			for (size_t i = 0; i < n; i++) {
+				size_t j = (i * 2654435761u) % n; /* a fixed shuffle */
+				a[i] =
+				    off < 0 ? (double)(j % 7) : 1.0 + ldexp((double)(j % ((size_t)1 << m)), -(m + off));
+			}
+			memcpy(b, a, n * sizeof *a);
+			pct_sort(a, n);
+			qsort(b, n, sizeof *b, ref_cmp);
+			assert_memory_equal(a, b, n * sizeof *a);
+		}
+	}
+	free(a);
+	free(b);
+}
+
 /* pct_sort (radix sort for large arrays) gives exactly what qsort gives */
 static void test_pct_sort_matches_qsort(void **state)
 {
@@ -509,6 +536,7 @@ int main(void)
 	    cmocka_unit_test(test_round_fast_path),
 	    cmocka_unit_test(test_format_double_matches_reference),
 	    cmocka_unit_test(test_pct_sort_matches_qsort),
+	    cmocka_unit_test(test_pct_sort_pass_parity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
