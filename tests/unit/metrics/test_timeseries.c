@@ -213,14 +213,15 @@ static void test_percentiles_and_tokens(void **state)
 		r.rec.num_output_tokens = 1;
 		done(e, &r, i + 1, true);
 	}
-	/* 7 tokens over 3 chunks at 0.6, 1.1, 1.2 s: 3 in bucket 1, 2 + 2 in bucket 2 */
+	/* 8 tokens over 3 chunks at 0.6, 1.1, 1.2 s: 2 each and the remainder 2 to the first two
+	 * chunks: 3 in bucket 1, 3 + 2 in bucket 2 */
 	struct req r;
 	req_init(&r, 1000, 0);
 	reg(e, &r);
 	rec_add_chunk(&r.rec, START + 600 * MS, 0);
 	rec_add_chunk(&r.rec, START + 1100 * MS, 0);
 	rec_add_chunk(&r.rec, START + 1200 * MS, 0);
-	r.rec.num_output_tokens = 7;
+	r.rec.num_output_tokens = 8;
 	done(e, &r, 1200, true);
 	eval_finalize(e, START + 1500 * MS);
 	eval_free(e);
@@ -231,10 +232,10 @@ static void test_percentiles_and_tokens(void **state)
 	assert_int_equal(t.n, 3);
 	assert_true(fabs(t.col[TS_TTFC_P50][0] - 0.0505) < 1e-9);  /* numpy: 50.5 ms */
 	assert_true(fabs(t.col[TS_TTFC_P99][0] - 0.09901) < 1e-9); /* numpy: 99.01 ms */
-	assert_true(fabs(t.col[TS_TTFC_P50][1] - 0.6) < 1e-9);     /* the 7-token request's */
+	assert_true(fabs(t.col[TS_TTFC_P50][1] - 0.6) < 1e-9);     /* the 8-token request's */
 	assert_int_equal((int)t.col[TS_OUTPUT_TOKENS][0], 100);
 	assert_int_equal((int)t.col[TS_OUTPUT_TOKENS][1], 3);
-	assert_int_equal((int)t.col[TS_OUTPUT_TOKENS][2], 4);
+	assert_int_equal((int)t.col[TS_OUTPUT_TOKENS][2], 5);
 	assert_true(fabs(t.col[TS_OUTPUT_TOKENS_PER_S][0] - 200.0) < 1e-9); /* 100 tokens in 0.5 s */
 	assert_true(fabs(t.col[TS_TBC_P50][2] - 0.3) < 1e-9);               /* gaps 0.5 and 0.1 end in bucket 2 */
 	assert_int_equal((int)t.col[TS_DISPATCHED][0], 101);
