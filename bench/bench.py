@@ -791,15 +791,19 @@ def outputs_point(veeksha, traffic, n, output, plots=True, sample_rss=False):
         rc, cpu, rss, samples, run = run_client(veeksha, cfg, tmp, env=env, sample_rss=sample_rss)
         u = usage(run) if run else {}
         steps = {}
+        direct_mb = 0
         for l in open(os.path.join(tmp, "stderr.txt"), errors="replace"):
             m = re.match(r"veeksha outputs: (.+?)\s+cpu ([\d.]+) s, wall ([\d.]+) s", l)
             if m:
                 steps[m.group(1)] = float(m.group(2))
+            m = re.match(r"veeksha outputs: chrome_trace.json: (\d+) MB with O_DIRECT", l)
+            if m:  # the page cache was slow to fill (docs/OUTPUTS.md, Output phase)
+                direct_mb = int(m.group(1))
         res = {"rc": rc, "requests": n, "output_tokens": output, "run_cpu_s": u.get("run_cpu_s"),
                "run_loop_spin_s": u.get("run_loop_spin_s"), "outputs_cpu_s": u.get("outputs_cpu_s"),
                "outputs_wall_s": u.get("outputs_wall_s"), "process_cpu_s": cpu, "process_peak_rss_mb": rss / 1024,
                "outputs_share_of_run_cpu": (u["outputs_cpu_s"] / u["run_cpu_s"]) if u.get("run_cpu_s") else None,
-               "steps_cpu_s": steps}
+               "steps_cpu_s": steps, "trace_direct_mb": direct_mb}
         if sample_rss and samples and u.get("run_wall_s"):
             after = [x[1] for x in samples if x[0] > samples[0][0] + u["run_wall_s"]]
             res["rss_mb_peak_writing_outputs"] = max(after) / 1024 if after else None

@@ -1,16 +1,34 @@
 #ifndef VK_CORE_FSSTREAM_H
 #define VK_CORE_FSSTREAM_H
 /* A large file written in pieces (chrome_trace.json: hundreds of MB): it goes to <path>.tmp and
- * replaces <path> only when complete, so a failed write leaves the previous file as it was. The
- * file's blocks are reserved ahead of the writes (fallocate, FS_STREAM_RESERVE_BYTES at a time):
- * on ext4 the kernel then takes each written page without its per-page delayed-allocation work,
- * about 30% less system time for the same bytes (docs/OUTPUTS.md, Output phase). A filesystem
- * without fallocate is written as before. */
+ * replaces <path> only when complete, so a failed write leaves the previous file as it was.
+ *
+ * Two things keep the kernel's share of the write small (docs/OUTPUTS.md, Output phase):
+ * - The file's blocks are reserved ahead of the writes (fallocate, FS_STREAM_RESERVE_BYTES at a
+ *   time): on ext4 the kernel then takes each written page without its per-page delayed-allocation
+ *   work, about 30% less system time for the same bytes.
+ * - The writes go through the page cache while that is cheap, and bypass it (O_DIRECT, from an
+ *   aligned staging block) once a window of FS_STREAM_WINDOW_BYTES costs more than
+ *   FS_STREAM_SLOW_NS_PER_MB of CPU: on a virtual machine that hands free memory back to its host,
+ *   every page the cache takes from that memory is slow to fill (2.4 ms per MB measured against
+ *   0.2). If the disk then writes a window more slowly than the page cache did, the rest goes back
+ *   through the page cache. A filesystem without fallocate or O_DIRECT is written as before. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define FS_STREAM_RESERVE_BYTES ((off_t)64 << 20)
+#define FS_STREAM_WINDOW_BYTES ((off_t)32 << 20)
+#define FS_STREAM_SLOW_NS_PER_MB 1000000        /* 1 ms of CPU per MB through the page cache */
+#define FS_STREAM_BLOCK_BYTES ((size_t)8 << 20) /* one O_DIRECT write */
+#define FS_STREAM_ALIGN_BYTES ((size_t)4096)    /* O_DIRECT offsets, lengths and buffers */
+
+enum fs_stream_mode {
+	FS_STREAM_CACHED, /* through the page cache */
+	FS_STREAM_DIRECT, /* O_DIRECT from the staging block */
+	FS_STREAM_SETTLED /* back through the page cache for good (the disk was slower, or O_DIRECT failed) */
+};
 
 struct fs_stream {
 	int fd;
@@ -18,14 +36,26 @@ struct fs_stream {
 	off_t written_bytes, reserved_bytes;
 	bool reserve; /* false once fallocate said no */
 	int err;      /* the first write error (errno), 0 while none */
+	enum fs_stream_mode mode;
+	/* the current window: its bytes and what it cost (CPU ns cached, wall ns direct) */
+	off_t window_bytes;
+	int64_t window_ns;
+	int64_t cached_ns_per_mb; /* the last cached window's cost, what direct writes must beat */
+	bool want_direct;         /* that cost was high: O_DIRECT from the next aligned offset */
+	char *block;              /* FS_STREAM_DIRECT: the staging block and its fill */
+	size_t block_len;
+	off_t direct_bytes; /* written with O_DIRECT (reported, and checked by the tests) */
+	/* tests lower these to reach the other paths with small files */
+	off_t window_limit_bytes;
+	int64_t slow_ns_per_mb;
 };
 
 /* Opens <path>.tmp for writing: 0, or -1 with the error logged (naming the file). */
 int fs_stream_open(struct fs_stream *s, const char *path);
 /* Appends n bytes; false once any write has failed (later writes are skipped). */
 bool fs_stream_write(struct fs_stream *s, const void *data, size_t n);
-/* Trims what was reserved past the end, closes and renames over <path>: 0, or -1 with the error
- * logged and <path>.tmp removed. Frees s's memory either way. */
+/* Writes what is staged, trims what was reserved past the end, closes and renames over <path>: 0,
+ * or -1 with the error logged and <path>.tmp removed. Frees s's memory either way. */
 int fs_stream_commit(struct fs_stream *s);
 
 #endif

@@ -384,6 +384,8 @@ int eval_write_chrome_trace(struct evaluator *e)
 	buf_free(&b);
 	buf_free(&tidq);
 	free(gaps);
+	e->trace_direct_bytes = (int64_t)out.direct_bytes;
+	e->trace_cached_ns_per_mb = out.cached_ns_per_mb;
 	return fs_stream_commit(&out); /* on failure the previous chrome_trace.json (if any) is kept */
 }
 

@@ -1329,6 +1329,11 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 		rc = -1;
 	eval_views_drop_pages(e);
 	eval_step(&clk, "chrome_trace.json");
+	if (clk.on && e->trace_direct_bytes)
+		fprintf(
+		    stderr,
+		    "veeksha outputs: chrome_trace.json: %lld MB with O_DIRECT (the page cache cost %.2f ms per MB)\n",
+		    (long long)(e->trace_direct_bytes >> 20), (double)e->trace_cached_ns_per_mb / 1e6);
 	if (eval_write_slos(e) != 0)
 		rc = -1;
 	eval_step(&clk, "slo_results.json");

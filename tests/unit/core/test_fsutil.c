@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -134,11 +135,74 @@ static void test_stream_round_trip(void **state)
 	assert_true((size_t)st.st_blocks * 512 <= total + (1u << 20));
 	free(got);
 	free(b);
-	unlink(p);
-	rmdir(dir);
+	assert_int_equal(fs_rm_rf(dir), 0);
 	free(tmp);
 	free(p);
 	free(dir);
+}
+
+/* Writes 21 pieces of odd sizes with every window "too costly" (threshold 0): past the first 64 KB
+ * window the bytes go with O_DIRECT from the staging block, starting at an aligned offset. With
+ * stay_direct the windows are then made too long to end, so the file ends in direct mode and its
+ * last, partial block goes through the cache at the commit; without it, the first direct window
+ * (slower than the page cache's) sends the rest back through the cache. The bytes come back in
+ * order and the file has exactly their length; where this filesystem takes O_DIRECT, at least one
+ * staging block went that way. */
+static void stream_direct_case(bool stay_direct)
+{
+	char *dir = tmp_dir();
+	char *p = fs_path_join(dir, "big.json");
+	char *probe = fs_path_join(dir, "probe");
+	int pfd = open(probe, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+	bool direct_ok = pfd >= 0;
+	if (pfd >= 0)
+		close(pfd);
+	struct fs_stream out;
+	assert_int_equal(fs_stream_open(&out, p), 0);
+	out.window_limit_bytes = 65536;
+	out.slow_ns_per_mb = 0;
+	size_t piece = 1000003, pieces = 21, total = 0;
+	unsigned char *b = malloc(piece);
+	for (size_t k = 0; k < pieces; k++) {
+		for (size_t i = 0; i < piece; i++)
+			b[i] = (unsigned char)(i * 13 + k * 7);
+		assert_true(fs_stream_write(&out, b, piece - k));
+		total += piece - k;
+		if (stay_direct)
+			out.window_limit_bytes = (off_t)1 << 40;
+	}
+	if (direct_ok) {
+		assert_true(out.direct_bytes >= (off_t)FS_STREAM_BLOCK_BYTES);
+		assert_int_equal(out.mode, stay_direct ? FS_STREAM_DIRECT : FS_STREAM_SETTLED);
+	}
+	assert_int_equal(out.direct_bytes % (off_t)FS_STREAM_BLOCK_BYTES, 0);
+	assert_int_equal(fs_stream_commit(&out), 0);
+	size_t len = 0;
+	unsigned char *got = (unsigned char *)fs_read_file(p, &len);
+	assert_int_equal(len, total);
+	size_t at = 0;
+	for (size_t k = 0; k < pieces; k++)
+		for (size_t i = 0; i < piece - k; i++, at++)
+			if (got[at] != (unsigned char)(i * 13 + k * 7))
+				fail_msg("byte %zu (piece %zu, offset %zu) is wrong", at, k, i);
+	free(got);
+	free(b);
+	assert_int_equal(fs_rm_rf(dir), 0);
+	free(probe);
+	free(p);
+	free(dir);
+}
+
+static void test_stream_direct_to_the_end(void **state)
+{
+	(void)state;
+	stream_direct_case(true);
+}
+
+static void test_stream_direct_and_back(void **state)
+{
+	(void)state;
+	stream_direct_case(false);
 }
 
 /* A write that fails (here past a file-size limit, as a full disk would) fails the commit, removes
@@ -180,8 +244,7 @@ static void test_stream_failure_keeps_previous(void **state)
 	struct fs_stream out;
 	assert_int_equal(fs_stream_open(&out, nodir), -1);
 	free(nodir);
-	unlink(p);
-	rmdir(dir);
+	assert_int_equal(fs_rm_rf(dir), 0);
 	free(tmp);
 	free(p);
 	free(dir);
@@ -194,6 +257,8 @@ int main(void)
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_read_unsized),
 	    cmocka_unit_test(test_stream_round_trip),
+	    cmocka_unit_test(test_stream_direct_to_the_end),
+	    cmocka_unit_test(test_stream_direct_and_back),
 	    cmocka_unit_test(test_stream_failure_keeps_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
