@@ -27,6 +27,7 @@ int fs_stream_open(struct fs_stream *s, const char *path)
 	s->mode = FS_STREAM_CACHED;
 	s->window_limit_bytes = FS_STREAM_WINDOW_BYTES;
 	s->slow_ns_per_mb = FS_STREAM_SLOW_NS_PER_MB;
+	s->block_bytes = FS_STREAM_BLOCK_BYTES;
 	return 0;
 }
 
@@ -98,7 +99,7 @@ static void fs_stream_go_direct(struct fs_stream *s)
 {
 	s->want_direct = false;
 	void *block = NULL;
-	if (posix_memalign(&block, FS_STREAM_ALIGN_BYTES, FS_STREAM_BLOCK_BYTES) != 0) {
+	if (posix_memalign(&block, FS_STREAM_ALIGN_BYTES, s->block_bytes) != 0) {
 		fs_stream_settle(s, "no memory for the staging block");
 		return;
 	}
@@ -118,9 +119,26 @@ static void fs_stream_go_direct(struct fs_stream *s)
 static void fs_stream_flush_block(struct fs_stream *s)
 {
 	int64_t t0 = clock_mono_ns();
-	int rc = fs_stream_put(s->fd, s->block, s->block_len);
+	size_t done = 0;
+	int rc = 0;
+	while (done < s->block_len) {
+		ssize_t w = write(s->fd, s->block + done, s->block_len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = errno;
+			break;
+		}
+		done += (size_t)w;
+	}
 	int64_t t1 = clock_mono_ns();
-	if (rc == EINVAL) { /* an alignment this device does not take: the same bytes through the cache */
+	s->written_bytes += (off_t)done;
+	s->direct_bytes += (off_t)done;
+	if (rc == EINVAL) {
+		/* an alignment this device does not take (possibly after a short write): what is left of
+		 * the block goes through the cache, and the rest of the file too */
+		memmove(s->block, s->block + done, s->block_len - done);
+		s->block_len -= done;
 		fs_stream_settle(s, "O_DIRECT refused a write");
 		return;
 	}
@@ -128,9 +146,7 @@ static void fs_stream_flush_block(struct fs_stream *s)
 		s->err = rc;
 		return;
 	}
-	s->written_bytes += (off_t)s->block_len;
-	s->direct_bytes += (off_t)s->block_len;
-	s->window_bytes += (off_t)s->block_len;
+	s->window_bytes += (off_t)done;
 	s->window_ns += t1 - t0;
 	s->block_len = 0;
 	if (s->window_bytes >= s->window_limit_bytes && fs_stream_window_end(s) > s->cached_ns_per_mb)
@@ -164,13 +180,13 @@ bool fs_stream_write(struct fs_stream *s, const void *data, size_t n)
 	const char *p = data;
 	while (n > 0 && !s->err) {
 		if (s->mode == FS_STREAM_DIRECT) {
-			size_t take = FS_STREAM_BLOCK_BYTES - s->block_len;
+			size_t take = s->block_bytes - s->block_len;
 			take = take < n ? take : n;
 			memcpy(s->block + s->block_len, p, take);
 			s->block_len += take;
 			p += take;
 			n -= take;
-			if (s->block_len == FS_STREAM_BLOCK_BYTES)
+			if (s->block_len == s->block_bytes)
 				fs_stream_flush_block(s);
 			continue;
 		}

@@ -45,9 +45,11 @@ struct fs_stream {
 	char *block;              /* FS_STREAM_DIRECT: the staging block and its fill */
 	size_t block_len;
 	off_t direct_bytes; /* written with O_DIRECT (reported, and checked by the tests) */
-	/* tests lower these to reach the other paths with small files */
+	/* tests change these to reach the other paths with small files (block_bytes: a length O_DIRECT
+	 * refuses) */
 	off_t window_limit_bytes;
 	int64_t slow_ns_per_mb;
+	size_t block_bytes;
 };
 
 /* Opens <path>.tmp for writing: 0, or -1 with the error logged (naming the file). */

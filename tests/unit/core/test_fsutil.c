@@ -147,8 +147,8 @@ static void test_stream_round_trip(void **state)
  * last, partial block goes through the cache at the commit; without it, the first direct window
  * (slower than the page cache's) sends the rest back through the cache. The bytes come back in
  * order and the file has exactly their length; where this filesystem takes O_DIRECT, at least one
- * staging block went that way. */
-static void stream_direct_case(bool stay_direct)
+ * staging block of block_bytes went that way (none when O_DIRECT refuses that length). */
+static void stream_direct_case(bool stay_direct, size_t block_bytes)
 {
 	char *dir = tmp_dir();
 	char *p = fs_path_join(dir, "big.json");
@@ -161,6 +161,8 @@ static void stream_direct_case(bool stay_direct)
 	assert_int_equal(fs_stream_open(&out, p), 0);
 	out.window_limit_bytes = 65536;
 	out.slow_ns_per_mb = 0;
+	out.block_bytes = block_bytes;
+	bool refused = block_bytes % 4096 != 0; /* O_DIRECT takes no write of that length */
 	size_t piece = 1000003, pieces = 21, total = 0;
 	unsigned char *b = malloc(piece);
 	for (size_t k = 0; k < pieces; k++) {
@@ -171,11 +173,14 @@ static void stream_direct_case(bool stay_direct)
 		if (stay_direct)
 			out.window_limit_bytes = (off_t)1 << 40;
 	}
-	if (direct_ok) {
-		assert_true(out.direct_bytes >= (off_t)FS_STREAM_BLOCK_BYTES);
+	if (refused) {
+		assert_int_equal(out.direct_bytes, 0);
+		assert_int_equal(out.mode, FS_STREAM_SETTLED);
+	} else if (direct_ok) {
+		assert_true(out.direct_bytes >= (off_t)block_bytes);
 		assert_int_equal(out.mode, stay_direct ? FS_STREAM_DIRECT : FS_STREAM_SETTLED);
 	}
-	assert_int_equal(out.direct_bytes % (off_t)FS_STREAM_BLOCK_BYTES, 0);
+	assert_int_equal(out.direct_bytes % (off_t)block_bytes, 0);
 	assert_int_equal(fs_stream_commit(&out), 0);
 	size_t len = 0;
 	unsigned char *got = (unsigned char *)fs_read_file(p, &len);
@@ -196,13 +201,21 @@ static void stream_direct_case(bool stay_direct)
 static void test_stream_direct_to_the_end(void **state)
 {
 	(void)state;
-	stream_direct_case(true);
+	stream_direct_case(true, FS_STREAM_BLOCK_BYTES);
 }
 
 static void test_stream_direct_and_back(void **state)
 {
 	(void)state;
-	stream_direct_case(false);
+	stream_direct_case(false, FS_STREAM_BLOCK_BYTES);
+}
+
+/* A block O_DIRECT refuses (its length is not a multiple of the sector): the same bytes, and the
+ * rest of the file, go through the cache. */
+static void test_stream_direct_refused(void **state)
+{
+	(void)state;
+	stream_direct_case(true, FS_STREAM_BLOCK_BYTES + 100);
 }
 
 /* A write that fails (here past a file-size limit, as a full disk would) fails the commit, removes
@@ -259,6 +272,7 @@ int main(void)
 	    cmocka_unit_test(test_stream_round_trip),
 	    cmocka_unit_test(test_stream_direct_to_the_end),
 	    cmocka_unit_test(test_stream_direct_and_back),
+	    cmocka_unit_test(test_stream_direct_refused),
 	    cmocka_unit_test(test_stream_failure_keeps_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
