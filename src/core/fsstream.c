@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -44,22 +45,6 @@ static void fs_stream_reserve(struct fs_stream *s, size_t n)
 	}
 }
 
-/* All n bytes: 0, or the errno of the failure. */
-static int fs_stream_put(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static bool fs_stream_set_direct(struct fs_stream *s, bool on)
 {
 	int fl = fcntl(s->fd, F_GETFL);
@@ -72,7 +57,7 @@ static void fs_stream_settle(struct fs_stream *s, const char *why)
 	if (s->mode == FS_STREAM_DIRECT) {
 		fs_stream_set_direct(s, false);
 		if (s->block_len && !s->err) {
-			s->err = fs_stream_put(s->fd, s->block, s->block_len);
+			s->err = fs_write_all(s->fd, s->block, s->block_len, NULL);
 			if (!s->err)
 				s->written_bytes += (off_t)s->block_len;
 		}
@@ -120,17 +105,7 @@ static void fs_stream_flush_block(struct fs_stream *s)
 {
 	int64_t t0 = clock_mono_ns();
 	size_t done = 0;
-	int rc = 0;
-	while (done < s->block_len) {
-		ssize_t w = write(s->fd, s->block + done, s->block_len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = errno;
-			break;
-		}
-		done += (size_t)w;
-	}
+	int rc = fs_write_all(s->fd, s->block, s->block_len, &done);
 	int64_t t1 = clock_mono_ns();
 	s->written_bytes += (off_t)done;
 	s->direct_bytes += (off_t)done;
@@ -158,7 +133,7 @@ static void fs_stream_cached(struct fs_stream *s, const char *p, size_t n)
 {
 	bool measure = s->mode == FS_STREAM_CACHED;
 	int64_t t0 = measure ? clock_thread_cpu_ns() : 0;
-	s->err = fs_stream_put(s->fd, p, n);
+	s->err = fs_write_all(s->fd, p, n, NULL);
 	if (s->err)
 		return;
 	s->written_bytes += (off_t)n;

@@ -33,6 +33,26 @@ int fs_mkdir_p(const char *path)
 	return 0;
 }
 
+int fs_write_all(int fd, const void *data, size_t n, size_t *done_out)
+{
+	const char *p = data;
+	size_t done = 0;
+	int err = 0;
+	while (done < n) {
+		ssize_t w = write(fd, p + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? errno : ENOSPC;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (done_out)
+		*done_out = done;
+	return err;
+}
+
 int fs_write_file(const char *path, const void *data, size_t len)
 {
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
@@ -42,21 +62,12 @@ int fs_write_file(const char *path, const void *data, size_t len)
 		free(tmp);
 		return -e;
 	}
-	const char *p = data;
-	size_t left = len;
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return -e;
-		}
-		p += w;
-		left -= (size_t)w;
+	int e = fs_write_all(fd, data, len, NULL);
+	if (e) {
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -e;
 	}
 	int r = close(fd) == 0 && rename(tmp, path) == 0 ? 0 : -errno;
 	if (r)

@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int fs_mkdir_p(const char *path);                                  /* 0 or -errno (errno set too) */
+int fs_mkdir_p(const char *path); /* 0 or -errno (errno set too) */
+/* Writes all n bytes to fd, restarting after signals: 0, or the errno of the failure (ENOSPC for a
+ * write that took nothing). *done_out (when not NULL) = the bytes that reached the file. */
+int fs_write_all(int fd, const void *data, size_t n, size_t *done_out);
 int fs_write_file(const char *path, const void *data, size_t len); /* atomic: tmp + rename; 0 or -errno */
 /* fs_write_file, logging the error: 0 on success, -1 on failure. */
 int fs_write_file_or_log(const char *path, const void *data, size_t len);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -100,19 +101,13 @@ static void spill_to_heap(struct spill *s, const char *why, int err)
 static void spill_flush(struct spill *s)
 {
 	size_t off = 0;
-	while (off < s->buf_len) {
-		ssize_t w = write(s->fd, s->buf + off, s->buf_len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int err = w < 0 ? errno : ENOSPC;
-			/* the first off bytes reached the file: account them as on file */
-			memmove(s->buf, s->buf + off, s->buf_len - off);
-			s->buf_len -= off;
-			spill_to_heap(s, "write failed", err);
-			return;
-		}
-		off += (size_t)w;
+	int err = fs_write_all(s->fd, s->buf, s->buf_len, &off);
+	if (err) {
+		/* the first off bytes reached the file: account them as on file */
+		memmove(s->buf, s->buf + off, s->buf_len - off);
+		s->buf_len -= off;
+		spill_to_heap(s, "write failed", err);
+		return;
 	}
 	s->buf_len = 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "metrics/eval_internal.h"
 
@@ -50,16 +51,10 @@ int eval_lf_flush(struct eval_linefile *f)
 		return 0;
 	if (f->failed)
 		return -1;
-	size_t off = 0;
-	while (off < f->pending.len) {
-		ssize_t w = write(f->fd, f->pending.data + off, f->pending.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			lf_fail(f, w < 0 ? errno : ENOSPC);
-			return -1;
-		}
-		off += (size_t)w;
+	int err = fs_write_all(f->fd, f->pending.data, f->pending.len, NULL);
+	if (err) {
+		lf_fail(f, err);
+		return -1;
 	}
 	f->good_bytes += (int64_t)f->pending.len;
 	buf_reset(&f->pending);

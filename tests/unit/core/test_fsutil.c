@@ -97,6 +97,31 @@ static void test_read_unsized(void **state)
 	free(s);
 }
 
+/* fs_write_all says how much reached the file when it stops: a pipe that fills takes part of the
+ * bytes (EAGAIN, done = what it took), /dev/full none (ENOSPC, done = 0), a pipe with room all. */
+static void test_write_all_partial(void **state)
+{
+	(void)state;
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, fcntl(pfd[1], F_GETFL) | O_NONBLOCK), 0);
+	size_t n = 4 << 20, done = 12345;
+	char *b = calloc(1, n);
+	assert_int_equal(fs_write_all(pfd[1], b, 100, &done), 0);
+	assert_int_equal(done, 100);
+	assert_int_equal(fs_write_all(pfd[1], b, n, &done), EAGAIN);
+	assert_true(done > 0 && done < n);
+	close(pfd[0]);
+	close(pfd[1]);
+	int full = open("/dev/full", O_WRONLY);
+	if (full >= 0) {
+		assert_int_equal(fs_write_all(full, b, 10, &done), ENOSPC);
+		assert_int_equal(done, 0);
+		close(full);
+	}
+	free(b);
+}
+
 /* Pieces come back in order; the file replaces the old one only at commit; what was reserved past
  * the end is given back (the file holds about its own size in blocks, not the 64 MB reserved). */
 static void test_stream_round_trip(void **state)
@@ -269,6 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_read_round_trip),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_read_unsized),
+	    cmocka_unit_test(test_write_all_partial),
 	    cmocka_unit_test(test_stream_round_trip),
 	    cmocka_unit_test(test_stream_direct_to_the_end),
 	    cmocka_unit_test(test_stream_direct_and_back),
