@@ -52,7 +52,7 @@ static bool fs_stream_set_direct(struct fs_stream *s, bool on)
 }
 
 /* Writes through the page cache for the rest of the file, starting with what is staged. */
-static void fs_stream_settle(struct fs_stream *s, const char *why)
+static void fs_stream_settle(struct fs_stream *s)
 {
 	if (s->mode == FS_STREAM_DIRECT) {
 		fs_stream_set_direct(s, false);
@@ -65,8 +65,6 @@ static void fs_stream_settle(struct fs_stream *s, const char *why)
 	free(s->block);
 	s->block = NULL;
 	s->block_len = 0;
-	if (why)
-		log_debug("%s: writing the rest through the page cache (%s)", s->path, why);
 	s->mode = FS_STREAM_SETTLED;
 }
 
@@ -85,19 +83,17 @@ static void fs_stream_go_direct(struct fs_stream *s)
 	s->want_direct = false;
 	void *block = NULL;
 	if (posix_memalign(&block, FS_STREAM_ALIGN_BYTES, s->block_bytes) != 0) {
-		fs_stream_settle(s, "no memory for the staging block");
+		fs_stream_settle(s); /* no memory for the staging block */
 		return;
 	}
 	if (!fs_stream_set_direct(s, true)) {
 		free(block);
-		fs_stream_settle(s, "this filesystem has no O_DIRECT");
+		fs_stream_settle(s); /* this filesystem has no O_DIRECT */
 		return;
 	}
 	s->block = block;
 	s->block_len = 0;
 	s->mode = FS_STREAM_DIRECT;
-	log_debug("%s: the page cache cost %.2f ms per MB; writing with O_DIRECT from %lld bytes", s->path,
-	          (double)s->cached_ns_per_mb / 1e6, (long long)s->written_bytes);
 }
 
 /* Writes the full staging block with O_DIRECT, timing it against the page cache's cost. */
@@ -114,7 +110,7 @@ static void fs_stream_flush_block(struct fs_stream *s)
 		 * the block goes through the cache, and the rest of the file too */
 		memmove(s->block, s->block + done, s->block_len - done);
 		s->block_len -= done;
-		fs_stream_settle(s, "O_DIRECT refused a write");
+		fs_stream_settle(s);
 		return;
 	}
 	if (rc) {
@@ -125,7 +121,7 @@ static void fs_stream_flush_block(struct fs_stream *s)
 	s->window_ns += t1 - t0;
 	s->block_len = 0;
 	if (s->window_bytes >= s->window_limit_bytes && fs_stream_window_end(s) > s->cached_ns_per_mb)
-		fs_stream_settle(s, "the disk wrote more slowly than the page cache took the bytes");
+		fs_stream_settle(s); /* the disk wrote more slowly than the page cache took the bytes */
 }
 
 /* Through the page cache; a cached window's CPU decides whether to go direct. */
@@ -194,7 +190,7 @@ static void fs_stream_free(struct fs_stream *s)
 int fs_stream_commit(struct fs_stream *s)
 {
 	if (s->mode == FS_STREAM_DIRECT)
-		fs_stream_settle(s, NULL); /* the staged tail, whatever its length, through the cache */
+		fs_stream_settle(s); /* the staged tail, whatever its length, through the cache */
 	int err = s->err;
 	/* a truncate to the written size returns the reserved blocks past it */
 	if (!err && s->reserved_bytes > s->written_bytes && ftruncate(s->fd, s->written_bytes) != 0)
