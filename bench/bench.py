@@ -38,7 +38,6 @@ class Sim:
     def __init__(self, veeksha, args, cpu=0):
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="vk-bench-sim-")
-        self.emit = os.path.join(self.tmp, "emit.jsonl")
         argv = [veeksha, "sim-server", "--host", "127.0.0.1", "--port", str(self.port), "--model", "sim-model"] + args
         self.proc = subprocess.Popen(pin(cpu, argv), stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.tmp, "sim.log"), "w"))
         deadline = time.time() + 15
@@ -51,13 +50,15 @@ class Sim:
             except OSError:
                 pass
             time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("sim-server did not become healthy")
+        self.stop(keep_log=True)
+        raise RuntimeError("sim-server did not become healthy (its log: %s)" % os.path.join(self.tmp, "sim.log"))
 
     def api(self):
         return "http://127.0.0.1:%d/v1" % self.port
 
-    def stop(self):
+    def stop(self, keep_log=False):
+        """Stops the sim (callers may stop twice) and removes its directory (the log), unless it is
+        kept to say why the sim failed."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -65,13 +66,14 @@ class Sim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not keep_log:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def close_point(sim, tmp):
-    """The end of a point: stop its sim, remove the point's directory and the sim's."""
+    """The end of a point: stop its sim (which removes its directory) and remove the point's."""
     sim.stop()
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(sim.tmp, ignore_errors=True)
 
 
 def write_cfg(path, api, traffic, prompt, output, max_sessions, timeout, trace=True, extra="", pregenerate=False, threads=1):
