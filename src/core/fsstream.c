@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <stdio.h> /* rename */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +55,9 @@ static bool fs_stream_set_direct(struct fs_stream *s, bool on)
 static void fs_stream_settle(struct fs_stream *s)
 {
 	if (s->mode == FS_STREAM_DIRECT) {
-		fs_stream_set_direct(s, false);
+		/* still O_DIRECT, the unaligned writes to come would fail with a misleading reason */
+		if (!fs_stream_set_direct(s, false) && !s->err)
+			s->err = errno;
 		if (s->block_len && !s->err) {
 			s->err = fs_write_all(s->fd, s->block, s->block_len, NULL);
 			if (!s->err)
