@@ -702,14 +702,16 @@ size_t jsonw_format_round_fast(double v, int ndigits, char *out)
 	return (size_t)(o - out);
 }
 
+size_t jsonw_format_round(double v, int ndigits, char *out)
+{
+	size_t n = jsonw_format_round_fast(v, ndigits, out);
+	return n ? n : jsonw_format_double(jsonw_py_round(v, ndigits), out);
+}
+
 void jsonw_double_round(struct jsonw *w, double v, int ndigits)
 {
 	char tmp[48];
-	size_t n = jsonw_format_round_fast(v, ndigits, tmp);
-	if (!n) {
-		jsonw_double(w, jsonw_py_round(v, ndigits));
-		return;
-	}
+	size_t n = jsonw_format_round(v, ndigits, tmp);
 	jsonw_before_value(w);
 	buf_append(w->out, tmp, n);
 }

@@ -47,6 +47,9 @@ double jsonw_py_round(double v, int ndigits);
 /* repr(round(v, ndigits)) into out (at least 32 bytes) with one snprintf, for 1 <= ndigits <= 5 and
  * |v| < 1e9 with a result of at least 1e-4; returns its length, or 0 when that fast path does not apply. */
 size_t jsonw_format_round_fast(double v, int ndigits, char *out);
+/* repr(round(v, ndigits)) into out (at least 32 bytes), by the fast path when it applies; returns its
+ * length. What jsonw_double_round writes. */
+size_t jsonw_format_round(double v, int ndigits, char *out);
 
 /* Python's json module (so the reference, and this writer, docs/OUTPUTS.md) writes non-finite numbers
  * as the bare tokens Infinity, -Infinity and NaN, which strict JSON parsers (cJSON) reject: a

@@ -194,20 +194,26 @@ static void ct_tid(char *out, size_t row, uint64_t session, int64_t prompt_token
 	*o = '\0';
 }
 
-/* One event per chunk gap is the hot loop of chrome_trace.json (a run with 1M tokens has 1M events):
- * it is written as text around its numbers instead of through jsonw, the same bytes (checked against
- * the reference computation by tests/tools/chrome_trace_oracle.py). A gap's two numbers depend only on
- * its value rounded to 5 decimals, which repeats (a server's inter-token gaps cluster; a zero-delay
- * server's are 0): they are formatted once per distinct value in a small direct-mapped cache. */
+/* chrome_trace.json is written as text around its numbers instead of through jsonw (a run with 1M
+ * tokens has 1M events; the per-key calls cost more than the numbers), the same bytes as Python's
+ * json.dumps of the reference's events (checked by tests/tools/chrome_trace_oracle.py). A gap's two
+ * numbers depend only on its value rounded to 5 decimals, which repeats (a server's inter-token gaps
+ * cluster; a zero-delay server's are 0): they are formatted once per distinct value in a small
+ * direct-mapped cache. */
+#define CT_PREFILL "{\"name\": \"Prefill\", \"cat\": \"prefill\", \"ph\": \"X\", \"ts\": "
+#define CT_DECODE "{\"name\": \"Decode\", \"cat\": \"decode\", \"ph\": \"X\", \"ts\": "
+#define CT_TID ", \"pid\": 1, \"tid\": "
 #define CT_T1 ", {\"name\": \"T"
 #define CT_T2 "\", \"cat\": \"decode\", \"ph\": \"X\", \"ts\": "
-#define CT_T3 ", \"dur\": "
-#define CT_T4 ", \"pid\": 1, \"tid\": "
+#define CT_DUR ", \"dur\": "
 #define CT_T5 ", \"args\": {\"token_index\": "
 #define CT_T6 ", \"tbc_s\": "
 #define CT_PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
 #define CT_NUM_MAX 40
 #define CT_GAP_SLOTS 1024
+/* room for a Prefill or Decode event past its tid: ~300 bytes of text, six integers of at most 20
+ * characters, six numbers with the 32 bytes each formatter may use */
+#define CT_ROW_MAX 1024
 
 struct ct_gap {
 	uint64_t key; /* the bits of the rounded gap */
@@ -231,6 +237,69 @@ static const struct ct_gap *ct_gap_text(struct ct_gap *cache, double g, double r
 	return s;
 }
 
+/* ", \"<key>\": <integer>" */
+static char *ct_int(char *o, const char *key_text, size_t key_len, int64_t v)
+{
+	memcpy(o, key_text, key_len);
+	o += key_len;
+	return o + i64_to_dec(v, o);
+}
+
+#define CT_INT(o, lit, v) ((o) = ct_int((o), (lit), sizeof(lit) - 1, (v)))
+#define CT_NUM(o, v) ((o) += jsonw_format_double((v), (o)))
+#define CT_R5(o, v) ((o) += jsonw_format_round((v), 5, (o)))
+
+/* A request's first event: its prefill, from pickup for its TTFC, with the request's figures. */
+static void ct_prefill(struct buf *b, bool first, double start_us, double ttfc, const struct buf *tidq,
+                       const struct eval_row *r)
+{
+	buf_reserve(b, 2 + tidq->len + CT_ROW_MAX);
+	char *o = b->data + b->len;
+	if (!first)
+		CT_PUT(o, ", ");
+	CT_PUT(o, CT_PREFILL);
+	CT_NUM(o, start_us);
+	CT_PUT(o, CT_DUR);
+	CT_NUM(o, ttfc * 1e6);
+	CT_PUT(o, CT_TID);
+	memcpy(o, tidq->data, tidq->len);
+	o += tidq->len;
+	CT_INT(o, ", \"args\": {\"request_id\": ", (int64_t)r->request_id);
+	CT_INT(o, ", \"session_id\": ", (int64_t)r->session_id);
+	CT_INT(o, ", \"num_delta_prompt_tokens\": ", r->num_delta_prompt_tokens);
+	CT_INT(o, ", \"num_total_prompt_tokens\": ", r->num_total_prompt_tokens);
+	CT_INT(o, ", \"num_output_tokens\": ", r->num_output_tokens);
+	CT_INT(o, ", \"num_total_tokens\": ", r->num_total_tokens);
+	CT_PUT(o, ", \"ttfc\": ");
+	CT_NUM(o, ttfc);
+	CT_PUT(o, ", \"tpot\": ");
+	CT_R5(o, r->tpot);
+	CT_PUT(o, ", \"end_to_end_latency\": ");
+	CT_R5(o, r->e2e);
+	CT_PUT(o, ", \"output_throughput\": ");
+	CT_R5(o, r->output_throughput);
+	CT_PUT(o, "}}");
+	b->len = (size_t)(o - b->data);
+}
+
+/* A request without gaps that took longer than its TTFC: one block from the first chunk to the end. */
+static void ct_decode_block(struct buf *b, double c, double dur_us, const struct buf *tidq, int64_t output_tokens)
+{
+	buf_reserve(b, 2 + tidq->len + CT_ROW_MAX);
+	char *o = b->data + b->len;
+	CT_PUT(o, ", ");
+	CT_PUT(o, CT_DECODE);
+	CT_NUM(o, c);
+	CT_PUT(o, CT_DUR);
+	CT_NUM(o, dur_us);
+	CT_PUT(o, CT_TID);
+	memcpy(o, tidq->data, tidq->len);
+	o += tidq->len;
+	CT_INT(o, ", \"args\": {\"num_output_tokens\": ", output_tokens);
+	CT_PUT(o, "}}");
+	b->len = (size_t)(o - b->data);
+}
+
 /* chrome_trace.json can be large (one event per chunk gap): it is streamed in 1 MiB pieces
  * (core/fsstream: to <path>.tmp with its blocks reserved ahead, renamed at the end). */
 static void trace_flush(struct buf *b, struct fs_stream *out)
@@ -250,9 +319,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 	struct buf b, tidq;
 	buf_init(&b);
 	buf_init(&tidq);
-	struct jsonw w;
-	jsonw_init(&w, &b, 0);
-	jsonw_arr_begin(&w);
+	buf_putc(&b, '[');
 	struct ct_gap *gaps = xcalloc(CT_GAP_SLOTS, sizeof *gaps);
 	double last_c = NAN; /* consecutive gaps of 0 share their start */
 	char last_c_text[CT_NUM_MAX];
@@ -270,63 +337,37 @@ int eval_write_chrome_trace(struct evaluator *e)
 			trace_flush(&b, &out);
 		char tid[128];
 		ct_tid(tid, i, r->session_id, r->num_delta_prompt_tokens, r->num_output_tokens);
+		buf_reset(&tidq);
+		jsonw_escape(&tidq, tid, strlen(tid)); /* with its quotes */
 		double ttfc = r5(r->ttfc);
 		double start_us = (r->picked_s - epoch) * 1e6;
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "name");
-		jsonw_str(&w, "Prefill");
-		jsonw_key(&w, "cat");
-		jsonw_str(&w, "prefill");
-		jsonw_key(&w, "ph");
-		jsonw_str(&w, "X");
-		jsonw_key(&w, "ts");
-		jsonw_double(&w, start_us);
-		jsonw_key(&w, "dur");
-		jsonw_double(&w, ttfc * 1e6);
-		jsonw_key(&w, "pid");
-		jsonw_int(&w, 1);
-		jsonw_key(&w, "tid");
-		jsonw_str(&w, tid);
-		jsonw_key(&w, "args");
-		jsonw_obj_begin(&w);
-		jsonw_key(&w, "request_id");
-		jsonw_int(&w, (int64_t)r->request_id);
-		jsonw_key(&w, "session_id");
-		jsonw_int(&w, (int64_t)r->session_id);
-		jsonw_key(&w, "num_delta_prompt_tokens");
-		jsonw_int(&w, r->num_delta_prompt_tokens);
-		jsonw_key(&w, "num_total_prompt_tokens");
-		jsonw_int(&w, r->num_total_prompt_tokens);
-		jsonw_key(&w, "num_output_tokens");
-		jsonw_int(&w, r->num_output_tokens);
-		jsonw_key(&w, "num_total_tokens");
-		jsonw_int(&w, r->num_total_tokens);
-		jsonw_key(&w, "ttfc");
-		jsonw_double(&w, ttfc);
-		jsonw_key(&w, "tpot");
-		jsonw_double_round(&w, r->tpot, 5);
-		jsonw_key(&w, "end_to_end_latency");
-		jsonw_double_round(&w, r->e2e, 5);
-		jsonw_key(&w, "output_throughput");
-		jsonw_double_round(&w, r->output_throughput, 5);
-		jsonw_obj_end(&w);
-		jsonw_obj_end(&w);
+		ct_prefill(&b, i == 0, start_us, ttfc, &tidq, r);
 		double c = start_us + ttfc * 1e6;
 		if (r->n_tbc > 0) {
-			/* one event per gap (CT_T1 ... above) */
-			buf_reset(&tidq);
-			jsonw_escape(&tidq, tid, strlen(tid)); /* with its quotes */
+			char idx[24]; /* the gap's number, 1-based, as decimal text counted up in place */
+			size_t nidx = 1;
+			idx[0] = '0';
 			for (size_t j = 0; j < r->n_tbc; j++) {
+				for (size_t k = nidx;; k--) {
+					if (k == 0) {
+						memmove(idx + 1, idx, nidx++);
+						idx[0] = '1';
+						break;
+					}
+					if (idx[k - 1] != '9') {
+						idx[k - 1]++;
+						break;
+					}
+					idx[k - 1] = '0';
+				}
 				double raw = e->tbc_all.v[r->tbc_off + j];
 				double g = r5(raw);
 				const struct ct_gap *gs = ct_gap_text(gaps, g, raw);
 				/* the longest event: the constant text, the tid, two indexes and three numbers */
-				buf_reserve(&b, sizeof CT_T1 + sizeof CT_T2 + sizeof CT_T3 + sizeof CT_T4 +
+				buf_reserve(&b, sizeof CT_T1 + sizeof CT_T2 + sizeof CT_DUR + sizeof CT_TID +
 				                    sizeof CT_T5 + sizeof CT_T6 + tidq.len + 2 * 24 + 48 +
 				                    2 * CT_NUM_MAX);
 				char *o = b.data + b.len;
-				char idx[24];
-				size_t nidx = u64_to_dec((uint64_t)j + 1, idx);
 				CT_PUT(o, CT_T1);
 				memcpy(o, idx, nidx);
 				o += nidx;
@@ -337,10 +378,10 @@ int eval_write_chrome_trace(struct evaluator *e)
 				}
 				memcpy(o, last_c_text, last_c_len);
 				o += last_c_len;
-				CT_PUT(o, CT_T3);
+				CT_PUT(o, CT_DUR);
 				memcpy(o, gs->dur, gs->dur_len);
 				o += gs->dur_len;
-				CT_PUT(o, CT_T4);
+				CT_PUT(o, CT_TID);
 				memcpy(o, tidq.data, tidq.len);
 				o += tidq.len;
 				CT_PUT(o, CT_T5);
@@ -352,34 +393,14 @@ int eval_write_chrome_trace(struct evaluator *e)
 				*o++ = '}';
 				*o++ = '}';
 				b.len = (size_t)(o - b.data);
-				b.data[b.len] = '\0';
 				c += g * 1e6;
 			}
 		} else if (r->completed_s > r->picked_s + ttfc) {
-			jsonw_obj_begin(&w);
-			jsonw_key(&w, "name");
-			jsonw_str(&w, "Decode");
-			jsonw_key(&w, "cat");
-			jsonw_str(&w, "decode");
-			jsonw_key(&w, "ph");
-			jsonw_str(&w, "X");
-			jsonw_key(&w, "ts");
-			jsonw_double(&w, c);
-			jsonw_key(&w, "dur");
-			jsonw_double(&w, (r->completed_s - r->picked_s - ttfc) * 1e6);
-			jsonw_key(&w, "pid");
-			jsonw_int(&w, 1);
-			jsonw_key(&w, "tid");
-			jsonw_str(&w, tid);
-			jsonw_key(&w, "args");
-			jsonw_obj_begin(&w);
-			jsonw_key(&w, "num_output_tokens");
-			jsonw_int(&w, r->num_output_tokens);
-			jsonw_obj_end(&w);
-			jsonw_obj_end(&w);
+			ct_decode_block(&b, c, (r->completed_s - r->picked_s - ttfc) * 1e6, &tidq,
+			                r->num_output_tokens);
 		}
 	}
-	jsonw_arr_end(&w);
+	buf_putc(&b, ']');
 	trace_flush(&b, &out);
 	buf_free(&b);
 	buf_free(&tidq);

@@ -27,7 +27,7 @@ void eval_plot_series(struct evaluator *e, int s)
 	char *png = xasprintf("%s/%s.png", e->metrics_dir, info->key);
 	plot_cdf(png, src, info->key, title, xl, v, n, PLOT_LINEAR);
 	free(png);
-	enum plot_scale sc = plot_recommend_scale(v, n);
+	enum plot_scale sc = plot_recommend_scale_sorted(v, n);
 	if (sc != PLOT_LINEAR) {
 		const char *suffix = sc == PLOT_LOG ? "log_x" : "symlog_x";
 		char *stem = xasprintf("%s_%s", info->key, suffix);

@@ -1221,22 +1221,23 @@ void eval_views_open(struct evaluator *e)
  * the output phase without a profiler (bench/bench.py outputs). */
 struct eval_step_clock {
 	bool on;
-	double cpu_s, wall_s;
+	double cpu_s, user_s, wall_s;
 };
 
-static double eval_self_cpu_s(void)
+/* the process's CPU time, and the user-space part of it in *user_s */
+static double eval_self_cpu_s(double *user_s)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
+	*user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	return *user_s + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void eval_step(struct eval_step_clock *c, const char *done)
 {
 	if (!c->on)
 		return;
-	double cpu = eval_self_cpu_s(), wall = (double)clock_mono_ns() / 1e9;
+	double user = 0, cpu = eval_self_cpu_s(&user), wall = (double)clock_mono_ns() / 1e9;
 	if (done) {
 		/* the resident set after the step and the process's peak so far: a step that raised the
 		 * peak shows in the second */
@@ -1251,10 +1252,12 @@ static void eval_step(struct eval_step_clock *c, const char *done)
 		}
 		if (f)
 			fclose(f);
-		fprintf(stderr, "veeksha outputs: %-22s cpu %.3f s, wall %.3f s, rss %ld MB, peak %ld MB\n", done,
-		        cpu - c->cpu_s, wall - c->wall_s, rss_kb / 1024, hwm_kb / 1024);
+		fprintf(stderr,
+		        "veeksha outputs: %-22s cpu %.3f s, wall %.3f s, rss %ld MB, peak %ld MB, user %.3f s\n", done,
+		        cpu - c->cpu_s, wall - c->wall_s, rss_kb / 1024, hwm_kb / 1024, user - c->user_s);
 	}
 	c->cpu_s = cpu;
+	c->user_s = user;
 	c->wall_s = wall;
 }
 
@@ -1264,7 +1267,7 @@ int eval_finalize(struct evaluator *e, int64_t end_ns)
 		return e->slo_all_met;
 	e->end_ns = end_ns ? end_ns : clock_mono_ns();
 	const char *timing = getenv("VK_OUTPUT_TIMING");
-	struct eval_step_clock clk = {timing && *timing && strcmp(timing, "0") != 0, 0, 0};
+	struct eval_step_clock clk = {timing && *timing && strcmp(timing, "0") != 0, 0, 0, 0};
 	eval_step(&clk, NULL);
 	/* close open sessions (their samples count too) */
 	for (size_t i = 0; i < e->cap_open; i++) {

@@ -176,13 +176,23 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The rule on positives sorted ascending: numpy's linear p5 and p95, their ratio against 50. */
+static enum plot_scale plot_scale_of_positives(const double *pp, size_t pos, bool nonpos)
+{
+	double r5 = 0.05 * (double)(pos - 1), r95 = 0.95 * (double)(pos - 1);
+	size_t l5 = (size_t)r5, l95 = (size_t)r95;
+	double p5 = pp[l5] + (pp[l5 + 1 < pos ? l5 + 1 : l5] - pp[l5]) * (r5 - (double)l5);
+	double p95 = pp[l95] + (pp[l95 + 1 < pos ? l95 + 1 : l95] - pp[l95]) * (r95 - (double)l95);
+	if (p5 <= 0 || p95 / p5 < 50)
+		return PLOT_LINEAR;
+	return nonpos ? PLOT_SYMLOG : PLOT_LOG;
+}
+
 enum plot_scale plot_recommend_scale(const double *v, size_t n)
 {
 	size_t finite = 0, pos = 0;
-	bool outside01 = false, nonpos = false, ascending = true;
+	bool outside01 = false, nonpos = false;
 	for (size_t i = 0; i < n; i++) {
-		if (i && !(v[i - 1] <= v[i]))
-			ascending = false;
 		if (!isfinite(v[i]))
 			continue;
 		finite++;
@@ -195,27 +205,33 @@ enum plot_scale plot_recommend_scale(const double *v, size_t n)
 	}
 	if (finite < 10 || !outside01 || pos == 0)
 		return PLOT_LINEAR;
-	/* the CDF plots pass their sorted series: finite and ascending, its positive values are its
-	 * tail, already in order */
-	bool sorted_tail = ascending && finite == n;
-	double *p = sorted_tail ? NULL : xmalloc(pos * sizeof *p);
-	if (!sorted_tail) {
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (isfinite(v[i]) && v[i] > 0)
-				p[k++] = v[i];
-		qsort(p, pos, sizeof *p, cmp_d);
-	}
-	const double *pp = sorted_tail ? v + (n - pos) : p;
-	/* numpy linear percentiles */
-	double r5 = 0.05 * (double)(pos - 1), r95 = 0.95 * (double)(pos - 1);
-	size_t l5 = (size_t)r5, l95 = (size_t)r95;
-	double p5 = pp[l5] + (pp[l5 + 1 < pos ? l5 + 1 : l5] - pp[l5]) * (r5 - (double)l5);
-	double p95 = pp[l95] + (pp[l95 + 1 < pos ? l95 + 1 : l95] - pp[l95]) * (r95 - (double)l95);
+	double *p = xmalloc(pos * sizeof *p);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]) && v[i] > 0)
+			p[k++] = v[i];
+	qsort(p, pos, sizeof *p, cmp_d);
+	enum plot_scale sc = plot_scale_of_positives(p, pos, nonpos);
 	free(p);
-	if (p5 <= 0 || p95 / p5 < 50)
+	return sc;
+}
+
+enum plot_scale plot_recommend_scale_sorted(const double *v, size_t n)
+{
+	if (n == 0 || !isfinite(v[0]) || !isfinite(v[n - 1]))
+		return plot_recommend_scale(v, n); /* infinities at the ends: the general rule */
+	/* sorted and finite at both ends: every value is finite, the positives are the tail */
+	if (n < 10 || (v[0] >= 0 && v[n - 1] <= 1) || !(v[n - 1] > 0))
 		return PLOT_LINEAR;
-	return nonpos ? PLOT_SYMLOG : PLOT_LOG;
+	size_t lo = 0, hi = n; /* the first value > 0 */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] > 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return plot_scale_of_positives(v + lo, n - lo, lo > 0);
 }
 
 static double symlog(double x)

@@ -16,6 +16,9 @@ bool plot_available(void);
 /* The reference's axis-scale rule: >= 10 finite values, not all within [0, 1], and
  * p95/p5 of the positive values >= 50 -> log (symlog when any value <= 0); else linear. */
 enum plot_scale plot_recommend_scale(const double *v, size_t n);
+/* The same for values sorted ascending without NaN (a series sorted for its CSV), from its ends and
+ * a binary search instead of a pass over every value. */
+enum plot_scale plot_recommend_scale_sorted(const double *v, size_t n);
 
 /* gnuplot runs in the background: a plot_* call writes its .dat/.gp files, starts gnuplot and
  * returns PLOT_OK without waiting, so that PNGs render while the other output files are written.

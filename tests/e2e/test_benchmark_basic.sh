@@ -89,5 +89,19 @@ trace = {str(json.loads(l)["request_id"]) for l in open(sys.argv[2])}
 sys.exit(0 if trace <= emit else 1)
 PY
 check "summary table printed with units" grep -q "TTFC" "$TMP/stdout.txt"
+# One-token answers arrive in one chunk: no gaps, so a request whose stream ended after its first
+# chunk gets one "Decode" block in chrome_trace.json instead of T1.. events (the same bytes as the
+# reference's computation).
+out1="$TMP/out1"
+"$VEEKSHA" benchmark --config "$SRC/tests/e2e/configs/base_concurrent.yml" \
+  --client.api_base "http://127.0.0.1:$port/v1" --client.model sim-model \
+  --session_generator.output_spec.text.output_length_generator.value 1 \
+  --output_dir "$out1" --quiet > "$TMP/stdout1.txt" 2> "$TMP/stderr1.txt"
+check "one-token run exits 0" test $? -eq 0
+run1=$(ls -d "$out1"/*/ | head -1)
+check "one-token run: chrome_trace.json has Decode blocks and no T1 events" \
+  bash -c "grep -q '\"name\": \"Decode\"' '$run1/metrics/chrome_trace.json' && ! grep -q '\"name\": \"T1\"' '$run1/metrics/chrome_trace.json'"
+check "one-token run: chrome_trace.json = the reference's computation, byte for byte" \
+  python3 "$SRC/tests/tools/chrome_trace_oracle.py" "$run1"
 check "api key absent from config.yml" bash -c "! grep -q 'token-abc123' '$run/config.yml'"
 e2e_finish

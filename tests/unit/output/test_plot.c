@@ -52,6 +52,57 @@ static void test_scale_rule(void **state)
 	assert_int_equal(plot_recommend_scale(v, 20), PLOT_LINEAR);
 }
 
+/* The sorted variant gives the general rule's answer on sorted series of every shape: all in
+ * [0, 1], negatives and zeros before the positives (symlog), a narrow or a wide positive tail,
+ * infinities at the ends, too few values. */
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void test_scale_rule_sorted(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	double v[N];
+	unsigned seed = 12345;
+	int seen[3] = {0, 0, 0};
+	for (int round = 0; round < 3000; round++) {
+		size_t n = 1 + (size_t)(rand_r(&seed) % N);
+		int shape = rand_r(&seed) % 6;
+		for (size_t i = 0; i < n; i++) {
+			double u = (double)rand_r(&seed) / RAND_MAX;
+			switch (shape) {
+			case 0:
+				v[i] = u;
+				break; /* within [0, 1] */
+			case 1:
+				v[i] = pow(10, 6 * u - 3);
+				break; /* wide: log */
+			case 2:
+				v[i] = u < 0.2 ? -u : (u < 0.3 ? 0 : pow(10, 5 * u));
+				break; /* symlog */
+			case 3:
+				v[i] = 2 + u;
+				break; /* narrow */
+			case 4:
+				v[i] = u < 0.05 ? -INFINITY : (u > 0.95 ? INFINITY : pow(10, 8 * u));
+				break;
+			default:
+				v[i] = -pow(10, 3 * u);
+				break; /* no positives */
+			}
+		}
+		qsort(v, n, sizeof *v, cmp_dbl);
+		enum plot_scale want = plot_recommend_scale(v, n);
+		assert_int_equal(plot_recommend_scale_sorted(v, n), want);
+		seen[want]++;
+	}
+	for (int i = 0; i < 3; i++)
+		assert_true(seen[i] > 100); /* every answer came up */
+}
+
 static void test_cdf_and_boxes(void **state)
 {
 	(void)state;
@@ -222,7 +273,8 @@ int main(int argc, char **argv)
 	if (!mkdtemp(tmpdir))
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scale_rule),       cmocka_unit_test(test_cdf_and_boxes), cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_scale_rule),       cmocka_unit_test(test_scale_rule_sorted),
+	    cmocka_unit_test(test_cdf_and_boxes),    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_scripts_isolated), cmocka_unit_test(test_outfile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
