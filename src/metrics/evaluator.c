@@ -1097,8 +1097,7 @@ const double *eval_sorted_series(struct evaluator *e, int s)
 		return NULL;
 	if (!e->sorted[s]) {
 		e->sorted[s] = xmalloc(n * sizeof *e->sorted[s]);
-		memcpy(e->sorted[s], e->raw[s].v, n * sizeof *e->sorted[s]);
-		pct_sort(e->sorted[s], n);
+		pct_sort_copy(e->sorted[s], e->raw[s].v, n);
 	}
 	return e->sorted[s];
 }

@@ -483,6 +483,66 @@ static void test_pct_sort_pass_parity(void **state)
 	free(b);
 }
 
+/* pct_sort_copy gives exactly what qsort of a copy gives, and leaves the source as it was:
+ * - whole nanoseconds (the 32-bit key path) with 1, 2 or 3 active digits, so the keys end in either
+ *   half of the destination (both expansions), with runs of equal values and 0.0;
+ * - the edges of that path: 2^32 - 1 ns (kept) and 2^32 ns, -0.0, a negative value, NaN, a value
+ *   that is not a whole ns (each sends the copy the general way, placed first, in the middle or last). */
+static void check_sort_copy(const double *src, size_t n)
+{
+	double *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want), *keep = malloc(n * sizeof *keep);
+	memcpy(want, src, n * sizeof *want);
+	memcpy(keep, src, n * sizeof *keep);
+	qsort(want, n, sizeof *want, ref_cmp);
+	pct_sort_copy(got, src, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x, y;
+		memcpy(&x, &got[i], sizeof x);
+		memcpy(&y, &want[i], sizeof y);
+		if (x != y && !(isnan(got[i]) && isnan(want[i])))
+			fail_msg("value %zu of %zu: %.17g, want %.17g", i, n, got[i], want[i]);
+	}
+	assert_memory_equal(src, keep, n * sizeof *keep);
+	free(got);
+	free(want);
+	free(keep);
+}
+
+static void test_pct_sort_copy_ns(void **state)
+{
+	(void)state;
+	size_t n = 5000;
+	double *v = malloc(n * sizeof *v);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	/* digit widths: below 2^11 ns (one pass), 2^22 (two), 2^32 (three) */
+	uint64_t spans[] = {(uint64_t)1 << 11, (uint64_t)1 << 22, ((uint64_t)1 << 32) - 1, 7};
+	for (size_t k = 0; k < sizeof spans / sizeof spans[0]; k++) {
+		for (size_t i = 0; i < n; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t ns = (x >> 17) % spans[k];
+			v[i] = (double)ns / 1e9;
+		}
+		v[n / 2] = 0.0;
+		if (spans[k] > ((uint64_t)1 << 22)) /* (elsewhere it would make the third digit active) */
+			v[n / 3] = (double)(((uint64_t)1 << 32) - 1) / 1e9;
+		check_sort_copy(v, n);
+	}
+	/* one value off the path at the start, the middle, the end */
+	double odd[] = {(double)((uint64_t)1 << 32) / 1e9, -0.0, -1e-9, NAN, 0.1 + 1e-12, INFINITY};
+	size_t at[] = {0, n / 2, n - 1};
+	for (size_t o = 0; o < sizeof odd / sizeof odd[0]; o++) {
+		for (size_t a = 0; a < 3; a++) {
+			for (size_t i = 0; i < n; i++)
+				v[i] = (double)((i * 2654435761u) % 100000) / 1e9;
+			v[at[a]] = odd[o];
+			check_sort_copy(v, n);
+		}
+	}
+	/* small arrays take the general path */
+	check_sort_copy(v, 3);
+	free(v);
+}
+
 /* pct_sort (radix sort for large arrays) gives exactly what qsort gives */
 static void test_pct_sort_matches_qsort(void **state)
 {
@@ -537,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(test_format_double_matches_reference),
 	    cmocka_unit_test(test_pct_sort_matches_qsort),
 	    cmocka_unit_test(test_pct_sort_pass_parity),
+	    cmocka_unit_test(test_pct_sort_copy_ns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
