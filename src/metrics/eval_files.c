@@ -250,11 +250,9 @@ static char *ct_int(char *o, const char *key_text, size_t key_len, int64_t v)
 #define CT_R5(o, v) ((o) += jsonw_format_round((v), 5, (o)))
 
 /* A request's first event: its prefill, from pickup for its TTFC, with the request's figures. */
-static void ct_prefill(struct buf *b, bool first, double start_us, double ttfc, const struct buf *tidq,
-                       const struct eval_row *r)
+static char *ct_prefill(char *o, bool first, double start_us, double ttfc, const struct buf *tidq,
+                        const struct eval_row *r)
 {
-	buf_reserve(b, 2 + tidq->len + CT_ROW_MAX);
-	char *o = b->data + b->len;
 	if (!first)
 		CT_PUT(o, ", ");
 	CT_PUT(o, CT_PREFILL);
@@ -279,14 +277,12 @@ static void ct_prefill(struct buf *b, bool first, double start_us, double ttfc, 
 	CT_PUT(o, ", \"output_throughput\": ");
 	CT_R5(o, r->output_throughput);
 	CT_PUT(o, "}}");
-	b->len = (size_t)(o - b->data);
+	return o;
 }
 
 /* A request without gaps that took longer than its TTFC: one block from the first chunk to the end. */
-static void ct_decode_block(struct buf *b, double c, double dur_us, const struct buf *tidq, int64_t output_tokens)
+static char *ct_decode_block(char *o, double c, double dur_us, const struct buf *tidq, int64_t output_tokens)
 {
-	buf_reserve(b, 2 + tidq->len + CT_ROW_MAX);
-	char *o = b->data + b->len;
 	CT_PUT(o, ", ");
 	CT_PUT(o, CT_DECODE);
 	CT_NUM(o, c);
@@ -297,29 +293,41 @@ static void ct_decode_block(struct buf *b, double c, double dur_us, const struct
 	o += tidq->len;
 	CT_INT(o, ", \"args\": {\"num_output_tokens\": ", output_tokens);
 	CT_PUT(o, "}}");
-	b->len = (size_t)(o - b->data);
+	return o;
 }
 
-/* chrome_trace.json can be large (one event per chunk gap): it is streamed in 1 MiB pieces
- * (core/fsstream: to <path>.tmp with its blocks reserved ahead, renamed at the end). */
-static void trace_flush(struct buf *b, struct fs_stream *out)
+/* chrome_trace.json can be large (one event per chunk gap): the events are formatted straight into
+ * the stream's staging buffer, FS_STREAM_SLACK_BYTES at a time (core/fsstream: to <path>.tmp with
+ * its blocks reserved ahead, through the page cache or with O_DIRECT, renamed at the end). */
+struct ct_out {
+	struct fs_stream s;
+	char *base, *o; /* the space being filled, and where the next event goes */
+	bool failed;
+};
+
+/* Room for an event of at most `need` bytes at out->o (false once a write has failed). */
+static bool ct_room(struct ct_out *out, size_t need)
 {
-	fs_stream_write(out, b->data, b->len);
-	buf_reset(b);
+	if ((size_t)(out->o - out->base) + need <= FS_STREAM_SLACK_BYTES)
+		return true;
+	if (!fs_stream_advance(&out->s, (size_t)(out->o - out->base)))
+		out->failed = true;
+	out->base = out->o = fs_stream_space(&out->s, FS_STREAM_SLACK_BYTES);
+	return !out->failed;
 }
 
 int eval_write_chrome_trace(struct evaluator *e)
 {
 	char *path = fs_path_join(e->metrics_dir, "chrome_trace.json");
-	struct fs_stream out;
-	int rc = fs_stream_open(&out, path);
+	struct ct_out out = {0};
+	int rc = fs_stream_open(&out.s, path);
 	free(path);
 	if (rc != 0)
 		return -1;
-	struct buf b, tidq;
-	buf_init(&b);
+	out.base = out.o = fs_stream_space(&out.s, FS_STREAM_SLACK_BYTES);
+	*out.o++ = '[';
+	struct buf tidq;
 	buf_init(&tidq);
-	buf_putc(&b, '[');
 	struct ct_gap *gaps = xcalloc(CT_GAP_SLOTS, sizeof *gaps);
 	double last_c = NAN; /* consecutive gaps of 0 share their start */
 	char last_c_text[CT_NUM_MAX];
@@ -330,18 +338,21 @@ int eval_write_chrome_trace(struct evaluator *e)
 			epoch = e->rows[i].dispatched_s;
 		eval_rows_scanned(e, i);
 	}
-	for (size_t i = 0; i < e->n_rows; i++) {
+	for (size_t i = 0; i < e->n_rows && !out.failed; i++) {
 		const struct eval_row *r = &e->rows[i];
 		eval_rows_scanned(e, i);
-		if (b.len > (1u << 20))
-			trace_flush(&b, &out);
 		char tid[128];
 		ct_tid(tid, i, r->session_id, r->num_delta_prompt_tokens, r->num_output_tokens);
 		buf_reset(&tidq);
 		jsonw_escape(&tidq, tid, strlen(tid)); /* with its quotes */
+		/* the longest event: a Prefill's text and figures, or a gap's text, tid, two indexes and
+		 * three numbers */
+		size_t event_max = tidq.len + CT_ROW_MAX;
 		double ttfc = r5(r->ttfc);
 		double start_us = (r->picked_s - epoch) * 1e6;
-		ct_prefill(&b, i == 0, start_us, ttfc, &tidq, r);
+		if (!ct_room(&out, event_max))
+			break;
+		out.o = ct_prefill(out.o, i == 0, start_us, ttfc, &tidq, r);
 		double c = start_us + ttfc * 1e6;
 		if (r->n_tbc > 0) {
 			char idx[24]; /* the gap's number, 1-based, as decimal text counted up in place */
@@ -363,11 +374,9 @@ int eval_write_chrome_trace(struct evaluator *e)
 				double raw = e->tbc_all.v[r->tbc_off + j];
 				double g = r5(raw);
 				const struct ct_gap *gs = ct_gap_text(gaps, g, raw);
-				/* the longest event: the constant text, the tid, two indexes and three numbers */
-				buf_reserve(&b, sizeof CT_T1 + sizeof CT_T2 + sizeof CT_DUR + sizeof CT_TID +
-				                    sizeof CT_T5 + sizeof CT_T6 + tidq.len + 2 * 24 + 48 +
-				                    2 * CT_NUM_MAX);
-				char *o = b.data + b.len;
+				if (!ct_room(&out, event_max))
+					break;
+				char *o = out.o;
 				CT_PUT(o, CT_T1);
 				memcpy(o, idx, nidx);
 				o += nidx;
@@ -392,22 +401,23 @@ int eval_write_chrome_trace(struct evaluator *e)
 				o += gs->tbc_len;
 				*o++ = '}';
 				*o++ = '}';
-				b.len = (size_t)(o - b.data);
+				out.o = o;
 				c += g * 1e6;
 			}
-		} else if (r->completed_s > r->picked_s + ttfc) {
-			ct_decode_block(&b, c, (r->completed_s - r->picked_s - ttfc) * 1e6, &tidq,
-			                r->num_output_tokens);
+		} else if (r->completed_s > r->picked_s + ttfc && ct_room(&out, event_max)) {
+			out.o = ct_decode_block(out.o, c, (r->completed_s - r->picked_s - ttfc) * 1e6, &tidq,
+			                        r->num_output_tokens);
 		}
 	}
-	buf_putc(&b, ']');
-	trace_flush(&b, &out);
-	buf_free(&b);
+	if (ct_room(&out, 1)) {
+		*out.o++ = ']';
+		fs_stream_advance(&out.s, (size_t)(out.o - out.base));
+	}
 	buf_free(&tidq);
 	free(gaps);
-	e->trace_direct_bytes = (int64_t)out.direct_bytes;
-	e->trace_cached_ns_per_mb = out.cached_ns_per_mb;
-	return fs_stream_commit(&out); /* on failure the previous chrome_trace.json (if any) is kept */
+	e->trace_direct_bytes = (int64_t)out.s.direct_bytes;
+	e->trace_cached_ns_per_mb = out.s.cached_ns_per_mb;
+	return fs_stream_commit(&out.s); /* on failure the previous chrome_trace.json (if any) is kept */
 }
 
 /* ---- SLOs ---- */

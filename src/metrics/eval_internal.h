@@ -168,6 +168,9 @@ struct evaluator {
 	 * n_rows / n_regs / n_sessions / tbc_total count what was spilled. */
 	struct spill rows_sp, regs_sp, parents_sp, sessions_sp, tbc_sp, raw_sp[EVAL_N_SERIES];
 	bool views_open;
+	/* the views' pages stay resident between the writers when they are small (below
+	 * EVAL_VIEWS_KEEP_BYTES): dropping them cost more than it saved (each writer faulted them back) */
+	bool views_kept;
 	struct dview raw[EVAL_N_SERIES];
 	struct dview tbc_all; /* raw gaps of every row (rows index into it) */
 	/* each raw series sorted once at the end (eval_sorted_series) for its CSV, throughput_metrics.json
@@ -294,8 +297,10 @@ void eval_log_free(struct evaluator *e);
  * (file-backed map only; they are read back from the page cache if needed again): the resident set
  * of a writer stays its own allocations instead of all the rows (280 bytes each). */
 void eval_rows_drop_before(const struct evaluator *e, size_t i);
-/* every spill's mapped pages out of the resident set (between writers; core/spill.h) */
+/* every spill's mapped pages out of the resident set (between writers; core/spill.h), unless the
+ * views are small (views_kept) */
 void eval_views_drop(struct evaluator *e);
+#define EVAL_VIEWS_KEEP_BYTES ((size_t)128 << 20)
 static inline void eval_rows_scanned(const struct evaluator *e, size_t i)
 {
 	if ((i & 0xffff) == 0xffff)

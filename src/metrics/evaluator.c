@@ -1169,6 +1169,8 @@ void eval_live_stats(const struct evaluator *e, struct eval_live *out)
 
 static void eval_views_drop_pages(struct evaluator *e)
 {
+	if (e->views_kept)
+		return;
 	spill_drop_pages(&e->rows_sp);
 	spill_drop_pages(&e->regs_sp);
 	spill_drop_pages(&e->parents_sp);
@@ -1185,8 +1187,8 @@ void eval_views_drop(struct evaluator *e)
 
 void eval_rows_drop_before(const struct evaluator *e, size_t i)
 {
-	if (!e->rows_sp.map || !i)
-		return; /* heap mode: nothing to drop */
+	if (!e->rows_sp.map || !i || e->views_kept)
+		return; /* heap mode, or small views kept: nothing to drop */
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)e->rows_sp.map;
 	uintptr_t z = (uintptr_t)(e->rows + (i < e->n_rows ? i : e->n_rows)) & ~(page - 1);
 	if (z > a)
@@ -1210,6 +1212,11 @@ void eval_views_open(struct evaluator *e)
 	for (int i = 0; i < EVAL_N_SERIES; i++)
 		e->raw[i] =
 		    i == ES_TBC ? e->tbc_all : (struct dview){spill_map(&e->raw_sp[i]), spill_count(&e->raw_sp[i])};
+	size_t mapped = e->rows_sp.map_len + e->regs_sp.map_len + e->parents_sp.map_len + e->sessions_sp.map_len +
+	                e->tbc_sp.map_len;
+	for (int i = 0; i < EVAL_N_SERIES; i++)
+		mapped += e->raw_sp[i].map_len;
+	e->views_kept = mapped < EVAL_VIEWS_KEEP_BYTES;
 	for (size_t i = 0; i < e->n_regs; i++)
 		u64map_put(&e->reg_by_id, e->regs[i].request_id, &i);
 	for (size_t i = 0; i < e->n_sessions; i++)

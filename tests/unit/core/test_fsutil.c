@@ -166,15 +166,23 @@ static void test_stream_round_trip(void **state)
 	free(dir);
 }
 
-/* Writes 21 pieces of odd sizes with every window "too costly" (threshold 0): past the first 64 KB
- * window the bytes go with O_DIRECT from the staging block, starting at an aligned offset. With
- * stay_direct the windows are then made too long to end, so the file ends in direct mode and its
- * last, partial block goes through the cache at the commit; without it, the first direct window
- * (made slower than the page cache's by setting the cache's cost below zero) sends the rest back
- * through the cache. The bytes come back in
- * order and the file has exactly their length; where this filesystem takes O_DIRECT, at least one
- * staging block of block_bytes went that way (none when O_DIRECT refuses that length). */
-static void stream_direct_case(bool stay_direct, size_t block_bytes)
+/* Writes 21 pieces of odd sizes with every cached window "too costly" (threshold 0): past the first
+ * 64 KB window the bytes go with O_DIRECT from the staging buffer, starting at an aligned offset.
+ * - STAY: the direct windows are made too long to end, so the file ends in direct mode and its
+ *   last, partial block goes through the cache at the commit.
+ * - BACK: every direct window is made slower than the page cache's (the cache's cost set below
+ *   zero, so the switch does not depend on how fast this machine's disk and cache are): the writes
+ *   go back through the cache, and stay there although every cached window is costly, since the
+ *   disk's cost is then made to look higher still.
+ * - AGAIN: as BACK, but once back the disk is made to look fast (its cost set to 0), so the next
+ *   costly cached window sends the writes to the disk again.
+ * - REFUSED: a block length O_DIRECT refuses (not a multiple of the sector): the same bytes, and
+ *   the rest of the file, go through the cache for good.
+ * The bytes come back in order and the file has exactly their length; where this filesystem takes
+ * O_DIRECT, whole blocks of block_bytes went that way (none when refused). */
+enum stream_case { STAY, BACK, AGAIN, REFUSED };
+
+static void stream_direct_case(enum stream_case c)
 {
 	char *dir = tmp_dir();
 	char *p = fs_path_join(dir, "big.json");
@@ -183,31 +191,49 @@ static void stream_direct_case(bool stay_direct, size_t block_bytes)
 	bool direct_ok = pfd >= 0;
 	if (pfd >= 0)
 		close(pfd);
+	size_t block_bytes = c == REFUSED ? FS_STREAM_BLOCK_BYTES - 100 : c == STAY ? FS_STREAM_BLOCK_BYTES : 1 << 20;
 	struct fs_stream out;
 	assert_int_equal(fs_stream_open(&out, p), 0);
 	out.window_limit_bytes = 65536;
+	out.direct_window_limit_bytes = c == STAY ? (off_t)1 << 40 : 65536;
 	out.slow_ns_per_mb = 0;
 	out.block_bytes = block_bytes;
-	bool refused = block_bytes % 4096 != 0; /* O_DIRECT takes no write of that length */
 	size_t piece = 1000003, pieces = 21, total = 0;
+	off_t direct_when_back = -1; /* direct_bytes when the writes first came back to the cache */
 	unsigned char *b = malloc(piece);
 	for (size_t k = 0; k < pieces; k++) {
 		for (size_t i = 0; i < piece; i++)
 			b[i] = (unsigned char)(i * 13 + k * 7);
 		assert_true(fs_stream_write(&out, b, piece - k));
 		total += piece - k;
-		if (stay_direct)
-			out.window_limit_bytes = (off_t)1 << 40;
-		else if (out.mode == FS_STREAM_DIRECT)
-			out.cached_ns_per_mb = -1; /* any direct window is slower: the switch back does not
-			                            * depend on how fast this machine's disk and cache are */
+		if (c != BACK && c != AGAIN)
+			continue;
+		if (out.mode == FS_STREAM_DIRECT) {
+			out.cached_ns_per_mb = -1; /* any direct window is slower */
+		} else if (out.direct_bytes > 0) {
+			if (direct_when_back < 0)
+				direct_when_back = out.direct_bytes;
+			if (c == BACK)
+				out.direct_ns_per_mb = INT64_MAX / 4; /* the disk looks slow: costly windows stay */
+			else
+				out.direct_ns_per_mb = 0; /* the disk looks fast: the next costly window goes there */
+		}
 	}
-	if (refused) {
+	if (c == REFUSED) {
 		assert_int_equal(out.direct_bytes, 0);
 		assert_int_equal(out.mode, FS_STREAM_SETTLED);
 	} else if (direct_ok) {
 		assert_true(out.direct_bytes >= (off_t)block_bytes);
-		assert_int_equal(out.mode, stay_direct ? FS_STREAM_DIRECT : FS_STREAM_SETTLED);
+		if (c == STAY)
+			assert_int_equal(out.mode, FS_STREAM_DIRECT);
+		if (c == BACK) {
+			assert_int_equal(out.mode, FS_STREAM_CACHED);
+			assert_int_equal(out.direct_bytes, direct_when_back); /* none since */
+		}
+		if (c == AGAIN) {
+			assert_true(direct_when_back > 0);
+			assert_true(out.direct_bytes > direct_when_back);
+		}
 	}
 	assert_int_equal(out.direct_bytes % (off_t)block_bytes, 0);
 	assert_int_equal(fs_stream_commit(&out), 0);
@@ -230,21 +256,25 @@ static void stream_direct_case(bool stay_direct, size_t block_bytes)
 static void test_stream_direct_to_the_end(void **state)
 {
 	(void)state;
-	stream_direct_case(true, FS_STREAM_BLOCK_BYTES);
+	stream_direct_case(STAY);
 }
 
 static void test_stream_direct_and_back(void **state)
 {
 	(void)state;
-	stream_direct_case(false, FS_STREAM_BLOCK_BYTES);
+	stream_direct_case(BACK);
 }
 
-/* A block O_DIRECT refuses (its length is not a multiple of the sector): the same bytes, and the
- * rest of the file, go through the cache. */
+static void test_stream_direct_back_and_again(void **state)
+{
+	(void)state;
+	stream_direct_case(AGAIN);
+}
+
 static void test_stream_direct_refused(void **state)
 {
 	(void)state;
-	stream_direct_case(true, FS_STREAM_BLOCK_BYTES + 100);
+	stream_direct_case(REFUSED);
 }
 
 /* A write that fails (here past a file-size limit, as a full disk would) fails the commit, removes
@@ -266,9 +296,9 @@ static void test_stream_failure_keeps_previous(void **state)
 		struct fs_stream out;
 		if (fs_stream_open(&out, p) != 0)
 			_exit(2);
-		static char piece[65536];
+		static char piece[1 << 19]; /* the first 1 MiB written fails (staged until then) */
 		bool ok = true;
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < 8; k++)
 			ok = fs_stream_write(&out, piece, sizeof piece) && ok;
 		_exit(!ok && fs_stream_commit(&out) == -1 ? 0 : 3);
 	}
@@ -295,15 +325,11 @@ static void test_stream_failure_keeps_previous(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_round_trip),
-	    cmocka_unit_test(test_read_errors),
-	    cmocka_unit_test(test_read_unsized),
-	    cmocka_unit_test(test_write_all_partial),
-	    cmocka_unit_test(test_stream_round_trip),
-	    cmocka_unit_test(test_stream_direct_to_the_end),
-	    cmocka_unit_test(test_stream_direct_and_back),
-	    cmocka_unit_test(test_stream_direct_refused),
-	    cmocka_unit_test(test_stream_failure_keeps_previous),
+	    cmocka_unit_test(test_read_round_trip),        cmocka_unit_test(test_read_errors),
+	    cmocka_unit_test(test_read_unsized),           cmocka_unit_test(test_write_all_partial),
+	    cmocka_unit_test(test_stream_round_trip),      cmocka_unit_test(test_stream_direct_to_the_end),
+	    cmocka_unit_test(test_stream_direct_and_back), cmocka_unit_test(test_stream_direct_back_and_again),
+	    cmocka_unit_test(test_stream_direct_refused),  cmocka_unit_test(test_stream_failure_keeps_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
