@@ -101,7 +101,8 @@ static void plot_ttfc_by_prompt(struct evaluator *e, const char *src)
 	           "Time to First Chunk [s]", (const char *const *)labels, (const double *const *)vals, cnt, nb,
 	           PLOT_LINEAR);
 	free(png);
-	enum plot_scale sc = plot_recommend_scale(all, n);
+	pct_sort(all, n); /* (the radix sort: the general rule would qsort the positives) */
+	enum plot_scale sc = plot_recommend_scale_sorted(all, n);
 	if (sc != PLOT_LINEAR) {
 		const char *stem = sc == PLOT_LOG ? "ttfc_violin_plot_log_y" : "ttfc_violin_plot_symlog_y";
 		png = xasprintf("%s/%s.png", e->metrics_dir, stem);

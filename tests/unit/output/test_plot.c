@@ -142,6 +142,25 @@ static void test_cdf_and_boxes(void **state)
 	} else {
 		assert_int_equal(r, PLOT_SKIPPED);
 	}
+	/* box.dat: "<category> <value>" per value, in order, each reading back as exactly the value */
+	snprintf(p, sizeof p, "%s/box.dat", src);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	char line[128];
+	assert_non_null(fgets(line, sizeof line, f)); /* the header comment */
+	for (size_t k = 0; k < 500; k++) {
+		assert_non_null(fgets(line, sizeof line, f));
+		char *end = NULL;
+		unsigned long c = strtoul(line, &end, 10);
+		assert_int_equal(c, k / 250);
+		assert_true(*end == ' ');
+		double got = strtod(end + 1, &end);
+		if (got != v[k])
+			fail_msg("line %zu: %s", k, line);
+		assert_true(*end == '\n');
+	}
+	assert_null(fgets(line, sizeof line, f));
+	fclose(f);
 	double t[3] = {0.1, 0.15, 0.3}, y[3] = {1, 2, 1}, ss[1] = {0.15}, se[1] = {0.3};
 	snprintf(png, sizeof png, "%s/dw.png", tmpdir);
 	r = plot_steps_with_spans(png, src, "dw", "windows", "t", "active", t, y, 3, ss, se, 1);
