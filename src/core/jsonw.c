@@ -354,39 +354,6 @@ sci:
 	return (size_t)(o - out);
 }
 
-/* x rounded to an integer, half-even (the default rounding mode), for |x| < 2^51: adding and
- * removing 1.5 * 2^52 leaves no bits below the units, and the addition rounds as nearbyint does,
- * without its library call. */
-static inline double jsonw_rint_small(double x)
-{
-	const double k = 6755399441055744.0; /* 1.5 * 2^52 */
-	return (x + k) - k;
-}
-
-/* m = v * 10^ndigits rounded to the nearest integer, half-even on the exact binary value (what
- * Python's round() and printf's %.*f do), without printf: for |v| < 1e9 and ndigits <= 5 the
- * product is below 2^47, and only a product that lands exactly on a half needs its exact rounding
- * error (fma, a library call on baseline x86-64, so only then) to decide the side. False when out
- * of that range. Every rounded number of the output files comes through here (millions per run). */
-static bool jsonw_round_scaled(double v, int ndigits, int64_t *m)
-{
-	if (ndigits < 0 || ndigits > 5 || !(fabs(v) < 1e9))
-		return false;
-	double p = jsonw_pow10[ndigits];
-	double prod = v * p;
-	double r = jsonw_rint_small(prod);
-	double frac = prod - r; /* exact */
-	if (frac == 0.5 || frac == -0.5) {
-		double err = fma(v, p, -prod); /* v * p == prod + err exactly */
-		if (frac == 0.5 && err > 0)
-			r += 1.0;
-		else if (frac == -0.5 && err < 0)
-			r -= 1.0;
-	}
-	*m = (int64_t)r;
-	return true;
-}
-
 double jsonw_py_round(double v, int ndigits)
 {
 	if (!isfinite(v))

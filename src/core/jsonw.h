@@ -6,6 +6,7 @@
  *  - floats in Python repr (shortest round-trip: 0.1, 1e-05, 2.0), Infinity/NaN spelled as Python does;
  *  - non-ASCII escaped as \uXXXX (ensure_ascii=True).
  * Appends to a struct buf. Not thread-safe. No allocation beyond the buffer's growth. */
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,34 @@ void jsonw_null(struct jsonw *w);
 void jsonw_raw(struct jsonw *w, const char *json); /* pre-serialised value */
 /* Escape s as a JSON string (with quotes) into b. */
 void jsonw_escape(struct buf *b, const char *s, size_t n);
+
+/* m = v * 10^ndigits rounded to the nearest integer, half-even on the exact binary value (what
+ * Python's round() and printf's %.*f do), without printf: for |v| < 1e9 and ndigits <= 5 the
+ * product is below 2^47. Adding and removing 1.5 * 2^52 rounds it to an integer as nearbyint does,
+ * without its library call; only a product that lands exactly on a half needs its exact rounding
+ * error (fma, a library call on baseline x86-64, so only then) to decide the side. False when out
+ * of that range. Every rounded number of the output files comes through here (millions per run),
+ * hence inline. */
+static inline bool jsonw_round_scaled(double v, int ndigits, int64_t *m)
+{
+	static const double pow10[6] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5};
+	if (ndigits < 0 || ndigits > 5 || !(fabs(v) < 1e9))
+		return false;
+	const double k = 6755399441055744.0; /* 1.5 * 2^52 */
+	double p = pow10[ndigits];
+	double prod = v * p;
+	double r = (prod + k) - k;
+	double frac = prod - r; /* exact */
+	if (frac == 0.5 || frac == -0.5) {
+		double err = fma(v, p, -prod); /* v * p == prod + err exactly */
+		if (frac == 0.5 && err > 0)
+			r += 1.0;
+		else if (frac == -0.5 && err < 0)
+			r -= 1.0;
+	}
+	*m = (int64_t)r;
+	return true;
+}
 
 /* Python round(v, ndigits) (round-half-even on the decimal representation). */
 double jsonw_py_round(double v, int ndigits);

@@ -216,24 +216,38 @@ static void ct_tid(char *out, size_t row, uint64_t session, int64_t prompt_token
 #define CT_ROW_MAX 1024
 
 struct ct_gap {
-	uint64_t key; /* the bits of the rounded gap */
+	int64_t m; /* the gap in units of 1e-5 s: round(raw, 5) * 1e5 */
 	bool used;
 	uint8_t dur_len, tbc_len;
+	double g; /* round(raw, 5) */
 	char dur[CT_NUM_MAX], tbc[CT_NUM_MAX];
 };
 
-static const struct ct_gap *ct_gap_text(struct ct_gap *cache, double g, double raw)
+static void ct_gap_fill(struct ct_gap *s, double g, double raw)
 {
-	uint64_t key;
-	memcpy(&key, &g, sizeof key);
-	struct ct_gap *s = &cache[(key ^ (key >> 29) ^ (key >> 41)) % CT_GAP_SLOTS];
-	if (s->used && s->key == key)
-		return s;
-	s->used = true;
-	s->key = key;
+	s->g = g;
 	s->dur_len = (uint8_t)jsonw_format_double(g * 1e6, s->dur);
 	size_t n = jsonw_format_round_fast(raw, 5, s->tbc); /* repr(round(raw, 5)) == repr(g) */
 	s->tbc_len = (uint8_t)(n ? n : jsonw_format_double(g, s->tbc));
+}
+
+/* A gap's rounded value and texts, which depend only on m = its value in units of 1e-5 s (one
+ * multiplication and rounding per gap, inline; the division and formatting once per distinct m).
+ * Values outside jsonw_round_scaled's range, and -0.0, are formatted in `one` each time. */
+static const struct ct_gap *ct_gap_text(struct ct_gap *cache, struct ct_gap *one, double raw)
+{
+	int64_t m;
+	if (!jsonw_round_scaled(raw, 5, &m) || (m == 0 && signbit(raw))) {
+		ct_gap_fill(one, r5(raw), raw);
+		return one;
+	}
+	uint64_t u = (uint64_t)m;
+	struct ct_gap *s = &cache[(u ^ (u >> 10) ^ (u >> 20)) % CT_GAP_SLOTS];
+	if (s->used && s->m == m)
+		return s;
+	s->used = true;
+	s->m = m;
+	ct_gap_fill(s, m ? (double)m / 1e5 : 0.0, raw); /* jsonw_py_round(raw, 5) */
 	return s;
 }
 
@@ -328,7 +342,7 @@ int eval_write_chrome_trace(struct evaluator *e)
 	*out.o++ = '[';
 	struct buf tidq;
 	buf_init(&tidq);
-	struct ct_gap *gaps = xcalloc(CT_GAP_SLOTS, sizeof *gaps);
+	struct ct_gap *gaps = xcalloc(CT_GAP_SLOTS, sizeof *gaps), one_gap;
 	double last_c = NAN; /* consecutive gaps of 0 share their start */
 	char last_c_text[CT_NUM_MAX];
 	size_t last_c_len = 0;
@@ -371,9 +385,8 @@ int eval_write_chrome_trace(struct evaluator *e)
 					}
 					idx[k - 1] = '0';
 				}
-				double raw = e->tbc_all.v[r->tbc_off + j];
-				double g = r5(raw);
-				const struct ct_gap *gs = ct_gap_text(gaps, g, raw);
+				const struct ct_gap *gs = ct_gap_text(gaps, &one_gap, e->tbc_all.v[r->tbc_off + j]);
+				double g = gs->g;
 				if (!ct_room(&out, event_max))
 					break;
 				char *o = out.o;
