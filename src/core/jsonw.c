@@ -595,19 +595,32 @@ void jsonw_str(struct jsonw *w, const char *s)
 	jsonw_strn(w, s, strlen(s));
 }
 
+size_t jsonw_format_u64(uint64_t v, char *out)
+{
+	char t[20];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	return n;
+}
+
+size_t jsonw_format_i64(int64_t v, char *out)
+{
+	if (v >= 0)
+		return jsonw_format_u64((uint64_t)v, out);
+	out[0] = '-';
+	return 1 + jsonw_format_u64(0 - (uint64_t)v, out + 1);
+}
+
 void jsonw_int(struct jsonw *w, int64_t v)
 {
 	jsonw_before_value(w);
 	char tmp[24];
-	char *e = tmp + sizeof tmp, *p = e;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	buf_append(w->out, p, (size_t)(e - p));
+	buf_append(w->out, tmp, jsonw_format_i64(v, tmp));
 }
 
 void jsonw_double(struct jsonw *w, double v)

@@ -25,6 +25,10 @@ struct jsonw {
 
 /* Python repr of a double into out (at least 32 bytes). Returns length. */
 size_t jsonw_format_double(double v, char *out);
+/* Decimal digits of v into out (at most 20 bytes, no NUL); returns their count. */
+size_t jsonw_format_u64(uint64_t v, char *out);
+/* The same with a '-' for a negative v (at most 20 bytes). */
+size_t jsonw_format_i64(int64_t v, char *out);
 
 void jsonw_init(struct jsonw *w, struct buf *out, int indent);
 void jsonw_obj_begin(struct jsonw *w);

@@ -153,27 +153,6 @@ int eval_write_prefill(struct evaluator *e)
 
 /* ---- chrome_trace.json ---- */
 
-static size_t u64_to_dec(uint64_t v, char *out)
-{
-	char t[24];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = t[n - 1 - i];
-	return n;
-}
-
-static size_t i64_to_dec(int64_t v, char *out)
-{
-	if (v >= 0)
-		return u64_to_dec((uint64_t)v, out);
-	out[0] = '-';
-	return 1 + u64_to_dec(-(uint64_t)v, out + 1);
-}
-
 /* A request's track name, "R<row> / <session> / <prompt tokens>→<output tokens>", NUL-terminated
  * (out holds 128 bytes: four numbers of at most 20 characters and 10 of text); what
  * snprintf("R%zu / %llu / %lld→%lld") writes, without its format parsing once per row. */
@@ -181,16 +160,16 @@ static void ct_tid(char *out, size_t row, uint64_t session, int64_t prompt_token
 {
 	char *o = out;
 	*o++ = 'R';
-	o += u64_to_dec(row, o);
+	o += jsonw_format_u64(row, o);
 	memcpy(o, " / ", 3);
 	o += 3;
-	o += u64_to_dec(session, o);
+	o += jsonw_format_u64(session, o);
 	memcpy(o, " / ", 3);
 	o += 3;
-	o += i64_to_dec(prompt_tokens, o);
+	o += jsonw_format_i64(prompt_tokens, o);
 	memcpy(o, "\xe2\x86\x92", 3); /* → */
 	o += 3;
-	o += i64_to_dec(output_tokens, o);
+	o += jsonw_format_i64(output_tokens, o);
 	*o = '\0';
 }
 
@@ -256,7 +235,7 @@ static char *ct_int(char *o, const char *key_text, size_t key_len, int64_t v)
 {
 	memcpy(o, key_text, key_len);
 	o += key_len;
-	return o + i64_to_dec(v, o);
+	return o + jsonw_format_i64(v, o);
 }
 
 #define CT_INT(o, lit, v) ((o) = ct_int((o), (lit), sizeof(lit) - 1, (v)))

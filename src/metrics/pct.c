@@ -52,6 +52,21 @@ static inline void pct_count(size_t *hist, uint64_t key, size_t count)
 		hist[p * PCT_RADIX_SIZE + ((key >> (p * PCT_RADIX_BITS)) & (PCT_RADIX_SIZE - 1))] += count;
 }
 
+/* A pass's digit counts turned into each digit's first index; false (the pass is skipped) when
+ * every key has the digit of the first key, counted `first_count` times out of n. */
+static bool pct_offsets(size_t *cnt, size_t size, size_t first_count, size_t n)
+{
+	if (first_count == n)
+		return false;
+	size_t sum = 0;
+	for (size_t d = 0; d < size; d++) {
+		size_t c = cnt[d];
+		cnt[d] = sum;
+		sum += c;
+	}
+	return true;
+}
+
 static bool pct_radix_sort(double *v, size_t n)
 {
 	unsigned char *a = (unsigned char *)v, *b = malloc(n * sizeof(uint64_t));
@@ -80,14 +95,8 @@ static bool pct_radix_sort(double *v, size_t n)
 	pct_count(hist, run_key, run);
 	for (unsigned shift = 0; shift < 64; shift += PCT_RADIX_BITS) {
 		size_t *cnt = hist + (shift / PCT_RADIX_BITS) * PCT_RADIX_SIZE;
-		if (cnt[(pct_ld(a, 0) >> shift) & (PCT_RADIX_SIZE - 1)] == n)
-			continue; /* every key has the same digit here */
-		size_t sum = 0;
-		for (size_t d = 0; d < PCT_RADIX_SIZE; d++) {
-			size_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
-		}
+		if (!pct_offsets(cnt, PCT_RADIX_SIZE, cnt[(pct_ld(a, 0) >> shift) & (PCT_RADIX_SIZE - 1)], n))
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t k = pct_ld(a, i);
 			pct_st(b, cnt[(k >> shift) & (PCT_RADIX_SIZE - 1)]++, k);
@@ -188,14 +197,8 @@ static bool pct_sort_ns_copy(double *dst, const double *src, size_t n)
 	for (unsigned p = 0; p < PCT_NS_DIGITS; p++) {
 		unsigned shift = p * PCT_NS_DIGIT_BITS;
 		size_t *cnt = hist + p * PCT_NS_DIGIT_SIZE;
-		if (cnt[(pct_ld32(a, 0) >> shift) & (PCT_NS_DIGIT_SIZE - 1)] == n)
-			continue; /* every key has the same digit here */
-		size_t sum = 0;
-		for (size_t d = 0; d < PCT_NS_DIGIT_SIZE; d++) {
-			size_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
-		}
+		if (!pct_offsets(cnt, PCT_NS_DIGIT_SIZE, cnt[(pct_ld32(a, 0) >> shift) & (PCT_NS_DIGIT_SIZE - 1)], n))
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			uint32_t k = pct_ld32(a, i);
 			pct_st32(b, cnt[(k >> shift) & (PCT_NS_DIGIT_SIZE - 1)]++, k);

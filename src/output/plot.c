@@ -257,16 +257,8 @@ static void gp_num(struct buf *b, double v, char end)
 static void gp_index(struct buf *b, size_t c)
 {
 	buf_reserve(b, 24);
-	char *o = b->data + b->len;
-	char t[24];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + c % 10);
-		c /= 10;
-	} while (c);
-	for (size_t i = 0; i < n; i++)
-		o[i] = t[n - 1 - i];
-	o[n] = ' ';
+	size_t n = jsonw_format_u64(c, b->data + b->len);
+	b->data[b->len + n] = ' ';
 	b->len += n + 1;
 	b->data[b->len] = '\0';
 }
