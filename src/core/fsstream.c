@@ -182,7 +182,12 @@ static void fs_stream_flush(struct fs_stream *s, bool final)
 
 char *fs_stream_space(struct fs_stream *s, size_t n)
 {
-	(void)n; /* <= FS_STREAM_SLACK_BYTES: fill stays below a block between calls */
+	/* fill stays below a block between calls, and the buffer holds a block and the slack */
+	if (n > FS_STREAM_SLACK_BYTES || s->fill + n > FS_STREAM_BLOCK_BYTES + FS_STREAM_SLACK_BYTES) {
+		log_error("fsstream: fs_stream_space(%zu) with %zu bytes staged: more than the buffer holds", n,
+		          s->fill);
+		abort();
+	}
 	return s->buf + s->fill;
 }
 
