@@ -206,8 +206,7 @@ static void ct_gap_fill(struct ct_gap *s, double g, double raw)
 {
 	s->g = g;
 	s->dur_len = (uint8_t)jsonw_format_double(g * 1e6, s->dur);
-	size_t n = jsonw_format_round_fast(raw, 5, s->tbc); /* repr(round(raw, 5)) == repr(g) */
-	s->tbc_len = (uint8_t)(n ? n : jsonw_format_double(g, s->tbc));
+	s->tbc_len = (uint8_t)jsonw_format_round(raw, 5, s->tbc); /* repr(round(raw, 5)) == repr(g) */
 }
 
 /* A gap's rounded value and texts, which depend only on m = its value in units of 1e-5 s (one

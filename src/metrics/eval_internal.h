@@ -155,8 +155,8 @@ struct evaluator {
 	char *tokenizer_name;
 	int64_t bench_start_ns, end_ns, last_stream_ns;
 	bool dirty, finalized;
-	/* chrome_trace.json's bytes written with O_DIRECT, and the cost of the cached window that sent
-	 * them there (core/fsstream); VK_OUTPUT_TIMING prints them */
+	/* chrome_trace.json's bytes written with O_DIRECT, and what the last cached window cost per MB
+	 * (core/fsstream); VK_OUTPUT_TIMING prints them */
 	int64_t trace_direct_bytes, trace_cached_ns_per_mb;
 
 	struct sketch sk[EVAL_N_SERIES];
