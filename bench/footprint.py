@@ -3,10 +3,17 @@
 
     bench/footprint.py --baseline OLD/veeksha [--candidate build/veeksha] [--pairs 3] [--quick]
     bench/footprint.py --baseline-rev REV ...   (builds REV in bench/out/baseline-REV first)
+    bench/footprint.py ... --aa                  (the baseline a second time in every pair)
 
 For each pair and each point, the baseline and the candidate run back to back (the order
 alternates between pairs), so a drift of this VM's speed hits both alike; every figure is the
 median over the pairs, and the ratio is the median of the per-pair ratios.
+
+--aa runs the baseline binary a second time in every pair (the three runs rotate their order) and
+prints, next to each candidate/baseline ratio, the same ratio for the baseline against itself and the
+range of the per-pair ratios. On this project's VM a p99 from a few thousand dispatches moves by
+tens of percent between two runs of one binary, so a candidate's ratio says something only where it
+lies outside what the baseline does against itself (bench/RESULTS.md, issue 17).
 
 Points:
   rate R      Poisson arrivals at R req/s, 64-token outputs, zero-delay sim: client cores during
@@ -91,6 +98,10 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+def fmt_range(r):
+    return " [%.3g-%.3g]" % (r[0], r[1]) if r else ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", help="the previous binary")
@@ -100,18 +111,23 @@ def main():
     ap.add_argument("--rates", default="1000,3000,5000")
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--aa", action="store_true", help="also run the baseline against itself (noise floor)")
     a = ap.parse_args()
     if a.baseline_rev:
         a.baseline = build_rev(a.baseline_rev)
     if not a.baseline:
         ap.error("give --baseline BINARY or --baseline-rev REV")
     bins = {"baseline": os.path.abspath(a.baseline), "candidate": os.path.abspath(a.candidate)}
+    arms = ["baseline", "candidate"]
+    if a.aa:
+        bins["baseline_again"] = bins["baseline"]
+        arms.append("baseline_again")
     rates = [int(x) for x in a.rates.split(",") if x]
     points = ["rate %d" % r for r in rates] + ["tokens"]
-    runs = {p: {"baseline": [], "candidate": []} for p in points}
+    runs = {p: {who: [] for who in arms} for p in points}
     t0 = time.time()
     for i in range(a.pairs):
-        order = ["baseline", "candidate"] if i % 2 == 0 else ["candidate", "baseline"]
+        order = arms[i % len(arms):] + arms[:i % len(arms)]
         for p in points:
             for who in order:
                 if p == "tokens":
@@ -119,7 +135,7 @@ def main():
                 else:
                     r = rate_run(bins[who], int(p.split()[1]), 3 if a.quick else a.seconds)
                 runs[p][who].append(r)
-                print("pair %d %-10s %-9s %s" % (i + 1, p, who, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})), flush=True)
+                print("pair %d %-10s %-14s %s" % (i + 1, p, who, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})), flush=True)
     summary = {}
     for p in points:
         keys = sorted({k for who in runs[p] for r in runs[p][who] for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
@@ -128,19 +144,29 @@ def main():
             b = [r.get(k) for r in runs[p]["baseline"]]
             c = [r.get(k) for r in runs[p]["candidate"]]
             ratios = [y / x for x, y in zip(b, c) if x and y is not None]
-            s[k] = {"baseline": med(b), "candidate": med(c), "ratio": med(ratios)}
+            s[k] = {"baseline": med(b), "candidate": med(c), "ratio": med(ratios),
+                    "ratio_range": [min(ratios), max(ratios)] if ratios else None}
+            if a.aa:
+                b2 = [r.get(k) for r in runs[p]["baseline_again"]]
+                aa = [y / x for x, y in zip(b, b2) if x and y is not None]
+                s[k].update({"aa_ratio": med(aa), "aa_range": [min(aa), max(aa)] if aa else None})
         summary[p] = s
-    out = {"baseline": bins["baseline"], "candidate": bins["candidate"], "pairs": a.pairs,
+    out = {"baseline": bins["baseline"], "candidate": bins["candidate"], "pairs": a.pairs, "aa": a.aa,
            "rt": bench.RT, "pinned": bench.PIN, "seconds": round(time.time() - t0, 1),
            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "summary": summary, "runs": runs}
     os.makedirs(bench.OUT, exist_ok=True)
     json.dump(out, open(os.path.join(bench.OUT, "footprint.json"), "w"), indent=2)
-    print("\nmedians of %d interleaved pairs (baseline -> candidate, median per-pair ratio)" % a.pairs)
+    print("\nmedians of %d interleaved pairs (baseline -> candidate, median per-pair ratio [range]%s)"
+          % (a.pairs, "; the baseline against itself" if a.aa else ""))
     for p in points:
         for k, v in summary[p].items():
             if v["baseline"] is None and v["candidate"] is None:
                 continue
-            print("  %-10s %-32s %10.4g -> %-10.4g x%.3g" % (p, k, v["baseline"] or 0, v["candidate"] or 0, v["ratio"] or 0))
+            line = "  %-10s %-32s %10.4g -> %-10.4g x%-6.3g%s" % (p, k, v["baseline"] or 0, v["candidate"] or 0,
+                                                               v["ratio"] or 0, fmt_range(v["ratio_range"]))
+            if a.aa:
+                line += "   A/A x%-6.3g%s" % (v["aa_ratio"] or 0, fmt_range(v["aa_range"]))
+            print(line)
 
 
 if __name__ == "__main__":
