@@ -42,6 +42,8 @@ struct tr_root {
 	uint32_t node;
 };
 
+#define TR_LOOKAHEAD 2 /* rate: sessions pulled ahead of their arrival (struct traffic, la) */
+
 struct traffic {
 	enum cfg_traffic_type type;
 	bool cancel_on_failure;
@@ -61,8 +63,13 @@ struct traffic {
 	struct wl_intervalgen iv;
 	int64_t max_in_flight; /* requests; 0 = no cap */
 	double cum_s;
-	struct wl_session *la; /* pulled, not yet arrived */
-	int64_t la_arrival_ns;
+	/* pulled, not yet arrived, in arrival order: la[0] is the next arrival. A dispatch's pop
+	 * fills only la[0]; traffic_next_event_ns (after the dispatches) fills both, so a second arrival
+	 * due right behind a dispatch is ready without building its session first (docs/CLIENT.md,
+	 * Dispatch spin) */
+	struct wl_session *la[TR_LOOKAHEAD];
+	int64_t la_arrival_ns[TR_LOOKAHEAD];
+	uint32_t la_n;
 
 	/* concurrent */
 	int64_t target;
@@ -324,12 +331,12 @@ static struct wl_session *tr_pull(struct traffic *t)
 	}
 }
 
-/* rate: make sure the next arrival of this shard is known. Every session of the source gets its
- * arrival, in source order, so a shard's arrivals are exactly its sessions' arrivals in the
- * unsharded schedule. */
-static void tr_rate_lookahead(struct traffic *t)
+/* rate: make sure the next `depth` arrivals of this shard are known (as far as the source goes).
+ * Every session of the source gets its arrival, in source order, so a shard's arrivals are exactly
+ * its sessions' arrivals in the unsharded schedule. */
+static void tr_rate_lookahead(struct traffic *t, uint32_t depth)
 {
-	while (!t->la && !t->stopped && !t->src_done) {
+	while (t->la_n < depth && !t->stopped && !t->src_done) {
 		bool mine = true;
 		struct wl_session *s = tr_pull_any(t, &mine);
 		if (!s)
@@ -345,9 +352,27 @@ static void tr_rate_lookahead(struct traffic *t)
 			tr_skip(t, s);
 			continue;
 		}
-		t->la = s;
-		t->la_arrival_ns = arrival_ns;
+		t->la[t->la_n] = s;
+		t->la_arrival_ns[t->la_n++] = arrival_ns;
 	}
+}
+
+/* rate: the next arrival leaves the lookahead (to be activated, or dropped) */
+static struct wl_session *tr_rate_take(struct traffic *t)
+{
+	struct wl_session *s = t->la[0];
+	for (uint32_t i = 1; i < t->la_n; i++) {
+		t->la[i - 1] = t->la[i];
+		t->la_arrival_ns[i - 1] = t->la_arrival_ns[i];
+	}
+	t->la[--t->la_n] = NULL;
+	return s;
+}
+
+static void tr_rate_drop_lookahead(struct traffic *t)
+{
+	while (t->la_n)
+		wl_session_free(tr_rate_take(t));
 }
 
 /* Do every piece of scheduling work that is due at now_ns. */
@@ -359,14 +384,14 @@ static void tr_advance(struct traffic *t, int64_t now_ns)
 		 * traffic_pop_ready(), between a dispatch's timer and its stamp, and building the following
 		 * session (its prompt) there made every dispatch late by that much (docs/CLIENT.md,
 		 * Dispatch spin). traffic_next_event_ns() or traffic_has_pending() builds it after the
-		 * dispatch; a further arrival already due is activated by the caller's next pop. */
+		 * dispatch; a further arrival already due is activated by the caller's next pop, usually
+		 * without being built there either: traffic_next_event_ns() keeps two arrivals built. */
 		for (;;) {
-			tr_rate_lookahead(t);
-			if (!t->la || t->la_arrival_ns > now_ns)
+			tr_rate_lookahead(t, 1);
+			if (!t->la_n || t->la_arrival_ns[0] > now_ns)
 				break;
-			struct wl_session *s = t->la;
-			t->la = NULL;
-			tr_activate(t, s, t->la_arrival_ns);
+			int64_t arrival_ns = t->la_arrival_ns[0];
+			tr_activate(t, tr_rate_take(t), arrival_ns);
 			const struct heap_ent *top = heap_top(&t->ready);
 			if (top && top->key <= now_ns)
 				break;
@@ -505,7 +530,7 @@ void traffic_free(struct traffic *t)
 	struct list_node *x;
 	while ((x = list_pop_head(&t->live)))
 		tr_sess_free(LIST_ENTRY(x, struct tr_sess, link));
-	wl_session_free(t->la);
+	tr_rate_drop_lookahead(t);
 	heap_free(&t->ready);
 	free(t->roots);
 	u64map_free(&t->inflight);
@@ -521,9 +546,9 @@ int64_t traffic_next_event_ns(struct traffic *t)
 		next = INT64_MAX; /* nothing can go before a completion (which the caller reports) */
 	switch (t->type) {
 	case CFG_TRAFFIC_RATE:
-		tr_rate_lookahead(t);
-		if (t->la && t->la_arrival_ns < next)
-			next = t->la_arrival_ns;
+		tr_rate_lookahead(t, TR_LOOKAHEAD);
+		if (t->la_n && t->la_arrival_ns[0] < next)
+			next = t->la_arrival_ns[0];
 		break;
 	case CFG_TRAFFIC_CONCURRENT:
 		if (!t->stopped && !t->src_done && (int64_t)t->active < t->target) {
@@ -550,9 +575,9 @@ static bool tr_peek_stable(const struct wl_request *r, int32_t hp)
 const struct wl_request *traffic_peek_next(const struct traffic *t)
 {
 	const struct heap_ent *top = heap_top(&t->ready);
-	if (t->type == CFG_TRAFFIC_RATE && t->la && (!top || t->la_arrival_ns < top->key)) {
+	if (t->type == CFG_TRAFFIC_RATE && t->la_n && (!top || t->la_arrival_ns[0] < top->key)) {
 		/* the next session to arrive: its first request, when nothing leads into it */
-		const struct wl_session *s = t->la;
+		const struct wl_session *s = t->la[0];
 		if (s->n_nodes == 0)
 			return NULL;
 		for (size_t e = 0; e < s->n_edges; e++)
@@ -688,18 +713,15 @@ void traffic_on_complete(struct traffic *t, uint64_t request_id, int64_t now_ns,
 bool traffic_has_pending(struct traffic *t)
 {
 	if (t->type == CFG_TRAFFIC_RATE)
-		tr_rate_lookahead(t); /* whether the source has another session (not known after a pop) */
-	return heap_len(&t->ready) > 0 || u64map_len(&t->inflight) > 0 || !list_empty(&t->live) || t->la != NULL ||
+		tr_rate_lookahead(t, 1); /* whether the source has another session (not known after a pop) */
+	return heap_len(&t->ready) > 0 || u64map_len(&t->inflight) > 0 || !list_empty(&t->live) || t->la_n > 0 ||
 	       (!t->stopped && !t->src_done);
 }
 
 void traffic_stop_new_sessions(struct traffic *t)
 {
 	t->stopped = true;
-	if (t->la) {
-		wl_session_free(t->la);
-		t->la = NULL;
-	}
+	tr_rate_drop_lookahead(t);
 }
 
 void traffic_stop_dispatch(struct traffic *t)

@@ -387,6 +387,74 @@ static void test_peek_next(void **state)
 	src_free(&src);
 }
 
+/* rate: traffic_next_event_ns() builds two arrivals ahead and a pop builds nothing once a request
+ * is ready, so an arrival due right behind a dispatch is popped without its session being built
+ * in between (docs/CLIENT.md, Dispatch spin) */
+static void test_rate_lookahead(void **state)
+{
+	(void)state;
+	struct src src;
+	src_init(&src, 4);
+	for (size_t i = 0; i < 4; i++)
+		src.v[i] = mk_single(i);
+	struct cfg_traffic c = rate_fixed(0.001);
+	struct traffic *t = traffic_create(&c, 1, T0, src_next, &src);
+	assert_int_equal(traffic_next_event_ns(t), T0);
+	assert_int_equal(src.pulls, 2);
+	int64_t in = -1;
+	uint64_t ids[4];
+	/* sessions 0 and 1 are both due: neither pop calls the source */
+	struct wl_request *r = traffic_pop_ready(t, T0 + MS, &in);
+	assert_non_null(r);
+	assert_int_equal(r->session_id, 0);
+	assert_int_equal(in, T0);
+	ids[0] = r->id;
+	assert_int_equal(src.pulls, 2);
+	r = traffic_pop_ready(t, T0 + MS, &in);
+	assert_non_null(r);
+	assert_int_equal(r->session_id, 1);
+	assert_int_equal(in, T0 + MS);
+	ids[1] = r->id;
+	assert_int_equal(src.pulls, 2);
+	/* session 2 is not due yet: the pop builds it to know its arrival, and only it */
+	assert_null(traffic_pop_ready(t, T0 + MS, &in));
+	assert_int_equal(src.pulls, 3);
+	assert_int_equal(traffic_next_event_ns(t), T0 + 2 * MS);
+	assert_int_equal(src.pulls, 4);
+	assert_int_equal(traffic_peek_next(t)->session_id, 2);
+	r = traffic_pop_ready(t, T0 + 2 * MS, &in);
+	assert_int_equal(r->session_id, 2);
+	ids[2] = r->id;
+	assert_int_equal(traffic_next_event_ns(t), T0 + 3 * MS);
+	assert_int_equal(src.pulls, 5); /* the source said it has no more */
+	r = traffic_pop_ready(t, T0 + 3 * MS, &in);
+	assert_int_equal(r->session_id, 3);
+	assert_int_equal(in, T0 + 3 * MS);
+	ids[3] = r->id;
+	for (size_t k = 0; k < 4; k++)
+		traffic_on_complete(t, ids[k], T0 + 4 * MS, true, "ok");
+	assert_int_equal(traffic_next_event_ns(t), INT64_MAX);
+	assert_false(traffic_has_pending(t));
+	assert_int_equal(traffic_sessions_finished(t), 4);
+	traffic_free(t);
+	src_free(&src);
+
+	/* a stop drops both sessions built ahead (ASan: neither leaks) */
+	src_init(&src, 4);
+	for (size_t i = 0; i < 4; i++)
+		src.v[i] = mk_single(i);
+	t = traffic_create(&c, 1, T0, src_next, &src);
+	assert_int_equal(traffic_next_event_ns(t), T0);
+	assert_int_equal(src.pulls, 2);
+	traffic_stop_new_sessions(t);
+	assert_int_equal(traffic_next_event_ns(t), INT64_MAX);
+	assert_null(traffic_pop_ready(t, T0 + S, &in));
+	assert_false(traffic_has_pending(t));
+	assert_int_equal(src.pulls, 2);
+	traffic_free(t);
+	src_free(&src);
+}
+
 static void test_history_none_and_prepopulated(void **state)
 {
 	(void)state;
@@ -975,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test(test_fan_out_fan_in),
 	    cmocka_unit_test(test_history_exact),
 	    cmocka_unit_test(test_peek_next),
+	    cmocka_unit_test(test_rate_lookahead),
 	    cmocka_unit_test(test_history_none_and_prepopulated),
 	    cmocka_unit_test(test_history_ambiguous_rejected),
 	    cmocka_unit_test(test_cancel_on_failure),
