@@ -1,8 +1,10 @@
-/* libcurl's poll-after-short-read answered without a syscall (see client_pollskip.h). */
-#undef _FORTIFY_SOURCE /* this file defines poll() itself */
+/* libcurl's poll after a short read or a whole send answered without a syscall (see
+ * client_pollskip.h). */
+#undef _FORTIFY_SOURCE /* this file defines poll() and send() itself */
 #define _GNU_SOURCE 1  /* ppoll */
 #include "client/client_pollskip.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -11,7 +13,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* the socket whose last read on this thread was short, until the next read or poll; -1 = none */
+/* the socket whose last read on this thread was short, or whose last send on this thread took
+ * all its bytes, until the next read, send or poll; -1 = none */
 static _Thread_local int pollskip_fd = -1;
 static _Thread_local unsigned long long pollskip_n;
 
@@ -31,6 +34,22 @@ void client_pollskip_note_read(int fd, ssize_t got, size_t asked, int flags)
 	pollskip_fd = got >= 0 && (size_t)got < asked && !(flags & MSG_PEEK) && client_pollskip_on() ? fd : -1;
 }
 
+void client_pollskip_note_send(int fd, ssize_t sent, size_t len)
+{
+	pollskip_fd = sent >= 0 && (size_t)sent == len && len > 0 && client_pollskip_on() ? fd : -1;
+}
+
+/* libcurl's send(): the kernel's, then noted (the request it just sent cannot have its answer yet
+ * but in a rare instant, and then the loop's epoll reports it at once) */
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	ssize_t n = sendto(fd, buf, len, flags, NULL, 0);
+	int saved = errno;
+	client_pollskip_note_send(fd, n, len);
+	errno = saved;
+	return n;
+}
+
 unsigned long long client_pollskip_count(void)
 {
 	return pollskip_n;
@@ -48,7 +67,7 @@ unsigned long long client_pollskip_count(void)
 int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
 	int skip = pollskip_fd;
-	pollskip_fd = -1; /* one answer per short read */
+	pollskip_fd = -1; /* one answer per short read or whole send */
 	if (skip >= 0 && nfds == 1 && timeout_ms == 0 && fds[0].fd == skip && fds[0].events &&
 	    !(fds[0].events & ~POLLSKIP_READ_EVENTS)) {
 		fds[0].revents = 0;

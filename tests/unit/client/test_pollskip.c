@@ -1,6 +1,7 @@
-/* client/client_pollskip: the one poll libcurl makes right after a short read is answered without
- * the kernel ("nothing more"); every other poll is the kernel's answer. recv() here is the
- * program's interposed one (client_rxstamp), as libcurl's is. */
+/* client/client_pollskip: the one poll libcurl makes right after a short read, or right after a
+ * send that took all its bytes, is answered without the kernel ("nothing more"); every other poll
+ * is the kernel's answer. recv() and send() here are the program's interposed ones
+ * (client_rxstamp, client_pollskip), as libcurl's are. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,11 +120,54 @@ static void test_other_polls_go_to_the_kernel(void **state)
 	close(rx);
 }
 
+static void test_whole_send_then_poll_is_skipped_once(void **state)
+{
+	(void)state;
+	int rx, tx;
+	tcp_pair(&rx, &tx, false);
+	char buf[64];
+	short rev;
+	int skipped;
+	/* a request sent whole; its answer arrives before libcurl's poll: the loop's next turn reads it */
+	assert_int_equal(send(tx, "ping", 4, MSG_NOSIGNAL), 4);
+	send_and_wait(rx, tx, "pong");
+	assert_int_equal(poll1(tx, POLLIN, &rev, &skipped), 0);
+	assert_true(skipped);
+	assert_int_equal(rev, 0);
+	assert_int_equal(poll1(tx, POLLIN, &rev, &skipped), 1); /* once only */
+	assert_false(skipped);
+	assert_true(rev & POLLIN);
+	assert_int_equal(recv(tx, buf, sizeof buf, 0), 4);
+	assert_int_equal(recv(rx, buf, sizeof buf, 0), 4);
+	/* only that socket's read-only poll: writing, or another socket, is the kernel's (and ends it) */
+	assert_int_equal(send(tx, "a", 1, MSG_NOSIGNAL), 1);
+	assert_int_equal(poll1(tx, POLLIN | POLLOUT, &rev, &skipped), 1);
+	assert_false(skipped);
+	assert_int_equal(send(tx, "b", 1, MSG_NOSIGNAL), 1);
+	assert_int_equal(poll1(rx, POLLIN, &rev, &skipped), 1);
+	assert_false(skipped);
+	assert_int_equal(poll1(tx, POLLIN, &rev, &skipped), 0); /* (the note is gone) */
+	assert_false(skipped);
+	/* an empty send, or a failed one, notes nothing; errno is the send's */
+	assert_int_equal(send(tx, "", 0, MSG_NOSIGNAL), 0);
+	assert_int_equal(poll1(tx, POLLIN, &rev, &skipped), 0);
+	assert_false(skipped);
+	shutdown(tx, SHUT_WR);
+	errno = 0;
+	assert_int_equal(send(tx, "c", 1, MSG_NOSIGNAL), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(poll1(tx, POLLIN, &rev, &skipped), 0);
+	assert_false(skipped);
+	close(rx);
+	close(tx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_short_read_then_poll_is_skipped_once),
 	    cmocka_unit_test(test_other_polls_go_to_the_kernel),
+	    cmocka_unit_test(test_whole_send_then_poll_is_skipped_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
