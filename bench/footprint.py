@@ -98,6 +98,12 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+def ratio_stats(den, num):
+    """The median of the per-pair ratios num/den and their [min, max] (None where no pair has both)."""
+    ratios = [y / x for x, y in zip(den, num) if x and y is not None]
+    return med(ratios), ([min(ratios), max(ratios)] if ratios else None)
+
+
 def fmt_range(r):
     return " [%.3g-%.3g]" % (r[0], r[1]) if r else ""
 
@@ -143,13 +149,11 @@ def main():
         for k in keys:
             b = [r.get(k) for r in runs[p]["baseline"]]
             c = [r.get(k) for r in runs[p]["candidate"]]
-            ratios = [y / x for x, y in zip(b, c) if x and y is not None]
-            s[k] = {"baseline": med(b), "candidate": med(c), "ratio": med(ratios),
-                    "ratio_range": [min(ratios), max(ratios)] if ratios else None}
+            ratio, ratio_range = ratio_stats(b, c)
+            s[k] = {"baseline": med(b), "candidate": med(c), "ratio": ratio, "ratio_range": ratio_range}
             if a.aa:
-                b2 = [r.get(k) for r in runs[p]["baseline_again"]]
-                aa = [y / x for x, y in zip(b, b2) if x and y is not None]
-                s[k].update({"aa_ratio": med(aa), "aa_range": [min(aa), max(aa)] if aa else None})
+                aa_ratio, aa_range = ratio_stats(b, [r.get(k) for r in runs[p]["baseline_again"]])
+                s[k].update({"aa_ratio": aa_ratio, "aa_range": aa_range})
         summary[p] = s
     out = {"baseline": bins["baseline"], "candidate": bins["candidate"], "pairs": a.pairs, "aa": a.aa,
            "rt": bench.RT, "pinned": bench.PIN, "seconds": round(time.time() - t0, 1),

@@ -1015,14 +1015,13 @@ static bool client_is_ip_literal(const char *h)
 	return true;
 }
 
-/* Resolve the API host once and pin it (CURLOPT_RESOLVE) so that thousands of handles starting at
- * once do not each resolve it (DNS storms). Failure just leaves resolution to curl. */
-static void client_preresolve(struct client *c, const char *url)
+/* Resolve the API host of the parsed URL u once and pin it (CURLOPT_RESOLVE) so that thousands of
+ * handles starting at once do not each resolve it (DNS storms). Failure (or no u) just leaves
+ * resolution to curl. */
+static void client_preresolve(struct client *c, CURLU *u)
 {
-	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL;
-	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	if (!u || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
 		goto out;
 	if (client_is_ip_literal(host) || host[0] == '[')
@@ -1051,8 +1050,6 @@ static void client_preresolve(struct client *c, const char *url)
 out:
 	curl_free(host);
 	curl_free(port);
-	if (u)
-		curl_url_cleanup(u);
 }
 
 /* A request URL parsed once, as curl parses CURLOPT_URL, so that a transfer only copies it
@@ -1117,9 +1114,9 @@ struct client *client_create(const struct cfg_client *cfg, struct ev_loop *loop,
 	const char *key = cfg->api_key && *cfg->api_key ? cfg->api_key : client_env("OPENAI_API_KEY");
 	if (key)
 		c->auth_header = xasprintf("Authorization: Bearer %s", key);
-	client_preresolve(c, c->url_chat);
 	c->uh_chat = client_parse_url(c->url_chat);
 	c->uh_completions = client_parse_url(c->url_completions);
+	client_preresolve(c, c->uh_chat);
 
 	c->rxstamp_fd = client_rxstamp_hold();
 	c->multi = curl_multi_init();
