@@ -1827,6 +1827,16 @@ int cfg_class_type(const struct cfg_class *c, const void *p)
 	return *(const int *)((const char *)p + c->type_off);
 }
 
+char *cfg_nested_enter(const struct cfg_field *f, char *base)
+{
+	bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
+	if (present && !*present) {
+		f->cls->defaults(base + f->off, 0);
+		*present = true;
+	}
+	return base + f->off;
+}
+
 static void obj_free_fields(const struct cfg_class *c, char *p);
 
 static void field_free(const struct cfg_field *f, char *base)

@@ -534,12 +534,7 @@ static const struct cfg_field *walk_flag(const struct cfg_class *root, int root_
 			return f;
 		}
 		if (f->kind == FK_NESTED) {
-			bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
-			if (present && !*present) {
-				f->cls->defaults(base + f->off, 0);
-				*present = true;
-			}
-			base += f->off;
+			base = cfg_nested_enter(f, base);
 			c = f->cls;
 			variant = 0;
 		} else if (f->kind == FK_POLY) {

@@ -193,6 +193,9 @@ size_t cfg_class_fields(const struct cfg_class *c, int variant, const struct cfg
 const struct cfg_field *cfg_class_find(const struct cfg_class *c, int variant, const char *name);
 int cfg_class_variant(const struct cfg_class *c, const char *name); /* case-insensitive; -1 */
 int cfg_class_type(const struct cfg_class *c, const void *p);
+/* The section of FK_NESTED field f in the object at base; an optional section that is absent gets
+ * its defaults first and is marked present. */
+char *cfg_nested_enter(const struct cfg_field *f, char *base);
 
 /* Generic memory management over descriptors. */
 void cfg_obj_free(const struct cfg_class *c, void *p);

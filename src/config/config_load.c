@@ -407,10 +407,8 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 		return 0;
 	}
 	case FK_NESTED: {
-		bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
-		char *child = base + f->off;
-		if (present && cn_is_null(n)) {
-			*present = false;
+		if ((f->flags & FF_OPTIONAL) && cn_is_null(n)) {
+			*(bool *)(base + f->off2) = false;
 			return 0;
 		}
 		if (n->kind != CN_MAP) {
@@ -419,11 +417,7 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 				       "a list is given for a section (expected a mapping); use !expand to sweep");
 			CV_ERR(cv, &n->src, "expected a mapping, got '%s'", n->text);
 		}
-		if (present && !*present) {
-			f->cls->defaults(child, 0);
-			*present = true;
-		}
-		return apply_map(cv, f->cls, 0, child, n);
+		return apply_map(cv, f->cls, 0, cfg_nested_enter(f, base), n);
 	}
 	case FK_POLY:
 		return apply_poly(cv, f, base, n);

@@ -470,12 +470,7 @@ int config_describe(const struct cfg_class *root, const char *key, FILE *out)
 			goto out;
 		}
 		if (f->kind == FK_NESTED) {
-			bool *present = (f->flags & FF_OPTIONAL) ? (bool *)(base + f->off2) : NULL;
-			if (present && !*present) {
-				f->cls->defaults(base + f->off, 0);
-				*present = true;
-			}
-			base += f->off;
+			base = cfg_nested_enter(f, base);
 			c = f->cls;
 			variant = 0;
 		} else if (f->kind == FK_POLY) {

@@ -99,20 +99,6 @@ void rhtml_num(struct buf *b, double v)
 		buf_printf(b, "%.4g", v);
 }
 
-cJSON *rjson_read(const char *dir, const char *name)
-{
-	char *path = fs_path_join(dir, name);
-	char *text = fs_read_file(path, NULL);
-	free(path);
-	if (!text)
-		return NULL;
-	char *strict = jsonw_python_to_strict(text);
-	free(text);
-	cJSON *j = cJSON_Parse(strict);
-	free(strict);
-	return j;
-}
-
 double rjson_num(const cJSON *obj, const char *key)
 {
 	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
@@ -852,7 +838,7 @@ static size_t server_series(const char *text, const char *name, double **xs, dou
 
 static void sec_server(struct buf *b, const char *metrics_dir)
 {
-	cJSON *s = rjson_read(metrics_dir, "server_summary.json");
+	cJSON *s = run_json_read(metrics_dir, "server_summary.json");
 	buf_puts(b, "<section id=\"server-metrics\"><h2>Server metrics (metrics/server_summary.json)</h2>\n");
 	if (!s) { /* server_metrics off, or a run without the scrape (docs/OBSERVABILITY.md) */
 		buf_puts(b, "<p class=\"muted\">No metrics/server_summary.json in this run directory.</p></section>\n");
@@ -1011,13 +997,13 @@ static void sec_provenance(struct buf *b, const char *run_dir, const char *metri
 		buf_puts(b, "<p class=\"muted\">config.yml not available.</p>\n");
 	}
 	buf_puts(b, "</div><div><h3>server.json</h3>\n");
-	cJSON *srv = rjson_read(run_dir, "server.json");
+	cJSON *srv = run_json_read(run_dir, "server.json");
 	if (srv)
 		kv_json_table(b, srv);
 	else
 		buf_puts(b, "<p class=\"muted\">No server.json: the server was not managed by veeksha.</p>\n");
 	cJSON_Delete(srv);
-	cJSON *cu = rjson_read(metrics_dir, "client_usage.json");
+	cJSON *cu = run_json_read(metrics_dir, "client_usage.json");
 	if (cu) {
 		buf_puts(b, "<h3>Client resource usage (metrics/client_usage.json)</h3>\n");
 		kv_json_table(b, cu);
@@ -1029,9 +1015,9 @@ static void sec_provenance(struct buf *b, const char *run_dir, const char *metri
 int report_html_write_run(const char *run_dir)
 {
 	char *metrics_dir = fs_path_join(run_dir, "metrics");
-	cJSON *summary = rjson_read(metrics_dir, "summary_stats.json");
-	cJSON *thr = rjson_read(metrics_dir, "throughput_metrics.json");
-	cJSON *slo = rjson_read(metrics_dir, "slo_results.json");
+	cJSON *summary = run_json_read(metrics_dir, "summary_stats.json");
+	cJSON *thr = run_json_read(metrics_dir, "throughput_metrics.json");
+	cJSON *slo = run_json_read(metrics_dir, "slo_results.json");
 	struct buf b;
 	buf_init(&b);
 	char *title = xasprintf("Veeksha report: %s", base_name(run_dir));

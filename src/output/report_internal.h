@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "output/run_json.h" /* run_json_read */
 
 struct cJSON;
 
@@ -20,9 +21,6 @@ void rhtml_end(struct buf *b);
  * is null in the JSON files and must not read as 0). */
 void rhtml_num(struct buf *b, double v);
 
-/* <dir>/<name> parsed with cJSON, Python's Infinity/NaN tokens accepted (Infinity as inf, NaN as
- * null); NULL when missing or not JSON. */
-struct cJSON *rjson_read(const char *dir, const char *name);
 /* Number of obj[key] (NaN when absent, null or not a number; obj may be NULL). */
 double rjson_num(const struct cJSON *obj, const char *key);
 

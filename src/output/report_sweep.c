@@ -221,7 +221,7 @@ static bool wants_log(const double *v, size_t n)
 
 int report_html_write_sweep(const char *sweep_dir)
 {
-	cJSON *runs = rjson_read(sweep_dir, "sweep_summary.json");
+	cJSON *runs = run_json_read(sweep_dir, "sweep_summary.json");
 	if (!cJSON_IsArray(runs)) {
 		log_error("sweep report: %s/sweep_summary.json is missing or not a JSON array", sweep_dir);
 		cJSON_Delete(runs);
@@ -376,7 +376,7 @@ int report_html_write_sweep(const char *sweep_dir)
 
 int report_html_write_capacity(const char *dir)
 {
-	cJSON *res = rjson_read(dir, "capacity_search_results.json");
+	cJSON *res = run_json_read(dir, "capacity_search_results.json");
 	const cJSON *hist = res ? cJSON_GetObjectItemCaseSensitive(res, "history") : NULL;
 	if (!cJSON_IsArray(hist)) {
 		log_error("capacity report: %s/capacity_search_results.json is missing or has no history", dir);
@@ -406,7 +406,7 @@ int report_html_write_capacity(const char *dir)
 		const cJSON *rd = cJSON_GetObjectItemCaseSensitive(hi, "run_dir");
 		if (cJSON_IsString(rd)) {
 			char *md = fs_path_join(rd->valuestring, "metrics");
-			sum[i] = rjson_read(md, "summary_stats.json");
+			sum[i] = run_json_read(md, "summary_stats.json");
 			free(md);
 		}
 	}

@@ -13,20 +13,15 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "output/run_json.h"
 
 cJSON *sweep_read_metrics_json(const char *run_dir, const char *name)
 {
 	if (!run_dir)
 		return NULL;
-	char *path = xasprintf("%s/metrics/%s", run_dir, name);
-	char *text = fs_read_file(path, NULL);
-	free(path);
-	if (!text)
-		return NULL;
-	char *strict = jsonw_python_to_strict(text);
-	free(text);
-	cJSON *j = cJSON_Parse(strict);
-	free(strict);
+	char *dir = xasprintf("%s/metrics", run_dir);
+	cJSON *j = run_json_read(dir, name);
+	free(dir);
 	return j;
 }
 

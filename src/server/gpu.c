@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "server/server_env.h"
 
 extern char **environ;
 
@@ -646,16 +647,6 @@ static int acquire_once(const struct gpu_request *req, struct gpu_lease *l, char
 	return -1;
 }
 
-static double env_double(const char *name, double dflt)
-{
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return dflt;
-	char *end;
-	double d = strtod(v, &end);
-	return (*end || !isfinite(d) || d < 0) ? dflt : d;
-}
-
 struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, char *err, size_t err_len)
 {
 	size_t n = req->explicit_ids ? req->n_explicit : req->n;
@@ -672,7 +663,7 @@ struct gpu_lease *gpu_acquire(const struct gpu_request *req, int64_t *ids_out, c
 	for (size_t i = 0; i < n; i++)
 		l->fds[i] = -1;
 	double poll_s =
-	    req->poll_interval_s > 0 ? req->poll_interval_s : env_double("VEEKSHA_GPU_POLL_INTERVAL_S", 3.0);
+	    req->poll_interval_s > 0 ? req->poll_interval_s : server_env_seconds("VEEKSHA_GPU_POLL_INTERVAL_S", 3.0);
 	int64_t start = clock_mono_ns();
 	int64_t deadline = start + clock_s_to_ns(req->wait_timeout_s);
 	bool reported = false;

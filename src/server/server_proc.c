@@ -25,6 +25,7 @@
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/xalloc.h"
+#include "server/server_env.h"
 #include "server/gpu.h"
 #include "server/server.h"
 #include "server/server_internal.h"
@@ -214,16 +215,6 @@ static void iso_time(int64_t real_ns, char *out, size_t n)
 	char b[40];
 	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, n, "%s.%06ld", b, (long)((real_ns % 1000000000) / 1000));
-}
-
-static double env_double(const char *name, double dflt)
-{
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return dflt;
-	char *end;
-	double d = strtod(v, &end);
-	return (*end || d < 0) ? dflt : d;
 }
 
 static char *find_in_path(const char *name)
@@ -751,7 +742,7 @@ struct server_handle *server_start(const struct cfg_server *cfg, const char *run
 		    .n_explicit = cfg->has_gpu_ids ? cfg->n_gpu_ids : 0,
 		    .contiguous = cfg->require_contiguous_gpus,
 		    .job = job,
-		    .wait_timeout_s = env_double("VEEKSHA_GPU_WAIT_TIMEOUT_S", 300.0),
+		    .wait_timeout_s = server_env_seconds("VEEKSHA_GPU_WAIT_TIMEOUT_S", 300.0),
 		    .interrupted = server_interrupt_flag,
 		};
 		char gerr[1024];
@@ -969,7 +960,7 @@ int server_stop(struct server_handle *h)
 		if (!leader_exited(h)) {
 			h->stop_requested = true;
 			kill(h->pid, SIGTERM); /* supervisor: SIGTERM to the engine's group */
-			double grace = env_double("VEEKSHA_SERVER_STOP_GRACE_S", 30.0);
+			double grace = server_env_seconds("VEEKSHA_SERVER_STOP_GRACE_S", 30.0);
 			if (!wait_leader(h, grace)) {
 				log_warn("server did not stop within %.0f s of SIGTERM; sending SIGKILL", grace);
 				h->killed = true;

@@ -131,6 +131,21 @@ static double sim_engine_ctx_sum(int64_t start, int64_t n)
 	return (double)n * (double)start + (double)n * (double)(n + 1) / 2.0;
 }
 
+/* The next prefill chunk of s within *budget tokens: its context sum added to *pctx, and the first
+ * token emitted when the prompt is done. Returns the chunk's tokens. */
+static int64_t sim_engine_prefill_chunk(struct sim_engine *e, struct sim_seq *s, int64_t *budget, double *pctx)
+{
+	int64_t chunk = s->prefill_target - s->prefilled;
+	if (chunk > *budget)
+		chunk = *budget;
+	*pctx += sim_engine_ctx_sum(s->prefilled, chunk);
+	s->prefilled += chunk;
+	*budget -= chunk;
+	if (sim_engine_is_decoding(s))
+		sim_engine_add_emit(e, s, s->emitted == 0, false);
+	return chunk;
+}
+
 bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 {
 	memset(out, 0, sizeof *out);
@@ -175,15 +190,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 			dctx += (double)(s->prompt_tokens + s->emitted);
 			sim_engine_add_emit(e, s, false, false);
 		} else {
-			int64_t chunk = s->prefill_target - s->prefilled;
-			if (chunk > budget)
-				chunk = budget;
-			pctx += sim_engine_ctx_sum(s->prefilled, chunk);
-			s->prefilled += chunk;
-			P += chunk;
-			budget -= chunk;
-			if (sim_engine_is_decoding(s))
-				sim_engine_add_emit(e, s, s->emitted == 0, false);
+			P += sim_engine_prefill_chunk(e, s, &budget, &pctx);
 		}
 	}
 	while (budget > 0 && e->waiting.n && e->running.n < (size_t)e->p.max_num_seqs) {
@@ -201,15 +208,7 @@ bool sim_engine_step(struct sim_engine *e, struct sim_step *out)
 			xgrow((void **)&e->admitted, &e->cap_admitted, e->n_admitted + 1, sizeof *e->admitted);
 			e->admitted[e->n_admitted++] = s;
 		}
-		int64_t chunk = s->prefill_target - s->prefilled;
-		if (chunk > budget)
-			chunk = budget;
-		pctx += sim_engine_ctx_sum(s->prefilled, chunk);
-		s->prefilled += chunk;
-		P += chunk;
-		budget -= chunk;
-		if (sim_engine_is_decoding(s))
-			sim_engine_add_emit(e, s, s->emitted == 0, false);
+		P += sim_engine_prefill_chunk(e, s, &budget, &pctx);
 	}
 
 	if (P == 0 && D == 0) {

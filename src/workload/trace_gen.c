@@ -183,29 +183,44 @@ static bool is_missing(const cJSON *v)
 	return !v || cJSON_IsNull(v);
 }
 
+/* A row's value for key as a number: 1 with *d (NaN when it is neither a number nor a string that
+ * is one), 0 when it is absent or null and not required, -1 (reported) when it is required. */
+static int value_number(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
+                        const cJSON **v, double *d)
+{
+	*v = cJSON_GetObjectItemCaseSensitive(row, key);
+	if (is_missing(*v)) {
+		if (!required)
+			return 0;
+		char w[300];
+		gfail(g, "%s: missing required value", where(g, line, key, w, sizeof w));
+		return -1;
+	}
+	*d = NAN;
+	if (cJSON_IsNumber(*v)) {
+		*d = (*v)->valuedouble;
+	} else if (cJSON_IsString(*v)) {
+		char *end;
+		errno = 0;
+		*d = strtod((*v)->valuestring, &end);
+		if (end == (*v)->valuestring || *end || errno)
+			*d = NAN;
+	}
+	return 1;
+}
+
 static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
                    int64_t dflt, int64_t min, int64_t *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+	const cJSON *v;
+	double d;
+	int got = value_number(g, row, line, key, required, &v, &d);
+	if (got <= 0) {
+		if (!got)
+			*out = dflt;
+		return got;
+	}
 	char w[300], rep[80];
-	if (is_missing(v)) {
-		if (required) {
-			gfail(g, "%s: missing required value", where(g, line, key, w, sizeof w));
-			return -1;
-		}
-		*out = dflt;
-		return 0;
-	}
-	double d = NAN;
-	if (cJSON_IsNumber(v)) {
-		d = v->valuedouble;
-	} else if (cJSON_IsString(v)) {
-		char *end;
-		errno = 0;
-		d = strtod(v->valuestring, &end);
-		if (end == v->valuestring || *end || errno)
-			d = NAN;
-	}
 	bool is_len = strcmp(key, "turn_idx") != 0;
 	double max = is_len ? (double)g->max_len_tokens : 9.0e15;
 	if (!isfinite(d) || d != floor(d) || d < (double)min || d > max) {
@@ -222,26 +237,15 @@ static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, cons
 static int get_double(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
                       double dflt, double min, double *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+	const cJSON *v;
+	double d;
+	int got = value_number(g, row, line, key, required, &v, &d);
+	if (got <= 0) {
+		if (!got)
+			*out = dflt;
+		return got;
+	}
 	char w[300], rep[80];
-	if (is_missing(v)) {
-		if (required) {
-			gfail(g, "%s: missing required value", where(g, line, key, w, sizeof w));
-			return -1;
-		}
-		*out = dflt;
-		return 0;
-	}
-	double d = NAN;
-	if (cJSON_IsNumber(v)) {
-		d = v->valuedouble;
-	} else if (cJSON_IsString(v)) {
-		char *end;
-		errno = 0;
-		d = strtod(v->valuestring, &end);
-		if (end == v->valuestring || *end || errno)
-			d = NAN;
-	}
 	if (!isfinite(d) || d < min) {
 		value_repr(v, rep, sizeof rep);
 		gfail(g, "%s: expected a number >= %g, got %s", where(g, line, key, w, sizeof w), min, rep);
