@@ -57,6 +57,7 @@ struct creq {
 	struct buf raw;       /* non-SSE response body (JSON or error text) */
 	struct buf reasoning; /* reasoning_content text */
 	struct sse_parser sse;
+	struct oai_memo memo;    /* what this stream's chunks repeat (oai_parse_stream) */
 	struct client_seg *segs; /* per chunk: end offsets in rec->text and reasoning */
 	size_t n_segs, cap_segs;
 
@@ -261,7 +262,7 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 		return 0;
 	}
 	struct oai_event ev;
-	if (oai_parse(sev->data, sev->data_len, &ev) != OAI_PARSE_OK) {
+	if (oai_parse_stream(sev->data, sev->data_len, &ev, &r->memo) != OAI_PARSE_OK) {
 		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
 		            "Malformed stream event (not a JSON object): %.100s", sev->data);
 		return 1;
@@ -1271,6 +1272,7 @@ static struct creq *client_creq_get(struct client *c)
 	buf_reset(&r->raw);
 	buf_reset(&r->reasoning);
 	sse_reset(&r->sse);
+	oai_memo_reset(&r->memo);
 	r->n_segs = 0;
 	r->headers_seen = r->is_sse = r->done_seen = r->finish_seen = r->deferred = false;
 	r->status = 0;

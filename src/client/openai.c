@@ -305,16 +305,9 @@ static int oai_next_item(struct oai_scan *sc, char closer)
 /* at '{': calls on_key for each key with the scanner at its value; on_key consumes the value */
 typedef int (*oai_key_fn)(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth);
 
-static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void *ctx)
+/* the members of an object, from its first (or a later) key up to and including its '}' */
+static int oai_scan_members(struct oai_scan *sc, int depth, oai_key_fn on_key, void *ctx)
 {
-	if (depth > 32)
-		return OAI_FAST_NO;
-	sc->p++;
-	oai_ws(sc);
-	if (sc->p < sc->end && *sc->p == '}') {
-		sc->p++;
-		return OAI_FAST_OK;
-	}
 	for (;;) {
 		oai_ws(sc);
 		if (sc->p >= sc->end || *sc->p != '"')
@@ -336,6 +329,19 @@ static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void 
 		if (next != OAI_NEXT_MORE)
 			return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
 	}
+}
+
+static int oai_scan_obj(struct oai_scan *sc, int depth, oai_key_fn on_key, void *ctx)
+{
+	if (depth > 32)
+		return OAI_FAST_NO;
+	sc->p++;
+	oai_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		return OAI_FAST_OK;
+	}
+	return oai_scan_members(sc, depth, on_key, ctx);
 }
 
 static bool oai_digit(char c)
@@ -542,11 +548,19 @@ struct oai_topv {
 	bool choices_seen, usage_seen, usage_is_obj, object_seen, have_c0;
 	struct oai_choicev c0;
 	struct oai_usagev usage;
+	/* where the members that leave no state but object_seen end: at the opening quote of the first
+	 * "choices" or "usage" key (NULL: not reached), and object_seen there */
+	const char *memo_end;
+	bool memo_object_seen;
 };
 
 static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
 {
 	struct oai_topv *t = ctx;
+	if (!t->memo_end && (oai_key_is(k, kn, "choices") || oai_key_is(k, kn, "usage"))) {
+		t->memo_end = k - 1;
+		t->memo_object_seen = t->object_seen;
+	}
 	if (oai_key_is(k, kn, "error")) {
 		if (*sc->p != 'n')
 			return OAI_FAST_NO; /* an error object: the cJSON path */
@@ -612,20 +626,39 @@ static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *c
 	return oai_skip(sc, depth);
 }
 
-static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
+/* The scan of a chunk's top-level members is a function of the bytes it has read: a chunk that
+ * begins with bytes an earlier scan read up to a key of its top-level object continues from there,
+ * in the state that scan had there (object_seen only: nothing before the first "choices" or
+ * "usage" key sets any other). */
+static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, struct oai_memo *memo)
 {
 	struct oai_scan sc = {json, json + len};
 	struct oai_topv t;
 	memset(&t, 0, sizeof t);
 	t.usage.prompt = t.usage.completion = t.usage.reasoning = -1;
-	oai_ws(&sc);
-	if (sc.p >= sc.end || *sc.p != '{')
-		return OAI_FAST_NO;
-	if (oai_scan_obj(&sc, 1, oai_on_top_key, &t))
-		return OAI_FAST_NO;
+	bool hit = memo && memo->len && len > memo->len && memcmp(json, memo->bytes, memo->len) == 0;
+	if (hit) {
+		sc.p = json + memo->len;
+		t.object_seen = memo->object_seen;
+		t.memo_end = sc.p; /* (already remembered) */
+		if (oai_scan_members(&sc, 1, oai_on_top_key, &t))
+			return OAI_FAST_NO;
+		memo->hits++;
+	} else {
+		oai_ws(&sc);
+		if (sc.p >= sc.end || *sc.p != '{')
+			return OAI_FAST_NO;
+		if (oai_scan_obj(&sc, 1, oai_on_top_key, &t))
+			return OAI_FAST_NO;
+	}
 	oai_ws(&sc);
 	if (sc.p != sc.end)
 		return OAI_FAST_NO;
+	if (memo && !hit && t.memo_end && (size_t)(t.memo_end - json) <= sizeof memo->bytes) {
+		memo->len = (uint16_t)(t.memo_end - json);
+		memo->object_seen = t.memo_object_seen;
+		memcpy(memo->bytes, json, memo->len);
+	}
 	/* the strings are copied, NUL-terminated, into ev->inl (the cJSON path handles longer ones) */
 	ev->tree = NULL;
 	ev->content = ev->reasoning = ev->finish_reason = NULL;
@@ -686,7 +719,18 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev)
 
 int oai_parse(const char *json, size_t len, struct oai_event *ev)
 {
-	if (oai_parse_fast(json, len, ev) == OAI_FAST_OK)
+	return oai_parse_stream(json, len, ev, NULL);
+}
+
+void oai_memo_reset(struct oai_memo *m)
+{
+	m->len = 0;
+	m->object_seen = false;
+}
+
+int oai_parse_stream(const char *json, size_t len, struct oai_event *ev, struct oai_memo *memo)
+{
+	if (oai_parse_fast(json, len, ev, memo) == OAI_FAST_OK)
 		return OAI_PARSE_OK;
 	return oai_parse_cjson(json, len, ev);
 }

@@ -68,6 +68,23 @@ enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1 };
 /* Parse one JSON document. Returns OAI_PARSE_INVALID when it is not a JSON object. */
 int oai_parse(const char *json, size_t len, struct oai_event *ev);
 void oai_event_clear(struct oai_event *ev);
+
+/* What the chunks of one stream repeat: the top-level members before "choices" or "usage" (id,
+ * object, created, model, ...), as bytes the allocation-free scanner read in an earlier chunk of
+ * the stream (docs/CLIENT.md, Reads). */
+#define OAI_MEMO_BYTES 256
+struct oai_memo {
+	uint16_t len;     /* bytes remembered; 0 = none */
+	bool object_seen; /* they held the "object" member (the first occurrence counts) */
+	uint64_t hits;    /* chunks read from where the remembered bytes end (oai_memo_reset keeps it) */
+	char bytes[OAI_MEMO_BYTES];
+};
+/* Forgets the remembered bytes (a new stream). */
+void oai_memo_reset(struct oai_memo *m);
+/* oai_parse for one chunk of the stream that memo follows, with the same result: a chunk that
+ * begins with the remembered bytes is scanned from where they end, and a chunk scanned whole
+ * leaves its own in memo. */
+int oai_parse_stream(const char *json, size_t len, struct oai_event *ev, struct oai_memo *memo);
 /* The same with cJSON only (oai_parse first tries an allocation-free scanner for plain chunks and
  * falls back to this); exposed for the differential test. */
 int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev);

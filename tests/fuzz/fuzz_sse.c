@@ -14,7 +14,27 @@ struct digest {
 	uint64_t h;
 	size_t n;
 	size_t bytes;
+	struct oai_memo memo; /* the events as one stream's chunks (oai_parse_stream) */
 };
+
+/* two decodings of one event that must agree */
+static void fuzz_sse_same_event(const struct oai_event *oe, const struct oai_event *ce)
+{
+	if (!oe->content != !ce->content || oe->content_len != ce->content_len ||
+	    (oe->content && memcmp(oe->content, ce->content, oe->content_len) != 0))
+		abort();
+	if (!oe->reasoning != !ce->reasoning || oe->reasoning_len != ce->reasoning_len ||
+	    (oe->reasoning && memcmp(oe->reasoning, ce->reasoning, oe->reasoning_len) != 0))
+		abort();
+	if (!oe->finish_reason != !ce->finish_reason ||
+	    (oe->finish_reason && strcmp(oe->finish_reason, ce->finish_reason) != 0))
+		abort();
+	if (oe->has_usage != ce->has_usage || oe->prompt_tokens != ce->prompt_tokens ||
+	    oe->completion_tokens != ce->completion_tokens || oe->reasoning_tokens != ce->reasoning_tokens ||
+	    oe->is_error != ce->is_error || oe->error_code != ce->error_code ||
+	    strcmp(oe->error_msg, ce->error_msg) != 0)
+		abort();
+}
 
 static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 {
@@ -32,33 +52,25 @@ static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 	d->bytes += ev->data_len;
 	(void)sse_is_done(ev->data, ev->data_len);
 	if (d->decode) {
-		struct oai_event oe, ce;
+		struct oai_event oe, ce, se;
 		int rf = oai_parse(ev->data, ev->data_len, &oe);
 		int rc = oai_parse_cjson(ev->data, ev->data_len, &ce);
+		/* and read as the next chunk of a stream, from where the bytes it shares with an earlier
+		 * event end */
+		int rs = oai_parse_stream(ev->data, ev->data_len, &se, &d->memo);
 		/* the allocation-free chunk scanner must agree with the cJSON path */
-		if (rf != rc)
+		if (rf != rc || rs != rc)
 			abort();
 		if (rf == OAI_PARSE_OK) {
 			if (oe.content && strlen(oe.content) != oe.content_len)
 				abort();
 			if (oe.is_error && oe.error_msg[0] == '\0')
 				abort();
-			if (!oe.content != !ce.content || oe.content_len != ce.content_len ||
-			    (oe.content && memcmp(oe.content, ce.content, oe.content_len) != 0))
-				abort();
-			if (!oe.reasoning != !ce.reasoning || oe.reasoning_len != ce.reasoning_len ||
-			    (oe.reasoning && memcmp(oe.reasoning, ce.reasoning, oe.reasoning_len) != 0))
-				abort();
-			if (!oe.finish_reason != !ce.finish_reason ||
-			    (oe.finish_reason && strcmp(oe.finish_reason, ce.finish_reason) != 0))
-				abort();
-			if (oe.has_usage != ce.has_usage || oe.prompt_tokens != ce.prompt_tokens ||
-			    oe.completion_tokens != ce.completion_tokens ||
-			    oe.reasoning_tokens != ce.reasoning_tokens || oe.is_error != ce.is_error ||
-			    oe.error_code != ce.error_code || strcmp(oe.error_msg, ce.error_msg) != 0)
-				abort();
+			fuzz_sse_same_event(&oe, &ce);
+			fuzz_sse_same_event(&se, &ce);
 			oai_event_clear(&oe);
 			oai_event_clear(&ce);
+			oai_event_clear(&se);
 		}
 		char msg[64];
 		oai_error_message(ev->data, ev->data_len, msg, sizeof msg);
@@ -68,7 +80,8 @@ static int fuzz_sse_on_event(void *ctx, const struct sse_event *ev)
 
 static struct digest fuzz_sse_run(const uint8_t *data, size_t size, size_t step_seed)
 {
-	struct digest d = {step_seed == 0, 1469598103934665603ULL, 0, 0};
+	struct digest d = {.decode = step_seed == 0, .h = 1469598103934665603ULL};
+	oai_memo_reset(&d.memo);
 	struct sse_parser p;
 	sse_init(&p, fuzz_sse_on_event, &d);
 	size_t i = 0;

@@ -268,10 +268,11 @@ static void same_str(const char *a, size_t an, const char *b, size_t bn)
 	assert_memory_equal(a, b, an);
 }
 
-static void diff_one(const char *s, size_t n)
+/* s parsed by oai_parse (or, with memo, oai_parse_stream) and by cJSON alone: the same result */
+static void diff_one_memo(const char *s, size_t n, struct oai_memo *memo)
 {
 	struct oai_event f, c;
-	int rf = oai_parse(s, n, &f);
+	int rf = memo ? oai_parse_stream(s, n, &f, memo) : oai_parse(s, n, &f);
 	int rc = oai_parse_cjson(s, n, &c);
 	assert_int_equal(rf, rc);
 	if (rf == OAI_PARSE_OK) {
@@ -293,6 +294,11 @@ static void diff_one(const char *s, size_t n)
 	}
 	if (rc == OAI_PARSE_OK)
 		oai_event_clear(&c);
+}
+
+static void diff_one(const char *s, size_t n)
+{
+	diff_one_memo(s, n, NULL);
 }
 
 /* the cJSON-free fast path extracts exactly what cJSON does, on typical chunks and on mutations */
@@ -350,10 +356,101 @@ static void test_fast_path_matches_cjson(void **state)
 	}
 }
 
+/* a vLLM-style stream: every chunk repeats id, object, created and model before "choices" */
+#define STREAM_HEAD "{\"id\":\"chatcmpl-60d5\",\"object\":\"chat.completion.chunk\",\"created\":17,\"model\":\"m\","
+static const char *const stream_chunks[] = {
+    STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\" this\"},"
+                "\"finish_reason\":null}]}",
+    STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" by\"},\"finish_reason\":null}]}",
+    STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" work\"},\"finish_reason\":\"length\"}]}",
+    STREAM_HEAD "\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"total_tokens\":5,\"completion_tokens\":3}}",
+};
+
+/* oai_parse_stream reads the chunks after the first from where their common members end, with the
+ * same results as cJSON */
+static void test_stream_memo_hits(void **state)
+{
+	(void)state;
+	struct oai_memo memo;
+	memset(&memo, 0, sizeof memo);
+	oai_memo_reset(&memo);
+	size_t n = sizeof stream_chunks / sizeof stream_chunks[0];
+	for (size_t i = 0; i < n; i++)
+		diff_one_memo(stream_chunks[i], strlen(stream_chunks[i]), &memo);
+	assert_int_equal(memo.len, strlen(STREAM_HEAD));
+	assert_true(memo.object_seen);
+	assert_int_equal(memo.hits, n - 1);
+
+	/* a chunk of another stream (another id) is read whole and becomes what is remembered */
+	const char *other = "{\"id\":\"chatcmpl-7777\",\"object\":\"chat.completion.chunk\",\"created\":17,"
+	                    "\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}";
+	diff_one_memo(other, strlen(other), &memo);
+	assert_int_equal(memo.hits, n - 1);
+	assert_memory_equal(memo.bytes, other, memo.len);
+	diff_one_memo(other, strlen(other), &memo);
+	assert_int_equal(memo.hits, n);
+
+	/* the same bytes followed by an error, a second "object", a truncation: what cJSON says */
+	oai_memo_reset(&memo);
+	diff_one_memo(stream_chunks[1], strlen(stream_chunks[1]), &memo);
+	const char *after[] = {
+	    STREAM_HEAD "\"error\":{\"message\":\"overloaded\",\"code\":503}}",
+	    STREAM_HEAD "\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"object\":\"error\"}",
+	    STREAM_HEAD "\"choices\":[{\"delta\":{\"content\":\"a\"}}]",
+	    STREAM_HEAD "\"choices\":[{\"delta\":{\"content\":\"esc\\n\"}}]}",
+	    STREAM_HEAD "}",
+	};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		diff_one_memo(after[i], strlen(after[i]), &memo);
+	/* only the second "object" is read to the end by the scanner itself (the others go to cJSON) */
+	assert_int_equal(memo.hits, n + 1);
+
+	/* "object" after "choices": not remembered as seen */
+	oai_memo_reset(&memo);
+	const char *late = "{\"id\":\"c\",\"choices\":[],\"object\":\"chat.completion.chunk\"}";
+	diff_one_memo(late, strlen(late), &memo);
+	assert_false(memo.object_seen);
+	const char *late_err = "{\"id\":\"c\",\"choices\":[],\"object\":\"error\",\"message\":\"m\"}";
+	diff_one_memo(late_err, strlen(late_err), &memo);
+}
+
+/* mutations of a stream's chunk after a chunk that set the memo: always what cJSON says */
+static void test_stream_memo_mutations(void **state)
+{
+	(void)state;
+	struct oai_memo memo;
+	memset(&memo, 0, sizeof memo);
+	const char repl[] = "{}[]\",:\\0123456789-+.eEtrufalsn \t\x01\xc3";
+	size_t n_chunks = sizeof stream_chunks / sizeof stream_chunks[0];
+	uint64_t x = 0x2545F4914F6CDD1Dull, hits_before = 0;
+	char m[512];
+	for (int it = 0; it < 20000; it++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		oai_memo_reset(&memo);
+		const char *first = stream_chunks[x % n_chunks];
+		diff_one_memo(first, strlen(first), &memo);
+		const char *d = stream_chunks[(x >> 4) % n_chunks];
+		size_t n = strlen(d);
+		memcpy(m, d, n);
+		size_t at = (size_t)(x >> 8) % n;
+		if (x & 0x10000)
+			n = at; /* truncate */
+		else
+			m[at] = repl[(x >> 20) % (sizeof repl - 1)];
+		diff_one_memo(m, n, &memo);
+		hits_before = memo.hits > hits_before ? memo.hits : hits_before;
+	}
+	assert_true(hits_before > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fast_path_matches_cjson),
+	    cmocka_unit_test(test_stream_memo_hits),
+	    cmocka_unit_test(test_stream_memo_mutations),
 	    cmocka_unit_test(test_chat_body),
 	    cmocka_unit_test(test_chat_min_and_additional),
 	    cmocka_unit_test(test_completions_body),
