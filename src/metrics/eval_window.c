@@ -62,6 +62,19 @@ static void stats_or_null(struct jsonw *w, double *v, size_t n, bool full)
 	}
 }
 
+/* The time a row's tokens are placed from (docs/METRICS.md, Decode windows): the client's pickup
+ * when anchor_to_client_pickup and recorded, else the scheduler's dispatch; false without either. */
+static bool window_anchor(const struct cfg_decode_window *dc, const struct eval_row *r, double *anchor)
+{
+	if (dc->anchor_to_client_pickup && r->sent_ns)
+		*anchor = r->picked_s;
+	else if (r->dispatched_ns)
+		*anchor = r->dispatched_s;
+	else
+		return false;
+	return true;
+}
+
 size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_t *n_candidates, int64_t *threshold,
                            size_t skipped[4], size_t *eligible)
 {
@@ -84,11 +97,7 @@ size_t eval_decode_windows(const struct evaluator *e, struct dw_seg **sel, size_
 			continue;
 		}
 		double anchor;
-		if (dc->anchor_to_client_pickup && r->sent_ns)
-			anchor = r->picked_s;
-		else if (r->dispatched_ns)
-			anchor = r->dispatched_s;
-		else {
+		if (!window_anchor(dc, r, &anchor)) {
 			skipped[1]++;
 			continue;
 		}
@@ -165,11 +174,7 @@ static void window_samples(const struct evaluator *e, const struct cfg_decode_wi
 		if ((dc->require_streaming && !r->is_stream) || r->n_tbc == 0)
 			continue;
 		double anchor;
-		if (dc->anchor_to_client_pickup && r->sent_ns)
-			anchor = r->picked_s;
-		else if (r->dispatched_ns)
-			anchor = r->dispatched_s;
-		else
+		if (!window_anchor(dc, r, &anchor))
 			continue;
 		double t = anchor + r5(r->ttfc);
 		for (size_t j = 0; j < r->n_tbc; j++) {
