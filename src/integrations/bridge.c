@@ -218,12 +218,12 @@ struct bridge *bridge_start(const char *what, const char *env_path, const char *
 		bridge_close(b);
 		return NULL;
 	}
-	if ((int)p->valuedouble != BRIDGE_PROTOCOL) {
+	if (p->valueint != BRIDGE_PROTOCOL) {
 		snprintf(
 		    err, err_len,
 		    "the %s bridge (environment %s) speaks protocol %d, this veeksha speaks %d: install the bridge of "
 		    "this veeksha (docs/INTEGRATIONS.md)",
-		    what, env_path, (int)p->valuedouble, BRIDGE_PROTOCOL);
+		    what, env_path, p->valueint, BRIDGE_PROTOCOL);
 		cJSON_Delete(hello);
 		bridge_close(b);
 		return NULL;

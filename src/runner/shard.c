@@ -16,6 +16,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "core/num.h"
 #include "runner/run.h"
 
 #define SHARD_POLL_NS 20000000LL /* 20 ms between looks at the rendezvous directory */
@@ -245,7 +246,7 @@ static cJSON *shard_read(const struct runner_shard *sh, const char *kind, uint32
 static int64_t shard_json_i64(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	return cJSON_IsNumber(v) ? num_f64_to_i64(v->valuedouble) : 0;
 }
 
 static cJSON *shard_announcement(const struct runner_shard *sh)

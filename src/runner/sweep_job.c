@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/sha1.h"
 #include "core/xalloc.h"
+#include "core/num.h"
 #include "integrations/wandb.h"
 #include "runner/run.h"
 #include "runner/rundir.h"
@@ -349,7 +350,7 @@ int sweep_job_load(const char *sweep_dir, struct sweep_job *job, char *err, size
 			free(path);
 			return -1;
 		}
-		pt->index = (long)ix->valuedouble;
+		pt->index = (long)num_f64_to_i64(ix->valuedouble);
 		k++;
 	}
 	cJSON_Delete(j);
@@ -597,7 +598,7 @@ struct sweep_point_status *sweep_job_status(const char *sweep_dir, const struct 
 			}
 		}
 		if (cJSON_IsNumber(ec))
-			s->exit_code = (int)ec->valuedouble;
+			s->exit_code = ec->valueint; /* (cJSON's saturated int) */
 		const char *rs = cJSON_IsString(state) ? state->valuestring : NULL;
 		bool task_over = (t && slurm_state_is_final(t->state)) || (!t && q == SLURM_QUERY_UNKNOWN_JOB) ||
 		                 (!t && q == SLURM_QUERY_OK);
