@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/num.h"
+
 int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, size_t err_len)
 {
 	memset(s, 0, sizeof *s);
@@ -192,7 +194,7 @@ static int64_t oai_int(const cJSON *obj, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
 		return -1;
-	return (int64_t)v->valuedouble;
+	return num_f64_to_i64(v->valuedouble);
 }
 
 static void oai_fill_error(const cJSON *err, struct oai_event *ev)
@@ -206,8 +208,9 @@ static void oai_fill_error(const cJSON *err, struct oai_event *ev)
 	} else if (cJSON_IsObject(err)) {
 		msg = oai_str(err, "message", &n);
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
-		if (cJSON_IsNumber(code) && code->valuedouble == (double)(int)code->valuedouble)
-			ev->error_code = (int)code->valuedouble;
+		/* (valueint is cJSON's saturated copy: a code beyond an int is not an integer code here) */
+		if (cJSON_IsNumber(code) && code->valuedouble == (double)code->valueint)
+			ev->error_code = code->valueint;
 		else if (cJSON_IsString(code) && code->valuestring) {
 			char *end;
 			long c = strtol(code->valuestring, &end, 10);
@@ -626,6 +629,41 @@ static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *c
 	return oai_skip(sc, depth);
 }
 
+/* an event with nothing in it, before the fast path fills it (no cJSON tree) */
+static void oai_event_init(struct oai_event *ev)
+{
+	ev->tree = NULL;
+	ev->content = ev->reasoning = ev->finish_reason = NULL;
+	ev->content_len = ev->reasoning_len = 0;
+	ev->has_usage = false;
+	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
+	ev->is_error = false;
+	ev->error_code = 0;
+	ev->error_msg[0] = '\0';
+}
+
+/* A chunk that is the template's bytes around another content string without escapes or control
+ * bytes: the scanner would read it exactly as it read the template's chunk, whose event was its
+ * content alone, so the event is this content alone. */
+static bool oai_memo_template(const char *json, size_t len, struct oai_event *ev, struct oai_memo *memo)
+{
+	size_t pre = memo->tpl_pre, suf = memo->tpl_suf;
+	if (!pre || len < pre + suf || memcmp(json, memo->bytes, pre) != 0 ||
+	    memcmp(json + len - suf, memo->bytes + pre, suf) != 0)
+		return false;
+	const char *c = json + pre, *c_end = json + len - suf;
+	size_t n = (size_t)(c_end - c);
+	if (n + 1 > sizeof ev->inl || oai_str_stop(c, c_end) != c_end)
+		return false;
+	oai_event_init(ev);
+	memcpy(ev->inl, c, n);
+	ev->inl[n] = '\0';
+	ev->content = ev->inl;
+	ev->content_len = n;
+	memo->tpl_hits++;
+	return true;
+}
+
 /* The scan of a chunk's top-level members is a function of the bytes it has read: a chunk that
  * begins with bytes an earlier scan read up to a key of its top-level object continues from there,
  * in the state that scan had there (object_seen only: nothing before the first "choices" or
@@ -636,6 +674,8 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 	struct oai_topv t;
 	memset(&t, 0, sizeof t);
 	t.usage.prompt = t.usage.completion = t.usage.reasoning = -1;
+	if (memo && memo->tpl_pre && oai_memo_template(json, len, ev, memo))
+		return OAI_FAST_OK;
 	bool hit = memo && memo->len && len > memo->len && memcmp(json, memo->bytes, memo->len) == 0;
 	if (hit) {
 		sc.p = json + memo->len;
@@ -654,20 +694,16 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 	oai_ws(&sc);
 	if (sc.p != sc.end)
 		return OAI_FAST_NO;
+	bool head_is_this = hit; /* memo's head is this chunk's */
 	if (memo && !hit && t.memo_end && (size_t)(t.memo_end - json) <= sizeof memo->bytes) {
 		memo->len = (uint16_t)(t.memo_end - json);
 		memo->object_seen = t.memo_object_seen;
 		memcpy(memo->bytes, json, memo->len);
+		memo->tpl_pre = memo->tpl_suf = 0; /* (its bytes began with the head replaced) */
+		head_is_this = true;
 	}
-	/* the strings are copied, NUL-terminated, into ev->inl (the cJSON path handles longer ones) */
-	ev->tree = NULL;
-	ev->content = ev->reasoning = ev->finish_reason = NULL;
-	ev->content_len = ev->reasoning_len = 0;
-	ev->has_usage = false;
-	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
-	ev->is_error = false;
-	ev->error_code = 0;
-	ev->error_msg[0] = '\0';
+	oai_event_init(ev);
+	const char *content_at = NULL; /* the content string's bytes in json */
 	if (t.have_c0) {
 		const struct oai_msgv *d = t.c0.delta.is_obj ? &t.c0.delta : t.c0.message.is_obj ? &t.c0.message : NULL;
 		if (d) {
@@ -684,6 +720,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 			ev->content = t.c0.text.s;
 			ev->content_len = t.c0.text.n;
 		}
+		content_at = ev->content;
 		ev->finish_reason = t.c0.finish_reason.s;
 		size_t need = (ev->content ? ev->content_len + 1 : 0) + (ev->reasoning ? ev->reasoning_len + 1 : 0) +
 		              (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0);
@@ -714,6 +751,16 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		ev->reasoning_tokens = t.usage.reasoning;
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
+	/* a chunk whose event is its content alone is the stream's template (struct oai_memo) */
+	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj) {
+		size_t pre = (size_t)(content_at - json), suf = len - pre - ev->content_len;
+		if (pre >= memo->len && pre + suf <= sizeof memo->bytes) {
+			memcpy(memo->bytes + memo->len, json + memo->len, pre - memo->len);
+			memcpy(memo->bytes + pre, content_at + ev->content_len, suf);
+			memo->tpl_pre = (uint16_t)pre;
+			memo->tpl_suf = (uint16_t)suf;
+		}
+	}
 	return OAI_FAST_OK;
 }
 
@@ -724,7 +771,7 @@ int oai_parse(const char *json, size_t len, struct oai_event *ev)
 
 void oai_memo_reset(struct oai_memo *m)
 {
-	m->len = 0;
+	m->len = m->tpl_pre = m->tpl_suf = 0;
 	m->object_seen = false;
 }
 

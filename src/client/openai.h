@@ -69,21 +69,27 @@ enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1 };
 int oai_parse(const char *json, size_t len, struct oai_event *ev);
 void oai_event_clear(struct oai_event *ev);
 
-/* What the chunks of one stream repeat: the top-level members before "choices" or "usage" (id,
- * object, created, model, ...), as bytes the allocation-free scanner read in an earlier chunk of
- * the stream (docs/CLIENT.md, Reads). */
+/* What the chunks of one stream repeat, as bytes the allocation-free scanner read in an earlier
+ * chunk of the stream (docs/CLIENT.md, Engine):
+ * - the head: the top-level members before "choices" or "usage" (id, object, created, model, ...);
+ *   a chunk that begins with it is scanned from where it ends;
+ * - the template: the last chunk whose event was its content alone (no finish_reason, reasoning
+ *   or usage), as the bytes before and after its content string (they begin with the head); a
+ *   chunk made of the same bytes around another plain string is that string's event, unscanned. */
 #define OAI_MEMO_BYTES 256
 struct oai_memo {
-	uint16_t len;     /* bytes remembered; 0 = none */
-	bool object_seen; /* they held the "object" member (the first occurrence counts) */
-	uint64_t hits;    /* chunks read from where the remembered bytes end (oai_memo_reset keeps it) */
+	uint16_t len;              /* head bytes; 0 = none */
+	uint16_t tpl_pre, tpl_suf; /* template bytes before and after the content (bytes[0..tpl_pre),
+	                              bytes[tpl_pre..tpl_pre + tpl_suf)); 0 = no template */
+	bool object_seen;          /* the head held the "object" member (the first occurrence counts) */
+	uint64_t hits, tpl_hits;   /* chunks read from the head's end / as the template (kept by reset) */
 	char bytes[OAI_MEMO_BYTES];
 };
 /* Forgets the remembered bytes (a new stream). */
 void oai_memo_reset(struct oai_memo *m);
-/* oai_parse for one chunk of the stream that memo follows, with the same result: a chunk that
- * begins with the remembered bytes is scanned from where they end, and a chunk scanned whole
- * leaves its own in memo. */
+/* oai_parse for one chunk of the stream that memo follows, with the same result: a chunk that fits
+ * the template or begins with the head is read as above, and a chunk scanned whole leaves its own
+ * in memo. */
 int oai_parse_stream(const char *json, size_t len, struct oai_event *ev, struct oai_memo *memo);
 /* The same with cJSON only (oai_parse first tries an allocation-free scanner for plain chunks and
  * falls back to this); exposed for the differential test. */

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -202,6 +203,22 @@ static void test_parse_events(void **state)
 	assert_string_equal(ev.error_msg, "Unknown error");
 	oai_event_clear(&ev);
 
+	/* a code beyond an int (or no integer) is no code: the default (converting 3.3e16 to an int
+	 * was undefined behaviour, found by the fuzz target) */
+	const char *huge[] = {"3.3e16", "1e999", "-1e300", "2147483648", "4.5"};
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		char doc[128];
+		snprintf(doc, sizeof doc, "{\"error\":{\"message\":\"m\",\"code\":%s}}", huge[i]);
+		assert_int_equal(oai_parse(doc, strlen(doc), &ev), OAI_PARSE_OK);
+		assert_true(ev.is_error);
+		assert_int_equal(ev.error_code, 400);
+		oai_event_clear(&ev);
+	}
+	s = "{\"error\":{\"message\":\"m\",\"code\":2147483647}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.error_code, 2147483647);
+	oai_event_clear(&ev);
+
 	s = "{\"object\":\"error\",\"message\":\"bad\",\"code\":422}";
 	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
 	assert_true(ev.is_error);
@@ -358,40 +375,64 @@ static void test_fast_path_matches_cjson(void **state)
 
 /* a vLLM-style stream: every chunk repeats id, object, created and model before "choices" */
 #define STREAM_HEAD "{\"id\":\"chatcmpl-60d5\",\"object\":\"chat.completion.chunk\",\"created\":17,\"model\":\"m\","
+#define STREAM_CONTENT(text, finish)                                                                                   \
+	STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" text "\"},\"logprobs\":null,"                \
+	            "\"finish_reason\":" finish ",\"stop_reason\":null}]}"
 static const char *const stream_chunks[] = {
     STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\" this\"},"
-                "\"finish_reason\":null}]}",
-    STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" by\"},\"finish_reason\":null}]}",
-    STREAM_HEAD "\"choices\":[{\"index\":0,\"delta\":{\"content\":\" work\"},\"finish_reason\":\"length\"}]}",
+                "\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]}",
+    STREAM_CONTENT(" by", "null"),
+    STREAM_CONTENT(" the", "null"),
+    STREAM_CONTENT("", "null"),
+    STREAM_CONTENT(" tab\\t", "null"),
+    STREAM_CONTENT(" say \\\"hi\\\"", "null"),
+    STREAM_CONTENT(" work", "\"length\""),
     STREAM_HEAD "\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"total_tokens\":5,\"completion_tokens\":3}}",
 };
 
-/* oai_parse_stream reads the chunks after the first from where their common members end, with the
- * same results as cJSON */
+static void memo_fresh(struct oai_memo *memo)
+{
+	memset(memo, 0, sizeof *memo);
+	oai_memo_reset(memo);
+}
+
+/* oai_parse_stream reads the chunks after the first from the end of their common head, or as the
+ * template of a content-only chunk, with the same results as cJSON */
 static void test_stream_memo_hits(void **state)
 {
 	(void)state;
 	struct oai_memo memo;
-	memset(&memo, 0, sizeof memo);
-	oai_memo_reset(&memo);
+	memo_fresh(&memo);
 	size_t n = sizeof stream_chunks / sizeof stream_chunks[0];
 	for (size_t i = 0; i < n; i++)
 		diff_one_memo(stream_chunks[i], strlen(stream_chunks[i]), &memo);
 	assert_int_equal(memo.len, strlen(STREAM_HEAD));
 	assert_true(memo.object_seen);
-	assert_int_equal(memo.hits, n - 1);
+	/* 0 scanned whole (its "role" makes it no template for the others); 1 from the head's end; 2 and
+	 * 3 (empty content) as 1's template; 4 and 5 (escapes), 6 (a finish_reason) and 7 (usage) from
+	 * the head's end, 4 and 5 then declined by the scanner (cJSON reads them) */
+	assert_int_equal(memo.tpl_hits, 2);
+	assert_int_equal(memo.hits, 3);
 
 	/* a chunk of another stream (another id) is read whole and becomes what is remembered */
 	const char *other = "{\"id\":\"chatcmpl-7777\",\"object\":\"chat.completion.chunk\",\"created\":17,"
 	                    "\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}";
+	const char *other2 = "{\"id\":\"chatcmpl-7777\",\"object\":\"chat.completion.chunk\",\"created\":17,"
+	                     "\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"yz\"}}]}";
 	diff_one_memo(other, strlen(other), &memo);
-	assert_int_equal(memo.hits, n - 1);
+	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.tpl_hits, 2);
 	assert_memory_equal(memo.bytes, other, memo.len);
-	diff_one_memo(other, strlen(other), &memo);
-	assert_int_equal(memo.hits, n);
+	diff_one_memo(other2, strlen(other2), &memo);
+	assert_int_equal(memo.tpl_hits, 3);
+	/* the first stream's chunks again: its head is no longer remembered */
+	diff_one_memo(stream_chunks[2], strlen(stream_chunks[2]), &memo);
+	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.tpl_hits, 3);
 
-	/* the same bytes followed by an error, a second "object", a truncation: what cJSON says */
-	oai_memo_reset(&memo);
+	/* the head followed by an error, a second "object", a truncation, an empty object, or the
+	 * template's bytes around a string that ends early: what cJSON says */
+	memo_fresh(&memo);
 	diff_one_memo(stream_chunks[1], strlen(stream_chunks[1]), &memo);
 	const char *after[] = {
 	    STREAM_HEAD "\"error\":{\"message\":\"overloaded\",\"code\":503}}",
@@ -399,50 +440,77 @@ static void test_stream_memo_hits(void **state)
 	    STREAM_HEAD "\"choices\":[{\"delta\":{\"content\":\"a\"}}]",
 	    STREAM_HEAD "\"choices\":[{\"delta\":{\"content\":\"esc\\n\"}}]}",
 	    STREAM_HEAD "}",
+	    STREAM_CONTENT("a\",\"content\":\"b", "null"),
+	    STREAM_CONTENT("a\"},\"x\":{\"y\":\"b", "null"),
 	};
 	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
 		diff_one_memo(after[i], strlen(after[i]), &memo);
-	/* only the second "object" is read to the end by the scanner itself (the others go to cJSON) */
-	assert_int_equal(memo.hits, n + 1);
+	/* only the second "object" and the two strings ending early are read to the end by the scanner
+	 * itself from the head's end; none fits a template */
+	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.tpl_hits, 0);
 
 	/* "object" after "choices": not remembered as seen */
-	oai_memo_reset(&memo);
+	memo_fresh(&memo);
 	const char *late = "{\"id\":\"c\",\"choices\":[],\"object\":\"chat.completion.chunk\"}";
 	diff_one_memo(late, strlen(late), &memo);
 	assert_false(memo.object_seen);
 	const char *late_err = "{\"id\":\"c\",\"choices\":[],\"object\":\"error\",\"message\":\"m\"}";
 	diff_one_memo(late_err, strlen(late_err), &memo);
+
+	/* content too long for the event's own storage: not a template reading (cJSON reads it) */
+	memo_fresh(&memo);
+	diff_one_memo(stream_chunks[1], strlen(stream_chunks[1]), &memo);
+	char big[1024];
+	int bn = snprintf(big, sizeof big,
+	                  "%s\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%0500d\"},"
+	                  "\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]}",
+	                  STREAM_HEAD, 7);
+	diff_one_memo(big, (size_t)bn, &memo);
+	assert_int_equal(memo.tpl_hits, 0);
+	/* at the edge: 479 bytes and their NUL fill the event's storage, 480 do not */
+	for (int len = 479; len <= 480; len++) {
+		bn = snprintf(big, sizeof big,
+		              "%s\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%0*d\"},"
+		              "\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]}",
+		              STREAM_HEAD, len, 7);
+		diff_one_memo(big, (size_t)bn, &memo);
+		assert_int_equal(memo.tpl_hits, 1);
+	}
 }
 
-/* mutations of a stream's chunk after a chunk that set the memo: always what cJSON says */
+/* mutations of a stream's chunk after two chunks that set the memo: always what cJSON says */
 static void test_stream_memo_mutations(void **state)
 {
 	(void)state;
 	struct oai_memo memo;
-	memset(&memo, 0, sizeof memo);
 	const char repl[] = "{}[]\",:\\0123456789-+.eEtrufalsn \t\x01\xc3";
 	size_t n_chunks = sizeof stream_chunks / sizeof stream_chunks[0];
-	uint64_t x = 0x2545F4914F6CDD1Dull, hits_before = 0;
+	uint64_t x = 0x2545F4914F6CDD1Dull, hits = 0, tpl_hits = 0;
 	char m[512];
-	for (int it = 0; it < 20000; it++) {
+	for (int it = 0; it < 30000; it++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		oai_memo_reset(&memo);
-		const char *first = stream_chunks[x % n_chunks];
-		diff_one_memo(first, strlen(first), &memo);
-		const char *d = stream_chunks[(x >> 4) % n_chunks];
+		memo_fresh(&memo);
+		for (int k = 0; k < 2; k++) {
+			const char *c = stream_chunks[(x >> (8 * k)) % n_chunks];
+			diff_one_memo(c, strlen(c), &memo);
+		}
+		const char *d = stream_chunks[(x >> 16) % n_chunks];
 		size_t n = strlen(d);
 		memcpy(m, d, n);
-		size_t at = (size_t)(x >> 8) % n;
-		if (x & 0x10000)
+		size_t at = (size_t)(x >> 24) % n;
+		if (x & (1ull << 40))
 			n = at; /* truncate */
 		else
-			m[at] = repl[(x >> 20) % (sizeof repl - 1)];
+			m[at] = repl[(x >> 44) % (sizeof repl - 1)];
 		diff_one_memo(m, n, &memo);
-		hits_before = memo.hits > hits_before ? memo.hits : hits_before;
+		hits += memo.hits;
+		tpl_hits += memo.tpl_hits;
 	}
-	assert_true(hits_before > 0);
+	assert_true(hits > 0);
+	assert_true(tpl_hits > 0);
 }
 
 int main(void)
