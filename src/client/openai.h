@@ -76,7 +76,7 @@ void oai_event_clear(struct oai_event *ev);
  * - the template: the last chunk whose event was its content alone (no finish_reason, reasoning
  *   or usage), as the bytes before and after its content string (they begin with the head); a
  *   chunk made of the same bytes around another plain string is that string's event, unscanned. */
-#define OAI_MEMO_BYTES 256
+#define OAI_MEMO_BYTES 448
 struct oai_memo {
 	uint16_t len;              /* head bytes; 0 = none */
 	uint16_t tpl_pre, tpl_suf; /* template bytes before and after the content (bytes[0..tpl_pre),

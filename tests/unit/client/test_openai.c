@@ -458,6 +458,19 @@ static void test_stream_memo_hits(void **state)
 	const char *late_err = "{\"id\":\"c\",\"choices\":[],\"object\":\"error\",\"message\":\"m\"}";
 	diff_one_memo(late_err, strlen(late_err), &memo);
 
+	/* SGLang's chunks (a model path, null reasoning_content and tool_calls, "usage":null) fit too */
+	memo_fresh(&memo);
+#define SGL_CHUNK(text)                                                                                                \
+	"{\"id\":\"4f0c1a2b3c4d4e5f8a9b0c1d2e3f4a5b\",\"object\":\"chat.completion.chunk\",\"created\":1733500000,"    \
+	"\"model\":\"/models/Qwen/Qwen2.5-72B-Instruct-AWQ\",\"choices\":[{\"index\":0,\"delta\":{\"role\":null,"      \
+	"\"content\":\"" text "\",\"reasoning_content\":null,\"tool_calls\":null},\"logprobs\":null,"                  \
+	"\"finish_reason\":null,\"matched_stop\":null}],\"usage\":null}"
+	const char *sgl[] = {SGL_CHUNK("One"), SGL_CHUNK(" two"), SGL_CHUNK(" three")};
+	for (size_t i = 0; i < 3; i++)
+		diff_one_memo(sgl[i], strlen(sgl[i]), &memo);
+	assert_int_equal(memo.tpl_hits, 2);
+	assert_true(memo.tpl_pre + memo.tpl_suf > 256);
+
 	/* content too long for the event's own storage: not a template reading (cJSON reads it) */
 	memo_fresh(&memo);
 	diff_one_memo(stream_chunks[1], strlen(stream_chunks[1]), &memo);
