@@ -15,7 +15,7 @@ static void test_in_range_truncates(void **state)
 	assert_true(num_f64_to_i64(0.0) == 0);
 	assert_true(num_f64_to_i64(41.9) == 41);
 	assert_true(num_f64_to_i64(-41.9) == -41);
-	assert_true(num_f64_to_i64(9007199254740993.0) == 9007199254740992); /* (the double's value) */
+	assert_true(num_f64_to_i64(9007199254740993.0) == 9007199254740992);                /* (the double's value) */
 	assert_true(num_f64_to_i64(9223372036854774784.0) == INT64_C(9223372036854774784)); /* largest below 2^63 */
 	assert_true(num_f64_to_i64(-9223372036854775808.0) == INT64_MIN);
 }
