@@ -183,76 +183,62 @@ static bool is_missing(const cJSON *v)
 	return !v || cJSON_IsNull(v);
 }
 
-/* A row's value for key as a number: 1 with *d (NaN when it is neither a number nor a string that
- * is one), 0 when it is absent or null and not required, -1 (reported) when it is required. */
-static int value_number(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
-                        const cJSON **v, double *d)
+/* A row's number for key (a JSON number or a string that is one) into *out: dflt when it is absent
+ * or null and not required; at least min, and with `integer` a whole number of at most the length
+ * limit (turn_idx: 9e15). -1 (reported, naming the row and key) otherwise. */
+static int get_number(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
+                      double dflt, double min, bool integer, double *out)
 {
-	*v = cJSON_GetObjectItemCaseSensitive(row, key);
-	if (is_missing(*v)) {
-		if (!required)
-			return 0;
-		char w[300];
-		gfail(g, "%s: missing required value", where(g, line, key, w, sizeof w));
-		return -1;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+	char w[300], rep[80];
+	if (is_missing(v)) {
+		if (required) {
+			gfail(g, "%s: missing required value", where(g, line, key, w, sizeof w));
+			return -1;
+		}
+		*out = dflt;
+		return 0;
 	}
-	*d = NAN;
-	if (cJSON_IsNumber(*v)) {
-		*d = (*v)->valuedouble;
-	} else if (cJSON_IsString(*v)) {
+	double d = NAN;
+	if (cJSON_IsNumber(v)) {
+		d = v->valuedouble;
+	} else if (cJSON_IsString(v)) {
 		char *end;
 		errno = 0;
-		*d = strtod((*v)->valuestring, &end);
-		if (end == (*v)->valuestring || *end || errno)
-			*d = NAN;
+		d = strtod(v->valuestring, &end);
+		if (end == v->valuestring || *end || errno)
+			d = NAN;
 	}
-	return 1;
+	bool is_len = integer && strcmp(key, "turn_idx") != 0;
+	double max = !integer ? INFINITY : is_len ? (double)g->max_len_tokens : 9.0e15;
+	if (!isfinite(d) || (integer && d != floor(d)) || d < min || d > max) {
+		value_repr(v, rep, sizeof rep);
+		if (integer)
+			gfail(g, "%s: expected an integer >= %.0f and <= %.0f%s%s%s, got %s",
+			      where(g, line, key, w, sizeof w), min, max, is_len ? " (the limit: " : "",
+			      is_len ? g->max_len_why : "", is_len ? ")" : "", rep);
+		else
+			gfail(g, "%s: expected a number >= %g, got %s", where(g, line, key, w, sizeof w), min, rep);
+		return -1;
+	}
+	*out = d;
+	return 0;
 }
 
 static int get_int(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
                    int64_t dflt, int64_t min, int64_t *out)
 {
-	const cJSON *v;
 	double d;
-	int got = value_number(g, row, line, key, required, &v, &d);
-	if (got <= 0) {
-		if (!got)
-			*out = dflt;
-		return got;
-	}
-	char w[300], rep[80];
-	bool is_len = strcmp(key, "turn_idx") != 0;
-	double max = is_len ? (double)g->max_len_tokens : 9.0e15;
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > max) {
-		value_repr(v, rep, sizeof rep);
-		gfail(g, "%s: expected an integer >= %lld and <= %.0f%s%s%s, got %s", where(g, line, key, w, sizeof w),
-		      (long long)min, max, is_len ? " (the limit: " : "", is_len ? g->max_len_why : "",
-		      is_len ? ")" : "", rep);
-		return -1;
-	}
-	*out = (int64_t)d;
-	return 0;
+	int rc = get_number(g, row, line, key, required, (double)dflt, (double)min, true, &d);
+	if (!rc)
+		*out = (int64_t)d; /* (a whole number within 9e15, or the small default) */
+	return rc;
 }
 
 static int get_double(struct wl_trace_gen *g, const cJSON *row, uint64_t line, const char *key, bool required,
                       double dflt, double min, double *out)
 {
-	const cJSON *v;
-	double d;
-	int got = value_number(g, row, line, key, required, &v, &d);
-	if (got <= 0) {
-		if (!got)
-			*out = dflt;
-		return got;
-	}
-	char w[300], rep[80];
-	if (!isfinite(d) || d < min) {
-		value_repr(v, rep, sizeof rep);
-		gfail(g, "%s: expected a number >= %g, got %s", where(g, line, key, w, sizeof w), min, rep);
-		return -1;
-	}
-	*out = d;
-	return 0;
+	return get_number(g, row, line, key, required, dflt, min, false, out);
 }
 
 /* Canonical text of a key value (session_id, doc_id): integers without a fraction, strings as is. */

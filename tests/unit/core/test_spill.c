@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "unit/stderr_capture.h"
+
 #include "core/spill.h"
 
 struct item {
@@ -116,29 +118,18 @@ static void test_write_failure_keeps_everything(void **state)
 static void test_fallback_warned_once(void **state)
 {
 	(void)state;
-	char tmpl[] = "/tmp/vk-spill-log.XXXXXX";
-	int logfd = mkstemp(tmpl);
-	assert_true(logfd >= 0);
-	fflush(stderr);
-	int saved = dup(2);
-	assert_true(saved >= 0);
-	assert_int_equal(dup2(logfd, 2), 2);
+	struct stderr_capture cap;
+	stderr_capture_begin(&cap);
 	struct spill s[4];
 	for (size_t i = 0; i < 4; i++)
 		spill_open(&s[i], "/nonexistent/veeksha-spill-dir", "test", sizeof(uint64_t));
-	fflush(stderr);
-	assert_int_equal(dup2(saved, 2), 2);
-	close(saved);
+	char text[4096];
+	size_t n = stderr_capture_end(&cap, text, sizeof text);
 	for (size_t i = 0; i < 4; i++) {
 		assert_false(spill_on_disk(&s[i]));
 		spill_close(&s[i]);
 	}
-	char text[4096];
-	ssize_t n = pread(logfd, text, sizeof text - 1, 0);
-	close(logfd);
-	unlink(tmpl);
 	assert_true(n > 0);
-	text[n] = '\0';
 	size_t warnings = 0;
 	for (const char *p = text; (p = strstr(p, "keeping the values in memory")); p++)
 		warnings++;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "server/server_env.h"
+#include "unit/stderr_capture.h"
 
 #define VAR "VEEKSHA_TEST_ENV_SECONDS"
 
@@ -23,21 +24,10 @@ static double seconds_with(const char *value, double dflt, char *warned, size_t 
 		assert_int_equal(setenv(VAR, value, 1), 0);
 	else
 		assert_int_equal(unsetenv(VAR), 0);
-	char tmpl[] = "/tmp/vk-test-env-XXXXXX";
-	int logfd = mkstemp(tmpl);
-	assert_true(logfd >= 0);
-	fflush(stderr);
-	int saved = dup(2);
-	assert_true(saved >= 0);
-	assert_int_equal(dup2(logfd, 2), 2);
+	struct stderr_capture c;
+	stderr_capture_begin(&c);
 	double got = server_env_seconds(VAR, dflt);
-	fflush(stderr);
-	assert_int_equal(dup2(saved, 2), 2);
-	close(saved);
-	ssize_t n = pread(logfd, warned, cap - 1, 0);
-	close(logfd);
-	unlink(tmpl);
-	warned[n > 0 ? n : 0] = '\0';
+	stderr_capture_end(&c, warned, cap);
 	return got;
 }
 
