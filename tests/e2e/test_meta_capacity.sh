@@ -4,8 +4,11 @@
 # value is probed twice, and the results file has the reference's keys.
 source "$(dirname "$0")/lib.sh" "$@"
 port=$(e2e_free_port)
-# A small engine: 4 sequences per batch -> TTFC jumps once concurrency exceeds 4 (measured: ~15 ms
-# within the batch, ~158 ms beyond it; the SLO of 100 ms leaves room for a loaded machine's stalls).
+# A small engine: 4 sequences per batch -> TTFC jumps once concurrency exceeds 4: a request beyond
+# the batch waits for a whole answer of 40 tokens (~300 ms; within the batch ~15 ms). The SLO of
+# 200 ms leaves room for a loaded machine's stalls: with two CPU hogs on this project's 2-core VM,
+# requests within the batch took up to 114 ms, which failed the 100 ms SLO this test had with
+# 20-token answers.
 e2e_start_sim "$port" --preset llama3-8b-h100 --max-num-seqs 4
 cat > "$TMP/cap.yml" <<YML
 output_dir: $TMP/cap_out
@@ -20,11 +23,11 @@ benchmark_config:
     type: synthetic
     session_graph: {type: single_request}
     channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-    output_spec: {text: {output_length_generator: {type: fixed, value: 20}}}
-  runtime: {max_sessions: 40, benchmark_timeout: 30}
+    output_spec: {text: {output_length_generator: {type: fixed, value: 40}}}
+  runtime: {max_sessions: 32, benchmark_timeout: 30}
   evaluators:
     - type: performance
-      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.1}]
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.2}]
 YML
 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap.yml" --quiet > "$TMP/stdout.txt" 2>&1
 check "capacity search exits 0" test $? -eq 0

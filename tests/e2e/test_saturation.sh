@@ -23,14 +23,17 @@ check "overload: a busy loop polls before dispatches instead of napping (docs/CL
 rc=0; "$VEEKSHA" benchmark --config over.yml --output_dir "$TMP/over2" --quiet --fail-on-slo --runtime.max_sessions 3000 > o2.out 2> o2.err || rc=$?
 check "overload without --strict-client: the SLOs decide (none: exit 0)" test "$rc" -eq 0 || cat o2.err
 
-# light load; the lateness bound is generous so that a busy test machine's late wake-ups do not count
+# light load; the lateness bound is generous so that a busy test machine's stalls do not count: with
+# two CPU hogs on this project's 2-core VM the slowest of these 20 dispatches was up to 78 ms late (2
+# runs of 6 above the 50 ms bound this test had), 1.4-5 ms in the others
 e2e_single_cfg light.yml "$port" sessions=20 "traffic={type: rate, interval_generator: {type: fixed, interval: 0.05}}" \
   "evaluators=[{type: performance, slos: []}]"
 rc=0; "$VEEKSHA" benchmark --config light.yml --output_dir "$TMP/light" --quiet --fail-on-slo --strict-client \
-  --runtime.saturation_lateness_p99_ms 50 > light.out 2> light.err || rc=$?
+  --runtime.saturation_lateness_p99_ms 500 > light.out 2> light.err || rc=$?
 check "light load: exit 0" test "$rc" -eq 0 || cat light.err
 check "light load: client_saturated false" \
-  jq -e '.client_saturated == false and .client_saturation_reason == ""' "$(ls -d "$TMP"/light/*/)metrics/summary_stats.json"
+  jq -e '.client_saturated == false and .client_saturation_reason == ""' "$(ls -d "$TMP"/light/*/)metrics/summary_stats.json" ||
+  jq -r '"  reason: " + .client_saturation_reason' "$(ls -d "$TMP"/light/*/)metrics/summary_stats.json"
 check "light load: no warning" bash -c "! grep -q 'client was saturated' light.out"
 check "light load: the spin calibrated (64 naps measured at start-up, spans within auto's maxima), no polling mode" \
   jq -e '.wake_samples_short >= 64 and .dispatch_spin_busy_us > 0 and .dispatch_spin_busy_us <= 2000 and .dispatch_spin_window_us <= 20000 and .dispatch_spin_poll_tick_share == 0 and .dispatch_lateness_us_p99 != null' \
