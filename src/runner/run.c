@@ -344,7 +344,14 @@ static void run_on_done(void *ctx, struct rec_record *rec, const struct wl_reque
 	/* Think time and dependants start from the request's completion (the reference's
 	 * client_completed_at), not from this hand-over, which can come later (token counting). */
 	int64_t completed = rec->completed_ns > 0 && rec->completed_ns <= now ? rec->completed_ns : now;
+	uint64_t cancelled_before = traffic_cancelled_requests(st->traffic);
 	traffic_on_complete(st->traffic, req->id, completed, rec->success, rec->text ? rec->text : "");
+	/* cancel_session_on_failure dropped the rest of the session: the evaluator counts those
+	 * requests as cancelled and the session as cancelled (docs/METRICS.md, Counters). Nothing
+	 * dropped (the failure was the session's last request) leaves it errored. */
+	uint64_t dropped = traffic_cancelled_requests(st->traffic) - cancelled_before;
+	if (dropped > 0)
+		eval_session_cancelled_at(st->eval, rec->session_id, (uint32_t)dropped, now);
 	run_rec_put(st, rec);
 	run_request_pump(st);
 }

@@ -33,4 +33,47 @@ check "error codes recorded (500)" jq -e '.error_code_freq."500" > 0' "$s"
 check "slo not met recorded" jq -e '.all_slos_met == false' "$(dirname "$s")/slo_results.json"
 rc=0; "$VEEKSHA" benchmark --config cfg.yml --output_dir "$TMP/out2" --quiet --fail-on-slo > /dev/null || rc=$?
 check "--fail-on-slo exits 3 when an SLO is not met" test "$rc" -eq 3
+# 4. cancel_session_on_failure (docs/METRICS.md, Counters): a failed request drops the rest of its
+# linear session; those requests are cancelled and the session is cancelled (errored when nothing
+# was left to drop), with one client loop and with two (merged through the event logs)
+for threads in 1 2; do
+  cat > cancel$threads.yml <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 200}, cancel_session_on_failure: true}
+session_generator:
+  type: synthetic
+  session_graph: {type: linear, num_request_generator: {type: uniform, min: 2, max: 5}, request_wait_generator: {type: fixed, interval: 0.001}}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: 4}}}
+runtime: {max_sessions: 40, benchmark_timeout: 60, num_client_threads: $threads}
+YML
+  rc=0; "$VEEKSHA" benchmark --config cancel$threads.yml --output_dir "$TMP/cancel$threads" --quiet > /dev/null || rc=$?
+  check "cancel run ($threads thread(s)) exits 0 (rc $rc)" test "$rc" -eq 0
+  run=$(ls -d "$TMP"/cancel$threads/*/)
+  python3 - "$run" <<'PY' && ok "cancelled sessions and requests ($threads thread(s)) are the rows' dropped requests" || fail "cancelled sessions and requests ($threads thread(s))"
+import json, sys
+run = sys.argv[1]
+s = json.load(open(f"{run}/metrics/summary_stats.json"))
+rows = [json.loads(l) for l in open(f"{run}/metrics/request_level_metrics.jsonl")]
+sess = {}
+for r in rows:
+    sess.setdefault(r["session_id"], []).append(r)
+cancelled = errored = dropped = 0
+for rs in sess.values():
+    failed = [r for r in rs if r.get("success", True) is False]
+    left = rs[0]["session_total_requests"] - len(rs)
+    assert len(failed) <= 1 and (left == 0 or failed), rs  # only a failure ends a session early
+    if failed and left:
+        cancelled += 1
+        dropped += left
+    elif failed:
+        errored += 1
+assert cancelled > 0, "the sim failed no request before a session's last"
+assert s["Number of Requests"] == len(rows), (s["Number of Requests"], len(rows))
+assert s["Number of Cancelled Requests"] == dropped, (s["Number of Cancelled Requests"], dropped)
+assert s["Cancelled Sessions"] == cancelled and s["Errored Sessions"] == errored, (s["Cancelled Sessions"], cancelled, s["Errored Sessions"], errored)
+assert s["Successful Sessions"] == len(sess) - cancelled - errored and s["Incomplete Sessions"] == 0
+assert abs(s["Cancellation Rate"] - dropped / (len(rows) + dropped)) < 1e-12, s["Cancellation Rate"]
+PY
+done
 e2e_finish
