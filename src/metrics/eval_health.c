@@ -255,7 +255,11 @@ static void hc_concurrency(const struct evaluator *e, struct buf *b)
 		if (!rows[i])
 			continue;
 		double end = en[i];
-		if (rows[i] < e->sessions[i].total_requests && bench_end > end)
+		/* a session still running at the end counts until then; one that ended (every request
+		 * completed, failed or dropped with a cancelled session) has fewer rows than requests
+		 * without being active afterwards (docs/OUTPUTS.md, health_check_results.txt) */
+		const struct eval_session *s = &e->sessions[i];
+		if ((uint64_t)s->observed + s->dropped < s->total_requests && bench_end > end)
 			end = bench_end;
 		ev[nev++] = (struct cc_ev){st[i], +1};
 		ev[nev++] = (struct cc_ev){end, -1};

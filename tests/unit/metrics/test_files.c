@@ -791,6 +791,41 @@ static void test_concurrency_check(void **state)
 		rm_rf(dir);
 		free(dir);
 	}
+	/* sessions with a failed request: one that finished (its second request failed), one cancelled
+	 * after a failure (its third request dropped), then a third session after both ended; target 1.
+	 * The two ended sessions have fewer rows than requests but are not active afterwards: no overlap,
+	 * while a session left unfinished still counts until the run's end. */
+	for (int unfinished = 0; unfinished <= 1; unfinished++) {
+		struct cfg_benchmark cfg;
+		struct cfg_evaluator ev;
+		base_cfg(&cfg, &ev);
+		ev.n_slos = 0;
+		cfg.traffic_scheduler.type = CFG_TRAFFIC_CONCURRENT;
+		cfg.traffic_scheduler.target_concurrent_sessions = 1;
+		cfg.traffic_scheduler.rampup_seconds = 0;
+		char *dir = mkrun();
+		struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+		int64_t a[] = {200, 300}, a2[] = {330}, b[] = {420, 440}, b2[] = {470}, c[] = {800, 900};
+		uint32_t p0[] = {0};
+		add_req(e, 0, 0, 0, 2, NULL, 0, 0, 100, 100, a, 2, 2, 10, 10, true, 0);
+		add_req(e, 1, 0, 1, 2, p0, 1, 0, 310, 310, a2, 1, 1, 10, 10, false, 500);
+		add_req(e, 2, 1, 0, 3, NULL, 0, 0, 400, 400, b, 2, 2, 10, 10, true, 0);
+		add_req(e, 3, 1, 1, 3, p0, 1, 0, 450, 450, b2, 1, 1, 10, 10, false, 500);
+		if (!unfinished)
+			eval_session_cancelled_at(e, 1, 1, START + 490 * MS);
+		add_req(e, 4, 2, 0, 1, NULL, 0, 0, 700, 700, c, 2, 2, 10, 10, true, 0);
+		eval_finalize(e, START + 1000 * MS);
+		char *hc = slurp(dir, "health_check_results.txt");
+		char *sec = strstr(hc, "SESSION CONCURRENCY CHECK\n");
+		assert_non_null(sec);
+		assert_non_null(strstr(sec, unfinished ? "Result: FAILED" : "Result: PASSED"));
+		assert_non_null(strstr(sec, unfinished ? "  Peak Concurrency               2\n"
+		                                       : "  Peak Concurrency               1\n"));
+		free(hc);
+		eval_free(e);
+		rm_rf(dir);
+		free(dir);
+	}
 }
 
 /* 10k requests x 64 chunks through the evaluator and every file: bounded time (no quadratic paths) */
