@@ -213,6 +213,9 @@ struct evaluator {
 	char run_status_reason[256];
 	bool window_set;
 	struct eval_window_info window;
+	/* the measured requests' span: earliest dispatch, latest end (completion, failure or
+	 * cancellation); with a window, the rates are per second of it (eval_rate_span_s) */
+	int64_t meas_first_dispatch_ns, meas_last_end_ns;
 	/* client saturation (eval_saturation.c) */
 	double busy_tick_share, lateness_p99_ms;
 	double lateness_p50_ms, lateness_p999_ms; /* (for client_usage.json) */

@@ -324,6 +324,8 @@ void eval_register_request(struct evaluator *e, const struct wl_request *req, ui
 	struct eval_session *s = session_get(e, req->session_id, true);
 	if (!s->first_dispatch_ns || dispatched_ns < s->first_dispatch_ns)
 		s->first_dispatch_ns = dispatched_ns;
+	if (!e->meas_first_dispatch_ns || dispatched_ns < e->meas_first_dispatch_ns)
+		e->meas_first_dispatch_ns = dispatched_ns;
 	s->total_requests = session_total_requests;
 	e->n_requests++;
 	e->dirty = true;
@@ -673,6 +675,9 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	}
 	if (!reg)
 		e->n_requests++; /* never registered: still a request */
+	int64_t end_ns = rec->completed_ns ? rec->completed_ns : processed_ns;
+	if (end_ns > e->meas_last_end_ns)
+		e->meas_last_end_ns = end_ns;
 	if (!rec->success) {
 		if (rec->error_kind == REC_ERR_CANCELLED) {
 			e->n_cancelled++;
@@ -897,6 +902,18 @@ static double elapsed_s(const struct evaluator *e)
 	return ns_to_s(end - e->bench_start_ns);
 }
 
+/* The time the rates (throughput, goodput) are per: the run, or with a measurement window the span
+ * of the measured requests, from the first one's dispatch to the last one's end; the run's edges
+ * that the window leaves out are not part of it (docs/METRICS.md, Measurement window). */
+static double eval_rate_span_s(const struct evaluator *e)
+{
+	if (!e->window_set)
+		return elapsed_s(e);
+	if (!e->meas_first_dispatch_ns || e->meas_last_end_ns <= e->meas_first_dispatch_ns)
+		return 0.0;
+	return ns_to_s(e->meas_last_end_ns - e->meas_first_dispatch_ns);
+}
+
 /* "<display> (Mean)", "(P50)", "(P90)", "(P99)" of a series */
 static void summary_series(struct jsonw *w, const struct evaluator *e, int i)
 {
@@ -971,7 +988,7 @@ int eval_write_summary(struct evaluator *e)
 	jsonw_int(&w, (int64_t)e->n_post_timeout);
 	for (int i = 0; i < EVAL_N_BASE_SERIES; i++)
 		summary_series(&w, e, i);
-	double el = elapsed_s(e);
+	double el = eval_rate_span_s(e);
 	jsonw_key(&w, "Goodput (requests/s)");
 	jsonw_double(&w, el > 0 ? (double)e->n_good / el : 0.0);
 	jsonw_key(&w, "Goodput Fraction");
@@ -1026,6 +1043,8 @@ int eval_write_summary(struct evaluator *e)
 		jsonw_int(&w, e->window.cooldown_requests);
 		jsonw_key(&w, "excluded_requests");
 		jsonw_int(&w, (int64_t)e->window.excluded_requests);
+		jsonw_key(&w, "duration_s");
+		jsonw_double(&w, eval_rate_span_s(e));
 		jsonw_obj_end(&w);
 	}
 	/* reasoning models: after every other key, only for runs with reasoning (docs/OUTPUTS.md) */
@@ -1390,6 +1409,7 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 		        "outside it ran but are not in the metrics\n",
 		        e->window.warmup_s, (long long)e->window.warmup_requests, e->window.cooldown_s,
 		        (long long)e->window.cooldown_requests, (unsigned long long)e->window.excluded_requests);
+	double span = eval_rate_span_s(e); /* the run, or the window's measured span */
 	fputc('\n', out);
 	fprintf(out, "  %-22s %10s %10s %10s %10s\n", "Latency (ms)", "mean", "p50", "p90", "p99");
 	print_lat_row(out, e, "TTFC", ES_TTFC);
@@ -1400,10 +1420,11 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 	print_lat_row(out, e, "TBC", ES_TBC);
 	print_lat_row(out, e, "TPOT", ES_TPOT);
 	print_lat_row(out, e, "E2E", ES_E2E);
-	fprintf(out, "\n  Throughput: %.2f requests/s, %.2f output tokens/s\n",
-	        el > 0 ? (double)e->n_completed / el : 0.0, el > 0 ? (double)e->output_tokens_total / el : 0.0);
+	fprintf(out, "\n  Throughput: %.2f requests/s, %.2f output tokens/s%s\n",
+	        span > 0 ? (double)e->n_completed / span : 0.0, span > 0 ? (double)e->output_tokens_total / span : 0.0,
+	        e->window_set ? " (over the window's measured span)" : "");
 	fprintf(out, "  Goodput:    %.2f requests/s meeting every SLO (%.1f%% of completed)\n",
-	        el > 0 ? (double)e->n_good / el : 0.0,
+	        span > 0 ? (double)e->n_good / span : 0.0,
 	        e->n_completed ? 100.0 * (double)e->n_good / (double)e->n_completed : 0.0);
 	fprintf(out, "  SLOs:\n");
 	for (size_t i = 0; i < e->n_slo_results; i++) {

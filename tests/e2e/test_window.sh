@@ -21,7 +21,21 @@ one="{type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}"
 run warm ", warmup_requests: 5, cooldown_requests: 3" "$one"
 check "requests: 12 of 20 in the metrics" jq -e '.["Number of Requests"] == 12' "$(summary warm)"
 check "requests: summary names the window" \
-  jq -e '.measurement_window == {"warmup_seconds": 0.0, "warmup_requests": 5, "cooldown_seconds": 0.0, "cooldown_requests": 3, "excluded_requests": 8}' "$(summary warm)"
+  jq -e '.measurement_window | del(.duration_s) == {"warmup_seconds": 0.0, "warmup_requests": 5, "cooldown_seconds": 0.0, "cooldown_requests": 3, "excluded_requests": 8}' "$(summary warm)"
+# the rates are per second of the measured span (first measured dispatch to last measured end), not
+# of the whole run: here 12 of the 20 requests, one at a time, so the run is ~20/12 of the span
+python3 - "$(summary warm)" "$(rows warm)" <<'EOF' && ok "requests: throughput and goodput over the window's span" || fail "requests: throughput and goodput over the window's span"
+import json, sys
+s = json.load(open(sys.argv[1]))
+rows = [json.loads(l) for l in open(sys.argv[2])]
+span = max(r["client_completed_at"] for r in rows) - min(r["scheduler_dispatched_at"] for r in rows)
+assert abs(s["measurement_window"]["duration_s"] - span) < 3e-5, (s["measurement_window"], span)
+tokens = sum(r["num_output_tokens"] for r in rows if r.get("success", True))
+got = s["Output Token Throughput (tokens/s)"]
+assert abs(got - tokens / span) <= 1e-3 * got, (got, tokens / span)
+assert abs(s["Goodput (requests/s)"] - s["Number of Completed Requests"] / span) <= 1e-3 * s["Goodput (requests/s)"], s
+EOF
+check "requests: the console says the rates are over the window" grep -q "output tokens/s (over the window's measured span)" warm.out
 check "requests: rows are requests 5..16 (one at a time: dispatch order is id order)" \
   test "$(jq -s -c 'map(.request_id) | sort' "$(rows warm)")" = "[5,6,7,8,9,10,11,12,13,14,15,16]"
 check "requests: the console names the window" grep -q "Window: warmup 0 s / 5 requests, cooldown 0 s / 3 requests: 8 requests" warm.out
