@@ -11,6 +11,7 @@
 
 #include "core/xalloc.h"
 #include "client/record.h"
+#include "metrics/eval_internal.h"
 
 /* One input call to replay: a registration (from the trace, or from a row when there is no trace)
  * or a completion (a row), at its time in the run. */
@@ -235,6 +236,37 @@ static void rows_complete(struct evaluator *e, const struct rows_ev *ev, int64_t
 	rec_free(&r);
 }
 
+/* A request of ours that the benchmark stopped (signal, grace period over) has no row, only its
+ * registration in the trace (docs/OUTPUTS.md, request_level_metrics.jsonl): it is replayed as the
+ * cancelled record the run had, at the end. */
+static void rows_cancelled(struct evaluator *e, const cJSON *reg, int64_t base_ns, int64_t end_ns)
+{
+	struct rec_record r;
+	rec_init(&r);
+	r.request_id = (uint64_t)rows_num(reg, "request_id", 0);
+	r.session_id = (uint64_t)rows_num(reg, "session_id", 0);
+	r.session_total_requests = (uint32_t)rows_num(reg, "session_size", 1);
+	r.dispatched_ns = rows_ns(base_ns, rows_num(reg, "dispatched_at", 0));
+	r.completed_ns = r.processed_ns = end_ns;
+	rec_set_error(&r, REC_ERR_CANCELLED, REC_CODE_CANCELLED, "benchmark stopped");
+	eval_record_completed(e, &r, true);
+	rec_free(&r);
+}
+
+/* Registrations per session in the trace (sorted by session id), for the requests that
+ * cancel_session_on_failure dropped: a session's requests that were never dispatched. */
+struct rows_sess {
+	uint64_t id;
+	uint32_t regs;
+	bool cancelled;
+};
+
+static int rows_sess_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rows_sess *)a)->id, y = ((const struct rows_sess *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
 static int rows_t_cmp(const void *a, const void *b)
 {
 	const struct rows_ev *x = *(struct rows_ev *const *)a, *y = *(struct rows_ev *const *)b;
@@ -313,11 +345,34 @@ int eval_rows_replay(struct evaluator *e, const char *run_dir, int64_t base_ns, 
 		size_t n_out = 0;
 		if (window)
 			out = rows_window(&l, window, &n_out);
+		/* rows of ours (the Python Veeksha's rows have neither key, and only successful requests):
+		 * a registered request without a row was cancelled by the benchmark */
+		bool ours = false;
+		for (size_t i = 0; i < n_rows && !ours; i++)
+			ours = rows_get(by_id[i], "dispatch_lateness") || rows_get(by_id[i], "success");
+		struct rows_sess *sess = xcalloc(l.n + 1, sizeof *sess);
+		size_t n_sess = 0;
 		for (size_t i = 0; i < l.n; i++) {
 			/* the run's end: the latest time in the files, whatever the window */
 			double c = l.v[i].kind == 1 ? rows_num(l.v[i].j, "client_completed_at", 0) : 0;
 			st->end_s = fmax(st->end_s, fmax(c, l.v[i].t_s));
+			if (l.v[i].kind == 0 && !l.v[i].from_row)
+				sess[n_sess++] =
+				    (struct rows_sess){(uint64_t)rows_num(l.v[i].j, "session_id", 0), 1, false};
 		}
+		qsort(sess, n_sess, sizeof *sess, rows_sess_cmp);
+		size_t n_uniq = 0;
+		for (size_t i = 0; i < n_sess; i++) {
+			if (n_uniq && sess[n_uniq - 1].id == sess[i].id)
+				sess[n_uniq - 1].regs++;
+			else
+				sess[n_uniq++] = sess[i];
+		}
+		bool cancel_on_failure = ours && e->cfg && e->cfg->traffic_scheduler.cancel_session_on_failure;
+		/* from the timeout on, nothing is left to drop: the stop dropped every request not dispatched */
+		double stop_s = e->cfg && e->cfg->runtime.benchmark_timeout > 0
+		                    ? (double)e->cfg->runtime.benchmark_timeout
+		                    : INFINITY;
 		for (size_t i = 0; i < l.n; i++) {
 			uint64_t id = (uint64_t)rows_num(l.v[i].j, "request_id", 0);
 			if (n_out && bsearch(&id, out, n_out, sizeof *out, u64_cmp))
@@ -325,13 +380,40 @@ int eval_rows_replay(struct evaluator *e, const char *run_dir, int64_t base_ns, 
 			if (l.v[i].kind == 0) {
 				rows_register(e, &l.v[i], base_ns, by_id, n_rows);
 				st->registrations++;
-			} else {
-				rows_complete(e, &l.v[i], base_ns);
-				st->rows++;
-				if (cJSON_IsFalse(rows_get(l.v[i].j, "success")))
-					st->failed_rows++;
+				continue;
+			}
+			rows_complete(e, &l.v[i], base_ns);
+			st->rows++;
+			if (!cJSON_IsFalse(rows_get(l.v[i].j, "success")))
+				continue;
+			st->failed_rows++;
+			/* cancel_session_on_failure: the session's requests never dispatched were dropped
+			 * when this failure was handed over (docs/METRICS.md, Counters) */
+			struct rows_sess key = {.id = (uint64_t)rows_num(l.v[i].j, "session_id", 0)};
+			struct rows_sess *ss = cancel_on_failure && n_uniq
+			                           ? bsearch(&key, sess, n_uniq, sizeof *sess, rows_sess_cmp)
+			                           : NULL;
+			uint32_t size = (uint32_t)rows_num(l.v[i].j, "session_total_requests", 0);
+			if (ss && !ss->cancelled && size > ss->regs &&
+			    rows_num(l.v[i].j, "result_processed_at", 0) < stop_s) {
+				ss->cancelled = true;
+				eval_session_cancelled_at(
+				    e, key.id, size - ss->regs,
+				    rows_ns(base_ns, rows_num(l.v[i].j, "result_processed_at", 0)));
 			}
 		}
+		if (ours && have_trace) {
+			int64_t end_ns = rows_ns(base_ns, st->end_s);
+			for (size_t i = 0; i < l.n; i++) {
+				uint64_t id = (uint64_t)rows_num(l.v[i].j, "request_id", 0);
+				if (l.v[i].kind != 0 || (n_out && bsearch(&id, out, n_out, sizeof *out, u64_cmp)) ||
+				    rows_find(by_id, n_rows, (double)id))
+					continue;
+				rows_cancelled(e, l.v[i].j, base_ns, end_ns);
+				st->cancelled++;
+			}
+		}
+		free(sess);
 		free(out);
 	}
 	for (size_t i = 0; i < l.n; i++)

@@ -15,7 +15,8 @@
 
 struct eval_rows_stats {
 	uint64_t rows, failed_rows, registrations;
-	double end_s; /* the latest time in the rows (relative to the run start) */
+	uint64_t cancelled; /* registered requests of ours without a row: cancelled by the benchmark */
+	double end_s;       /* the latest time in the rows (relative to the run start) */
 };
 
 /* Feeds e (created with bench start base_ns) from run_dir's rows and dispatch trace. window (NULL:

@@ -74,6 +74,34 @@ check "reasoning run: TTFO and reasoning tokens kept (within 20 us or 0.2%)" \
   python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Output Token (P50)'; r='Number of Reasoning Tokens (P50)'; sys.exit(0 if k in a and abs(a[k]-b[k]) < max(2e-5, 2e-3 * a[k]) and abs(a[r] - b[r]) < 1e-9 and abs(a[r] - 6) < 0.1 else 1)" \
   "$rsn/metrics/summary_stats.json" "$TMP/rsn_eval/metrics/summary_stats.json"
 
+# 2c. cancellations, no event log: a failed request drops the rest of its session
+# (cancel_session_on_failure) and the timeout with no grace cancels the requests in flight; neither
+# has a row, and the rebuild counts them as the run did (docs/METRICS.md, Re-evaluating a run)
+e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 2 --fail-rate 0.2 --seed 5
+cport=$E2E_SIM_PORT
+cat > cnl.yml <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$cport/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: fixed, interval: 0.02}, cancel_session_on_failure: true}
+session_generator:
+  type: synthetic
+  session_graph: {type: linear, num_request_generator: {type: uniform, min: 2, max: 5}, request_wait_generator: {type: fixed, interval: 0.001}}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+  output_spec: {text: {output_length_generator: {type: uniform, min: 20, max: 150}}}
+runtime: {max_sessions: 60, benchmark_timeout: 1, post_timeout_grace_seconds: 0}
+trace_recorder: {enabled: true}
+YML
+rc=0; "$VEEKSHA" benchmark --config cnl.yml --output_dir "$TMP/cnl" --quiet > cnl.out 2> cnl.err || rc=$?
+check "cancellations: run exits 0 (rc $rc)" test "$rc" -eq 0 || cat cnl.err
+cnl=$(ls -d "$TMP"/cnl/*/)
+rc=0; "$VEEKSHA" evaluate "$cnl" --output "$TMP/cnl_eval" --quiet > ce.out 2> ce.err || rc=$?
+check "cancellations: evaluate exits 0" test "$rc" -eq 0 || cat ce.err
+keys='[.["Number of Requests"], .["Number of Completed Requests"], .["Number of Errored Requests"], .["Number of Cancelled Requests"], .["Cancellation Rate"], .["Successful Sessions"], .["Errored Sessions"], .["Cancelled Sessions"], .["Incomplete Sessions"]]'
+live=$(jq -c "$keys" "$cnl/metrics/summary_stats.json")
+check "cancellations: the run cancelled requests of both kinds ($live)" \
+  jq -e '.["Number of Cancelled Requests"] > 0 and .["Cancelled Sessions"] > 0 and .["Number of Errored Requests"] > 0' "$cnl/metrics/summary_stats.json"
+check "cancellations: the rebuild has the run's counts ($live)" \
+  test "$live" = "$(jq -c "$keys" "$TMP/cnl_eval/metrics/summary_stats.json")"
+
 # 3. event logs: exact
 e2e_single_cfg thr.yml "$port" sessions=30
 sed -i 's/^runtime: {/runtime: {num_client_threads: 2, /' thr.yml
