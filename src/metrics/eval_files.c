@@ -572,9 +572,21 @@ int eval_compute_slos(struct evaluator *e)
 	er->is_rate = true;
 	er->percentile = NAN;
 	er->threshold = e->ecfg ? e->ecfg->max_error_rate : 0.0;
-	er->observed = e->n_requests ? (double)e->n_errored / (double)e->n_requests : 0.0;
-	er->met = er->observed <= er->threshold;
-	if (!er->met) {
+	if (e->n_completed + e->n_errored == 0) {
+		/* no request completed or failed (none dispatched, every one cancelled or outside the
+		 * measurement window): nothing was measured, so the objective cannot be met
+		 * (docs/FAILURES.md, The verdict); observed is null */
+		er->observed = NAN;
+		er->met = false;
+		all = 0;
+		add_reason(e,
+		           xasprintf("%s: no data (no request completed or failed; %llu dispatched, %llu cancelled)",
+		                     er->name, (unsigned long long)e->n_requests, (unsigned long long)e->n_cancelled));
+	} else {
+		er->observed = (double)e->n_errored / (double)e->n_requests;
+		er->met = er->observed <= er->threshold;
+	}
+	if (!er->met && !isnan(er->observed)) {
 		all = 0;
 		char obs[32], thr[32], top[400] = "";
 		fmt_pct(obs, sizeof obs, er->observed);
@@ -621,7 +633,7 @@ int eval_write_slos(struct evaluator *e)
 		jsonw_key(&w, "slo_metric_key");
 		jsonw_str(&w, r->key);
 		jsonw_key(&w, "observed_value");
-		if (r->not_applicable)
+		if (r->not_applicable || (r->is_rate && isnan(r->observed)))
 			jsonw_null(&w);
 		else
 			jsonw_double(&w, r->observed);

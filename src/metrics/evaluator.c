@@ -1434,6 +1434,9 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 			fprintf(out,
 			        "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two chunks)\n",
 			        name, "n/a", r->threshold * 1e3);
+		else if (r->is_rate && isnan(r->observed))
+			fprintf(out, "    %-24s observed %10s     threshold %10.2f %%   MISSED\n", name, "no data",
+			        r->threshold * 100.0);
 		else if (r->is_rate)
 			fprintf(out, "    %-24s observed %10.2f %%   threshold %10.2f %%   %s\n", name,
 			        r->observed * 100.0, r->threshold * 100.0, r->met ? "MET" : "MISSED");

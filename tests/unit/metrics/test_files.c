@@ -758,6 +758,48 @@ static void test_error_table_and_rate(void **state)
 	free(dir);
 }
 
+/* Only the error-rate objective (slos: []) and no request completed or failed: nothing was
+ * measured, so the verdict is not met (docs/FAILURES.md, The verdict) -- with no request at all,
+ * and with every request cancelled (the benchmark timeout with post_timeout_grace_seconds 0). */
+static void test_error_rate_no_data(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.n_slos = 0;
+	cfg.trace_recorder.enabled = false;
+	for (int cancelled = 0; cancelled <= 1; cancelled++) {
+		char *dir = mkrun();
+		struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+		if (cancelled)
+			for (uint64_t id = 0; id < 2; id++)
+				add_err(e, id, REC_ERR_CANCELLED, REC_CODE_CANCELLED, "benchmark timeout");
+		assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+		char mdir[512];
+		snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+		char *s = slurp(mdir, "slo_results.json");
+		assert_non_null(s);
+		assert_non_null(strstr(s, "\"all_slos_met\": false,"));
+		assert_non_null(strstr(s, cancelled
+		                              ? "\"Error Rate: no data (no request completed or failed; 2 dispatched, "
+		                                "2 cancelled)\""
+		                              : "\"Error Rate: no data (no request completed or failed; 0 dispatched, "
+		                                "0 cancelled)\""));
+		assert_non_null(strstr(s, "\"met\": false,\n      \"slo_metric_key\": \"error_rate\",\n"
+		                          "      \"observed_value\": null,"));
+		free(s);
+		char *out = summary_text(e);
+		assert_non_null(strstr(
+		    out, "    Error Rate               observed    no data     threshold       0.00 %   MISSED\n"));
+		assert_non_null(strstr(out, "  All SLOs met: no\n"));
+		free(out);
+		eval_free(e);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+
 static void test_concurrency_check(void **state)
 {
 	(void)state;
@@ -927,6 +969,7 @@ int main(void)
 	    cmocka_unit_test(test_stream_metrics_and_summary_table),
 	    cmocka_unit_test(test_reasoning_outputs),
 	    cmocka_unit_test(test_error_table_and_rate),
+	    cmocka_unit_test(test_error_rate_no_data),
 	    cmocka_unit_test(test_concurrency_check),
 	    cmocka_unit_test(test_scale),
 	    cmocka_unit_test(test_memory_flat),
