@@ -511,12 +511,34 @@ int eval_compute_slos(struct evaluator *e)
 	/* values as request_level_metrics.jsonl holds them (rounded to 5 dp); an errored request
 	 * delivered nothing in time, so it counts as +inf in the TTFC, TPOT and E2E percentiles */
 	size_t n_err = (size_t)e->n_errored;
-	size_t cap = e->n_rows + n_err > e->tbc_all.n ? e->n_rows + n_err : e->tbc_all.n;
+	size_t cap = (e->n_rows + n_err > e->tbc_all.n ? e->n_rows + n_err : e->tbc_all.n) + e->n_cut;
 	double *v = xmalloc((cap ? cap : 1) * sizeof *v);
 	for (size_t i = 0; i < n_slos; i++) {
 		const struct cfg_slo *s = &e->ecfg->slos[i];
 		struct eval_slo_result *res = &e->slo_results[i];
 		size_t n = 0;
+		/* a request cancelled in flight (signal, grace period over) counts as +inf where it had
+		 * already missed the objective when it was cancelled: its first chunk (answer) came later
+		 * than the threshold or had not come, and it had waited longer; its E2E was longer; it had
+		 * waited longer for its next chunk (docs/FAILURES.md, The verdict). Otherwise (not known
+		 * yet, or TPOT: its token count is unknown) it is left out, as before. */
+		size_t n_cut = 0;
+		for (size_t k = 0; k < e->n_cut; k++) {
+			const struct eval_cut *c = &e->cut[k];
+			bool missed = false;
+			if (s->metric == CFG_SLO_TTFC)
+				missed = (isnan(c->first_s) ? c->age_s : c->first_s) > s->value;
+			else if (s->metric == CFG_SLO_TTFO)
+				missed = (isnan(c->first_answer_s) ? c->age_s : c->first_answer_s) > s->value;
+			else if (s->metric == CFG_SLO_E2E)
+				missed = c->age_s > s->value;
+			else if (s->metric == CFG_SLO_TBC)
+				missed = !isnan(c->last_s) && c->age_s - c->last_s > s->value;
+			if (missed) {
+				v[n++] = INFINITY;
+				n_cut++;
+			}
+		}
 		if (s->metric == CFG_SLO_TBC) {
 			for (size_t k = 0; k < e->n_rows; k++)
 				for (size_t j = 0; j < e->rows[k].n_tbc; j++)
@@ -548,16 +570,26 @@ int eval_compute_slos(struct evaluator *e)
 			res->not_applicable = true;
 		} else if (n == 0) {
 			res->observed = INFINITY;
+			res->no_data = true;
 			res->met = false;
 			add_reason(e, xasprintf("%s: no data (no request delivered a value)", label));
 		} else {
 			pct_sort(v, n);
 			res->observed = pct_interp_sorted(v, n, s->percentile);
 			res->met = slo_ok(res->observed, s->value);
-			if (!res->met && isinf(res->observed))
+			if (!res->met && isinf(res->observed) && n_cut == 0)
 				add_reason(e, xasprintf("%s inf > %g s (%zu errored requests count as infinitely slow)",
 				                        label, s->value, n_err));
-			else if (!res->met)
+			else if (!res->met && isinf(res->observed)) {
+				char errs[64] = "";
+				if (s->metric != CFG_SLO_TBC && n_err)
+					snprintf(errs, sizeof errs, " and the %zu errored requests", n_err);
+				add_reason(
+				    e,
+				    xasprintf("%s inf > %g s (%zu requests cancelled in flight had waited longer than "
+				              "%g s; they%s count as infinitely slow)",
+				              label, s->value, n_cut, s->value, errs));
+			} else if (!res->met)
 				add_reason(e, xasprintf("%s %.4g s > %g s", label, res->observed, s->value));
 		}
 		if (!res->met)

@@ -49,6 +49,11 @@ struct dvec {
 };
 void dvec_push(struct dvec *d, double x);
 void dvec_free(struct dvec *d);
+/* A request cancelled in flight, in seconds since it was sent: when it was cancelled, its first
+ * chunk and first answer chunk (NAN: none yet) and its last chunk (NAN: none). */
+struct eval_cut {
+	double age_s, first_s, first_answer_s, last_s;
+};
 /* A read-only array of doubles (a mapped spill). */
 struct dview {
 	const double *v;
@@ -200,6 +205,10 @@ struct evaluator {
 	int64_t fin_first_lo_ns, fin_first_hi_ns; /* first dispatch range of finished sessions */
 
 	uint64_t n_requests, n_errored, n_completed, n_cancelled, n_post_timeout, n_dropped;
+	/* requests cancelled while in flight (signal, grace period over): how long each had waited, so
+	 * that an objective it had certainly missed already counts it (eval_compute_slos) */
+	struct eval_cut *cut;
+	size_t n_cut, cap_cut;
 	uint64_t n_good;      /* completed requests meeting every SLO */
 	uint64_t n_reasoning; /* completed requests with reasoning: the reasoning outputs exist when > 0 */
 	uint64_t output_tokens_total;
@@ -248,6 +257,7 @@ struct eval_slo_result {
 	bool met;
 	bool not_applicable; /* a TBC objective over runs whose answers had no gaps (met, observed null) */
 	bool is_rate;        /* the error-rate objective: no percentile */
+	bool no_data;        /* no request delivered a value (observed +inf) */
 };
 
 /* evaluator.c */

@@ -681,6 +681,20 @@ void eval_record_completed(struct evaluator *e, const struct rec_record *rec, bo
 	if (!rec->success) {
 		if (rec->error_kind == REC_ERR_CANCELLED) {
 			e->n_cancelled++;
+			if (rec->sent_ns > 0 && rec->completed_ns > rec->sent_ns) {
+				/* it was on its way: what it had certainly missed counts (eval_compute_slos) */
+				if (e->n_cut == e->cap_cut)
+					xgrow((void **)&e->cut, &e->cap_cut, e->n_cut + 1, sizeof *e->cut);
+				struct eval_cut *c = &e->cut[e->n_cut++];
+				c->age_s = ns_to_s(rec->completed_ns - rec->sent_ns);
+				c->first_s = rec->n_chunks ? ns_to_s(rec->chunks[0].t_ns - rec->sent_ns) : NAN;
+				c->last_s =
+				    rec->n_chunks ? ns_to_s(rec->chunks[rec->n_chunks - 1].t_ns - rec->sent_ns) : NAN;
+				c->first_answer_s =
+				    rec_has_reasoning(rec)
+				        ? (rec->first_answer_ns ? ns_to_s(rec->first_answer_ns - rec->sent_ns) : NAN)
+				        : c->first_s;
+			}
 			s->cancelled = true;
 			session_maybe_finalize(e, s);
 			return;
@@ -1442,7 +1456,7 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 			        r->observed * 100.0, r->threshold * 100.0, r->met ? "MET" : "MISSED");
 		else if (isinf(r->observed))
 			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MISSED\n", name,
-			        e->n_rows || e->n_errored ? "inf" : "no data", r->threshold * 1e3);
+			        r->no_data ? "no data" : "inf", r->threshold * 1e3);
 		else
 			fprintf(out, "    %-24s observed %10.2f ms  threshold %10.2f ms  %s\n", name, r->observed * 1e3,
 			        r->threshold * 1e3, r->met ? "MET" : "MISSED");
@@ -1496,6 +1510,7 @@ void eval_free(struct evaluator *e)
 	spill_close(&e->tbc_sp);
 	dvec_free(&e->tbc_cur);
 	eval_sorted_release(e, -1);
+	free(e->cut);
 	free(e->inflight);
 	free(e->inflight_free);
 	free(e->open);
