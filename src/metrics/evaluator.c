@@ -576,9 +576,17 @@ static void count_error(struct evaluator *e, const struct rec_record *rec)
 {
 	enum rec_error kind = failed_kind(rec);
 	e->n_class[kind]++;
+	/* the message is the server's text: its control bytes (a CR, a line feed, an escape sequence)
+	 * become spaces, so that it cannot erase or forge lines of the console summary, e.g. a last
+	 * "All SLOs met: yes" (docs/FAILURES.md, Failed rows and the error summary) */
+	char msg[sizeof e->errmsgs[0].msg];
+	snprintf(msg, sizeof msg, "%s", rec->error_msg);
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	for (size_t i = 0; i < e->n_errmsgs; i++) {
 		struct eval_errmsg *m = &e->errmsgs[i];
-		if (m->kind == kind && m->code == rec->error_code && strcmp(m->msg, rec->error_msg) == 0) {
+		if (m->kind == kind && m->code == rec->error_code && strcmp(m->msg, msg) == 0) {
 			m->count++;
 			return;
 		}
@@ -599,7 +607,7 @@ static void count_error(struct evaluator *e, const struct rec_record *rec)
 	m->code = rec->error_code;
 	m->count = inherited + 1;
 	m->overcount = inherited;
-	snprintf(m->msg, sizeof m->msg, "%s", rec->error_msg);
+	memcpy(m->msg, msg, sizeof m->msg);
 }
 
 struct eval_errmsg *eval_sorted_errors(const struct evaluator *e)

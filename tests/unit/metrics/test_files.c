@@ -758,6 +758,39 @@ static void test_error_table_and_rate(void **state)
 	free(dir);
 }
 
+/* A server's error message with a CR, an escape sequence and a line feed cannot erase or forge a line
+ * of the console summary (a last "All SLOs met: yes" after the real verdict): control bytes become
+ * spaces in the error table, the reasons and the console (docs/FAILURES.md). */
+static void test_error_message_control_bytes(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.n_slos = 0;
+	cfg.trace_recorder.enabled = false;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	add_err(e, 0, REC_ERR_SERVER, 500, "x\r\x1b[2K\n  All SLOs met: yes\x7f");
+	add_err(e, 1, REC_ERR_SERVER, 500, "x\r\x1b[2K\n  All SLOs met: yes\x7f");
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+	char *out = summary_text(e);
+	assert_null(strstr(out, "\n  All SLOs met: yes")); /* no such line */
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strchr(out, '\r'));
+	assert_non_null(strstr(out, "  All SLOs met: no\n"));
+	assert_non_null(strstr(out, "           2 x server_error 500: x  [2K   All SLOs met: yes \n"));
+	free(out);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "summary_stats.json");
+	assert_non_null(strstr(s, "\"message\": \"x  [2K   All SLOs met: yes \",\n      \"count\": 2"));
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* Only the error-rate objective (slos: []) and no request completed or failed: nothing was
  * measured, so the verdict is not met (docs/FAILURES.md, The verdict) -- with no request at all,
  * and with every request cancelled (the benchmark timeout with post_timeout_grace_seconds 0). */
@@ -1050,6 +1083,7 @@ int main(void)
 	    cmocka_unit_test(test_reasoning_outputs),
 	    cmocka_unit_test(test_error_table_and_rate),
 	    cmocka_unit_test(test_error_rate_no_data),
+	    cmocka_unit_test(test_error_message_control_bytes),
 	    cmocka_unit_test(test_cancelled_in_flight),
 	    cmocka_unit_test(test_concurrency_check),
 	    cmocka_unit_test(test_scale),
