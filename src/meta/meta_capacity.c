@@ -114,6 +114,19 @@ static int capsearch_probe(void *vctx, double value)
 	}
 	if (res.interrupted)
 		return -1;
+	if (res.exit_code == 1 && !res.server_failed) {
+		/* the probe measured nothing trustworthy (its run was truncated: a bad trace row, a dispatch
+		 * the client could not make; or an output could not be written): that is no capacity limit,
+		 * so the search stops instead of reporting one (docs/META.md) */
+		cJSON *st = sweep_read_metrics_json(res.run_dir, "summary_stats.json");
+		const cJSON *why = st ? cJSON_GetObjectItemCaseSensitive(st, "run_status_reason") : NULL;
+		snprintf(c->err, sizeof c->err, "the benchmark at value %g could not measure (exit code 1: %s); see %s",
+		         value,
+		         cJSON_IsString(why) && *why->valuestring ? why->valuestring : "an output was not written",
+		         res.run_dir);
+		cJSON_Delete(st);
+		return -1;
+	}
 	cJSON *slo = sweep_read_metrics_json(res.run_dir, "slo_results.json");
 	const cJSON *met = slo ? cJSON_GetObjectItemCaseSensitive(slo, "all_slos_met") : NULL;
 	bool pass = met && cJSON_IsTrue(met);
@@ -282,7 +295,14 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 				printf("capacity-search: report %s/report.html\n", dir);
 			}
 		}
-		if (r.found)
+		if (r.aborted && r.found)
+			printf("capacity-search: stopped before the search ended (%lld iterations); the best value so "
+			       "far, %g, is not the capacity\n",
+			       (long long)r.iterations_run, r.best_value);
+		else if (r.aborted)
+			printf("capacity-search: stopped before the search ended (%lld iterations)\n",
+			       (long long)r.iterations_run);
+		else if (r.found)
 			printf("capacity-search: best value %g (%lld iterations)\n", r.best_value,
 			       (long long)r.iterations_run);
 		else

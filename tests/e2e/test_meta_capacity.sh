@@ -54,4 +54,25 @@ res2=$(ls "$TMP"/cap_fail/*/capacity_search_results.json | head -1)
 check "errored probes fail" jq -e '(.history | length) >= 1 and all(.history[]; .all_slos_met == false)' "$res2"
 check "no capacity found" jq -e '.best_value == null' "$res2"
 check "the console says why a probe failed" grep -q "value 1 failed: .*errored requests" "$TMP/fail_out.txt"
+# A probe that could not measure (its run truncated by a bad trace row) is no capacity limit: the
+# search stops with exit 1 naming the value and the reason, instead of "no value met the SLOs", exit 0
+# (docs/META.md).
+printf 'num_prefill_tokens,num_decode_tokens,arrival_time\n12,5,0.0\n7,3,0.05\nbad,x,0.1\n8,2,0.15\n' > "$TMP/bad.csv"
+cat > "$TMP/cap_trunc.yml" <<YML
+output_dir: $TMP/cap_trunc
+start_value: 1
+max_value: 2
+max_iterations: 3
+benchmark_config:
+  client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port2/v1", model: sim-model}
+  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
+  session_generator: {type: trace, trace_file: $TMP/bad.csv, wrap_mode: false, flavor: {type: request_log}}
+  runtime: {max_sessions: 10, benchmark_timeout: 20}
+YML
+rc=0
+timeout -k 5 60 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap_trunc.yml" --quiet \
+  > "$TMP/trunc_out.txt" 2>&1 || rc=$?
+check "a truncated probe stops the search with exit 1 (got $rc)" test "$rc" -eq 1
+check "... naming the value and the bad row" grep -q "value 1 could not measure (.*bad.csv:4" "$TMP/trunc_out.txt"
+check "... and reports no capacity finding" bash -c "! grep -q 'no value met the SLOs' '$TMP/trunc_out.txt'"
 e2e_finish
