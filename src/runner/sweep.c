@@ -25,6 +25,25 @@ struct sweep_group {
 	size_t n;
 };
 
+static int sweep_exit_rank(int code)
+{
+	if (code == 0)
+		return 0;
+	if (code == 3)
+		return 1; /* missed SLOs on a complete run */
+	if (code >= 128)
+		return 3; /* stopped by a signal */
+	return 2;         /* runtime or usage failure */
+}
+
+int sweep_exit_worse(int a, int b)
+{
+	int ra = sweep_exit_rank(a), rb = sweep_exit_rank(b);
+	if (ra != rb)
+		return ra > rb ? a : b;
+	return a > b ? a : b;
+}
+
 static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx, size_t n,
                            const struct cfg_run_opts *opts)
 {
@@ -75,8 +94,7 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		if (res.exit_code != 0) {
 			log_warn("sweep: run %zu of %zu ended with exit code %d%s", k + 1, n, res.exit_code,
 			         res.interrupted ? " (interrupted)" : "");
-			if (worst == 0 || res.exit_code > worst)
-				worst = res.exit_code;
+			worst = sweep_exit_worse(worst, res.exit_code);
 		}
 		config_benchmark_free(&cfg);
 	}
@@ -143,8 +161,7 @@ int sweep_run(const struct cfg_benchmark *items, size_t n, const struct cfg_run_
 		} else {
 			r = sweep_run_group(items, groups[g].idx, groups[g].n, opts);
 		}
-		if (r > worst)
-			worst = r;
+		worst = sweep_exit_worse(worst, r);
 		free(groups[g].idx);
 	}
 	free(groups);

@@ -12,4 +12,9 @@
 
 int sweep_run(const struct cfg_benchmark *items, size_t n, const struct cfg_run_opts *opts);
 
+/* The exit code of a sweep with runs that exited a and b (docs/META.md, Sweeps): a signal (128+N)
+ * before a runtime or usage failure (1, 2), which comes before missed SLOs (3), before 0; the
+ * larger code among equals. A truncated run is never reported as only a missed SLO. */
+int sweep_exit_worse(int a, int b);
+
 #endif

@@ -29,4 +29,22 @@ check "csv header is the reference's" bash -c "head -1 '$sweep/sweep_summary.csv
 check "csv has 6 rows" test "$(tail -n +2 "$sweep/sweep_summary.csv" | wc -l)" -eq 6
 # order: first key (arrival_rate) outermost -> rates 20,20,40,40,80,80 and lengths 32,64,32,64,...
 check "expansion order (first key outermost)" bash -c "cut -d, -f5,6 '$sweep/sweep_summary.csv' | tail -n +2 | tr '\n' ' ' | grep -q '^20.0,32 20.0,64 40.0,32 40.0,64 80.0,32 80.0,64 $'"
+# The exit code is the worst run's, and a run that could not measure is worse than missed SLOs: a
+# truncated run (a bad trace row, exit 1) and a run that misses an impossible SLO (exit 3 with
+# --fail-on-slo) make the sweep exit 1, not 3 (docs/META.md, Sweeps).
+printf 'num_prefill_tokens,num_decode_tokens,arrival_time\n12,5,0.0\nbad,x,0.05\n' > "$TMP/bad.csv"
+cat > "$TMP/mixed.yml" <<YML
+- client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+  session_generator: {type: trace, trace_file: $TMP/bad.csv, wrap_mode: false, flavor: {type: request_log}}
+  runtime: {max_sessions: 5, benchmark_timeout: 30}
+- client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+  runtime: {max_sessions: 2, benchmark_timeout: 30}
+  evaluators: [{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.000001}]}]
+YML
+rc=0
+timeout -k 5 60 "$VEEKSHA" benchmark --config "$TMP/mixed.yml" --output_dir "$TMP/mixed" --fail-on-slo --quiet \
+  > /dev/null 2> "$TMP/mixed.err" || rc=$?
+check "a truncated run and a missed SLO: the sweep exits 1 (got $rc)" test "$rc" -eq 1
+check "... both runs ran (exit codes 1 and 3 logged)" \
+  bash -c "grep -q 'run 1 of 2 ended with exit code 1' '$TMP/mixed.err' && grep -q 'run 2 of 2 ended with exit code 3' '$TMP/mixed.err'"
 e2e_finish
