@@ -140,7 +140,8 @@ struct client {
 	struct list counting; /* records waiting for their counts */
 	uint64_t tc_records, tc_failed, tc_cancelled;
 	bool tc_warned;
-	uint32_t *tc_w; /* scratch for the per-chunk split */
+	bool usage_warned; /* a usage below the content events was reported (client_complete) */
+	uint32_t *tc_w;    /* scratch for the per-chunk split */
 	int32_t *tc_out;
 	size_t tc_cap;
 };
@@ -829,6 +830,19 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 	}
 	if (r->err_kind == REC_ERR_TOO_LARGE)
 		client_drop_content(r);
+	if (r->usage_completion >= 0 && r->usage_completion < (int64_t)r->n_segs) {
+		/* every content event carries at least one token: a usage.completion_tokens below their number
+		 * (e.g. 0 for a streamed answer) contradicts what was received and would make TPOT 0; the
+		 * output is counted with the tokenizer instead (docs/CLIENT.md, Token counting) */
+		if (!c->usage_warned) {
+			c->usage_warned = true;
+			log_warn("request %llu: the server's usage.completion_tokens (%lld) is below the %zu content "
+			         "events it sent; its output is counted with the tokenizer (and so is every such "
+			         "response of this run)",
+			         (unsigned long long)rec->request_id, (long long)r->usage_completion, r->n_segs);
+		}
+		r->usage_completion = -1;
+	}
 	/* what the server sent when it answered, else what was asked for */
 	rec->is_stream = r->headers_seen ? r->is_sse : c->cfg->stream;
 	if (transferred && c->tc) {

@@ -346,6 +346,24 @@ static void test_tokens_without_usage(void **state)
 	assert_int_equal(r->chunks[1].tokens, 1);
 }
 
+/* A usage.completion_tokens below the content events received (0 for two events) contradicts them:
+ * the output is counted with the tokenizer, not taken as 0 tokens (which made TPOT 0 and met every
+ * TPOT objective; docs/CLIENT.md, Token counting). */
+static void test_usage_below_events(void **state)
+{
+	(void)state;
+	make_client("sse_usage_zero");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 2);
+	assert_false(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 2); /* tokenizer count of "Hello world" */
+	assert_int_equal(r->chunks[0].tokens, 1);
+	assert_int_equal(r->chunks[1].tokens, 1);
+}
+
 static void test_continuous_usage(void **state)
 {
 	(void)state;
@@ -1055,6 +1073,7 @@ int main(void)
 	    T(test_auth_header),
 	    T(test_api_base_from_env),
 	    T(test_tokens_without_usage),
+	    T(test_usage_below_events),
 	    T(test_continuous_usage),
 	    T(test_reasoning_stream),
 	    T(test_reasoning_stream_counted),
