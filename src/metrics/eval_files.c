@@ -632,6 +632,13 @@ int eval_compute_slos(struct evaluator *e)
 		                        (unsigned long long)e->n_errored, (unsigned long long)e->n_requests, top));
 	}
 
+	if (all && e->n_completed == 0) {
+		/* every request failed and the objectives tolerate it (max_error_rate 1, no latency SLO):
+		 * still no answer was measured, so the run does not pass (docs/FAILURES.md, The verdict) */
+		all = 0;
+		add_reason(e, xasprintf("no request completed (%llu of %llu failed): no answer was measured",
+		                        (unsigned long long)e->n_errored, (unsigned long long)e->n_requests));
+	}
 	if (e->run_status != EVAL_RUN_COMPLETE) {
 		/* the workload was not fully measured: whatever was measured cannot pass */
 		all = 0;

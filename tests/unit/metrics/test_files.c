@@ -758,6 +758,35 @@ static void test_error_table_and_rate(void **state)
 	free(dir);
 }
 
+/* Every request failed and max_error_rate 1.0 tolerates it, with no latency SLO: the error-rate
+ * objective is met, but no answer was measured, so the verdict is not (docs/FAILURES.md). */
+static void test_all_failed_tolerated(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	ev.n_slos = 0;
+	ev.max_error_rate = 1.0;
+	cfg.trace_recorder.enabled = false;
+	char *dir = mkrun();
+	struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+	add_err(e, 0, REC_ERR_HTTP, 500, "internal error");
+	add_err(e, 1, REC_ERR_HTTP, 500, "internal error");
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 0);
+	char mdir[512];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	char *s = slurp(mdir, "slo_results.json");
+	assert_non_null(strstr(s, "\"all_slos_met\": false,\n  \"verdict_reasons\": [\n"
+	                          "    \"no request completed (2 of 2 failed): no answer was measured\"\n  ],"));
+	assert_non_null(
+	    strstr(s, "\"met\": true,\n      \"slo_metric_key\": \"error_rate\",\n      \"observed_value\": 1.0,"));
+	free(s);
+	eval_free(e);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* A server's error message with a CR, an escape sequence and a line feed cannot erase or forge a line
  * of the console summary (a last "All SLOs met: yes" after the real verdict): control bytes become
  * spaces in the error table, the reasons and the console (docs/FAILURES.md). */
@@ -1084,6 +1113,7 @@ int main(void)
 	    cmocka_unit_test(test_error_table_and_rate),
 	    cmocka_unit_test(test_error_rate_no_data),
 	    cmocka_unit_test(test_error_message_control_bytes),
+	    cmocka_unit_test(test_all_failed_tolerated),
 	    cmocka_unit_test(test_cancelled_in_flight),
 	    cmocka_unit_test(test_concurrency_check),
 	    cmocka_unit_test(test_scale),
