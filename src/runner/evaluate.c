@@ -77,10 +77,22 @@ static void evaluate_rows_into(const struct cfg_benchmark *cfg, const char *run_
 		eval_set_window(e, &win);
 	const cJSON *rs = sum ? cJSON_GetObjectItemCaseSensitive(sum, "run_status") : NULL;
 	const cJSON *why = sum ? cJSON_GetObjectItemCaseSensitive(sum, "run_status_reason") : NULL;
-	if (cJSON_IsString(rs) && strcmp(rs->valuestring, "complete") != 0)
+	if (!sum) {
+		/* every run, ours or the Python Veeksha's, writes it when it ends: without it the run did not
+		 * end (killed, out of memory), and what its rows hold is not the workload (docs/FAILURES.md,
+		 * run_status) */
+		eval_set_run_status(e, EVAL_RUN_TRUNCATED,
+		                    "the run did not finish: metrics/summary_stats.json is missing (the process was "
+		                    "killed?)");
+	} else if (cJSON_IsString(rs) && !strcmp(rs->valuestring, "running")) {
+		eval_set_run_status(e, EVAL_RUN_TRUNCATED,
+		                    "the run did not finish: metrics/summary_stats.json says running (the process was "
+		                    "killed?)");
+	} else if (cJSON_IsString(rs) && strcmp(rs->valuestring, "complete") != 0) {
 		eval_set_run_status(e,
 		                    !strcmp(rs->valuestring, "interrupted") ? EVAL_RUN_INTERRUPTED : EVAL_RUN_TRUNCATED,
 		                    cJSON_IsString(why) ? why->valuestring : "");
+	}
 	if (!opts->quiet)
 		log_info("evaluated %llu request rows (%llu failed) and %llu registrations of %s; times at the rows' "
 		         "10 us resolution",

@@ -62,6 +62,24 @@ check "own run: TTFC p50 within 20 us (or 0.2%) of the live run's" \
   python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); k='Time to First Chunk (P50)'; sys.exit(0 if abs(a[k]-b[k]) < max(2e-5, 2e-3 * a[k]) else 1)" \
   "$own/metrics/summary_stats.json" "${ev}metrics/summary_stats.json"
 
+# 2a. a run killed before it ended (SIGKILL, out of memory) left rows but no summary_stats.json (or
+# one that says running): evaluate says truncated and never meets the SLOs (docs/FAILURES.md)
+mkdir -p "$TMP/killed"
+cp -r "$own" "$TMP/killed/run"
+rm -rf "$TMP/killed/run"/evaluated-* "$TMP/killed/run/metrics/summary_stats.json"
+rc=0; "$VEEKSHA" evaluate "$TMP/killed/run" --output "$TMP/killed_eval" --fail-on-slo --quiet > /dev/null 2> ke.err || rc=$?
+check "killed run: evaluate --fail-on-slo exits 3 (got $rc)" test "$rc" -eq 3
+check "killed run: truncated, the reason names the missing summary" \
+  jq -e '.run_status == "truncated" and (.run_status_reason | test("summary_stats.json is missing"))' \
+  "$TMP/killed_eval/metrics/summary_stats.json"
+check "killed run: all_slos_met false" jq -e '.all_slos_met == false' "$TMP/killed_eval/metrics/slo_results.json"
+jq '.run_status = "running"' "$own/metrics/summary_stats.json" > "$TMP/killed/run/metrics/summary_stats.json"
+rc=0; "$VEEKSHA" evaluate "$TMP/killed/run" --output "$TMP/killed_eval2" --fail-on-slo --quiet > /dev/null 2>&1 || rc=$?
+check "killed run (summary says running): exits 3 (got $rc)" test "$rc" -eq 3
+check "killed run (summary says running): truncated" \
+  jq -e '.run_status == "truncated" and (.run_status_reason | test("says running"))' \
+  "$TMP/killed_eval2/metrics/summary_stats.json"
+
 # 2b. a reasoning run (sim thinking first): rows keep TTFO and the reasoning counts
 e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 1 --reasoning-tokens 6
 rport=$E2E_SIM_PORT
