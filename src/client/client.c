@@ -251,8 +251,14 @@ static void client_apply_event(struct creq *r, const struct oai_event *ev)
 	if (ev->reasoning_tokens >= 0)
 		r->usage_reasoning = ev->reasoning_tokens;
 	client_record_content(r, ev);
-	if (ev->finish_reason)
+	if (ev->finish_reason) {
 		r->finish_seen = true;
+		/* the server gave up on the request (vLLM, SGLang: "abort"; "error"): what it sent is not an
+		 * answer, and the request fails (docs/CLIENT.md, Errors) */
+		if (!strcmp(ev->finish_reason, "abort") || !strcmp(ev->finish_reason, "error"))
+			client_fail(r, REC_ERR_SERVER, REC_CODE_SERVER_ABORT,
+			            "The server ended the answer with finish_reason '%s'", ev->finish_reason);
+	}
 }
 
 static int client_on_sse(void *ctx, const struct sse_event *sev)

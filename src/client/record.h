@@ -28,7 +28,8 @@ enum rec_error {
 	REC_ERR_TIMEOUT,   /* "timeout": request_timeout expired: REC_CODE_TIMEOUT */
 	REC_ERR_RESET,     /* "reset": connection reset / closed before the response ended: REC_CODE_RESET */
 	REC_ERR_SERVER,    /* "server_error": an {"error": ...} event or body in a 2xx response; error_code from
-	                    * the event, else 400 (as the reference) */
+	                    * the event, else 400 (as the reference); or an answer ended with finish_reason
+	                    * "abort" / "error": REC_CODE_SERVER_ABORT */
 	REC_ERR_MALFORMED, /* "stream_protocol": unparseable event/body, HTTP framing error: REC_CODE_PROTOCOL */
 	REC_ERR_EMPTY,     /* "empty": asked for N > 0 output tokens, got no content: REC_CODE_EMPTY */
 	REC_ERR_TOO_LARGE, /* "too_large": response exceeded client.max_response_bytes: REC_CODE_TOO_LARGE */
@@ -48,6 +49,9 @@ enum rec_error {
 #define REC_CODE_TOO_LARGE 1007
 #define REC_CODE_CLIENT 1008
 #define REC_CODE_CANCELLED 1009
+/* a server's own failure without a code of its own: an answer it ended with finish_reason "abort" or
+ * "error" (as an internal server error) */
+#define REC_CODE_SERVER_ABORT 500
 
 /* "http", "connect", ... ("ok" for REC_OK); never NULL */
 const char *rec_error_class_name(enum rec_error kind);

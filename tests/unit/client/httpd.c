@@ -146,6 +146,16 @@ static int send_json(int fd, int status, const char *reason, const char *ctype, 
 static int respond(int fd, const char *scenario, const char *body)
 {
 	bool usage = strstr(body, "\"include_usage\":true") != NULL;
+	if (!strcmp(scenario, "sse_abort")) {
+		/* one token, then the server gives up on the request (vLLM's and SGLang's "abort") */
+		send_str(fd, SSE_HDR);
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"abort\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "sse_usage_zero")) {
 		/* two content events, then a usage that says no token was generated */
 		send_str(fd, SSE_HDR);

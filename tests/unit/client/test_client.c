@@ -364,6 +364,22 @@ static void test_usage_below_events(void **state)
 	assert_int_equal(r->chunks[1].tokens, 1);
 }
 
+/* An answer the server ended with finish_reason "abort" is not a success with one token: the request
+ * fails as server_error 500 and keeps what it received (docs/CLIENT.md, Errors). */
+static void test_finish_reason_abort(void **state)
+{
+	(void)state;
+	make_client("sse_abort");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_false(r->success);
+	assert_int_equal(r->error_kind, REC_ERR_SERVER);
+	assert_int_equal(r->error_code, 500);
+	assert_string_equal(r->error_msg, "The server ended the answer with finish_reason 'abort'");
+	assert_int_equal(r->n_chunks, 1);
+}
+
 static void test_continuous_usage(void **state)
 {
 	(void)state;
@@ -1074,6 +1090,7 @@ int main(void)
 	    T(test_api_base_from_env),
 	    T(test_tokens_without_usage),
 	    T(test_usage_below_events),
+	    T(test_finish_reason_abort),
 	    T(test_continuous_usage),
 	    T(test_reasoning_stream),
 	    T(test_reasoning_stream_counted),
