@@ -1,4 +1,4 @@
-/* SIGINT/SIGTERM handling shared by every phase of a run: a flag plus a self-pipe that the event
+/* SIGINT/SIGTERM/SIGHUP handling shared by every phase of a run: a flag plus a self-pipe that the event
  * loop watches. A second signal while stopping escalates (in-flight requests are cancelled). */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +65,12 @@ void runner_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a closed terminal or a dropped ssh session: the run stops like for SIGTERM and writes its
+	 * outputs, instead of dying with the data measured so far unsummarized (docs/FAILURES.md);
+	 * unless SIGHUP is ignored (nohup): then the run goes on, as asked */
+	struct sigaction hup;
+	if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

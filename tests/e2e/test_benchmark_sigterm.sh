@@ -54,4 +54,38 @@ check "run_status interrupted (signal 15)" \
   jq -e '.run_status == "interrupted" and .run_status_reason == "signal 15"' "$run/metrics/summary_stats.json"
 check "an interrupted run does not meet its SLOs" \
   jq -e '.all_slos_met == false and any(.verdict_reasons[]; . == "run interrupted: signal 15")' "$run/metrics/slo_results.json"
+
+# SIGHUP (a closed terminal, a dropped ssh session) stops the run like SIGTERM: outputs written for the
+# data measured so far, run_status interrupted, exit 128+1 (before: killed, no summary, no verdict)
+e2e_bg "$VEEKSHA" benchmark --config "$TMP/cfg.yml" --output_dir "$TMP/hup" --quiet
+bpid=$E2E_LAST_PID
+for i in $(seq 1 200); do
+  f=$(ls "$TMP"/hup/*/metrics/request_level_metrics.jsonl 2>/dev/null | head -1 || true)
+  [ -n "$f" ] && [ "$(wc -l < "$f")" -ge 5 ] && break
+  sleep 0.05
+done
+kill -HUP "$bpid"
+rc=0; wait "$bpid" || rc=$?
+check "exit code 129 after SIGHUP (got $rc)" test "$rc" -eq 129
+run=$(ls -d "$TMP"/hup/*/ | head -1)
+check "SIGHUP: run_status interrupted (signal 1), rows kept" \
+  jq -e '.run_status == "interrupted" and .run_status_reason == "signal 1" and ."Number of Completed Requests" >= 5' \
+  "$run/metrics/summary_stats.json"
+check "SIGHUP: the verdict is not met" jq -e '.all_slos_met == false' "$run/metrics/slo_results.json"
+# under nohup (SIGHUP ignored) the run goes on: a SIGHUP neither stops nor kills it
+e2e_bg nohup "$VEEKSHA" benchmark --config "$TMP/cfg.yml" --output_dir "$TMP/nohup" --quiet > "$TMP/nohup.out" 2>&1
+bpid=$E2E_LAST_PID
+for i in $(seq 1 200); do
+  f=$(ls "$TMP"/nohup/*/metrics/request_level_metrics.jsonl 2>/dev/null | head -1 || true)
+  [ -n "$f" ] && [ "$(wc -l < "$f")" -ge 5 ] && break
+  sleep 0.05
+done
+kill -HUP "$bpid"
+n0=$(wc -l < "$f")
+for i in $(seq 1 100); do [ "$(wc -l < "$f")" -ge $((n0 + 10)) ] && break; sleep 0.05; done
+check "nohup: a SIGHUP does not stop the run (rows keep coming, still running)" \
+  bash -c "[ \$(wc -l < '$f') -ge $((n0 + 10)) ] && kill -0 $bpid"
+kill -TERM "$bpid"
+rc=0; wait "$bpid" || rc=$?
+check "nohup: stopped by the SIGTERM that followed (exit 143, got $rc)" test "$rc" -eq 143
 e2e_finish
