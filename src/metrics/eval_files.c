@@ -447,6 +447,8 @@ bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, co
 			v = r->ttfc;
 			break;
 		case CFG_SLO_TPOT:
+			if (!eval_row_has_tpot(r))
+				continue;
 			v = r->tpot;
 			break;
 		case CFG_SLO_E2E:
@@ -546,6 +548,8 @@ int eval_compute_slos(struct evaluator *e)
 		} else {
 			for (size_t k = 0; k < e->n_rows; k++) {
 				const struct eval_row *r = &e->rows[k];
+				if (s->metric == CFG_SLO_TPOT && !eval_row_has_tpot(r))
+					continue;
 				if (s->metric == CFG_SLO_TTFO) /* a request whose answer never started counts as +inf */
 					v[n++] = r->has_ttfo ? r5(r->ttfo) : INFINITY;
 				else
@@ -562,9 +566,9 @@ int eval_compute_slos(struct evaluator *e)
 		res->percentile = s->percentile;
 		res->threshold = s->value;
 		const char *label = res->name ? res->name : res->key;
-		if (n == 0 && s->metric == CFG_SLO_TBC && e->n_rows > 0) {
-			/* requests succeeded, but none delivered two content chunks (non-streamed or one-chunk
-			 * answers): there is no gap to exceed the objective, so it cannot fail */
+		if (n == 0 && (s->metric == CFG_SLO_TBC || s->metric == CFG_SLO_TPOT) && e->n_rows > 0) {
+			/* requests succeeded, but none delivered two content chunks (TBC) or streamed two
+			 * tokens (TPOT): there is no gap to exceed the objective, so it cannot fail */
 			res->observed = NAN;
 			res->met = true;
 			res->not_applicable = true;
@@ -691,8 +695,11 @@ int eval_write_slos(struct evaluator *e)
 		jsonw_bool(&w, true);
 		if (r->not_applicable) {
 			jsonw_key(&w, "note");
-			jsonw_str(&w, "not applicable: no request delivered two content chunks (non-streamed or "
-			              "one-chunk answers), so there is no gap to measure");
+			jsonw_str(&w, r->metric && !strcmp(r->metric, "tpot")
+			                  ? "not applicable: no request streamed two output tokens (non-streamed or "
+			                    "one-token answers), so there is no time per output token to measure"
+			                  : "not applicable: no request delivered two content chunks (non-streamed or "
+			                    "one-chunk answers), so there is no gap to measure");
 		}
 		jsonw_obj_end(&w);
 	}

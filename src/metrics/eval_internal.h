@@ -255,7 +255,8 @@ struct eval_slo_result {
 	char *name;
 	double percentile, threshold, observed;
 	bool met;
-	bool not_applicable; /* a TBC objective over runs whose answers had no gaps (met, observed null) */
+	bool not_applicable; /* a TBC (TPOT) objective over runs whose answers had no gaps (no streamed
+	                      * answer of two tokens): met, observed null */
 	bool is_rate;        /* the error-rate objective: no percentile */
 	bool no_data;        /* no request delivered a value (observed +inf) */
 };
@@ -286,6 +287,13 @@ struct eval_errmsg *eval_sorted_errors(const struct evaluator *e);
 int eval_write_slos(struct evaluator *e);
 /* gaps: the row's r->n_tbc gaps */
 bool eval_row_meets_slos(const struct evaluator *e, const struct eval_row *r, const double *gaps);
+/* Whether a successful row measured a time per output token: a streamed answer of two tokens or
+ * more. A one-token answer has no decode and a non-streamed one arrives whole, so their TPOT of 0 is
+ * no measurement and stays out of TPOT objectives (docs/FAILURES.md, The verdict). */
+static inline bool eval_row_has_tpot(const struct eval_row *r)
+{
+	return r->is_stream && r->num_output_tokens > 1;
+}
 int eval_write_decode_window(struct evaluator *e);
 /* eval_window.c */
 struct dw_seg {

@@ -1453,9 +1453,9 @@ void eval_print_summary(const struct evaluator *e, FILE *out)
 		const struct eval_slo_result *r = &e->slo_results[i];
 		const char *name = r->name ? r->name : r->key;
 		if (r->not_applicable)
-			fprintf(out,
-			        "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two chunks)\n",
-			        name, "n/a", r->threshold * 1e3);
+			fprintf(out, "    %-24s observed %10s     threshold %10.2f ms  MET (no request had two %s)\n",
+			        name, "n/a", r->threshold * 1e3,
+			        r->metric && !strcmp(r->metric, "tpot") ? "streamed tokens" : "chunks");
 		else if (r->is_rate && isnan(r->observed))
 			fprintf(out, "    %-24s observed %10s     threshold %10.2f %%   MISSED\n", name, "no data",
 			        r->threshold * 100.0);

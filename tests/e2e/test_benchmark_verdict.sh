@@ -72,7 +72,7 @@ check "no errors: summary says all SLOs met" grep -q "All SLOs met: yes" good.ou
 # 2b. non-streamed answers have no gaps between chunks: a TBC objective is not applicable and does
 # not fail a run in which every request succeeded
 sed -e 's/model: sim-model}/model: sim-model, stream: false}/' \
-  -e 's/slos: \[{type: constant, metric: ttfc, percentile: 0.9, value: 5.0}\]/slos: [{type: constant, metric: tbc, percentile: 0.9, value: 0.05}]/' \
+  -e 's/slos: \[{type: constant, metric: ttfc, percentile: 0.9, value: 5.0}\]/slos: [{type: constant, metric: tbc, percentile: 0.9, value: 0.05}, {type: constant, metric: tpot, percentile: 0.5, value: 0.001}]/' \
   good.yml > nostream.yml
 rc=0; "$VEEKSHA" benchmark --config nostream.yml --output_dir "$TMP/nostream" --quiet --fail-on-slo > nostream.out 2>&1 || rc=$?
 check "non-streamed, all succeeded: a TBC objective does not fail the run (exit $rc)" test "$rc" -eq 0
@@ -80,6 +80,12 @@ check "non-streamed: the TBC result is not applicable (met, observed null, a not
   jq -e '.all_slos_met == true and (.results[0] | .metric == "tbc" and .met == true and .observed_value == null and (.note | test("not applicable")))' \
   "$(ls -d "$TMP"/nostream/*/)metrics/slo_results.json"
 check "non-streamed: the console says why" grep -q "n/a .*MET (no request had two chunks)" nostream.out
+# a non-streamed answer arrives whole: its TPOT of 0 is no measurement, so a TPOT objective is not
+# applicable either (it was met at 0 before)
+check "non-streamed: the TPOT result is not applicable (observed null, a note)" \
+  jq -e '.results[1] | .metric == "tpot" and .met == true and .observed_value == null and (.note | test("streamed two output tokens"))' \
+  "$(ls -d "$TMP"/nostream/*/)metrics/slo_results.json"
+check "non-streamed: the console says why for TPOT" grep -q "n/a .*MET (no request had two streamed tokens)" nostream.out
 check "no errors: no reasons, no error lines" bash -c "! grep -Eq 'because:|Top errors' good.out"
 m="$(ls -d "$TMP"/good/*/)metrics"
 check "no errors: slo_results.json met, no reasons" jq -e '.all_slos_met == true and .verdict_reasons == []' "$m/slo_results.json"

@@ -787,6 +787,56 @@ static void test_all_failed_tolerated(void **state)
 	free(dir);
 }
 
+/* A TPOT objective is over answers that measured one: streamed answers of two tokens or more. The
+ * TPOT of 0 that a one-token (or non-streamed) answer writes is no measurement, and two of them
+ * made a P50 TPOT of 0.1 s met over an answer that took 0.3 s per token (docs/FAILURES.md, The
+ * verdict). With no such answer at all the objective is not applicable, as TBC's is. */
+static void test_tpot_needs_streamed_tokens(void **state)
+{
+	(void)state;
+	struct cfg_slo tpot_slo = {.percentile = 0.5, .name = "P50 TPOT", .metric = CFG_SLO_TPOT, .value = 0.1};
+	for (int with_decode = 0; with_decode <= 1; with_decode++) {
+		struct cfg_benchmark cfg;
+		struct cfg_evaluator ev;
+		base_cfg(&cfg, &ev);
+		ev.slos = &tpot_slo;
+		ev.n_slos = 1;
+		cfg.trace_recorder.enabled = false;
+		char *dir = mkrun();
+		struct evaluator *e = eval_create(&cfg, dir, START, NULL);
+		const int64_t one[] = {100};
+		add_req(e, 0, 0, 0, 1, NULL, 0, 0, 0, 0, one, 1, 1, 8, 8, true, 0);
+		add_req(e, 1, 1, 0, 1, NULL, 0, 0, 0, 0, one, 1, 1, 8, 8, true, 0);
+		if (with_decode) {
+			const int64_t three[] = {100, 400, 700}; /* (700 - 100) / 2 = 300 ms per token */
+			add_req(e, 2, 2, 0, 1, NULL, 0, 0, 0, 0, three, 3, 3, 8, 8, true, 0);
+		}
+		assert_int_equal(eval_finalize(e, START + 1000 * MS), with_decode ? 0 : 1);
+		char mdir[512];
+		snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+		char *s = slurp(mdir, "slo_results.json");
+		assert_non_null(s);
+		char *out = summary_text(e);
+		if (with_decode) {
+			assert_non_null(strstr(s, "\"all_slos_met\": false,"));
+			assert_non_null(strstr(s, "\"P50 TPOT 0.3 s > 0.1 s\""));
+			assert_non_null(strstr(out, "  All SLOs met: no\n"));
+		} else {
+			assert_non_null(strstr(s, "\"all_slos_met\": true,"));
+			assert_non_null(
+			    strstr(s, "\"slo_metric_key\": \"tpot_p50\",\n      \"observed_value\": null,"));
+			assert_non_null(strstr(s, "\"note\": \"not applicable: no request streamed two output tokens"));
+			assert_non_null(
+			    strstr(out, "n/a     threshold     100.00 ms  MET (no request had two streamed tokens)\n"));
+		}
+		free(out);
+		free(s);
+		eval_free(e);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+
 /* A server's error message with a CR, an escape sequence and a line feed cannot erase or forge a line
  * of the console summary (a last "All SLOs met: yes" after the real verdict): control bytes become
  * spaces in the error table, the reasons and the console (docs/FAILURES.md). */
@@ -1114,6 +1164,7 @@ int main(void)
 	    cmocka_unit_test(test_error_rate_no_data),
 	    cmocka_unit_test(test_error_message_control_bytes),
 	    cmocka_unit_test(test_all_failed_tolerated),
+	    cmocka_unit_test(test_tpot_needs_streamed_tokens),
 	    cmocka_unit_test(test_cancelled_in_flight),
 	    cmocka_unit_test(test_concurrency_check),
 	    cmocka_unit_test(test_scale),
