@@ -74,6 +74,7 @@ struct creq {
 	int64_t cb_t_ns; /* arrival time of the bytes being parsed */
 	int64_t last_byte_ns;
 	int64_t usage_completion; /* -1 = none */
+	int64_t max_tokens_sent;  /* the output length the request's body asks for at most, 0 = none */
 	int64_t usage_prompt;
 	int64_t usage_reasoning; /* usage.completion_tokens_details.reasoning_tokens; -1 = none */
 	int64_t cont_last;       /* last cumulative completion_tokens seen on a content event */
@@ -140,8 +141,9 @@ struct client {
 	struct list counting; /* records waiting for their counts */
 	uint64_t tc_records, tc_failed, tc_cancelled;
 	bool tc_warned;
-	bool usage_warned; /* a usage below the content events was reported (client_complete) */
-	uint32_t *tc_w;    /* scratch for the per-chunk split */
+	bool usage_warned;       /* a usage below the content events was reported (client_complete) */
+	bool usage_above_warned; /* an impossible usage was reported (client_usage_impossible) */
+	uint32_t *tc_w;          /* scratch for the per-chunk split */
 	int32_t *tc_out;
 	size_t tc_cap;
 };
@@ -746,6 +748,20 @@ static void client_finish_json(struct creq *r)
 	oai_event_clear(&ev);
 }
 
+/* A usage.completion_tokens no server could have meant (e.g. 1e9 for a short answer), which would
+ * make the output throughput absurd and TPOT near 0: above the max tokens the request allowed, and
+ * its visible part (without usage's reasoning tokens, which may be hidden) above the bytes of text
+ * received, when every token decodes to at least one byte but a few special ones (slack 16). A
+ * server that ignores the max-tokens param but reports its long answer truly is believed
+ * (docs/CLIENT.md, Token counting). */
+static bool client_usage_impossible(const struct creq *r)
+{
+	if (r->usage_completion < 0 || r->max_tokens_sent <= 0 || r->usage_completion <= r->max_tokens_sent)
+		return false;
+	int64_t visible = r->usage_completion - (r->usage_reasoning > 0 ? r->usage_reasoning : 0);
+	return visible > (int64_t)(r->rec->text_len + r->reasoning.len) + 16;
+}
+
 /* A 2xx response that asked for output (the request's target, else a max-tokens sampling param) and
  * carried none is no answer (docs/FAILURES.md): it must not enter the latency distributions as a
  * zero. Reasoning text counts as content. */
@@ -846,6 +862,17 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 			         "events it sent; its output is counted with the tokenizer (and so is every such "
 			         "response of this run)",
 			         (unsigned long long)rec->request_id, (long long)r->usage_completion, r->n_segs);
+		}
+		r->usage_completion = -1;
+	}
+	if (client_usage_impossible(r)) {
+		if (!c->usage_above_warned) {
+			c->usage_above_warned = true;
+			log_warn("request %llu: the server's usage.completion_tokens (%lld) is above the %lld output "
+			         "tokens the request allowed and above the %zu bytes of text it sent; its output is "
+			         "counted with the tokenizer (and so is every such response of this run)",
+			         (unsigned long long)rec->request_id, (long long)r->usage_completion,
+			         (long long)r->max_tokens_sent, rec->text_len + r->reasoning.len);
 		}
 		r->usage_completion = -1;
 	}
@@ -1327,7 +1354,7 @@ static int client_prepare(struct client *c, struct creq *r)
 	const struct wl_request *req = r->req;
 	bool stream = cfg->stream;
 	r->chat = oai_is_chat(cfg, req);
-	if (oai_build_body(&c->spec, req, stream, &r->body) < 0)
+	if (oai_build_body(&c->spec, req, stream, &r->body, &r->max_tokens_sent) < 0)
 		return -1;
 	CURL *e = r->easy;
 	/* "X-Request-Id: " + decimal id, written without printf */

@@ -11,6 +11,21 @@
 
 #include "core/num.h"
 
+/* The output length an object (sampling params, a request body) asks for: the first of the
+ * configured max-tokens params, max_tokens, max_completion_tokens and max_gen_toks that holds a
+ * number of at least 1; 0 = none. */
+static int64_t oai_max_tokens_of(const cJSON *obj, const struct cfg_client *cfg)
+{
+	const char *keys[] = {cfg->max_tokens_param, cfg->completions_max_tokens_param, "max_tokens",
+	                      "max_completion_tokens", "max_gen_toks"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		const cJSON *v = keys[i] && *keys[i] ? cJSON_GetObjectItemCaseSensitive(obj, keys[i]) : NULL;
+		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15)
+			return (int64_t)v->valuedouble;
+	}
+	return 0;
+}
+
 int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, size_t err_len)
 {
 	memset(s, 0, sizeof *s);
@@ -23,13 +38,7 @@ int oai_spec_init(struct oai_spec *s, const struct cfg_client *cfg, char *err, s
 		s->sampling = NULL;
 		return -1;
 	}
-	const char *keys[] = {cfg->max_tokens_param, cfg->completions_max_tokens_param, "max_tokens",
-	                      "max_completion_tokens", "max_gen_toks"};
-	for (size_t i = 0; i < sizeof keys / sizeof *keys && !s->sampling_max_tokens; i++) {
-		const cJSON *v = keys[i] ? cJSON_GetObjectItemCaseSensitive(s->sampling, keys[i]) : NULL;
-		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15)
-			s->sampling_max_tokens = (int64_t)v->valuedouble;
-	}
+	s->sampling_max_tokens = oai_max_tokens_of(s->sampling, cfg);
 	return 0;
 }
 
@@ -129,7 +138,8 @@ static int oai_print(cJSON *body, struct buf *out)
 	return 0;
 }
 
-int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool stream, struct buf *out)
+int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool stream, struct buf *out,
+                   int64_t *max_tokens)
 {
 	const struct cfg_client *cfg = s->cfg;
 	const char *model = cfg->model ? cfg->model : "";
@@ -175,6 +185,8 @@ int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool 
 		cJSON *so = cJSON_AddObjectToObject(body, "stream_options");
 		cJSON_AddTrueToObject(so, "include_usage");
 	}
+	if (max_tokens)
+		*max_tokens = oai_max_tokens_of(body, cfg);
 	return oai_print(body, out);
 }
 

@@ -40,8 +40,10 @@ void oai_spec_free(struct oai_spec *s);
 bool oai_is_chat(const struct cfg_client *cfg, const struct wl_request *req);
 /* Path appended to api_base (with its trailing '/') for this request. */
 const char *oai_path(const struct cfg_client *cfg, const struct wl_request *req);
-/* Build the JSON body of req into out (appended). stream: request a streamed response. */
-int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool stream, struct buf *out);
+/* Build the JSON body of req into out (appended). stream: request a streamed response. max_tokens
+ * (may be NULL): the output length the body asks for at most, 0 = none. */
+int oai_build_body(const struct oai_spec *s, const struct wl_request *req, bool stream, struct buf *out,
+                   int64_t *max_tokens);
 
 /* One decoded response object (an SSE event or a whole non-streamed JSON response). Pointers point
  * into the parsed tree held in `tree` and stay valid until oai_event_clear(). */

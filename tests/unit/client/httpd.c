@@ -156,14 +156,17 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
-	if (!strcmp(scenario, "sse_usage_zero")) {
-		/* two content events, then a usage that says no token was generated */
+	if (!strcmp(scenario, "sse_usage_zero") || !strcmp(scenario, "sse_usage_huge")) {
+		/* two content events, then a usage that says no token (a billion tokens) was generated */
 		send_str(fd, SSE_HDR);
 		send_event(fd,
 		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
 		send_event(
 		    fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}");
-		send_event(fd, "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":0}}");
+		send_event(fd,
+		           !strcmp(scenario, "sse_usage_zero")
+		               ? "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":0}}"
+		               : "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":1000000000}}");
 		send_event(fd, "[DONE]");
 		send_str(fd, "0\r\n\r\n");
 		return 1;

@@ -349,10 +349,9 @@ static void test_tokens_without_usage(void **state)
 /* A usage.completion_tokens below the content events received (0 for two events) contradicts them:
  * the output is counted with the tokenizer, not taken as 0 tokens (which made TPOT 0 and met every
  * TPOT objective; docs/CLIENT.md, Token counting). */
-static void test_usage_below_events(void **state)
+static void usage_distrusted(const char *scenario)
 {
-	(void)state;
-	make_client("sse_usage_zero");
+	make_client(scenario);
 	submit(0);
 	run_until_done(1, 5000 * MS);
 	struct rec_record *r = &H.recs[0];
@@ -362,6 +361,21 @@ static void test_usage_below_events(void **state)
 	assert_int_equal(r->num_output_tokens, 2); /* tokenizer count of "Hello world" */
 	assert_int_equal(r->chunks[0].tokens, 1);
 	assert_int_equal(r->chunks[1].tokens, 1);
+}
+
+static void test_usage_below_events(void **state)
+{
+	(void)state;
+	usage_distrusted("sse_usage_zero");
+}
+
+/* A usage.completion_tokens above the max_completion_tokens the request sent (a billion for a
+ * two-token answer) is impossible: taken as said, it made the output throughput absurd and TPOT
+ * near 0; the output is counted with the tokenizer (docs/CLIENT.md, Token counting). */
+static void test_usage_above_max_tokens(void **state)
+{
+	(void)state;
+	usage_distrusted("sse_usage_huge");
 }
 
 /* An answer the server ended with finish_reason "abort" is not a success with one token: the request
@@ -1090,6 +1104,7 @@ int main(void)
 	    T(test_api_base_from_env),
 	    T(test_tokens_without_usage),
 	    T(test_usage_below_events),
+	    T(test_usage_above_max_tokens),
 	    T(test_finish_reason_abort),
 	    T(test_continuous_usage),
 	    T(test_reasoning_stream),

@@ -49,7 +49,7 @@ static void expect_body(const struct cfg_client *cfg, const struct wl_request *r
 	assert_int_equal(oai_spec_init(&s, cfg, err, sizeof err), 0);
 	struct buf b;
 	buf_init(&b);
-	assert_int_equal(oai_build_body(&s, req, stream, &b), 0);
+	assert_int_equal(oai_build_body(&s, req, stream, &b, NULL), 0);
 	assert_string_equal(b.data, want);
 	buf_free(&b);
 	oai_spec_free(&s);
