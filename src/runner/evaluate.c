@@ -75,6 +75,7 @@ static void evaluate_rows_into(const struct cfg_benchmark *cfg, const char *run_
 	}
 	if (windowed)
 		eval_set_window(e, &win);
+	bool complete = false;
 	const cJSON *rs = sum ? cJSON_GetObjectItemCaseSensitive(sum, "run_status") : NULL;
 	const cJSON *why = sum ? cJSON_GetObjectItemCaseSensitive(sum, "run_status_reason") : NULL;
 	if (!sum) {
@@ -92,6 +93,8 @@ static void evaluate_rows_into(const struct cfg_benchmark *cfg, const char *run_
 		eval_set_run_status(e,
 		                    !strcmp(rs->valuestring, "interrupted") ? EVAL_RUN_INTERRUPTED : EVAL_RUN_TRUNCATED,
 		                    cJSON_IsString(why) ? why->valuestring : "");
+	} else {
+		complete = true; /* "complete", or no run_status at all (the Python Veeksha's summaries) */
 	}
 	if (!opts->quiet)
 		log_info("evaluated %llu request rows (%llu failed) and %llu registrations of %s; times at the rows' "
@@ -104,7 +107,8 @@ static void evaluate_rows_into(const struct cfg_benchmark *cfg, const char *run_
 		fflush(stdout);
 	}
 	out->all_slos_met = slo == 1;
-	out->exit_code = slo < 0 ? 1 : (opts->fail_on_slo && slo == 0) ? 3 : 0;
+	/* as `veeksha merge` (docs/MERGE.md): a run that was not complete is exit 1, not a verdict */
+	out->exit_code = slo < 0 || !complete ? 1 : (opts->fail_on_slo && slo == 0) ? 3 : 0;
 	eval_free(e);
 	cJSON_Delete(sum);
 }

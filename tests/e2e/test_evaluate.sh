@@ -68,14 +68,16 @@ mkdir -p "$TMP/killed"
 cp -r "$own" "$TMP/killed/run"
 rm -rf "$TMP/killed/run"/evaluated-* "$TMP/killed/run/metrics/summary_stats.json"
 rc=0; "$VEEKSHA" evaluate "$TMP/killed/run" --output "$TMP/killed_eval" --fail-on-slo --quiet > /dev/null 2> ke.err || rc=$?
-check "killed run: evaluate --fail-on-slo exits 3 (got $rc)" test "$rc" -eq 3
+check "killed run: evaluate --fail-on-slo exits 1, as a truncated run (got $rc)" test "$rc" -eq 1
 check "killed run: truncated, the reason names the missing summary" \
   jq -e '.run_status == "truncated" and (.run_status_reason | test("summary_stats.json is missing"))' \
   "$TMP/killed_eval/metrics/summary_stats.json"
 check "killed run: all_slos_met false" jq -e '.all_slos_met == false' "$TMP/killed_eval/metrics/slo_results.json"
 jq '.run_status = "running"' "$own/metrics/summary_stats.json" > "$TMP/killed/run/metrics/summary_stats.json"
 rc=0; "$VEEKSHA" evaluate "$TMP/killed/run" --output "$TMP/killed_eval2" --fail-on-slo --quiet > /dev/null 2>&1 || rc=$?
-check "killed run (summary says running): exits 3 (got $rc)" test "$rc" -eq 3
+check "killed run (summary says running): exits 1 (got $rc)" test "$rc" -eq 1
+rc=0; "$VEEKSHA" evaluate "$TMP/killed/run" --output "$TMP/killed_eval3" --quiet > /dev/null 2>&1 || rc=$?
+check "killed run, without --fail-on-slo: still exits 1 (got $rc)" test "$rc" -eq 1
 check "killed run (summary says running): truncated" \
   jq -e '.run_status == "truncated" and (.run_status_reason | test("says running"))' \
   "$TMP/killed_eval2/metrics/summary_stats.json"
