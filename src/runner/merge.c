@@ -366,6 +366,17 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 			          l.v[i - 1].dir, l.v[i].dir);
 			goto done;
 		}
+	/* one run: the shards of a run are given one start (--start-at, the rendezvous, the threads' common
+	 * start); shards of two runs of one config would merge into a timeline that never happened */
+	for (size_t i = 1; i < l.n; i++)
+		if (l.v[i].hdr.start_epoch_ns != l.v[0].hdr.start_epoch_ns) {
+			int64_t d = l.v[i].hdr.start_epoch_ns - l.v[0].hdr.start_epoch_ns;
+			log_error("merge: %s started at %" PRId64 " ns since 1970 but %s at %" PRId64
+			          " (%.3f s apart): shards of different runs (each run gives all its shards one start)",
+			          l.v[i].dir, l.v[i].hdr.start_epoch_ns, l.v[0].dir, l.v[0].hdr.start_epoch_ns,
+			          (double)d / 1e9);
+			goto done;
+		}
 	missing = xcalloc(count, sizeof *missing);
 	for (uint32_t k = 0, j = 0; k < count; k++) {
 		if (j < l.n && l.v[j].hdr.index == k)

@@ -1108,10 +1108,12 @@ static void run_group_run(struct run_group *g, const struct runner_shard *sh, in
 	}
 	pthread_mutex_lock(&g->mu);
 	if (ok) {
-		g->start_epoch_ns = start_epoch_ns;
 		/* a common start a little ahead, so that every thread is waiting for it */
 		g->start_ns =
 		    start_epoch_ns ? shard_epoch_to_mono_ns(start_epoch_ns) : clock_mono_ns() + RUN_THREAD_START_NS;
+		/* the threads' shards record one start, the run's identity for the merge (docs/MERGE.md):
+		 * without an agreed one, this process's realtime clock at the common start */
+		g->start_epoch_ns = start_epoch_ns ? start_epoch_ns : clock_real_ns() + (g->start_ns - clock_mono_ns());
 		g->go = true;
 	} else {
 		g->abort = true;

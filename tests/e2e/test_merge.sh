@@ -154,7 +154,18 @@ cp -r "$run/shard-1-of-2" "$TMP/part/"
 sed -i 's/^seed: 7$/seed: 8/' "$TMP/part/shard-1-of-2/config.yml"
 expect_fail "a differing config.yml is named" 2 "shard-1-of-2/config.yml differs from .*(first at line" -- "$TMP/part"
 cp "$run/shard-1-of-2/config.yml" "$TMP/part/shard-1-of-2/config.yml"
+# shard 1 of a second run of the same config: its header's start is that run's, 9 s later
 cp "$run/shard-1-of-2/metrics/eval_events.jsonl" "$TMP/ev.bak"
+python3 - "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl" <<'PY'
+import re, sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+lines[0] = re.sub(r'"start_epoch_ns":(\d+)', lambda m: '"start_epoch_ns":%d' % (int(m.group(1)) + 9 * 10**9), lines[0])
+open(p, "w").write("\n".join(lines))
+PY
+expect_fail "shards of two runs (different starts) are refused" 2 "9.000 s apart): shards of different runs" -- --output "$TMP/mixed" "$TMP/part"
+check "... nothing written" [ ! -e "$TMP/mixed" ]
+cp "$TMP/ev.bak" "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 sed -i '3s/.*/{"ev":"done","t":"x"}/' "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 expect_fail "a bad line is named file:line" 1 "shard-1-of-2/metrics/eval_events.jsonl:3: key 't'" -- --output "$TMP/bad" "$TMP/part"
 # a shard killed while writing its last line: the rest merges, the run is truncated

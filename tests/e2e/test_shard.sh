@@ -102,6 +102,10 @@ schedule "$thr" > sched_thr.txt
 check "threads: the same requests and intended times as the unsharded run" cmp -s sched_one.txt sched_thr.txt
 check "threads: merged into the run directory" test -f "$thr/metrics/summary_stats.json" -a -f "$thr/metrics/shards.json"
 check "threads: two shard directories" test -d "$thr/shard-0-of-2" -a -d "$thr/shard-1-of-2"
+# the threads' shards carry the run's one start (the merge refuses shards of different starts)
+check "threads: both shards record one start" test "$(grep -ho '"start_epoch_ns":[0-9]*' "$thr"/shard-*/metrics/eval_events.jsonl | sort -u | wc -l)" -eq 1
+rc=0; "$VEEKSHA" merge --quiet --no-report --output "$TMP/thr_remerge" "$thr" > /dev/null 2> thr_remerge.err || rc=$?
+check "threads: merge again: exit 0" test "$rc" -eq 0 || cat thr_remerge.err
 
 # 2b. a signal reaches every client thread (through the main thread's watch loop): SIGTERM mid-run
 # stops both loops, their shards are merged, the run is interrupted (exit 128+15)
