@@ -339,6 +339,7 @@ int shard_hello(const struct runner_shard *sh, const char *config_sha, int64_t *
 int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *err, size_t err_len)
 {
 	cJSON *me = shard_announcement(sh);
+	cJSON_AddNumberToObject(me, "margin_ns", (double)clock_s_to_ns(sh->margin_s));
 	int rc = shard_write(sh, "ready", me, true, err, err_len);
 	cJSON_Delete(me);
 	if (rc)
@@ -346,13 +347,19 @@ int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *er
 	cJSON **all = xcalloc(sh->count, sizeof *all);
 	rc = shard_wait_files(sh, "ready", 0, sh->count - 1, sh->timeout_s, all, err, err_len);
 	if (rc == 0) {
-		int64_t latest = 0;
+		/* every shard computes the same start from the same files: the latest ready time plus the
+		 * largest margin any shard asked for (shards given different --rendezvous-margin-s would
+		 * otherwise start their schedules that far apart) */
+		int64_t latest = 0, margin_ns = 0;
 		for (uint32_t i = 0; i < sh->count; i++) {
 			int64_t t = shard_json_i64(all[i], "epoch_ns");
 			if (t > latest)
 				latest = t;
+			int64_t m = shard_json_i64(all[i], "margin_ns");
+			if (m > margin_ns)
+				margin_ns = m;
 		}
-		*start_epoch_ns = latest + clock_s_to_ns(sh->margin_s);
+		*start_epoch_ns = latest + margin_ns;
 	}
 	shard_free_all(all, sh->count);
 	return rc;
