@@ -127,6 +127,23 @@ thrsig=$(ls -d "$TMP"/thrsig/*/ | head -1)
 check "threads + SIGTERM: both shards merged, run interrupted" \
   jq -e '.run_status == "interrupted" and ."Number of Requests" >= 10' "$thrsig/metrics/summary_stats.json"
 
+# 2c. a shard that fails before its start (here: given a --start-at already past) still says done; shard 0
+# merges what it measured into the run directory, truncated, the missing shard named (exit 1)
+start_at=$(python3 -c 'import time; print(round(time.time() + 8, 3))')
+past=$(python3 -c 'import time; print(round(time.time() - 5, 3))')
+rc0=0; rc1=0
+"$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/late" --shard 1/2 --rendezvous "$TMP/rdv_late" \
+  --start-at "$past" --rendezvous-timeout-s 60 --quiet > l1.out 2> l1.err &
+pid1=$!
+"$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/late" --shard 0/2 --rendezvous "$TMP/rdv_late" \
+  --start-at "$start_at" --rendezvous-timeout-s 60 --quiet > l0.out 2> l0.err || rc0=$?
+wait "$pid1" || rc1=$?
+check "late shard: it exits 1, saying so (rc $rc1)" test "$rc1" -eq 1 && grep -q "could not make the common start" l1.err
+check "late shard: shard 0 exits 1 (rc $rc0)" test "$rc0" -eq 1 || cat l0.err
+late=$(ls -d "$TMP"/late/*/ | head -1)
+check "late shard: shard 0's requests merged, the run truncated, shard 1 named" \
+  jq -e '.run_status == "truncated" and (.run_status_reason | contains("shard 1 of 2 missing")) and ."Number of Requests" > 0' "$late/metrics/summary_stats.json"
+
 # 3. srun's environment picks the shard (shard 1 of 2 here; shard 0 is run with --shard)
 rc0=0; rc1=0
 SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 SLURM_JOB_ID=4242 SLURM_STEP_ID=0 \
