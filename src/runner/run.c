@@ -1527,6 +1527,11 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			}
 			run_job_report(j);
 		}
+		/* a shard that failed before its start (its managed server, its run directory, ...) still
+		 * says done, so that the other shards stop waiting for it (docs/DISTRIBUTED.md) */
+		if (j->sh.announced && !j->sh.done_said &&
+		    shard_done(&j->sh, out->exit_code, out->run_dir, j->err, sizeof j->err) != 0)
+			log_error("%s", j->err);
 	}
 	if (j->shard_dirs)
 		for (uint32_t t = 0; t < j->threads; t++)

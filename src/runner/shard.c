@@ -264,11 +264,13 @@ static cJSON *shard_announcement(const struct runner_shard *sh)
 }
 
 /* Waits until kind-i-of-N.json exists for every i in [first, last]; NULL-terminated results in out.
- * 0, or -1 on timeout or signal (err names the missing shards). */
+ * 0, or -1 on timeout or signal (err names the missing shards), or at once when a missing shard has
+ * already written its done file (it failed before getting there: waiting longer cannot help). */
 static int shard_wait_files(const struct runner_shard *sh, const char *kind, uint32_t first, uint32_t last,
                             double wait_s, cJSON **out, char *err, size_t err_len)
 {
 	int64_t deadline = clock_mono_ns() + clock_s_to_ns(wait_s);
+	bool check_done = strcmp(kind, "done") != 0;
 	for (;;) {
 		uint32_t missing = 0, first_missing = 0;
 		for (uint32_t i = first; i <= last; i++) {
@@ -276,6 +278,20 @@ static int shard_wait_files(const struct runner_shard *sh, const char *kind, uin
 				out[i - first] = shard_read(sh, kind, i);
 			if (!out[i - first] && missing++ == 0)
 				first_missing = i;
+			if (!out[i - first] && check_done) {
+				cJSON *done = shard_read(sh, "done", i);
+				if (done) {
+					snprintf(err, err_len,
+					         "shard %u of %u: shard %u ended (exit code %lld) without announcing "
+					         "'%s': it "
+					         "failed before the common start (see its own output; "
+					         "%s/done-%u-of-%u.json)",
+					         sh->index, sh->count, i, (long long)shard_json_i64(done, "exit_code"),
+					         kind, sh->rendezvous_dir, i, sh->count);
+					cJSON_Delete(done);
+					return -1;
+				}
+			}
 		}
 		if (!missing)
 			return 0;
@@ -304,7 +320,7 @@ static void shard_free_all(cJSON **v, uint32_t n)
 	free(v);
 }
 
-int shard_hello(const struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err, size_t err_len)
+int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err, size_t err_len)
 {
 	int r = fs_mkdir_p(sh->rendezvous_dir);
 	if (r) {
@@ -318,6 +334,7 @@ int shard_hello(const struct runner_shard *sh, const char *config_sha, int64_t *
 	cJSON_Delete(me);
 	if (rc)
 		return -1;
+	sh->announced = true;
 	cJSON **zero = xcalloc(1, sizeof *zero);
 	rc = shard_wait_files(sh, "hello", 0, 0, sh->timeout_s, zero, err, err_len);
 	if (rc == 0) {
@@ -365,8 +382,9 @@ int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *er
 	return rc;
 }
 
-int shard_done(const struct runner_shard *sh, int exit_code, const char *run_dir, char *err, size_t err_len)
+int shard_done(struct runner_shard *sh, int exit_code, const char *run_dir, char *err, size_t err_len)
 {
+	sh->done_said = true;
 	cJSON *me = shard_announcement(sh);
 	cJSON_AddNumberToObject(me, "exit_code", exit_code);
 	cJSON_AddStringToObject(me, "run_dir", run_dir ? run_dir : "");

@@ -26,6 +26,8 @@ struct runner_shard {
 	int64_t start_epoch_ns; /* --start-at (0: none) */
 	char *rendezvous_dir;   /* xmalloc'd or NULL */
 	double margin_s, timeout_s;
+	bool announced; /* this process wrote its hello (it owes the others a done file) */
+	bool done_said; /* this process wrote its done file */
 };
 
 /* Fills *sh from the run options and the environment. -1 with a message on a bad --shard value or an
@@ -40,13 +42,13 @@ int shard_parse(const char *text, uint32_t *index, uint32_t *count);
 
 /* Announces this shard and waits (bounded by timeout_s, and by the signal flag) for shard 0's hello.
  * *run_epoch_ns receives shard 0's hello time. 0, or -1 with a message. */
-int shard_hello(const struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err,
-                size_t err_len);
+int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err, size_t err_len);
 /* Says this shard is ready and waits for every shard's ready; *start_epoch_ns is the common start.
- * 0, or -1 with a message (a missing shard names itself). */
+ * 0, or -1 with a message (a missing shard names itself; a shard that wrote its done file without
+ * being ready, having failed, ends the wait at once). */
 int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *err, size_t err_len);
-/* Records this shard's end. */
-int shard_done(const struct runner_shard *sh, int exit_code, const char *run_dir, char *err, size_t err_len);
+/* Records this shard's end (also after a failure before its start: the others stop waiting for it). */
+int shard_done(struct runner_shard *sh, int exit_code, const char *run_dir, char *err, size_t err_len);
 /* Shard 0: waits (bounded by wait_s) until every shard's done file exists. Returns the number found
  * (count when all). */
 uint32_t shard_wait_done(const struct runner_shard *sh, double wait_s);

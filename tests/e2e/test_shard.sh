@@ -144,6 +144,31 @@ late=$(ls -d "$TMP"/late/*/ | head -1)
 check "late shard: shard 0's requests merged, the run truncated, shard 1 named" \
   jq -e '.run_status == "truncated" and (.run_status_reason | contains("shard 1 of 2 missing")) and ."Number of Requests" > 0' "$late/metrics/summary_stats.json"
 
+# 2d. a shard that fails before it is ready (here: too few open files for its sessions, exit 2) says
+# done; the other shard stops waiting at once, naming it, instead of waiting out the rendezvous timeout
+cat > conc.yml <<EOF
+seed: 17
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: 200}
+session_generator:
+  type: synthetic
+  session_graph: {type: linear}
+  channels: [{type: text, body_length_generator: {type: uniform, min: 8, max: 40}}]
+  output_spec: {text: {output_length_generator: {type: uniform, min: 2, max: 12}}}
+runtime: {max_sessions: 400, benchmark_timeout: 20}
+EOF
+rc0=0; rc1=0
+(ulimit -n 128; exec "$VEEKSHA" benchmark --config conc.yml --output_dir "$TMP/early" --shard 1/2 \
+  --rendezvous "$TMP/rdv_early" --rendezvous-timeout-s 30 --quiet > f1.out 2> f1.err) &
+pid1=$!
+t0=$(date +%s)
+timeout 25 "$VEEKSHA" benchmark --config conc.yml --output_dir "$TMP/early" --shard 0/2 \
+  --rendezvous "$TMP/rdv_early" --rendezvous-timeout-s 30 --quiet > f0.out 2> f0.err || rc0=$?
+wait "$pid1" || rc1=$?
+check "early failure: shard 1 exits 2 (rc $rc1)" test "$rc1" -eq 2 || cat f1.err
+check "early failure: shard 0 exits 1 well before the rendezvous timeout (rc $rc0, $(( $(date +%s) - t0 )) s)" test "$rc0" -eq 1
+check "early failure: shard 0 names shard 1" grep -q "shard 1 ended (exit code 2) without announcing 'ready'" f0.err || cat f0.err
+
 # 3. srun's environment picks the shard (shard 1 of 2 here; shard 0 is run with --shard)
 rc0=0; rc1=0
 SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 SLURM_JOB_ID=4242 SLURM_STEP_ID=0 \
