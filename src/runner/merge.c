@@ -142,6 +142,30 @@ static char *parent_of(const char *dir)
 	return xstrdup(dirname(real));
 }
 
+/* Reads every line of every shard's log: a bad line stops the merge before anything is written, so a
+ * failed merge never leaves a run directory whose files mix a new, cut-short replay with an earlier
+ * merge's summary (docs/MERGE.md). 0, or -1 with <file>:<line>: <what> in err. */
+static int merge_check_logs(const struct merge_list *l, char *err, size_t err_len)
+{
+	struct eval_ev ev;
+	memset(&ev, 0, sizeof ev);
+	for (size_t i = 0; i < l->n; i++) {
+		struct eval_log_reader *r = eval_log_reader_open(l->v[i].log, err, err_len);
+		if (!r)
+			return -1;
+		int got;
+		while ((got = eval_log_reader_next(r, &ev)) == 1)
+			;
+		if (got < 0)
+			snprintf(err, err_len, "%s", eval_log_reader_error(r));
+		eval_ev_clear(&ev);
+		eval_log_reader_close(r);
+		if (got < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int cmp_shard(const void *a, const void *b)
 {
 	const struct merge_shard *x = a, *y = b;
@@ -439,6 +463,11 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 			          set.count);
 			goto done;
 		}
+	}
+	if (merge_check_logs(&l, err, sizeof err) != 0) {
+		log_error("merge: %s (nothing was written)", err);
+		out->exit_code = 1;
+		goto done;
 	}
 	/* where to write */
 	if (out_dir) {

@@ -168,6 +168,9 @@ check "... nothing written" [ ! -e "$TMP/mixed" ]
 cp "$TMP/ev.bak" "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 sed -i '3s/.*/{"ev":"done","t":"x"}/' "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 expect_fail "a bad line is named file:line" 1 "shard-1-of-2/metrics/eval_events.jsonl:3: key 't'" -- --output "$TMP/bad" "$TMP/part"
+# ... and found before anything is written: a failed re-merge must not leave an earlier merge's
+# summary beside emptied request rows
+check "... nothing written" [ ! -e "$TMP/bad" ]
 # a shard killed while writing its last line: the rest merges, the run is truncated
 head -c -20 "$TMP/ev.bak" > "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 expect_fail "a cut last line: warning, truncated" 1 "is incomplete" -- --output "$TMP/cut" "$TMP/part"
