@@ -1,6 +1,7 @@
 /* Managed server lifecycle: launch (own process group, parent-death signal), readiness, shutdown,
  * diagnosis and provenance (server.json). */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -837,6 +838,124 @@ fail:
 /* ---- readiness ---- */
 
 /* 1 ready, 0 retry, -1 fatal (err set). */
+/* ---- who answers on the port ---- */
+
+/* The inodes of the sockets listening on port (from /proc/net/tcp and tcp6 of our network namespace). */
+static size_t listen_inodes(int64_t port, unsigned long *out, size_t cap)
+{
+	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	size_t n = 0;
+	for (size_t f = 0; f < 2; f++) {
+		FILE *fp = fopen(files[f], "re");
+		if (!fp)
+			continue;
+		char line[512];
+		if (!fgets(line, sizeof line, fp)) { /* (the header) */
+			fclose(fp);
+			continue;
+		}
+		while (fgets(line, sizeof line, fp) && n < cap) {
+			char local[128], remote[128];
+			unsigned st = 0;
+			unsigned long inode = 0;
+			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+			if (sscanf(line, " %*s %127s %127s %x %*s %*s %*s %*s %*s %lu", local, remote, &st, &inode) !=
+			    4)
+				continue;
+			const char *colon = strrchr(local, ':');
+			if (st != 0x0A || !colon || strtol(colon + 1, NULL, 16) != port || inode == 0)
+				continue;
+			out[n++] = inode;
+		}
+		fclose(fp);
+	}
+	return n;
+}
+
+/* The parent of pid (from /proc/<pid>/stat), 0 when unknown. */
+static pid_t proc_parent(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return 0;
+	size_t len = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[len] = '\0';
+	const char *rp = strrchr(buf, ')'); /* after the command name, which may hold spaces */
+	int ppid = 0;
+	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/* Whether pid is the engine or one of its descendants. */
+static bool proc_is_engine(const struct server_handle *h, pid_t pid)
+{
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		if (pid == h->engine_pid || pid == h->pid)
+			return true;
+		pid = proc_parent(pid);
+	}
+	return false;
+}
+
+/* Which process listens on the server's port: 1 the engine (or a process it started), 0 another one
+ * (*other: its pid, 0 when it cannot be seen, e.g. another user's), -1 unknown (no listener found:
+ * /proc unavailable, or another network namespace). A health check that another process answers
+ * must not make a run measure a server it did not start (two runs that passed the port check at
+ * once, while their engines were still loading: docs/SERVERS.md, Launch procedure). */
+static int listener_is_engine(const struct server_handle *h, pid_t *other)
+{
+	unsigned long inodes[16];
+	size_t n = listen_inodes(h->port, inodes, 16);
+	*other = 0;
+	if (n == 0)
+		return -1;
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		char fdp[64];
+		snprintf(fdp, sizeof fdp, "/proc/%ld/fd", pid);
+		DIR *fds = opendir(fdp);
+		if (!fds)
+			continue; /* gone, or not ours to read */
+		struct dirent *fe;
+		while ((fe = readdir(fds))) {
+			char lp[320], target[64];
+			snprintf(lp, sizeof lp, "%s/%s", fdp, fe->d_name);
+			ssize_t tl = readlink(lp, target, sizeof target - 1);
+			unsigned long ino = 0;
+			if (tl <= 0)
+				continue;
+			target[tl] = '\0';
+			if (sscanf(target, "socket:[%lu]", &ino) != 1)
+				continue;
+			bool listening = false;
+			for (size_t i = 0; i < n; i++)
+				listening |= inodes[i] == ino;
+			if (!listening)
+				continue;
+			if (proc_is_engine(h, (pid_t)pid)) {
+				rc = 1;
+				break;
+			}
+			*other = (pid_t)pid;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return rc;
+}
+
 static int check_models(struct server_handle *h, double timeout_s, char *err, size_t err_len)
 {
 	char *body = NULL;
@@ -904,6 +1023,26 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		double remain_s = clock_ns_to_s(deadline - now);
 		double probe_s = remain_s < 5.0 ? (remain_s > 0.2 ? remain_s : 0.2) : 5.0;
 		if (server_http_get(h->health_url, NULL, probe_s, NULL) == 200) {
+			pid_t other = 0;
+			if (listener_is_engine(h, &other) == 0) {
+				if (other > 0)
+					snprintf(
+					    err, err_len,
+					    "port %lld on host '%s' answers, but from pid %d, which veeksha did not "
+					    "start: "
+					    "another process took the port while the %s server was starting (two runs "
+					    "on "
+					    "one port?); refusing to measure it. Stop it or pick another server.port",
+					    (long long)h->port, h->host, (int)other, server_type_name(h->type));
+				else
+					snprintf(
+					    err, err_len,
+					    "port %lld on host '%s' answers, but from a process veeksha did not start "
+					    "(another user's?): another process took the port while the %s server was "
+					    "starting; refusing to measure it. Stop it or pick another server.port",
+					    (long long)h->port, h->host, server_type_name(h->type));
+				return -1;
+			}
 			int m = check_models(h, probe_s, err, err_len);
 			if (m == 1) {
 				h->ready_real_ns = clock_real_ns();

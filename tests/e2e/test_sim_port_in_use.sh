@@ -3,7 +3,8 @@
 # port that a first one (with 2 workers) listens on exits non-zero at once with "port N in use", and
 # the first keeps serving every request; a stopped sim's port can be bound again at once (its
 # connections in TIME_WAIT do not block it); a managed `server: {type: sim}` on a taken port fails
-# clearly without sending a request to the process that holds the port.
+# clearly without sending a request to the process that holds the port, also when the port is taken
+# while its engine is still starting.
 source "$(dirname "$0")/lib.sh" "$@"
 e2e_start_sim 0 --mode zero --workers 2 --emit-log "$TMP/first.jsonl" 2>"$TMP/first.err"
 port=$E2E_SIM_PORT
@@ -95,4 +96,33 @@ check "managed sim on a taken port: the message names the port and says in use" 
 check "managed sim on a taken port: no request reached the process holding the port" \
   test ! -s "$TMP/holder.jsonl"
 kill -TERM "$holder"; e2e_wait_gone "$holder" 10 || true
+
+# a port taken after the managed server's port check, while its engine is still starting (two runs
+# on one port, a slow engine): the process answering /health is not the one veeksha started, so the
+# run refuses to measure it instead of benchmarking a server it did not launch
+port=$(e2e_free_port)
+cat > "$TMP/slow_engine.sh" <<SH
+#!/bin/bash
+# the managed sim, held back until the test says go (bounded: 20 s)
+for i in \$(seq 1 400); do [ -e "$TMP/go" ] && break; sleep 0.05; done
+exec "$VEEKSHA" "\$@"
+SH
+chmod +x "$TMP/slow_engine.sh"
+sed "s/port: [0-9]*/port: $port/" "$TMP/managed.yml" > "$TMP/race.yml"
+e2e_bg env VEEKSHA_SELF_EXE="$TMP/slow_engine.sh" "$VEEKSHA" benchmark --config "$TMP/race.yml" \
+  --output_dir "$TMP/race_out" >"$TMP/race.out" 2>"$TMP/race.err"
+racer=$E2E_LAST_PID
+check "race: the managed server was launched (port check passed)" \
+  bash -c "for i in \$(seq 1 200); do grep -q 'started sim server' '$TMP/race.err' && exit 0; sleep 0.05; done; exit 1"
+e2e_start_sim "$port" --mode zero --model sim-model --emit-log "$TMP/thief.jsonl" 2>/dev/null
+thief=$E2E_SIM_PID
+rc=0
+for i in $(seq 1 200); do kill -0 "$racer" 2>/dev/null || break; sleep 0.05; done
+touch "$TMP/go"
+wait "$racer" || rc=$?
+check "race: the run fails (rc $rc)" test "$rc" -ne 0 -a "$rc" -lt 124
+check "race: it names the process answering on the port" grep -q "answers, but from pid $thief, which veeksha did not start" "$TMP/race.err"
+check "race: no request reached that process" test ! -s "$TMP/thief.jsonl"
+check "race: no verdict written" bash -c "! ls '$TMP'/race_out/*/metrics/summary_stats.json >/dev/null 2>&1"
+kill -TERM "$thief"; e2e_wait_gone "$thief" 10 || true
 e2e_finish
