@@ -169,6 +169,48 @@ check "early failure: shard 1 exits 2 (rc $rc1)" test "$rc1" -eq 2 || cat f1.err
 check "early failure: shard 0 exits 1 well before the rendezvous timeout (rc $rc0, $(( $(date +%s) - t0 )) s)" test "$rc0" -eq 1
 check "early failure: shard 0 names shard 1" grep -q "shard 1 ended (exit code 2) without announcing 'ready'" f0.err || cat f0.err
 
+# 2e. the SLO verdict of a rendezvous run is the merged run's: shard 0's own requests miss the SLO (its
+# share of long outputs), the merged run meets it: shard 0 prints "All SLOs met: yes" and must exit 0
+# with --fail-on-slo, as must shard 1 (its part is no verdict either)
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 10
+slo_port=$E2E_SIM_PORT
+slo_cfg() { # FILE THRESHOLD_S
+  cat > "$1" <<EOF
+seed: 11
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$slo_port/v1", model: sim-model}
+traffic_scheduler: {type: rate, interval_generator: {type: poisson, arrival_rate: 20}}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 8}}]
+  output_spec: {text: {output_length_generator: {type: uniform, min: 2, max: 200}}}
+evaluators: [{type: performance, slos: [{metric: e2e, percentile: 0.5, value: $2}]}]
+runtime: {max_sessions: 30, benchmark_timeout: 30}
+EOF
+}
+slo_run() { # CFG NAME: both shards with --fail-on-slo; rc0, rc1
+  rc0=0; rc1=0
+  "$VEEKSHA" benchmark --config "$1" --output_dir "$TMP/$2" --shard 1/2 --rendezvous "$TMP/rdv_$2" \
+    --rendezvous-margin-s 0.5 --rendezvous-timeout-s 60 --fail-on-slo --quiet > "$2.s1" 2>&1 &
+  local p1=$!
+  "$VEEKSHA" benchmark --config "$1" --output_dir "$TMP/$2" --shard 0/2 --rendezvous "$TMP/rdv_$2" \
+    --rendezvous-margin-s 0.5 --rendezvous-timeout-s 60 --fail-on-slo --quiet > "$2.s0" 2>&1 || rc0=$?
+  wait "$p1" || rc1=$?
+}
+slo_cfg slo_probe.yml 100
+slo_run slo_probe.yml slo_probe
+probe=$(ls -d "$TMP"/slo_probe/*/)
+obs() { jq '.results[] | select(.slo_metric_key == "e2e_p50") | .observed_value' "$1/metrics/slo_results.json"; }
+own0=$(obs "$probe/shard-0-of-2"); merged=$(obs "$probe")
+check "SLO verdict: shard 0's own P50 E2E ($own0 s) is well above the merged one ($merged s)" \
+  python3 -c "import sys; sys.exit(0 if $own0 - $merged >= 0.08 else 1)"
+slo_cfg slo_mid.yml "$(python3 -c "print(round(($own0 + $merged) / 2, 4))")"
+slo_run slo_mid.yml slo_mid
+check "SLO verdict: merged run met its SLO" grep -q "All SLOs met: yes" slo_mid.s0
+check "SLO verdict: shard 0 exits 0 with --fail-on-slo (rc $rc0)" test "$rc0" -eq 0
+check "SLO verdict: shard 1 exits 0 with --fail-on-slo (rc $rc1)" test "$rc1" -eq 0
+kill -TERM "$E2E_SIM_PID"; e2e_wait_gone "$E2E_SIM_PID" 10 || true
+
 # 3. srun's environment picks the shard (shard 1 of 2 here; shard 0 is run with --shard)
 rc0=0; rc1=0
 SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 SLURM_JOB_ID=4242 SLURM_STEP_ID=0 \
