@@ -837,7 +837,6 @@ fail:
 
 /* ---- readiness ---- */
 
-/* 1 ready, 0 retry, -1 fatal (err set). */
 /* ---- who answers on the port ---- */
 
 /* The inodes of the sockets listening on port (from /proc/net/tcp and tcp6 of our network namespace). */
@@ -956,6 +955,21 @@ static int listener_is_engine(const struct server_handle *h, pid_t *other)
 	return rc;
 }
 
+/* Whether readiness checks who listens on the port (VEEKSHA_SERVER_LISTENER_CHECK, default on; "0"
+ * turns it off, with a warning, for an engine whose port a proxy it did not start holds: docs/SERVERS.md,
+ * Environment variables). */
+static bool server_listener_check_on(const struct server_handle *h)
+{
+	const char *v = getenv("VEEKSHA_SERVER_LISTENER_CHECK");
+	if (!v || strcmp(v, "0") != 0)
+		return true;
+	log_warn("VEEKSHA_SERVER_LISTENER_CHECK=0: not checking that the process answering on port %lld is the %s "
+	         "server this run started",
+	         (long long)h->port, server_type_name(h->type));
+	return false;
+}
+
+/* 1 ready, 0 retry, -1 fatal (err set). */
 static int check_models(struct server_handle *h, double timeout_s, char *err, size_t err_len)
 {
 	char *body = NULL;
@@ -1024,23 +1038,20 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		double probe_s = remain_s < 5.0 ? (remain_s > 0.2 ? remain_s : 0.2) : 5.0;
 		if (server_http_get(h->health_url, NULL, probe_s, NULL) == 200) {
 			pid_t other = 0;
-			if (listener_is_engine(h, &other) == 0) {
+			if (server_listener_check_on(h) && listener_is_engine(h, &other) == 0) {
+				char who[64] = "a process";
 				if (other > 0)
-					snprintf(
-					    err, err_len,
-					    "port %lld on host '%s' answers, but from pid %d, which veeksha did not "
-					    "start: "
-					    "another process took the port while the %s server was starting (two runs "
-					    "on "
-					    "one port?); refusing to measure it. Stop it or pick another server.port",
-					    (long long)h->port, h->host, (int)other, server_type_name(h->type));
-				else
-					snprintf(
-					    err, err_len,
-					    "port %lld on host '%s' answers, but from a process veeksha did not start "
-					    "(another user's?): another process took the port while the %s server was "
-					    "starting; refusing to measure it. Stop it or pick another server.port",
-					    (long long)h->port, h->host, server_type_name(h->type));
+					snprintf(who, sizeof who, "pid %d", (int)other);
+				snprintf(
+				    err, err_len,
+				    "port %lld on host '%s' answers, but from %s, which veeksha did not start%s: "
+				    "another "
+				    "process took the port while the %s server was starting (two runs on one port?); "
+				    "refusing to measure it. Stop it or pick another server.port (an engine behind "
+				    "a proxy it does not start itself, e.g. docker-proxy: "
+				    "VEEKSHA_SERVER_LISTENER_CHECK=0)",
+				    (long long)h->port, h->host, who, other > 0 ? "" : " (another user's?)",
+				    server_type_name(h->type));
 				return -1;
 			}
 			int m = check_models(h, probe_s, err, err_len);

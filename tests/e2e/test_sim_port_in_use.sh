@@ -109,20 +109,32 @@ exec "$VEEKSHA" "\$@"
 SH
 chmod +x "$TMP/slow_engine.sh"
 sed "s/port: [0-9]*/port: $port/" "$TMP/managed.yml" > "$TMP/race.yml"
-e2e_bg env VEEKSHA_SELF_EXE="$TMP/slow_engine.sh" "$VEEKSHA" benchmark --config "$TMP/race.yml" \
-  --output_dir "$TMP/race_out" >"$TMP/race.out" 2>"$TMP/race.err"
-racer=$E2E_LAST_PID
-check "race: the managed server was launched (port check passed)" \
-  bash -c "for i in \$(seq 1 200); do grep -q 'started sim server' '$TMP/race.err' && exit 0; sleep 0.05; done; exit 1"
-e2e_start_sim "$port" --mode zero --model sim-model --emit-log "$TMP/thief.jsonl" 2>/dev/null
-thief=$E2E_SIM_PID
-rc=0
-for i in $(seq 1 200); do kill -0 "$racer" 2>/dev/null || break; sleep 0.05; done
-touch "$TMP/go"
-wait "$racer" || rc=$?
+# race NAME [ENV=VALUE]: launches the run with its engine held back, lets another sim take the port,
+# then lets the engine go; sets rc, thief (the other sim's pid, still running)
+race() {
+  local name=$1; shift
+  rm -f "$TMP/go"
+  e2e_bg env VEEKSHA_SELF_EXE="$TMP/slow_engine.sh" "$@" "$VEEKSHA" benchmark --config "$TMP/race.yml" \
+    --output_dir "$TMP/${name}_out" >"$TMP/$name.out" 2>"$TMP/$name.err"
+  local racer=$E2E_LAST_PID
+  check "$name: the managed server was launched (port check passed)" \
+    bash -c "for i in \$(seq 1 200); do grep -q 'started sim server' '$TMP/$name.err' && exit 0; sleep 0.05; done; exit 1"
+  e2e_start_sim "$port" --mode zero --model sim-model --emit-log "$TMP/${name}_thief.jsonl" 2>/dev/null
+  thief=$E2E_SIM_PID
+  rc=0
+  for i in $(seq 1 200); do kill -0 "$racer" 2>/dev/null || break; sleep 0.05; done
+  touch "$TMP/go"
+  wait "$racer" || rc=$?
+}
+race race
 check "race: the run fails (rc $rc)" test "$rc" -ne 0 -a "$rc" -lt 124
 check "race: it names the process answering on the port" grep -q "answers, but from pid $thief, which veeksha did not start" "$TMP/race.err"
-check "race: no request reached that process" test ! -s "$TMP/thief.jsonl"
+check "race: no request reached that process" test ! -s "$TMP/race_thief.jsonl"
 check "race: no verdict written" bash -c "! ls '$TMP'/race_out/*/metrics/summary_stats.json >/dev/null 2>&1"
+kill -TERM "$thief"; e2e_wait_gone "$thief" 10 || true
+# the check can be turned off (an engine behind a proxy it does not start): said, and not refused
+race nocheck VEEKSHA_SERVER_LISTENER_CHECK=0
+check "listener check off: a warning says so" grep -q "VEEKSHA_SERVER_LISTENER_CHECK=0: not checking" "$TMP/nocheck.err"
+check "listener check off: the start is not refused" bash -c "! grep -q 'which veeksha did not start' '$TMP/nocheck.err'"
 kill -TERM "$thief"; e2e_wait_gone "$thief" 10 || true
 e2e_finish
