@@ -23,6 +23,17 @@ static inline int64_t clock_s_to_ns(double s)
 	double f = y - (double)i;
 	return i + (f >= 0.5) - (f <= -0.5);
 }
+/* A configured duration (seconds; a file may say 1e10 or 2^63-1) to ns, held within +/- ~10 years
+ * so that now + the result cannot overflow: a longer wait is "never" for any run. */
+#define CLOCK_SPAN_MAX_S (3600.0 * 24 * 3650)
+static inline int64_t clock_span_s_to_ns(double s)
+{
+	if (!(s < CLOCK_SPAN_MAX_S))
+		s = isnan(s) ? 0.0 : CLOCK_SPAN_MAX_S;
+	else if (s < -CLOCK_SPAN_MAX_S)
+		s = -CLOCK_SPAN_MAX_S;
+	return clock_s_to_ns(s);
+}
 /* Sleep until an absolute monotonic time (restarts on EINTR). */
 void clock_sleep_until_ns(int64_t mono_ns);
 

@@ -399,7 +399,7 @@ static void run_begin_stop(struct run_state *st, double grace_s, const char *why
 		if (st->grace_timer)
 			ev_timer_cancel(st->loop, st->grace_timer);
 		st->grace_timer =
-		    ev_timer_at(st->loop, clock_mono_ns() + clock_s_to_ns(grace_s), run_on_grace_timer, st);
+		    ev_timer_at(st->loop, clock_mono_ns() + clock_span_s_to_ns(grace_s), run_on_grace_timer, st);
 	}
 	run_check_done(st);
 }
@@ -783,7 +783,7 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 	if (!st->grp->threaded && runner_signal_fd() >= 0)
 		ev_fd_set(st->loop, runner_signal_fd(), EV_READ, run_on_signal_fd, st);
 	if (cfg->runtime.benchmark_timeout > 0)
-		ev_timer_at(st->loop, st->start_ns + clock_s_to_ns((double)cfg->runtime.benchmark_timeout),
+		ev_timer_at(st->loop, st->start_ns + clock_span_s_to_ns((double)cfg->runtime.benchmark_timeout),
 		            run_on_timeout, st);
 	ev_timer_at(st->loop, st->start_ns + RUN_TICK_NS, run_on_tick, st);
 	ev_timer_at(st->loop, st->start_ns + EVAL_JSONL_FLUSH_NS, run_on_flush, st);

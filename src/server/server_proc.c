@@ -1017,8 +1017,8 @@ int server_wait_ready(struct server_handle *h, volatile sig_atomic_t *interrupte
 		snprintf(err, err_len, "no server process");
 		return -1;
 	}
-	int64_t deadline = h->start_mono_ns + h->startup_timeout_s * 1000000000LL;
-	int64_t interval_ns = clock_s_to_ns(h->interval_s);
+	int64_t deadline = h->start_mono_ns + clock_span_s_to_ns((double)h->startup_timeout_s);
+	int64_t interval_ns = clock_span_s_to_ns(h->interval_s);
 	for (;;) {
 		if (interrupted && *interrupted) {
 			snprintf(err, err_len, "interrupted while waiting for the server to become ready");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Failure paths of `veeksha benchmark`: config errors (exit 2, no run directory), a server that
-# fails requests (errors recorded, run continues), --fail-on-slo (exit 3), no api_base.
+# fails requests (errors recorded, run continues), --fail-on-slo (exit 3), no api_base, durations
+# past the int64 ns range (no timeout, not an instant one).
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 # 1. config error: unknown key -> exit 2 with file:line and key, no run directory
@@ -76,4 +77,33 @@ assert s["Successful Sessions"] == len(sess) - cancelled - errored and s["Incomp
 assert abs(s["Cancellation Rate"] - dropped / (len(rows) + dropped)) < 1e-12, s["Cancellation Rate"]
 PY
 done
+
+# 5. durations far beyond any run (2^63-1 s; 1e10 s): "never", not a wrapped-around instant that
+# stopped the run after its first request, cancelled in-flight requests at once or failed a managed
+# server's start-up at once (docs/CONFIG.md, Limits)
+e2e_start_sim 0 --mode fixed --ttft-ms 5 --itl-ms 1
+port=$E2E_SIM_PORT
+huge=9223372036854775807
+e2e_single_cfg long.yml "$port" sessions=3 timeout=$huge \
+  "traffic={type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}"
+rc=0; "$VEEKSHA" benchmark --config long.yml --output_dir "$TMP/long" --quiet > /dev/null 2> long.err || rc=$?
+s=$(ls "$TMP"/long/*/metrics/summary_stats.json)
+check "benchmark_timeout 2^63-1 s: the run ends after its 3 sessions (exit $rc)" test "$rc" -eq 0
+check "benchmark_timeout 2^63-1 s: all 3 requests completed" jq -e '."Number of Completed Requests" == 3' "$s"
+# a request of ~1.5 s is in flight when the 1 s timeout fires; a grace of 2^63-1 s waits for it
+e2e_single_cfg grace.yml "$port" sessions=1 timeout=1 output=1500 \
+  "traffic={type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}"
+rc=0; "$VEEKSHA" benchmark --config grace.yml --runtime.post_timeout_grace_seconds $huge \
+  --output_dir "$TMP/grace" --quiet > /dev/null 2> grace.err || rc=$?
+s=$(ls "$TMP"/grace/*/metrics/summary_stats.json)
+check "grace 2^63-1 s: exit 0 (got $rc)" test "$rc" -eq 0
+check "grace 2^63-1 s: the in-flight request completed, none cancelled" \
+  jq -e '."Number of Completed Requests" == 1 and ."Number of Cancelled Requests" == 0' "$s"
+mport=$(e2e_free_port)
+e2e_single_cfg managed.yml 1 sessions=2
+sed -i '/^client:/d' managed.yml
+echo "server: {type: sim, host: 127.0.0.1, port: $mport, startup_timeout: 10000000000}" >> managed.yml
+rc=0; "$VEEKSHA" benchmark --config managed.yml --output_dir "$TMP/managed" --quiet > /dev/null 2> managed.err || rc=$?
+check "startup_timeout 1e10 s: the managed sim starts and the run completes (exit $rc)" test "$rc" -eq 0
+check "startup_timeout 1e10 s: the server became ready" grep -q "server ready" managed.err
 e2e_finish

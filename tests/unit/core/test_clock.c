@@ -68,11 +68,28 @@ static void test_s_to_ns_random(void **state)
 	}
 }
 
+/* A configured duration past the int64 ns range is held at ~10 years (now + it cannot overflow);
+ * ordinary ones convert exactly. */
+static void test_span_s_to_ns(void **state)
+{
+	(void)state;
+	const int64_t max_ns = clock_s_to_ns(CLOCK_SPAN_MAX_S);
+	assert_true(max_ns > 0 && max_ns < INT64_MAX / 2);
+	assert_int_equal(clock_span_s_to_ns(300.0), 300000000000LL);
+	assert_int_equal(clock_span_s_to_ns(-1.5), -1500000000LL);
+	assert_int_equal(clock_span_s_to_ns(9223372036854775807.0), max_ns);
+	assert_int_equal(clock_span_s_to_ns(1e10), max_ns);
+	assert_int_equal(clock_span_s_to_ns(INFINITY), max_ns);
+	assert_int_equal(clock_span_s_to_ns(-1e300), -max_ns);
+	assert_int_equal(clock_span_s_to_ns(NAN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_s_to_ns_edges),
 	    cmocka_unit_test(test_s_to_ns_random),
+	    cmocka_unit_test(test_span_s_to_ns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
