@@ -1188,8 +1188,9 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			nfiles++;
 			continue;
 		}
-		if (strchr(name, '.')) {
-			/* dotted form: --a.b.c VALUE (restore the original spelling: keys use underscores) */
+		/* dotted form: --a.b.c VALUE; a root key that is no flattened flag (--server '{type: sim}',
+		 * --traffic-scheduler '{...}') is its one-key path (docs/CONFIG.md, Dotted flags) */
+		if (strchr(name, '.') || (!cfg_flag_find(t, name) && cfg_class_find(root, root_type, name))) {
 			const char *v;
 			NEED_VALUE(v);
 			struct cli_ovr *o = &ovr[novr];

@@ -35,6 +35,16 @@ check "--no-x boolean" test "$(jq -r .trace_recorder.enabled p.json)" = false
 check "nargs list" test "$(jq -c .server.gpu_ids p.json)" = '[0,1]'
 check "JSON list flag" test "$(jq -r '.evaluators[0].slos[0].metric' p.json)" = e2e
 
+# a whole section as one dotted flag (docs/CONFIG.md: `--server '{type: sim, port: 9000}'`)
+"$VEEKSHA" config show -f json --config base.yml --server '{type: sim, port: 9000}' \
+  --traffic-scheduler '{type: concurrent, target_concurrent_sessions: 6}' >sec.json || true
+check "section flag: --server '{type: sim, port: 9000}'" test "$(jq -c '[.server.type, .server.port]' sec.json)" = '["sim",9000]'
+check "section flag: --traffic-scheduler replaces the file's section" \
+  test "$(jq -c '[.traffic_scheduler.type, .traffic_scheduler.target_concurrent_sessions]' sec.json)" = '["concurrent",6]'
+rc=0; "$VEEKSHA" config show --server 5 2>sec.err >/dev/null || rc=$?
+check "section flag with a scalar: exit 2 naming the flag" test "$rc" = 2
+check "section flag with a scalar: message" grep -q -- "--server: server: expected a mapping" sec.err
+
 # sub-files and collisions
 printf 'type: openai_completions\nmodel: m1\n' >client.yml
 "$VEEKSHA" config show -f json --config base.yml --client-from-file client.yml >c.json
