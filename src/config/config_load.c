@@ -1262,8 +1262,9 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			switch (f->kind) {
 			case FK_BOOL:
 				if (inline_val) {
-					cfg_report(diag, &tsrc, "", "takes no value (use --%s or --no-%s)", tok + 2,
-					           tok + 2);
+					/* flag is the option without its =VALUE (and with its no- when negated) */
+					const char *base = flag + 2 + (negated ? 3 : 0);
+					cfg_report(diag, &tsrc, "", "takes no value (use --%s or --no-%s)", base, base);
 					goto out;
 				}
 				o->val = cli_scalar(&a, negated ? "false" : "true", flag);

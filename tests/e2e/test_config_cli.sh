@@ -45,6 +45,14 @@ rc=0; "$VEEKSHA" config show --server 5 2>sec.err >/dev/null || rc=$?
 check "section flag with a scalar: exit 2 naming the flag" test "$rc" = 2
 check "section flag with a scalar: message" grep -q -- "--server: server: expected a mapping" sec.err
 
+# a boolean flag given a value: exit 2, and the hint names the two real spellings
+rc=0; "$VEEKSHA" config show --trace-recorder-enabled=false 2>b1.err >/dev/null || rc=$?
+check "--x=false: exit 2" test "$rc" = 2
+check "--x=false: hint --x or --no-x" grep -qF "(use --trace-recorder-enabled or --no-trace-recorder-enabled)" b1.err
+rc=0; "$VEEKSHA" config show --no-trace-recorder-enabled=1 2>b2.err >/dev/null || rc=$?
+check "--no-x=1: exit 2" test "$rc" = 2
+check "--no-x=1: hint --x or --no-x" grep -qF "(use --trace-recorder-enabled or --no-trace-recorder-enabled)" b2.err
+
 # sub-files and collisions
 printf 'type: openai_completions\nmodel: m1\n' >client.yml
 "$VEEKSHA" config show -f json --config base.yml --client-from-file client.yml >c.json
