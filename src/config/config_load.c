@@ -1196,17 +1196,20 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 			struct cli_ovr *o = &ovr[novr];
 			memset(o, 0, sizeof *o);
 			char *dup = cfg_ar_strdup(&a, name);
-			char *save = NULL;
-			for (char *c = strtok_r(dup, ".", &save); c; c = strtok_r(NULL, ".", &save)) {
+			for (char *c = dup, *dot; c; c = dot ? dot + 1 : NULL) {
+				dot = strchr(c, '.');
+				if (dot)
+					*dot = '\0';
+				if (!*c) {
+					/* --.seed, --runtime..max_sessions, --runtime.: not a key path */
+					cfg_report(diag, &tsrc, "", "empty key in the key path");
+					goto out;
+				}
 				if (o->plen >= CFG_MAX_DEPTH) {
 					cfg_report(diag, &tsrc, "", "key path too deep");
 					goto out;
 				}
 				o->path[o->plen++] = c;
-			}
-			if (o->plen == 0) {
-				cfg_report(diag, &tsrc, "", "empty key path");
-				goto out;
 			}
 			struct cnode *val;
 			if (v[0] == '[' || v[0] == '{') {

@@ -53,6 +53,13 @@ rc=0; "$VEEKSHA" config show --no-trace-recorder-enabled=1 2>b2.err >/dev/null |
 check "--no-x=1: exit 2" test "$rc" = 2
 check "--no-x=1: hint --x or --no-x" grep -qF "(use --trace-recorder-enabled or --no-trace-recorder-enabled)" b2.err
 
+# a dotted flag with an empty key: exit 2, not the key without it
+for f in --runtime..max_sessions --.seed --runtime.; do
+  rc=0; "$VEEKSHA" config show "$f" 3 2>dot.err >/dev/null || rc=$?
+  check "$f 3: exit 2 (got $rc)" test "$rc" = 2
+  check "$f 3: message names the flag" grep -qF -- "$f: empty key in the key path" dot.err
+done
+
 # sub-files and collisions
 printf 'type: openai_completions\nmodel: m1\n' >client.yml
 "$VEEKSHA" config show -f json --config base.yml --client-from-file client.yml >c.json
