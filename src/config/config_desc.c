@@ -1360,10 +1360,28 @@ int config_check_context(const struct cfg_benchmark *b, int64_t context_tokens, 
 static const char *bm_validate_sizes(const BM *b, const char **key, struct cfg_verr *ve)
 {
 	const struct cfg_session_gen *sg = &b->session_generator;
-	if (sg->type != CFG_SESSION_GEN_SYNTHETIC)
-		return NULL; /* trace rows are checked as they are read (the same limit) */
 	const char *why;
 	int64_t lim = config_max_request_tokens(b, &why);
+	if (sg->type == CFG_SESSION_GEN_TRACE) {
+		/* trace rows are checked as they are read (the same limit); the flavor's own prompt unit
+		 * here, only where the flavor uses it (docs/TRACES.md) */
+		const struct cfg_trace_flavor *f = &sg->flavor;
+		bool paged = f->type == CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN;
+		bool blocked = f->type == CFG_FLAVOR_SHARED_PREFIX || f->type == CFG_FLAVOR_MOONCAKE;
+		if (paged || blocked) {
+			int64_t v = paged ? f->page_size : f->block_size;
+			if (v > lim) {
+				*key = paged ? "session_generator.flavor.page_size"
+				             : "session_generator.flavor.block_size";
+				snprintf(ve->msg, sizeof ve->msg, "%lld exceeds the limit of %lld (%s)", (long long)v,
+				         (long long)lim, why);
+				return ve->msg;
+			}
+		}
+		return NULL;
+	}
+	if (sg->type != CFG_SESSION_GEN_SYNTHETIC)
+		return NULL;
 	const char *msg;
 	char path[96];
 	/* each length within our own limit; prompt + output within a managed server's context */

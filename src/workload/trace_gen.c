@@ -1470,9 +1470,12 @@ struct wl_trace_gen *wl_trace_gen_create(const struct cfg_benchmark *cfg, const 
 	g->content_key = xstrdup(f->content_key && *f->content_key ? f->content_key : "value");
 	g->user_role = xstrdup(f->user_role_value && *f->user_role_value ? f->user_role_value : "human");
 	g->asst_role = xstrdup(f->assistant_role_value && *f->assistant_role_value ? f->assistant_role_value : "gpt");
-	if (g->page_size > g->max_len_tokens || g->block_size > g->max_len_tokens)
-		gfail(g, "session_generator.flavor: page_size and block_size must be <= %lld",
-		      (long long)g->max_len_tokens);
+	/* (the configuration checks the same at load; each flavor uses one of the two) */
+	if (f->type == CFG_FLAVOR_TIMED_SYNTHETIC_MULTI_TURN && g->page_size > g->max_len_tokens)
+		gfail(g, "session_generator.flavor.page_size: must be <= %lld", (long long)g->max_len_tokens);
+	if ((f->type == CFG_FLAVOR_SHARED_PREFIX || f->type == CFG_FLAVOR_MOONCAKE) &&
+	    g->block_size > g->max_len_tokens)
+		gfail(g, "session_generator.flavor.block_size: must be <= %lld", (long long)g->max_len_tokens);
 	g->replay_ts = f->type == CFG_FLAVOR_MOONCAKE && f->replay_timestamps;
 	g->time_scale = f->time_scale > 0 ? f->time_scale : 1.0;
 	rng_stream_init(&g->rng_prompt, g->seed, "trace/prompt");

@@ -291,6 +291,18 @@ static void test_length_limits(void **state)
 	assert_non_null(strstr(why, "do not fit the model's context of 8192 tokens (reported)"));
 	assert_int_equal(config_check_context(&set0.items[0], 10000, "reported", bad, sizeof bad, why, sizeof why), 0);
 	config_benchmark_set_free(&set0);
+	/* a trace flavor's block_size / page_size, where the flavor uses it (docs/TRACES.md) */
+	expect_error("session_generator:\n  type: trace\n  trace_file: t.jsonl\n  flavor:\n    type: mooncake\n"
+	             "    block_size: 99999999999\n",
+	             "t.yml:6:17: error: session_generator.flavor.block_size: ",
+	             "99999999999 exceeds the limit of 1048576 (runtime.max_request_tokens)", NULL);
+	expect_error(
+	    "server: {type: sim, max_model_len: 256}\nsession_generator:\n  type: trace\n  trace_file: t.jsonl\n"
+	    "  flavor:\n    type: timed_synthetic_multi_turn\n    page_size: 1000\n",
+	    "t.yml:7:16: error: session_generator.flavor.page_size: ",
+	    "1000 exceeds the limit of 256 (server.max_model_len", NULL);
+	expect_ok("server: {type: sim, max_model_len: 256}\nsession_generator:\n  type: trace\n  trace_file: t.jsonl\n"
+	          "  flavor: {type: request_log}\n");
 	/* requests per session */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
 	             "    num_request_generator: {type: fixed, value: 2000000000}\n",

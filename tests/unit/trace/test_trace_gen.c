@@ -678,6 +678,31 @@ static void test_length_limit_model_context(void **state)
 	assert_true(wl_trace_gen_next(g, &s) < 0);
 	assert_non_null(strstr(wl_trace_gen_error(g), "<= 1000 (the limit: runtime.max_request_tokens), got 5000"));
 	wl_trace_gen_free(g);
+	/* a small context does not fail a flavor that has no use for block_size / page_size (their
+	 * defaults, 512 and 16, are past a context of 8): request_log replays its first row */
+	cfg.has_server = true;
+	cfg.server.max_model_len = 8;
+	cfg.runtime.max_request_tokens = 0;
+	cfg.session_generator.flavor.block_size = 512;
+	cfg.session_generator.flavor.page_size = 16;
+	char *small = write_tmp(".jsonl", "{\"input_length\": 4, \"output_length\": 2}\n");
+	free(cfg.session_generator.trace_file);
+	cfg.session_generator.trace_file = xstrdup(small);
+	g = open_gen(&cfg);
+	wl_session_free(next_ok(g));
+	wl_trace_gen_free(g);
+	/* ... while mooncake, which cuts prompts into blocks, is stopped naming the key */
+	cfg.session_generator.flavor.type = CFG_FLAVOR_MOONCAKE;
+	g = wl_trace_gen_create(&cfg, tok_approx(), err, sizeof err);
+	if (g) {
+		assert_true(wl_trace_gen_next(g, &s) < 0);
+		assert_non_null(strstr(wl_trace_gen_error(g), "session_generator.flavor.block_size: must be <= 8"));
+		wl_trace_gen_free(g);
+	} else {
+		assert_non_null(strstr(err, "session_generator.flavor.block_size: must be <= 8"));
+	}
+	unlink(small);
+	free(small);
 	cfg_done(&cfg);
 	unlink(path);
 	free(path);
