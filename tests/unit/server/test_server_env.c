@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
 #include "server/server_env.h"
 #include "unit/stderr_capture.h"
 
@@ -43,6 +44,11 @@ static void test_valid_values(void **state)
 	assert_string_equal(warned, "");
 	assert_true(seconds_with("0", 300.0, warned, sizeof warned) == 0.0);
 	assert_string_equal(warned, "");
+	/* past the int64 ns range: ~10 years, without a warning (docs/SERVERS.md) */
+	assert_true(seconds_with("1e10", 30.0, warned, sizeof warned) == CLOCK_SPAN_MAX_S);
+	assert_string_equal(warned, "");
+	assert_true(seconds_with("1e300", 30.0, warned, sizeof warned) == CLOCK_SPAN_MAX_S);
+	assert_true(seconds_with("86400", 30.0, warned, sizeof warned) == 86400.0);
 }
 
 static void test_invalid_values_warn_and_keep_the_default(void **state)
