@@ -3,6 +3,7 @@
 #include <libfyaml.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -702,11 +703,65 @@ static const char *yp_tag_text(struct fy_token *tag)
 
 static struct cnode *yp_node(struct yp *y, struct fy_event *e);
 
-static void yp_merge_into(struct yp *y, struct cnode *map, struct cnode *src, const struct cn_src *at)
+/* The keys of a mapping being read, hashed: the duplicate check and the merges look a key up in
+ * constant time (a linear search per key made a mapping of 100,000 keys take half a minute). */
+struct yp_keyset {
+	size_t *slot; /* entry index + 1; 0 = empty */
+	size_t cap;   /* a power of two, at least twice the entries */
+};
+
+static size_t yp_key_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static struct cn_entry *yp_keyset_find(const struct yp_keyset *ks, const struct cnode *map, const char *key)
+{
+	if (!ks->cap)
+		return NULL;
+	for (size_t i = yp_key_hash(key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1)) {
+		if (!ks->slot[i])
+			return NULL;
+		struct cn_entry *e = &map->ents[ks->slot[i] - 1];
+		if (!strcmp(e->key, key))
+			return e;
+	}
+}
+
+static void yp_keyset_put(struct yp_keyset *ks, const struct cn_entry *ents, size_t idx)
+{
+	for (size_t i = yp_key_hash(ents[idx].key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1))
+		if (!ks->slot[i]) {
+			ks->slot[i] = idx + 1;
+			return;
+		}
+}
+
+/* cn_map_add, keeping the set (grown to stay at most half full) */
+static void yp_map_add(struct yp *y, struct yp_keyset *ks, struct cnode *map, const char *key,
+                       const struct cn_src *ksrc, struct cnode *val)
+{
+	cn_map_add(y->a, map, key, ksrc, val);
+	size_t n = map->n_ents;
+	if (2 * n > ks->cap) {
+		free(ks->slot);
+		ks->cap = ks->cap ? 2 * ks->cap : 16;
+		ks->slot = xcalloc(ks->cap, sizeof *ks->slot);
+		for (size_t i = 0; i + 1 < n; i++)
+			yp_keyset_put(ks, map->ents, i);
+	}
+	yp_keyset_put(ks, map->ents, n - 1);
+}
+
+static void yp_merge_into(struct yp *y, struct yp_keyset *ks, struct cnode *map, struct cnode *src,
+                          const struct cn_src *at)
 {
 	if (src->kind == CN_SEQ) {
 		for (size_t i = 0; i < src->n_items; i++)
-			yp_merge_into(y, map, src->items[i], at);
+			yp_merge_into(y, ks, map, src->items[i], at);
 		return;
 	}
 	if (src->kind != CN_MAP) {
@@ -714,8 +769,8 @@ static void yp_merge_into(struct yp *y, struct cnode *map, struct cnode *src, co
 		return;
 	}
 	for (size_t i = 0; i < src->n_ents; i++)
-		if (!cn_find(map, src->ents[i].key))
-			cn_map_add(y->a, map, src->ents[i].key, &src->ents[i].ksrc, src->ents[i].val);
+		if (!yp_keyset_find(ks, map, src->ents[i].key))
+			yp_map_add(y, ks, map, src->ents[i].key, &src->ents[i].ksrc, src->ents[i].val);
 }
 
 static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
@@ -733,10 +788,12 @@ static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
 	fy_parser_event_free(y->p, e);
 	struct cnode *merges[8];
 	size_t n_merges = 0;
+	struct yp_keyset set = {0};
+	struct cnode *ret = NULL;
 	for (;;) {
 		struct fy_event *k = yp_next(y);
 		if (!k)
-			return NULL;
+			goto done;
 		if (k->type == FYET_MAPPING_END) {
 			fy_parser_event_free(y->p, k);
 			break;
@@ -745,7 +802,7 @@ static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
 		if (k->type != FYET_SCALAR) {
 			fy_parser_event_free(y->p, k);
 			yp_error(y, &ks, "%s", "complex (non-scalar) mapping keys are not supported");
-			return NULL;
+			goto done;
 		}
 		size_t len;
 		const char *kt = fy_token_get_text(k->scalar.value, &len);
@@ -753,24 +810,27 @@ static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
 		fy_parser_event_free(y->p, k);
 		struct fy_event *v = yp_next(y);
 		if (!v)
-			return NULL;
+			goto done;
 		struct cnode *val = yp_node(y, v);
 		if (!val)
-			return NULL;
+			goto done;
 		if (!strcmp(key, "<<")) {
 			if (n_merges < 8)
 				merges[n_merges++] = val;
 			continue;
 		}
-		if (cn_find(m, key)) {
+		if (yp_keyset_find(&set, m, key)) {
 			yp_error(y, &ks, "duplicate key '%s'", key);
-			return NULL;
+			goto done;
 		}
-		cn_map_add(y->a, m, key, &ks, val);
+		yp_map_add(y, &set, m, key, &ks, val);
 	}
 	for (size_t i = 0; i < n_merges; i++)
-		yp_merge_into(y, m, merges[i], &s);
-	return y->failed ? NULL : m;
+		yp_merge_into(y, &set, m, merges[i], &s);
+	ret = y->failed ? NULL : m;
+done:
+	free(set.slot);
+	return ret;
 }
 
 static struct cnode *yp_sequence(struct yp *y, struct fy_event *e)
