@@ -927,9 +927,12 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 	return r;
 }
 
-/* Position of the first invalid UTF-8 sequence (libfyaml leaks on some of them), or 0 if valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int *col)
+/* Position of the first invalid UTF-8 sequence (libfyaml leaks on some of them) or control
+ * character (*ctrl: its code point; YAML, like PyYAML, allows tab, LF, CR and NEL only: an ESC or
+ * a ^A in a value was kept, invisible in messages), or 0 if valid. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int *col, unsigned *ctrl)
 {
+	*ctrl = 0;
 	*line = 1;
 	*col = 1;
 	size_t i = 0;
@@ -954,6 +957,11 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len, int *line, int
 		}
 		if (c == 0)
 			return i + 1;
+		unsigned cp1 = n == 1 ? c : n == 2 ? ((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu) : 0x100;
+		if ((cp1 < 0x20 && c != '\t' && c != '\n' && c != '\r') || (cp1 >= 0x7F && cp1 < 0xA0 && cp1 != 0x85)) {
+			*ctrl = cp1;
+			return i + 1;
+		}
 		if (c == '\n') {
 			(*line)++;
 			*col = 1;
@@ -1030,9 +1038,16 @@ struct cnode *cfg_yaml_parse(struct cfg_arena *a, const char *text, size_t len, 
                              struct cfg_diag *d)
 {
 	int bl, bc;
-	if (utf8_invalid_at((const unsigned char *)text, len, &bl, &bc)) {
+	unsigned ctrl;
+	if (utf8_invalid_at((const unsigned char *)text, len, &bl, &bc, &ctrl)) {
 		struct cn_src s = {name, bl, bc, flag};
-		cfg_report(d, &s, "", "invalid UTF-8 (or NUL byte) in the file");
+		if (ctrl)
+			cfg_report(d, &s, "",
+			           "control character U+%04X in the file (YAML allows tab, LF and CR; write others "
+			           "escaped in a double-quoted string)",
+			           ctrl);
+		else
+			cfg_report(d, &s, "", "invalid UTF-8 (or NUL byte) in the file");
 		return NULL;
 	}
 	struct yp y = {.a = a, .d = d, .name = name, .flag = flag};
