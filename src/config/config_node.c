@@ -674,7 +674,8 @@ static void yp_anchor(struct yp *y, struct fy_token *anchor, struct cnode *n)
 	y->n_anchors++;
 }
 
-/* tag: 0 none/standard, 1 !expand, 2 !!str, -1 unsupported */
+/* tag: 0 none, 1 !expand, 2 !!str, 3 !!int/!!float/!!bool/!!null (the scalar is typed as if plain,
+ * even when quoted: PyYAML reads !!int "5" as 5), 4 !!map, 5 !!seq, -1 unsupported */
 static int yp_tag(struct fy_token *tag)
 {
 	if (!tag)
@@ -688,9 +689,12 @@ static int yp_tag(struct fy_token *tag)
 	if (!strcmp(h, "!!")) {
 		if (!strcmp(s, "str"))
 			return 2;
-		if (!strcmp(s, "int") || !strcmp(s, "float") || !strcmp(s, "bool") || !strcmp(s, "null") ||
-		    !strcmp(s, "map") || !strcmp(s, "seq"))
-			return 0;
+		if (!strcmp(s, "int") || !strcmp(s, "float") || !strcmp(s, "bool") || !strcmp(s, "null"))
+			return 3;
+		if (!strcmp(s, "map"))
+			return 4;
+		if (!strcmp(s, "seq"))
+			return 5;
 	}
 	return -1;
 }
@@ -777,7 +781,7 @@ static struct cnode *yp_mapping(struct yp *y, struct fy_event *e)
 {
 	struct cn_src s = yp_src(y, e);
 	int tag = yp_tag(e->mapping_start.tag);
-	if (tag != 0) {
+	if (tag != 0 && tag != 4) {
 		yp_error(y, &s, "unsupported tag '%s' on a mapping (only !expand on lists)",
 		         yp_tag_text(e->mapping_start.tag));
 		fy_parser_event_free(y->p, e);
@@ -837,7 +841,7 @@ static struct cnode *yp_sequence(struct yp *y, struct fy_event *e)
 {
 	struct cn_src s = yp_src(y, e);
 	int tag = yp_tag(e->sequence_start.tag);
-	if (tag < 0 || tag == 2) {
+	if (tag != 0 && tag != 1 && tag != 5) {
 		yp_error(y, &s, "unsupported tag '%s' (only !expand is supported)", yp_tag_text(e->sequence_start.tag));
 		fy_parser_event_free(y->p, e);
 		return NULL;
@@ -881,7 +885,7 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 	case FYET_SCALAR: {
 		struct cn_src s = yp_src(y, e);
 		int tag = yp_tag(e->scalar.tag);
-		if (tag == 1 || tag < 0) {
+		if (tag == 1 || tag == 4 || tag == 5 || tag < 0) {
 			yp_error(y, &s, tag == 1 ? "%s" : "unsupported tag '%s'",
 			         tag == 1 ? "!expand can only be used with YAML sequences"
 			                  : yp_tag_text(e->scalar.tag));
@@ -895,7 +899,7 @@ static struct cnode *yp_node(struct yp *y, struct fy_event *e)
 			const char *t = fy_token_get_text(e->scalar.value, &len);
 			r->text = cfg_ar_strndup(y->a, t ? t : "", t ? len : 0);
 		}
-		r->quoted = tag == 2 || (st != FYSS_PLAIN && st != FYSS_ANY);
+		r->quoted = tag == 2 || (tag != 3 && st != FYSS_PLAIN && st != FYSS_ANY);
 		yp_anchor(y, e->scalar.anchor, r);
 		fy_parser_event_free(y->p, e);
 		break;

@@ -185,6 +185,41 @@ static void test_yaml_typing_in_config(void **state)
 	config_benchmark_set_free(&set);
 }
 
+/* YAML core tags as PyYAML's SafeLoader reads them: !!int/!!float/!!bool/!!null type a quoted
+ * scalar as if plain, !!str makes a plain one a string, !!map/!!seq only on their own kind. */
+static void test_core_tags(void **state)
+{
+	(void)state;
+	struct config_benchmark_set set;
+	assert_int_equal(load_str("seed: !!int \"5\"\n"
+	                          "trace_recorder: {enabled: !!bool \"false\"}\n"
+	                          "traffic_scheduler: {type: rate, interval_generator: {type: poisson, "
+	                          "arrival_rate: !!float '2.5'}}\n"
+	                          "runtime: !!map {max_sessions: 3}\n"
+	                          "server: !!null ''\n"
+	                          "client: {type: openai_chat_completions, model: !!str 123}\n",
+	                          &set),
+	                 CONFIG_OK);
+	struct cfg_benchmark *c = &set.items[0];
+	assert_int_equal(c->seed, 5);
+	assert_false(c->trace_recorder.enabled);
+	assert_true(c->traffic_scheduler.interval_generator.arrival_rate == 2.5);
+	assert_int_equal(c->runtime.max_sessions, 3);
+	assert_false(c->has_server);
+	assert_string_equal(c->client.model, "123");
+	config_benchmark_set_free(&set);
+	const char *bad[] = {"runtime: !!seq {max_sessions: 3}\n", "runtime: !!int {max_sessions: 3}\n",
+	                     "wandb: {tags: !!map [a]}\n", "seed: !!seq 3\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (load_str(bad[i], &set) == CONFIG_OK) {
+			config_benchmark_set_free(&set);
+			fail_msg("accepted: %s", bad[i]);
+		}
+		assert_non_null(strstr(vk_cfg_err, "t.yml:1:"));
+		assert_non_null(strstr(vk_cfg_err, "unsupported tag"));
+	}
+}
+
 static void test_reference_roundtrip(void **state)
 {
 	(void)state;
@@ -583,6 +618,7 @@ int main(void)
 	    cmocka_unit_test(test_capacity_and_microbench),
 	    cmocka_unit_test(test_strings_and_json),
 	    cmocka_unit_test(test_single_quote_escapes),
+	    cmocka_unit_test(test_core_tags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
