@@ -644,6 +644,12 @@ const char *config_check_api_base(const char *url)
 		if (v < 1 || v > 65535)
 			return "has an invalid port (expected 1 to 65535)";
 	}
+	/* the request path is appended to the base: after a ? or # it would be query or fragment text
+	 * (every request a 404 of the base path) */
+	if (strpbrk(end, "?#"))
+		return "must not have a query (?) or fragment (#): the request path (e.g. chat/completions) is "
+		       "appended "
+		       "to it";
 	return NULL;
 }
 

@@ -177,18 +177,25 @@ static void test_alias_bombs(void **state)
 static void test_api_base_and_key(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"not a url",     "file:///etc/passwd", "gopher://h/",    "http://",
-	                                  "https:///v1",   "http://:8000/v1",    "http://h:0/",    "http://h:99999/",
-	                                  "http://h:80x/", "http://h /v1",       "localhost:8000", "http://[::1/v1",
-	                                  "http://h:/v1"};
+	static const char *const bad[] = {"not a url",      "file:///etc/passwd",
+	                                  "gopher://h/",    "http://",
+	                                  "https:///v1",    "http://:8000/v1",
+	                                  "http://h:0/",    "http://h:99999/",
+	                                  "http://h:80x/",  "http://h /v1",
+	                                  "localhost:8000", "http://[::1/v1",
+	                                  "http://h:/v1",   "http://h:8000/v1?api-version=1",
+	                                  "http://h/v1#f"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char y[512];
 		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", bad[i]);
 		expect_error(y, "t.yml:3:14: error: client.api_base: ", NULL);
 	}
+	/* the request path is appended: a query or fragment would swallow it */
+	expect_error("client:\n  type: openai_chat_completions\n  api_base: 'http://h/v1?x=1'\n",
+	             "t.yml:3:14: error: client.api_base: must not have a query (?) or fragment (#)", NULL);
 	static const char *const good[] = {
 	    "http://localhost:8000/v1", "https://api.example.com/v1", "HTTP://h",
-	    "http://user:pw@h:1/x?y#z", "http://[::1]:8000/v1",       "http://127.0.0.1:65535"};
+	    "http://user:pw@h:1/x",     "http://[::1]:8000/v1",       "http://127.0.0.1:65535"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		char y[512];
 		snprintf(y, sizeof y, "client:\n  type: openai_chat_completions\n  api_base: '%s'\n", good[i]);
