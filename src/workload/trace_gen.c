@@ -203,10 +203,8 @@ static int get_number(struct wl_trace_gen *g, const cJSON *row, uint64_t line, c
 	if (cJSON_IsNumber(v)) {
 		d = v->valuedouble;
 	} else if (cJSON_IsString(v)) {
-		char *end;
-		errno = 0;
-		d = strtod(v->valuestring, &end);
-		if (end == v->valuestring || *end || errno)
+		/* a number in a string, as a CSV field is read: "0x10" or " 8" is not one */
+		if (!wl_trace_parse_decimal(v->valuestring, &d))
 			d = NAN;
 	}
 	bool is_len = integer && strcmp(key, "turn_idx") != 0;

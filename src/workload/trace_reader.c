@@ -571,7 +571,7 @@ bool wl_trace_reader_has_column(const struct wl_trace_reader *r, const char *nam
 	return wl_trace_reader_column_index(r, name) != 0;
 }
 
-static bool parse_number(const char *s, double *out)
+bool wl_trace_parse_decimal(const char *s, double *out)
 {
 	if (!*s)
 		return false;
@@ -595,7 +595,7 @@ static bool parse_number(const char *s, double *out)
 static cJSON *field_value(const char *s, size_t len)
 {
 	double d;
-	if (parse_number(s, &d))
+	if (wl_trace_parse_decimal(s, &d))
 		return cJSON_CreateNumber(d);
 	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
 		return cJSON_CreateTrue();

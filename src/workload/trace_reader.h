@@ -48,6 +48,9 @@ uint64_t wl_trace_reader_row_line(const struct wl_trace_reader *r);
 bool wl_trace_reader_has_column(const struct wl_trace_reader *r, const char *name);
 /* CSV: 1-based column number of `name`, 0 if absent or not CSV. */
 size_t wl_trace_reader_column_index(const struct wl_trace_reader *r, const char *name);
+/* A CSV field (or a JSON string) as a decimal number: digits with an optional sign, fraction and
+ * exponent; hex, inf, nan and blanks are not numbers. */
+bool wl_trace_parse_decimal(const char *s, double *out);
 /* CSV: make sure the header has been read (so has_column answers); 0 or -1. No-op otherwise. */
 int wl_trace_reader_read_header(struct wl_trace_reader *r);
 void wl_trace_reader_close(struct wl_trace_reader *r);

@@ -608,6 +608,12 @@ static void test_errors(void **state)
 	                 ":1: key 'input_length': expected an integer");
 	expect_gen_error(".jsonl", "{\"input_length\": 2.5, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
 	                 ":1: key 'input_length': expected an integer");
+	/* a number in text is decimal, as a CSV number is: hex or blanks are not read as one */
+	expect_gen_error(".csv", "input_length,output_length\n3,1\n0x10,1\n", CFG_FLAVOR_REQUEST_LOG, 1,
+	                 ":3: column 1 'input_length': expected an integer >= 1 and <= 1048576 (the limit: "
+	                 "runtime.max_request_tokens), got \"0x10\"");
+	expect_gen_error(".jsonl", "{\"input_length\": \" 8\", \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
+	                 ":1: key 'input_length': expected an integer");
 	expect_gen_error(".csv", "input_length,output_length\n3,1\n4,1,9\n", CFG_FLAVOR_REQUEST_LOG, 1,
 	                 ":3: row has 3 fields but the header has 2 columns");
 	expect_gen_error(".jsonl", "{\"input_length\": 0, \"output_length\": 1}\n", CFG_FLAVOR_REQUEST_LOG, 0,
