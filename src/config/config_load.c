@@ -11,6 +11,10 @@
 #include "core/jsonw.h"
 #include "core/xalloc.h"
 
+/* The largest configuration file read (docs/CONFIG.md, Limits): far above any real one, and a
+ * --config /dev/zero is refused instead of read until memory runs out. */
+#define CFG_MAX_FILE_BYTES (64 << 20)
+
 /* ================= conversion ================= */
 struct conv {
 	struct cfg_diag *d; /* where errors go */
@@ -959,11 +963,16 @@ static int finish(const struct cfg_class *root, int root_type, struct cfg_arena 
 		int mlen = 0;
 		if (i < nfiles) {
 			size_t len = 0;
-			char *text = fs_read_file(files[i].path, &len);
+			char *text = fs_read_file_max(files[i].path, CFG_MAX_FILE_BYTES, &len);
 			if (!text) {
 				int err = errno;
 				struct cn_src s = {.flag = files[i].flag};
-				cfg_report(diag, &s, "", "cannot read '%s': %s", files[i].path, strerror(err));
+				if (err == EFBIG)
+					cfg_report(diag, &s, "",
+					           "cannot read '%s': larger than %d MiB (not a configuration)",
+					           files[i].path, CFG_MAX_FILE_BYTES >> 20);
+				else
+					cfg_report(diag, &s, "", "cannot read '%s': %s", files[i].path, strerror(err));
 				return CONFIG_EXIT_USAGE;
 			}
 			tree = cfg_yaml_parse(a, text, len, cfg_ar_strdup(a, files[i].path), NULL, diag);

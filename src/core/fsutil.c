@@ -1,6 +1,7 @@
 #include "core/fsutil.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <ftw.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,6 +90,11 @@ int fs_write_file_or_log(const char *path, const void *data, size_t len)
 
 char *fs_read_file(const char *path, size_t *len_out)
 {
+	return fs_read_file_max(path, SIZE_MAX - 1, len_out);
+}
+
+char *fs_read_file_max(const char *path, size_t max_len, size_t *len_out)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -115,6 +121,12 @@ char *fs_read_file(const char *path, size_t *len_out)
 		if (r == 0)
 			break;
 		len += (size_t)r;
+		if (len > max_len) { /* /dev/zero, a log given by mistake: never read without end */
+			free(data);
+			close(fd);
+			errno = EFBIG;
+			return NULL;
+		}
 	}
 	close(fd);
 	data[len] = '\0';

@@ -14,6 +14,9 @@ int fs_write_file_or_log(const char *path, const void *data, size_t len);
 /* The whole file, NUL-terminated (xmalloc'd; *len_out = its length without the NUL, when len_out is
  * not NULL). NULL when it cannot be opened or read, with errno saying why (e.g. ENOENT, EISDIR). */
 char *fs_read_file(const char *path, size_t *len_out);
+/* fs_read_file, stopping with errno EFBIG once more than max_len bytes have been read (a character
+ * device such as /dev/zero or a FIFO would otherwise be read until memory runs out). */
+char *fs_read_file_max(const char *path, size_t max_len, size_t *len_out);
 bool fs_exists(const char *path);
 /* Removes path and, for a directory, everything under it (symbolic links are removed, never followed).
  * 0, or -errno of the first failure. */

@@ -38,6 +38,12 @@ out=$("$VEEKSHA" config show --config "$TMP/missing.yml" 2>&1); rc=$?
 set -e
 check "missing file exits 2" test "$rc" = 2
 check "missing file message" grep -q "cannot read '$TMP/missing.yml': No such file" <<<"$out"
+# a device or a huge file given as the config: refused at 64 MiB, not read until memory runs out
+set +e
+out=$(timeout 20 "$VEEKSHA" config show --config /dev/zero 2>&1); rc=$?
+set -e
+check "--config /dev/zero exits 2 (got $rc)" test "$rc" = 2
+check "--config /dev/zero message" grep -q "cannot read '/dev/zero': larger than 64 MiB" <<<"$out"
 set +e
 out=$("$VEEKSHA" config show --rate-traffic-scheduler-poisson-interval-generator-arival-rate 3 2>&1); rc=$?
 set -e

@@ -97,6 +97,31 @@ static void test_read_unsized(void **state)
 	free(s);
 }
 
+/* fs_read_file_max stops past its limit (EFBIG) instead of reading a device without end; a file of
+ * exactly the limit is read. */
+static void test_read_max(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_null(fs_read_file_max("/dev/zero", 1 << 20, NULL));
+	assert_int_equal(errno, EFBIG);
+	char *d = tmp_dir();
+	char p[256];
+	snprintf(p, sizeof p, "%s/f", d);
+	assert_int_equal(fs_write_file(p, "0123456789", 10), 0);
+	size_t len = 0;
+	char *s = fs_read_file_max(p, 10, &len);
+	assert_non_null(s);
+	assert_int_equal(len, 10);
+	free(s);
+	errno = 0;
+	assert_null(fs_read_file_max(p, 9, NULL));
+	assert_int_equal(errno, EFBIG);
+	unlink(p);
+	rmdir(d);
+	free(d);
+}
+
 /* fs_write_all says how much reached the file when it stops: a pipe that fills takes part of the
  * bytes (EAGAIN, done = what it took), /dev/full none (ENOSPC, done = 0), a pipe with room all. */
 static void test_write_all_partial(void **state)
@@ -325,11 +350,17 @@ static void test_stream_failure_keeps_previous(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_round_trip),        cmocka_unit_test(test_read_errors),
-	    cmocka_unit_test(test_read_unsized),           cmocka_unit_test(test_write_all_partial),
-	    cmocka_unit_test(test_stream_round_trip),      cmocka_unit_test(test_stream_direct_to_the_end),
-	    cmocka_unit_test(test_stream_direct_and_back), cmocka_unit_test(test_stream_direct_back_and_again),
-	    cmocka_unit_test(test_stream_direct_refused),  cmocka_unit_test(test_stream_failure_keeps_previous),
+	    cmocka_unit_test(test_read_round_trip),
+	    cmocka_unit_test(test_read_errors),
+	    cmocka_unit_test(test_read_unsized),
+	    cmocka_unit_test(test_write_all_partial),
+	    cmocka_unit_test(test_read_max),
+	    cmocka_unit_test(test_stream_round_trip),
+	    cmocka_unit_test(test_stream_direct_to_the_end),
+	    cmocka_unit_test(test_stream_direct_and_back),
+	    cmocka_unit_test(test_stream_direct_back_and_again),
+	    cmocka_unit_test(test_stream_direct_refused),
+	    cmocka_unit_test(test_stream_failure_keeps_previous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
