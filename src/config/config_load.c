@@ -14,6 +14,8 @@
 /* The largest configuration file read (docs/CONFIG.md, Limits): far above any real one, and a
  * --config /dev/zero is refused instead of read until memory runs out. */
 #define CFG_MAX_FILE_BYTES (64 << 20)
+/* --start-at: the latest epoch second whose ns fit an int64 (docs/DISTRIBUTED.md) */
+#define CFG_MAX_START_AT_S 9.2e9
 
 /* ================= conversion ================= */
 struct conv {
@@ -1175,6 +1177,14 @@ int cfg_parse_args(const struct cfg_class *root, int root_type, const char *prog
 				    (!strcmp(name, "shard_count") && (x != (double)(uint32_t)x || x > 65536))) {
 					cfg_report(diag, &tsrc, "", "'%s' is not a positive %s", v,
 					           !strcmp(name, "shard_count") ? "integer" : "number");
+					goto out;
+				}
+				if (!strcmp(name, "start_at") && x >= CFG_MAX_START_AT_S) {
+					/* past int64 ns (year 2262): almost surely milliseconds, e.g. date +%s%3N */
+					cfg_report(diag, &tsrc, "",
+					           "'%s' is after the year 2262: --start-at takes UTC epoch seconds "
+					           "(e.g. $(date +%%s), not milliseconds)",
+					           v);
 					goto out;
 				}
 				if (!strcmp(name, "shard_count"))

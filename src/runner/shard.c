@@ -269,7 +269,7 @@ static cJSON *shard_announcement(const struct runner_shard *sh)
 static int shard_wait_files(const struct runner_shard *sh, const char *kind, uint32_t first, uint32_t last,
                             double wait_s, cJSON **out, char *err, size_t err_len)
 {
-	int64_t deadline = clock_mono_ns() + clock_s_to_ns(wait_s);
+	int64_t deadline = clock_mono_ns() + clock_span_s_to_ns(wait_s);
 	bool check_done = strcmp(kind, "done") != 0;
 	for (;;) {
 		uint32_t missing = 0, first_missing = 0;
@@ -356,7 +356,7 @@ int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_ep
 int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *err, size_t err_len)
 {
 	cJSON *me = shard_announcement(sh);
-	cJSON_AddNumberToObject(me, "margin_ns", (double)clock_s_to_ns(sh->margin_s));
+	cJSON_AddNumberToObject(me, "margin_ns", (double)clock_span_s_to_ns(sh->margin_s));
 	int rc = shard_write(sh, "ready", me, true, err, err_len);
 	cJSON_Delete(me);
 	if (rc)

@@ -238,6 +238,12 @@ check "--shard 0/2 without a start: names --start-at and --rendezvous" grep -q "
 rc=0; JOB_COMPLETION_INDEX=1 "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/bad" > bad3.out 2> bad3.err || rc=$?
 check "JOB_COMPLETION_INDEX without a count: exit 2" test "$rc" -eq 2
 check "JOB_COMPLETION_INDEX without a count: names --shard-count" grep -q "shard-count" bad3.err
+# --start-at in milliseconds (date +%s%3N): an error at once, not a start ~235 years ahead (the ns
+# wrapped) waited for without end
+rc=0; timeout -k 5 20 "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/bad" --shard 0/2 \
+  --start-at "$(date +%s%3N)" > bad4.out 2> bad4.err || rc=$?
+check "--start-at in milliseconds: exit 2 (got $rc)" test "$rc" -eq 2
+check "--start-at in milliseconds: says seconds, not milliseconds" grep -q "takes UTC epoch seconds" bad4.err
 check "refusals leave no run directory" test ! -e "$TMP/bad"
 past=$(python3 -c 'import time; print(time.time() - 30)')
 rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/late" --shard 1/2 --start-at "$past" --quiet > late.out 2> late.err || rc=$?
