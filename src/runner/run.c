@@ -48,17 +48,18 @@
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
 
-#define RUN_TICK_NS 250000000LL          /* progress / liveness tick */
-#define RUN_PUMP_BATCH 64                /* dispatches per pump before yielding to the loop */
-#define RUN_PUMP_BUDGET_NS 1000000LL     /* ... or this much time */
-#define RUN_SIGNAL_DEFAULT_GRACE_S 5.0   /* wait for in-flight after a signal when grace = -1 */
-#define RUN_NOFILE_BASE 48               /* descriptors a run holds besides its connections (~32) */
-#define RUN_START_LATE_MAX_NS 50000000LL /* a shard ready this long after the common start fails */
-#define RUN_THREAD_START_NS 2000000LL    /* client threads start together this long after all are ready */
-#define RUN_SPIN_AUTO_MAX_US 20000       /* runtime.dispatch_spin_us: auto stays awake (napping) at most this long */
-#define RUN_SPIN_BURST 64                /* short waits measured at start-up (~7 ms) */
-#define RUN_SPIN_POLL_ON 2000.0          /* dispatches/s in a tick above which the loop polls, not naps */
-#define RUN_SPIN_POLL_OFF 1500.0         /* ... until a tick's rate is below this */
+#define RUN_TICK_NS 250000000LL            /* progress / liveness tick */
+#define RUN_PUMP_BATCH 64                  /* dispatches per pump before yielding to the loop */
+#define RUN_PUMP_BUDGET_NS 1000000LL       /* ... or this much time */
+#define RUN_SIGNAL_DEFAULT_GRACE_S 5.0     /* wait for in-flight after a signal when grace = -1 */
+#define RUN_NOFILE_BASE 48                 /* descriptors a run holds besides its connections (~32) */
+#define RUN_START_LATE_MAX_NS 50000000LL   /* a shard ready this long after the common start fails */
+#define RUN_THREAD_START_NS 2000000LL      /* client threads start together this long after all are ready */
+#define RUN_START_WAIT_STEP_NS 200000000LL /* a wait for the common start checks for signals this often */
+#define RUN_SPIN_AUTO_MAX_US 20000         /* runtime.dispatch_spin_us: auto stays awake (napping) at most this long */
+#define RUN_SPIN_BURST 64                  /* short waits measured at start-up (~7 ms) */
+#define RUN_SPIN_POLL_ON 2000.0            /* dispatches/s in a tick above which the loop polls, not naps */
+#define RUN_SPIN_POLL_OFF 1500.0           /* ... until a tick's rate is below this */
 
 struct run_state {
 	const struct cfg_benchmark *cfg;
@@ -743,6 +744,19 @@ static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_ep
 			snprintf(st->truncated_why, sizeof st->truncated_why, "missed the common start by %.1f ms",
 			         (double)late_ns / 1e6);
 			return 1;
+		}
+		/* a start far ahead (--start-at) is waited for in steps, so that SIGINT/SIGTERM stop it */
+		if (start_ns - clock_mono_ns() > RUN_START_WAIT_STEP_NS && st->shard_g == 0)
+			log_info("waiting %.1f s for the common start", (double)(start_ns - clock_mono_ns()) / 1e9);
+		while (start_ns - clock_mono_ns() > RUN_START_WAIT_STEP_NS) {
+			if (runner_signal_pending()) {
+				log_error("interrupted while waiting for the common start (signal %d)",
+				          runner_signal_pending());
+				snprintf(st->truncated_why, sizeof st->truncated_why,
+				         "interrupted before the common start");
+				return 128 + runner_signal_pending();
+			}
+			clock_sleep_until_ns(clock_mono_ns() + RUN_START_WAIT_STEP_NS / 2);
 		}
 		/* sleep, nap, then poll the last stretch: a sleeping vCPU can wake milliseconds late
 		 * (docs/CLIENT.md, Dispatch spin), and the first arrivals are due at the start itself */

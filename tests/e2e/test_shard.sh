@@ -245,6 +245,22 @@ rc=0; timeout -k 5 20 "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/
 check "--start-at in milliseconds: exit 2 (got $rc)" test "$rc" -eq 2
 check "--start-at in milliseconds: says seconds, not milliseconds" grep -q "takes UTC epoch seconds" bad4.err
 check "refusals leave no run directory" test ! -e "$TMP/bad"
+# SIGTERM while a shard waits for a --start-at an hour ahead: it stops at once (exit 143), it does
+# not sleep on until the start
+ahead=$(( $(date +%s) + 3600 ))
+e2e_bg "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/ahead" --shard 0/2 --start-at "$ahead" \
+  > ahead.out 2> ahead.err
+apid=$E2E_LAST_PID
+for _ in $(seq 1 300); do grep -q "for the common start" ahead.err && break; sleep 0.05; done
+check "start an hour ahead: says it waits for the common start" grep -q "waiting .* s for the common start" ahead.err
+kill -TERM "$apid" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$apid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$apid" 2>/dev/null; then
+  kill -KILL "$apid"; wait "$apid" 2>/dev/null || true; rc=still-running
+else
+  rc=0; wait "$apid" 2>/dev/null || rc=$?
+fi
+check "start an hour ahead: SIGTERM ends the wait within 5 s, exit 143 (got $rc)" test "$rc" = 143
 past=$(python3 -c 'import time; print(time.time() - 30)')
 rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/late" --shard 1/2 --start-at "$past" --quiet > late.out 2> late.err || rc=$?
 check "a start already past: exit 1" test "$rc" -eq 1
