@@ -6,6 +6,10 @@
 
 #include "workload/generators.h"
 
+/* Above this shape (cv below ~3e-8) a gamma interval is taken as its mean: its spread is below a
+ * part in 10^7. */
+#define WL_GAMMA_MAX_SHAPE 1e15
+
 double wl_gamma_variate(struct rng *r, double shape)
 {
 	if (shape < 1.0) {
@@ -59,6 +63,12 @@ int wl_intervalgen_init(struct wl_intervalgen *g, const struct cfg_interval_gen 
 			}
 			g->shape = 1.0 / (cfg->cv * cfg->cv);
 			g->scale = 1.0 / (g->rate * g->shape);
+			if (!(g->shape <= WL_GAMMA_MAX_SHAPE)) {
+				/* cv -> 0: the interval is its mean, 1/rate (1/cv^2 overflowed to inf for
+				 * cv < ~1e-154, and inf * a scale of 0 made every interval NaN: no waiting) */
+				g->shape = INFINITY;
+				g->scale = 1.0 / g->rate;
+			}
 		}
 		return 0;
 	}
@@ -79,6 +89,8 @@ double wl_intervalgen_next_s(struct wl_intervalgen *g)
 		return -log1p(-u) / g->rate;
 	}
 	case CFG_INTERVAL_GAMMA:
+		if (isinf(g->shape))
+			return g->scale;
 		return wl_gamma_variate(&g->rng, g->shape) * g->scale;
 	}
 	return 0.0;

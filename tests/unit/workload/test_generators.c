@@ -212,6 +212,17 @@ static void test_gamma_interval(void **state)
 	struct wl_intervalgen g;
 	char err[128];
 	assert_int_equal(wl_intervalgen_init(&g, &c, 7, "i", err, sizeof err), -1);
+	/* a vanishing cv (1/cv^2 overflows): every interval is the mean, never NaN or 0 */
+	double tiny[] = {1e-9, 1e-170, 5e-324};
+	for (size_t k = 0; k < 3; k++) {
+		struct cfg_interval_gen t = {.type = CFG_INTERVAL_GAMMA, .arrival_rate = 0.001, .cv = tiny[k]};
+		assert_int_equal(wl_intervalgen_init(&g, &t, 7, "i", err, sizeof err), 0);
+		for (int i = 0; i < 100; i++) {
+			double x = wl_intervalgen_next_s(&g);
+			if (!(fabs(x - 1000.0) < 1e-3))
+				fail_msg("cv %g: interval %g, expected 1000", tiny[k], x);
+		}
+	}
 }
 
 static void test_fixed_interval(void **state)
