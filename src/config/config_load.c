@@ -179,23 +179,28 @@ static int get_str(struct conv *cv, const struct cnode *n, bool nullable, const 
 	return 0;
 }
 
-static void node_to_json(struct jsonw *w, const struct cnode *n)
+/* A mapping given for a JSON field, as JSON text. Returns the first scalar that JSON cannot hold (a
+ * .nan or .inf: the text would not parse back, and the field's values were silently dropped), or NULL. */
+static const struct cnode *node_to_json(struct jsonw *w, const struct cnode *n)
 {
+	const struct cnode *bad = NULL, *b;
 	if (n->kind == CN_MAP) {
 		jsonw_obj_begin(w);
 		for (size_t i = 0; i < n->n_ents; i++) {
 			jsonw_key(w, n->ents[i].key);
-			node_to_json(w, n->ents[i].val);
+			if ((b = node_to_json(w, n->ents[i].val)) && !bad)
+				bad = b;
 		}
 		jsonw_obj_end(w);
-		return;
+		return bad;
 	}
 	if (n->kind == CN_SEQ) {
 		jsonw_arr_begin(w);
 		for (size_t i = 0; i < n->n_items; i++)
-			node_to_json(w, n->items[i]);
+			if ((b = node_to_json(w, n->items[i])) && !bad)
+				bad = b;
 		jsonw_arr_end(w);
-		return;
+		return bad;
 	}
 	struct sval v;
 	cfg_scalar_resolve(n->text, n->quoted || n->cli, &v);
@@ -210,11 +215,25 @@ static void node_to_json(struct jsonw *w, const struct cnode *n)
 		jsonw_int(w, v.i);
 		break;
 	case SV_FLOAT:
+		if (!isfinite(v.d))
+			return n;
 		jsonw_double(w, v.d);
 		break;
 	default:
 		jsonw_str(w, n->text);
 	}
+	return NULL;
+}
+
+/* true when every number of a parsed JSON value is finite (cJSON reads 1e999 as inf) */
+static bool json_all_finite(const cJSON *j)
+{
+	if (cJSON_IsNumber(j))
+		return isfinite(j->valuedouble);
+	for (const cJSON *c = j->child; c; c = c->next)
+		if (!json_all_finite(c))
+			return false;
+	return true;
 }
 
 static int apply_map(struct conv *cv, const struct cfg_class *c, int variant, char *base, const struct cnode *n);
@@ -391,7 +410,13 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 			buf_init(&b);
 			struct jsonw w;
 			jsonw_init(&w, &b, 0);
-			node_to_json(&w, n);
+			const struct cnode *bad = node_to_json(&w, n);
+			if (bad) {
+				buf_free(&b);
+				CV_ERR(cv, &bad->src,
+				       "must hold finite numbers only (JSON has no NaN or Infinity), got '%s'",
+				       bad->text);
+			}
 			free(*dst);
 			*dst = buf_steal(&b);
 			buf_free(&b);
@@ -402,11 +427,14 @@ static int apply_field(struct conv *cv, const struct cfg_field *f, char *base, c
 			return -1;
 		if (s) {
 			cJSON *j = cJSON_Parse(s);
-			bool ok = j && cJSON_IsObject(j);
+			bool ok = j && cJSON_IsObject(j), finite = ok && json_all_finite(j);
 			cJSON_Delete(j);
 			if (!ok)
 				CV_ERR(cv, &n->src,
 				       "must be a JSON object (e.g. '{\"key\": 1}') or a mapping, got '%s'", s);
+			if (!finite)
+				CV_ERR(cv, &n->src,
+				       "must hold finite numbers only (a number overflows a double), got '%s'", s);
 		}
 		free(*dst);
 		*dst = xstrdup(s);

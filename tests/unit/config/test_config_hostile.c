@@ -88,6 +88,16 @@ static void test_non_finite_floats(void **state)
 	/* large but finite stays a number */
 	expect_ok(
 	    "traffic_scheduler:\n  type: rate\n  interval_generator:\n    type: poisson\n    arrival_rate: 1e300\n");
+	/* inside a JSON field: a mapping's .nan became the invalid text {"b": NaN} and the client's
+	 * parameters were dropped; a JSON string's 1e999 became inf */
+	expect_error("client:\n  type: openai_chat_completions\n  additional_sampling_params: {a: 1, b: .nan}\n",
+	             "t.yml:3:41: error: client.additional_sampling_params: ", "finite", NULL);
+	expect_error("server:\n  type: vllm\n  additional_args: {a: [1, {c: -.inf}]}\n",
+	             "t.yml:3:32: error: server.additional_args: ", "finite", NULL);
+	expect_error("client:\n  type: openai_chat_completions\n  additional_sampling_params: '{\"a\": 1e999}'\n",
+	             "t.yml:3:32: error: client.additional_sampling_params: ", "finite", NULL);
+	expect_ok(
+	    "client:\n  type: openai_chat_completions\n  additional_sampling_params: {t: 0.5, s: [a], y: 1e300}\n");
 }
 
 static void test_non_finite_flags(void **state)
