@@ -1181,6 +1181,11 @@ static const char *sv_validate(const void *p, int type, const char **key, struct
 {
 	(void)type;
 	const SV *s = p;
+	/* (checked again at launch, src/server; here they are named with the file and line) */
+	if (!s->model || !*s->model)
+		VFAIL("model", "must not be empty");
+	if (!s->host || !*s->host)
+		VFAIL("host", "must not be empty");
 	if (s->port <= 0 || s->port > 65535)
 		VFAIL("port", "must be in [1, 65535] (got %lld)", (long long)s->port);
 	if (s->tensor_parallel_size <= 0)
@@ -1196,6 +1201,11 @@ static const char *sv_validate(const void *p, int type, const char **key, struct
 			VFAIL("gpu_ids", "GPU ids must be >= 0");
 	if (s->has_gpu_ids && s->n_gpu_ids == 0)
 		VFAIL("gpu_ids", "must not be empty (use null to auto-assign)");
+	for (size_t i = 0; i < s->n_gpu_ids; i++)
+		for (size_t j = 0; j < i; j++)
+			if (s->gpu_ids[j] == s->gpu_ids[i])
+				VFAIL("gpu_ids", "GPU %lld listed twice", (long long)s->gpu_ids[i]);
+
 	const char *why;
 	if (s->api_key && (why = config_check_api_key(s->api_key)))
 		VFAIL("api_key", "%s", why);

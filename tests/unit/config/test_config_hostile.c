@@ -320,6 +320,14 @@ static void test_length_limits(void **state)
 	    "1000 exceeds the limit of 256 (server.max_model_len", NULL);
 	expect_ok("server: {type: sim, max_model_len: 256}\nsession_generator:\n  type: trace\n  trace_file: t.jsonl\n"
 	          "  flavor: {type: request_log}\n");
+	/* server settings that the launch refused without a file or line are config errors */
+	expect_error("server:\n  type: vllm\n  model: ''\n", "t.yml:3:11: error: server.model: must not be empty",
+	             NULL);
+	expect_error("server:\n  type: vllm\n  host: ''\n", "t.yml:3:10: error: server.host: must not be empty", NULL);
+	expect_error("server:\n  type: vllm\n  tensor_parallel_size: 2\n  gpu_ids: [1, 1]\n",
+	             "t.yml:4:12: error: server.gpu_ids: GPU 1 listed twice", NULL);
+	expect_ok("server:\n  type: vllm\n  tensor_parallel_size: 2\n  gpu_ids: [2, 3]\n");
+	expect_ok("server:\n  type: sim\n  gpu_ids: [0, 1]\n"); /* the sim uses no GPU */
 	/* requests per session */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
 	             "    num_request_generator: {type: fixed, value: 2000000000}\n",
