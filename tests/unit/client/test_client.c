@@ -410,13 +410,39 @@ static void test_continuous_usage(void **state)
 	assert_int_equal(r->num_output_tokens, 5);
 }
 
+/* Runs request 0 against scenario until the server's pauses show in its stamps. A loop kept off its
+ * CPU for longer than a pause (a loaded machine) reads the events on both sides of it in one recv(),
+ * and they share the kernel stamp of the later one (docs/CLIENT.md, Timestamps): right, but no gap
+ * to check. Bounded: 5 attempts; the caller's assertions then judge the last one. */
+static struct rec_record *run_until_gaps_show(const char *scenario, bool (*shown)(const struct rec_record *r))
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		if (H.cl) {
+			client_free(H.cl);
+			H.cl = NULL;
+		}
+		rec_free(&H.recs[0]);
+		rec_init(&H.recs[0]);
+		H.n_done = 0;
+		H.done_count[0] = 0;
+		make_client(scenario);
+		submit(0);
+		run_until_done(1, 5000 * MS);
+		if (shown(&H.recs[0]))
+			break;
+	}
+	return &H.recs[0];
+}
+
+static bool gap_shown(const struct rec_record *r)
+{
+	return r->n_chunks == 2 && r->chunks[1].t_ns != r->chunks[0].t_ns;
+}
+
 static void test_chunk_times_follow_arrival(void **state)
 {
 	(void)state;
-	make_client("sse_gap");
-	submit(0);
-	run_until_done(1, 5000 * MS);
-	struct rec_record *r = &H.recs[0];
+	struct rec_record *r = run_until_gaps_show("sse_gap", gap_shown);
 	assert_true(r->success);
 	assert_int_equal(r->n_chunks, 2);
 	/* the server paused 50 ms between the two content events: the stamps are arrival times, not
@@ -476,13 +502,15 @@ static void test_non_streaming_json(void **state)
 /* Reasoning models (docs/METRICS.md, Reasoning): the first chunk (TTFC) is the first reasoning
  * chunk as before; the first answer chunk, the reasoning span and the reasoning/answer split are
  * recorded besides, from usage's reasoning_tokens when sent. */
+static bool reasoning_gaps_shown(const struct rec_record *r)
+{
+	return r->n_chunks == 4 && r->chunks[1].t_ns != r->chunks[0].t_ns && r->chunks[2].t_ns != r->chunks[1].t_ns;
+}
+
 static void test_reasoning_stream(void **state)
 {
 	(void)state;
-	make_client("sse_reason");
-	submit(0);
-	run_until_done(1, 5000 * MS);
-	struct rec_record *r = &H.recs[0];
+	struct rec_record *r = run_until_gaps_show("sse_reason", reasoning_gaps_shown);
 	assert_true(r->success);
 	assert_int_equal(r->n_chunks, 4); /* the empty first content is no chunk */
 	assert_string_equal(r->text, "Hi there friend");
