@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -854,15 +855,18 @@ static size_t listen_inodes(int64_t port, unsigned long *out, size_t cap)
 			continue;
 		}
 		while (fgets(line, sizeof line, fp) && n < cap) {
-			char local[128], remote[128];
-			unsigned st = 0;
-			unsigned long inode = 0;
 			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-			if (sscanf(line, " %*s %127s %127s %x %*s %*s %*s %*s %*s %lu", local, remote, &st, &inode) !=
-			    4)
+			char *field[10], *save = NULL;
+			size_t nf = 0;
+			for (char *t = strtok_r(line, " \t\n", &save); t && nf < 10; t = strtok_r(NULL, " \t\n", &save))
+				field[nf++] = t;
+			if (nf < 10)
 				continue;
-			const char *colon = strrchr(local, ':');
-			if (st != 0x0A || !colon || strtol(colon + 1, NULL, 16) != port || inode == 0)
+			const char *colon = strrchr(field[1], ':');
+			char *end;
+			unsigned long st = strtoul(field[3], &end, 16);
+			unsigned long inode = strtoul(field[9], &end, 10);
+			if (st != 0x0A || !colon || strtol(colon + 1, NULL, 16) != port || inode == 0 || *end)
 				continue;
 			out[n++] = inode;
 		}
@@ -883,10 +887,11 @@ static pid_t proc_parent(pid_t pid)
 	fclose(fp);
 	buf[len] = '\0';
 	const char *rp = strrchr(buf, ')'); /* after the command name, which may hold spaces */
-	int ppid = 0;
-	if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+	if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+		return 0; /* ") S ppid ..." */
+	char *end;
+	long ppid = strtol(rp + 4, &end, 10);
+	return end != rp + 4 && ppid > 0 && ppid <= INT_MAX ? (pid_t)ppid : 0;
 }
 
 /* Whether pid is the engine or one of its descendants. */
@@ -936,7 +941,9 @@ static int listener_is_engine(const struct server_handle *h, pid_t *other)
 			if (tl <= 0)
 				continue;
 			target[tl] = '\0';
-			if (sscanf(target, "socket:[%lu]", &ino) != 1)
+			char *ino_end;
+			if (strncmp(target, "socket:[", 8) != 0 || (ino = strtoul(target + 8, &ino_end, 10)) == 0 ||
+			    *ino_end != ']')
 				continue;
 			bool listening = false;
 			for (size_t i = 0; i < n; i++)
