@@ -39,8 +39,12 @@ port=$E2E_SIM_PORT
 curl -s -N -H "X-Request-Id: roof-1" "http://127.0.0.1:$port/v1/chat/completions" \
   -d '{"messages":[{"role":"user","content":"p q r"}],"stream":true,"ignore_eos":true,"max_tokens":40}' -o /dev/null
 kill -TERM "$s"; e2e_wait_gone "$s" 10; wait "$s" || true
-itl=$(jq '(.chunk_mono_ns[-1]-.chunk_mono_ns[0])/39' "$TMP/roof.jsonl")
-check "roofline ITL in [6.5, 9] ms ($itl ns)" bash -c "jq -e '((.chunk_mono_ns[-1]-.chunk_mono_ns[0])/39) as \$i | \$i > 6500000 and \$i < 9000000' '$TMP/roof.jsonl' >/dev/null"
+# The model's ITL is the schedule (engine steps chain on a virtual timeline); how late the chunks
+# left is checked as above, by the median, so a loaded CI box (or ASan) cannot fail the model check.
+itl=$(jq '(.chunk_sched_mono_ns[-1]-.chunk_sched_mono_ns[0])/39' "$TMP/roof.jsonl")
+check "roofline ITL (schedule) in [6.5, 9] ms ($itl ns)" bash -c "jq -e '((.chunk_sched_mono_ns[-1]-.chunk_sched_mono_ns[0])/39) as \$i | \$i > 6500000 and \$i < 9000000' '$TMP/roof.jsonl' >/dev/null"
+rlat=$(jq '[. as $r | range(0;40) | $r.chunk_mono_ns[.] - $r.chunk_sched_mono_ns[.]] | sort | .[20]' "$TMP/roof.jsonl")
+check "roofline chunks: median lateness in [0, 5) ms ($rlat ns)" [ "$rlat" -ge 0 -a "$rlat" -lt 5000000 ]
 
 # natural lengths: deterministic for (seed, request id), different for another seed
 lens() { # seed
