@@ -141,9 +141,17 @@ struct eval_linefile {
 	bool failed;
 	int err;                /* errno of the failure */
 	uint64_t lines_dropped; /* lines not written because of the failure */
+	/* staged (eval_lf_open_staged): written at part, renamed to path by eval_lf_commit; NULL when
+	 * written in place */
+	char *path, *part;
 };
 /* 0, or -1 with errno set */
 int eval_lf_open(struct eval_linefile *f, const char *path, const char *name);
+/* The same, written at <path>.part until eval_lf_commit; closed uncommitted, the part is removed and
+ * a file already at path stays as it was. */
+int eval_lf_open_staged(struct eval_linefile *f, const char *path, const char *name);
+/* A staged file replaces path (a no-op for one written in place, or not open). 0, or -1 (logged). */
+int eval_lf_commit(struct eval_linefile *f);
 /* line: one whole line, ending in '\n'. Writes out when the pending lines pass 256 KiB. */
 void eval_lf_append(struct eval_linefile *f, const char *line, size_t len);
 /* Write the pending lines. 0, or -1 if this or an earlier write failed. */

@@ -8,11 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "metrics/eval_internal.h"
 
 #define EVAL_LF_WRITE_BYTES ((size_t)1 << 18) /* write out once this much is pending */
@@ -24,6 +27,33 @@ int eval_lf_open(struct eval_linefile *f, const char *path, const char *name)
 	buf_init(&f->pending);
 	f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	return f->fd < 0 ? -1 : 0;
+}
+
+int eval_lf_open_staged(struct eval_linefile *f, const char *path, const char *name)
+{
+	char *part = xasprintf("%s.part", path);
+	if (eval_lf_open(f, part, name) != 0) {
+		int err = errno;
+		free(part);
+		errno = err;
+		return -1;
+	}
+	f->path = xstrdup(path);
+	f->part = part;
+	return 0;
+}
+
+int eval_lf_commit(struct eval_linefile *f)
+{
+	if (f->fd < 0 || !f->part)
+		return 0;
+	if (rename(f->part, f->path) != 0) {
+		log_error("%s: cannot rename %s to %s: %s", f->name, f->part, f->path, strerror(errno));
+		return -1;
+	}
+	free(f->part);
+	f->part = NULL;
+	return 0;
 }
 
 bool eval_lf_is_open(const struct eval_linefile *f)
@@ -81,5 +111,10 @@ void eval_lf_close(struct eval_linefile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+	if (f->part && unlink(f->part) != 0 && errno != ENOENT)
+		log_warn("%s: cannot remove %s: %s", f->name, f->part, strerror(errno));
+	free(f->part);
+	free(f->path);
+	f->part = f->path = NULL;
 	buf_free(&f->pending);
 }

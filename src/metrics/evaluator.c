@@ -156,9 +156,11 @@ static void session_maybe_finalize(struct evaluator *e, struct eval_session *s)
 
 /* ---- create ---- */
 
-struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
-                              const char *tokenizer_name)
+static struct evaluator *eval_create_in(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+                                        const char *tokenizer_name, bool staged)
 {
+	int (*lf_open)(struct eval_linefile *, const char *, const char *) =
+	    staged ? eval_lf_open_staged : eval_lf_open;
 	struct evaluator *e = xcalloc(1, sizeof *e);
 	e->jsonl.fd = e->trace.fd = -1; /* (eval_free may run before they are opened) */
 	u64map_init(&e->inflight_by_id, sizeof(size_t));
@@ -188,7 +190,7 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 		return NULL;
 	}
 	char *p = fs_path_join(e->metrics_dir, "request_level_metrics.jsonl");
-	if (eval_lf_open(&e->jsonl, p, "metrics/request_level_metrics.jsonl") != 0) {
+	if (lf_open(&e->jsonl, p, "metrics/request_level_metrics.jsonl") != 0) {
 		log_error("cannot open %s: %s", p, strerror(errno));
 		free(p);
 		eval_free(e);
@@ -211,7 +213,7 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 			return NULL;
 		}
 		p = fs_path_join(e->traces_dir, "dispatch_trace.jsonl");
-		if (eval_lf_open(&e->trace, p, "traces/dispatch_trace.jsonl") != 0) {
+		if (lf_open(&e->trace, p, "traces/dispatch_trace.jsonl") != 0) {
 			log_error("cannot open %s: %s", p, strerror(errno));
 			free(p);
 			eval_free(e);
@@ -220,6 +222,26 @@ struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_d
 		free(p);
 	}
 	return e;
+}
+
+struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+                              const char *tokenizer_name)
+{
+	return eval_create_in(cfg, run_dir, bench_start_ns, tokenizer_name, false);
+}
+
+struct evaluator *eval_create_staged(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+                                     const char *tokenizer_name)
+{
+	return eval_create_in(cfg, run_dir, bench_start_ns, tokenizer_name, true);
+}
+
+int eval_commit_staged(struct evaluator *e)
+{
+	int rc = eval_lf_commit(&e->jsonl);
+	if (eval_lf_commit(&e->trace) != 0)
+		rc = -1;
+	return rc;
 }
 
 void eval_set_start(struct evaluator *e, int64_t bench_start_ns)

@@ -54,10 +54,18 @@ struct eval_live {
  * are relative to it). tokenizer_name may be NULL. Returns NULL on I/O failure (logged). */
 struct evaluator *eval_create(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
                               const char *tokenizer_name);
-/* A request was dispatched. Also writes the dispatch trace line when the recorder is enabled. */
+/* The same, for a run rebuilt from event logs (veeksha merge, evaluate): request_level_metrics.jsonl
+ * and traces/dispatch_trace.jsonl are written at <file>.part and replace the files only at
+ * eval_commit_staged, so a replay that stops on a bad log line leaves an earlier run's files as they
+ * were (eval_free removes the parts). */
+struct evaluator *eval_create_staged(const struct cfg_benchmark *cfg, const char *run_dir, int64_t bench_start_ns,
+                                     const char *tokenizer_name);
+/* The staged files replace the run's: call once the replay has read every record. 0, or -1 (logged). */
+int eval_commit_staged(struct evaluator *e);
 /* Move the benchmark's start (files and spills are set up by eval_create before the clock starts,
  * so their set-up does not delay the first dispatch). Call before any request is registered. */
 void eval_set_start(struct evaluator *e, int64_t bench_start_ns);
+/* A request was dispatched. Also writes the dispatch trace line when the recorder is enabled. */
 void eval_register_request(struct evaluator *e, const struct wl_request *req, uint32_t session_total_requests,
                            int64_t intended_ns, int64_t dispatched_ns);
 /* A request finished (success or error). included=false: dispatched after the benchmark timeout;

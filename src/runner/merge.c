@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "core/buf.h"
@@ -142,28 +143,20 @@ static char *parent_of(const char *dir)
 	return xstrdup(dirname(real));
 }
 
-/* Reads every line of every shard's log: a bad line stops the merge before anything is written, so a
- * failed merge never leaves a run directory whose files mix a new, cut-short replay with an earlier
- * merge's summary (docs/MERGE.md). 0, or -1 with <file>:<line>: <what> in err. */
-static int merge_check_logs(const struct merge_list *l, char *err, size_t err_len)
+/* The directories a merge created (metrics/, traces/, the run's; NULL: it was there before). */
+struct merge_undo {
+	char *made[3];
+};
+
+/* A merge that read a bad log line leaves nothing behind: the evaluator removes its staged files, and
+ * the directories this merge created go, innermost first (rmdir: only while empty). */
+static void merge_undo(const struct merge_undo *u, struct evaluator **e)
 {
-	struct eval_ev ev;
-	memset(&ev, 0, sizeof ev);
-	for (size_t i = 0; i < l->n; i++) {
-		struct eval_log_reader *r = eval_log_reader_open(l->v[i].log, err, err_len);
-		if (!r)
-			return -1;
-		int got;
-		while ((got = eval_log_reader_next(r, &ev)) == 1)
-			;
-		if (got < 0)
-			snprintf(err, err_len, "%s", eval_log_reader_error(r));
-		eval_ev_clear(&ev);
-		eval_log_reader_close(r);
-		if (got < 0)
-			return -1;
-	}
-	return 0;
+	eval_free(*e);
+	*e = NULL;
+	for (int i = 0; i < 3; i++)
+		if (u->made[i] && rmdir(u->made[i]) != 0 && errno != ENOENT)
+			log_warn("merge: cannot remove %s: %s", u->made[i], strerror(errno));
 }
 
 static int cmp_shard(const void *a, const void *b)
@@ -353,6 +346,7 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 	struct eval_replay *rp = NULL;
 	struct evaluator *e = NULL;
 	struct merge_out_shard *ov = NULL;
+	struct merge_undo undo = {0};
 	char err[1024];
 
 	if (n_dirs == 0) {
@@ -464,11 +458,6 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 			goto done;
 		}
 	}
-	if (merge_check_logs(&l, err, sizeof err) != 0) {
-		log_error("merge: %s (nothing was written)", err);
-		out->exit_code = 1;
-		goto done;
-	}
 	/* where to write */
 	if (out_dir) {
 		outd = xstrdup(out_dir);
@@ -494,12 +483,69 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 			}
 		}
 	}
+	/* what this merge creates, it removes again when the logs turn out bad (merge_undo) */
+	undo.made[0] = fs_path_join(outd, "metrics");
+	undo.made[1] = fs_path_join(outd, "traces");
+	undo.made[2] = xstrdup(outd);
+	for (int i = 0; i < 3; i++)
+		if (access(undo.made[i], F_OK) == 0) {
+			free(undo.made[i]);
+			undo.made[i] = NULL;
+		}
 	if (fs_mkdir_p(outd) != 0) {
 		log_error("merge: cannot create %s: %s", outd, strerror(errno));
 		out->exit_code = 1;
 		goto done;
 	}
 	out->exit_code = 1; /* from here on a failure is a runtime one */
+
+	const char **logs = xcalloc(l.n, sizeof *logs);
+	for (size_t i = 0; i < l.n; i++)
+		logs[i] = l.v[i].log;
+	rp = eval_replay_open(logs, l.n, err, sizeof err);
+	free(logs);
+	if (!rp) {
+		log_error("merge: %s", err);
+		merge_undo(&undo, &e);
+		goto done;
+	}
+	const struct cfg_benchmark *use = cfg_override ? cfg_override : &set.items[0];
+	/* One pass over the logs, and a bad line found in it must not leave a run directory whose files
+	 * mix a cut-short replay with an earlier merge's (docs/MERGE.md): the streamed files are staged
+	 * until every line has been read, and the rest is written after that. */
+	e = eval_create_staged(use, outd, MERGE_BASE_NS, l.v[0].hdr.tokenizer);
+	if (!e) {
+		merge_undo(&undo, &e);
+		goto done; /* (eval_create said why) */
+	}
+	log_info("merging %zu shard%s of %u into %s", l.n, l.n > 1 ? "s" : "", count, outd);
+	struct eval_window_info win;
+	if (eval_window_configured(use, &win)) {
+		/* warmup/cooldown (docs/METRICS.md, Measurement window): applied here, over all shards at once */
+		if (eval_replay_set_window(rp, &win, err, sizeof err) != 0) {
+			log_error("merge: %s (nothing was written)", err);
+			merge_undo(&undo, &e);
+			goto done;
+		}
+		eval_set_window(e, &win);
+	}
+	{
+		/* client saturation (docs/METRICS.md): the busiest shard's loop; lateness comes from all records */
+		double busy = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			double b = shard_usage_num(l.v[i].dir, "busy_tick_share");
+			if (b > busy)
+				busy = b;
+		}
+		eval_set_client_load(e, busy);
+	}
+	if (eval_replay_run(rp, e, MERGE_BASE_NS, err, sizeof err) != 0) {
+		log_error("merge: %s (nothing was written)", err);
+		merge_undo(&undo, &e);
+		goto done;
+	}
+	if (eval_commit_staged(e) != 0)
+		goto done;
 	{
 		char *p = fs_path_join(outd, "config.yml");
 		char *ovr = NULL;
@@ -520,44 +566,6 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 			goto done;
 		}
 		free(p);
-	}
-
-	const char **logs = xcalloc(l.n, sizeof *logs);
-	for (size_t i = 0; i < l.n; i++)
-		logs[i] = l.v[i].log;
-	rp = eval_replay_open(logs, l.n, err, sizeof err);
-	free(logs);
-	if (!rp) {
-		log_error("merge: %s", err);
-		goto done;
-	}
-	const struct cfg_benchmark *use = cfg_override ? cfg_override : &set.items[0];
-	e = eval_create(use, outd, MERGE_BASE_NS, l.v[0].hdr.tokenizer);
-	if (!e)
-		goto done; /* (eval_create said why) */
-	log_info("merging %zu shard%s of %u into %s", l.n, l.n > 1 ? "s" : "", count, outd);
-	struct eval_window_info win;
-	if (eval_window_configured(use, &win)) {
-		/* warmup/cooldown (docs/METRICS.md, Measurement window): applied here, over all shards at once */
-		if (eval_replay_set_window(rp, &win, err, sizeof err) != 0) {
-			log_error("merge: %s", err);
-			goto done;
-		}
-		eval_set_window(e, &win);
-	}
-	{
-		/* client saturation (docs/METRICS.md): the busiest shard's loop; lateness comes from all records */
-		double busy = 0;
-		for (size_t i = 0; i < l.n; i++) {
-			double b = shard_usage_num(l.v[i].dir, "busy_tick_share");
-			if (b > busy)
-				busy = b;
-		}
-		eval_set_client_load(e, busy);
-	}
-	if (eval_replay_run(rp, e, MERGE_BASE_NS, err, sizeof err) != 0) {
-		log_error("merge: %s", err);
-		goto done;
 	}
 	char extra[128] = "";
 	for (size_t i = 0; i < n_missing; i++) {
@@ -603,6 +611,8 @@ int runner_merge_ex(const char *const *shard_dirs, size_t n_dirs, const char *ou
 	else
 		out->exit_code = 0;
 done:
+	for (int i = 0; i < 3; i++)
+		free(undo.made[i]);
 	if (outd)
 		out->run_dir = outd;
 	eval_free(e);

@@ -171,6 +171,16 @@ expect_fail "a bad line is named file:line" 1 "shard-1-of-2/metrics/eval_events.
 # ... and found before anything is written: a failed re-merge must not leave an earlier merge's
 # summary beside emptied request rows
 check "... nothing written" [ ! -e "$TMP/bad" ]
+# ... and a failed re-merge over an earlier merge leaves that merge's files as they were (one pass
+# over the logs: the streamed files are staged until every line has been read)
+cp "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl" "$TMP/ev.badline"
+cp "$TMP/ev.bak" "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
+"$VEEKSHA" merge --quiet --output "$TMP/again" "$TMP/part" > /dev/null 2>&1 || true
+(cd "$TMP/again" && find . -type f | sort | xargs sha1sum) > "$TMP/again.sums"
+cp "$TMP/ev.badline" "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
+expect_fail "a bad line in a re-merge is named file:line" 1 "shard-1-of-2/metrics/eval_events.jsonl:3: key 't'" -- --output "$TMP/again" "$TMP/part"
+check "... the earlier merge's files unchanged, no part left ($(wc -l < "$TMP/again.sums") files)" \
+  bash -c "[ \$(wc -l < '$TMP/again.sums') -gt 5 ] && cd '$TMP/again' && diff <(find . -type f | sort | xargs sha1sum) '$TMP/again.sums'"
 # a shard killed while writing its last line: the rest merges, the run is truncated
 head -c -20 "$TMP/ev.bak" > "$TMP/part/shard-1-of-2/metrics/eval_events.jsonl"
 expect_fail "a cut last line: warning, truncated" 1 "is incomplete" -- --output "$TMP/cut" "$TMP/part"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -1150,6 +1151,51 @@ static void test_memory_flat(void **state)
 	free(dir);
 }
 
+/* A staged evaluator (veeksha merge, evaluate) writes its streamed rows at <file>.part: freed before
+ * eval_commit_staged, the earlier run's file stays as it was and the part is gone; committed, the new
+ * file replaces it. */
+static void test_staged_rows(void **state)
+{
+	(void)state;
+	struct cfg_benchmark cfg;
+	struct cfg_evaluator ev;
+	base_cfg(&cfg, &ev);
+	char *dir = mkrun();
+	char mdir[512], rows[600], part[700];
+	snprintf(mdir, sizeof mdir, "%s/metrics", dir);
+	snprintf(rows, sizeof rows, "%s/request_level_metrics.jsonl", mdir);
+	snprintf(part, sizeof part, "%s.part", rows);
+	assert_int_equal(mkdir(mdir, 0755), 0);
+	FILE *f = fopen(rows, "w");
+	assert_non_null(f);
+	fputs("earlier\n", f);
+	fclose(f);
+
+	struct evaluator *e = eval_create_staged(&cfg, dir, START, NULL);
+	assert_non_null(e);
+	int64_t a[] = {100, 200};
+	add_req(e, 0, 0, 0, 1, NULL, 0, 0, 0, 0, a, 2, 2, 10, 10, true, 0);
+	assert_int_equal(access(part, F_OK), 0);
+	eval_free(e); /* a bad log line: never committed */
+	assert_int_equal(access(part, F_OK), -1);
+	char *s = slurp(mdir, "request_level_metrics.jsonl");
+	assert_string_equal(s, "earlier\n");
+	free(s);
+
+	e = eval_create_staged(&cfg, dir, START, NULL);
+	add_req(e, 0, 0, 0, 1, NULL, 0, 0, 0, 0, a, 2, 2, 10, 10, true, 0);
+	assert_int_equal(eval_commit_staged(e), 0);
+	assert_int_equal(access(part, F_OK), -1);
+	assert_int_equal(eval_finalize(e, START + 1000 * MS), 1);
+	eval_free(e);
+	s = slurp(mdir, "request_level_metrics.jsonl");
+	assert_null(strstr(s, "earlier"));
+	assert_non_null(strstr(s, "\"request_id\""));
+	free(s);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (!getenv("VK_TEST_PLOTS"))
@@ -1169,6 +1215,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrency_check),
 	    cmocka_unit_test(test_scale),
 	    cmocka_unit_test(test_memory_flat),
+	    cmocka_unit_test(test_staged_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
