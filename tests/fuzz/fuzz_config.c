@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "metrics/evaluator.h"
 #include "server/server.h"
+#include "fuzz_tmpdir.h"
 #include "tokenizer/tokenizer.h"
 #include "traffic/traffic.h"
 #include "workload/session_gen.h"
@@ -115,13 +116,7 @@ static struct wl_session *fuzz_pull(void *ctx)
 
 static const char *fuzz_run_dir(void)
 {
-	static char dir[64];
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/vk-fuzz-config-XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
-	}
-	return dir;
+	return fuzz_tmpdir("vk_fuzz_config");
 }
 
 /* Build what runner_run_impl builds before the first request (docs/ARCHITECTURE.md), no network. */

@@ -5,7 +5,6 @@
  * its line; reading the input again gives the same events (count and digest).
  * Replay: a log the reader accepts (at most 64 events) is replayed into an evaluator and finalized
  * without crashing, whatever its times, ids and counts. */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "core/log.h"
 #include "metrics/eval_log.h"
 #include "metrics/evaluator.h"
+#include "fuzz_tmpdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,33 +65,12 @@ static int fz_read_all(const uint8_t *data, size_t size, size_t *n, uint64_t *di
 	return rc;
 }
 
-static char fz_dir[64];
-
-static int fz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void fz_cleanup(void)
-{
-	if (fz_dir[0])
-		nftw(fz_dir, fz_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* One run directory for every replay, removed at exit. */
 static const char *fz_run_dir(void)
 {
-	if (!fz_dir[0]) {
-		snprintf(fz_dir, sizeof fz_dir, "/tmp/vk_fuzz_eval_log_XXXXXX");
-		if (!mkdtemp(fz_dir))
-			abort();
-		setenv("VK_NO_PLOTS", "1", 1);
-		atexit(fz_cleanup);
-	}
-	return fz_dir;
+	const char *d = fuzz_tmpdir("vk_fuzz_eval_log");
+	setenv("VK_NO_PLOTS", "1", 1);
+	return d;
 }
 
 static void fz_replay(const uint8_t *data, size_t size)

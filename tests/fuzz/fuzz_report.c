@@ -12,10 +12,9 @@
 
 #include "core/fsutil.h"
 #include "output/report_html.h"
+#include "fuzz_tmpdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char run_dir[64];
 
 static size_t count(const char *hay, const char *needle)
 {
@@ -45,15 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *names[] = {"request_level_metrics.jsonl", "timeseries.csv", "server_metrics.csv",
 	                              "server_summary.json",         "ttfc.csv",       "slo_results.json"};
-	if (!run_dir[0]) {
-		snprintf(run_dir, sizeof run_dir, "/tmp/vk_fuzz_report_XXXXXX");
-		if (!mkdtemp(run_dir))
-			abort();
-		char *m = fs_path_join(run_dir, "metrics");
-		fs_mkdir_p(m);
-		free(m);
-	}
+	const char *run_dir = fuzz_tmpdir("vk_fuzz_report");
 	char *m = fs_path_join(run_dir, "metrics");
+	fs_mkdir_p(m);
 	size_t part = 0, start = 0;
 	for (size_t i = 0; i <= size && part < sizeof names / sizeof names[0]; i++) {
 		if (i < size && data[i] != 0)
