@@ -858,9 +858,57 @@ def scenario_outputs(veeksha, quick):
     return out
 
 
+# ---------------------------------------------------------------- scenario: merge (issue 17 item 2)
+def merge_cpu(veeksha, run_dir, out_dir):
+    """CPU-s and wall-s of `veeksha merge` of run_dir's shards into out_dir (removed first)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    t0 = time.time()
+    p = subprocess.Popen([veeksha, "merge", "--quiet", "--no-report", "--output", out_dir, run_dir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, VK_NO_PLOTS="1"))
+    _, status, ru = os.wait4(p.pid, 0)
+    return {"rc": os.waitstatus_to_exitcode(status), "cpu_s": ru.ru_utime + ru.ru_stime, "wall_s": time.time() - t0}
+
+
+def scenario_merge(veeksha, quick):
+    """The merge a threaded run ends with: one run of 48,000 requests (8,000 with --quick), 64-token
+    outputs, 2 client threads, then `veeksha merge` of its shards, CPU-s per merge.
+    VK_BENCH_BASELINE=<binary>: each merge also with that binary, in interleaved pairs (5; 2 with
+    --quick), and the median of the per-pair ratios."""
+    base = os.environ.get("VK_BENCH_BASELINE")
+    n = 48000 if not quick else 8000
+    pairs = 2 if quick else 5
+    sim = Sim(veeksha, ["--mode", "zero"])
+    tmp = tempfile.mkdtemp(prefix="vk-bench-merge-")
+    try:
+        cfg = os.path.join(tmp, "cfg.yml")
+        write_cfg(cfg, sim.api(), "{type: concurrent, target_concurrent_sessions: 64, rampup_seconds: 0}", 128, 64, n, 600,
+                  threads=2)
+        rc, _, _, _, run = run_client(veeksha, cfg, tmp, cpu="0-1")  # two loops need two CPUs
+        sim.stop()
+        shards = sorted(d for d in os.listdir(run) if d.startswith("shard-")) if run else []
+        if len(shards) != 2:
+            return {"rc": rc, "error": "the run wrote no 2 shard directories (%s)" % run}
+        out = {"requests": n, "threads": 2, "pairs": pairs, "baseline": base, "new": [], "base": []}
+        for i in range(pairs):
+            order = [("new", veeksha), ("base", base)] if i % 2 == 0 else [("base", base), ("new", veeksha)]
+            for tag, exe in order:
+                if exe:
+                    out[tag].append(merge_cpu(exe, run, os.path.join(tmp, "merged-" + tag)))
+        for tag in ("new", "base"):
+            if out[tag]:
+                out[tag + "_cpu_s_median"] = statistics.median(r["cpu_s"] for r in out[tag])
+        if base:
+            out["ratio_median"] = statistics.median(a["cpu_s"] / b["cpu_s"] for a, b in zip(out["new"], out["base"]))
+        print("  merge of %d requests, 2 shards: %.2f CPU-s%s" % (n, out["new_cpu_s_median"], (
+            "; baseline %.2f CPU-s; per-pair ratio median x%.2f" % (out["base_cpu_s_median"], out["ratio_median"])) if base else ""), flush=True)
+        return out
+    finally:
+        close_point(sim, tmp)
+
+
 SCENARIOS = {"rate": scenario_rate, "tokens": scenario_tokens, "floor": scenario_floor, "fidelity": scenario_fidelity, "scale": scenario_scale,
              "endurance": scenario_endurance, "startup": scenario_startup, "components": scenario_components,
-             "trace": scenario_trace, "scrape": scenario_scrape, "shards": scenario_shards, "outputs": scenario_outputs}
+             "trace": scenario_trace, "scrape": scenario_scrape, "shards": scenario_shards, "outputs": scenario_outputs, "merge": scenario_merge}
 
 
 def main():
