@@ -1148,7 +1148,7 @@ static const struct cfg_field sv_fields[] = {
      "Tensor parallel degree (GPUs)."},
     {"dtype", FK_STR, OFF(SV, dtype), 0, 0, NULL, NULL, 0, "Model dtype (auto, float16, bfloat16)."},
     {"max_model_len", FK_INT, OFF(SV, max_model_len), 0, 0, NULL, NULL, FF_NULL0 | FF_NULLABLE,
-     "Maximum context length (null: the model's)."},
+     "Maximum context length, > 0 (null: the model's)."},
     {"additional_args", FK_JSON, OFF(SV, additional_args), 0, 0, NULL, NULL, FF_NULLABLE,
      "Extra server arguments (JSON object string or mapping)."},
     {"cpu_ids", FK_INT_LIST, OFF(SV, gpu_ids), OFF(SV, n_gpu_ids), OFF(SV, has_gpu_ids), NULL, NULL,

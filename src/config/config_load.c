@@ -99,11 +99,16 @@ static int get_int(struct conv *cv, const struct cnode *n, bool null0, int64_t *
 		}
 		if (!cfg_parse_int_text(n->text, out))
 			CV_ERR(cv, &n->src, "expected an integer, got '%s'", n->text);
+		if (null0 && *out == 0)
+			CV_ERR(cv, &n->src, "must be > 0 or null, got 0 (null is the default)");
 		return 0;
 	}
 	struct sval v;
 	cfg_scalar_resolve(n->text, n->quoted, &v);
 	if (v.k == SV_INT) {
+		/* 0 stands for null in the typed config: a 0 written out would be read as no value */
+		if (null0 && v.i == 0)
+			CV_ERR(cv, &n->src, "must be > 0 or null, got 0 (null is the default)");
 		*out = v.i;
 		return 0;
 	}

@@ -328,6 +328,10 @@ static void test_length_limits(void **state)
 	             "t.yml:4:12: error: server.gpu_ids: GPU 1 listed twice", NULL);
 	expect_ok("server:\n  type: vllm\n  tensor_parallel_size: 2\n  gpu_ids: [2, 3]\n");
 	expect_ok("server:\n  type: sim\n  gpu_ids: [0, 1]\n"); /* the sim uses no GPU */
+	/* max_model_len: 0 was read as null (no limit, no --max-model-len) */
+	expect_error("server:\n  type: vllm\n  max_model_len: 0\n",
+	             "t.yml:3:18: error: server.max_model_len: must be > 0 or null, got 0", NULL);
+	expect_ok("server:\n  type: vllm\n  max_model_len: null\n");
 	/* requests per session */
 	expect_error("session_generator:\n  type: synthetic\n  session_graph:\n    type: linear\n"
 	             "    num_request_generator: {type: fixed, value: 2000000000}\n",
