@@ -61,6 +61,13 @@ struct obs_scraper {
 	_Atomic size_t scrapes_ok, scrapes_failed; /* (atomic: read while the thread scrapes) */
 	size_t bad_lines, series_dropped;
 	bool warned, warned_empty;
+	/* the counters' increase covers the whole run only when the first GET (the baseline, before the
+	 * first request) and the last (the final one, after the last response) each read a page with
+	 * samples (docs/OBSERVABILITY.md, counters) */
+	bool have_base;   /* a page with samples has been read: later series are born during the run */
+	bool baseline_ok; /* the first GET read such a page */
+	bool last_ok;     /* the latest GET read such a page */
+	char baseline_error[128];
 	char first_error[128], parse_error[160];
 	int64_t t_first_ns, t_last_ns;
 	struct obs_series *series;

@@ -117,7 +117,11 @@ static void obs_decimate(struct obs_scraper *s)
 
 void obs_scraper_ingest(struct obs_scraper *s, int64_t t_ns, const char *body, size_t len, const char *failure)
 {
+	bool first_get = s->scrapes_ok + s->scrapes_failed == 0;
+	s->last_ok = false;
 	if (!body) {
+		if (first_get)
+			snprintf(s->baseline_error, sizeof s->baseline_error, "%s", failure ? failure : "failed");
 		s->scrapes_failed++;
 		if (!s->warned) {
 			s->warned = true;
@@ -136,8 +140,10 @@ void obs_scraper_ingest(struct obs_scraper *s, int64_t t_ns, const char *body, s
 			snprintf(s->parse_error, sizeof s->parse_error, "%s", pg.first_error);
 	}
 	size_t idx = s->scrapes_ok++;
-	bool baseline = idx == 0;
-	if (baseline)
+	/* the counters' base: the first page with samples (a page without any, an HTML error page
+	 * served with 200, is no base: every series on the next page would count as born in the run) */
+	bool baseline = !s->have_base;
+	if (idx == 0)
 		s->t_first_ns = t_ns;
 	s->t_last_ns = t_ns;
 	bool store = idx % s->stride == 0 || s->final_pending;
@@ -184,6 +190,14 @@ void obs_scraper_ingest(struct obs_scraper *s, int64_t t_ns, const char *body, s
 			s->points[s->n_points++] = (struct obs_point){.series = (uint32_t)(se - s->series), .value = v};
 			stored_n++;
 		}
+	}
+	if (matched) {
+		s->have_base = true;
+		s->last_ok = true;
+		if (first_get)
+			s->baseline_ok = true;
+	} else if (first_get) {
+		snprintf(s->baseline_error, sizeof s->baseline_error, "no sample matched the prefixes");
 	}
 	if (!matched && !s->warned_empty) {
 		s->warned_empty = true;

@@ -563,15 +563,35 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 			k_q = k;
 	}
 
+	/* Counters and histograms are increases from the first page with samples to the last one: over
+	 * the run only when the baseline (before the first request) and the final scrape (after the last
+	 * response) both read one. Otherwise the server's side of the reconciliation is unknown, not a
+	 * smaller number to compare with the client's (docs/OBSERVABILITY.md, reconciliation). */
+	bool covers_run = s->baseline_ok && s->last_ok;
+	char *cover_note = NULL;
+	if (!covers_run) {
+		struct buf why;
+		buf_init(&why);
+		if (!s->baseline_ok)
+			buf_printf(&why, "the baseline scrape before the run read no samples (%s)",
+			           s->baseline_error[0] ? s->baseline_error : "failed");
+		if (!s->last_ok)
+			buf_printf(&why, "%sthe final scrape after the run read no samples", why.len ? "; " : "");
+		cover_note = xasprintf("%s: the server's counters and histograms do not cover the whole run, so "
+		                       "the reconciliation has no server side",
+		                       why.data);
+		buf_free(&why);
+	}
+
 	/* the client's side, from the files the evaluator and the runner have just written */
 	cJSON *stats = obs_read_json(run_dir, "summary_stats.json");
 	cJSON *usage = obs_read_json(run_dir, "client_usage.json");
 	struct obs_recon_row rows[5];
 	obs_recon_count(&rows[0], "output_tokens", "output tokens vs generation tokens",
-	                obs_client_output_tokens(run_dir, usage), &cv[k_gen], have[k_gen]);
+	                obs_client_output_tokens(run_dir, usage), &cv[k_gen], have[k_gen] && covers_run);
 	obs_recon_count(&rows[1], "completed_requests", "completed requests vs request success",
-	                obs_json_num(stats, "Number of Completed Requests"), &cv[k_succ], have[k_succ]);
-	const struct obs_hist_val *tt = have[k_ttft] ? &hv[k_ttft] : NULL;
+	                obs_json_num(stats, "Number of Completed Requests"), &cv[k_succ], have[k_succ] && covers_run);
+	const struct obs_hist_val *tt = have[k_ttft] && covers_run ? &hv[k_ttft] : NULL;
 	obs_recon_time(&rows[2], "ttfc_p50_s", "TTFC p50 vs TTFT p50", obs_json_num(stats, "Time to First Chunk (P50)"),
 	               tt ? tt->p50 : NAN, tt ? tt->w50 : NAN, tt ? tt->source : NULL);
 	obs_recon_time(&rows[3], "ttfc_p99_s", "TTFC p99 vs TTFT p99", obs_json_num(stats, "Time to First Chunk (P99)"),
@@ -604,6 +624,14 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 	jsonw_str(&w, s->parse_error[0] ? s->parse_error : NULL);
 	obs_num(&w, "baseline_t_s", s->scrapes_ok ? (double)(s->t_first_ns - run_start_ns) / 1e9 : NAN);
 	obs_num(&w, "final_t_s", s->scrapes_ok ? (double)(s->t_last_ns - run_start_ns) / 1e9 : NAN);
+	jsonw_key(&w, "baseline_ok");
+	jsonw_bool(&w, s->baseline_ok);
+	jsonw_key(&w, "final_ok");
+	jsonw_bool(&w, s->last_ok);
+	jsonw_key(&w, "counters_cover_run");
+	jsonw_bool(&w, covers_run);
+	jsonw_key(&w, "coverage_note");
+	jsonw_str(&w, cover_note);
 	jsonw_key(&w, "series");
 	jsonw_int(&w, (int64_t)s->n_series);
 	jsonw_key(&w, "series_dropped");
@@ -639,9 +667,13 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 		} else if (c->kind == OBS_K_COUNTER) {
 			jsonw_str(&w, cv[k].source);
 			obs_num(&w, "delta", cv[k].delta);
+			jsonw_key(&w, "covers_run");
+			jsonw_bool(&w, covers_run);
 		} else {
 			const struct obs_hist_val *h = &hv[k];
 			jsonw_str(&w, h->source);
+			jsonw_key(&w, "covers_run");
+			jsonw_bool(&w, covers_run);
 			obs_num(&w, "count", h->count);
 			obs_num(&w, "sum", h->sum);
 			obs_num(&w, "mean", h->count > 0 ? h->sum / h->count : NAN);
@@ -696,8 +728,12 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 	if (fs_write_file_or_log(js, b.data, b.len))
 		rc = -1;
 	buf_free(&b);
-	if (console)
+	if (console) {
 		obs_print(s, console, rows, sizeof rows / sizeof rows[0]);
+		if (cover_note && s->scrapes_ok)
+			fprintf(console, "  (n/a: %s)\n", cover_note);
+	}
+	free(cover_note);
 	free(csv);
 	free(js);
 	free(mdir);

@@ -298,6 +298,73 @@ static void test_counter_reset_late_series_failures(void **state)
 	free(dir);
 }
 
+/* The counters' increase over the run needs a page with samples before the run and one after it.
+ * A baseline that failed, or was an HTML error page served with 200, and a final scrape that failed,
+ * leave the server's side of the reconciliation unknown (null, not flagged), never a number made
+ * from part of the run: with the HTML baseline every series of the next page would have counted as
+ * born in the run (the server's whole history), with the failed one the increase before the first
+ * page would have been lost. */
+static void recon_partial_case(int kind)
+{
+	struct obs_scraper *s = obs_scraper_new_for_test("http://x/metrics", prefixes, 3);
+	const char *html = "<html><body>502 Bad Gateway</body></html>\n";
+	const char *mid = "# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total 5000000\n"
+	                  "# TYPE vllm:request_success_total counter\nvllm:request_success_total 90000\n";
+	const char *end = "# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total 5000100\n"
+	                  "# TYPE vllm:request_success_total counter\nvllm:request_success_total 90010\n";
+	if (kind == 0)
+		obs_scraper_ingest(s, 1, html, strlen(html), NULL);
+	else if (kind == 1)
+		obs_scraper_ingest(s, 1, NULL, 0, "connection failed or no answer within 1.0 s");
+	else
+		obs_scraper_ingest(s, 1, mid, strlen(mid), NULL);
+	obs_scraper_ingest(s, 2, mid, strlen(mid), NULL);
+	obs_scraper_ingest(s, 3, end, strlen(end), NULL);
+	if (kind == 2)
+		obs_scraper_ingest(s, 4, NULL, 0, "HTTP 500");
+	char *dir = tmpdir();
+	put(dir, "summary_stats.json", "{\"Number of Completed Requests\": 10, \"Time to First Chunk (P50)\": 0.1}");
+	put(dir, "client_usage.json", "{\"output_tokens\": 100}");
+	assert_int_equal(obs_scraper_write(s, dir, 0, NULL), 0);
+	obs_scraper_free(s);
+	cJSON *j = read_summary(dir);
+	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(j, "reconciliation");
+	static const char *const rows[] = {"output_tokens", "completed_requests", "ttfc_p50_s"};
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, rows[i]);
+		assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "server")));
+		assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "flag")));
+	}
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "counters_cover_run")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, kind == 2 ? "final_ok" : "baseline_ok")));
+	assert_non_null(str(j, "coverage_note", NULL, NULL));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metrics"), "generation_tokens"),
+	    "covers_run")));
+	/* the increase that was seen: from the first page with samples, not the server's history */
+	assert_true(num(j, "metrics", "generation_tokens", "delta") == 100);
+	cJSON_Delete(j);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_recon_needs_baseline_and_final(void **state)
+{
+	(void)state;
+	recon_partial_case(0); /* an HTML page as the baseline */
+	recon_partial_case(1); /* the baseline GET failed */
+	recon_partial_case(2); /* the final GET failed */
+	/* both there: the rows have their server side */
+	char *dir;
+	cJSON *j = run_pages("vllm_v0_a.txt", "vllm_v0_b.txt", NULL, "{\"output_tokens\": 16000}", NULL, &dir);
+	assert_true(num(j, "reconciliation", "output_tokens", "server") == 16000);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "counters_cover_run")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "coverage_note")));
+	cJSON_Delete(j);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* Past OBS_MAX_POINTS the stored scrapes thin out evenly (first and last kept); the summary still
  * sees every scrape. */
 static void test_points_bounded(void **state)
@@ -379,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_sglang_names),
 	    cmocka_unit_test(test_client_tokens_from_rows),
 	    cmocka_unit_test(test_counter_reset_late_series_failures),
+	    cmocka_unit_test(test_recon_needs_baseline_and_final),
 	    cmocka_unit_test(test_points_bounded),
 	    cmocka_unit_test(test_hist_quantile),
 	    cmocka_unit_test(test_metrics_url),
