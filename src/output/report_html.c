@@ -901,12 +901,22 @@ static void sec_server(struct buf *b, const char *metrics_dir)
 		td_num(b, rjson_num(r, "server"));
 		buf_puts(b, "<td>");
 		rhtml_escape(b, cJSON_IsString(src) ? src->valuestring : "");
+		/* a row without both sides agrees with nothing: n/a, as on the console (docs/OBSERVABILITY.md) */
+		bool both = isfinite(rjson_num(r, "client")) && isfinite(rjson_num(r, "server"));
 		buf_printf(b, "</td><td>%s</td></tr>\n",
 		           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "flag"))
 		               ? "<span class=\"bad\">differs</span>"
-		               : "<span class=\"ok\">ok</span>");
+		           : both ? "<span class=\"ok\">ok</span>"
+		                  : "<span class=\"muted\">n/a</span>");
 	}
-	buf_puts(b, "</table></div></div>\n");
+	buf_puts(b, "</table>\n");
+	const cJSON *cover = cJSON_GetObjectItemCaseSensitive(s, "coverage_note");
+	if (cJSON_IsString(cover)) {
+		buf_puts(b, "<p class=\"note\">");
+		rhtml_escape(b, cover->valuestring);
+		buf_puts(b, "</p>\n");
+	}
+	buf_puts(b, "</div></div>\n");
 	/* the gauges over time */
 	char *csvp = fs_path_join(metrics_dir, "server_metrics.csv");
 	char *text = fs_read_file(csvp, NULL);

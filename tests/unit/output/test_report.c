@@ -206,7 +206,9 @@ static char *make_run(const char *name, bool full)
 	    "\"metrics\": {\"running\": {\"type\": \"gauge\", \"source\": \"vllm:num_requests_running\", \"min\": 0, "
 	    "\"mean\": 1, \"max\": 2}, \"preemptions\": {\"type\": \"counter\", \"source\": "
 	    "\"vllm:num_preemptions_total\", \"delta\": 0}}, \"reconciliation\": {\"output_tokens\": {\"client\": 10, "
-	    "\"server\": 12, \"server_source\": \"vllm:generation_tokens_total\", \"flag\": true}}}");
+	    "\"server\": 12, \"server_source\": \"vllm:generation_tokens_total\", \"flag\": true}, "
+	    "\"completed_requests\": {\"client\": 10, \"server\": null, \"flag\": false}}, "
+	    "\"coverage_note\": \"the baseline scrape before the run read no samples <x>\"}");
 	put(m, "server_metrics.csv",
 	    "t_s,name,labels,value\n0.0,vllm:num_requests_running,\"a=\"\"1\"\"\",1\n"
 	    "0.0,vllm:num_requests_running,\"a=\"\"2\"\"\",1\n1.0,vllm:num_requests_running,,2\n");
@@ -270,6 +272,10 @@ static void test_run_report(void **state)
 	assert_non_null(strstr(html, "Requests in flight [requests]"));
 	assert_non_null(strstr(html, "Server running [vllm:num_requests_running]"));
 	assert_non_null(strstr(html, "<span class=\"bad\">differs</span>"));
+	/* a row without the server's side is n/a, never ok; the coverage note is shown */
+	assert_null(strstr(html, "<span class=\"ok\">ok</span>"));
+	assert_non_null(strstr(html, "<span class=\"muted\">n/a</span>"));
+	assert_non_null(strstr(html, "read no samples &lt;x&gt;"));
 	free(html);
 	free(m);
 	free(run);
