@@ -228,7 +228,10 @@ static void obs_scrape_once(struct obs_scraper *s)
 		obs_scraper_ingest(s, t, body, strlen(body), NULL);
 	} else {
 		char why[96];
-		if (code)
+		if (code == SERVER_HTTP_TOO_LARGE)
+			snprintf(why, sizeof why, "the page is larger than %zu MiB (not read)",
+			         SERVER_HTTP_MAX_BODY_BYTES >> 20);
+		else if (code)
 			snprintf(why, sizeof why, "HTTP %ld", code);
 		else
 			snprintf(why, sizeof why, "connection failed or no answer within %.1f s", s->timeout_s);

@@ -38,8 +38,11 @@ int64_t server_models_context_len(const char *api_base, const char *api_key, con
 
 /* Blocking GET with libcurl (the one place outside src/client that talks HTTP: health checks and the
  * server-metrics scrape, docs/OBSERVABILITY.md). Waits at most max(timeout_s, 0.1) s; `bearer` may be
- * NULL; the body (capped at 4 MiB) is returned in *body_out (xmalloc'd) when a status arrived.
- * Returns the HTTP status, or 0 when no answer came. Thread-safe. */
+ * NULL; the body is returned in *body_out (xmalloc'd) when a status arrived. Returns the HTTP status,
+ * 0 when no answer came, or SERVER_HTTP_TOO_LARGE (no body) when the body passed
+ * SERVER_HTTP_MAX_BODY_BYTES (it is never cut short). Thread-safe. */
+#define SERVER_HTTP_MAX_BODY_BYTES ((size_t)4 << 20)
+#define SERVER_HTTP_TOO_LARGE (-1L)
 long server_http_get(const char *url, const char *bearer, double timeout_s, char **body_out);
 
 /* Name of the environment variable through which the engine takes its API key, or NULL when it

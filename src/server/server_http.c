@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +19,22 @@ static void http_global_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+struct http_sink_state {
+	struct buf b;
+	bool too_large; /* the body passed SERVER_HTTP_MAX_BODY_BYTES: the transfer was stopped */
+};
+
 static size_t http_sink(char *p, size_t sz, size_t nm, void *ud)
 {
-	struct buf *b = ud;
+	struct http_sink_state *st = ud;
 	size_t n = sz * nm;
-	if (b && b->len < (4u << 20))
-		buf_append(b, p, n);
+	/* a body cut at the cap would read as a whole one (a page whose last number is cut short is a
+	 * different number): past the cap the transfer stops and the GET fails (docs/OBSERVABILITY.md) */
+	if (st->b.len + n > SERVER_HTTP_MAX_BODY_BYTES) {
+		st->too_large = true;
+		return 0;
+	}
+	buf_append(&st->b, p, n);
 	return n;
 }
 
@@ -35,8 +46,8 @@ long server_http_get(const char *url, const char *bearer, double timeout_s, char
 	CURL *c = curl_easy_init();
 	if (!c)
 		return 0;
-	struct buf b;
-	buf_init(&b);
+	struct http_sink_state sink = {.too_large = false};
+	buf_init(&sink.b);
 	struct curl_slist *hdr = NULL;
 	char *auth = NULL;
 	if (bearer && *bearer) {
@@ -51,19 +62,21 @@ long server_http_get(const char *url, const char *bearer, double timeout_s, char
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if (hdr)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	long code = 0;
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	else if (sink.too_large)
+		code = SERVER_HTTP_TOO_LARGE;
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
 	free(auth);
-	if (body_out && code)
-		*body_out = b.data ? buf_steal(&b) : xstrdup("");
-	buf_free(&b);
+	if (body_out && code > 0)
+		*body_out = sink.b.data ? buf_steal(&sink.b) : xstrdup("");
+	buf_free(&sink.b);
 	return code;
 }
 

@@ -14,11 +14,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "observe/observe_internal.h"
 
 struct stub {
 	int lfd, port;
+	const char *body; /* NULL: page */
+	size_t body_len;
 	atomic_int served;
 	atomic_bool stop;
 	pthread_t th;
@@ -51,21 +54,32 @@ static void *stub_main(void *arg)
 		 * after close() let the test read a count one short, fail, and leave this thread running on
 		 * the failed test's stack) */
 		atomic_fetch_add(&st->served, 1);
+		const char *body = st->body ? st->body : page;
+		size_t body_len = st->body ? st->body_len : sizeof page - 1;
 		char head[256];
 		int hl = snprintf(
 		    head, sizeof head,
 		    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		    sizeof page - 1);
-		if (write(fd, head, (size_t)hl) < 0 || write(fd, page, sizeof page - 1) < 0)
-			perror("stub write");
+		    body_len);
+		/* (the client may close early: no SIGPIPE) */
+		if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl) {
+			for (size_t off = 0; off < body_len;) {
+				ssize_t w = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
+				if (w <= 0)
+					break;
+				off += (size_t)w;
+			}
+		}
 		close(fd);
 	}
 	return NULL;
 }
 
-static void stub_start(struct stub *st)
+static void stub_start_body(struct stub *st, const char *body, size_t body_len)
 {
 	memset(st, 0, sizeof *st);
+	st->body = body;
+	st->body_len = body_len;
 	st->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(st->lfd >= 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -78,6 +92,11 @@ static void stub_start(struct stub *st)
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
 	setsockopt(st->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	assert_int_equal(pthread_create(&st->th, NULL, stub_main, st), 0);
+}
+
+static void stub_start(struct stub *st)
+{
+	stub_start_body(st, NULL, 0);
 }
 
 static void stub_stop(struct stub *st)
@@ -144,11 +163,40 @@ static void test_thread_refused_endpoint(void **state)
 	obs_scraper_free(s);
 }
 
+/* A page past the 4 MiB cap is not read at all: cut at the cap it would have parsed as a whole page,
+ * its last number cut short (a different number) and every series after the cut missing. */
+static void test_thread_page_too_large(void **state)
+{
+	(void)state;
+	struct buf big;
+	buf_init(&big);
+	buf_puts(&big, "# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total 1000\n");
+	for (int i = 0; big.len <= ((size_t)4 << 20) + 4096; i++)
+		buf_printf(&big, "vllm:x{i=\"%d\"} 123456789\n", i);
+	struct stub st;
+	stub_start_body(&st, big.data, big.len);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", st.port);
+	const char *const pre[] = {"vllm:"};
+	/* an interval longer than the test: the baseline and the final scrape only */
+	struct obs_scraper_opts o = {.url = url, .interval_s = 3600, .timeout_s = 5, .prefixes = pre, .n_prefixes = 1};
+	struct obs_scraper *s = obs_scraper_start(&o);
+	obs_scraper_stop(s);
+	assert_int_equal((int)obs_scraper_scrapes_ok(s), 0);
+	assert_int_equal((int)obs_scraper_scrapes_failed(s), 2);
+	assert_non_null(strstr(s->first_error, "larger than 4 MiB"));
+	assert_int_equal((int)s->n_series, 0);
+	obs_scraper_free(s);
+	stub_stop(&st);
+	buf_free(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_thread_scrapes_and_stops),
 	    cmocka_unit_test(test_thread_refused_endpoint),
+	    cmocka_unit_test(test_thread_page_too_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
