@@ -24,6 +24,11 @@ struct obs_series {
 	size_t n;            /* scrapes that had it */
 	double first, last, min, max, sum;
 	double delta; /* increase since the baseline, counter resets handled */
+	/* the delta's reference: the last finite, non-negative sample (a NaN, an infinity or a negative
+	 * value is no counter reading: skipped, docs/OBSERVABILITY.md) */
+	double last_ok;
+	bool has_ok;
+	bool in_base; /* first seen on the base page (else born during the run: counts from 0) */
 };
 
 struct obs_point {
@@ -60,6 +65,7 @@ struct obs_scraper {
 	/* results */
 	_Atomic size_t scrapes_ok, scrapes_failed; /* (atomic: read while the thread scrapes) */
 	size_t bad_lines, series_dropped;
+	size_t invalid_counter_samples; /* NaN, infinite or negative samples of counters and histograms */
 	bool warned, warned_empty;
 	/* the counters' increase covers the whole run only when the first GET (the baseline, before the
 	 * first request) and the last (the final one, after the last response) each read a page with

@@ -165,12 +165,23 @@ void obs_scraper_ingest(struct obs_scraper *s, int64_t t_ns, const char *body, s
 		double v = sm->value;
 		if (!se->n) {
 			se->first = se->min = se->max = v;
-			/* a series born during the run (prometheus_client creates labelled series on first
-			 * use) started from 0 */
-			se->delta = baseline ? 0 : (isfinite(v) ? v : 0);
-		} else if (isfinite(v) && isfinite(se->last)) {
-			double d = v - se->last;
-			se->delta += d >= 0 ? d : v; /* a drop is a counter reset (server restart) */
+			se->in_base = baseline;
+		}
+		/* (a histogram's _sum may fall with negative observations) */
+		if (isfinite(v) && (v >= 0 || obs_ends_with(se->name, "_sum"))) {
+			if (se->has_ok) {
+				double d = v - se->last_ok;
+				se->delta += d >= 0 ? d : v; /* a drop is a counter reset (server restart) */
+			} else if (!se->in_base) {
+				/* a series born during the run (prometheus_client creates labelled series on
+				 * first use) started from 0 */
+				se->delta = v;
+			}
+			se->last_ok = v;
+			se->has_ok = true;
+		} else if (se->type == PROM_COUNTER || se->type == PROM_HISTOGRAM) {
+			/* not a reading: the increase is taken around it, from the last good one */
+			s->invalid_counter_samples++;
 		}
 		if (v < se->min)
 			se->min = v;

@@ -620,6 +620,8 @@ int obs_scraper_write(struct obs_scraper *s, const char *run_dir, int64_t run_st
 	jsonw_str(&w, s->first_error[0] ? s->first_error : NULL);
 	jsonw_key(&w, "malformed_lines");
 	jsonw_int(&w, (int64_t)s->bad_lines);
+	jsonw_key(&w, "invalid_counter_samples");
+	jsonw_int(&w, (int64_t)s->invalid_counter_samples);
 	jsonw_key(&w, "first_malformed_line");
 	jsonw_str(&w, s->parse_error[0] ? s->parse_error : NULL);
 	obs_num(&w, "baseline_t_s", s->scrapes_ok ? (double)(s->t_first_ns - run_start_ns) / 1e9 : NAN);

@@ -365,6 +365,33 @@ static void test_recon_needs_baseline_and_final(void **state)
 	free(dir);
 }
 
+/* A NaN, infinite or negative sample of a counter is no reading: the increase is taken around it
+ * (100 -> NaN -> 200 -> -5 -> +Inf -> 300 is +200), and the samples are counted. Before, the NaN
+ * made the next reading's increase vanish and the negative one was a "reset" adding -5, then 305. */
+static void test_counter_invalid_samples(void **state)
+{
+	(void)state;
+	struct obs_scraper *s = obs_scraper_new_for_test("http://x/metrics", prefixes, 3);
+	static const char *const v[] = {"100", "NaN", "200", "-5", "+Inf", "300"};
+	for (int i = 0; i < 6; i++) {
+		char page[256];
+		snprintf(page, sizeof page,
+		         "# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total %s\n"
+		         "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n",
+		         v[i]);
+		obs_scraper_ingest(s, 1 + i, page, strlen(page), NULL);
+	}
+	char *dir = tmpdir();
+	assert_int_equal(obs_scraper_write(s, dir, 0, NULL), 0);
+	obs_scraper_free(s);
+	cJSON *j = read_summary(dir);
+	assert_true(num(j, "metrics", "generation_tokens", "delta") == 200);
+	assert_true(num(j, "invalid_counter_samples", NULL, NULL) == 3);
+	cJSON_Delete(j);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* Past OBS_MAX_POINTS the stored scrapes thin out evenly (first and last kept); the summary still
  * sees every scrape. */
 static void test_points_bounded(void **state)
@@ -447,6 +474,7 @@ int main(void)
 	    cmocka_unit_test(test_client_tokens_from_rows),
 	    cmocka_unit_test(test_counter_reset_late_series_failures),
 	    cmocka_unit_test(test_recon_needs_baseline_and_final),
+	    cmocka_unit_test(test_counter_invalid_samples),
 	    cmocka_unit_test(test_points_bounded),
 	    cmocka_unit_test(test_hist_quantile),
 	    cmocka_unit_test(test_metrics_url),
