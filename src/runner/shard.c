@@ -160,6 +160,29 @@ int shard_resolve(const struct cfg_run_opts *opts, const char *output_dir, struc
 	} else if (shard_from_env(opts, sh, err, err_len) < 0) {
 		return -1;
 	}
+	/* A shard count without a shard index (a Job without completionMode: Indexed sets no
+	 * JOB_COMPLETION_INDEX) would run the whole workload in every pod, each a complete run of its
+	 * own; a count that contradicts the index's source is no better (docs/DISTRIBUTED.md). */
+	uint32_t declared = opts->shard_count;
+	const char *declared_by = "--shard-count";
+	if (!declared && !strcmp(sh->source, "none")) {
+		if (shard_env_u32("VEEKSHA_SHARD_COUNT", &declared, err, err_len) < 0)
+			return -1;
+		declared_by = "VEEKSHA_SHARD_COUNT";
+	}
+	if (declared > 1 && !strcmp(sh->source, "none")) {
+		snprintf(err, err_len,
+		         "%s is %u but no shard index was found (JOB_COMPLETION_INDEX, which a Kubernetes Job sets "
+		         "only with completionMode: Indexed, or srun's/sbatch --array's variables): every process "
+		         "would run the whole workload; give --shard K/N, fix the Job, or --shard off",
+		         declared_by, declared);
+		return -1;
+	}
+	if (declared && strcmp(sh->source, "none") != 0 && declared != sh->count) {
+		snprintf(err, err_len, "%s is %u but the shard was found as %u of %u (%s): the counts must agree",
+		         declared_by, declared, sh->index, sh->count, sh->source);
+		return -1;
+	}
 	if (opts->start_at_s > 0) {
 		sh->start_epoch_ns = (int64_t)(opts->start_at_s * 1e9);
 	}

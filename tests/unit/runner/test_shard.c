@@ -146,6 +146,48 @@ static void test_array_and_k8s_env(void **state)
 	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1); /* index 2 of 2 */
 }
 
+/* A shard count without an index (a Kubernetes Job without completionMode: Indexed sets no
+ * JOB_COMPLETION_INDEX) is an error: before, every pod ran the whole workload as a complete run of
+ * its own (4 pods: 4 times the load, 4 verdicts). A count that contradicts the index is one too. */
+static void test_count_without_index(void **state)
+{
+	(void)state;
+	struct cfg_run_opts o = {0};
+	struct runner_shard sh;
+	char err[512];
+	o.shard_count = 4;
+	o.start_at_s = 1800000000;
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--shard-count is 4 but no shard index"));
+	assert_non_null(strstr(err, "completionMode: Indexed"));
+	setenv("VEEKSHA_SHARD_COUNT", "4", 1);
+	o.shard_count = 0;
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+	assert_non_null(strstr(err, "VEEKSHA_SHARD_COUNT is 4"));
+	unsetenv("VEEKSHA_SHARD_COUNT");
+	/* a count of 1 is one whole run; --shard off is one too */
+	o.shard_count = 1;
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), 0);
+	assert_int_equal(sh.count, 1);
+	shard_free(&sh);
+	o.shard_count = 4;
+	o.shard = "off";
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), 0);
+	shard_free(&sh);
+	/* counts that disagree: --shard, srun */
+	o.shard = "0/2";
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+	assert_non_null(strstr(err, "must agree"));
+	o.shard = NULL;
+	setenv("SLURM_STEP_NUM_TASKS", "2", 1);
+	setenv("SLURM_PROCID", "1", 1);
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+	o.shard_count = 2;
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), 0);
+	assert_int_equal(sh.index, 1);
+	shard_free(&sh);
+}
+
 static void test_epoch_to_mono(void **state)
 {
 	(void)state;
@@ -163,6 +205,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_flags, clear_env),
 	    cmocka_unit_test_setup(test_srun_env, clear_env),
 	    cmocka_unit_test_setup(test_array_and_k8s_env, clear_env),
+	    cmocka_unit_test_setup(test_count_without_index, clear_env),
 	    cmocka_unit_test_setup(test_epoch_to_mono, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
