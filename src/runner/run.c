@@ -734,7 +734,8 @@ static int run_loop_prepare(struct run_state *st, uint32_t loop_index)
 static int run_loop_run(struct run_state *st, int64_t start_ns, int64_t start_epoch_ns)
 {
 	const struct cfg_benchmark *cfg = st->cfg;
-	if (start_ns > 0) {
+	/* an agreed start before this host booted is a monotonic time <= 0: still a start it missed */
+	if (start_ns > 0 || start_epoch_ns > 0) {
 		int64_t late_ns = clock_mono_ns() - start_ns;
 		if (late_ns > RUN_START_LATE_MAX_NS) {
 			/* a shard that missed the start would shift its part of the schedule: refuse */
