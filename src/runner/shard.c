@@ -60,7 +60,7 @@ static int shard_env_u32(const char *name, uint32_t *v, char *err, size_t err_le
  * a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with the count declared). 1 when found. */
 static int shard_from_env(const struct cfg_run_opts *opts, struct runner_shard *sh, char *err, size_t err_len)
 {
-	uint32_t k = 0, n = 0, min = 0;
+	uint32_t k = 0, n = 0, min = 0, max = 0;
 	int a, b;
 	/* srun: SLURM_STEP_NUM_TASKS is set for job steps only, so a batch script that runs veeksha
 	 * directly (SLURM_NTASKS set, no step) is not mistaken for one shard of several */
@@ -81,7 +81,20 @@ static int shard_from_env(const struct cfg_run_opts *opts, struct runner_shard *
 	    (b = shard_env_u32("SLURM_ARRAY_TASK_ID", &k, err, err_len)) < 0 ||
 	    shard_env_u32("SLURM_ARRAY_TASK_MIN", &min, err, err_len) < 0)
 		return -1;
+	int has_max = 0;
+	if (a == 1 && b == 1 && n > 1 && (has_max = shard_env_u32("SLURM_ARRAY_TASK_MAX", &max, err, err_len)) < 0)
+		return -1;
 	if (a == 1 && b == 1 && n > 1) {
+		/* --array=1,3,5 or 0-6:2 has gaps: task id - min is then no shard index (3 would be shard 2
+		 * of 3, 5 none, shard 1 never run) */
+		if (has_max == 1 && (max < min || max - min + 1 != n)) {
+			snprintf(
+			    err, err_len,
+			    "the Slurm job array is not contiguous (SLURM_ARRAY_TASK_MIN=%u, SLURM_ARRAY_TASK_MAX=%u, "
+			    "SLURM_ARRAY_TASK_COUNT=%u): a sharded run needs --array=0-%u (a %% throttle is fine)",
+			    min, max, n, n - 1);
+			return -1;
+		}
 		if (k < min || k - min >= n) {
 			snprintf(
 			    err, err_len,

@@ -14,7 +14,7 @@
 static const char *const shard_env_names[] = {"SLURM_STEP_NUM_TASKS", "SLURM_PROCID",         "SLURM_ARRAY_TASK_COUNT",
                                               "SLURM_ARRAY_TASK_ID",  "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_JOB_ID",
                                               "SLURM_JOB_ID",         "SLURM_STEP_ID",        "JOB_COMPLETION_INDEX",
-                                              "VEEKSHA_SHARD_COUNT",  "SLURM_NTASKS"};
+                                              "VEEKSHA_SHARD_COUNT",  "SLURM_NTASKS",         "SLURM_ARRAY_TASK_MAX"};
 
 static int clear_env(void **state)
 {
@@ -130,6 +130,25 @@ static void test_array_and_k8s_env(void **state)
 	o.has_sweep_point = false;
 	setenv("SLURM_ARRAY_TASK_ID", "9", 1); /* outside min + count */
 	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+	/* an array with gaps (what sbatch sets for --array=1,3,5 and --array=0-6:2): task 3 is not
+	 * shard 2 of 3, whichever task asks */
+	static const char *const gaps[][4] = {{"1", "3", "5", "3"}, {"1", "3", "5", "1"}, {"0", "4", "6", "2"}};
+	for (size_t i = 0; i < 3; i++) {
+		setenv("SLURM_ARRAY_TASK_MIN", gaps[i][0], 1);
+		setenv("SLURM_ARRAY_TASK_COUNT", gaps[i][1], 1);
+		setenv("SLURM_ARRAY_TASK_MAX", gaps[i][2], 1);
+		setenv("SLURM_ARRAY_TASK_ID", gaps[i][3], 1);
+		assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
+		assert_non_null(strstr(err, "not contiguous"));
+	}
+	/* contiguous, with MAX set as sbatch sets it */
+	setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
+	setenv("SLURM_ARRAY_TASK_COUNT", "3", 1);
+	setenv("SLURM_ARRAY_TASK_MAX", "7", 1);
+	setenv("SLURM_ARRAY_TASK_ID", "7", 1);
+	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), 0);
+	assert_int_equal(sh.index, 2);
+	shard_free(&sh);
 	clear_env(NULL);
 	setenv("JOB_COMPLETION_INDEX", "2", 1);
 	assert_int_equal(shard_resolve(&o, "/o", &sh, err, sizeof err), -1);
