@@ -41,6 +41,14 @@ static int sweep_cli_exit_code(const struct sweep_point_status *st, size_t n)
 	return code;
 }
 
+/* Whether a point's row carries its run's results: a done point, or one whose complete run only
+ * missed its SLOs (exit code 3). A point cancelled, timed out or failed gets an empty row, as the
+ * message on stderr says: its run directory holds a partial run (docs/SLURM.md, collect). */
+static bool sweep_cli_has_results(const struct sweep_point_status *s)
+{
+	return s->run_dir && (s->state == SWEEP_POINT_DONE || (s->state == SWEEP_POINT_FAILED && s->exit_code == 3));
+}
+
 static void sweep_cli_print_table(const char *dir, const struct sweep_job *job, const struct sweep_point_status *st)
 {
 	size_t counts[4] = {0};
@@ -146,7 +154,8 @@ static int sweep_cli_collect_searches(const char *dir, const struct sweep_job *j
 	static const char *const keys[] = {"traffic_scheduler_type", "searched_knob", "best_value", "iterations_run",
 	                                   "best_run_dir"};
 	for (size_t k = 0; k < job->n_points; k++) {
-		char *path = st[k].run_dir ? fs_path_join(st[k].run_dir, "capacity_search_results.json") : NULL;
+		char *path =
+		    sweep_cli_has_results(&st[k]) ? fs_path_join(st[k].run_dir, "capacity_search_results.json") : NULL;
 		char *text = path ? fs_read_file(path, NULL) : NULL;
 		cJSON *r = text ? cJSON_Parse(text) : NULL;
 		free(text);
@@ -256,8 +265,11 @@ int sweep_cli_main(int argc, char **argv)
 		code = sweep_cli_collect_searches(d, &job, st) ? 1 : 0;
 		size_t missing = 0;
 		for (size_t k = 0; k < job.n_points; k++) {
-			if (st[k].state == SWEEP_POINT_DONE && st[k].run_dir)
+			if (sweep_cli_has_results(&st[k])) {
+				if (st[k].state != SWEEP_POINT_DONE && code == 0)
+					code = 1; /* (its results are there; the exit code still says not done) */
 				continue;
+			}
 			missing++;
 			fprintf(stderr, "veeksha sweep collect: search %ld is %s%s%s: its row has no result\n",
 			        job.points[k].index, sweep_point_state_name(st[k].state), st[k].note ? " — " : "",
@@ -276,7 +288,7 @@ int sweep_cli_main(int argc, char **argv)
 		} else {
 			const char **run_dirs = xcalloc(job.n_points, sizeof *run_dirs);
 			for (size_t k = 0; k < job.n_points; k++)
-				run_dirs[k] = st[k].run_dir;
+				run_dirs[k] = sweep_cli_has_results(&st[k]) ? st[k].run_dir : NULL;
 			if (sweep_outputs_write(d, run_dirs, cfgs, job.n_points) != 0)
 				code = 1;
 			else if (report_html_write_sweep(d) != 0) /* the sweep's page, as a local sweep writes it */
@@ -287,8 +299,18 @@ int sweep_cli_main(int argc, char **argv)
 			free(cfgs);
 			size_t missing = 0;
 			for (size_t k = 0; k < job.n_points; k++) {
-				if (st[k].state == SWEEP_POINT_DONE && st[k].run_dir)
+				if (sweep_cli_has_results(&st[k])) {
+					if (st[k].state != SWEEP_POINT_DONE) {
+						fprintf(
+						    stderr,
+						    "veeksha sweep collect: point %ld missed its SLOs (exit code 3); "
+						    "its row has the results of its complete run\n",
+						    job.points[k].index);
+						if (code == 0)
+							code = 1;
+					}
 					continue;
+				}
 				missing++;
 				fprintf(stderr, "veeksha sweep collect: point %ld is %s%s%s: its row has no results\n",
 				        job.points[k].index, sweep_point_state_name(st[k].state),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "runner/runner_cli.h"
 #include "runner/slurm.h"
 #include "runner/sweep_job.h"
 
@@ -192,6 +193,65 @@ static void test_status(void **state)
 	sweep_job_free(&job);
 }
 
+/* veeksha sweep collect: a point whose task was cancelled, timed out or failed gets an empty row, as
+ * its stderr line says ("its row has no results"); before, the row held the interrupted run's
+ * numbers (6 requests of a point scancel'ed after 2 s) like any other. A point that only missed its
+ * SLOs (exit code 3: a complete run) keeps its results. */
+static void test_collect_rows_of_failed_points(void **state)
+{
+	(void)state;
+	put("sweep_job.json", "{\"launcher\": \"slurm\", \"kind\": \"benchmark\", \"points\": ["
+	                      "{\"index\": 0, \"config\": \"points/0.yml\", \"config_sha1\": \"a\"},"
+	                      "{\"index\": 1, \"config\": \"points/1.yml\", \"config_sha1\": \"b\"},"
+	                      "{\"index\": 2, \"config\": \"points/2.yml\", \"config_sha1\": \"c\"}]}");
+	static const char *const runs[] = {"run-a", "run-b", "run-c"};
+	static const char *const states[] = {"done", "failed", "failed"};
+	static const int codes[] = {0, 143, 3};
+	static const int requests[] = {10, 7, 5};
+	for (int i = 0; i < 3; i++) {
+		char rel[64], text[256];
+		snprintf(rel, sizeof rel, "points/%d.yml", i);
+		put(rel, "seed: 1\n");
+		snprintf(rel, sizeof rel, "points/%d.json", i);
+		snprintf(text, sizeof text,
+		         "{\"index\": %d, \"state\": \"%s\", \"run_dir\": \"%s\", \"exit_code\": %d}", i, states[i],
+		         runs[i], codes[i]);
+		put(rel, text);
+		char p[256];
+		snprintf(p, sizeof p, "%s/%s", dir, runs[i]);
+		mkdir(p, 0755);
+		snprintf(p, sizeof p, "%s/%s/metrics", dir, runs[i]);
+		mkdir(p, 0755);
+		snprintf(rel, sizeof rel, "%s/metrics/summary_stats.json", runs[i]);
+		snprintf(text, sizeof text, "{\"Number of Requests\": %d, \"run_status\": \"%s\"}", requests[i],
+		         i == 1 ? "interrupted" : "complete");
+		put(rel, text);
+	}
+	char *argv[] = {"sweep", "collect", dir, NULL};
+	assert_int_equal(sweep_cli_main(3, argv), 1);
+	char p[256];
+	snprintf(p, sizeof p, "%s/sweep_summary.csv", dir);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	char line[1024];
+	assert_non_null(fgets(line, sizeof line, f)); /* header */
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(fgets(line, sizeof line, f));
+		/* num_requests is the 10th column */
+		char *c = line;
+		for (int k = 0; k < 9; k++) {
+			c = strchr(c, ',');
+			assert_non_null(c);
+			c++;
+		}
+		if (i == 1)
+			assert_true(*c == ','); /* empty */
+		else
+			assert_int_equal(atoi(c), requests[i]);
+	}
+	fclose(f);
+}
+
 static void test_squeue_parse(void **state)
 {
 	(void)state;
@@ -215,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_squeue_parse),
+	    cmocka_unit_test(test_collect_rows_of_failed_points),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
