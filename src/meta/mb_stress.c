@@ -155,6 +155,7 @@ struct mb_stress_run {
 	const struct cfg_microbench *m;
 	const char *run_dir;
 	struct server_handle **server;
+	int *fails; /* validation FAILs of the microbenchmark (a level that could not be measured is one) */
 	struct mb_stress_point pts[MB_STRESS_MAX_LEVELS];
 	size_t n;
 };
@@ -167,14 +168,23 @@ static struct mb_stress_point *mb_stress_find(struct mb_stress_run *s, int64_t l
 	return NULL;
 }
 
-/* Measures one level (or reuses a resumed c=N directory). NULL when it failed. */
+/* Measures one level (or reuses a resumed c=N directory). NULL when it failed: a level that could
+ * not be measured (its run exited non-zero or left no rows) is reported and counted as a FAIL, so
+ * the microbenchmark exits 1 instead of presenting the levels before it as the whole curve
+ * (docs/META.md, Microbenchmarks); a signal is not counted (the caller exits 128+N). */
 static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_t level)
 {
 	struct mb_stress_point *have = mb_stress_find(s, level);
 	if (have)
 		return have;
-	if (s->n >= MB_STRESS_MAX_LEVELS || runner_signal_pending())
+	if (runner_signal_pending())
 		return NULL;
+	if (s->n >= MB_STRESS_MAX_LEVELS) {
+		log_error("stress: more than %d levels; level %lld not measured", MB_STRESS_MAX_LEVELS,
+		          (long long)level);
+		(*s->fails)++;
+		return NULL;
+	}
 	const struct cfg_microbench *m = s->m;
 	char *sub = xasprintf("%s/c=%lld", s->run_dir, (long long)level);
 	bool resumed = false;
@@ -221,6 +231,12 @@ static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_
 			runner_run_one(&b, s->opts, *s->server, &res);
 		config_benchmark_free(&b);
 		bool ok = res.run_dir && (res.exit_code == 0);
+		if (!ok && !res.interrupted && !runner_signal_pending()) {
+			log_error("stress: level %lld could not be measured (its benchmark exited %d%s%s)",
+			          (long long)level, res.exit_code, res.run_dir ? "; see " : "",
+			          res.run_dir ? res.run_dir : "");
+			(*s->fails)++;
+		}
 		free(res.run_dir);
 		if (!ok) {
 			free(sub);
@@ -229,6 +245,8 @@ static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_
 	}
 	struct mb_rows rows;
 	if (mb_rows_load(sub, &rows) != 0) {
+		log_error("stress: level %lld: no request_level_metrics.jsonl under %s", (long long)level, sub);
+		(*s->fails)++;
 		free(sub);
 		return NULL;
 	}
@@ -261,7 +279,7 @@ static void mb_stress_auto(struct mb_stress_run *s)
 	for (int64_t probe = 0; probe < m->auto_max_probes; probe++, c *= 2) {
 		struct mb_stress_point *p = mb_stress_measure(s, c);
 		if (!p)
-			return;
+			return; /* (counted as a FAIL by mb_stress_measure, or a signal) */
 		upper = c;
 		if (prev > 0 && (p->output_throughput_tps - prev) / prev < thr) {
 			printf("stress auto: throughput gain at c=%lld under %.0f%%: stopping probes\n", (long long)c,
@@ -345,6 +363,7 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 	s->m = m;
 	s->run_dir = run_dir;
 	s->server = server;
+	s->fails = fails;
 	int64_t levels[MB_STRESS_MAX_LEVELS];
 	size_t nl = 0;
 	if (m->stress_mode == CFG_STRESS_MANUAL)
@@ -361,9 +380,8 @@ int mb_stress(const struct cfg_run_opts *opts, const struct cfg_microbench *m, c
 	if (m->stress_mode == CFG_STRESS_AUTO) {
 		mb_stress_auto(s);
 	} else {
-		for (size_t i = 0; i < nl; i++)
-			if (!mb_stress_measure(s, levels[i]))
-				(*fails)++;
+		for (size_t i = 0; i < nl && !runner_signal_pending(); i++)
+			mb_stress_measure(s, levels[i]);
 	}
 	qsort(s->pts, s->n, sizeof s->pts[0], mb_cmp_point);
 	struct mb_results res;
