@@ -58,7 +58,16 @@ int mb_rows_load(const char *parent_dir, struct mb_rows *out)
 		if (!o)
 			continue;
 		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "success"))) {
-			cJSON_Delete(o); /* a failed request's row (docs/OUTPUTS.md): no latencies */
+			/* a failed request's row (docs/OUTPUTS.md): no latencies, but counted */
+			if (out->n_failed++ == 0) {
+				const cJSON *cls = cJSON_GetObjectItemCaseSensitive(o, "error_class");
+				const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "error_msg");
+				snprintf(out->first_error, sizeof out->first_error, "%s %lld: %s",
+				         cJSON_IsString(cls) ? cls->valuestring : "error",
+				         (long long)mb_num(o, "error_code"),
+				         cJSON_IsString(msg) ? msg->valuestring : "");
+			}
+			cJSON_Delete(o);
 			continue;
 		}
 		xgrow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);

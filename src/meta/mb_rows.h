@@ -13,15 +13,18 @@ struct mb_row {
 };
 
 struct mb_rows {
-	struct mb_row *v;
+	struct mb_row *v; /* the successful requests */
 	size_t n, cap;
-	char *run_dir; /* the benchmark run directory found under the parent */
+	size_t n_failed;       /* failed rows: not in v, but a microbenchmark must not pass over them */
+	char first_error[192]; /* "<error_class> <error_code>: <error_msg>" of the first failed row */
+	char *run_dir;         /* the benchmark run directory found under the parent */
 };
 
 /* The newest run directory (one holding metrics/) directly below parent; xmalloc'd, NULL if none. */
 char *mb_newest_run_dir(const char *parent);
 
-/* Finds the (single, newest) run directory under parent_dir and reads its rows. 0 or -1. */
+/* Finds the (single, newest) run directory under parent_dir and reads its rows: the successful
+ * ones into v, the failed ones counted in n_failed. 0 or -1. */
 int mb_rows_load(const char *parent_dir, struct mb_rows *out);
 void mb_rows_free(struct mb_rows *r);
 

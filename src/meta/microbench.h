@@ -36,10 +36,16 @@ size_t mb_stress_range_levels(int64_t lo, int64_t hi, int64_t points, int64_t *o
 size_t mb_stress_manual_levels(const int64_t *in, size_t n, int64_t *out, size_t cap);
 int64_t mb_stress_max_sessions(const struct cfg_microbench *m, int64_t level);
 
+/* The "no errored requests" validation check of a microbenchmark point (docs/META.md): PASS when
+ * rows has no failed row, else FAIL naming how many of the point's requests failed and the first
+ * error; counts the FAIL in *fails. `what` names the point ("bs=8 il=512"). */
+void mb_check_errored(const struct mb_rows *rows, const char *what, int *fails);
+
 /* One measured stress point. */
 struct mb_stress_point {
 	int64_t concurrency;
 	size_t num_requests;
+	size_t num_errored_requests; /* failed requests of the level's run (warm-up included) */
 	double duration_s;
 	double input_throughput_tps, output_throughput_tps, requests_per_s;
 	double e2e_p50_s, e2e_p99_s, ttfc_p50_s, ttfc_p99_s, tpot_p50_s, tpot_p99_s;
