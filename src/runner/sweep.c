@@ -103,6 +103,16 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		server_handle_free(server);
 	}
 	free(server_key);
+	/* A signal stopped the sweep before these runs: their rows keep their own configuration (type,
+	 * load, max_sessions, timeout) with empty metrics, not a zeroed one that reads as a rate run
+	 * at 0 req/s (docs/META.md, Sweeps). */
+	for (size_t k = 0; k < n; k++) {
+		if (cfgs[k].output_dir)
+			continue;
+		config_benchmark_copy(&cfgs[k], &items[idx[k]]);
+		free(cfgs[k].output_dir);
+		cfgs[k].output_dir = xstrdup(sweep_dir);
+	}
 	sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
 	/* a W&B summary run for the sweep, with the first config's wandb: (docs/INTEGRATIONS.md) */
 	integ_wandb_log_summary(&items[idx[0]].wandb, INTEG_WANDB_SWEEP, sweep_dir);

@@ -47,4 +47,31 @@ timeout -k 5 60 "$VEEKSHA" benchmark --config "$TMP/mixed.yml" --output_dir "$TM
 check "a truncated run and a missed SLO: the sweep exits 1 (got $rc)" test "$rc" -eq 1
 check "... both runs ran (exit codes 1 and 3 logged)" \
   bash -c "grep -q 'run 1 of 2 ended with exit code 1' '$TMP/mixed.err' && grep -q 'run 2 of 2 ended with exit code 3' '$TMP/mixed.err'"
+# SIGINT during the first of three runs: the sweep exits 130 and still writes its summary; the
+# two runs that never ran keep their own configuration in their rows (concurrent, 2 and 3 sessions,
+# max_sessions -1, timeout 30) with empty metrics, never a zeroed config read as "rate, 0.0 req/s"
+# (docs/META.md, Sweeps).
+cat > "$TMP/int.yml" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: !expand [1, 2, 3], rampup_seconds: 0}
+runtime: {max_sessions: -1, benchmark_timeout: 30}
+YML
+"$VEEKSHA" benchmark --config "$TMP/int.yml" --output_dir "$TMP/int" --quiet > /dev/null 2> "$TMP/int.err" &
+int_pid=$!
+for _ in $(seq 1 300); do
+  compgen -G "$TMP/int/sweep_*/*/metrics" > /dev/null && break
+  sleep 0.05
+done
+kill -INT "$int_pid"
+rc=0
+for _ in $(seq 1 600); do kill -0 "$int_pid" 2>/dev/null || break; sleep 0.05; done
+wait "$int_pid" || rc=$?
+check "an interrupted sweep exits 130 (got $rc)" test "$rc" -eq 130
+isweep=$(ls -d "$TMP"/int/sweep_*/ | head -1)
+check "... writes a row per configured run" test "$(tail -n +2 "$isweep/sweep_summary.csv" | wc -l)" -eq 3
+check "... the interrupted run has its metrics and did not meet its SLOs" \
+  bash -c "sed -n 2p '$isweep/sweep_summary.csv' | grep -q '^0,[^,]*,concurrent,1,,[^,]*,[^,]*,-1,30,[0-9][0-9]*,[0-9]*,[^,]*,False,'"
+check "... the runs never made keep their configuration, with empty metrics" \
+  bash -c "sed -n 3,4p '$isweep/sweep_summary.csv' | tr '\n' ' ' | grep -qx '1,,concurrent,2,,[^,]*,[^,]*,-1,30,,,,,, 2,,concurrent,3,,[^,]*,[^,]*,-1,30,,,,,, '"
+check "... and in sweep_summary.json" jq -e '[.[1:][] | [.traffic.type, .traffic.target_concurrent_sessions, .runtime.max_sessions, .summary_stats, .all_slos_met]] == [["concurrent",2,-1,null,null],["concurrent",3,-1,null,null]]' "$isweep/sweep_summary.json"
 e2e_finish
