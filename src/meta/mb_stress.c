@@ -226,6 +226,7 @@ static struct mb_stress_point *mb_stress_measure(struct mb_stress_run *s, int64_
 		       m->traffic_mode ? m->traffic_mode : "fixed-clients", (long long)m->point_duration);
 		fflush(stdout);
 		struct runner_result res;
+		runner_drop_dead_server(s->server);
 		if (b.has_server && !*s->server)
 			runner_run_one_keep_server(&b, s->opts, s->server, &res);
 		else

@@ -100,6 +100,7 @@ static int capsearch_probe(void *vctx, double value)
 	                            capsearch_short_knob(&c->cs->benchmark_config.traffic_scheduler), value_txt);
 	fflush(stdout);
 	struct runner_result res;
+	runner_drop_dead_server(&c->server); /* a crash during an earlier probe fails that probe only */
 	if (b.has_server && !c->server)
 		runner_run_one_keep_server(&b, c->opts, &c->server, &res);
 	else

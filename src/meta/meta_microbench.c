@@ -148,6 +148,7 @@ static int mb_run(struct mb_ctx *c, struct cfg_benchmark *b)
 	if (runner_signal_pending())
 		return -1;
 	struct runner_result res;
+	runner_drop_dead_server(&c->server);
 	if (b->has_server && !c->server)
 		runner_run_one_keep_server(b, &c->opts, &c->server, &res);
 	else

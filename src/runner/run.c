@@ -1581,3 +1581,15 @@ void runner_run_one_keep_server(const struct cfg_benchmark *cfg, const struct cf
 	*server_out = NULL;
 	runner_run_impl(cfg, opts, NULL, server_out, out);
 }
+
+bool runner_drop_dead_server(struct server_handle **server)
+{
+	if (!*server || server_is_alive(*server))
+		return false;
+	log_warn("the managed server shared with the earlier runs has exited (its log is in the run directory of "
+	         "the run that launched it); this run launches a new one");
+	server_stop(*server);
+	server_handle_free(*server);
+	*server = NULL;
+	return true;
+}

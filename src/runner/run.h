@@ -28,6 +28,12 @@ void runner_run_one(const struct cfg_benchmark *cfg, const struct cfg_run_opts *
 void runner_run_one_keep_server(const struct cfg_benchmark *cfg, const struct cfg_run_opts *opts,
                                 struct server_handle **server_out, struct runner_result *out);
 
+/* A managed server shared by the runs of a sweep, a capacity search or a microbenchmark that has
+ * exited (it crashed or was killed during an earlier run) is of no use to the next run: stop and free
+ * it and set *server to NULL, so that the next run launches a new one instead of measuring a dead
+ * server (docs/META.md). true when it did (logged). */
+bool runner_drop_dead_server(struct server_handle **server);
+
 /* Signal state shared by the runner's phases (server start-up, benchmark loop, sweeps). */
 void runner_signals_install(void);
 int runner_signal_pending(void); /* the first signal received (0 = none) */

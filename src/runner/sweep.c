@@ -70,6 +70,10 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 
 		/* Reuse one server across runs whose server: sections are identical. */
 		char *key = cfg.has_server ? config_server_canonical_json(&cfg.server) : NULL;
+		if (runner_drop_dead_server(&server)) {
+			free(server_key);
+			server_key = NULL;
+		}
 		if (server && (!key || !server_key || strcmp(key, server_key) != 0)) {
 			server_stop(server);
 			server_handle_free(server);

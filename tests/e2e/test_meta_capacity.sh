@@ -75,4 +75,36 @@ timeout -k 5 60 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$
 check "a truncated probe stops the search with exit 1 (got $rc)" test "$rc" -eq 1
 check "... naming the value and the bad row" grep -q "value 1 could not measure (.*bad.csv:4" "$TMP/trunc_out.txt"
 check "... and reports no capacity finding" bash -c "! grep -q 'no value met the SLOs' '$TMP/trunc_out.txt'"
+# A managed server that crashes during a probe fails that probe only: the next probe launches a new
+# server instead of measuring the dead one (every request "connection refused", so the search
+# reported 2 instead of 3; docs/META.md). The sim exits after 10 answers: the probe at 2 (8
+# requests) passes, the one at 4 crashes it, the one at 3 (a new server, 8 requests) passes.
+sport=$(e2e_free_port)
+cat > "$TMP/cap_crash.yml" <<YML
+output_dir: $TMP/cap_crash
+start_value: 2
+max_value: 4
+expansion_factor: 2
+max_iterations: 10
+benchmark_config:
+  server: {type: sim, model: sim-model, host: 127.0.0.1, port: $sport, health_check_interval: 0.1, additional_args: {mode: fixed, ttft-ms: 2, itl-ms: 1, crash-after: 10}}
+  traffic_scheduler: {type: concurrent, target_concurrent_sessions: 1, rampup_seconds: 0}
+  session_generator:
+    type: synthetic
+    session_graph: {type: single_request}
+    channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+    output_spec: {text: {output_length_generator: {type: fixed, value: 4}}}
+  runtime: {max_sessions: 8, benchmark_timeout: 30}
+  evaluators:
+    - type: performance
+      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 5}]
+YML
+rc=0
+timeout -k 5 120 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap_crash.yml" \
+  > "$TMP/crash_out.txt" 2>&1 || rc=$?
+res3=$(ls "$TMP"/cap_crash/*/capacity_search_results.json | head -1)
+check "a server crash during a probe: exit 0 (got $rc)" test "$rc" -eq 0
+check "... the crashed probe fails, the next one runs on a new server and passes" \
+  jq -e '[.history[] | [.value, .all_slos_met]] == [[2,true],[4,false],[3,true]] and .best_value == 3' "$res3"
+check "... the console says a new server was launched" grep -q "this run launches a new one" "$TMP/crash_out.txt"
 e2e_finish

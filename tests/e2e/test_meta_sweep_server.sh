@@ -23,4 +23,18 @@ check "one server launch for the whole sweep" test "$(find "$sweep" -name 'serve
 check "started once (stderr)" test "$(grep -c 'started sim server' "$TMP/stderr.txt")" -eq 1
 check "every run completed its requests" bash -c "for s in '$sweep'/*/metrics/summary_stats.json; do jq -e '.\"Number of Completed Requests\" == 10' \"\$s\" > /dev/null || exit 1; done"
 check "no sim server left on the port" bash -c "! curl -s --max-time 1 http://127.0.0.1:$port/health > /dev/null"
+# The shared server crashes in run 2 (the sim exits after 10 answers; 8 per run): run 2 fails
+# (exit 1), and run 3 launches a new server and measures all its requests, instead of reusing the
+# dead one and losing the run (docs/META.md, Sweeps).
+port2=$(e2e_free_port)
+sed -e "s/port: $port,/port: $port2,/" -e 's/itl-ms: 1}/itl-ms: 1, crash-after: 10}/' -e 's/max_sessions: 10/max_sessions: 8/' \
+  -e 's/arrival_rate: !expand \[20, 40, 80\]/arrival_rate: !expand [20, 21, 22]/' "$TMP/sweep.yml" > "$TMP/crash.yml"
+rc=0
+timeout -k 5 120 "$VEEKSHA" benchmark --config "$TMP/crash.yml" --output_dir "$TMP/crash" --quiet \
+  > /dev/null 2> "$TMP/crash.err" || rc=$?
+check "a server crash in run 2 of 3: the sweep exits 1 (got $rc)" test "$rc" -eq 1
+csweep=$(ls -d "$TMP"/crash/sweep_*/ | head -1)
+check "... run 3 launched a new server" grep -q "this run launches a new one" "$TMP/crash.err"
+check "... and completed its 8 requests" jq -e '.[0].summary_stats."Number of Completed Requests" == 8 and .[2].summary_stats."Number of Completed Requests" == 8' "$csweep/sweep_summary.json"
+check "no sim server left on the second port" bash -c "! curl -s --max-time 1 http://127.0.0.1:$port2/health > /dev/null"
 e2e_finish
