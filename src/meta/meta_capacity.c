@@ -113,8 +113,18 @@ static int capsearch_probe(void *vctx, double value)
 		snprintf(c->err, sizeof c->err, "benchmark at value %g failed (exit code %d)", value, res.exit_code);
 		return -1;
 	}
-	if (res.interrupted)
+	if (res.interrupted || runner_signal_pending())
 		return -1;
+	if (res.server_failed && !res.measured) {
+		/* the managed server did not start (or never became ready): nothing was measured at this
+		 * load, so it is no capacity limit; failing the probe reported "no value met the SLOs"
+		 * with exit 0 for a server that never ran (docs/META.md) */
+		snprintf(c->err, sizeof c->err,
+		         "the benchmark at value %g could not measure (exit code %d: the managed server did not "
+		         "start); see %s",
+		         value, res.exit_code, res.run_dir ? res.run_dir : "the log above");
+		return -1;
+	}
 	if (res.exit_code == 1 && !res.server_failed) {
 		/* the probe measured nothing trustworthy (its run was truncated: a bad trace row, a dispatch
 		 * the client could not make; or an output could not be written): that is no capacity limit,

@@ -1497,6 +1497,7 @@ static void run_job_measure(struct run_job *j)
 	run_group_run(&j->grp, &j->sh, j->sh.start_epoch_ns);
 	bool measured;
 	int code = run_job_finish_loops(j, &measured);
+	out->measured = measured;
 	run_job_publish(j, code, measured);
 	/* after the client's files (the reconciliation reads them): server_metrics.csv, server_summary.json */
 	if (obs_run_end(scrape, measured ? out->run_dir : NULL, j->grp.loops[0].start_ns, stdout) != 0 &&

@@ -16,6 +16,8 @@ struct runner_result {
 	bool all_slos_met;
 	bool interrupted;
 	bool server_failed;
+	bool measured; /* the benchmark loop ran: its outputs hold a measurement (false: the managed
+	                * server did not start, the config or the run directory failed, ...) */
 };
 
 /* Run one benchmark. When cfg->has_server and `server` is NULL, the server is started and stopped

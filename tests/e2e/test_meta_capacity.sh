@@ -107,4 +107,15 @@ check "a server crash during a probe: exit 0 (got $rc)" test "$rc" -eq 0
 check "... the crashed probe fails, the next one runs on a new server and passes" \
   jq -e '[.history[] | [.value, .all_slos_met]] == [[2,true],[4,false],[3,true]] and .best_value == 3' "$res3"
 check "... the console says a new server was launched" grep -q "this run launches a new one" "$TMP/crash_out.txt"
+# A managed server that cannot start (its port is taken by the first sim) measured nothing: the
+# search stops with exit 1 naming the value, instead of failing the probe and reporting "no value
+# met the SLOs" with exit 0 (docs/META.md).
+sed -e "s/port: $sport,/port: $port,/" -e "s#$TMP/cap_crash#$TMP/cap_nostart#" "$TMP/cap_crash.yml" > "$TMP/cap_nostart.yml"
+rc=0
+timeout -k 5 120 "$VEEKSHA" capacity-search --capacity-search-config-from-file "$TMP/cap_nostart.yml" \
+  > "$TMP/nostart_out.txt" 2>&1 || rc=$?
+check "a managed server that does not start: the search exits 1 (got $rc)" test "$rc" -eq 1
+check "... naming the value and why" grep -q "value 2 could not measure (exit code 1: the managed server did not start)" "$TMP/nostart_out.txt"
+check "... and reports no capacity finding" bash -c "! grep -q 'no value met the SLOs' '$TMP/nostart_out.txt'"
+check "... its history has no failed probe" jq -e '.history == [] and .best_value == null' "$(ls "$TMP"/cap_nostart/*/capacity_search_results.json | head -1)"
 e2e_finish
