@@ -90,6 +90,10 @@ int capsearch_run(const struct capsearch_params *p, capsearch_probe_fn probe, vo
 		probe_u = next_u < max_u ? next_u : max_u;
 	}
 
+	if (!out->aborted && last_pass >= 0 && first_fail < 0 && last_pass < max_u) {
+		out->budget_exhausted = true; /* phase 1 ran out of iterations below max_value */
+		out->untested_up_to = capsearch_from_units(&s, max_u);
+	}
 	/* Phase 2: bisect (last_pass, first_fail) exclusive of both known ends. */
 	if (!out->aborted && last_pass >= 0 && first_fail >= 0) {
 		int64_t lo = last_pass, hi = first_fail - 1;
@@ -102,6 +106,10 @@ int capsearch_run(const struct capsearch_params *p, capsearch_probe_fn probe, vo
 				lo = mid;
 			else
 				hi = mid - 1;
+		}
+		if (!out->aborted && lo < hi) {
+			out->budget_exhausted = true; /* the bisection ran out of iterations */
+			out->untested_up_to = capsearch_from_units(&s, hi);
 		}
 		last_pass = lo;
 	}

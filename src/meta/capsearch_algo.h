@@ -29,6 +29,11 @@ struct capsearch_result {
 	double best_value;
 	int64_t iterations_run;
 	bool aborted;
+	/* max_iterations ran out while values above best_value were still untested (no failure seen
+	 * below max_value, or a bisection not finished): best_value is a lower bound of the capacity,
+	 * which lies in [best_value, untested_up_to] (docs/META.md) */
+	bool budget_exhausted;
+	double untested_up_to;
 	double values[CAPSEARCH_MAX_HISTORY]; /* probed values in order */
 	bool passed[CAPSEARCH_MAX_HISTORY];
 	size_t n_history;

@@ -313,6 +313,11 @@ static int capsearch_one(const struct cfg_capacity_search *cs, const struct cfg_
 		else if (r.aborted)
 			printf("capacity-search: stopped before the search ended (%lld iterations)\n",
 			       (long long)r.iterations_run);
+		else if (r.found && r.budget_exhausted)
+			printf("capacity-search: best value %g (%lld iterations): max_iterations ran out with values "
+			       "up to "
+			       "%g untested; the capacity is at least %g, not yet found\n",
+			       r.best_value, (long long)r.iterations_run, r.untested_up_to, r.best_value);
 		else if (r.found)
 			printf("capacity-search: best value %g (%lld iterations)\n", r.best_value,
 			       (long long)r.iterations_run);

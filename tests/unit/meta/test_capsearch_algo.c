@@ -159,6 +159,39 @@ static void test_budget_limits_iterations(void **state)
 	assert_int_equal(capsearch_run(&p, probe_threshold, &c, &r, err, sizeof err), 0);
 	assert_int_equal(r.iterations_run, 3);
 	assert_true(r.best_value == 4);
+	/* 1, 2, 4 passed and nothing failed: 4 is only a lower bound, values up to 1000 untested */
+	assert_true(r.budget_exhausted);
+	assert_true(r.untested_up_to == 1000);
+}
+
+/* A bisection cut by max_iterations: the capacity lies between the best value and the highest
+ * untested one; a search that ran to its end, or stopped at max_value, is not marked. */
+static void test_budget_marks_open_bracket(void **state)
+{
+	(void)state;
+	struct capsearch_params p = {.start_value = 1,
+	                             .max_value = 1000,
+	                             .expansion_factor = 2,
+	                             .max_iterations = 6,
+	                             .precision = 2,
+	                             .integer_domain = true};
+	struct probe_ctx c = {.threshold = 10};
+	struct capsearch_result r;
+	char err[128];
+	/* 1, 2, 4, 8 pass, 16 fails, 12 fails: (8, 12) still open */
+	assert_int_equal(capsearch_run(&p, probe_threshold, &c, &r, err, sizeof err), 0);
+	assert_true(r.best_value == 8);
+	assert_true(r.budget_exhausted);
+	assert_true(r.untested_up_to == 11);
+	p.max_iterations = 20;
+	c.calls = 0;
+	assert_int_equal(capsearch_run(&p, probe_threshold, &c, &r, err, sizeof err), 0);
+	assert_true(r.best_value == 10);
+	assert_false(r.budget_exhausted);
+	p.max_value = 8; /* every probe passes up to max_value: the search is complete */
+	assert_int_equal(capsearch_run(&p, probe_threshold, &c, &r, err, sizeof err), 0);
+	assert_true(r.best_value == 8);
+	assert_false(r.budget_exhausted);
 }
 
 int main(void)
@@ -171,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(test_first_probe_fails),
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_budget_limits_iterations),
+	    cmocka_unit_test(test_budget_marks_open_bracket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
