@@ -271,9 +271,13 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 		return 0;
 	}
 	struct oai_event ev;
-	if (oai_parse_stream(sev->data, sev->data_len, &ev, &r->memo) != OAI_PARSE_OK) {
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
-		            "Malformed stream event (not a JSON object): %.100s", sev->data);
+	int prc = oai_parse_stream(sev->data, sev->data_len, &ev, &r->memo);
+	if (prc != OAI_PARSE_OK) {
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed stream event (%s): %.100s",
+		            prc == OAI_PARSE_TRAILING
+		                ? "bytes after its JSON object; events without a blank line between them?"
+		                : "not a JSON object",
+		            sev->data);
 		return 1;
 	}
 	if (ev.is_error) {
@@ -732,8 +736,11 @@ static void client_finish_json(struct creq *r)
 	if (r->raw.len == 0)
 		return; /* success without content: 0 output tokens */
 	struct oai_event ev;
-	if (oai_parse(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK) {
-		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed response (not a JSON object): %.100s",
+	int prc = oai_parse(r->raw.data, r->raw.len, &ev);
+	if (prc != OAI_PARSE_OK) {
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Malformed response (%s): %.100s",
+		            prc == OAI_PARSE_TRAILING ? "bytes after its JSON object; JSON lines instead of SSE?"
+		                                      : "not a JSON object",
 		            r->raw.data);
 		return;
 	}

@@ -798,10 +798,19 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
-	cJSON *root = cJSON_ParseWithLength(json, len);
+	/* one document and nothing after it but whitespace: cJSON_ParseWithLength alone would read the
+	 * first of two joined events and drop the rest (docs/CLIENT.md, Responses) */
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return OAI_PARSE_INVALID;
+	}
+	while (end && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (!end || end != json + len) {
+		cJSON_Delete(root);
+		return OAI_PARSE_TRAILING;
 	}
 	ev->tree = root;
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");

@@ -66,8 +66,10 @@ struct oai_event {
 	char inl[480];
 };
 
-enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1 };
-/* Parse one JSON document. Returns OAI_PARSE_INVALID when it is not a JSON object. */
+enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1, OAI_PARSE_TRAILING = -2 };
+/* Parse one JSON document. Returns OAI_PARSE_INVALID when it is not a JSON object, and
+ * OAI_PARSE_TRAILING when a JSON object is followed by more than whitespace (e.g. two SSE events
+ * without the blank line between them, joined into one; docs/CLIENT.md, Responses). */
 int oai_parse(const char *json, size_t len, struct oai_event *ev);
 void oai_event_clear(struct oai_event *ev);
 

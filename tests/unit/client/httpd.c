@@ -337,6 +337,23 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "joined")) {
+		/* two events without the blank line between them: one event of two data lines */
+		send_str(fd, SSE_HDR);
+		send_chunk(fd,
+		           "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\n"
+		           "data: {\"choices\":[{\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\n\n");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "ndjson")) {
+		/* JSON lines instead of SSE: one chunk object per line */
+		send_json(fd, 200, "OK", "application/x-ndjson",
+		          "{\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\n"
+		          "{\"choices\":[{\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "reset")) {
 		send_str(fd, SSE_HDR);
 		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");

@@ -21,6 +21,8 @@
  *   midstream  "Hi" then {"error":{"message":"engine died","code":503}}
  *   midstr_nocode  {"error":{"message":"bad thing","code":"oops"}}
  *   malformed  "data: {not json"
+ *   joined     two content events without the blank line between them (one event of two lines)
+ *   ndjson     200 application/x-ndjson: two chunk objects, one per line (not SSE)
  *   reset      one event then RST
  *   eof        close-delimited stream ending without [DONE]/finish_reason
  *   slow       headers, then nothing until the client goes away (bounded 10 s)

@@ -708,6 +708,21 @@ static void test_err_malformed(void **s)
 	check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
 	                                    "Malformed stream event (not a JSON object): {not json"});
 }
+/* Two events joined into one (no blank line between them) must not pass as the first alone: the
+ * rest of the answer would be lost from the text, the chunks and the TBCs. */
+static void test_err_joined_events(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"joined", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Malformed stream event (bytes after its JSON object"});
+}
+/* JSON lines read as one JSON body: not the first line's answer alone. */
+static void test_err_ndjson_body(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"ndjson", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Malformed response (bytes after its JSON object"});
+}
 static void test_err_reset(void **s)
 {
 	(void)s;
@@ -1159,6 +1174,8 @@ int main(void)
 	    T(test_err_midstream),
 	    T(test_err_midstream_nocode),
 	    T(test_err_malformed),
+	    T(test_err_joined_events),
+	    T(test_err_ndjson_body),
 	    T(test_err_reset),
 	    T(test_err_eof),
 	    T(test_err_timeout),

@@ -253,6 +253,15 @@ static void test_parse_events(void **state)
 	assert_string_equal(ev.reasoning, "hmm");
 	oai_event_clear(&ev);
 
+	/* one object and nothing after it but whitespace: two joined events are not the first alone */
+	s = "{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n{\"choices\":[{\"delta\":{\"content\":\"b\"}}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_TRAILING);
+	s = "{\"choices\":[{\"delta\":{\"content\":\"a\\n\"}}]} x";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_TRAILING);
+	s = " {\"choices\":[{\"delta\":{\"content\":\"a\\n\"}}]} \r\n\t";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_string_equal(ev.content, "a\n");
+	oai_event_clear(&ev);
 	assert_int_equal(oai_parse("{nope", 5, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("[1]", 3, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("", 0, &ev), OAI_PARSE_INVALID);
