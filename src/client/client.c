@@ -270,6 +270,15 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 		r->done_seen = true;
 		return 0;
 	}
+	if (sev->type[0] == 'e' && !strcmp(sev->type, "error")) {
+		/* `event: error`: the server says the request failed, whatever the data looks like (a
+		 * [DONE] after it must not turn what came before into an answer; docs/CLIENT.md, Errors) */
+		int code;
+		char msg[sizeof r->err_msg];
+		oai_error_event(sev->data, sev->data_len, &code, msg, sizeof msg);
+		client_fail(r, REC_ERR_SERVER, code, "%s", msg);
+		return 1;
+	}
 	struct oai_event ev;
 	int prc = oai_parse_stream(sev->data, sev->data_len, &ev, &r->memo);
 	if (prc != OAI_PARSE_OK) {

@@ -892,3 +892,18 @@ void oai_error_message(const char *body, size_t len, char *msg, size_t msg_len)
 	}
 	msg[k] = '\0';
 }
+
+void oai_error_event(const char *data, size_t len, int *code, char *msg, size_t msg_len)
+{
+	*code = 400;
+	struct oai_event ev;
+	if (data && len && oai_parse_cjson(data, len, &ev) == OAI_PARSE_OK) {
+		if (!ev.is_error) /* no error member: the object itself may carry a code */
+			oai_fill_error(ev.tree, &ev);
+		*code = ev.error_code;
+		oai_event_clear(&ev);
+	}
+	oai_error_message(data, len, msg, msg_len);
+	if (msg_len && !*msg)
+		snprintf(msg, msg_len, "error event without a message");
+}

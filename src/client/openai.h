@@ -102,5 +102,9 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev);
 /* Extract a human-readable error message from an HTTP error body (JSON error object, "message",
  * "detail", or the body text itself, truncated). */
 void oai_error_message(const char *body, size_t len, char *msg, size_t msg_len);
+/* The code and message of an SSE event of type "error" (`event: error`), whatever its data: the
+ * code of its error object (or of the object itself) when an integer, else 400; the message as
+ * oai_error_message reads it, else "error event without a message" (docs/CLIENT.md, Errors). */
+void oai_error_event(const char *data, size_t len, int *code, char *msg, size_t msg_len);
 
 #endif

@@ -337,6 +337,15 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "event_error")) {
+		/* one token, an SSE event of type error whose data has no "error" member, then [DONE] */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");
+		send_chunk(fd, "event: error\ndata: {\"message\":\"overloaded\",\"code\":503}\n\n");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "joined")) {
 		/* two events without the blank line between them: one event of two data lines */
 		send_str(fd, SSE_HDR);

@@ -21,6 +21,7 @@
  *   midstream  "Hi" then {"error":{"message":"engine died","code":503}}
  *   midstr_nocode  {"error":{"message":"bad thing","code":"oops"}}
  *   malformed  "data: {not json"
+ *   event_error  "Hi", then "event: error" with data {"message":"overloaded","code":503}, [DONE]
  *   joined     two content events without the blank line between them (one event of two lines)
  *   ndjson     200 application/x-ndjson: two chunk objects, one per line (not SSE)
  *   reset      one event then RST

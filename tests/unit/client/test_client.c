@@ -708,6 +708,14 @@ static void test_err_malformed(void **s)
 	check_error_case(&(struct err_case){"malformed", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
 	                                    "Malformed stream event (not a JSON object): {not json"});
 }
+/* An SSE event of type error fails the request even when its data has no "error" member and a
+ * [DONE] follows; the content before it is kept. */
+static void test_err_event_type_error(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"event_error", REC_ERR_SERVER, 503, "overloaded"});
+	assert_string_equal(H.recs[0].text, "Hi");
+}
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1174,6 +1182,7 @@ int main(void)
 	    T(test_err_midstream),
 	    T(test_err_midstream_nocode),
 	    T(test_err_malformed),
+	    T(test_err_event_type_error),
 	    T(test_err_joined_events),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),

@@ -282,6 +282,22 @@ static void test_error_message(void **state)
 	assert_string_equal(m, "plain text");
 	oai_error_message(NULL, 0, m, sizeof m);
 	assert_string_equal(m, "");
+	/* the data of an `event: error` */
+	int code;
+	b = "{\"message\":\"overloaded\",\"code\":503}";
+	oai_error_event(b, strlen(b), &code, m, sizeof m);
+	assert_int_equal(code, 503);
+	assert_string_equal(m, "overloaded");
+	b = "{\"error\":{\"message\":\"boom\",\"code\":429}}";
+	oai_error_event(b, strlen(b), &code, m, sizeof m);
+	assert_int_equal(code, 429);
+	assert_string_equal(m, "boom");
+	b = "upstream timed out";
+	oai_error_event(b, strlen(b), &code, m, sizeof m);
+	assert_int_equal(code, 400);
+	assert_string_equal(m, "upstream timed out");
+	oai_error_event("", 0, &code, m, sizeof m);
+	assert_string_equal(m, "error event without a message");
 }
 
 static void same_str(const char *a, size_t an, const char *b, size_t bn)
