@@ -270,6 +270,12 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 		r->done_seen = true;
 		return 0;
 	}
+	if (r->done_seen) {
+		/* the server said the stream was over: what follows would be counted into an answer that had
+		 * ended (docs/CLIENT.md, Errors) */
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL, "Stream event after [DONE]: %.100s", sev->data);
+		return 1;
+	}
 	if (sev->type[0] == 'e' && !strcmp(sev->type, "error")) {
 		/* `event: error`: the server says the request failed, whatever the data looks like (a
 		 * [DONE] after it must not turn what came before into an answer; docs/CLIENT.md, Errors) */

@@ -346,6 +346,16 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "after_done") || !strcmp(scenario, "two_done")) {
+		/* a complete answer, [DONE], then another content event (or a second [DONE]) */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}");
+		send_event(fd, "[DONE]");
+		send_event(fd, !strcmp(scenario, "two_done") ? "[DONE]"
+		                                             : "{\"choices\":[{\"delta\":{\"content\":\" world\"}}]}");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "joined")) {
 		/* two events without the blank line between them: one event of two data lines */
 		send_str(fd, SSE_HDR);

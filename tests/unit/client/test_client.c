@@ -716,6 +716,21 @@ static void test_err_event_type_error(void **s)
 	check_error_case(&(struct err_case){"event_error", REC_ERR_SERVER, 503, "overloaded"});
 	assert_string_equal(H.recs[0].text, "Hi");
 }
+/* Content after [DONE] is not counted into the answer the server had ended: the request fails. A
+ * second [DONE] is harmless. */
+static void test_err_event_after_done(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"after_done", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Stream event after [DONE]: {\"choices\""});
+	assert_string_equal(H.recs[0].text, "Hello");
+	client_free(H.cl);
+	make_client("two_done");
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	assert_true(H.recs[1].success);
+	assert_string_equal(H.recs[1].text, "Hello");
+}
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1183,6 +1198,7 @@ int main(void)
 	    T(test_err_midstream_nocode),
 	    T(test_err_malformed),
 	    T(test_err_event_type_error),
+	    T(test_err_event_after_done),
 	    T(test_err_joined_events),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),
