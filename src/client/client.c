@@ -69,6 +69,7 @@ struct creq {
 	bool done_seen;   /* "[DONE]" */
 	bool finish_seen; /* a finish_reason was received */
 	bool deferred;    /* queued while the client was inside curl; not started yet */
+	char coding[32];  /* the response's Content-Encoding when not identity ("" = none) */
 	long status;
 	int fd;          /* the transfer's socket, from the socket callback (-1: not yet) */
 	int64_t cb_t_ns; /* arrival time of the bytes being parsed */
@@ -329,8 +330,10 @@ static void client_headers_done(struct creq *r)
 {
 	long status = 0;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 100 && status < 200)
+	if (status >= 100 && status < 200) {
+		r->coding[0] = '\0';
 		return; /* interim response (e.g. 100 Continue): the final headers follow */
+	}
 	r->status = status;
 	r->headers_seen = true;
 	r->rec->headers_ns = client_rx_time(r);
@@ -350,6 +353,20 @@ static void client_fail_too_large(struct creq *r)
 	            (unsigned long long)r->c->max_resp_bytes);
 }
 
+/* A Content-Encoding header's value, unless it is empty or "identity". */
+static void client_note_coding(struct creq *r, const char *v, size_t n)
+{
+	while (n && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (!n || (n == 8 && strncasecmp(v, "identity", 8) == 0))
+		return;
+	snprintf(r->coding, sizeof r->coding, "%.*s", (int)n, v);
+}
+
 static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct creq *r = ud;
@@ -361,10 +378,22 @@ static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 		client_fail_too_large(r);
 		return 0;
 	}
-	if (!r->headers_seen && (n == 2 && ptr[0] == '\r' && ptr[1] == '\n'))
+	if (r->headers_seen)
+		return n; /* (trailers) */
+	if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n')) {
 		client_headers_done(r);
-	else if (!r->headers_seen && n == 1 && ptr[0] == '\n')
-		client_headers_done(r);
+		if (r->headers_seen && r->coding[0] && client_status_ok(r->status)) {
+			/* no Accept-Encoding is sent and curl decodes nothing: the body's bytes are not the
+			 * answer (before, they failed as a stream closed early; docs/CLIENT.md, Errors) */
+			client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+			            "Response with Content-Encoding: %s, which the client did not ask for and does "
+			            "not decode",
+			            r->coding);
+			return 0;
+		}
+	} else if (n > 17 && strncasecmp(ptr, "Content-Encoding:", 17) == 0) {
+		client_note_coding(r, ptr + 17, n - 17);
+	}
 	return n;
 }
 
@@ -1353,6 +1382,7 @@ static struct creq *client_creq_get(struct client *c)
 	r->err_kind = REC_OK;
 	r->err_code = 0;
 	r->err_msg[0] = '\0';
+	r->coding[0] = '\0';
 	r->resp_bytes = 0;
 	r->sock_errno = 0;
 	return r;

@@ -356,6 +356,15 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "gzip_coded")) {
+		/* a body declared gzip-coded, which the client never asked for (it sends no Accept-Encoding) */
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+		             "Transfer-Encoding: chunked\r\n\r\n");
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "joined")) {
 		/* two events without the blank line between them: one event of two data lines */
 		send_str(fd, SSE_HDR);

@@ -24,6 +24,7 @@
  *   event_error  "Hi", then "event: error" with data {"message":"overloaded","code":503}, [DONE]
  *   after_done "Hello" with finish_reason stop, [DONE], then " world"
  *   two_done   "Hello" with finish_reason stop, [DONE], [DONE]
+ *   gzip_coded 200 SSE with "Content-Encoding: gzip" (bytes not actually compressed)
  *   joined     two content events without the blank line between them (one event of two lines)
  *   ndjson     200 application/x-ndjson: two chunk objects, one per line (not SSE)
  *   reset      one event then RST

@@ -731,6 +731,15 @@ static void test_err_event_after_done(void **s)
 	assert_true(H.recs[1].success);
 	assert_string_equal(H.recs[1].text, "Hello");
 }
+/* A Content-Encoding the client never asked for: its bytes are not the answer, whatever they look
+ * like. */
+static void test_err_content_encoding(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"gzip_coded", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Response with Content-Encoding: gzip, which the client did not ask for"});
+	assert_int_equal(H.recs[0].http_status, 200);
+}
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1199,6 +1208,7 @@ int main(void)
 	    T(test_err_malformed),
 	    T(test_err_event_type_error),
 	    T(test_err_event_after_done),
+	    T(test_err_content_encoding),
 	    T(test_err_joined_events),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),
