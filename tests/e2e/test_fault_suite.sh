@@ -32,6 +32,10 @@ cases=(
   "stall_head       3 timeout"
   "stall_body       3 timeout"
   "slowloris        3 timeout"
+  "joined_events    3 stream_protocol"
+  "error_type_event 3 server_error"
+  "after_done       3 stream_protocol"
+  "gzip_coded       3 stream_protocol"
 )
 for c in "${cases[@]}"; do
   read -r scen rc classes <<<"$c"

@@ -25,6 +25,10 @@
  *   stall_head       reads the request, never answers (connection kept open)
  *   stall_body       head and one content event, then nothing (connection kept open)
  *   slowloris        the "ok" response trickled one byte every 20 ms
+ *   joined_events    the "ok" events written without the blank line between them (one SSE event)
+ *   error_type_event one content event, then "event: error" with data {"message":...}, then [DONE]
+ *   after_done       the "ok" response with two more content events after its [DONE]
+ *   gzip_coded       the "ok" response under "Content-Encoding: gzip" (bytes not compressed)
  *   json_ok          a non-streaming chat.completion with N words of content (baseline, stream: false)
  *   json_empty       a non-streaming chat.completion with empty content and finish_reason "stop"
  * Other paths: GET /health and GET .../models answer 200; any other request (e.g. the client's
@@ -69,9 +73,11 @@ struct fs_conn {
 };
 
 static const char *const fs_scenarios[] = {
-    "ok",      "garbage",    "bad_json",  "no_done", "only_done",  "bad_chunked", "truncated_chunk",
-    "endless", "html",       "big_event", "reset",   "stall_head", "stall_body",  "slowloris",
-    "json_ok", "json_empty", NULL};
+    "ok",          "garbage",         "bad_json",         "no_done",    "only_done",
+    "bad_chunked", "truncated_chunk", "endless",          "html",       "big_event",
+    "reset",       "stall_head",      "stall_body",       "slowloris",  "json_ok",
+    "json_empty",  "joined_events",   "error_type_event", "after_done", "gzip_coded",
+    NULL};
 
 static int64_t fs_now_ms(void)
 {
@@ -129,8 +135,9 @@ static void fs_sse_head(struct fs_conn *c)
 	              "Transfer-Encoding: chunked\r\n\r\n");
 }
 
-/* A chat.completion.chunk event carrying `content` (NULL: none) and a finish_reason (NULL: null). */
-static void fs_event(struct fs_conn *c, const char *content, const char *finish)
+/* A chat.completion.chunk event carrying `content` (NULL: none) and a finish_reason (NULL: null),
+ * ending with the blank line (joined: without it, so that the next event's data line joins it). */
+static void fs_event_as(struct fs_conn *c, const char *content, const char *finish, bool joined)
 {
 	char ev[512];
 	if (content)
@@ -145,7 +152,12 @@ static void fs_event(struct fs_conn *c, const char *content, const char *finish)
 		    "data: {\"id\":\"chatcmpl-fault\",\"object\":\"chat.completion.chunk\",\"created\":0,"
 		    "\"model\":\"fault-model\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
 		    finish ? finish : "stop");
-	fs_chunk_str(c, ev);
+	fs_chunk(c, ev, strlen(ev) - (joined ? 1 : 0));
+}
+
+static void fs_event(struct fs_conn *c, const char *content, const char *finish)
+{
+	fs_event_as(c, content, finish, false);
 }
 
 static void fs_usage_event(struct fs_conn *c, long prompt, long completion)
@@ -204,6 +216,30 @@ static void fs_respond(struct fs_conn *c, const char *scenario, const char *body
 			c->trickle = true;
 			c->next_send_ms = fs_now_ms();
 		}
+	} else if (!strcmp(scenario, "joined_events")) {
+		fs_sse_head(c);
+		for (long i = 0; i < n; i++) /* every event but the last without its blank line */
+			fs_event_as(c, "tok ", i == n - 1 ? "length" : NULL, i < n - 1);
+		fs_chunk_str(c, "data: [DONE]\n\n");
+		fs_end_chunks(c);
+	} else if (!strcmp(scenario, "error_type_event")) {
+		fs_sse_head(c);
+		fs_event(c, "tok ", NULL);
+		fs_chunk_str(c, "event: error\ndata: {\"message\":\"fault_server: overloaded\",\"code\":503}\n\n");
+		fs_chunk_str(c, "data: [DONE]\n\n");
+		fs_end_chunks(c);
+	} else if (!strcmp(scenario, "after_done")) {
+		fs_sse_head(c);
+		for (long i = 0; i < n; i++)
+			fs_event(c, "tok ", i == n - 1 ? "length" : NULL);
+		fs_chunk_str(c, "data: [DONE]\n\n");
+		fs_event(c, "late ", NULL);
+		fs_event(c, "late ", NULL);
+		fs_end_chunks(c);
+	} else if (!strcmp(scenario, "gzip_coded")) {
+		fs_out_str(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+		              "Transfer-Encoding: chunked\r\n\r\n");
+		fs_ok_body(c, n);
 	} else if (!strcmp(scenario, "garbage")) {
 		fs_sse_head(c);
 		fs_chunk_str(c, "this is not an event stream\n");
@@ -480,9 +516,11 @@ int main(int argc, char **argv)
 	int port = -1;
 	const char *scenario = "ok";
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--port") && i + 1 < argc)
-			port = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			port = *end || v < 0 || v > 65535 ? -1 : (int)v;
+		} else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
 			scenario = argv[++i];
 		else {
 			fs_usage();
