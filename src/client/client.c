@@ -254,7 +254,9 @@ static void client_apply_event(struct creq *r, const struct oai_event *ev)
 	if (ev->reasoning_tokens >= 0)
 		r->usage_reasoning = ev->reasoning_tokens;
 	client_record_content(r, ev);
-	if (ev->finish_reason) {
+	/* an empty finish_reason (sent by some servers on every chunk instead of null) ends nothing: a
+	 * stream cut after it must not pass as finished (docs/CLIENT.md, Errors) */
+	if (ev->finish_reason && ev->finish_reason[0]) {
 		r->finish_seen = true;
 		/* the server gave up on the request (vLLM, SGLang: "abort"; "error"): what it sent is not an
 		 * answer, and the request fails (docs/CLIENT.md, Errors) */

@@ -388,6 +388,12 @@ static int respond(int fd, const char *scenario, const char *body)
 		ms_sleep(20);
 		return -1;
 	}
+	if (!strcmp(scenario, "eof_empty_finish")) {
+		/* close-delimited, every event with finish_reason "" (not null), no [DONE]: cut short */
+		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+		send_str(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"\"}]}\n\n");
+		return 0;
+	}
 	if (!strcmp(scenario, "eof")) {
 		send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
 		send_str(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n");

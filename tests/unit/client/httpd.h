@@ -29,6 +29,7 @@
  *   ndjson     200 application/x-ndjson: two chunk objects, one per line (not SSE)
  *   reset      one event then RST
  *   eof        close-delimited stream ending without [DONE]/finish_reason
+ *   eof_empty_finish  the same, its event carrying finish_reason "" (not null)
  *   slow       headers, then nothing until the client goes away (bounded 10 s)
  *   tok        /tokenize: {"count": <bytes of the body's "prompt" string>, ...} (keep-alive)
  *   tok_nocount  /tokenize answer without "count"

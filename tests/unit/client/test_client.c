@@ -766,6 +766,13 @@ static void test_err_eof(void **s)
 	(void)s;
 	check_error_case(&(struct err_case){"eof", REC_ERR_RESET, REC_CODE_RESET, "Stream closed before completion"});
 }
+/* finish_reason "" is no finish: the stream was still cut short. */
+static void test_err_eof_empty_finish(void **s)
+{
+	(void)s;
+	check_error_case(
+	    &(struct err_case){"eof_empty_finish", REC_ERR_RESET, REC_CODE_RESET, "Stream closed before completion"});
+}
 static void test_err_bad_chunk(void **s)
 {
 	(void)s;
@@ -1193,6 +1200,7 @@ int main(void)
 	    T(test_empty_stream_without_target_is_success),
 	    T(test_empty_json_fails),
 	    T(test_empty_stream_sampling_max_tokens_fails),
+	    T(test_err_eof_empty_finish),
 	    T(test_err_bad_chunk),
 	    T(test_err_no_status_line),
 	    T(test_err_too_many_open_files),
