@@ -74,13 +74,18 @@ static int sse_line(struct sse_parser *p, const char *s, size_t n)
 		v++;
 		vlen--;
 	}
-	if (flen == 4 && memcmp(s, "data", 4) == 0) {
+	bool is_error = flen == 5 && memcmp(s, "error", 5) == 0;
+	if ((flen == 4 && memcmp(s, "data", 4) == 0) || is_error) {
 		if (p->data.len + vlen + 1 > p->max_event_bytes)
 			return -1;
 		if (p->has_data)
 			buf_putc(&p->data, '\n');
 		buf_append(&p->data, v, vlen);
 		p->has_data = true;
+		/* "error: {...}" (llama.cpp's streamed errors; not a WHATWG field): the event is an error
+		 * event with that data, as "event: error" + "data: {...}" (docs/CLIENT.md, SSE parser) */
+		if (is_error)
+			memcpy(p->type, "error", sizeof "error");
 	} else if (flen == 5 && memcmp(s, "event", 5) == 0) {
 		size_t k = vlen < SSE_EVENT_TYPE_MAX - 1 ? vlen : SSE_EVENT_TYPE_MAX - 1;
 		memcpy(p->type, v, k);

@@ -8,6 +8,8 @@
  * - several "data:" lines of one event are joined with "\n";
  * - "event:" sets the event type (truncated to SSE_EVENT_TYPE_MAX-1 bytes); "id" and "retry" are
  *   ignored;
+ * - not WHATWG: an "error:" line (llama.cpp's streamed errors) is a data line that makes the event's
+ *   type "error";
  * - an event is dispatched on a blank line when it has at least one data line;
  * - one UTF-8 byte order mark at the very start of the stream is skipped.
  * sse_finish() treats the end of the stream as the end of the last line and of the last event (a

@@ -365,6 +365,14 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "llama_error")) {
+		/* llama.cpp: one token, then its streamed error as an "error:" field, and the end */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}");
+		send_chunk(fd, "error: {\"code\":500,\"message\":\"llama boom\",\"type\":\"server_error\"}\n\n");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "joined")) {
 		/* two events without the blank line between them: one event of two data lines */
 		send_str(fd, SSE_HDR);

@@ -25,6 +25,7 @@
  *   after_done "Hello" with finish_reason stop, [DONE], then " world"
  *   two_done   "Hello" with finish_reason stop, [DONE], [DONE]
  *   gzip_coded 200 SSE with "Content-Encoding: gzip" (bytes not actually compressed)
+ *   llama_error  "Hi", then llama.cpp's streamed error: an "error: {...}" line (code 500), end
  *   joined     two content events without the blank line between them (one event of two lines)
  *   ndjson     200 application/x-ndjson: two chunk objects, one per line (not SSE)
  *   reset      one event then RST

@@ -740,6 +740,12 @@ static void test_err_content_encoding(void **s)
 	                                    "Response with Content-Encoding: gzip, which the client did not ask for"});
 	assert_int_equal(H.recs[0].http_status, 200);
 }
+/* llama.cpp's "error: {...}" line is the server's error, not a stream that closed early. */
+static void test_err_llama_error_field(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"llama_error", REC_ERR_SERVER, 500, "llama boom"});
+}
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1217,6 +1223,7 @@ int main(void)
 	    T(test_err_event_type_error),
 	    T(test_err_event_after_done),
 	    T(test_err_content_encoding),
+	    T(test_err_llama_error_field),
 	    T(test_err_joined_events),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),

@@ -265,6 +265,24 @@ static void test_bom(void **state)
 	sse_free(&p);
 }
 
+/* llama.cpp sends its streamed errors as an "error:" field: an event of type "error" with that data */
+static void test_error_field(void **state)
+{
+	(void)state;
+	static const char S[] = "data: {\"a\":1}\n\nerror: {\"code\":500,\"message\":\"boom\"}\n\nerrors: x\n\n";
+	struct rec r = {0};
+	struct sse_parser p;
+	sse_init(&p, on_event, &r);
+	for (size_t i = 0; S[i]; i++)
+		assert_int_equal(sse_feed(&p, S + i, 1), 0);
+	assert_int_equal(sse_finish(&p), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.type[0], "");
+	assert_string_equal(r.data[1], "{\"code\":500,\"message\":\"boom\"}");
+	assert_string_equal(r.type[1], "error");
+	sse_free(&p);
+}
+
 static void test_is_done(void **state)
 {
 	(void)state;
@@ -286,6 +304,7 @@ int main(void)
 	    cmocka_unit_test(test_finish_semantics),
 	    cmocka_unit_test(test_stop_and_overflow),
 	    cmocka_unit_test(test_crlf_split_exactly),
+	    cmocka_unit_test(test_error_field),
 	    cmocka_unit_test(test_is_done),
 	    cmocka_unit_test(test_bom),
 	};
