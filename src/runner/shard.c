@@ -299,6 +299,39 @@ static cJSON *shard_announcement(const struct runner_shard *sh)
 	return j;
 }
 
+/* A shard of another count in the rendezvous directory (hello-K-of-M.json, M != N): the shards were
+ * given different counts and would each wait out the timeout for shards that never come. 0, or -1
+ * with a message naming the file. */
+static int shard_other_count(const struct runner_shard *sh, char *err, size_t err_len)
+{
+	DIR *d = opendir(sh->rendezvous_dir);
+	if (!d)
+		return 0;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		const char *p = de->d_name;
+		if (strncmp(p, "hello-", 6) != 0 && strncmp(p, "ready-", 6) != 0)
+			continue;
+		char *end = NULL;
+		unsigned long k = strtoul(p + 6, &end, 10);
+		if (end == p + 6 || strncmp(end, "-of-", 4) != 0)
+			continue;
+		const char *m_text = end + 4;
+		unsigned long m = strtoul(m_text, &end, 10);
+		if (end == m_text || strcmp(end, ".json") != 0 || m == sh->count)
+			continue;
+		snprintf(
+		    err, err_len,
+		    "shard %u of %u: %s/%s is shard %u of %u: the shards were given different counts (--shard K/N, "
+		    "--shard-count, the launcher's task count); every shard of a run needs the same N",
+		    sh->index, sh->count, sh->rendezvous_dir, de->d_name, (unsigned)k, (unsigned)m);
+		rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
 /* Waits until kind-i-of-N.json exists for every i in [first, last]; NULL-terminated results in out.
  * 0, or -1 on timeout or signal (err names the missing shards), or at once when a missing shard has
  * already written its done file (it failed before getting there: waiting longer cannot help). */
@@ -331,6 +364,8 @@ static int shard_wait_files(const struct runner_shard *sh, const char *kind, uin
 		}
 		if (!missing)
 			return 0;
+		if (check_done && shard_other_count(sh, err, err_len) != 0)
+			return -1;
 		if (runner_signal_pending()) {
 			snprintf(err, err_len, "interrupted while waiting for the other shards in %s",
 			         sh->rendezvous_dir);

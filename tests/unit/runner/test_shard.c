@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,35 @@ static void test_count_without_index(void **state)
 	shard_free(&sh);
 }
 
+/* Shards given different counts on one rendezvous directory (--shard 0/2 and --shard 1/3) each
+ * waited out the whole timeout for shards that never come (600 s by default), then named a missing
+ * shard; now the first one to see the other's file stops at once and names it. */
+static void test_rendezvous_other_count(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vk-shard-rdv.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char p[128];
+	snprintf(p, sizeof p, "%s/hello-0-of-3.json", dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("{\"index\": 0, \"count\": 3, \"epoch_ns\": 1, \"config_sha\": \"abc\"}", f);
+	fclose(f);
+	struct runner_shard sh = {.index = 1, .count = 2, .source = "--shard", .timeout_s = 20};
+	sh.rendezvous_dir = strdup(dir);
+	char err[512] = "";
+	int64_t epoch = 0;
+	int64_t t0 = clock_mono_ns();
+	assert_int_equal(shard_hello(&sh, "abc", &epoch, err, sizeof err), -1);
+	assert_true(clock_mono_ns() - t0 < INT64_C(10000000000)); /* not the 20 s timeout */
+	assert_non_null(strstr(err, "hello-0-of-3.json is shard 0 of 3"));
+	assert_non_null(strstr(err, "different counts"));
+	shard_free(&sh);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_epoch_to_mono(void **state)
 {
 	(void)state;
@@ -225,6 +255,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_srun_env, clear_env),
 	    cmocka_unit_test_setup(test_array_and_k8s_env, clear_env),
 	    cmocka_unit_test_setup(test_count_without_index, clear_env),
+	    cmocka_unit_test_setup(test_rendezvous_other_count, clear_env),
 	    cmocka_unit_test_setup(test_epoch_to_mono, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
