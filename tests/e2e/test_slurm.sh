@@ -155,7 +155,10 @@ check "managed-server sweep: every run completed its 8 requests" \
 
 # ---- capacity searches, one per server configuration, as one array: a sim engine of 2 and one of
 # 4 sequences per batch; a TTFC SLO holds up to the batch size (as in test_meta_capacity.sh: ~15 ms
-# within the batch, ~150 ms beyond it, so 100 ms)
+# within the batch; beyond it a request waits for a whole answer of 40 tokens, ~300 ms; so 200 ms).
+# The p90, not the p99: at a concurrency past the batch at least a fifth of the requests wait (the
+# search probes 3 for a batch of 2, 5 for 4), while two requests stalled by a loaded machine (the
+# 20-token, 100 ms p99 version of this failed under two CPU hogs) cannot fail a probe within it.
 cat > cap.yml <<EOF
 output_dir: capout
 start_value: 1
@@ -169,11 +172,11 @@ benchmark_config:
     type: synthetic
     session_graph: {type: single_request}
     channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
-    output_spec: {text: {output_length_generator: {type: fixed, value: 20}}}
-  runtime: {max_sessions: 40, benchmark_timeout: 30}
+    output_spec: {text: {output_length_generator: {type: fixed, value: 40}}}
+  runtime: {max_sessions: 24, benchmark_timeout: 30}
   evaluators:
     - type: performance
-      slos: [{type: constant, metric: ttfc, percentile: 0.99, value: 0.1}]
+      slos: [{type: constant, metric: ttfc, percentile: 0.9, value: 0.2}]
 EOF
 "$VEEKSHA" capacity-search --capacity-search-config-from-file cap.yml --quiet --launcher slurm >cap.out 2>cap.err
 SW4=$(sed -n 's/^sweep directory: //p' cap.out)

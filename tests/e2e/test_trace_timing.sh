@@ -2,8 +2,9 @@
 # End-to-end: Mooncake-style trace with replay_timestamps against the simulated server at time scale
 # 1.0 and 0.5: the scheduled arrivals equal timestamp/1000*time_scale exactly, prompts have their
 # target token counts, the pre-dispatch polling (runtime.dispatch_spin_us) is in effect, and every
-# request is dispatched, none early, in order, with a p99 dispatch error <= 50 ms (functional bound,
-# passes on a busy machine; not checked in sanitizer builds). The sub-millisecond precision target
+# request is dispatched, none early, in order, with a p99 dispatch error <= 250 ms (functional bound,
+# passes on a busy machine: 50 ms failed with 94 ms under two CPU hogs; not checked in sanitizer
+# builds). The sub-millisecond precision target
 # is a bench: `bench/bench.py trace`. Registered RUN_SERIAL (name contains "timing").
 # While `veeksha benchmark` does not support trace sessions yet, prints SKIP and exits 0.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -23,7 +24,7 @@ with open(sys.argv[1], "w") as f:
 PY
 # Dispatch against the scaled schedule, from the dispatch trace of the last run ($tr): every one of
 # the 200 requests dispatched, none early, in schedule order (only requests scheduled within the
-# bound of each other may swap), and p99 |dispatched_at - timestamp / 1000 * scale| <= 50 ms.
+# bound of each other may swap), and p99 |dispatched_at - timestamp / 1000 * scale| <= 250 ms.
 # Generous on purpose (issue 21 item 15): on a busy machine the client is preempted for
 # milliseconds; the sub-millisecond target is measured by `bench/bench.py trace` (bench/RESULTS.md).
 dispatch_within_bounds() { # SCALE
@@ -31,7 +32,7 @@ dispatch_within_bounds() { # SCALE
 import json, sys
 trace = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda t: t["session_id"])
 ts = [json.loads(l)["timestamp"] for l in open(sys.argv[2])]
-scale, bound = float(sys.argv[3]), 0.050
+scale, bound = float(sys.argv[3]), 0.250  # functional: a wrong scale or unit is off by seconds
 assert len(trace) == len(ts), ("dispatched", len(trace), "of", len(ts))
 sched = [t / 1000.0 * scale for t in ts]
 disp = [t["dispatched_at"] for t in trace]
@@ -72,6 +73,6 @@ PY2
     echo "SKIP: dispatch timing is not checked in sanitizer builds"
     continue
   fi
-  check "mooncake x$scale: all dispatched, none early, in order, p99 dispatch error <= 50 ms" dispatch_within_bounds "$scale"
+  check "mooncake x$scale: all dispatched, none early, in order, p99 dispatch error <= 250 ms" dispatch_within_bounds "$scale"
 done
 e2e_finish
