@@ -572,6 +572,33 @@ static void set_prompt(struct wl_request *q, struct buf *b)
 	q->prompt_text = b->data ? buf_steal(b) : xstrdup("");
 }
 
+/* The lengths a per-row request of a session trace carries (docs/TRACES.md): input_length (at
+ * least in_min), new_input_length (at least newin_min; not read when newin_min < 0), output_length
+ * and the optional wait_after_previous_response_s. */
+struct row_lengths {
+	int64_t in_tokens, new_in_tokens, out_tokens;
+	double wait_s;
+};
+
+static int read_row_lengths(struct wl_trace_gen *g, const cJSON *row, uint64_t line, int64_t in_min, int64_t newin_min,
+                            struct row_lengths *l)
+{
+	l->new_in_tokens = 0;
+	return get_int(g, row, line, "input_length", true, 0, in_min, &l->in_tokens) ||
+	       (newin_min >= 0 && get_int(g, row, line, "new_input_length", true, 0, newin_min, &l->new_in_tokens)) ||
+	       get_int(g, row, line, "output_length", true, 0, 0, &l->out_tokens) ||
+	       get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &l->wait_s);
+}
+
+/* A row's request: the prompt built in b, its target lengths and its wait. */
+static void fill_request(struct wl_request *q, struct buf *b, int64_t prompt_tokens, const struct row_lengths *l)
+{
+	set_prompt(q, b);
+	q->target_prompt_tokens = prompt_tokens;
+	q->target_output_tokens = l->out_tokens;
+	q->wait_after_ready_s = l->wait_s;
+}
+
 static int check_required(struct wl_trace_gen *g, const cJSON *row, uint64_t line)
 {
 	char w[300];
@@ -602,7 +629,15 @@ static int session_budget(struct wl_trace_gen *g, uint64_t line, int64_t *acc, i
 	return -1;
 }
 
-static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
+/* A prompt for row i of a session trace into b (empty), and its length in tokens. Each also checks
+ * the session's prompt budget (session_budget). */
+typedef int (*row_prompt_fn)(struct wl_trace_gen *g, void *ctx, size_t i, const cJSON *row, uint64_t line,
+                             const struct row_lengths *l, int64_t *budget, struct buf *b, int64_t *prompt_tokens);
+
+/* One session of a request per row of g->rows, in order: the row's lengths (read_row_lengths with
+ * in_min, newin_min) and the prompt row_prompt builds. */
+static int build_rows(struct wl_trace_gen *g, int64_t in_min, int64_t newin_min, row_prompt_fn row_prompt, void *ctx,
+                      struct wl_session **out)
 {
 	struct wl_session *s = sess_alloc(g, g->n_rows, true);
 	struct buf b;
@@ -611,21 +646,13 @@ static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
 	for (size_t i = 0; i < g->n_rows; i++) {
 		const cJSON *row = g->rows[i].j;
 		uint64_t line = g->rows[i].line;
-		struct wl_request *q = &s->requests[i];
-		int64_t in, outl;
-		double wait;
-		if (get_int(g, row, line, "input_length", true, 0, 1, &in) ||
-		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
-		    session_budget(g, line, &budget, in))
-			goto fail;
+		struct row_lengths l;
+		int64_t prompt_tokens = 0;
 		buf_reset(&b);
-		if (random_text(g, &g->rng_prompt, in, &b))
+		if (read_row_lengths(g, row, line, in_min, newin_min, &l) ||
+		    row_prompt(g, ctx, i, row, line, &l, &budget, &b, &prompt_tokens))
 			goto fail;
-		set_prompt(q, &b);
-		q->target_prompt_tokens = in;
-		q->target_output_tokens = outl;
-		q->wait_after_ready_s = wait;
+		fill_request(&s->requests[i], &b, prompt_tokens, &l);
 	}
 	buf_free(&b);
 	*out = s;
@@ -634,6 +661,22 @@ fail:
 	buf_free(&b);
 	wl_session_free(s);
 	return -1;
+}
+
+/* request_log: input_length random tokens */
+static int request_log_prompt(struct wl_trace_gen *g, void *ctx, size_t i, const cJSON *row, uint64_t line,
+                              const struct row_lengths *l, int64_t *budget, struct buf *b, int64_t *prompt_tokens)
+{
+	(void)ctx;
+	(void)i;
+	(void)row;
+	*prompt_tokens = l->in_tokens;
+	return session_budget(g, line, budget, l->in_tokens) || random_text(g, &g->rng_prompt, l->in_tokens, b);
+}
+
+static int build_request_log(struct wl_trace_gen *g, struct wl_session **out)
+{
+	return build_rows(g, 1, -1, request_log_prompt, NULL, out);
 }
 
 struct turn_key {
@@ -647,6 +690,22 @@ static int cmp_turn(const void *a, const void *b)
 	if (x->turn != y->turn)
 		return x->turn < y->turn ? -1 : 1;
 	return x->pos < y->pos ? -1 : x->pos > y->pos; /* stable */
+}
+
+/* timed: a unique head (page_size random tokens from the session's lineage seed) + corpus body */
+static int timed_prompt(struct wl_trace_gen *g, void *ctx, size_t i, const cJSON *row, uint64_t line,
+                        const struct row_lengths *l, int64_t *budget, struct buf *b, int64_t *prompt_tokens)
+{
+	(void)row;
+	uint64_t lineage = *(const uint64_t *)ctx;
+	int64_t newin = l->new_in_tokens;
+	if (session_budget(g, line, budget, newin))
+		return -1;
+	struct rng r;
+	rng_init(&r, mix64(lineage ^ mix64(i + 1)));
+	int64_t head = newin < g->page_size ? newin : g->page_size;
+	*prompt_tokens = newin;
+	return random_text(g, &r, head, b) || corpus_text(g, &r, newin - head, b);
 }
 
 static int build_timed(struct wl_trace_gen *g, struct wl_session **out)
@@ -675,112 +734,58 @@ static int build_timed(struct wl_trace_gen *g, struct wl_session **out)
 	}
 	free(keys);
 	uint64_t lineage = rng_u64(&g->rng_lineage);
-	struct wl_session *s = sess_alloc(g, g->n_rows, true);
-	struct buf b;
-	buf_init(&b);
-	int64_t budget = 0;
-	for (size_t i = 0; i < g->n_rows; i++) {
-		const cJSON *row = g->rows[i].j;
-		uint64_t line = g->rows[i].line;
-		struct wl_request *q = &s->requests[i];
-		int64_t in, newin, outl;
-		double wait;
-		if (get_int(g, row, line, "input_length", true, 0, 0, &in) ||
-		    get_int(g, row, line, "new_input_length", true, 0, 1, &newin) ||
-		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
-		    session_budget(g, line, &budget, newin))
-			goto fail;
-		/* unique head (page_size random tokens from the session's lineage seed) + corpus body */
-		struct rng r;
-		rng_init(&r, mix64(lineage ^ mix64(i + 1)));
-		int64_t head = newin < g->page_size ? newin : g->page_size;
-		buf_reset(&b);
-		if (random_text(g, &r, head, &b) || corpus_text(g, &r, newin - head, &b))
-			goto fail;
-		set_prompt(q, &b);
-		q->target_prompt_tokens = newin;
-		q->target_output_tokens = outl;
-		q->wait_after_ready_s = wait;
+	return build_rows(g, 0, 1, timed_prompt, &lineage, out);
+}
+
+/* shared_prefix: the first turn's blocks by hash id, later turns new_input_length corpus tokens */
+static int shared_prefix_prompt(struct wl_trace_gen *g, void *ctx, size_t i, const cJSON *row, uint64_t line,
+                                const struct row_lengths *l, int64_t *budget, struct buf *b, int64_t *prompt_tokens)
+{
+	(void)ctx;
+	char w[300];
+	int64_t newin = l->new_in_tokens;
+	if (session_budget(g, line, budget, i == 0 ? l->in_tokens : newin))
+		return -1;
+	const cJSON *ids = get_list(g, row, line, "hash_ids");
+	if (!ids)
+		return -1;
+	if (i > 0) {
+		if (newin < 1) {
+			gfail(g, "%s: expected an integer >= 1 for a later turn, got %lld",
+			      where(g, line, "new_input_length", w, sizeof w), (long long)newin);
+			return -1;
+		}
+		*prompt_tokens = newin;
+		return corpus_text(g, &g->rng_prompt, newin, b);
 	}
-	buf_free(&b);
-	*out = s;
+	size_t n = (size_t)cJSON_GetArraySize(ids);
+	if (n == 0 || (int64_t)n > g->max_len_tokens / g->block_size) {
+		gfail(g, "%s: the first turn of a session needs between 1 and %lld hash ids (got %zu)",
+		      where(g, line, "hash_ids", w, sizeof w), (long long)(g->max_len_tokens / g->block_size), n);
+		return -1;
+	}
+	size_t k = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ids)
+	{
+		uint64_t h;
+		if (hash_id_of(g, e, line, k, &h))
+			return -1;
+		if (g->epoch == 0 && !g->have_first_hash) {
+			g->have_first_hash = true;
+			g->first_hash = h;
+		}
+		if (append_block(g, epoch_hash(g, h), g->block_size, b))
+			return -1;
+		k++;
+	}
+	*prompt_tokens = g->block_size * (int64_t)n;
 	return 0;
-fail:
-	buf_free(&b);
-	wl_session_free(s);
-	return -1;
 }
 
 static int build_shared_prefix(struct wl_trace_gen *g, struct wl_session **out)
 {
-	struct wl_session *s = sess_alloc(g, g->n_rows, true);
-	struct buf b;
-	buf_init(&b);
-	int64_t budget = 0;
-	for (size_t i = 0; i < g->n_rows; i++) {
-		const cJSON *row = g->rows[i].j;
-		uint64_t line = g->rows[i].line;
-		struct wl_request *q = &s->requests[i];
-		int64_t in, newin, outl;
-		double wait;
-		if (get_int(g, row, line, "input_length", true, 0, 0, &in) ||
-		    get_int(g, row, line, "new_input_length", true, 0, 0, &newin) ||
-		    get_int(g, row, line, "output_length", true, 0, 0, &outl) ||
-		    get_double(g, row, line, "wait_after_previous_response_s", false, 0.0, 0.0, &wait) ||
-		    session_budget(g, line, &budget, i == 0 ? in : newin))
-			goto fail;
-		const cJSON *ids = get_list(g, row, line, "hash_ids");
-		if (!ids)
-			goto fail;
-		buf_reset(&b);
-		if (i == 0) {
-			size_t n = (size_t)cJSON_GetArraySize(ids);
-			if (n == 0 || (int64_t)n > g->max_len_tokens / g->block_size) {
-				char w[300];
-				gfail(g, "%s: the first turn of a session needs between 1 and %lld hash ids (got %zu)",
-				      where(g, line, "hash_ids", w, sizeof w),
-				      (long long)(g->max_len_tokens / g->block_size), n);
-				goto fail;
-			}
-			size_t k = 0;
-			const cJSON *e;
-			cJSON_ArrayForEach(e, ids)
-			{
-				uint64_t h;
-				if (hash_id_of(g, e, line, k, &h))
-					goto fail;
-				if (g->epoch == 0 && !g->have_first_hash) {
-					g->have_first_hash = true;
-					g->first_hash = h;
-				}
-				if (append_block(g, epoch_hash(g, h), g->block_size, &b))
-					goto fail;
-				k++;
-			}
-			q->target_prompt_tokens = g->block_size * (int64_t)n;
-		} else {
-			if (newin < 1) {
-				char w[300];
-				gfail(g, "%s: expected an integer >= 1 for a later turn, got %lld",
-				      where(g, line, "new_input_length", w, sizeof w), (long long)newin);
-				goto fail;
-			}
-			if (corpus_text(g, &g->rng_prompt, newin, &b))
-				goto fail;
-			q->target_prompt_tokens = newin;
-		}
-		set_prompt(q, &b);
-		q->target_output_tokens = outl;
-		q->wait_after_ready_s = wait;
-	}
-	buf_free(&b);
-	*out = s;
-	return 0;
-fail:
-	buf_free(&b);
-	wl_session_free(s);
-	return -1;
+	return build_rows(g, 0, 0, shared_prefix_prompt, NULL, out);
 }
 
 static int build_rag_row(struct wl_trace_gen *g, const cJSON *row, uint64_t line, struct wl_session **out)
