@@ -117,7 +117,9 @@ static int sweep_run_group(const struct cfg_benchmark *items, const size_t *idx,
 		free(cfgs[k].output_dir);
 		cfgs[k].output_dir = xstrdup(sweep_dir);
 	}
-	sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n);
+	/* a summary that could not be written fails the sweep (the runs' own directories are kept) */
+	if (sweep_outputs_write(sweep_dir, (const char *const *)run_dirs, cfgs, n) != 0)
+		worst = sweep_exit_worse(worst, 1);
 	/* a W&B summary run for the sweep, with the first config's wandb: (docs/INTEGRATIONS.md) */
 	integ_wandb_log_summary(&items[idx[0]].wandb, INTEG_WANDB_SWEEP, sweep_dir);
 	/* one page for the whole sweep, from sweep_summary.json (docs/OUTPUTS.md, report.html) */

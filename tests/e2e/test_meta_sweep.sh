@@ -74,4 +74,22 @@ check "... the interrupted run has its metrics and did not meet its SLOs" \
 check "... the runs never made keep their configuration, with empty metrics" \
   bash -c "sed -n 3,4p '$isweep/sweep_summary.csv' | tr '\n' ' ' | grep -qx '1,,concurrent,2,,[^,]*,[^,]*,-1,30,,,,,, 2,,concurrent,3,,[^,]*,[^,]*,-1,30,,,,,, '"
 check "... and in sweep_summary.json" jq -e '[.[1:][] | [.traffic.type, .traffic.target_concurrent_sessions, .runtime.max_sessions, .summary_stats, .all_slos_met]] == [["concurrent",2,-1,null,null],["concurrent",3,-1,null,null]]' "$isweep/sweep_summary.json"
+# A sweep whose summary cannot be written fails (exit 1, naming the file), even without the report
+# that would read it: here sweep_summary.json is a directory made while the runs go on.
+cat > "$TMP/unw.yml" <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim-model}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: !expand [1, 2], rampup_seconds: 0}
+runtime: {max_sessions: 60, benchmark_timeout: 30}
+YML
+"$VEEKSHA" benchmark --config "$TMP/unw.yml" --output_dir "$TMP/unw" --no-report --quiet > /dev/null 2> "$TMP/unw.err" &
+unw_pid=$!
+for _ in $(seq 1 600); do
+  usweep=$(compgen -G "$TMP/unw/sweep_*" | head -1) && break
+  sleep 0.01
+done
+mkdir -p "$usweep/sweep_summary.json"
+rc=0
+wait "$unw_pid" || rc=$?
+check "a sweep whose summary cannot be written exits 1 (got $rc)" test "$rc" -eq 1
+check "... and names the file" grep -q "sweep_summary.json" "$TMP/unw.err"
 e2e_finish
