@@ -391,14 +391,21 @@ static void shard_free_all(cJSON **v, uint32_t n)
 	free(v);
 }
 
-int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err, size_t err_len)
+/* The rendezvous directory, made by the first file a shard writes there (hello; ready when a single
+ * shard says no hello). */
+static int shard_mkdir(const struct runner_shard *sh, char *err, size_t err_len)
 {
 	int r = fs_mkdir_p(sh->rendezvous_dir);
-	if (r) {
+	if (r)
 		snprintf(err, err_len, "cannot create the rendezvous directory %s: %s", sh->rendezvous_dir,
 		         strerror(-r));
+	return r ? -1 : 0;
+}
+
+int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_epoch_ns, char *err, size_t err_len)
+{
+	if (shard_mkdir(sh, err, err_len))
 		return -1;
-	}
 	cJSON *me = shard_announcement(sh);
 	cJSON_AddStringToObject(me, "config_sha", config_sha);
 	int rc = shard_write(sh, "hello", me, true, err, err_len);
@@ -426,6 +433,8 @@ int shard_hello(struct runner_shard *sh, const char *config_sha, int64_t *run_ep
 
 int shard_ready(const struct runner_shard *sh, int64_t *start_epoch_ns, char *err, size_t err_len)
 {
+	if (sh->count == 1 && shard_mkdir(sh, err, err_len))
+		return -1;
 	cJSON *me = shard_announcement(sh);
 	cJSON_AddNumberToObject(me, "margin_ns", (double)clock_span_s_to_ns(sh->margin_s));
 	int rc = shard_write(sh, "ready", me, true, err, err_len);

@@ -56,8 +56,12 @@ PY
 }
 
 # 1. unsharded (one shard) and two processes
-rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/one" --shard 0/1 --quiet > one.out 2> one.err || rc=$?
+# (a rendezvous of one shard, which is its own start: it failed with "cannot write .../ready-0-of-1.json")
+rc=0; "$VEEKSHA" benchmark --config rate.yml --output_dir "$TMP/one" --shard 0/1 --rendezvous "$TMP/rdv_one" \
+  --rendezvous-margin-s 0.2 --quiet > one.out 2> one.err || rc=$?
 check "one shard: exit 0" test "$rc" -eq 0 || cat one.err
+check "one shard: its rendezvous directory has its ready file" \
+  test -f "$TMP/rdv_one/ready-0-of-1.json"
 one=$(ls -d "$TMP"/one/*/)
 check "one shard: shard directory and merged summary" test -f "$one/shard-0-of-1/metrics/eval_events.jsonl" -a -f "$one/metrics/summary_stats.json"
 
