@@ -1205,6 +1205,10 @@ static const char *sv_validate(const void *p, int type, const char **key, struct
 		for (size_t j = 0; j < i; j++)
 			if (s->gpu_ids[j] == s->gpu_ids[i])
 				VFAIL("gpu_ids", "GPU %lld listed twice", (long long)s->gpu_ids[i]);
+	/* one GPU per tensor-parallel rank (docs/SERVERS.md, GPUs); the sim takes no GPU */
+	if (s->has_gpu_ids && s->type != CFG_SERVER_SIM && (int64_t)s->n_gpu_ids != s->tensor_parallel_size)
+		VFAIL("gpu_ids", "lists %zu GPU(s) but tensor_parallel_size is %lld: they must match", s->n_gpu_ids,
+		      (long long)s->tensor_parallel_size);
 
 	const char *why;
 	if (s->api_key && (why = config_check_api_key(s->api_key)))

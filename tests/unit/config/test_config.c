@@ -316,7 +316,7 @@ static void test_expand_order(void **state)
 	config_benchmark_set_free(&set);
 
 	/* a plain list on a list field stays literal */
-	assert_int_equal(load_str("server: {type: vllm, gpu_ids: [0, 1]}\n", &set), CONFIG_OK);
+	assert_int_equal(load_str("server: {type: vllm, gpu_ids: [0, 1], tensor_parallel_size: 2}\n", &set), CONFIG_OK);
 	assert_int_equal(set.count, 1);
 	assert_int_equal(set.items[0].server.n_gpu_ids, 2);
 	config_benchmark_set_free(&set);
