@@ -1528,14 +1528,23 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 	j->grp.cfg = &j->cfg;
 	j->grp.opts = opts;
 
+	/* before the checks, which may wait on the server (GET /v1/models) or read a large trace: a
+	 * signal there ends the command with a line saying so, not silently (docs/FAILURES.md) */
+	runner_signals_install();
+	server_set_interrupt_flag(&runner_interrupted);
+	wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
 	int rc = run_job_check(j);
-	if (rc != 0) {
+	int sig = runner_signal_pending();
+	if (sig) {
+		log_warn("stopped by signal %d (%s) before the run started: nothing was measured, no run directory "
+		         "was made",
+		         sig, strsignal(sig));
+		out->exit_code = 128 + sig;
+		out->interrupted = true;
+	} else if (rc != 0) {
 		out->exit_code = rc;
 	} else {
 		run_job_layout(j);
-		runner_signals_install();
-		server_set_interrupt_flag(&runner_interrupted);
-		wl_set_interrupt_flag(&runner_interrupted); /* prompt building and trace reading stop on a signal */
 		if (run_job_dirs(j) == 0 && (rc = run_job_server(j, shared)) >= 0) {
 			if (rc == 0)
 				rc = run_job_nofile(j);

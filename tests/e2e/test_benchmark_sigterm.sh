@@ -88,4 +88,32 @@ check "nohup: a SIGHUP does not stop the run (rows keep coming, still running)" 
 kill -TERM "$bpid"
 rc=0; wait "$bpid" || rc=$?
 check "nohup: stopped by the SIGTERM that followed (exit 143, got $rc)" test "$rc" -eq 143
+
+# A SIGTERM while the run is still being checked (here: GET /v1/models to a server that accepts and
+# never answers) ends it with a line saying so and exit 143, and leaves no run directory (before: the
+# default action, exit 143 and not a word).
+python3 - "$TMP/mute.port" "$TMP/mute.accepted" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16); s.settimeout(0.2)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns, t0 = [], time.time()
+while time.time() - t0 < 60:
+    try:
+        c, _ = s.accept(); conns.append(c); open(sys.argv[2], "a").write("x\n")
+    except socket.timeout:
+        pass
+PY
+mute_pid=$!
+E2E_PIDS+=("$mute_pid")
+for i in $(seq 1 200); do [ -s "$TMP/mute.port" ] && break; sleep 0.05; done
+e2e_bg "$VEEKSHA" benchmark --client.api_base "http://127.0.0.1:$(cat "$TMP/mute.port")/v1" \
+  --client.model m --output_dir "$TMP/mute" --runtime.max_sessions 2 2> "$TMP/mute.err"
+bpid=$E2E_LAST_PID
+for i in $(seq 1 200); do [ -s "$TMP/mute.accepted" ] && break; sleep 0.05; done
+kill -TERM "$bpid"
+rc=0; wait "$bpid" || rc=$?
+check "a SIGTERM during the checks: exit 143 (got $rc)" test "$rc" -eq 143
+check "... says so" grep -q "stopped by signal 15 (Terminated) before the run started" "$TMP/mute.err"
+check "... and makes no run directory" test ! -e "$TMP/mute"
 e2e_finish
