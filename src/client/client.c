@@ -266,6 +266,20 @@ static void client_apply_event(struct creq *r, const struct oai_event *ev)
 	}
 }
 
+/* An event of a choice other than the first (n > 1 in the request's params, or a server that sends
+ * several): its text would be merged into the one answer the client measures, making its tokens,
+ * chunks and TBCs wrong, so the request fails (docs/CLIENT.md, Errors). Returns true when it did. */
+static bool client_fail_more_choices(struct creq *r, const struct oai_event *ev)
+{
+	if (ev->choice_index <= 0 && !ev->more_choices)
+		return false;
+	client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	            "Response with more than one choice (%s): the client measures one answer per request "
+	            "(\"n\" above 1 in the request's params?)",
+	            ev->more_choices ? "several in one object" : "a choice index above 0");
+	return true;
+}
+
 static int client_on_sse(void *ctx, const struct sse_event *sev)
 {
 	struct creq *r = ctx;
@@ -300,6 +314,10 @@ static int client_on_sse(void *ctx, const struct sse_event *sev)
 	}
 	if (ev.is_error) {
 		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
+		oai_event_clear(&ev);
+		return 1;
+	}
+	if (client_fail_more_choices(r, &ev)) {
 		oai_event_clear(&ev);
 		return 1;
 	}
@@ -792,7 +810,7 @@ static void client_finish_json(struct creq *r)
 	}
 	if (ev.is_error) {
 		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
-	} else {
+	} else if (!client_fail_more_choices(r, &ev)) {
 		r->cb_t_ns = r->last_byte_ns;
 		client_apply_event(r, &ev);
 		if (r->req->body_sink) /* lm-eval's logprobs (docs/INTEGRATIONS.md) */

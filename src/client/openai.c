@@ -485,7 +485,11 @@ static int oai_take_msg(struct oai_scan *sc, struct oai_msgv *m, int depth)
 struct oai_choicev {
 	struct oai_msgv delta, message;
 	struct oai_strv text, finish_reason;
+	bool index_seen;
+	int64_t index; /* -1 = absent or not a number */
 };
+
+static int oai_take_int(struct oai_scan *sc, bool *seen, int64_t *out, int depth);
 
 static int oai_on_choice_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
 {
@@ -498,6 +502,8 @@ static int oai_on_choice_key(struct oai_scan *sc, const char *k, size_t kn, void
 		return oai_take_str(sc, &c->text, depth);
 	if (oai_key_is(k, kn, "finish_reason"))
 		return oai_take_str(sc, &c->finish_reason, depth);
+	if (oai_key_is(k, kn, "index"))
+		return oai_take_int(sc, &c->index_seen, &c->index, depth);
 	return oai_skip(sc, depth);
 }
 
@@ -560,7 +566,7 @@ static int oai_on_usage_key(struct oai_scan *sc, const char *k, size_t kn, void 
 }
 
 struct oai_topv {
-	bool choices_seen, usage_seen, usage_is_obj, object_seen, have_c0;
+	bool choices_seen, usage_seen, usage_is_obj, object_seen, have_c0, more_choices;
 	struct oai_choicev c0;
 	struct oai_usagev usage;
 	/* where the members that leave no state but object_seen end: at the opening quote of the first
@@ -612,6 +618,7 @@ static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *c
 				t->have_c0 = true;
 				rc = oai_scan_obj(sc, depth + 1, oai_on_choice_key, &t->c0);
 			} else {
+				t->more_choices = !first;
 				rc = oai_skip(sc, depth + 1);
 			}
 			if (rc)
@@ -647,6 +654,8 @@ static void oai_event_init(struct oai_event *ev)
 	ev->tree = NULL;
 	ev->content = ev->reasoning = ev->finish_reason = NULL;
 	ev->content_len = ev->reasoning_len = 0;
+	ev->choice_index = -1;
+	ev->more_choices = false;
 	ev->has_usage = false;
 	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
 	ev->is_error = false;
@@ -672,6 +681,7 @@ static bool oai_memo_template(const char *json, size_t len, struct oai_event *ev
 	ev->inl[n] = '\0';
 	ev->content = ev->inl;
 	ev->content_len = n;
+	ev->choice_index = memo->tpl_index; /* (its bytes are the template's) */
 	memo->tpl_hits++;
 	return true;
 }
@@ -686,6 +696,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 	struct oai_topv t;
 	memset(&t, 0, sizeof t);
 	t.usage.prompt = t.usage.completion = t.usage.reasoning = -1;
+	t.c0.index = -1;
 	if (memo && memo->tpl_pre && oai_memo_template(json, len, ev, memo))
 		return OAI_FAST_OK;
 	bool hit = memo && memo->len && len > memo->len && memcmp(json, memo->bytes, memo->len) == 0;
@@ -715,8 +726,10 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		head_is_this = true;
 	}
 	oai_event_init(ev);
+	ev->more_choices = t.more_choices;
 	const char *content_at = NULL; /* the content string's bytes in json */
 	if (t.have_c0) {
+		ev->choice_index = t.c0.index;
 		const struct oai_msgv *d = t.c0.delta.is_obj ? &t.c0.delta : t.c0.message.is_obj ? &t.c0.message : NULL;
 		if (d) {
 			ev->content = d->content.s;
@@ -764,13 +777,15 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
 	/* a chunk whose event is its content alone is the stream's template (struct oai_memo) */
-	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj) {
+	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj &&
+	    ev->choice_index <= 0 && !ev->more_choices) {
 		size_t pre = (size_t)(content_at - json), suf = len - pre - ev->content_len;
 		if (pre >= memo->len && pre + suf <= sizeof memo->bytes) {
 			memcpy(memo->bytes + memo->len, json + memo->len, pre - memo->len);
 			memcpy(memo->bytes + pre, content_at + ev->content_len, suf);
 			memo->tpl_pre = (uint16_t)pre;
 			memo->tpl_suf = (uint16_t)suf;
+			memo->tpl_index = ev->choice_index;
 		}
 	}
 	return OAI_FAST_OK;
@@ -798,6 +813,7 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
+	ev->choice_index = -1;
 	/* one document and nothing after it but whitespace: cJSON_ParseWithLength alone would read the
 	 * first of two joined events and drop the rest (docs/CLIENT.md, Responses) */
 	const char *end = NULL;
@@ -826,7 +842,9 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 	}
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+	ev->more_choices = c0 && c0->next;
 	if (cJSON_IsObject(c0)) {
+		ev->choice_index = oai_int(c0, "index");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(c0, "delta");
 		if (!cJSON_IsObject(d))
 			d = cJSON_GetObjectItemCaseSensitive(c0, "message");

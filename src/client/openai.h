@@ -55,6 +55,11 @@ struct oai_event {
 	const char *reasoning; /* delta/message reasoning_content (or "reasoning") */
 	size_t reasoning_len;
 	const char *finish_reason; /* NULL when absent/null */
+	/* choices[0].index (-1 when absent or not a non-negative integer), and whether choices held
+	 * more than one element: an answer of more than one choice (n > 1) is not one answer
+	 * (docs/CLIENT.md, Responses) */
+	int64_t choice_index;
+	bool more_choices;
 	bool has_usage;
 	int64_t prompt_tokens;     /* -1 when absent */
 	int64_t completion_tokens; /* -1 when absent */
@@ -86,6 +91,7 @@ struct oai_memo {
 	uint16_t tpl_pre, tpl_suf; /* template bytes before and after the content (bytes[0..tpl_pre),
 	                              bytes[tpl_pre..tpl_pre + tpl_suf)); 0 = no template */
 	bool object_seen;          /* the head held the "object" member (the first occurrence counts) */
+	int64_t tpl_index;         /* the template's choices[0].index (0, or -1: none) */
 	uint64_t hits, tpl_hits;   /* chunks read from the head's end / as the template (kept by reset) */
 	char bytes[OAI_MEMO_BYTES];
 };

@@ -1,6 +1,7 @@
 /* Descriptor tables for every configuration class (docs/CONFIG.md, Key reference), their defaults,
  * validation and generic free/copy. Field order = the reference's declaration order (docs/CONFIG.md,
  * config.yml). */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -739,6 +740,15 @@ static const char *cl_validate(const void *p, int type, const char **key, struct
 		VFAIL("api_base", "%s (got '%.200s')", why, c->api_base);
 	if (c->api_key && (why = config_check_api_key(c->api_key)))
 		VFAIL("api_key", "%s", why);
+	/* n > 1 asks for several answers per request, which the client would merge into one
+	 * (docs/CLIENT.md, Responses) */
+	cJSON *sp = c->additional_sampling_params ? cJSON_Parse(c->additional_sampling_params) : NULL;
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(sp, "n");
+	bool several = n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && n->valuedouble == 1);
+	cJSON_Delete(sp);
+	if (several)
+		VFAIL("additional_sampling_params",
+		      "\"n\" must be 1 or absent: the client measures one answer (choice) per request");
 	return NULL;
 }
 static const struct cfg_class cls_client = {

@@ -213,6 +213,25 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "sse_two_choices")) {
+		/* n = 2: each choice streams its own events, told apart by their index */
+		send_str(fd, SSE_HDR);
+		send_event(fd,
+		           "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"Bye\"},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+		send_event(fd, "{\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "json_two_choices")) {
+		send_json(fd, 200, "OK", "application/json",
+		          "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+		          "\"content\":\"Hello world\"},\"finish_reason\":\"stop\"},{\"index\":1,\"message\":"
+		          "{\"role\":\"assistant\",\"content\":\"Bye\"},\"finish_reason\":\"stop\"}]}");
+		return 1;
+	}
 	if (!strcmp(scenario, "json_reason")) {
 		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
 		send_json(fd, 200, "OK", "application/json",

@@ -746,6 +746,26 @@ static void test_err_llama_error_field(void **s)
 	(void)s;
 	check_error_case(&(struct err_case){"llama_error", REC_ERR_SERVER, 500, "llama boom"});
 }
+/* n > 1: the events of a second choice are not merged into the one answer measured (its tokens,
+ * chunks and TBCs would be wrong); streamed or not, the request fails as stream_protocol. */
+static void test_err_more_choices(void **s)
+{
+	(void)s;
+	check_error_case(&(struct err_case){"sse_two_choices", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	                                    "Response with more than one choice (a choice index above 0)"});
+	assert_string_equal(H.recs[0].text, "Hello"); /* not "HelloBye" */
+	client_free(H.cl);
+	setup_cfg("json_two_choices");
+	H.cfg.stream = false;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	assert_false(H.recs[1].success);
+	assert_int_equal(H.recs[1].error_kind, REC_ERR_MALFORMED);
+	assert_non_null(strstr(H.recs[1].error_msg, "more than one choice (several in one object)"));
+}
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1225,6 +1245,7 @@ int main(void)
 	    T(test_err_content_encoding),
 	    T(test_err_llama_error_field),
 	    T(test_err_joined_events),
+	    T(test_err_more_choices),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),
 	    T(test_err_eof),

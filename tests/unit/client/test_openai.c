@@ -325,6 +325,8 @@ static void diff_one_memo(const char *s, size_t n, struct oai_memo *memo)
 			assert_non_null(c.finish_reason);
 			assert_string_equal(f.finish_reason, c.finish_reason);
 		}
+		assert_int_equal(f.choice_index, c.choice_index);
+		assert_int_equal(f.more_choices, c.more_choices);
 		assert_int_equal(f.has_usage, c.has_usage);
 		assert_int_equal(f.prompt_tokens, c.prompt_tokens);
 		assert_int_equal(f.completion_tokens, c.completion_tokens);
@@ -355,6 +357,9 @@ static void test_fast_path_matches_cjson(void **state)
 	    "\"completion_tokens\":64,\"total_tokens\":76}}",
 	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.5}}",
 	    "{\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"length\"}, {\"text\":\"x\"}]}",
+	    "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second\"},\"index\":0}]}",
+	    "{\"choices\":[{\"index\":2.5,\"delta\":{\"content\":\"x\"}}]}",
+	    "{\"choices\":[7,{\"index\":0,\"delta\":{\"content\":\"x\"}}]}",
 	    "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\",\"reasoning_content\":\"r\"}}]}",
 	    "{\"choices\":[{\"delta\":5,\"message\":{\"content\":\"m\",\"reasoning\":\"z\"}}]}",
 	    "{\"choices\":[{\"delta\":{\"content\":null},\"text\":\"t\"}]}",
