@@ -209,7 +209,10 @@ static void client_fail(struct creq *r, enum rec_error kind, int code, const cha
 static void client_record_content(struct creq *r, const struct oai_event *ev)
 {
 	struct rec_record *rec = r->rec;
-	bool has_content = ev->content && ev->content_len;
+	/* a tool call's name and argument text is generated output like content (docs/CLIENT.md,
+	 * Responses): an answer made of tool calls has its first chunk, chunks and tokens */
+	bool has_tool = ev->tool_text && ev->tool_text_len;
+	bool has_content = (ev->content && ev->content_len) || has_tool;
 	bool has_reasoning = ev->reasoning && ev->reasoning_len;
 	int32_t tokens = 0;
 	if (ev->has_usage && ev->completion_tokens >= 0) {
@@ -223,7 +226,10 @@ static void client_record_content(struct creq *r, const struct oai_event *ev)
 	if (!has_content && !has_reasoning)
 		return;
 	if (has_content) {
-		rec_append_text(rec, ev->content, ev->content_len);
+		if (ev->content && ev->content_len)
+			rec_append_text(rec, ev->content, ev->content_len);
+		if (has_tool)
+			rec_append_text(rec, ev->tool_text, ev->tool_text_len);
 		if (!rec->first_answer_ns)
 			rec->first_answer_ns = r->cb_t_ns; /* time to first output (docs/METRICS.md) */
 	}

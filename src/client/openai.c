@@ -10,6 +10,7 @@
 #endif
 
 #include "core/num.h"
+#include "core/xalloc.h"
 
 /* The output length an object (sampling params, a request body) asks for: the first of the
  * configured max-tokens params, max_tokens, max_completion_tokens and max_gen_toks that holds a
@@ -250,9 +251,17 @@ struct oai_strv {
 	size_t n;
 };
 
+/* one element of tool_calls: its function's name and arguments */
+struct oai_toolv {
+	bool fn_seen;
+	struct oai_strv name, args;
+};
+
 struct oai_msgv {
 	bool seen, is_obj;
 	struct oai_strv content, reasoning_content, reasoning;
+	bool tools_seen;
+	struct oai_toolv tool0; /* tool_calls[0] (a later element with a name or arguments: the cJSON path) */
 };
 
 static void oai_ws(struct oai_scan *sc)
@@ -459,9 +468,64 @@ static int oai_take_str(struct oai_scan *sc, struct oai_strv *v, int depth)
 	return oai_skip(sc, depth);
 }
 
+static int oai_on_fn_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_toolv *t = ctx;
+	if (oai_key_is(k, kn, "name"))
+		return oai_take_str(sc, &t->name, depth);
+	if (oai_key_is(k, kn, "arguments"))
+		return oai_take_str(sc, &t->args, depth);
+	return oai_skip(sc, depth);
+}
+
+static int oai_on_tool_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
+{
+	struct oai_toolv *t = ctx;
+	if (oai_key_is(k, kn, "function") && !t->fn_seen) {
+		t->fn_seen = true;
+		if (*sc->p != '{')
+			return oai_skip(sc, depth);
+		return oai_scan_obj(sc, depth, oai_on_fn_key, t);
+	}
+	return oai_skip(sc, depth);
+}
+
+/* tool_calls: the first element's function name and arguments; a later element that has either
+ * (parallel tool calls in one delta) is left to the cJSON path, which joins them */
+static int oai_take_tools(struct oai_scan *sc, struct oai_msgv *m, int depth)
+{
+	if (m->tools_seen || *sc->p != '[') {
+		m->tools_seen = true; /* the first occurrence counts, as in cJSON */
+		return oai_skip(sc, depth);
+	}
+	m->tools_seen = true;
+	sc->p++;
+	oai_ws(sc);
+	if (sc->p < sc->end && *sc->p == ']') {
+		sc->p++;
+		return OAI_FAST_OK;
+	}
+	for (bool first = true;; first = false) {
+		oai_ws(sc);
+		if (sc->p >= sc->end)
+			return OAI_FAST_NO;
+		struct oai_toolv later;
+		memset(&later, 0, sizeof later);
+		struct oai_toolv *t = first ? &m->tool0 : &later;
+		int rc = *sc->p == '{' ? oai_scan_obj(sc, depth + 1, oai_on_tool_key, t) : oai_skip(sc, depth + 1);
+		if (rc || (!first && (later.name.s || later.args.s)))
+			return OAI_FAST_NO;
+		int next = oai_next_item(sc, ']');
+		if (next != OAI_NEXT_MORE)
+			return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
+	}
+}
+
 static int oai_on_msg_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
 {
 	struct oai_msgv *m = ctx;
+	if (oai_key_is(k, kn, "tool_calls"))
+		return oai_take_tools(sc, m, depth);
 	if (oai_key_is(k, kn, "content"))
 		return oai_take_str(sc, &m->content, depth);
 	if (oai_key_is(k, kn, "reasoning_content"))
@@ -654,6 +718,9 @@ static void oai_event_init(struct oai_event *ev)
 	ev->tree = NULL;
 	ev->content = ev->reasoning = ev->finish_reason = NULL;
 	ev->content_len = ev->reasoning_len = 0;
+	ev->tool_text = NULL;
+	ev->tool_text_len = 0;
+	ev->owned = NULL;
 	ev->choice_index = -1;
 	ev->more_choices = false;
 	ev->has_usage = false;
@@ -747,11 +814,22 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		}
 		content_at = ev->content;
 		ev->finish_reason = t.c0.finish_reason.s;
+		const struct oai_toolv *tool = d ? &d->tool0 : NULL;
+		size_t tool_n = tool ? (tool->name.s ? tool->name.n : 0) + (tool->args.s ? tool->args.n : 0) : 0;
 		size_t need = (ev->content ? ev->content_len + 1 : 0) + (ev->reasoning ? ev->reasoning_len + 1 : 0) +
-		              (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0);
+		              (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0) + (tool_n ? tool_n + 1 : 0);
 		if (need > sizeof ev->inl)
 			return OAI_FAST_NO;
 		char *o = ev->inl;
+		if (tool_n) { /* the function's name, then its arguments (docs/CLIENT.md, Responses) */
+			size_t nn = tool->name.s ? tool->name.n : 0;
+			memcpy(o, tool->name.s ? tool->name.s : "", nn);
+			memcpy(o + nn, tool->args.s ? tool->args.s : "", tool_n - nn);
+			o[tool_n] = '\0';
+			ev->tool_text = o;
+			ev->tool_text_len = tool_n;
+			o += tool_n + 1;
+		}
 		if (ev->content) {
 			memcpy(o, ev->content, ev->content_len);
 			o[ev->content_len] = '\0';
@@ -777,7 +855,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
 	/* a chunk whose event is its content alone is the stream's template (struct oai_memo) */
-	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj &&
+	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj && !ev->tool_text &&
 	    ev->choice_index <= 0 && !ev->more_choices) {
 		size_t pre = (size_t)(content_at - json), suf = len - pre - ev->content_len;
 		if (pre >= memo->len && pre + suf <= sizeof memo->bytes) {
@@ -807,6 +885,56 @@ int oai_parse_stream(const char *json, size_t len, struct oai_event *ev, struct 
 	if (oai_parse_fast(json, len, ev, memo) == OAI_FAST_OK)
 		return OAI_PARSE_OK;
 	return oai_parse_cjson(json, len, ev);
+}
+
+/* The text of tool calls (docs/CLIENT.md, Responses): each function's name and arguments, in order;
+ * a pointer into the tree when there is one piece, else a joined copy the event owns. */
+static void oai_tool_text(const cJSON *calls, struct oai_event *ev)
+{
+	const char *piece[2] = {NULL, NULL};
+	size_t lens[2] = {0, 0}, total = 0, n = 0;
+	if (!cJSON_IsArray(calls))
+		return;
+	const cJSON *call;
+	cJSON_ArrayForEach(call, calls)
+	{
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+		const char *names[2] = {"name", "arguments"};
+		for (int k = 0; k < 2 && cJSON_IsObject(fn); k++) {
+			size_t l = 0;
+			const char *v = oai_str(fn, names[k], &l);
+			if (!v || !l)
+				continue;
+			if (n < 2) {
+				piece[n] = v;
+				lens[n] = l;
+			}
+			n++;
+			total += l;
+		}
+	}
+	if (n == 1) {
+		ev->tool_text = piece[0];
+		ev->tool_text_len = lens[0];
+	} else if (n > 1) {
+		char *o = ev->owned = xmalloc(total + 1);
+		cJSON_ArrayForEach(call, calls)
+		{
+			const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+			const char *names[2] = {"name", "arguments"};
+			for (int k = 0; k < 2 && cJSON_IsObject(fn); k++) {
+				size_t l = 0;
+				const char *v = oai_str(fn, names[k], &l);
+				if (v && l) {
+					memcpy(o, v, l);
+					o += l;
+				}
+			}
+		}
+		*o = '\0';
+		ev->tool_text = ev->owned;
+		ev->tool_text_len = total;
+	}
 }
 
 int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
@@ -853,6 +981,7 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 			ev->reasoning = oai_str(d, "reasoning_content", &ev->reasoning_len);
 			if (!ev->reasoning)
 				ev->reasoning = oai_str(d, "reasoning", &ev->reasoning_len);
+			oai_tool_text(cJSON_GetObjectItemCaseSensitive(d, "tool_calls"), ev);
 		}
 		if (!ev->content)
 			ev->content = oai_str(c0, "text", &ev->content_len);
@@ -875,6 +1004,8 @@ void oai_event_clear(struct oai_event *ev)
 {
 	cJSON_Delete(ev->tree);
 	ev->tree = NULL;
+	free(ev->owned);
+	ev->owned = NULL;
 }
 
 void oai_error_message(const char *body, size_t len, char *msg, size_t msg_len)

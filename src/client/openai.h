@@ -54,6 +54,11 @@ struct oai_event {
 	size_t content_len;
 	const char *reasoning; /* delta/message reasoning_content (or "reasoning") */
 	size_t reasoning_len;
+	/* delta/message tool_calls: each function's name and arguments text joined (generated output,
+	 * counted as content; docs/CLIENT.md, Responses); NULL when none */
+	const char *tool_text;
+	size_t tool_text_len;
+	char *owned;               /* storage of a joined tool_text (cJSON path), freed by oai_event_clear */
 	const char *finish_reason; /* NULL when absent/null */
 	/* choices[0].index (-1 when absent or not a non-negative integer), and whether choices held
 	 * more than one element: an answer of more than one choice (n > 1) is not one answer

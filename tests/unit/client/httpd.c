@@ -232,6 +232,32 @@ static int respond(int fd, const char *scenario, const char *body)
 		          "{\"role\":\"assistant\",\"content\":\"Bye\"},\"finish_reason\":\"stop\"}]}");
 		return 1;
 	}
+	if (!strcmp(scenario, "sse_tools")) {
+		/* an answer made only of a tool call (OpenAI's stream): the name first, with empty arguments,
+		 * then the argument text in pieces (with escapes), finish_reason "tool_calls", no content */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+		               "\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+		               "{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+		               "{\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+		               "{\"arguments\":\" Paris}\"}}]},\"finish_reason\":null}]}");
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
+	if (!strcmp(scenario, "json_tools")) {
+		/* non-streamed: two parallel tool calls, no content */
+		send_json(
+		    fd, 200, "OK", "application/json",
+		    "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+		    "\"tool_calls\":[{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+		    "\"arguments\":\"{\\\"x\\\": 1}\"}},{\"id\":\"b\",\"type\":\"function\",\"function\":"
+		    "{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+		return 1;
+	}
 	if (!strcmp(scenario, "json_reason")) {
 		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
 		send_json(fd, 200, "OK", "application/json",

@@ -582,6 +582,44 @@ static void test_no_reasoning_fields(void **state)
 	assert_int_equal(r->num_answer_tokens, r->num_output_tokens);
 }
 
+/* An answer made only of tool calls is an answer: the first tool-call delta is the first chunk
+ * (TTFC), each delta with a name or argument text is a chunk, and that text is the output counted
+ * (before, it failed as empty). */
+static void test_tool_call_stream(void **state)
+{
+	(void)state;
+	make_client("sse_tools");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	if (!r->success)
+		fprintf(stderr, "sse_tools: %s\n", r->error_msg);
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 3);
+	assert_string_equal(r->text, "get_weather{\"city\": Paris}");
+	assert_int_equal(H.events[0][CLIENT_EVENT_FIRST_CHUNK], 1);
+	assert_int_equal(r->first_answer_ns, r->chunks[0].t_ns);
+	assert_false(r->usage_from_server);
+	assert_int_equal(r->num_output_tokens, 2); /* the approximation's count of that text */
+}
+
+static void test_tool_call_json(void **state)
+{
+	(void)state;
+	setup_cfg("json_tools");
+	H.cfg.stream = false;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_int_equal(r->n_chunks, 1);
+	assert_string_equal(r->text, "f{\"x\": 1}g{}"); /* both calls, in order */
+	assert_true(r->num_output_tokens > 0);
+}
+
 /* Only [DONE] for a request that asked for 2 output tokens: no answer, not a perfect one. */
 static void test_empty_stream_fails(void **state)
 {
@@ -1222,6 +1260,8 @@ int main(void)
 	    T(test_chunk_times_follow_arrival),
 	    T(test_completions_stream),
 	    T(test_non_streaming_json),
+	    T(test_tool_call_stream),
+	    T(test_tool_call_json),
 	    T(test_empty_stream_fails),
 	    T(test_empty_stream_without_target_is_success),
 	    T(test_empty_json_fails),

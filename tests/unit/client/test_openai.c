@@ -320,6 +320,7 @@ static void diff_one_memo(const char *s, size_t n, struct oai_memo *memo)
 	if (rf == OAI_PARSE_OK) {
 		same_str(f.content, f.content_len, c.content, c.content_len);
 		same_str(f.reasoning, f.reasoning_len, c.reasoning, c.reasoning_len);
+		same_str(f.tool_text, f.tool_text_len, c.tool_text, c.tool_text_len);
 		if (f.finish_reason || c.finish_reason) {
 			assert_non_null(f.finish_reason);
 			assert_non_null(c.finish_reason);
@@ -360,6 +361,15 @@ static void test_fast_path_matches_cjson(void **state)
 	    "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second\"},\"index\":0}]}",
 	    "{\"choices\":[{\"index\":2.5,\"delta\":{\"content\":\"x\"}}]}",
 	    "{\"choices\":[7,{\"index\":0,\"delta\":{\"content\":\"x\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":"
+	    "{\"name\":\"get\",\"arguments\":\"\"}}]}}]}",
+	    "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"city\",\"name\":null}}]}}]}",
+	    "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}",
+	    "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"x\"}},"
+	    "{\"function\":{\"name\":\"g\",\"arguments\":\"y\"}}]}}]}",
+	    "{\"choices\":[{\"delta\":{\"tool_calls\":5,\"tool_calls\":[{\"function\":{\"name\":\"f\"}}]}}]}",
+	    "{\"choices\":[{\"delta\":{\"tool_calls\":[1,{\"function\":{\"name\":\"f\",\"name\":\"g\"},"
+	    "\"function\":{\"name\":\"h\"}}]}}]}",
 	    "{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\",\"reasoning_content\":\"r\"}}]}",
 	    "{\"choices\":[{\"delta\":5,\"message\":{\"content\":\"m\",\"reasoning\":\"z\"}}]}",
 	    "{\"choices\":[{\"delta\":{\"content\":null},\"text\":\"t\"}]}",
