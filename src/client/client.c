@@ -454,6 +454,12 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 		return n;
 	}
 	if (r->is_sse) {
+		/* until the first content event, the body is kept too: a JSON object sent without "data:"
+		 * is no SSE event, and only these bytes show it (client_check_bare_json) */
+		if (r->rec->n_chunks == 0 && r->raw.len < CLIENT_ERR_BODY_MAX) {
+			size_t room = CLIENT_ERR_BODY_MAX - r->raw.len;
+			buf_append(&r->raw, ptr, n < room ? n : room);
+		}
 		int rc = sse_feed(&r->sse, ptr, n);
 		if (rc == -1)
 			client_fail_event_too_large(r);
@@ -801,6 +807,26 @@ static void client_map_curl_error(struct creq *r, CURLcode res, const char *errb
 	}
 }
 
+/* An event stream that delivered no content and whose body holds a JSON object at the start of a
+ * line, outside any "data:" field (a server that wrote its error, or a chunk, without SSE framing):
+ * an error object fails the request as the server's error with its code and message, anything
+ * else as stream_protocol (before, it failed as reset "Stream closed before completion", or as
+ * empty after a [DONE]; docs/CLIENT.md, Errors). */
+static void client_check_bare_json(struct creq *r)
+{
+	if (r->err_kind != REC_OK || r->rec->n_chunks > 0 || !r->raw.len)
+		return;
+	struct oai_event ev;
+	if (oai_parse_bare(r->raw.data, r->raw.len, &ev) != OAI_PARSE_OK)
+		return;
+	if (ev.is_error)
+		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
+	else
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+		            "Stream without SSE framing (a JSON object not in a data: line): %.100s", r->raw.data);
+	oai_event_clear(&ev);
+}
+
 static void client_finish_json(struct creq *r)
 {
 	if (r->raw.len == 0)
@@ -919,6 +945,7 @@ static void client_complete(struct creq *r, bool transferred, CURLcode res, cons
 			int rc = sse_finish(&r->sse);
 			if (rc == -1)
 				client_fail_event_too_large(r);
+			client_check_bare_json(r);
 			if (r->err_kind == REC_OK && !r->done_seen && !r->finish_seen)
 				client_fail(r, REC_ERR_RESET, REC_CODE_RESET,
 				            "Stream closed before completion (no [DONE] and no finish_reason)");

@@ -1000,6 +1000,26 @@ int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
 	return OAI_PARSE_OK;
 }
 
+int oai_parse_bare(const char *body, size_t len, struct oai_event *ev)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (i && body[i - 1] != '\n' && body[i - 1] != '\r')
+			continue;
+		size_t j = i;
+		while (j < len && (body[j] == ' ' || body[j] == '\t'))
+			j++;
+		if (j >= len || body[j] != '{')
+			continue;
+		const char *end = NULL;
+		cJSON *root = cJSON_ParseWithLengthOpts(body + j, len - j, &end, false);
+		bool obj = cJSON_IsObject(root) && end;
+		cJSON_Delete(root);
+		if (obj)
+			return oai_parse_cjson(body + j, (size_t)(end - (body + j)), ev);
+	}
+	return OAI_PARSE_INVALID;
+}
+
 void oai_event_clear(struct oai_event *ev)
 {
 	cJSON_Delete(ev->tree);

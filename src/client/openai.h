@@ -82,6 +82,10 @@ enum oai_parse_rc { OAI_PARSE_OK = 0, OAI_PARSE_INVALID = -1, OAI_PARSE_TRAILING
  * without the blank line between them, joined into one; docs/CLIENT.md, Responses). */
 int oai_parse(const char *json, size_t len, struct oai_event *ev);
 void oai_event_clear(struct oai_event *ev);
+/* The first JSON object that begins a line of body (after spaces or tabs), parsed as oai_parse
+ * does, whatever follows it; OAI_PARSE_INVALID when there is none. For a text/event-stream body
+ * that holds a JSON object without "data:" (docs/CLIENT.md, Errors). */
+int oai_parse_bare(const char *body, size_t len, struct oai_event *ev);
 
 /* What the chunks of one stream repeat, as bytes the allocation-free scanner read in an earlier
  * chunk of the stream (docs/CLIENT.md, Engine):

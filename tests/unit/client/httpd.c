@@ -258,6 +258,22 @@ static int respond(int fd, const char *scenario, const char *body)
 		    "{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
 		return 1;
 	}
+	if (!strcmp(scenario, "sse_bare_error") || !strcmp(scenario, "sse_bare_vllm") ||
+	    !strcmp(scenario, "sse_bare_chunk")) {
+		/* a 200 event stream whose body is a JSON object without "data:" (an error, pretty-printed
+		 * vLLM-style with a [DONE] after it, or a completion chunk) */
+		send_str(fd, SSE_HDR);
+		if (!strcmp(scenario, "sse_bare_error"))
+			send_chunk(fd, "{\"error\":{\"message\":\"model not loaded\",\"code\":503}}\n");
+		else if (!strcmp(scenario, "sse_bare_vllm"))
+			send_chunk(fd, "{\n  \"object\": \"error\",\n  \"message\": \"max_tokens is too large\",\n"
+			               "  \"type\": \"BadRequestError\",\n  \"code\": 400\n}\n\ndata: [DONE]\n\n");
+		else
+			send_chunk(
+			    fd, "{\"choices\":[{\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}\n\n");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "json_reason")) {
 		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
 		send_json(fd, 200, "OK", "application/json",

@@ -804,6 +804,35 @@ static void test_err_more_choices(void **s)
 	assert_int_equal(H.recs[1].error_kind, REC_ERR_MALFORMED);
 	assert_non_null(strstr(H.recs[1].error_msg, "more than one choice (several in one object)"));
 }
+/* A JSON object sent as the body of a 200 event stream without "data:" is no SSE event: an error
+ * object fails as server_error with the server's code and message (before: reset "Stream closed
+ * before completion", or empty after a [DONE]), anything else as stream_protocol. */
+static void test_err_bare_json_in_stream(void **s)
+{
+	(void)s;
+	const struct err_case cases[] = {
+	    {"sse_bare_error", REC_ERR_SERVER, 503, "model not loaded"},
+	    {"sse_bare_vllm", REC_ERR_SERVER, 400, "max_tokens is too large"},
+	    {"sse_bare_chunk", REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+	     "Stream without SSE framing (a JSON object not in a data: line): {"},
+	};
+	for (int k = 0; k < 3; k++) {
+		if (H.cl)
+			client_free(H.cl);
+		make_client(cases[k].scenario);
+		submit(k);
+		run_until_done(k + 1, 5000 * MS);
+		struct rec_record *r = &H.recs[k];
+		if (r->error_kind != cases[k].kind || !strstr(r->error_msg, cases[k].msg_part))
+			fprintf(stderr, "%s: kind=%d code=%d msg=%s\n", cases[k].scenario, r->error_kind, r->error_code,
+			        r->error_msg);
+		assert_false(r->success);
+		assert_int_equal(r->error_kind, cases[k].kind);
+		assert_int_equal(r->error_code, cases[k].code);
+		assert_non_null(strstr(r->error_msg, cases[k].msg_part));
+	}
+}
+
 /* Two events joined into one (no blank line between them) must not pass as the first alone: the
  * rest of the answer would be lost from the text, the chunks and the TBCs. */
 static void test_err_joined_events(void **s)
@@ -1286,6 +1315,7 @@ int main(void)
 	    T(test_err_llama_error_field),
 	    T(test_err_joined_events),
 	    T(test_err_more_choices),
+	    T(test_err_bare_json_in_stream),
 	    T(test_err_ndjson_body),
 	    T(test_err_reset),
 	    T(test_err_eof),
