@@ -21,6 +21,7 @@ struct rows_ev {
 	size_t seq;    /* file order breaks the remaining ties */
 	cJSON *j;      /* the line (owned by the list) */
 	bool from_row; /* a registration made from a row (no trace) */
+	size_t line;   /* its line in its file (1-based) */
 };
 
 struct rows_list {
@@ -60,8 +61,146 @@ static int64_t rows_ns(int64_t base_ns, double s)
 	return base_ns + llround(s * 1e9);
 }
 
+/* What a key of a line must hold (docs/METRICS.md, Re-evaluating a run). Times and durations are
+ * bounded so that they convert to int64 nanoseconds (1e9 s is 31 years). */
+enum rows_kind { ROWS_ID, ROWS_TIME, ROWS_DURATION, ROWS_TOKENS, ROWS_SIZE, ROWS_BOOL, ROWS_STRING };
+
+#define ROWS_MAX_S 1e9
+#define ROWS_MAX_INT 9007199254740992.0 /* 2^53: above it a JSON number is no longer an exact integer */
+
+static const char *rows_expected(enum rows_kind kind)
+{
+	switch (kind) {
+	case ROWS_ID:
+	case ROWS_TOKENS:
+		return "an integer >= 0";
+	case ROWS_SIZE:
+		return "an integer >= 1";
+	case ROWS_TIME:
+		return "a number of seconds (|value| <= 1e9)";
+	case ROWS_DURATION:
+		return "a number of seconds >= 0 and <= 1e9";
+	case ROWS_BOOL:
+		return "true or false";
+	case ROWS_STRING:
+		return "a string";
+	}
+	return "?";
+}
+
+static bool rows_value_ok(const cJSON *v, enum rows_kind kind)
+{
+	if (kind == ROWS_BOOL)
+		return cJSON_IsBool(v);
+	if (kind == ROWS_STRING)
+		return cJSON_IsString(v);
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+		return false;
+	double x = v->valuedouble;
+	switch (kind) {
+	case ROWS_ID:
+	case ROWS_TOKENS:
+		return x >= 0 && x <= ROWS_MAX_INT && x == floor(x);
+	case ROWS_SIZE:
+		return x >= 1 && x <= UINT32_MAX && x == floor(x);
+	case ROWS_TIME:
+		return fabs(x) <= ROWS_MAX_S;
+	case ROWS_DURATION:
+		return x >= 0 && x <= ROWS_MAX_S;
+	default:
+		return false;
+	}
+}
+
+/* Checks one key: absent is an error when required, null is accepted when nullable. 0, or -1 with
+ * why naming the key. */
+static int rows_key(const cJSON *j, const char *key, enum rows_kind kind, bool required, bool nullable, char *why,
+                    size_t why_len)
+{
+	const cJSON *v = rows_get(j, key);
+	if (!v) {
+		if (!required)
+			return 0;
+		snprintf(why, why_len, "'%s' is missing (expected %s)", key, rows_expected(kind));
+		return -1;
+	}
+	if ((nullable && cJSON_IsNull(v)) || rows_value_ok(v, kind))
+		return 0;
+	char *got = cJSON_PrintUnformatted(v);
+	snprintf(why, why_len, "'%s': expected %s, got %.40s", key, rows_expected(kind), got ? got : "?");
+	free(got);
+	return -1;
+}
+
+/* Whether a line holds what the rebuild reads, with the right types: a wrong or missing value would
+ * otherwise count as 0 and change the numbers without a word. 0, or -1 with why. */
+static int rows_check(const cJSON *j, int kind, char *why, size_t why_len)
+{
+	static const char *const ids[] = {"request_id", "session_id"};
+	for (size_t i = 0; i < 2; i++)
+		if (rows_key(j, ids[i], ROWS_ID, true, false, why, why_len))
+			return -1;
+	if (kind == 0) /* a dispatch trace line */
+		return rows_key(j, "dispatched_at", ROWS_TIME, true, false, why, why_len) ||
+		               rows_key(j, "session_size", ROWS_SIZE, false, false, why, why_len)
+		           ? -1
+		           : 0;
+	/* a request row: the keys every row has (successful and failed, ours and the reference's) */
+	static const char *const times[] = {"scheduler_ready_at", "scheduler_dispatched_at", "client_picked_up_at",
+	                                    "client_completed_at", "result_processed_at"};
+	static const char *const tokens[] = {"num_delta_prompt_tokens",        "num_total_prompt_tokens",
+	                                     "target_num_delta_prompt_tokens", "num_output_tokens",
+	                                     "num_requested_output_tokens",    "num_total_tokens"};
+	if (rows_key(j, "session_total_requests", ROWS_SIZE, true, false, why, why_len))
+		return -1;
+	for (size_t i = 0; i < sizeof times / sizeof *times; i++)
+		if (rows_key(j, times[i], ROWS_TIME, true, false, why, why_len))
+			return -1;
+	for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
+		if (rows_key(j, tokens[i], ROWS_TOKENS, true, false, why, why_len))
+			return -1;
+	if (rows_key(j, "is_stream", ROWS_BOOL, true, false, why, why_len) ||
+	    rows_key(j, "success", ROWS_BOOL, false, false, why, why_len))
+		return -1;
+	if (cJSON_IsFalse(rows_get(j, "success")))
+		return rows_key(j, "error_class", ROWS_STRING, false, false, why, why_len) ||
+		               rows_key(j, "error_code", ROWS_ID, false, false, why, why_len) ||
+		               rows_key(j, "error_msg", ROWS_STRING, false, false, why, why_len)
+		           ? -1
+		           : 0;
+	/* a successful row: its latencies (a streamed answer's first chunk and gaps build its chunks) */
+	bool stream = cJSON_IsTrue(rows_get(j, "is_stream"));
+	if (rows_key(j, "ttfc", ROWS_DURATION, stream, false, why, why_len) ||
+	    rows_key(j, "time_to_headers", ROWS_DURATION, false, false, why, why_len) ||
+	    rows_key(j, "ttfo", ROWS_DURATION, false, true, why, why_len) ||
+	    rows_key(j, "reasoning_duration", ROWS_DURATION, false, true, why, why_len) ||
+	    rows_key(j, "num_reasoning_tokens", ROWS_TOKENS, false, false, why, why_len) ||
+	    rows_key(j, "num_answer_tokens", ROWS_TOKENS, false, false, why, why_len))
+		return -1;
+	const cJSON *tbc = rows_get(j, "tbc");
+	if (!tbc && !stream)
+		return 0;
+	if (!cJSON_IsArray(tbc)) {
+		snprintf(why, why_len, "'tbc': %s (expected a list of seconds >= 0)",
+		         tbc ? "not a list" : "is missing");
+		return -1;
+	}
+	const cJSON *g;
+	int i = 0;
+	cJSON_ArrayForEach(g, tbc)
+	{
+		if (!rows_value_ok(g, ROWS_DURATION)) {
+			snprintf(why, why_len, "'tbc'[%d]: expected %s", i, rows_expected(ROWS_DURATION));
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
 /* Reads a JSONL file into the list; kind 0 (trace) or 1 (rows). A missing file is 1 (not an error
- * for the trace); a line that is not a JSON object is an error naming file:line. */
+ * for the trace); a line that is not a JSON object, or lacks a key the rebuild reads, or holds one of
+ * the wrong type or range, is an error naming file:line and the key. */
 static int rows_read(struct rows_list *l, const char *path, int kind, size_t *seq, char *err, size_t err_len)
 {
 	FILE *f = fopen(path, "r");
@@ -81,17 +220,36 @@ static int rows_read(struct rows_list *l, const char *path, int kind, size_t *se
 			continue;
 		cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
 		if (!cJSON_IsObject(j) || !cJSON_IsNumber(rows_get(j, "request_id"))) {
-			snprintf(err, err_len, "%s:%zu: not a JSON object with a request_id", path, line_no);
+			snprintf(err, err_len, "%s:%zu: not a JSON object with a request_id%s", path, line_no,
+			         line[n - 1] != '\n'
+			             ? " (the last line is cut short: was the run killed while writing it?)"
+			             : "");
+			cJSON_Delete(j);
+			rc = -1;
+			break;
+		}
+		char why[256];
+		if (rows_check(j, kind, why, sizeof why)) {
+			snprintf(err, err_len, "%s:%zu: %s", path, line_no, why);
 			cJSON_Delete(j);
 			rc = -1;
 			break;
 		}
 		double t = kind == 0 ? rows_num(j, "dispatched_at", 0) : rows_num(j, "result_processed_at", 0);
-		rows_push(l, (struct rows_ev){t, kind, (*seq)++, j, false});
+		rows_push(l, (struct rows_ev){t, kind, (*seq)++, j, false, line_no});
 	}
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+static int rows_id_line_cmp(const void *a, const void *b)
+{
+	const struct rows_ev *x = *(struct rows_ev *const *)a, *y = *(struct rows_ev *const *)b;
+	double p = rows_num(x->j, "request_id", 0), q = rows_num(y->j, "request_id", 0);
+	if (p != q)
+		return p < q ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
 }
 
 static int rows_by_id_cmp(const void *a, const void *b)
@@ -308,6 +466,28 @@ static uint64_t *rows_window(const struct rows_list *l, struct eval_window_info 
 	return out;
 }
 
+/* A request has one line in each file: a second one (a file written twice into, or edited) would
+ * count the request twice. 0, or -1 with err naming both lines. */
+static int rows_unique(const struct rows_list *l, int kind, const char *path, char *err, size_t err_len)
+{
+	struct rows_ev **v = xcalloc(l->n + 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].kind == kind && !l->v[i].from_row)
+			v[n++] = &l->v[i];
+	qsort(v, n, sizeof *v, rows_id_line_cmp);
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		if (rows_num(v[i]->j, "request_id", 0) == rows_num(v[i - 1]->j, "request_id", 0)) {
+			snprintf(err, err_len, "%s:%zu: request_id %.0f already on line %zu", path, v[i]->line,
+			         rows_num(v[i]->j, "request_id", 0), v[i - 1]->line);
+			rc = -1;
+		}
+	}
+	free(v);
+	return rc;
+}
+
 int eval_rows_replay(struct evaluator *e, const char *run_dir, int64_t base_ns, struct eval_window_info *window,
                      struct eval_rows_stats *st, char *err, size_t err_len)
 {
@@ -326,11 +506,15 @@ int eval_rows_replay(struct evaluator *e, const char *run_dir, int64_t base_ns, 
 			rc = -1;
 		}
 	}
+	if (rc == 0 && have_trace)
+		rc = rows_unique(&l, 0, trace, err, err_len);
+	if (rc == 0)
+		rc = rows_unique(&l, 1, rows, err, err_len);
 	if (rc == 0 && !have_trace) {
 		/* no dispatch trace: each row registers its own request, at its dispatch */
 		for (size_t i = n_trace, n = l.n; i < n; i++)
 			rows_push(&l, (struct rows_ev){rows_num(l.v[i].j, "scheduler_dispatched_at", 0), 0, seq++,
-			                               l.v[i].j, true});
+			                               l.v[i].j, true, l.v[i].line});
 	}
 	cJSON **by_id = NULL;
 	size_t n_rows = 0;

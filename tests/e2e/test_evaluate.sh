@@ -82,6 +82,38 @@ check "killed run (summary says running): truncated" \
   jq -e '.run_status == "truncated" and (.run_status_reason | test("says running"))' \
   "$TMP/killed_eval2/metrics/summary_stats.json"
 
+# 2a'. hostile rows: a wrong type, a missing key, a negative or huge duration, a fractional token
+# count, a duplicated request, a cut-short last line: each is exit 2 naming file:line and the key,
+# never numbers in which the bad value counted as 0 (docs/METRICS.md, Re-evaluating a run)
+bad_row() { # $1 = case name, $2 = python expression changing row r (line 6); $3 = expected text
+  local d="$TMP/bad_$1"
+  mkdir -p "$d"; cp -r "$own/metrics" "$own/config.yml" "$d/"; cp -r "$own/traces" "$d/" 2>/dev/null || true
+  rm -rf "$d"/evaluated-*
+  python3 -c "import json,sys
+f=sys.argv[1]; L=open(f).read().splitlines(); r=json.loads(L[5])
+$2
+L[5]=json.dumps(r); open(f,'w').write('\n'.join(L)+'\n')" "$d/metrics/request_level_metrics.jsonl"
+  local rc=0
+  "$VEEKSHA" evaluate "$d" --output "$d.eval" --quiet > "$d.out" 2> "$d.err" || rc=$?
+  check "bad row $1: exit 2 (got $rc)" test "$rc" -eq 2
+  check "bad row $1: names file:line and the key" grep -qF "request_level_metrics.jsonl:6: $3" "$d.err" || cat "$d.err"
+  check "bad row $1: no summary written" test ! -e "$d.eval/metrics/summary_stats.json"
+}
+bad_row ttfc_string "r['ttfc'] = '0.5'" "'ttfc': expected a number"
+bad_row ttfc_missing "del r['ttfc']" "'ttfc' is missing"
+bad_row ttfc_negative "r['ttfc'] = -5" "'ttfc': expected a number of seconds >= 0"
+bad_row ttfc_huge "r['ttfc'] = 1e300" "'ttfc': expected a number of seconds >= 0 and <= 1e9"
+bad_row tokens_fraction "r['num_output_tokens'] = 2.5" "'num_output_tokens': expected an integer >= 0"
+bad_row completed_missing "del r['client_completed_at']" "'client_completed_at' is missing"
+bad_row tbc_string "r['tbc'] = 'x'" "'tbc': not a list"
+bad_row success_string "r['success'] = 'yes'" "'success': expected true or false"
+bad_row duplicate "r['request_id'] = 0" "request_id 0 already on line 1"
+d="$TMP/bad_cut"; mkdir -p "$d"; cp -r "$own/metrics" "$own/config.yml" "$d/"
+sz=$(stat -c %s "$d/metrics/request_level_metrics.jsonl"); truncate -s $((sz - 20)) "$d/metrics/request_level_metrics.jsonl"
+rc=0; "$VEEKSHA" evaluate "$d" --output "$d.eval" --quiet > /dev/null 2> "$d.err" || rc=$?
+check "cut-short last line: exit 2 naming the line, says it was cut (got $rc)" \
+  bash -c "[ $rc -eq 2 ] && grep -q 'request_level_metrics.jsonl:30: .*cut short' '$d.err'"
+
 # 2b. a reasoning run (sim thinking first): rows keep TTFO and the reasoning counts
 e2e_start_sim 0 --mode fixed --ttft-ms 3 --itl-ms 1 --reasoning-tokens 6
 rport=$E2E_SIM_PORT
