@@ -937,7 +937,42 @@ static void oai_tool_text(const cJSON *calls, struct oai_event *ev)
 	}
 }
 
+/* A copy of json whose escaped NULs (\u0000 in a string) read as U+FFFD (\ufffd, the same six
+ * bytes): cJSON's strings end at their first NUL, so the text after one was lost from the content
+ * and its tokens (docs/CLIENT.md, Responses). NULL when json has none (the common case: one memmem). */
+static char *oai_nul_escapes_replaced(const char *json, size_t len)
+{
+	if (!memmem(json, len, "\\u0000", 6))
+		return NULL;
+	char *o = xmalloc(len + 1);
+	memcpy(o, json, len);
+	o[len] = '\0';
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		if (o[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && o[i] == '\\' && i + 1 < len) {
+			if (o[i + 1] == 'u' && i + 6 <= len && !memcmp(o + i + 2, "0000", 4))
+				memcpy(o + i + 2, "fffd", 4);
+			i++; /* the escaped character (a quote or a backslash is no delimiter) */
+		}
+	}
+	return o;
+}
+
+static int oai_parse_doc(const char *json, size_t len, struct oai_event *ev);
+
 int oai_parse_cjson(const char *json, size_t len, struct oai_event *ev)
+{
+	char *copy = oai_nul_escapes_replaced(json, len);
+	if (!copy)
+		return oai_parse_doc(json, len, ev);
+	int rc = oai_parse_doc(copy, len, ev); /* (strings are copied into the tree) */
+	free(copy);
+	return rc;
+}
+
+static int oai_parse_doc(const char *json, size_t len, struct oai_event *ev)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;

@@ -274,6 +274,15 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "sse_nul")) {
+		/* content with an escaped NUL in the middle, no usage */
+		send_str(fd, SSE_HDR);
+		send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"one\\u0000 two three\"},"
+		               "\"finish_reason\":\"stop\"}]}");
+		send_event(fd, "[DONE]");
+		send_str(fd, "0\r\n\r\n");
+		return 1;
+	}
 	if (!strcmp(scenario, "json_reason")) {
 		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
 		send_json(fd, 200, "OK", "application/json",

@@ -620,6 +620,19 @@ static void test_tool_call_json(void **state)
 	assert_true(r->num_output_tokens > 0);
 }
 
+/* An escaped NUL inside content does not cut the text (and its tokens) short: it reads as U+FFFD. */
+static void test_content_escaped_nul(void **state)
+{
+	(void)state;
+	make_client("sse_nul");
+	submit(0);
+	run_until_done(1, 5000 * MS);
+	struct rec_record *r = &H.recs[0];
+	assert_true(r->success);
+	assert_string_equal(r->text, "one\xef\xbf\xbd two three");
+	assert_int_equal(r->num_output_tokens, 3);
+}
+
 /* Only [DONE] for a request that asked for 2 output tokens: no answer, not a perfect one. */
 static void test_empty_stream_fails(void **state)
 {
@@ -1291,6 +1304,7 @@ int main(void)
 	    T(test_non_streaming_json),
 	    T(test_tool_call_stream),
 	    T(test_tool_call_json),
+	    T(test_content_escaped_nul),
 	    T(test_empty_stream_fails),
 	    T(test_empty_stream_without_target_is_success),
 	    T(test_empty_json_fails),

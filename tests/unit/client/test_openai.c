@@ -262,6 +262,18 @@ static void test_parse_events(void **state)
 	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
 	assert_string_equal(ev.content, "a\n");
 	oai_event_clear(&ev);
+	/* an escaped NUL does not end the string: it reads as U+FFFD and the text after it is kept
+	 * (an escaped backslash before "u0000" is no escape of a NUL) */
+	s = "{\"choices\":[{\"delta\":{\"content\":\"ab\\u0000cd\\\\u0000\"}}],\"x\":\"\\u0000\"}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_int_equal(ev.content_len, 13);
+	assert_string_equal(ev.content, "ab\xef\xbf\xbd"
+	                                "cd\\u0000");
+	oai_event_clear(&ev);
+	s = "{\"error\":{\"message\":\"bad \\u0000 byte\",\"code\":400}}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_string_equal(ev.error_msg, "bad \xef\xbf\xbd byte");
+	oai_event_clear(&ev);
 	assert_int_equal(oai_parse("{nope", 5, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("[1]", 3, &ev), OAI_PARSE_INVALID);
 	assert_int_equal(oai_parse("", 0, &ev), OAI_PARSE_INVALID);
