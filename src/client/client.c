@@ -842,6 +842,13 @@ static void client_finish_json(struct creq *r)
 	}
 	if (ev.is_error) {
 		client_fail(r, REC_ERR_SERVER, ev.error_code, "%s", ev.error_msg);
+	} else if (!ev.has_choices) {
+		/* e.g. the answer of another route or of a proxy: no completion, whatever was asked for
+		 * (before, a success when the request asked for no output, else empty; docs/CLIENT.md,
+		 * Errors) */
+		client_fail(r, REC_ERR_MALFORMED, REC_CODE_PROTOCOL,
+		            "Response is not a completion (a JSON object without a \"choices\" array): %.100s",
+		            r->raw.data);
 	} else if (!client_fail_more_choices(r, &ev)) {
 		r->cb_t_ns = r->last_byte_ns;
 		client_apply_event(r, &ev);

@@ -630,7 +630,7 @@ static int oai_on_usage_key(struct oai_scan *sc, const char *k, size_t kn, void 
 }
 
 struct oai_topv {
-	bool choices_seen, usage_seen, usage_is_obj, object_seen, have_c0, more_choices;
+	bool choices_seen, choices_is_arr, usage_seen, usage_is_obj, object_seen, have_c0, more_choices;
 	struct oai_choicev c0;
 	struct oai_usagev usage;
 	/* where the members that leave no state but object_seen end: at the opening quote of the first
@@ -665,6 +665,7 @@ static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *c
 		t->choices_seen = true;
 		if (*sc->p != '[')
 			return oai_skip(sc, depth);
+		t->choices_is_arr = true;
 		/* the first element is choices[0]; the rest are only validated */
 		sc->p++;
 		oai_ws(sc);
@@ -723,6 +724,7 @@ static void oai_event_init(struct oai_event *ev)
 	ev->owned = NULL;
 	ev->choice_index = -1;
 	ev->more_choices = false;
+	ev->has_choices = false;
 	ev->has_usage = false;
 	ev->prompt_tokens = ev->completion_tokens = ev->reasoning_tokens = -1;
 	ev->is_error = false;
@@ -749,6 +751,7 @@ static bool oai_memo_template(const char *json, size_t len, struct oai_event *ev
 	ev->content = ev->inl;
 	ev->content_len = n;
 	ev->choice_index = memo->tpl_index; /* (its bytes are the template's) */
+	ev->has_choices = true;
 	memo->tpl_hits++;
 	return true;
 }
@@ -794,6 +797,7 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 	}
 	oai_event_init(ev);
 	ev->more_choices = t.more_choices;
+	ev->has_choices = t.choices_is_arr;
 	const char *content_at = NULL; /* the content string's bytes in json */
 	if (t.have_c0) {
 		ev->choice_index = t.c0.index;
@@ -1006,6 +1010,7 @@ static int oai_parse_doc(const char *json, size_t len, struct oai_event *ev)
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
 	ev->more_choices = c0 && c0->next;
+	ev->has_choices = cJSON_IsArray(choices);
 	if (cJSON_IsObject(c0)) {
 		ev->choice_index = oai_int(c0, "index");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(c0, "delta");

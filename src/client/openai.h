@@ -65,6 +65,7 @@ struct oai_event {
 	 * (docs/CLIENT.md, Responses) */
 	int64_t choice_index;
 	bool more_choices;
+	bool has_choices; /* a "choices" member that is an array (every completion has one) */
 	bool has_usage;
 	int64_t prompt_tokens;     /* -1 when absent */
 	int64_t completion_tokens; /* -1 when absent */

@@ -283,6 +283,11 @@ static int respond(int fd, const char *scenario, const char *body)
 		send_str(fd, "0\r\n\r\n");
 		return 1;
 	}
+	if (!strcmp(scenario, "json_nochoices")) {
+		/* a 200 JSON answer that is no completion (another route, a proxy's status page) */
+		send_json(fd, 200, "OK", "application/json", "{\"status\":\"ok\",\"model\":\"test-model\"}");
+		return 1;
+	}
 	if (!strcmp(scenario, "json_reason")) {
 		/* non-streamed: reasoning next to the answer, usage without the reasoning part */
 		send_json(fd, 200, "OK", "application/json",

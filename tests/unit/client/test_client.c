@@ -633,6 +633,27 @@ static void test_content_escaped_nul(void **state)
 	assert_int_equal(r->num_output_tokens, 3);
 }
 
+/* A non-streamed 200 JSON object without "choices" is no completion: it fails as stream_protocol,
+ * also for a request that asked for no output (before: a success with 0 tokens, or empty). */
+static void test_json_not_a_completion(void **state)
+{
+	(void)state;
+	setup_cfg("json_nochoices");
+	H.cfg.stream = false;
+	char err[256];
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+	H.reqs[1].target_output_tokens = 0;
+	submit(0);
+	submit(1);
+	run_until_done(2, 5000 * MS);
+	for (int k = 0; k < 2; k++) {
+		assert_false(H.recs[k].success);
+		assert_int_equal(H.recs[k].error_kind, REC_ERR_MALFORMED);
+		assert_non_null(strstr(H.recs[k].error_msg, "Response is not a completion (a JSON object without"));
+	}
+}
+
 /* Only [DONE] for a request that asked for 2 output tokens: no answer, not a perfect one. */
 static void test_empty_stream_fails(void **state)
 {
@@ -1305,6 +1326,7 @@ int main(void)
 	    T(test_tool_call_stream),
 	    T(test_tool_call_json),
 	    T(test_content_escaped_nul),
+	    T(test_json_not_a_completion),
 	    T(test_empty_stream_fails),
 	    T(test_empty_stream_without_target_is_success),
 	    T(test_empty_json_fails),

@@ -340,6 +340,7 @@ static void diff_one_memo(const char *s, size_t n, struct oai_memo *memo)
 		}
 		assert_int_equal(f.choice_index, c.choice_index);
 		assert_int_equal(f.more_choices, c.more_choices);
+		assert_int_equal(f.has_choices, c.has_choices);
 		assert_int_equal(f.has_usage, c.has_usage);
 		assert_int_equal(f.prompt_tokens, c.prompt_tokens);
 		assert_int_equal(f.completion_tokens, c.completion_tokens);
@@ -373,6 +374,8 @@ static void test_fast_path_matches_cjson(void **state)
 	    "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second\"},\"index\":0}]}",
 	    "{\"choices\":[{\"index\":2.5,\"delta\":{\"content\":\"x\"}}]}",
 	    "{\"choices\":[7,{\"index\":0,\"delta\":{\"content\":\"x\"}}]}",
+	    "{\"choices\":null,\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+	    "{\"choices\":{\"delta\":{\"content\":\"x\"}},\"status\":\"ok\"}",
 	    "{\"choices\":[{\"delta\":{\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":"
 	    "{\"name\":\"get\",\"arguments\":\"\"}}]}}]}",
 	    "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"city\",\"name\":null}}]}}]}",
