@@ -26,6 +26,12 @@ static void fuzz_sse_same_event(const struct oai_event *oe, const struct oai_eve
 	if (!oe->reasoning != !ce->reasoning || oe->reasoning_len != ce->reasoning_len ||
 	    (oe->reasoning && memcmp(oe->reasoning, ce->reasoning, oe->reasoning_len) != 0))
 		abort();
+	if (!oe->tool_text != !ce->tool_text || oe->tool_text_len != ce->tool_text_len ||
+	    (oe->tool_text && memcmp(oe->tool_text, ce->tool_text, oe->tool_text_len) != 0))
+		abort();
+	if (oe->choice_index != ce->choice_index || oe->more_choices != ce->more_choices ||
+	    oe->has_choices != ce->has_choices)
+		abort();
 	if (!oe->finish_reason != !ce->finish_reason ||
 	    (oe->finish_reason && strcmp(oe->finish_reason, ce->finish_reason) != 0))
 		abort();
