@@ -36,6 +36,9 @@ cases=(
   "error_type_event 3 server_error"
   "after_done       3 stream_protocol"
   "gzip_coded       3 stream_protocol"
+  "two_choices      3 stream_protocol"
+  "bare_error       3 server_error"
+  "tool_calls       0 none"
 )
 for c in "${cases[@]}"; do
   read -r scen rc classes <<<"$c"

@@ -29,6 +29,9 @@
  *   error_type_event one content event, then "event: error" with data {"message":...}, then [DONE]
  *   after_done       the "ok" response with two more content events after its [DONE]
  *   gzip_coded       the "ok" response under "Content-Encoding: gzip" (bytes not compressed)
+ *   two_choices      the events of two choices (index 0 and 1, as for n = 2), finish_reason, [DONE]
+ *   bare_error       a JSON error object as the body of the event stream, without "data:"
+ *   tool_calls       an answer made only of a tool call: its name, then N argument pieces, [DONE]
  *   json_ok          a non-streaming chat.completion with N words of content (baseline, stream: false)
  *   json_empty       a non-streaming chat.completion with empty content and finish_reason "stop"
  * Other paths: GET /health and GET .../models answer 200; any other request (e.g. the client's
@@ -77,7 +80,7 @@ static const char *const fs_scenarios[] = {
     "bad_chunked", "truncated_chunk", "endless",          "html",       "big_event",
     "reset",       "stall_head",      "stall_body",       "slowloris",  "json_ok",
     "json_empty",  "joined_events",   "error_type_event", "after_done", "gzip_coded",
-    NULL};
+    "two_choices", "bare_error",      "tool_calls",       NULL};
 
 static int64_t fs_now_ms(void)
 {
@@ -240,6 +243,37 @@ static void fs_respond(struct fs_conn *c, const char *scenario, const char *body
 		fs_out_str(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
 		              "Transfer-Encoding: chunked\r\n\r\n");
 		fs_ok_body(c, n);
+	} else if (!strcmp(scenario, "two_choices")) {
+		fs_sse_head(c);
+		for (long i = 0; i < n; i++)
+			for (int k = 0; k < 2; k++) {
+				char ev[256];
+				snprintf(
+				    ev, sizeof ev,
+				    "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":%d,\"delta\":"
+				    "{\"content\":\"tok \"},\"finish_reason\":%s}]}\n\n",
+				    k, i == n - 1 ? "\"length\"" : "null");
+				fs_chunk_str(c, ev);
+			}
+		fs_chunk_str(c, "data: [DONE]\n\n");
+		fs_end_chunks(c);
+	} else if (!strcmp(scenario, "bare_error")) {
+		fs_sse_head(c);
+		fs_chunk_str(c, "{\"object\":\"error\",\"message\":\"fault_server: bare error\",\"type\":"
+		                "\"BadRequestError\",\"code\":400}\n");
+		fs_end_chunks(c);
+	} else if (!strcmp(scenario, "tool_calls")) {
+		fs_sse_head(c);
+		fs_chunk_str(c, "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+		                "\"tool_calls\":[{\"index\":0,\"id\":\"call_0\",\"type\":\"function\",\"function\":"
+		                "{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n");
+		for (long i = 0; i < n; i++)
+			fs_chunk_str(c, "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+			                "\"function\":{\"arguments\":\"tok \"}}]},\"finish_reason\":null}]}\n\n");
+		fs_chunk_str(c,
+		             "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+		fs_chunk_str(c, "data: [DONE]\n\n");
+		fs_end_chunks(c);
 	} else if (!strcmp(scenario, "garbage")) {
 		fs_sse_head(c);
 		fs_chunk_str(c, "this is not an event stream\n");
