@@ -3,6 +3,7 @@
 /* Internal helpers shared by the server module's files (not for other modules). */
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Parsed additional_args: a cJSON tree in which every number is a marker string "\x01<index>"
  * whose original token text is nums[index] (keeps Python's int/float distinction). */
@@ -22,5 +23,9 @@ char *server_env_abs(const char *env_path); /* `~` expanded, absolute */
 
 /* HTTP GET (curl): returns the status code (0 on network error); body (xmalloc'd) when body_out. */
 long server_http_get(const char *url, const char *bearer, double timeout_s, char **body_out);
+
+/* In the supervisor (a child subreaper), after the engine exited: SIGKILLs and reaps every process
+ * reparented to it (those of the engine that left its group), bounded (server_orphans.c). */
+void server_sup_kill_orphans(pid_t me);
 
 #endif

@@ -104,6 +104,9 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 	setpgid(0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0 || getppid() != parent)
 		_exit(127);
+	/* what the engine starts outside its process group comes back to us when its parent dies, and
+	 * is killed before we exit (server_orphans.c) */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* Keep only what the engine needs: 0 = /dev/null, 1 and 2 = log, 3 = message pipe (close-on-exec).
 	 * Everything else of veeksha (sockets, other servers' GPU lease locks, output files) is closed so
 	 * neither the supervisor nor the engine holds it. */
@@ -142,11 +145,20 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 		int sg = sigwaitinfo(&all, &si);
 		if (sg == SIGUSR1 || sg == SIGHUP) { /* veeksha died */
 			kill(-eng, SIGKILL);
+			server_sup_kill_orphans(me);
 			_exit(137);
 		} else if (sg == SIGTERM || sg == SIGINT) {
 			kill(-eng, SIGTERM);
 		} else if (sg == SIGUSR2) {
 			kill(-eng, SIGKILL);
+		}
+		for (;;) { /* reparented processes that ended on their own: reaped, the engine left for below */
+			siginfo_t zi;
+			memset(&zi, 0, sizeof zi);
+			if (waitid(P_ALL, 0, &zi, WEXITED | WNOHANG | WNOWAIT) != 0 || zi.si_pid <= 0 ||
+			    zi.si_pid == eng)
+				break;
+			(void)waitpid(zi.si_pid, NULL, 0);
 		}
 		siginfo_t wi;
 		memset(&wi, 0, sizeof wi);
@@ -155,6 +167,7 @@ static _Noreturn void supervisor_main(pid_t parent, const char *exe, char **argv
 			int st = 0;
 			while (waitpid(eng, &st, 0) < 0 && errno == EINTR)
 				;
+			server_sup_kill_orphans(me); /* and of what left the group */
 			if (WIFSIGNALED(st)) {
 				int ts = WTERMSIG(st);
 				struct sigaction dfl;

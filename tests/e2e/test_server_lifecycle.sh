@@ -153,6 +153,26 @@ check "kill -9: server process gone" e2e_wait_gone "$spid" 5
 check "kill -9: engine child gone" e2e_wait_gone "${gc:-1}" 5
 check "kill -9: port free again" bash -c "for i in \$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || exit 0; sleep 0.05; done; exit 1"
 
+# ---- 9b. a process the engine started in a new session (outside its group) dies with the server,
+# on a normal stop and when the parent is killed (the supervisor is a child subreaper)
+for how in stop kill9; do
+  port=$(e2e_free_port)
+  if [ $how = stop ]; then
+    FAKE_ENGINE_MODE=escape "$DRIVER" --type vllm --env "$FAKE_ENV" --port "$port" --run-dir "$TMP/run9$how" \
+      --hold 0 >"$TMP/out9$how" 2>"$TMP/err9$how" || true
+  else
+    FAKE_ENGINE_MODE=escape e2e_bg "$DRIVER" --type vllm --env "$FAKE_ENV" --port "$port" \
+      --run-dir "$TMP/run9$how" --hold -1 >"$TMP/out9$how" 2>"$TMP/err9$how"
+    drv=$E2E_LAST_PID
+    wait_line "$TMP/out9$how" '^READY' 20 || true
+    kill -9 "$drv"
+  fi
+  esc=$(grep -ho 'escaped pid [0-9]*' "$TMP/run9$how"/server_logs_* | awk '{print $3}')
+  check "escaped ($how): the engine's process outside its group recorded" test -n "$esc"
+  check "escaped ($how): it is gone" e2e_wait_gone "${esc:-1}" 10
+  [ -z "$esc" ] || kill "$esc" 2>/dev/null || true # (this test's own leftover, when it failed)
+done
+
 # ---- 10. server dies mid-run: noticed as unexpected
 port=$(e2e_free_port)
 e2e_bg "$DRIVER" --type vllm --env "$FAKE_ENV" --port "$port" --run-dir "$TMP/run10" --hold -1 >"$TMP/out10" 2>"$TMP/err10"
