@@ -89,10 +89,11 @@ static void report_load_rows(struct report_col *c)
 	c->duration_s = t1 > t0 ? t1 - t0 : 0;
 }
 
-static void report_add_run(struct report_col *cols, size_t *n, const char *run_dir, const char *label)
+/* 0, or -1 when the run's raw records could not be read (the error named file:line). */
+static int report_add_run(struct report_col *cols, size_t *n, const char *run_dir, const char *label)
 {
 	if (*n >= REPORT_MAX_COLS)
-		return;
+		return 0;
 	struct report_col *c = &cols[(*n)++];
 	memset(c, 0, sizeof *c);
 	c->label = xstrdup(label);
@@ -110,11 +111,18 @@ static void report_add_run(struct report_col *cols, size_t *n, const char *run_d
 		struct cfg_run_opts opts;
 		memset(&opts, 0, sizeof opts);
 		opts.quiet = true;
+		opts.no_report = true; /* (scratch: only the summary and the SLOs are read) */
 		struct runner_result res;
-		if (tmp && runner_evaluate(run_dir, tmp, 0, NULL, &opts, &res) == 0) {
+		memset(&res, 0, sizeof res);
+		int rc = tmp ? runner_evaluate(run_dir, tmp, 0, NULL, &opts, &res) : 2;
+		/* 1 is a run that did not end (its recomputed run_status says so) or an output that failed: the
+		 * files written are read; 2 is records that could not be read: no column over them (its run's
+		 * own slo_results.json would say "met" over requests nobody could read) */
+		cJSON *sum = rc == 2 ? NULL : sweep_read_metrics_json(tmp, "summary_stats.json");
+		if (sum) {
 			cJSON_Delete(c->summary);
 			cJSON_Delete(c->slo);
-			c->summary = sweep_read_metrics_json(tmp, "summary_stats.json");
+			c->summary = sum;
 			c->slo = sweep_read_metrics_json(tmp, "slo_results.json");
 			c->recomputed = true;
 		}
@@ -122,39 +130,48 @@ static void report_add_run(struct report_col *cols, size_t *n, const char *run_d
 			free(res.run_dir);
 			fs_rm_rf(tmp);
 		}
+		if (!sum) {
+			fprintf(
+			    stderr,
+			    "veeksha report: %s: its summary_stats.json has no latency keys and its raw records could "
+			    "not be recomputed (above)\n",
+			    run_dir);
+			return -1;
+		}
 	}
+	return 0;
 }
 
 static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 {
-	if (report_is_run(arg)) {
-		report_add_run(cols, n, arg, report_base(arg));
-		return 0;
-	}
+	if (report_is_run(arg))
+		return report_add_run(cols, n, arg, report_base(arg));
 	char *manifest = xasprintf("%s/sweep_manifest.json", arg);
 	cJSON *m = report_json(manifest);
 	free(manifest);
 	if (m) {
 		const cJSON *runs = cJSON_GetObjectItemCaseSensitive(m, "runs"), *r;
 		size_t k = 0;
+		int rc = 0;
 		cJSON_ArrayForEach(r, runs)
 		{
 			const cJSON *rd = cJSON_GetObjectItemCaseSensitive(r, "run_dir");
 			if (cJSON_IsString(rd) && report_is_run(rd->valuestring)) {
 				char *label = xasprintf("%s#%zu", report_base(arg), k);
-				report_add_run(cols, n, rd->valuestring, label);
+				if (report_add_run(cols, n, rd->valuestring, label) != 0)
+					rc = -1;
 				free(label);
 			}
 			k++;
 		}
 		cJSON_Delete(m);
-		return 0;
+		return rc;
 	}
 	char *newest = mb_newest_run_dir(arg);
 	if (newest) {
-		report_add_run(cols, n, newest, arg);
+		int rc = report_add_run(cols, n, newest, arg);
 		free(newest);
-		return 0;
+		return rc;
 	}
 	fprintf(stderr, "veeksha report: '%s' is not a run directory, a sweep directory or a directory holding runs\n",
 	        arg);

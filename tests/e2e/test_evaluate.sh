@@ -27,6 +27,14 @@ rc=0; "$VEEKSHA" report --output "$TMP/rep" py > rep.out 2> rep.err || rc=$?
 check "report of the python run: exit 0" test "$rc" -eq 0 || cat rep.err
 check "report of the python run: TTFC p50 is a number, not a dash" grep -Eq '^TTFC p50 \(ms\) +[0-9]' rep.out
 check "report of the python run: says it recomputed" grep -q "recomputed from its raw records" rep.out
+# report of a python run whose rows cannot be read: exit 2 naming file:line, no table (before: exit 0,
+# dashes for every latency and the run's own "All SLOs met: yes")
+cp -r "$SRC/tests/data/reference_run" pybad
+sed -i '3s/"ttfc": [0-9.]*/"ttfc": "x"/' pybad/metrics/request_level_metrics.jsonl
+rc=0; "$VEEKSHA" report --output "$TMP/repbad" pybad > repbad.out 2> repbad.err || rc=$?
+check "report of unreadable rows: exit 2 (got $rc)" test "$rc" -eq 2
+check "report of unreadable rows: names file:line" grep -q "pybad/metrics/request_level_metrics.jsonl:3: 'ttfc'" repbad.err
+check "report of unreadable rows: no table, no verdict" bash -c "! grep -q 'All SLOs met' repbad.out && [ ! -e '$TMP/repbad.md' ]"
 rc=0; "$VEEKSHA" evaluate py --output "$TMP/py_slo" --fail-on-slo --quiet \
   --evaluators '[{type: performance, slos: [{type: constant, metric: ttfc, percentile: 0.5, value: 0.001}]}]' \
   > slo.out 2> slo.err || rc=$?
