@@ -142,6 +142,24 @@ static int report_add_run(struct report_col *cols, size_t *n, const char *run_di
 	return 0;
 }
 
+/* A sweep's run directory: the manifest holds it as the sweep wrote it, relative to the directory
+ * the sweep ran in when its output_dir was relative. A run lives in the sweep directory, so its name
+ * there is tried first (the report can run anywhere, and the sweep directory can move); then the path
+ * as written. NULL when neither is a run. */
+static char *report_sweep_run(const char *sweep_dir, const char *run_dir)
+{
+	size_t len = strlen(run_dir);
+	while (len > 1 && run_dir[len - 1] == '/')
+		len--;
+	char *trimmed = xstrndup(run_dir, len);
+	char *inside = fs_path_join(sweep_dir, report_base(trimmed));
+	free(trimmed);
+	if (report_is_run(inside))
+		return inside;
+	free(inside);
+	return report_is_run(run_dir) ? xstrdup(run_dir) : NULL;
+}
+
 static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 {
 	if (report_is_run(arg))
@@ -156,12 +174,19 @@ static int report_add_arg(struct report_col *cols, size_t *n, const char *arg)
 		cJSON_ArrayForEach(r, runs)
 		{
 			const cJSON *rd = cJSON_GetObjectItemCaseSensitive(r, "run_dir");
-			if (cJSON_IsString(rd) && report_is_run(rd->valuestring)) {
+			char *dir = cJSON_IsString(rd) ? report_sweep_run(arg, rd->valuestring) : NULL;
+			if (dir) {
 				char *label = xasprintf("%s#%zu", report_base(arg), k);
-				if (report_add_run(cols, n, rd->valuestring, label) != 0)
+				if (report_add_run(cols, n, dir, label) != 0)
 					rc = -1;
 				free(label);
+			} else {
+				fprintf(
+				    stderr,
+				    "veeksha report: %s: run %zu (%s) has no metrics/summary_stats.json; left out\n",
+				    arg, k, cJSON_IsString(rd) ? rd->valuestring : "no run directory");
 			}
+			free(dir);
 			k++;
 		}
 		cJSON_Delete(m);
@@ -264,6 +289,11 @@ int meta_report_main(int argc, char **argv)
 	for (size_t i = 0; i < n_args; i++)
 		if (report_add_arg(cols, &n, args[i]) != 0)
 			rc = 2;
+	if (!rc && n == 0) {
+		fprintf(stderr,
+		        "veeksha report: no run to report (no run directory with metrics/summary_stats.json)\n");
+		rc = 2;
+	}
 	if (rc) {
 		free(cols);
 		return rc;

@@ -34,4 +34,31 @@ check "empty TTFC series is null in summary_stats.json" jq -e '."Time to First C
 "$VEEKSHA" report results/broken --output "$TMP/broken" > broken.txt
 check "report says no samples for TTFC" grep -q "^TTFC p50 (ms) .*no samples" broken.txt
 check "report reads the failed verdict" grep -q "^All SLOs met .*no" broken.txt
+# A sweep written with a relative output_dir holds relative run directories in its manifest: a report
+# run from another directory (or of a moved sweep) finds the runs in the sweep directory (before: an
+# empty table, exit 0)
+cat > sweep.yml <<YML
+client: {type: openai_chat_completions, api_base: "http://127.0.0.1:$port/v1", model: sim}
+traffic_scheduler: {type: concurrent, target_concurrent_sessions: 2, rampup_seconds: 0}
+session_generator:
+  type: synthetic
+  session_graph: {type: single_request}
+  channels: [{type: text, body_length_generator: {type: fixed, value: 16}}]
+  output_spec: {text: {output_length_generator: {type: fixed, value: !expand [4, 6]}}}
+runtime: {max_sessions: 3, benchmark_timeout: 30}
+YML
+rc=0; "$VEEKSHA" benchmark --config sweep.yml --output_dir rel_sweeps --quiet > /dev/null 2>&1 || rc=$?
+check "relative sweep exits 0 ($rc)" test "$rc" -eq 0
+sw=$(ls -d "$TMP"/rel_sweeps/sweep_*/ | head -1)
+check "its manifest holds relative run directories" jq -e '.runs[0].run_dir | startswith("rel_sweeps/")' "$sw/sweep_manifest.json"
+mv "$TMP/rel_sweeps" "$TMP/moved_sweeps"
+sw=$(ls -d "$TMP"/moved_sweeps/sweep_*/ | head -1)
+rc=0; (cd / && "$VEEKSHA" report "$sw" --output "$TMP/swrep") > swrep.txt 2> swrep.err || rc=$?
+check "report of a moved sweep from another directory exits 0 ($rc)" test "$rc" -eq 0
+check "... with both runs as columns" bash -c "head -1 '$TMP/swrep.csv' | awk -F, '{exit (NF==3)?0:1}'"
+check "... and their numbers" grep -Eq '^Requests +3 +3$' swrep.txt
+mkdir -p "$TMP/empty_sweep" && echo '{"runs": [{"run_dir": "gone/run"}]}' > "$TMP/empty_sweep/sweep_manifest.json"
+rc=0; "$VEEKSHA" report "$TMP/empty_sweep" --output "$TMP/emptyrep" > /dev/null 2> empty.err || rc=$?
+check "a sweep none of whose runs exists: exit 2 ($rc)" test "$rc" -eq 2
+check "... naming the missing run" grep -q "run 0 (gone/run) has no metrics/summary_stats.json" empty.err
 e2e_finish
