@@ -207,7 +207,8 @@ struct report_metric {
 	const char *label;
 	const char *key; /* summary_stats.json key, or NULL for computed */
 	double scale;    /* e.g. 1000 for s -> ms */
-	int kind;        /* 0 summary number, 1 output tok/s overall, 2 all_slos_met, 3 tpot_based_throughput */
+	int kind;        /* 0 summary number, 1 output tok/s overall, 2 all_slos_met, 3 tpot_based_throughput,
+	                  * 4 run_status */
 };
 
 static const struct report_metric report_metrics[] = {
@@ -225,6 +226,7 @@ static const struct report_metric report_metrics[] = {
     {"E2E p99 (s)", "End to End Latency (P99)", 1, 0},
     {"Output tokens/s (run)", NULL, 1, 1},
     {"All SLOs met", NULL, 1, 2},
+    {"Run status", NULL, 1, 4},
 };
 
 static void report_cell(const struct report_col *c, const struct report_metric *m, char *out, size_t len)
@@ -248,6 +250,13 @@ static void report_cell(const struct report_col *c, const struct report_metric *
 		const cJSON *v = c->slo ? cJSON_GetObjectItemCaseSensitive(c->slo, "all_slos_met") : NULL;
 		if (v)
 			snprintf(out, len, "%s", cJSON_IsTrue(v) ? "yes" : "no");
+	} else if (m->kind == 4) {
+		/* how the run ended (docs/FAILURES.md, run_status): a summary left by a killed run says
+		 * "running", and its numbers are of the part measured before */
+		const cJSON *v = c->summary ? cJSON_GetObjectItemCaseSensitive(c->summary, "run_status") : NULL;
+		if (cJSON_IsString(v))
+			snprintf(out, len, "%s",
+			         !strcmp(v->valuestring, "running") ? "did not end (killed?)" : v->valuestring);
 	}
 }
 

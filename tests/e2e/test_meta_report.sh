@@ -34,6 +34,15 @@ check "empty TTFC series is null in summary_stats.json" jq -e '."Time to First C
 "$VEEKSHA" report results/broken --output "$TMP/broken" > broken.txt
 check "report says no samples for TTFC" grep -q "^TTFC p50 (ms) .*no samples" broken.txt
 check "report reads the failed verdict" grep -q "^All SLOs met .*no" broken.txt
+# How each run ended is a row: a summary left by a killed run (stream_metrics rewrites say "running")
+# is not shown as a complete run's (before: its numbers, with nothing to tell them apart)
+check "a complete run's status" grep -Eq '^Run status +complete +complete$' report.txt
+vrun=$(ls -d "$TMP"/results/vllm/*/ | head -1)
+mkdir -p "$TMP/killed" && cp -r "$vrun" "$TMP/killed/run"
+jq '.run_status = "running"' "$vrun/metrics/summary_stats.json" > "$TMP/killed/run/metrics/summary_stats.json"
+rm -f "$TMP/killed/run/metrics/slo_results.json"
+"$VEEKSHA" report "$TMP/killed/run" --output "$TMP/killedrep" > killed.txt 2>&1
+check "a killed run's status says it did not end" grep -Eq '^Run status +did not end \(killed\?\)$' killed.txt
 # A sweep written with a relative output_dir holds relative run directories in its manifest: a report
 # run from another directory (or of a moved sweep) finds the runs in the sweep directory (before: an
 # empty table, exit 0)
