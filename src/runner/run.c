@@ -1558,6 +1558,8 @@ static void runner_run_impl(const struct cfg_benchmark *cfg_in, const struct cfg
 			}
 			if (j->owned) {
 				server_stop(j->owned);
+				if (out->server_failed) /* it died during the run: how, and its log */
+					server_report_death(j->owned);
 				server_handle_free(j->owned);
 			}
 			run_job_report(j);
@@ -1599,6 +1601,7 @@ bool runner_drop_dead_server(struct server_handle **server)
 	log_warn("the managed server shared with the earlier runs has exited (its log is in the run directory of "
 	         "the run that launched it); this run launches a new one");
 	server_stop(*server);
+	server_report_death(*server);
 	server_handle_free(*server);
 	*server = NULL;
 	return true;

@@ -90,6 +90,9 @@ int server_stop(struct server_handle *h);
 const char *server_exit_desc(const struct server_handle *h);
 /* True when the process exited before server_stop asked it to (crash, OOM, killed externally). */
 bool server_exited_unexpectedly(struct server_handle *h);
+/* After server_stop of a server that exited on its own during a run: says how it ended and where its
+ * log is, then prints the log's last 50 lines and a hint for a recognised cause (as at startup). */
+void server_report_death(const struct server_handle *h);
 
 /* Stops the server first if still running. NULL is fine. */
 void server_handle_free(struct server_handle *h);

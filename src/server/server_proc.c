@@ -545,6 +545,15 @@ static const char *print_diagnosis(const struct server_handle *h)
 	return hint;
 }
 
+void server_report_death(const struct server_handle *h)
+{
+	if (!h)
+		return;
+	log_error("the %s server %s during the benchmark; its log: %s", server_type_name(h->type), h->exit_desc,
+	          h->log_path);
+	(void)print_diagnosis(h);
+}
+
 /* ---- process state ---- */
 
 static void set_exit_desc(struct server_handle *h)

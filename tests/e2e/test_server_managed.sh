@@ -215,6 +215,9 @@ check "mid-run death: veeksha exits" e2e_wait_gone "$vk" 60
 rc=0; wait "$vk" || rc=$?
 check "mid-run death: non-zero exit (rc=$rc)" test "$rc" != 0
 check "mid-run death: message about the server" grep -qi "server.*\(exited\|died\)" mid.err
+check "mid-run death: says how it ended and where its log is" \
+  grep -q "the vllm server terminated by SIGKILL during the benchmark; its log: ${run%/}/server_logs_vllm_" mid.err
+check "mid-run death: the log's last lines are printed" grep -q "last 50 lines of ${run%/}/server_logs_vllm_" mid.err
 check "mid-run death: outputs written" test -s "${run%/}/metrics/summary_stats.json"
 check "mid-run death: server.json records the unrequested SIGKILL" jqe "${run%/}/server.json" '.exit_status.signal=="SIGKILL" and .exit_status.requested_stop==false'
 
