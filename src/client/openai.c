@@ -247,6 +247,7 @@ struct oai_scan {
 
 struct oai_strv {
 	bool seen;     /* the key appeared (the first occurrence counts, as in cJSON) */
+	bool esc;      /* its raw bytes hold escapes (oai_scan_str_esc) */
 	const char *s; /* NULL when that first value is not a string */
 	size_t n;
 };
@@ -304,6 +305,48 @@ static int oai_scan_str(struct oai_scan *sc, const char **s, size_t *n)
 	*n = (size_t)(q - sc->p);
 	sc->p = q + 1;
 	return OAI_FAST_OK;
+}
+
+/* at '"': the raw bytes of a string that may hold the one-character escapes (\" \\ \/ \b \f \n \r
+ * \t; *esc says whether it does); a \u escape or any other is left to the cJSON path */
+static inline __attribute__((always_inline)) int oai_scan_str_esc(struct oai_scan *sc, const char **s, size_t *n,
+                                                                  bool *esc)
+{
+	const char *start = ++sc->p, *q = oai_str_stop(start, sc->end);
+	bool e = false;
+	while (q + 1 < sc->end && *q == '\\') {
+		char x = q[1];
+		if (x != '"' && x != '\\' && x != '/' && x != 'b' && x != 'f' && x != 'n' && x != 'r' && x != 't')
+			return OAI_FAST_NO; /* a \u or an invalid escape */
+		e = true;
+		q = oai_str_stop(q + 2, sc->end);
+	}
+	if (q >= sc->end || *q != '"')
+		return OAI_FAST_NO; /* a control byte, or the end */
+	*s = start;
+	*n = (size_t)(q - start);
+	*esc = e;
+	sc->p = q + 1;
+	return OAI_FAST_OK;
+}
+
+/* The string s[0..n) read by oai_scan_str_esc, unescaped into o; returns the length written. */
+static size_t oai_unescape(char *o, const char *s, size_t n, bool esc)
+{
+	if (!esc) {
+		memcpy(o, s, n);
+		return n;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\\') {
+			c = s[++i];
+			c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+		}
+		o[k++] = c;
+	}
+	return k;
 }
 
 static int oai_skip(struct oai_scan *sc, int depth);
@@ -421,7 +464,8 @@ static int oai_skip(struct oai_scan *sc, int depth)
 	case '"': {
 		const char *s;
 		size_t n;
-		return oai_scan_str(sc, &s, &n);
+		bool esc;
+		return oai_scan_str_esc(sc, &s, &n, &esc);
 	}
 	case '{':
 		return oai_scan_obj(sc, depth, NULL, NULL);
@@ -464,7 +508,7 @@ static int oai_take_str(struct oai_scan *sc, struct oai_strv *v, int depth)
 		return oai_skip(sc, depth);
 	v->seen = true;
 	if (*sc->p == '"')
-		return oai_scan_str(sc, &v->s, &v->n);
+		return oai_scan_str_esc(sc, &v->s, &v->n, &v->esc);
 	return oai_skip(sc, depth);
 }
 
@@ -798,57 +842,57 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 	oai_event_init(ev);
 	ev->more_choices = t.more_choices;
 	ev->has_choices = t.choices_is_arr;
-	const char *content_at = NULL; /* the content string's bytes in json */
+	const char *content_at = NULL; /* the content string's raw bytes in json */
+	size_t content_raw_len = 0;
+	bool content_esc = false;
 	if (t.have_c0) {
 		ev->choice_index = t.c0.index;
 		const struct oai_msgv *d = t.c0.delta.is_obj ? &t.c0.delta : t.c0.message.is_obj ? &t.c0.message : NULL;
+		/* the strings the event takes (the first of each pair that is a string) */
+		const struct oai_strv *cv = NULL, *rv = NULL, *fv = &t.c0.finish_reason;
 		if (d) {
-			ev->content = d->content.s;
-			ev->content_len = d->content.n;
-			ev->reasoning = d->reasoning_content.s;
-			ev->reasoning_len = d->reasoning_content.n;
-			if (!ev->reasoning) {
-				ev->reasoning = d->reasoning.s;
-				ev->reasoning_len = d->reasoning.n;
-			}
+			cv = d->content.s ? &d->content : NULL;
+			rv = d->reasoning_content.s ? &d->reasoning_content : d->reasoning.s ? &d->reasoning : NULL;
 		}
-		if (!ev->content) {
-			ev->content = t.c0.text.s;
-			ev->content_len = t.c0.text.n;
-		}
-		content_at = ev->content;
-		ev->finish_reason = t.c0.finish_reason.s;
+		if (!cv && t.c0.text.s)
+			cv = &t.c0.text;
+		if (!fv->s)
+			fv = NULL;
+		content_at = cv ? cv->s : NULL;
+		content_raw_len = cv ? cv->n : 0;
+		content_esc = cv && cv->esc;
 		const struct oai_toolv *tool = d ? &d->tool0 : NULL;
 		size_t tool_n = tool ? (tool->name.s ? tool->name.n : 0) + (tool->args.s ? tool->args.n : 0) : 0;
-		size_t need = (ev->content ? ev->content_len + 1 : 0) + (ev->reasoning ? ev->reasoning_len + 1 : 0) +
-		              (ev->finish_reason ? t.c0.finish_reason.n + 1 : 0) + (tool_n ? tool_n + 1 : 0);
+		/* (raw lengths: an escape only shortens a string, and never to nothing) */
+		size_t need =
+		    (cv ? cv->n + 1 : 0) + (rv ? rv->n + 1 : 0) + (fv ? fv->n + 1 : 0) + (tool_n ? tool_n + 1 : 0);
 		if (need > sizeof ev->inl)
 			return OAI_FAST_NO;
 		char *o = ev->inl;
 		if (tool_n) { /* the function's name, then its arguments (docs/CLIENT.md, Responses) */
-			size_t nn = tool->name.s ? tool->name.n : 0;
-			memcpy(o, tool->name.s ? tool->name.s : "", nn);
-			memcpy(o + nn, tool->args.s ? tool->args.s : "", tool_n - nn);
-			o[tool_n] = '\0';
+			size_t k = tool->name.s ? oai_unescape(o, tool->name.s, tool->name.n, tool->name.esc) : 0;
+			if (tool->args.s)
+				k += oai_unescape(o + k, tool->args.s, tool->args.n, tool->args.esc);
+			o[k] = '\0';
 			ev->tool_text = o;
-			ev->tool_text_len = tool_n;
-			o += tool_n + 1;
+			ev->tool_text_len = k;
+			o += k + 1;
 		}
-		if (ev->content) {
-			memcpy(o, ev->content, ev->content_len);
+		if (cv) {
+			ev->content_len = oai_unescape(o, cv->s, cv->n, cv->esc);
 			o[ev->content_len] = '\0';
 			ev->content = o;
 			o += ev->content_len + 1;
 		}
-		if (ev->reasoning) {
-			memcpy(o, ev->reasoning, ev->reasoning_len);
+		if (rv) {
+			ev->reasoning_len = oai_unescape(o, rv->s, rv->n, rv->esc);
 			o[ev->reasoning_len] = '\0';
 			ev->reasoning = o;
 			o += ev->reasoning_len + 1;
 		}
-		if (ev->finish_reason) {
-			memcpy(o, ev->finish_reason, t.c0.finish_reason.n);
-			o[t.c0.finish_reason.n] = '\0';
+		if (fv) {
+			size_t k = oai_unescape(o, fv->s, fv->n, fv->esc);
+			o[k] = '\0';
 			ev->finish_reason = o;
 		}
 	}
@@ -859,12 +903,12 @@ static int oai_parse_fast(const char *json, size_t len, struct oai_event *ev, st
 		ev->has_usage = ev->completion_tokens >= 0 || ev->prompt_tokens >= 0;
 	}
 	/* a chunk whose event is its content alone is the stream's template (struct oai_memo) */
-	if (head_is_this && content_at && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj && !ev->tool_text &&
-	    ev->choice_index <= 0 && !ev->more_choices) {
-		size_t pre = (size_t)(content_at - json), suf = len - pre - ev->content_len;
+	if (head_is_this && content_at && !content_esc && !ev->reasoning && !ev->finish_reason && !t.usage_is_obj &&
+	    !ev->tool_text && ev->choice_index <= 0 && !ev->more_choices) {
+		size_t pre = (size_t)(content_at - json), suf = len - pre - content_raw_len;
 		if (pre >= memo->len && pre + suf <= sizeof memo->bytes) {
 			memcpy(memo->bytes + memo->len, json + memo->len, pre - memo->len);
-			memcpy(memo->bytes + pre, content_at + ev->content_len, suf);
+			memcpy(memo->bytes + pre, content_at + content_raw_len, suf);
 			memo->tpl_pre = (uint16_t)pre;
 			memo->tpl_suf = (uint16_t)suf;
 			memo->tpl_index = ev->choice_index;

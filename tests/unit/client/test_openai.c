@@ -428,6 +428,33 @@ static void test_fast_path_matches_cjson(void **state)
 	}
 }
 
+/* Strings with one-character escapes (a tool call's JSON arguments, a newline in content) are read
+ * by the allocation-free scanner (no cJSON tree), with what cJSON reads; a \u escape is cJSON's. */
+static void test_fast_path_escapes(void **state)
+{
+	(void)state;
+	struct oai_event ev;
+	const char *s = "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+	                "{\"arguments\":\"{\\\"city\\\": \\\"Paris\\/FR\\\"}\"}}]}}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_null(ev.tree);
+	assert_null(ev.owned);
+	assert_string_equal(ev.tool_text, "{\"city\": \"Paris/FR\"}");
+	diff_one(s, strlen(s));
+	s = "{\"choices\":[{\"delta\":{\"content\":\"a\\nb\\t\\\\c\\r\\b\\f\"},\"finish_reason\":null}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_null(ev.tree);
+	assert_string_equal(ev.content, "a\nb\t\\c\r\b\f");
+	assert_int_equal(ev.content_len, 9);
+	diff_one(s, strlen(s));
+	s = "{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\"}}]}";
+	assert_int_equal(oai_parse(s, strlen(s), &ev), OAI_PARSE_OK);
+	assert_non_null(ev.tree);
+	oai_event_clear(&ev);
+	s = "{\"choices\":[{\"delta\":{\"content\":\"bad \\x escape\"}}]}";
+	diff_one(s, strlen(s));
+}
+
 /* a vLLM-style stream: every chunk repeats id, object, created and model before "choices" */
 #define STREAM_HEAD "{\"id\":\"chatcmpl-60d5\",\"object\":\"chat.completion.chunk\",\"created\":17,\"model\":\"m\","
 #define STREAM_CONTENT(text, finish)                                                                                   \
@@ -464,10 +491,10 @@ static void test_stream_memo_hits(void **state)
 	assert_int_equal(memo.len, strlen(STREAM_HEAD));
 	assert_true(memo.object_seen);
 	/* 0 scanned whole (its "role" makes it no template for the others); 1 from the head's end; 2 and
-	 * 3 (empty content) as 1's template; 4 and 5 (escapes), 6 (a finish_reason) and 7 (usage) from
-	 * the head's end, 4 and 5 then declined by the scanner (cJSON reads them) */
+	 * 3 (empty content) as 1's template; 4 and 5 (one-character escapes, unescaped by the scanner: no
+	 * template), 6 (a finish_reason) and 7 (usage) from the head's end */
 	assert_int_equal(memo.tpl_hits, 2);
-	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.hits, 5);
 
 	/* a chunk of another stream (another id) is read whole and becomes what is remembered */
 	const char *other = "{\"id\":\"chatcmpl-7777\",\"object\":\"chat.completion.chunk\",\"created\":17,"
@@ -475,14 +502,14 @@ static void test_stream_memo_hits(void **state)
 	const char *other2 = "{\"id\":\"chatcmpl-7777\",\"object\":\"chat.completion.chunk\",\"created\":17,"
 	                     "\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"yz\"}}]}";
 	diff_one_memo(other, strlen(other), &memo);
-	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.hits, 5);
 	assert_int_equal(memo.tpl_hits, 2);
 	assert_memory_equal(memo.bytes, other, memo.len);
 	diff_one_memo(other2, strlen(other2), &memo);
 	assert_int_equal(memo.tpl_hits, 3);
 	/* the first stream's chunks again: its head is no longer remembered */
 	diff_one_memo(stream_chunks[2], strlen(stream_chunks[2]), &memo);
-	assert_int_equal(memo.hits, 3);
+	assert_int_equal(memo.hits, 5);
 	assert_int_equal(memo.tpl_hits, 3);
 
 	/* the head followed by an error, a second "object", a truncation, an empty object, or the
@@ -500,9 +527,9 @@ static void test_stream_memo_hits(void **state)
 	};
 	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
 		diff_one_memo(after[i], strlen(after[i]), &memo);
-	/* only the second "object" and the two strings ending early are read to the end by the scanner
-	 * itself from the head's end; none fits a template */
-	assert_int_equal(memo.hits, 3);
+	/* only the second "object", the escaped content and the two strings ending early are read to the
+	 * end by the scanner itself from the head's end; none fits a template */
+	assert_int_equal(memo.hits, 4);
 	assert_int_equal(memo.tpl_hits, 0);
 
 	/* "object" after "choices": not remembered as seen */
@@ -585,6 +612,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fast_path_matches_cjson),
+	    cmocka_unit_test(test_fast_path_escapes),
 	    cmocka_unit_test(test_stream_memo_hits),
 	    cmocka_unit_test(test_stream_memo_mutations),
 	    cmocka_unit_test(test_chat_body),
