@@ -32,6 +32,19 @@ struct report_col {
 	bool recomputed; /* the summary was recomputed from the raw records (veeksha evaluate) */
 };
 
+/* The columns read so far, and the array. */
+static void report_cols_free(struct report_col *cols, size_t n)
+{
+	for (size_t c = 0; c < n; c++) {
+		free(cols[c].label);
+		free(cols[c].run_dir);
+		cJSON_Delete(cols[c].summary);
+		cJSON_Delete(cols[c].throughput);
+		cJSON_Delete(cols[c].slo);
+	}
+	free(cols);
+}
+
 static bool report_is_run(const char *dir)
 {
 	char *p = xasprintf("%s/metrics/summary_stats.json", dir);
@@ -304,7 +317,7 @@ int meta_report_main(int argc, char **argv)
 		rc = 2;
 	}
 	if (rc) {
-		free(cols);
+		report_cols_free(cols, n); /* (the runs read before the one that failed) */
 		return rc;
 	}
 	size_t nm = sizeof report_metrics / sizeof report_metrics[0];
@@ -367,14 +380,7 @@ int meta_report_main(int argc, char **argv)
 	free(pcsv);
 	buf_free(&md);
 	buf_free(&csv);
-	for (size_t c = 0; c < n; c++) {
-		free(cols[c].label);
-		free(cols[c].run_dir);
-		cJSON_Delete(cols[c].summary);
-		cJSON_Delete(cols[c].throughput);
-		cJSON_Delete(cols[c].slo);
-	}
 	free(w);
-	free(cols);
+	report_cols_free(cols, n);
 	return rc;
 }
