@@ -369,6 +369,30 @@ static int oai_next_item(struct oai_scan *sc, char closer)
 	return OAI_NEXT_BAD;
 }
 
+/* at '[': calls on_elem for each element (its index, the scanner at it; NULL: the element is
+ * skipped), up to and including the ']'; on_elem consumes the element */
+typedef int (*oai_elem_fn)(struct oai_scan *sc, size_t i, void *ctx, int depth);
+
+static int oai_scan_arr(struct oai_scan *sc, int depth, oai_elem_fn on_elem, void *ctx)
+{
+	sc->p++;
+	oai_ws(sc);
+	if (sc->p < sc->end && *sc->p == ']') {
+		sc->p++;
+		return OAI_FAST_OK;
+	}
+	for (size_t i = 0;; i++) {
+		oai_ws(sc);
+		if (sc->p >= sc->end)
+			return OAI_FAST_NO;
+		if (on_elem ? on_elem(sc, i, ctx, depth + 1) : oai_skip(sc, depth + 1))
+			return OAI_FAST_NO;
+		int next = oai_next_item(sc, ']');
+		if (next != OAI_NEXT_MORE)
+			return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
+	}
+}
+
 /* at '{': calls on_key for each key with the scanner at its value; on_key consumes the value */
 typedef int (*oai_key_fn)(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth);
 
@@ -470,20 +494,7 @@ static int oai_skip(struct oai_scan *sc, int depth)
 	case '{':
 		return oai_scan_obj(sc, depth, NULL, NULL);
 	case '[':
-		sc->p++;
-		oai_ws(sc);
-		if (sc->p < sc->end && *sc->p == ']') {
-			sc->p++;
-			return OAI_FAST_OK;
-		}
-		for (;;) {
-			oai_ws(sc);
-			if (oai_skip(sc, depth + 1))
-				return OAI_FAST_NO;
-			int next = oai_next_item(sc, ']');
-			if (next != OAI_NEXT_MORE)
-				return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
-		}
+		return oai_scan_arr(sc, depth, NULL, NULL);
 	case 't':
 		return oai_lit(sc, "true", 4);
 	case 'f':
@@ -536,33 +547,25 @@ static int oai_on_tool_key(struct oai_scan *sc, const char *k, size_t kn, void *
 
 /* tool_calls: the first element's function name and arguments; a later element that has either
  * (parallel tool calls in one delta) is left to the cJSON path, which joins them */
+/* tool_calls[i]: the first element's function name and arguments; a later element that has either
+ * (parallel tool calls in one delta) is left to the cJSON path, which joins them */
+static int oai_on_tool_elem(struct oai_scan *sc, size_t i, void *ctx, int depth)
+{
+	struct oai_msgv *m = ctx;
+	struct oai_toolv later;
+	memset(&later, 0, sizeof later);
+	struct oai_toolv *t = i == 0 ? &m->tool0 : &later;
+	int rc = *sc->p == '{' ? oai_scan_obj(sc, depth, oai_on_tool_key, t) : oai_skip(sc, depth);
+	return rc || later.name.s || later.args.s ? OAI_FAST_NO : OAI_FAST_OK;
+}
+
 static int oai_take_tools(struct oai_scan *sc, struct oai_msgv *m, int depth)
 {
-	if (m->tools_seen || *sc->p != '[') {
-		m->tools_seen = true; /* the first occurrence counts, as in cJSON */
+	bool first = !m->tools_seen;
+	m->tools_seen = true; /* the first occurrence counts, as in cJSON */
+	if (!first || *sc->p != '[')
 		return oai_skip(sc, depth);
-	}
-	m->tools_seen = true;
-	sc->p++;
-	oai_ws(sc);
-	if (sc->p < sc->end && *sc->p == ']') {
-		sc->p++;
-		return OAI_FAST_OK;
-	}
-	for (bool first = true;; first = false) {
-		oai_ws(sc);
-		if (sc->p >= sc->end)
-			return OAI_FAST_NO;
-		struct oai_toolv later;
-		memset(&later, 0, sizeof later);
-		struct oai_toolv *t = first ? &m->tool0 : &later;
-		int rc = *sc->p == '{' ? oai_scan_obj(sc, depth + 1, oai_on_tool_key, t) : oai_skip(sc, depth + 1);
-		if (rc || (!first && (later.name.s || later.args.s)))
-			return OAI_FAST_NO;
-		int next = oai_next_item(sc, ']');
-		if (next != OAI_NEXT_MORE)
-			return next == OAI_NEXT_DONE ? OAI_FAST_OK : OAI_FAST_NO;
-	}
+	return oai_scan_arr(sc, depth, oai_on_tool_elem, m);
 }
 
 static int oai_on_msg_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
@@ -683,6 +686,19 @@ struct oai_topv {
 	bool memo_object_seen;
 };
 
+/* choices[i]: the first is choices[0]; the rest are only validated (and say there are more) */
+static int oai_on_choice_elem(struct oai_scan *sc, size_t i, void *ctx, int depth)
+{
+	struct oai_topv *t = ctx;
+	if (i == 0 && *sc->p == '{') {
+		t->have_c0 = true;
+		return oai_scan_obj(sc, depth, oai_on_choice_key, &t->c0);
+	}
+	if (i > 0)
+		t->more_choices = true;
+	return oai_skip(sc, depth);
+}
+
 static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *ctx, int depth)
 {
 	struct oai_topv *t = ctx;
@@ -710,42 +726,7 @@ static int oai_on_top_key(struct oai_scan *sc, const char *k, size_t kn, void *c
 		if (*sc->p != '[')
 			return oai_skip(sc, depth);
 		t->choices_is_arr = true;
-		/* the first element is choices[0]; the rest are only validated */
-		sc->p++;
-		oai_ws(sc);
-		if (sc->p < sc->end && *sc->p == ']') {
-			sc->p++;
-			return OAI_FAST_OK;
-		}
-		bool first = true;
-		for (;;) {
-			oai_ws(sc);
-			if (sc->p >= sc->end)
-				return OAI_FAST_NO;
-			int rc;
-			if (first && *sc->p == '{') {
-				t->have_c0 = true;
-				rc = oai_scan_obj(sc, depth + 1, oai_on_choice_key, &t->c0);
-			} else {
-				t->more_choices = !first;
-				rc = oai_skip(sc, depth + 1);
-			}
-			if (rc)
-				return OAI_FAST_NO;
-			first = false;
-			oai_ws(sc);
-			if (sc->p >= sc->end)
-				return OAI_FAST_NO;
-			if (*sc->p == ',') {
-				sc->p++;
-				continue;
-			}
-			if (*sc->p == ']') {
-				sc->p++;
-				return OAI_FAST_OK;
-			}
-			return OAI_FAST_NO;
-		}
+		return oai_scan_arr(sc, depth, oai_on_choice_elem, t);
 	}
 	if (oai_key_is(k, kn, "usage") && !t->usage_seen) {
 		t->usage_seen = true;
