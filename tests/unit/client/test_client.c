@@ -139,6 +139,16 @@ static void make_client(const char *scenario)
 	assert_non_null(H.cl);
 }
 
+/* A client of non-streamed (JSON) requests against scenario. */
+static void make_json_client(const char *scenario)
+{
+	setup_cfg(scenario);
+	H.cfg.stream = false;
+	char err[256] = "";
+	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	assert_non_null(H.cl);
+}
+
 static void run_until_done(int n, int64_t bound_ns)
 {
 	int64_t end = clock_mono_ns() + bound_ns;
@@ -479,10 +489,7 @@ static void test_completions_stream(void **state)
 static void test_non_streaming_json(void **state)
 {
 	(void)state;
-	setup_cfg("json");
-	H.cfg.stream = false;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	make_json_client("json");
 	submit(0);
 	run_until_done(1, 5000 * MS);
 	struct rec_record *r = &H.recs[0];
@@ -550,10 +557,7 @@ static void test_reasoning_stream_counted(void **state)
 static void test_reasoning_json(void **state)
 {
 	(void)state;
-	setup_cfg("json_reason");
-	H.cfg.stream = false;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
+	make_json_client("json_reason");
 	submit(0);
 	run_until_done(1, 5000 * MS);
 	struct rec_record *r = &H.recs[0];
@@ -606,11 +610,7 @@ static void test_tool_call_stream(void **state)
 static void test_tool_call_json(void **state)
 {
 	(void)state;
-	setup_cfg("json_tools");
-	H.cfg.stream = false;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
-	assert_non_null(H.cl);
+	make_json_client("json_tools");
 	submit(0);
 	run_until_done(1, 5000 * MS);
 	struct rec_record *r = &H.recs[0];
@@ -638,11 +638,7 @@ static void test_content_escaped_nul(void **state)
 static void test_json_not_a_completion(void **state)
 {
 	(void)state;
-	setup_cfg("json_nochoices");
-	H.cfg.stream = false;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
-	assert_non_null(H.cl);
+	make_json_client("json_nochoices");
 	H.reqs[1].target_output_tokens = 0;
 	submit(0);
 	submit(1);
@@ -705,11 +701,7 @@ static void test_empty_json_fails(void **state)
 	(void)state;
 	const char *scen[] = {"json_empty", "json_blank"};
 	for (int k = 0; k < 2; k++) {
-		setup_cfg(scen[k]);
-		H.cfg.stream = false;
-		char err[256];
-		H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
-		assert_non_null(H.cl);
+		make_json_client(scen[k]);
 		H.reqs[k].target_output_tokens = 128;
 		submit(k);
 		run_until_done(k + 1, 5000 * MS);
@@ -827,11 +819,7 @@ static void test_err_more_choices(void **s)
 	                                    "Response with more than one choice (a choice index above 0)"});
 	assert_string_equal(H.recs[0].text, "Hello"); /* not "HelloBye" */
 	client_free(H.cl);
-	setup_cfg("json_two_choices");
-	H.cfg.stream = false;
-	char err[256];
-	H.cl = client_create(&H.cfg, H.loop, tok_approx(), on_done, on_event, &H, err, sizeof err);
-	assert_non_null(H.cl);
+	make_json_client("json_two_choices");
 	submit(1);
 	run_until_done(2, 5000 * MS);
 	assert_false(H.recs[1].success);
